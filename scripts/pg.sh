@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Throwaway PostgreSQL cluster for `make run` / `make test`.
+#   scripts/pg.sh start NAME PORT   -> prints the connection string on stdout
+#   scripts/pg.sh stop NAME
+# The cluster lives in .data/NAME. initdb/postgres refuse to run as root, so as
+# root the cluster is owned by and run as the `postgres` user.
+set -euo pipefail
+cmd=${1:?start|stop}; name=${2:?cluster name}; port=${3:-55432}
+root=$(cd "$(dirname "$0")/.." && pwd)
+dir="$root/.data/$name"
+
+find_bin() {
+  for d in ${PG_BIN:-} /usr/lib/postgresql/*/bin /usr/local/pgsql/bin; do
+    [ -x "$d/initdb" ] && { echo "$d"; return; }
+  done
+  command -v initdb >/dev/null 2>&1 && dirname "$(command -v initdb)"
+}
+
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then
+    # cd away from a directory `postgres` may not read.
+    (cd / && su postgres -s /bin/sh -c "$*")
+  else
+    sh -c "$*"
+  fi
+}
+
+bin=$(find_bin || true)
+if [ -z "$bin" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "PostgreSQL server binaries not found; installing with apt-get..." >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) >&2
+    bin=$(find_bin)
+  else
+    echo "PostgreSQL server binaries not found. Install them (Debian: sudo apt-get install postgresql)" >&2
+    echo "or set ConnectionStrings__Auth to an existing database." >&2
+    exit 1
+  fi
+fi
+
+case "$cmd" in
+start)
+  if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+    useradd --system --home-dir /var/lib/postgresql --shell /bin/sh postgres
+  fi
+  mkdir -p "$dir"
+  [ "$(id -u)" = 0 ] && chown postgres: "$dir" && chmod 700 "$dir"
+  # The cluster must be reachable by `postgres`: a checkout under a private home
+  # directory is not, so fall back to a directory under /tmp named after it.
+  if [ "$(id -u)" = 0 ] && ! as_pg "test -w '$dir'"; then
+    dir="/tmp/authservice-pg-$(echo "$root" | md5sum | cut -c1-8)-$name"
+    mkdir -p "$dir"; chown postgres: "$dir"; chmod 700 "$dir"
+  fi
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    as_pg "'$bin/initdb' -D '$dir/data' -U postgres -A trust -E UTF8 --no-instructions" >"$dir.initdb.log" 2>&1 \
+      || { cat "$dir.initdb.log" >&2; exit 1; }
+  fi
+  if ! as_pg "'$bin/pg_ctl' -D '$dir/data' status" >/dev/null 2>&1; then
+    extra=""
+    # Test clusters are throwaway: durability buys nothing there.
+    [ "$name" != "dev" ] && extra="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    as_pg "'$bin/pg_ctl' -D '$dir/data' -l '$dir/data/server.log' -w -t 60 start \
+      -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c max_connections=300 $extra\"" >/dev/null \
+      || { cat "$dir/data/server.log" >&2; exit 1; }
+  fi
+  echo "Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
+  ;;
+stop)
+  for d in "$dir" /tmp/authservice-pg-*-"$name"; do
+    [ -f "$d/data/PG_VERSION" ] && as_pg "'$bin/pg_ctl' -D '$d/data' -m fast stop" >/dev/null 2>&1 || true
+  done
+  ;;
+*) echo "usage: $0 start|stop NAME [PORT]" >&2; exit 2;;
+esac
