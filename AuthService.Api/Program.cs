@@ -1,1 +1,55 @@
-var app = WebApplication.CreateBuilder(args).Build(); app.Run(); public partial class Program;
+using AuthService.Api.ApiKeys;
+using AuthService.Api.Configuration;
+using AuthService.Api.Health;
+using AuthService.Api.Hosting;
+using AuthService.Api.Http;
+using AuthService.Api.Security;
+using AuthService.Api.Storage;
+using AuthService.Api.TwoFactor;
+using Serilog;
+
+try
+{
+    var builder = WebApplication.CreateBuilder(args);
+    builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 64 * 1024);
+
+    builder.AddServiceLogging();                 // Serilog, nothing secret in it
+    builder.Services.AddServiceOptions();        // Auth, Totp, Encryption, Limits, Enforcement
+    builder.Services.AddStorage(builder.Configuration, builder.Environment); // PostgreSQL, migrations, key ring
+    builder.Services.AddErrorHandling();         // problem+json for every failure
+    builder.Services.AddApiKeyAuthentication();  // Bearer API keys with scopes
+    builder.Services.AddHealth();
+    builder.Services.AddApiDocs();
+
+    var app = builder.Build();
+
+    if (args.Contains("migrate"))
+    {
+        var applied = await app.Services.GetRequiredService<MigrationRunner>().ApplyAsync();
+        Console.WriteLine($"Migrations applied: {applied}; schema is up to date.");
+        return 0;
+    }
+
+    await app.Services.PrepareAsync();
+
+    app.UseExceptionHandler();
+    app.UseStatusCodePages();
+    app.UseSerilogRequestLogging();
+    app.UseApiDocs();
+    app.UseAuthentication();
+    app.UseAuthorization();
+
+    app.MapHealth();
+    app.MapTwoFactor();
+    app.MapApiKeys();
+
+    await app.RunAsync();
+    return 0;
+}
+catch (StartupException e)
+{
+    Console.Error.WriteLine($"AuthService cannot start: {e.Message}");
+    return 1;
+}
+
+public partial class Program;

@@ -1,0 +1,78 @@
+using System.Security.Claims;
+using AuthService.Api.Http;
+using AuthService.Api.Security;
+using AuthService.Api.Storage;
+using AuthService.Core.Security;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace AuthService.Api.ApiKeys;
+
+public sealed record CreateApiKeyRequest(string? Name, string[]? Scopes);
+
+public sealed record ApiKeyResponse(Guid Id, string Name, string Prefix, string[] Scopes, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt)
+{
+    public static ApiKeyResponse From(ApiKeyRow row) => new(row.Id, row.Name, row.Prefix, row.Scopes,
+        new DateTimeOffset(DateTime.SpecifyKind(row.CreatedAt, DateTimeKind.Utc)),
+        row.RevokedAt is { } r ? new DateTimeOffset(DateTime.SpecifyKind(r, DateTimeKind.Utc)) : null);
+}
+
+/// <summary>The key itself, returned once at creation and never again.</summary>
+public sealed record CreatedApiKeyResponse(Guid Id, string Name, string Prefix, string[] Scopes, DateTimeOffset CreatedAt, string Key);
+
+public sealed record ApiKeyListResponse(IReadOnlyList<ApiKeyResponse> Items);
+
+/// <summary><c>/v1/api-keys</c>: caller keys, admin only.</summary>
+public static class ApiKeysApi
+{
+    public static RouteGroupBuilder MapApiKeys(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/api-keys")
+            .WithTags("API keys")
+            .RequireAuthorization(Scopes.Admin)
+            .ProducesProblem(401).ProducesProblem(403);
+
+        group.MapPost("", Create).WithSummary("Create an API key")
+            .WithDescription("Scopes: `verify`, `manage`, `admin`. The key is in the answer once and is stored only as a hash.")
+            .ProducesProblem(400);
+        group.MapGet("", List).WithSummary("List API keys").WithDescription("Never includes the keys, only their prefixes.");
+        group.MapDelete("/{id:guid}", Revoke).WithSummary("Revoke an API key")
+            .WithDescription("Takes effect on every instance at once.").ProducesProblem(404);
+        return group;
+    }
+
+    public static async Task<Results<Created<CreatedApiKeyResponse>, ProblemHttpResult>> Create(
+        CreateApiKeyRequest request, ApiKeyRepository keys, TimeProvider time, ClaimsPrincipal caller, CancellationToken ct)
+    {
+        var name = request.Name?.Trim();
+        if (string.IsNullOrEmpty(name) || name.Length > 100 || name.Any(char.IsControl))
+        {
+            return Problems.Validation("name is required: 1–100 printable characters.").ToResult();
+        }
+
+        var scopes = request.Scopes?.Distinct().ToArray() ?? [];
+        if (scopes.Length == 0 || !scopes.All(s => s is not null && Scopes.IsKnown(s)))
+        {
+            return Problems.Validation("scopes must be a non-empty list of 'verify', 'manage', 'admin'.").ToResult();
+        }
+
+        var key = ApiKeyTokens.Generate();
+        var row = await keys.CreateAsync(key, name, scopes, time.GetUtcNow(), caller.ApiKeyId(), ct);
+        var created = ApiKeyResponse.From(row);
+        return TypedResults.Created($"/v1/api-keys/{row.Id}",
+            new CreatedApiKeyResponse(created.Id, created.Name, created.Prefix, created.Scopes, created.CreatedAt, key));
+    }
+
+    public static async Task<Ok<ApiKeyListResponse>> List(ApiKeyRepository keys, CancellationToken ct) =>
+        TypedResults.Ok(new ApiKeyListResponse((await keys.ListAsync(ct)).Select(ApiKeyResponse.From).ToList()));
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> Revoke(
+        Guid id, ApiKeyRepository keys, TimeProvider time, ClaimsPrincipal caller, CancellationToken ct)
+    {
+        if (await keys.RevokeAsync(id, time.GetUtcNow(), caller.ApiKeyId(), ct) || await keys.ExistsAsync(id, ct))
+        {
+            return TypedResults.NoContent();
+        }
+
+        return Problems.Result(404, "api_key_not_found", "No such API key.", "No API key has this id.");
+    }
+}

@@ -1,0 +1,45 @@
+using AuthService.Core.Totp;
+
+namespace AuthService.Api.Configuration;
+
+/// <summary><c>Auth:*</c></summary>
+public sealed class AuthOptions
+{
+    public string Issuer { get; set; } = "AuthService";
+
+    /// <summary>If set, an admin API key with exactly this value exists (created at start, never un-revoked).</summary>
+    public string? BootstrapAdminKey { get; set; }
+}
+
+/// <summary><c>Totp:*</c> — the profile new factors get, and how long an enrollment waits for its first code.</summary>
+public sealed class TotpOptions
+{
+    public TotpAlgorithm Algorithm { get; set; } = TotpAlgorithm.Sha1;
+    public int Digits { get; set; } = 6;
+    public int PeriodSeconds { get; set; } = 30;
+    public TimeSpan EnrollmentTtl { get; set; } = TimeSpan.FromMinutes(15);
+
+    public TotpProfile Profile => new TotpProfile(Algorithm, Digits, PeriodSeconds).Validate();
+}
+
+/// <summary><c>Encryption:*</c> — AES-256 keys (base64) by id, and the id new values are sealed with.</summary>
+public sealed class EncryptionOptions
+{
+    public string? ActiveKeyId { get; set; }
+    public Dictionary<string, string> Keys { get; set; } = new();
+}
+
+/// <summary><c>Limits:*</c></summary>
+public sealed class LimitsOptions
+{
+    public int DailyRequests { get; set; } = 10;
+    public int AttemptsPerMinute { get; set; } = 5;
+    public int LockoutThreshold { get; set; } = 100;
+}
+
+/// <summary><c>Enforcement:*</c> — from when password/OAuth users without 2FA are prompted to enroll.</summary>
+public sealed class EnforcementOptions
+{
+    public DateTimeOffset StartsAt { get; set; } = new(2023, 8, 7, 0, 0, 0, TimeSpan.Zero);
+    public int? MaxSkips { get; set; }
+}

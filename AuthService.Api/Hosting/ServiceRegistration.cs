@@ -1,0 +1,99 @@
+using AuthService.Api.Configuration;
+using AuthService.Api.Storage;
+using AuthService.Api.TwoFactor;
+using AuthService.Core.Security;
+using Dapper;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Npgsql;
+
+namespace AuthService.Api.Hosting;
+
+public static class ServiceRegistration
+{
+    /// <summary>Options with their defaults in code, bound from configuration sections.</summary>
+    public static IServiceCollection AddServiceOptions(this IServiceCollection services)
+    {
+        services.AddOptions<AuthOptions>().BindConfiguration("Auth");
+        services.AddOptions<TotpOptions>().BindConfiguration("Totp");
+        services.AddOptions<EncryptionOptions>().BindConfiguration("Encryption");
+        services.AddOptions<LimitsOptions>().BindConfiguration("Limits");
+        services.AddOptions<EnforcementOptions>().BindConfiguration("Enforcement");
+        services.TryAddSingleton(TimeProvider.System);
+        return services;
+    }
+
+    /// <summary>One pooled <see cref="NpgsqlDataSource"/> for the process, the repositories and the key ring.</summary>
+    public static IServiceCollection AddStorage(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
+    {
+        DefaultTypeMap.MatchNamesWithUnderscores = true;
+        var connectionString = configuration.GetConnectionString("Auth");
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new StartupException("Database not configured: set ConnectionStrings__Auth (e.g. Host=…;Database=…;Username=…;Password=…).");
+        }
+
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        // Fail fast rather than hang when the database is gone: requests answer 503 within these bounds.
+        if (!configuration.GetSection("ConnectionStrings").GetValue<string>("Auth")!.Contains("Timeout", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.Timeout = 5;
+        }
+
+        if (!connectionString.Contains("Command Timeout", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.CommandTimeout = 10;
+        }
+
+        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(builder.ConnectionString).Build());
+        services.AddSingleton<MigrationRunner>();
+        services.AddSingleton<ApiKeyRepository>();
+        services.AddSingleton<TwoFactorService>();
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<EncryptionOptions>>().Value;
+            if (options.Keys.Count == 0 && environment.IsDevelopment())
+            {
+                sp.GetRequiredService<ILogger<SecretBox>>().LogWarning(
+                    "No encryption key configured: using a random in-memory key; enrolled factors will not survive a restart. `make run` configures a persistent dev key.");
+                options = KeyRingFactory.Ephemeral();
+            }
+
+            return KeyRingFactory.Create(options);
+        });
+        return services;
+    }
+
+    /// <summary>Runs before serving: checks the key ring opens, applies migrations (retrying briefly while the
+    /// database starts, e.g. under docker compose) and creates the bootstrap admin key.</summary>
+    public static async Task PrepareAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        _ = services.GetRequiredService<SecretBox>();
+        var migrations = services.GetRequiredService<MigrationRunner>();
+        var time = services.GetRequiredService<TimeProvider>();
+        var deadline = DateTime.UtcNow.AddSeconds(services.GetRequiredService<IConfiguration>().GetValue("Database:StartupWaitSeconds", 15));
+        while (true)
+        {
+            try
+            {
+                await migrations.ApplyAsync(cancellationToken);
+                break;
+            }
+            catch (NpgsqlException e) when (e is not PostgresException)
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new StartupException($"Database unreachable: {e.Message} (check ConnectionStrings__Auth).");
+                }
+
+                await Task.Delay(500, cancellationToken);
+            }
+        }
+
+        var bootstrapKey = services.GetRequiredService<IOptions<AuthOptions>>().Value.BootstrapAdminKey;
+        if (!string.IsNullOrWhiteSpace(bootstrapKey))
+        {
+            await services.GetRequiredService<ApiKeyRepository>().EnsureBootstrapKeyAsync(bootstrapKey, time.GetUtcNow(), cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using Npgsql;
+
+namespace AuthService.Api.Http;
+
+/// <summary>Turns every failure that escapes a handler into a problem answer: bad requests the framework
+/// detects (malformed JSON, wrong types, oversized bodies) into 4xx, infrastructure failures into 503.
+/// Nothing of the exception (message, SQL, stack) reaches the caller.</summary>
+public static class ErrorHandling
+{
+    private static readonly Dictionary<int, (string Code, string Title)> StatusCodes = new()
+    {
+        [400] = ("invalid_request", "The request is invalid."),
+        [401] = ("unauthorized", "A valid API key is required."),
+        [403] = ("forbidden", "The API key lacks the scope for this operation."),
+        [404] = ("not_found", "Not found."),
+        [405] = ("method_not_allowed", "Method not allowed."),
+        [413] = ("payload_too_large", "The request body is too large."),
+        [415] = ("unsupported_media_type", "The request body must be application/json."),
+        [500] = ("internal_error", "An unexpected error occurred."),
+        [503] = ("service_unavailable", "The service is temporarily unavailable."),
+    };
+
+    public static IServiceCollection AddErrorHandling(this IServiceCollection services)
+    {
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            var problem = context.ProblemDetails;
+            var status = problem.Status ?? 500;
+            if (!problem.Extensions.ContainsKey("code") && StatusCodes.TryGetValue(status, out var known))
+            {
+                problem.Extensions["code"] = known.Code;
+                problem.Title = known.Title;
+                problem.Type = Problems.TypeBase + known.Code;
+            }
+
+            problem.Detail ??= problem.Title;
+        });
+        services.AddExceptionHandler<ExceptionToProblem>();
+        // Surface binding failures as exceptions so they get the same problem answers in every environment.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        return services;
+    }
+
+    private sealed class ExceptionToProblem(IProblemDetailsService problems, ILogger<ExceptionToProblem> logger) : IExceptionHandler
+    {
+        public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+        {
+            var (status, code, title, detail) = exception switch
+            {
+                BadHttpRequestException { StatusCode: 413 } => (413, "payload_too_large", "The request body is too large.",
+                    "The request body exceeds the size limit."),
+                BadHttpRequestException { StatusCode: 415 } => (415, "unsupported_media_type", "Unsupported media type.",
+                    "The request body must be application/json."),
+                BadHttpRequestException => (400, "invalid_json", "The request body is invalid.",
+                    "The request body is missing, is not valid JSON, or has a field of the wrong type."),
+                _ when IsDatabaseUnavailable(exception) => (503, "database_unavailable",
+                    "The database is unavailable.", "Storage is temporarily unavailable; retry shortly."),
+                CryptographicException => (503, "secret_unavailable", "A stored secret cannot be opened.",
+                    "The encryption key ring does not hold the key this value was sealed with."),
+                OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => (499, "client_closed",
+                    "Client closed request.", "The client closed the request."),
+                _ => (500, "internal_error", "An unexpected error occurred.", "An unexpected error occurred."),
+            };
+
+            if (status >= 500)
+            {
+                logger.LogError(exception, "Request failed: {Code}", code);
+            }
+            else
+            {
+                logger.LogInformation("Rejected request: {Code} ({ExceptionType})", code, exception.GetType().Name);
+            }
+
+            httpContext.Response.StatusCode = status;
+            if (status == 503)
+            {
+                httpContext.Response.Headers.RetryAfter = "5";
+            }
+
+            return await problems.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = httpContext,
+                ProblemDetails = new ProblemDetails
+                {
+                    Status = status,
+                    Title = title,
+                    Detail = detail,
+                    Type = Problems.TypeBase + code,
+                    Extensions = { ["code"] = code },
+                },
+            });
+        }
+
+        // A connection that fails or a server shutting down is an outage (503); a PostgresException that is
+        // not transient is a bug in our SQL and stays a 500 so it gets noticed.
+        private static bool IsDatabaseUnavailable(Exception exception) => exception switch
+        {
+            PostgresException postgres => postgres.IsTransient,
+            NpgsqlException => true,
+            _ => exception.InnerException is not null && IsDatabaseUnavailable(exception.InnerException),
+        };
+    }
+}

@@ -1,0 +1,103 @@
+using AuthService.Core.Security;
+using Dapper;
+using Npgsql;
+
+namespace AuthService.Api.Storage;
+
+public sealed class ApiKeyRow
+{
+    public Guid Id { get; init; }
+    public string Name { get; init; } = "";
+    public string Prefix { get; init; } = "";
+    public string[] Scopes { get; init; } = [];
+    public DateTime CreatedAt { get; init; }
+    public DateTime? RevokedAt { get; init; }
+}
+
+public sealed class ApiKeyRepository(NpgsqlDataSource dataSource)
+{
+    /// <summary>The active key whose hash matches, or null (unknown or revoked).</summary>
+    public async Task<ApiKeyRow?> GetActiveByKeyAsync(string key, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            select id, name, prefix, scopes, created_at, revoked_at
+            from api_keys where key_hash = @hash and revoked_at is null
+            """;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<ApiKeyRow>(
+            new CommandDefinition(sql, new { hash = ApiKeyTokens.Hash(key) }, cancellationToken: cancellationToken));
+    }
+
+    public async Task<ApiKeyRow> CreateAsync(string key, string name, IReadOnlyCollection<string> scopes, DateTimeOffset now,
+        Guid? actingKeyId, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            insert into api_keys (id, name, prefix, key_hash, scopes, created_at)
+            values (@id, @name, @prefix, @hash, @scopes, @now)
+            returning id, name, prefix, scopes, created_at, revoked_at
+            """;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var row = await connection.QuerySingleAsync<ApiKeyRow>(sql, new
+        {
+            id = Guid.CreateVersion7(now),
+            name,
+            prefix = ApiKeyTokens.DisplayPrefix(key),
+            hash = ApiKeyTokens.Hash(key),
+            scopes = scopes.ToArray(),
+            now,
+        }, transaction);
+        await AuditLog.AppendAsync(connection, transaction, null, AuditEvents.ApiKeyCreated, now, actingKeyId,
+            new { keyId = row.Id, row.Name, row.Scopes });
+        await transaction.CommitAsync(cancellationToken);
+        return row;
+    }
+
+    /// <summary>Creates the configured bootstrap admin key unless a key with that value already exists
+    /// (even revoked: a revoked bootstrap key stays revoked).</summary>
+    public async Task EnsureBootstrapKeyAsync(string key, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            insert into api_keys (id, name, prefix, key_hash, scopes, created_at)
+            values (@id, 'bootstrap-admin', @prefix, @hash, array['admin'], @now)
+            on conflict (key_hash) do nothing
+            """;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(sql, new
+        {
+            id = Guid.CreateVersion7(now),
+            prefix = ApiKeyTokens.DisplayPrefix(key),
+            hash = ApiKeyTokens.Hash(key),
+            now,
+        });
+    }
+
+    public async Task<IReadOnlyList<ApiKeyRow>> ListAsync(CancellationToken cancellationToken)
+    {
+        const string sql = "select id, name, prefix, scopes, created_at, revoked_at from api_keys order by created_at, id";
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<ApiKeyRow>(new CommandDefinition(sql, cancellationToken: cancellationToken))).AsList();
+    }
+
+    /// <summary>True when an active key was revoked by this call.</summary>
+    public async Task<bool> RevokeAsync(Guid id, DateTimeOffset now, Guid? actingKeyId, CancellationToken cancellationToken)
+    {
+        const string sql = "update api_keys set revoked_at = @now where id = @id and revoked_at is null";
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var revoked = await connection.ExecuteAsync(sql, new { id, now }, transaction) == 1;
+        if (revoked)
+        {
+            await AuditLog.AppendAsync(connection, transaction, null, AuditEvents.ApiKeyRevoked, now, actingKeyId, new { keyId = id });
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return revoked;
+    }
+
+    public async Task<bool> ExistsAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<bool>("select exists(select 1 from api_keys where id = @id)", new { id });
+    }
+}

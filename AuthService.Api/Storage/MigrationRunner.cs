@@ -1,0 +1,79 @@
+using System.Reflection;
+using Dapper;
+using Npgsql;
+
+namespace AuthService.Api.Storage;
+
+/// <summary>Applies the embedded, ordered <c>Migrations/NNNN_name.sql</c> scripts once each, recording them in
+/// <c>schema_migrations</c>. An advisory lock makes concurrent starts of several instances safe.</summary>
+public sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<MigrationRunner> logger)
+{
+    private const long AdvisoryLockKey = 0x2FA_5E_4C1CE;
+
+    public static IReadOnlyList<(string Version, string Sql)> Migrations { get; } = LoadMigrations();
+
+    public async Task<int> ApplyAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync("select pg_advisory_lock(@AdvisoryLockKey)", new { AdvisoryLockKey });
+        try
+        {
+            await connection.ExecuteAsync("""
+                create table if not exists schema_migrations (
+                    version    text        primary key,
+                    applied_at timestamptz not null default now()
+                )
+                """);
+            var applied = (await connection.QueryAsync<string>("select version from schema_migrations")).ToHashSet();
+            var count = 0;
+            foreach (var (version, sql) in Migrations.Where(m => !applied.Contains(m.Version)))
+            {
+                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+                await connection.ExecuteAsync(sql, transaction: transaction);
+                await connection.ExecuteAsync("insert into schema_migrations (version) values (@version)", new { version }, transaction);
+                await transaction.CommitAsync(cancellationToken);
+                logger.LogInformation("Applied migration {Version}", version);
+                count++;
+            }
+
+            return count;
+        }
+        finally
+        {
+            await connection.ExecuteAsync("select pg_advisory_unlock(@AdvisoryLockKey)", new { AdvisoryLockKey });
+        }
+    }
+
+    /// <summary>True when every embedded migration is recorded (readiness).</summary>
+    public async Task<bool> IsUpToDateAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var exists = await connection.ExecuteScalarAsync<bool>("select to_regclass('schema_migrations') is not null");
+        if (!exists)
+        {
+            return false;
+        }
+
+        var applied = await connection.ExecuteScalarAsync<long>(
+            "select count(*) from schema_migrations where version = any(@versions)",
+            new { versions = Migrations.Select(m => m.Version).ToArray() });
+        return applied == Migrations.Count;
+    }
+
+    private static List<(string, string)> LoadMigrations()
+    {
+        var assembly = Assembly.GetExecutingAssembly();
+        const string marker = ".Storage.Migrations.";
+        return assembly.GetManifestResourceNames()
+            .Where(n => n.Contains(marker) && n.EndsWith(".sql", StringComparison.Ordinal))
+            .Select(n =>
+            {
+                using var stream = assembly.GetManifestResourceStream(n)!;
+                using var reader = new StreamReader(stream);
+                var version = n[(n.IndexOf(marker, StringComparison.Ordinal) + marker.Length)..^4];
+                return (version, reader.ReadToEnd());
+            })
+            .OrderBy(m => m.version, StringComparer.Ordinal)
+            .ToList();
+    }
+}

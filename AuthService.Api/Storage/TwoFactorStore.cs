@@ -1,0 +1,195 @@
+using AuthService.Core.BackupCodes;
+using Dapper;
+using Npgsql;
+
+namespace AuthService.Api.Storage;
+
+public sealed class FactorRow
+{
+    public string UserId { get; init; } = "";
+    public string Method { get; init; } = "";
+    public byte[]? TotpSecret { get; init; }
+    public string? TotpAlgorithm { get; init; }
+    public int? TotpDigits { get; init; }
+    public int? TotpPeriod { get; init; }
+    public byte[]? PhoneNumber { get; init; }
+    public long LastTotpStep { get; init; }
+    public DateTime EnabledAt { get; init; }
+    public int FailedConsecutive { get; init; }
+    public DateTime? LockedAt { get; init; }
+}
+
+public sealed class PendingRow
+{
+    public string UserId { get; init; } = "";
+    public Guid Id { get; init; }
+    public string Purpose { get; init; } = "";
+    public string Method { get; init; } = "";
+    public byte[]? TotpSecret { get; init; }
+    public string? TotpAlgorithm { get; init; }
+    public int? TotpDigits { get; init; }
+    public int? TotpPeriod { get; init; }
+    public byte[]? PhoneNumber { get; init; }
+    public byte[]? PhoneHash { get; init; }
+    public DateTime CreatedAt { get; init; }
+    public DateTime ExpiresAt { get; init; }
+}
+
+public sealed class BackupCodeRow
+{
+    public long Id { get; init; }
+    public byte[] Salt { get; init; } = [];
+    public byte[] CodeHash { get; init; } = [];
+}
+
+/// <summary>The SQL of second factors. Every single-use rule is one conditional statement, so it holds
+/// across connections and instances without locks held in the application.</summary>
+public static class TwoFactorStore
+{
+    private const string FactorColumns = """
+        user_id, method, totp_secret, totp_algorithm, totp_digits, totp_period, phone_number,
+        last_totp_step, enabled_at, failed_consecutive, locked_at
+        """;
+
+    private const string PendingColumns = """
+        user_id, id, purpose, method, totp_secret, totp_algorithm, totp_digits, totp_period,
+        phone_number, phone_hash, created_at, expires_at
+        """;
+
+    public static Task<FactorRow?> GetFactorAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId) =>
+        connection.QuerySingleOrDefaultAsync<FactorRow>(
+            $"select {FactorColumns} from factors where user_id = @userId", new { userId }, transaction);
+
+    /// <summary>The pending enrollment or switch, if any and not expired.</summary>
+    public static Task<PendingRow?> GetPendingAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId,
+        DateTimeOffset now) =>
+        connection.QuerySingleOrDefaultAsync<PendingRow>(
+            $"select {PendingColumns} from pending_factors where user_id = @userId and expires_at > @now",
+            new { userId, now }, transaction);
+
+    public static async Task<(FactorRow? Factor, PendingRow? Pending, int BackupCodesRemaining)> GetStatusAsync(
+        NpgsqlConnection connection, string userId, DateTimeOffset now)
+    {
+        var sql = $"""
+            select {FactorColumns} from factors where user_id = @userId;
+            select {PendingColumns} from pending_factors where user_id = @userId and expires_at > @now;
+            select count(*)::int from backup_codes where user_id = @userId and used_at is null;
+            """;
+        await using var results = await connection.QueryMultipleAsync(sql, new { userId, now });
+        var factor = await results.ReadSingleOrDefaultAsync<FactorRow>();
+        var pending = await results.ReadSingleOrDefaultAsync<PendingRow>();
+        var remaining = await results.ReadSingleAsync<int>();
+        return (factor, pending, remaining);
+    }
+
+    /// <summary>Starts (or replaces) the user's pending enrollment or switch.</summary>
+    public static Task UpsertPendingAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, PendingRow pending)
+    {
+        const string sql = """
+            insert into pending_factors (user_id, id, purpose, method, totp_secret, totp_algorithm, totp_digits, totp_period,
+                                         phone_number, phone_hash, created_at, expires_at)
+            values (@UserId, @Id, @Purpose, @Method, @TotpSecret, @TotpAlgorithm, @TotpDigits, @TotpPeriod,
+                    @PhoneNumber, @PhoneHash, @CreatedAt, @ExpiresAt)
+            on conflict (user_id) do update set
+                id = excluded.id, purpose = excluded.purpose, method = excluded.method,
+                totp_secret = excluded.totp_secret, totp_algorithm = excluded.totp_algorithm,
+                totp_digits = excluded.totp_digits, totp_period = excluded.totp_period,
+                phone_number = excluded.phone_number, phone_hash = excluded.phone_hash,
+                created_at = excluded.created_at, expires_at = excluded.expires_at
+            """;
+        return connection.ExecuteAsync(sql, pending, transaction);
+    }
+
+    /// <summary>Removes exactly this pending row; false when it was replaced or confirmed meanwhile.</summary>
+    public static async Task<bool> DeletePendingAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending) =>
+        await connection.ExecuteAsync("delete from pending_factors where user_id = @UserId and id = @Id", pending, transaction) == 1;
+
+    /// <summary>Creates the factor from a confirmed enrollment; false when the user already has one.</summary>
+    public static async Task<bool> InsertFactorAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending,
+        long lastTotpStep, DateTimeOffset now)
+    {
+        const string sql = """
+            insert into factors (user_id, method, totp_secret, totp_algorithm, totp_digits, totp_period,
+                                 phone_number, phone_hash, last_totp_step, enabled_at, updated_at)
+            values (@UserId, @Method, @TotpSecret, @TotpAlgorithm, @TotpDigits, @TotpPeriod,
+                    @PhoneNumber, @PhoneHash, @lastTotpStep, @now, @now)
+            on conflict (user_id) do nothing
+            """;
+        return await connection.ExecuteAsync(sql, new
+        {
+            pending.UserId, pending.Method, pending.TotpSecret, pending.TotpAlgorithm, pending.TotpDigits, pending.TotpPeriod,
+            pending.PhoneNumber, pending.PhoneHash, lastTotpStep, now,
+        }, transaction) == 1;
+    }
+
+    /// <summary>Moves an enabled factor to the confirmed new method; the old secret or number is gone after this.</summary>
+    public static async Task<bool> ReplaceFactorAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending,
+        long lastTotpStep, DateTimeOffset now)
+    {
+        const string sql = """
+            update factors set method = @Method, totp_secret = @TotpSecret, totp_algorithm = @TotpAlgorithm,
+                totp_digits = @TotpDigits, totp_period = @TotpPeriod, phone_number = @PhoneNumber, phone_hash = @PhoneHash,
+                last_totp_step = @lastTotpStep, failed_consecutive = 0, updated_at = @now
+            where user_id = @UserId and locked_at is null
+            """;
+        return await connection.ExecuteAsync(sql, new
+        {
+            pending.UserId, pending.Method, pending.TotpSecret, pending.TotpAlgorithm, pending.TotpDigits, pending.TotpPeriod,
+            pending.PhoneNumber, pending.PhoneHash, lastTotpStep, now,
+        }, transaction) == 1;
+    }
+
+    /// <summary>RFC 6238 §5.2 single use: records <paramref name="step"/> only when it is later than every step
+    /// accepted before. Returns the unused backup-code count on success, null when the step was already used.</summary>
+    public static Task<int?> TryAcceptTotpStepAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId,
+        long step, DateTimeOffset now)
+    {
+        const string sql = """
+            update factors set last_totp_step = @step, failed_consecutive = 0, updated_at = @now
+            where user_id = @userId and last_totp_step < @step and locked_at is null
+            returning (select count(*)::int from backup_codes where user_id = @userId and used_at is null)
+            """;
+        return connection.QuerySingleOrDefaultAsync<int?>(sql, new { userId, step, now }, transaction);
+    }
+
+    public static async Task<IReadOnlyList<BackupCodeRow>> GetUnusedBackupCodesAsync(NpgsqlConnection connection,
+        NpgsqlTransaction? transaction, string userId) =>
+        (await connection.QueryAsync<BackupCodeRow>(
+            "select id, salt, code_hash from backup_codes where user_id = @userId and used_at is null order by id",
+            new { userId }, transaction)).AsList();
+
+    /// <summary>Marks one backup code used, once. Returns the remaining count, or null when it was used meanwhile.</summary>
+    public static Task<int?> TryUseBackupCodeAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId,
+        long codeId, DateTimeOffset now)
+    {
+        const string sql = """
+            with used as (
+                update backup_codes set used_at = @now
+                where id = @codeId and user_id = @userId and used_at is null
+                returning id
+            ), reset as (
+                update factors set failed_consecutive = 0, updated_at = @now
+                where user_id = @userId and exists (select 1 from used)
+            )
+            select (select count(*)::int from backup_codes where user_id = @userId and used_at is null) - 1
+            from used
+            """;
+        return connection.QuerySingleOrDefaultAsync<int?>(sql, new { userId, codeId, now }, transaction);
+    }
+
+    /// <summary>All earlier codes die; the new set is the only one that works.</summary>
+    public static async Task ReplaceBackupCodesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId,
+        IReadOnlyList<BackupCodeHash> hashes, DateTimeOffset now)
+    {
+        await connection.ExecuteAsync("delete from backup_codes where user_id = @userId", new { userId }, transaction);
+        await connection.ExecuteAsync(
+            "insert into backup_codes (user_id, salt, code_hash, created_at) select @userId, s, h, @now from unnest(@salts, @hashes) as t(s, h)",
+            new { userId, now, salts = hashes.Select(h => h.Salt).ToArray(), hashes = hashes.Select(h => h.Hash).ToArray() }, transaction);
+    }
+
+    /// <summary>Counts a failed verification against the factor.</summary>
+    public static Task RecordFailureAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId, DateTimeOffset now) =>
+        connection.ExecuteAsync(
+            "update factors set failed_consecutive = failed_consecutive + 1, updated_at = @now where user_id = @userId",
+            new { userId, now }, transaction);
+}

@@ -1,0 +1,50 @@
+using System.Text.Json.Serialization;
+
+namespace AuthService.Api.TwoFactor;
+
+/// <summary>Start enrollment. <c>method</c> is <c>totp</c> (with <c>accountName</c>) or <c>phone</c>
+/// (with <c>phoneNumber</c> in E.164 and <c>channel</c> <c>sms</c>|<c>call</c>).</summary>
+public sealed record EnrollRequest(string? Method, string? AccountName, string? PhoneNumber, string? Channel);
+
+/// <summary>A code of the factor being confirmed.</summary>
+public sealed record CodeRequest(string? Code);
+
+/// <summary>Exactly one of <c>code</c> (TOTP or phone code) and <c>backupCode</c>.</summary>
+public sealed record VerifyRequest(string? Code, string? BackupCode);
+
+/// <summary>Proof of the current factor: a code of it, or a backup code. It is consumed.</summary>
+public sealed record Proof(string? Code, string? BackupCode);
+
+public sealed record ProofRequest(Proof? Proof);
+
+public sealed record PendingStatus(string Purpose, string Method, string? Channel, DateTimeOffset ExpiresAt);
+
+public sealed record StatusResponse(
+    string UserId,
+    bool Enabled,
+    string? Method,
+    string? PhoneNumber,
+    DateTimeOffset? EnabledAt,
+    int BackupCodesRemaining,
+    bool Locked,
+    PendingStatus? Pending);
+
+public sealed record TotpEnrollmentResponse(
+    string Method,
+    string Secret,
+    string OtpauthUri,
+    string QrCodeSvg,
+    string QrCodePng,
+    DateTimeOffset ExpiresAt);
+
+public sealed record ConfirmResponse(bool Enabled, string Method, IReadOnlyList<string> BackupCodes);
+
+public sealed record VerifyResponse(
+    bool Verified,
+    string Method,
+    int BackupCodesRemaining,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? DriftSteps);
+
+public sealed record BackupCodesRemainingResponse(int Remaining);
+
+public sealed record BackupCodesResponse(IReadOnlyList<string> BackupCodes, int Remaining);

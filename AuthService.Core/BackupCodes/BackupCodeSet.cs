@@ -1,0 +1,103 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace AuthService.Core.BackupCodes;
+
+/// <summary>A backup code as stored: a random salt and HMAC-SHA256(salt, normalized code). The code itself is never kept.</summary>
+public sealed record BackupCodeHash(byte[] Salt, byte[] Hash);
+
+/// <summary>Single-use recovery codes: 10 characters from an alphabet without look-alikes
+/// (no 0/o, 1/i/l), shown as <c>xxxxx-xxxxx</c> (≈49.5 bits each, NIST SP 800-63B §5.1.2.1 look-up secrets).</summary>
+public static class BackupCodeSet
+{
+    public const string Alphabet = "23456789abcdefghjkmnpqrstuvwxyz";
+    public const int CodeLength = 10;
+    public const int DefaultCount = 10;
+    private const int SaltBytes = 16;
+
+    /// <summary>Fresh codes from the CSPRNG, formatted for display.</summary>
+    public static IReadOnlyList<string> Generate(int count = DefaultCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        var codes = new string[count];
+        for (var i = 0; i < count; i++)
+        {
+            var raw = RandomNumberGenerator.GetString(Alphabet, CodeLength);
+            codes[i] = $"{raw[..5]}-{raw[5..]}";
+        }
+
+        return codes;
+    }
+
+    /// <summary>Accepts any case, with or without the hyphen and spaces. False when what remains cannot be a code.</summary>
+    public static bool TryNormalize(string? input, out string normalized)
+    {
+        normalized = string.Empty;
+        if (input is null || input.Length > 64)
+        {
+            return false;
+        }
+
+        Span<char> buffer = stackalloc char[CodeLength];
+        var length = 0;
+        foreach (var c in input)
+        {
+            if (c is '-' or ' ')
+            {
+                continue;
+            }
+
+            var lower = char.ToLowerInvariant(c);
+            if (length == CodeLength || !Alphabet.Contains(lower))
+            {
+                return false;
+            }
+
+            buffer[length++] = lower;
+        }
+
+        if (length != CodeLength)
+        {
+            return false;
+        }
+
+        normalized = new string(buffer);
+        return true;
+    }
+
+    public static BackupCodeHash Hash(string code)
+    {
+        if (!TryNormalize(code, out var normalized))
+        {
+            throw new ArgumentException("Not a backup code.", nameof(code));
+        }
+
+        var salt = RandomNumberGenerator.GetBytes(SaltBytes);
+        return new BackupCodeHash(salt, HashWithSalt(salt, normalized));
+    }
+
+    /// <summary>Index of the stored code that <paramref name="input"/> matches, or −1. Every candidate is
+    /// hashed and compared in constant time so timing reveals neither which code matched nor how many exist.</summary>
+    public static int FindMatch(string? input, IReadOnlyList<BackupCodeHash> candidates)
+    {
+        if (!TryNormalize(input, out var normalized))
+        {
+            return -1;
+        }
+
+        var match = -1;
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            var hash = HashWithSalt(candidates[i].Salt, normalized);
+            if (CryptographicOperations.FixedTimeEquals(hash, candidates[i].Hash) && match < 0)
+            {
+                match = i;
+            }
+        }
+
+        return match;
+    }
+
+    private static byte[] HashWithSalt(byte[] salt, string normalized) =>
+        HMACSHA256.HashData(salt, Encoding.ASCII.GetBytes(normalized));
+}

@@ -1,0 +1,51 @@
+namespace AuthService.Core.Policy;
+
+public static class LoginMethods
+{
+    public static readonly IReadOnlyList<string> All = ["password", "oauth", "sso", "saml", "api_key"];
+
+    public static bool IsKnown(string? method) => method is not null && All.Contains(method);
+}
+
+/// <summary>What the portal should do after the first factor.</summary>
+public sealed record LoginDecision(string Action, string? Method, bool CanSkip, bool Locked)
+{
+    public const string Verify = "verify";
+    public const string EnrollPrompt = "enroll_prompt";
+    public const string None = "none";
+}
+
+/// <summary>The user's second-factor state as the policy needs it.</summary>
+public readonly record struct UserFactorState(string? EnabledMethod, bool Locked, int PromptSkips);
+
+/// <summary>The login policy of DESIGN §4: API-key requests are never blocked; SSO/SAML need no second
+/// factor; password/OAuth logins verify when 2FA is on, and are prompted to enroll from the enforcement date.</summary>
+public sealed record LoginPolicy(DateTimeOffset EnforcementStartsAt, int? MaxSkips)
+{
+    public LoginDecision Decide(string loginMethod, UserFactorState user, DateTimeOffset now)
+    {
+        switch (loginMethod)
+        {
+            case "api_key":
+            case "sso":
+            case "saml":
+                return new LoginDecision(LoginDecision.None, user.EnabledMethod, false, false);
+            case "password":
+            case "oauth":
+                if (user.EnabledMethod is not null)
+                {
+                    return new LoginDecision(LoginDecision.Verify, user.EnabledMethod, false, user.Locked);
+                }
+
+                if (now < EnforcementStartsAt)
+                {
+                    return new LoginDecision(LoginDecision.None, null, false, false);
+                }
+
+                var canSkip = MaxSkips is null || user.PromptSkips < MaxSkips.Value;
+                return new LoginDecision(LoginDecision.EnrollPrompt, null, canSkip, false);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(loginMethod), loginMethod, "Unknown login method.");
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace AuthService.Core.Security;
+
+/// <summary>AES-256-GCM under a key ring. Each sealed value carries the id of the key that sealed it, so
+/// rotation is "add a key, make it active": old values still open, <see cref="NeedsReseal"/> finds them.
+/// Layout: version(1) | keyIdLength(1) | keyId | nonce(12) | tag(16) | ciphertext.
+/// The associated data binds a value to its owner and purpose, so a ciphertext copied to another row fails to open.</summary>
+public sealed class SecretBox
+{
+    private const byte Version = 1;
+    private const int NonceSize = 12;
+    private const int TagSize = 16;
+    private readonly Dictionary<string, byte[]> _keys;
+
+    public SecretBox(IReadOnlyDictionary<string, byte[]> keys, string activeKeyId)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count == 0)
+        {
+            throw new ArgumentException("The key ring is empty.", nameof(keys));
+        }
+
+        foreach (var (id, key) in keys)
+        {
+            if (string.IsNullOrEmpty(id) || Encoding.UTF8.GetByteCount(id) > 64)
+            {
+                throw new ArgumentException($"Key id '{id}' must be 1–64 bytes.", nameof(keys));
+            }
+
+            if (key.Length != 32)
+            {
+                throw new ArgumentException($"Key '{id}' is {key.Length} bytes; AES-256 needs 32.", nameof(keys));
+            }
+        }
+
+        if (!keys.ContainsKey(activeKeyId))
+        {
+            throw new ArgumentException($"The active key '{activeKeyId}' is not in the key ring.", nameof(activeKeyId));
+        }
+
+        _keys = new Dictionary<string, byte[]>(keys);
+        ActiveKeyId = activeKeyId;
+    }
+
+    public string ActiveKeyId { get; }
+
+    public byte[] Seal(ReadOnlySpan<byte> plaintext, string associatedData)
+    {
+        var keyId = Encoding.UTF8.GetBytes(ActiveKeyId);
+        var headerLength = 2 + keyId.Length;
+        var blob = new byte[headerLength + NonceSize + TagSize + plaintext.Length];
+        blob[0] = Version;
+        blob[1] = (byte)keyId.Length;
+        keyId.CopyTo(blob, 2);
+        var nonce = blob.AsSpan(headerLength, NonceSize);
+        RandomNumberGenerator.Fill(nonce);
+        using var aes = new AesGcm(_keys[ActiveKeyId], TagSize);
+        aes.Encrypt(nonce, plaintext, blob.AsSpan(headerLength + NonceSize + TagSize), blob.AsSpan(headerLength + NonceSize, TagSize),
+            Encoding.UTF8.GetBytes(associatedData));
+        return blob;
+    }
+
+    public byte[] Seal(string plaintext, string associatedData) => Seal(Encoding.UTF8.GetBytes(plaintext), associatedData);
+
+    /// <summary>Opens a sealed value. Throws <see cref="CryptographicException"/> when the value was tampered
+    /// with, belongs to other associated data, or its key is not in the ring.</summary>
+    public byte[] Open(byte[] blob, string associatedData)
+    {
+        var keyId = KeyIdOf(blob);
+        if (!_keys.TryGetValue(keyId, out var key))
+        {
+            throw new CryptographicException($"The value was sealed with key '{keyId}', which is not in the key ring.");
+        }
+
+        var headerLength = 2 + blob[1];
+        var cipherLength = blob.Length - headerLength - NonceSize - TagSize;
+        if (cipherLength < 0)
+        {
+            throw new CryptographicException("The sealed value is truncated.");
+        }
+
+        var plaintext = new byte[cipherLength];
+        using var aes = new AesGcm(key, TagSize);
+        aes.Decrypt(blob.AsSpan(headerLength, NonceSize), blob.AsSpan(headerLength + NonceSize + TagSize),
+            blob.AsSpan(headerLength + NonceSize, TagSize), plaintext, Encoding.UTF8.GetBytes(associatedData));
+        return plaintext;
+    }
+
+    public string OpenString(byte[] blob, string associatedData) => Encoding.UTF8.GetString(Open(blob, associatedData));
+
+    public static string KeyIdOf(byte[] blob)
+    {
+        ArgumentNullException.ThrowIfNull(blob);
+        if (blob.Length < 2 || blob[0] != Version || blob.Length < 2 + blob[1])
+        {
+            throw new CryptographicException("Not a sealed value of a known version.");
+        }
+
+        return Encoding.UTF8.GetString(blob, 2, blob[1]);
+    }
+
+    /// <summary>True when the value is sealed under a key other than the active one (key rotation).</summary>
+    public bool NeedsReseal(byte[] blob) => KeyIdOf(blob) != ActiveKeyId;
+}

@@ -1,0 +1,25 @@
+namespace AuthService.Core;
+
+/// <summary>The caller's opaque user id: 1–128 characters of <c>[A-Za-z0-9._:@-]</c>.</summary>
+public static class UserIds
+{
+    public const int MaxLength = 128;
+
+    public static bool IsValid(string? userId)
+    {
+        if (string.IsNullOrEmpty(userId) || userId.Length > MaxLength)
+        {
+            return false;
+        }
+
+        foreach (var c in userId)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or ':' or '@' or '-'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
