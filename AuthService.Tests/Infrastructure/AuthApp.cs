@@ -1,0 +1,90 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using AuthService.Core.Security;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace AuthService.Tests.Infrastructure;
+
+/// <summary>The real service on a real PostgreSQL, with only the clock swapped for a <see cref="FakeTimeProvider"/>.
+/// Settings can be overridden per fixture.</summary>
+public sealed class AuthApp : WebApplicationFactory<Program>
+{
+    public const string AdminKey = "ask_test_bootstrap_admin_key_0123456789";
+
+    private readonly Dictionary<string, string?> _settings;
+
+    public AuthApp(IDictionary<string, string?>? settings = null, string? connectionString = null)
+    {
+        ConnectionString = connectionString ?? TestDatabase.ConnectionString;
+        _settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Auth"] = ConnectionString,
+            ["Auth:BootstrapAdminKey"] = AdminKey,
+            ["Encryption:ActiveKeyId"] = "k1",
+            ["Encryption:Keys:k1"] = EncryptionKey,
+            ["Telephony:Provider"] = "log",
+            ["Serilog:MinimumLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            _settings[key] = value;
+        }
+    }
+
+    /// <summary>A fixed key so secrets written by one app instance open in another of the same run.</summary>
+    public static readonly string EncryptionKey = Convert.ToBase64String(SHA256.HashData("authservice-tests"u8));
+
+    public string ConnectionString { get; }
+
+    /// <summary>Starts at a step boundary so tests can reason in whole TOTP periods.</summary>
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.Zero));
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Development");
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureServices(services =>
+        {
+            services.RemoveAll<TimeProvider>();
+            services.AddSingleton<TimeProvider>(Time);
+        });
+    }
+
+    public HttpClient ClientWithKey(string? apiKey)
+    {
+        var client = CreateClient();
+        if (apiKey is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        }
+
+        return client;
+    }
+
+    public HttpClient AdminClient() => ClientWithKey(AdminKey);
+
+    /// <summary>A client whose key has exactly these scopes, created through the API.</summary>
+    public async Task<HttpClient> ClientWithScopesAsync(params string[] scopes)
+    {
+        using var admin = AdminClient();
+        var response = await admin.PostAsJsonAsync("/v1/api-keys", new { name = "test " + string.Join("+", scopes), scopes });
+        response.EnsureSuccessStatusCode();
+        var created = await response.Content.ReadFromJsonAsync<CreatedKey>();
+        return ClientWithKey(created!.Key);
+    }
+
+    public static string NewUserId(string prefix = "user") => $"{prefix}-{Guid.NewGuid():N}";
+
+    private sealed record CreatedKey(Guid Id, string Key);
+
+    public static string[] AllScopes => [.. Scopes.All];
+}
