@@ -196,14 +196,10 @@ public class TotpFlowTests
     {
         var user = await Flows.EnableTotpAsync(_app, _client);
         var code = Flows.Code(user.Secret, Now);
-        using var start = new Barrier(20);
+        var clients = Enumerable.Range(0, 20).Select(_ => _app.AdminClient()).ToArray();
 
-        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Task.Run(async () =>
-        {
-            using var client = _app.AdminClient();
-            start.SignalAndWait();
-            return await Flows.VerifyAsync(client, user.UserId, new { code });
-        })));
+        var responses = await Race.RunAsync(20, i => Flows.VerifyAsync(clients[i], user.UserId, new { code }),
+            i => clients[i].GetAsync($"/v1/users/{user.UserId}/two-factor"));
 
         Assert.That(responses.Count(r => r.StatusCode == HttpStatusCode.OK), Is.EqualTo(1));
         Assert.That(responses.Count(r => r.StatusCode == HttpStatusCode.UnprocessableEntity), Is.EqualTo(19));
