@@ -106,7 +106,7 @@ public sealed partial class TelnyxTelephonySender(
         // 429 and 5xx may pass; any other 4xx is Telnyx refusing this request (bad number, bad
         // credentials, unroutable destination) and sending it again will not help.
         var transient = response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout || status >= 500;
-        var errors = await ReadErrorsAsync(response, delivery, cancellationToken);
+        var errors = await ReadErrorsAsync(response, delivery, _options.CodeValidityMinutes, cancellationToken);
         if (transient)
             LogProviderFailed(logger, delivery.Channel, masked, status, errors);
         else
@@ -121,7 +121,8 @@ public sealed partial class TelnyxTelephonySender(
     /// the request back ("+13035550123 is not a valid…"), so the number, the code and the text are
     /// blanked out before anything is logged.
     /// </summary>
-    private static async Task<string> ReadErrorsAsync(HttpResponseMessage response, CodeDelivery delivery, CancellationToken cancellationToken)
+    private static async Task<string> ReadErrorsAsync(
+        HttpResponseMessage response, CodeDelivery delivery, int codeValidityMinutes, CancellationToken cancellationToken)
     {
         string raw;
         try
@@ -160,15 +161,18 @@ public sealed partial class TelnyxTelephonySender(
             return $"(no Telnyx errors in a {raw.Length}-character body)";
 
         var text = summary.ToString();
-        foreach (var secret in Secrets(delivery))
+        foreach (var secret in Secrets(delivery, codeValidityMinutes))
             text = text.Replace(secret, "[redacted]", StringComparison.Ordinal);
         return text.Length > 1000 ? text[..1000] + "…" : text;
     }
 
-    private static IEnumerable<string> Secrets(CodeDelivery delivery)
+    private static IEnumerable<string> Secrets(CodeDelivery delivery, int codeValidityMinutes)
     {
-        // Longest first so the number with '+' goes before its bare digits.
-        string[] candidates = [delivery.PhoneNumber, delivery.PhoneNumber.TrimStart('+'), delivery.Code];
+        // Longest first so the whole text goes before the code inside it.
+        string[] candidates =
+        [
+            CodeMessages.Sms(delivery.Issuer, delivery.Code, codeValidityMinutes), delivery.PhoneNumber, delivery.PhoneNumber.TrimStart('+'), delivery.Code,
+        ];
         return candidates.Where(s => s.Length >= 4).Distinct().OrderByDescending(s => s.Length);
     }
 
