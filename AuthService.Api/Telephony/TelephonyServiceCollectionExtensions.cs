@@ -117,20 +117,23 @@ public static class TelephonyServiceCollectionExtensions
         // 4xx rejections (a resend gets the same answer), and a per-attempt timeout (the request
         // reached Telnyx and may be in progress; resending could deliver twice). The user can
         // always ask for a new code, which beats two codes arriving on their own.
-        pipeline.AddRetry(new HttpRetryStrategyOptions
+        if (r.MaxRetryAttempts > 0) // Polly refuses a retry strategy with no retries
         {
-            MaxRetryAttempts = r.MaxRetryAttempts,
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            Delay = r.RetryBaseDelay,
-            ShouldRetryAfterHeader = true, // bounded by the total timeout above
-            ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
+            pipeline.AddRetry(new HttpRetryStrategyOptions
             {
-                { Exception: HttpRequestException } => true,
-                { Result.StatusCode: HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable } => true,
-                _ => false,
-            }),
-        });
+                MaxRetryAttempts = r.MaxRetryAttempts,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = r.RetryBaseDelay,
+                ShouldRetryAfterHeader = true, // bounded by the total timeout above
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
+                {
+                    { Exception: HttpRequestException } => true,
+                    { Result.StatusCode: HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable } => true,
+                    _ => false,
+                }),
+            });
+        }
 
         // Counts connection failures, timeouts, 408, 429 and 5xx (the default predicate), not 4xx
         // rejections, which say something about one request rather than about Telnyx's health.
