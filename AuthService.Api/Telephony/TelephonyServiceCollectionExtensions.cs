@@ -1,0 +1,150 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Polly;
+
+namespace AuthService.Api.Telephony;
+
+public static class TelephonyServiceCollectionExtensions
+{
+    /// <summary>The named resilience pipeline of the Telnyx client (visible in Polly telemetry).</summary>
+    public const string TelnyxPipelineName = "telnyx";
+
+    /// <summary>
+    /// Registers the <see cref="ITelephonySender"/> chosen by <c>Telephony:Provider</c> (<c>telnyx</c> or
+    /// <c>log</c>; unset means <c>log</c> in Development, <c>telnyx</c> elsewhere). Throws
+    /// <see cref="InvalidOperationException"/> at startup for the <c>log</c> sender in Production and for
+    /// <c>telnyx</c> without credentials, so a misconfigured instance never starts taking logins.
+    /// </summary>
+    public static IServiceCollection AddTelephony(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(environment);
+
+        var telephony = configuration.GetSection(TelephonyOptions.SectionName);
+        services.AddOptions<TelephonyOptions>().Bind(telephony);
+        var provider = telephony[nameof(TelephonyOptions.Provider)]?.Trim().ToLowerInvariant() switch
+        {
+            null or "" => environment.IsDevelopment() ? TelephonyOptions.Log : TelephonyOptions.Telnyx,
+            var name => name,
+        };
+
+        switch (provider)
+        {
+            case TelephonyOptions.Log:
+                if (environment.IsProduction())
+                {
+                    throw new InvalidOperationException(
+                        "Telephony:Provider 'log' writes codes to the log and is for development only; configure 'telnyx' in Production.");
+                }
+
+                services.TryAddSingleton<ITelephonySender, LogTelephonySender>();
+                return services;
+
+            case TelephonyOptions.Telnyx:
+                var section = configuration.GetSection(TelnyxOptions.SectionName);
+                Validate(section.Get<TelnyxOptions>() ?? new TelnyxOptions());
+                services.AddOptions<TelnyxOptions>().Bind(section);
+                AddTelnyxClient(services);
+                return services;
+
+            default:
+                throw new InvalidOperationException($"Telephony:Provider must be 'telnyx' or 'log', not '{provider}'.");
+        }
+    }
+
+    private static void Validate(TelnyxOptions options)
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.ApiKey))
+            problems.Add("Telephony:Telnyx:ApiKey is missing");
+        if (string.IsNullOrWhiteSpace(options.FromNumber) && string.IsNullOrWhiteSpace(options.MessagingProfileId))
+            problems.Add("Telephony:Telnyx:FromNumber or Telephony:Telnyx:MessagingProfileId is needed to send SMS");
+        if (!Uri.TryCreate(options.BaseUrl, UriKind.Absolute, out var baseUrl) || baseUrl.Scheme is not ("https" or "http"))
+            problems.Add("Telephony:Telnyx:BaseUrl must be an absolute http(s) URL");
+
+        var r = options.Resilience;
+        if (r.AttemptTimeout <= TimeSpan.Zero || r.TotalTimeout < r.AttemptTimeout)
+            problems.Add("Telephony:Telnyx:Resilience needs 0 < AttemptTimeout <= TotalTimeout");
+        if (r.MaxRetryAttempts is < 0 or > 5)
+            problems.Add("Telephony:Telnyx:Resilience:MaxRetryAttempts must be between 0 and 5");
+        if (r.CircuitFailureRatio is <= 0 or > 1 || r.CircuitMinimumThroughput < 2
+            || r.CircuitSamplingDuration < TimeSpan.FromMilliseconds(500) || r.CircuitBreakDuration < TimeSpan.FromMilliseconds(500))
+            problems.Add("Telephony:Telnyx:Resilience circuit settings are out of range");
+
+        if (problems.Count > 0)
+            throw new InvalidOperationException("Telephony:Provider 'telnyx' is misconfigured: " + string.Join("; ", problems) + ".");
+    }
+
+    private static void AddTelnyxClient(IServiceCollection services)
+    {
+        // The pipeline's timeouts, backoff and break duration run on this clock; tests register a fake one.
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddHttpClient<ITelephonySender, TelnyxTelephonySender>((sp, client) =>
+            {
+                var options = sp.GetRequiredService<IOptions<TelnyxOptions>>().Value;
+                client.BaseAddress = new Uri(options.BaseUrl.TrimEnd('/') + "/");
+                client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.ApiKey);
+                client.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+                // The pipeline owns every timeout; HttpClient's own 100 s one would only race it.
+                client.Timeout = Timeout.InfiniteTimeSpan;
+            })
+            .AddResilienceHandler(TelnyxPipelineName, (pipeline, context) =>
+            {
+                var r = context.ServiceProvider.GetRequiredService<IOptions<TelnyxOptions>>().Value.Resilience;
+                ConfigurePipeline(pipeline, r);
+            });
+    }
+
+    /// <summary>
+    /// Outermost to innermost: total timeout → retry → circuit breaker → per-attempt timeout, so that
+    /// every attempt counts towards the breaker and the whole send stays bounded.
+    /// </summary>
+    private static void ConfigurePipeline(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, TelnyxResilienceOptions r)
+    {
+        pipeline.AddTimeout(r.TotalTimeout);
+
+        // A retry re-sends the same code, and a text or call that arrives twice is confusing and
+        // costly, and resend storms queue at Telnyx (about one SMS per 10 s per long code). So only
+        // failures where Telnyx almost certainly did NOT take the message are retried:
+        //  - HttpRequestException: the connection could not be made or broke before an answer;
+        //  - 429: Telnyx refused the request under its rate limit, nothing was queued;
+        //  - 503: the service refused the request before handling it.
+        // Not retried: 500/502/504 (the message may be queued behind a failing gateway or proxy),
+        // 4xx rejections (a resend gets the same answer), and a per-attempt timeout (the request
+        // reached Telnyx and may be in progress; resending could deliver twice). The user can
+        // always ask for a new code, which beats two codes arriving on their own.
+        if (r.MaxRetryAttempts > 0) // Polly refuses a retry strategy with no retries
+        {
+            pipeline.AddRetry(new HttpRetryStrategyOptions
+            {
+                MaxRetryAttempts = r.MaxRetryAttempts,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = r.RetryBaseDelay,
+                ShouldRetryAfterHeader = true, // bounded by the total timeout above
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
+                {
+                    { Exception: HttpRequestException } => true,
+                    { Result.StatusCode: HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable } => true,
+                    _ => false,
+                }),
+            });
+        }
+
+        // Counts connection failures, timeouts, 408, 429 and 5xx (the default predicate), not 4xx
+        // rejections, which say something about one request rather than about Telnyx's health.
+        pipeline.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
+        {
+            FailureRatio = r.CircuitFailureRatio,
+            SamplingDuration = r.CircuitSamplingDuration,
+            MinimumThroughput = r.CircuitMinimumThroughput,
+            BreakDuration = r.CircuitBreakDuration,
+        });
+
+        pipeline.AddTimeout(r.AttemptTimeout);
+    }
+}

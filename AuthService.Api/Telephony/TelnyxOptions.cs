@@ -1,0 +1,66 @@
+namespace AuthService.Api.Telephony;
+
+/// <summary>Which sender delivers codes: configuration key <c>Telephony:Provider</c>.</summary>
+public sealed class TelephonyOptions
+{
+    public const string SectionName = "Telephony";
+    public const string Telnyx = "telnyx";
+    public const string Log = "log";
+
+    /// <summary><c>telnyx</c> or <c>log</c>. Unset means <c>log</c> in Development and <c>telnyx</c> elsewhere.</summary>
+    public string? Provider { get; set; }
+}
+
+/// <summary>Telnyx API v2 settings: configuration section <c>Telephony:Telnyx</c>.</summary>
+public sealed class TelnyxOptions
+{
+    public const string SectionName = "Telephony:Telnyx";
+
+    /// <summary>API base including the version segment, e.g. <c>https://api.telnyx.com/v2</c>.</summary>
+    public string BaseUrl { get; set; } = "https://api.telnyx.com/v2";
+
+    /// <summary>Sent as <c>Authorization: Bearer …</c>. Required.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>E.164 sender for SMS and the caller id for calls. SMS needs this or <see cref="MessagingProfileId"/>.</summary>
+    public string? FromNumber { get; set; }
+
+    /// <summary>Used for SMS instead of <see cref="FromNumber"/> (number pool / alphanumeric sender).</summary>
+    public string? MessagingProfileId { get; set; }
+
+    /// <summary>The <c>account_sid</c> path segment of TeXML calls. Required for voice.</summary>
+    public string? AccountSid { get; set; }
+
+    /// <summary>The TeXML application (<c>ApplicationSid</c>) that places calls. Required for voice.</summary>
+    public string? TexmlApplicationId { get; set; }
+
+    /// <summary>How long the code in the message stays valid, for the SMS wording.</summary>
+    public int CodeValidityMinutes { get; set; } = 10;
+
+    /// <summary>Timeouts, retries and circuit breaker of the HTTP client: <c>Telephony:Telnyx:Resilience</c>.</summary>
+    public TelnyxResilienceOptions Resilience { get; set; } = new();
+
+    internal bool VoiceConfigured =>
+        !string.IsNullOrWhiteSpace(AccountSid) && !string.IsNullOrWhiteSpace(TexmlApplicationId) && !string.IsNullOrWhiteSpace(FromNumber);
+}
+
+/// <summary>Resilience thresholds for the Telnyx client. Defaults suit one user waiting on a login screen.</summary>
+public sealed class TelnyxResilienceOptions
+{
+    /// <summary>Upper bound for one send including retries and backoff.</summary>
+    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>One HTTP attempt; after it the request may have reached Telnyx, so it is not retried.</summary>
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Retries after the first attempt, only for failures where a resend cannot double-deliver.</summary>
+    public int MaxRetryAttempts { get; set; } = 2;
+
+    /// <summary>Base of the jittered exponential backoff (a Retry-After header wins when present).</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    public double CircuitFailureRatio { get; set; } = 0.5;
+    public TimeSpan CircuitSamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
+    public int CircuitMinimumThroughput { get; set; } = 5;
+    public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
+}

@@ -1,0 +1,247 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using AuthService.Core.Phone;
+using Microsoft.Extensions.Options;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+
+namespace AuthService.Api.Telephony;
+
+/// <summary>
+/// Delivers codes through Telnyx API v2: SMS with <c>POST /messages</c>, voice with a TeXML call
+/// (<c>POST /texml/Accounts/{account_sid}/Calls</c>) whose inline script reads the digits twice.
+/// A typed HttpClient: base address, bearer token and the resilience pipeline come from
+/// <see cref="TelephonyServiceCollectionExtensions.AddTelephony"/>.
+/// </summary>
+public sealed partial class TelnyxTelephonySender(
+    HttpClient httpClient,
+    IOptions<TelnyxOptions> options,
+    ILogger<TelnyxTelephonySender> logger) : ITelephonySender
+{
+    public const string ProviderName = "telnyx";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    private readonly TelnyxOptions _options = options.Value;
+
+    public async Task<DeliveryReceipt> SendCodeAsync(CodeDelivery delivery, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(delivery);
+        var masked = PhoneNumbers.Mask(delivery.PhoneNumber);
+        var (path, body) = delivery.Channel switch
+        {
+            DeliveryChannel.Sms => ("messages", SmsRequest(delivery)),
+            DeliveryChannel.Call => (CallPath(masked), CallRequest(delivery)),
+            _ => throw new ArgumentOutOfRangeException(nameof(delivery), delivery.Channel, "Unknown delivery channel."),
+        };
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await httpClient.PostAsync(path, JsonContent.Create(body, body.GetType(), options: Json), cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex) when (ex is BrokenCircuitException or TimeoutRejectedException or HttpRequestException or OperationCanceledException)
+        {
+            var reason = ex switch
+            {
+                BrokenCircuitException => "circuit open",
+                TimeoutRejectedException or OperationCanceledException => "timed out",
+                _ => "connection failed",
+            };
+            LogUnreachable(logger, ex, delivery.Channel, masked, reason);
+            throw new TelephonyUnavailableException($"Telnyx is unavailable ({reason}); the {Describe(delivery.Channel)} was not sent.", transient: true, ex);
+        }
+
+        using (response)
+        {
+            if (!response.IsSuccessStatusCode)
+                throw await RejectedAsync(response, delivery, masked, cancellationToken);
+
+            var id = await ReadProviderIdAsync(response, delivery.Channel, cancellationToken);
+            LogSent(logger, delivery.Channel, masked, id);
+            return new DeliveryReceipt(ProviderName, id);
+        }
+    }
+
+    private object SmsRequest(CodeDelivery delivery)
+    {
+        var text = CodeMessages.Sms(delivery.Issuer, delivery.Code, _options.CodeValidityMinutes);
+        // A from number pins the sender; without one Telnyx picks from the messaging profile's pool.
+        var from = string.IsNullOrWhiteSpace(_options.FromNumber) ? null : _options.FromNumber;
+        return new SendMessageRequest(from, from is null ? _options.MessagingProfileId : null, delivery.PhoneNumber, text);
+    }
+
+    private InitiateCallRequest CallRequest(CodeDelivery delivery) => new(
+        To: delivery.PhoneNumber,
+        From: _options.FromNumber!,
+        ApplicationSid: _options.TexmlApplicationId!,
+        Texml: CodeMessages.VoiceTexml(delivery.Issuer, delivery.Code));
+
+    private string CallPath(string masked)
+    {
+        if (!_options.VoiceConfigured)
+        {
+            LogVoiceNotConfigured(logger, masked);
+            throw new TelephonyUnavailableException(
+                "Voice calls need Telephony:Telnyx:AccountSid, :TexmlApplicationId and :FromNumber.", transient: false);
+        }
+
+        return $"texml/Accounts/{Uri.EscapeDataString(_options.AccountSid!)}/Calls";
+    }
+
+    private async Task<TelephonyUnavailableException> RejectedAsync(
+        HttpResponseMessage response, CodeDelivery delivery, string masked, CancellationToken cancellationToken)
+    {
+        var status = (int)response.StatusCode;
+        // 429 and 5xx may pass; any other 4xx is Telnyx refusing this request (bad number, bad
+        // credentials, unroutable destination) and sending it again will not help.
+        var transient = response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout || status >= 500;
+        var errors = await ReadErrorsAsync(response, delivery, _options.CodeValidityMinutes, cancellationToken);
+        if (transient)
+            LogProviderFailed(logger, delivery.Channel, masked, status, errors);
+        else
+            LogProviderRejected(logger, delivery.Channel, masked, status, errors);
+
+        return new TelephonyUnavailableException(
+            $"Telnyx answered HTTP {status}; the {Describe(delivery.Channel)} was not sent.", transient);
+    }
+
+    /// <summary>
+    /// Summarises <c>{"errors":[{"code","title","detail"}]}</c> for the log. Telnyx details can quote
+    /// the request back ("+13035550123 is not a valid…"), so the number, the code and the text are
+    /// blanked out before anything is logged.
+    /// </summary>
+    private static async Task<string> ReadErrorsAsync(
+        HttpResponseMessage response, CodeDelivery delivery, int codeValidityMinutes, CancellationToken cancellationToken)
+    {
+        string raw;
+        try
+        {
+            raw = await response.Content.ReadAsStringAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            return "(body unreadable)";
+        }
+
+        var summary = new StringBuilder();
+        try
+        {
+            using var doc = JsonDocument.Parse(raw);
+            if (doc.RootElement.ValueKind == JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("errors", out var errors)
+                && errors.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var error in errors.EnumerateArray().Take(5))
+                {
+                    if (summary.Length > 0)
+                        summary.Append("; ");
+                    summary.Append(Field(error, "code")).Append(' ')
+                        .Append(Field(error, "title")).Append(": ")
+                        .Append(Field(error, "detail"));
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Not Telnyx's JSON (a proxy page, say): its content is unknown, so only its size is logged.
+        }
+
+        if (summary.Length == 0)
+            return $"(no Telnyx errors in a {raw.Length}-character body)";
+
+        var text = summary.ToString();
+        foreach (var secret in Secrets(delivery, codeValidityMinutes))
+            text = text.Replace(secret, "[redacted]", StringComparison.Ordinal);
+        return text.Length > 1000 ? text[..1000] + "…" : text;
+    }
+
+    private static IEnumerable<string> Secrets(CodeDelivery delivery, int codeValidityMinutes)
+    {
+        // Longest first so the whole text goes before the code inside it.
+        string[] candidates =
+        [
+            CodeMessages.Sms(delivery.Issuer, delivery.Code, codeValidityMinutes), delivery.PhoneNumber, delivery.PhoneNumber.TrimStart('+'), delivery.Code,
+        ];
+        return candidates.Where(s => s.Length >= 4).Distinct().OrderByDescending(s => s.Length);
+    }
+
+    private static string Field(JsonElement error, string name) =>
+        error.TryGetProperty(name, out var value) && value.ValueKind is JsonValueKind.String or JsonValueKind.Number
+            ? value.ToString()
+            : "-";
+
+    private async Task<string?> ReadProviderIdAsync(HttpResponseMessage response, DeliveryChannel channel, CancellationToken cancellationToken)
+    {
+        // The message was accepted whatever the body says: failing here would make the user ask
+        // for a second code while the first one is on its way.
+        try
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            using var doc = await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken);
+            var root = doc.RootElement;
+            return channel == DeliveryChannel.Sms
+                ? StringAt(root, "data", "id")
+                : StringAt(root, "call_sid") ?? StringAt(root, "sid") ?? StringAt(root, "CallSid")
+                  ?? StringAt(root, "data", "call_sid") ?? StringAt(root, "data", "sid") ?? StringAt(root, "data", "id");
+        }
+        catch (Exception ex) when (ex is JsonException or HttpRequestException or IOException)
+        {
+            LogUnreadableReceipt(logger, channel);
+            return null;
+        }
+    }
+
+    private static string? StringAt(JsonElement element, params string[] path)
+    {
+        foreach (var name in path)
+        {
+            if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty(name, out element))
+                return null;
+        }
+
+        return element.ValueKind == JsonValueKind.String ? element.GetString() : null;
+    }
+
+    private static string Describe(DeliveryChannel channel) => channel == DeliveryChannel.Sms ? "SMS" : "call";
+
+    private sealed record SendMessageRequest(
+        [property: JsonPropertyName("from")] string? From,
+        [property: JsonPropertyName("messaging_profile_id")] string? MessagingProfileId,
+        [property: JsonPropertyName("to")] string To,
+        [property: JsonPropertyName("text")] string Text);
+
+    private sealed record InitiateCallRequest(
+        [property: JsonPropertyName("To")] string To,
+        [property: JsonPropertyName("From")] string From,
+        [property: JsonPropertyName("ApplicationSid")] string ApplicationSid,
+        [property: JsonPropertyName("Texml")] string Texml);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sent {Channel} code to {MaskedPhone} via Telnyx, provider id {ProviderMessageId}")]
+    private static partial void LogSent(ILogger logger, DeliveryChannel channel, string maskedPhone, string? providerMessageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Telnyx unreachable for {Channel} to {MaskedPhone}: {Reason}")]
+    private static partial void LogUnreachable(ILogger logger, Exception exception, DeliveryChannel channel, string maskedPhone, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Telnyx failed {Channel} to {MaskedPhone}: HTTP {StatusCode}, errors {TelnyxErrors}")]
+    private static partial void LogProviderFailed(ILogger logger, DeliveryChannel channel, string maskedPhone, int statusCode, string telnyxErrors);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Telnyx rejected {Channel} to {MaskedPhone}: HTTP {StatusCode}, errors {TelnyxErrors}")]
+    private static partial void LogProviderRejected(ILogger logger, DeliveryChannel channel, string maskedPhone, int statusCode, string telnyxErrors);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Telnyx accepted a {Channel} but its answer had no readable id")]
+    private static partial void LogUnreadableReceipt(ILogger logger, DeliveryChannel channel);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Call to {MaskedPhone} refused: Telnyx voice settings (AccountSid, TexmlApplicationId, FromNumber) are missing")]
+    private static partial void LogVoiceNotConfigured(ILogger logger, string maskedPhone);
+}

@@ -1,0 +1,127 @@
+using AuthService.Api.Telephony;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+
+namespace AuthService.Tests.Telephony;
+
+public class AddTelephonyTests
+{
+    private static readonly Dictionary<string, string?> Complete = new()
+    {
+        ["Telephony:Provider"] = "telnyx",
+        ["Telephony:Telnyx:ApiKey"] = "key",
+        ["Telephony:Telnyx:FromNumber"] = "+13125550100",
+    };
+
+    [Test]
+    public void Log_provider_is_refused_in_Production()
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() =>
+            Build(new() { ["Telephony:Provider"] = "log" }, "Production"));
+
+        Assert.That(ex!.Message, Does.Contain("development only"));
+    }
+
+    [TestCase("Development")]
+    [TestCase("Staging")]
+    public void Log_provider_is_allowed_outside_Production(string environment)
+    {
+        using var services = Build(new() { ["Telephony:Provider"] = "log" }, environment);
+
+        Assert.That(services.GetRequiredService<ITelephonySender>(), Is.InstanceOf<LogTelephonySender>());
+    }
+
+    [Test]
+    public void Telnyx_is_refused_without_an_api_key()
+    {
+        var settings = new Dictionary<string, string?>(Complete) { ["Telephony:Telnyx:ApiKey"] = null };
+
+        var ex = Assert.Throws<InvalidOperationException>(() => Build(settings, "Production"));
+
+        Assert.That(ex!.Message, Does.Contain("Telephony:Telnyx:ApiKey is missing"));
+    }
+
+    [Test]
+    public void Telnyx_is_refused_without_a_from_number_or_messaging_profile()
+    {
+        var settings = new Dictionary<string, string?>(Complete) { ["Telephony:Telnyx:FromNumber"] = "" };
+
+        var ex = Assert.Throws<InvalidOperationException>(() => Build(settings, "Production"));
+
+        Assert.That(ex!.Message, Does.Contain("FromNumber or Telephony:Telnyx:MessagingProfileId"));
+    }
+
+    [Test]
+    public void Unset_provider_means_telnyx_outside_Development_and_so_needs_credentials()
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() => Build([], "Production"));
+
+        Assert.That(ex!.Message, Does.Contain("'telnyx' is misconfigured"));
+    }
+
+    [Test]
+    public void Unset_provider_means_log_in_Development()
+    {
+        using var services = Build([], "Development");
+
+        Assert.That(services.GetRequiredService<ITelephonySender>(), Is.InstanceOf<LogTelephonySender>());
+    }
+
+    [Test]
+    public void Unknown_provider_is_refused()
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() => Build(new() { ["Telephony:Provider"] = "twilio" }, "Development"));
+
+        Assert.That(ex!.Message, Does.Contain("'telnyx' or 'log'"));
+    }
+
+    [Test]
+    public void Telnyx_with_credentials_builds_the_typed_client_with_default_options()
+    {
+        using var services = Build(Complete, "Production");
+
+        Assert.That(services.GetRequiredService<ITelephonySender>(), Is.InstanceOf<TelnyxTelephonySender>());
+        var options = services.GetRequiredService<IOptions<TelnyxOptions>>().Value;
+        Assert.That(options.BaseUrl, Is.EqualTo("https://api.telnyx.com/v2"));
+        Assert.That(options.Resilience.AttemptTimeout, Is.EqualTo(TimeSpan.FromSeconds(5)));
+        Assert.That(options.Resilience.MaxRetryAttempts, Is.EqualTo(2));
+        Assert.That(options.Resilience.CircuitFailureRatio, Is.EqualTo(0.5));
+        Assert.That(options.Resilience.CircuitMinimumThroughput, Is.EqualTo(5));
+        Assert.That(options.Resilience.CircuitBreakDuration, Is.EqualTo(TimeSpan.FromSeconds(30)));
+    }
+
+    [Test]
+    public void Telnyx_client_has_exactly_one_resilience_handler()
+    {
+        using var services = Build(Complete, "Production");
+        var factory = services.GetRequiredService<IHttpMessageHandlerFactory>();
+
+        var handlers = new List<Type>();
+        HttpMessageHandler? handler = factory.CreateHandler(typeof(ITelephonySender).Name);
+        while (handler is DelegatingHandler delegating)
+        {
+            handlers.Add(delegating.GetType());
+            handler = delegating.InnerHandler;
+        }
+
+        Assert.That(handlers.Count(t => t.Name == "ResilienceHandler"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void Timeouts_out_of_order_are_refused()
+    {
+        var settings = new Dictionary<string, string?>(Complete)
+        {
+            ["Telephony:Telnyx:Resilience:AttemptTimeout"] = "00:00:10",
+            ["Telephony:Telnyx:Resilience:TotalTimeout"] = "00:00:05",
+        };
+
+        var ex = Assert.Throws<InvalidOperationException>(() => Build(settings, "Production"));
+
+        Assert.That(ex!.Message, Does.Contain("AttemptTimeout <= TotalTimeout"));
+    }
+
+    private static ServiceProvider Build(Dictionary<string, string?> settings, string environment) =>
+        TelephonyHarness.BuildServices(settings, environment, new CapturingLoggerProvider());
+}

@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using AuthService.Api.Telephony;
+using Microsoft.Extensions.Time.Testing;
+using WireMock.ResponseBuilders;
+using WireMock.Settings;
+
+namespace AuthService.Tests.Telephony;
+
+public class TelnyxResilienceTests
+{
+    private TelephonyHarness _harness = null!;
+
+    [TearDown]
+    public void TearDown() => _harness.Dispose();
+
+    [Test]
+    public async Task Retries_on_503_then_succeeds()
+    {
+        _harness = TelephonyHarness.Start();
+        _harness.RespondInSequence(_harness.MessagesPath,
+            TelephonyHarness.Error(503), TelephonyHarness.Error(503), TelephonyHarness.MessageAccepted("third-time"));
+
+        var receipt = await _harness.SendAsync(TelephonyHarness.Sms());
+
+        Assert.That(receipt.ProviderMessageId, Is.EqualTo("third-time"));
+        Assert.That(_harness.Requests(_harness.MessagesPath), Has.Count.EqualTo(3));
+    }
+
+    [Test]
+    public async Task Retries_on_429_honouring_Retry_After_then_succeeds()
+    {
+        _harness = TelephonyHarness.Start();
+        _harness.RespondInSequence(_harness.MessagesPath,
+            TelephonyHarness.Error(429, "10011", "Too many requests").WithHeader("Retry-After", "0"),
+            TelephonyHarness.MessageAccepted("after-limit"));
+
+        var receipt = await _harness.SendAsync(TelephonyHarness.Sms());
+
+        Assert.That(receipt.ProviderMessageId, Is.EqualTo("after-limit"));
+        Assert.That(_harness.Requests(_harness.MessagesPath), Has.Count.EqualTo(2));
+    }
+
+    [Test]
+    public async Task Retries_on_a_reset_connection_then_succeeds()
+    {
+        using var telnyx = new ResettingServer(resetFirst: 2, okBody: """{"data":{"id":"after-reset"}}""");
+        _harness = TelephonyHarness.Start(s => s["Telephony:Telnyx:BaseUrl"] = telnyx.Url + "/v2");
+
+        var receipt = await _harness.SendAsync(TelephonyHarness.Sms());
+
+        Assert.That(receipt.ProviderMessageId, Is.EqualTo("after-reset"));
+        Assert.That(telnyx.Requests, Has.Count.EqualTo(3));
+        Assert.That(telnyx.Requests, Has.All.StartWith("POST /v2/messages "));
+    }
+
+    [Test]
+    public async Task Gives_up_after_two_retries_on_reset_connections_as_transient()
+    {
+        using var telnyx = new ResettingServer(resetFirst: int.MaxValue, okBody: "{}");
+        _harness = TelephonyHarness.Start(s => s["Telephony:Telnyx:BaseUrl"] = telnyx.Url + "/v2");
+
+        var ex = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => _harness.SendAsync(TelephonyHarness.Call()));
+
+        Assert.That(ex!.Transient, Is.True);
+        Assert.That(ex.InnerException, Is.InstanceOf<HttpRequestException>());
+        Assert.That(telnyx.Requests, Has.Count.EqualTo(3));
+    }
+
+    [Test]
+    public async Task Garbled_body_after_a_200_counts_as_sent_and_is_not_resent()
+    {
+        // Telnyx answered 200, so it took the message: sending again would deliver twice.
+        _harness = TelephonyHarness.Start();
+        _harness.Respond(_harness.MessagesPath, TelephonyHarness.MessageAccepted().WithFault(FaultType.MALFORMED_RESPONSE_CHUNK));
+
+        var receipt = await _harness.SendAsync(TelephonyHarness.Sms());
+
+        Assert.That(receipt.Provider, Is.EqualTo("telnyx"));
+        Assert.That(_harness.Requests(_harness.MessagesPath), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Gives_up_after_two_retries_as_transient()
+    {
+        _harness = TelephonyHarness.Start();
+        _harness.Respond(_harness.MessagesPath, TelephonyHarness.Error(503));
+
+        var ex = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => _harness.SendAsync(TelephonyHarness.Sms()));
+
+        Assert.That(ex!.Transient, Is.True);
+        Assert.That(_harness.Requests(_harness.MessagesPath), Has.Count.EqualTo(3));
+    }
+
+    [TestCase(400, false)]
+    [TestCase(401, false)]
+    [TestCase(422, false)]
+    [TestCase(500, true)]
+    [TestCase(502, true)]
+    [TestCase(504, true)]
+    public async Task Does_not_retry_where_a_resend_could_double_deliver_or_cannot_help(int status, bool transient)
+    {
+        _harness = TelephonyHarness.Start();
+        _harness.Respond(_harness.MessagesPath, TelephonyHarness.Error(status));
+
+        var ex = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => _harness.SendAsync(TelephonyHarness.Sms()));
+
+        Assert.That(ex!.Transient, Is.EqualTo(transient));
+        Assert.That(_harness.Requests(_harness.MessagesPath), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Circuit_opens_after_repeated_failures_fails_fast_and_closes_after_the_break()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
+        _harness = TelephonyHarness.Start(time: time);
+        _harness.RespondInSequence(_harness.MessagesPath,
+            TelephonyHarness.Error(500), TelephonyHarness.Error(500), TelephonyHarness.Error(500),
+            TelephonyHarness.Error(500), TelephonyHarness.Error(500), TelephonyHarness.MessageAccepted("recovered"));
+
+        for (var i = 0; i < 5; i++)
+            await Assert.ThrowsAsync<TelephonyUnavailableException>(() => _harness.SendAsync(TelephonyHarness.Sms()));
+        Assert.That(_harness.Requests(_harness.MessagesPath), Has.Count.EqualTo(5));
+
+        for (var i = 0; i < 3; i++)
+        {
+            var ex = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => _harness.SendAsync(TelephonyHarness.Sms()));
+            Assert.That(ex!.Transient, Is.True);
+            Assert.That(ex.InnerException, Is.InstanceOf<Polly.CircuitBreaker.BrokenCircuitException>());
+        }
+
+        Assert.That(_harness.Requests(_harness.MessagesPath), Has.Count.EqualTo(5), "an open circuit must not reach Telnyx");
+
+        // The break runs on the TimeProvider from DI: advancing the fake clock half-opens the circuit.
+        time.Advance(TimeSpan.FromSeconds(31));
+        var receipt = await _harness.SendAsync(TelephonyHarness.Sms());
+
+        Assert.That(receipt.ProviderMessageId, Is.EqualTo("recovered"));
+        Assert.That(_harness.Requests(_harness.MessagesPath), Has.Count.EqualTo(6));
+    }
+
+    [Test]
+    public async Task Provider_slower_than_the_attempt_timeout_fails_transient_without_retry_on_the_fake_clock()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
+        _harness = TelephonyHarness.Start(time: time);
+        var slow = _harness.RespondSlowly(_harness.MessagesPath);
+        var clock = Stopwatch.StartNew();
+
+        var send = _harness.SendAsync(TelephonyHarness.Sms());
+        await slow.FirstArrival.WaitAsync(TimeSpan.FromSeconds(5));
+        time.Advance(TimeSpan.FromMilliseconds(999));
+        Assert.That(send.IsCompleted, Is.False, "still inside the 1 s attempt timeout");
+        time.Advance(TimeSpan.FromMilliseconds(1));
+
+        var ex = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => send);
+        Assert.That(ex!.Transient, Is.True);
+        Assert.That(ex.InnerException, Is.InstanceOf<Polly.Timeout.TimeoutRejectedException>());
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)));
+        Assert.That(slow.Arrivals, Is.EqualTo(1), "a timed-out request may have reached Telnyx, so it is not resent");
+    }
+
+    [Test]
+    public async Task Provider_slower_than_the_attempt_timeout_fails_within_bounded_real_time()
+    {
+        _harness = TelephonyHarness.Start(s => s["Telephony:Telnyx:Resilience:AttemptTimeout"] = "00:00:00.300");
+        var slow = _harness.RespondSlowly(_harness.CallsPath);
+        var clock = Stopwatch.StartNew();
+
+        var ex = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => _harness.SendAsync(TelephonyHarness.Call()));
+
+        Assert.That(ex!.Transient, Is.True);
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1.5)));
+        Assert.That(slow.Arrivals, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Connection_refused_fails_fast_as_transient()
+    {
+        _harness = TelephonyHarness.Start();
+        var deadUrl = _harness.Server.Url!;
+        _harness.Dispose();
+        _harness = TelephonyHarness.Start(s => s["Telephony:Telnyx:BaseUrl"] = deadUrl + "/v2");
+        var clock = Stopwatch.StartNew();
+
+        var ex = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => _harness.SendAsync(TelephonyHarness.Sms()));
+
+        Assert.That(ex!.Transient, Is.True);
+        Assert.That(ex.InnerException, Is.InstanceOf<HttpRequestException>());
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)));
+    }
+}
