@@ -32,9 +32,9 @@ try
 
     await app.Services.PrepareAsync();
 
+    app.UseSerilogRequestLogging();              // outermost, so it logs the status the client really got
     app.UseExceptionHandler();
     app.UseStatusCodePages();
-    app.UseSerilogRequestLogging();
     app.UseApiDocs();
     app.UseAuthentication();
     app.UseAuthorization();
