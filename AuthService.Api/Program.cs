@@ -16,6 +16,7 @@ try
     builder.AddServiceLogging();                 // Serilog, nothing secret in it
     builder.Services.AddServiceOptions();        // Auth, Totp, Encryption, Limits, Enforcement
     builder.Services.AddStorage(builder.Configuration, builder.Environment); // PostgreSQL, migrations, key ring
+    builder.Services.AddTelephonyOrExplain(builder.Configuration, builder.Environment); // Telnyx (Polly) or dev log
     builder.Services.AddErrorHandling();         // problem+json for every failure
     builder.Services.AddApiKeyAuthentication();  // Bearer API keys with scopes
     builder.Services.AddHealth();

@@ -23,6 +23,21 @@ public static class ServiceRegistration
         return services;
     }
 
+    /// <summary><see cref="Telephony.TelephonyServiceCollectionExtensions.AddTelephony"/>, with its configuration
+    /// errors turned into the one-line startup refusal.</summary>
+    public static IServiceCollection AddTelephonyOrExplain(this IServiceCollection services, IConfiguration configuration,
+        IHostEnvironment environment)
+    {
+        try
+        {
+            return Telephony.TelephonyServiceCollectionExtensions.AddTelephony(services, configuration, environment);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new StartupException(e.Message);
+        }
+    }
+
     /// <summary>One pooled <see cref="NpgsqlDataSource"/> for the process, the repositories and the key ring.</summary>
     public static IServiceCollection AddStorage(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
     {

@@ -1,0 +1,145 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using AuthService.Tests.Infrastructure;
+
+namespace AuthService.Tests.Api;
+
+/// <summary>The built service as an operator runs it: a separate process in Production, configured only through
+/// the environment variables of DESIGN §6. Enrollment is driven by an independent RFC 6238 implementation that
+/// reads nothing but the QR code, as an authenticator app would.</summary>
+[Category("Process")]
+public class ProductionInstanceTests
+{
+    private const string AdminKey = "ask_prod_test_admin_key_abcdefghijklmnop";
+
+    private static Dictionary<string, string?> ProductionEnvironment() => new()
+    {
+        ["ASPNETCORE_ENVIRONMENT"] = "Production",
+        ["ConnectionStrings__Auth"] = TestDatabase.ConnectionString,
+        ["Encryption__ActiveKeyId"] = "prod1",
+        ["Encryption__Keys__prod1"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+        ["Auth__BootstrapAdminKey"] = AdminKey,
+        ["Auth__Issuer"] = "Acme Portal",
+        ["Telephony__Provider"] = "telnyx",
+        ["Telephony__Telnyx__BaseUrl"] = "http://127.0.0.1:9/v2",
+        ["Telephony__Telnyx__ApiKey"] = "KEY-test",
+        ["Telephony__Telnyx__FromNumber"] = "+13035550100",
+    };
+
+    [Test]
+    public async Task Independent_authenticator_enrolls_from_the_qr_code_and_logs_in()
+    {
+        await using var service = ServiceProcess.Start(ProductionEnvironment());
+        Assert.That(await service.WaitReadyAsync(TimeSpan.FromSeconds(60)), Is.True, service.Output);
+        using var client = service.Client(AdminKey);
+        var userId = AuthApp.NewUserId("prod");
+
+        var enroll = await client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "totp", accountName = "ann@example.com" });
+        var body = await enroll.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(enroll.StatusCode, Is.EqualTo(HttpStatusCode.Created), body.ToString());
+
+        var scanned = new Uri(QrDecoder.DecodePngDataUri(body.GetProperty("qrCodePng").GetString()!)!);
+        Assert.That(scanned.Scheme, Is.EqualTo("otpauth"));
+        Assert.That(Uri.UnescapeDataString(scanned.AbsolutePath), Is.EqualTo("/Acme Portal:ann@example.com"));
+        var query = System.Web.HttpUtility.ParseQueryString(scanned.Query);
+        Assert.That(query["issuer"], Is.EqualTo("Acme Portal"));
+        var key = ReferenceTotp.Base32Decode(query["secret"]!);
+
+        var confirm = await client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm",
+            new { code = ReferenceTotp.Code(key, DateTimeOffset.UtcNow) });
+        Assert.That(confirm.StatusCode, Is.EqualTo(HttpStatusCode.OK), await confirm.Content.ReadAsStringAsync());
+
+        // The next period's code: accepted within the ±1 window, and a step never used before.
+        var login = await client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/verify",
+            new { code = ReferenceTotp.Code(key, DateTimeOffset.UtcNow.AddSeconds(30)) });
+        var verified = await login.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(login.StatusCode, Is.EqualTo(HttpStatusCode.OK), verified.ToString());
+        Assert.That(verified.GetProperty("driftSteps").GetInt32(), Is.InRange(0, 1));
+
+        Assert.That(service.Output, Does.Not.Contain(query["secret"]!));
+        Assert.That(service.Output, Does.Not.Contain(AdminKey));
+        Assert.That(service.Output, Does.Contain("\"@t\""), "Production logs are JSON lines");
+    }
+
+    [TestCase("Encryption__Keys__prod1", "Encryption key missing")]
+    [TestCase("ConnectionStrings__Auth", "Database not configured")]
+    [TestCase("Telephony__Telnyx__ApiKey", "ApiKey is missing")]
+    public async Task Production_refuses_to_start_with_one_clear_line(string missing, string message)
+    {
+        var environment = ProductionEnvironment();
+        environment[missing] = null;
+        environment.Remove(missing);
+
+        await using var service = ServiceProcess.Start(environment);
+        var exitCode = await service.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.That(exitCode, Is.Not.Zero);
+        var lines = service.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.That(lines, Has.Length.EqualTo(1), service.Output);
+        Assert.That(lines[0], Does.StartWith("AuthService cannot start:").And.Contain(message));
+    }
+
+    [Test]
+    public async Task Production_refuses_to_start_when_the_database_is_unreachable()
+    {
+        var environment = ProductionEnvironment();
+        environment["ConnectionStrings__Auth"] = "Host=127.0.0.1;Port=9;Username=postgres;Database=none;Timeout=1";
+        environment["Database__StartupWaitSeconds"] = "1";
+
+        await using var service = ServiceProcess.Start(environment);
+        var exitCode = await service.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.That(exitCode, Is.Not.Zero);
+        Assert.That(service.Output, Does.Contain("AuthService cannot start: Database unreachable"));
+    }
+
+    [Test]
+    public async Task Log_telephony_is_refused_in_production()
+    {
+        var environment = ProductionEnvironment();
+        environment["Telephony__Provider"] = "log";
+        await using var service = ServiceProcess.Start(environment);
+        Assert.That(await service.WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.Not.Zero);
+        Assert.That(service.Output, Does.Contain("development only"));
+    }
+}
+
+/// <summary>RFC 4226/6238 written out from the RFC text, sharing no code with the service or Otp.NET.</summary>
+internal static class ReferenceTotp
+{
+    public static string Code(byte[] key, DateTimeOffset at)
+    {
+        var counter = at.ToUnixTimeSeconds() / 30;
+        var message = new byte[8];
+        for (var i = 7; i >= 0; i--, counter >>= 8)
+        {
+            message[i] = (byte)(counter & 0xff);
+        }
+
+        var hash = HMACSHA1.HashData(key, message);
+        var offset = hash[^1] & 0x0f;
+        var binary = ((hash[offset] & 0x7f) << 24) | (hash[offset + 1] << 16) | (hash[offset + 2] << 8) | hash[offset + 3];
+        return (binary % 1_000_000).ToString("D6");
+    }
+
+    public static byte[] Base32Decode(string text)
+    {
+        const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        var output = new List<byte>();
+        int buffer = 0, bits = 0;
+        foreach (var c in text.TrimEnd('=').ToUpperInvariant())
+        {
+            buffer = (buffer << 5) | alphabet.IndexOf(c);
+            bits += 5;
+            if (bits >= 8)
+            {
+                output.Add((byte)(buffer >> (bits - 8)));
+                bits -= 8;
+            }
+        }
+
+        return [.. output];
+    }
+}
