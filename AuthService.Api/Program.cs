@@ -8,6 +8,12 @@ using AuthService.Api.Storage;
 using AuthService.Api.TwoFactor;
 using Serilog;
 
+if (args is ["healthcheck", ..])
+{
+    // The container HEALTHCHECK: the runtime image has no curl, so the service probes itself.
+    return await SelfCheck.RunAsync(Environment.GetEnvironmentVariable("ASPNETCORE_URLS"));
+}
+
 try
 {
     var builder = WebApplication.CreateBuilder(args);

@@ -1,0 +1,24 @@
+# Multi-stage build: the SDK compiles, the smaller ASP.NET runtime image runs as a non-root user.
+# Configuration comes only from the environment (see docs/OPERATIONS.md / DESIGN §6).
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+COPY Directory.Build.props Directory.Packages.props ./
+COPY AuthService.Core/AuthService.Core.csproj AuthService.Core/
+COPY AuthService.Api/AuthService.Api.csproj AuthService.Api/
+RUN dotnet restore AuthService.Api/AuthService.Api.csproj
+COPY AuthService.Core/ AuthService.Core/
+COPY AuthService.Api/ AuthService.Api/
+RUN dotnet publish AuthService.Api/AuthService.Api.csproj -c Release -o /app --no-restore
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0
+WORKDIR /app
+COPY --from=build /app .
+ENV ASPNETCORE_URLS=http://+:8080 \
+    ASPNETCORE_ENVIRONMENT=Production
+EXPOSE 8080
+# The runtime image ships the unprivileged `app` user (uid 1654).
+USER app
+# No curl in the runtime image: the service checks itself (GET /health/live).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["dotnet", "AuthService.Api.dll", "healthcheck"]
+ENTRYPOINT ["dotnet", "AuthService.Api.dll"]
