@@ -3,8 +3,10 @@ using AuthService.Api.Configuration;
 using AuthService.Api.Health;
 using AuthService.Api.Hosting;
 using AuthService.Api.Http;
+using AuthService.Api.Policy;
 using AuthService.Api.Security;
 using AuthService.Api.Storage;
+using AuthService.Api.Support;
 using AuthService.Api.TwoFactor;
 using Serilog;
 
@@ -48,6 +50,8 @@ try
 
     app.MapHealth();
     app.MapTwoFactor();
+    app.MapLoginPolicy();
+    app.MapSupport();
     app.MapApiKeys();
 
     await app.RunAsync();

@@ -3,9 +3,10 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace AuthService.Api.Http;
 
 /// <summary>An expected failure of an operation: becomes an RFC 9457 problem with a stable <c>code</c>.</summary>
-public sealed record Problem(int Status, string Code, string Title, string Detail, TimeSpan? RetryAfter = null)
+public sealed record Problem(int Status, string Code, string Title, string Detail, int? RetryAfterSeconds = null)
 {
-    public ProblemHttpResult ToResult() => Problems.Result(Status, Code, Title, Detail);
+    /// <summary>The problem answer; <see cref="RetryAfterHeaderFilter"/> turns <c>retryAfter</c> into the header.</summary>
+    public ProblemHttpResult ToResult() => Problems.Result(Status, Code, Title, Detail, RetryAfterSeconds);
 }
 
 /// <summary>Every error answer of the API, in one place, so codes and wording stay stable.</summary>
@@ -13,9 +14,16 @@ public static class Problems
 {
     public const string TypeBase = "https://authservice.dev/problems/";
 
-    public static ProblemHttpResult Result(int status, string code, string title, string detail) =>
-        TypedResults.Problem(detail: detail, statusCode: status, title: title, type: TypeBase + code,
-            extensions: new Dictionary<string, object?> { ["code"] = code });
+    public static ProblemHttpResult Result(int status, string code, string title, string detail, int? retryAfterSeconds = null)
+    {
+        var extensions = new Dictionary<string, object?> { ["code"] = code };
+        if (retryAfterSeconds is { } seconds)
+        {
+            extensions["retryAfter"] = seconds;
+        }
+
+        return TypedResults.Problem(detail: detail, statusCode: status, title: title, type: TypeBase + code, extensions: extensions);
+    }
 
     public static Problem Validation(string detail) => new(400, "validation_failed", "The request is invalid.", detail);
 
@@ -33,6 +41,32 @@ public static class Problems
 
     public static readonly Problem NoPendingEnrollment = new(409, "no_pending_enrollment", "Nothing is waiting for confirmation.",
         "There is no pending enrollment, or it expired. Start again with enroll.");
+
+    /// <summary>The portal's exact wording (DESIGN §1).</summary>
+    public const string DailyLimitMessage = "You have exceeded the maximum number of allowed requests.";
+
+    /// <summary>The portal's exact wording (DESIGN §1).</summary>
+    public const string AttemptsLimitMessage =
+        "You have exceeded the number of log in attempts allowed. Please wait a minute then try again.";
+
+    public static Problem DailyLimit(int retryAfterSeconds) =>
+        new(429, "daily_limit_exceeded", "Too many code requests.", DailyLimitMessage, retryAfterSeconds);
+
+    public static Problem TooManyAttempts(int retryAfterSeconds) =>
+        new(429, "too_many_attempts", "Too many failed attempts.", AttemptsLimitMessage, retryAfterSeconds);
+
+    public static Problem TelephonyUnavailable(bool transient) => new(transient ? 503 : 502, "telephony_unavailable",
+        "The code could not be sent.", "The telephony provider did not accept the message. Nothing was sent; try again shortly.",
+        transient ? 10 : null);
+
+    public static readonly Problem NoChallengeForMethod = new(409, "no_challenge_for_method", "This method needs no challenge.",
+        "Authenticator-app (TOTP) users read the code from their app; only phone users get a code sent.");
+
+    public static readonly Problem NoPendingSwitch = new(409, "no_pending_switch", "No method switch is waiting for confirmation.",
+        "There is no pending switch, or it expired. Start again with switch-method.");
+
+    public static readonly Problem IdempotencyInProgress = new(409, "idempotency_key_in_use", "A request with this Idempotency-Key is in progress.",
+        "Wait for the first request with this key to finish, then retry.", 1);
 
     public static readonly Problem Locked = new(423, "locked", "The second factor is locked.",
         "Too many failed attempts. Contact support to reset two-factor authentication.");

@@ -4,7 +4,7 @@ using Npgsql;
 
 namespace AuthService.Api.Storage;
 
-public sealed class FactorRow
+public sealed record FactorRow
 {
     public string UserId { get; init; } = "";
     public string Method { get; init; } = "";
@@ -13,13 +13,15 @@ public sealed class FactorRow
     public int? TotpDigits { get; init; }
     public int? TotpPeriod { get; init; }
     public byte[]? PhoneNumber { get; init; }
+    public byte[]? PhoneHash { get; init; }
+    public string? PhoneMasked { get; init; }
     public long LastTotpStep { get; init; }
     public DateTime EnabledAt { get; init; }
     public int FailedConsecutive { get; init; }
     public DateTime? LockedAt { get; init; }
 }
 
-public sealed class PendingRow
+public sealed record PendingRow
 {
     public string UserId { get; init; } = "";
     public Guid Id { get; init; }
@@ -31,6 +33,8 @@ public sealed class PendingRow
     public int? TotpPeriod { get; init; }
     public byte[]? PhoneNumber { get; init; }
     public byte[]? PhoneHash { get; init; }
+    public string? PhoneMasked { get; init; }
+    public string? Channel { get; init; }
     public DateTime CreatedAt { get; init; }
     public DateTime ExpiresAt { get; init; }
 }
@@ -47,13 +51,13 @@ public sealed class BackupCodeRow
 public static class TwoFactorStore
 {
     private const string FactorColumns = """
-        user_id, method, totp_secret, totp_algorithm, totp_digits, totp_period, phone_number,
+        user_id, method, totp_secret, totp_algorithm, totp_digits, totp_period, phone_number, phone_hash, phone_masked,
         last_totp_step, enabled_at, failed_consecutive, locked_at
         """;
 
     private const string PendingColumns = """
         user_id, id, purpose, method, totp_secret, totp_algorithm, totp_digits, totp_period,
-        phone_number, phone_hash, created_at, expires_at
+        phone_number, phone_hash, phone_masked, channel, created_at, expires_at
         """;
 
     public static Task<FactorRow?> GetFactorAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId) =>
@@ -87,15 +91,15 @@ public static class TwoFactorStore
     {
         const string sql = """
             insert into pending_factors (user_id, id, purpose, method, totp_secret, totp_algorithm, totp_digits, totp_period,
-                                         phone_number, phone_hash, created_at, expires_at)
+                                         phone_number, phone_hash, phone_masked, channel, created_at, expires_at)
             values (@UserId, @Id, @Purpose, @Method, @TotpSecret, @TotpAlgorithm, @TotpDigits, @TotpPeriod,
-                    @PhoneNumber, @PhoneHash, @CreatedAt, @ExpiresAt)
+                    @PhoneNumber, @PhoneHash, @PhoneMasked, @Channel, @CreatedAt, @ExpiresAt)
             on conflict (user_id) do update set
                 id = excluded.id, purpose = excluded.purpose, method = excluded.method,
                 totp_secret = excluded.totp_secret, totp_algorithm = excluded.totp_algorithm,
                 totp_digits = excluded.totp_digits, totp_period = excluded.totp_period,
                 phone_number = excluded.phone_number, phone_hash = excluded.phone_hash,
-                created_at = excluded.created_at, expires_at = excluded.expires_at
+                phone_masked = excluded.phone_masked, channel = excluded.channel, created_at = excluded.created_at, expires_at = excluded.expires_at
             """;
         return connection.ExecuteAsync(sql, pending, transaction);
     }
@@ -110,15 +114,15 @@ public static class TwoFactorStore
     {
         const string sql = """
             insert into factors (user_id, method, totp_secret, totp_algorithm, totp_digits, totp_period,
-                                 phone_number, phone_hash, last_totp_step, enabled_at, updated_at)
+                                 phone_number, phone_hash, phone_masked, last_totp_step, enabled_at, updated_at)
             values (@UserId, @Method, @TotpSecret, @TotpAlgorithm, @TotpDigits, @TotpPeriod,
-                    @PhoneNumber, @PhoneHash, @lastTotpStep, @now, @now)
+                    @PhoneNumber, @PhoneHash, @PhoneMasked, @lastTotpStep, @now, @now)
             on conflict (user_id) do nothing
             """;
         return await connection.ExecuteAsync(sql, new
         {
             pending.UserId, pending.Method, pending.TotpSecret, pending.TotpAlgorithm, pending.TotpDigits, pending.TotpPeriod,
-            pending.PhoneNumber, pending.PhoneHash, lastTotpStep, now,
+            pending.PhoneNumber, pending.PhoneHash, pending.PhoneMasked, lastTotpStep, now,
         }, transaction) == 1;
     }
 
@@ -129,13 +133,13 @@ public static class TwoFactorStore
         const string sql = """
             update factors set method = @Method, totp_secret = @TotpSecret, totp_algorithm = @TotpAlgorithm,
                 totp_digits = @TotpDigits, totp_period = @TotpPeriod, phone_number = @PhoneNumber, phone_hash = @PhoneHash,
-                last_totp_step = @lastTotpStep, failed_consecutive = 0, updated_at = @now
+                phone_masked = @PhoneMasked, last_totp_step = @lastTotpStep, failed_consecutive = 0, updated_at = @now
             where user_id = @UserId and locked_at is null
             """;
         return await connection.ExecuteAsync(sql, new
         {
             pending.UserId, pending.Method, pending.TotpSecret, pending.TotpAlgorithm, pending.TotpDigits, pending.TotpPeriod,
-            pending.PhoneNumber, pending.PhoneHash, lastTotpStep, now,
+            pending.PhoneNumber, pending.PhoneHash, pending.PhoneMasked, lastTotpStep, now,
         }, transaction) == 1;
     }
 
@@ -187,9 +191,21 @@ public static class TwoFactorStore
             new { userId, now, salts = hashes.Select(h => h.Salt).ToArray(), hashes = hashes.Select(h => h.Hash).ToArray() }, transaction);
     }
 
-    /// <summary>Counts a failed verification against the factor.</summary>
-    public static Task RecordFailureAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId, DateTimeOffset now) =>
-        connection.ExecuteAsync(
-            "update factors set failed_consecutive = failed_consecutive + 1, updated_at = @now where user_id = @userId",
-            new { userId, now }, transaction);
+    /// <summary>Counts a failed verification against the factor and locks it when the count reaches
+    /// <paramref name="lockoutThreshold"/>. Returns the new consecutive count.</summary>
+    public static Task<int> RecordFailureAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId, DateTimeOffset now,
+        int lockoutThreshold) =>
+        connection.ExecuteScalarAsync<int>("""
+            update factors set failed_consecutive = failed_consecutive + 1, updated_at = @now,
+                locked_at = case when failed_consecutive + 1 >= @lockoutThreshold then coalesce(locked_at, @now) else locked_at end
+            where user_id = @userId
+            returning failed_consecutive
+            """, new { userId, now, lockoutThreshold }, transaction);
+
+    /// <summary>A success resets the consecutive-failure count. Returns the unused backup-code count.</summary>
+    public static Task<int> ResetFailuresAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId, DateTimeOffset now) =>
+        connection.ExecuteScalarAsync<int>("""
+            update factors set failed_consecutive = 0, updated_at = @now where user_id = @userId
+            returning (select count(*)::int from backup_codes where user_id = @userId and used_at is null)
+            """, new { userId, now }, transaction);
 }

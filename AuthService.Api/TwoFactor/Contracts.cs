@@ -17,6 +17,12 @@ public sealed record Proof(string? Code, string? BackupCode);
 
 public sealed record ProofRequest(Proof? Proof);
 
+/// <summary>Send a login code to a phone user by <c>sms</c> or <c>call</c>.</summary>
+public sealed record ChallengeRequest(string? Channel);
+
+/// <summary>Switch to <c>method</c> (as in enroll), proving the current factor with <c>proof</c>.</summary>
+public sealed record SwitchMethodRequest(string? Method, string? AccountName, string? PhoneNumber, string? Channel, Proof? Proof);
+
 public sealed record PendingStatus(string Purpose, string Method, string? Channel, DateTimeOffset ExpiresAt);
 
 public sealed record StatusResponse(
@@ -37,7 +43,14 @@ public sealed record TotpEnrollmentResponse(
     string QrCodePng,
     DateTimeOffset ExpiresAt);
 
+/// <summary>A code is on its way to <c>phoneNumber</c> (masked).</summary>
+public sealed record PhoneEnrollmentResponse(string Method, string PhoneNumber, string Channel, DateTimeOffset ExpiresAt);
+
+public sealed record ChallengeResponse(string Channel, string PhoneNumber, DateTimeOffset ExpiresAt);
+
 public sealed record ConfirmResponse(bool Enabled, string Method, IReadOnlyList<string> BackupCodes);
+
+public sealed record SwitchConfirmResponse(bool Enabled, string Method);
 
 public sealed record VerifyResponse(
     bool Verified,
@@ -48,3 +61,6 @@ public sealed record VerifyResponse(
 public sealed record BackupCodesRemainingResponse(int Remaining);
 
 public sealed record BackupCodesResponse(IReadOnlyList<string> BackupCodes, int Remaining);
+
+/// <summary>What enrollment or a method switch answered: a TOTP secret to scan, or a code sent to a phone.</summary>
+public sealed record PendingStarted(TotpEnrollmentResponse? Totp, PhoneEnrollmentResponse? Phone);

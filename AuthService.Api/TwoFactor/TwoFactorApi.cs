@@ -3,11 +3,12 @@ using AuthService.Api.Http;
 using AuthService.Api.Security;
 using AuthService.Core.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 
 namespace AuthService.Api.TwoFactor;
 
-/// <summary><c>/v1/users/{userId}/two-factor</c>: status, enrollment, verification, backup codes.
-/// There is deliberately no route that disables two-factor authentication.</summary>
+/// <summary><c>/v1/users/{userId}/two-factor</c>: status, enrollment, challenges, verification, method switch and
+/// backup codes. There is deliberately no route that disables two-factor authentication.</summary>
 public static class TwoFactorApi
 {
     public static RouteGroupBuilder MapTwoFactor(this IEndpointRouteBuilder routes)
@@ -15,26 +16,50 @@ public static class TwoFactorApi
         var group = routes.MapGroup("/v1/users/{userId}/two-factor")
             .WithTags("Two-factor")
             .AddEndpointFilter<UserIdFilter>()
+            .AddEndpointFilter<RetryAfterHeaderFilter>()
             .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403);
 
         group.MapGet("", GetStatus).RequireAuthorization(ApiKeyAuthentication.ReadPolicy)
             .WithSummary("Second-factor status of a user")
-            .WithDescription("Whether 2FA is enabled, the method, masked phone number, backup codes left, lockout and any pending enrollment.");
+            .WithDescription("Whether 2FA is enabled, the method, masked phone number, backup codes left, lockout and any pending enrollment or switch. Scopes: verify, manage.");
 
         group.MapPost("/enroll", Enroll).RequireAuthorization(Scopes.Manage)
             .WithSummary("Start enrollment")
-            .WithDescription("`totp`: returns the secret, otpauth URI and QR code (201). Enrolling again replaces the pending enrollment. 409 `two_factor_already_enabled` when enabled.")
-            .ProducesProblem(409);
+            .WithDescription("`totp`: 201 with the secret, otpauth URI and QR code. `phone`: 202, a code is sent by `sms` or `call`. " +
+                             "Enrolling again replaces the pending enrollment. 409 `two_factor_already_enabled` when enabled (use switch-method). " +
+                             "429 `daily_limit_exceeded` past the daily code budget; 502/503 `telephony_unavailable` when the provider fails.")
+            .Produces<PhoneEnrollmentResponse>(202)
+            .ProducesProblem(409).ProducesProblem(429).ProducesProblem(502).ProducesProblem(503);
 
         group.MapPost("/enroll/confirm", ConfirmEnrollment).RequireAuthorization(Scopes.Manage)
             .WithSummary("Confirm enrollment with the first code")
-            .WithDescription("Enables the factor and returns 10 backup codes: the only time they are ever shown.")
-            .ProducesProblem(409).ProducesProblem(422);
+            .WithDescription("Enables the factor and returns 10 backup codes: the only time they are ever shown. " +
+                             "422 `invalid_code`; 409 `no_pending_enrollment`; 429 `too_many_attempts`.")
+            .ProducesProblem(409).ProducesProblem(422).ProducesProblem(429);
+
+        group.MapPost("/challenge", Challenge).RequireAuthorization(Scopes.Verify)
+            .WithSummary("Send a login code to a phone user")
+            .WithDescription("`channel` is `sms` or `call`; the previous login code dies. Optional `Idempotency-Key` header: a retry with the same key " +
+                             "sends nothing and returns the first answer. 409 `no_challenge_for_method` for TOTP users.")
+            .ProducesProblem(409).ProducesProblem(423).ProducesProblem(429).ProducesProblem(502).ProducesProblem(503);
 
         group.MapPost("/verify", Verify).RequireAuthorization(Scopes.Verify)
             .WithSummary("Verify a login code or a backup code")
-            .WithDescription("Send exactly one of `code` and `backupCode`. Wrong, expired or already used → 422 `invalid_code`.")
-            .ProducesProblem(409).ProducesProblem(422).ProducesProblem(423);
+            .WithDescription("Send exactly one of `code` and `backupCode`. Wrong, expired or already used → 422 `invalid_code`. " +
+                             "429 `too_many_attempts` after 5 failures in a minute; 423 `locked` after 100 consecutive failures.")
+            .ProducesProblem(409).ProducesProblem(422).ProducesProblem(423).ProducesProblem(429);
+
+        group.MapPost("/switch-method", SwitchMethod).RequireAuthorization(Scopes.Manage)
+            .WithSummary("Start switching the method")
+            .WithDescription("Body as enroll plus `proof` (a code of the current factor, or a backup code; consumed). Answers like enroll. " +
+                             "The current method stays active until the switch is confirmed.")
+            .Produces<PhoneEnrollmentResponse>(202)
+            .ProducesProblem(409).ProducesProblem(422).ProducesProblem(423).ProducesProblem(429).ProducesProblem(502).ProducesProblem(503);
+
+        group.MapPost("/switch-method/confirm", ConfirmSwitch).RequireAuthorization(Scopes.Manage)
+            .WithSummary("Confirm the switch with a code of the new method")
+            .WithDescription("The new method replaces the old one; backup codes are kept. 409 `no_pending_switch`.")
+            .ProducesProblem(409).ProducesProblem(422).ProducesProblem(423).ProducesProblem(429);
 
         group.MapGet("/backup-codes", GetBackupCodes).RequireAuthorization(Scopes.Manage)
             .WithSummary("How many backup codes are left")
@@ -43,7 +68,7 @@ public static class TwoFactorApi
         group.MapPost("/backup-codes", RegenerateBackupCodes).RequireAuthorization(Scopes.Manage)
             .WithSummary("Replace the backup codes")
             .WithDescription("Needs `proof` (a code of the current factor or a backup code, consumed). Returns a new set of 10, shown once; every older code dies.")
-            .ProducesProblem(409).ProducesProblem(422).ProducesProblem(423);
+            .ProducesProblem(409).ProducesProblem(422).ProducesProblem(423).ProducesProblem(429);
 
         return group;
     }
@@ -51,34 +76,33 @@ public static class TwoFactorApi
     public static async Task<Ok<StatusResponse>> GetStatus(string userId, TwoFactorService service, CancellationToken ct) =>
         TypedResults.Ok(await service.GetStatusAsync(userId, ct));
 
-    public static async Task<Results<Created<TotpEnrollmentResponse>, ProblemHttpResult>> Enroll(
-        string userId, EnrollRequest request, TwoFactorService service, ClaimsPrincipal caller, CancellationToken ct)
-    {
-        if (request.Method != TwoFactorService.Totp)
-        {
-            return Problems.Validation("method must be 'totp'.").ToResult();
-        }
-
-        var result = await service.EnrollTotpAsync(userId, request.AccountName, caller.ApiKeyId(), ct);
-        return result.Error is { } error
-            ? error.ToResult()
-            : TypedResults.Created($"/v1/users/{userId}/two-factor", result.Value);
-    }
+    public static async Task<Results<Created<TotpEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult>> Enroll(
+        string userId, EnrollRequest request, TwoFactorService service, ClaimsPrincipal caller, CancellationToken ct) =>
+        Started(userId, await service.EnrollAsync(userId, request, caller.ApiKeyId(), ct));
 
     public static async Task<Results<Ok<ConfirmResponse>, ProblemHttpResult>> ConfirmEnrollment(
-        string userId, CodeRequest request, TwoFactorService service, ClaimsPrincipal caller, CancellationToken ct)
-    {
-        if (request.Code is null || request.Code.Length > 64)
-        {
-            return Problems.Validation("code is required (at most 64 characters).").ToResult();
-        }
+        string userId, CodeRequest request, TwoFactorService service, ClaimsPrincipal caller, CancellationToken ct) =>
+        ToOk(await service.ConfirmEnrollmentAsync(userId, request.Code, caller.ApiKeyId(), ct));
 
-        return ToOk(await service.ConfirmEnrollmentAsync(userId, request.Code, caller.ApiKeyId(), ct));
+    public static async Task<Results<Accepted<ChallengeResponse>, ProblemHttpResult>> Challenge(
+        string userId, ChallengeRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
+        TwoFactorService service, ClaimsPrincipal caller, CancellationToken ct)
+    {
+        var result = await service.ChallengeAsync(userId, request.Channel, idempotencyKey, caller.ApiKeyId(), ct);
+        return result.Error is { } error ? error.ToResult() : TypedResults.Accepted((string?)null, result.Value);
     }
 
     public static async Task<Results<Ok<VerifyResponse>, ProblemHttpResult>> Verify(
         string userId, VerifyRequest request, TwoFactorService service, ClaimsPrincipal caller, CancellationToken ct) =>
         ToOk(await service.VerifyAsync(userId, request.Code, request.BackupCode, caller.ApiKeyId(), ct));
+
+    public static async Task<Results<Created<TotpEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult>> SwitchMethod(
+        string userId, SwitchMethodRequest request, TwoFactorService service, ClaimsPrincipal caller, CancellationToken ct) =>
+        Started(userId, await service.StartSwitchAsync(userId, request, caller.ApiKeyId(), ct));
+
+    public static async Task<Results<Ok<SwitchConfirmResponse>, ProblemHttpResult>> ConfirmSwitch(
+        string userId, CodeRequest request, TwoFactorService service, ClaimsPrincipal caller, CancellationToken ct) =>
+        ToOk(await service.ConfirmSwitchAsync(userId, request.Code, caller.ApiKeyId(), ct));
 
     public static async Task<Ok<BackupCodesRemainingResponse>> GetBackupCodes(string userId, TwoFactorService service,
         CancellationToken ct) =>
@@ -92,6 +116,15 @@ public static class TwoFactorApi
             ? error.ToResult()
             : TypedResults.Created($"/v1/users/{userId}/two-factor/backup-codes", result.Value);
     }
+
+    private static Results<Created<TotpEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult> Started(
+        string userId, Result<PendingStarted> result) => result switch
+    {
+        { Error: { } error } => error.ToResult(),
+        { Value.Totp: { } totp } => TypedResults.Created($"/v1/users/{userId}/two-factor", totp),
+        { Value.Phone: { } phone } => TypedResults.Accepted($"/v1/users/{userId}/two-factor", phone),
+        _ => throw new InvalidOperationException("Enrollment started nothing."),
+    };
 
     private static Results<Ok<T>, ProblemHttpResult> ToOk<T>(Result<T> result) =>
         result.Error is { } error ? error.ToResult() : TypedResults.Ok(result.Value);

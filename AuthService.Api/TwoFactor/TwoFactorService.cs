@@ -1,28 +1,44 @@
+using System.Text.Json;
 using AuthService.Api.Configuration;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
+using AuthService.Api.Telephony;
 using AuthService.Core.BackupCodes;
+using AuthService.Core.Phone;
+using AuthService.Core.Policy;
 using AuthService.Core.Security;
 using AuthService.Core.Totp;
+using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace AuthService.Api.TwoFactor;
 
-/// <summary>The second-factor use cases: Core decides, <see cref="TwoFactorStore"/> persists atomically.</summary>
+/// <summary>The second-factor use cases: Core decides, the stores persist atomically, telephony delivers.
+/// Every rule that counts or consumes runs inside a transaction holding the user's advisory lock, so it
+/// holds exactly across connections and instances.</summary>
 public sealed class TwoFactorService(
     NpgsqlDataSource dataSource,
     SecretBox secrets,
     TimeProvider time,
+    ITelephonySender telephony,
     IOptions<AuthOptions> authOptions,
     IOptions<TotpOptions> totpOptions,
+    IOptions<LimitsOptions> limitOptions,
     ILogger<TwoFactorService> logger)
 {
     public const string Totp = "totp";
     public const string Phone = "phone";
     public const string BackupCode = "backup_code";
+    private const string Enroll = "enroll";
+    private const string Switch = "switch";
+    private const string PendingCode = "pending";
+    private const string LoginCode = "login";
+    private static readonly TimeSpan Day = TimeSpan.FromHours(24);
+    private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
 
     private readonly TotpOptions _totp = totpOptions.Value;
+    private readonly LimitsOptions _limits = limitOptions.Value;
 
     public async Task<StatusResponse> GetStatusAsync(string userId, CancellationToken cancellationToken)
     {
@@ -32,93 +48,158 @@ public sealed class TwoFactorService(
             userId,
             factor is not null,
             factor?.Method,
-            null,
+            factor?.PhoneMasked,
             factor is null ? null : Utc(factor.EnabledAt),
             remaining,
             factor?.LockedAt is not null,
-            pending is null ? null : new PendingStatus(pending.Purpose, pending.Method, null, Utc(pending.ExpiresAt)));
+            pending is null ? null : new PendingStatus(pending.Purpose, pending.Method, pending.Channel, Utc(pending.ExpiresAt)));
     }
 
-    public async Task<Result<TotpEnrollmentResponse>> EnrollTotpAsync(string userId, string? accountName, Guid? actor,
+    /// <summary>Starts enrollment of a user without a factor: a TOTP secret, or a code sent to a phone.</summary>
+    public async Task<Result<PendingStarted>> EnrollAsync(string userId, EnrollRequest request, Guid? actor, CancellationToken cancellationToken)
+    {
+        if (ValidateMethodRequest(request.Method, request.AccountName, request.PhoneNumber, request.Channel) is { } invalid)
+        {
+            return invalid;
+        }
+
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        {
+            if (await TwoFactorStore.GetFactorAsync(connection, null, userId) is not null)
+            {
+                return Problems.AlreadyEnabled;
+            }
+        }
+
+        return await StartPendingAsync(userId, Enroll, request.Method!, request.AccountName, request.PhoneNumber, request.Channel, actor,
+            cancellationToken);
+    }
+
+    /// <summary>Starts a switch to another method (or a new device or number): the proof of the current factor is
+    /// consumed first; the current factor keeps working until the new one is confirmed.</summary>
+    public async Task<Result<PendingStarted>> StartSwitchAsync(string userId, SwitchMethodRequest request, Guid? actor,
         CancellationToken cancellationToken)
     {
-        accountName = string.IsNullOrWhiteSpace(accountName) ? userId : accountName.Trim();
-        if (accountName.Length > 256 || accountName.Any(char.IsControl))
+        if (ValidateMethodRequest(request.Method, request.AccountName, request.PhoneNumber, request.Channel) is { } invalid)
         {
-            return Problems.Validation("accountName must be at most 256 characters without control characters.");
+            return invalid;
+        }
+
+        var proof = await ConsumeProofAsync(userId, request.Proof, actor, "switch_method", cancellationToken);
+        if (proof.Error is not null)
+        {
+            return proof.Error;
+        }
+
+        return await StartPendingAsync(userId, Switch, request.Method!, request.AccountName, request.PhoneNumber, request.Channel, actor,
+            cancellationToken);
+    }
+
+    public Task<Result<ConfirmResponse>> ConfirmEnrollmentAsync(string userId, string? code, Guid? actor, CancellationToken cancellationToken) =>
+        ConfirmPendingAsync<ConfirmResponse>(userId, code, Enroll, actor, cancellationToken, async (connection, transaction, pending, step, now) =>
+        {
+            if (!await TwoFactorStore.InsertFactorAsync(connection, transaction, pending, step, now))
+            {
+                return Problems.AlreadyEnabled;
+            }
+
+            var codes = BackupCodeSet.Generate();
+            await TwoFactorStore.ReplaceBackupCodesAsync(connection, transaction, userId, codes.Select(BackupCodeSet.Hash).ToList(), now);
+            await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.EnrollmentConfirmed, now, actor,
+                new { method = pending.Method, phoneNumber = pending.PhoneMasked, backupCodes = codes.Count });
+            logger.LogInformation("Enabled {Method} second factor for {UserId}", pending.Method, userId);
+            return new ConfirmResponse(true, pending.Method, codes);
+        });
+
+    public Task<Result<SwitchConfirmResponse>> ConfirmSwitchAsync(string userId, string? code, Guid? actor, CancellationToken cancellationToken) =>
+        ConfirmPendingAsync<SwitchConfirmResponse>(userId, code, Switch, actor, cancellationToken, async (connection, transaction, pending, step, now) =>
+        {
+            var before = await TwoFactorStore.GetFactorAsync(connection, transaction, userId);
+            if (before is null)
+            {
+                return Problems.NotEnabled;
+            }
+
+            if (!await TwoFactorStore.ReplaceFactorAsync(connection, transaction, pending, step, now))
+            {
+                return Problems.Locked;
+            }
+
+            // Login codes sent to the old number die with it.
+            await PhoneStore.DeleteCodesAsync(connection, transaction, userId, LoginCode);
+            await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.MethodSwitched, now, actor,
+                new { from = before.Method, to = pending.Method, phoneNumber = pending.PhoneMasked });
+            logger.LogInformation("Switched {UserId} from {From} to {To}", userId, before.Method, pending.Method);
+            return new SwitchConfirmResponse(true, pending.Method);
+        });
+
+    /// <summary>Sends a fresh login code to a phone user; the previous one dies. With an Idempotency-Key, a retry
+    /// returns the first answer and sends nothing.</summary>
+    public async Task<Result<ChallengeResponse>> ChallengeAsync(string userId, string? channel, string? idempotencyKey, Guid? actor,
+        CancellationToken cancellationToken)
+    {
+        if (channel is not ("sms" or "call"))
+        {
+            return Problems.Validation("channel must be 'sms' or 'call'.");
+        }
+
+        if (idempotencyKey is not null && (idempotencyKey.Length is 0 or > 128 || idempotencyKey.Any(c => c is < '!' or > '~')))
+        {
+            return Problems.Validation("Idempotency-Key must be 1–128 visible ASCII characters.");
         }
 
         var now = time.GetUtcNow();
-        var profile = _totp.Profile;
-        var secret = TotpSecrets.Generate();
-        var pending = new PendingRow
+        if (idempotencyKey is not null)
         {
-            UserId = userId,
-            Id = Guid.CreateVersion7(now),
-            Purpose = "enroll",
-            Method = Totp,
-            TotpSecret = secrets.Seal(secret, TotpAad(userId)),
-            TotpAlgorithm = profile.AlgorithmName,
-            TotpDigits = profile.Digits,
-            TotpPeriod = profile.PeriodSeconds,
-            CreatedAt = now.UtcDateTime,
-            ExpiresAt = (now + _totp.EnrollmentTtl).UtcDateTime,
-        };
+            var replay = await IdempotencyStore.BeginAsync(dataSource, userId, idempotencyKey, now, cancellationToken);
+            if (replay is { Status: null })
+            {
+                return Problems.IdempotencyInProgress;
+            }
 
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (await TwoFactorStore.GetFactorAsync(connection, transaction, userId) is not null)
-        {
-            return Problems.AlreadyEnabled;
+            if (replay is { Response: { } stored })
+            {
+                return JsonSerializer.Deserialize<ChallengeResponse>(stored, JsonSerializerOptions.Web)!;
+            }
         }
 
-        await TwoFactorStore.UpsertPendingAsync(connection, transaction, pending);
-        await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.EnrollmentStarted, now, actor, new { method = Totp });
-        await transaction.CommitAsync(cancellationToken);
+        var result = await SendChallengeAsync(userId, channel, actor, now, cancellationToken);
+        if (idempotencyKey is not null)
+        {
+            await IdempotencyStore.CompleteAsync(dataSource, userId, idempotencyKey,
+                result.Error is null ? JsonSerializer.Serialize(result.Value, JsonSerializerOptions.Web) : null, cancellationToken);
+        }
 
-        var uri = OtpAuthUri.Build(authOptions.Value.Issuer, accountName, secret, profile);
-        var (svg, png) = QrCodes.Render(uri);
-        return new TotpEnrollmentResponse(Totp, TotpSecrets.ToBase32(secret), uri, svg, png, Utc(pending.ExpiresAt));
+        return result;
     }
 
-    public async Task<Result<ConfirmResponse>> ConfirmEnrollmentAsync(string userId, string? code, Guid? actor,
+    private async Task<Result<ChallengeResponse>> SendChallengeAsync(string userId, string channel, Guid? actor, DateTimeOffset now,
         CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var pending = await TwoFactorStore.GetPendingAsync(connection, transaction, userId, now);
-        if (pending is null || pending.Purpose != "enroll")
+        FactorRow? factor;
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         {
-            return await TwoFactorStore.GetFactorAsync(connection, transaction, userId) is null
-                ? Problems.NoPendingEnrollment
-                : Problems.AlreadyEnabled;
+            factor = await TwoFactorStore.GetFactorAsync(connection, null, userId);
         }
 
-        var check = CheckPendingCode(pending, code, now);
-        if (!check.Accepted)
+        if (factor is null)
         {
-            await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.VerificationFailed, now, actor,
-                new { method = pending.Method, reason = "invalid_code", stage = "enrollment" });
-            await transaction.CommitAsync(cancellationToken);
-            return Problems.InvalidCode;
+            return Problems.NotEnabled;
         }
 
-        if (!await TwoFactorStore.DeletePendingAsync(connection, transaction, pending) ||
-            !await TwoFactorStore.InsertFactorAsync(connection, transaction, pending, check.Step, now))
+        if (factor.Method != Phone)
         {
-            // Another request confirmed or replaced this enrollment first; its answer stands.
-            await transaction.RollbackAsync(cancellationToken);
-            return Problems.AlreadyEnabled;
+            return Problems.NoChallengeForMethod;
         }
 
-        var codes = BackupCodeSet.Generate();
-        await TwoFactorStore.ReplaceBackupCodesAsync(connection, transaction, userId, codes.Select(BackupCodeSet.Hash).ToList(), now);
-        await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.EnrollmentConfirmed, now, actor,
-            new { method = pending.Method, backupCodes = codes.Count });
-        await transaction.CommitAsync(cancellationToken);
-        logger.LogInformation("Enabled {Method} second factor for {UserId}", pending.Method, userId);
-        return new ConfirmResponse(true, pending.Method, codes);
+        if (factor.LockedAt is not null)
+        {
+            return Problems.Locked;
+        }
+
+        var phone = secrets.OpenString(factor.PhoneNumber!, PhoneAad(userId));
+        var sent = await DeliverCodeAsync(userId, phone, factor.PhoneHash!, channel, LoginCode, actor, null, cancellationToken);
+        return sent.Error is not null ? sent.Error : new ChallengeResponse(channel, factor.PhoneMasked!, sent.Value);
     }
 
     public async Task<Result<VerifyResponse>> VerifyAsync(string userId, string? code, string? backupCode, Guid? actor,
@@ -129,59 +210,29 @@ public sealed class TwoFactorService(
             return invalid;
         }
 
-        var now = time.GetUtcNow();
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var factor = await TwoFactorStore.GetFactorAsync(connection, null, userId);
-        if (factor is null)
-        {
-            return Problems.NotEnabled;
-        }
-
-        return await CheckProofAsync(connection, null, factor, code, backupCode, now, actor, "login");
+        return await ConsumeProofAsync(userId, new Proof(code, backupCode), actor, "login", cancellationToken);
     }
 
     public async Task<int> BackupCodesRemainingAsync(string userId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return (await TwoFactorStore.GetUnusedBackupCodesAsync(connection, null, userId)).Count;
+        return await connection.ExecuteScalarAsync<int>(
+            "select count(*)::int from backup_codes where user_id = @userId and used_at is null", new { userId });
     }
 
     public async Task<Result<BackupCodesResponse>> RegenerateBackupCodesAsync(string userId, Proof? proof, Guid? actor,
         CancellationToken cancellationToken)
     {
-        if (proof is null)
-        {
-            return Problems.Validation("proof is required: a code of the current factor or a backup code.");
-        }
-
-        if (ProofShapeProblem(proof.Code, proof.BackupCode) is { } invalid)
-        {
-            return invalid;
-        }
-
-        var now = time.GetUtcNow();
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var factor = await TwoFactorStore.GetFactorAsync(connection, transaction, userId);
-        if (factor is null)
-        {
-            return Problems.NotEnabled;
-        }
-
-        var checkedProof = await CheckProofAsync(connection, transaction, factor, proof.Code, proof.BackupCode, now, actor,
-            "backup_codes");
-        if (checkedProof.Error is not null)
-        {
-            await transaction.CommitAsync(cancellationToken);
-            return checkedProof.Error;
-        }
-
         var codes = BackupCodeSet.Generate();
-        await TwoFactorStore.ReplaceBackupCodesAsync(connection, transaction, userId, codes.Select(BackupCodeSet.Hash).ToList(), now);
-        await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.BackupCodesRegenerated, now, actor,
-            new { backupCodes = codes.Count });
-        await transaction.CommitAsync(cancellationToken);
-        return new BackupCodesResponse(codes, codes.Count);
+        var hashes = codes.Select(BackupCodeSet.Hash).ToList();
+        var checkedProof = await ConsumeProofAsync(userId, proof, actor, "backup_codes", cancellationToken,
+            async (connection, transaction, now) =>
+            {
+                await TwoFactorStore.ReplaceBackupCodesAsync(connection, transaction, userId, hashes, now);
+                await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.BackupCodesRegenerated, now, actor,
+                    new { backupCodes = codes.Count });
+            });
+        return checkedProof.Error is not null ? checkedProof.Error : new BackupCodesResponse(codes, codes.Count);
     }
 
     /// <summary>Both or neither of code and backupCode is a caller bug; an overlong value is hostile input.</summary>
@@ -201,49 +252,290 @@ public sealed class TwoFactorService(
         return null;
     }
 
-    /// <summary>Checks and consumes a code of the user's current factor or one of their backup codes.
-    /// Failures are recorded (audit, consecutive count) in the same connection.</summary>
-    private async Task<Result<VerifyResponse>> CheckProofAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
-        FactorRow factor, string? code, string? backupCode, DateTimeOffset now, Guid? actor, string stage)
+    private static Problem? ValidateMethodRequest(string? method, string? accountName, string? phoneNumber, string? channel)
     {
+        switch (method)
+        {
+            case Totp:
+                if (accountName is not null && (accountName.Length > 256 || accountName.Any(char.IsControl)))
+                {
+                    return Problems.Validation("accountName must be at most 256 characters without control characters.");
+                }
+
+                return null;
+            case Phone:
+                if (channel is not ("sms" or "call"))
+                {
+                    return Problems.Validation("channel must be 'sms' or 'call'.");
+                }
+
+                var parsed = PhoneNumbers.Parse(phoneNumber);
+                return parsed.IsValid
+                    ? null
+                    : new Problem(400, "invalid_phone_number", "The phone number is invalid.",
+                        $"phoneNumber must be a valid number in E.164 form, e.g. +13035550123 ({parsed.Error}).");
+            default:
+                return Problems.Validation("method must be 'totp' or 'phone'.");
+        }
+    }
+
+    private async Task<Result<PendingStarted>> StartPendingAsync(string userId, string purpose, string method, string? accountName,
+        string? phoneNumber, string? channel, Guid? actor, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var startedEvent = purpose == Enroll ? AuditEvents.EnrollmentStarted : AuditEvents.MethodSwitchStarted;
+        if (method == Totp)
+        {
+            accountName = string.IsNullOrWhiteSpace(accountName) ? userId : accountName.Trim();
+            var profile = _totp.Profile;
+            var secret = TotpSecrets.Generate();
+            var pending = NewPending(userId, purpose, Totp, now, _totp.EnrollmentTtl) with
+            {
+                TotpSecret = secrets.Seal(secret, TotpAad(userId)),
+                TotpAlgorithm = profile.AlgorithmName,
+                TotpDigits = profile.Digits,
+                TotpPeriod = profile.PeriodSeconds,
+            };
+            await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+            await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+            {
+                await TwoFactorStore.UpsertPendingAsync(connection, transaction, pending);
+                await PhoneStore.DeleteCodesAsync(connection, transaction, userId, PendingCode);
+                await AuditLog.AppendAsync(connection, transaction, userId, startedEvent, now, actor, new { method = Totp });
+                await transaction.CommitAsync(cancellationToken);
+            }
+
+            var uri = OtpAuthUri.Build(authOptions.Value.Issuer, accountName, secret, profile);
+            var (svg, png) = QrCodes.Render(uri);
+            return new PendingStarted(new TotpEnrollmentResponse(Totp, TotpSecrets.ToBase32(secret), uri, svg, png, Utc(pending.ExpiresAt)), null);
+        }
+
+        var e164 = PhoneNumbers.Parse(phoneNumber).E164!;
+        var masked = PhoneNumbers.Mask(e164);
+        var phoneHash = PhoneHash(e164);
+        var phonePending = NewPending(userId, purpose, Phone, now, PhoneCodes.Validity) with
+        {
+            PhoneNumber = secrets.Seal(e164, PhoneAad(userId)),
+            PhoneHash = phoneHash,
+            PhoneMasked = masked,
+            Channel = channel,
+        };
+        var sent = await DeliverCodeAsync(userId, e164, phoneHash, channel!, PendingCode, actor,
+            async (connection, transaction) =>
+            {
+                await TwoFactorStore.UpsertPendingAsync(connection, transaction, phonePending);
+                await AuditLog.AppendAsync(connection, transaction, userId, startedEvent, now, actor,
+                    new { method = Phone, phoneNumber = masked, channel });
+            }, cancellationToken);
+        return sent.Error is not null ? sent.Error : new PendingStarted(null, new PhoneEnrollmentResponse(Phone, masked, channel!, sent.Value));
+    }
+
+    private static PendingRow NewPending(string userId, string purpose, string method, DateTimeOffset now, TimeSpan ttl) => new()
+    {
+        UserId = userId,
+        Id = Guid.CreateVersion7(now),
+        Purpose = purpose,
+        Method = method,
+        CreatedAt = now.UtcDateTime,
+        ExpiresAt = (now + ttl).UtcDateTime,
+    };
+
+    /// <summary>Reserves a delivery against the daily budgets (per user and per number, atomically), sends the
+    /// code, then stores it. A provider failure gives the reservation back and stores nothing, so no unusable
+    /// challenge is left behind and the user can simply retry.</summary>
+    private async Task<Result<DateTimeOffset>> DeliverCodeAsync(string userId, string e164, byte[] phoneHash, string channel, string purpose,
+        Guid? actor, Func<NpgsqlConnection, NpgsqlTransaction, Task>? alsoStore, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var masked = PhoneNumbers.Mask(e164);
+        long deliveryId;
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            await PhoneStore.LockAsync(connection, transaction, "deliveries-user", userId);
+            await PhoneStore.LockAsync(connection, transaction, "deliveries-phone", Convert.ToHexString(phoneHash));
+            var byUser = RollingWindow.Check(await PhoneStore.DeliveriesSinceAsync(connection, transaction, userId, null, now - Day),
+                _limits.DailyRequests, Day, now);
+            var byPhone = RollingWindow.Check(await PhoneStore.DeliveriesSinceAsync(connection, transaction, null, phoneHash, now - Day),
+                _limits.DailyRequests, Day, now);
+            if (!byUser.Allowed || !byPhone.Allowed)
+            {
+                var retry = Math.Max(byUser.Allowed ? 0 : byUser.RetryAfterSeconds, byPhone.Allowed ? 0 : byPhone.RetryAfterSeconds);
+                await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.RateLimited, now, actor,
+                    new { limit = "daily_requests", scope = byUser.Allowed ? "phone_number" : "user", phoneNumber = masked, channel });
+                await transaction.CommitAsync(cancellationToken);
+                return Problems.DailyLimit(retry);
+            }
+
+            deliveryId = await PhoneStore.InsertDeliveryAsync(connection, transaction, userId, phoneHash, channel, now);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        var code = PhoneCodes.Generate();
+        var codeId = Guid.CreateVersion7(now);
+        DeliveryReceipt receipt;
+        try
+        {
+            receipt = await telephony.SendCodeAsync(
+                new CodeDelivery(e164, channel == "call" ? DeliveryChannel.Call : DeliveryChannel.Sms, code, authOptions.Value.Issuer),
+                cancellationToken);
+        }
+        catch (TelephonyUnavailableException e)
+        {
+            await PhoneStore.RefundDeliveryAsync(dataSource, deliveryId);
+            await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
+            await AuditLog.AppendAsync(connection, null, userId, AuditEvents.CodeSendFailed, now, actor,
+                new { channel, phoneNumber = masked, transient = e.Transient });
+            logger.LogWarning("Could not send {Channel} code to {MaskedPhone}: {Reason}", channel, masked, e.Message);
+            return Problems.TelephonyUnavailable(e.Transient);
+        }
+
+        var expiresAt = now + PhoneCodes.Validity;
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            await PhoneStore.UpsertCodeAsync(connection, transaction, userId, purpose, codeId, channel, secrets.ActiveKeyId,
+                PhoneCodeHash(secrets.ActiveKeyId, userId, purpose, codeId, code), now, expiresAt);
+            if (alsoStore is not null)
+            {
+                await alsoStore(connection, transaction);
+            }
+
+            await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.CodeSent, now, actor,
+                new { channel, purpose, phoneNumber = masked, provider = receipt.Provider, providerMessageId = receipt.ProviderMessageId });
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        logger.LogInformation("Sent {Channel} code to {MaskedPhone}", channel, masked);
+        return expiresAt;
+    }
+
+    private delegate Task<Result<T>> OnConfirmed<T>(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending,
+        long totpStep, DateTimeOffset now);
+
+    /// <summary>Checks the first code of a pending enrollment or switch and, when it is right, completes it in
+    /// the same transaction.</summary>
+    private async Task<Result<T>> ConfirmPendingAsync<T>(string userId, string? code, string purpose, Guid? actor,
+        CancellationToken cancellationToken, OnConfirmed<T> complete)
+    {
+        if (code is null || code.Length > 64)
+        {
+            return Problems.Validation("code is required (at most 64 characters).");
+        }
+
+        var now = time.GetUtcNow();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await PhoneStore.LockAsync(connection, transaction, "user", userId);
+        var pending = await TwoFactorStore.GetPendingAsync(connection, transaction, userId, now);
+        var factor = await TwoFactorStore.GetFactorAsync(connection, transaction, userId);
+        if (pending is null || pending.Purpose != purpose)
+        {
+            return purpose == Switch ? Problems.NoPendingSwitch : factor is null ? Problems.NoPendingEnrollment : Problems.AlreadyEnabled;
+        }
+
+        if (factor?.LockedAt is not null)
+        {
+            return Problems.Locked;
+        }
+
+        if (await AttemptLimitAsync(connection, transaction, userId, now, actor) is { } limited)
+        {
+            await transaction.CommitAsync(cancellationToken);
+            return limited;
+        }
+
+        var step = -1L;
+        var accepted = false;
+        if (pending.Method == Totp)
+        {
+            var check = TotpVerifier.Verify(OpenTotpSecret(userId, pending.TotpSecret), ProfileOf(pending), code, now, -1);
+            (accepted, step) = (check.Accepted, check.Step);
+        }
+        else
+        {
+            accepted = await TryPhoneCodeAsync(connection, transaction, userId, PendingCode, code, now);
+        }
+
+        if (!accepted)
+        {
+            var failure = await RecordFailureAsync(connection, transaction, userId, factor, pending.Method, purpose, "invalid_code", now, actor);
+            await transaction.CommitAsync(cancellationToken);
+            return failure;
+        }
+
+        if (!await TwoFactorStore.DeletePendingAsync(connection, transaction, pending))
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return purpose == Switch ? Problems.NoPendingSwitch : Problems.AlreadyEnabled;
+        }
+
+        var result = await complete(connection, transaction, pending, step, now);
+        if (result.Error is not null)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return result;
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return result;
+    }
+
+    /// <summary>Checks and consumes a code of the user's current factor or one of their backup codes, under the
+    /// user's lock: lockout, the per-minute attempt limit, single use and the failure ledger are one atomic step.
+    /// <paramref name="alsoOnSuccess"/> runs in the same transaction (e.g. replacing backup codes).</summary>
+    private async Task<Result<VerifyResponse>> ConsumeProofAsync(string userId, Proof? proof, Guid? actor, string stage,
+        CancellationToken cancellationToken, Func<NpgsqlConnection, NpgsqlTransaction, DateTimeOffset, Task>? alsoOnSuccess = null)
+    {
+        if (proof is null)
+        {
+            return Problems.Validation("proof is required: a code of the current factor or a backup code.");
+        }
+
+        if (ProofShapeProblem(proof.Code, proof.BackupCode) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var now = time.GetUtcNow();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await PhoneStore.LockAsync(connection, transaction, "user", userId);
+        var factor = await TwoFactorStore.GetFactorAsync(connection, transaction, userId);
+        if (factor is null)
+        {
+            return Problems.NotEnabled;
+        }
+
         if (factor.LockedAt is not null)
         {
             return Problems.Locked;
         }
 
-        var userId = factor.UserId;
-        string method;
-        VerifyResponse? success = null;
-        string reason = "invalid_code";
-        if (backupCode is not null)
+        if (await AttemptLimitAsync(connection, transaction, userId, now, actor) is { } limited)
         {
-            method = BackupCode;
+            await transaction.CommitAsync(cancellationToken);
+            return limited;
+        }
+
+        VerifyResponse? success = null;
+        var method = proof.BackupCode is not null ? BackupCode : factor.Method;
+        var reason = "invalid_code";
+        if (proof.BackupCode is not null)
+        {
             var stored = await TwoFactorStore.GetUnusedBackupCodesAsync(connection, transaction, userId);
-            var match = BackupCodeSet.FindMatch(backupCode, stored.Select(s => new BackupCodeHash(s.Salt, s.CodeHash)).ToList());
-            if (match >= 0)
+            var match = BackupCodeSet.FindMatch(proof.BackupCode, stored.Select(s => new BackupCodeHash(s.Salt, s.CodeHash)).ToList());
+            if (match >= 0 && await TwoFactorStore.TryUseBackupCodeAsync(connection, transaction, userId, stored[match].Id, now) is { } left)
             {
-                var remaining = await TwoFactorStore.TryUseBackupCodeAsync(connection, transaction, userId, stored[match].Id, now);
-                if (remaining is { } left)
-                {
-                    success = new VerifyResponse(true, BackupCode, left, null);
-                }
-                else
-                {
-                    reason = "already_used";
-                }
+                success = new VerifyResponse(true, BackupCode, left, null);
             }
         }
-        else
+        else if (factor.Method == Totp)
         {
-            method = factor.Method;
-            var check = factor.Method == Totp
-                ? TotpVerifier.Verify(OpenTotpSecret(userId, factor.TotpSecret), ProfileOf(factor.TotpAlgorithm, factor.TotpDigits, factor.TotpPeriod),
-                    code, now, factor.LastTotpStep)
-                : TotpCheck.Rejected;
+            var check = TotpVerifier.Verify(OpenTotpSecret(userId, factor.TotpSecret), ProfileOf(factor), proof.Code, now, factor.LastTotpStep);
             if (check.Accepted)
             {
-                var remaining = await TwoFactorStore.TryAcceptTotpStepAsync(connection, transaction, userId, check.Step, now);
-                if (remaining is { } left)
+                if (await TwoFactorStore.TryAcceptTotpStepAsync(connection, transaction, userId, check.Step, now) is { } left)
                 {
                     success = new VerifyResponse(true, Totp, left, check.DriftSteps);
                 }
@@ -253,30 +545,95 @@ public sealed class TwoFactorService(
                 }
             }
         }
-
-        if (success is not null)
+        else if (await TryPhoneCodeAsync(connection, transaction, userId, LoginCode, proof.Code, now))
         {
-            await AuditLog.AppendAsync(connection, transaction, userId,
-                method == BackupCode ? AuditEvents.BackupCodeUsed : AuditEvents.VerificationSucceeded, now, actor,
-                new { method, stage, driftSteps = success.DriftSteps, backupCodesRemaining = success.BackupCodesRemaining });
-            return success;
+            success = new VerifyResponse(true, Phone, await TwoFactorStore.ResetFailuresAsync(connection, transaction, userId, now), null);
         }
 
-        await TwoFactorStore.RecordFailureAsync(connection, transaction, userId, now);
-        await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.VerificationFailed, now, actor,
-            new { method, stage, reason });
+        if (success is null)
+        {
+            var failure = await RecordFailureAsync(connection, transaction, userId, factor, method, stage, reason, now, actor);
+            await transaction.CommitAsync(cancellationToken);
+            return failure;
+        }
+
+        await AuditLog.AppendAsync(connection, transaction, userId,
+            method == BackupCode ? AuditEvents.BackupCodeUsed : AuditEvents.VerificationSucceeded, now, actor,
+            new { method, stage, driftSteps = success.DriftSteps, backupCodesRemaining = success.BackupCodesRemaining });
+        if (alsoOnSuccess is not null)
+        {
+            await alsoOnSuccess(connection, transaction, now);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return success;
+    }
+
+    /// <summary>Spends one attempt of the live code of <paramref name="purpose"/> and consumes the code on a match.</summary>
+    private async Task<bool> TryPhoneCodeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, string purpose,
+        string? input, DateTimeOffset now)
+    {
+        var code = PhoneCodes.Normalize(input);
+        if (code is null)
+        {
+            return false;
+        }
+
+        var row = await PhoneStore.TakeAttemptAsync(connection, transaction, userId, purpose, PhoneCodes.MaxAttemptsPerCode, now);
+        if (row is null)
+        {
+            return false;
+        }
+
+        var expected = PhoneCodeHash(row.KeyId, userId, purpose, row.Id, code);
+        return System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(expected, row.CodeHash)
+               && await PhoneStore.ConsumeCodeAsync(connection, transaction, userId, purpose, row.Id);
+    }
+
+    /// <summary>Per-minute failed-attempt limit (rolling 60 s). While limited, even a right code is refused.</summary>
+    private async Task<Problem?> AttemptLimitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, DateTimeOffset now,
+        Guid? actor)
+    {
+        var check = RollingWindow.Check(await PhoneStore.FailuresSinceAsync(connection, transaction, userId, now - Minute),
+            _limits.AttemptsPerMinute, Minute, now);
+        if (check.Allowed)
+        {
+            return null;
+        }
+
+        await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.RateLimited, now, actor, new { limit = "attempts_per_minute" });
+        return Problems.TooManyAttempts(check.RetryAfterSeconds);
+    }
+
+    /// <summary>Records a failed verification: the per-minute ledger, the consecutive count of the factor, and the
+    /// lock when that count reaches the threshold (NIST SP 800-63B §5.2.2).</summary>
+    private async Task<Problem> RecordFailureAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, FactorRow? factor,
+        string method, string stage, string reason, DateTimeOffset now, Guid? actor)
+    {
+        await PhoneStore.InsertFailureAsync(connection, transaction, userId, now);
+        await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.VerificationFailed, now, actor, new { method, stage, reason });
+        if (factor is null)
+        {
+            return Problems.InvalidCode;
+        }
+
+        var consecutive = await TwoFactorStore.RecordFailureAsync(connection, transaction, userId, now, _limits.LockoutThreshold);
+        if (consecutive >= _limits.LockoutThreshold)
+        {
+            await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.Locked, now, actor, new { consecutiveFailures = consecutive });
+            logger.LogWarning("Locked the second factor of {UserId} after {Failures} consecutive failures", userId, consecutive);
+            return Problems.Locked;
+        }
+
         return Problems.InvalidCode;
     }
 
-    private TotpCheck CheckPendingCode(PendingRow pending, string? code, DateTimeOffset now) => pending.Method switch
-    {
-        Totp => TotpVerifier.Verify(OpenTotpSecret(pending.UserId, pending.TotpSecret),
-            ProfileOf(pending.TotpAlgorithm, pending.TotpDigits, pending.TotpPeriod), code, now, -1),
-        _ => TotpCheck.Rejected,
-    };
-
     private byte[] OpenTotpSecret(string userId, byte[]? sealedSecret) =>
         secrets.Open(sealedSecret ?? throw new InvalidOperationException("TOTP factor without a secret."), TotpAad(userId));
+
+    private static TotpProfile ProfileOf(FactorRow factor) => ProfileOf(factor.TotpAlgorithm, factor.TotpDigits, factor.TotpPeriod);
+
+    private static TotpProfile ProfileOf(PendingRow pending) => ProfileOf(pending.TotpAlgorithm, pending.TotpDigits, pending.TotpPeriod);
 
     private static TotpProfile ProfileOf(string? algorithm, int? digits, int? period) =>
         TotpProfile.TryParseAlgorithm(algorithm, out var parsed)
@@ -285,6 +642,16 @@ public sealed class TwoFactorService(
 
     /// <summary>Binds a sealed TOTP secret to its user: a ciphertext copied to another row will not open.</summary>
     internal static string TotpAad(string userId) => "totp:" + userId;
+
+    internal static string PhoneAad(string userId) => "phone:" + userId;
+
+    /// <summary>Keyed hash of a number, for the per-number budget without decrypting every row.</summary>
+    private byte[] PhoneHash(string e164) => secrets.Mac(secrets.ActiveKeyId, "phone-lookup", e164);
+
+    /// <summary>Keyed hash of a code, bound to its user, purpose and id: a dump without the key reveals nothing,
+    /// and a hash copied to another row does not match.</summary>
+    private byte[] PhoneCodeHash(string keyId, string userId, string purpose, Guid id, string code) =>
+        secrets.Mac(keyId, "phone-code", $"{userId}|{purpose}|{id:N}|{code}");
 
     private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 }

@@ -101,6 +101,21 @@ public sealed class SecretBox
         return Encoding.UTF8.GetString(blob, 2, blob[1]);
     }
 
+    /// <summary>HMAC-SHA256 under a subkey of <paramref name="keyId"/> derived for <paramref name="purpose"/> (HKDF).
+    /// For values that must be compared but never recovered (phone codes) or looked up (phone numbers).</summary>
+    public byte[] Mac(string keyId, string purpose, ReadOnlySpan<byte> data)
+    {
+        if (!_keys.TryGetValue(keyId, out var key))
+        {
+            throw new CryptographicException($"Key '{keyId}' is not in the key ring.");
+        }
+
+        var subkey = HKDF.DeriveKey(HashAlgorithmName.SHA256, key, 32, salt: [], info: Encoding.UTF8.GetBytes("authservice/" + purpose));
+        return HMACSHA256.HashData(subkey, data);
+    }
+
+    public byte[] Mac(string keyId, string purpose, string data) => Mac(keyId, purpose, Encoding.UTF8.GetBytes(data));
+
     /// <summary>True when the value is sealed under a key other than the active one (key rotation).</summary>
     public bool NeedsReseal(byte[] blob) => KeyIdOf(blob) != ActiveKeyId;
 }

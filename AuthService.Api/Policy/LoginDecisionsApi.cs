@@ -1,0 +1,107 @@
+using System.Security.Claims;
+using AuthService.Api.Configuration;
+using AuthService.Api.Http;
+using AuthService.Api.Security;
+using AuthService.Api.Storage;
+using AuthService.Core;
+using AuthService.Core.Policy;
+using AuthService.Core.Security;
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace AuthService.Api.Policy;
+
+public sealed record LoginDecisionRequest(string? UserId, string? LoginMethod);
+
+public sealed record LoginDecisionResponse(string Action, string? Method, bool CanSkip, bool Locked);
+
+public sealed record PromptSkipResponse(int Skips, bool CanSkipAgain);
+
+/// <summary>The login policy (DESIGN §4) and the enrollment prompt a user may skip.</summary>
+public static class LoginDecisionsApi
+{
+    public static IEndpointRouteBuilder MapLoginPolicy(this IEndpointRouteBuilder routes)
+    {
+        routes.MapPost("/v1/login-decisions", Decide).RequireAuthorization(Scopes.Verify)
+            .WithTags("Login policy")
+            .WithSummary("What the portal should do after the first factor")
+            .WithDescription("`loginMethod`: `password`, `oauth`, `sso`, `saml` or `api_key`. `api_key` → `none` always (API requests are never " +
+                             "blocked, even when locked); `sso`/`saml` → `none`; `password`/`oauth` with 2FA → `verify`; without 2FA from " +
+                             "`Enforcement:StartsAt` → `enroll_prompt` with `canSkip`.")
+            .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403);
+
+        routes.MapPost("/v1/users/{userId}/two-factor/prompt/skip", Skip).RequireAuthorization(Scopes.Manage)
+            .WithTags("Login policy")
+            .AddEndpointFilter<UserIdFilter>()
+            .WithSummary("Record that the user skipped the enrollment prompt")
+            .WithDescription("409 `skip_not_allowed` once `Enforcement:MaxSkips` is used up, or when 2FA is already enabled.")
+            .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403).ProducesProblem(409);
+        return routes;
+    }
+
+    public static async Task<Results<Ok<LoginDecisionResponse>, ProblemHttpResult>> Decide(LoginDecisionRequest request,
+        NpgsqlDataSource dataSource, TimeProvider time, IOptions<EnforcementOptions> enforcement, CancellationToken ct)
+    {
+        if (!UserIds.IsValid(request.UserId))
+        {
+            return Problems.InvalidUserId.ToResult();
+        }
+
+        if (!LoginMethods.IsKnown(request.LoginMethod))
+        {
+            return Problems.Result(400, "invalid_login_method", "Unknown login method.",
+                "loginMethod must be one of: " + string.Join(", ", LoginMethods.All) + ".");
+        }
+
+        var policy = new LoginPolicy(enforcement.Value.StartsAt, enforcement.Value.MaxSkips);
+        if (request.LoginMethod is "api_key" or "sso" or "saml")
+        {
+            // Decided without touching storage: these logins are never blocked by the second factor.
+            var fixedDecision = policy.Decide(request.LoginMethod, default, time.GetUtcNow());
+            return TypedResults.Ok(new LoginDecisionResponse(fixedDecision.Action, null, false, false));
+        }
+
+        const string sql = """
+            select (select method from factors where user_id = @userId) as method,
+                   (select locked_at is not null from factors where user_id = @userId) as locked,
+                   coalesce((select skips from prompt_skips where user_id = @userId), 0) as skips
+            """;
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        var state = await connection.QuerySingleAsync<(string? Method, bool? Locked, int Skips)>(sql, new { userId = request.UserId });
+        var decision = policy.Decide(request.LoginMethod!, new UserFactorState(state.Method, state.Locked == true, state.Skips), time.GetUtcNow());
+        return TypedResults.Ok(new LoginDecisionResponse(decision.Action, decision.Method, decision.CanSkip, decision.Locked));
+    }
+
+    public static async Task<Results<Ok<PromptSkipResponse>, ProblemHttpResult>> Skip(string userId, NpgsqlDataSource dataSource,
+        TimeProvider time, IOptions<EnforcementOptions> enforcement, ClaimsPrincipal caller, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var maxSkips = enforcement.Value.MaxSkips;
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        if (await connection.ExecuteScalarAsync<bool>("select exists(select 1 from factors where user_id = @userId)", new { userId }, transaction))
+        {
+            return Problems.Result(409, "skip_not_allowed", "Nothing to skip.", "Two-factor authentication is already enabled.");
+        }
+
+        // One statement: the increment only happens while skips remain, so concurrent skips never exceed MaxSkips.
+        var skips = await connection.ExecuteScalarAsync<int?>("""
+            insert into prompt_skips (user_id, skips, last_at) values (@userId, 1, @now)
+            on conflict (user_id) do update set skips = prompt_skips.skips + 1, last_at = @now
+            where @maxSkips::int is null or prompt_skips.skips < @maxSkips
+            returning skips
+            """, new { userId, now, maxSkips }, transaction);
+        if (skips is null || (maxSkips is { } max && skips > max))
+        {
+            await transaction.RollbackAsync(ct);
+            return Problems.Result(409, "skip_not_allowed", "The prompt can no longer be skipped.",
+                "The user has used every allowed skip and must enable two-factor authentication.");
+        }
+
+        await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.PromptSkipped, now, caller.ApiKeyId(), new { skips });
+        await transaction.CommitAsync(ct);
+        return TypedResults.Ok(new PromptSkipResponse(skips.Value, maxSkips is null || skips < maxSkips));
+    }
+}

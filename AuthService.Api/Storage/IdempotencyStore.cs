@@ -1,0 +1,52 @@
+using Dapper;
+using Npgsql;
+
+namespace AuthService.Api.Storage;
+
+public sealed record IdempotencyRecord(int? Status, string? Response);
+
+/// <summary>Idempotency-Key of challenge requests. The first request with a key claims it; a retry with the same
+/// key gets the stored answer and sends nothing. A failed first attempt releases the key so it can be retried.
+/// Keys live 24 hours.</summary>
+public static class IdempotencyStore
+{
+    private static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
+
+    /// <summary>Null when this request claimed the key; otherwise the record of the first request
+    /// (<see cref="IdempotencyRecord.Status"/> null while it is still in progress).</summary>
+    public static async Task<IdempotencyRecord?> BeginAsync(NpgsqlDataSource dataSource, string userId, string key, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var claimed = await connection.ExecuteAsync("""
+            insert into idempotency_keys (user_id, key, created_at) values (@userId, @key, @now)
+            on conflict (user_id, key) do update set status = null, response = null, created_at = excluded.created_at
+            where idempotency_keys.created_at <= @expired
+            """, new { userId, key, now, expired = now - Lifetime });
+        if (claimed == 1)
+        {
+            return null;
+        }
+
+        return await connection.QuerySingleOrDefaultAsync<IdempotencyRecord>(
+            "select status, response::text as response from idempotency_keys where user_id = @userId and key = @key", new { userId, key })
+            ?? new IdempotencyRecord(null, null);
+    }
+
+    /// <summary>Stores the answer to replay, or releases the key when the request failed (<paramref name="response"/> null).</summary>
+    public static async Task CompleteAsync(NpgsqlDataSource dataSource, string userId, string key, string? response,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        if (response is null)
+        {
+            await connection.ExecuteAsync("delete from idempotency_keys where user_id = @userId and key = @key", new { userId, key });
+        }
+        else
+        {
+            await connection.ExecuteAsync(
+                "update idempotency_keys set status = 202, response = @response::jsonb where user_id = @userId and key = @key",
+                new { userId, key, response });
+        }
+    }
+}

@@ -1,0 +1,25 @@
+using System.Security.Cryptography;
+
+namespace AuthService.Core.Phone;
+
+/// <summary>One-time codes sent by SMS or voice: 6 digits from the CSPRNG (NIST SP 800-63B §5.1.3.2).</summary>
+public static class PhoneCodes
+{
+    public const int Digits = 6;
+    public const int MaxAttemptsPerCode = 5;
+    public static readonly TimeSpan Validity = TimeSpan.FromMinutes(10);
+
+    public static string Generate() => RandomNumberGenerator.GetInt32(0, 1_000_000).ToString("D6");
+
+    /// <summary>The digits of what the user typed (spaces ignored), or null when it cannot be a code.</summary>
+    public static string? Normalize(string? input)
+    {
+        if (input is null || input.Length > 32)
+        {
+            return null;
+        }
+
+        var digits = input.Replace(" ", "", StringComparison.Ordinal);
+        return digits.Length == Digits && digits.All(char.IsAsciiDigit) ? digits : null;
+    }
+}

@@ -1,0 +1,363 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using AuthService.Tests.Infrastructure;
+
+namespace AuthService.Tests.Api;
+
+/// <summary>The portal's SMS and Call buttons end to end: the real Telnyx adapter talks to a loopback stand-in,
+/// and the tests read the codes from what the stand-in received.</summary>
+public class PhoneFactorTests
+{
+    private TelnyxStandIn _telnyx = null!;
+    private AuthApp _app = null!;
+    private HttpClient _client = null!;
+    private static int _phoneSequence;
+
+    [OneTimeSetUp]
+    public void Start()
+    {
+        _telnyx = new TelnyxStandIn();
+        _app = new AuthApp(_telnyx.Settings);
+        _client = _app.AdminClient();
+    }
+
+    [SetUp]
+    public void Healthy() => _telnyx.Succeed();
+
+    [OneTimeTearDown]
+    public void Stop()
+    {
+        _client.Dispose();
+        _app.Dispose();
+        _telnyx.Dispose();
+    }
+
+    /// <summary>Distinct valid US numbers so the per-number budget of one test never touches another.</summary>
+    public static string NewPhone() => $"+1303555{Interlocked.Increment(ref _phoneSequence) % 10000:D4}";
+
+    private DateTimeOffset Now => _app.Time.GetUtcNow();
+
+    private async Task<(string UserId, string Phone, IReadOnlyList<string> BackupCodes)> EnablePhoneAsync(string channel = "sms")
+    {
+        var userId = AuthApp.NewUserId("phone");
+        var phone = NewPhone();
+        var enroll = await _client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = phone, channel });
+        Assert.That(enroll.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await enroll.Content.ReadAsStringAsync());
+        var confirm = await _client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code = _telnyx.LastCodeTo(phone) });
+        var body = await confirm.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(confirm.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToString());
+        return (userId, phone, body.GetProperty("backupCodes").EnumerateArray().Select(c => c.GetString()!).ToList());
+    }
+
+    private Task<HttpResponseMessage> ChallengeAsync(string userId, string channel, string? idempotencyKey = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/users/{userId}/two-factor/challenge") { Content = JsonContent.Create(new { channel }) };
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+
+        return _client.SendAsync(request);
+    }
+
+    [Test]
+    public async Task Enrolling_by_sms_sends_the_code_and_confirming_enables_the_factor()
+    {
+        var userId = AuthApp.NewUserId("phone");
+        var phone = NewPhone();
+        var enroll = await _client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = phone, channel = "sms" });
+        var started = await enroll.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(enroll.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), started.ToString());
+        Assert.Multiple(() =>
+        {
+            Assert.That(started.GetProperty("phoneNumber").GetString(), Is.EqualTo("+1******" + phone[^4..]));
+            Assert.That(started.GetProperty("channel").GetString(), Is.EqualTo("sms"));
+            Assert.That(started.GetProperty("expiresAt").GetDateTimeOffset(), Is.EqualTo(Now.AddMinutes(10)));
+            Assert.That(started.ToString(), Does.Not.Contain(phone));
+        });
+
+        var delivery = _telnyx.DeliveriesTo(phone).Single();
+        Assert.That(delivery.Channel, Is.EqualTo("sms"));
+        var code = TelnyxStandIn.CodeIn(delivery.Body);
+        Assert.That(JsonDocument.Parse(delivery.Body).RootElement.GetProperty("text").GetString(),
+            Is.EqualTo($"Your AuthService verification code is {code}. It expires in 10 minutes."));
+
+        var confirm = await _client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code });
+        var confirmed = await confirm.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(confirm.StatusCode, Is.EqualTo(HttpStatusCode.OK), confirmed.ToString());
+        Assert.That(confirmed.GetProperty("method").GetString(), Is.EqualTo("phone"));
+        Assert.That(confirmed.GetProperty("backupCodes").GetArrayLength(), Is.EqualTo(10));
+
+        var status = await _client.GetFromJsonAsync<JsonElement>($"/v1/users/{userId}/two-factor");
+        Assert.That(status.GetProperty("phoneNumber").GetString(), Is.EqualTo("+1******" + phone[^4..]));
+        Assert.That(status.GetProperty("method").GetString(), Is.EqualTo("phone"));
+    }
+
+    [TestCase("3035550123", "invalid_phone_number")]
+    [TestCase("+1303555012", "invalid_phone_number")]
+    [TestCase("+1 303 CALL NOW", "invalid_phone_number")]
+    [TestCase("+99912345678", "invalid_phone_number")]
+    public async Task Invalid_numbers_are_refused_and_nothing_is_sent(string phoneNumber, string code)
+    {
+        var before = _telnyx.RequestCount;
+        var response = await _client.PostAsJsonAsync($"/v1/users/{AuthApp.NewUserId()}/two-factor/enroll",
+            new { method = "phone", phoneNumber, channel = "sms" });
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, code);
+        Assert.That(_telnyx.RequestCount, Is.EqualTo(before));
+    }
+
+    [Test]
+    public async Task Phone_enrollment_needs_a_channel()
+    {
+        var response = await _client.PostAsJsonAsync($"/v1/users/{AuthApp.NewUserId()}/two-factor/enroll",
+            new { method = "phone", phoneNumber = NewPhone(), channel = "fax" });
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, "validation_failed");
+    }
+
+    [TestCase("sms")]
+    [TestCase("call")]
+    public async Task Login_code_by_sms_or_call_verifies_once(string channel)
+    {
+        var user = await EnablePhoneAsync();
+        var challenge = await ChallengeAsync(user.UserId, channel);
+        var body = await challenge.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(challenge.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), body.ToString());
+        Assert.That(body.GetProperty("channel").GetString(), Is.EqualTo(channel));
+        Assert.That(_telnyx.DeliveriesTo(user.Phone)[^1].Channel, Is.EqualTo(channel));
+        var code = _telnyx.LastCodeTo(user.Phone);
+
+        var verify = await Flows.VerifyAsync(_client, user.UserId, new { code });
+        var verified = await verify.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(verify.StatusCode, Is.EqualTo(HttpStatusCode.OK), verified.ToString());
+        Assert.That(verified.GetProperty("method").GetString(), Is.EqualTo("phone"));
+
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(_client, user.UserId, new { code }),
+            HttpStatusCode.UnprocessableEntity, "invalid_code");
+    }
+
+    [Test]
+    public async Task Voice_call_speaks_the_digits_twice()
+    {
+        var user = await EnablePhoneAsync();
+        (await ChallengeAsync(user.UserId, "call")).EnsureSuccessStatusCode();
+        var (channel, body) = _telnyx.DeliveriesTo(user.Phone)[^1];
+        var texml = JsonDocument.Parse(body).RootElement.GetProperty("Texml").GetString()!;
+        var spoken = string.Join(", ", TelnyxStandIn.CodeIn(body).ToCharArray());
+
+        Assert.That(channel, Is.EqualTo("call"));
+        Assert.That(texml.Split(spoken).Length - 1, Is.EqualTo(2), texml);
+    }
+
+    [Test]
+    public async Task A_new_challenge_kills_the_previous_code()
+    {
+        var user = await EnablePhoneAsync();
+        (await ChallengeAsync(user.UserId, "sms")).EnsureSuccessStatusCode();
+        var first = _telnyx.LastCodeTo(user.Phone);
+        (await ChallengeAsync(user.UserId, "call")).EnsureSuccessStatusCode();
+        var second = _telnyx.LastCodeTo(user.Phone);
+        Assume.That(second, Is.Not.EqualTo(first));
+
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(_client, user.UserId, new { code = first }),
+            HttpStatusCode.UnprocessableEntity, "invalid_code");
+        Assert.That((await Flows.VerifyAsync(_client, user.UserId, new { code = second })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task Login_code_expires_after_ten_minutes()
+    {
+        var user = await EnablePhoneAsync();
+        (await ChallengeAsync(user.UserId, "sms")).EnsureSuccessStatusCode();
+        var code = _telnyx.LastCodeTo(user.Phone);
+        _app.Time.Advance(TimeSpan.FromMinutes(10));
+
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(_client, user.UserId, new { code }),
+            HttpStatusCode.UnprocessableEntity, "invalid_code");
+    }
+
+    [Test]
+    public async Task Code_just_inside_ten_minutes_still_works()
+    {
+        var user = await EnablePhoneAsync();
+        (await ChallengeAsync(user.UserId, "sms")).EnsureSuccessStatusCode();
+        var code = _telnyx.LastCodeTo(user.Phone);
+        _app.Time.Advance(TimeSpan.FromMinutes(10) - TimeSpan.FromSeconds(1));
+        Assert.That((await Flows.VerifyAsync(_client, user.UserId, new { code })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task A_code_dies_after_five_wrong_attempts()
+    {
+        var user = await EnablePhoneAsync();
+        (await ChallengeAsync(user.UserId, "sms")).EnsureSuccessStatusCode();
+        var code = _telnyx.LastCodeTo(user.Phone);
+        var wrong = code == "000000" ? "111111" : "000000";
+        for (var i = 0; i < 5; i++)
+        {
+            await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(_client, user.UserId, new { code = wrong }),
+                HttpStatusCode.UnprocessableEntity, "invalid_code");
+        }
+
+        _app.Time.Advance(TimeSpan.FromSeconds(61)); // past the per-minute limit: only the per-code limit is left
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(_client, user.UserId, new { code }),
+            HttpStatusCode.UnprocessableEntity, "invalid_code");
+    }
+
+    [Test]
+    public async Task Four_wrong_attempts_leave_the_code_usable()
+    {
+        var user = await EnablePhoneAsync();
+        (await ChallengeAsync(user.UserId, "sms")).EnsureSuccessStatusCode();
+        var code = _telnyx.LastCodeTo(user.Phone);
+        var wrong = code == "000000" ? "111111" : "000000";
+        for (var i = 0; i < 4; i++)
+        {
+            await Flows.VerifyAsync(_client, user.UserId, new { code = wrong });
+        }
+
+        Assert.That((await Flows.VerifyAsync(_client, user.UserId, new { code })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task Totp_users_get_no_challenge()
+    {
+        var user = await Flows.EnableTotpAsync(_app, _client);
+        await ProblemAssert.IsProblemAsync(await ChallengeAsync(user.UserId, "sms"), HttpStatusCode.Conflict, "no_challenge_for_method");
+        await ProblemAssert.IsProblemAsync(await ChallengeAsync(AuthApp.NewUserId(), "sms"), HttpStatusCode.Conflict, "two_factor_not_enabled");
+    }
+
+    [Test]
+    public async Task Retried_challenge_with_the_same_idempotency_key_sends_one_sms()
+    {
+        var user = await EnablePhoneAsync();
+        var before = _telnyx.DeliveriesTo(user.Phone).Count;
+        var key = Guid.NewGuid().ToString();
+
+        var first = await ChallengeAsync(user.UserId, "sms", key);
+        var retries = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => ChallengeAsync(user.UserId, "sms", key)));
+
+        Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        foreach (var retry in retries)
+        {
+            Assert.That(retry.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+            Assert.That(await retry.Content.ReadAsStringAsync(), Is.EqualTo(await first.Content.ReadAsStringAsync()));
+        }
+
+        Assert.That(_telnyx.DeliveriesTo(user.Phone).Count - before, Is.EqualTo(1));
+        (await ChallengeAsync(user.UserId, "sms", Guid.NewGuid().ToString())).EnsureSuccessStatusCode();
+        Assert.That(_telnyx.DeliveriesTo(user.Phone).Count - before, Is.EqualTo(2), "a new key sends a new code");
+    }
+
+    [TestCase(503, HttpStatusCode.ServiceUnavailable)]
+    [TestCase(500, HttpStatusCode.ServiceUnavailable)]
+    [TestCase(400, HttpStatusCode.BadGateway)]
+    public async Task Provider_failure_is_a_clear_problem_and_leaves_no_usable_challenge(int providerStatus, HttpStatusCode expected)
+    {
+        var user = await EnablePhoneAsync();
+        (await ChallengeAsync(user.UserId, "sms")).EnsureSuccessStatusCode();
+        var earlier = _telnyx.LastCodeTo(user.Phone);
+        _telnyx.Fail(providerStatus);
+
+        await ProblemAssert.IsProblemAsync(await ChallengeAsync(user.UserId, "sms"), expected, "telephony_unavailable");
+
+        _telnyx.Succeed();
+        // The failed challenge stored nothing: the code sent before it still stands, and the budget was given back.
+        Assert.That((await Flows.VerifyAsync(_client, user.UserId, new { code = earlier })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task Failed_enrollment_delivery_leaves_nothing_pending()
+    {
+        var userId = AuthApp.NewUserId("phone");
+        _telnyx.Fail(503);
+        var response = await _client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = NewPhone(), channel = "sms" });
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable, "telephony_unavailable");
+        Assert.That(response.Headers.RetryAfter, Is.Not.Null);
+
+        var status = await _client.GetFromJsonAsync<JsonElement>($"/v1/users/{userId}/two-factor");
+        Assert.That(status.GetProperty("pending").ValueKind, Is.EqualTo(JsonValueKind.Null));
+    }
+
+    [Test]
+    public async Task Switch_from_phone_to_totp_keeps_phone_until_confirmed_and_keeps_backup_codes()
+    {
+        var user = await EnablePhoneAsync();
+        (await ChallengeAsync(user.UserId, "sms")).EnsureSuccessStatusCode();
+        var proof = _telnyx.LastCodeTo(user.Phone);
+
+        var start = await _client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method",
+            new { method = "totp", accountName = "ann@example.com", proof = new { code = proof } });
+        var started = await start.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(start.StatusCode, Is.EqualTo(HttpStatusCode.Created), started.ToString());
+        var secret = OtpNet.Base32Encoding.ToBytes(started.GetProperty("secret").GetString()!);
+
+        // Still a phone user until the switch is confirmed.
+        (await ChallengeAsync(user.UserId, "sms")).EnsureSuccessStatusCode();
+        var stillPhone = _telnyx.LastCodeTo(user.Phone);
+        Assert.That((await Flows.VerifyAsync(_client, user.UserId, new { code = stillPhone })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        (await ChallengeAsync(user.UserId, "sms")).EnsureSuccessStatusCode();
+        var pendingLogin = _telnyx.LastCodeTo(user.Phone);
+
+        var confirm = await _client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method/confirm",
+            new { code = Flows.Code(secret, Now) });
+        var confirmed = await confirm.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(confirm.StatusCode, Is.EqualTo(HttpStatusCode.OK), confirmed.ToString());
+        Assert.That(confirmed.GetProperty("method").GetString(), Is.EqualTo("totp"));
+
+        // The old phone code died with the switch; backup codes were kept.
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(_client, user.UserId, new { code = pendingLogin }),
+            HttpStatusCode.UnprocessableEntity, "invalid_code");
+        await ProblemAssert.IsProblemAsync(await ChallengeAsync(user.UserId, "sms"), HttpStatusCode.Conflict, "no_challenge_for_method");
+        Assert.That((await Flows.VerifyAsync(_client, user.UserId, new { backupCode = user.BackupCodes[0] })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        _app.Time.Advance(TimeSpan.FromSeconds(30));
+        Assert.That((await Flows.VerifyAsync(_client, user.UserId, new { code = Flows.Code(secret, Now) })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task Switch_from_totp_to_phone_with_a_backup_code_as_proof()
+    {
+        var user = await Flows.EnableTotpAsync(_app, _client);
+        var phone = NewPhone();
+        var start = await _client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method",
+            new { method = "phone", phoneNumber = phone, channel = "call", proof = new { backupCode = user.BackupCodes[0] } });
+        Assert.That(start.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await start.Content.ReadAsStringAsync());
+        Assert.That(_telnyx.DeliveriesTo(phone).Single().Channel, Is.EqualTo("call"));
+
+        // TOTP still works before confirmation.
+        Assert.That((await Flows.VerifyAsync(_client, user.UserId, new { code = Flows.Code(user.Secret, Now) })).StatusCode,
+            Is.EqualTo(HttpStatusCode.OK));
+
+        var confirm = await _client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method/confirm",
+            new { code = _telnyx.LastCodeTo(phone) });
+        Assert.That(confirm.StatusCode, Is.EqualTo(HttpStatusCode.OK), await confirm.Content.ReadAsStringAsync());
+
+        // The old TOTP secret no longer works; the proof backup code was consumed; the others were kept.
+        _app.Time.Advance(TimeSpan.FromSeconds(30));
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(_client, user.UserId, new { code = Flows.Code(user.Secret, Now) }),
+            HttpStatusCode.UnprocessableEntity, "invalid_code");
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(_client, user.UserId, new { backupCode = user.BackupCodes[0] }),
+            HttpStatusCode.UnprocessableEntity, "invalid_code");
+        var remaining = await _client.GetFromJsonAsync<JsonElement>($"/v1/users/{user.UserId}/two-factor/backup-codes");
+        Assert.That(remaining.GetProperty("remaining").GetInt32(), Is.EqualTo(9));
+        var status = await _client.GetFromJsonAsync<JsonElement>($"/v1/users/{user.UserId}/two-factor");
+        Assert.That(status.GetProperty("method").GetString(), Is.EqualTo("phone"));
+    }
+
+    [Test]
+    public async Task Switch_needs_a_valid_proof_and_starts_nothing_without_it()
+    {
+        var user = await Flows.EnableTotpAsync(_app, _client);
+        var phone = NewPhone();
+        var response = await _client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method",
+            new { method = "phone", phoneNumber = phone, channel = "sms", proof = new { code = "000000" } });
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnprocessableEntity, "invalid_code");
+        Assert.That(_telnyx.DeliveriesTo(phone), Is.Empty);
+
+        var missing = await _client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method", new { method = "totp" });
+        await ProblemAssert.IsProblemAsync(missing, HttpStatusCode.BadRequest, "validation_failed");
+
+        var confirm = await _client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method/confirm", new { code = "123456" });
+        await ProblemAssert.IsProblemAsync(confirm, HttpStatusCode.Conflict, "no_pending_switch");
+    }
+}
