@@ -54,6 +54,8 @@ public static class ErrorHandling
                     "The request body exceeds the size limit."),
                 BadHttpRequestException { StatusCode: 415 } => (415, "unsupported_media_type", "Unsupported media type.",
                     "The request body must be application/json."),
+                BadHttpRequestException e when !e.Message.Contains("body", StringComparison.OrdinalIgnoreCase) => (400, "invalid_parameter",
+                    "A parameter is invalid.", "A route, query or header parameter is missing or has the wrong type."),
                 BadHttpRequestException => (400, "invalid_json", "The request body is invalid.",
                     "The request body is missing, is not valid JSON, or has a field of the wrong type."),
                 _ when IsDatabaseUnavailable(exception) => (503, "database_unavailable",
