@@ -45,10 +45,13 @@ try
     app.UseExceptionHandler();
     app.UseStatusCodePages();
     app.UseApiDocs();
+    app.UseRouting();
+    app.UseServiceMetrics();                     // /metrics, request latency by route
     app.UseAuthentication();
     app.UseAuthorization();
 
     app.MapHealth();
+    app.MapServiceMetrics();
     app.MapTwoFactor();
     app.MapLoginPolicy();
     app.MapSupport();

@@ -143,6 +143,21 @@ public static class TelephonyServiceCollectionExtensions
             SamplingDuration = r.CircuitSamplingDuration,
             MinimumThroughput = r.CircuitMinimumThroughput,
             BreakDuration = r.CircuitBreakDuration,
+            OnOpened = _ =>
+            {
+                Hosting.ServiceMetrics.TelephonyCircuit.Set(1);
+                return ValueTask.CompletedTask;
+            },
+            OnHalfOpened = _ =>
+            {
+                Hosting.ServiceMetrics.TelephonyCircuit.Set(2);
+                return ValueTask.CompletedTask;
+            },
+            OnClosed = _ =>
+            {
+                Hosting.ServiceMetrics.TelephonyCircuit.Set(0);
+                return ValueTask.CompletedTask;
+            },
         });
 
         pipeline.AddTimeout(r.AttemptTimeout);

@@ -1,0 +1,39 @@
+using Prometheus;
+
+namespace AuthService.Api.Hosting;
+
+/// <summary>Prometheus metrics of this instance, served at <c>/metrics</c>. Labels carry outcomes and channels only,
+/// never user ids, numbers or codes (bounded cardinality, nothing secret).</summary>
+public static class ServiceMetrics
+{
+    public static readonly Counter Verifications = Metrics.CreateCounter("authservice_verifications_total",
+        "Second-factor verifications (login, enrollment and switch confirmations, proofs) by method and outcome.",
+        new CounterConfiguration { LabelNames = ["method", "outcome"] });
+
+    public static readonly Counter Deliveries = Metrics.CreateCounter("authservice_code_deliveries_total",
+        "Phone code deliveries by channel and outcome (sent, failed, rate_limited).",
+        new CounterConfiguration { LabelNames = ["channel", "outcome"] });
+
+    public static readonly Counter LimitHits = Metrics.CreateCounter("authservice_limit_hits_total",
+        "Requests refused by an abuse limit (daily_requests, attempts_per_minute).",
+        new CounterConfiguration { LabelNames = ["limit"] });
+
+    public static readonly Counter Lockouts = Metrics.CreateCounter("authservice_lockouts_total",
+        "Second factors locked after too many consecutive failures.");
+
+    public static readonly Gauge TelephonyCircuit = Metrics.CreateGauge("authservice_telephony_circuit_state",
+        "Telephony circuit breaker: 0 closed, 1 open, 2 half-open.");
+
+    public static WebApplication UseServiceMetrics(this WebApplication app)
+    {
+        // Request latency histograms by route template (not by raw path, which holds user ids).
+        app.UseHttpMetrics(options => options.ReduceStatusCodeCardinality());
+        return app;
+    }
+
+    public static IEndpointRouteBuilder MapServiceMetrics(this IEndpointRouteBuilder routes)
+    {
+        routes.MapMetrics("/metrics").ExcludeFromDescription();
+        return routes;
+    }
+}
