@@ -108,6 +108,21 @@ public sealed class ChildProcess : IDisposable
         static long Kilobytes(string line) => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
     }
 
+    /// <summary>User + system CPU time consumed so far, from /proc/&lt;pid&gt;/stat (clock ticks of 10 ms).</summary>
+    public TimeSpan CpuTime()
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{Pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return TimeSpan.FromMilliseconds((long.Parse(fields[11]) + long.Parse(fields[12])) * 10);
+        }
+        catch (IOException)
+        {
+            return TimeSpan.Zero;
+        }
+    }
+
     private void Keep(string? line)
     {
         if (line is null)

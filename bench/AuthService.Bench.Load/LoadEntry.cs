@@ -107,7 +107,8 @@ public static class LoadEntry
             // 3. Saturation, then half of it at a fixed rate, with the service's RSS sampled throughout.
             using var rss = new RssSampler(service!);
             Log($"verify: closed loop, {o.Workers} workers, {o.Warmup.TotalSeconds:0.#} s warm-up + {o.Duration.TotalSeconds:0.#} s");
-            report.Verify = await driver.ClosedLoopAsync("verify", verify, o.Workers, o.Warmup, o.Duration);
+            report.Verify = await Profiled(service!, db.ConnectionString,
+                () => driver.ClosedLoopAsync("verify", verify, o.Workers, o.Warmup, o.Duration), p => report.VerifyProfile = p);
             var halfRate = Math.Max(1, report.Verify.Throughput / 2);
             Log($"verify: open loop at {halfRate:F0} req/s for {o.HalfDuration.TotalSeconds:0.#} s");
             report.VerifyHalf = await driver.OpenLoopAsync("verify@half", verify, halfRate, o.HalfDuration);
@@ -137,9 +138,50 @@ public static class LoadEntry
             using var client = NewClient(ceilingUri, null);
             var pool = new UserPool(o.Users);
             Log($"ceiling: closed loop, {o.Workers} workers, {o.Warmup.TotalSeconds:0.#} s warm-up + {o.Duration.TotalSeconds:0.#} s");
-            report.Ceiling = await new LoadDriver(client).ClosedLoopAsync("ceiling",
-                () => Post($"/users/{userIds[pool.Next()]}/check", "{\"code\":\"123456\"}"), o.Workers, o.Warmup, o.Duration);
+            report.Ceiling = await Profiled(ceiling, db.ConnectionString, () => new LoadDriver(client).ClosedLoopAsync("ceiling",
+                () => Post($"/users/{userIds[pool.Next()]}/check", "{\"code\":\"123456\"}"), o.Workers, o.Warmup, o.Duration),
+                p => report.CeilingProfile = p);
         }
+    }
+
+    /// <summary>Per request over the whole phase (warm-up included): server CPU, and database transactions and rows
+    /// written (pg_stat_database), which tell round trips and writes per request apart from CPU.</summary>
+    private static async Task<LoadResult> Profiled(ChildProcess server, string connectionString, Func<Task<LoadResult>> phase,
+        Action<PhaseProfile> keep)
+    {
+        var client = Process.GetCurrentProcess();
+        var serverCpu = server.CpuTime();
+        var clientCpu = client.TotalProcessorTime;
+        var before = await DatabaseCountersAsync(connectionString);
+        var wall = Stopwatch.StartNew();
+        var result = await phase();
+        wall.Stop();
+        var serverUsed = server.CpuTime() - serverCpu;
+        client.Refresh();
+        var clientUsed = client.TotalProcessorTime - clientCpu;
+        await Task.Delay(1100); // backends flush their statistics at most once a second
+        var after = await DatabaseCountersAsync(connectionString);
+        // Requests of the whole phase, warm-up included, estimated from the measured rate.
+        var requests = Math.Max(1, result.Throughput * wall.Elapsed.TotalSeconds);
+        keep(new PhaseProfile(
+            serverUsed.TotalMicroseconds / requests,
+            clientUsed.TotalMicroseconds / requests,
+            (after.Commits - before.Commits) / requests,
+            (after.RowsWritten - before.RowsWritten) / requests,
+            (serverUsed + clientUsed).TotalSeconds / wall.Elapsed.TotalSeconds));
+        return result;
+    }
+
+    private static async Task<(long Commits, long RowsWritten)> DatabaseCountersAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "select xact_commit, tup_inserted + tup_updated + tup_deleted from pg_stat_database where datname = current_database()",
+            connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
     private static async Task<LoadResult?> LoginDecisionsAsync(BenchOptions o, HttpClient client, LoadDriver driver, UserPool pool,

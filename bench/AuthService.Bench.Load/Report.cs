@@ -13,6 +13,8 @@ public sealed class Report(BenchOptions options)
     public LoadResult? VerifyHalf { get; set; }
     public LoadResult? Ceiling { get; set; }
     public LoadResult? LoginDecisions { get; set; }
+    public PhaseProfile? VerifyProfile { get; set; }
+    public PhaseProfile? CeilingProfile { get; set; }
     public string? Challenge { get; set; }
     public long? ServiceRssPeakBytes { get; set; }
     public long? ServiceVmHwmBytes { get; set; }
@@ -100,6 +102,16 @@ public sealed class Report(BenchOptions options)
             Row("ceiling: 1 SELECT per POST (closed loop)", Summary(c));
         }
 
+        foreach (var (label, p) in new[] { ("verify", VerifyProfile), ("ceiling", CeilingProfile) })
+        {
+            if (p is not null)
+            {
+                Row($"{label}: per request (profile)",
+                    $"server CPU {p.ServerCpuMicroseconds:F0} µs, client CPU {p.ClientCpuMicroseconds:F0} µs, " +
+                    $"DB commits {p.DbCommits:F2}, DB rows written {p.DbRowsWritten:F2}; server+client use {p.CoresBusy:F2} of {Environment.ProcessorCount} cores");
+            }
+        }
+
         if (Verify is { } vv && Ceiling is { Throughput: > 0 } cc)
         {
             var ratio = vv.Throughput / cc.Throughput;
@@ -148,6 +160,10 @@ public sealed class Report(BenchOptions options)
         _ => $"{ns:F0} ns",
     };
 }
+
+/// <summary>Per-request costs of one closed-loop phase; the database gets what the server and client leave of the cores.</summary>
+public sealed record PhaseProfile(double ServerCpuMicroseconds, double ClientCpuMicroseconds, double DbCommits, double DbRowsWritten,
+    double CoresBusy);
 
 /// <summary>What AuthService.Bench.Micro writes, per benchmark method.</summary>
 public sealed record MicroResult(double? MeanNs, double? StdDevNs, long? AllocatedBytes);
