@@ -13,7 +13,8 @@ public sealed record LoadResult(
     long Errors,
     double[] LatenciesMs,
     bool StoppedEarly,
-    IReadOnlyList<string> ErrorSamples)
+    IReadOnlyList<string> ErrorSamples,
+    long Issued)
 {
     public double Throughput => Seconds > 0 ? Requests / Seconds : 0;
 
@@ -42,6 +43,7 @@ public sealed class LoadDriver(HttpClient client)
         var samples = new List<double>[workers];
         var errors = new long[workers];
         var errorSamples = new List<string>();
+        long issued = 0;
 
         async Task Worker(int w)
         {
@@ -61,6 +63,7 @@ public sealed class LoadDriver(HttpClient client)
                     return;
                 }
 
+                Interlocked.Increment(ref issued);
                 var error = await SendAsync(request);
                 var end = Stopwatch.GetTimestamp();
                 if (start < measureFrom || end > measureTo)
@@ -85,7 +88,7 @@ public sealed class LoadDriver(HttpClient client)
         var seconds = Math.Max(0, Stopwatch.GetElapsedTime(measureFrom, until).TotalSeconds);
         var all = samples.SelectMany(s => s).ToArray();
         Array.Sort(all);
-        return new LoadResult(name, seconds, all.Length, errors.Sum(), all, stoppedAt != long.MaxValue, errorSamples);
+        return new LoadResult(name, seconds, all.Length, errors.Sum(), all, stoppedAt != long.MaxValue, errorSamples, issued);
     }
 
     public async Task<LoadResult> OpenLoopAsync(string name, RequestFactory next, double ratePerSecond, TimeSpan duration)
@@ -137,7 +140,7 @@ public sealed class LoadDriver(HttpClient client)
         var seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
         var ok = latencies.Take(sent).Where((_, i) => !failed[i]).ToArray();
         Array.Sort(ok);
-        return new LoadResult(name, seconds, ok.Length, failed.Take(sent).Count(f => f), ok, stoppedEarly, errorSamples);
+        return new LoadResult(name, seconds, ok.Length, failed.Take(sent).Count(f => f), ok, stoppedEarly, errorSamples, sent);
     }
 
     /// <summary>Null on 200; otherwise what went wrong.</summary>

@@ -161,8 +161,8 @@ public static class LoadEntry
         var clientUsed = client.TotalProcessorTime - clientCpu;
         await Task.Delay(1100); // backends flush their statistics at most once a second
         var after = await DatabaseCountersAsync(connectionString);
-        // Requests of the whole phase, warm-up included, estimated from the measured rate.
-        var requests = Math.Max(1, result.Throughput * wall.Elapsed.TotalSeconds);
+        var requests = Math.Max(1.0, result.Issued); // warm-up included, like the counters
+
         keep(new PhaseProfile(
             serverUsed.TotalMicroseconds / requests,
             clientUsed.TotalMicroseconds / requests,

@@ -108,7 +108,7 @@ public sealed class Report(BenchOptions options)
             {
                 Row($"{label}: per request (profile)",
                     $"server CPU {p.ServerCpuMicroseconds:F0} µs, client CPU {p.ClientCpuMicroseconds:F0} µs, " +
-                    $"DB commits {p.DbCommits:F2}, DB rows written {p.DbRowsWritten:F2}; server+client use {p.CoresBusy:F2} of {Environment.ProcessorCount} cores");
+                    $"DB xacts {p.DbCommits:F2} (statements + Npgsql pool resets), DB rows written {p.DbRowsWritten:F2}; server+client use {p.CoresBusy:F2} of {Environment.ProcessorCount} cores");
             }
         }
 
