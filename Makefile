@@ -53,3 +53,13 @@ openapi: build
 clean:
 	-scripts/pg.sh stop test; scripts/pg.sh stop dev
 	rm -rf .data */bin */obj
+
+# Benchmarks (bench/README.md): one table of micro (BenchmarkDotNet) and load figures against the targets.
+# Figures are reported, never asserted; the exit code says only whether the pipeline ran and every verify got 200.
+.PHONY: bench bench-smoke
+bench:
+	@bench/run.sh $(BENCH_ARGS)
+
+# The whole pipeline in seconds (tiny N, 1 s phases, BenchmarkDotNet Dry job) so CI keeps it building and running.
+bench-smoke:
+	@bench/run.sh --smoke $(BENCH_ARGS)

@@ -1,0 +1,46 @@
+using System.Globalization;
+
+namespace AuthService.Bench.Load;
+
+public sealed record BenchOptions(
+    string PgConnectionString,
+    string ServiceDll,
+    string CeilingDll,
+    int Users,
+    int Workers,
+    TimeSpan Warmup,
+    TimeSpan Duration,
+    TimeSpan HalfDuration,
+    int ColdStarts,
+    int BackupCodesPerUser,
+    string? MicroJson,
+    string? PidFile,
+    bool Smoke)
+{
+    public static BenchOptions Parse(string[] args)
+    {
+        string? Get(string name)
+        {
+            var i = Array.IndexOf(args, "--" + name);
+            return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+        }
+
+        double Number(string name, double fallback) =>
+            Get(name) is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
+
+        return new BenchOptions(
+            Get("pg") ?? throw new ArgumentException("--pg <connection string of the throwaway cluster> is required"),
+            Get("service-dll") ?? throw new ArgumentException("--service-dll is required"),
+            Get("ceiling-dll") ?? throw new ArgumentException("--ceiling-dll is required"),
+            (int)Number("users", 50_000),
+            (int)Number("workers", 32),
+            TimeSpan.FromSeconds(Number("warmup", 5)),
+            TimeSpan.FromSeconds(Number("duration", 15)),
+            TimeSpan.FromSeconds(Number("half-duration", 10)),
+            (int)Number("cold-starts", 3),
+            (int)Number("backup-codes", 10),
+            Get("micro"),
+            Get("pid-file"),
+            args.Contains("--smoke"));
+    }
+}

@@ -1,0 +1,169 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace AuthService.Bench.Load;
+
+/// <summary>The one table of <c>make bench</c>: figures, targets (issue 6) and pass/fail. Targets are reported, never
+/// asserted: the exit code only says whether the pipeline itself worked (and every verify answered 200).</summary>
+public sealed class Report(BenchOptions options)
+{
+    private readonly List<string[]> _rows = [];
+
+    public LoadResult? Verify { get; set; }
+    public LoadResult? VerifyHalf { get; set; }
+    public LoadResult? Ceiling { get; set; }
+    public LoadResult? LoginDecisions { get; set; }
+    public PhaseProfile? VerifyProfile { get; set; }
+    public PhaseProfile? CeilingProfile { get; set; }
+    public string? Challenge { get; set; }
+    public long? ServiceRssPeakBytes { get; set; }
+    public long? ServiceVmHwmBytes { get; set; }
+    public List<double> ColdStartsSeconds { get; set; } = [];
+
+    public bool PipelineOk => Verify is { Errors: 0, Requests: > 0 } && VerifyHalf is { Errors: 0 } && Ceiling is { Errors: 0, Requests: > 0 };
+
+    public void Print()
+    {
+        _rows.Clear();
+        AddMicro();
+        AddLoad();
+        var widths = Enumerable.Range(0, 4).Select(c => _rows.Max(r => r[c].Length)).ToArray();
+        Console.WriteLine();
+        Console.WriteLine($"AuthService bench — {Environment.ProcessorCount} cores, {options.Users:N0} TOTP users, {options.Workers} workers, " +
+                          $"{options.Duration.TotalSeconds:0.#} s per closed-loop phase{(options.Smoke ? "   [SMOKE: pipeline check, figures mean nothing]" : "")}");
+        Line(["measure", "value", "target", "result"]);
+        Console.WriteLine("|" + string.Join("|", widths.Select(w => new string('-', w + 2))) + "|");
+        foreach (var row in _rows)
+        {
+            Line(row);
+        }
+
+        void Line(string[] cells) => Console.WriteLine("| " + string.Join(" | ", cells.Select((c, i) => c.PadRight(widths[i]))) + " |");
+    }
+
+    private void Row(string measure, string value, string target = "", string result = "") => _rows.Add([measure, value, target, result]);
+
+    private static string Verdict(bool pass, string how) => (pass ? "PASS" : "FAIL") + " " + how;
+
+    private void AddMicro()
+    {
+        Dictionary<string, MicroResult>? micro = null;
+        if (options.MicroJson is { } path && File.Exists(path))
+        {
+            micro = JsonSerializer.Deserialize<Dictionary<string, MicroResult>>(File.ReadAllText(path));
+        }
+
+        if (micro is null)
+        {
+            Row("micro (BenchmarkDotNet)", "not run");
+            return;
+        }
+
+        MicroResult? Get(string name) => micro.TryGetValue(name, out var r) ? r : null;
+        string Fmt(MicroResult? r) => r?.MeanNs is { } ns
+            ? $"{Time(ns)} ±{Time(r.StdDevNs ?? 0)}, {r.AllocatedBytes?.ToString(CultureInfo.InvariantCulture) ?? "?"} B/op"
+            : "no result";
+
+        var floor = Get("RawHmacSha1Floor");
+        var hit = Get("TotpVerifyWindowHit");
+        var wrong = Get("TotpVerifyWrongCode");
+        Row("micro: raw floor, 3× HMACSHA1.HashData on stack", Fmt(floor));
+        foreach (var (label, r) in new[] { ("micro: TotpVerifier.Verify ±1, hit on +1", hit), ("micro: TotpVerifier.Verify ±1, wrong code", wrong) })
+        {
+            if (r?.MeanNs is { } ns && floor?.MeanNs is { } f)
+            {
+                var ratio = ns / f;
+                var alloc = r.AllocatedBytes ?? -1;
+                Row(label, Fmt(r), "≤ 3 × floor, 0 B/op", Verdict(ratio <= 3 && alloc == 0, $"{ratio:F1}× floor, {alloc} B/op"));
+            }
+            else
+            {
+                Row(label, Fmt(r));
+            }
+        }
+
+        Row("micro: BackupCodeSet.FindMatch vs 10 hashes", Fmt(Get("BackupCodeFindMatch")));
+        Row("micro: OtpAuthUri.Build + QR (SVG + PNG)", Fmt(Get("OtpAuthUriAndQr")));
+    }
+
+    private void AddLoad()
+    {
+        if (Verify is { } v)
+        {
+            Row("verify: saturation (closed loop)", Summary(v));
+        }
+        else
+        {
+            Row("verify: saturation (closed loop)", "not run");
+        }
+
+        if (Ceiling is { } c)
+        {
+            Row("ceiling: 1 SELECT per POST (closed loop)", Summary(c));
+        }
+
+        foreach (var (label, p) in new[] { ("verify", VerifyProfile), ("ceiling", CeilingProfile) })
+        {
+            if (p is not null)
+            {
+                Row($"{label}: per request (profile)",
+                    $"server CPU {p.ServerCpuMicroseconds:F0} µs, client CPU {p.ClientCpuMicroseconds:F0} µs, " +
+                    $"DB xacts {p.DbCommits:F2} (statements + Npgsql pool resets), DB rows written {p.DbRowsWritten:F2}; server+client use {p.CoresBusy:F2} of {Environment.ProcessorCount} cores");
+            }
+        }
+
+        if (Verify is { } vv && Ceiling is { Throughput: > 0 } cc)
+        {
+            var ratio = vv.Throughput / cc.Throughput;
+            Row("verify / ceiling throughput", $"{ratio:F2}", "≥ 0.60", Verdict(ratio >= 0.6, $"{ratio:F2} ({(ratio / 0.6 - 1) * 100:+0;-0}% vs target)"));
+        }
+
+        if (VerifyHalf is { } h)
+        {
+            var p99 = h.Percentile(99);
+            Row($"verify: open loop at half saturation ({h.Requests / Math.Max(h.Seconds, 1e-9):N0} req/s achieved)",
+                $"p50 {h.Percentile(50):F2} ms, p99 {p99:F2} ms, p99.9 {h.Percentile(99.9):F2} ms, errors {h.Errors}{(h.StoppedEarly ? ", USER POOL EXHAUSTED" : "")}",
+                "p99 ≤ 20 ms", Verdict(p99 <= 20, $"{p99:F1} ms"));
+        }
+
+        if (ServiceRssPeakBytes is { } rss)
+        {
+            var mb = rss / 1024.0 / 1024.0;
+            Row("service RSS, peak under load", $"{mb:F0} MB (VmHWM {ServiceVmHwmBytes / 1024.0 / 1024.0:F0} MB)", "≤ 250 MB",
+                Verdict(mb <= 250, $"{mb:F0} MB"));
+        }
+
+        if (ColdStartsSeconds.Count > 0)
+        {
+            var sorted = ColdStartsSeconds.Order().ToArray();
+            var median = sorted[sorted.Length / 2];
+            Row($"cold start → /health/ready 200 (migrated DB, {sorted.Length} starts)",
+                $"median {median:F2} s (min {sorted[0]:F2}, max {sorted[^1]:F2})", "≤ 3 s", Verdict(sorted[^1] <= 3, $"worst {sorted[^1]:F2} s"));
+        }
+
+        if (Verify is not null)
+        {
+            Row("login-decisions (closed loop)", LoginDecisions is { } l ? Summary(l) : "n/a (route answers 404)");
+            Row("challenge, phone users", Challenge ?? "not probed");
+        }
+    }
+
+    private static string Summary(LoadResult r) =>
+        $"{r.Throughput:N0} req/s, p50 {r.Percentile(50):F2} ms, p99 {r.Percentile(99):F2} ms, p99.9 {r.Percentile(99.9):F2} ms, " +
+        $"errors {r.Errors}{(r.StoppedEarly ? $", USER POOL EXHAUSTED after {r.Seconds:F1} s" : "")}" +
+        (r.ErrorSamples.Count > 0 ? $" (first: {r.ErrorSamples[0].ReplaceLineEndings(" ")[..Math.Min(120, r.ErrorSamples[0].Length)]})" : "");
+
+    private static string Time(double ns) => ns switch
+    {
+        >= 1_000_000 => $"{ns / 1_000_000:F2} ms",
+        >= 1_000 => $"{ns / 1_000:F2} µs",
+        _ => $"{ns:F0} ns",
+    };
+}
+
+/// <summary>Per-request costs of one closed-loop phase; the database gets what the server and client leave of the cores.</summary>
+public sealed record PhaseProfile(double ServerCpuMicroseconds, double ClientCpuMicroseconds, double DbCommits, double DbRowsWritten,
+    double CoresBusy);
+
+/// <summary>What AuthService.Bench.Micro writes, per benchmark method.</summary>
+public sealed record MicroResult(double? MeanNs, double? StdDevNs, long? AllocatedBytes);
