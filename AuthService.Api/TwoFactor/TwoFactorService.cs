@@ -1,5 +1,6 @@
 using System.Text.Json;
 using AuthService.Api.Configuration;
+using AuthService.Api.Hosting;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Api.Telephony;
@@ -364,6 +365,8 @@ public sealed class TwoFactorService(
                 await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.RateLimited, now, actor,
                     new { limit = "daily_requests", scope = byUser.Allowed ? "phone_number" : "user", phoneNumber = masked, channel });
                 await transaction.CommitAsync(cancellationToken);
+                ServiceMetrics.Deliveries.WithLabels(channel, "rate_limited").Inc();
+                ServiceMetrics.LimitHits.WithLabels("daily_requests").Inc();
                 return Problems.DailyLimit(retry);
             }
 
@@ -387,6 +390,7 @@ public sealed class TwoFactorService(
             await AuditLog.AppendAsync(connection, null, userId, AuditEvents.CodeSendFailed, now, actor,
                 new { channel, phoneNumber = masked, transient = e.Transient });
             logger.LogWarning("Could not send {Channel} code to {MaskedPhone}: {Reason}", channel, masked, e.Message);
+            ServiceMetrics.Deliveries.WithLabels(channel, "failed").Inc();
             return Problems.TelephonyUnavailable(e.Transient);
         }
 
@@ -407,6 +411,7 @@ public sealed class TwoFactorService(
         }
 
         logger.LogInformation("Sent {Channel} code to {MaskedPhone}", channel, masked);
+        ServiceMetrics.Deliveries.WithLabels(channel, "sent").Inc();
         return expiresAt;
     }
 
@@ -460,6 +465,7 @@ public sealed class TwoFactorService(
         if (!accepted)
         {
             var failure = await RecordFailureAsync(connection, transaction, userId, factor, pending.Method, purpose, "invalid_code", now, actor);
+            ServiceMetrics.Verifications.WithLabels(pending.Method, failure.Code).Inc();
             await transaction.CommitAsync(cancellationToken);
             return failure;
         }
@@ -478,6 +484,7 @@ public sealed class TwoFactorService(
         }
 
         await transaction.CommitAsync(cancellationToken);
+        ServiceMetrics.Verifications.WithLabels(pending.Method, "success").Inc();
         return result;
     }
 
@@ -554,6 +561,7 @@ public sealed class TwoFactorService(
         {
             var failure = await RecordFailureAsync(connection, transaction, userId, factor, method, stage, reason, now, actor);
             await transaction.CommitAsync(cancellationToken);
+            ServiceMetrics.Verifications.WithLabels(method, failure.Code).Inc();
             return failure;
         }
 
@@ -566,6 +574,7 @@ public sealed class TwoFactorService(
         }
 
         await transaction.CommitAsync(cancellationToken);
+        ServiceMetrics.Verifications.WithLabels(method, "success").Inc();
         return success;
     }
 
@@ -602,6 +611,7 @@ public sealed class TwoFactorService(
         }
 
         await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.RateLimited, now, actor, new { limit = "attempts_per_minute" });
+        ServiceMetrics.LimitHits.WithLabels("attempts_per_minute").Inc();
         return Problems.TooManyAttempts(check.RetryAfterSeconds);
     }
 
@@ -622,6 +632,7 @@ public sealed class TwoFactorService(
         {
             await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.Locked, now, actor, new { consecutiveFailures = consecutive });
             logger.LogWarning("Locked the second factor of {UserId} after {Failures} consecutive failures", userId, consecutive);
+            ServiceMetrics.Lockouts.Inc();
             return Problems.Locked;
         }
 
