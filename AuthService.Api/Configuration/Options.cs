@@ -9,6 +9,10 @@ public sealed class AuthOptions
 
     /// <summary>If set, an admin API key with exactly this value exists (created at start, never un-revoked).</summary>
     public string? BootstrapAdminKey { get; set; }
+
+    /// <summary>How long an instance trusts a key it looked up (0 = ask the database on every request). A key revoked
+    /// on another instance keeps working here for at most this long.</summary>
+    public int ApiKeyCacheSeconds { get; set; } = 5;
 }
 
 /// <summary><c>Totp:*</c> — the profile new factors get, and how long an enrollment waits for its first code.</summary>

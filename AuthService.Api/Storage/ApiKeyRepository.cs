@@ -1,5 +1,8 @@
+using System.Collections.Concurrent;
+using AuthService.Api.Configuration;
 using AuthService.Core.Security;
 using Dapper;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace AuthService.Api.Storage;
@@ -14,18 +17,47 @@ public sealed class ApiKeyRow
     public DateTime? RevokedAt { get; init; }
 }
 
-public sealed class ApiKeyRepository(NpgsqlDataSource dataSource)
+public sealed class ApiKeyRepository(NpgsqlDataSource dataSource, TimeProvider time, IOptions<AuthOptions> options)
 {
-    /// <summary>The active key whose hash matches, or null (unknown or revoked).</summary>
+    private const int MaxCachedKeys = 10_000;
+    private readonly ConcurrentDictionary<string, (ApiKeyRow Row, DateTimeOffset Until)> _cache = new();
+    private readonly TimeSpan _cacheFor = TimeSpan.FromSeconds(Math.Max(0, options.Value.ApiKeyCacheSeconds));
+
+    /// <summary>The active key whose hash matches, or null (unknown or revoked). Known keys are remembered for
+    /// <c>Auth:ApiKeyCacheSeconds</c> (default 5) to save a database round trip on every request; a revocation takes
+    /// effect at once on the instance that revoked, and within that time on the others.</summary>
     public async Task<ApiKeyRow?> GetActiveByKeyAsync(string key, CancellationToken cancellationToken)
     {
+        var hash = ApiKeyTokens.Hash(key);
+        var cacheKey = Convert.ToBase64String(hash);
+        var now = time.GetUtcNow();
+        if (_cache.TryGetValue(cacheKey, out var cached) && cached.Until > now)
+        {
+            return cached.Row;
+        }
+
         const string sql = """
             select id, name, prefix, scopes, created_at, revoked_at
             from api_keys where key_hash = @hash and revoked_at is null
             """;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<ApiKeyRow>(
-            new CommandDefinition(sql, new { hash = ApiKeyTokens.Hash(key) }, cancellationToken: cancellationToken));
+        var row = await connection.QuerySingleOrDefaultAsync<ApiKeyRow>(
+            new CommandDefinition(sql, new { hash }, cancellationToken: cancellationToken));
+        if (row is null)
+        {
+            _cache.TryRemove(cacheKey, out _);
+        }
+        else if (_cacheFor > TimeSpan.Zero)
+        {
+            if (_cache.Count >= MaxCachedKeys)
+            {
+                _cache.Clear(); // only unknown-key floods could fill it, and those are never cached
+            }
+
+            _cache[cacheKey] = (row, now + _cacheFor);
+        }
+
+        return row;
     }
 
     public async Task<ApiKeyRow> CreateAsync(string key, string name, IReadOnlyCollection<string> scopes, DateTimeOffset now,
@@ -86,6 +118,11 @@ public sealed class ApiKeyRepository(NpgsqlDataSource dataSource)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var revoked = await connection.ExecuteAsync(sql, new { id, now }, transaction) == 1;
+        foreach (var entry in _cache.Where(e => e.Value.Row.Id == id))
+        {
+            _cache.TryRemove(entry.Key, out _);
+        }
+
         if (revoked)
         {
             await AuditLog.AppendAsync(connection, transaction, null, AuditEvents.ApiKeyRevoked, now, actingKeyId, new { keyId = id });

@@ -64,6 +64,23 @@ public static class TwoFactorStore
         connection.QuerySingleOrDefaultAsync<FactorRow>(
             $"select {FactorColumns} from factors where user_id = @userId", new { userId }, transaction);
 
+    /// <summary>Takes the user's advisory lock for the rest of the transaction and reads, in the same round trip, the
+    /// factor and the failed attempts since <paramref name="failuresSince"/> (the per-minute limit's ledger).</summary>
+    public static async Task<(FactorRow? Factor, IReadOnlyList<DateTimeOffset> RecentFailures)> LockAndLoadAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, DateTimeOffset failuresSince)
+    {
+        var sql = $"""
+            select pg_advisory_xact_lock(hashtextextended('user:' || @userId, 0));
+            select {FactorColumns} from factors where user_id = @userId;
+            select created_at from verification_failures where user_id = @userId and created_at > @failuresSince order by created_at;
+            """;
+        await using var results = await connection.QueryMultipleAsync(sql, new { userId, failuresSince }, transaction);
+        await results.ReadAsync();
+        var factor = await results.ReadSingleOrDefaultAsync<FactorRow>();
+        var failures = (await results.ReadAsync<DateTime>()).Select(d => new DateTimeOffset(DateTime.SpecifyKind(d, DateTimeKind.Utc))).ToList();
+        return (factor, failures);
+    }
+
     /// <summary>The pending enrollment or switch, if any and not expired.</summary>
     public static Task<PendingRow?> GetPendingAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId,
         DateTimeOffset now) =>
@@ -144,16 +161,23 @@ public static class TwoFactorStore
     }
 
     /// <summary>RFC 6238 §5.2 single use: records <paramref name="step"/> only when it is later than every step
-    /// accepted before. Returns the unused backup-code count on success, null when the step was already used.</summary>
+    /// accepted before, and appends the success to the audit trail in the same statement (one round trip on the login
+    /// path). Returns the unused backup-code count on success, null when the step was already used.</summary>
     public static Task<int?> TryAcceptTotpStepAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId,
-        long step, DateTimeOffset now)
+        long step, DateTimeOffset now, Guid? apiKeyId, string auditDetails)
     {
         const string sql = """
-            update factors set last_totp_step = @step, failed_consecutive = 0, updated_at = @now
-            where user_id = @userId and last_totp_step < @step and locked_at is null
-            returning (select count(*)::int from backup_codes where user_id = @userId and used_at is null)
+            with accepted as (
+                update factors set last_totp_step = @step, failed_consecutive = 0, updated_at = @now
+                where user_id = @userId and last_totp_step < @step and locked_at is null
+                returning user_id
+            ), audit as (
+                insert into audit_events (user_id, event_type, occurred_at, api_key_id, details)
+                select @userId, 'verification_succeeded', @now, @apiKeyId, @auditDetails::jsonb from accepted
+            )
+            select (select count(*)::int from backup_codes where user_id = @userId and used_at is null) from accepted
             """;
-        return connection.QuerySingleOrDefaultAsync<int?>(sql, new { userId, step, now }, transaction);
+        return connection.QuerySingleOrDefaultAsync<int?>(sql, new { userId, step, now, apiKeyId, auditDetails }, transaction);
     }
 
     public static async Task<IReadOnlyList<BackupCodeRow>> GetUnusedBackupCodesAsync(NpgsqlConnection connection,

@@ -444,7 +444,8 @@ public sealed class TwoFactorService(
             return Problems.Locked;
         }
 
-        if (await AttemptLimitAsync(connection, transaction, userId, now, actor) is { } limited)
+        if (await AttemptLimitAsync(connection, transaction, userId,
+                await PhoneStore.FailuresSinceAsync(connection, transaction, userId, now - Minute), now, actor) is { } limited)
         {
             await transaction.CommitAsync(cancellationToken);
             return limited;
@@ -507,8 +508,7 @@ public sealed class TwoFactorService(
         var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await PhoneStore.LockAsync(connection, transaction, "user", userId);
-        var factor = await TwoFactorStore.GetFactorAsync(connection, transaction, userId);
+        var (factor, recentFailures) = await TwoFactorStore.LockAndLoadAsync(connection, transaction, userId, now - Minute);
         if (factor is null)
         {
             return Problems.NotEnabled;
@@ -519,13 +519,14 @@ public sealed class TwoFactorService(
             return Problems.Locked;
         }
 
-        if (await AttemptLimitAsync(connection, transaction, userId, now, actor) is { } limited)
+        if (await AttemptLimitAsync(connection, transaction, userId, recentFailures, now, actor) is { } limited)
         {
             await transaction.CommitAsync(cancellationToken);
             return limited;
         }
 
         VerifyResponse? success = null;
+        var audited = false;
         var method = proof.BackupCode is not null ? BackupCode : factor.Method;
         var reason = "invalid_code";
         if (proof.BackupCode is not null)
@@ -542,9 +543,11 @@ public sealed class TwoFactorService(
             var check = TotpVerifier.Verify(OpenTotpSecret(userId, factor.TotpSecret), ProfileOf(factor), proof.Code, now, factor.LastTotpStep);
             if (check.Accepted)
             {
-                if (await TwoFactorStore.TryAcceptTotpStepAsync(connection, transaction, userId, check.Step, now) is { } left)
+                var details = JsonSerializer.Serialize(new { method = Totp, stage, driftSteps = check.DriftSteps }, JsonSerializerOptions.Web);
+                if (await TwoFactorStore.TryAcceptTotpStepAsync(connection, transaction, userId, check.Step, now, actor, details) is { } left)
                 {
                     success = new VerifyResponse(true, Totp, left, check.DriftSteps);
+                    audited = true;
                 }
                 else
                 {
@@ -565,9 +568,12 @@ public sealed class TwoFactorService(
             return failure;
         }
 
-        await AuditLog.AppendAsync(connection, transaction, userId,
-            method == BackupCode ? AuditEvents.BackupCodeUsed : AuditEvents.VerificationSucceeded, now, actor,
-            new { method, stage, driftSteps = success.DriftSteps, backupCodesRemaining = success.BackupCodesRemaining });
+        if (!audited)
+        {
+            await AuditLog.AppendAsync(connection, transaction, userId,
+                method == BackupCode ? AuditEvents.BackupCodeUsed : AuditEvents.VerificationSucceeded, now, actor,
+                new { method, stage, backupCodesRemaining = success.BackupCodesRemaining });
+        }
         if (alsoOnSuccess is not null)
         {
             await alsoOnSuccess(connection, transaction, now);
@@ -600,11 +606,10 @@ public sealed class TwoFactorService(
     }
 
     /// <summary>Per-minute failed-attempt limit (rolling 60 s). While limited, even a right code is refused.</summary>
-    private async Task<Problem?> AttemptLimitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, DateTimeOffset now,
-        Guid? actor)
+    private async Task<Problem?> AttemptLimitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId,
+        IReadOnlyList<DateTimeOffset> recentFailures, DateTimeOffset now, Guid? actor)
     {
-        var check = RollingWindow.Check(await PhoneStore.FailuresSinceAsync(connection, transaction, userId, now - Minute),
-            _limits.AttemptsPerMinute, Minute, now);
+        var check = RollingWindow.Check(recentFailures, _limits.AttemptsPerMinute, Minute, now);
         if (check.Allowed)
         {
             return null;

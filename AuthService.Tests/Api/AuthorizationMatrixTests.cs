@@ -142,3 +142,25 @@ public class AuthorizationMatrixTests
         }
     }
 }
+
+public class ApiKeyRevocationTests
+{
+    [Test]
+    public async Task A_key_revoked_on_another_instance_stops_working_within_the_cache_time()
+    {
+        using var first = new AuthApp();
+        using var second = new AuthApp(connectionString: first.ConnectionString);
+        second.Time.SetUtcNow(first.Time.GetUtcNow());
+        using var admin = first.AdminClient();
+        var created = await (await admin.PostAsJsonAsync("/v1/api-keys", new { name = "portal", scopes = new[] { "verify" } }))
+            .Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        using var onSecond = second.ClientWithKey(created.GetProperty("key").GetString());
+        var url = $"/v1/users/{AuthApp.NewUserId()}/two-factor";
+        Assert.That((await onSecond.GetAsync(url)).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        (await admin.DeleteAsync($"/v1/api-keys/{created.GetProperty("id").GetString()}")).EnsureSuccessStatusCode();
+
+        second.Time.Advance(TimeSpan.FromSeconds(5));
+        await ProblemAssert.IsProblemAsync(await onSecond.GetAsync(url), HttpStatusCode.Unauthorized, "unauthorized");
+    }
+}
