@@ -63,6 +63,63 @@ public class ProductionInstanceTests
         Assert.That(service.Output, Does.Contain("\"@t\""), "Production logs are JSON lines");
     }
 
+    [Test]
+    public async Task Phone_user_journey_against_a_loopback_telnyx_enroll_sms_login_sms_and_call_switch_to_totp_and_back()
+    {
+        using var telnyx = new TelnyxStandIn();
+        var environment = ProductionEnvironment();
+        foreach (var (setting, value) in telnyx.Settings)
+        {
+            environment[setting.Replace(":", "__")] = value;
+        }
+
+        // Real clock here, so the real pipeline with production-like timeouts (a busy CI machine must not time out).
+        environment["Telephony__Telnyx__Resilience__MaxRetryAttempts"] = "2";
+        environment["Telephony__Telnyx__Resilience__AttemptTimeout"] = "00:00:05";
+        environment["Telephony__Telnyx__Resilience__TotalTimeout"] = "00:00:15";
+        await using var service = ServiceProcess.Start(environment);
+        Assert.That(await service.WaitReadyAsync(TimeSpan.FromSeconds(60)), Is.True, service.Output);
+        using var client = service.Client(AdminKey);
+        var userId = AuthApp.NewUserId("journey");
+        const string phone = "+13035550142";
+        const string newPhone = "+13035550143";
+        string Url(string path) => $"/v1/users/{userId}/two-factor{path}";
+
+        // Enroll by SMS.
+        var enroll = await client.PostAsJsonAsync(Url("/enroll"), new { method = "phone", phoneNumber = phone, channel = "sms" });
+        Assert.That(enroll.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await enroll.Content.ReadAsStringAsync() + service.Output);
+        var confirm = await client.PostAsJsonAsync(Url("/enroll/confirm"), new { code = telnyx.LastCodeTo(phone) });
+        Assert.That(confirm.StatusCode, Is.EqualTo(HttpStatusCode.OK), await confirm.Content.ReadAsStringAsync());
+
+        // Log in by SMS, then by call.
+        foreach (var channel in new[] { "sms", "call" })
+        {
+            (await client.PostAsJsonAsync(Url("/challenge"), new { channel })).EnsureSuccessStatusCode();
+            Assert.That(telnyx.DeliveriesTo(phone)[^1].Channel, Is.EqualTo(channel));
+            var login = await client.PostAsJsonAsync(Url("/verify"), new { code = telnyx.LastCodeTo(phone) });
+            Assert.That(login.StatusCode, Is.EqualTo(HttpStatusCode.OK), $"{channel}: {await login.Content.ReadAsStringAsync()}");
+        }
+
+        // Switch to TOTP (proof: a fresh SMS code), confirm with the authenticator.
+        (await client.PostAsJsonAsync(Url("/challenge"), new { channel = "sms" })).EnsureSuccessStatusCode();
+        var toTotp = await client.PostAsJsonAsync(Url("/switch-method"), new { method = "totp", accountName = "ann@example.com", proof = new { code = telnyx.LastCodeTo(phone) } });
+        var started = await toTotp.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(toTotp.StatusCode, Is.EqualTo(HttpStatusCode.Created), started.ToString());
+        var key = ReferenceTotp.Base32Decode(started.GetProperty("secret").GetString()!);
+        (await client.PostAsJsonAsync(Url("/switch-method/confirm"), new { code = ReferenceTotp.Code(key, DateTimeOffset.UtcNow) })).EnsureSuccessStatusCode();
+
+        // And back to a phone (a new number, by call), proving the TOTP factor with the next step's code.
+        var back = await client.PostAsJsonAsync(Url("/switch-method"),
+            new { method = "phone", phoneNumber = newPhone, channel = "call", proof = new { code = ReferenceTotp.Code(key, DateTimeOffset.UtcNow.AddSeconds(30)) } });
+        Assert.That(back.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await back.Content.ReadAsStringAsync());
+        (await client.PostAsJsonAsync(Url("/switch-method/confirm"), new { code = telnyx.LastCodeTo(newPhone) })).EnsureSuccessStatusCode();
+
+        var status = await client.GetFromJsonAsync<JsonElement>(Url(""));
+        Assert.That(status.GetProperty("method").GetString(), Is.EqualTo("phone"));
+        Assert.That(status.GetProperty("phoneNumber").GetString(), Is.EqualTo("+1******0143"));
+        Assert.That(service.Output, Does.Not.Contain(phone).And.Not.Contain(newPhone));
+    }
+
     [TestCase("Encryption__Keys__prod1", "Encryption key missing")]
     [TestCase("ConnectionStrings__Auth", "Database not configured")]
     [TestCase("Telephony__Telnyx__ApiKey", "ApiKey is missing")]
