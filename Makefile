@@ -5,13 +5,15 @@ PORT ?= 8080
 TEST_PG_PORT ?= 55432
 CONFIG ?= Debug
 
-.PHONY: help build run migrate test test-unit contract openapi clean
+.PHONY: help build run migrate rotate-keys test contract openapi clean
 
 help:
 	@echo "make run      start a local PostgreSQL under .data/ and serve http://localhost:$(PORT)"
 	@echo "make test     start a throwaway PostgreSQL and run the whole test suite"
 	@echo "make build    compile everything"
 	@echo "make migrate  apply database migrations (to ConnectionStrings__Auth, or the local cluster)"
+	@echo "make rotate-keys  re-seal stored secrets under Encryption:ActiveKeyId"
+	@echo "make bench    benchmarks (bench/README.md); make bench-smoke: a seconds-long pipeline check"
 	@echo "make openapi  regenerate openapi.yaml from the running code"
 	@echo "make contract check the Telnyx requests against the spec (Prism)"
 
@@ -28,6 +30,10 @@ run: build
 
 migrate: build
 	@source scripts/dev-env.sh && dotnet run --no-build -c $(CONFIG) --project AuthService.Api --no-launch-profile -- migrate
+
+# After adding a key to Encryption:Keys and making it active: re-seal every stored secret under it.
+rotate-keys: build
+	@source scripts/dev-env.sh && dotnet run --no-build -c $(CONFIG) --project AuthService.Api --no-launch-profile -- rotate-keys
 
 # A fresh cluster every run: tests never see data of an earlier run.
 test: build

@@ -39,6 +39,16 @@ try
         return 0;
     }
 
+    if (args.Contains("rotate-keys"))
+    {
+        await app.Services.PrepareAsync();
+        var rotation = app.Services.GetRequiredService<KeyRotation>();
+        var rotated = await rotation.RotateAsync(default);
+        var perKey = string.Join(", ", (await rotation.CountByKeyAsync(default)).Select(kv => $"{kv.Key}: {kv.Value}"));
+        Console.WriteLine($"Re-sealed {rotated} values. Stored values per key: {(perKey.Length == 0 ? "none" : perKey)}.");
+        return 0;
+    }
+
     await app.Services.PrepareAsync();
 
     app.UseSerilogRequestLogging();              // outermost, so it logs the status the client really got

@@ -62,6 +62,7 @@ public static class ServiceRegistration
 
         services.AddSingleton(_ => new NpgsqlDataSourceBuilder(builder.ConnectionString).Build());
         services.AddSingleton<MigrationRunner>();
+        services.AddSingleton<KeyRotation>();
         services.AddSingleton<ApiKeyRepository>();
         services.AddSingleton<TwoFactorService>();
         services.AddSingleton(sp =>
@@ -104,6 +105,8 @@ public static class ServiceRegistration
                 await Task.Delay(500, cancellationToken);
             }
         }
+
+        await services.GetRequiredService<KeyRotation>().CheckAsync(cancellationToken);
 
         var bootstrapKey = services.GetRequiredService<IOptions<AuthOptions>>().Value.BootstrapAdminKey;
         if (!string.IsNullOrWhiteSpace(bootstrapKey))

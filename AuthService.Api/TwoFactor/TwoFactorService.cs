@@ -661,8 +661,7 @@ public sealed class TwoFactorService(
 
     internal static string PhoneAad(string userId) => "phone:" + userId;
 
-    /// <summary>Keyed hash of a number, for the per-number budget without decrypting every row.</summary>
-    private byte[] PhoneHash(string e164) => secrets.Mac(secrets.ActiveKeyId, "phone-lookup", e164);
+    private byte[] PhoneHash(string e164) => KeyRotation.PhoneLookupHash(secrets, e164);
 
     /// <summary>Keyed hash of a code, bound to its user, purpose and id: a dump without the key reveals nothing,
     /// and a hash copied to another row does not match.</summary>

@@ -32,7 +32,14 @@ public sealed class AuthApp : WebApplicationFactory<Program>
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
-            _settings[key] = value;
+            if (value is null)
+            {
+                _settings.Remove(key); // null removes a default setting
+            }
+            else
+            {
+                _settings[key] = value;
+            }
         }
     }
 

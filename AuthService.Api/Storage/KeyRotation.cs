@@ -1,0 +1,118 @@
+using AuthService.Api.Configuration;
+using AuthService.Core.Security;
+using Dapper;
+using Npgsql;
+
+namespace AuthService.Api.Storage;
+
+/// <summary>Key rotation (DESIGN §4): after a new key is added and made active, <see cref="RotateAsync"/> re-seals
+/// every stored secret under it, in small transactions, while the service keeps serving (old keys still open
+/// values until then). <see cref="CheckAsync"/> runs at start-up: every key id found in storage must be in the ring
+/// and must open a sample value, so a missing or wrong key is a clear refusal to start, not a 503 at login.</summary>
+public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, ILogger<KeyRotation> logger)
+{
+    private const int BatchSize = 500;
+
+    /// <summary>Tables and columns that hold sealed values, with the associated data each is sealed under.</summary>
+    private static readonly (string Table, string Column, string AadPrefix)[] Sealed =
+    [
+        ("factors", "totp_secret", "totp:"),
+        ("factors", "phone_number", "phone:"),
+        ("pending_factors", "totp_secret", "totp:"),
+        ("pending_factors", "phone_number", "phone:"),
+    ];
+
+    private static string KeyIdSql(string column) =>
+        $"convert_from(substring({column} from 3 for get_byte({column}, 1)), 'UTF8')";
+
+    public async Task CheckAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        foreach (var (table, column, aad) in Sealed)
+        {
+            var samples = await connection.QueryAsync<(string KeyId, string UserId, byte[] Value)>(
+                $"""
+                select distinct on (key_id) {KeyIdSql(column)} as key_id, user_id, {column}
+                from {table} where {column} is not null order by key_id
+                """);
+            foreach (var (keyId, userId, value) in samples)
+            {
+                try
+                {
+                    secrets.Open(value, aad + userId);
+                }
+                catch (System.Security.Cryptography.CryptographicException)
+                {
+                    throw new StartupException(
+                        $"Encryption key '{keyId}' is missing from Encryption:Keys or is not the key that sealed the stored secrets " +
+                        $"(found in {table}.{column}). Restore the original key; never remove a key before `rotate-keys` reports 0 values under it.");
+                }
+            }
+        }
+    }
+
+    /// <summary>Re-seals every value not sealed under the active key, and recomputes the per-number lookup hashes.
+    /// Returns how many values were re-sealed.</summary>
+    public async Task<int> RotateAsync(CancellationToken cancellationToken)
+    {
+        var total = 0;
+        foreach (var (table, column, aad) in Sealed)
+        {
+            while (true)
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+                var rows = (await connection.QueryAsync<(string UserId, byte[] Value)>(
+                    $"""
+                    select user_id, {column} from {table}
+                    where {column} is not null and {KeyIdSql(column)} <> @active
+                    limit {BatchSize} for update skip locked
+                    """, new { active = secrets.ActiveKeyId }, transaction)).ToList();
+                if (rows.Count == 0)
+                {
+                    break;
+                }
+
+                foreach (var (userId, value) in rows)
+                {
+                    var plain = secrets.Open(value, aad + userId);
+                    var resealed = secrets.Seal(plain, aad + userId);
+                    var hash = aad == "phone:" ? PhoneLookupHash(secrets, System.Text.Encoding.UTF8.GetString(plain)) : null;
+                    await connection.ExecuteAsync(
+                        hash is null
+                            ? $"update {table} set {column} = @resealed where user_id = @userId"
+                            : $"update {table} set {column} = @resealed, phone_hash = @hash where user_id = @userId",
+                        new { resealed, hash, userId }, transaction);
+                }
+
+                await transaction.CommitAsync(cancellationToken);
+                total += rows.Count;
+                logger.LogInformation("Re-sealed {Count} values of {Table}.{Column} under key {KeyId}", rows.Count, table, column, secrets.ActiveKeyId);
+            }
+        }
+
+        return total;
+    }
+
+    /// <summary>Keyed hash of a number under the active key, for the per-number budget without decrypting every row.
+    /// Rotation recomputes it; deliveries recorded under the old hash then no longer count against the number, so a
+    /// rotation forgives at most one day of that number's budget.</summary>
+    public static byte[] PhoneLookupHash(SecretBox secrets, string e164) => secrets.Mac(secrets.ActiveKeyId, "phone-lookup", e164);
+
+    /// <summary>How many stored values each key id still seals (for operators deciding when an old key can go).</summary>
+    public async Task<IReadOnlyDictionary<string, long>> CountByKeyAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var counts = new Dictionary<string, long>();
+        foreach (var (table, column, _) in Sealed)
+        {
+            foreach (var (keyId, count) in await connection.QueryAsync<(string, long)>(
+                         $"select {KeyIdSql(column)}, count(*) from {table} where {column} is not null group by 1"))
+            {
+                counts[keyId] = counts.GetValueOrDefault(keyId) + count;
+            }
+        }
+
+        return counts;
+    }
+}
