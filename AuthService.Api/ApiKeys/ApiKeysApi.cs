@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using AuthService.Api.Hosting;
 using AuthService.Api.Http;
 using AuthService.Api.Security;
 using AuthService.Api.Storage;
@@ -36,7 +37,8 @@ public static class ApiKeysApi
             .ProducesProblem(400);
         group.MapGet("", List).WithSummary("List API keys").WithDescription("Never includes the keys, only their prefixes.");
         group.MapDelete("/{id:guid}", Revoke).WithSummary("Revoke an API key")
-            .WithDescription("Takes effect on every instance at once.").ProducesProblem(404);
+            .WithDescription("Takes effect at once on the instance that revoked it, and within `Auth:ApiKeyCacheSeconds` (default 5 s) on the others.")
+            .ProducesProblemCodes(404, "api_key_not_found");
         return group;
     }
 

@@ -31,6 +31,8 @@ public static class Swagger
                 [new OpenApiSecuritySchemeReference("bearer", document)] = [],
             });
             options.SupportNonNullableReferenceTypes();
+            options.OperationFilter<ProblemCodesOperationFilter>();
+            options.SchemaFilter<ExamplesSchemaFilter>();
         });
         return services;
     }

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using AuthService.Api.Configuration;
+using AuthService.Api.Hosting;
 using AuthService.Api.Http;
 using AuthService.Api.Security;
 using AuthService.Api.Storage;
@@ -30,14 +31,14 @@ public static class LoginDecisionsApi
             .WithDescription("`loginMethod`: `password`, `oauth`, `sso`, `saml` or `api_key`. `api_key` → `none` always (API requests are never " +
                              "blocked, even when locked); `sso`/`saml` → `none`; `password`/`oauth` with 2FA → `verify`; without 2FA from " +
                              "`Enforcement:StartsAt` → `enroll_prompt` with `canSkip`.")
-            .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403);
+            .ProducesProblemCodes(400, "invalid_login_method", "invalid_user_id", "invalid_json").ProducesProblem(401).ProducesProblem(403);
 
         routes.MapPost("/v1/users/{userId}/two-factor/prompt/skip", Skip).RequireAuthorization(Scopes.Manage)
             .WithTags("Login policy")
             .AddEndpointFilter<UserIdFilter>()
             .WithSummary("Record that the user skipped the enrollment prompt")
             .WithDescription("409 `skip_not_allowed` once `Enforcement:MaxSkips` is used up, or when 2FA is already enabled.")
-            .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403).ProducesProblem(409);
+            .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403).ProducesProblemCodes(409, "skip_not_allowed");
         return routes;
     }
 

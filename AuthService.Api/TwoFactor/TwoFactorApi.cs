@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using AuthService.Api.Hosting;
 using AuthService.Api.Http;
 using AuthService.Api.Security;
 using AuthService.Core.Security;
@@ -29,37 +30,57 @@ public static class TwoFactorApi
                              "Enrolling again replaces the pending enrollment. 409 `two_factor_already_enabled` when enabled (use switch-method). " +
                              "429 `daily_limit_exceeded` past the daily code budget; 502/503 `telephony_unavailable` when the provider fails.")
             .Produces<PhoneEnrollmentResponse>(202)
-            .ProducesProblem(409).ProducesProblem(429).ProducesProblem(502).ProducesProblem(503);
+            .ProducesProblemCodes(409, "two_factor_already_enabled")
+            .ProducesProblemCodes(429, "daily_limit_exceeded")
+            .ProducesProblemCodes(502, "telephony_unavailable")
+            .ProducesProblemCodes(503, "telephony_unavailable", "database_unavailable");
 
         group.MapPost("/enroll/confirm", ConfirmEnrollment).RequireAuthorization(Scopes.Manage)
             .WithSummary("Confirm enrollment with the first code")
             .WithDescription("Enables the factor and returns 10 backup codes: the only time they are ever shown. " +
                              "422 `invalid_code`; 409 `no_pending_enrollment`; 429 `too_many_attempts`.")
-            .ProducesProblem(409).ProducesProblem(422).ProducesProblem(429);
+            .ProducesProblemCodes(409, "no_pending_enrollment", "two_factor_already_enabled")
+            .ProducesProblemCodes(422, "invalid_code")
+            .ProducesProblemCodes(429, "too_many_attempts");
 
         group.MapPost("/challenge", Challenge).RequireAuthorization(Scopes.Verify)
             .WithSummary("Send a login code to a phone user")
             .WithDescription("`channel` is `sms` or `call`; the previous login code dies. Optional `Idempotency-Key` header: a retry with the same key " +
                              "sends nothing and returns the first answer. 409 `no_challenge_for_method` for TOTP users.")
-            .ProducesProblem(409).ProducesProblem(423).ProducesProblem(429).ProducesProblem(502).ProducesProblem(503);
+            .ProducesProblemCodes(409, "no_challenge_for_method", "two_factor_not_enabled", "idempotency_key_in_use")
+            .ProducesProblemCodes(423, "locked")
+            .ProducesProblemCodes(429, "daily_limit_exceeded")
+            .ProducesProblemCodes(502, "telephony_unavailable")
+            .ProducesProblemCodes(503, "telephony_unavailable", "database_unavailable");
 
         group.MapPost("/verify", Verify).RequireAuthorization(Scopes.Verify)
             .WithSummary("Verify a login code or a backup code")
             .WithDescription("Send exactly one of `code` and `backupCode`. Wrong, expired or already used → 422 `invalid_code`. " +
                              "429 `too_many_attempts` after 5 failures in a minute; 423 `locked` after 100 consecutive failures.")
-            .ProducesProblem(409).ProducesProblem(422).ProducesProblem(423).ProducesProblem(429);
+            .ProducesProblemCodes(409, "two_factor_not_enabled")
+            .ProducesProblemCodes(422, "invalid_code")
+            .ProducesProblemCodes(423, "locked")
+            .ProducesProblemCodes(429, "too_many_attempts");
 
         group.MapPost("/switch-method", SwitchMethod).RequireAuthorization(Scopes.Manage)
             .WithSummary("Start switching the method")
             .WithDescription("Body as enroll plus `proof` (a code of the current factor, or a backup code; consumed). Answers like enroll. " +
                              "The current method stays active until the switch is confirmed.")
             .Produces<PhoneEnrollmentResponse>(202)
-            .ProducesProblem(409).ProducesProblem(422).ProducesProblem(423).ProducesProblem(429).ProducesProblem(502).ProducesProblem(503);
+            .ProducesProblemCodes(409, "two_factor_not_enabled")
+            .ProducesProblemCodes(422, "invalid_code")
+            .ProducesProblemCodes(423, "locked")
+            .ProducesProblemCodes(429, "too_many_attempts", "daily_limit_exceeded")
+            .ProducesProblemCodes(502, "telephony_unavailable")
+            .ProducesProblemCodes(503, "telephony_unavailable", "database_unavailable");
 
         group.MapPost("/switch-method/confirm", ConfirmSwitch).RequireAuthorization(Scopes.Manage)
             .WithSummary("Confirm the switch with a code of the new method")
             .WithDescription("The new method replaces the old one; backup codes are kept. 409 `no_pending_switch`.")
-            .ProducesProblem(409).ProducesProblem(422).ProducesProblem(423).ProducesProblem(429);
+            .ProducesProblemCodes(409, "no_pending_switch", "two_factor_not_enabled")
+            .ProducesProblemCodes(422, "invalid_code")
+            .ProducesProblemCodes(423, "locked")
+            .ProducesProblemCodes(429, "too_many_attempts");
 
         group.MapGet("/backup-codes", GetBackupCodes).RequireAuthorization(Scopes.Manage)
             .WithSummary("How many backup codes are left")
@@ -68,7 +89,10 @@ public static class TwoFactorApi
         group.MapPost("/backup-codes", RegenerateBackupCodes).RequireAuthorization(Scopes.Manage)
             .WithSummary("Replace the backup codes")
             .WithDescription("Needs `proof` (a code of the current factor or a backup code, consumed). Returns a new set of 10, shown once; every older code dies.")
-            .ProducesProblem(409).ProducesProblem(422).ProducesProblem(423).ProducesProblem(429);
+            .ProducesProblemCodes(409, "two_factor_not_enabled")
+            .ProducesProblemCodes(422, "invalid_code")
+            .ProducesProblemCodes(423, "locked")
+            .ProducesProblemCodes(429, "too_many_attempts");
 
         return group;
     }

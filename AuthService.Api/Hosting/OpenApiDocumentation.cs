@@ -1,0 +1,121 @@
+using System.Text.Json;
+using AuthService.Api.ApiKeys;
+using AuthService.Api.Policy;
+using AuthService.Api.Support;
+using AuthService.Api.TwoFactor;
+using Microsoft.OpenApi;
+using Swashbuckle.AspNetCore.SwaggerGen;
+
+namespace AuthService.Api.Hosting;
+
+/// <summary>Endpoint metadata: the problem <c>code</c> values a route can answer with one status.</summary>
+public sealed record ProblemCodes(int Status, string[] Codes);
+
+public static class ProblemCodesExtensions
+{
+    /// <summary>Declares a problem response and the stable <c>code</c> values it carries (shown in the OpenAPI document).</summary>
+    public static TBuilder ProducesProblemCodes<TBuilder>(this TBuilder builder, int status, params string[] codes)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        builder.WithMetadata(new ProblemCodes(status, codes));
+        if (builder is RouteHandlerBuilder route)
+        {
+            route.ProducesProblem(status);
+        }
+
+        return builder;
+    }
+}
+
+/// <summary>Writes each problem response's <c>code</c> values into its description and an example body, so an
+/// integrator reading Swagger sees exactly what to branch on.</summary>
+public sealed class ProblemCodesOperationFilter : IOperationFilter
+{
+    private static readonly Dictionary<int, string[]> Defaults = new()
+    {
+        [400] = ["validation_failed", "invalid_json", "invalid_parameter", "invalid_user_id"],
+        [401] = ["unauthorized"],
+        [403] = ["forbidden"],
+        [413] = ["payload_too_large"],
+        [503] = ["database_unavailable"],
+    };
+
+    public void Apply(OpenApiOperation operation, OperationFilterContext context)
+    {
+        var declared = context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<ProblemCodes>()
+            .GroupBy(p => p.Status).ToDictionary(g => g.Key, g => g.SelectMany(p => p.Codes).Distinct().ToArray());
+        foreach (var (key, value) in operation.Responses ?? [])
+        {
+            if (!int.TryParse(key, out var status) || status < 400 || value is not OpenApiResponse response)
+            {
+                continue;
+            }
+
+            var codes = declared.GetValueOrDefault(status) ?? Defaults.GetValueOrDefault(status);
+            if (codes is null)
+            {
+                continue;
+            }
+
+            response.Description = $"{response.Description}. Problem `code`: {string.Join(", ", codes.Select(c => $"`{c}`"))}.";
+            if (response.Content?.TryGetValue("application/problem+json", out var media) == true && media is OpenApiMediaType problemMedia)
+            {
+                problemMedia.Example = JsonSerializer.SerializeToNode(new
+                {
+                    type = Http.Problems.TypeBase + codes[0],
+                    title = "…",
+                    status,
+                    detail = codes[0] switch
+                    {
+                        "daily_limit_exceeded" => Http.Problems.DailyLimitMessage,
+                        "too_many_attempts" => Http.Problems.AttemptsLimitMessage,
+                        _ => "…",
+                    },
+                    code = codes[0],
+                }, JsonSerializerOptions.Web);
+            }
+        }
+    }
+}
+
+/// <summary>Example values for request and response bodies (Swagger UI pre-fills *Try it out* with them).</summary>
+public sealed class ExamplesSchemaFilter : ISchemaFilter
+{
+    private static readonly DateTimeOffset At = new(2026, 3, 2, 9, 15, 0, TimeSpan.Zero);
+
+    private static readonly Dictionary<Type, object> Examples = new()
+    {
+        [typeof(EnrollRequest)] = new { method = "totp", accountName = "ann@example.com" },
+        [typeof(CodeRequest)] = new { code = "123456" },
+        [typeof(VerifyRequest)] = new { code = "123456" },
+        [typeof(Proof)] = new { code = "123456" },
+        [typeof(ProofRequest)] = new { proof = new { code = "123456" } },
+        [typeof(ChallengeRequest)] = new { channel = "sms" },
+        [typeof(SwitchMethodRequest)] = new { method = "phone", phoneNumber = "+13035550123", channel = "sms", proof = new { code = "123456" } },
+        [typeof(StatusResponse)] = new StatusResponse("ann", true, "phone", "+1******0123", At, 9, false, null),
+        [typeof(TotpEnrollmentResponse)] = new TotpEnrollmentResponse("totp", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+            "otpauth://totp/AuthService:ann%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=AuthService&algorithm=SHA1&digits=6&period=30",
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" …</svg>", "data:image/png;base64,iVBORw0KGgo…", At.AddMinutes(15)),
+        [typeof(PhoneEnrollmentResponse)] = new PhoneEnrollmentResponse("phone", "+1******0123", "sms", At.AddMinutes(10)),
+        [typeof(ChallengeResponse)] = new ChallengeResponse("call", "+1******0123", At.AddMinutes(10)),
+        [typeof(ConfirmResponse)] = new ConfirmResponse(true, "totp",
+            ["k7m2p-x9q4r", "b3n8t-w5z2c", "h4j9d-m6v3s", "q2x7f-p8k5n", "t9c4w-r3m7b", "z5g2h-k8d4x", "n7p3q-c2w9j", "f8r5t-v4b6m", "w3k9z-h7n2p", "d6m4x-s9q8g"]),
+        [typeof(SwitchConfirmResponse)] = new SwitchConfirmResponse(true, "totp"),
+        [typeof(VerifyResponse)] = new VerifyResponse(true, "totp", 10, 0),
+        [typeof(BackupCodesRemainingResponse)] = new BackupCodesRemainingResponse(7),
+        [typeof(LoginDecisionRequest)] = new LoginDecisionRequest("ann", "password"),
+        [typeof(LoginDecisionResponse)] = new LoginDecisionResponse("verify", "totp", false, false),
+        [typeof(PromptSkipResponse)] = new PromptSkipResponse(1, true),
+        [typeof(ResetRequest)] = new ResetRequest("Lost phone; identity checked by video call", "SUP-1234"),
+        [typeof(ResetResponse)] = new ResetResponse(true, true),
+        [typeof(CreateApiKeyRequest)] = new CreateApiKeyRequest("portal-backend", ["verify", "manage"]),
+    };
+
+    public void Apply(IOpenApiSchema schema, SchemaFilterContext context)
+    {
+        if (schema is OpenApiSchema concrete && Examples.TryGetValue(context.Type, out var example))
+        {
+            concrete.Examples = [JsonSerializer.SerializeToNode(example, JsonSerializerOptions.Web)!];
+        }
+    }
+}
