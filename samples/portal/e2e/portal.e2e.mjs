@@ -265,8 +265,8 @@ async function main() {
     }
   });
 
+  const bob = `e2e-bob-${Date.now()}`;
   await test('Phone: SMS setup, then login with a code by Call', page, async () => {
-    const bob = `e2e-bob-${Date.now()}`;
     await openAs(bob);
     await tid(page, 'phone-number').fill('+13035550123');
     let since = service.output.length;
@@ -285,6 +285,55 @@ async function main() {
     await tid(page, 'login-code').fill(await devCode(service, since));
     await tid(page, 'login-code-submit').click();
     await msgIs(page, 'login-msg', /Verified — you are signed in/);
+  });
+
+  await test('Limits: the exact portal messages for too many failed attempts and too many code requests', page, async () => {
+    await openAs(bob);
+    await tid(page, 'login-password').click();
+    await tid(page, 'login-code').waitFor();
+    for (let i = 0; i < 6; i++) { // 5 failures a minute are allowed; the 6th attempt is refused
+      await tid(page, 'login-code').fill('000000');
+      await tid(page, 'login-code-submit').click();
+      await page.waitForFunction(() => !document.querySelector('[data-testid=login-code-submit]').disabled);
+    }
+    await msgIs(page, 'login-msg', /^You have exceeded the number of log in attempts allowed\. Please wait a minute then try again\.$/);
+    for (let i = 0; i < 12; i++) { // 10 codes a day (2 used above): the SMS button runs into the daily budget
+      await tid(page, 'login-sms').click();
+      await page.waitForFunction(() => !document.querySelector('[data-testid=login-sms]').disabled);
+      if (/exceeded/.test(await tid(page, 'login-msg').textContent())) break;
+    }
+    await msgIs(page, 'login-msg', /^You have exceeded the maximum number of allowed requests\.$/);
+  });
+
+  await test('Switch method: TOTP -> phone (proof: a backup code), confirmed with the SMS code; backup codes kept', page, async () => {
+    assert.equal(backupCodes.length, 10, 'needs the codes from the enrollment above');
+    await openAs(ann);
+    await tid(page, 'switch-to-phone').check();
+    await tid(page, 'switch-phone').fill('+13035550124');
+    await tid(page, 'switch-proof').fill(backupCodes[1]);
+    const since = service.output.length;
+    await tid(page, 'switch-start').click();
+    await msgIs(page, 'switch-msg', /We sent a code to/);
+    await tid(page, 'switch-code').fill(await devCode(service, since));
+    await tid(page, 'switch-confirm').click();
+    await msgIs(page, 'switch-msg', /Switched: you now use your phone/);
+    await msgIs(page, 'status', /on \(phone .*\); 8 backup codes left/);
+  });
+
+  await test('Backup codes: count, then a new set of 10 for a proof; the old codes die', page, async () => {
+    await openAs(ann);
+    await tid(page, 'backup-count').click();
+    await msgIs(page, 'codes-msg', /You have 8 backup codes left\./);
+    await tid(page, 'regen-proof').fill(backupCodes[2]);
+    await tid(page, 'regen-submit').click();
+    await tid(page, 'backup-codes').waitFor();
+    assert.equal(await tid(page, 'backup-list').locator('li').count(), 10);
+    await tid(page, 'backup-done').click();
+    await tid(page, 'login-password').click();
+    await tid(page, 'use-backup').click();
+    await tid(page, 'login-backup-code').fill(backupCodes[3]);
+    await tid(page, 'login-backup-submit').click();
+    await msgIs(page, 'login-msg', /The code is wrong, expired or has already been used\./);
   });
 
   await test('Enrollment prompt: "Skip for now" signs the person in', page, async () => {
