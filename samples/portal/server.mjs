@@ -139,7 +139,7 @@ async function callAuthService(method, pathname, body) {
 const server = http.createServer(async (req, res) => {
   const url = new URL(req.url, 'http://portal.invalid');
   try {
-    const file = req.method === 'GET' && staticFiles[url.pathname];
+    const file = (req.method === 'GET' || req.method === 'HEAD') && staticFiles[url.pathname];
     if (file) {
       const content = await readFile(path.join(publicDir, file[0]));
       res.writeHead(200, { ...securityHeaders, 'Content-Type': file[1] });
