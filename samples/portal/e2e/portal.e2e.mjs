@@ -143,6 +143,7 @@ const msgIs = async (page, id, re) => {
 async function main() {
   assert.ok(existsSync(dll), `${dll} is missing: run dotnet build first`);
   assert.ok(existsSync(chromiumPath), `${chromiumPath} is missing: apt-get install -y chromium`);
+  rmSync(outDir, { recursive: true, force: true }); // no screenshot of an earlier run is mistaken for this one's
   mkdirSync(outDir, { recursive: true });
 
   // 1. A fresh PostgreSQL cluster every run.
@@ -190,7 +191,7 @@ async function main() {
   page.on('pageerror', (e) => pageErrors.push(String(e)));
 
   const openAs = async (user) => {
-    await page.goto(portalUrl);
+    await page.goto(portalUrl, { waitUntil: 'networkidle' });
     await tid(page, 'user-id').fill(user);
     await tid(page, 'status-refresh').click();
     await msgIs(page, 'status', new RegExp(user));
@@ -375,14 +376,16 @@ async function main() {
 }
 
 let exitCode = 1;
+let setupFailed = false;
 try {
   await main();
   exitCode = results.every((r) => r.ok) && results.length > 0 ? 0 : 1;
 } catch (e) {
+  setupFailed = true;
   log(`setup failed: ${e.stack || e}`);
 } finally {
   await cleanup();
   const passed = results.filter((r) => r.ok).length;
-  console.log(`e2e: ${passed} passed, ${results.length - passed} failed  (${((Date.now() - t0) / 1000).toFixed(1)}s; screenshots and logs in .data/e2e/)`);
+  console.log(`e2e: ${passed} passed, ${results.length - passed} failed${setupFailed ? ', SETUP FAILED' : ''}  (${((Date.now() - t0) / 1000).toFixed(1)}s; screenshots and logs in .data/e2e/)`);
   process.exit(exitCode);
 }

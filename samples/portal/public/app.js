@@ -52,10 +52,13 @@ async function act(button, msgTestid, action) {
 
 const show = (el, visible = true) => { el.hidden = !visible; };
 
+let statusRequest = 0;
 async function refreshStatus() {
   const el = $('status');
+  const mine = ++statusRequest; // only the latest request may write: an older, slower answer may be another user's
   try {
     const s = await api('GET', '/api/status');
+    if (mine !== statusRequest) return;
     if (!s.enabled) {
       el.textContent = `${s.userId}: two-factor authentication is off` +
         (s.pending ? ` (a ${s.pending.method} setup is waiting for its first code)` : '') + '.';
@@ -65,7 +68,7 @@ async function refreshStatus() {
         (s.locked ? '; LOCKED — contact support' : '') + '.';
     }
   } catch (e) {
-    el.textContent = e.message;
+    if (mine === statusRequest) el.textContent = e.message;
   }
 }
 
