@@ -5,7 +5,10 @@ PORT ?= 8080
 TEST_PG_PORT ?= 55432
 CONFIG ?= Debug
 
-.PHONY: help build run migrate rotate-keys test contract openapi clean
+.PHONY: help build run migrate rotate-keys test contract openapi clean portal e2e lint-openapi
+PORTAL_PORT ?= 3000
+REDOCLY_VERSION ?= 2.77.0
+CHROMIUM ?= /usr/bin/chromium
 
 help:
 	@echo "make run      start a local PostgreSQL under .data/ and serve http://localhost:$(PORT)"
@@ -16,6 +19,9 @@ help:
 	@echo "make bench    benchmarks (bench/README.md); make bench-smoke: a seconds-long pipeline check"
 	@echo "make openapi  regenerate openapi.yaml from the running code"
 	@echo "make contract check the Telnyx requests against the spec (Prism)"
+	@echo "make portal   serve the sample portal on http://localhost:$(PORTAL_PORT) against \`make run\`'s service"
+	@echo "make e2e      end-to-end test: sample portal and Swagger UI in headless Chromium"
+	@echo "make lint-openapi  lint openapi.yaml with Redocly CLI ($(REDOCLY_VERSION), recommended rules)"
 
 build:
 	dotnet build AuthService.sln -c $(CONFIG)
@@ -55,6 +61,33 @@ openapi: build
 	@conn=$$(scripts/pg.sh start test $(TEST_PG_PORT)) && \
 	AUTHSERVICE_TEST_DB="$$conn" UPDATE_OPENAPI=1 dotnet test AuthService.Tests --no-build -c $(CONFIG) --filter "FullyQualifiedName~OpenApiContractTests" >/dev/null; \
 	git diff --stat openapi.yaml
+
+# The sample portal against the service `make run` serves (start that first, in another terminal).
+# The key defaults to the development admin key `make run` prints (.data/dev.env).
+portal:
+	@if [ -z "$${AUTHSERVICE_API_KEY:-}" ]; then \
+	  [ -f .data/dev.env ] || { echo "No .data/dev.env: start \`make run\` first, or set AUTHSERVICE_API_KEY." >&2; exit 1; }; \
+	  export AUTHSERVICE_API_KEY=$$(sed -n 's/^Auth__BootstrapAdminKey=//p' .data/dev.env); \
+	fi; \
+	AUTHSERVICE_URL=$${AUTHSERVICE_URL:-http://localhost:$(PORT)} PORTAL_PORT=$(PORTAL_PORT) exec node samples/portal/server.mjs
+
+# Debian Chromium (never a browser download) and playwright-core from the lock file, then the e2e script.
+e2e: build
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  [ "$$(id -u)" = 0 ] || { echo "e2e needs Chromium: sudo apt-get install -y chromium" >&2; exit 1; }; \
+	  echo "Installing Debian chromium..."; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || exit 1; \
+	fi
+	@cd samples/portal/e2e && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@CONFIG=$(CONFIG) CHROMIUM_PATH=$(CHROMIUM) node samples/portal/e2e/portal.e2e.mjs
+
+# Redocly CLI at a pinned version, installed under .data/ (not globally).
+lint-openapi:
+	@[ -x .data/tools/redocly-$(REDOCLY_VERSION)/node_modules/.bin/redocly ] || \
+	  npm install --prefix .data/tools/redocly-$(REDOCLY_VERSION) --no-save --no-audit --no-fund --loglevel=error \
+	    @redocly/cli@$(REDOCLY_VERSION) >/dev/null
+	@.data/tools/redocly-$(REDOCLY_VERSION)/node_modules/.bin/redocly lint openapi.yaml --format=stylish
 
 clean:
 	-scripts/pg.sh stop test; scripts/pg.sh stop dev

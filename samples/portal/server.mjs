@@ -1,0 +1,181 @@
+// AuthService sample portal backend: Node.js built-ins only, no npm dependencies.
+//
+// It serves the static page in ./public and turns a few portal actions into AuthService calls. The AuthService API
+// key lives here, in this process's environment, and never reaches the browser.
+//
+//   AUTHSERVICE_URL=http://localhost:8080 AUTHSERVICE_API_KEY=ask_... node samples/portal/server.mjs
+//
+// Environment: AUTHSERVICE_URL (default http://localhost:8080), AUTHSERVICE_API_KEY (required; scopes verify+manage,
+// or admin), PORTAL_PORT (default 3000), PORTAL_HOST (default 127.0.0.1).
+//
+// DEMO ONLY: the page names the user in a form field. A real portal takes the user id from its own session after the
+// first factor (password, OAuth, ...) and never lets the browser choose whose second factor it manages.
+import http from 'node:http';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const authServiceUrl = (process.env.AUTHSERVICE_URL || 'http://localhost:8080').replace(/\/+$/, '');
+const apiKey = process.env.AUTHSERVICE_API_KEY;
+const port = Number(process.env.PORTAL_PORT || 3000);
+const host = process.env.PORTAL_HOST || '127.0.0.1';
+const publicDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public');
+
+if (!apiKey) {
+  console.error('AUTHSERVICE_API_KEY is not set: give the portal an AuthService key with scopes verify+manage (or admin).');
+  console.error('`make run` prints the development admin key.');
+  process.exit(1);
+}
+
+const staticFiles = {
+  '/': ['index.html', 'text/html; charset=utf-8'],
+  '/index.html': ['index.html', 'text/html; charset=utf-8'],
+  '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
+  '/style.css': ['style.css', 'text/css; charset=utf-8'],
+};
+
+const securityHeaders = {
+  // The QR code arrives as a data: URI (qrCodePng); nothing else comes from anywhere but this server.
+  'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cache-Control': 'no-store',
+};
+
+const user = (id) => `/v1/users/${encodeURIComponent(id ?? '')}/two-factor`;
+const str = (v) => (typeof v === 'string' ? v.trim() : undefined);
+// A proof is a code of the current factor (digits) or a backup code (letters, digits, a hyphen).
+const proof = (v) => {
+  const p = str(v);
+  return p && /^\d+$/.test(p) ? { code: p } : { backupCode: p };
+};
+
+// Portal action -> AuthService call. Only the fields named here are forwarded.
+const routes = {
+  'GET /api/status': (q) => ['GET', user(q.userId)],
+  'POST /api/login-decision': (b) => ['POST', '/v1/login-decisions', { userId: str(b.userId), loginMethod: 'password' }],
+  'POST /api/enroll': (b) => ['POST', `${user(b.userId)}/enroll`, {
+    method: str(b.method), accountName: str(b.accountName), phoneNumber: str(b.phoneNumber), channel: str(b.channel),
+  }],
+  'POST /api/confirm': (b) => ['POST', `${user(b.userId)}/enroll/confirm`, { code: str(b.code) }],
+  'POST /api/challenge': (b) => ['POST', `${user(b.userId)}/challenge`, { channel: str(b.channel) }],
+  'POST /api/verify': (b) => ['POST', `${user(b.userId)}/verify`,
+    str(b.backupCode) ? { backupCode: str(b.backupCode) } : { code: str(b.code) }],
+  'POST /api/switch': (b) => ['POST', `${user(b.userId)}/switch-method`, {
+    method: str(b.method), accountName: str(b.accountName), phoneNumber: str(b.phoneNumber), channel: str(b.channel),
+    proof: proof(b.proof),
+  }],
+  'POST /api/switch/confirm': (b) => ['POST', `${user(b.userId)}/switch-method/confirm`, { code: str(b.code) }],
+  'GET /api/backup-codes': (q) => ['GET', `${user(q.userId)}/backup-codes`],
+  'POST /api/backup-codes': (b) => ['POST', `${user(b.userId)}/backup-codes`, { proof: proof(b.proof) }],
+  'POST /api/skip': (b) => ['POST', `${user(b.userId)}/prompt/skip`],
+};
+
+function send(res, status, body, extraHeaders = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...securityHeaders, 'Content-Type': 'application/json; charset=utf-8', ...extraHeaders });
+  res.end(text);
+}
+
+async function readJson(req) {
+  let size = 0;
+  const chunks = [];
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > 16 * 1024) throw Object.assign(new Error('too large'), { status: 413 });
+    chunks.push(chunk);
+  }
+  if (size === 0) return {};
+  try {
+    const value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return value && typeof value === 'object' ? value : {};
+  } catch {
+    throw Object.assign(new Error('bad json'), { status: 400 });
+  }
+}
+
+async function callAuthService(method, pathname, body) {
+  let response;
+  try {
+    response = await fetch(authServiceUrl + pathname, {
+      method,
+      headers: {
+        Authorization: `Bearer ${apiKey}`,
+        Accept: 'application/json',
+        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+      },
+      body: body !== undefined ? JSON.stringify(body) : method === 'POST' ? '{}' : undefined,
+      signal: AbortSignal.timeout(15000),
+    });
+  } catch (e) {
+    console.error(`AuthService unreachable at ${authServiceUrl}: ${e.cause?.code || e.message}`);
+    return { status: 502, body: { status: 502, code: 'authservice_unreachable',
+      detail: 'The sign-in service cannot be reached right now. Please try again shortly.' } };
+  }
+  const text = await response.text();
+  let json = {};
+  try { json = text ? JSON.parse(text) : {}; } catch { json = {}; }
+  if (response.ok) return { status: response.status, body: json };
+
+  // A problem+json answer: the page shows `detail` as it is (the portal's exact wording, e.g. the rate-limit messages).
+  const retryAfter = response.headers.get('retry-after');
+  if (response.status === 401 || response.status === 403) {
+    // The person can do nothing about the portal's own key: say so in the log, keep the page's message plain.
+    console.error(`AuthService refused the portal's API key (${response.status} ${json.code ?? ''}): check AUTHSERVICE_API_KEY and its scopes.`);
+  }
+  return {
+    status: response.status,
+    body: {
+      status: response.status,
+      code: json.code,
+      title: json.title,
+      detail: json.detail || json.title || `AuthService answered ${response.status}.`,
+      ...(retryAfter ? { retryAfter: Number(retryAfter) } : {}),
+    },
+    headers: retryAfter ? { 'Retry-After': retryAfter } : {},
+  };
+}
+
+const server = http.createServer(async (req, res) => {
+  const url = new URL(req.url, 'http://portal.invalid');
+  try {
+    const file = (req.method === 'GET' || req.method === 'HEAD') && staticFiles[url.pathname];
+    if (file) {
+      const content = await readFile(path.join(publicDir, file[0]));
+      res.writeHead(200, { ...securityHeaders, 'Content-Type': file[1] });
+      res.end(content);
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/healthz') {
+      send(res, 200, { ok: true });
+      return;
+    }
+    const route = routes[`${req.method} ${url.pathname}`];
+    if (!route) {
+      send(res, 404, { status: 404, detail: 'Not found.' });
+      return;
+    }
+    if (req.method === 'POST' && !(req.headers['content-type'] || '').startsWith('application/json')) {
+      // Also keeps plain cross-site form posts out: they cannot send application/json without a CORS preflight.
+      send(res, 415, { status: 415, detail: 'Send JSON.' });
+      return;
+    }
+    const input = req.method === 'GET' ? Object.fromEntries(url.searchParams) : await readJson(req);
+    const [method, pathname, body] = route(input);
+    const result = await callAuthService(method, pathname, body);
+    console.log(`${req.method} ${url.pathname} -> ${method} ${pathname.replace(/\/users\/[^/]+/, '/users/…')} ${result.status}`);
+    send(res, result.status, result.body, result.headers);
+  } catch (e) {
+    const status = e.status || 500;
+    if (status === 500) console.error(e);
+    send(res, status, { status, detail: status === 500 ? 'Something went wrong in the portal.' : 'The request is invalid.' });
+  }
+});
+
+server.listen(port, host, () => {
+  console.log(`Sample portal on http://${host}:${port}  (AuthService: ${authServiceUrl})`);
+});
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => { server.close(); server.closeAllConnections(); process.exit(0); });
+}
