@@ -19,7 +19,15 @@ public static class Swagger
                 Version = "v1",
                 Description = "Second-factor authentication (TOTP, SMS/voice codes, backup codes) for portals that do the first factor themselves. " +
                               "Authenticate with `Authorization: Bearer <api key>`. Every error is `application/problem+json` with a stable `code`.",
+                License = new OpenApiLicense { Name = "Proprietary" },
             });
+            options.AddServer(new OpenApiServer { Url = "/", Description = "This instance" });
+            // Stable operation ids from the handler names (TwoFactor_Verify, ApiKeys_Create, …) for generated clients.
+            options.CustomOperationIds(api =>
+                api.ActionDescriptor.EndpointMetadata.OfType<System.Reflection.MethodInfo>().FirstOrDefault() is { } handler
+                    ? $"{handler.DeclaringType?.Name.Replace("Api", "", StringComparison.Ordinal)}_{handler.Name}"
+                    : null);
+            options.DocumentFilter<TagDescriptionsFilter>();
             options.AddSecurityDefinition("bearer", new OpenApiSecurityScheme
             {
                 Type = SecuritySchemeType.Http,
@@ -35,6 +43,18 @@ public static class Swagger
             options.SchemaFilter<ExamplesSchemaFilter>();
         });
         return services;
+    }
+
+    private sealed class TagDescriptionsFilter : Swashbuckle.AspNetCore.SwaggerGen.IDocumentFilter
+    {
+        public void Apply(OpenApiDocument document, Swashbuckle.AspNetCore.SwaggerGen.DocumentFilterContext context) =>
+            document.Tags = new HashSet<OpenApiTag>
+            {
+                new() { Name = "Two-factor", Description = "Enrollment, login challenges, verification, method switch and backup codes of one user." },
+                new() { Name = "Login policy", Description = "What the portal should do after the first factor, and the skippable enrollment prompt." },
+                new() { Name = "Support", Description = "Support reset (the only way to remove a second factor) and the user's audit trail. Admin scope." },
+                new() { Name = "API keys", Description = "Caller keys with scopes verify, manage, admin. Admin scope." },
+            };
     }
 
     public static WebApplication UseApiDocs(this WebApplication app)
