@@ -70,7 +70,7 @@ try
     await app.RunAsync();
     return 0;
 }
-catch (StartupException e)
+catch (Exception e) when (e is StartupException or Microsoft.Extensions.Options.OptionsValidationException)
 {
     Console.Error.WriteLine($"AuthService cannot start: {e.Message}");
     return 1;

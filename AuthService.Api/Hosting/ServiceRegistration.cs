@@ -17,7 +17,10 @@ public static class ServiceRegistration
         services.AddOptions<AuthOptions>().BindConfiguration("Auth");
         services.AddOptions<TotpOptions>().BindConfiguration("Totp");
         services.AddOptions<EncryptionOptions>().BindConfiguration("Encryption");
-        services.AddOptions<LimitsOptions>().BindConfiguration("Limits");
+        services.AddOptions<LimitsOptions>().BindConfiguration("Limits")
+            .Validate(l => l.DailyRequests >= 1 && l.AttemptsPerMinute >= 1 && l.LockoutThreshold is >= 1 and <= 100,
+                "Limits: DailyRequests and AttemptsPerMinute must be at least 1, LockoutThreshold 1–100 (NIST SP 800-63B §5.2.2).")
+            .ValidateOnStart();
         services.AddOptions<EnforcementOptions>().BindConfiguration("Enforcement");
         services.TryAddSingleton(TimeProvider.System);
         return services;
@@ -84,6 +87,16 @@ public static class ServiceRegistration
     /// database starts, e.g. under docker compose) and creates the bootstrap admin key.</summary>
     public static async Task PrepareAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
     {
+        // Configuration first, before anything touches the database or logs.
+        _ = services.GetRequiredService<IOptions<LimitsOptions>>().Value;
+        var bootstrapKey = services.GetRequiredService<IOptions<AuthOptions>>().Value.BootstrapAdminKey;
+        if (!string.IsNullOrWhiteSpace(bootstrapKey) &&
+            (bootstrapKey.Length < 32 || bootstrapKey.Contains("CHANGE-ME", StringComparison.OrdinalIgnoreCase)))
+        {
+            // An admin key is a bearer secret: refuse placeholders and anything guessable.
+            throw new StartupException("Auth:BootstrapAdminKey must be at least 32 random characters (e.g. `openssl rand -base64 32`).");
+        }
+
         _ = services.GetRequiredService<SecretBox>();
         var migrations = services.GetRequiredService<MigrationRunner>();
         var time = services.GetRequiredService<TimeProvider>();
@@ -108,9 +121,9 @@ public static class ServiceRegistration
 
         await services.GetRequiredService<KeyRotation>().CheckAsync(cancellationToken);
 
-        var bootstrapKey = services.GetRequiredService<IOptions<AuthOptions>>().Value.BootstrapAdminKey;
         if (!string.IsNullOrWhiteSpace(bootstrapKey))
         {
+
             await services.GetRequiredService<ApiKeyRepository>().EnsureBootstrapKeyAsync(bootstrapKey, time.GetUtcNow(), cancellationToken);
         }
     }

@@ -59,7 +59,8 @@ public sealed partial class TelnyxTelephonySender(
                 _ => "connection failed",
             };
             LogUnreachable(logger, ex, delivery.Channel, masked, reason);
-            throw new TelephonyUnavailableException($"Telnyx is unavailable ({reason}); the {Describe(delivery.Channel)} was not sent.", transient: true, ex);
+            throw new TelephonyUnavailableException($"Telnyx is unavailable ({reason}); the {Describe(delivery.Channel)} was not sent.", transient: true, ex,
+                mayHaveBeenDelivered: ex is TimeoutRejectedException or OperationCanceledException);
         }
 
         using (response)
@@ -112,8 +113,10 @@ public sealed partial class TelnyxTelephonySender(
         else
             LogProviderRejected(logger, delivery.Channel, masked, status, errors);
 
+        // 500/502/504 (and 408) may come after Telnyx queued the message, unlike 429/503 (refused before handling).
+        var mayHaveBeenDelivered = status is 408 or 500 or 502 or 504 or > 504;
         return new TelephonyUnavailableException(
-            $"Telnyx answered HTTP {status}; the {Describe(delivery.Channel)} was not sent.", transient);
+            $"Telnyx answered HTTP {status}; the {Describe(delivery.Channel)} was not sent.", transient, mayHaveBeenDelivered: mayHaveBeenDelivered);
     }
 
     /// <summary>

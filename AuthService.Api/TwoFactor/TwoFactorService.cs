@@ -342,8 +342,8 @@ public sealed class TwoFactorService(
     };
 
     /// <summary>Reserves a delivery against the daily budgets (per user and per number, atomically), sends the
-    /// code, then stores it. A provider failure gives the reservation back and stores nothing, so no unusable
-    /// challenge is left behind and the user can simply retry.</summary>
+    /// code, then stores it. A provider failure stores nothing, so no unusable challenge is left behind and the user
+    /// can simply retry; the reservation is given back only when the message surely did not go out.</summary>
     private async Task<Result<DateTimeOffset>> DeliverCodeAsync(string userId, string e164, byte[] phoneHash, string channel, string purpose,
         Guid? actor, Func<NpgsqlConnection, NpgsqlTransaction, Task>? alsoStore, CancellationToken cancellationToken)
     {
@@ -385,10 +385,14 @@ public sealed class TwoFactorService(
         }
         catch (TelephonyUnavailableException e)
         {
-            await PhoneStore.RefundDeliveryAsync(dataSource, deliveryId);
+            if (!e.MayHaveBeenDelivered)
+            {
+                await PhoneStore.RefundDeliveryAsync(dataSource, deliveryId);
+            }
+
             await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
             await AuditLog.AppendAsync(connection, null, userId, AuditEvents.CodeSendFailed, now, actor,
-                new { channel, phoneNumber = masked, transient = e.Transient });
+                new { channel, phoneNumber = masked, transient = e.Transient, mayHaveBeenDelivered = e.MayHaveBeenDelivered });
             logger.LogWarning("Could not send {Channel} code to {MaskedPhone}: {Reason}", channel, masked, e.Message);
             ServiceMetrics.Deliveries.WithLabels(channel, "failed").Inc();
             return Problems.TelephonyUnavailable(e.Transient);

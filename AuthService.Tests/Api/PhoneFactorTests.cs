@@ -249,10 +249,13 @@ public class PhoneFactorTests
         Assert.That(_telnyx.DeliveriesTo(user.Phone).Count - before, Is.EqualTo(2), "a new key sends a new code");
     }
 
-    [TestCase(503, HttpStatusCode.ServiceUnavailable)]
-    [TestCase(500, HttpStatusCode.ServiceUnavailable)]
-    [TestCase(400, HttpStatusCode.BadGateway)]
-    public async Task Provider_failure_is_a_clear_problem_and_leaves_no_usable_challenge(int providerStatus, HttpStatusCode expected)
+    [TestCase(503, HttpStatusCode.ServiceUnavailable, true)]
+    [TestCase(429, HttpStatusCode.ServiceUnavailable, true)]
+    [TestCase(500, HttpStatusCode.ServiceUnavailable, false)]
+    [TestCase(504, HttpStatusCode.ServiceUnavailable, false)]
+    [TestCase(400, HttpStatusCode.BadGateway, true)]
+    public async Task Provider_failure_is_a_clear_problem_and_leaves_no_usable_challenge(int providerStatus, HttpStatusCode expected,
+        bool budgetGivenBack)
     {
         var user = await EnablePhoneAsync();
         (await ChallengeAsync(user.UserId, "sms")).EnsureSuccessStatusCode();
@@ -262,8 +265,16 @@ public class PhoneFactorTests
         await ProblemAssert.IsProblemAsync(await ChallengeAsync(user.UserId, "sms"), expected, "telephony_unavailable");
 
         _telnyx.Succeed();
-        // The failed challenge stored nothing: the code sent before it still stands, and the budget was given back.
+        // The failed challenge stored nothing: the code sent before it still stands.
         Assert.That((await Flows.VerifyAsync(_client, user.UserId, new { code = earlier })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        // The budget is given back only when the message surely did not go out (429/503/4xx), not after a
+        // 500/504 where Telnyx may have queued it: provider errors must not become a way to pump SMS.
+        await using var connection = new Npgsql.NpgsqlConnection(_app.ConnectionString);
+        await connection.OpenAsync();
+        await using var count = new Npgsql.NpgsqlCommand("select count(*) from deliveries where user_id = @u", connection);
+        count.Parameters.AddWithValue("u", user.UserId);
+        Assert.That((long)(await count.ExecuteScalarAsync())!, Is.EqualTo(budgetGivenBack ? 2 : 3));
     }
 
     [Test]

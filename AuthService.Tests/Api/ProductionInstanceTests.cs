@@ -17,7 +17,8 @@ public class ProductionInstanceTests
     private static Dictionary<string, string?> ProductionEnvironment() => new()
     {
         ["ASPNETCORE_ENVIRONMENT"] = "Production",
-        ["ConnectionStrings__Auth"] = TestDatabase.ConnectionString,
+        // Its own database: the key ring check refuses values sealed under the other tests' key.
+        ["ConnectionStrings__Auth"] = TestDatabase.CreateDatabase("prod"),
         ["Encryption__ActiveKeyId"] = "prod1",
         ["Encryption__Keys__prod1"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
         ["Auth__BootstrapAdminKey"] = AdminKey,
@@ -123,11 +124,20 @@ public class ProductionInstanceTests
     [TestCase("Encryption__Keys__prod1", "Encryption key missing")]
     [TestCase("ConnectionStrings__Auth", "Database not configured")]
     [TestCase("Telephony__Telnyx__ApiKey", "ApiKey is missing")]
-    public async Task Production_refuses_to_start_with_one_clear_line(string missing, string message)
+    [TestCase("Auth__BootstrapAdminKey=CHANGE-ME-admin-key", "BootstrapAdminKey must be at least 32")]
+    [TestCase("Limits__LockoutThreshold=500", "LockoutThreshold 1–100")]
+    [TestCase("Encryption__Keys__prod1=c2hvcnQ=", "is 5 bytes")]
+    public async Task Production_refuses_to_start_with_one_clear_line(string setting, string message)
     {
         var environment = ProductionEnvironment();
-        environment[missing] = null;
-        environment.Remove(missing);
+        if (setting.Split('=', 2) is [var key, var value])
+        {
+            environment[key] = value;
+        }
+        else
+        {
+            environment.Remove(setting);
+        }
 
         await using var service = ServiceProcess.Start(environment);
         var exitCode = await service.WaitForExitAsync(TimeSpan.FromSeconds(60));
