@@ -43,7 +43,7 @@ rotate-keys: build
 
 # A fresh cluster every run: tests never see data of an earlier run.
 test: build
-	@scripts/pg.sh stop test; rm -rf .data/test /tmp/authservice-pg-*-test; \
+	@scripts/pg.sh destroy test; \
 	conn=$$(scripts/pg.sh start test $(TEST_PG_PORT)) || exit 1; \
 	AUTHSERVICE_TEST_DB="$$conn" dotnet test AuthService.Tests --no-build -c $(CONFIG) \
 	  --filter "Category!=TelnyxContract" --logger "console;verbosity=normal" 2>&1 | tee .data/test.log | grep -vE '^\s+Passed ' ; \

@@ -2,6 +2,7 @@
 # Throwaway PostgreSQL cluster for `make run` / `make test`.
 #   scripts/pg.sh start NAME PORT   -> prints the connection string on stdout
 #   scripts/pg.sh stop NAME
+#   scripts/pg.sh destroy NAME      -> stop and delete the cluster (throwaway clusters start from nothing)
 # The cluster lives in .data/NAME. initdb/postgres refuse to run as root, so as
 # root the cluster is owned by and run as the `postgres` user.
 set -euo pipefail
@@ -70,5 +71,11 @@ stop)
     [ -f "$d/data/PG_VERSION" ] && as_pg "'$bin/pg_ctl' -D '$d/data' -m fast stop" >/dev/null 2>&1 || true
   done
   ;;
-*) echo "usage: $0 start|stop NAME [PORT]" >&2; exit 2;;
+destroy)
+  for d in "$dir" /tmp/authservice-pg-*-"$name"; do
+    [ -f "$d/data/PG_VERSION" ] && as_pg "'$bin/pg_ctl' -D '$d/data' -m fast stop" >/dev/null 2>&1 || true
+    rm -rf "$d" "$d.initdb.log"
+  done
+  ;;
+*) echo "usage: $0 start|stop|destroy NAME [PORT]" >&2; exit 2;;
 esac

@@ -43,7 +43,7 @@ public static class SupportApi
     public static async Task<Results<Ok<ResetResponse>, ProblemHttpResult>> Reset(string userId, ResetRequest request,
         NpgsqlDataSource dataSource, TimeProvider time, ClaimsPrincipal caller, ILoggerFactory loggers, CancellationToken ct)
     {
-        if (!IsText(request.Reason, 500) || !IsText(request.Ticket, 100))
+        if (!IsText(request.Reason, 500, allowNewlines: true) || !IsText(request.Ticket, 100, allowNewlines: false))
         {
             return Problems.Validation("reason (1–500 characters) and ticket (1–100 characters) are required.").ToResult();
         }
@@ -90,6 +90,8 @@ public static class SupportApi
         return TypedResults.Ok(new AuditEventPage(items, rows.Count > size ? items[^1].Id : null));
     }
 
-    private static bool IsText(string? value, int max) =>
-        !string.IsNullOrWhiteSpace(value) && value.Length <= max && !value.Any(c => char.IsControl(c) && c is not ('\n' or '\t'));
+    /// <summary>Free text for the audit trail; the ticket also goes to the log, so it gets no line breaks.</summary>
+    private static bool IsText(string? value, int max, bool allowNewlines) =>
+        !string.IsNullOrWhiteSpace(value) && value.Length <= max &&
+        !value.Any(c => char.IsControl(c) && !(allowNewlines && c is '\n' or '\t'));
 }
