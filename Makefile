@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PORT ?= 8080
-TEST_PG_PORT ?= 55432
+TEST_PG_PORT ?= 25432
 CONFIG ?= Debug
 
 .PHONY: help build run migrate rotate-keys test contract openapi clean portal e2e lint-openapi

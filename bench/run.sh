@@ -9,7 +9,7 @@ cd "$root"
 smoke=""
 if [ "${1:-}" = "--smoke" ]; then smoke=1; shift; fi
 cluster=${BENCH_PG_NAME:-bench}
-port=${BENCH_PG_PORT:-55450}
+port=${BENCH_PG_PORT:-25450}
 out=.data/bench
 mkdir -p "$out"
 pids="$out/children.pid"

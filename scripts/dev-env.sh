@@ -4,7 +4,7 @@
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 mkdir -p "$root/.data"
 if [ -z "${ConnectionStrings__Auth:-}" ]; then
-  server=$("$root/scripts/pg.sh" start dev "${DEV_PG_PORT:-55433}") || exit 1
+  server=$("$root/scripts/pg.sh" start dev "${DEV_PG_PORT:-25433}") || exit 1
   port=$(echo "$server" | sed -n 's/.*Port=\([0-9]*\).*/\1/p')
   if ! psql -h 127.0.0.1 -p "$port" -U postgres -tAc "select 1 from pg_database where datname='authservice'" | grep -q 1; then
     psql -h 127.0.0.1 -p "$port" -U postgres -qc "create database authservice" || exit 1

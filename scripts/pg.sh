@@ -6,7 +6,7 @@
 # The cluster lives in .data/NAME. initdb/postgres refuse to run as root, so as
 # root the cluster is owned by and run as the `postgres` user.
 set -euo pipefail
-cmd=${1:?start|stop}; name=${2:?cluster name}; port=${3:-55432}
+cmd=${1:?start|stop}; name=${2:?cluster name}; port=${3:-25432}
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir="$root/.data/$name"
 
@@ -56,13 +56,25 @@ start)
     as_pg "'$bin/initdb' -D '$dir/data' -U postgres -A trust -E UTF8 --no-instructions" >"$dir.initdb.log" 2>&1 \
       || { cat "$dir.initdb.log" >&2; exit 1; }
   fi
-  if ! as_pg "'$bin/pg_ctl' -D '$dir/data' status" >/dev/null 2>&1; then
+  if as_pg "'$bin/pg_ctl' -D '$dir/data' status" >/dev/null 2>&1; then
+    # Already running (e.g. `make run` twice): report the port it listens on.
+    port=$(sed -n 4p "$dir/data/postmaster.pid" 2>/dev/null || echo "$port")
+  else
     extra=""
     # Test clusters are throwaway: durability buys nothing there.
     [ "$name" != "dev" ] && extra="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    as_pg "'$bin/pg_ctl' -D '$dir/data' -l '$dir/data/server.log' -w -t 60 start \
-      -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c max_connections=300 $extra\"" >/dev/null \
-      || { cat "$dir/data/server.log" >&2; exit 1; }
+    # A port can be taken (another cluster, or a client socket): move on to the next one, up to 20 times.
+    for _ in $(seq 1 20); do
+      if as_pg "'$bin/pg_ctl' -D '$dir/data' -l '$dir/data/server.log' -w -t 60 start \
+           -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c max_connections=300 $extra\"" >/dev/null 2>&1; then
+        started=1; break
+      fi
+      grep -q "could not bind\|could not create any TCP/IP sockets\|lock file .* already exists" "$dir/data/server.log" \
+        || { cat "$dir/data/server.log" >&2; exit 1; }
+      : > "$dir/data/server.log"
+      port=$((port + 1))
+    done
+    [ -n "${started:-}" ] || { echo "pg.sh: no free port for cluster $name" >&2; exit 1; }
   fi
   echo "Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
   ;;

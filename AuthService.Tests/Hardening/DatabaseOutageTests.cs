@@ -24,7 +24,7 @@ public class DatabaseOutageTests
     private OwnCluster _cluster = null!;
 
     [OneTimeSetUp]
-    public void StartCluster() => _cluster = new OwnCluster("hardening-outage", 55471);
+    public void StartCluster() => _cluster = new OwnCluster("hardening-outage", 25471);
 
     [OneTimeTearDown]
     public void StopCluster() => _cluster.Dispose();

@@ -12,7 +12,7 @@ public static class TestDatabase
     public static string ServerConnectionString =>
         Environment.GetEnvironmentVariable("AUTHSERVICE_TEST_DB") is { Length: > 0 } value
             ? value
-            : "Host=127.0.0.1;Port=55432;Username=postgres;Database=postgres";
+            : "Host=127.0.0.1;Port=25432;Username=postgres;Database=postgres";
 
     /// <summary>Connection string of this run's database (created on first use).</summary>
     public static string ConnectionString => Created.Value;

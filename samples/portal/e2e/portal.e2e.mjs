@@ -16,7 +16,7 @@ import { chromium } from 'playwright-core';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const outDir = path.join(root, '.data/e2e');
 const pgName = 'e2e-pg'; // its cluster lives in .data/e2e-pg, apart from the screenshots in .data/e2e
-const pgPort = Number(process.env.E2E_PG_PORT || 55460);
+const pgPort = Number(process.env.E2E_PG_PORT || 25460);
 const dll = path.join(root, `AuthService.Api/bin/${process.env.CONFIG || 'Debug'}/net10.0/AuthService.Api.dll`);
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const adminKey = `ask_e2e_${randomBytes(24).toString('base64url')}`;
@@ -151,8 +151,9 @@ async function main() {
   rmSync(path.join(root, '.data', pgName), { recursive: true, force: true });
   execFileSync('sh', ['-c', `rm -rf /tmp/authservice-pg-*-${pgName}`]);
   const conn = pg('start', pgName, String(pgPort));
-  execFileSync('psql', ['-h', '127.0.0.1', '-p', String(pgPort), '-U', 'postgres', '-qc', 'create database authservice_e2e']);
-  log(`PostgreSQL on ${pgPort}`);
+  const actualPort = /Port=(\d+)/.exec(conn)[1]; // pg.sh moves to the next port when the asked one is taken
+  execFileSync('psql', ['-h', '127.0.0.1', '-p', actualPort, '-U', 'postgres', '-qc', 'create database authservice_e2e']);
+  log(`PostgreSQL on ${actualPort}`);
 
   // 2. AuthService from the built DLL.
   const servicePort = await freePort();
