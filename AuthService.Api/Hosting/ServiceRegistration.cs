@@ -63,6 +63,14 @@ public static class ServiceRegistration
             builder.CommandTimeout = 10;
         }
 
+        // The login path runs the same few statements over and over: let Npgsql prepare them per connection, so
+        // PostgreSQL stops parsing and planning them on every request.
+        if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.MaxAutoPrepare = 64;
+            builder.AutoPrepareMinUsages = 2;
+        }
+
         services.AddSingleton(_ => new NpgsqlDataSourceBuilder(builder.ConnectionString).Build());
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<KeyRotation>();

@@ -67,10 +67,12 @@ public static class TwoFactorStore
     /// <summary>Takes the user's advisory lock for the rest of the transaction and reads, in the same round trip, the
     /// factor and the failed attempts since <paramref name="failuresSince"/> (the per-minute limit's ledger).</summary>
     public static async Task<(FactorRow? Factor, IReadOnlyList<DateTimeOffset> RecentFailures)> LockAndLoadAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, DateTimeOffset failuresSince)
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId, DateTimeOffset failuresSince)
     {
+        // Without a transaction there is nothing to hold a lock for: a plain snapshot read (the optimistic login path).
+        var lockStatement = transaction is null ? "select 1;" : "select pg_advisory_xact_lock(hashtextextended('user:' || @userId, 0));";
         var sql = $"""
-            select pg_advisory_xact_lock(hashtextextended('user:' || @userId, 0));
+            {lockStatement}
             select {FactorColumns} from factors where user_id = @userId;
             select created_at from verification_failures where user_id = @userId and created_at > @failuresSince order by created_at;
             """;

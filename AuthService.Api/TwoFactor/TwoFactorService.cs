@@ -510,6 +510,11 @@ public sealed class TwoFactorService(
         }
 
         var now = time.GetUtcNow();
+        if (proof.Code is not null && alsoOnSuccess is null && await TryTotpLoginAsync(userId, proof.Code, stage, actor, now, cancellationToken) is { } quick)
+        {
+            return quick;
+        }
+
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var (factor, recentFailures) = await TwoFactorStore.LockAndLoadAsync(connection, transaction, userId, now - Minute);
@@ -586,6 +591,42 @@ public sealed class TwoFactorService(
         await transaction.CommitAsync(cancellationToken);
         ServiceMetrics.Verifications.WithLabels(method, "success").Inc();
         return success;
+    }
+
+    /// <summary>The common case — a right TOTP code, nothing limited or locked — in two round trips and no transaction:
+    /// a snapshot read, then the single statement that accepts the step only if it is later than every accepted one
+    /// (and appends the audit event). Anything else returns null and takes the locked path, which decides again under
+    /// the user's lock and records failures exactly; a success here is ordered before any failure that raced it.</summary>
+    private async Task<Result<VerifyResponse>?> TryTotpLoginAsync(string userId, string code, string stage, Guid? actor, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var (factor, recentFailures) = await TwoFactorStore.LockAndLoadAsync(connection, null, userId, now - Minute);
+        if (factor is null)
+        {
+            return Problems.NotEnabled;
+        }
+
+        if (factor.Method != Totp || factor.LockedAt is not null ||
+            !RollingWindow.Check(recentFailures, _limits.AttemptsPerMinute, Minute, now).Allowed)
+        {
+            return null;
+        }
+
+        var check = TotpVerifier.Verify(OpenTotpSecret(userId, factor.TotpSecret), ProfileOf(factor), code, now, factor.LastTotpStep);
+        if (!check.Accepted)
+        {
+            return null;
+        }
+
+        var details = JsonSerializer.Serialize(new { method = Totp, stage, driftSteps = check.DriftSteps }, JsonSerializerOptions.Web);
+        if (await TwoFactorStore.TryAcceptTotpStepAsync(connection, null, userId, check.Step, now, actor, details) is not { } remaining)
+        {
+            return null;
+        }
+
+        ServiceMetrics.Verifications.WithLabels(Totp, "success").Inc();
+        return new VerifyResponse(true, Totp, remaining, check.DriftSteps);
     }
 
     /// <summary>Spends one attempt of the live code of <paramref name="purpose"/> and consumes the code on a match.</summary>

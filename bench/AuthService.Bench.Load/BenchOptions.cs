@@ -32,7 +32,7 @@ public sealed record BenchOptions(
             Get("pg") ?? throw new ArgumentException("--pg <connection string of the throwaway cluster> is required"),
             Get("service-dll") ?? throw new ArgumentException("--service-dll is required"),
             Get("ceiling-dll") ?? throw new ArgumentException("--ceiling-dll is required"),
-            (int)Number("users", 50_000),
+            (int)Number("users", 200_000), // verify now runs ~3k req/s: 50k users ran out within one 30-s step
             (int)Number("workers", 32),
             TimeSpan.FromSeconds(Number("warmup", 5)),
             TimeSpan.FromSeconds(Number("duration", 15)),
