@@ -69,11 +69,11 @@ public static class ErrorHandling
 
             if (status >= 500)
             {
-                logger.LogError(exception, "Request failed: {Code}", code);
+                logger.LogError(exception, "Request failed: {ProblemCode}", code);
             }
             else
             {
-                logger.LogInformation("Rejected request: {Code} ({ExceptionType})", code, exception.GetType().Name);
+                logger.LogInformation("Rejected request: {ProblemCode} ({ExceptionType})", code, exception.GetType().Name);
             }
 
             httpContext.Response.StatusCode = status;

@@ -24,7 +24,7 @@ public class DataAtRestTests
         var enabled = await Flows.EnableTotpAsync(app, admin);
         var (pendingSecret, _) = await Flows.EnrollTotpAsync(admin, AuthApp.NewUserId());
 
-        var dump = await PgDumpAsync(connectionString);
+        var dump = await PgDump.DumpAsync(connectionString);
         Assert.That(dump, Does.Contain(enabled.UserId), "the dump must contain the data it is checked for");
 
         var forbidden = new List<string> { apiKey, AuthApp.AdminKey };
@@ -49,22 +49,5 @@ public class DataAtRestTests
                 Assert.That(dump.Contains(value, StringComparison.OrdinalIgnoreCase), Is.False, $"found {value[..4]}… in the dump");
             }
         });
-    }
-
-    private static async Task<string> PgDumpAsync(string connectionString)
-    {
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        var start = new ProcessStartInfo("pg_dump")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            ArgumentList = { "-h", builder.Host!, "-p", builder.Port.ToString(), "-U", builder.Username!, "--data-only", builder.Database! },
-        };
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.That(process.ExitCode, Is.Zero, await error);
-        return await output;
     }
 }

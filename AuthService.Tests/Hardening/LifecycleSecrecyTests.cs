@@ -80,7 +80,7 @@ public class LifecycleSecrecyTests
         await Ok(await admin.DeleteAsync($"/v1/api-keys/{extra.GetProperty("id").GetString()}"), HttpStatusCode.NoContent);
         await Ok(await admin.PostAsJsonAsync($"{path}/reset", new { reason = "lost phone", ticket = "T-42" }), HttpStatusCode.OK);
 
-        var dump = await PgDumpAsync(connectionString);
+        var dump = await PgDump.DumpAsync(connectionString);
         var log = service.Output;
         Assert.That(dump, Does.Contain(userId), "the dump holds the data it is checked for");
         Assert.That(log, Does.Contain("\"@t\"").And.Contain(userId), "the log is the JSON log of this lifecycle");
@@ -114,22 +114,5 @@ public class LifecycleSecrecyTests
                 Assert.That(alone.IsMatch(log), Is.False, $"code {code[..2]}…… in the log");
             }
         });
-    }
-
-    private static async Task<string> PgDumpAsync(string connectionString)
-    {
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        var start = new ProcessStartInfo("pg_dump")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            ArgumentList = { "-h", builder.Host!, "-p", builder.Port.ToString(), "-U", builder.Username!, builder.Database! },
-        };
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.That(process.ExitCode, Is.Zero, await error);
-        return await output;
     }
 }
