@@ -549,7 +549,14 @@ public sealed class TwoFactorService(
         }
         else if (factor.Method == Totp)
         {
-            var check = TotpVerifier.Verify(OpenTotpSecret(userId, factor.TotpSecret), ProfileOf(factor), proof.Code, now, factor.LastTotpStep);
+            var secret = OpenTotpSecret(userId, factor.TotpSecret);
+            var check = TotpVerifier.Verify(secret, ProfileOf(factor), proof.Code, now, factor.LastTotpStep);
+            if (!check.Accepted && TotpVerifier.Verify(secret, ProfileOf(factor), proof.Code, now, -1).Accepted)
+            {
+                // A right code of a step already used: a replay (ASVS 2.8.5), worth telling apart in the audit trail.
+                reason = "replayed";
+            }
+
             if (check.Accepted)
             {
                 var details = JsonSerializer.Serialize(new { method = Totp, stage, driftSteps = check.DriftSteps }, JsonSerializerOptions.Web);

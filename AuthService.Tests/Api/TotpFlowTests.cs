@@ -192,6 +192,21 @@ public class TotpFlowTests
     }
 
     [Test]
+    public async Task A_replayed_code_is_audited_as_a_replay()
+    {
+        var user = await Flows.EnableTotpAsync(_app, _client);
+        var code = Flows.Code(user.Secret, Now);
+        (await Flows.VerifyAsync(_client, user.UserId, new { code })).EnsureSuccessStatusCode();
+        await Flows.VerifyAsync(_client, user.UserId, new { code });
+        await Flows.VerifyAsync(_client, user.UserId, new { code = "000000" });
+
+        var events = await _client.GetFromJsonAsync<JsonElement>($"/v1/users/{user.UserId}/two-factor/events?limit=2");
+        var reasons = events.GetProperty("items").EnumerateArray()
+            .Select(e => e.GetProperty("details").GetProperty("reason").GetString()).ToList();
+        Assert.That(reasons, Is.EqualTo(new[] { "invalid_code", "replayed" }));
+    }
+
+    [Test]
     public async Task Twenty_concurrent_verifications_of_one_code_succeed_exactly_once()
     {
         var user = await Flows.EnableTotpAsync(_app, _client);
