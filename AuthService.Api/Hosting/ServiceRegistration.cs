@@ -74,6 +74,8 @@ public static class ServiceRegistration
         services.AddSingleton(_ => new NpgsqlDataSourceBuilder(builder.ConnectionString).Build());
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<KeyRotation>();
+        services.AddSingleton<Housekeeping>();
+        services.AddHostedService(sp => sp.GetRequiredService<Housekeeping>());
         services.AddSingleton<ApiKeyRepository>();
         services.AddSingleton<TwoFactorService>();
         services.AddSingleton(sp =>

@@ -29,6 +29,9 @@ public sealed class AuthApp : WebApplicationFactory<Program>
             ["Encryption:Keys:k1"] = EncryptionKey,
             ["Telephony:Provider"] = "log",
             ["Serilog:MinimumLevel:Default"] = "Warning",
+            // Fixtures share one database but each has its own fake clock: a background prune driven by one clock
+            // would expire another fixture's rows. HousekeepingTests calls PruneAsync itself.
+            ["Database:Housekeeping"] = "false",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -1,0 +1,57 @@
+using Dapper;
+using Npgsql;
+
+namespace AuthService.Api.Storage;
+
+/// <summary>Prunes what only matters for a while: the delivery and failure ledgers and idempotency keys (24 h windows,
+/// kept 2 days), expired pending enrollments and phone codes. Every instance runs it; the deletes are idempotent, so
+/// running it twice costs nothing but a query. The audit trail is never pruned here (retention is the operator's call).</summary>
+public sealed class Housekeeping(NpgsqlDataSource dataSource, TimeProvider time, IConfiguration configuration, ILogger<Housekeeping> logger)
+    : BackgroundService
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromMinutes(10);
+    private static readonly TimeSpan Keep = TimeSpan.FromDays(2);
+
+    /// <summary>Deletes rows that no rule can look at any more; returns how many.</summary>
+    public async Task<int> PruneAsync(CancellationToken cancellationToken)
+    {
+        const string sql = """
+            with d as (delete from deliveries where created_at < @before returning 1),
+                 f as (delete from verification_failures where created_at < @before returning 1),
+                 i as (delete from idempotency_keys where created_at < @before returning 1),
+                 p as (delete from pending_factors where expires_at < @now returning 1),
+                 c as (delete from phone_codes where expires_at < @now returning 1)
+            select (select count(*) from d) + (select count(*) from f) + (select count(*) from i)
+                 + (select count(*) from p) + (select count(*) from c)
+            """;
+        var now = time.GetUtcNow();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(sql, new { now, before = now - Keep }, cancellationToken: cancellationToken));
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!configuration.GetValue("Database:Housekeeping", true))
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(Interval, time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                var pruned = await PruneAsync(stoppingToken);
+                if (pruned > 0)
+                {
+                    logger.LogInformation("Housekeeping pruned {Rows} expired rows", pruned);
+                }
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            {
+                // The database is away; the next tick tries again. Requests answer 503 meanwhile.
+                logger.LogWarning("Housekeeping skipped: {Reason}", e.Message);
+            }
+        }
+    }
+}
