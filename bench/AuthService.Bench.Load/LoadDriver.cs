@@ -149,7 +149,7 @@ public sealed class LoadDriver(HttpClient client)
         try
         {
             using var response = await client.SendAsync(request);
-            if (response.StatusCode == HttpStatusCode.OK)
+            if (response.IsSuccessStatusCode) // 200 for verify, 202 for a challenge
             {
                 return null;
             }

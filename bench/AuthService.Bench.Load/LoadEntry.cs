@@ -44,6 +44,7 @@ public static class LoadEntry
         var key = RandomNumberGenerator.GetBytes(32);
         var adminKey = "bench-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
         var servicePort = FreePort();
+        using var telnyx = new TelnyxStandIn(FreePort());
         var serviceEnv = new Dictionary<string, string>
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
@@ -55,7 +56,7 @@ public static class LoadEntry
             ["Telephony__Provider"] = "telnyx",
             ["Telephony__Telnyx__ApiKey"] = "x",
             ["Telephony__Telnyx__FromNumber"] = "+13035550100",
-            ["Telephony__Telnyx__BaseUrl"] = "http://127.0.0.1:9/v2",
+            ["Telephony__Telnyx__BaseUrl"] = telnyx.BaseUrl,
             ["Serilog__MinimumLevel__Default"] = "Warning",
         };
         var serviceUri = new Uri($"http://127.0.0.1:{servicePort}");
@@ -64,13 +65,16 @@ public static class LoadEntry
         Log($"migrating and seeding {o.Users:N0} users");
         var userIds = Enumerable.Range(0, o.Users).Select(i => $"bench-user-{i:D7}").ToArray();
         var secrets = userIds.Select(_ => RandomNumberGenerator.GetBytes(20)).ToArray();
+        // Each phone user may get 10 codes a day: enough users that the challenge phase never meets the budget.
+        var phoneUserIds = Enumerable.Range(0, o.Users / 4).Select(i => $"bench-phone-{i:D7}").ToArray();
         string verifyKey;
         using (var first = ChildProcess.Start("service", o.ServiceDll, serviceEnv, o.PidFile))
         {
             await WaitReadyAsync(first, serviceUri, TimeSpan.FromSeconds(60));
             var seedWatch = Stopwatch.StartNew();
-            await Seeder.SeedAsync(db.ConnectionString, new SecretBox(new Dictionary<string, byte[]> { [keyId] = key }, keyId),
-                userIds, secrets, o.BackupCodesPerUser);
+            var box = new SecretBox(new Dictionary<string, byte[]> { [keyId] = key }, keyId);
+            await Seeder.SeedAsync(db.ConnectionString, box, userIds, secrets, o.BackupCodesPerUser);
+            await Seeder.SeedPhoneUsersAsync(db.ConnectionString, box, phoneUserIds);
             Log($"seeded in {seedWatch.Elapsed.TotalSeconds:F1} s");
             verifyKey = await CreateVerifyKeyAsync(serviceUri, adminKey);
         }
@@ -117,7 +121,7 @@ public static class LoadEntry
 
             // 4. Routes that may not exist yet: measured when they answer, "n/a" on 404.
             report.LoginDecisions = await LoginDecisionsAsync(o, client, driver, pool, userIds);
-            report.Challenge = await ChallengeProbeAsync(client, userIds[0]);
+            report.Challenge = await ChallengeAsync(o, driver, phoneUserIds, telnyx);
         }
         finally
         {
@@ -200,13 +204,22 @@ public static class LoadEntry
         return await driver.ClosedLoopAsync("login-decisions", Decision, o.Workers, o.Warmup / 2, o.Duration / 2);
     }
 
-    /// <summary>The phone challenge needs phone users and a loopback Telnyx: not built yet, so only its existence is probed.</summary>
-    private static async Task<string> ChallengeProbeAsync(HttpClient client, string userId)
+    /// <summary>The SMS button: <c>POST …/challenge</c> for phone users, each at most once, through the real Telnyx
+    /// adapter and its resilience pipeline to a loopback stand-in. Every answer must be 202 and every one a delivery.</summary>
+    private static async Task<string> ChallengeAsync(BenchOptions o, LoadDriver driver, string[] phoneUserIds, TelnyxStandIn telnyx)
     {
-        using var probe = await client.SendAsync(Post($"/v1/users/{userId}/two-factor/challenge", "{\"channel\":\"sms\"}"));
-        return probe.StatusCode == HttpStatusCode.NotFound
-            ? "n/a (route answers 404)"
-            : $"route exists ({(int)probe.StatusCode} for a TOTP user); phone-user load not implemented in bench yet";
+        var next = -1;
+        HttpRequestMessage? Challenge()
+        {
+            var i = Interlocked.Increment(ref next);
+            return i < phoneUserIds.Length ? Post($"/v1/users/{phoneUserIds[i]}/two-factor/challenge", "{\"channel\":\"sms\"}") : null;
+        }
+
+        Log("challenge: closed loop, phone users, loopback Telnyx");
+        var before = telnyx.Received;
+        var result = await driver.ClosedLoopAsync("challenge", Challenge, o.Workers, o.Warmup / 2, o.Duration / 2);
+        var delivered = telnyx.Received - before;
+        return $"{Report.Summary(result)}; {delivered:N0} SMS reached the stand-in for {result.Issued:N0} challenges";
     }
 
     private static HttpRequestMessage Post(string path, string json) => new(HttpMethod.Post, path)

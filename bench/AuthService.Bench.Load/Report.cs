@@ -148,7 +148,7 @@ public sealed class Report(BenchOptions options)
         }
     }
 
-    private static string Summary(LoadResult r) =>
+    public static string Summary(LoadResult r) =>
         $"{r.Throughput:N0} req/s, p50 {r.Percentile(50):F2} ms, p99 {r.Percentile(99):F2} ms, p99.9 {r.Percentile(99.9):F2} ms, " +
         $"errors {r.Errors}{(r.StoppedEarly ? $", USER POOL EXHAUSTED after {r.Seconds:F1} s" : "")}" +
         (r.ErrorSamples.Count > 0 ? $" (first: {r.ErrorSamples[0].ReplaceLineEndings(" ")[..Math.Min(120, r.ErrorSamples[0].Length)]})" : "");

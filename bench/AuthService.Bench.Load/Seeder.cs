@@ -9,6 +9,35 @@ namespace AuthService.Bench.Load;
 /// benchmark. The rows are what a confirmed TOTP enrollment leaves behind, sealed with the service's key ring.</summary>
 public static class Seeder
 {
+    /// <summary>Phone users as a confirmed SMS enrollment leaves them: the number sealed under <c>phone:{userId}</c>, the
+    /// keyed lookup hash of the per-number budget, and the masked form.</summary>
+    public static async Task SeedPhoneUsersAsync(string connectionString, SecretBox box, IReadOnlyList<string> userIds)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        var now = DateTime.UtcNow;
+        await using var writer = await connection.BeginBinaryImportAsync("""
+            copy factors (user_id, method, phone_number, phone_hash, phone_masked, enabled_at, updated_at) from stdin (format binary)
+            """);
+        for (var i = 0; i < userIds.Count; i++)
+        {
+            var number = PhoneNumber(i);
+            await writer.StartRowAsync();
+            await writer.WriteAsync(userIds[i], NpgsqlDbType.Text);
+            await writer.WriteAsync("phone", NpgsqlDbType.Text);
+            await writer.WriteAsync(box.Seal(number, "phone:" + userIds[i]), NpgsqlDbType.Bytea);
+            await writer.WriteAsync(box.Mac(box.ActiveKeyId, "phone-lookup", number), NpgsqlDbType.Bytea);
+            await writer.WriteAsync($"+1******{number[^4..]}", NpgsqlDbType.Text);
+            await writer.WriteAsync(now, NpgsqlDbType.TimestampTz);
+            await writer.WriteAsync(now, NpgsqlDbType.TimestampTz);
+        }
+
+        await writer.CompleteAsync();
+    }
+
+    /// <summary>Distinct valid North American numbers (the 555-01xx style fictional block, several area codes).</summary>
+    public static string PhoneNumber(int i) => $"+1{(new[] { 303, 720, 415, 212, 617 })[i / 10_000 % 5]}555{i % 10_000:D4}";
+
     public static async Task CreateDatabaseAsync(string adminConnectionString, string database)
     {
         await using var connection = new NpgsqlConnection(adminConnectionString);
