@@ -31,7 +31,7 @@ public static class AuditLog
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public const string InsertSql = """
+    private const string InsertSql = """
         insert into audit_events (user_id, event_type, occurred_at, api_key_id, details)
         values (@userId, @eventType, @now, @apiKeyId, @details::jsonb)
         """;
@@ -40,7 +40,7 @@ public static class AuditLog
         DateTimeOffset now, Guid? apiKeyId, object? details = null) =>
         connection.ExecuteAsync(InsertSql, Parameters(userId, eventType, now, apiKeyId, details), transaction);
 
-    public static object Parameters(string? userId, string eventType, DateTimeOffset now, Guid? apiKeyId, object? details) => new
+    private static object Parameters(string? userId, string eventType, DateTimeOffset now, Guid? apiKeyId, object? details) => new
     {
         userId,
         eventType,

@@ -42,12 +42,6 @@ public static class PhoneStore
         await connection.ExecuteAsync("delete from deliveries where id = @deliveryId", new { deliveryId });
     }
 
-    public static async Task<IReadOnlyList<DateTimeOffset>> FailuresSinceAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        string userId, DateTimeOffset since) =>
-        (await connection.QueryAsync<DateTime>(
-            "select created_at from verification_failures where user_id = @userId and created_at > @since order by created_at",
-            new { userId, since }, transaction)).Select(Utc).ToList();
-
     public static Task InsertFailureAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, DateTimeOffset now) =>
         connection.ExecuteAsync("insert into verification_failures (user_id, created_at) values (@userId, @now)", new { userId, now }, transaction);
 

@@ -64,20 +64,23 @@ public static class TwoFactorStore
         connection.QuerySingleOrDefaultAsync<FactorRow>(
             $"select {FactorColumns} from factors where user_id = @userId", new { userId }, transaction);
 
-    /// <summary>Takes the user's advisory lock for the rest of the transaction and reads, in the same round trip, the
-    /// factor and the failed attempts since <paramref name="failuresSince"/> (the per-minute limit's ledger).</summary>
+    /// <summary>Reads, in one round trip, the factor and the failed attempts since <paramref name="failuresSince"/> (the
+    /// per-minute limit's ledger). Inside a transaction it first takes the user's advisory lock for the rest of it; without
+    /// one it is a plain snapshot read (the optimistic login path).</summary>
     public static async Task<(FactorRow? Factor, IReadOnlyList<DateTimeOffset> RecentFailures)> LockAndLoadAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId, DateTimeOffset failuresSince)
     {
-        // Without a transaction there is nothing to hold a lock for: a plain snapshot read (the optimistic login path).
-        var lockStatement = transaction is null ? "select 1;" : "select pg_advisory_xact_lock(hashtextextended('user:' || @userId, 0));";
         var sql = $"""
-            {lockStatement}
+            {(transaction is null ? "" : "select pg_advisory_xact_lock(hashtextextended('user:' || @userId, 0));")}
             select {FactorColumns} from factors where user_id = @userId;
             select created_at from verification_failures where user_id = @userId and created_at > @failuresSince order by created_at;
             """;
         await using var results = await connection.QueryMultipleAsync(sql, new { userId, failuresSince }, transaction);
-        await results.ReadAsync();
+        if (transaction is not null)
+        {
+            await results.ReadAsync(); // the lock's empty result
+        }
+
         var factor = await results.ReadSingleOrDefaultAsync<FactorRow>();
         var failures = (await results.ReadAsync<DateTime>()).Select(d => new DateTimeOffset(DateTime.SpecifyKind(d, DateTimeKind.Utc))).ToList();
         return (factor, failures);

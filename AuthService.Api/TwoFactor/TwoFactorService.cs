@@ -97,7 +97,7 @@ public sealed class TwoFactorService(
     }
 
     public Task<Result<ConfirmResponse>> ConfirmEnrollmentAsync(string userId, string? code, Guid? actor, CancellationToken cancellationToken) =>
-        ConfirmPendingAsync<ConfirmResponse>(userId, code, Enroll, actor, cancellationToken, async (connection, transaction, pending, step, now) =>
+        ConfirmPendingAsync<ConfirmResponse>(userId, code, Enroll, actor, cancellationToken, async (connection, transaction, pending, _, step, now) =>
         {
             if (!await TwoFactorStore.InsertFactorAsync(connection, transaction, pending, step, now))
             {
@@ -113,9 +113,8 @@ public sealed class TwoFactorService(
         });
 
     public Task<Result<SwitchConfirmResponse>> ConfirmSwitchAsync(string userId, string? code, Guid? actor, CancellationToken cancellationToken) =>
-        ConfirmPendingAsync<SwitchConfirmResponse>(userId, code, Switch, actor, cancellationToken, async (connection, transaction, pending, step, now) =>
+        ConfirmPendingAsync<SwitchConfirmResponse>(userId, code, Switch, actor, cancellationToken, async (connection, transaction, pending, before, step, now) =>
         {
-            var before = await TwoFactorStore.GetFactorAsync(connection, transaction, userId);
             if (before is null)
             {
                 return Problems.NotEnabled;
@@ -420,7 +419,7 @@ public sealed class TwoFactorService(
     }
 
     private delegate Task<Result<T>> OnConfirmed<T>(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending,
-        long totpStep, DateTimeOffset now);
+        FactorRow? factor, long totpStep, DateTimeOffset now);
 
     /// <summary>Checks the first code of a pending enrollment or switch and, when it is right, completes it in
     /// the same transaction.</summary>
@@ -435,9 +434,8 @@ public sealed class TwoFactorService(
         var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await PhoneStore.LockAsync(connection, transaction, "user", userId);
+        var (factor, recentFailures) = await TwoFactorStore.LockAndLoadAsync(connection, transaction, userId, now - Minute);
         var pending = await TwoFactorStore.GetPendingAsync(connection, transaction, userId, now);
-        var factor = await TwoFactorStore.GetFactorAsync(connection, transaction, userId);
         if (pending is null || pending.Purpose != purpose)
         {
             return purpose == Switch ? Problems.NoPendingSwitch : factor is null ? Problems.NoPendingEnrollment : Problems.AlreadyEnabled;
@@ -448,8 +446,7 @@ public sealed class TwoFactorService(
             return Problems.Locked;
         }
 
-        if (await AttemptLimitAsync(connection, transaction, userId,
-                await PhoneStore.FailuresSinceAsync(connection, transaction, userId, now - Minute), now, actor) is { } limited)
+        if (await AttemptLimitAsync(connection, transaction, userId, recentFailures, now, actor) is { } limited)
         {
             await transaction.CommitAsync(cancellationToken);
             return limited;
@@ -481,7 +478,7 @@ public sealed class TwoFactorService(
             return purpose == Switch ? Problems.NoPendingSwitch : Problems.AlreadyEnabled;
         }
 
-        var result = await complete(connection, transaction, pending, step, now);
+        var result = await complete(connection, transaction, pending, factor, step, now);
         if (result.Error is not null)
         {
             await transaction.RollbackAsync(cancellationToken);

@@ -4,7 +4,7 @@ using System.Text;
 namespace AuthService.Core.Security;
 
 /// <summary>AES-256-GCM under a key ring. Each sealed value carries the id of the key that sealed it, so
-/// rotation is "add a key, make it active": old values still open, <see cref="NeedsReseal"/> finds them.
+/// rotation is "add a key, make it active": old values still open until <c>rotate-keys</c> re-seals them.
 /// Layout: version(1) | keyIdLength(1) | keyId | nonce(12) | tag(16) | ciphertext.
 /// The associated data binds a value to its owner and purpose, so a ciphertext copied to another row fails to open.</summary>
 public sealed class SecretBox
@@ -115,7 +115,4 @@ public sealed class SecretBox
     }
 
     public byte[] Mac(string keyId, string purpose, string data) => Mac(keyId, purpose, Encoding.UTF8.GetBytes(data));
-
-    /// <summary>True when the value is sealed under a key other than the active one (key rotation).</summary>
-    public bool NeedsReseal(byte[] blob) => KeyIdOf(blob) != ActiveKeyId;
 }

@@ -95,6 +95,16 @@ public class LoginPolicyTests
     }
 
     [Test]
+    public async Task A_user_with_2fa_has_no_prompt_to_skip()
+    {
+        using var app = new AuthApp();
+        using var client = app.AdminClient();
+        var user = await Flows.EnableTotpAsync(app, client);
+        await ProblemAssert.IsProblemAsync(await client.PostAsync($"/v1/users/{user.UserId}/two-factor/prompt/skip", null),
+            HttpStatusCode.Conflict, "skip_not_allowed");
+    }
+
+    [Test]
     public async Task Concurrent_skips_never_exceed_max_skips()
     {
         using var app = new AuthApp(new Dictionary<string, string?> { ["Enforcement:MaxSkips"] = "3" });

@@ -7,44 +7,25 @@ namespace AuthService.Tests.Api;
 
 /// <summary>The portal's SMS and Call buttons end to end: the real Telnyx adapter talks to a loopback stand-in,
 /// and the tests read the codes from what the stand-in received.</summary>
-public class PhoneFactorTests
+public class PhoneFactorTests : AppFixture
 {
-    private TelnyxStandIn _telnyx = null!;
-    private AuthApp _app = null!;
-    private HttpClient _client = null!;
+    protected override bool SendsCodes => true;
+
     private static int _phoneSequence;
 
-    [OneTimeSetUp]
-    public void Start()
-    {
-        _telnyx = new TelnyxStandIn();
-        _app = new AuthApp(_telnyx.Settings);
-        _client = _app.AdminClient();
-    }
-
     [SetUp]
-    public void Healthy() => _telnyx.Succeed();
-
-    [OneTimeTearDown]
-    public void Stop()
-    {
-        _client.Dispose();
-        _app.Dispose();
-        _telnyx.Dispose();
-    }
+    public void Healthy() => Telnyx.Succeed();
 
     /// <summary>Distinct valid US numbers so the per-number budget of one test never touches another.</summary>
     public static string NewPhone() => $"+1303555{Interlocked.Increment(ref _phoneSequence) % 10000:D4}";
-
-    private DateTimeOffset Now => _app.Time.GetUtcNow();
 
     private async Task<(string UserId, string Phone, IReadOnlyList<string> BackupCodes)> EnablePhoneAsync(string channel = "sms")
     {
         var userId = AuthApp.NewUserId("phone");
         var phone = NewPhone();
-        var enroll = await _client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = phone, channel });
+        var enroll = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = phone, channel });
         Assert.That(enroll.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await enroll.Content.ReadAsStringAsync());
-        var confirm = await _client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code = _telnyx.LastCodeTo(phone) });
+        var confirm = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code = Telnyx.LastCodeTo(phone) });
         var body = await confirm.Content.ReadFromJsonAsync<JsonElement>();
         Assert.That(confirm.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToString());
         return (userId, phone, body.GetProperty("backupCodes").EnumerateArray().Select(c => c.GetString()!).ToList());
@@ -58,7 +39,7 @@ public class PhoneFactorTests
             request.Headers.Add("Idempotency-Key", idempotencyKey);
         }
 
-        return _client.SendAsync(request);
+        return Client.SendAsync(request);
     }
 
     [Test]
@@ -66,7 +47,7 @@ public class PhoneFactorTests
     {
         var userId = AuthApp.NewUserId("phone");
         var phone = NewPhone();
-        var enroll = await _client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = phone, channel = "sms" });
+        var enroll = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = phone, channel = "sms" });
         var started = await enroll.Content.ReadFromJsonAsync<JsonElement>();
         Assert.That(enroll.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), started.ToString());
         Assert.Multiple(() =>
@@ -77,19 +58,19 @@ public class PhoneFactorTests
             Assert.That(started.ToString(), Does.Not.Contain(phone));
         });
 
-        var delivery = _telnyx.DeliveriesTo(phone).Single();
+        var delivery = Telnyx.DeliveriesTo(phone).Single();
         Assert.That(delivery.Channel, Is.EqualTo("sms"));
         var code = TelnyxStandIn.CodeIn(delivery.Body);
         Assert.That(JsonDocument.Parse(delivery.Body).RootElement.GetProperty("text").GetString(),
             Is.EqualTo($"Your AuthService verification code is {code}. It expires in 10 minutes."));
 
-        var confirm = await _client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code });
+        var confirm = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code });
         var confirmed = await confirm.Content.ReadFromJsonAsync<JsonElement>();
         Assert.That(confirm.StatusCode, Is.EqualTo(HttpStatusCode.OK), confirmed.ToString());
         Assert.That(confirmed.GetProperty("method").GetString(), Is.EqualTo("phone"));
         Assert.That(confirmed.GetProperty("backupCodes").GetArrayLength(), Is.EqualTo(10));
 
-        var status = await _client.GetFromJsonAsync<JsonElement>($"/v1/users/{userId}/two-factor");
+        var status = await Client.GetFromJsonAsync<JsonElement>($"/v1/users/{userId}/two-factor");
         Assert.That(status.GetProperty("phoneNumber").GetString(), Is.EqualTo("+1******" + phone[^4..]));
         Assert.That(status.GetProperty("method").GetString(), Is.EqualTo("phone"));
     }
@@ -100,17 +81,17 @@ public class PhoneFactorTests
     [TestCase("+99912345678", "invalid_phone_number")]
     public async Task Invalid_numbers_are_refused_and_nothing_is_sent(string phoneNumber, string code)
     {
-        var before = _telnyx.RequestCount;
-        var response = await _client.PostAsJsonAsync($"/v1/users/{AuthApp.NewUserId()}/two-factor/enroll",
+        var before = Telnyx.RequestCount;
+        var response = await Client.PostAsJsonAsync($"/v1/users/{AuthApp.NewUserId()}/two-factor/enroll",
             new { method = "phone", phoneNumber, channel = "sms" });
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, code);
-        Assert.That(_telnyx.RequestCount, Is.EqualTo(before));
+        Assert.That(Telnyx.RequestCount, Is.EqualTo(before));
     }
 
     [Test]
     public async Task Phone_enrollment_needs_a_channel()
     {
-        var response = await _client.PostAsJsonAsync($"/v1/users/{AuthApp.NewUserId()}/two-factor/enroll",
+        var response = await Client.PostAsJsonAsync($"/v1/users/{AuthApp.NewUserId()}/two-factor/enroll",
             new { method = "phone", phoneNumber = NewPhone(), channel = "fax" });
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, "validation_failed");
     }
@@ -124,15 +105,15 @@ public class PhoneFactorTests
         var body = await challenge.Content.ReadFromJsonAsync<JsonElement>();
         Assert.That(challenge.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), body.ToString());
         Assert.That(body.GetProperty("channel").GetString(), Is.EqualTo(channel));
-        Assert.That(_telnyx.DeliveriesTo(user.Phone)[^1].Channel, Is.EqualTo(channel));
-        var code = _telnyx.LastCodeTo(user.Phone);
+        Assert.That(Telnyx.DeliveriesTo(user.Phone)[^1].Channel, Is.EqualTo(channel));
+        var code = Telnyx.LastCodeTo(user.Phone);
 
-        var verify = await Flows.VerifyAsync(_client, user.UserId, new { code });
+        var verify = await Flows.VerifyAsync(Client, user.UserId, new { code });
         var verified = await verify.Content.ReadFromJsonAsync<JsonElement>();
         Assert.That(verify.StatusCode, Is.EqualTo(HttpStatusCode.OK), verified.ToString());
         Assert.That(verified.GetProperty("method").GetString(), Is.EqualTo("phone"));
 
-        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(_client, user.UserId, new { code }),
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { code }),
             HttpStatusCode.UnprocessableEntity, "invalid_code");
     }
 
@@ -141,7 +122,7 @@ public class PhoneFactorTests
     {
         var user = await EnablePhoneAsync();
         (await ChallengeAsync(user.UserId, "call")).EnsureSuccessStatusCode();
-        var (channel, body) = _telnyx.DeliveriesTo(user.Phone)[^1];
+        var (channel, body) = Telnyx.DeliveriesTo(user.Phone)[^1];
         var texml = JsonDocument.Parse(body).RootElement.GetProperty("Texml").GetString()!;
         var spoken = string.Join(", ", TelnyxStandIn.CodeIn(body).ToCharArray());
 
@@ -154,14 +135,14 @@ public class PhoneFactorTests
     {
         var user = await EnablePhoneAsync();
         (await ChallengeAsync(user.UserId, "sms")).EnsureSuccessStatusCode();
-        var first = _telnyx.LastCodeTo(user.Phone);
+        var first = Telnyx.LastCodeTo(user.Phone);
         (await ChallengeAsync(user.UserId, "call")).EnsureSuccessStatusCode();
-        var second = _telnyx.LastCodeTo(user.Phone);
+        var second = Telnyx.LastCodeTo(user.Phone);
         Assume.That(second, Is.Not.EqualTo(first));
 
-        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(_client, user.UserId, new { code = first }),
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { code = first }),
             HttpStatusCode.UnprocessableEntity, "invalid_code");
-        Assert.That((await Flows.VerifyAsync(_client, user.UserId, new { code = second })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((await Flows.VerifyAsync(Client, user.UserId, new { code = second })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
     [Test]
@@ -169,10 +150,10 @@ public class PhoneFactorTests
     {
         var user = await EnablePhoneAsync();
         (await ChallengeAsync(user.UserId, "sms")).EnsureSuccessStatusCode();
-        var code = _telnyx.LastCodeTo(user.Phone);
-        _app.Time.Advance(TimeSpan.FromMinutes(10));
+        var code = Telnyx.LastCodeTo(user.Phone);
+        App.Time.Advance(TimeSpan.FromMinutes(10));
 
-        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(_client, user.UserId, new { code }),
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { code }),
             HttpStatusCode.UnprocessableEntity, "invalid_code");
     }
 
@@ -181,9 +162,9 @@ public class PhoneFactorTests
     {
         var user = await EnablePhoneAsync();
         (await ChallengeAsync(user.UserId, "sms")).EnsureSuccessStatusCode();
-        var code = _telnyx.LastCodeTo(user.Phone);
-        _app.Time.Advance(TimeSpan.FromMinutes(10) - TimeSpan.FromSeconds(1));
-        Assert.That((await Flows.VerifyAsync(_client, user.UserId, new { code })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var code = Telnyx.LastCodeTo(user.Phone);
+        App.Time.Advance(TimeSpan.FromMinutes(10) - TimeSpan.FromSeconds(1));
+        Assert.That((await Flows.VerifyAsync(Client, user.UserId, new { code })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
     [Test]
@@ -191,16 +172,16 @@ public class PhoneFactorTests
     {
         var user = await EnablePhoneAsync();
         (await ChallengeAsync(user.UserId, "sms")).EnsureSuccessStatusCode();
-        var code = _telnyx.LastCodeTo(user.Phone);
+        var code = Telnyx.LastCodeTo(user.Phone);
         var wrong = code == "000000" ? "111111" : "000000";
         for (var i = 0; i < 5; i++)
         {
-            await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(_client, user.UserId, new { code = wrong }),
+            await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { code = wrong }),
                 HttpStatusCode.UnprocessableEntity, "invalid_code");
         }
 
-        _app.Time.Advance(TimeSpan.FromSeconds(61)); // past the per-minute limit: only the per-code limit is left
-        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(_client, user.UserId, new { code }),
+        App.Time.Advance(TimeSpan.FromSeconds(61)); // past the per-minute limit: only the per-code limit is left
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { code }),
             HttpStatusCode.UnprocessableEntity, "invalid_code");
     }
 
@@ -209,20 +190,20 @@ public class PhoneFactorTests
     {
         var user = await EnablePhoneAsync();
         (await ChallengeAsync(user.UserId, "sms")).EnsureSuccessStatusCode();
-        var code = _telnyx.LastCodeTo(user.Phone);
+        var code = Telnyx.LastCodeTo(user.Phone);
         var wrong = code == "000000" ? "111111" : "000000";
         for (var i = 0; i < 4; i++)
         {
-            await Flows.VerifyAsync(_client, user.UserId, new { code = wrong });
+            await Flows.VerifyAsync(Client, user.UserId, new { code = wrong });
         }
 
-        Assert.That((await Flows.VerifyAsync(_client, user.UserId, new { code })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((await Flows.VerifyAsync(Client, user.UserId, new { code })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
     [Test]
     public async Task Totp_users_get_no_challenge()
     {
-        var user = await Flows.EnableTotpAsync(_app, _client);
+        var user = await Flows.EnableTotpAsync(App, Client);
         await ProblemAssert.IsProblemAsync(await ChallengeAsync(user.UserId, "sms"), HttpStatusCode.Conflict, "no_challenge_for_method");
         await ProblemAssert.IsProblemAsync(await ChallengeAsync(AuthApp.NewUserId(), "sms"), HttpStatusCode.Conflict, "two_factor_not_enabled");
     }
@@ -231,7 +212,7 @@ public class PhoneFactorTests
     public async Task Retried_challenge_with_the_same_idempotency_key_sends_one_sms()
     {
         var user = await EnablePhoneAsync();
-        var before = _telnyx.DeliveriesTo(user.Phone).Count;
+        var before = Telnyx.DeliveriesTo(user.Phone).Count;
         var key = Guid.NewGuid().ToString();
 
         var first = await ChallengeAsync(user.UserId, "sms", key);
@@ -244,9 +225,47 @@ public class PhoneFactorTests
             Assert.That(await retry.Content.ReadAsStringAsync(), Is.EqualTo(await first.Content.ReadAsStringAsync()));
         }
 
-        Assert.That(_telnyx.DeliveriesTo(user.Phone).Count - before, Is.EqualTo(1));
+        Assert.That(Telnyx.DeliveriesTo(user.Phone).Count - before, Is.EqualTo(1));
         (await ChallengeAsync(user.UserId, "sms", Guid.NewGuid().ToString())).EnsureSuccessStatusCode();
-        Assert.That(_telnyx.DeliveriesTo(user.Phone).Count - before, Is.EqualTo(2), "a new key sends a new code");
+        Assert.That(Telnyx.DeliveriesTo(user.Phone).Count - before, Is.EqualTo(2), "a new key sends a new code");
+    }
+
+    [Test]
+    public async Task A_failed_challenge_releases_its_idempotency_key_so_the_retry_sends()
+    {
+        var user = await EnablePhoneAsync();
+        var key = Guid.NewGuid().ToString();
+        Telnyx.Fail(503);
+        await ProblemAssert.IsProblemAsync(await ChallengeAsync(user.UserId, "sms", key), HttpStatusCode.ServiceUnavailable, "telephony_unavailable");
+
+        Telnyx.Succeed();
+        var retry = await ChallengeAsync(user.UserId, "sms", key);
+        Assert.That(retry.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await retry.Content.ReadAsStringAsync());
+        Assert.That((await Flows.VerifyAsync(Client, user.UserId, new { code = Telnyx.LastCodeTo(user.Phone) })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task An_idempotency_key_expires_after_a_day()
+    {
+        var user = await EnablePhoneAsync();
+        var key = Guid.NewGuid().ToString();
+        (await ChallengeAsync(user.UserId, "sms", key)).EnsureSuccessStatusCode();
+        var sent = Telnyx.DeliveriesTo(user.Phone).Count;
+
+        App.Time.Advance(TimeSpan.FromHours(23));
+        (await ChallengeAsync(user.UserId, "sms", key)).EnsureSuccessStatusCode();
+        Assert.That(Telnyx.DeliveriesTo(user.Phone), Has.Count.EqualTo(sent), "within a day: replayed, nothing sent");
+
+        App.Time.Advance(TimeSpan.FromHours(1));
+        (await ChallengeAsync(user.UserId, "sms", key)).EnsureSuccessStatusCode();
+        Assert.That(Telnyx.DeliveriesTo(user.Phone), Has.Count.EqualTo(sent + 1), "after a day the key is new again");
+    }
+
+    [Test]
+    public async Task A_malformed_idempotency_key_is_refused()
+    {
+        var user = await EnablePhoneAsync();
+        await ProblemAssert.IsProblemAsync(await ChallengeAsync(user.UserId, "sms", new string('k', 129)), HttpStatusCode.BadRequest, "validation_failed");
     }
 
     [TestCase(503, HttpStatusCode.ServiceUnavailable, true)]
@@ -259,18 +278,18 @@ public class PhoneFactorTests
     {
         var user = await EnablePhoneAsync();
         (await ChallengeAsync(user.UserId, "sms")).EnsureSuccessStatusCode();
-        var earlier = _telnyx.LastCodeTo(user.Phone);
-        _telnyx.Fail(providerStatus);
+        var earlier = Telnyx.LastCodeTo(user.Phone);
+        Telnyx.Fail(providerStatus);
 
         await ProblemAssert.IsProblemAsync(await ChallengeAsync(user.UserId, "sms"), expected, "telephony_unavailable");
 
-        _telnyx.Succeed();
+        Telnyx.Succeed();
         // The failed challenge stored nothing: the code sent before it still stands.
-        Assert.That((await Flows.VerifyAsync(_client, user.UserId, new { code = earlier })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((await Flows.VerifyAsync(Client, user.UserId, new { code = earlier })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
 
         // The budget is given back only when the message surely did not go out (429/503/4xx), not after a
         // 500/504 where Telnyx may have queued it: provider errors must not become a way to pump SMS.
-        await using var connection = new Npgsql.NpgsqlConnection(_app.ConnectionString);
+        await using var connection = new Npgsql.NpgsqlConnection(App.ConnectionString);
         await connection.OpenAsync();
         await using var count = new Npgsql.NpgsqlCommand("select count(*) from deliveries where user_id = @u", connection);
         count.Parameters.AddWithValue("u", user.UserId);
@@ -281,12 +300,12 @@ public class PhoneFactorTests
     public async Task Failed_enrollment_delivery_leaves_nothing_pending()
     {
         var userId = AuthApp.NewUserId("phone");
-        _telnyx.Fail(503);
-        var response = await _client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = NewPhone(), channel = "sms" });
+        Telnyx.Fail(503);
+        var response = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = NewPhone(), channel = "sms" });
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable, "telephony_unavailable");
         Assert.That(response.Headers.RetryAfter, Is.Not.Null);
 
-        var status = await _client.GetFromJsonAsync<JsonElement>($"/v1/users/{userId}/two-factor");
+        var status = await Client.GetFromJsonAsync<JsonElement>($"/v1/users/{userId}/two-factor");
         Assert.That(status.GetProperty("pending").ValueKind, Is.EqualTo(JsonValueKind.Null));
     }
 
@@ -295,9 +314,9 @@ public class PhoneFactorTests
     {
         var user = await EnablePhoneAsync();
         (await ChallengeAsync(user.UserId, "sms")).EnsureSuccessStatusCode();
-        var proof = _telnyx.LastCodeTo(user.Phone);
+        var proof = Telnyx.LastCodeTo(user.Phone);
 
-        var start = await _client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method",
+        var start = await Client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method",
             new { method = "totp", accountName = "ann@example.com", proof = new { code = proof } });
         var started = await start.Content.ReadFromJsonAsync<JsonElement>();
         Assert.That(start.StatusCode, Is.EqualTo(HttpStatusCode.Created), started.ToString());
@@ -305,70 +324,70 @@ public class PhoneFactorTests
 
         // Still a phone user until the switch is confirmed.
         (await ChallengeAsync(user.UserId, "sms")).EnsureSuccessStatusCode();
-        var stillPhone = _telnyx.LastCodeTo(user.Phone);
-        Assert.That((await Flows.VerifyAsync(_client, user.UserId, new { code = stillPhone })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var stillPhone = Telnyx.LastCodeTo(user.Phone);
+        Assert.That((await Flows.VerifyAsync(Client, user.UserId, new { code = stillPhone })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
         (await ChallengeAsync(user.UserId, "sms")).EnsureSuccessStatusCode();
-        var pendingLogin = _telnyx.LastCodeTo(user.Phone);
+        var pendingLogin = Telnyx.LastCodeTo(user.Phone);
 
-        var confirm = await _client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method/confirm",
+        var confirm = await Client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method/confirm",
             new { code = Flows.Code(secret, Now) });
         var confirmed = await confirm.Content.ReadFromJsonAsync<JsonElement>();
         Assert.That(confirm.StatusCode, Is.EqualTo(HttpStatusCode.OK), confirmed.ToString());
         Assert.That(confirmed.GetProperty("method").GetString(), Is.EqualTo("totp"));
 
         // The old phone code died with the switch; backup codes were kept.
-        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(_client, user.UserId, new { code = pendingLogin }),
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { code = pendingLogin }),
             HttpStatusCode.UnprocessableEntity, "invalid_code");
         await ProblemAssert.IsProblemAsync(await ChallengeAsync(user.UserId, "sms"), HttpStatusCode.Conflict, "no_challenge_for_method");
-        Assert.That((await Flows.VerifyAsync(_client, user.UserId, new { backupCode = user.BackupCodes[0] })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        _app.Time.Advance(TimeSpan.FromSeconds(30));
-        Assert.That((await Flows.VerifyAsync(_client, user.UserId, new { code = Flows.Code(secret, Now) })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((await Flows.VerifyAsync(Client, user.UserId, new { backupCode = user.BackupCodes[0] })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        App.Time.Advance(TimeSpan.FromSeconds(30));
+        Assert.That((await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(secret, Now) })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
     [Test]
     public async Task Switch_from_totp_to_phone_with_a_backup_code_as_proof()
     {
-        var user = await Flows.EnableTotpAsync(_app, _client);
+        var user = await Flows.EnableTotpAsync(App, Client);
         var phone = NewPhone();
-        var start = await _client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method",
+        var start = await Client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method",
             new { method = "phone", phoneNumber = phone, channel = "call", proof = new { backupCode = user.BackupCodes[0] } });
         Assert.That(start.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await start.Content.ReadAsStringAsync());
-        Assert.That(_telnyx.DeliveriesTo(phone).Single().Channel, Is.EqualTo("call"));
+        Assert.That(Telnyx.DeliveriesTo(phone).Single().Channel, Is.EqualTo("call"));
 
         // TOTP still works before confirmation.
-        Assert.That((await Flows.VerifyAsync(_client, user.UserId, new { code = Flows.Code(user.Secret, Now) })).StatusCode,
+        Assert.That((await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(user.Secret, Now) })).StatusCode,
             Is.EqualTo(HttpStatusCode.OK));
 
-        var confirm = await _client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method/confirm",
-            new { code = _telnyx.LastCodeTo(phone) });
+        var confirm = await Client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method/confirm",
+            new { code = Telnyx.LastCodeTo(phone) });
         Assert.That(confirm.StatusCode, Is.EqualTo(HttpStatusCode.OK), await confirm.Content.ReadAsStringAsync());
 
         // The old TOTP secret no longer works; the proof backup code was consumed; the others were kept.
-        _app.Time.Advance(TimeSpan.FromSeconds(30));
-        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(_client, user.UserId, new { code = Flows.Code(user.Secret, Now) }),
+        App.Time.Advance(TimeSpan.FromSeconds(30));
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(user.Secret, Now) }),
             HttpStatusCode.UnprocessableEntity, "invalid_code");
-        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(_client, user.UserId, new { backupCode = user.BackupCodes[0] }),
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { backupCode = user.BackupCodes[0] }),
             HttpStatusCode.UnprocessableEntity, "invalid_code");
-        var remaining = await _client.GetFromJsonAsync<JsonElement>($"/v1/users/{user.UserId}/two-factor/backup-codes");
+        var remaining = await Client.GetFromJsonAsync<JsonElement>($"/v1/users/{user.UserId}/two-factor/backup-codes");
         Assert.That(remaining.GetProperty("remaining").GetInt32(), Is.EqualTo(9));
-        var status = await _client.GetFromJsonAsync<JsonElement>($"/v1/users/{user.UserId}/two-factor");
+        var status = await Client.GetFromJsonAsync<JsonElement>($"/v1/users/{user.UserId}/two-factor");
         Assert.That(status.GetProperty("method").GetString(), Is.EqualTo("phone"));
     }
 
     [Test]
     public async Task Switch_needs_a_valid_proof_and_starts_nothing_without_it()
     {
-        var user = await Flows.EnableTotpAsync(_app, _client);
+        var user = await Flows.EnableTotpAsync(App, Client);
         var phone = NewPhone();
-        var response = await _client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method",
+        var response = await Client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method",
             new { method = "phone", phoneNumber = phone, channel = "sms", proof = new { code = "000000" } });
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnprocessableEntity, "invalid_code");
-        Assert.That(_telnyx.DeliveriesTo(phone), Is.Empty);
+        Assert.That(Telnyx.DeliveriesTo(phone), Is.Empty);
 
-        var missing = await _client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method", new { method = "totp" });
+        var missing = await Client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method", new { method = "totp" });
         await ProblemAssert.IsProblemAsync(missing, HttpStatusCode.BadRequest, "validation_failed");
 
-        var confirm = await _client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method/confirm", new { code = "123456" });
+        var confirm = await Client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method/confirm", new { code = "123456" });
         await ProblemAssert.IsProblemAsync(confirm, HttpStatusCode.Conflict, "no_pending_switch");
     }
 }

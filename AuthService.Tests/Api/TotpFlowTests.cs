@@ -5,32 +5,13 @@ using AuthService.Tests.Infrastructure;
 
 namespace AuthService.Tests.Api;
 
-public class TotpFlowTests
+public class TotpFlowTests : AppFixture
 {
-    private AuthApp _app = null!;
-    private HttpClient _client = null!;
-
-    [OneTimeSetUp]
-    public void Start()
-    {
-        _app = new AuthApp();
-        _client = _app.AdminClient();
-    }
-
-    [OneTimeTearDown]
-    public void Stop()
-    {
-        _client.Dispose();
-        _app.Dispose();
-    }
-
-    private DateTimeOffset Now => _app.Time.GetUtcNow();
-
     [Test]
     public async Task Enrollment_returns_secret_uri_qr_codes_and_expiry()
     {
         var userId = AuthApp.NewUserId();
-        var (secret, body) = await Flows.EnrollTotpAsync(_client, userId, "ann@example.com");
+        var (secret, body) = await Flows.EnrollTotpAsync(Client, userId, "ann@example.com");
 
         Assert.Multiple(() =>
         {
@@ -46,17 +27,17 @@ public class TotpFlowTests
     public async Task Status_shows_pending_then_enabled()
     {
         var userId = AuthApp.NewUserId();
-        var status = await _client.GetFromJsonAsync<JsonElement>($"/v1/users/{userId}/two-factor");
+        var status = await Client.GetFromJsonAsync<JsonElement>($"/v1/users/{userId}/two-factor");
         Assert.That(status.GetProperty("enabled").GetBoolean(), Is.False);
         Assert.That(status.GetProperty("pending").ValueKind, Is.EqualTo(JsonValueKind.Null));
 
-        await Flows.EnrollTotpAsync(_client, userId);
-        status = await _client.GetFromJsonAsync<JsonElement>($"/v1/users/{userId}/two-factor");
+        await Flows.EnrollTotpAsync(Client, userId);
+        status = await Client.GetFromJsonAsync<JsonElement>($"/v1/users/{userId}/two-factor");
         Assert.That(status.GetProperty("pending").GetProperty("method").GetString(), Is.EqualTo("totp"));
 
-        await Flows.EnableTotpAsync(_app, _client, AuthApp.NewUserId());
-        var user = await Flows.EnableTotpAsync(_app, _client);
-        status = await _client.GetFromJsonAsync<JsonElement>($"/v1/users/{user.UserId}/two-factor");
+        await Flows.EnableTotpAsync(App, Client, AuthApp.NewUserId());
+        var user = await Flows.EnableTotpAsync(App, Client);
+        status = await Client.GetFromJsonAsync<JsonElement>($"/v1/users/{user.UserId}/two-factor");
         Assert.Multiple(() =>
         {
             Assert.That(status.GetProperty("enabled").GetBoolean(), Is.True);
@@ -71,22 +52,22 @@ public class TotpFlowTests
     public async Task Confirmation_with_a_wrong_code_is_refused_and_nothing_is_enabled()
     {
         var userId = AuthApp.NewUserId();
-        var (secret, _) = await Flows.EnrollTotpAsync(_client, userId);
+        var (secret, _) = await Flows.EnrollTotpAsync(Client, userId);
         var wrong = Flows.Code(secret, Now.AddMinutes(5));
 
-        var response = await _client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code = wrong });
+        var response = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code = wrong });
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnprocessableEntity, "invalid_code");
-        var status = await _client.GetFromJsonAsync<JsonElement>($"/v1/users/{userId}/two-factor");
+        var status = await Client.GetFromJsonAsync<JsonElement>($"/v1/users/{userId}/two-factor");
         Assert.That(status.GetProperty("enabled").GetBoolean(), Is.False);
     }
 
     [Test]
     public async Task Confirmation_returns_ten_backup_codes_once()
     {
-        var user = await Flows.EnableTotpAsync(_app, _client);
+        var user = await Flows.EnableTotpAsync(App, Client);
         Assert.That(user.BackupCodes, Has.Count.EqualTo(10));
-        var listed = await _client.GetFromJsonAsync<JsonElement>($"/v1/users/{user.UserId}/two-factor/backup-codes");
+        var listed = await Client.GetFromJsonAsync<JsonElement>($"/v1/users/{user.UserId}/two-factor/backup-codes");
         Assert.That(listed.GetProperty("remaining").GetInt32(), Is.EqualTo(10));
         Assert.That(listed.ToString(), Does.Not.Contain(user.BackupCodes[0]));
     }
@@ -95,10 +76,10 @@ public class TotpFlowTests
     public async Task Pending_enrollment_expires_after_15_minutes()
     {
         var userId = AuthApp.NewUserId();
-        var (secret, _) = await Flows.EnrollTotpAsync(_client, userId);
-        _app.Time.Advance(TimeSpan.FromMinutes(15));
+        var (secret, _) = await Flows.EnrollTotpAsync(Client, userId);
+        App.Time.Advance(TimeSpan.FromMinutes(15));
 
-        var response = await _client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code = Flows.Code(secret, Now) });
+        var response = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code = Flows.Code(secret, Now) });
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Conflict, "no_pending_enrollment");
     }
@@ -107,20 +88,20 @@ public class TotpFlowTests
     public async Task Enrolling_again_replaces_the_pending_secret()
     {
         var userId = AuthApp.NewUserId();
-        var (first, _) = await Flows.EnrollTotpAsync(_client, userId);
-        var (second, _) = await Flows.EnrollTotpAsync(_client, userId);
+        var (first, _) = await Flows.EnrollTotpAsync(Client, userId);
+        var (second, _) = await Flows.EnrollTotpAsync(Client, userId);
 
-        var stale = await _client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code = Flows.Code(first, Now) });
+        var stale = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code = Flows.Code(first, Now) });
         await ProblemAssert.IsProblemAsync(stale, HttpStatusCode.UnprocessableEntity, "invalid_code");
-        var fresh = await _client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code = Flows.Code(second, Now) });
+        var fresh = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code = Flows.Code(second, Now) });
         Assert.That(fresh.StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
     [Test]
     public async Task Enrolling_when_enabled_is_a_conflict()
     {
-        var user = await Flows.EnableTotpAsync(_app, _client);
-        var response = await _client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/enroll", new { method = "totp" });
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var response = await Client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/enroll", new { method = "totp" });
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Conflict, "two_factor_already_enabled");
     }
 
@@ -128,19 +109,19 @@ public class TotpFlowTests
     public async Task Confirmation_code_cannot_be_replayed_at_login()
     {
         var userId = AuthApp.NewUserId();
-        var (secret, _) = await Flows.EnrollTotpAsync(_client, userId);
+        var (secret, _) = await Flows.EnrollTotpAsync(Client, userId);
         var code = Flows.Code(secret, Now);
-        (await _client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code })).EnsureSuccessStatusCode();
+        (await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code })).EnsureSuccessStatusCode();
 
-        var replay = await Flows.VerifyAsync(_client, userId, new { code });
+        var replay = await Flows.VerifyAsync(Client, userId, new { code });
         await ProblemAssert.IsProblemAsync(replay, HttpStatusCode.UnprocessableEntity, "invalid_code");
     }
 
     [Test]
     public async Task Valid_code_verifies_with_drift_and_backup_count()
     {
-        var user = await Flows.EnableTotpAsync(_app, _client);
-        var response = await Flows.VerifyAsync(_client, user.UserId, new { code = Flows.Code(user.Secret, Now) });
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var response = await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(user.Secret, Now) });
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToString());
@@ -157,9 +138,9 @@ public class TotpFlowTests
     [TestCase(1)]
     public async Task Code_one_step_off_is_accepted_and_reports_drift(int drift)
     {
-        var user = await Flows.EnableTotpAsync(_app, _client);
-        _app.Time.Advance(TimeSpan.FromSeconds(60));
-        var response = await Flows.VerifyAsync(_client, user.UserId, new { code = Flows.Code(user.Secret, Now.AddSeconds(30 * drift)) });
+        var user = await Flows.EnableTotpAsync(App, Client);
+        App.Time.Advance(TimeSpan.FromSeconds(60));
+        var response = await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(user.Secret, Now.AddSeconds(30 * drift)) });
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToString());
         Assert.That(body.GetProperty("driftSteps").GetInt32(), Is.EqualTo(drift));
@@ -169,38 +150,38 @@ public class TotpFlowTests
     [TestCase(2)]
     public async Task Code_two_steps_off_is_refused(int drift)
     {
-        var user = await Flows.EnableTotpAsync(_app, _client);
-        _app.Time.Advance(TimeSpan.FromSeconds(90));
-        var response = await Flows.VerifyAsync(_client, user.UserId, new { code = Flows.Code(user.Secret, Now.AddSeconds(30 * drift)) });
+        var user = await Flows.EnableTotpAsync(App, Client);
+        App.Time.Advance(TimeSpan.FromSeconds(90));
+        var response = await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(user.Secret, Now.AddSeconds(30 * drift)) });
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnprocessableEntity, "invalid_code");
     }
 
     [Test]
     public async Task Replayed_code_and_earlier_step_are_refused()
     {
-        var user = await Flows.EnableTotpAsync(_app, _client);
-        _app.Time.Advance(TimeSpan.FromSeconds(30));
+        var user = await Flows.EnableTotpAsync(App, Client);
+        App.Time.Advance(TimeSpan.FromSeconds(30));
         var earlier = Flows.Code(user.Secret, Now.AddSeconds(-30));
         var current = Flows.Code(user.Secret, Now);
 
-        (await Flows.VerifyAsync(_client, user.UserId, new { code = current })).EnsureSuccessStatusCode();
+        (await Flows.VerifyAsync(Client, user.UserId, new { code = current })).EnsureSuccessStatusCode();
 
-        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(_client, user.UserId, new { code = current }),
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { code = current }),
             HttpStatusCode.UnprocessableEntity, "invalid_code");
-        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(_client, user.UserId, new { code = earlier }),
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { code = earlier }),
             HttpStatusCode.UnprocessableEntity, "invalid_code");
     }
 
     [Test]
     public async Task A_replayed_code_is_audited_as_a_replay()
     {
-        var user = await Flows.EnableTotpAsync(_app, _client);
+        var user = await Flows.EnableTotpAsync(App, Client);
         var code = Flows.Code(user.Secret, Now);
-        (await Flows.VerifyAsync(_client, user.UserId, new { code })).EnsureSuccessStatusCode();
-        await Flows.VerifyAsync(_client, user.UserId, new { code });
-        await Flows.VerifyAsync(_client, user.UserId, new { code = "000000" });
+        (await Flows.VerifyAsync(Client, user.UserId, new { code })).EnsureSuccessStatusCode();
+        await Flows.VerifyAsync(Client, user.UserId, new { code });
+        await Flows.VerifyAsync(Client, user.UserId, new { code = "000000" });
 
-        var events = await _client.GetFromJsonAsync<JsonElement>($"/v1/users/{user.UserId}/two-factor/events?limit=2");
+        var events = await Client.GetFromJsonAsync<JsonElement>($"/v1/users/{user.UserId}/two-factor/events?limit=2");
         var reasons = events.GetProperty("items").EnumerateArray()
             .Select(e => e.GetProperty("details").GetProperty("reason").GetString()).ToList();
         Assert.That(reasons, Is.EqualTo(new[] { "invalid_code", "replayed" }));
@@ -209,9 +190,9 @@ public class TotpFlowTests
     [Test]
     public async Task Twenty_concurrent_verifications_of_one_code_succeed_exactly_once()
     {
-        var user = await Flows.EnableTotpAsync(_app, _client);
+        var user = await Flows.EnableTotpAsync(App, Client);
         var code = Flows.Code(user.Secret, Now);
-        var clients = Enumerable.Range(0, 20).Select(_ => _app.AdminClient()).ToArray();
+        var clients = Enumerable.Range(0, 20).Select(_ => App.AdminClient()).ToArray();
 
         var responses = await Race.RunAsync(20, i => Flows.VerifyAsync(clients[i], user.UserId, new { code }),
             i => clients[i].GetAsync($"/v1/users/{user.UserId}/two-factor"));
@@ -226,7 +207,7 @@ public class TotpFlowTests
     [Test]
     public async Task Verify_without_enabled_factor_is_a_conflict()
     {
-        var response = await Flows.VerifyAsync(_client, AuthApp.NewUserId(), new { code = "123456" });
+        var response = await Flows.VerifyAsync(Client, AuthApp.NewUserId(), new { code = "123456" });
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Conflict, "two_factor_not_enabled");
     }
 
@@ -234,8 +215,8 @@ public class TotpFlowTests
     [TestCase("{\"code\":\"123456\",\"backupCode\":\"abcde-fghjk\"}")]
     public async Task Verify_needs_exactly_one_of_code_and_backup_code(string json)
     {
-        var user = await Flows.EnableTotpAsync(_app, _client);
-        var response = await _client.PostAsync($"/v1/users/{user.UserId}/two-factor/verify",
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var response = await Client.PostAsync($"/v1/users/{user.UserId}/two-factor/verify",
             new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, "validation_failed");
     }
@@ -243,7 +224,7 @@ public class TotpFlowTests
     [Test]
     public async Task Malformed_json_is_a_clear_400()
     {
-        var response = await _client.PostAsync($"/v1/users/{AuthApp.NewUserId()}/two-factor/verify",
+        var response = await Client.PostAsync($"/v1/users/{AuthApp.NewUserId()}/two-factor/verify",
             new StringContent("{\"code\":", System.Text.Encoding.UTF8, "application/json"));
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, "invalid_json");
     }
@@ -251,7 +232,7 @@ public class TotpFlowTests
     [Test]
     public async Task Invalid_user_id_is_refused()
     {
-        var response = await _client.GetAsync($"/v1/users/{new string('a', 129)}/two-factor");
+        var response = await Client.GetAsync($"/v1/users/{new string('a', 129)}/two-factor");
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, "invalid_user_id");
     }
 }

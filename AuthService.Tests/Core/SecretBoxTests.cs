@@ -31,15 +31,15 @@ public class SecretBoxTests
     }
 
     [Test]
-    public void After_rotation_old_values_open_and_are_flagged_for_reseal()
+    public void After_rotation_old_values_open_and_new_ones_use_the_new_key()
     {
         var before = new SecretBox(new Dictionary<string, byte[]> { ["a"] = KeyA }, "a");
         var old = before.Seal("secret"u8, "x");
         var after = new SecretBox(new Dictionary<string, byte[]> { ["a"] = KeyA, ["b"] = KeyB }, "b");
 
         Assert.That(after.Open(old, "x"), Is.EqualTo("secret"u8.ToArray()));
-        Assert.That(after.NeedsReseal(old), Is.True);
-        Assert.That(after.NeedsReseal(after.Seal("secret"u8, "x")), Is.False);
+        Assert.That(SecretBox.KeyIdOf(old), Is.EqualTo("a"));
+        Assert.That(SecretBox.KeyIdOf(after.Seal("secret"u8, "x")), Is.EqualTo("b"));
     }
 
     [Test]

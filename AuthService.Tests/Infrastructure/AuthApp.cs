@@ -95,6 +95,4 @@ public sealed class AuthApp : WebApplicationFactory<Program>
     public static string NewUserId(string prefix = "user") => $"{prefix}-{Guid.NewGuid():N}";
 
     private sealed record CreatedKey(Guid Id, string Key);
-
-    public static string[] AllScopes => [.. Scopes.All];
 }

@@ -1,0 +1,35 @@
+namespace AuthService.Tests.Infrastructure;
+
+/// <summary>One app per fixture on the shared test database, an admin client, and — for fixtures that send codes — a
+/// loopback Telnyx stand-in the app's real Telnyx adapter talks to.</summary>
+public abstract class AppFixture
+{
+    private TelnyxStandIn? _telnyx;
+
+    /// <summary>True for fixtures that need the Telnyx stand-in.</summary>
+    protected virtual bool SendsCodes => false;
+
+    protected AuthApp App { get; private set; } = null!;
+
+    protected HttpClient Client { get; private set; } = null!;
+
+    protected TelnyxStandIn Telnyx => _telnyx ?? throw new InvalidOperationException("This fixture does not send codes (SendsCodes).");
+
+    protected DateTimeOffset Now => App.Time.GetUtcNow();
+
+    [OneTimeSetUp]
+    public void StartApp()
+    {
+        _telnyx = SendsCodes ? new TelnyxStandIn() : null;
+        App = new AuthApp(_telnyx?.Settings);
+        Client = App.AdminClient();
+    }
+
+    [OneTimeTearDown]
+    public void StopApp()
+    {
+        Client.Dispose();
+        App.Dispose();
+        _telnyx?.Dispose();
+    }
+}
