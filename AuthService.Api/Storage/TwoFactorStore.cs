@@ -19,6 +19,10 @@ public sealed record FactorRow
     public DateTime EnabledAt { get; init; }
     public int FailedConsecutive { get; init; }
     public DateTime? LockedAt { get; init; }
+
+    /// <summary>Failed attempts inside the per-minute window, oldest first; read only by the optimistic login read of
+    /// <see cref="TwoFactorStore.LockAndLoadAsync"/> (null elsewhere).</summary>
+    public DateTime[]? RecentFailures { get; init; }
 }
 
 public sealed record PendingRow
@@ -70,20 +74,31 @@ public static class TwoFactorStore
     public static async Task<(FactorRow? Factor, IReadOnlyList<DateTimeOffset> RecentFailures)> LockAndLoadAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId, DateTimeOffset failuresSince)
     {
-        var sql = $"""
-            {(transaction is null ? "" : "select pg_advisory_xact_lock(hashtextextended('user:' || @userId, 0));")}
-            select {FactorColumns} from factors where user_id = @userId;
-            select created_at from verification_failures where user_id = @userId and created_at > @failuresSince order by created_at;
-            """;
-        await using var results = await connection.QueryMultipleAsync(sql, new { userId, failuresSince }, transaction);
-        if (transaction is not null)
+        if (transaction is null)
         {
-            await results.ReadAsync(); // the lock's empty result
+            // The optimistic login path, which only goes on when a factor exists: one statement, the ledger as an array
+            // column (one executor run and one result set fewer per login than two statements).
+            var factor = await connection.QuerySingleOrDefaultAsync<FactorRow>($"""
+                select {FactorColumns},
+                       array(select created_at from verification_failures
+                             where user_id = @userId and created_at > @failuresSince order by created_at) as recent_failures
+                from factors where user_id = @userId
+                """, new { userId, failuresSince });
+            return (factor, Utc(factor?.RecentFailures ?? []));
         }
 
-        var factor = await results.ReadSingleOrDefaultAsync<FactorRow>();
-        var failures = (await results.ReadAsync<DateTime>()).Select(d => new DateTimeOffset(DateTime.SpecifyKind(d, DateTimeKind.Utc))).ToList();
-        return (factor, failures);
+        // Under the lock the ledger counts even without a factor (an enrollment's confirmation attempts).
+        await using var results = await connection.QueryMultipleAsync($"""
+            select pg_advisory_xact_lock(hashtextextended('user:' || @userId, 0));
+            select {FactorColumns} from factors where user_id = @userId;
+            select created_at from verification_failures where user_id = @userId and created_at > @failuresSince order by created_at;
+            """, new { userId, failuresSince }, transaction);
+        await results.ReadAsync(); // the lock's empty result
+        var locked = await results.ReadSingleOrDefaultAsync<FactorRow>();
+        return (locked, Utc(await results.ReadAsync<DateTime>()));
+
+        static List<DateTimeOffset> Utc(IEnumerable<DateTime> stamps) =>
+            stamps.Select(d => new DateTimeOffset(DateTime.SpecifyKind(d, DateTimeKind.Utc))).ToList();
     }
 
     /// <summary>The pending enrollment or switch, if any and not expired.</summary>
