@@ -40,6 +40,6 @@ load_args=(--pg "$conn"
   --ceiling-dll "bench/AuthService.Bench.Ceiling/bin/Release/$bin/AuthService.Bench.Ceiling.dll"
   --micro "$out/micro.json" --pid-file "$pids")
 if [ -n "$smoke" ]; then
-  load_args+=(--smoke --users 2000 --workers 4 --warmup 0.5 --duration 1 --half-duration 1 --cold-starts 1 --backup-codes 0)
+  load_args+=(--smoke --rounds 1 --users 2000 --workers 4 --warmup 0.5 --duration 1 --half-duration 1 --cold-starts 1 --backup-codes 0)
 fi
 dotnet "bench/AuthService.Bench.Load/bin/Release/$bin/AuthService.Bench.Load.dll" "${load_args[@]}" "$@" | tee "$out/table.txt"

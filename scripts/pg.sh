@@ -63,6 +63,8 @@ start)
     extra=""
     # Test clusters are throwaway: durability buys nothing there.
     [ "$name" != "dev" ] && extra="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    # Profiling hook, e.g. PG_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements".
+    extra="$extra ${PG_EXTRA_OPTS:-}"
     # A port can be taken (another cluster, or a client socket): move on to the next one, up to 20 times.
     for _ in $(seq 1 20); do
       if as_pg "'$bin/pg_ctl' -D '$dir/data' -l '$dir/data/server.log' -w -t 60 start \

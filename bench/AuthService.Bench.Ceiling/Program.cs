@@ -1,6 +1,7 @@
 // The ceiling of the verify path on this machine: ASP.NET Core + one parameterized single-row Npgsql SELECT per
 // request (the TechEmpower "single query" shape), POST with a small JSON body like verify. No auth, no Dapper,
-// no writes: what AuthService's verify could approach if it needed one round trip.
+// no writes: what AuthService's verify could approach if it needed one round trip. The bench runs it twice: with the
+// plain connection string (Npgsql defaults) and with the service's own pool settings (the "tuned ceiling").
 using Npgsql;
 
 var builder = WebApplication.CreateBuilder(args);

@@ -8,6 +8,7 @@ public sealed record BenchOptions(
     string CeilingDll,
     int Users,
     int Workers,
+    int Rounds,
     TimeSpan Warmup,
     TimeSpan Duration,
     TimeSpan HalfDuration,
@@ -34,7 +35,8 @@ public sealed record BenchOptions(
             Get("ceiling-dll") ?? throw new ArgumentException("--ceiling-dll is required"),
             (int)Number("users", 200_000), // verify now runs ~3k req/s: 50k users ran out within one 30-s step
             (int)Number("workers", 32),
-            TimeSpan.FromSeconds(Number("warmup", 5)),
+            Math.Max(1, (int)Number("rounds", 3)),
+            TimeSpan.FromSeconds(Number("warmup", 15)), // the first round of a phase; later rounds warm up 1 s. 5 s left verify ~30 % below its steady state
             TimeSpan.FromSeconds(Number("duration", 15)),
             TimeSpan.FromSeconds(Number("half-duration", 10)),
             (int)Number("cold-starts", 3),

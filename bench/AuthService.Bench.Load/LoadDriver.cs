@@ -18,6 +18,16 @@ public sealed record LoadResult(
 {
     public double Throughput => Seconds > 0 ? Requests / Seconds : 0;
 
+    /// <summary>Several rounds of one workload as one result (time, requests and latencies pooled).</summary>
+    public static LoadResult Merge(string name, IEnumerable<LoadResult> rounds)
+    {
+        var all = rounds.ToList();
+        var latencies = all.SelectMany(r => r.LatenciesMs).ToArray();
+        Array.Sort(latencies);
+        return new LoadResult(name, all.Sum(r => r.Seconds), all.Sum(r => r.Requests), all.Sum(r => r.Errors), latencies,
+            all.Any(r => r.StoppedEarly), all.SelectMany(r => r.ErrorSamples).Take(5).ToList(), all.Sum(r => r.Issued));
+    }
+
     public double Percentile(double p)
     {
         if (LatenciesMs.Length == 0)

@@ -49,7 +49,8 @@ public static class LoadEntry
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{servicePort}",
-            ["ConnectionStrings__Auth"] = db.ConnectionString,
+            // BENCH_SERVICE_CONN_EXTRA (e.g. ";Maximum Pool Size=16") tries a pool setting on the service only.
+            ["ConnectionStrings__Auth"] = db.ConnectionString + (Environment.GetEnvironmentVariable("BENCH_SERVICE_CONN_EXTRA") ?? ""),
             ["Encryption__ActiveKeyId"] = keyId,
             [$"Encryption__Keys__{keyId}"] = Convert.ToBase64String(key),
             ["Auth__BootstrapAdminKey"] = adminKey,
@@ -108,18 +109,55 @@ public static class LoadEntry
                 return Post($"/v1/users/{userIds[u]}/two-factor/verify", $"{{\"code\":\"{Totp.Code(secrets[u], step)}\"}}");
             };
 
-            // 3. Saturation, then half of it at a fixed rate, with the service's RSS sampled throughout.
+            // 3. Saturation of verify and of the two ceilings, interleaved in rounds (ceiling, verify, tuned ceiling) so
+            //    that drift of this shared machine hits all three alike; each round starts from a vacuumed, checkpointed
+            //    database. The ceilings idle until their turn.
+            using var ceiling = StartCeiling("ceiling", o, db.ConnectionString);
+            using var tuned = StartCeiling("ceiling-tuned", o, AuthService.Api.Hosting.ServiceRegistration.TunedConnectionString(db.ConnectionString));
+            await Task.WhenAll(WaitReadyAsync(ceiling.Process, ceiling.Uri, TimeSpan.FromSeconds(60)),
+                WaitReadyAsync(tuned.Process, tuned.Uri, TimeSpan.FromSeconds(60)));
+            var ceilingPool = new UserPool(o.Users);
+            RequestFactory check = () => Post($"/users/{userIds[ceilingPool.Next()]}/check", "{\"code\":\"123456\"}");
+            var phases = new[]
+            {
+                new Phase("ceiling", ceiling.Process, new LoadDriver(ceiling.Client), check),
+                new Phase("verify", service!, driver, verify),
+                new Phase("ceiling-tuned", tuned.Process, new LoadDriver(tuned.Client), check),
+            };
+            var postgres = await PostgresCpu.FindAsync(db.ConnectionString);
             using var rss = new RssSampler(service!);
-            Log($"verify: closed loop, {o.Workers} workers, {o.Warmup.TotalSeconds:0.#} s warm-up + {o.Duration.TotalSeconds:0.#} s");
-            report.Verify = await Profiled(service!, db.ConnectionString,
-                () => driver.ClosedLoopAsync("verify", verify, o.Workers, o.Warmup, o.Duration), p => report.VerifyProfile = p);
+            var roundLength = o.Duration / o.Rounds;
+            for (var round = 0; round < o.Rounds; round++)
+            {
+                foreach (var phase in phases)
+                {
+                    await SettleAsync(db.ConnectionString);
+                    var warmup = round == 0 ? o.Warmup : TimeSpan.FromSeconds(Math.Min(1, o.Warmup.TotalSeconds));
+                    Log($"round {round + 1}/{o.Rounds}: {phase.Name}, {o.Workers} workers, {warmup.TotalSeconds:0.#} s warm-up + {roundLength.TotalSeconds:0.#} s");
+                    phase.Rounds.Add(await Profiled(phase, postgres, db.ConnectionString,
+                        () => phase.Driver.ClosedLoopAsync(phase.Name, phase.Next, o.Workers, warmup, roundLength)));
+                }
+            }
+
+            report.Verify = phases[1].Result;
+            report.Ceiling = phases[0].Result;
+            report.TunedCeiling = phases[2].Result;
+            report.VerifyRounds = phases[1].Rounds.Select(r => r.Result).ToList();
+            report.CeilingRounds = phases[0].Rounds.Select(r => r.Result).ToList();
+            report.TunedCeilingRounds = phases[2].Rounds.Select(r => r.Result).ToList();
+            report.VerifyProfile = phases[1].Profile;
+            report.CeilingProfile = phases[0].Profile;
+            report.TunedCeilingProfile = phases[2].Profile;
+
+            // 4. Half of the verify saturation at a fixed rate, with the service's RSS sampled throughout.
             var halfRate = Math.Max(1, report.Verify.Throughput / 2);
+            await SettleAsync(db.ConnectionString);
             Log($"verify: open loop at {halfRate:F0} req/s for {o.HalfDuration.TotalSeconds:0.#} s");
             report.VerifyHalf = await driver.OpenLoopAsync("verify@half", verify, halfRate, o.HalfDuration);
             report.ServiceRssPeakBytes = rss.Stop();
             report.ServiceVmHwmBytes = service!.Memory().Peak;
 
-            // 4. Routes that may not exist yet: measured when they answer, "n/a" on 404.
+            // 5. The other routes.
             report.LoginDecisions = await LoginDecisionsAsync(o, client, driver, pool, userIds);
             report.Challenge = await ChallengeAsync(o, driver, phoneUserIds, telnyx);
         }
@@ -127,53 +165,76 @@ public static class LoadEntry
         {
             service?.Dispose();
         }
+    }
 
-        // 5. The ceiling, alone on the machine like the service was.
-        var ceilingPort = FreePort();
-        var ceilingUri = new Uri($"http://127.0.0.1:{ceilingPort}");
-        using (var ceiling = ChildProcess.Start("ceiling", o.CeilingDll, new Dictionary<string, string>
-               {
-                   ["ASPNETCORE_ENVIRONMENT"] = "Production",
-                   ["ASPNETCORE_URLS"] = ceilingUri.ToString(),
-                   ["ConnectionStrings__Auth"] = db.ConnectionString,
-               }, o.PidFile))
+    private sealed record Ceiling(ChildProcess Process, Uri Uri, HttpClient Client) : IDisposable
+    {
+        public void Dispose()
         {
-            await WaitReadyAsync(ceiling, ceilingUri, TimeSpan.FromSeconds(60));
-            using var client = NewClient(ceilingUri, null);
-            var pool = new UserPool(o.Users);
-            Log($"ceiling: closed loop, {o.Workers} workers, {o.Warmup.TotalSeconds:0.#} s warm-up + {o.Duration.TotalSeconds:0.#} s");
-            report.Ceiling = await Profiled(ceiling, db.ConnectionString, () => new LoadDriver(client).ClosedLoopAsync("ceiling",
-                () => Post($"/users/{userIds[pool.Next()]}/check", "{\"code\":\"123456\"}"), o.Workers, o.Warmup, o.Duration),
-                p => report.CeilingProfile = p);
+            Client.Dispose();
+            Process.Dispose();
         }
     }
 
-    /// <summary>Per request over the whole phase (warm-up included): server CPU, and database transactions and rows
-    /// written (pg_stat_database), which tell round trips and writes per request apart from CPU.</summary>
-    private static async Task<LoadResult> Profiled(ChildProcess server, string connectionString, Func<Task<LoadResult>> phase,
-        Action<PhaseProfile> keep)
+    /// <summary>The bare app (<c>bench/AuthService.Bench.Ceiling</c>) on its own port, with the given connection string.</summary>
+    private static Ceiling StartCeiling(string name, BenchOptions o, string connectionString)
+    {
+        var uri = new Uri($"http://127.0.0.1:{FreePort()}");
+        var process = ChildProcess.Start(name, o.CeilingDll, new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["ASPNETCORE_URLS"] = uri.ToString(),
+            ["ConnectionStrings__Auth"] = connectionString,
+        }, o.PidFile);
+        return new Ceiling(process, uri, NewClient(uri, null));
+    }
+
+    /// <summary>One closed-loop workload, measured in several rounds.</summary>
+    private sealed class Phase(string name, ChildProcess server, LoadDriver driver, RequestFactory next)
+    {
+        public string Name => name;
+        public ChildProcess Server => server;
+        public LoadDriver Driver => driver;
+        public RequestFactory Next => next;
+        public List<(LoadResult Result, PhaseProfile Profile)> Rounds { get; } = [];
+        public LoadResult Result => LoadResult.Merge(name, Rounds.Select(r => r.Result));
+        public PhaseProfile Profile => PhaseProfile.Sum(Rounds.Select(r => r.Profile));
+    }
+
+    /// <summary>Every phase starts from the same database state: dead tuples of the earlier phase vacuumed, dirty
+    /// pages written, so that neither autovacuum nor a checkpoint lands on one phase only.</summary>
+    private static async Task SettleAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        foreach (var sql in new[] { "vacuum (analyze)", "checkpoint" })
+        {
+            await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 300 };
+            await command.ExecuteNonQueryAsync();
+        }
+    }
+
+    /// <summary>Per request over the whole round (warm-up included): CPU of the server, the client and PostgreSQL (all
+    /// backends and helpers of the cluster), and database transactions and rows written (pg_stat_database).</summary>
+    private static async Task<(LoadResult Result, PhaseProfile Profile)> Profiled(Phase phase, PostgresCpu? postgres,
+        string connectionString, Func<Task<LoadResult>> run)
     {
         var client = Process.GetCurrentProcess();
-        var serverCpu = server.CpuTime();
+        var serverCpu = phase.Server.CpuTime();
         var clientCpu = client.TotalProcessorTime;
+        var postgresCpu = postgres?.CpuTime() ?? TimeSpan.Zero;
         var before = await DatabaseCountersAsync(connectionString);
         var wall = Stopwatch.StartNew();
-        var result = await phase();
+        var result = await run();
         wall.Stop();
-        var serverUsed = server.CpuTime() - serverCpu;
+        var serverUsed = phase.Server.CpuTime() - serverCpu;
+        var postgresUsed = postgres is null ? (TimeSpan?)null : postgres.CpuTime() - postgresCpu;
         client.Refresh();
         var clientUsed = client.TotalProcessorTime - clientCpu;
         await Task.Delay(1100); // backends flush their statistics at most once a second
         var after = await DatabaseCountersAsync(connectionString);
-        var requests = Math.Max(1.0, result.Issued); // warm-up included, like the counters
-
-        keep(new PhaseProfile(
-            serverUsed.TotalMicroseconds / requests,
-            clientUsed.TotalMicroseconds / requests,
-            (after.Commits - before.Commits) / requests,
-            (after.RowsWritten - before.RowsWritten) / requests,
-            (serverUsed + clientUsed).TotalSeconds / wall.Elapsed.TotalSeconds));
-        return result;
+        return (result, new PhaseProfile(result.Issued, serverUsed, clientUsed, postgresUsed, after.Commits - before.Commits,
+            after.RowsWritten - before.RowsWritten, wall.Elapsed));
     }
 
     private static async Task<(long Commits, long RowsWritten)> DatabaseCountersAsync(string connectionString)
