@@ -20,8 +20,8 @@ public sealed record FactorRow
     public int FailedConsecutive { get; init; }
     public DateTime? LockedAt { get; init; }
 
-    /// <summary>Failed attempts inside the per-minute window, oldest first; read only by the optimistic login read of
-    /// <see cref="TwoFactorStore.LockAndLoadAsync"/> (null elsewhere).</summary>
+    /// <summary>Failed attempts inside the per-minute window, oldest first; read only by the optimistic login read
+    /// (<see cref="TwoFactorStore.GetFactorsWithFailuresAsync"/>; null elsewhere).</summary>
     public DateTime[]? RecentFailures { get; init; }
 }
 
@@ -68,38 +68,34 @@ public static class TwoFactorStore
         connection.QuerySingleOrDefaultAsync<FactorRow>(
             $"select {FactorColumns} from factors where user_id = @userId", new { userId }, transaction);
 
-    /// <summary>Reads, in one round trip, the factor and the failed attempts since <paramref name="failuresSince"/> (the
-    /// per-minute limit's ledger). Inside a transaction it first takes the user's advisory lock for the rest of it; without
-    /// one it is a plain snapshot read (the optimistic login path).</summary>
+    /// <summary>Takes the user's advisory lock for the rest of <paramref name="transaction"/> and reads, in the same round
+    /// trip, the factor and the failed attempts since <paramref name="failuresSince"/> (the per-minute limit's ledger,
+    /// which counts even without a factor: an enrollment's confirmation attempts).</summary>
     public static async Task<(FactorRow? Factor, IReadOnlyList<DateTimeOffset> RecentFailures)> LockAndLoadAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId, DateTimeOffset failuresSince)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, DateTimeOffset failuresSince)
     {
-        if (transaction is null)
-        {
-            // The optimistic login path, which only goes on when a factor exists: one statement, the ledger as an array
-            // column (one executor run and one result set fewer per login than two statements).
-            var factor = await connection.QuerySingleOrDefaultAsync<FactorRow>($"""
-                select {FactorColumns},
-                       array(select created_at from verification_failures
-                             where user_id = @userId and created_at > @failuresSince order by created_at) as recent_failures
-                from factors where user_id = @userId
-                """, new { userId, failuresSince });
-            return (factor, Utc(factor?.RecentFailures ?? []));
-        }
-
-        // Under the lock the ledger counts even without a factor (an enrollment's confirmation attempts).
         await using var results = await connection.QueryMultipleAsync($"""
             select pg_advisory_xact_lock(hashtextextended('user:' || @userId, 0));
             select {FactorColumns} from factors where user_id = @userId;
             select created_at from verification_failures where user_id = @userId and created_at > @failuresSince order by created_at;
             """, new { userId, failuresSince }, transaction);
         await results.ReadAsync(); // the lock's empty result
-        var locked = await results.ReadSingleOrDefaultAsync<FactorRow>();
-        return (locked, Utc(await results.ReadAsync<DateTime>()));
-
-        static List<DateTimeOffset> Utc(IEnumerable<DateTime> stamps) =>
-            stamps.Select(d => new DateTimeOffset(DateTime.SpecifyKind(d, DateTimeKind.Utc))).ToList();
+        var factor = await results.ReadSingleOrDefaultAsync<FactorRow>();
+        return (factor, (await results.ReadAsync<DateTime>()).Select(Utc).ToList());
     }
+
+    /// <summary>The optimistic login read for several users at once (one statement): their factors, each with the
+    /// failed attempts since <paramref name="failuresSince"/> as <see cref="FactorRow.RecentFailures"/>.</summary>
+    public static async Task<IReadOnlyList<FactorRow>> GetFactorsWithFailuresAsync(NpgsqlConnection connection, string[] userIds,
+        DateTimeOffset failuresSince) =>
+        (await connection.QueryAsync<FactorRow>($"""
+            select {FactorColumns},
+                   array(select v.created_at from verification_failures v
+                         where v.user_id = f.user_id and v.created_at > @failuresSince order by v.created_at) as recent_failures
+            from factors f where f.user_id = any(@userIds)
+            """, new { userIds, failuresSince })).AsList();
+
+    internal static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 
     /// <summary>The pending enrollment or switch, if any and not expired.</summary>
     public static Task<PendingRow?> GetPendingAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId,
@@ -184,21 +180,34 @@ public static class TwoFactorStore
     /// accepted before, and appends the success to the audit trail in the same statement (one round trip on the login
     /// path). Returns the unused backup-code count on success, null when the step was already used.</summary>
     public static Task<int?> TryAcceptTotpStepAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId,
-        long step, DateTimeOffset now, Guid? apiKeyId, string auditDetails)
-    {
-        const string sql = """
-            with accepted as (
-                update factors set last_totp_step = @step, failed_consecutive = 0, updated_at = @now
-                where user_id = @userId and last_totp_step < @step and locked_at is null
-                returning user_id
-            ), audit as (
-                insert into audit_events (user_id, event_type, occurred_at, api_key_id, details)
-                select @userId, 'verification_succeeded', @now, @apiKeyId, @auditDetails::jsonb from accepted
-            )
-            select (select count(*)::int from backup_codes where user_id = @userId and used_at is null) from accepted
-            """;
-        return connection.QuerySingleOrDefaultAsync<int?>(sql, new { userId, step, now, apiKeyId, auditDetails }, transaction);
-    }
+        long step, DateTimeOffset now, Guid? apiKeyId, string auditDetails) =>
+        connection.QuerySingleOrDefaultAsync<int?>(AcceptTotpStepSql, new { userId, step, now, apiKeyId, auditDetails }, transaction);
+
+    /// <summary>The same statement as <see cref="TryAcceptTotpStepAsync"/>, as one command of a batch.</summary>
+    public static NpgsqlBatchCommand AcceptTotpStepCommand(string userId, long step, DateTimeOffset now, Guid? apiKeyId, string auditDetails) =>
+        new(AcceptTotpStepSql)
+        {
+            Parameters =
+            {
+                new NpgsqlParameter<string>("userId", userId),
+                new NpgsqlParameter<long>("step", step),
+                new NpgsqlParameter<DateTimeOffset>("now", now),
+                new NpgsqlParameter("apiKeyId", NpgsqlTypes.NpgsqlDbType.Uuid) { Value = (object?)apiKeyId ?? DBNull.Value },
+                new NpgsqlParameter<string>("auditDetails", auditDetails),
+            },
+        };
+
+    private const string AcceptTotpStepSql = """
+        with accepted as (
+            update factors set last_totp_step = @step, failed_consecutive = 0, updated_at = @now
+            where user_id = @userId and last_totp_step < @step and locked_at is null
+            returning user_id
+        ), audit as (
+            insert into audit_events (user_id, event_type, occurred_at, api_key_id, details)
+            select @userId, 'verification_succeeded', @now, @apiKeyId, @auditDetails::jsonb from accepted
+        )
+        select (select count(*)::int from backup_codes where user_id = @userId and used_at is null) from accepted
+        """;
 
     public static async Task<IReadOnlyList<BackupCodeRow>> GetUnusedBackupCodesAsync(NpgsqlConnection connection,
         NpgsqlTransaction? transaction, string userId) =>

@@ -20,6 +20,7 @@ namespace AuthService.Api.TwoFactor;
 /// holds exactly across connections and instances.</summary>
 public sealed class TwoFactorService(
     NpgsqlDataSource dataSource,
+    OptimisticLogins logins,
     SecretBox secrets,
     TimeProvider time,
     ITelephonySender telephony,
@@ -507,7 +508,7 @@ public sealed class TwoFactorService(
         }
 
         var now = time.GetUtcNow();
-        if (proof.Code is not null && alsoOnSuccess is null && await TryTotpLoginAsync(userId, proof.Code, stage, actor, now, cancellationToken) is { } quick)
+        if (proof.Code is not null && alsoOnSuccess is null && await TryTotpLoginAsync(userId, proof.Code, stage, actor, now) is { } quick)
         {
             return quick;
         }
@@ -597,20 +598,20 @@ public sealed class TwoFactorService(
         return success;
     }
 
-    /// <summary>The common case — a right TOTP code, nothing limited or locked — in two round trips and no transaction:
-    /// a snapshot read, then the single statement that accepts the step only if it is later than every accepted one
-    /// (and appends the audit event). Anything else returns null and takes the locked path, which decides again under
-    /// the user's lock and records failures exactly; a success here is ordered before any failure that raced it.</summary>
-    private async Task<Result<VerifyResponse>?> TryTotpLoginAsync(string userId, string code, string stage, Guid? actor, DateTimeOffset now,
-        CancellationToken cancellationToken)
+    /// <summary>The common case — a right TOTP code, nothing limited or locked — without a transaction: a snapshot read,
+    /// then the single statement that accepts the step only if it is later than every accepted one (and appends the
+    /// audit event); both are coalesced with concurrent logins (<see cref="OptimisticLogins"/>). Anything else returns
+    /// null and takes the locked path, which decides again under the user's lock and records failures exactly; a success
+    /// here is ordered before any failure that raced it.</summary>
+    private async Task<Result<VerifyResponse>?> TryTotpLoginAsync(string userId, string code, string stage, Guid? actor, DateTimeOffset now)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var (factor, recentFailures) = await TwoFactorStore.LockAndLoadAsync(connection, null, userId, now - Minute);
+        var factor = await logins.ReadAsync(new OptimisticLogins.Read(userId, now - Minute));
         if (factor is null)
         {
             return Problems.NotEnabled;
         }
 
+        var recentFailures = (factor.RecentFailures ?? []).Select(TwoFactorStore.Utc).ToList();
         if (factor.Method != Totp || factor.LockedAt is not null ||
             !RollingWindow.Check(recentFailures, _limits.AttemptsPerMinute, Minute, now).Allowed)
         {
@@ -624,7 +625,7 @@ public sealed class TwoFactorService(
         }
 
         var details = JsonSerializer.Serialize(new { method = Totp, stage, driftSteps = check.DriftSteps }, JsonSerializerOptions.Web);
-        if (await TwoFactorStore.TryAcceptTotpStepAsync(connection, null, userId, check.Step, now, actor, details) is not { } remaining)
+        if (await logins.AcceptAsync(new OptimisticLogins.Accept(userId, check.Step, now, actor, details)) is not { } remaining)
         {
             return null;
         }
@@ -717,5 +718,5 @@ public sealed class TwoFactorService(
     private byte[] PhoneCodeHash(string keyId, string userId, string purpose, Guid id, string code) =>
         secrets.Mac(keyId, "phone-code", $"{userId}|{purpose}|{id:N}|{code}");
 
-    private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
+    private static DateTimeOffset Utc(DateTime value) => TwoFactorStore.Utc(value);
 }

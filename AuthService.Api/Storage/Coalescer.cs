@@ -1,0 +1,84 @@
+using System.Threading.Channels;
+
+namespace AuthService.Api.Storage;
+
+/// <summary>Runs concurrent requests of one kind together: whatever is queued when a worker is free goes to PostgreSQL
+/// as one batch, so under load N logins share one round trip (and, for writes, one commit) instead of paying N. Nothing
+/// waits for a batch to fill: an idle worker takes a lone request at once, so a quiet service sees no added latency.
+/// A batch that throws fails every request in it with that exception (each caller maps it as before, e.g. to 503).</summary>
+public sealed class Coalescer<TItem, TResult> : IDisposable
+{
+    private readonly Channel<Entry> _queue = Channel.CreateUnbounded<Entry>(new UnboundedChannelOptions { SingleWriter = false });
+    private readonly Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> _run;
+    private readonly int _maxBatch;
+    private readonly Task[] _workers;
+
+    /// <param name="run">Runs one batch; returns one result per item, in the items' order.</param>
+    /// <param name="maxBatch">Most items per batch.</param>
+    /// <param name="workers">Batches in flight at once (each holds one pooled connection while it runs).</param>
+    public Coalescer(Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> run, int maxBatch, int workers)
+    {
+        _run = run;
+        _maxBatch = maxBatch;
+        _workers = Enumerable.Range(0, workers).Select(_ => Task.Run(WorkAsync)).ToArray();
+    }
+
+    public Task<TResult> RunAsync(TItem item)
+    {
+        var entry = new Entry(item);
+        if (!_queue.Writer.TryWrite(entry))
+        {
+            throw new ObjectDisposedException(nameof(Coalescer<TItem, TResult>), "The service is stopping.");
+        }
+
+        return entry.Completion.Task;
+    }
+
+    private async Task WorkAsync()
+    {
+        var batch = new List<Entry>(_maxBatch);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var entry))
+            {
+                batch.Add(entry);
+            }
+
+            if (batch.Count == 0)
+            {
+                continue; // another worker took them
+            }
+
+            try
+            {
+                var results = await _run(batch.Select(e => e.Item).ToList());
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Completion.TrySetResult(results[i]);
+                }
+            }
+            catch (Exception e)
+            {
+                foreach (var entry in batch)
+                {
+                    entry.Completion.TrySetException(e);
+                }
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _queue.Writer.TryComplete();
+        Task.WaitAll(_workers, TimeSpan.FromSeconds(10));
+    }
+
+    private sealed class Entry(TItem item)
+    {
+        public TItem Item => item;
+
+        // Callers continue on the thread pool, never inline on the worker that completes the batch.
+        public TaskCompletionSource<TResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
