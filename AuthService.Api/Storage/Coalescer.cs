@@ -5,33 +5,41 @@ namespace AuthService.Api.Storage;
 /// <summary>Runs concurrent requests of one kind together: whatever is queued when a worker is free goes to PostgreSQL
 /// as one batch, so under load N logins share one round trip (and, for writes, one commit) instead of paying N. Nothing
 /// waits for a batch to fill: an idle worker takes a lone request at once, so a quiet service sees no added latency.
-/// A batch that throws fails every request in it with that exception (each caller maps it as before, e.g. to 503).</summary>
+/// A batch that throws fails every request in it with that exception (each caller maps it as before, e.g. to 503).
+/// The queue is bounded: when the database falls behind, requests are refused at once instead of piling up.</summary>
 public sealed class Coalescer<TItem, TResult> : IDisposable
 {
-    private readonly Channel<Entry> _queue = Channel.CreateUnbounded<Entry>(new UnboundedChannelOptions { SingleWriter = false });
+    private readonly Channel<Entry> _queue;
     private readonly Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> _run;
     private readonly int _maxBatch;
     private readonly Task[] _workers;
+    private volatile bool _disposed;
 
     /// <param name="run">Runs one batch; returns one result per item, in the items' order.</param>
     /// <param name="maxBatch">Most items per batch.</param>
     /// <param name="workers">Batches in flight at once (each holds one pooled connection while it runs).</param>
-    public Coalescer(Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> run, int maxBatch, int workers)
+    /// <param name="capacity">Most requests waiting; beyond it <see cref="TryRun"/> refuses.</param>
+    public Coalescer(Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> run, int maxBatch, int workers, int capacity = 1024)
     {
+        _queue = Channel.CreateBounded<Entry>(new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.Wait });
         _run = run;
         _maxBatch = maxBatch;
         _workers = Enumerable.Range(0, workers).Select(_ => Task.Run(WorkAsync)).ToArray();
     }
 
-    public Task<TResult> RunAsync(TItem item)
+    /// <summary>Queues <paramref name="item"/> for the next batch; false when the queue is full.</summary>
+    public bool TryRun(TItem item, out Task<TResult> result)
     {
         var entry = new Entry(item);
         if (!_queue.Writer.TryWrite(entry))
         {
-            throw new ObjectDisposedException(nameof(Coalescer<TItem, TResult>), "The service is stopping.");
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            result = Task.FromResult(default(TResult)!);
+            return false;
         }
 
-        return entry.Completion.Task;
+        result = entry.Completion.Task;
+        return true;
     }
 
     private async Task WorkAsync()
@@ -70,6 +78,7 @@ public sealed class Coalescer<TItem, TResult> : IDisposable
 
     public void Dispose()
     {
+        _disposed = true;
         _queue.Writer.TryComplete();
         Task.WaitAll(_workers, TimeSpan.FromSeconds(10));
     }

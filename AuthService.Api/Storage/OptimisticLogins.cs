@@ -28,10 +28,17 @@ public sealed class OptimisticLogins : IDisposable
 
     /// <summary>The user's factor with <see cref="FactorRow.RecentFailures"/> since <see cref="Read.FailuresSince"/>,
     /// or null without a factor.</summary>
-    public Task<FactorRow?> ReadAsync(Read read) => _reads.RunAsync(read);
+    public Task<FactorRow?> ReadAsync(Read read) => Queue(_reads, read);
 
     /// <summary>The unused backup-code count when the step was accepted; null when it was not (already used or locked).</summary>
-    public Task<int?> AcceptAsync(Accept accept) => _accepts.RunAsync(accept);
+    public Task<int?> AcceptAsync(Accept accept) => Queue(_accepts, accept);
+
+    /// <summary>A full queue means the database is far behind: answer 503 now (as a pool timeout would) rather than
+    /// let requests pile up in memory.</summary>
+    private static Task<TResult> Queue<TItem, TResult>(Coalescer<TItem, TResult> coalescer, TItem item) =>
+        coalescer.TryRun(item, out var result)
+            ? result
+            : throw new NpgsqlException("Too many logins are waiting for the database; retry shortly.");
 
     private async Task<IReadOnlyList<FactorRow?>> ReadBatchAsync(IReadOnlyList<Read> reads)
     {

@@ -28,9 +28,9 @@ public class CoalescerTests
             return items.Select(i => i * 10).ToList();
         }, maxBatch: 64, workers: 1);
 
-        var first = coalescer.RunAsync(0);
+        var first = Run(coalescer, 0);
         await firstStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        var rest = Enumerable.Range(1, 30).Select(coalescer.RunAsync).ToList(); // queued behind the running batch
+        var rest = Enumerable.Range(1, 30).Select(i => Run(coalescer, i)).ToList(); // queued behind the running batch
         releaseFirst.SetResult();
 
         Assert.That(await first, Is.EqualTo(0));
@@ -56,7 +56,7 @@ public class CoalescerTests
             return items.ToList();
         }, maxBatch: 8, workers: 2);
 
-        var all = Enumerable.Range(0, 50).Select(coalescer.RunAsync).ToList();
+        var all = Enumerable.Range(0, 50).Select(i => Run(coalescer, i)).ToList();
         gate.SetResult();
 
         Assert.That(await Task.WhenAll(all), Is.EqualTo(Enumerable.Range(0, 50)));
@@ -71,9 +71,9 @@ public class CoalescerTests
             items.Contains(-1) ? throw new InvalidOperationException("database gone") : Task.FromResult<IReadOnlyList<int>>(items.ToList()),
             maxBatch: 64, workers: 1);
 
-        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => coalescer.RunAsync(-1));
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => Run(coalescer, -1));
         Assert.That(failure!.Message, Is.EqualTo("database gone"));
-        Assert.That(await coalescer.RunAsync(7), Is.EqualTo(7));
+        Assert.That(await Run(coalescer, 7), Is.EqualTo(7));
     }
 
     [Test]
@@ -82,6 +82,32 @@ public class CoalescerTests
         var coalescer = new Coalescer<int, int>(items => Task.FromResult<IReadOnlyList<int>>(items.ToList()), maxBatch: 64, workers: 2);
         coalescer.Dispose();
 
-        Assert.Throws<ObjectDisposedException>(() => coalescer.RunAsync(1));
+        Assert.Throws<ObjectDisposedException>(() => Run(coalescer, 1));
     }
+
+    [Test]
+    public async Task A_full_queue_refuses_at_once_and_takes_requests_again_once_it_drains()
+    {
+        var gate = new TaskCompletionSource();
+        var started = new TaskCompletionSource();
+        using var coalescer = new Coalescer<int, int>(async items =>
+        {
+            started.TrySetResult();
+            await gate.Task;
+            return items.ToList();
+        }, maxBatch: 4, workers: 1, capacity: 3);
+
+        var running = Run(coalescer, 0); // taken by the worker, which now blocks
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var queued = Enumerable.Range(1, 3).Select(i => Run(coalescer, i)).ToList();
+
+        Assert.That(coalescer.TryRun(99, out _), Is.False, "the fourth waiting request");
+        gate.SetResult();
+        Assert.That(await running, Is.EqualTo(0));
+        Assert.That(await Task.WhenAll(queued), Is.EqualTo(new[] { 1, 2, 3 }));
+        Assert.That(await Run(coalescer, 5), Is.EqualTo(5));
+    }
+
+    private static Task<int> Run(Coalescer<int, int> coalescer, int item) =>
+        coalescer.TryRun(item, out var result) ? result : throw new InvalidOperationException("queue full");
 }
