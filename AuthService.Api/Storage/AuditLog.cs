@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AuthService.Api.Webhooks;
 using Dapper;
 using Npgsql;
 
@@ -36,16 +37,13 @@ public static class AuditLog
         values (@userId, @eventType, @now, @apiKeyId, @details::jsonb)
         """;
 
-    public static Task AppendAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string? userId, string eventType,
-        DateTimeOffset now, Guid? apiKeyId, object? details = null) =>
-        connection.ExecuteAsync(InsertSql, Parameters(userId, eventType, now, apiKeyId, details), transaction);
-
-    private static object Parameters(string? userId, string eventType, DateTimeOffset now, Guid? apiKeyId, object? details) => new
+    /// <summary>Also writes the webhook events the audit event stands for (DESIGN §8.3) to the outbox, on the same
+    /// connection and transaction: the portal hears of a change exactly when it commits.</summary>
+    public static async Task AppendAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string? userId, string eventType,
+        DateTimeOffset now, Guid? apiKeyId, object? details = null)
     {
-        userId,
-        eventType,
-        now,
-        apiKeyId,
-        details = JsonSerializer.Serialize(details ?? new { }, Json),
-    };
+        var json = JsonSerializer.Serialize(details ?? new { }, Json);
+        await connection.ExecuteAsync(InsertSql, new { userId, eventType, now, apiKeyId, details = json }, transaction);
+        await WebhookOutbox.AddAsync(connection, transaction, WebhookEvents.FromAudit(eventType, userId, apiKeyId, now, json));
+    }
 }

@@ -108,7 +108,7 @@ public sealed class TwoFactorService(
             var codes = BackupCodeSet.Generate();
             await TwoFactorStore.ReplaceBackupCodesAsync(connection, transaction, userId, codes.Select(BackupCodeSet.Hash).ToList(), now);
             await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.EnrollmentConfirmed, now, actor,
-                new { method = pending.Method, phoneNumber = pending.PhoneMasked, backupCodes = codes.Count });
+                new { method = pending.Method, phoneNumber = pending.PhoneMasked, channel = pending.Channel, backupCodes = codes.Count });
             logger.LogInformation("Enabled {Method} second factor for {UserId}", pending.Method, userId);
             return new ConfirmResponse(true, pending.Method, codes);
         });
@@ -129,7 +129,7 @@ public sealed class TwoFactorService(
             // Login codes sent to the old number die with it.
             await PhoneStore.DeleteCodesAsync(connection, transaction, userId, LoginCode);
             await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.MethodSwitched, now, actor,
-                new { from = before.Method, to = pending.Method, phoneNumber = pending.PhoneMasked });
+                new { from = before.Method, to = pending.Method, phoneNumber = pending.PhoneMasked, channel = pending.Channel });
             logger.LogInformation("Switched {UserId} from {From} to {To}", userId, before.Method, pending.Method);
             return new SwitchConfirmResponse(true, pending.Method);
         });
@@ -685,7 +685,7 @@ public sealed class TwoFactorService(
         var consecutive = await TwoFactorStore.RecordFailureAsync(connection, transaction, userId, now, _limits.LockoutThreshold);
         if (consecutive >= _limits.LockoutThreshold)
         {
-            await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.Locked, now, actor, new { consecutiveFailures = consecutive });
+            await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.Locked, now, actor, new { method, consecutiveFailures = consecutive });
             logger.LogWarning("Locked the second factor of {UserId} after {Failures} consecutive failures", userId, consecutive);
             ServiceMetrics.Lockouts.Inc();
             return Problems.Locked;

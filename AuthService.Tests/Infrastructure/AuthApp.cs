@@ -32,6 +32,9 @@ public sealed class AuthApp : WebApplicationFactory<Program>
             // Fixtures share one database but each has its own fake clock: a background prune driven by one clock
             // would expire another fixture's rows. HousekeepingTests calls PruneAsync itself.
             ["Database:Housekeeping"] = "false",
+            // Likewise webhook dispatch: a dispatcher on another fixture's clock would send (or give up) this one's
+            // deliveries. WebhookTests drive WebhookDispatcher.DispatchOnceAsync themselves.
+            ["Webhooks:Dispatch"] = "false",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
