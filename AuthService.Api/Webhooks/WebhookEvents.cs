@@ -102,6 +102,7 @@ public static class WebhookEvents
                 Copy("backupCodes", "backupCodesRemaining");
                 break;
             case BackupCodeUsed:
+                Copy("stage"); // login, switch_method or backup_codes: what the code was spent on
                 Copy("backupCodesRemaining");
                 break;
             case Locked:

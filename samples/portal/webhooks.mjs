@@ -29,7 +29,7 @@ const texts = {
   'two_factor.method_switched': (d) => `Your method was changed to ${methodName(d)}`,
   'two_factor.reset': () => 'Support reset your two-factor settings',
   'two_factor.backup_codes_regenerated': () => 'New backup codes were created; the old ones no longer work',
-  'two_factor.backup_code_used': () => 'A backup code was used to sign in',
+  'two_factor.backup_code_used': (d) => (d.stage === 'login' ? 'A backup code was used to sign in' : 'A backup code was used to confirm a change'),
   'two_factor.backup_codes_low': (d) => `You have ${d.backupCodesRemaining} backup code${d.backupCodesRemaining === 1 ? '' : 's'} left`,
   'two_factor.locked': () => 'Two-factor sign-in was locked after too many failed attempts',
   'two_factor.rate_limited': () => 'Too many sign-in attempts or code requests: we paused them for a while',
