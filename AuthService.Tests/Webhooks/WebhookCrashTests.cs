@@ -21,6 +21,25 @@ public class WebhookCrashTests
             ["Webhooks__Timeout"] = "00:01:00",
         });
 
+    private static bool VerifiesWithPackage(string secret, ReceivedWebhook received)
+    {
+        var headers = new Microsoft.AspNetCore.Http.HeaderDictionary
+        {
+            ["webhook-id"] = received.Id,
+            ["webhook-timestamp"] = received.Timestamp,
+            ["webhook-signature"] = received.Signature,
+        };
+        try
+        {
+            new StandardWebhooks.StandardWebhook(secret).Verify(received.Body, headers);
+            return true;
+        }
+        catch (StandardWebhooks.Diagnostics.WebhookVerificationException)
+        {
+            return false;
+        }
+    }
+
     [Test]
     public async Task A_service_killed_mid_delivery_loses_nothing_after_restart()
     {
@@ -67,6 +86,8 @@ public class WebhookCrashTests
             {
                 Assert.That(users.Select(u => For(receiver, u).Count), Has.All.EqualTo(1), "every event arrived after the restart");
                 Assert.That(arrivals.Select(r => r.SignatureValid), Has.All.True);
+                // The C# example of docs/OPERATIONS.md: the package's Verify, which also checks the timestamp (real clock here).
+                Assert.That(arrivals.Select(r => VerifiesWithPackage(endpoint!.Secret, r)), Has.All.True);
                 Assert.That(inFlight, Is.Not.Empty);
                 Assert.That(duplicates, Is.EqualTo(inFlight.Count), "only the attempts whose outcome the kill made unknown repeat");
                 Assert.That(arrivals.GroupBy(r => r.Id).Where(g => g.Count() > 1).Select(g => g.Key), Is.EquivalentTo(inFlight));
