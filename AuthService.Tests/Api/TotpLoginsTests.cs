@@ -1,4 +1,4 @@
-using AuthService.Api.Storage;
+using AuthService.Api.TwoFactor;
 using AuthService.Tests.Infrastructure;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
@@ -6,90 +6,64 @@ using Npgsql;
 
 namespace AuthService.Tests.Api;
 
-/// <summary>The batched statements of the optimistic login path on a real PostgreSQL: however concurrent requests fall
-/// into batches, each caller gets its own answer, a step is taken once, and every success has its audit event.</summary>
-public class OptimisticLoginsTests : AppFixture
+/// <summary>The coalesced TOTP login on a real PostgreSQL: however concurrent attempts fall into batches, each caller gets
+/// its own answer, decided in order under the user's lock: a step is taken once, every checked code is accepted or counted,
+/// and the per-minute limit stops checking at exactly its count.</summary>
+public class TotpLoginsTests : AppFixture
 {
-    private OptimisticLogins Logins => App.Services.GetRequiredService<OptimisticLogins>();
+    private TotpLogins Logins => App.Services.GetRequiredService<TotpLogins>();
+
+    private Task<AuthService.Api.Http.Result<VerifyResponse>?> AttemptAsync(string userId, string code) =>
+        Logins.VerifyAsync(new TotpLogins.Attempt(userId, code, "login", null, Now));
 
     [Test]
     public async Task A_step_is_accepted_once_per_user_and_each_caller_gets_its_own_answer()
     {
-        var users = new List<string>();
+        var users = new List<Flows.EnabledTotpUser>();
         for (var i = 0; i < 12; i++)
         {
-            users.Add((await Flows.EnableTotpAsync(App, Client)).UserId);
+            users.Add(await Flows.EnableTotpAsync(App, Client));
         }
 
-        var now = Now;
-        var step = now.ToUnixTimeSeconds() / 30 + 100;
-        var taken = users.Where((_, i) => i % 2 == 0).ToHashSet();
-        foreach (var user in taken)
-        {
-            Assert.That(await Logins.AcceptAsync(new OptimisticLogins.Accept(user, step, now, null, "{}")), Is.EqualTo(10));
-        }
-
-        var auditBefore = await SuccessEventsAsync(users);
-
-        // Every user twice with the same step, all at once: some land in one batch, some in different ones.
-        var race = users.SelectMany(u => Enumerable.Range(0, 2).Select(_ => (User: u,
-            Answer: Logins.AcceptAsync(new OptimisticLogins.Accept(u, step, now, null, "{}"))))).ToList();
+        // Every user twice with the same code, all at once: some land in one batch, some in different ones.
+        var race = users.SelectMany(u => Enumerable.Range(0, 2).Select(_ => (User: u.UserId,
+            Answer: AttemptAsync(u.UserId, Flows.Code(u.Secret, Now))))).ToList();
         await Task.WhenAll(race.Select(r => r.Answer));
 
         foreach (var user in users)
         {
-            var answers = race.Where(r => r.User == user).Select(r => r.Answer.Result).ToList();
-            if (taken.Contains(user))
-            {
-                Assert.That(answers, Has.All.Null, $"{user}: its step was already taken");
-            }
-            else
-            {
-                Assert.That(answers.Count(a => a is not null), Is.EqualTo(1), $"{user}: exactly one acceptance");
-                Assert.That(answers.Single(a => a is not null), Is.EqualTo(10), "the unused backup codes of that very user");
-            }
-        }
-
-        var auditAfter = await SuccessEventsAsync(users);
-        foreach (var user in users)
-        {
-            Assert.That(auditAfter[user] - auditBefore[user], Is.EqualTo(taken.Contains(user) ? 0 : 1), $"{user}: one audit event per success");
+            var answers = race.Where(r => r.User == user.UserId).Select(r => r.Answer.Result!.Value).ToList();
+            Assert.That(answers.Count(a => a.Error is null), Is.EqualTo(1), $"{user.UserId}: exactly one acceptance");
+            Assert.That(answers.Single(a => a.Error is null).Value!.BackupCodesRemaining, Is.EqualTo(10), "that very user's backup codes");
+            Assert.That(answers.Single(a => a.Error is not null).Error!.Code, Is.EqualTo("invalid_code"), "the other is a replay");
+            var events = await ExactLimitsTests.EventsSinceEnabledAsync(App.ConnectionString, user.UserId);
+            Assert.That(events.OrderBy(e => e), Is.EqualTo(new[] { "verification_failed", "verification_succeeded" }), $"{user.UserId}: both recorded");
         }
     }
 
     [Test]
-    public async Task Reads_in_one_batch_keep_each_callers_window_of_failures_and_unknown_users_read_null()
+    public async Task Attempts_of_one_user_in_a_burst_are_decided_in_order_and_stop_at_the_limit()
     {
         var user = await Flows.EnableTotpAsync(App, Client);
-        var start = Now;
-        await Flows.VerifyAsync(Client, user.UserId, new { code = "000000" });
-        await Flows.VerifyAsync(Client, user.UserId, new { code = "000000" });
-        App.Time.Advance(TimeSpan.FromSeconds(40));
-        await Flows.VerifyAsync(Client, user.UserId, new { code = "000000" });
+        var wrong = ExactLimitsTests.WrongCodes(user.Secret, 12, Now);
 
-        var reads = Enumerable.Range(0, 10).SelectMany(_ => new[]
-        {
-            Logins.ReadAsync(new OptimisticLogins.Read(user.UserId, start.AddSeconds(-1))),
-            Logins.ReadAsync(new OptimisticLogins.Read(user.UserId, start.AddSeconds(20))),
-            Logins.ReadAsync(new OptimisticLogins.Read(AuthApp.NewUserId(), start)),
-        }).ToList();
-        await Task.WhenAll(reads);
+        var answers = await Task.WhenAll(wrong.Select(code => AttemptAsync(user.UserId, code)));
 
-        for (var i = 0; i < reads.Count; i += 3)
-        {
-            Assert.That(reads[i].Result!.UserId, Is.EqualTo(user.UserId));
-            Assert.That(reads[i].Result!.RecentFailures, Has.Length.EqualTo(3), "window from before the first failure");
-            Assert.That(reads[i + 1].Result!.RecentFailures, Has.Length.EqualTo(1), "window after the first two");
-            Assert.That(reads[i + 2].Result, Is.Null, "no factor, no row");
-        }
+        var codes = answers.Select(a => a!.Value.Error!.Code).ToList();
+        Assert.That(codes.Count(c => c == "invalid_code"), Is.EqualTo(5), string.Join(",", codes));
+        Assert.That(codes.Count(c => c == "too_many_attempts"), Is.EqualTo(7));
+        var events = await ExactLimitsTests.EventsSinceEnabledAsync(App.ConnectionString, user.UserId);
+        Assert.That(events.Count(e => e == "verification_failed"), Is.EqualTo(5));
+        Assert.That(events.Count(e => e == "rate_limited"), Is.EqualTo(7));
+        await using var connection = new NpgsqlConnection(App.ConnectionString);
+        Assert.That(await connection.ExecuteScalarAsync<int>("select failed_consecutive from factors where user_id = @u", new { u = user.UserId }),
+            Is.EqualTo(5), "only checked codes count towards the lockout");
     }
 
-    private async Task<Dictionary<string, long>> SuccessEventsAsync(List<string> users)
+    [Test]
+    public async Task Users_without_a_totp_factor_are_left_to_the_general_path()
     {
-        await using var connection = new NpgsqlConnection(App.ConnectionString);
-        var counts = (await connection.QueryAsync<(string UserId, long Count)>(
-            "select user_id, count(*) from audit_events where user_id = any(@users) and event_type = 'verification_succeeded' group by user_id",
-            new { users = users.ToArray() })).ToDictionary(r => r.UserId, r => r.Count);
-        return users.ToDictionary(u => u, u => counts.GetValueOrDefault(u));
+        Assert.That(await AttemptAsync(AuthApp.NewUserId(), "123456"), Is.EqualTo(
+            (AuthService.Api.Http.Result<VerifyResponse>?)AuthService.Api.Http.Problems.NotEnabled));
     }
 }
