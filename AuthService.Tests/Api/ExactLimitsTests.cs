@@ -86,6 +86,38 @@ public class ExactLimitsTests : AppFixture
         return events.Skip(events.LastIndexOf("enrollment_confirmed") + 1).ToList();
     }
 
+    /// <summary>The burst made deterministic: five guesses are in flight (held behind the user's lock, as behind a slow
+    /// request) when the right code arrives. It must not be checked and accepted past them: once they are decided the
+    /// limit is reached, and the right code gets 429. (The unlocked fast path accepted it at once, while all 80 codes of
+    /// the burst were checked and only 5 counted.)</summary>
+    [Test]
+    public async Task A_right_code_arriving_behind_undecided_guesses_is_decided_after_them()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var wrong = WrongCodes(user.Secret, 5, Now);
+        await using var holder = new NpgsqlConnection(App.ConnectionString);
+        await holder.OpenAsync();
+        var hold = await holder.BeginTransactionAsync();
+        await holder.ExecuteAsync("select pg_advisory_xact_lock(hashtextextended('user:' || @u, 0))", new { u = user.UserId }, hold);
+
+        var guesses = wrong.Select(code => Flows.VerifyAsync(App.AdminClient(), user.UserId, new { code })).ToList();
+        await using var observer = new NpgsqlConnection(App.ConnectionString);
+        for (var i = 0; i < 400 && await observer.ExecuteScalarAsync<int>(
+                 "select count(*) from pg_locks where locktype = 'advisory' and not granted") == 0; i++)
+        {
+            await Task.Delay(25); // waiting for the guesses to reach the lock, not for a clock
+        }
+
+        var right = Flows.VerifyAsync(App.AdminClient(), user.UserId, new { code = Flows.Code(user.Secret, Now) });
+        var early = await Task.WhenAny(right, Task.Delay(500));
+        await hold.RollbackAsync();
+
+        var statuses = (await Task.WhenAll(guesses)).Select(r => r.StatusCode).ToList();
+        Assert.That(early, Is.Not.SameAs(right), "the right code was answered while five guesses were still undecided");
+        Assert.That(statuses, Has.All.EqualTo(HttpStatusCode.UnprocessableEntity));
+        await ProblemAssert.IsProblemAsync(await right, HttpStatusCode.TooManyRequests, "too_many_attempts");
+    }
+
     [Test]
     public async Task An_acceptance_read_before_the_limit_was_reached_is_refused_after_it()
     {
