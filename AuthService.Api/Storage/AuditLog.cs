@@ -46,4 +46,23 @@ public static class AuditLog
         await connection.ExecuteAsync(InsertSql, new { userId, eventType, now, apiKeyId, details = json }, transaction);
         await WebhookOutbox.AddAsync(connection, transaction, WebhookEvents.FromAudit(eventType, userId, apiKeyId, now, json));
     }
+
+    /// <summary>The same insert as <see cref="AppendAsync"/>, as one command of a batch, with the webhook events it stands
+    /// for in the same statement (<see cref="WebhookOutbox.Include"/>).</summary>
+    public static NpgsqlBatchCommand Command(string? userId, string eventType, DateTimeOffset now, Guid? apiKeyId, object? details = null)
+    {
+        var json = JsonSerializer.Serialize(details ?? new { }, Json);
+        var command = new NpgsqlBatchCommand(InsertSql)
+        {
+            Parameters =
+            {
+                new NpgsqlParameter("userId", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)userId ?? DBNull.Value },
+                new NpgsqlParameter<string>("eventType", eventType),
+                new NpgsqlParameter<DateTimeOffset>("now", now),
+                new NpgsqlParameter("apiKeyId", NpgsqlTypes.NpgsqlDbType.Uuid) { Value = (object?)apiKeyId ?? DBNull.Value },
+                new NpgsqlParameter<string>("details", json),
+            },
+        };
+        return WebhookOutbox.Include(command, WebhookEvents.FromAudit(eventType, userId, apiKeyId, now, json));
+    }
 }

@@ -29,6 +29,53 @@ public static class WebhookOutbox
         order by w.id
         """;
 
+    /// <summary>The outbox rows of <paramref name="events"/> added to a batch command that inserts an audit event, as
+    /// data-modifying CTEs of that same statement (for batched writes such as <c>AttemptStore</c>): still one round trip,
+    /// still the change's transaction.</summary>
+    public static NpgsqlBatchCommand Include(NpgsqlBatchCommand audit, IReadOnlyList<WebhookEvent> events)
+    {
+        if (events.Count == 0)
+        {
+            return audit;
+        }
+
+        var sql = new System.Text.StringBuilder("with audit as (").Append(audit.CommandText).Append(')');
+        for (var i = 0; i < events.Count; i++)
+        {
+            var e = events[i];
+            var p = $"@e{i}_";
+            var match = MatchSql.Replace("@type", p + "type");
+            sql.Append($"""
+                , e{i} as (
+                    insert into webhook_events (id, type, user_id, body, created_at)
+                    select {p}id, {p}type, {p}user, {p}body, {p}now
+                    where exists (select 1 from webhook_endpoints w where {match})
+                      and ({p}since is null or not exists (
+                          select 1 from webhook_events x where x.user_id = {p}user and x.type = {p}type and x.created_at > {p}since))
+                    returning id
+                ), d{i} as (
+                    insert into webhook_deliveries (event_id, endpoint_id, order_key, next_attempt_at, created_at)
+                    select e{i}.id, w.id, coalesce({p}user, ''), {p}now, {p}now
+                    from e{i} cross join webhook_endpoints w where {match}
+                    order by w.id
+                )
+                """);
+            var parameters = audit.Parameters;
+            parameters.Add(new NpgsqlParameter<Guid>($"e{i}_id", e.Id));
+            parameters.Add(new NpgsqlParameter<string>($"e{i}_type", e.Type));
+            parameters.Add(new NpgsqlParameter($"e{i}_user", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)e.UserId ?? DBNull.Value });
+            parameters.Add(new NpgsqlParameter<string>($"e{i}_body", e.Body));
+            parameters.Add(new NpgsqlParameter<DateTimeOffset>($"e{i}_now", e.OccurredAt));
+            parameters.Add(new NpgsqlParameter($"e{i}_since", NpgsqlTypes.NpgsqlDbType.TimestampTz)
+            {
+                Value = e.Type == WebhookEvents.RateLimited ? e.OccurredAt - RateLimitedThrottle : DBNull.Value,
+            });
+        }
+
+        audit.CommandText = sql.Append(" select 1").ToString();
+        return audit;
+    }
+
     public static async Task AddAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<WebhookEvent> events)
     {
         foreach (var e in events)
