@@ -17,7 +17,7 @@ public static class Swagger
             {
                 Title = "AuthService",
                 Version = "v1",
-                Description = "Second-factor authentication (TOTP, SMS/voice codes, backup codes) for portals that do the first factor themselves. " +
+                Description = "Second-factor authentication (TOTP, SMS/voice codes, passkeys, backup codes) for portals that do the first factor themselves. " +
                               "Authenticate with `Authorization: Bearer <api key>`. Every error is `application/problem+json` with a stable `code`.",
                 License = new OpenApiLicense { Name = "Proprietary" },
             });
@@ -40,6 +40,7 @@ public static class Swagger
             });
             options.SupportNonNullableReferenceTypes();
             options.OperationFilter<ProblemCodesOperationFilter>();
+            options.OperationFilter<OneOfResponsesFilter>();
             options.SchemaFilter<ExamplesSchemaFilter>();
         });
         return services;

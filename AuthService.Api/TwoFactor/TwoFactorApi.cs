@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using AuthService.Api.Hosting;
 using AuthService.Api.Http;
+using AuthService.Api.Passkeys;
 using AuthService.Api.Security;
 using AuthService.Core.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -100,52 +101,72 @@ public static class TwoFactorApi
     public static async Task<Ok<StatusResponse>> GetStatus(string userId, TwoFactorService service, CancellationToken ct) =>
         TypedResults.Ok(await service.GetStatusAsync(userId, ct));
 
-    public static async Task<Results<Created<TotpEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult>> Enroll(
-        string userId, EnrollRequest request, TwoFactorService service, ClaimsPrincipal caller, CancellationToken ct) =>
-        Started(userId, await service.EnrollAsync(userId, request, caller.ApiKeyId(), ct));
+    public static async Task<Results<Created<TotpEnrollmentResponse>, Created<PasskeyEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult>> Enroll(
+        string userId, EnrollRequest request, TwoFactorService service, PasskeyEnrollment passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
+        Started(userId, request.Method == TwoFactorService.Passkey
+            ? await passkeys.StartAsync(userId, TwoFactorService.Enroll, request.AccountName, request.DisplayName, caller.ApiKeyId(), ct)
+            : await service.EnrollAsync(userId, request, caller.ApiKeyId(), ct));
 
     public static async Task<Results<Ok<ConfirmResponse>, ProblemHttpResult>> ConfirmEnrollment(
-        string userId, CodeRequest request, TwoFactorService service, ClaimsPrincipal caller, CancellationToken ct) =>
-        ToOk(await service.ConfirmEnrollmentAsync(userId, request.Code, caller.ApiKeyId(), ct));
+        string userId, CodeRequest request, TwoFactorService service, PasskeyEnrollment passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
+        ToOk(request.Credential is not { } credential ? await service.ConfirmEnrollmentAsync(userId, request.Code, caller.ApiKeyId(), ct)
+            : request.Code is not null ? PasskeySwitch.OneProofOnly
+            : await passkeys.ConfirmEnrollmentAsync(userId, credential, caller.ApiKeyId(), ct));
 
-    public static async Task<Results<Accepted<ChallengeResponse>, ProblemHttpResult>> Challenge(
+    public static async Task<Results<Accepted<ChallengeResponse>, Ok<PasskeyChallengeResponse>, ProblemHttpResult>> Challenge(
         string userId, ChallengeRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
-        TwoFactorService service, ClaimsPrincipal caller, CancellationToken ct)
+        TwoFactorService service, PasskeyVerification passkeys, ClaimsPrincipal caller, CancellationToken ct)
     {
+        if (request.Channel == TwoFactorService.Passkey)
+        {
+            var options = await passkeys.ChallengeAsync(userId, ct);
+            return options.Error is { } refused ? refused.ToResult() : TypedResults.Ok(options.Value);
+        }
+
         var result = await service.ChallengeAsync(userId, request.Channel, idempotencyKey, caller.ApiKeyId(), ct);
         return result.Error is { } error ? error.ToResult() : TypedResults.Accepted((string?)null, result.Value);
     }
 
     public static async Task<Results<Ok<VerifyResponse>, ProblemHttpResult>> Verify(
-        string userId, VerifyRequest request, TwoFactorService service, ClaimsPrincipal caller, CancellationToken ct) =>
-        ToOk(await service.VerifyAsync(userId, request.Code, request.BackupCode, caller.ApiKeyId(), ct));
+        string userId, VerifyRequest request, TwoFactorService service, PasskeyVerification passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
+        ToOk(request.Credential is not { } credential ? await service.VerifyAsync(userId, request.Code, request.BackupCode, caller.ApiKeyId(), ct)
+            : request.Code is not null || request.BackupCode is not null ? PasskeySwitch.OneProofOnly
+            : await passkeys.VerifyAsync(userId, credential, caller.ApiKeyId(), ct));
 
-    public static async Task<Results<Created<TotpEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult>> SwitchMethod(
-        string userId, SwitchMethodRequest request, TwoFactorService service, ClaimsPrincipal caller, CancellationToken ct) =>
-        Started(userId, await service.StartSwitchAsync(userId, request, caller.ApiKeyId(), ct));
+    public static async Task<Results<Created<TotpEnrollmentResponse>, Created<PasskeyEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult>> SwitchMethod(
+        string userId, SwitchMethodRequest request, TwoFactorService service, PasskeySwitch passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
+        Started(userId, PasskeySwitch.Handles(request)
+            ? await passkeys.StartAsync(userId, request, caller.ApiKeyId(), ct)
+            : await service.StartSwitchAsync(userId, request, caller.ApiKeyId(), ct));
 
     public static async Task<Results<Ok<SwitchConfirmResponse>, ProblemHttpResult>> ConfirmSwitch(
-        string userId, CodeRequest request, TwoFactorService service, ClaimsPrincipal caller, CancellationToken ct) =>
-        ToOk(await service.ConfirmSwitchAsync(userId, request.Code, caller.ApiKeyId(), ct));
+        string userId, CodeRequest request, TwoFactorService service, PasskeyEnrollment passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
+        ToOk(request.Credential is not { } credential ? await service.ConfirmSwitchAsync(userId, request.Code, caller.ApiKeyId(), ct)
+            : request.Code is not null ? PasskeySwitch.OneProofOnly
+            : await passkeys.ConfirmSwitchAsync(userId, credential, caller.ApiKeyId(), ct));
 
     public static async Task<Ok<BackupCodesRemainingResponse>> GetBackupCodes(string userId, TwoFactorService service,
         CancellationToken ct) =>
         TypedResults.Ok(new BackupCodesRemainingResponse(await service.BackupCodesRemainingAsync(userId, ct)));
 
     public static async Task<Results<Created<BackupCodesResponse>, ProblemHttpResult>> RegenerateBackupCodes(
-        string userId, ProofRequest request, TwoFactorService service, ClaimsPrincipal caller, CancellationToken ct)
+        string userId, ProofRequest request, TwoFactorService service, PasskeyVerification passkeys, ClaimsPrincipal caller, CancellationToken ct)
     {
-        var result = await service.RegenerateBackupCodesAsync(userId, request.Proof, caller.ApiKeyId(), ct);
+        var result = request.Proof?.Credential is not { } credential
+            ? await service.RegenerateBackupCodesAsync(userId, request.Proof, caller.ApiKeyId(), ct)
+            : request.Proof.Code is not null || request.Proof.BackupCode is not null ? PasskeySwitch.OneProofOnly
+            : await passkeys.RegenerateBackupCodesAsync(userId, credential, caller.ApiKeyId(), ct);
         return result.Error is { } error
             ? error.ToResult()
             : TypedResults.Created($"/v1/users/{userId}/two-factor/backup-codes", result.Value);
     }
 
-    private static Results<Created<TotpEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult> Started(
+    private static Results<Created<TotpEnrollmentResponse>, Created<PasskeyEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult> Started(
         string userId, Result<PendingStarted> result) => result switch
     {
         { Error: { } error } => error.ToResult(),
         { Value.Totp: { } totp } => TypedResults.Created($"/v1/users/{userId}/two-factor", totp),
+        { Value.Passkey: { } passkey } => TypedResults.Created($"/v1/users/{userId}/two-factor", passkey),
         { Value.Phone: { } phone } => TypedResults.Accepted($"/v1/users/{userId}/two-factor", phone),
         _ => throw new InvalidOperationException("Enrollment started nothing."),
     };
