@@ -20,7 +20,7 @@ public sealed record Proof(string? Code, string? BackupCode, AuthenticationRespo
 
 public sealed record ProofRequest(Proof? Proof);
 
-/// <summary>Send a login code to a phone user by <c>sms</c> or <c>call</c>.</summary>
+/// <summary>Send a login code to a phone user by <c>sms</c> or <c>call</c>, or get the request options of a passkey user (<c>passkey</c>).</summary>
 public sealed record ChallengeRequest(string? Channel);
 
 /// <summary>Switch to <c>method</c> (as in enroll), proving the current factor with <c>proof</c>.</summary>

@@ -28,48 +28,56 @@ public static class TwoFactorApi
         group.MapPost("/enroll", Enroll).RequireAuthorization(Scopes.Manage)
             .WithSummary("Start enrollment")
             .WithDescription("`totp`: 201 with the secret, otpauth URI and QR code. `phone`: 202, a code is sent by `sms` or `call`. " +
+                             "`passkey` (with `accountName`, `displayName`): 201 with WebAuthn `PublicKeyCredentialCreationOptionsJSON` valid 5 minutes. " +
                              "Enrolling again replaces the pending enrollment. 409 `two_factor_already_enabled` when enabled (use switch-method). " +
                              "429 `daily_limit_exceeded` past the daily code budget; 502/503 `telephony_unavailable` when the provider fails.")
             .Produces<PhoneEnrollmentResponse>(202)
-            .ProducesProblemCodes(409, "two_factor_already_enabled")
+            .ProducesProblemCodes(409, "two_factor_already_enabled", "passkeys_not_configured")
             .ProducesProblemCodes(429, "daily_limit_exceeded")
             .ProducesProblemCodes(502, "telephony_unavailable")
             .ProducesProblemCodes(503, "telephony_unavailable", "database_unavailable");
 
         group.MapPost("/enroll/confirm", ConfirmEnrollment).RequireAuthorization(Scopes.Manage)
             .WithSummary("Confirm enrollment with the first code")
-            .WithDescription("Enables the factor and returns 10 backup codes: the only time they are ever shown. " +
-                             "422 `invalid_code`; 409 `no_pending_enrollment`; 429 `too_many_attempts`.")
+            .WithDescription("`code`, or for a passkey `credential` (the `RegistrationResponseJSON` of `navigator.credentials.create()`). " +
+                             "Enables the factor and returns 10 backup codes: the only time they are ever shown. " +
+                             "422 `invalid_code` / `invalid_passkey` (wrong origin, RP ID, malformed) / `passkey_challenge_invalid` (unknown, used or " +
+                             "expired challenge: enroll again); 409 `no_pending_enrollment`; 429 `too_many_attempts`.")
             .ProducesProblemCodes(409, "no_pending_enrollment", "two_factor_already_enabled")
-            .ProducesProblemCodes(422, "invalid_code")
+            .ProducesProblemCodes(422, "invalid_code", "invalid_passkey", "passkey_challenge_invalid")
             .ProducesProblemCodes(429, "too_many_attempts");
 
         group.MapPost("/challenge", Challenge).RequireAuthorization(Scopes.Verify)
-            .WithSummary("Send a login code to a phone user")
-            .WithDescription("`channel` is `sms` or `call`; the previous login code dies. Optional `Idempotency-Key` header: a retry with the same key " +
-                             "sends nothing and returns the first answer. 409 `no_challenge_for_method` for TOTP users.")
-            .ProducesProblemCodes(409, "no_challenge_for_method", "two_factor_not_enabled", "idempotency_key_in_use")
+            .WithSummary("Send a login code to a phone user, or get passkey request options")
+            .WithDescription("`channel` is `sms` or `call` (202; the previous login code dies), or `passkey` (200 with WebAuthn " +
+                             "`PublicKeyCredentialRequestOptionsJSON`, single use, 5 minutes; the previous challenge dies). Optional `Idempotency-Key` " +
+                             "header for phone codes: a retry with the same key sends nothing and returns the first answer. " +
+                             "409 `no_challenge_for_method` when the channel does not fit the user's method (TOTP users never need one).")
+            .ProducesProblemCodes(409, "no_challenge_for_method", "two_factor_not_enabled", "idempotency_key_in_use", "passkeys_not_configured")
             .ProducesProblemCodes(423, "locked")
             .ProducesProblemCodes(429, "daily_limit_exceeded")
             .ProducesProblemCodes(502, "telephony_unavailable")
             .ProducesProblemCodes(503, "telephony_unavailable", "database_unavailable");
 
         group.MapPost("/verify", Verify).RequireAuthorization(Scopes.Verify)
-            .WithSummary("Verify a login code or a backup code")
-            .WithDescription("Send exactly one of `code` and `backupCode`. Wrong, expired or already used → 422 `invalid_code`. " +
+            .WithSummary("Verify a login code, a passkey assertion or a backup code")
+            .WithDescription("Send exactly one of `code`, `backupCode` and `credential` (a passkey's `AuthenticationResponseJSON` answering the " +
+                             "options of `challenge`). Wrong, expired or already used code → 422 `invalid_code`. Passkey: 422 `invalid_passkey` " +
+                             "(another origin or RP ID, unknown credential, bad signature), `passkey_challenge_invalid` (unknown, used or expired " +
+                             "challenge), `passkey_counter_regression` (possible cloned authenticator, audited). Every refusal counts: " +
                              "429 `too_many_attempts` after 5 failures in a minute; 423 `locked` after 100 consecutive failures.")
-            .ProducesProblemCodes(409, "two_factor_not_enabled")
-            .ProducesProblemCodes(422, "invalid_code")
+            .ProducesProblemCodes(409, "two_factor_not_enabled", "passkey_not_enabled")
+            .ProducesProblemCodes(422, "invalid_code", "invalid_passkey", "passkey_challenge_invalid", "passkey_counter_regression")
             .ProducesProblemCodes(423, "locked")
             .ProducesProblemCodes(429, "too_many_attempts");
 
         group.MapPost("/switch-method", SwitchMethod).RequireAuthorization(Scopes.Manage)
             .WithSummary("Start switching the method")
-            .WithDescription("Body as enroll plus `proof` (a code of the current factor, or a backup code; consumed). Answers like enroll. " +
-                             "The current method stays active until the switch is confirmed.")
+            .WithDescription("Body as enroll plus `proof` (a code of the current factor, a passkey assertion as `credential`, or a backup code; " +
+                             "consumed). Answers like enroll. The current method stays active until the switch is confirmed.")
             .Produces<PhoneEnrollmentResponse>(202)
-            .ProducesProblemCodes(409, "two_factor_not_enabled")
-            .ProducesProblemCodes(422, "invalid_code")
+            .ProducesProblemCodes(409, "two_factor_not_enabled", "passkey_not_enabled", "passkeys_not_configured")
+            .ProducesProblemCodes(422, "invalid_code", "invalid_passkey", "passkey_challenge_invalid", "passkey_counter_regression")
             .ProducesProblemCodes(423, "locked")
             .ProducesProblemCodes(429, "too_many_attempts", "daily_limit_exceeded")
             .ProducesProblemCodes(502, "telephony_unavailable")
@@ -77,9 +85,10 @@ public static class TwoFactorApi
 
         group.MapPost("/switch-method/confirm", ConfirmSwitch).RequireAuthorization(Scopes.Manage)
             .WithSummary("Confirm the switch with a code of the new method")
-            .WithDescription("The new method replaces the old one; backup codes are kept. 409 `no_pending_switch`.")
+            .WithDescription("`code`, or `credential` (`RegistrationResponseJSON`) for a passkey. The new method replaces the old one (an old " +
+                             "passkey is deleted); backup codes are kept. 409 `no_pending_switch`.")
             .ProducesProblemCodes(409, "no_pending_switch", "two_factor_not_enabled")
-            .ProducesProblemCodes(422, "invalid_code")
+            .ProducesProblemCodes(422, "invalid_code", "invalid_passkey", "passkey_challenge_invalid")
             .ProducesProblemCodes(423, "locked")
             .ProducesProblemCodes(429, "too_many_attempts");
 
@@ -89,9 +98,10 @@ public static class TwoFactorApi
 
         group.MapPost("/backup-codes", RegenerateBackupCodes).RequireAuthorization(Scopes.Manage)
             .WithSummary("Replace the backup codes")
-            .WithDescription("Needs `proof` (a code of the current factor or a backup code, consumed). Returns a new set of 10, shown once; every older code dies.")
-            .ProducesProblemCodes(409, "two_factor_not_enabled")
-            .ProducesProblemCodes(422, "invalid_code")
+            .WithDescription("Needs `proof` (a code of the current factor, a passkey assertion as `credential`, or a backup code; consumed). " +
+                             "Returns a new set of 10, shown once; every older code dies.")
+            .ProducesProblemCodes(409, "two_factor_not_enabled", "passkey_not_enabled")
+            .ProducesProblemCodes(422, "invalid_code", "invalid_passkey", "passkey_challenge_invalid", "passkey_counter_regression")
             .ProducesProblemCodes(423, "locked")
             .ProducesProblemCodes(429, "too_many_attempts");
 
