@@ -34,7 +34,7 @@ public class PasskeyConfigurationTests
     [Test]
     public async Task Without_a_relying_party_the_passkey_method_is_off()
     {
-        using var app = new AuthApp();
+        using var app = new AuthApp(connectionString: PasskeyFixture.Database.Value);
         using var client = app.AdminClient();
         var userId = AuthApp.NewUserId();
         var response = await client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "passkey" });

@@ -12,6 +12,10 @@ public abstract class PasskeyFixture
     public const string RpId = "portal.example.com";
     public const string Origin = "https://portal.example.com";
 
+    /// <summary>The passkey fixtures' own database: the shared one also holds values sealed by the hardening tests' key,
+    /// which an in-process app (key k1 only) rightly refuses to start with once those tests ran.</summary>
+    public static readonly Lazy<string> Database = new(() => TestDatabase.CreateDatabase("passkeys"), LazyThreadSafetyMode.ExecutionAndPublication);
+
     protected AuthApp App { get; private set; } = null!;
 
     protected HttpClient Client { get; private set; } = null!;
@@ -33,7 +37,7 @@ public abstract class PasskeyFixture
             settings[key] = value;
         }
 
-        App = new AuthApp(settings);
+        App = new AuthApp(settings, Database.Value);
         Client = App.AdminClient();
     }
 
