@@ -1,6 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
-using AuthService.Api.TwoFactor;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
@@ -63,13 +61,6 @@ public sealed class PasskeyExamplesFilter : ISchemaFilter
         },
     };
 
-    /// <summary>Enroll's 201 is one of these: the constant <c>method</c> tells them apart (a oneOf must be exclusive).</summary>
-    private static readonly Dictionary<Type, string> MethodConstants = new()
-    {
-        [typeof(TotpEnrollmentResponse)] = "totp",
-        [typeof(PasskeyEnrollmentResponse)] = "passkey",
-    };
-
     public void Apply(IOpenApiSchema schema, SchemaFilterContext context)
     {
         if (schema is not OpenApiSchema concrete)
@@ -80,14 +71,6 @@ public sealed class PasskeyExamplesFilter : ISchemaFilter
         if (Examples.TryGetValue(context.Type, out var example))
         {
             concrete.Examples = [JsonSerializer.SerializeToNode(example, JsonSerializerOptions.Web)!];
-        }
-
-        if (MethodConstants.TryGetValue(context.Type, out var method) && concrete.Properties?.TryGetValue("method", out var property) == true &&
-            property is OpenApiSchema methodSchema)
-        {
-            methodSchema.Enum = [JsonValue.Create(method)];
-            concrete.Required ??= new HashSet<string>();
-            concrete.Required.Add("method");
         }
     }
 }
