@@ -77,11 +77,11 @@ public sealed class ContractDocumentFilter : IDocumentFilter
         }
 
         var shapes = new[] { (Totp, "totp"), (Phone, "phone"), (Passkey, "passkey") }.Where(s => schemas.ContainsKey(s.Item1)).ToList();
-        foreach (var (name, method) in shapes)
+        foreach (var (name, _) in shapes)
         {
+            // Always sent; the discriminator needs `method` required in every alternative.
             var schema = (OpenApiSchema)schemas[name];
             schema.Required = new HashSet<string>(schema.Properties!.Keys);
-            schema.Properties["method"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create(method)!] };
         }
 
         schemas[EnrollmentStarted] = new OpenApiSchema
