@@ -142,15 +142,10 @@ public sealed class PasskeyEnrollment(
             return Problems.Validation($"The pending {purpose} is for {pending.Method}: confirm it with a code.");
         }
 
-        if (factor?.LockedAt is not null)
-        {
-            return Problems.Locked;
-        }
-
-        if (await twoFactor.AttemptLimitAsync(connection, transaction, userId, recentFailures, now, actor) is { } limited)
+        if (await twoFactor.AttemptGateAsync(connection, transaction, userId, factor, recentFailures, now, actor) is { } closed)
         {
             await transaction.CommitAsync(ct);
-            return limited;
+            return closed;
         }
 
         var challenge = await PasskeyStore.TakeChallengeAsync(connection, transaction, userId, PasskeyStore.Registration);
@@ -158,8 +153,8 @@ public sealed class PasskeyEnrollment(
             async id => !await PasskeyStore.CredentialExistsAsync(connection, transaction, id), ct);
         if (refusal is not null)
         {
-            var failure = await twoFactor.RecordFailureAsync(connection, transaction, userId, factor, TwoFactorService.Passkey, purpose,
-                refusal.Reason, now, actor);
+            var failure = await twoFactor.RecordFailureAsync(connection, transaction, userId, factor, recentFailures, TwoFactorService.Passkey,
+                purpose, refusal.Reason, now, actor);
             await transaction.CommitAsync(ct);
             ServiceMetrics.Verifications.WithLabels(TwoFactorService.Passkey, refusal.Problem.Code).Inc();
             return failure.Code == Problems.Locked.Code ? failure : refusal.Problem;

@@ -9,7 +9,7 @@ namespace AuthService.Api.Passkeys;
 
 /// <summary>Login with a passkey: a challenge listing the user's credentials, then the assertion checked and the
 /// challenge consumed under the user's lock, in the same atomic step as the lockout, the per-minute attempt limit and
-/// the failure ledger of every other method (<see cref="TwoFactorService.AttemptLimitAsync"/>,
+/// the failure ledger of every other method (<see cref="TwoFactorService.AttemptGateAsync"/>,
 /// <see cref="TwoFactorService.RecordFailureAsync"/>). The same check is the proof of a passkey user for a switch or
 /// new backup codes.</summary>
 public sealed class PasskeyVerification(
@@ -104,15 +104,10 @@ public sealed class PasskeyVerification(
             return PasskeyProblems.NotPasskeyUser;
         }
 
-        if (factor.LockedAt is not null)
-        {
-            return Problems.Locked;
-        }
-
-        if (await twoFactor.AttemptLimitAsync(connection, transaction, userId, recentFailures, now, actor) is { } limited)
+        if (await twoFactor.AttemptGateAsync(connection, transaction, userId, factor, recentFailures, now, actor) is { } closed)
         {
             await transaction.CommitAsync(ct);
-            return limited;
+            return closed;
         }
 
         var raw = parsed.Value!;
@@ -128,7 +123,7 @@ public sealed class PasskeyVerification(
 
         if (refusal is not null)
         {
-            return await RefuseAsync(connection, transaction, factor, refusal, stored, stage, now, actor, ct);
+            return await RefuseAsync(connection, transaction, factor, recentFailures, refusal, stored, stage, now, actor, ct);
         }
 
         var remaining = await TwoFactorStore.ResetFailuresAsync(connection, transaction, userId, now);
@@ -146,8 +141,9 @@ public sealed class PasskeyVerification(
 
     /// <summary>A refused assertion is a failed verification like a wrong code (ledger, consecutive count, lock); a
     /// counter regression is also audited on its own as a possible clone.</summary>
-    private async Task<Problem> RefuseAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, FactorRow factor, Refusal refusal,
-        PasskeyCredentialRow? credential, string stage, DateTimeOffset now, Guid? actor, CancellationToken ct)
+    private async Task<Problem> RefuseAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, FactorRow factor,
+        IReadOnlyList<DateTimeOffset> recentFailures, Refusal refusal, PasskeyCredentialRow? credential, string stage, DateTimeOffset now,
+        Guid? actor, CancellationToken ct)
     {
         if (refusal.Problem == PasskeyProblems.CounterRegression)
         {
@@ -158,8 +154,8 @@ public sealed class PasskeyVerification(
             PasskeyMetrics.CounterRegressions.Inc();
         }
 
-        var failure = await twoFactor.RecordFailureAsync(connection, transaction, factor.UserId, factor, TwoFactorService.Passkey, stage,
-            refusal.Reason, now, actor);
+        var failure = await twoFactor.RecordFailureAsync(connection, transaction, factor.UserId, factor, recentFailures, TwoFactorService.Passkey,
+            stage, refusal.Reason, now, actor);
         await transaction.CommitAsync(ct);
         ServiceMetrics.Verifications.WithLabels(TwoFactorService.Passkey, refusal.Problem.Code).Inc();
         return failure.Code == Problems.Locked.Code ? failure : refusal.Problem;
