@@ -23,7 +23,8 @@ export function verifySignature(secret, headers, body, nowSeconds = Date.now() /
   });
 }
 
-const methodName = (d) => (d.method === 'totp' ? 'an authenticator app' : d.channel === 'call' ? 'voice call' : 'SMS');
+const methodName = (d) => (d.method === 'totp' ? 'an authenticator app' : d.method === 'passkey' ? 'a passkey'
+  : d.channel === 'call' ? 'voice call' : 'SMS');
 const texts = {
   'two_factor.enabled': () => 'Two-factor authentication was turned on',
   'two_factor.method_switched': (d) => `Your method was changed to ${methodName(d)}`,
