@@ -44,7 +44,7 @@ scripts/pg.sh destroy "$cluster" || true # a restarted cluster keeps its setting
 conn=$(scripts/pg.sh start "$cluster" "$port")
 
 load_args=(--pg "$conn"
-  --service-dll "AuthService.Api/bin/Release/$bin/AuthService.Api.dll"
+  --service-dll "${BENCH_SERVICE_DLL:-AuthService.Api/bin/Release/$bin/AuthService.Api.dll}"
   --ceiling-dll "bench/AuthService.Bench.Ceiling/bin/Release/$bin/AuthService.Bench.Ceiling.dll"
   --micro "$out/micro.json" --pid-file "$pids" --durability "$durability")
 if [ -n "$smoke" ]; then

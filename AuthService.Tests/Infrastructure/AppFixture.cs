@@ -9,6 +9,9 @@ public abstract class AppFixture
     /// <summary>True for fixtures that need the Telnyx stand-in.</summary>
     protected virtual bool SendsCodes => false;
 
+    /// <summary>Settings of this fixture's app on top of the defaults (e.g. a limit).</summary>
+    protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
+
     protected AuthApp App { get; private set; } = null!;
 
     protected HttpClient Client { get; private set; } = null!;
@@ -21,7 +24,13 @@ public abstract class AppFixture
     public void StartApp()
     {
         _telnyx = SendsCodes ? new TelnyxStandIn() : null;
-        App = new AuthApp(_telnyx?.Settings);
+        var settings = new Dictionary<string, string?>(_telnyx?.Settings ?? []);
+        foreach (var (key, value) in Settings)
+        {
+            settings[key] = value;
+        }
+
+        App = new AuthApp(settings);
         Client = App.AdminClient();
     }
 
