@@ -3,7 +3,7 @@ using Npgsql;
 namespace AuthService.Api.Storage;
 
 /// <summary>The writes of an attempt's outcome (DESIGN §8.1), as batch commands so the coalesced TOTP login and the general
-/// proof path record exactly the same rows. Every one of them runs under the user's lock (<see cref="TwoFactorStore.LockUserCommand"/>),
+/// proof path record exactly the same rows. Every one of them runs under the user's lock (<see cref="TwoFactorStore.LockAndLoadManyAsync"/>, <see cref="TwoFactorStore.LockAndLoadAsync"/>),
 /// in the transaction that read the state it was decided on.</summary>
 public static class AttemptStore
 {

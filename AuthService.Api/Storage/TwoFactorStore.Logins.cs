@@ -16,10 +16,12 @@ public static partial class TwoFactorStore
     {
         var ordered = userIds.Distinct().Order(StringComparer.Ordinal).ToArray();
         await using var batch = new NpgsqlBatch(connection, transaction);
-        foreach (var userId in ordered)
+        // One statement takes every lock, in user-id order (PostgreSQL evaluates volatile select-list functions after the
+        // sort); the read is a statement of its own, so its snapshot is taken once all locks are granted.
+        batch.BatchCommands.Add(new NpgsqlBatchCommand($"select {LockKey("u")} from (select u from unnest($1) as t(u) order by u collate \"C\") as users")
         {
-            batch.BatchCommands.Add(LockUserCommand(userId));
-        }
+            Parameters = { new NpgsqlParameter<string[]>() { TypedValue = ordered } },
+        });
 
         batch.BatchCommands.Add(new NpgsqlBatchCommand($"""
             select {FactorColumns},
@@ -31,10 +33,7 @@ public static partial class TwoFactorStore
             Parameters = { new NpgsqlParameter<string[]>() { TypedValue = ordered }, new NpgsqlParameter<DateTimeOffset>() { TypedValue = failuresSince } },
         });
         await using var reader = await batch.ExecuteReaderAsync();
-        for (var i = 0; i < ordered.Length; i++)
-        {
-            await reader.NextResultAsync(); // past each lock's row
-        }
+        await reader.NextResultAsync(); // past the locks' rows
 
         var parser = reader.GetRowParser<FactorRow>();
         var factors = new Dictionary<string, FactorRow>(StringComparer.Ordinal);
@@ -57,7 +56,7 @@ public static partial class TwoFactorStore
     /// <see cref="FactorRow.FactorId"/>, still TOTP), the step is later than every step accepted before (RFC 6238 §5.2
     /// single use), the factor is not locked, and fewer than <see cref="TotpAcceptance.AttemptsPerMinute"/> failures are on
     /// record since <see cref="TotpAcceptance.FailuresSince"/>. It appends the success to the audit trail in the same
-    /// statement. Run it under the user's lock (<see cref="LockUserCommand"/>, or <see cref="LockAndLoadAsync"/>): failures
+    /// statement. Run it under the user's lock (<see cref="LockAndLoadManyAsync"/> or <see cref="LockAndLoadAsync"/>): failures
     /// are recorded only under that lock, so the count it reads is the count at commit. Returns the unused backup-code count
     /// on success, null when refused.</summary>
     public static Task<int?> TryAcceptTotpStepAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, TotpAcceptance a) =>
@@ -84,12 +83,10 @@ public static partial class TwoFactorStore
             },
         };
 
-    /// <summary>The user's lock (the same key as <see cref="LockAndLoadAsync"/>) as a batch command of its own: a later
-    /// command of the batch takes its snapshot after the lock is granted, so it sees every failure committed before.</summary>
-    public static NpgsqlBatchCommand LockUserCommand(string userId) =>
-        new(LockUserSql) { Parameters = { new NpgsqlParameter<string>("userId", userId) } };
+    private static readonly string LockUserSql = "select " + LockKey("@userId");
 
-    private const string LockUserSql = "select pg_advisory_xact_lock(hashtextextended('user:' || @userId, 0))";
+    /// <summary>The user's lock, the one key every path that decides on a user's attempts takes.</summary>
+    private static string LockKey(string userIdExpression) => $"pg_advisory_xact_lock(hashtextextended('user:' || {userIdExpression}, 0))";
 
     private const string AcceptTotpStepSql = """
         with accepted as (

@@ -21,6 +21,10 @@ public sealed class TotpLogins : IDisposable
 {
     private const int MaxBatch = 64;
 
+    // Batches in flight at once (each holds a pooled connection). A batch waits for its durable commit; more of them keep
+    // PostgreSQL busy meanwhile.
+    private const int Workers = 4;
+
     private readonly NpgsqlDataSource _dataSource;
     private readonly SecretBox _secrets;
     private readonly AttemptLimits _limits;
@@ -33,7 +37,7 @@ public sealed class TotpLogins : IDisposable
         _secrets = secrets;
         _limits = new AttemptLimits(limits.Value.AttemptsPerMinute, limits.Value.LockoutThreshold);
         _logger = logger;
-        _attempts = new Coalescer<Attempt, Result<VerifyResponse>?>(RunAsync, MaxBatch, workers: 2);
+        _attempts = new Coalescer<Attempt, Result<VerifyResponse>?>(RunAsync, MaxBatch, workers: Workers);
     }
 
     public sealed record Attempt(string UserId, string Code, string Stage, Guid? Actor, DateTimeOffset Now);
