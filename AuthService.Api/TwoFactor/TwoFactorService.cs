@@ -23,7 +23,7 @@ public sealed class TwoFactorService(
     OptimisticLogins logins,
     SecretBox secrets,
     TimeProvider time,
-    ITelephonySender telephony,
+    PhoneDeliveries deliveries,
     IOptions<AuthOptions> authOptions,
     IOptions<TotpOptions> totpOptions,
     IOptions<LimitsOptions> limitOptions,
@@ -199,6 +199,11 @@ public sealed class TwoFactorService(
         }
 
         var phone = secrets.OpenString(factor.PhoneNumber!, PhoneAad(userId));
+        if (deliveries.CheckDestination(phone, channel) is { } refused)
+        {
+            return refused;
+        }
+
         var sent = await DeliverCodeAsync(userId, phone, factor.PhoneHash!, channel, LoginCode, actor, null, cancellationToken);
         return sent.Error is not null ? sent.Error : new ChallengeResponse(channel, factor.PhoneMasked!, sent.Value);
     }
@@ -253,7 +258,7 @@ public sealed class TwoFactorService(
         return null;
     }
 
-    private static Problem? ValidateMethodRequest(string? method, string? accountName, string? phoneNumber, string? channel)
+    private Problem? ValidateMethodRequest(string? method, string? accountName, string? phoneNumber, string? channel)
     {
         switch (method)
         {
@@ -272,7 +277,7 @@ public sealed class TwoFactorService(
 
                 var parsed = PhoneNumbers.Parse(phoneNumber);
                 return parsed.IsValid
-                    ? null
+                    ? deliveries.CheckDestination(parsed.E164, channel)
                     : new Problem(400, "invalid_phone_number", "The phone number is invalid.",
                         $"phoneNumber must be a valid number in E.164 form, e.g. +13035550123 ({parsed.Error}).");
             default:
@@ -341,61 +346,38 @@ public sealed class TwoFactorService(
         ExpiresAt = (now + ttl).UtcDateTime,
     };
 
-    /// <summary>Reserves a delivery against the daily budgets (per user and per number, atomically), sends the
-    /// code, then stores it. A provider failure stores nothing, so no unusable challenge is left behind and the user
-    /// can simply retry; the reservation is given back only when the message surely did not go out.</summary>
+    /// <summary>Reserves a delivery against the budgets and caps (<see cref="PhoneDeliveries"/>), sends the code, then
+    /// stores it. A send that surely failed stores nothing and gives the reservation back, so the user can simply retry; a
+    /// send whose outcome is unknown stays counted and its code is stored (it works if the message arrives), and the
+    /// client is told <c>telephony_outcome_unknown</c>.</summary>
     private async Task<Result<DateTimeOffset>> DeliverCodeAsync(string userId, string e164, byte[] phoneHash, string channel, string purpose,
         Guid? actor, Func<NpgsqlConnection, NpgsqlTransaction, Task>? alsoStore, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var masked = PhoneNumbers.Mask(e164);
-        long deliveryId;
-        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
-        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        var send = new SendRequest(userId, e164, phoneHash, channel, actor);
+        var reserved = await deliveries.ReserveAsync(send, now, cancellationToken);
+        if (reserved.Error is not null)
         {
-            await PhoneStore.LockAsync(connection, transaction, "deliveries-user", userId);
-            await PhoneStore.LockAsync(connection, transaction, "deliveries-phone", Convert.ToHexString(phoneHash));
-            var byUser = RollingWindow.Check(await PhoneStore.DeliveriesSinceAsync(connection, transaction, userId, null, now - Day),
-                _limits.DailyRequests, Day, now);
-            var byPhone = RollingWindow.Check(await PhoneStore.DeliveriesSinceAsync(connection, transaction, null, phoneHash, now - Day),
-                _limits.DailyRequests, Day, now);
-            if (!byUser.Allowed || !byPhone.Allowed)
-            {
-                var retry = Math.Max(byUser.Allowed ? 0 : byUser.RetryAfterSeconds, byPhone.Allowed ? 0 : byPhone.RetryAfterSeconds);
-                await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.RateLimited, now, actor,
-                    new { limit = "daily_requests", scope = byUser.Allowed ? "phone_number" : "user", phoneNumber = masked, channel });
-                await transaction.CommitAsync(cancellationToken);
-                ServiceMetrics.Deliveries.WithLabels(channel, "rate_limited").Inc();
-                ServiceMetrics.LimitHits.WithLabels("daily_requests").Inc();
-                return Problems.DailyLimit(retry);
-            }
-
-            deliveryId = await PhoneStore.InsertDeliveryAsync(connection, transaction, userId, phoneHash, channel, now);
-            await transaction.CommitAsync(cancellationToken);
+            return reserved.Error;
         }
 
         var code = PhoneCodes.Generate();
         var codeId = Guid.CreateVersion7(now);
-        DeliveryReceipt receipt;
+        DeliveryReceipt? receipt = null;
         try
         {
-            receipt = await telephony.SendCodeAsync(
+            receipt = await deliveries.SendAsync(
                 new CodeDelivery(e164, channel == "call" ? DeliveryChannel.Call : DeliveryChannel.Sms, code, authOptions.Value.Issuer),
                 cancellationToken);
         }
         catch (TelephonyUnavailableException e)
         {
+            await deliveries.RecordFailureAsync(send, reserved.Value, e, now);
             if (!e.MayHaveBeenDelivered)
             {
-                await PhoneStore.RefundDeliveryAsync(dataSource, deliveryId);
+                return Problems.TelephonyUnavailable(e.Transient);
             }
-
-            await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
-            await AuditLog.AppendAsync(connection, null, userId, AuditEvents.CodeSendFailed, now, actor,
-                new { channel, phoneNumber = masked, transient = e.Transient, mayHaveBeenDelivered = e.MayHaveBeenDelivered });
-            logger.LogWarning("Could not send {Channel} code to {MaskedPhone}: {Reason}", channel, masked, e.Message);
-            ServiceMetrics.Deliveries.WithLabels(channel, "failed").Inc();
-            return Problems.TelephonyUnavailable(e.Transient);
         }
 
         var expiresAt = now + PhoneCodes.Validity;
@@ -409,9 +391,18 @@ public sealed class TwoFactorService(
                 await alsoStore(connection, transaction);
             }
 
-            await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.CodeSent, now, actor,
-                new { channel, purpose, phoneNumber = masked, provider = receipt.Provider, providerMessageId = receipt.ProviderMessageId });
+            if (receipt is not null)
+            {
+                await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.CodeSent, now, actor,
+                    new { channel, purpose, phoneNumber = masked, provider = receipt.Provider, providerMessageId = receipt.ProviderMessageId });
+            }
+
             await transaction.CommitAsync(cancellationToken);
+        }
+
+        if (receipt is null)
+        {
+            return TelephonyProblems.OutcomeUnknown;
         }
 
         logger.LogInformation("Sent {Channel} code to {MaskedPhone}", channel, masked);
