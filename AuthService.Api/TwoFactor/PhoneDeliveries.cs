@@ -54,6 +54,14 @@ public sealed partial class PhoneDeliveries(
     /// refused it (429 <c>daily_limit_exceeded</c>, 503 <c>telephony_capped</c>).</summary>
     public async Task<Result<long>> ReserveAsync(SendRequest send, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        // Far below the caps reservations share the caps lock; if one finds the room gone meanwhile it starts again,
+        // taking the lock exclusively (DeliveryLedger.ReserveUnderCapsAsync).
+        return await TryReserveAsync(send, now, exclusive: false, cancellationToken)
+               ?? (await TryReserveAsync(send, now, exclusive: true, cancellationToken))!.Value;
+    }
+
+    private async Task<Result<long>?> TryReserveAsync(SendRequest send, DateTimeOffset now, bool exclusive, CancellationToken cancellationToken)
+    {
         var masked = PhoneNumbers.Mask(send.E164);
         var country = DestinationPolicy.CountryOf(send.E164);
         var dailyRequests = limits.Value.DailyRequests;
@@ -83,35 +91,48 @@ public sealed partial class PhoneDeliveries(
             return Problems.DailyLimit(retry);
         }
 
-        // The deployment-wide caps: one lock for the whole deployment, held only from here to the commit.
-        await PhoneStore.LockAsync(connection, transaction, DeliveryLedger.CapsLock, "all");
-        var (daily, countryHourly) = await DeliveryLedger.CountAsync(connection, transaction, country, now - Day, now - Hour);
-        var cap = daily >= controls.DailyCap ? "daily_cap" : countryHourly >= controls.CountryHourlyCap ? "country_hourly_cap" : null;
-        TelephonyMetrics.CapReached.WithLabels("daily").Set(daily >= controls.DailyCap ? 1 : 0);
-        TelephonyMetrics.CapReached.WithLabels("country_hourly").Set(countryHourly >= controls.CountryHourlyCap ? 1 : 0);
-        if (cap is not null)
+        // The deployment-wide caps: one lock for the whole deployment, held for one round trip and the commit; shared (no
+        // waiting) while far below the caps, exclusive near them.
+        var peek = await DeliveryLedger.PeekAsync(connection, transaction, country, now);
+        var slack = peek.MaxConnections;
+        var shared = !exclusive && peek.Daily + slack < controls.DailyCap && peek.CountryHourly + slack < controls.CountryHourlyCap;
+        var (daily, countryHourly, id) = await DeliveryLedger.ReserveUnderCapsAsync(connection, transaction, send.UserId, send.PhoneHash,
+            send.Channel, confirmed, country, now, controls.DailyCap, controls.CountryHourlyCap, controls.EnforceCaps, shared, slack);
+        if (shared && id is null)
         {
-            var limit = cap == "daily_cap" ? controls.DailyCap : controls.CountryHourlyCap;
-            var count = cap == "daily_cap" ? daily : countryHourly;
-            await AuditLog.AppendAsync(connection, transaction, send.UserId, AuditEvents.TelephonyCapped, now, send.Actor,
-                new { cap, limit, count, country, mode = controls.Mode, channel = send.Channel, phoneNumber = masked });
-            LogCapReached(logger, cap, count, limit, country, controls.Mode, send.Channel);
-            if (controls.EnforceCaps)
-            {
-                var roomAt = cap == "daily_cap"
-                    ? await DeliveryLedger.RoomAtAsync(connection, transaction, null, now - Day, Day, daily, controls.DailyCap)
-                    : await DeliveryLedger.RoomAtAsync(connection, transaction, country, now - Hour, Hour, countryHourly, controls.CountryHourlyCap);
-                await transaction.CommitAsync(cancellationToken);
-                TelephonyMetrics.Count(TelephonyMetrics.Blocked, cap, country);
-                ServiceMetrics.Deliveries.WithLabels(send.Channel, "capped").Inc();
-                return TelephonyProblems.Capped(Math.Max(1, (int)Math.Ceiling((roomAt - now).TotalSeconds)));
-            }
+            await transaction.RollbackAsync(cancellationToken);
+            return null; // the room went while we looked: decide again under the exclusive lock
         }
 
-        var id = await DeliveryLedger.InsertAsync(connection, transaction, send.UserId, send.PhoneHash, send.Channel, confirmed, country, now);
+        var cap = daily >= controls.DailyCap ? "daily_cap" : countryHourly >= controls.CountryHourlyCap ? "country_hourly_cap" : null;
+        if (cap is null)
+        {
+            await transaction.CommitAsync(cancellationToken);
+            TelephonyMetrics.CapReached.WithLabels("daily").Set(0);
+            TelephonyMetrics.CapReached.WithLabels("country_hourly").Set(0);
+            TelephonyMetrics.Count(TelephonyMetrics.Allowed, "ok", country);
+            return id!.Value;
+        }
+
+        var limit = cap == "daily_cap" ? controls.DailyCap : controls.CountryHourlyCap;
+        var count = cap == "daily_cap" ? daily : countryHourly;
+        var roomAt = cap == "daily_cap"
+            ? await DeliveryLedger.RoomAtAsync(connection, transaction, null, now - Day, Day, daily, controls.DailyCap)
+            : await DeliveryLedger.RoomAtAsync(connection, transaction, country, now - Hour, Hour, countryHourly, controls.CountryHourlyCap);
+        await AuditLog.AppendAsync(connection, transaction, send.UserId, AuditEvents.TelephonyCapped, now, send.Actor,
+            new { cap, limit, count, country, mode = controls.Mode, channel = send.Channel, phoneNumber = masked });
         await transaction.CommitAsync(cancellationToken);
-        TelephonyMetrics.Count(TelephonyMetrics.Allowed, cap ?? "ok", country);
-        return id;
+        LogCapReached(logger, cap, count, limit, country, controls.Mode, send.Channel);
+        TelephonyMetrics.CapReached.WithLabels(cap == "daily_cap" ? "daily" : "country_hourly").Set(1);
+        if (id is { } monitored)
+        {
+            TelephonyMetrics.Count(TelephonyMetrics.Allowed, cap, country); // monitor mode: sent, counted and alerted
+            return monitored;
+        }
+
+        TelephonyMetrics.Count(TelephonyMetrics.Blocked, cap, country);
+        ServiceMetrics.Deliveries.WithLabels(send.Channel, "capped").Inc();
+        return TelephonyProblems.Capped(Math.Max(1, (int)Math.Ceiling((roomAt - now).TotalSeconds)));
     }
 
     /// <summary>Calls the provider once (its pipeline retries only where nothing can have been sent).</summary>
