@@ -143,11 +143,12 @@ public sealed partial class PhoneDeliveries(
     /// message; a send that may have gone out stays counted (an attacker cannot pump messages through provider errors).</summary>
     public async Task RecordFailureAsync(SendRequest send, long deliveryId, TelephonyUnavailableException failure, DateTimeOffset now)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
         if (!failure.MayHaveBeenDelivered)
         {
             await PhoneStore.RefundDeliveryAsync(dataSource, deliveryId);
         }
+
+        await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
 
         await AuditLog.AppendAsync(connection, null, send.UserId, AuditEvents.CodeSendFailed, now, send.Actor, new
         {

@@ -36,7 +36,6 @@ public sealed class TwoFactorService(
     private const string Switch = "switch";
     private const string PendingCode = "pending";
     private const string LoginCode = "login";
-    private static readonly TimeSpan Day = TimeSpan.FromHours(24);
     private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
 
     private readonly TotpOptions _totp = totpOptions.Value;
