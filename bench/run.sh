@@ -8,6 +8,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 smoke=""
 if [ "${1:-}" = "--smoke" ]; then smoke=1; shift; fi
+# Durable PostgreSQL (fsync, synchronous commit, full-page writes) unless --fsync-off: the labelled variant that shows
+# what durability costs; production must run durable.
+durability=durable
+args=()
+for arg in "$@"; do
+  if [ "$arg" = "--fsync-off" ]; then durability=fsync-off; export PG_UNSAFE_FAST=1; else args+=("$arg"); fi
+done
+set -- ${args[@]+"${args[@]}"}
 cluster=${BENCH_PG_NAME:-bench}
 port=${BENCH_PG_PORT:-25450}
 out=.data/bench
@@ -32,13 +40,13 @@ rm -f "$out/micro.json"
 dotnet "bench/AuthService.Bench.Micro/bin/Release/$bin/AuthService.Bench.Micro.dll" ${smoke:+--smoke} --out "$out/micro.json" \
   >"$out/micro.log" 2>&1 || { tail -40 "$out/micro.log"; exit 1; }
 
-scripts/pg.sh stop "$cluster" || true
+scripts/pg.sh destroy "$cluster" || true # a restarted cluster keeps its settings only until it is started again
 conn=$(scripts/pg.sh start "$cluster" "$port")
 
 load_args=(--pg "$conn"
   --service-dll "AuthService.Api/bin/Release/$bin/AuthService.Api.dll"
   --ceiling-dll "bench/AuthService.Bench.Ceiling/bin/Release/$bin/AuthService.Bench.Ceiling.dll"
-  --micro "$out/micro.json" --pid-file "$pids")
+  --micro "$out/micro.json" --pid-file "$pids" --durability "$durability")
 if [ -n "$smoke" ]; then
   load_args+=(--smoke --rounds 1 --users 2000 --workers 4 --warmup 0.5 --duration 1 --half-duration 1 --cold-starts 1 --backup-codes 0)
 fi
