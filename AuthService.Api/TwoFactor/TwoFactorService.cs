@@ -36,6 +36,7 @@ public sealed class TwoFactorService(
     private const string Switch = "switch";
     private const string PendingCode = "pending";
     private const string LoginCode = "login";
+    private static readonly TimeSpan Day = TimeSpan.FromHours(24);
     private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
 
     private readonly TotpOptions _totp = totpOptions.Value;
@@ -59,7 +60,8 @@ public sealed class TwoFactorService(
     /// <summary>Starts enrollment of a user without a factor: a TOTP secret, or a code sent to a phone.</summary>
     public async Task<Result<PendingStarted>> EnrollAsync(string userId, EnrollRequest request, Guid? actor, CancellationToken cancellationToken)
     {
-        if (ValidateMethodRequest(request.Method, request.AccountName, request.PhoneNumber, request.Channel) is { } invalid)
+        if ((ValidateMethodRequest(request.Method, request.AccountName, request.PhoneNumber, request.Channel)
+             ?? DestinationProblem(request.Method, request.PhoneNumber, request.Channel)) is { } invalid)
         {
             return invalid;
         }
@@ -81,7 +83,8 @@ public sealed class TwoFactorService(
     public async Task<Result<PendingStarted>> StartSwitchAsync(string userId, SwitchMethodRequest request, Guid? actor,
         CancellationToken cancellationToken)
     {
-        if (ValidateMethodRequest(request.Method, request.AccountName, request.PhoneNumber, request.Channel) is { } invalid)
+        if ((ValidateMethodRequest(request.Method, request.AccountName, request.PhoneNumber, request.Channel)
+             ?? DestinationProblem(request.Method, request.PhoneNumber, request.Channel)) is { } invalid)
         {
             return invalid;
         }
@@ -281,7 +284,7 @@ public sealed class TwoFactorService(
         return null;
     }
 
-    private Problem? ValidateMethodRequest(string? method, string? accountName, string? phoneNumber, string? channel)
+    private static Problem? ValidateMethodRequest(string? method, string? accountName, string? phoneNumber, string? channel)
     {
         switch (method)
         {
@@ -300,7 +303,7 @@ public sealed class TwoFactorService(
 
                 var parsed = PhoneNumbers.Parse(phoneNumber);
                 return parsed.IsValid
-                    ? deliveries.CheckDestination(parsed.E164, channel)
+                    ? null
                     : new Problem(400, "invalid_phone_number", "The phone number is invalid.",
                         $"phoneNumber must be a valid number in E.164 form, e.g. +13035550123 ({parsed.Error}).");
             default:
@@ -340,6 +343,11 @@ public sealed class TwoFactorService(
         }
 
         var e164 = PhoneNumbers.Parse(phoneNumber).E164!;
+        if (deliveries.CheckDestination(e164, channel!) is { } refused)
+        {
+            return refused; // callers outside this class (a switch from another factor) may not have checked
+        }
+
         var masked = PhoneNumbers.Mask(e164);
         var phoneHash = PhoneHash(e164);
         var phonePending = NewPending(userId, purpose, Phone, now, PhoneCodes.Validity) with
@@ -359,6 +367,11 @@ public sealed class TwoFactorService(
             }, cancellationToken);
         return sent.Error is not null ? sent.Error : new PendingStarted(null, new PhoneEnrollmentResponse(Phone, masked, channel!, sent.Value));
     }
+
+    /// <summary>DESIGN §8.2: a phone number of a refused type or country is refused before anything is spent, sent or
+    /// counted (<see cref="PhoneDeliveries.CheckDestination"/>); null for a valid request of any other method.</summary>
+    private Problem? DestinationProblem(string? method, string? phoneNumber, string? channel) =>
+        method == Phone && PhoneNumbers.Parse(phoneNumber) is { IsValid: true } parsed ? deliveries.CheckDestination(parsed.E164, channel!) : null;
 
     private static PendingRow NewPending(string userId, string purpose, string method, DateTimeOffset now, TimeSpan ttl) => new()
     {
