@@ -29,6 +29,9 @@ public sealed class AuthApp : WebApplicationFactory<Program>
             ["Auth:BootstrapAdminKey"] = AdminKey,
             ["Encryption:ActiveKeyId"] = "k1",
             ["Encryption:Keys:k1"] = EncryptionKey,
+            // Fixtures share one database, and the hardening tests' processes seal under their own key: an app started after
+            // them must open those values too (the start-up key check rightly refuses a ring that cannot).
+            ["Encryption:Keys:hard1"] = Hardening.Instances.EncryptionKey,
             ["Telephony:Provider"] = "log",
             ["Serilog:MinimumLevel:Default"] = "Warning",
             // Fixtures share one database but each has its own fake clock: a background prune driven by one clock
@@ -38,6 +41,9 @@ public sealed class AuthApp : WebApplicationFactory<Program>
             // and one fake start time: caps are tested on databases of their own (TelephonyCapsTests).
             ["Telephony:Caps:Daily"] = "1000000",
             ["Telephony:Caps:PerCountryHourly"] = "1000000",
+            // Likewise webhook dispatch: a dispatcher on another fixture's clock would send (or give up) this one's
+            // deliveries. WebhookTests drive WebhookDispatcher.DispatchOnceAsync themselves.
+            ["Webhooks:Dispatch"] = "false",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
