@@ -127,6 +127,7 @@ public class ProductionInstanceTests
     [TestCase("Auth__BootstrapAdminKey=CHANGE-ME-admin-key", "BootstrapAdminKey must be at least 32")]
     [TestCase("Limits__LockoutThreshold=500", "LockoutThreshold 1–100")]
     [TestCase("Encryption__Keys__prod1=c2hvcnQ=", "is 5 bytes")]
+    [TestCase("Database__Pooler=pgbouncr", "Database:Pooler must be `none` or `pgbouncer`")]
     public async Task Production_refuses_to_start_with_one_clear_line(string setting, string message)
     {
         var environment = ProductionEnvironment();

@@ -33,6 +33,11 @@ public sealed class AuthApp : WebApplicationFactory<Program>
             // would expire another fixture's rows. HousekeepingTests calls PruneAsync itself.
             ["Database:Housekeeping"] = "false",
         };
+        if (TestDatabase.Pooler is { } pooler)
+        {
+            _settings["Database:Pooler"] = pooler;
+        }
+
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             if (value is null)

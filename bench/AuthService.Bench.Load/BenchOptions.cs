@@ -16,7 +16,8 @@ public sealed record BenchOptions(
     int BackupCodesPerUser,
     string? MicroJson,
     string? PidFile,
-    bool Smoke)
+    bool Smoke,
+    string? PgBouncerConnectionString = null)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -43,6 +44,7 @@ public sealed record BenchOptions(
             (int)Number("backup-codes", 10),
             Get("micro"),
             Get("pid-file"),
-            args.Contains("--smoke"));
+            args.Contains("--smoke"),
+            Get("pgbouncer")); // PgBouncer (transaction pooling) in front of --pg: adds a verify phase through it
     }
 }
