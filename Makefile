@@ -60,7 +60,7 @@ test: build
 # pooling mode, with the service in Database:Pooler=pgbouncer (docs/SCALING.md).
 TEST_PGB_PG_PORT ?= 26432
 PGBOUNCER_PORT ?= 26433
-.PHONY: test-pgbouncer
+.PHONY: test-pgbouncer ha-test
 test-pgbouncer: build
 	@scripts/pg.sh destroy test-pgb; \
 	conn=$$(scripts/pg.sh start test-pgb $(TEST_PGB_PG_PORT)) || exit 1; \
@@ -113,6 +113,11 @@ lint-openapi:
 clean:
 	-scripts/pg.sh stop test; scripts/pg.sh stop dev
 	rm -rf .data */bin */obj
+
+# Failover under load (ha/README.md): Patroni primary + synchronous standby (etcd), 3 instances, the primary killed.
+# HA_SYNC=off shows the checks failing; HA_ARGS passes driver options (e.g. "--before 5 --after 5").
+ha-test:
+	@ha/run.sh
 
 # Benchmarks (bench/README.md): one table of micro (BenchmarkDotNet) and load figures against the targets.
 # Figures are reported, never asserted; the exit code says only whether the pipeline ran and every verify got 200.

@@ -28,15 +28,7 @@ stop() {
 
 case "$cmd" in
 start)
-  if ! command -v pgbouncer >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-      echo "pgbouncer not found; installing Debian's package with apt-get..." >&2
-      (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null 2>&1 ||
-        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; }) >&2
-    else
-      echo "pgbouncer not found. Install it (Debian: sudo apt-get install pgbouncer)." >&2; exit 1
-    fi
-  fi
+  command -v pgbouncer >/dev/null 2>&1 || "$root/scripts/apt-install.sh" pgbouncer >&2
   stop
   dir="$root/.data/$name"
   mkdir -p "$dir"
