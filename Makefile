@@ -131,4 +131,4 @@ bench-smoke:
 
 # verify direct vs verify through PgBouncer (transaction pooling), interleaved in the same rounds; no micro benchmarks.
 bench-pgbouncer:
-	@bench/run.sh --pgbouncer --users 100000 --cold-starts 1 --half-duration 2 --backup-codes 0 $(BENCH_ARGS)
+	@bench/run.sh --pgbouncer --users 40000 --warmup 5 --cold-starts 1 --half-duration 2 --backup-codes 0 $(BENCH_ARGS)
