@@ -2,13 +2,13 @@
 # Contract test of the Telnyx adapter: Prism serves Telnyx's OpenAPI subset and validates every
 # request; the [Category("TelnyxContract")] tests send the adapter's real SMS and call requests.
 #   scripts/telnyx-contract.sh
-# Env: TELNYX_SPEC (default ../shared/telnyx/telnyx-v2-subset.yml from the repo root),
+# Env: TELNYX_SPEC (default contracts/telnyx/telnyx-v2-subset.yml in this repository),
 #      TELNYX_PRISM_PORT (default 4010).
 # Prism is installed into .data/prism on first use (npm registry). Exits with the tests' status.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-spec=${TELNYX_SPEC:-$root/../shared/telnyx/telnyx-v2-subset.yml}
+spec=${TELNYX_SPEC:-$root/contracts/telnyx/telnyx-v2-subset.yml}
 host=127.0.0.1
 port=${TELNYX_PRISM_PORT:-4010}
 prism_dir=$root/.data/prism

@@ -37,6 +37,7 @@ public sealed class ProblemCodesOperationFilter : IOperationFilter
         [401] = ["unauthorized"],
         [403] = ["forbidden"],
         [413] = ["payload_too_large"],
+        [415] = ["unsupported_media_type"],
         [503] = ["database_unavailable"],
     };
 
@@ -44,6 +45,18 @@ public sealed class ProblemCodesOperationFilter : IOperationFilter
     {
         var declared = context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<ProblemCodes>()
             .GroupBy(p => p.Status).ToDictionary(g => g.Key, g => g.SelectMany(p => p.Codes).Distinct().ToArray());
+        if (declared.Values.SelectMany(c => c).FirstOrDefault(c => !Http.ProblemCodeCatalog.Codes.ContainsKey(c)) is { } unknown)
+        {
+            throw new InvalidOperationException($"{operation.OperationId} declares problem code '{unknown}', which is not in ProblemCodeCatalog.");
+        }
+
+        if (operation.RequestBody is not null)
+        {
+            // Kestrel's body limit and the JSON-only binding answer these before any handler runs.
+            AddProblem(operation, context, "413", "Payload Too Large");
+            AddProblem(operation, context, "415", "Unsupported Media Type");
+        }
+
         foreach (var (key, value) in operation.Responses ?? [])
         {
             if (!int.TryParse(key, out var status) || status < 400 || value is not OpenApiResponse response)
@@ -75,6 +88,27 @@ public sealed class ProblemCodesOperationFilter : IOperationFilter
                 }, JsonSerializerOptions.Web);
             }
         }
+    }
+
+    private static void AddProblem(OpenApiOperation operation, OperationFilterContext context, string status, string description)
+    {
+        operation.Responses ??= new OpenApiResponses();
+        if (operation.Responses.ContainsKey(status))
+        {
+            return;
+        }
+
+        operation.Responses[status] = new OpenApiResponse
+        {
+            Description = description,
+            Content = new Dictionary<string, IOpenApiMediaType>
+            {
+                ["application/problem+json"] = new OpenApiMediaType
+                {
+                    Schema = context.SchemaGenerator.GenerateSchema(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails), context.SchemaRepository),
+                },
+            },
+        };
     }
 }
 

@@ -18,7 +18,9 @@ public static class Swagger
                 Title = "AuthService",
                 Version = "v1",
                 Description = "Second-factor authentication (TOTP, SMS/voice codes, backup codes) for portals that do the first factor themselves. " +
-                              "Authenticate with `Authorization: Bearer <api key>`. Every error is `application/problem+json` with a stable `code`.",
+                              "Authenticate with `Authorization: Bearer <api key>`. Every error is `application/problem+json` with a stable `code` (`ProblemDetails.code`). " +
+                              "Only requests the HTTP server refuses before the application (a path that decodes to NUL, a request line over 8 KB, " +
+                              "headers over 32 KB) get a bare 400/414/431 with an empty body (docs/OPERATIONS.md).",
                 License = new OpenApiLicense { Name = "Proprietary" },
             });
             options.AddServer(new OpenApiServer { Url = "/", Description = "This instance" });
@@ -41,6 +43,8 @@ public static class Swagger
             options.SupportNonNullableReferenceTypes();
             options.OperationFilter<ProblemCodesOperationFilter>();
             options.SchemaFilter<ExamplesSchemaFilter>();
+            options.SchemaFilter<NullableReferencesSchemaFilter>();
+            options.DocumentFilter<ContractDocumentFilter>();
         });
         return services;
     }
@@ -54,6 +58,7 @@ public static class Swagger
                 new() { Name = "Login policy", Description = "What the portal should do after the first factor, and the skippable enrollment prompt." },
                 new() { Name = "Support", Description = "Support reset (the only way to remove a second factor) and the user's audit trail. Admin scope." },
                 new() { Name = "API keys", Description = "Caller keys with scopes verify, manage, admin. Admin scope." },
+                new() { Name = "Operations", Description = "Health probes and Prometheus metrics for operators; no API key." },
             };
     }
 

@@ -1,0 +1,154 @@
+using System.Text.Json.Nodes;
+using AuthService.Api.Http;
+using Microsoft.OpenApi;
+using Swashbuckle.AspNetCore.SwaggerGen;
+
+namespace AuthService.Api.Hosting;
+
+/// <summary>The parts of the OpenAPI document that the endpoint metadata cannot say by itself:
+/// <list type="bullet">
+/// <item><c>ProblemDetails</c> with the extension members the service really sends (<c>code</c> as an enum of
+/// <see cref="ProblemCodeCatalog"/>, <c>retryAfter</c>, <c>traceId</c>), so typed clients read them as properties;</item>
+/// <item>enroll and switch-method answer 201 (TOTP) or 202 (phone) with one schema, <c>EnrollmentStarted</c>, a
+/// <c>oneOf</c> with the <c>method</c> discriminator, so generators keep both shapes instead of the first;</item>
+/// <item>the operator endpoints <c>/health/live</c>, <c>/health/ready</c> and <c>/metrics</c> (plain text, no key).</item>
+/// </list></summary>
+public sealed class ContractDocumentFilter : IDocumentFilter
+{
+    public const string EnrollmentStarted = "EnrollmentStarted";
+    private const string Totp = "TotpEnrollmentResponse";
+    private const string Phone = "PhoneEnrollmentResponse";
+
+    public void Apply(OpenApiDocument document, DocumentFilterContext context)
+    {
+        var schemas = document.Components!.Schemas!;
+        schemas["ProblemDetails"] = ProblemDetails();
+        DescribeEnrollmentStarted(document, schemas);
+        AddOperatorEndpoints(document);
+    }
+
+    private static OpenApiSchema ProblemDetails() => new()
+    {
+        Type = JsonSchemaType.Object,
+        Description = "RFC 9457 problem. Branch on `code`, never on `title` or `detail` (wording may change).",
+        Required = new HashSet<string> { "type", "title", "status", "detail", "code" },
+        Properties = new Dictionary<string, IOpenApiSchema>
+        {
+            ["type"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "`https://authservice.dev/problems/` + code." },
+            ["title"] = new OpenApiSchema { Type = JsonSchemaType.String },
+            ["status"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32" },
+            ["detail"] = new OpenApiSchema { Type = JsonSchemaType.String },
+            ["instance"] = new OpenApiSchema { Type = JsonSchemaType.String | JsonSchemaType.Null },
+            ["code"] = new OpenApiSchema
+            {
+                Type = JsonSchemaType.String,
+                Description = "The stable error code:\n" +
+                              string.Join("\n", ProblemCodeCatalog.Codes.Select(c => $"- `{c.Key}`: {c.Value}")),
+                Enum = ProblemCodeCatalog.Codes.Keys.Select(c => (JsonNode)JsonValue.Create(c)!).ToList(),
+            },
+            ["retryAfter"] = new OpenApiSchema
+            {
+                Type = JsonSchemaType.Integer,
+                Format = "int32",
+                Description = "Seconds to wait before retrying (also sent as the `Retry-After` header). Only on 429 and some 503.",
+            },
+            ["traceId"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "Correlates the answer with the service's logs." },
+        },
+        AdditionalPropertiesAllowed = false,
+    };
+
+    private static void DescribeEnrollmentStarted(OpenApiDocument document, IDictionary<string, IOpenApiSchema> schemas)
+    {
+        if (!schemas.ContainsKey(Totp) || !schemas.ContainsKey(Phone))
+        {
+            return;
+        }
+
+        foreach (var (name, method) in new[] { (Totp, "totp"), (Phone, "phone") })
+        {
+            var schema = (OpenApiSchema)schemas[name];
+            schema.Required = new HashSet<string>(schema.Properties!.Keys);
+            schema.Properties["method"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create(method)!] };
+        }
+
+        schemas[EnrollmentStarted] = new OpenApiSchema
+        {
+            Description = "What enroll or switch-method started: `method` `totp` (201) carries the secret and QR code to scan, " +
+                          "`method` `phone` (202) says where the code was sent.",
+            OneOf = [new OpenApiSchemaReference(Totp, document), new OpenApiSchemaReference(Phone, document)],
+            Discriminator = new OpenApiDiscriminator
+            {
+                PropertyName = "method",
+                Mapping = new Dictionary<string, OpenApiSchemaReference>
+                {
+                    ["totp"] = new(Totp, document),
+                    ["phone"] = new(Phone, document),
+                },
+            },
+        };
+
+        foreach (var operation in document.Paths.Values.SelectMany(p => p.Operations?.Values.AsEnumerable() ?? []))
+        {
+            if (operation.OperationId is not ("TwoFactor_Enroll" or "TwoFactor_SwitchMethod"))
+            {
+                continue;
+            }
+
+            foreach (var status in new[] { "201", "202" })
+            {
+                if (operation.Responses?.TryGetValue(status, out var response) == true && response is OpenApiResponse concrete)
+                {
+                    concrete.Content = new Dictionary<string, IOpenApiMediaType>
+                    {
+                        ["application/json"] = new OpenApiMediaType { Schema = new OpenApiSchemaReference(EnrollmentStarted, document) },
+                    };
+                }
+            }
+        }
+    }
+
+    private static void AddOperatorEndpoints(OpenApiDocument document)
+    {
+        document.Paths["/health/live"] = PlainText("Health_Live", "Liveness",
+            "200 `Healthy` while the process serves requests. Never touches the database, so an outage does not get instances restarted.",
+            ("200", "The process serves requests."));
+        document.Paths["/health/ready"] = PlainText("Health_Ready", "Readiness",
+            "200 `Healthy` when the database answers and every migration is applied, else 503 `Unhealthy`. Take the instance out of the load balancer on 503.",
+            ("200", "Ready."), ("503", "Not ready: the database is unreachable or a migration is missing."));
+        document.Paths["/metrics"] = PlainText("Metrics_Scrape", "Prometheus metrics",
+            "Prometheus text format: request latency by route, code deliveries, verifications, limit hits, lockouts, telephony circuit state.",
+            ("200", "Metrics of this instance."));
+    }
+
+    private static OpenApiPathItem PlainText(string operationId, string summary, string description, params (string Status, string Text)[] answers)
+    {
+        var responses = new OpenApiResponses();
+        foreach (var (status, text) in answers)
+        {
+            responses[status] = new OpenApiResponse
+            {
+                Description = text,
+                Content = new Dictionary<string, IOpenApiMediaType>
+                {
+                    ["text/plain"] = new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String } },
+                },
+            };
+        }
+
+        return new OpenApiPathItem
+        {
+            Operations = new Dictionary<HttpMethod, OpenApiOperation>
+            {
+                [HttpMethod.Get] = new()
+                {
+                    Tags = new HashSet<OpenApiTagReference> { new("Operations") },
+                    Summary = summary,
+                    Description = description + " No API key needed.",
+                    OperationId = operationId,
+                    Security = [],
+                    Responses = responses,
+                },
+            },
+        };
+    }
+}
