@@ -64,11 +64,11 @@ public sealed class ContractDocumentFilter : IDocumentFilter
             return;
         }
 
-        foreach (var (name, method) in new[] { (Totp, "totp"), (Phone, "phone") })
+        foreach (var name in new[] { Totp, Phone })
         {
+            // Always sent; the discriminator needs `method` required in every alternative.
             var schema = (OpenApiSchema)schemas[name];
             schema.Required = new HashSet<string>(schema.Properties!.Keys);
-            schema.Properties["method"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create(method)!] };
         }
 
         schemas[EnrollmentStarted] = new OpenApiSchema

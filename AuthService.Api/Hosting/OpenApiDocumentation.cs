@@ -50,6 +50,8 @@ public sealed class ProblemCodesOperationFilter : IOperationFilter
             throw new InvalidOperationException($"{operation.OperationId} declares problem code '{unknown}', which is not in ProblemCodeCatalog.");
         }
 
+        // Every route reads the API key from PostgreSQL, so any of them can find it unreachable.
+        AddProblem(operation, context, "503", "Service Unavailable");
         if (operation.RequestBody is not null)
         {
             // Kestrel's body limit and the JSON-only binding answer these before any handler runs.

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using AuthService.Tests.Infrastructure;
+using AuthService.Tests.Infrastructure.Contract;
 using Dapper;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -371,7 +372,15 @@ public partial class HostileInputTests
             HttpResponseMessage response;
             try
             {
-                response = await (c.Kestrel ? _kestrelAdmin : _admin).SendAsync(Build(c));
+                var request = Build(c);
+                if (c.Kestrel)
+                {
+                    // Path tricks and oversized request lines: Kestrel refuses some before the app runs, with an empty body
+                    // (docs/OPERATIONS.md); every other answer is still checked against openapi.yaml.
+                    request.Relax(Relaxation.ServerRejections, "Kestrel's own refusals of malformed request targets");
+                }
+
+                response = await (c.Kestrel ? _kestrelAdmin : _admin).SendAsync(request);
             }
             catch (Exception e) when (e is HttpRequestException or InvalidOperationException or TaskCanceledException)
             {

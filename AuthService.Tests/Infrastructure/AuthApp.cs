@@ -3,7 +3,9 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using AuthService.Core.Security;
 using Microsoft.AspNetCore.Hosting;
+using AuthService.Tests.Infrastructure.Contract;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.Mvc.Testing.Handlers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Time.Testing;
@@ -73,6 +75,11 @@ public sealed class AuthApp : WebApplicationFactory<Program>
             services.AddSingleton<TimeProvider>(Time);
         });
     }
+
+    /// <summary>A client of the in-process app whose every answer is checked against openapi.yaml
+    /// (<see cref="ContractCheckingHandler"/>); it follows redirects and keeps cookies like the factory's own client.</summary>
+    public new HttpClient CreateClient() =>
+        CreateDefaultClient(new Uri("http://localhost"), new ContractCheckingHandler(), new RedirectHandler(), new CookieContainerHandler());
 
     public HttpClient ClientWithKey(string? apiKey)
     {

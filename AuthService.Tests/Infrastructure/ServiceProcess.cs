@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using AuthService.Tests.Infrastructure.Contract;
 
 namespace AuthService.Tests.Infrastructure;
 
@@ -95,7 +96,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>Waits until <c>/health/ready</c> answers 200, or the process exits.</summary>
     public async Task<bool> WaitReadyAsync(TimeSpan timeout)
     {
-        using var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        using var client = new HttpClient(new ContractCheckingHandler(new HttpClientHandler())) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline && !_process.HasExited)
         {
@@ -129,7 +130,8 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public HttpClient Client(string? apiKey = null)
     {
-        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        // Every answer is checked against openapi.yaml, as for the in-process app.
+        var client = new HttpClient(new ContractCheckingHandler(new HttpClientHandler())) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         if (apiKey is not null)
         {
             client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey);

@@ -1,0 +1,51 @@
+namespace AuthService.Tests.Infrastructure.Contract;
+
+/// <summary>Checks every answer the service gives a test against <c>openapi.yaml</c> (<see cref="OpenApiContract"/>).
+/// It sits in every HttpClient the tests get from <see cref="AuthApp"/> and <see cref="ServiceProcess"/>, so in-process
+/// and real-process answers alike are checked. A mismatch fails the test that made the request (an NUnit assertion,
+/// recorded even if the test catches the exception) with the operation, the status and the JSON path of the mismatch.</summary>
+public sealed class ContractCheckingHandler : DelegatingHandler
+{
+    public ContractCheckingHandler()
+    {
+    }
+
+    public ContractCheckingHandler(HttpMessageHandler inner)
+        : base(inner)
+    {
+    }
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var response = await base.SendAsync(request, cancellationToken);
+        var relaxation = ContractCheck.For(request);
+        if (relaxation == Relaxation.Skip)
+        {
+            return response;
+        }
+
+        await response.Content.LoadIntoBufferAsync(cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        var status = (int)response.StatusCode;
+        var mediaType = response.Content.Headers.ContentType?.MediaType;
+        if (relaxation == Relaxation.ServerRejections && ContractCheck.IsServerRejection(status, mediaType, body))
+        {
+            return response;
+        }
+
+        var path = request.RequestUri!.IsAbsoluteUri ? request.RequestUri.AbsolutePath : request.RequestUri.OriginalString.Split('?')[0];
+        var failure = OpenApiContract.Current.Check(request.Method.Method, path, status, mediaType, body);
+        if (failure is not null)
+        {
+            response.Dispose();
+            Assert.Fail($"Contract mismatch: {request.Method} {path} answered {status} {mediaType ?? "(no content type)"}\n" +
+                        $"{failure}\n  body: {Shorten(body)}\n" +
+                        "Fix the service or the document (make openapi regenerates openapi.yaml from the code). A test that sends deliberate " +
+                        "garbage may relax the check for one request: request.Relax(Relaxation.Skip, \"why\").");
+        }
+
+        return response;
+    }
+
+    private static string Shorten(string body) => body.Length <= 500 ? body : body[..500] + $"… ({body.Length} chars)";
+}
