@@ -10,8 +10,17 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 smoke=""
 if [ "${1:-}" = "--smoke" ]; then smoke=1; shift; fi
+# Durable PostgreSQL (fsync, synchronous commit, full-page writes) unless --fsync-off: the labelled variant that shows
+# what durability costs; production must run durable.
+durability=durable
 pgbouncer=""
-if [ "${1:-}" = "--pgbouncer" ]; then pgbouncer=1; shift; fi
+args=()
+for arg in "$@"; do
+  if [ "$arg" = "--fsync-off" ]; then durability=fsync-off; export PG_UNSAFE_FAST=1
+  elif [ "$arg" = "--pgbouncer" ]; then pgbouncer=1
+  else args+=("$arg"); fi
+done
+set -- ${args[@]+"${args[@]}"}
 cluster=${BENCH_PG_NAME:-bench}
 port=${BENCH_PG_PORT:-25450}
 out=.data/bench
@@ -39,13 +48,13 @@ if [ -z "$pgbouncer" ]; then
     >"$out/micro.log" 2>&1 || { tail -40 "$out/micro.log"; exit 1; }
 fi
 
-scripts/pg.sh stop "$cluster" || true
+scripts/pg.sh destroy "$cluster" || true # a restarted cluster keeps its settings only until it is started again
 conn=$(scripts/pg.sh start "$cluster" "$port")
 
 load_args=(--pg "$conn"
   --service-dll "AuthService.Api/bin/Release/$bin/AuthService.Api.dll"
   --ceiling-dll "bench/AuthService.Bench.Ceiling/bin/Release/$bin/AuthService.Bench.Ceiling.dll"
-  --micro "$out/micro.json" --pid-file "$pids")
+  --micro "$out/micro.json" --pid-file "$pids" --durability "$durability")
 if [ -n "$pgbouncer" ]; then
   backend=$(echo "$conn" | sed -n 's/.*Port=\([0-9]*\).*/\1/p')
   load_args+=(--pgbouncer "$(scripts/pgbouncer.sh start bench-pgbouncer "${BENCH_PGBOUNCER_PORT:-25451}" "$backend")")

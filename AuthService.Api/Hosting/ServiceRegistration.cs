@@ -107,7 +107,7 @@ public static class ServiceRegistration
         services.AddSingleton<Housekeeping>();
         services.AddHostedService(sp => sp.GetRequiredService<Housekeeping>());
         services.AddSingleton<ApiKeyRepository>();
-        services.AddSingleton<OptimisticLogins>();
+        services.AddSingleton<TotpLogins>();
         services.AddSingleton<TwoFactorService>();
         services.AddSingleton(sp =>
         {

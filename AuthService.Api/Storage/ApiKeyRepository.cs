@@ -23,6 +23,10 @@ public sealed class ApiKeyRepository(NpgsqlDataSource dataSource, TimeProvider t
     private readonly ConcurrentDictionary<string, (ApiKeyRow Row, DateTimeOffset Until)> _cache = new();
     private readonly TimeSpan _cacheFor = TimeSpan.FromSeconds(Math.Max(0, options.Value.ApiKeyCacheSeconds));
 
+    // Bumped by every revocation after it commits: a lookup that read the database before that moment does not cache
+    // what it read, so a revoked key is refused on this instance from the moment RevokeAsync returns.
+    private long _revocations;
+
     /// <summary>The active key whose hash matches, or null (unknown or revoked). Known keys are remembered for
     /// <c>Auth:ApiKeyCacheSeconds</c> (default 5) to save a database round trip on every request; a revocation takes
     /// effect at once on the instance that revoked, and within that time on the others.</summary>
@@ -40,6 +44,7 @@ public sealed class ApiKeyRepository(NpgsqlDataSource dataSource, TimeProvider t
             select id, name, prefix, scopes, created_at, revoked_at
             from api_keys where key_hash = @hash and revoked_at is null
             """;
+        var revocationsBefore = Interlocked.Read(ref _revocations);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<ApiKeyRow>(
             new CommandDefinition(sql, new { hash }, cancellationToken: cancellationToken));
@@ -49,12 +54,21 @@ public sealed class ApiKeyRepository(NpgsqlDataSource dataSource, TimeProvider t
         }
         else if (_cacheFor > TimeSpan.Zero)
         {
+            if (Interlocked.Read(ref _revocations) != revocationsBefore)
+            {
+                return row; // a revocation committed while this read was under way: do not cache what may be stale
+            }
+
             if (_cache.Count >= MaxCachedKeys)
             {
                 _cache.Clear(); // only unknown-key floods could fill it, and those are never cached
             }
 
             _cache[cacheKey] = (row, now + _cacheFor);
+            if (Interlocked.Read(ref _revocations) != revocationsBefore)
+            {
+                _cache.TryRemove(cacheKey, out _); // a revocation committed between the check and the write
+            }
         }
 
         return row;
@@ -118,17 +132,20 @@ public sealed class ApiKeyRepository(NpgsqlDataSource dataSource, TimeProvider t
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var revoked = await connection.ExecuteAsync(sql, new { id, now }, transaction) == 1;
-        foreach (var entry in _cache.Where(e => e.Value.Row.Id == id))
-        {
-            _cache.TryRemove(entry.Key, out _);
-        }
-
         if (revoked)
         {
             await AuditLog.AppendAsync(connection, transaction, null, AuditEvents.ApiKeyRevoked, now, actingKeyId, new { keyId = id });
         }
 
         await transaction.CommitAsync(cancellationToken);
+
+        // Only after the commit: a lookup between the update and the commit still reads the key as active.
+        Interlocked.Increment(ref _revocations);
+        foreach (var entry in _cache.Where(e => e.Value.Row.Id == id))
+        {
+            _cache.TryRemove(entry.Key, out _);
+        }
+
         return revoked;
     }
 

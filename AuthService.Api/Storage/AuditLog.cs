@@ -40,6 +40,20 @@ public static class AuditLog
         DateTimeOffset now, Guid? apiKeyId, object? details = null) =>
         connection.ExecuteAsync(InsertSql, Parameters(userId, eventType, now, apiKeyId, details), transaction);
 
+    /// <summary>The same insert as <see cref="AppendAsync"/>, as one command of a batch.</summary>
+    public static NpgsqlBatchCommand Command(string? userId, string eventType, DateTimeOffset now, Guid? apiKeyId, object? details = null) =>
+        new(InsertSql)
+        {
+            Parameters =
+            {
+                new NpgsqlParameter("userId", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)userId ?? DBNull.Value },
+                new NpgsqlParameter<string>("eventType", eventType),
+                new NpgsqlParameter<DateTimeOffset>("now", now),
+                new NpgsqlParameter("apiKeyId", NpgsqlTypes.NpgsqlDbType.Uuid) { Value = (object?)apiKeyId ?? DBNull.Value },
+                new NpgsqlParameter<string>("details", JsonSerializer.Serialize(details ?? new { }, Json)),
+            },
+        };
+
     private static object Parameters(string? userId, string eventType, DateTimeOffset now, Guid? apiKeyId, object? details) => new
     {
         userId,

@@ -6,11 +6,16 @@ namespace AuthService.Api.Storage;
 public sealed record IdempotencyRecord(int? Status, string? Response);
 
 /// <summary>Idempotency-Key of challenge requests. The first request with a key claims it; a retry with the same
-/// key gets the stored answer and sends nothing. A failed first attempt releases the key so it can be retried.
-/// Keys live 24 hours.</summary>
+/// key gets the stored answer and sends nothing. A failed first attempt releases the key so it can be retried; a claim
+/// whose request died without releasing it (a crashed instance, a lost database connection) lapses after
+/// <see cref="Lease"/>. Answered keys live 24 hours.</summary>
 public static class IdempotencyStore
 {
     private static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
+
+    /// <summary>How long an unanswered claim blocks retries: longer than any challenge can take (the Telnyx adapter gives
+    /// up after its 15-s total timeout), short enough that a stuck key costs a retrying client a minute, not a day.</summary>
+    public static readonly TimeSpan Lease = TimeSpan.FromSeconds(60);
 
     /// <summary>Null when this request claimed the key; otherwise the record of the first request
     /// (<see cref="IdempotencyRecord.Status"/> null while it is still in progress).</summary>
@@ -21,8 +26,8 @@ public static class IdempotencyStore
         var claimed = await connection.ExecuteAsync("""
             insert into idempotency_keys (user_id, key, created_at) values (@userId, @key, @now)
             on conflict (user_id, key) do update set status = null, response = null, created_at = excluded.created_at
-            where idempotency_keys.created_at <= @expired
-            """, new { userId, key, now, expired = now - Lifetime });
+            where idempotency_keys.created_at <= @expired or (idempotency_keys.status is null and idempotency_keys.created_at <= @lapsed)
+            """, new { userId, key, now, expired = now - Lifetime, lapsed = now - Lease });
         if (claimed == 1)
         {
             return null;
@@ -33,11 +38,11 @@ public static class IdempotencyStore
             ?? new IdempotencyRecord(null, null);
     }
 
-    /// <summary>Stores the answer to replay, or releases the key when the request failed (<paramref name="response"/> null).</summary>
-    public static async Task CompleteAsync(NpgsqlDataSource dataSource, string userId, string key, string? response,
-        CancellationToken cancellationToken)
+    /// <summary>Stores the answer to replay, or releases the key when the request failed (<paramref name="response"/> null).
+    /// Never cancelled by the client: the work it records has happened.</summary>
+    public static async Task CompleteAsync(NpgsqlDataSource dataSource, string userId, string key, string? response)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await dataSource.OpenConnectionAsync();
         if (response is null)
         {
             await connection.ExecuteAsync("delete from idempotency_keys where user_id = @userId and key = @key", new { userId, key });

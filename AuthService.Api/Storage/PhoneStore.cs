@@ -11,7 +11,7 @@ public sealed class PhoneCodeRow
     public int Attempts { get; init; }
 }
 
-/// <summary>SQL of phone codes, delivery budgets, failed-attempt ledgers and idempotency keys.</summary>
+/// <summary>SQL of phone codes and delivery budgets.</summary>
 public static class PhoneStore
 {
     /// <summary>Serialises the rules of one user (and one phone number) across connections and instances for the
@@ -41,9 +41,6 @@ public static class PhoneStore
         await using var connection = await dataSource.OpenConnectionAsync();
         await connection.ExecuteAsync("delete from deliveries where id = @deliveryId", new { deliveryId });
     }
-
-    public static Task InsertFailureAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, DateTimeOffset now) =>
-        connection.ExecuteAsync("insert into verification_failures (user_id, created_at) values (@userId, @now)", new { userId, now }, transaction);
 
     /// <summary>Stores the newest code of a purpose, replacing (killing) the previous one. A code stored late
     /// by a slow request never overwrites a newer one.</summary>

@@ -7,6 +7,10 @@ namespace AuthService.Api.Storage;
 public sealed record FactorRow
 {
     public string UserId { get; init; } = "";
+
+    /// <summary>Which secret this is: a new id on every enrollment and switch (the confirmed pending row's id).</summary>
+    public Guid FactorId { get; init; }
+
     public string Method { get; init; } = "";
     public byte[]? TotpSecret { get; init; }
     public string? TotpAlgorithm { get; init; }
@@ -48,6 +52,7 @@ public sealed class BackupCodeRow
     public long Id { get; init; }
     public byte[] Salt { get; init; } = [];
     public byte[] CodeHash { get; init; } = [];
+    public int Iterations { get; init; }
 }
 
 /// <summary>The SQL of second factors. Every single-use rule is one conditional statement, so it holds
@@ -55,7 +60,7 @@ public sealed class BackupCodeRow
 public static class TwoFactorStore
 {
     private const string FactorColumns = """
-        user_id, method, totp_secret, totp_algorithm, totp_digits, totp_period, phone_number, phone_hash, phone_masked,
+        user_id, factor_id, method, totp_secret, totp_algorithm, totp_digits, totp_period, phone_number, phone_hash, phone_masked,
         last_totp_step, enabled_at, failed_consecutive, locked_at
         """;
 
@@ -75,7 +80,7 @@ public static class TwoFactorStore
         NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, DateTimeOffset failuresSince)
     {
         await using var results = await connection.QueryMultipleAsync($"""
-            select pg_advisory_xact_lock(hashtextextended('user:' || @userId, 0));
+            {LockUserSql};
             select {FactorColumns} from factors where user_id = @userId;
             select created_at from verification_failures where user_id = @userId and created_at > @failuresSince order by created_at;
             """, new { userId, failuresSince }, transaction);
@@ -84,16 +89,45 @@ public static class TwoFactorStore
         return (factor, (await results.ReadAsync<DateTime>()).Select(Utc).ToList());
     }
 
-    /// <summary>The optimistic login read for several users at once (one statement): their factors, each with the
-    /// failed attempts since <paramref name="failuresSince"/> as <see cref="FactorRow.RecentFailures"/>.</summary>
-    public static async Task<IReadOnlyList<FactorRow>> GetFactorsWithFailuresAsync(NpgsqlConnection connection, string[] userIds,
-        DateTimeOffset failuresSince) =>
-        (await connection.QueryAsync<FactorRow>($"""
+    /// <summary>Takes the locks of several users (in user-id order, so concurrent batches never deadlock) for the rest of
+    /// <paramref name="transaction"/>, then reads their factors, each with the failed attempts since
+    /// <paramref name="failuresSince"/> as <see cref="FactorRow.RecentFailures"/>. One round trip; the read's snapshot is
+    /// taken after every lock is granted.</summary>
+    public static async Task<Dictionary<string, FactorRow>> LockAndLoadManyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        IReadOnlyCollection<string> userIds, DateTimeOffset failuresSince)
+    {
+        var ordered = userIds.Distinct().Order(StringComparer.Ordinal).ToArray();
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        foreach (var userId in ordered)
+        {
+            batch.BatchCommands.Add(LockUserCommand(userId));
+        }
+
+        batch.BatchCommands.Add(new NpgsqlBatchCommand($"""
             select {FactorColumns},
                    array(select v.created_at from verification_failures v
-                         where v.user_id = f.user_id and v.created_at > @failuresSince order by v.created_at) as recent_failures
-            from factors f where f.user_id = any(@userIds)
-            """, new { userIds, failuresSince })).AsList();
+                         where v.user_id = f.user_id and v.created_at > $2 order by v.created_at) as recent_failures
+            from factors f where f.user_id = any($1)
+            """)
+        {
+            Parameters = { new NpgsqlParameter<string[]>() { TypedValue = ordered }, new NpgsqlParameter<DateTimeOffset>() { TypedValue = failuresSince } },
+        });
+        await using var reader = await batch.ExecuteReaderAsync();
+        for (var i = 0; i < ordered.Length; i++)
+        {
+            await reader.NextResultAsync(); // past each lock's row
+        }
+
+        var parser = reader.GetRowParser<FactorRow>();
+        var factors = new Dictionary<string, FactorRow>(StringComparer.Ordinal);
+        while (await reader.ReadAsync())
+        {
+            var factor = parser(reader);
+            factors[factor.UserId] = factor;
+        }
+
+        return factors;
+    }
 
     internal static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 
@@ -119,7 +153,8 @@ public static class TwoFactorStore
         return (factor, pending, remaining);
     }
 
-    /// <summary>Starts (or replaces) the user's pending enrollment or switch.</summary>
+    /// <summary>Starts (or replaces) the user's pending enrollment or switch. A slow request never overwrites a pending
+    /// row started after it (as for the codes, <see cref="PhoneStore.UpsertCodeAsync"/>).</summary>
     public static Task UpsertPendingAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, PendingRow pending)
     {
         const string sql = """
@@ -133,6 +168,7 @@ public static class TwoFactorStore
                 totp_digits = excluded.totp_digits, totp_period = excluded.totp_period,
                 phone_number = excluded.phone_number, phone_hash = excluded.phone_hash,
                 phone_masked = excluded.phone_masked, channel = excluded.channel, created_at = excluded.created_at, expires_at = excluded.expires_at
+            where pending_factors.created_at <= excluded.created_at
             """;
         return connection.ExecuteAsync(sql, pending, transaction);
     }
@@ -146,15 +182,15 @@ public static class TwoFactorStore
         long lastTotpStep, DateTimeOffset now)
     {
         const string sql = """
-            insert into factors (user_id, method, totp_secret, totp_algorithm, totp_digits, totp_period,
+            insert into factors (user_id, factor_id, method, totp_secret, totp_algorithm, totp_digits, totp_period,
                                  phone_number, phone_hash, phone_masked, last_totp_step, enabled_at, updated_at)
-            values (@UserId, @Method, @TotpSecret, @TotpAlgorithm, @TotpDigits, @TotpPeriod,
+            values (@UserId, @Id, @Method, @TotpSecret, @TotpAlgorithm, @TotpDigits, @TotpPeriod,
                     @PhoneNumber, @PhoneHash, @PhoneMasked, @lastTotpStep, @now, @now)
             on conflict (user_id) do nothing
             """;
         return await connection.ExecuteAsync(sql, new
         {
-            pending.UserId, pending.Method, pending.TotpSecret, pending.TotpAlgorithm, pending.TotpDigits, pending.TotpPeriod,
+            pending.UserId, pending.Id, pending.Method, pending.TotpSecret, pending.TotpAlgorithm, pending.TotpDigits, pending.TotpPeriod,
             pending.PhoneNumber, pending.PhoneHash, pending.PhoneMasked, lastTotpStep, now,
         }, transaction) == 1;
     }
@@ -164,43 +200,67 @@ public static class TwoFactorStore
         long lastTotpStep, DateTimeOffset now)
     {
         const string sql = """
-            update factors set method = @Method, totp_secret = @TotpSecret, totp_algorithm = @TotpAlgorithm,
+            update factors set factor_id = @Id, method = @Method, totp_secret = @TotpSecret, totp_algorithm = @TotpAlgorithm,
                 totp_digits = @TotpDigits, totp_period = @TotpPeriod, phone_number = @PhoneNumber, phone_hash = @PhoneHash,
                 phone_masked = @PhoneMasked, last_totp_step = @lastTotpStep, failed_consecutive = 0, updated_at = @now
             where user_id = @UserId and locked_at is null
             """;
         return await connection.ExecuteAsync(sql, new
         {
-            pending.UserId, pending.Method, pending.TotpSecret, pending.TotpAlgorithm, pending.TotpDigits, pending.TotpPeriod,
+            pending.UserId, pending.Id, pending.Method, pending.TotpSecret, pending.TotpAlgorithm, pending.TotpDigits, pending.TotpPeriod,
             pending.PhoneNumber, pending.PhoneHash, pending.PhoneMasked, lastTotpStep, now,
         }, transaction) == 1;
     }
 
-    /// <summary>RFC 6238 §5.2 single use: records <paramref name="step"/> only when it is later than every step
-    /// accepted before, and appends the success to the audit trail in the same statement (one round trip on the login
-    /// path). Returns the unused backup-code count on success, null when the step was already used.</summary>
-    public static Task<int?> TryAcceptTotpStepAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId,
-        long step, DateTimeOffset now, Guid? apiKeyId, string auditDetails) =>
-        connection.QuerySingleOrDefaultAsync<int?>(AcceptTotpStepSql, new { userId, step, now, apiKeyId, auditDetails }, transaction);
+    /// <summary>What a TOTP acceptance needs: the secret the code was checked against, the step it matched, and the
+    /// per-minute limit as it must hold at the moment of acceptance (DESIGN §8.1).</summary>
+    public sealed record TotpAcceptance(string UserId, Guid FactorId, long Step, DateTimeOffset Now, DateTimeOffset FailuresSince,
+        int AttemptsPerMinute, Guid? ApiKeyId, string AuditDetails);
+
+    /// <summary>The one statement that accepts a TOTP code, whichever path checked it. It takes <see cref="TotpAcceptance.Step"/>
+    /// only when, at that moment: the factor still holds the secret the code was checked against (same
+    /// <see cref="FactorRow.FactorId"/>, still TOTP), the step is later than every step accepted before (RFC 6238 §5.2
+    /// single use), the factor is not locked, and fewer than <see cref="TotpAcceptance.AttemptsPerMinute"/> failures are on
+    /// record since <see cref="TotpAcceptance.FailuresSince"/>. It appends the success to the audit trail in the same
+    /// statement. Run it under the user's lock (<see cref="LockUserCommand"/>, or <see cref="LockAndLoadAsync"/>): failures
+    /// are recorded only under that lock, so the count it reads is the count at commit. Returns the unused backup-code count
+    /// on success, null when refused.</summary>
+    public static Task<int?> TryAcceptTotpStepAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, TotpAcceptance a) =>
+        connection.QuerySingleOrDefaultAsync<int?>(AcceptTotpStepSql, new
+        {
+            userId = a.UserId, factorId = a.FactorId, step = a.Step, now = a.Now, failuresSince = a.FailuresSince,
+            limit = a.AttemptsPerMinute, apiKeyId = a.ApiKeyId, auditDetails = a.AuditDetails,
+        }, transaction);
 
     /// <summary>The same statement as <see cref="TryAcceptTotpStepAsync"/>, as one command of a batch.</summary>
-    public static NpgsqlBatchCommand AcceptTotpStepCommand(string userId, long step, DateTimeOffset now, Guid? apiKeyId, string auditDetails) =>
+    public static NpgsqlBatchCommand AcceptTotpStepCommand(TotpAcceptance a) =>
         new(AcceptTotpStepSql)
         {
             Parameters =
             {
-                new NpgsqlParameter<string>("userId", userId),
-                new NpgsqlParameter<long>("step", step),
-                new NpgsqlParameter<DateTimeOffset>("now", now),
-                new NpgsqlParameter("apiKeyId", NpgsqlTypes.NpgsqlDbType.Uuid) { Value = (object?)apiKeyId ?? DBNull.Value },
-                new NpgsqlParameter<string>("auditDetails", auditDetails),
+                new NpgsqlParameter<string>("userId", a.UserId),
+                new NpgsqlParameter<Guid>("factorId", a.FactorId),
+                new NpgsqlParameter<long>("step", a.Step),
+                new NpgsqlParameter<DateTimeOffset>("now", a.Now),
+                new NpgsqlParameter<DateTimeOffset>("failuresSince", a.FailuresSince),
+                new NpgsqlParameter<int>("limit", a.AttemptsPerMinute),
+                new NpgsqlParameter("apiKeyId", NpgsqlTypes.NpgsqlDbType.Uuid) { Value = (object?)a.ApiKeyId ?? DBNull.Value },
+                new NpgsqlParameter<string>("auditDetails", a.AuditDetails),
             },
         };
+
+    /// <summary>The user's lock (the same key as <see cref="LockAndLoadAsync"/>) as a batch command of its own: a later
+    /// command of the batch takes its snapshot after the lock is granted, so it sees every failure committed before.</summary>
+    public static NpgsqlBatchCommand LockUserCommand(string userId) =>
+        new(LockUserSql) { Parameters = { new NpgsqlParameter<string>("userId", userId) } };
+
+    private const string LockUserSql = "select pg_advisory_xact_lock(hashtextextended('user:' || @userId, 0))";
 
     private const string AcceptTotpStepSql = """
         with accepted as (
             update factors set last_totp_step = @step, failed_consecutive = 0, updated_at = @now
-            where user_id = @userId and last_totp_step < @step and locked_at is null
+            where user_id = @userId and factor_id = @factorId and method = 'totp' and last_totp_step < @step and locked_at is null
+              and (select count(*) from verification_failures where user_id = @userId and created_at > @failuresSince) < @limit
             returning user_id
         ), audit as (
             insert into audit_events (user_id, event_type, occurred_at, api_key_id, details)
@@ -212,7 +272,7 @@ public static class TwoFactorStore
     public static async Task<IReadOnlyList<BackupCodeRow>> GetUnusedBackupCodesAsync(NpgsqlConnection connection,
         NpgsqlTransaction? transaction, string userId) =>
         (await connection.QueryAsync<BackupCodeRow>(
-            "select id, salt, code_hash from backup_codes where user_id = @userId and used_at is null order by id",
+            "select id, salt, code_hash, iterations from backup_codes where user_id = @userId and used_at is null order by id",
             new { userId }, transaction)).AsList();
 
     /// <summary>Marks one backup code used, once. Returns the remaining count, or null when it was used meanwhile.</summary>
@@ -240,20 +300,16 @@ public static class TwoFactorStore
     {
         await connection.ExecuteAsync("delete from backup_codes where user_id = @userId", new { userId }, transaction);
         await connection.ExecuteAsync(
-            "insert into backup_codes (user_id, salt, code_hash, created_at) select @userId, s, h, @now from unnest(@salts, @hashes) as t(s, h)",
-            new { userId, now, salts = hashes.Select(h => h.Salt).ToArray(), hashes = hashes.Select(h => h.Hash).ToArray() }, transaction);
+            """
+            insert into backup_codes (user_id, salt, code_hash, iterations, created_at)
+            select @userId, s, h, i, @now from unnest(@salts, @hashes, @iterations) as t(s, h, i)
+            """,
+            new
+            {
+                userId, now, salts = hashes.Select(h => h.Salt).ToArray(), hashes = hashes.Select(h => h.Hash).ToArray(),
+                iterations = hashes.Select(h => h.Iterations).ToArray(),
+            }, transaction);
     }
-
-    /// <summary>Counts a failed verification against the factor and locks it when the count reaches
-    /// <paramref name="lockoutThreshold"/>. Returns the new consecutive count.</summary>
-    public static Task<int> RecordFailureAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId, DateTimeOffset now,
-        int lockoutThreshold) =>
-        connection.ExecuteScalarAsync<int>("""
-            update factors set failed_consecutive = failed_consecutive + 1, updated_at = @now,
-                locked_at = case when failed_consecutive + 1 >= @lockoutThreshold then coalesce(locked_at, @now) else locked_at end
-            where user_id = @userId
-            returning failed_consecutive
-            """, new { userId, now, lockoutThreshold }, transaction);
 
     /// <summary>A success resets the consecutive-failure count. Returns the unused backup-code count.</summary>
     public static Task<int> ResetFailuresAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId, DateTimeOffset now) =>

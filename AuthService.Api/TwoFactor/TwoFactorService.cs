@@ -20,7 +20,7 @@ namespace AuthService.Api.TwoFactor;
 /// holds exactly across connections and instances.</summary>
 public sealed class TwoFactorService(
     NpgsqlDataSource dataSource,
-    OptimisticLogins logins,
+    TotpLogins logins,
     SecretBox secrets,
     TimeProvider time,
     ITelephonySender telephony,
@@ -164,14 +164,37 @@ public sealed class TwoFactorService(
             }
         }
 
-        var result = await SendChallengeAsync(userId, channel, actor, now, cancellationToken);
+        Result<ChallengeResponse> result;
+        try
+        {
+            result = await SendChallengeAsync(userId, channel, actor, now, cancellationToken);
+        }
+        catch (Exception) when (idempotencyKey is not null)
+        {
+            await ReleaseQuietlyAsync(userId, idempotencyKey);
+            throw;
+        }
+
         if (idempotencyKey is not null)
         {
             await IdempotencyStore.CompleteAsync(dataSource, userId, idempotencyKey,
-                result.Error is null ? JsonSerializer.Serialize(result.Value, JsonSerializerOptions.Web) : null, cancellationToken);
+                result.Error is null ? JsonSerializer.Serialize(result.Value, JsonSerializerOptions.Web) : null);
         }
 
         return result;
+    }
+
+    /// <summary>Releases a claimed key after a failure; when the database is what failed, the claim lapses on its own.</summary>
+    private async Task ReleaseQuietlyAsync(string userId, string idempotencyKey)
+    {
+        try
+        {
+            await IdempotencyStore.CompleteAsync(dataSource, userId, idempotencyKey, null);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            logger.LogWarning("Could not release an Idempotency-Key of {UserId}; it lapses in {Lease}", userId, IdempotencyStore.Lease);
+        }
     }
 
     private async Task<Result<ChallengeResponse>> SendChallengeAsync(string userId, string channel, Guid? actor, DateTimeOffset now,
@@ -199,7 +222,8 @@ public sealed class TwoFactorService(
         }
 
         var phone = secrets.OpenString(factor.PhoneNumber!, PhoneAad(userId));
-        var sent = await DeliverCodeAsync(userId, phone, factor.PhoneHash!, channel, LoginCode, actor, null, cancellationToken);
+        var sent = await DeliverCodeAsync(userId, phone, factor.PhoneHash!, channel, LoginCode, Guid.CreateVersion7(time.GetUtcNow()), actor, null,
+            cancellationToken);
         return sent.Error is not null ? sent.Error : new ChallengeResponse(channel, factor.PhoneMasked!, sent.Value);
     }
 
@@ -321,7 +345,8 @@ public sealed class TwoFactorService(
             PhoneMasked = masked,
             Channel = channel,
         };
-        var sent = await DeliverCodeAsync(userId, e164, phoneHash, channel!, PendingCode, actor,
+        // The code's id is the pending row's: only the code sent to this number confirms this enrollment.
+        var sent = await DeliverCodeAsync(userId, e164, phoneHash, channel!, PendingCode, phonePending.Id, actor,
             async (connection, transaction) =>
             {
                 await TwoFactorStore.UpsertPendingAsync(connection, transaction, phonePending);
@@ -345,7 +370,7 @@ public sealed class TwoFactorService(
     /// code, then stores it. A provider failure stores nothing, so no unusable challenge is left behind and the user
     /// can simply retry; the reservation is given back only when the message surely did not go out.</summary>
     private async Task<Result<DateTimeOffset>> DeliverCodeAsync(string userId, string e164, byte[] phoneHash, string channel, string purpose,
-        Guid? actor, Func<NpgsqlConnection, NpgsqlTransaction, Task>? alsoStore, CancellationToken cancellationToken)
+        Guid codeId, Guid? actor, Func<NpgsqlConnection, NpgsqlTransaction, Task>? alsoStore, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var masked = PhoneNumbers.Mask(e164);
@@ -374,14 +399,15 @@ public sealed class TwoFactorService(
             await transaction.CommitAsync(cancellationToken);
         }
 
+        // From here on the client's abort no longer cancels anything: a message that may reach the provider is counted,
+        // and a code that reached it is stored, so the code the person receives works (the sender has its own timeouts).
         var code = PhoneCodes.Generate();
-        var codeId = Guid.CreateVersion7(now);
         DeliveryReceipt receipt;
         try
         {
             receipt = await telephony.SendCodeAsync(
                 new CodeDelivery(e164, channel == "call" ? DeliveryChannel.Call : DeliveryChannel.Sms, code, authOptions.Value.Issuer),
-                cancellationToken);
+                CancellationToken.None);
         }
         catch (TelephonyUnavailableException e)
         {
@@ -399,8 +425,8 @@ public sealed class TwoFactorService(
         }
 
         var expiresAt = now + PhoneCodes.Validity;
-        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
-        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        await using (var connection = await dataSource.OpenConnectionAsync(CancellationToken.None))
+        await using (var transaction = await connection.BeginTransactionAsync(CancellationToken.None))
         {
             await PhoneStore.UpsertCodeAsync(connection, transaction, userId, purpose, codeId, channel, secrets.ActiveKeyId,
                 PhoneCodeHash(secrets.ActiveKeyId, userId, purpose, codeId, code), now, expiresAt);
@@ -411,7 +437,7 @@ public sealed class TwoFactorService(
 
             await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.CodeSent, now, actor,
                 new { channel, purpose, phoneNumber = masked, provider = receipt.Provider, providerMessageId = receipt.ProviderMessageId });
-            await transaction.CommitAsync(cancellationToken);
+            await transaction.CommitAsync(CancellationToken.None);
         }
 
         logger.LogInformation("Sent {Channel} code to {MaskedPhone}", channel, masked);
@@ -442,15 +468,10 @@ public sealed class TwoFactorService(
             return purpose == Switch ? Problems.NoPendingSwitch : factor is null ? Problems.NoPendingEnrollment : Problems.AlreadyEnabled;
         }
 
-        if (factor?.LockedAt is not null)
-        {
-            return Problems.Locked;
-        }
-
-        if (await AttemptLimitAsync(connection, transaction, userId, recentFailures, now, actor) is { } limited)
+        if (await AttemptGateAsync(connection, transaction, userId, factor, recentFailures, now, actor) is { } closed)
         {
             await transaction.CommitAsync(cancellationToken);
-            return limited;
+            return closed;
         }
 
         var step = -1L;
@@ -462,12 +483,13 @@ public sealed class TwoFactorService(
         }
         else
         {
-            accepted = await TryPhoneCodeAsync(connection, transaction, userId, PendingCode, code, now);
+            accepted = await TryPhoneCodeAsync(connection, transaction, userId, PendingCode, code, now, expectedCodeId: pending.Id);
         }
 
         if (!accepted)
         {
-            var failure = await RecordFailureAsync(connection, transaction, userId, factor, pending.Method, purpose, "invalid_code", now, actor);
+            var failure = await RecordFailureAsync(connection, transaction, userId, factor, recentFailures, pending.Method, purpose, "invalid_code",
+                now, actor);
             ServiceMetrics.Verifications.WithLabels(pending.Method, failure.Code).Inc();
             await transaction.CommitAsync(cancellationToken);
             return failure;
@@ -508,9 +530,10 @@ public sealed class TwoFactorService(
         }
 
         var now = time.GetUtcNow();
-        if (proof.Code is not null && alsoOnSuccess is null && await TryTotpLoginAsync(userId, proof.Code, stage, actor, now) is { } quick)
+        if (proof.Code is not null && alsoOnSuccess is null &&
+            await logins.VerifyAsync(new TotpLogins.Attempt(userId, proof.Code, stage, actor, now)) is { } decided)
         {
-            return quick;
+            return decided; // a TOTP factor: decided under the lock in a coalesced batch
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -521,15 +544,10 @@ public sealed class TwoFactorService(
             return Problems.NotEnabled;
         }
 
-        if (factor.LockedAt is not null)
-        {
-            return Problems.Locked;
-        }
-
-        if (await AttemptLimitAsync(connection, transaction, userId, recentFailures, now, actor) is { } limited)
+        if (await AttemptGateAsync(connection, transaction, userId, factor, recentFailures, now, actor) is { } closed)
         {
             await transaction.CommitAsync(cancellationToken);
-            return limited;
+            return closed;
         }
 
         VerifyResponse? success = null;
@@ -539,7 +557,7 @@ public sealed class TwoFactorService(
         if (proof.BackupCode is not null)
         {
             var stored = await TwoFactorStore.GetUnusedBackupCodesAsync(connection, transaction, userId);
-            var match = BackupCodeSet.FindMatch(proof.BackupCode, stored.Select(s => new BackupCodeHash(s.Salt, s.CodeHash)).ToList());
+            var match = BackupCodeSet.FindMatch(proof.BackupCode, stored.Select(s => new BackupCodeHash(s.Salt, s.CodeHash, s.Iterations)).ToList());
             if (match >= 0 && await TwoFactorStore.TryUseBackupCodeAsync(connection, transaction, userId, stored[match].Id, now) is { } left)
             {
                 success = new VerifyResponse(true, BackupCode, left, null);
@@ -547,18 +565,11 @@ public sealed class TwoFactorService(
         }
         else if (factor.Method == Totp)
         {
-            var secret = OpenTotpSecret(userId, factor.TotpSecret);
-            var check = TotpVerifier.Verify(secret, ProfileOf(factor), proof.Code, now, factor.LastTotpStep);
-            if (!check.Accepted && TotpVerifier.Verify(secret, ProfileOf(factor), proof.Code, now, -1).Accepted)
-            {
-                // A right code of a step already used: a replay (ASVS 2.8.5), worth telling apart in the audit trail.
-                reason = "replayed";
-            }
-
+            var (check, replayed) = TotpVerifier.CheckLogin(OpenTotpSecret(secrets, factor), ProfileOf(factor), proof.Code, now, factor.LastTotpStep);
+            reason = replayed ? "replayed" : reason;
             if (check.Accepted)
             {
-                var details = JsonSerializer.Serialize(new { method = Totp, stage, driftSteps = check.DriftSteps }, JsonSerializerOptions.Web);
-                if (await TwoFactorStore.TryAcceptTotpStepAsync(connection, transaction, userId, check.Step, now, actor, details) is { } left)
+                if (await TwoFactorStore.TryAcceptTotpStepAsync(connection, transaction, Acceptance(factor, check, stage, now, actor)) is { } left)
                 {
                     success = new VerifyResponse(true, Totp, left, check.DriftSteps);
                     audited = true;
@@ -576,7 +587,7 @@ public sealed class TwoFactorService(
 
         if (success is null)
         {
-            var failure = await RecordFailureAsync(connection, transaction, userId, factor, method, stage, reason, now, actor);
+            var failure = await RecordFailureAsync(connection, transaction, userId, factor, recentFailures, method, stage, reason, now, actor);
             await transaction.CommitAsync(cancellationToken);
             ServiceMetrics.Verifications.WithLabels(method, failure.Code).Inc();
             return failure;
@@ -598,45 +609,15 @@ public sealed class TwoFactorService(
         return success;
     }
 
-    /// <summary>The common case — a right TOTP code, nothing limited or locked — without a transaction: a snapshot read,
-    /// then the single statement that accepts the step only if it is later than every accepted one (and appends the
-    /// audit event); both are coalesced with concurrent logins (<see cref="OptimisticLogins"/>). Anything else returns
-    /// null and takes the locked path, which decides again under the user's lock and records failures exactly; a success
-    /// here is ordered before any failure that raced it.</summary>
-    private async Task<Result<VerifyResponse>?> TryTotpLoginAsync(string userId, string code, string stage, Guid? actor, DateTimeOffset now)
-    {
-        var factor = await logins.ReadAsync(new OptimisticLogins.Read(userId, now - Minute));
-        if (factor is null)
-        {
-            return Problems.NotEnabled;
-        }
-
-        var recentFailures = (factor.RecentFailures ?? []).Select(TwoFactorStore.Utc).ToList();
-        if (factor.Method != Totp || factor.LockedAt is not null ||
-            !RollingWindow.Check(recentFailures, _limits.AttemptsPerMinute, Minute, now).Allowed)
-        {
-            return null;
-        }
-
-        var check = TotpVerifier.Verify(OpenTotpSecret(userId, factor.TotpSecret), ProfileOf(factor), code, now, factor.LastTotpStep);
-        if (!check.Accepted)
-        {
-            return null;
-        }
-
-        var details = JsonSerializer.Serialize(new { method = Totp, stage, driftSteps = check.DriftSteps }, JsonSerializerOptions.Web);
-        if (await logins.AcceptAsync(new OptimisticLogins.Accept(userId, check.Step, now, actor, details)) is not { } remaining)
-        {
-            return null;
-        }
-
-        ServiceMetrics.Verifications.WithLabels(Totp, "success").Inc();
-        return new VerifyResponse(true, Totp, remaining, check.DriftSteps);
-    }
+    /// <summary>A TOTP code that matched <paramref name="factor"/>'s secret, ready for the one statement that accepts it
+    /// under the limits as they stand at that moment.</summary>
+    private TwoFactorStore.TotpAcceptance Acceptance(FactorRow factor, TotpCheck check, string stage, DateTimeOffset now, Guid? actor) =>
+        new(factor.UserId, factor.FactorId, check.Step, now, now - Minute, _limits.AttemptsPerMinute, actor,
+            JsonSerializer.Serialize(new { method = Totp, stage, driftSteps = check.DriftSteps }, JsonSerializerOptions.Web));
 
     /// <summary>Spends one attempt of the live code of <paramref name="purpose"/> and consumes the code on a match.</summary>
     private async Task<bool> TryPhoneCodeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, string purpose,
-        string? input, DateTimeOffset now)
+        string? input, DateTimeOffset now, Guid? expectedCodeId = null)
     {
         var code = PhoneCodes.Normalize(input);
         if (code is null)
@@ -645,7 +626,7 @@ public sealed class TwoFactorService(
         }
 
         var row = await PhoneStore.TakeAttemptAsync(connection, transaction, userId, purpose, PhoneCodes.MaxAttemptsPerCode, now);
-        if (row is null)
+        if (row is null || (expectedCodeId is { } expectedId && row.Id != expectedId))
         {
             return false;
         }
@@ -655,49 +636,58 @@ public sealed class TwoFactorService(
                && await PhoneStore.ConsumeCodeAsync(connection, transaction, userId, purpose, row.Id);
     }
 
-    /// <summary>Per-minute failed-attempt limit (rolling 60 s). While limited, even a right code is refused.</summary>
-    private async Task<Problem?> AttemptLimitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId,
+    private AttemptLimits Limits => new(_limits.AttemptsPerMinute, _limits.LockoutThreshold);
+
+    /// <summary>The gate of <see cref="AttemptRules"/> before a code is checked: locked, or limited (audited; while limited,
+    /// even a right code is refused), or null when the code may be checked.</summary>
+    private async Task<Problem?> AttemptGateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, FactorRow? factor,
         IReadOnlyList<DateTimeOffset> recentFailures, DateTimeOffset now, Guid? actor)
     {
-        var check = RollingWindow.Check(recentFailures, _limits.AttemptsPerMinute, Minute, now);
-        if (check.Allowed)
+        var (gate, limit) = AttemptRules.Check(StateOf(factor, recentFailures), Limits, now);
+        switch (gate)
         {
-            return null;
+            case AttemptGate.Locked:
+                return Problems.Locked;
+            case AttemptGate.Limited:
+                await AttemptStore.ExecuteAsync(connection, transaction, [AttemptStore.RateLimited(userId, now, actor)]);
+                ServiceMetrics.LimitHits.WithLabels("attempts_per_minute").Inc();
+                return Problems.TooManyAttempts(limit.RetryAfterSeconds);
+            default:
+                return null;
         }
-
-        await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.RateLimited, now, actor, new { limit = "attempts_per_minute" });
-        ServiceMetrics.LimitHits.WithLabels("attempts_per_minute").Inc();
-        return Problems.TooManyAttempts(check.RetryAfterSeconds);
     }
 
-    /// <summary>Records a failed verification: the per-minute ledger, the consecutive count of the factor, and the
-    /// lock when that count reaches the threshold (NIST SP 800-63B §5.2.2).</summary>
+    private static AttemptState StateOf(FactorRow? factor, IReadOnlyList<DateTimeOffset> recentFailures) =>
+        new(factor?.LockedAt is not null, recentFailures, factor?.FailedConsecutive ?? 0);
+
+    /// <summary>Records a failed verification with <see cref="AttemptStore.Failure"/> (the same writes as a coalesced TOTP
+    /// login): the per-minute ledger, the consecutive count of the factor, and the lock when that count reaches the threshold
+    /// (NIST SP 800-63B §5.2.2).</summary>
     private async Task<Problem> RecordFailureAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, FactorRow? factor,
-        string method, string stage, string reason, DateTimeOffset now, Guid? actor)
+        IReadOnlyList<DateTimeOffset> recentFailures, string method, string stage, string reason, DateTimeOffset now, Guid? actor)
     {
-        await PhoneStore.InsertFailureAsync(connection, transaction, userId, now);
-        await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.VerificationFailed, now, actor, new { method, stage, reason });
-        if (factor is null)
+        var (next, locksNow) = factor is null
+            ? (StateOf(null, recentFailures), false)
+            : AttemptRules.AfterFailure(StateOf(factor, recentFailures), Limits, now);
+        await AttemptStore.ExecuteAsync(connection, transaction, AttemptStore.Failure(userId, factor is not null, _limits.LockoutThreshold,
+            locksNow, next.FailedConsecutive, now, actor, new { method, stage, reason }));
+        if (!locksNow)
         {
             return Problems.InvalidCode;
         }
 
-        var consecutive = await TwoFactorStore.RecordFailureAsync(connection, transaction, userId, now, _limits.LockoutThreshold);
-        if (consecutive >= _limits.LockoutThreshold)
-        {
-            await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.Locked, now, actor, new { consecutiveFailures = consecutive });
-            logger.LogWarning("Locked the second factor of {UserId} after {Failures} consecutive failures", userId, consecutive);
-            ServiceMetrics.Lockouts.Inc();
-            return Problems.Locked;
-        }
-
-        return Problems.InvalidCode;
+        logger.LogWarning("Locked the second factor of {UserId} after {Failures} consecutive failures", userId, next.FailedConsecutive);
+        ServiceMetrics.Lockouts.Inc();
+        return Problems.Locked;
     }
 
     private byte[] OpenTotpSecret(string userId, byte[]? sealedSecret) =>
         secrets.Open(sealedSecret ?? throw new InvalidOperationException("TOTP factor without a secret."), TotpAad(userId));
 
-    private static TotpProfile ProfileOf(FactorRow factor) => ProfileOf(factor.TotpAlgorithm, factor.TotpDigits, factor.TotpPeriod);
+    internal static byte[] OpenTotpSecret(SecretBox secrets, FactorRow factor) =>
+        secrets.Open(factor.TotpSecret ?? throw new InvalidOperationException("TOTP factor without a secret."), TotpAad(factor.UserId));
+
+    internal static TotpProfile ProfileOf(FactorRow factor) => ProfileOf(factor.TotpAlgorithm, factor.TotpDigits, factor.TotpPeriod);
 
     private static TotpProfile ProfileOf(PendingRow pending) => ProfileOf(pending.TotpAlgorithm, pending.TotpDigits, pending.TotpPeriod);
 

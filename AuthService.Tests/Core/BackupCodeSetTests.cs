@@ -64,4 +64,24 @@ public class BackupCodeSetTests
         Assert.That(a.Hash, Is.Not.EqualTo(b.Hash));
         Assert.That(a.Salt, Has.Length.EqualTo(16));
     }
+
+    [Test]
+    public void New_codes_use_the_current_cost_and_codes_hashed_at_an_older_cost_still_match()
+    {
+        var fresh = BackupCodeSet.Hash("abcde-fghjk");
+        Assert.That(fresh.Iterations, Is.EqualTo(BackupCodeSet.Pbkdf2Iterations).And.AtLeast(10_000),
+            "NIST SP 800-63B §5.1.1.2: typically at least 10,000 iterations");
+
+        // A code issued before the cost was raised: PBKDF2-HMAC-SHA256 at 2,000 rounds, as rows of migration 0003 record.
+        var salt = new byte[16];
+        var old = new BackupCodeHash(salt, System.Security.Cryptography.Rfc2898DeriveBytes.Pbkdf2("abcdefghjk"u8.ToArray(), salt, 2_000,
+            System.Security.Cryptography.HashAlgorithmName.SHA256, 32), 2_000);
+        Assert.Multiple(() =>
+        {
+            Assert.That(BackupCodeSet.FindMatch("ABCDE-FGHJK", [fresh with { Salt = [.. fresh.Salt] }, old]), Is.EqualTo(0));
+            Assert.That(BackupCodeSet.FindMatch("abcde fghjk", [old]), Is.EqualTo(0));
+            Assert.That(BackupCodeSet.FindMatch("abcde-fghjk", [old with { Iterations = BackupCodeSet.Pbkdf2Iterations }]), Is.EqualTo(-1),
+                "the cost is part of the hash");
+        });
+    }
 }

@@ -95,6 +95,43 @@ public sealed class TelnyxStandIn : IDisposable
         return json.TryGetProperty("to", out var to) ? to.GetString() : json.TryGetProperty("To", out var call) ? call.GetString() : null;
     }
 
+    /// <summary>Holds every SMS to <paramref name="phone"/> until the returned gate is opened, then answers success.
+    /// WireMock logs a request only once it is answered, so the gate counts arrivals itself. (The body is matched without
+    /// the "+", which the adapter's JSON writes escaped.)</summary>
+    public Gate Hold(string phone)
+    {
+        var gate = new Gate();
+        Server.Given(Request.Create().WithPath("/v2/messages").UsingPost().WithBody(new WireMock.Matchers.WildcardMatcher("*" + phone[1..] + "*")))
+            .AtPriority(-10) // before the default answers (lower wins)
+            .RespondWith(Response.Create().WithCallback(_ =>
+            {
+                gate.Arrived.TrySetResult();
+                gate.Opened.Wait(TimeSpan.FromSeconds(20));
+                return new WireMock.ResponseMessage
+                {
+                    StatusCode = 200,
+                    Headers = new Dictionary<string, WireMock.Types.WireMockList<string>> { ["Content-Type"] = new("application/json") },
+                    BodyData = new WireMock.Util.BodyData
+                    {
+                        BodyAsString = """{"data":{"id":"msg-held","record_type":"message"}}""",
+                        DetectedBodyType = WireMock.Types.BodyType.String,
+                    },
+                };
+            }));
+        return gate;
+    }
+
+    public sealed class Gate : IDisposable
+    {
+        public TaskCompletionSource Arrived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ManualResetEventSlim Opened { get; } = new();
+
+        public void Open() => Opened.Set();
+
+        public void Dispose() => Opened.Set();
+    }
+
     public int RequestCount => Server.LogEntries.Count();
 
     public void Dispose() => Server.Stop();

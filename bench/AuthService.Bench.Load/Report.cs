@@ -39,7 +39,8 @@ public sealed class Report(BenchOptions options)
         var widths = Enumerable.Range(0, 4).Select(c => _rows.Max(r => r[c].Length)).ToArray();
         Console.WriteLine();
         Console.WriteLine($"AuthService bench — {Environment.ProcessorCount} cores, {options.Users:N0} TOTP users, {options.Workers} workers, " +
-                          $"{options.Duration.TotalSeconds:0.#} s per closed-loop phase{(options.Smoke ? "   [SMOKE: pipeline check, figures mean nothing]" : "")}");
+                          $"{options.Duration.TotalSeconds:0.#} s per closed-loop phase, PostgreSQL {(options.Durability == "durable" ? "durable (fsync on, as production runs)" : "with fsync OFF (unsafe variant)")}" +
+                          $"{(options.Smoke ? "   [SMOKE: pipeline check, figures mean nothing]" : "")}");
         Line(["measure", "value", "target", "result"]);
         Console.WriteLine("|" + string.Join("|", widths.Select(w => new string('-', w + 2))) + "|");
         foreach (var row in _rows)
@@ -129,18 +130,21 @@ public sealed class Report(BenchOptions options)
             }
         }
 
-        if (Ratios(VerifyRounds, CeilingRounds) is { } ratios)
+        // The headline: verify against the same bare app with the service's own Npgsql settings, so the distance is what the
+        // verify path itself costs (issue 12). The default-settings ceiling stays as a second reference.
+        if (Ratios(VerifyRounds, TunedCeilingRounds) is { } tunedRatios)
         {
-            var median = Median(ratios);
-            Row($"verify / ceiling throughput, per round", $"median {median:F2} (rounds: {string.Join(", ", ratios.Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))})",
+            var median = Median(tunedRatios);
+            Row($"verify / tuned ceiling throughput, per round (headline)",
+                $"median {median:F2} (rounds: {string.Join(", ", tunedRatios.Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))})",
                 "≥ 0.60", Verdict(median >= 0.6, $"{median:F2} ({(median / 0.6 - 1) * 100:+0;-0}% vs target)"));
         }
 
-        if (Ratios(VerifyRounds, TunedCeilingRounds) is { } tunedRatios)
+        if (Ratios(VerifyRounds, CeilingRounds) is { } ratios)
         {
-            Row($"verify / tuned ceiling throughput, per round",
-                $"median {Median(tunedRatios):F2} (rounds: {string.Join(", ", tunedRatios.Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))})",
-                "reference", "same pool settings on both sides");
+            Row($"verify / ceiling (default Npgsql settings) throughput, per round",
+                $"median {Median(ratios):F2} (rounds: {string.Join(", ", ratios.Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))})",
+                "reference", "the ceiling also pays a pool reset and a plan per request");
         }
 
         if (Ratios(VerifyPgBouncerRounds, VerifyRounds) is { } bouncedRatios)
