@@ -3,6 +3,7 @@ using AuthService.Api.Configuration;
 using AuthService.Api.Health;
 using AuthService.Api.Hosting;
 using AuthService.Api.Http;
+using AuthService.Api.Passkeys;
 using AuthService.Api.Policy;
 using AuthService.Api.Security;
 using AuthService.Api.Storage;
@@ -25,6 +26,7 @@ try
     builder.Services.AddServiceOptions();        // Auth, Totp, Encryption, Limits, Enforcement
     builder.Services.AddStorage(builder.Configuration, builder.Environment); // PostgreSQL, migrations, key ring
     builder.Services.AddTelephonyOrExplain(builder.Configuration, builder.Environment); // Telnyx (Polly) or dev log
+    builder.Services.AddPasskeys();              // WebAuthn relying party (Fido2), checked at start
     builder.Services.AddErrorHandling();         // problem+json for every failure
     builder.Services.AddApiKeyAuthentication();  // Bearer API keys with scopes
     builder.Services.AddHealth();

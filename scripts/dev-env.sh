@@ -24,3 +24,8 @@ set -a
 . "$root/.data/dev.env"
 set +a
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
+# Passkeys for the sample portal (`make portal`, opened as http://localhost:3000): a WebAuthn RP ID is a domain name.
+if [ -z "${Passkeys__RelyingPartyId:-}" ]; then
+  export Passkeys__RelyingPartyId=localhost
+  export Passkeys__Origins__0="http://localhost:${PORTAL_PORT:-3000}"
+fi

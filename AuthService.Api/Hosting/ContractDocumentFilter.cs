@@ -18,12 +18,13 @@ public sealed class ContractDocumentFilter : IDocumentFilter
     public const string EnrollmentStarted = "EnrollmentStarted";
     private const string Totp = "TotpEnrollmentResponse";
     private const string Phone = "PhoneEnrollmentResponse";
+    private const string Passkey = "PasskeyEnrollmentResponse";
 
     public void Apply(OpenApiDocument document, DocumentFilterContext context)
     {
         var schemas = document.Components!.Schemas!;
         schemas["ProblemDetails"] = ProblemDetails();
-        DescribeEnrollmentStarted(document, schemas);
+        DescribeEnrollmentStarted(document, schemas, context);
         AddOperatorEndpoints(document);
     }
 
@@ -57,14 +58,26 @@ public sealed class ContractDocumentFilter : IDocumentFilter
         AdditionalPropertiesAllowed = false,
     };
 
-    private static void DescribeEnrollmentStarted(OpenApiDocument document, IDictionary<string, IOpenApiSchema> schemas)
+    private static void DescribeEnrollmentStarted(OpenApiDocument document, IDictionary<string, IOpenApiSchema> schemas, DocumentFilterContext context)
     {
+        // The API explorer keeps one body type per status (enroll's 201 is TOTP or passkey): generate every shape.
+        foreach (var type in new[] { typeof(TwoFactor.TotpEnrollmentResponse), typeof(TwoFactor.PhoneEnrollmentResponse), typeof(Passkeys.PasskeyEnrollmentResponse) })
+        {
+            context.SchemaGenerator.GenerateSchema(type, context.SchemaRepository);
+        }
+
+        foreach (var (key, value) in context.SchemaRepository.Schemas)
+        {
+            schemas.TryAdd(key, value);
+        }
+
         if (!schemas.ContainsKey(Totp) || !schemas.ContainsKey(Phone))
         {
             return;
         }
 
-        foreach (var name in new[] { Totp, Phone })
+        var shapes = new[] { (Totp, "totp"), (Phone, "phone"), (Passkey, "passkey") }.Where(s => schemas.ContainsKey(s.Item1)).ToList();
+        foreach (var (name, _) in shapes)
         {
             // Always sent; the discriminator needs `method` required in every alternative.
             var schema = (OpenApiSchema)schemas[name];
@@ -74,16 +87,12 @@ public sealed class ContractDocumentFilter : IDocumentFilter
         schemas[EnrollmentStarted] = new OpenApiSchema
         {
             Description = "What enroll or switch-method started: `method` `totp` (201) carries the secret and QR code to scan, " +
-                          "`method` `phone` (202) says where the code was sent.",
-            OneOf = [new OpenApiSchemaReference(Totp, document), new OpenApiSchemaReference(Phone, document)],
+                          "`method` `phone` (202) says where the code was sent, `method` `passkey` (201) carries the WebAuthn creation options.",
+            OneOf = shapes.Select(s => (IOpenApiSchema)new OpenApiSchemaReference(s.Item1, document)).ToList(),
             Discriminator = new OpenApiDiscriminator
             {
                 PropertyName = "method",
-                Mapping = new Dictionary<string, OpenApiSchemaReference>
-                {
-                    ["totp"] = new(Totp, document),
-                    ["phone"] = new(Phone, document),
-                },
+                Mapping = shapes.ToDictionary(s => s.Item2, s => new OpenApiSchemaReference(s.Item1, document)),
             },
         };
 

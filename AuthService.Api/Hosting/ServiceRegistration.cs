@@ -130,6 +130,7 @@ public static class ServiceRegistration
     {
         // Configuration first, before anything touches the database or logs.
         _ = services.GetRequiredService<IOptions<LimitsOptions>>().Value;
+        _ = services.GetRequiredService<IOptions<Passkeys.PasskeyOptions>>().Value;
         var bootstrapKey = services.GetRequiredService<IOptions<AuthOptions>>().Value.BootstrapAdminKey;
         if (!string.IsNullOrWhiteSpace(bootstrapKey) &&
             (bootstrapKey.Length < 32 || bootstrapKey.Contains("CHANGE-ME", StringComparison.OrdinalIgnoreCase)))

@@ -17,7 +17,7 @@ public static class Swagger
             {
                 Title = "AuthService",
                 Version = "v1",
-                Description = "Second-factor authentication (TOTP, SMS/voice codes, backup codes) for portals that do the first factor themselves. " +
+                Description = "Second-factor authentication (TOTP, SMS/voice codes, passkeys, backup codes) for portals that do the first factor themselves. " +
                               "Authenticate with `Authorization: Bearer <api key>`. Every error is `application/problem+json` with a stable `code` (`ProblemDetails.code`). " +
                               "Only requests the HTTP server refuses before the application (a path that decodes to NUL, a request line over 8 KB, " +
                               "headers over 32 KB) get a bare 400/414/431 with an empty body (docs/OPERATIONS.md).",

@@ -28,12 +28,17 @@ public static class ProblemCodeCatalog
         ["no_pending_switch"] = "No method switch is waiting for confirmation, or it expired.",
         ["no_challenge_for_method"] = "TOTP users read the code from their app; only phone users get a code sent.",
         ["idempotency_key_in_use"] = "A request with this Idempotency-Key is still in progress.",
+        ["passkeys_not_configured"] = "No WebAuthn relying party is configured (Passkeys:RelyingPartyId, Passkeys:Origins).",
+        ["passkey_not_enabled"] = "A passkey credential was sent, but the user's factor is not a passkey.",
         ["skip_not_allowed"] = "The enrollment prompt cannot be skipped (any more).",
         // 413, 415: the body
         ["payload_too_large"] = "The body is over the 64 KB limit.",
         ["unsupported_media_type"] = "The body is not application/json.",
         // 422, 423, 429: codes and limits
         ["invalid_code"] = "The code is wrong, expired or already used.",
+        ["invalid_passkey"] = "The passkey response is for another origin or RP ID, an unknown credential, or its signature does not verify.",
+        ["passkey_challenge_invalid"] = "The passkey challenge is unknown, already used or expired: request new options.",
+        ["passkey_counter_regression"] = "The passkey's signature counter went backwards (possible clone; audited).",
         ["locked"] = "Too many consecutive failures: only a support reset unlocks.",
         ["daily_limit_exceeded"] = "The user's daily budget of sent codes is used up (retryAfter, Retry-After).",
         ["too_many_attempts"] = "Too many failed attempts in a minute (retryAfter, Retry-After).",

@@ -60,6 +60,7 @@ public static class SupportApi
             delete from verification_failures where user_id = @userId;
             delete from deliveries where user_id = @userId;
             delete from prompt_skips where user_id = @userId;
+            delete from passkey_challenges where user_id = @userId;
             """, new { userId }, transaction) > 0;
         await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.SupportReset, now, caller.ApiKeyId(),
             new { reason = request.Reason!.Trim(), ticket = request.Ticket!.Trim() });

@@ -1,27 +1,31 @@
 using System.Text.Json.Serialization;
+using AuthService.Api.Passkeys;
 
 namespace AuthService.Api.TwoFactor;
 
-/// <summary>Start enrollment. <c>method</c> is <c>totp</c> (with <c>accountName</c>) or <c>phone</c>
-/// (with <c>phoneNumber</c> in E.164 and <c>channel</c> <c>sms</c>|<c>call</c>).</summary>
-public sealed record EnrollRequest(string? Method, string? AccountName, string? PhoneNumber, string? Channel);
+/// <summary>Start enrollment. <c>method</c> is <c>totp</c> (with <c>accountName</c>), <c>phone</c>
+/// (with <c>phoneNumber</c> in E.164 and <c>channel</c> <c>sms</c>|<c>call</c>) or <c>passkey</c> (with <c>accountName</c>
+/// and <c>displayName</c>, shown by the authenticator).</summary>
+public sealed record EnrollRequest(string? Method, string? AccountName, string? PhoneNumber, string? Channel, string? DisplayName = null);
 
-/// <summary>A code of the factor being confirmed.</summary>
-public sealed record CodeRequest(string? Code);
+/// <summary>A code of the factor being confirmed, or for a passkey the <c>RegistrationResponseJSON</c> as <c>credential</c>.</summary>
+public sealed record CodeRequest(string? Code, RegistrationResponseJson? Credential = null);
 
-/// <summary>Exactly one of <c>code</c> (TOTP or phone code) and <c>backupCode</c>.</summary>
-public sealed record VerifyRequest(string? Code, string? BackupCode);
+/// <summary>Exactly one of <c>code</c> (TOTP or phone code), <c>backupCode</c> and <c>credential</c> (a passkey's
+/// <c>AuthenticationResponseJSON</c>).</summary>
+public sealed record VerifyRequest(string? Code, string? BackupCode, AuthenticationResponseJson? Credential = null);
 
-/// <summary>Proof of the current factor: a code of it, or a backup code. It is consumed.</summary>
-public sealed record Proof(string? Code, string? BackupCode);
+/// <summary>Proof of the current factor: a code of it, a passkey assertion (<c>credential</c>), or a backup code. It is consumed.</summary>
+public sealed record Proof(string? Code, string? BackupCode, AuthenticationResponseJson? Credential = null);
 
 public sealed record ProofRequest(Proof? Proof);
 
-/// <summary>Send a login code to a phone user by <c>sms</c> or <c>call</c>.</summary>
+/// <summary>Send a login code to a phone user by <c>sms</c> or <c>call</c>, or get the request options of a passkey user (<c>passkey</c>).</summary>
 public sealed record ChallengeRequest(string? Channel);
 
 /// <summary>Switch to <c>method</c> (as in enroll), proving the current factor with <c>proof</c>.</summary>
-public sealed record SwitchMethodRequest(string? Method, string? AccountName, string? PhoneNumber, string? Channel, Proof? Proof);
+public sealed record SwitchMethodRequest(string? Method, string? AccountName, string? PhoneNumber, string? Channel, Proof? Proof,
+    string? DisplayName = null);
 
 public sealed record PendingStatus(string Purpose, string Method, string? Channel, DateTimeOffset ExpiresAt);
 
@@ -62,5 +66,6 @@ public sealed record BackupCodesRemainingResponse(int Remaining);
 
 public sealed record BackupCodesResponse(IReadOnlyList<string> BackupCodes, int Remaining);
 
-/// <summary>What enrollment or a method switch answered: a TOTP secret to scan, or a code sent to a phone.</summary>
-public sealed record PendingStarted(TotpEnrollmentResponse? Totp, PhoneEnrollmentResponse? Phone);
+/// <summary>What enrollment or a method switch answered: a TOTP secret to scan, a code sent to a phone, or passkey
+/// creation options.</summary>
+public sealed record PendingStarted(TotpEnrollmentResponse? Totp, PhoneEnrollmentResponse? Phone, PasskeyEnrollmentResponse? Passkey = null);

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using AuthService.Api.Hosting;
 using AuthService.Api.Http;
+using AuthService.Api.Passkeys;
 using AuthService.Api.Security;
 using AuthService.Core.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -27,48 +28,56 @@ public static class TwoFactorApi
         group.MapPost("/enroll", Enroll).RequireAuthorization(Scopes.Manage)
             .WithSummary("Start enrollment")
             .WithDescription("`totp`: 201 with the secret, otpauth URI and QR code. `phone`: 202, a code is sent by `sms` or `call`. " +
+                             "`passkey` (with `accountName`, `displayName`): 201 with WebAuthn `PublicKeyCredentialCreationOptionsJSON` valid 5 minutes. " +
                              "Enrolling again replaces the pending enrollment. 409 `two_factor_already_enabled` when enabled (use switch-method). " +
                              "429 `daily_limit_exceeded` past the daily code budget; 502/503 `telephony_unavailable` when the provider fails.")
             .Produces<PhoneEnrollmentResponse>(202)
-            .ProducesProblemCodes(409, "two_factor_already_enabled")
+            .ProducesProblemCodes(409, "two_factor_already_enabled", "passkeys_not_configured")
             .ProducesProblemCodes(429, "daily_limit_exceeded")
             .ProducesProblemCodes(502, "telephony_unavailable")
             .ProducesProblemCodes(503, "telephony_unavailable", "database_unavailable");
 
         group.MapPost("/enroll/confirm", ConfirmEnrollment).RequireAuthorization(Scopes.Manage)
             .WithSummary("Confirm enrollment with the first code")
-            .WithDescription("Enables the factor and returns 10 backup codes: the only time they are ever shown. " +
-                             "422 `invalid_code`; 409 `no_pending_enrollment`; 429 `too_many_attempts`.")
+            .WithDescription("`code`, or for a passkey `credential` (the `RegistrationResponseJSON` of `navigator.credentials.create()`). " +
+                             "Enables the factor and returns 10 backup codes: the only time they are ever shown. " +
+                             "422 `invalid_code` / `invalid_passkey` (wrong origin, RP ID, malformed) / `passkey_challenge_invalid` (unknown, used or " +
+                             "expired challenge: enroll again); 409 `no_pending_enrollment`; 429 `too_many_attempts`.")
             .ProducesProblemCodes(409, "no_pending_enrollment", "two_factor_already_enabled")
-            .ProducesProblemCodes(422, "invalid_code")
+            .ProducesProblemCodes(422, "invalid_code", "invalid_passkey", "passkey_challenge_invalid")
             .ProducesProblemCodes(429, "too_many_attempts");
 
         group.MapPost("/challenge", Challenge).RequireAuthorization(Scopes.Verify)
-            .WithSummary("Send a login code to a phone user")
-            .WithDescription("`channel` is `sms` or `call`; the previous login code dies. Optional `Idempotency-Key` header: a retry with the same key " +
-                             "sends nothing and returns the first answer. 409 `no_challenge_for_method` for TOTP users.")
-            .ProducesProblemCodes(409, "no_challenge_for_method", "two_factor_not_enabled", "idempotency_key_in_use")
+            .WithSummary("Send a login code to a phone user, or get passkey request options")
+            .WithDescription("`channel` is `sms` or `call` (202; the previous login code dies), or `passkey` (200 with WebAuthn " +
+                             "`PublicKeyCredentialRequestOptionsJSON`, single use, 5 minutes; the previous challenge dies). Optional `Idempotency-Key` " +
+                             "header for phone codes: a retry with the same key sends nothing and returns the first answer. " +
+                             "409 `no_challenge_for_method` when the channel does not fit the user's method (TOTP users never need one).")
+            .ProducesProblemCodes(409, "no_challenge_for_method", "two_factor_not_enabled", "idempotency_key_in_use", "passkeys_not_configured")
             .ProducesProblemCodes(423, "locked")
             .ProducesProblemCodes(429, "daily_limit_exceeded")
             .ProducesProblemCodes(502, "telephony_unavailable")
             .ProducesProblemCodes(503, "telephony_unavailable", "database_unavailable");
 
         group.MapPost("/verify", Verify).RequireAuthorization(Scopes.Verify)
-            .WithSummary("Verify a login code or a backup code")
-            .WithDescription("Send exactly one of `code` and `backupCode`. Wrong, expired or already used → 422 `invalid_code`. " +
+            .WithSummary("Verify a login code, a passkey assertion or a backup code")
+            .WithDescription("Send exactly one of `code`, `backupCode` and `credential` (a passkey's `AuthenticationResponseJSON` answering the " +
+                             "options of `challenge`). Wrong, expired or already used code → 422 `invalid_code`. Passkey: 422 `invalid_passkey` " +
+                             "(another origin or RP ID, unknown credential, bad signature), `passkey_challenge_invalid` (unknown, used or expired " +
+                             "challenge), `passkey_counter_regression` (possible cloned authenticator, audited). Every refusal counts: " +
                              "429 `too_many_attempts` after 5 failures in a minute; 423 `locked` after 100 consecutive failures.")
-            .ProducesProblemCodes(409, "two_factor_not_enabled")
-            .ProducesProblemCodes(422, "invalid_code")
+            .ProducesProblemCodes(409, "two_factor_not_enabled", "passkey_not_enabled")
+            .ProducesProblemCodes(422, "invalid_code", "invalid_passkey", "passkey_challenge_invalid", "passkey_counter_regression")
             .ProducesProblemCodes(423, "locked")
             .ProducesProblemCodes(429, "too_many_attempts");
 
         group.MapPost("/switch-method", SwitchMethod).RequireAuthorization(Scopes.Manage)
             .WithSummary("Start switching the method")
-            .WithDescription("Body as enroll plus `proof` (a code of the current factor, or a backup code; consumed). Answers like enroll. " +
-                             "The current method stays active until the switch is confirmed.")
+            .WithDescription("Body as enroll plus `proof` (a code of the current factor, a passkey assertion as `credential`, or a backup code; " +
+                             "consumed). Answers like enroll. The current method stays active until the switch is confirmed.")
             .Produces<PhoneEnrollmentResponse>(202)
-            .ProducesProblemCodes(409, "two_factor_not_enabled")
-            .ProducesProblemCodes(422, "invalid_code")
+            .ProducesProblemCodes(409, "two_factor_not_enabled", "passkey_not_enabled", "passkeys_not_configured")
+            .ProducesProblemCodes(422, "invalid_code", "invalid_passkey", "passkey_challenge_invalid", "passkey_counter_regression")
             .ProducesProblemCodes(423, "locked")
             .ProducesProblemCodes(429, "too_many_attempts", "daily_limit_exceeded")
             .ProducesProblemCodes(502, "telephony_unavailable")
@@ -76,9 +85,10 @@ public static class TwoFactorApi
 
         group.MapPost("/switch-method/confirm", ConfirmSwitch).RequireAuthorization(Scopes.Manage)
             .WithSummary("Confirm the switch with a code of the new method")
-            .WithDescription("The new method replaces the old one; backup codes are kept. 409 `no_pending_switch`.")
+            .WithDescription("`code`, or `credential` (`RegistrationResponseJSON`) for a passkey. The new method replaces the old one (an old " +
+                             "passkey is deleted); backup codes are kept. 409 `no_pending_switch`.")
             .ProducesProblemCodes(409, "no_pending_switch", "two_factor_not_enabled")
-            .ProducesProblemCodes(422, "invalid_code")
+            .ProducesProblemCodes(422, "invalid_code", "invalid_passkey", "passkey_challenge_invalid")
             .ProducesProblemCodes(423, "locked")
             .ProducesProblemCodes(429, "too_many_attempts");
 
@@ -88,9 +98,10 @@ public static class TwoFactorApi
 
         group.MapPost("/backup-codes", RegenerateBackupCodes).RequireAuthorization(Scopes.Manage)
             .WithSummary("Replace the backup codes")
-            .WithDescription("Needs `proof` (a code of the current factor or a backup code, consumed). Returns a new set of 10, shown once; every older code dies.")
-            .ProducesProblemCodes(409, "two_factor_not_enabled")
-            .ProducesProblemCodes(422, "invalid_code")
+            .WithDescription("Needs `proof` (a code of the current factor, a passkey assertion as `credential`, or a backup code; consumed). " +
+                             "Returns a new set of 10, shown once; every older code dies.")
+            .ProducesProblemCodes(409, "two_factor_not_enabled", "passkey_not_enabled")
+            .ProducesProblemCodes(422, "invalid_code", "invalid_passkey", "passkey_challenge_invalid", "passkey_counter_regression")
             .ProducesProblemCodes(423, "locked")
             .ProducesProblemCodes(429, "too_many_attempts");
 
@@ -100,52 +111,72 @@ public static class TwoFactorApi
     public static async Task<Ok<StatusResponse>> GetStatus(string userId, TwoFactorService service, CancellationToken ct) =>
         TypedResults.Ok(await service.GetStatusAsync(userId, ct));
 
-    public static async Task<Results<Created<TotpEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult>> Enroll(
-        string userId, EnrollRequest request, TwoFactorService service, ClaimsPrincipal caller, CancellationToken ct) =>
-        Started(userId, await service.EnrollAsync(userId, request, caller.ApiKeyId(), ct));
+    public static async Task<Results<Created<TotpEnrollmentResponse>, Created<PasskeyEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult>> Enroll(
+        string userId, EnrollRequest request, TwoFactorService service, PasskeyEnrollment passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
+        Started(userId, request.Method == TwoFactorService.Passkey
+            ? await passkeys.StartAsync(userId, TwoFactorService.Enroll, request.AccountName, request.DisplayName, caller.ApiKeyId(), ct)
+            : await service.EnrollAsync(userId, request, caller.ApiKeyId(), ct));
 
     public static async Task<Results<Ok<ConfirmResponse>, ProblemHttpResult>> ConfirmEnrollment(
-        string userId, CodeRequest request, TwoFactorService service, ClaimsPrincipal caller, CancellationToken ct) =>
-        ToOk(await service.ConfirmEnrollmentAsync(userId, request.Code, caller.ApiKeyId(), ct));
+        string userId, CodeRequest request, TwoFactorService service, PasskeyEnrollment passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
+        ToOk(request.Credential is not { } credential ? await service.ConfirmEnrollmentAsync(userId, request.Code, caller.ApiKeyId(), ct)
+            : request.Code is not null ? PasskeySwitch.OneProofOnly
+            : await passkeys.ConfirmEnrollmentAsync(userId, credential, caller.ApiKeyId(), ct));
 
-    public static async Task<Results<Accepted<ChallengeResponse>, ProblemHttpResult>> Challenge(
+    public static async Task<Results<Accepted<ChallengeResponse>, Ok<PasskeyChallengeResponse>, ProblemHttpResult>> Challenge(
         string userId, ChallengeRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
-        TwoFactorService service, ClaimsPrincipal caller, CancellationToken ct)
+        TwoFactorService service, PasskeyVerification passkeys, ClaimsPrincipal caller, CancellationToken ct)
     {
+        if (request.Channel == TwoFactorService.Passkey)
+        {
+            var options = await passkeys.ChallengeAsync(userId, ct);
+            return options.Error is { } refused ? refused.ToResult() : TypedResults.Ok(options.Value);
+        }
+
         var result = await service.ChallengeAsync(userId, request.Channel, idempotencyKey, caller.ApiKeyId(), ct);
         return result.Error is { } error ? error.ToResult() : TypedResults.Accepted((string?)null, result.Value);
     }
 
     public static async Task<Results<Ok<VerifyResponse>, ProblemHttpResult>> Verify(
-        string userId, VerifyRequest request, TwoFactorService service, ClaimsPrincipal caller, CancellationToken ct) =>
-        ToOk(await service.VerifyAsync(userId, request.Code, request.BackupCode, caller.ApiKeyId(), ct));
+        string userId, VerifyRequest request, TwoFactorService service, PasskeyVerification passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
+        ToOk(request.Credential is not { } credential ? await service.VerifyAsync(userId, request.Code, request.BackupCode, caller.ApiKeyId(), ct)
+            : request.Code is not null || request.BackupCode is not null ? PasskeySwitch.OneProofOnly
+            : await passkeys.VerifyAsync(userId, credential, caller.ApiKeyId(), ct));
 
-    public static async Task<Results<Created<TotpEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult>> SwitchMethod(
-        string userId, SwitchMethodRequest request, TwoFactorService service, ClaimsPrincipal caller, CancellationToken ct) =>
-        Started(userId, await service.StartSwitchAsync(userId, request, caller.ApiKeyId(), ct));
+    public static async Task<Results<Created<TotpEnrollmentResponse>, Created<PasskeyEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult>> SwitchMethod(
+        string userId, SwitchMethodRequest request, TwoFactorService service, PasskeySwitch passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
+        Started(userId, PasskeySwitch.Handles(request)
+            ? await passkeys.StartAsync(userId, request, caller.ApiKeyId(), ct)
+            : await service.StartSwitchAsync(userId, request, caller.ApiKeyId(), ct));
 
     public static async Task<Results<Ok<SwitchConfirmResponse>, ProblemHttpResult>> ConfirmSwitch(
-        string userId, CodeRequest request, TwoFactorService service, ClaimsPrincipal caller, CancellationToken ct) =>
-        ToOk(await service.ConfirmSwitchAsync(userId, request.Code, caller.ApiKeyId(), ct));
+        string userId, CodeRequest request, TwoFactorService service, PasskeyEnrollment passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
+        ToOk(request.Credential is not { } credential ? await service.ConfirmSwitchAsync(userId, request.Code, caller.ApiKeyId(), ct)
+            : request.Code is not null ? PasskeySwitch.OneProofOnly
+            : await passkeys.ConfirmSwitchAsync(userId, credential, caller.ApiKeyId(), ct));
 
     public static async Task<Ok<BackupCodesRemainingResponse>> GetBackupCodes(string userId, TwoFactorService service,
         CancellationToken ct) =>
         TypedResults.Ok(new BackupCodesRemainingResponse(await service.BackupCodesRemainingAsync(userId, ct)));
 
     public static async Task<Results<Created<BackupCodesResponse>, ProblemHttpResult>> RegenerateBackupCodes(
-        string userId, ProofRequest request, TwoFactorService service, ClaimsPrincipal caller, CancellationToken ct)
+        string userId, ProofRequest request, TwoFactorService service, PasskeyVerification passkeys, ClaimsPrincipal caller, CancellationToken ct)
     {
-        var result = await service.RegenerateBackupCodesAsync(userId, request.Proof, caller.ApiKeyId(), ct);
+        var result = request.Proof?.Credential is not { } credential
+            ? await service.RegenerateBackupCodesAsync(userId, request.Proof, caller.ApiKeyId(), ct)
+            : request.Proof.Code is not null || request.Proof.BackupCode is not null ? PasskeySwitch.OneProofOnly
+            : await passkeys.RegenerateBackupCodesAsync(userId, credential, caller.ApiKeyId(), ct);
         return result.Error is { } error
             ? error.ToResult()
             : TypedResults.Created($"/v1/users/{userId}/two-factor/backup-codes", result.Value);
     }
 
-    private static Results<Created<TotpEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult> Started(
+    private static Results<Created<TotpEnrollmentResponse>, Created<PasskeyEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult> Started(
         string userId, Result<PendingStarted> result) => result switch
     {
         { Error: { } error } => error.ToResult(),
         { Value.Totp: { } totp } => TypedResults.Created($"/v1/users/{userId}/two-factor", totp),
+        { Value.Passkey: { } passkey } => TypedResults.Created($"/v1/users/{userId}/two-factor", passkey),
         { Value.Phone: { } phone } => TypedResults.Accepted($"/v1/users/{userId}/two-factor", phone),
         _ => throw new InvalidOperationException("Enrollment started nothing."),
     };

@@ -32,12 +32,13 @@ public sealed class TwoFactorService(
     public const string Totp = "totp";
     public const string Phone = "phone";
     public const string BackupCode = "backup_code";
-    private const string Enroll = "enroll";
-    private const string Switch = "switch";
-    private const string PendingCode = "pending";
-    private const string LoginCode = "login";
+    public const string Passkey = "passkey";
+    internal const string Enroll = "enroll";
+    internal const string Switch = "switch";
+    internal const string PendingCode = "pending";
+    internal const string LoginCode = "login";
     private static readonly TimeSpan Day = TimeSpan.FromHours(24);
-    private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
+    internal static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
 
     private readonly TotpOptions _totp = totpOptions.Value;
     private readonly LimitsOptions _limits = limitOptions.Value;
@@ -126,8 +127,9 @@ public sealed class TwoFactorService(
                 return Problems.Locked;
             }
 
-            // Login codes sent to the old number die with it.
+            // Login codes sent to the old number, and the passkeys of an old passkey factor, die with it.
             await PhoneStore.DeleteCodesAsync(connection, transaction, userId, LoginCode);
+            await Passkeys.PasskeyStore.DeleteForUserAsync(connection, transaction, userId);
             await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.MethodSwitched, now, actor,
                 new { from = before.Method, to = pending.Method, phoneNumber = pending.PhoneMasked });
             logger.LogInformation("Switched {UserId} from {From} to {To}", userId, before.Method, pending.Method);
@@ -277,7 +279,7 @@ public sealed class TwoFactorService(
         return null;
     }
 
-    private static Problem? ValidateMethodRequest(string? method, string? accountName, string? phoneNumber, string? channel)
+    internal static Problem? ValidateMethodRequest(string? method, string? accountName, string? phoneNumber, string? channel)
     {
         switch (method)
         {
@@ -300,11 +302,11 @@ public sealed class TwoFactorService(
                     : new Problem(400, "invalid_phone_number", "The phone number is invalid.",
                         $"phoneNumber must be a valid number in E.164 form, e.g. +13035550123 ({parsed.Error}).");
             default:
-                return Problems.Validation("method must be 'totp' or 'phone'.");
+                return Problems.Validation("method must be 'totp', 'phone' or 'passkey'.");
         }
     }
 
-    private async Task<Result<PendingStarted>> StartPendingAsync(string userId, string purpose, string method, string? accountName,
+    internal async Task<Result<PendingStarted>> StartPendingAsync(string userId, string purpose, string method, string? accountName,
         string? phoneNumber, string? channel, Guid? actor, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
@@ -516,7 +518,7 @@ public sealed class TwoFactorService(
     /// <summary>Checks and consumes a code of the user's current factor or one of their backup codes, under the
     /// user's lock: lockout, the per-minute attempt limit, single use and the failure ledger are one atomic step.
     /// <paramref name="alsoOnSuccess"/> runs in the same transaction (e.g. replacing backup codes).</summary>
-    private async Task<Result<VerifyResponse>> ConsumeProofAsync(string userId, Proof? proof, Guid? actor, string stage,
+    internal async Task<Result<VerifyResponse>> ConsumeProofAsync(string userId, Proof? proof, Guid? actor, string stage,
         CancellationToken cancellationToken, Func<NpgsqlConnection, NpgsqlTransaction, DateTimeOffset, Task>? alsoOnSuccess = null)
     {
         if (proof is null)
@@ -640,7 +642,7 @@ public sealed class TwoFactorService(
 
     /// <summary>The gate of <see cref="AttemptRules"/> before a code is checked: locked, or limited (audited; while limited,
     /// even a right code is refused), or null when the code may be checked.</summary>
-    private async Task<Problem?> AttemptGateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, FactorRow? factor,
+    internal async Task<Problem?> AttemptGateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, FactorRow? factor,
         IReadOnlyList<DateTimeOffset> recentFailures, DateTimeOffset now, Guid? actor)
     {
         var (gate, limit) = AttemptRules.Check(StateOf(factor, recentFailures), Limits, now);
@@ -663,7 +665,7 @@ public sealed class TwoFactorService(
     /// <summary>Records a failed verification with <see cref="AttemptStore.Failure"/> (the same writes as a coalesced TOTP
     /// login): the per-minute ledger, the consecutive count of the factor, and the lock when that count reaches the threshold
     /// (NIST SP 800-63B §5.2.2).</summary>
-    private async Task<Problem> RecordFailureAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, FactorRow? factor,
+    internal async Task<Problem> RecordFailureAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, FactorRow? factor,
         IReadOnlyList<DateTimeOffset> recentFailures, string method, string stage, string reason, DateTimeOffset now, Guid? actor)
     {
         var (next, locksNow) = factor is null

@@ -128,6 +128,7 @@ public class ProductionInstanceTests
     [TestCase("Limits__LockoutThreshold=500", "LockoutThreshold 1–100")]
     [TestCase("Encryption__Keys__prod1=c2hvcnQ=", "is 5 bytes")]
     [TestCase("Database__Pooler=pgbouncr", "Database:Pooler must be `none` or `pgbouncer`")]
+    [TestCase("Passkeys__RelyingPartyId=https://example.com", "Passkeys:RelyingPartyId 'https://example.com' must be a lowercase domain")]
     public async Task Production_refuses_to_start_with_one_clear_line(string setting, string message)
     {
         var environment = ProductionEnvironment();

@@ -44,10 +44,26 @@ const securityHeaders = {
 
 const user = (id) => `/v1/users/${encodeURIComponent(id ?? '')}/two-factor`;
 const str = (v) => (typeof v === 'string' ? v.trim() : undefined);
-// A proof is a code of the current factor (digits) or a backup code (letters, digits, a hyphen).
-const proof = (v) => {
+// A proof is a code of the current factor (digits), a backup code (letters, digits, a hyphen), or a passkey assertion.
+const proof = (v, passkey) => {
+  if (passkey) return { credential: credential(passkey) };
   const p = str(v);
   return p && /^\d+$/.test(p) ? { code: p } : { backupCode: p };
+};
+// A WebAuthn credential as the browser's credential.toJSON() gives it (RegistrationResponseJSON or
+// AuthenticationResponseJSON): only its known members, only strings (base64url) and the transports list.
+const credential = (c) => {
+  if (!c || typeof c !== 'object') return undefined;
+  const r = c.response && typeof c.response === 'object' ? c.response : {};
+  const pick = (o, keys) => Object.fromEntries(keys.filter((k) => typeof o[k] === 'string').map((k) => [k, o[k]]));
+  return {
+    ...pick(c, ['id', 'rawId', 'type', 'authenticatorAttachment']),
+    response: {
+      ...pick(r, ['clientDataJSON', 'attestationObject', 'authenticatorData', 'signature', 'userHandle', 'publicKey']),
+      ...(Array.isArray(r.transports) ? { transports: r.transports.filter((t) => typeof t === 'string') } : {}),
+    },
+    clientExtensionResults: {},
+  };
 };
 
 // Portal action -> AuthService call. Only the fields named here are forwarded.
@@ -56,18 +72,22 @@ const routes = {
   'POST /api/login-decision': (b) => ['POST', '/v1/login-decisions', { userId: str(b.userId), loginMethod: 'password' }],
   'POST /api/enroll': (b) => ['POST', `${user(b.userId)}/enroll`, {
     method: str(b.method), accountName: str(b.accountName), phoneNumber: str(b.phoneNumber), channel: str(b.channel),
+    displayName: str(b.displayName),
   }],
-  'POST /api/confirm': (b) => ['POST', `${user(b.userId)}/enroll/confirm`, { code: str(b.code) }],
+  'POST /api/confirm': (b) => ['POST', `${user(b.userId)}/enroll/confirm`,
+    b.credential ? { credential: credential(b.credential) } : { code: str(b.code) }],
   'POST /api/challenge': (b) => ['POST', `${user(b.userId)}/challenge`, { channel: str(b.channel) }],
   'POST /api/verify': (b) => ['POST', `${user(b.userId)}/verify`,
-    str(b.backupCode) ? { backupCode: str(b.backupCode) } : { code: str(b.code) }],
+    b.credential ? { credential: credential(b.credential) }
+      : str(b.backupCode) ? { backupCode: str(b.backupCode) } : { code: str(b.code) }],
   'POST /api/switch': (b) => ['POST', `${user(b.userId)}/switch-method`, {
     method: str(b.method), accountName: str(b.accountName), phoneNumber: str(b.phoneNumber), channel: str(b.channel),
-    proof: proof(b.proof),
+    displayName: str(b.displayName), proof: proof(b.proof, b.proofCredential),
   }],
-  'POST /api/switch/confirm': (b) => ['POST', `${user(b.userId)}/switch-method/confirm`, { code: str(b.code) }],
+  'POST /api/switch/confirm': (b) => ['POST', `${user(b.userId)}/switch-method/confirm`,
+    b.credential ? { credential: credential(b.credential) } : { code: str(b.code) }],
   'GET /api/backup-codes': (q) => ['GET', `${user(q.userId)}/backup-codes`],
-  'POST /api/backup-codes': (b) => ['POST', `${user(b.userId)}/backup-codes`, { proof: proof(b.proof) }],
+  'POST /api/backup-codes': (b) => ['POST', `${user(b.userId)}/backup-codes`, { proof: proof(b.proof, b.proofCredential) }],
   'POST /api/skip': (b) => ['POST', `${user(b.userId)}/prompt/skip`],
 };
 

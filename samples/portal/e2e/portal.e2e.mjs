@@ -1,5 +1,6 @@
 // End-to-end test: a throwaway PostgreSQL, AuthService from its built DLL, the sample portal backend, and headless
-// Debian Chromium driven by playwright-core. Also checks Swagger UI (Authorize -> GET /v1/api-keys -> 200).
+// Debian Chromium driven by playwright-core, with a DevTools-protocol virtual authenticator for the passkey tests.
+// Also checks Swagger UI (Authorize -> GET /v1/api-keys -> 200).
 //
 //   node samples/portal/e2e/portal.e2e.mjs      (after `dotnet build`; `make e2e` does everything)
 //
@@ -155,7 +156,9 @@ async function main() {
   execFileSync('psql', ['-h', '127.0.0.1', '-p', actualPort, '-U', 'postgres', '-qc', 'create database authservice_e2e']);
   log(`PostgreSQL on ${actualPort}`);
 
-  // 2. AuthService from the built DLL.
+  // 2. AuthService from the built DLL. Passkeys need a domain as RP ID: the portal is opened as localhost for them.
+  const portalPort = await freePort();
+  const passkeyUrl = `http://localhost:${portalPort}`;
   const servicePort = await freePort();
   const serviceUrl = `http://127.0.0.1:${servicePort}`;
   const service = start('authservice', 'dotnet', [dll], {
@@ -166,12 +169,14 @@ async function main() {
     Encryption__Keys__e2e: randomBytes(32).toString('base64'),
     Auth__BootstrapAdminKey: adminKey,
     Telephony__Provider: 'log',
+    Passkeys__RelyingPartyId: 'localhost',
+    Passkeys__RelyingPartyName: 'Sample portal',
+    Passkeys__Origins__0: passkeyUrl,
   });
   await waitFor(`${serviceUrl}/health/ready`, service, 60);
   log(`AuthService ready on ${serviceUrl}`);
 
   // 3. The sample portal backend, holding the admin key.
-  const portalPort = await freePort();
   const portalUrl = `http://127.0.0.1:${portalPort}`;
   const portal = start('portal', process.execPath, [path.join(root, 'samples/portal/server.mjs')], {
     AUTHSERVICE_URL: serviceUrl, AUTHSERVICE_API_KEY: adminKey, PORTAL_PORT: String(portalPort), PORTAL_HOST: '127.0.0.1',
@@ -191,8 +196,8 @@ async function main() {
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(String(e)));
 
-  const openAs = async (user) => {
-    await page.goto(portalUrl, { waitUntil: 'networkidle' });
+  const openAs = async (user, base = portalUrl) => {
+    await page.goto(base, { waitUntil: 'networkidle' });
     await tid(page, 'user-id').fill(user);
     await tid(page, 'status-refresh').click();
     await msgIs(page, 'status', new RegExp(user));
@@ -336,6 +341,73 @@ async function main() {
     await tid(page, 'login-backup-code').fill(backupCodes[3]);
     await tid(page, 'login-backup-submit').click();
     await msgIs(page, 'login-msg', /The code is wrong, expired or has already been used\./);
+  });
+
+  // A platform authenticator with user verification, as a phone or laptop has: Chromium's virtual one (CDP WebAuthn).
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true,
+      automaticPresenceSimulation: true },
+  });
+  const carol = `e2e-carol-${Date.now()}`;
+  let carolCodes = [];
+  let carolSecret;
+
+  await test('Passkey: "Set up a passkey" with a virtual authenticator, 10 backup codes shown once', page, async () => {
+    await openAs(carol, passkeyUrl);
+    await tid(page, 'passkey-setup').click();
+    await tid(page, 'backup-codes').waitFor();
+    carolCodes = await tid(page, 'backup-list').locator('li').allTextContents();
+    assert.equal(carolCodes.length, 10);
+    await msgIs(page, 'setup-msg', /Passkey set up/);
+    await msgIs(page, 'status', /on \(passkey\); 10 backup codes left/);
+    await tid(page, 'backup-done').click();
+  });
+
+  await test('Passkey login: password -> decision verify (passkey) -> "Use your passkey" -> verified', page, async () => {
+    await openAs(carol, passkeyUrl);
+    await tid(page, 'login-password').click();
+    await tid(page, 'login-passkey').waitFor();
+    assert.equal(await tid(page, 'login-code').isVisible(), false, 'no code field for passkey users');
+    await tid(page, 'login-passkey').click();
+    await msgIs(page, 'login-msg', /Verified — you are signed in/);
+  });
+
+  await test('Passkey user: a backup code signs in', page, async () => {
+    assert.equal(carolCodes.length, 10, 'needs the passkey enrollment above');
+    await openAs(carol, passkeyUrl);
+    await tid(page, 'login-password').click();
+    await tid(page, 'use-backup').click();
+    await tid(page, 'login-backup-code').fill(carolCodes[0]);
+    await tid(page, 'login-backup-submit').click();
+    await msgIs(page, 'login-msg', /Verified — you are signed in\. You have 9 backup codes left\./);
+  });
+
+  await test('Switch passkey -> TOTP, proved with the passkey', page, async () => {
+    await openAs(carol, passkeyUrl);
+    await tid(page, 'switch-to-totp').check();
+    await tid(page, 'switch-start-passkey-proof').click();
+    await msgIs(page, 'switch-msg', /Scan the new QR code/);
+    carolSecret = (await tid(page, 'switch-secret').textContent()).replace(/\s/g, '');
+    await tid(page, 'switch-code').fill(totp(carolSecret));
+    await tid(page, 'switch-confirm').click();
+    await msgIs(page, 'switch-msg', /Switched: you now use your authenticator app/);
+    await msgIs(page, 'status', /on \(authenticator app\); 9 backup codes left/);
+  });
+
+  await test('Switch TOTP -> passkey, proved with a TOTP code; then the new passkey signs in', page, async () => {
+    assert.ok(carolSecret, 'needs the switch above');
+    await openAs(carol, passkeyUrl);
+    await tid(page, 'switch-to-passkey').check();
+    await tid(page, 'switch-proof').fill(totp(carolSecret, Date.now() / 1000 + 30));
+    await tid(page, 'switch-start').click();
+    await msgIs(page, 'switch-msg', /Switched: you now use your passkey/);
+    await msgIs(page, 'status', /on \(passkey\); 9 backup codes left/);
+    await tid(page, 'login-password').click();
+    await tid(page, 'login-passkey').click();
+    await msgIs(page, 'login-msg', /Verified — you are signed in/);
+    await page.screenshot({ path: path.join(outDir, 'portal-passkey.png'), fullPage: true });
   });
 
   await test('Enrollment prompt: "Skip for now" signs the person in', page, async () => {

@@ -63,7 +63,7 @@ async function refreshStatus() {
       el.textContent = `${s.userId}: two-factor authentication is off` +
         (s.pending ? ` (a ${s.pending.method} setup is waiting for its first code)` : '') + '.';
     } else {
-      const how = s.method === 'phone' ? `phone ${s.phoneNumber}` : 'authenticator app';
+      const how = s.method === 'phone' ? `phone ${s.phoneNumber}` : s.method === 'passkey' ? 'passkey' : 'authenticator app';
       el.textContent = `${s.userId}: two-factor authentication is on (${how}); ${s.backupCodesRemaining} backup codes left` +
         (s.locked ? '; LOCKED — contact support' : '') + '.';
     }
@@ -86,6 +86,57 @@ function showBackupCodes(codes) {
   section.focus();
 }
 
+// --- passkeys (WebAuthn) ----------------------------------------------------------------------------------------
+// AuthService speaks the WebAuthn Level 3 JSON forms; browsers that lack parse…FromJSON()/toJSON() get the same
+// conversion by hand (base64url <-> ArrayBuffer).
+const b64u = {
+  decode: (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4)), (c) => c.charCodeAt(0)).buffer,
+  encode: (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''),
+};
+const descriptors = (list) => (list || []).map((c) => ({ ...c, id: b64u.decode(c.id) }));
+
+function creationOptions(json) {
+  if (PublicKeyCredential.parseCreationOptionsFromJSON) return PublicKeyCredential.parseCreationOptionsFromJSON(json);
+  return { ...json, challenge: b64u.decode(json.challenge), user: { ...json.user, id: b64u.decode(json.user.id) },
+    excludeCredentials: descriptors(json.excludeCredentials) };
+}
+
+function requestOptions(json) {
+  if (PublicKeyCredential.parseRequestOptionsFromJSON) return PublicKeyCredential.parseRequestOptionsFromJSON(json);
+  return { ...json, challenge: b64u.decode(json.challenge), allowCredentials: descriptors(json.allowCredentials) };
+}
+
+function credentialJson(c) {
+  if (typeof c.toJSON === 'function') return c.toJSON();
+  const r = c.response;
+  const response = r.attestationObject
+    ? { clientDataJSON: b64u.encode(r.clientDataJSON), attestationObject: b64u.encode(r.attestationObject), transports: r.getTransports?.() ?? [] }
+    : { clientDataJSON: b64u.encode(r.clientDataJSON), authenticatorData: b64u.encode(r.authenticatorData),
+      signature: b64u.encode(r.signature), ...(r.userHandle ? { userHandle: b64u.encode(r.userHandle) } : {}) };
+  return { id: c.id, rawId: b64u.encode(c.rawId), type: c.type, response, clientExtensionResults: {} };
+}
+
+/** Runs navigator.credentials.create() with AuthService's creation options; the person's device asks for consent. */
+async function createPasskey(options) {
+  try {
+    return credentialJson(await navigator.credentials.create({ publicKey: creationOptions(options) }));
+  } catch (e) {
+    throw new Error(`No passkey was created (${e.name}). Try again, or choose another method.`);
+  }
+}
+
+/** A fresh challenge from AuthService, signed by the person's passkey: the AuthenticationResponseJSON. */
+async function passkeyAssertion() {
+  const c = await api('POST', '/api/challenge', { channel: 'passkey' });
+  try {
+    return credentialJson(await navigator.credentials.get({ publicKey: requestOptions(c.options) }));
+  } catch (e) {
+    throw new Error(`Your passkey was not used (${e.name}). Try again, or use a backup code.`);
+  }
+}
+
+const methodName = (m) => ({ phone: 'your phone', passkey: 'your passkey', totp: 'your authenticator app' })[m] ?? m;
+
 function showTotpSecret(answer, qrTestid, secretTestid) {
   $(qrTestid).src = answer.qrCodePng; // a data: URI made by AuthService
   $(secretTestid).textContent = answer.secret.replace(/(.{4})/g, '$1 ').trim();
@@ -103,12 +154,15 @@ $('login-password').addEventListener('click', (e) => act(e.currentTarget, 'login
     say('login-msg', 'Your second factor is locked after too many failed attempts. Contact support.', 'error');
   } else if (d.action === 'verify') {
     const phone = d.method === 'phone';
+    const passkey = d.method === 'passkey';
     $('login-verify-hint').textContent = phone
       ? 'Password accepted. Choose how to get your code, then type it in.'
-      : 'Password accepted. Type the code from your authenticator app.';
+      : passkey ? 'Password accepted. Confirm it is you with your passkey.'
+        : 'Password accepted. Type the code from your authenticator app.';
     show($('login-phone-buttons'), phone);
+    show($('login-passkey-row'), passkey);
     show($('login-backup-form'), false);
-    show($('login-code-form'));
+    show($('login-code-form'), !passkey);
     show($('login-verify'));
     $('login-code').value = '';
     $('login-code').focus();
@@ -137,10 +191,15 @@ $('login-code-form').addEventListener('submit', (e) => {
   });
 });
 
+$('login-passkey').addEventListener('click', (e) => act(e.currentTarget, 'login-msg', async () => {
+  verified(await api('POST', '/api/verify', { credential: await passkeyAssertion() }));
+}));
+
 $('use-backup').addEventListener('click', (e) => {
   e.preventDefault();
   show($('login-code-form'), false);
   show($('login-phone-buttons'), false);
+  show($('login-passkey-row'), false);
   show($('login-backup-form'));
   $('login-backup-code').focus();
 });
@@ -175,6 +234,14 @@ $('prompt-skip').addEventListener('click', (e) => act(e.currentTarget, 'login-ms
 }));
 
 // --- set up ---------------------------------------------------------------------------------------------------
+$('passkey-setup').addEventListener('click', (e) => act(e.currentTarget, 'setup-msg', async () => {
+  const p = await api('POST', '/api/enroll', { method: 'passkey', accountName: userId(), displayName: userId() });
+  const r = await api('POST', '/api/confirm', { credential: await createPasskey(p.options) });
+  say('setup-msg', 'Passkey set up. Two-factor authentication is on.');
+  showBackupCodes(r.backupCodes);
+  refreshStatus();
+}));
+
 $('totp-start-form').addEventListener('submit', (e) => {
   e.preventDefault();
   act(e.submitter, 'setup-msg', async () => {
@@ -229,12 +296,21 @@ $('switch-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const method = new FormData(e.currentTarget).get('switch-method');
   const channel = e.submitter?.dataset.channel || 'sms';
+  const withPasskey = e.submitter?.dataset.proof === 'passkey';
   act(e.submitter, 'switch-msg', async () => {
+    const proof = withPasskey ? { proofCredential: await passkeyAssertion() } : { proof: $('switch-proof').value };
     const body = method === 'phone'
-      ? { method, phoneNumber: $('switch-phone').value, channel, proof: $('switch-proof').value }
-      : { method, accountName: userId(), proof: $('switch-proof').value };
+      ? { method, phoneNumber: $('switch-phone').value, channel, ...proof }
+      : { method, accountName: userId(), displayName: userId(), ...proof };
     const r = await api('POST', '/api/switch', body);
     $('switch-proof').value = '';
+    if (method === 'passkey') {
+      show($('switch-totp'), false);
+      const s = await api('POST', '/api/switch/confirm', { credential: await createPasskey(r.options) });
+      say('switch-msg', `Switched: you now use ${methodName(s.method)}. Your backup codes still work.`);
+      refreshStatus();
+      return;
+    }
     if (method === 'totp') {
       showTotpSecret(r, 'switch-qr', 'switch-secret');
       show($('switch-totp'));
@@ -254,7 +330,7 @@ $('switch-confirm-form').addEventListener('submit', (e) => {
     const r = await api('POST', '/api/switch/confirm', { code: $('switch-code').value });
     show($('switch-confirm-form'), false);
     show($('switch-totp'), false);
-    say('switch-msg', `Switched: you now use ${r.method === 'phone' ? 'your phone' : 'your authenticator app'}. Your backup codes still work.`);
+    say('switch-msg', `Switched: you now use ${methodName(r.method)}. Your backup codes still work.`);
     refreshStatus();
   });
 });
@@ -267,8 +343,10 @@ $('backup-count').addEventListener('click', (e) => act(e.currentTarget, 'codes-m
 
 $('regen-form').addEventListener('submit', (e) => {
   e.preventDefault();
+  const withPasskey = e.submitter?.dataset.proof === 'passkey';
   act(e.submitter, 'codes-msg', async () => {
-    const r = await api('POST', '/api/backup-codes', { proof: $('regen-proof').value });
+    const proof = withPasskey ? { proofCredential: await passkeyAssertion() } : { proof: $('regen-proof').value };
+    const r = await api('POST', '/api/backup-codes', proof);
     $('regen-proof').value = '';
     say('codes-msg', 'New backup codes made; every older code stopped working.');
     showBackupCodes(r.backupCodes);

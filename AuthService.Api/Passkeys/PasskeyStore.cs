@@ -1,0 +1,94 @@
+using Dapper;
+using Npgsql;
+
+namespace AuthService.Api.Passkeys;
+
+public sealed record PasskeyCredentialRow
+{
+    public byte[] CredentialId { get; init; } = [];
+    public string UserId { get; init; } = "";
+    public byte[] PublicKey { get; init; } = [];
+    public long SignCount { get; init; }
+    public string[] Transports { get; init; } = [];
+    public Guid Aaguid { get; init; }
+    public byte[] UserHandle { get; init; } = [];
+    public string AttestationFmt { get; init; } = "";
+    public bool BackupEligible { get; init; }
+    public bool BackedUp { get; init; }
+    public DateTime CreatedAt { get; init; }
+}
+
+public sealed record PasskeyChallengeRow
+{
+    public string UserId { get; init; } = "";
+    public string Ceremony { get; init; } = "";
+    public Guid? PendingId { get; init; }
+    public byte[] Challenge { get; init; } = [];
+    public string Options { get; init; } = "";
+    public DateTime CreatedAt { get; init; }
+    public DateTime ExpiresAt { get; init; }
+}
+
+/// <summary>The SQL of passkey credentials and challenges. Single use of a challenge and the signature counter's
+/// monotony are each one conditional statement.</summary>
+public static class PasskeyStore
+{
+    public const string Registration = "registration";
+    public const string Authentication = "authentication";
+
+    private const string CredentialColumns = """
+        credential_id, user_id, public_key, sign_count, transports, aaguid, user_handle, attestation_fmt,
+        backup_eligible, backed_up, created_at
+        """;
+
+    /// <summary>Issues the user's challenge of <paramref name="challenge"/>'s ceremony, replacing (killing) the previous one.</summary>
+    public static Task PutChallengeAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, PasskeyChallengeRow challenge) =>
+        connection.ExecuteAsync("""
+            insert into passkey_challenges (user_id, ceremony, pending_id, challenge, options, created_at, expires_at)
+            values (@UserId, @Ceremony, @PendingId, @Challenge, @Options, @CreatedAt, @ExpiresAt)
+            on conflict (user_id, ceremony) do update set pending_id = excluded.pending_id, challenge = excluded.challenge,
+                options = excluded.options, created_at = excluded.created_at, expires_at = excluded.expires_at
+            """, challenge, transaction);
+
+    /// <summary>Removes and returns the user's live challenge of <paramref name="ceremony"/>: whatever the response it
+    /// is checked against, it is never usable again.</summary>
+    public static Task<PasskeyChallengeRow?> TakeChallengeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId,
+        string ceremony) =>
+        connection.QuerySingleOrDefaultAsync<PasskeyChallengeRow>("""
+            delete from passkey_challenges where user_id = @userId and ceremony = @ceremony
+            returning user_id, ceremony, pending_id, challenge, options, created_at, expires_at
+            """, new { userId, ceremony }, transaction);
+
+    public static async Task<IReadOnlyList<PasskeyCredentialRow>> GetCredentialsAsync(NpgsqlConnection connection,
+        NpgsqlTransaction? transaction, string userId) =>
+        (await connection.QueryAsync<PasskeyCredentialRow>(
+            $"select {CredentialColumns} from passkey_credentials where user_id = @userId order by created_at", new { userId }, transaction)).AsList();
+
+    public static Task<bool> CredentialExistsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, byte[] credentialId) =>
+        connection.ExecuteScalarAsync<bool>(
+            "select exists(select 1 from passkey_credentials where credential_id = @credentialId)", new { credentialId }, transaction);
+
+    public static Task InsertCredentialAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PasskeyCredentialRow credential) =>
+        connection.ExecuteAsync($"""
+            insert into passkey_credentials ({CredentialColumns})
+            values (@CredentialId, @UserId, @PublicKey, @SignCount, @Transports, @Aaguid, @UserHandle, @AttestationFmt,
+                    @BackupEligible, @BackedUp, @CreatedAt)
+            """, credential, transaction);
+
+    /// <summary>The user's credentials and authentication challenge die with the factor they belonged to (a switch).</summary>
+    public static Task DeleteForUserAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId) =>
+        connection.ExecuteAsync("""
+            delete from passkey_credentials where user_id = @userId;
+            delete from passkey_challenges where user_id = @userId and ceremony = 'authentication';
+            """, new { userId }, transaction);
+
+    /// <summary>WebAuthn §7.2 step 21: records the new counter only when it moved forward (or both are zero: an
+    /// authenticator without a counter). False means the counter regressed.</summary>
+    public static async Task<bool> TryAdvanceCounterAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId,
+        byte[] credentialId, long signCount, bool backedUp, DateTimeOffset now) =>
+        await connection.ExecuteAsync("""
+            update passkey_credentials set sign_count = @signCount, backed_up = @backedUp, last_used_at = @now
+            where credential_id = @credentialId and user_id = @userId
+              and (sign_count < @signCount or (sign_count = 0 and @signCount = 0))
+            """, new { userId, credentialId, signCount, backedUp, now }, transaction) == 1;
+}

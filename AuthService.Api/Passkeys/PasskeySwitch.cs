@@ -1,0 +1,60 @@
+using AuthService.Api.Http;
+using AuthService.Api.TwoFactor;
+
+namespace AuthService.Api.Passkeys;
+
+/// <summary>Method switches that involve a passkey: to a passkey (proved by a code or backup code of the current
+/// factor), or away from one (proved by a passkey assertion). The target is checked before the proof is spent; the
+/// current factor keeps working until the switch is confirmed.</summary>
+public sealed class PasskeySwitch(TwoFactorService twoFactor, PasskeyEnrollment enrollment, PasskeyVerification verification,
+    PasskeyCeremonies ceremonies)
+{
+    public static bool Handles(SwitchMethodRequest request) =>
+        request.Method == TwoFactorService.Passkey || request.Proof?.Credential is not null;
+
+    public async Task<Result<PendingStarted>> StartAsync(string userId, SwitchMethodRequest request, Guid? actor, CancellationToken ct)
+    {
+        if (request.Method == TwoFactorService.Passkey)
+        {
+            if (!ceremonies.Enabled)
+            {
+                return PasskeyProblems.NotConfigured;
+            }
+
+            if (PasskeyEnrollment.LabelProblem(request.AccountName, request.DisplayName) is { } invalidLabel)
+            {
+                return invalidLabel;
+            }
+        }
+        else if (TwoFactorService.ValidateMethodRequest(request.Method, request.AccountName, request.PhoneNumber, request.Channel) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var proof = await ConsumeProofAsync(userId, request.Proof, actor, "switch_method", ct);
+        if (proof.Error is not null)
+        {
+            return proof.Error;
+        }
+
+        return request.Method == TwoFactorService.Passkey
+            ? await enrollment.StartAsync(userId, TwoFactorService.Switch, request.AccountName, request.DisplayName, actor, ct)
+            : await twoFactor.StartPendingAsync(userId, TwoFactorService.Switch, request.Method!, request.AccountName, request.PhoneNumber,
+                request.Channel, actor, ct);
+    }
+
+    /// <summary>A passkey assertion, or a code or backup code through the path every other proof takes.</summary>
+    private Task<Result<VerifyResponse>> ConsumeProofAsync(string userId, Proof? proof, Guid? actor, string stage, CancellationToken ct)
+    {
+        if (proof?.Credential is not { } credential)
+        {
+            return twoFactor.ConsumeProofAsync(userId, proof, actor, stage, ct);
+        }
+
+        return proof.Code is not null || proof.BackupCode is not null
+            ? Task.FromResult<Result<VerifyResponse>>(OneProofOnly)
+            : verification.ConsumeAsync(userId, credential, actor, stage, ct);
+    }
+
+    public static readonly Problem OneProofOnly = Problems.Validation("Send exactly one of code, backupCode and credential.");
+}

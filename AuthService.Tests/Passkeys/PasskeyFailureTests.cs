@@ -1,0 +1,205 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using AuthService.Tests.Infrastructure;
+
+namespace AuthService.Tests.Passkeys;
+
+/// <summary>Every way a registration or assertion can be wrong answers a 4xx problem with a stable code, enables or
+/// accepts nothing, and (for assertions) leaves the right passkey working with a fresh challenge.</summary>
+public class PasskeyFailureTests : PasskeyFixture
+{
+    private async Task ConfirmIsRefusedAsync(Func<SoftPasskey, JsonElement, object> credential, HttpStatusCode status, string code)
+    {
+        var userId = AuthApp.NewUserId();
+        using var passkey = new SoftPasskey(Origin, RpId);
+        var options = await EnrollOptionsAsync(userId);
+        var response = await Client.PostAsJsonAsync(Path(userId, "enroll/confirm"), new { credential = credential(passkey, options) });
+        await ProblemAssert.IsProblemAsync(response, status, code);
+        Assert.That((await StatusAsync(userId)).GetProperty("enabled").GetBoolean(), Is.False, "nothing enabled");
+    }
+
+    [Test]
+    public Task Registration_made_on_another_origin_is_refused() =>
+        ConfirmIsRefusedAsync((p, o) => p.Register(o, origin: "https://portal.example.com.evil.test"), HttpStatusCode.UnprocessableEntity, "invalid_passkey");
+
+    [Test]
+    public Task Registration_for_another_rp_id_is_refused() =>
+        ConfirmIsRefusedAsync((p, o) => p.Register(o, rpId: "evil.test"), HttpStatusCode.UnprocessableEntity, "invalid_passkey");
+
+    [Test]
+    public Task Registration_answering_another_challenge_is_refused() =>
+        ConfirmIsRefusedAsync((p, o) => p.Register(JsonDocument.Parse(o.GetRawText().Replace(o.GetProperty("challenge").GetString()!,
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")).RootElement), HttpStatusCode.UnprocessableEntity, "passkey_challenge_invalid");
+
+    [Test]
+    public Task Registration_that_is_not_base64url_is_a_caller_bug() =>
+        ConfirmIsRefusedAsync((p, _) => new { id = p.Id, rawId = p.Id, type = "public-key", response = new { clientDataJSON = "!!", attestationObject = "??" } },
+            HttpStatusCode.BadRequest, "validation_failed");
+
+    [Test]
+    public async Task A_registration_challenge_is_single_use()
+    {
+        var userId = AuthApp.NewUserId();
+        using var passkey = new SoftPasskey(Origin, RpId);
+        var options = await EnrollOptionsAsync(userId);
+        var wrong = await Client.PostAsJsonAsync(Path(userId, "enroll/confirm"), new { credential = passkey.Register(options, rpId: "evil.test") });
+        await ProblemAssert.IsProblemAsync(wrong, HttpStatusCode.UnprocessableEntity, "invalid_passkey");
+        var right = await Client.PostAsJsonAsync(Path(userId, "enroll/confirm"), new { credential = passkey.Register(options) });
+        await ProblemAssert.IsProblemAsync(right, HttpStatusCode.UnprocessableEntity, "passkey_challenge_invalid");
+    }
+
+    [Test]
+    public async Task An_expired_registration_is_gone()
+    {
+        var userId = AuthApp.NewUserId();
+        using var passkey = new SoftPasskey(Origin, RpId);
+        var options = await EnrollOptionsAsync(userId);
+        App.Time.Advance(TimeSpan.FromMinutes(5));
+        var response = await Client.PostAsJsonAsync(Path(userId, "enroll/confirm"), new { credential = passkey.Register(options) });
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Conflict, "no_pending_enrollment");
+        Assert.That((await StatusAsync(userId)).GetProperty("enabled").GetBoolean(), Is.False);
+    }
+
+    [Test]
+    public async Task The_phishing_property_an_assertion_made_for_another_origin_is_refused()
+    {
+        // A look-alike site relays the real challenge; the browser signs with the origin it is really on.
+        var userId = AuthApp.NewUserId();
+        var (passkey, _) = await EnablePasskeyAsync(userId);
+        var phished = passkey.Assert(await ChallengeAsync(userId), origin: "https://portal-example.com");
+        await ProblemAssert.IsProblemAsync(await VerifyAsync(userId, phished), HttpStatusCode.UnprocessableEntity, "invalid_passkey");
+        Assert.That(await LastFailureReasonAsync(userId), Is.EqualTo("origin_mismatch"));
+        Assert.That((await VerifyAsync(userId, passkey.Assert(await ChallengeAsync(userId)))).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task An_assertion_for_another_rp_id_is_refused()
+    {
+        var userId = AuthApp.NewUserId();
+        var (passkey, _) = await EnablePasskeyAsync(userId);
+        var response = await VerifyAsync(userId, passkey.Assert(await ChallengeAsync(userId), rpId: "example.com"));
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnprocessableEntity, "invalid_passkey");
+        Assert.That(await LastFailureReasonAsync(userId), Is.EqualTo("rp_id_mismatch"));
+    }
+
+    [Test]
+    public async Task A_replayed_assertion_is_refused()
+    {
+        var userId = AuthApp.NewUserId();
+        var (passkey, _) = await EnablePasskeyAsync(userId);
+        var assertion = passkey.Assert(await ChallengeAsync(userId));
+        Assert.That((await VerifyAsync(userId, assertion)).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        await ProblemAssert.IsProblemAsync(await VerifyAsync(userId, assertion), HttpStatusCode.UnprocessableEntity, "passkey_challenge_invalid");
+
+        // Even after a new challenge exists, the old answer does not fit it.
+        await ChallengeAsync(userId);
+        await ProblemAssert.IsProblemAsync(await VerifyAsync(userId, assertion), HttpStatusCode.UnprocessableEntity, "passkey_challenge_invalid");
+    }
+
+    [Test]
+    public async Task An_expired_challenge_is_refused()
+    {
+        var userId = AuthApp.NewUserId();
+        var (passkey, _) = await EnablePasskeyAsync(userId);
+        var options = await ChallengeAsync(userId);
+        App.Time.Advance(TimeSpan.FromMinutes(5));
+        await ProblemAssert.IsProblemAsync(await VerifyAsync(userId, passkey.Assert(options)), HttpStatusCode.UnprocessableEntity,
+            "passkey_challenge_invalid");
+        Assert.That(await LastFailureReasonAsync(userId), Is.EqualTo("challenge_expired"));
+    }
+
+    [Test]
+    public async Task A_new_challenge_kills_the_previous_one()
+    {
+        var userId = AuthApp.NewUserId();
+        var (passkey, _) = await EnablePasskeyAsync(userId);
+        var first = await ChallengeAsync(userId);
+        await ChallengeAsync(userId);
+        await ProblemAssert.IsProblemAsync(await VerifyAsync(userId, passkey.Assert(first)), HttpStatusCode.UnprocessableEntity,
+            "passkey_challenge_invalid");
+    }
+
+    [Test]
+    public async Task An_unknown_credential_is_refused()
+    {
+        var userId = AuthApp.NewUserId();
+        var (passkey, _) = await EnablePasskeyAsync(userId);
+        using var stranger = new SoftPasskey(Origin, RpId);
+        stranger.ActFor(passkey);
+        var response = await VerifyAsync(userId, stranger.Assert(await ChallengeAsync(userId)));
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnprocessableEntity, "invalid_passkey");
+        Assert.That(await LastFailureReasonAsync(userId), Is.EqualTo("unknown_credential"));
+    }
+
+    [Test]
+    public async Task A_bad_signature_is_refused()
+    {
+        var userId = AuthApp.NewUserId();
+        var (passkey, _) = await EnablePasskeyAsync(userId);
+        var response = await VerifyAsync(userId, passkey.Assert(await ChallengeAsync(userId), breakSignature: true));
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnprocessableEntity, "invalid_passkey");
+        Assert.That(await LastFailureReasonAsync(userId), Is.EqualTo("bad_signature"));
+    }
+
+    [TestCase(3u)]
+    [TestCase(0u)]
+    public async Task A_signature_counter_that_goes_backwards_is_refused_and_audited(uint regressed)
+    {
+        var userId = AuthApp.NewUserId();
+        var (passkey, _) = await EnablePasskeyAsync(userId);
+        passkey.SignCount = 9;
+        Assert.That((await VerifyAsync(userId, passkey.Assert(await ChallengeAsync(userId)))).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        // A clone holding the same key but an older counter.
+        passkey.SignCount = regressed == 0 ? uint.MaxValue : regressed - 1; // Assert increments (wrapping to 0)
+        var response = await VerifyAsync(userId, passkey.Assert(await ChallengeAsync(userId)));
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnprocessableEntity, "passkey_counter_regression");
+        Assert.That(await EventsAsync(userId), Does.Contain("passkey_counter_regression"));
+        Assert.That(await LastFailureReasonAsync(userId), Is.EqualTo("counter_regression"));
+    }
+
+    [Test]
+    public async Task An_assertion_that_is_not_shaped_like_one_is_a_caller_bug()
+    {
+        var userId = AuthApp.NewUserId();
+        var (passkey, _) = await EnablePasskeyAsync(userId);
+        await ProblemAssert.IsProblemAsync(await VerifyAsync(userId, new { id = passkey.Id, rawId = passkey.Id, type = "public-key" }),
+            HttpStatusCode.BadRequest, "validation_failed");
+        await ProblemAssert.IsProblemAsync(await VerifyAsync(userId, new { id = "x", rawId = passkey.Id, type = "public-key", response = new { } }),
+            HttpStatusCode.BadRequest, "validation_failed");
+    }
+
+    [Test]
+    public async Task Garbage_inside_the_binary_members_is_a_refused_assertion_not_a_500()
+    {
+        var userId = AuthApp.NewUserId();
+        var (passkey, _) = await EnablePasskeyAsync(userId);
+        await ChallengeAsync(userId);
+        var response = await VerifyAsync(userId, new
+        {
+            id = passkey.Id, rawId = passkey.Id, type = "public-key",
+            response = new { clientDataJSON = "e30", authenticatorData = "AAAA", signature = "AAAA" },
+        });
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnprocessableEntity, "invalid_passkey");
+    }
+
+    [Test]
+    public async Task A_passkey_sent_for_a_totp_user_is_refused()
+    {
+        var totp = await Flows.EnableTotpAsync(App, Client);
+        using var passkey = new SoftPasskey(Origin, RpId);
+        var fake = passkey.Assert(JsonDocument.Parse("""{"challenge":"AAAA"}""").RootElement);
+        await ProblemAssert.IsProblemAsync(await VerifyAsync(totp.UserId, fake), HttpStatusCode.Conflict, "passkey_not_enabled");
+    }
+
+    /// <summary>The reason of the newest <c>verification_failed</c> event.</summary>
+    private async Task<string?> LastFailureReasonAsync(string userId)
+    {
+        var page = await JsonAsync(await Client.GetAsync($"/v1/users/{userId}/two-factor/events?limit=200"), HttpStatusCode.OK);
+        return page.GetProperty("items").EnumerateArray()
+            .Where(e => e.GetProperty("type").GetString() == "verification_failed")
+            .Select(e => e.GetProperty("details").GetProperty("reason").GetString())
+            .FirstOrDefault();
+    }
+}
