@@ -9,6 +9,7 @@ using AuthService.Api.Security;
 using AuthService.Api.Storage;
 using AuthService.Api.Support;
 using AuthService.Api.TwoFactor;
+using AuthService.Api.Webhooks;
 using Serilog;
 
 if (args is ["healthcheck", ..])
@@ -31,6 +32,7 @@ try
     builder.Services.AddApiKeyAuthentication();  // Bearer API keys with scopes
     builder.Services.AddHealth();
     builder.Services.AddApiDocs();
+    builder.Services.AddWebhooks(builder.Environment); // security events to the portal: outbox, dispatcher, endpoints
 
     var app = builder.Build();
 
@@ -68,6 +70,7 @@ try
     app.MapLoginPolicy();
     app.MapSupport();
     app.MapApiKeys();
+    app.MapWebhooks();
 
     await app.RunAsync();
     return 0;

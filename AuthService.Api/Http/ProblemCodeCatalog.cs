@@ -15,12 +15,15 @@ public static class ProblemCodeCatalog
         ["invalid_user_id"] = "userId is not 1–128 characters of A–Z, a–z, 0–9 and . _ : @ -.",
         ["invalid_phone_number"] = "phoneNumber is not a valid E.164 number.",
         ["invalid_login_method"] = "loginMethod is not a known first-factor method.",
+        ["invalid_webhook_url"] = "The webhook URL is not absolute, not https (Production), or points to a non-public address.",
         // 401, 403: the caller
         ["unauthorized"] = "No API key, or an unknown or revoked one.",
         ["forbidden"] = "The API key lacks the scope for this operation.",
         // 404, 405, 409: state
         ["not_found"] = "No such route.",
         ["api_key_not_found"] = "No API key has this id.",
+        ["webhook_not_found"] = "No webhook endpoint has this id.",
+        ["delivery_not_found"] = "The webhook endpoint has no delivery with this id.",
         ["method_not_allowed"] = "The route exists but not with this HTTP method.",
         ["two_factor_not_enabled"] = "The user has no enabled second factor.",
         ["two_factor_already_enabled"] = "The user already has one (use switch-method).",

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AuthService.Api.Webhooks;
 using Dapper;
 using Npgsql;
 
@@ -36,13 +37,22 @@ public static class AuditLog
         values (@userId, @eventType, @now, @apiKeyId, @details::jsonb)
         """;
 
-    public static Task AppendAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string? userId, string eventType,
-        DateTimeOffset now, Guid? apiKeyId, object? details = null) =>
-        connection.ExecuteAsync(InsertSql, Parameters(userId, eventType, now, apiKeyId, details), transaction);
+    /// <summary>Also writes the webhook events the audit event stands for (DESIGN §8.3) to the outbox, on the same
+    /// connection and transaction: the portal hears of a change exactly when it commits.</summary>
+    public static async Task AppendAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string? userId, string eventType,
+        DateTimeOffset now, Guid? apiKeyId, object? details = null)
+    {
+        var json = JsonSerializer.Serialize(details ?? new { }, Json);
+        await connection.ExecuteAsync(InsertSql, new { userId, eventType, now, apiKeyId, details = json }, transaction);
+        await WebhookOutbox.AddAsync(connection, transaction, WebhookEvents.FromAudit(eventType, userId, apiKeyId, now, json));
+    }
 
-    /// <summary>The same insert as <see cref="AppendAsync"/>, as one command of a batch.</summary>
-    public static NpgsqlBatchCommand Command(string? userId, string eventType, DateTimeOffset now, Guid? apiKeyId, object? details = null) =>
-        new(InsertSql)
+    /// <summary>The same insert as <see cref="AppendAsync"/>, as one command of a batch, with the webhook events it stands
+    /// for in the same statement (<see cref="WebhookOutbox.Include"/>).</summary>
+    public static NpgsqlBatchCommand Command(string? userId, string eventType, DateTimeOffset now, Guid? apiKeyId, object? details = null)
+    {
+        var json = JsonSerializer.Serialize(details ?? new { }, Json);
+        var command = new NpgsqlBatchCommand(InsertSql)
         {
             Parameters =
             {
@@ -50,16 +60,9 @@ public static class AuditLog
                 new NpgsqlParameter<string>("eventType", eventType),
                 new NpgsqlParameter<DateTimeOffset>("now", now),
                 new NpgsqlParameter("apiKeyId", NpgsqlTypes.NpgsqlDbType.Uuid) { Value = (object?)apiKeyId ?? DBNull.Value },
-                new NpgsqlParameter<string>("details", JsonSerializer.Serialize(details ?? new { }, Json)),
+                new NpgsqlParameter<string>("details", json),
             },
         };
-
-    private static object Parameters(string? userId, string eventType, DateTimeOffset now, Guid? apiKeyId, object? details) => new
-    {
-        userId,
-        eventType,
-        now,
-        apiKeyId,
-        details = JsonSerializer.Serialize(details ?? new { }, Json),
-    };
+        return WebhookOutbox.Include(command, WebhookEvents.FromAudit(eventType, userId, apiKeyId, now, json));
+    }
 }

@@ -13,13 +13,15 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
 {
     private const int BatchSize = 500;
 
-    /// <summary>Tables and columns that hold sealed values, with the associated data each is sealed under.</summary>
-    private static readonly (string Table, string Column, string AadPrefix)[] Sealed =
+    /// <summary>Tables and columns that hold sealed values, with the associated data each is sealed under (prefix and
+    /// the SQL of the row's part of it).</summary>
+    private static readonly (string Table, string Column, string AadPrefix, string Owner)[] Sealed =
     [
-        ("factors", "totp_secret", "totp:"),
-        ("factors", "phone_number", "phone:"),
-        ("pending_factors", "totp_secret", "totp:"),
-        ("pending_factors", "phone_number", "phone:"),
+        ("factors", "totp_secret", "totp:", "user_id"),
+        ("factors", "phone_number", "phone:", "user_id"),
+        ("pending_factors", "totp_secret", "totp:", "user_id"),
+        ("pending_factors", "phone_number", "phone:", "user_id"),
+        ("webhook_endpoints", "secret", "webhook:", "replace(id::text, '-', '')"),
     ];
 
     private static string KeyIdSql(string column) =>
@@ -28,11 +30,11 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
     public async Task CheckAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        foreach (var (table, column, aad) in Sealed)
+        foreach (var (table, column, aad, owner) in Sealed)
         {
             var samples = await connection.QueryAsync<(string KeyId, string UserId, byte[] Value)>(
                 $"""
-                select distinct on (key_id) {KeyIdSql(column)} as key_id, user_id, {column}
+                select distinct on (key_id) {KeyIdSql(column)} as key_id, {owner} as user_id, {column}
                 from {table} where {column} is not null order by key_id
                 """);
             foreach (var (keyId, userId, value) in samples)
@@ -56,7 +58,7 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
     public async Task<int> RotateAsync(CancellationToken cancellationToken)
     {
         var total = 0;
-        foreach (var (table, column, aad) in Sealed)
+        foreach (var (table, column, aad, owner) in Sealed)
         {
             while (true)
             {
@@ -64,7 +66,7 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
                 await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
                 var rows = (await connection.QueryAsync<(string UserId, byte[] Value)>(
                     $"""
-                    select user_id, {column} from {table}
+                    select {owner} as user_id, {column} from {table}
                     where {column} is not null and {KeyIdSql(column)} <> @active
                     limit {BatchSize} for update skip locked
                     """, new { active = secrets.ActiveKeyId }, transaction)).ToList();
@@ -80,8 +82,8 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
                     var hash = aad == "phone:" ? PhoneLookupHash(secrets, System.Text.Encoding.UTF8.GetString(plain)) : null;
                     await connection.ExecuteAsync(
                         hash is null
-                            ? $"update {table} set {column} = @resealed where user_id = @userId"
-                            : $"update {table} set {column} = @resealed, phone_hash = @hash where user_id = @userId",
+                            ? $"update {table} set {column} = @resealed where {owner} = @userId"
+                            : $"update {table} set {column} = @resealed, phone_hash = @hash where {owner} = @userId",
                         new { resealed, hash, userId }, transaction);
                 }
 
@@ -104,7 +106,7 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var counts = new Dictionary<string, long>();
-        foreach (var (table, column, _) in Sealed)
+        foreach (var (table, column, _, _) in Sealed)
         {
             foreach (var (keyId, count) in await connection.QueryAsync<(string, long)>(
                          $"select {KeyIdSql(column)}, count(*) from {table} where {column} is not null group by 1"))

@@ -109,7 +109,7 @@ public sealed class TwoFactorService(
             var codes = BackupCodeSet.Generate();
             await TwoFactorStore.ReplaceBackupCodesAsync(connection, transaction, userId, codes.Select(BackupCodeSet.Hash).ToList(), now);
             await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.EnrollmentConfirmed, now, actor,
-                new { method = pending.Method, phoneNumber = pending.PhoneMasked, backupCodes = codes.Count });
+                new { method = pending.Method, phoneNumber = pending.PhoneMasked, channel = pending.Channel, backupCodes = codes.Count });
             logger.LogInformation("Enabled {Method} second factor for {UserId}", pending.Method, userId);
             return new ConfirmResponse(true, pending.Method, codes);
         });
@@ -131,7 +131,7 @@ public sealed class TwoFactorService(
             await PhoneStore.DeleteCodesAsync(connection, transaction, userId, LoginCode);
             await Passkeys.PasskeyStore.DeleteForUserAsync(connection, transaction, userId);
             await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.MethodSwitched, now, actor,
-                new { from = before.Method, to = pending.Method, phoneNumber = pending.PhoneMasked });
+                new { from = before.Method, to = pending.Method, phoneNumber = pending.PhoneMasked, channel = pending.Channel });
             logger.LogInformation("Switched {UserId} from {From} to {To}", userId, before.Method, pending.Method);
             return new SwitchConfirmResponse(true, pending.Method);
         });

@@ -31,6 +31,12 @@ public class AuthorizationMatrixTests
         ["POST /v1/api-keys"] = [A],
         ["GET /v1/api-keys"] = [A],
         ["DELETE /v1/api-keys/{id:guid}"] = [A],
+        ["POST /v1/webhooks"] = [A],
+        ["GET /v1/webhooks"] = [A],
+        ["GET /v1/webhooks/{id:guid}"] = [A],
+        ["DELETE /v1/webhooks/{id:guid}"] = [A],
+        ["GET /v1/webhooks/{id:guid}/deliveries"] = [A],
+        ["POST /v1/webhooks/{id:guid}/deliveries/{deliveryId:long}/redeliver"] = [A],
     };
 
     private AuthApp _app = null!;
@@ -90,7 +96,8 @@ public class AuthorizationMatrixTests
     private static HttpRequestMessage Request(string route)
     {
         var (method, template) = (route[..route.IndexOf(' ')], route[(route.IndexOf(' ') + 1)..]);
-        var url = template.Replace("{userId}", AuthApp.NewUserId("matrix")).Replace("{id:guid}", Guid.NewGuid().ToString());
+        var url = template.Replace("{userId}", AuthApp.NewUserId("matrix")).Replace("{id:guid}", Guid.NewGuid().ToString())
+            .Replace("{deliveryId:long}", "1");
         var request = new HttpRequestMessage(new HttpMethod(method), url);
         if (method == "POST")
         {

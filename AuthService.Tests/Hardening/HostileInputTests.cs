@@ -207,10 +207,10 @@ public partial class HostileInputTests
         foreach (var (method, template) in _routes)
         {
             var post = method == "POST";
-            // prompt/skip takes no body: only its path is hostile input.
-            var takesBody = post && !template.EndsWith("/prompt/skip");
+            // prompt/skip and redeliver take no body: only their paths are hostile input.
+            var takesBody = post && !template.EndsWith("/prompt/skip") && !template.EndsWith("/redeliver");
             string Url(string? userId = null) => template.Replace("{userId}", userId ?? AuthApp.NewUserId("hostile"))
-                .Replace("{id:guid}", Guid.NewGuid().ToString());
+                .Replace("{id:guid}", Guid.NewGuid().ToString()).Replace("{deliveryId:long}", "1");
 
             if (template.Contains("{userId}"))
             {
@@ -226,7 +226,7 @@ public partial class HostileInputTests
                 foreach (var id in new[] { "not-a-guid", "%00", "..%2F..%2Fapi-keys", "00000000-0000-0000-0000-00000000000g", new string('a', 10_000), "%7B%7D" })
                 {
                     yield return new Case($"{method} {template} id={id[..Math.Min(20, id.Length)]}", new HttpMethod(method),
-                        template.Replace("{id:guid}", id), null, null, Kestrel: true);
+                        template.Replace("{id:guid}", id).Replace("{deliveryId:long}", "1"), null, null, Kestrel: true);
                 }
             }
 
@@ -265,7 +265,7 @@ public partial class HostileInputTests
         }
 
         // Random combinations: a strict field set to hostile values on every POST route that reads a body.
-        var posts = _routes.Where(r => r.Method == "POST" && !r.Template.EndsWith("/prompt/skip")).ToList();
+        var posts = _routes.Where(r => r.Method == "POST" && !r.Template.EndsWith("/prompt/skip") && !r.Template.EndsWith("/redeliver")).ToList();
         var strictValues = StrictValues().Concat(MalformedBodies.Select(b => b.Length < 200 ? b : "[")).ToList();
         var fields = new[] { "code", "backupCode", "channel", "method", "phoneNumber", "loginMethod", "scopes" };
         for (var i = 0; i < RandomCases; i++)

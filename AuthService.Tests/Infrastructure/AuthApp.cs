@@ -29,11 +29,17 @@ public sealed class AuthApp : WebApplicationFactory<Program>
             ["Auth:BootstrapAdminKey"] = AdminKey,
             ["Encryption:ActiveKeyId"] = "k1",
             ["Encryption:Keys:k1"] = EncryptionKey,
+            // Fixtures share one database, and the hardening tests' processes seal under their own key: an app started after
+            // them must open those values too (the start-up key check rightly refuses a ring that cannot).
+            ["Encryption:Keys:hard1"] = Hardening.Instances.EncryptionKey,
             ["Telephony:Provider"] = "log",
             ["Serilog:MinimumLevel:Default"] = "Warning",
             // Fixtures share one database but each has its own fake clock: a background prune driven by one clock
             // would expire another fixture's rows. HousekeepingTests calls PruneAsync itself.
             ["Database:Housekeeping"] = "false",
+            // Likewise webhook dispatch: a dispatcher on another fixture's clock would send (or give up) this one's
+            // deliveries. WebhookTests drive WebhookDispatcher.DispatchOnceAsync themselves.
+            ["Webhooks:Dispatch"] = "false",
         };
         if (TestDatabase.Pooler is { } pooler)
         {

@@ -14,12 +14,17 @@ import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { noticesFor, receive, subscribe } from './webhooks.mjs';
 
 const authServiceUrl = (process.env.AUTHSERVICE_URL || 'http://localhost:8080').replace(/\/+$/, '');
 const apiKey = process.env.AUTHSERVICE_API_KEY;
 const port = Number(process.env.PORTAL_PORT || 3000);
 const host = process.env.PORTAL_HOST || '127.0.0.1';
 const publicDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public');
+// Where AuthService posts security events; the default suits AuthService on the same machine.
+const webhookPath = '/webhooks/authservice';
+const webhookUrl = process.env.PORTAL_WEBHOOK_URL || `http://${host}:${port}${webhookPath}`;
+let webhookSecret = null;
 
 if (!apiKey) {
   console.error('AUTHSERVICE_API_KEY is not set: give the portal an AuthService key with scopes verify+manage (or admin).');
@@ -97,7 +102,7 @@ function send(res, status, body, extraHeaders = {}) {
   res.end(text);
 }
 
-async function readJson(req) {
+async function readText(req) {
   let size = 0;
   const chunks = [];
   for await (const chunk of req) {
@@ -105,9 +110,14 @@ async function readJson(req) {
     if (size > 16 * 1024) throw Object.assign(new Error('too large'), { status: 413 });
     chunks.push(chunk);
   }
-  if (size === 0) return {};
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readJson(req) {
+  const text = await readText(req);
+  if (text.length === 0) return {};
   try {
-    const value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    const value = JSON.parse(text);
     return value && typeof value === 'object' ? value : {};
   } catch {
     throw Object.assign(new Error('bad json'), { status: 400 });
@@ -167,7 +177,17 @@ const server = http.createServer(async (req, res) => {
       return;
     }
     if (req.method === 'GET' && url.pathname === '/healthz') {
-      send(res, 200, { ok: true });
+      send(res, 200, { ok: true, securityNotices: webhookSecret !== null });
+      return;
+    }
+    if (req.method === 'POST' && url.pathname === webhookPath) {
+      // The signature is over the exact bytes: verify the raw body before parsing it.
+      const status = receive(webhookSecret, req.headers, await readText(req));
+      res.writeHead(status).end();
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/api/notices') {
+      send(res, 200, { items: noticesFor(url.searchParams.get('userId') || '') });
       return;
     }
     const route = routes[`${req.method} ${url.pathname}`];
@@ -192,8 +212,9 @@ const server = http.createServer(async (req, res) => {
   }
 });
 
-server.listen(port, host, () => {
+server.listen(port, host, async () => {
   console.log(`Sample portal on http://${host}:${port}  (AuthService: ${authServiceUrl})`);
+  webhookSecret = await subscribe(callAuthService, webhookUrl);
 });
 
 for (const signal of ['SIGINT', 'SIGTERM']) {

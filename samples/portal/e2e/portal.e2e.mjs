@@ -327,6 +327,7 @@ async function main() {
     await msgIs(page, 'status', /on \(phone .*\); 8 backup codes left/);
   });
 
+  let freshCodes = [];
   await test('Backup codes: count, then a new set of 10 for a proof; the old codes die', page, async () => {
     await openAs(ann);
     await tid(page, 'backup-count').click();
@@ -335,12 +336,41 @@ async function main() {
     await tid(page, 'regen-submit').click();
     await tid(page, 'backup-codes').waitFor();
     assert.equal(await tid(page, 'backup-list').locator('li').count(), 10);
+    freshCodes = await tid(page, 'backup-list').locator('li').allTextContents();
     await tid(page, 'backup-done').click();
     await tid(page, 'login-password').click();
     await tid(page, 'use-backup').click();
     await tid(page, 'login-backup-code').fill(backupCodes[3]);
     await tid(page, 'login-backup-submit').click();
     await msgIs(page, 'login-msg', /The code is wrong, expired or has already been used\./);
+  });
+
+  const noticeShown = (re) => tid(page, 'notices').locator('li', { hasText: re }).first().waitFor({ timeout: 15000 })
+    .catch(async () => { throw new Error(`no notice ${re}; the list says: ${await tid(page, 'notices').textContent()}`); });
+  await test('Security notices: signed webhooks from AuthService appear for the person, incl. a support reset and low codes', page, async () => {
+    assert.equal((await (await fetch(`${portalUrl}/healthz`)).json()).securityNotices, true, 'the portal subscribed at start');
+    await openAs(ann);
+    await noticeShown(/^Two-factor authentication was turned on$/);
+    await noticeShown(/^Your method was changed to SMS$/);
+    await noticeShown(/^New backup codes were created/);
+    await noticeShown(/^A backup code was used to sign in$/);
+    assert.equal(freshCodes.length, 10, 'needs the new set from the test above');
+    for (const backupCode of freshCodes.slice(0, 8)) { // 10 -> 2 left
+      const r = await fetch(`${portalUrl}/api/verify`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ userId: ann, backupCode }) });
+      assert.equal(r.status, 200, await r.text());
+    }
+    await noticeShown(/^You have 2 backup codes left$/);
+    // Support tooling (not the portal) resets the factor: the portal hears of it all the same.
+    const reset = await fetch(`${serviceUrl}/v1/users/${ann}/two-factor/reset`, { method: 'POST',
+      headers: { Authorization: `Bearer ${adminKey}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ reason: 'Lost phone, identity checked', ticket: 'SUP-E2E' }) });
+    assert.equal(reset.status, 200);
+    await noticeShown(/^Support reset your two-factor settings$/);
+    assert.equal(await tid(page, 'notices').locator('li').first().textContent(), 'Support reset your two-factor settings', 'newest first');
+    await tid(page, 'notices').screenshot({ path: path.join(outDir, 'portal-security-notices.png') });
+    await openAs(bob);
+    await noticeShown(/^Too many sign-in attempts or code requests/);
   });
 
   // A platform authenticator with user verification, as a phone or laptop has: Chromium's virtual one (CDP WebAuthn).

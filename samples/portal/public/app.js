@@ -72,6 +72,23 @@ async function refreshStatus() {
   }
 }
 
+let noticesRequest = 0;
+/** The security notices the portal backend received from AuthService for this user (signed webhooks). */
+async function refreshNotices() {
+  const mine = ++noticesRequest;
+  try {
+    const { items } = await api('GET', '/api/notices');
+    if (mine !== noticesRequest) return;
+    $('notices').replaceChildren(...items.map((n) => {
+      const li = document.createElement('li');
+      li.textContent = n.text; // text, never HTML
+      li.dataset.type = n.type;
+      return li;
+    }));
+  } catch { /* the next poll tries again */ }
+}
+setInterval(refreshNotices, 1000);
+
 function showBackupCodes(codes) {
   const list = $('backup-list');
   list.replaceChildren(...codes.map((code) => {
@@ -143,7 +160,7 @@ function showTotpSecret(answer, qrTestid, secretTestid) {
 }
 
 // --- user -----------------------------------------------------------------------------------------------------
-$('user-id').form.addEventListener('submit', (e) => { e.preventDefault(); refreshStatus(); });
+$('user-id').form.addEventListener('submit', (e) => { e.preventDefault(); refreshStatus(); refreshNotices(); });
 
 // --- sign in --------------------------------------------------------------------------------------------------
 $('login-password').addEventListener('click', (e) => act(e.currentTarget, 'login-msg', async () => {

@@ -1,0 +1,119 @@
+using AuthService.Api.Storage;
+using Microsoft.Extensions.Options;
+
+namespace AuthService.Api.Webhooks;
+
+/// <summary>Runs on every instance: claims due deliveries, sends them concurrently (each bounded by
+/// <c>Webhooks:Timeout</c>), stores outcomes and schedules retries; gives up after <c>Webhooks:RetryFor</c>. It runs
+/// beside the requests, never inside one, so a slow receiver cannot slow the API. Also prunes old rows.</summary>
+public sealed class WebhookDispatcher(
+    WebhookQueue queue,
+    WebhookSender sender,
+    TimeProvider time,
+    IOptions<WebhookOptions> options,
+    ILogger<WebhookDispatcher> logger) : BackgroundService
+{
+    private readonly WebhookOptions _options = options.Value;
+
+    /// <summary>One pass: claims up to <c>BatchSize</c> due deliveries, sends, records. Returns how many it attempted.</summary>
+    public async Task<int> DispatchOnceAsync(CancellationToken cancellationToken)
+    {
+        await using var batch = await queue.ClaimAsync(time.GetUtcNow(), _options.BatchSize, cancellationToken);
+        if (batch.Items.Count > 0)
+        {
+            var results = await Task.WhenAll(batch.Items.Select(item => AttemptAsync(item, cancellationToken)));
+            await batch.RecordAsync(results, cancellationToken);
+            foreach (var result in results.Where(r => r.Status == "failed"))
+            {
+                logger.LogWarning("Gave up webhook delivery {DeliveryId} after {RetryFor}: {Error}", result.Id, _options.RetryFor, result.LastError);
+            }
+        }
+
+        await UpdateGaugesAsync(cancellationToken);
+        return batch.Items.Count;
+    }
+
+    public Task<int> PruneAsync(CancellationToken cancellationToken) => queue.PruneAsync(time.GetUtcNow() - _options.Retention, cancellationToken);
+
+    private async Task<DeliveryOutcome> AttemptAsync(ClaimedDelivery item, CancellationToken cancellationToken)
+    {
+        var result = await sender.SendAsync(item, time.GetUtcNow(), cancellationToken);
+        var now = time.GetUtcNow();
+        WebhookMetrics.Deliveries.WithLabels(result.Outcome).Inc();
+        if (result.Delivered)
+        {
+            return new DeliveryOutcome(item.Id, "delivered", now, result.Status, null, now);
+        }
+
+        var createdAt = new DateTimeOffset(DateTime.SpecifyKind(item.CreatedAt, DateTimeKind.Utc));
+        if (now - createdAt >= _options.RetryFor)
+        {
+            WebhookMetrics.Deliveries.WithLabels("failed").Inc();
+            return new DeliveryOutcome(item.Id, "failed", now, result.Status, result.Error, now);
+        }
+
+        var delay = WebhookBackoff.Delay(item.Attempts + 1, _options.FirstBackoff, _options.MaxBackoff, Random.Shared.NextDouble());
+        if (result.OutcomeUnknown)
+        {
+            logger.LogInformation("Webhook delivery {DeliveryId} outcome unknown ({Outcome}); the retry may duplicate it", item.Id, result.Outcome);
+        }
+
+        return new DeliveryOutcome(item.Id, "pending", now, result.Status, result.Error, now + delay);
+    }
+
+    private async Task UpdateGaugesAsync(CancellationToken cancellationToken)
+    {
+        var (depth, oldest) = await queue.DepthAsync(cancellationToken);
+        WebhookMetrics.OutboxDepth.Set(depth);
+        WebhookMetrics.OldestPendingAge.Set(oldest is { } o
+            ? Math.Max(0, (time.GetUtcNow() - new DateTimeOffset(DateTime.SpecifyKind(o, DateTimeKind.Utc))).TotalSeconds)
+            : 0);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!_options.Dispatch)
+        {
+            return;
+        }
+
+        var nextPrune = time.GetUtcNow();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var attempted = 0;
+            try
+            {
+                attempted = await DispatchOnceAsync(stoppingToken);
+                if (time.GetUtcNow() >= nextPrune)
+                {
+                    nextPrune = time.GetUtcNow() + Housekeeping.Interval;
+                    if (await PruneAsync(stoppingToken) is var pruned and > 0)
+                    {
+                        logger.LogInformation("Pruned {Rows} old webhook rows", pruned);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // The database is away or a pass failed: claimed rows were rolled back and are due again.
+                logger.LogWarning("Webhook dispatch pass failed: {Reason}", e.Message);
+            }
+
+            if (attempted < _options.BatchSize)
+            {
+                try
+                {
+                    await Task.Delay(_options.PollInterval, time, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+}

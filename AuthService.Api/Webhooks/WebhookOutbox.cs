@@ -1,0 +1,88 @@
+using Dapper;
+using Npgsql;
+
+namespace AuthService.Api.Webhooks;
+
+/// <summary>The write side of the transactional outbox: called on the connection and transaction of the change, so
+/// the event commits or rolls back with it. One statement per event; nothing is written when no endpoint subscribes.</summary>
+public static class WebhookOutbox
+{
+    /// <summary>An attacker hammering a locked-out account must not turn into a webhook flood: one rate-limit event
+    /// per user and minute is enough for the portal to warn.</summary>
+    public static readonly TimeSpan RateLimitedThrottle = TimeSpan.FromMinutes(1);
+
+    /// <summary>Subscription match of an endpoint <c>w</c> for event type <c>@type</c>: exact, family (<c>two_factor.*</c>) or <c>*</c>.</summary>
+    internal const string MatchSql = "(@type = any(w.events) or '*' = any(w.events) or split_part(@type, '.', 1) || '.*' = any(w.events))";
+
+    private const string InsertSql = $"""
+        with event as (
+            insert into webhook_events (id, type, user_id, body, created_at)
+            select @id, @type, @userId, @body, @now
+            where exists (select 1 from webhook_endpoints w where {MatchSql})
+              and (@since::timestamptz is null or not exists (
+                  select 1 from webhook_events e where e.user_id = @userId and e.type = @type and e.created_at > @since))
+            returning id
+        )
+        insert into webhook_deliveries (event_id, endpoint_id, order_key, next_attempt_at, created_at)
+        select event.id, w.id, coalesce(@userId, ''), @now, @now
+        from event cross join webhook_endpoints w where {MatchSql}
+        order by w.id
+        """;
+
+    /// <summary>The outbox rows of <paramref name="events"/> added to a batch command that inserts an audit event, as
+    /// data-modifying CTEs of that same statement (for batched writes such as <c>AttemptStore</c>): still one round trip,
+    /// still the change's transaction.</summary>
+    public static NpgsqlBatchCommand Include(NpgsqlBatchCommand audit, IReadOnlyList<WebhookEvent> events)
+    {
+        if (events.Count == 0)
+        {
+            return audit;
+        }
+
+        var sql = new System.Text.StringBuilder("with audit as (").Append(audit.CommandText).Append(')');
+        for (var i = 0; i < events.Count; i++)
+        {
+            var e = events[i];
+            var p = $"@e{i}_";
+            var match = MatchSql.Replace("@type", p + "type");
+            sql.Append($"""
+                , e{i} as (
+                    insert into webhook_events (id, type, user_id, body, created_at)
+                    select {p}id, {p}type, {p}user, {p}body, {p}now
+                    where exists (select 1 from webhook_endpoints w where {match})
+                      and ({p}since is null or not exists (
+                          select 1 from webhook_events x where x.user_id = {p}user and x.type = {p}type and x.created_at > {p}since))
+                    returning id
+                ), d{i} as (
+                    insert into webhook_deliveries (event_id, endpoint_id, order_key, next_attempt_at, created_at)
+                    select e{i}.id, w.id, coalesce({p}user, ''), {p}now, {p}now
+                    from e{i} cross join webhook_endpoints w where {match}
+                    order by w.id
+                )
+                """);
+            var parameters = audit.Parameters;
+            parameters.Add(new NpgsqlParameter<Guid>($"e{i}_id", e.Id));
+            parameters.Add(new NpgsqlParameter<string>($"e{i}_type", e.Type));
+            parameters.Add(new NpgsqlParameter($"e{i}_user", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)e.UserId ?? DBNull.Value });
+            parameters.Add(new NpgsqlParameter<string>($"e{i}_body", e.Body));
+            parameters.Add(new NpgsqlParameter<DateTimeOffset>($"e{i}_now", e.OccurredAt));
+            parameters.Add(new NpgsqlParameter($"e{i}_since", NpgsqlTypes.NpgsqlDbType.TimestampTz)
+            {
+                Value = e.Type == WebhookEvents.RateLimited ? e.OccurredAt - RateLimitedThrottle : DBNull.Value,
+            });
+        }
+
+        audit.CommandText = sql.Append(" select 1").ToString();
+        return audit;
+    }
+
+    public static async Task AddAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<WebhookEvent> events)
+    {
+        foreach (var e in events)
+        {
+            DateTimeOffset? since = e.Type == WebhookEvents.RateLimited ? e.OccurredAt - RateLimitedThrottle : null;
+            await connection.ExecuteAsync(InsertSql, new { id = e.Id, type = e.Type, userId = e.UserId, body = e.Body, now = e.OccurredAt, since },
+                transaction);
+        }
+    }
+}

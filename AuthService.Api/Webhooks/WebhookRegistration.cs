@@ -1,0 +1,41 @@
+using Microsoft.Extensions.Options;
+using Polly;
+using Swashbuckle.AspNetCore.SwaggerGen;
+
+namespace AuthService.Api.Webhooks;
+
+public static class WebhookRegistration
+{
+    /// <summary>Endpoints, the outbox dispatcher (a hosted service on every instance), and the <c>webhooks</c> HTTP
+    /// client with its SSRF-guarded handler and its timeout pipeline.</summary>
+    public static IServiceCollection AddWebhooks(this IServiceCollection services, IHostEnvironment environment)
+    {
+        services.AddOptions<WebhookOptions>().BindConfiguration("Webhooks")
+            .Validate(o => o.Validate(), "Webhooks: PollInterval, Timeout, FirstBackoff > 0, MaxBackoff >= FirstBackoff, RetryFor >= 24h, " +
+                                         "BatchSize 1–100, Retention > 0.")
+            .ValidateOnStart();
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<WebhookOptions>>().Value;
+            var production = environment.IsProduction();
+            return new WebhookUrlGuard(options.AllowInsecure ?? !production, options.AllowPrivateNetworks ?? !production);
+        });
+        services.AddHttpClient(WebhookSender.ClientName, (sp, client) =>
+                // A backstop on the wall clock; the pipeline's timeout (on the service's TimeProvider) is the real bound.
+                client.Timeout = sp.GetRequiredService<IOptions<WebhookOptions>>().Value.Timeout + TimeSpan.FromSeconds(30))
+            .ConfigurePrimaryHttpMessageHandler(sp => WebhookSender.CreateHandler(sp.GetRequiredService<WebhookUrlGuard>()))
+            .AddResilienceHandler("webhooks", (pipeline, context) =>
+                pipeline.AddTimeout(context.ServiceProvider.GetRequiredService<IOptions<WebhookOptions>>().Value.Timeout));
+        services.AddSingleton<WebhookStore>();
+        services.AddSingleton<WebhookQueue>();
+        services.AddSingleton<WebhookSender>();
+        services.AddSingleton<WebhookDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
+        services.Configure<SwaggerGenOptions>(options =>
+        {
+            options.SchemaFilter<WebhookExamples>();
+            options.DocumentFilter<WebhookExamples>();
+        });
+        return services;
+    }
+}

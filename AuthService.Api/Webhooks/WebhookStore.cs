@@ -1,0 +1,107 @@
+using System.Security.Cryptography;
+using AuthService.Core.Security;
+using Dapper;
+using Npgsql;
+
+namespace AuthService.Api.Webhooks;
+
+/// <summary>Webhook endpoints and the deliveries view. Secrets are sealed under the key ring, bound to the endpoint
+/// id, and leave only once, in the creation answer.</summary>
+public sealed class WebhookStore(NpgsqlDataSource dataSource, SecretBox secrets)
+{
+    private const string EndpointColumns = "id, url, events, description, created_at";
+
+    private const string DeliveryColumns = """
+        d.id, d.event_id, e.type, e.user_id, d.status, d.attempts, d.last_attempt_at, d.last_status, d.last_error,
+        d.next_attempt_at, d.delivered_at, d.created_at
+        """;
+
+    /// <summary>Associated data of a sealed endpoint secret: a ciphertext copied to another endpoint will not open.</summary>
+    public static string SecretAad(Guid endpointId) => "webhook:" + endpointId.ToString("N");
+
+    /// <summary>A Standard Webhooks secret: <c>whsec_</c> and 32 random bytes in base64.</summary>
+    public static string NewSecret() => "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+    public async Task<(WebhookEndpointRow Row, string Secret)> CreateAsync(string url, string[] events, string? description,
+        DateTimeOffset now, Guid? createdBy, CancellationToken cancellationToken)
+    {
+        var id = Guid.CreateVersion7(now);
+        var secret = NewSecret();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var row = await connection.QuerySingleAsync<WebhookEndpointRow>(new CommandDefinition($"""
+            insert into webhook_endpoints (id, url, events, description, secret, created_at, created_by)
+            values (@id, @url, @events, @description, @sealed, @now, @createdBy)
+            returning {EndpointColumns}
+            """, new { id, url, events, description, @sealed = secrets.Seal(secret, SecretAad(id)), now, createdBy },
+            cancellationToken: cancellationToken));
+        return (row, secret);
+    }
+
+    public async Task<IReadOnlyList<WebhookEndpointRow>> ListAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<WebhookEndpointRow>(new CommandDefinition(
+            $"select {EndpointColumns} from webhook_endpoints order by created_at, id", cancellationToken: cancellationToken))).AsList();
+    }
+
+    public async Task<WebhookEndpointRow?> GetAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<WebhookEndpointRow>(new CommandDefinition(
+            $"select {EndpointColumns} from webhook_endpoints where id = @id", new { id }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Deletes the endpoint and its deliveries (pending ones are never sent). True when it existed.</summary>
+    public async Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition("delete from webhook_endpoints where id = @id", new { id },
+            cancellationToken: cancellationToken)) == 1;
+    }
+
+    /// <summary>Deliveries of an endpoint, newest first, paged by id.</summary>
+    public async Task<IReadOnlyList<WebhookDeliveryRow>> DeliveriesAsync(Guid endpointId, string? status, long? before, int take,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<WebhookDeliveryRow>(new CommandDefinition($"""
+            select {DeliveryColumns}
+            from webhook_deliveries d join webhook_events e on e.id = d.event_id
+            where d.endpoint_id = @endpointId and (@status::text is null or d.status = @status) and (@before::bigint is null or d.id < @before)
+            order by d.id desc limit @take
+            """, new { endpointId, status, before, take }, cancellationToken: cancellationToken))).AsList();
+    }
+
+    /// <summary>Sends a delivery again: a pending one is due at once; a delivered or failed one gets a new pending
+    /// delivery of the same event (same <c>webhook-id</c>, a fresh retry period), queued behind the user's later events.
+    /// Null when the endpoint has no such delivery.</summary>
+    public async Task<WebhookDeliveryRow?> RedeliverAsync(Guid endpointId, long deliveryId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var id = await connection.ExecuteScalarAsync<long?>(new CommandDefinition("""
+            with due as (
+                update webhook_deliveries set next_attempt_at = @now
+                where id = @deliveryId and endpoint_id = @endpointId and status = 'pending'
+                returning id
+            ), again as (
+                insert into webhook_deliveries (event_id, endpoint_id, order_key, next_attempt_at, created_at)
+                select event_id, endpoint_id, order_key, @now, @now from webhook_deliveries
+                where id = @deliveryId and endpoint_id = @endpointId and status <> 'pending'
+                returning id
+            )
+            select id from due union all select id from again
+            """, new { endpointId, deliveryId, now }, cancellationToken: cancellationToken));
+        if (id is null)
+        {
+            return null;
+        }
+
+        return await connection.QuerySingleAsync<WebhookDeliveryRow>(new CommandDefinition($"""
+            select {DeliveryColumns} from webhook_deliveries d join webhook_events e on e.id = d.event_id where d.id = @id
+            """, new { id }, cancellationToken: cancellationToken));
+    }
+
+    internal static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
+
+    internal static DateTimeOffset? Utc(DateTime? value) => value is { } v ? Utc(v) : null;
+}

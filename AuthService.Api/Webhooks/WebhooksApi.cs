@@ -1,0 +1,113 @@
+using System.Security.Claims;
+using AuthService.Api.Hosting;
+using AuthService.Api.Http;
+using AuthService.Api.Security;
+using AuthService.Core.Security;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace AuthService.Api.Webhooks;
+
+/// <summary><c>/v1/webhooks</c>: the portal's endpoints for security events (DESIGN §8.3), admin only.</summary>
+public static class WebhooksApi
+{
+    private const int MaxEvents = 20;
+
+    public static RouteGroupBuilder MapWebhooks(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/webhooks")
+            .WithTags("Webhooks")
+            .RequireAuthorization(Scopes.Admin)
+            .ProducesProblem(401).ProducesProblem(403);
+
+        group.MapPost("", Create).WithSummary("Register a webhook endpoint")
+            .WithDescription("`events`: event types, `two_factor.*`, `api_key.*` or `*`. The signing secret (`whsec_…`, Standard Webhooks) " +
+                             "is in the answer once; it is stored encrypted. In Production the URL must be https and resolve to a public address " +
+                             "unless `Webhooks:AllowInsecure` / `Webhooks:AllowPrivateNetworks` are set.")
+            .ProducesProblemCodes(400, "validation_failed", "invalid_webhook_url", "invalid_json");
+        group.MapGet("", List).WithSummary("List webhook endpoints").WithDescription("Never includes the secrets.");
+        group.MapGet("/{id:guid}", Get).WithSummary("Get a webhook endpoint").ProducesProblemCodes(404, "webhook_not_found");
+        group.MapDelete("/{id:guid}", Delete).WithSummary("Delete a webhook endpoint")
+            .WithDescription("Its pending deliveries are dropped.").ProducesProblemCodes(404, "webhook_not_found");
+        group.MapGet("/{id:guid}/deliveries", Deliveries).WithSummary("Deliveries of a webhook endpoint, newest first")
+            .WithDescription("Status (`pending`, `delivered`, `failed`), attempts, last error and next attempt. Paged: `limit` (1–200, default 50) " +
+                             "and `before` (the `nextBefore` of the previous page); `status` filters.")
+            .ProducesProblemCodes(400, "validation_failed", "invalid_parameter").ProducesProblemCodes(404, "webhook_not_found");
+        group.MapPost("/{id:guid}/deliveries/{deliveryId:long}/redeliver", Redeliver).WithSummary("Send a delivery again")
+            .WithDescription("A pending delivery becomes due now; a delivered or failed one is queued again as a new delivery with the same " +
+                             "`webhook-id`, so a receiver that deduplicates by it sees it once.")
+            .ProducesProblemCodes(404, "webhook_not_found", "delivery_not_found");
+        return group;
+    }
+
+    public static async Task<Results<Created<CreatedWebhookResponse>, ProblemHttpResult>> Create(CreateWebhookRequest request,
+        WebhookStore store, WebhookUrlGuard guard, TimeProvider time, ClaimsPrincipal caller, CancellationToken ct)
+    {
+        var events = request.Events?.Distinct().ToArray() ?? [];
+        if (events.Length is 0 or > MaxEvents || !events.All(WebhookEvents.IsPattern))
+        {
+            return Problems.Validation($"events must list 1–{MaxEvents} of: {string.Join(", ", WebhookEvents.All)}, two_factor.*, api_key.*, *.")
+                .ToResult();
+        }
+
+        var description = request.Description?.Trim();
+        if (description is { Length: > 500 } || description?.Any(char.IsControl) == true)
+        {
+            return Problems.Validation("description must be at most 500 characters without control characters.").ToResult();
+        }
+
+        if (await guard.CheckUrlAsync(request.Url, ct) is { } refused)
+        {
+            return Problems.Result(400, "invalid_webhook_url", "The webhook URL is not allowed.", refused);
+        }
+
+        var (row, secret) = await store.CreateAsync(request.Url!, events, string.IsNullOrEmpty(description) ? null : description,
+            time.GetUtcNow(), caller.ApiKeyId(), ct);
+        var created = row.ToResponse();
+        return TypedResults.Created($"/v1/webhooks/{row.Id}",
+            new CreatedWebhookResponse(created.Id, created.Url, created.Events, created.Description, created.CreatedAt, secret));
+    }
+
+    public static async Task<Ok<WebhookListResponse>> List(WebhookStore store, CancellationToken ct) =>
+        TypedResults.Ok(new WebhookListResponse((await store.ListAsync(ct)).Select(r => r.ToResponse()).ToList()));
+
+    public static async Task<Results<Ok<WebhookResponse>, ProblemHttpResult>> Get(Guid id, WebhookStore store, CancellationToken ct) =>
+        await store.GetAsync(id, ct) is { } row ? TypedResults.Ok(row.ToResponse()) : NotFound();
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> Delete(Guid id, WebhookStore store, CancellationToken ct) =>
+        await store.DeleteAsync(id, ct) ? TypedResults.NoContent() : NotFound();
+
+    public static async Task<Results<Ok<WebhookDeliveryPage>, ProblemHttpResult>> Deliveries(Guid id, int? limit, long? before, string? status,
+        WebhookStore store, CancellationToken ct)
+    {
+        var size = limit ?? 50;
+        if (size is < 1 or > 200 || before is < 1 || status is not (null or "pending" or "delivered" or "failed"))
+        {
+            return Problems.Validation("limit must be 1–200, before a positive delivery id, status pending, delivered or failed.").ToResult();
+        }
+
+        if (await store.GetAsync(id, ct) is null)
+        {
+            return NotFound();
+        }
+
+        var rows = await store.DeliveriesAsync(id, status, before, size + 1, ct);
+        var items = rows.Take(size).Select(r => r.ToResponse()).ToList();
+        return TypedResults.Ok(new WebhookDeliveryPage(items, rows.Count > size ? items[^1].Id : null));
+    }
+
+    public static async Task<Results<Accepted<WebhookDeliveryResponse>, ProblemHttpResult>> Redeliver(Guid id, long deliveryId,
+        WebhookStore store, TimeProvider time, CancellationToken ct)
+    {
+        if (await store.GetAsync(id, ct) is null)
+        {
+            return NotFound();
+        }
+
+        return await store.RedeliverAsync(id, deliveryId, time.GetUtcNow(), ct) is { } row
+            ? TypedResults.Accepted($"/v1/webhooks/{id}/deliveries", row.ToResponse())
+            : Problems.Result(404, "delivery_not_found", "No such delivery.", "This endpoint has no delivery with this id.");
+    }
+
+    private static ProblemHttpResult NotFound() =>
+        Problems.Result(404, "webhook_not_found", "No such webhook endpoint.", "No webhook endpoint has this id.");
+}

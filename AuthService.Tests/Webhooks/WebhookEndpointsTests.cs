@@ -1,0 +1,191 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using AuthService.Api.Webhooks;
+using AuthService.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using static AuthService.Tests.Webhooks.WebhookTesting;
+
+namespace AuthService.Tests.Webhooks;
+
+/// <summary>The admin API of webhook endpoints, the deliveries view and redelivery, and the SSRF guard at
+/// registration and at send time.</summary>
+public class WebhookEndpointsTests
+{
+    private AuthApp _app = null!;
+    private HttpClient _client = null!;
+    private WebhookReceiver _receiver = null!;
+    private readonly List<Guid> _endpoints = [];
+
+    [OneTimeSetUp]
+    public async Task Start()
+    {
+        _app = new AuthApp();
+        _client = _app.AdminClient();
+        _receiver = await WebhookReceiver.StartAsync();
+    }
+
+    /// <summary>Each test sees only its own endpoints' deliveries.</summary>
+    [TearDown]
+    public async Task DeleteEndpoints()
+    {
+        await DeleteEndpointsAsync(_app.ConnectionString, [.. _endpoints]);
+        _endpoints.Clear();
+    }
+
+    [OneTimeTearDown]
+    public async Task Stop()
+    {
+        await _receiver.DisposeAsync();
+        _client.Dispose();
+        _app.Dispose();
+    }
+
+    [SetUp]
+    public void Up() => _receiver.AnswerWith(204);
+
+    private async Task<Endpoint> SubscribeAsync(params string[] events)
+    {
+        var endpoint = await WebhookTesting.SubscribeAsync(_client, _receiver, events);
+        _endpoints.Add(endpoint.Id);
+        return endpoint;
+    }
+
+    private async Task<JsonElement> DeliveriesAsync(Guid endpoint, string query = "") =>
+        await _client.GetFromJsonAsync<JsonElement>($"/v1/webhooks/{endpoint}/deliveries{query}");
+
+    [Test]
+    public async Task The_secret_is_shown_once_and_stored_sealed()
+    {
+        var endpoint = await SubscribeAsync("two_factor.*");
+        var get = await _client.GetStringAsync($"/v1/webhooks/{endpoint.Id}");
+        var list = await _client.GetStringAsync("/v1/webhooks");
+        Assert.Multiple(() =>
+        {
+            Assert.That(get, Does.Contain(_receiver.Url).And.Contain("two_factor.*").And.Not.Contain(endpoint.Secret).And.Not.Contain("secret"));
+            Assert.That(list, Does.Contain(endpoint.Id.ToString()).And.Not.Contain(endpoint.Secret));
+        });
+
+        await using var connection = new NpgsqlConnection(_app.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("select secret from webhook_endpoints where id = @id", connection);
+        command.Parameters.AddWithValue("id", endpoint.Id);
+        var stored = (byte[])(await command.ExecuteScalarAsync())!;
+        Assert.That(Encoding.Latin1.GetString(stored), Does.Not.Contain(endpoint.Secret[6..]).And.Not.Contain("whsec_"));
+    }
+
+    [Test]
+    public async Task Deleting_an_endpoint_removes_it_and_its_pending_deliveries()
+    {
+        var endpoint = await SubscribeAsync("*");
+        _receiver.AnswerWith(503);
+        await Flows.EnableTotpAsync(_app, _client);
+        Assert.That((await _client.DeleteAsync($"/v1/webhooks/{endpoint.Id}")).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        var before = _receiver.Received.Count;
+        await DrainAsync(_app);
+        Assert.That(_receiver.Received, Has.Count.EqualTo(before));
+        await ProblemAssert.IsProblemAsync(await _client.GetAsync($"/v1/webhooks/{endpoint.Id}"), (HttpStatusCode)404, "webhook_not_found");
+        await ProblemAssert.IsProblemAsync(await _client.DeleteAsync($"/v1/webhooks/{endpoint.Id}"), (HttpStatusCode)404, "webhook_not_found");
+        await ProblemAssert.IsProblemAsync(await _client.GetAsync($"/v1/webhooks/{endpoint.Id}/deliveries"), (HttpStatusCode)404, "webhook_not_found");
+    }
+
+    [TestCase("""{"url":"https://portal.example.com/h","events":[]}""", "validation_failed")]
+    [TestCase("""{"url":"https://portal.example.com/h","events":["two_factor.everything"]}""", "validation_failed")]
+    [TestCase("""{"url":"https://portal.example.com/h"}""", "validation_failed")]
+    [TestCase("""{"url":"not a url","events":["*"]}""", "invalid_webhook_url")]
+    [TestCase("""{"events":["*"]}""", "invalid_webhook_url")]
+    [TestCase("""{"url":"file:///etc/passwd","events":["*"]}""", "invalid_webhook_url")]
+    [TestCase("""{"url":"https://portal.example.com/h","events":["*"],"description":"a\u0000b"}""", "validation_failed")]
+    public async Task Invalid_registrations_are_refused_with_a_problem(string json, string code)
+    {
+        var response = await _client.PostAsync("/v1/webhooks", new StringContent(json, Encoding.UTF8, "application/json"));
+        await ProblemAssert.IsProblemAsync(response, (HttpStatusCode)400, code);
+    }
+
+    [Test]
+    public async Task Only_admin_keys_manage_webhooks()
+    {
+        using var manage = await _app.ClientWithScopesAsync("manage", "verify");
+        Assert.That((await manage.GetAsync("/v1/webhooks")).StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+        Assert.That((await manage.PostAsJsonAsync("/v1/webhooks", new { url = _receiver.Url, events = new[] { "*" } })).StatusCode,
+            Is.EqualTo(HttpStatusCode.Forbidden));
+        using var anonymous = _app.CreateClient();
+        Assert.That((await anonymous.GetAsync("/v1/webhooks")).StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+    }
+
+    [Test]
+    public async Task Deliveries_show_attempts_errors_and_next_try_and_redeliver_sends_the_same_webhook_id()
+    {
+        var endpoint = await SubscribeAsync("two_factor.enabled");
+        _receiver.AnswerWith(503);
+        var user = await Flows.EnableTotpAsync(_app, _client);
+        await DrainAsync(_app);
+
+        var pending = (await DeliveriesAsync(endpoint.Id)).GetProperty("items")[0];
+        Assert.Multiple(() =>
+        {
+            Assert.That(pending.GetProperty("status").GetString(), Is.EqualTo("pending"));
+            Assert.That(pending.GetProperty("attempts").GetInt32(), Is.EqualTo(1));
+            Assert.That(pending.GetProperty("lastStatus").GetInt32(), Is.EqualTo(503));
+            Assert.That(pending.GetProperty("lastError").GetString(), Is.EqualTo("HTTP 503"));
+            Assert.That(pending.GetProperty("userId").GetString(), Is.EqualTo(user.UserId));
+            Assert.That(pending.GetProperty("nextAttemptAt").GetDateTimeOffset(), Is.GreaterThan(_app.Time.GetUtcNow()));
+        });
+
+        _receiver.AnswerWith(204);
+        var id = pending.GetProperty("id").GetInt64();
+        var due = await _client.PostAsync($"/v1/webhooks/{endpoint.Id}/deliveries/{id}/redeliver", null);
+        Assert.That(due.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        await DrainAsync(_app);
+        var delivered = (await DeliveriesAsync(endpoint.Id, "?status=delivered")).GetProperty("items")[0];
+        Assert.That(delivered.GetProperty("id").GetInt64(), Is.EqualTo(id), "a pending delivery is simply due at once");
+        Assert.That(delivered.GetProperty("nextAttemptAt").ValueKind, Is.EqualTo(JsonValueKind.Null));
+
+        var again = await (await _client.PostAsync($"/v1/webhooks/{endpoint.Id}/deliveries/{id}/redeliver", null)).Content
+            .ReadFromJsonAsync<JsonElement>();
+        Assert.That(again.GetProperty("id").GetInt64(), Is.Not.EqualTo(id));
+        Assert.That(again.GetProperty("webhookId").GetString(), Is.EqualTo(pending.GetProperty("webhookId").GetString()));
+        await DrainAsync(_app);
+        var arrivals = _receiver.Received.Where(r => r.UserId == user.UserId).ToList();
+        Assert.That(arrivals, Has.Count.EqualTo(3), "503, then delivered, then redelivered");
+        Assert.That(arrivals.Select(r => r.Id).Distinct().Count(), Is.EqualTo(1));
+        Assert.That(arrivals.Select(r => r.SignatureValid), Has.All.True);
+
+        await ProblemAssert.IsProblemAsync(await _client.PostAsync($"/v1/webhooks/{endpoint.Id}/deliveries/999999999/redeliver", null), (HttpStatusCode)404,
+            "delivery_not_found");
+        await ProblemAssert.IsProblemAsync(await _client.GetAsync($"/v1/webhooks/{endpoint.Id}/deliveries?limit=0"), (HttpStatusCode)400, "validation_failed");
+        await ProblemAssert.IsProblemAsync(await _client.GetAsync($"/v1/webhooks/{endpoint.Id}/deliveries?status=lost"), (HttpStatusCode)400, "validation_failed");
+    }
+
+    [Test]
+    public async Task Production_rules_refuse_http_and_private_addresses_at_registration_and_at_send_time()
+    {
+        using var strict = new AuthApp(new Dictionary<string, string?>
+        {
+            ["Webhooks:AllowInsecure"] = "false",
+            ["Webhooks:AllowPrivateNetworks"] = "false",
+        });
+        using var admin = strict.AdminClient();
+        foreach (var url in new[] { _receiver.Url, "https://127.0.0.1/hooks", "https://[::1]/hooks", "https://10.0.0.7/hooks",
+                     "https://169.254.169.254/latest", "https://localhost/hooks", "https://[::ffff:192.168.0.1]/hooks" })
+        {
+            var response = await admin.PostAsJsonAsync("/v1/webhooks", new { url, events = new[] { "*" } });
+            await ProblemAssert.IsProblemAsync(response, (HttpStatusCode)400, "invalid_webhook_url");
+        }
+
+        // As if a public name had been re-pointed at loopback after registration (DNS rebinding): the address the
+        // delivery connects to is checked, and refused.
+        var (row, _) = await strict.Services.GetRequiredService<WebhookStore>().CreateAsync(_receiver.Url, ["*"], null,
+            strict.Time.GetUtcNow(), null, default);
+        _endpoints.Add(row.Id);
+        await Flows.EnableTotpAsync(strict, admin);
+        var before = _receiver.Received.Count;
+        await DrainAsync(strict);
+        Assert.That(_receiver.Received, Has.Count.EqualTo(before), "nothing reached the loopback receiver");
+        var delivery = (await admin.GetFromJsonAsync<JsonElement>($"/v1/webhooks/{row.Id}/deliveries")).GetProperty("items")[0];
+        Assert.That(delivery.GetProperty("status").GetString(), Is.EqualTo("pending"));
+        Assert.That(delivery.GetProperty("lastError").GetString(), Does.Contain("non-public address"));
+    }
+}

@@ -1,0 +1,133 @@
+using System.Net;
+using AuthService.Api.Storage;
+using AuthService.Api.Webhooks;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using StandardWebhooks;
+
+namespace AuthService.Tests.Webhooks;
+
+/// <summary>Signing against the Standard Webhooks specification's published example, the SSRF address table, the
+/// backoff schedule and what an event may carry. No database.</summary>
+public class WebhookSigningTests
+{
+    // The example of the specification (standard-webhooks/standard-webhooks, spec/standard-webhooks.md and its libraries' tests).
+    private const string SpecSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    private const string SpecId = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+    private const long SpecTimestamp = 1614265330;
+    private const string SpecBody = "{\"test\": 2432232314}";
+    private const string SpecSignature = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+
+    [Test]
+    public void The_package_signs_the_specifications_example_as_published()
+    {
+        var signature = new StandardWebhook(SpecSecret).Sign(SpecId, DateTimeOffset.FromUnixTimeSeconds(SpecTimestamp), SpecBody);
+        Assert.That(signature, Is.EqualTo(SpecSignature));
+    }
+
+    [Test]
+    public void The_independent_verifier_accepts_the_example_and_refuses_any_change()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(IndependentVerifier.Verify(SpecSecret, SpecId, SpecTimestamp.ToString(), SpecBody, SpecSignature), Is.True);
+            Assert.That(IndependentVerifier.Verify(SpecSecret, SpecId, SpecTimestamp.ToString(), SpecBody, "v1,bogus " + SpecSignature), Is.True,
+                "several space-separated signatures (key rotation on the sender's side)");
+            Assert.That(IndependentVerifier.Verify(SpecSecret, SpecId, (SpecTimestamp + 1).ToString(), SpecBody, SpecSignature), Is.False);
+            Assert.That(IndependentVerifier.Verify(SpecSecret, SpecId, SpecTimestamp.ToString(), SpecBody + " ", SpecSignature), Is.False);
+            Assert.That(IndependentVerifier.Verify(SpecSecret, "msg_other", SpecTimestamp.ToString(), SpecBody, SpecSignature), Is.False);
+        });
+    }
+
+    [Test]
+    public void Secrets_are_standard_webhooks_secrets_of_32_random_bytes()
+    {
+        var a = WebhookStore.NewSecret();
+        Assert.That(a, Does.StartWith("whsec_"));
+        Assert.That(Convert.FromBase64String(a[6..]), Has.Length.EqualTo(32));
+        Assert.That(WebhookStore.NewSecret(), Is.Not.EqualTo(a));
+    }
+
+    [TestCase("127.0.0.1", false)]
+    [TestCase("127.255.0.1", false)]
+    [TestCase("10.1.2.3", false)]
+    [TestCase("172.16.0.1", false)]
+    [TestCase("172.31.255.255", false)]
+    [TestCase("192.168.1.1", false)]
+    [TestCase("169.254.169.254", false)]
+    [TestCase("100.64.0.1", false)]
+    [TestCase("0.0.0.0", false)]
+    [TestCase("224.0.0.1", false)]
+    [TestCase("255.255.255.255", false)]
+    [TestCase("::1", false)]
+    [TestCase("::", false)]
+    [TestCase("fe80::1", false)]
+    [TestCase("fd00::1", false)]
+    [TestCase("::ffff:127.0.0.1", false)]
+    [TestCase("::ffff:10.0.0.1", false)]
+    [TestCase("64:ff9b::a00:1", false)]
+    [TestCase("ff02::1", false)]
+    [TestCase("8.8.8.8", true)]
+    [TestCase("172.32.0.1", true)]
+    [TestCase("100.128.0.1", true)]
+    [TestCase("2606:4700:4700::1111", true)]
+    [TestCase("::ffff:8.8.8.8", true)]
+    public void Only_public_unicast_addresses_are_public(string address, bool expected) =>
+        Assert.That(WebhookUrlGuard.IsPublic(IPAddress.Parse(address)), Is.EqualTo(expected));
+
+    [Test]
+    public void Backoff_doubles_with_jitter_up_to_the_cap()
+    {
+        var first = TimeSpan.FromSeconds(5);
+        var max = TimeSpan.FromHours(1);
+        Assert.Multiple(() =>
+        {
+            Assert.That(WebhookBackoff.Delay(1, first, max, 0.5), Is.EqualTo(TimeSpan.FromSeconds(5)));
+            Assert.That(WebhookBackoff.Delay(2, first, max, 0.5), Is.EqualTo(TimeSpan.FromSeconds(10)));
+            Assert.That(WebhookBackoff.Delay(4, first, max, 0.0), Is.EqualTo(TimeSpan.FromSeconds(32)));
+            Assert.That(WebhookBackoff.Delay(4, first, max, 1.0), Is.EqualTo(TimeSpan.FromSeconds(48)));
+            Assert.That(WebhookBackoff.Delay(40, first, max, 0.5), Is.EqualTo(max));
+        });
+    }
+
+    [Test]
+    public void An_event_carries_only_its_listed_fields()
+    {
+        var events = WebhookEvents.FromAudit(AuditEvents.EnrollmentConfirmed, "ann", null, DateTimeOffset.UnixEpoch,
+            """{"method":"phone","phoneNumber":"+1******0123","channel":"sms","backupCodes":10,"secret":"JBSWY3DP","code":"123456"}""");
+        Assert.That(events, Has.Count.EqualTo(1));
+        Assert.That(events[0].Body, Is.EqualTo(
+            """{"type":"two_factor.enabled","timestamp":"1970-01-01T00:00:00.000Z","data":{"userId":"ann","method":"phone","phoneNumber":"\u002B1******0123","channel":"sms","backupCodesRemaining":10}}"""),
+            "JSON-escaped as System.Text.Json does by default; receivers parse it");
+        Assert.That(WebhookEvents.FromAudit(AuditEvents.VerificationFailed, "ann", null, DateTimeOffset.UnixEpoch, "{}"), Is.Empty);
+        Assert.That(WebhookEvents.FromAudit(AuditEvents.CodeSent, "ann", null, DateTimeOffset.UnixEpoch, "{}"), Is.Empty);
+    }
+
+    [TestCase("Production", null, null, false, false)]
+    [TestCase("Production", "true", "true", true, true)]
+    [TestCase("Development", null, null, true, true)]
+    [TestCase("Development", "false", "false", false, false)]
+    public async Task Insecure_and_private_urls_are_refused_in_production_unless_allowed(string environment, string? insecure, string? privateNetworks,
+        bool httpAllowed, bool loopbackAllowed)
+    {
+        var services = new ServiceCollection();
+        var settings = new Dictionary<string, string?> { ["Webhooks:AllowInsecure"] = insecure, ["Webhooks:AllowPrivateNetworks"] = privateNetworks };
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
+        services.AddWebhooks(new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { EnvironmentName = environment });
+        var guard = services.BuildServiceProvider().GetRequiredService<WebhookUrlGuard>();
+        await Assert.MultipleAsync(async () =>
+        {
+            Assert.That(await guard.CheckUrlAsync("http://portal.example.com/hooks", default) is null, Is.EqualTo(httpAllowed));
+            Assert.That(await guard.CheckUrlAsync("https://127.0.0.1/hooks", default) is null, Is.EqualTo(loopbackAllowed));
+            Assert.That(await guard.CheckUrlAsync("https://[::1]/hooks", default) is null, Is.EqualTo(loopbackAllowed));
+            Assert.That(await guard.CheckUrlAsync("https://10.0.0.7/hooks", default) is null, Is.EqualTo(loopbackAllowed));
+            Assert.That(await guard.CheckUrlAsync("https://169.254.169.254/latest/meta-data", default) is null, Is.EqualTo(loopbackAllowed));
+            Assert.That(await guard.CheckUrlAsync("https://localhost:8443/hooks", default) is null, Is.EqualTo(loopbackAllowed));
+            Assert.That(await guard.CheckUrlAsync("https://93.184.215.14/hooks", default), Is.Null);
+            Assert.That(await guard.CheckUrlAsync("ftp://portal.example.com/", default), Is.Not.Null);
+            Assert.That(await guard.CheckUrlAsync("https://user:pw@portal.example.com/", default), Is.Not.Null);
+            Assert.That(await guard.CheckUrlAsync("/relative", default), Is.Not.Null);
+        });
+    }
+}
