@@ -132,6 +132,7 @@ public class ProductionInstanceTests
     [TestCase("Telephony__Caps__Mode=off", "Telephony:Caps:Mode must be 'enforce' or 'monitor'")]
     [TestCase("Telephony__Caps__Daily=0", "Telephony:Caps:Daily must be a whole number of at least 1")]
     [TestCase("Limits__UnconfirmedNumberDaily=-1", "Limits:UnconfirmedNumberDaily must be")]
+    [TestCase("Database__Pooler=pgbouncr", "Database:Pooler must be `none` or `pgbouncer`")]
     [TestCase("Passkeys__RelyingPartyId=https://example.com", "Passkeys:RelyingPartyId 'https://example.com' must be a lowercase domain")]
     public async Task Production_refuses_to_start_with_one_clear_line(string setting, string message)
     {

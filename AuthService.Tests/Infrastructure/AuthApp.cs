@@ -45,6 +45,11 @@ public sealed class AuthApp : WebApplicationFactory<Program>
             // deliveries. WebhookTests drive WebhookDispatcher.DispatchOnceAsync themselves.
             ["Webhooks:Dispatch"] = "false",
         };
+        if (TestDatabase.Pooler is { } pooler)
+        {
+            _settings["Database:Pooler"] = pooler;
+        }
+
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             if (value is null)
