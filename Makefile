@@ -13,6 +13,8 @@ CHROMIUM ?= /usr/bin/chromium
 help:
 	@echo "make run      start a local PostgreSQL under .data/ and serve http://localhost:$(PORT)"
 	@echo "make test     start a throwaway PostgreSQL and run the whole test suite"
+	@echo "make test-pgbouncer  the whole suite through PgBouncer (transaction pooling)"
+	@echo "make ha-test  Patroni primary + synchronous standby, 3 instances under load, kill the primary, one table"
 	@echo "make build    compile everything"
 	@echo "make migrate  apply database migrations (to ConnectionStrings__Auth, or the local cluster)"
 	@echo "make rotate-keys  re-seal stored secrets under Encryption:ActiveKeyId"
@@ -54,6 +56,25 @@ test: build
 	[ $$status -eq 0 ] || exit $$status
 	@$(MAKE) --no-print-directory contract
 
+# The whole suite again, every connection through PgBouncer (Debian's package, installed when missing) in transaction
+# pooling mode, with the service in Database:Pooler=pgbouncer (docs/SCALING.md).
+TEST_PGB_PG_PORT ?= 26432
+PGBOUNCER_PORT ?= 26433
+.PHONY: test-pgbouncer ha-test
+test-pgbouncer: build
+	@scripts/pg.sh destroy test-pgb; \
+	conn=$$(scripts/pg.sh start test-pgb $(TEST_PGB_PG_PORT)) || exit 1; \
+	backend=$$(echo "$$conn" | sed -n 's/.*Port=\([0-9]*\).*/\1/p'); \
+	pgb=$$(scripts/pgbouncer.sh start pgbouncer-test $(PGBOUNCER_PORT) $$backend) || { scripts/pg.sh stop test-pgb; exit 1; }; \
+	echo "test-pgbouncer: PgBouncer on $(PGBOUNCER_PORT) (transaction pooling) -> PostgreSQL on $$backend"; \
+	AUTHSERVICE_TEST_DB="$$pgb" AUTHSERVICE_TEST_POOLER=pgbouncer dotnet test AuthService.Tests --no-build -c $(CONFIG) \
+	  --filter "Category!=TelnyxContract" --logger "console;verbosity=normal" 2>&1 | tee .data/test-pgbouncer.log | grep -vE '^\s+Passed ' ; \
+	status=$${PIPESTATUS[0]}; scripts/pgbouncer.sh stop pgbouncer-test; scripts/pg.sh stop test-pgb; \
+	passed=$$(sed -n 's/^ *Passed: *\([0-9]*\).*/\1/p' .data/test-pgbouncer.log | tail -1); \
+	failed=$$(sed -n 's/^ *Failed: *\([0-9]*\).*/\1/p' .data/test-pgbouncer.log | tail -1); \
+	echo "tests through pgbouncer: $${passed:-0} passed, $${failed:-0} failed"; \
+	[ $$status -eq 0 ] || exit $$status
+
 contract:
 	@if [ -x scripts/telnyx-contract.sh ]; then scripts/telnyx-contract.sh; else echo "contract: no Telnyx adapter yet"; fi
 
@@ -93,12 +114,21 @@ clean:
 	-scripts/pg.sh stop test; scripts/pg.sh stop dev
 	rm -rf .data */bin */obj
 
+# Failover under load (ha/README.md): Patroni primary + synchronous standby (etcd), 3 instances, the primary killed.
+# HA_SYNC=off shows the checks failing; HA_ARGS passes driver options (e.g. "--before 5 --after 5").
+ha-test:
+	@ha/run.sh
+
 # Benchmarks (bench/README.md): one table of micro (BenchmarkDotNet) and load figures against the targets.
 # Figures are reported, never asserted; the exit code says only whether the pipeline ran and every verify got 200.
-.PHONY: bench bench-smoke
+.PHONY: bench bench-smoke bench-pgbouncer
 bench:
 	@bench/run.sh $(BENCH_ARGS)
 
 # The whole pipeline in seconds (tiny N, 1 s phases, BenchmarkDotNet Dry job) so CI keeps it building and running.
 bench-smoke:
 	@bench/run.sh --smoke $(BENCH_ARGS)
+
+# verify direct vs verify through PgBouncer (transaction pooling), interleaved in the same rounds; no micro benchmarks.
+bench-pgbouncer:
+	@bench/run.sh --pgbouncer --users 40000 --warmup 5 --cold-starts 1 --half-duration 2 --backup-codes 0 $(BENCH_ARGS)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make bench` / `make bench-smoke`: build Release, run the BenchmarkDotNet micro suite, start a throwaway PostgreSQL
 # cluster, then the load client (which starts the service and the ceiling app itself) prints the one table.
-#   bench/run.sh [--smoke] [extra load-client options, e.g. --users 100000 --workers 64]
+#   bench/run.sh [--smoke] [--pgbouncer] [extra load-client options, e.g. --users 100000 --workers 64]
+# --pgbouncer: PgBouncer (transaction pooling, scripts/pgbouncer.sh) in front of the cluster and a second service
+# behind it, measured as a fourth phase in the same rounds; skips the micro benchmarks (`make bench-pgbouncer`).
 # Nothing is left running: the trap stops the cluster and every child the load client recorded in the pid file.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,9 +13,12 @@ if [ "${1:-}" = "--smoke" ]; then smoke=1; shift; fi
 # Durable PostgreSQL (fsync, synchronous commit, full-page writes) unless --fsync-off: the labelled variant that shows
 # what durability costs; production must run durable.
 durability=durable
+pgbouncer=""
 args=()
 for arg in "$@"; do
-  if [ "$arg" = "--fsync-off" ]; then durability=fsync-off; export PG_UNSAFE_FAST=1; else args+=("$arg"); fi
+  if [ "$arg" = "--fsync-off" ]; then durability=fsync-off; export PG_UNSAFE_FAST=1
+  elif [ "$arg" = "--pgbouncer" ]; then pgbouncer=1
+  else args+=("$arg"); fi
 done
 set -- ${args[@]+"${args[@]}"}
 cluster=${BENCH_PG_NAME:-bench}
@@ -27,6 +32,7 @@ cleanup() {
   while read -r pid; do
     [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
   done <"$pids"
+  [ -n "$pgbouncer" ] && scripts/pgbouncer.sh stop bench-pgbouncer
   scripts/pg.sh stop "$cluster" || true
 }
 trap cleanup EXIT INT TERM
@@ -35,10 +41,12 @@ echo "bench: building (Release)" >&2
 dotnet build bench/Bench.sln -c Release -v quiet -nologo >"$out/build.log" 2>&1 || { cat "$out/build.log"; exit 1; }
 bin=net10.0
 
-echo "bench: micro (BenchmarkDotNet${smoke:+, Dry job})" >&2
 rm -f "$out/micro.json"
-dotnet "bench/AuthService.Bench.Micro/bin/Release/$bin/AuthService.Bench.Micro.dll" ${smoke:+--smoke} --out "$out/micro.json" \
-  >"$out/micro.log" 2>&1 || { tail -40 "$out/micro.log"; exit 1; }
+if [ -z "$pgbouncer" ]; then
+  echo "bench: micro (BenchmarkDotNet${smoke:+, Dry job})" >&2
+  dotnet "bench/AuthService.Bench.Micro/bin/Release/$bin/AuthService.Bench.Micro.dll" ${smoke:+--smoke} --out "$out/micro.json" \
+    >"$out/micro.log" 2>&1 || { tail -40 "$out/micro.log"; exit 1; }
+fi
 
 scripts/pg.sh destroy "$cluster" || true # a restarted cluster keeps its settings only until it is started again
 conn=$(scripts/pg.sh start "$cluster" "$port")
@@ -47,6 +55,10 @@ load_args=(--pg "$conn"
   --service-dll "${BENCH_SERVICE_DLL:-AuthService.Api/bin/Release/$bin/AuthService.Api.dll}"
   --ceiling-dll "bench/AuthService.Bench.Ceiling/bin/Release/$bin/AuthService.Bench.Ceiling.dll"
   --micro "$out/micro.json" --pid-file "$pids" --durability "$durability")
+if [ -n "$pgbouncer" ]; then
+  backend=$(echo "$conn" | sed -n 's/.*Port=\([0-9]*\).*/\1/p')
+  load_args+=(--pgbouncer "$(scripts/pgbouncer.sh start bench-pgbouncer "${BENCH_PGBOUNCER_PORT:-25451}" "$backend")")
+fi
 if [ -n "$smoke" ]; then
   load_args+=(--smoke --rounds 1 --users 2000 --workers 4 --warmup 0.5 --duration 1 --half-duration 1 --cold-starts 1 --backup-codes 0)
 fi

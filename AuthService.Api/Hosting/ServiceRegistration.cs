@@ -33,6 +33,7 @@ public static class ServiceRegistration
     {
         try
         {
+            Telephony.TelephonyControlsServiceCollectionExtensions.AddTelephonyControls(services, configuration); // DESIGN §8.2: destinations, unconfirmed budget, caps
             return Telephony.TelephonyServiceCollectionExtensions.AddTelephony(services, configuration, environment);
         }
         catch (InvalidOperationException e)
@@ -42,8 +43,9 @@ public static class ServiceRegistration
     }
 
     /// <summary>The pool settings the service runs with, unless the connection string sets them itself. Public so the
-    /// bench can give its "tuned ceiling" exactly the same settings.</summary>
-    public static string TunedConnectionString(string connectionString)
+    /// bench can give its "tuned ceiling" exactly the same settings. Behind PgBouncer (<paramref name="pooler"/>) nothing
+    /// is prepared on the server.</summary>
+    public static string TunedConnectionString(string connectionString, Pooler? pooler = null)
     {
         var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
         bool Given(params string[] keys) => keys.Any(given.ContainsKey);
@@ -62,7 +64,7 @@ public static class ServiceRegistration
 
         // The login path runs the same few statements over and over: let Npgsql prepare them per connection, so
         // PostgreSQL stops parsing and planning them on every request.
-        if (!Given("Max Auto Prepare", "MaxAutoPrepare"))
+        if (!Given("Max Auto Prepare", "MaxAutoPrepare") && pooler?.IsPgBouncer != true)
         {
             builder.MaxAutoPrepare = 64;
             builder.AutoPrepareMinUsages = 2;
@@ -89,7 +91,18 @@ public static class ServiceRegistration
             throw new StartupException("Database not configured: set ConnectionStrings__Auth (e.g. Host=…;Database=…;Username=…;Password=…).");
         }
 
-        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(TunedConnectionString(connectionString)).Build());
+        Pooler pooler;
+        try
+        {
+            pooler = Pooler.From(configuration, connectionString);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new StartupException(e.Message);
+        }
+
+        services.AddSingleton(pooler);
+        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(TunedConnectionString(connectionString, pooler)).Build());
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<KeyRotation>();
         services.AddSingleton<Housekeeping>();

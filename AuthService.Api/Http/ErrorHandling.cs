@@ -96,11 +96,14 @@ public static class ErrorHandling
             });
         }
 
-        // A connection that fails or a server shutting down is an outage (503); a PostgresException that is
-        // not transient is a bug in our SQL and stays a 500 so it gets noticed.
+        // A connection that fails or a server shutting down is an outage (503); so is a server that cannot take
+        // writes right now: a primary demoted under us or a standby reached during a failover (25006
+        // read_only_sql_transaction), and class 08 (connection exception). A PostgresException that is not
+        // transient is a bug in our SQL and stays a 500 so it gets noticed.
         private static bool IsDatabaseUnavailable(Exception exception) => exception switch
         {
-            PostgresException postgres => postgres.IsTransient,
+            PostgresException postgres => postgres.IsTransient || postgres.SqlState is PostgresErrorCodes.ReadOnlySqlTransaction
+                || postgres.SqlState.StartsWith("08", StringComparison.Ordinal),
             NpgsqlException => true,
             _ => exception.InnerException is not null && IsDatabaseUnavailable(exception.InnerException),
         };

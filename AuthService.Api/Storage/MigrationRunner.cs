@@ -5,25 +5,65 @@ using Npgsql;
 namespace AuthService.Api.Storage;
 
 /// <summary>Applies the embedded, ordered <c>Migrations/NNNN_name.sql</c> scripts once each, recording them in
-/// <c>schema_migrations</c>. An advisory lock makes concurrent starts of several instances safe.</summary>
-public sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<MigrationRunner> logger)
+/// <c>schema_migrations</c>. An advisory lock makes concurrent starts of several instances safe: a session lock held
+/// across the whole run on a direct connection; behind PgBouncer (transaction pooling, where a session lock would stay
+/// on whichever server connection ran it) a transaction-scoped lock taken again by each step.</summary>
+public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, ILogger<MigrationRunner> logger)
 {
     private const long AdvisoryLockKey = 0x2FA_5E_4C1CE;
 
+    private const string CreateTable = """
+        create table if not exists schema_migrations (
+            version    text        primary key,
+            applied_at timestamptz not null default now()
+        )
+        """;
+
     public static IReadOnlyList<(string Version, string Sql)> Migrations { get; } = LoadMigrations();
 
-    public async Task<int> ApplyAsync(CancellationToken cancellationToken = default)
+    public Task<int> ApplyAsync(CancellationToken cancellationToken = default) =>
+        pooler.IsPgBouncer ? ApplyInTransactionsAsync(cancellationToken) : ApplyUnderSessionLockAsync(cancellationToken);
+
+    /// <summary>Each step is one transaction that first takes the lock, then decides from what is committed by then,
+    /// so N instances starting together apply every migration exactly once.</summary>
+    private async Task<int> ApplyInTransactionsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            await connection.ExecuteAsync("select pg_advisory_xact_lock(@AdvisoryLockKey)", new { AdvisoryLockKey }, transaction);
+            await connection.ExecuteAsync(CreateTable, transaction: transaction);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        var count = 0;
+        foreach (var (version, sql) in Migrations)
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await connection.ExecuteAsync("select pg_advisory_xact_lock(@AdvisoryLockKey)", new { AdvisoryLockKey }, transaction);
+            if (await connection.ExecuteScalarAsync<bool>(
+                    "select exists(select 1 from schema_migrations where version = @version)", new { version }, transaction))
+            {
+                continue;
+            }
+
+            await connection.ExecuteAsync(sql, transaction: transaction);
+            await connection.ExecuteAsync("insert into schema_migrations (version) values (@version)", new { version }, transaction);
+            await transaction.CommitAsync(cancellationToken);
+            logger.LogInformation("Applied migration {Version}", version);
+            count++;
+        }
+
+        return count;
+    }
+
+    private async Task<int> ApplyUnderSessionLockAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync("select pg_advisory_lock(@AdvisoryLockKey)", new { AdvisoryLockKey });
         try
         {
-            await connection.ExecuteAsync("""
-                create table if not exists schema_migrations (
-                    version    text        primary key,
-                    applied_at timestamptz not null default now()
-                )
-                """);
+            await connection.ExecuteAsync(CreateTable);
             var applied = (await connection.QueryAsync<string>("select version from schema_migrations")).ToHashSet();
             var count = 0;
             foreach (var (version, sql) in Migrations.Where(m => !applied.Contains(m.Version)))

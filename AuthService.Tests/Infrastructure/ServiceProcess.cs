@@ -80,6 +80,11 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
 
         start.Environment["ASPNETCORE_URLS"] = baseAddress.ToString();
+        if (TestDatabase.Pooler is { } pooler)
+        {
+            start.Environment["Database__Pooler"] = pooler; // the test run's pooler, unless the test sets its own
+        }
+
         foreach (var (key, value) in environment)
         {
             start.Environment[key] = value;

@@ -14,6 +14,10 @@ public static class TestDatabase
             ? value
             : "Host=127.0.0.1;Port=25432;Username=postgres;Database=postgres";
 
+    /// <summary><c>Database:Pooler</c> for every service the tests start: <c>make test-pgbouncer</c> sets
+    /// <c>AUTHSERVICE_TEST_POOLER=pgbouncer</c> and points <c>AUTHSERVICE_TEST_DB</c> at PgBouncer.</summary>
+    public static string? Pooler => Environment.GetEnvironmentVariable("AUTHSERVICE_TEST_POOLER") is { Length: > 0 } value ? value : null;
+
     /// <summary>Connection string of this run's database (created on first use).</summary>
     public static string ConnectionString => Created.Value;
 

@@ -17,7 +17,8 @@ public sealed record BenchOptions(
     string? MicroJson,
     string? PidFile,
     bool Smoke,
-    string Durability)
+    string Durability,
+    string? PgBouncerConnectionString = null)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -45,6 +46,7 @@ public sealed record BenchOptions(
             Get("micro"),
             Get("pid-file"),
             args.Contains("--smoke"),
-            Get("durability") ?? "durable");
+            Get("durability") ?? "durable",
+            Get("pgbouncer")); // PgBouncer (transaction pooling) in front of --pg: adds a verify phase through it
     }
 }

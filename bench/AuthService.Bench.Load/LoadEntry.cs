@@ -118,12 +118,22 @@ public static class LoadEntry
                 WaitReadyAsync(tuned.Process, tuned.Uri, TimeSpan.FromSeconds(60)));
             var ceilingPool = new UserPool(o.Users);
             RequestFactory check = () => Post($"/users/{userIds[ceilingPool.Next()]}/check", "{\"code\":\"123456\"}");
-            var phases = new[]
+            var phases = new List<Phase>
             {
                 new Phase("ceiling", ceiling.Process, new LoadDriver(ceiling.Client), check),
                 new Phase("verify", service!, driver, verify),
                 new Phase("ceiling-tuned", tuned.Process, new LoadDriver(tuned.Client), check),
             };
+
+            // A second service on the same database through PgBouncer, in the same rounds and on the same user pool.
+            using var bounced = o.PgBouncerConnectionString is { } pgbouncer
+                ? await StartBehindPgBouncerAsync(o, serviceEnv, new NpgsqlConnectionStringBuilder(pgbouncer) { Database = database }.ConnectionString, verifyKey)
+                : null;
+            if (bounced is not null)
+            {
+                phases.Add(new Phase("verify-pgbouncer", bounced.Process, new LoadDriver(bounced.Client), verify));
+            }
+
             var postgres = await PostgresCpu.FindAsync(db.ConnectionString);
             using var rss = new RssSampler(service!);
             var roundLength = o.Duration / o.Rounds;
@@ -146,6 +156,13 @@ public static class LoadEntry
             report.CeilingRounds = phases[0].Rounds.Select(r => r.Result).ToList();
             report.TunedCeilingRounds = phases[2].Rounds.Select(r => r.Result).ToList();
             report.VerifyProfile = phases[1].Profile;
+            if (bounced is not null)
+            {
+                report.VerifyPgBouncer = phases[3].Result;
+                report.VerifyPgBouncerRounds = phases[3].Rounds.Select(r => r.Result).ToList();
+                report.VerifyPgBouncerProfile = phases[3].Profile;
+            }
+
             report.CeilingProfile = phases[0].Profile;
             report.TunedCeilingProfile = phases[2].Profile;
 
@@ -187,6 +204,23 @@ public static class LoadEntry
             ["ConnectionStrings__Auth"] = connectionString,
         }, o.PidFile);
         return new Ceiling(process, uri, NewClient(uri, null));
+    }
+
+    /// <summary>The service again, on its own port, reaching the database through PgBouncer with
+    /// <c>Database:Pooler=pgbouncer</c>.</summary>
+    private static async Task<Ceiling> StartBehindPgBouncerAsync(BenchOptions o, Dictionary<string, string> serviceEnv,
+        string connectionString, string verifyKey)
+    {
+        var uri = new Uri($"http://127.0.0.1:{FreePort()}");
+        var env = new Dictionary<string, string>(serviceEnv)
+        {
+            ["ASPNETCORE_URLS"] = uri.ToString(),
+            ["ConnectionStrings__Auth"] = connectionString,
+            ["Database__Pooler"] = "pgbouncer",
+        };
+        var process = ChildProcess.Start("service-pgbouncer", o.ServiceDll, env, o.PidFile);
+        await WaitReadyAsync(process, uri, TimeSpan.FromSeconds(60));
+        return new Ceiling(process, uri, NewClient(uri, verifyKey));
     }
 
     /// <summary>One closed-loop workload, measured in several rounds.</summary>

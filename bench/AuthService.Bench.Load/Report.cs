@@ -14,6 +14,9 @@ public sealed class Report(BenchOptions options)
     public LoadResult? Ceiling { get; set; }
     public LoadResult? TunedCeiling { get; set; }
     public List<LoadResult> VerifyRounds { get; set; } = [];
+    public LoadResult? VerifyPgBouncer { get; set; }
+    public List<LoadResult> VerifyPgBouncerRounds { get; set; } = [];
+    public PhaseProfile? VerifyPgBouncerProfile { get; set; }
     public List<LoadResult> CeilingRounds { get; set; } = [];
     public List<LoadResult> TunedCeilingRounds { get; set; } = [];
     public PhaseProfile? TunedCeilingProfile { get; set; }
@@ -25,7 +28,8 @@ public sealed class Report(BenchOptions options)
     public long? ServiceVmHwmBytes { get; set; }
     public List<double> ColdStartsSeconds { get; set; } = [];
 
-    public bool PipelineOk => Verify is { Errors: 0, Requests: > 0 } && VerifyHalf is { Errors: 0 } && Ceiling is { Errors: 0, Requests: > 0 } && TunedCeiling is { Errors: 0, Requests: > 0 };
+    public bool PipelineOk => Verify is { Errors: 0, Requests: > 0 } && VerifyHalf is { Errors: 0 } && Ceiling is { Errors: 0, Requests: > 0 } && TunedCeiling is { Errors: 0, Requests: > 0 }
+                              && VerifyPgBouncer is null or { Errors: 0, Requests: > 0 };
 
     public void Print()
     {
@@ -103,6 +107,11 @@ public sealed class Report(BenchOptions options)
             Row("verify: saturation (closed loop)", "not run");
         }
 
+        if (VerifyPgBouncer is { } vb)
+        {
+            Row("verify through PgBouncer (transaction pooling)", Summary(vb));
+        }
+
         if (Ceiling is { } c)
         {
             Row("ceiling: 1 SELECT per POST, default Npgsql settings", Summary(c));
@@ -113,7 +122,7 @@ public sealed class Report(BenchOptions options)
             Row("ceiling, tuned: the service's Npgsql settings", Summary(t));
         }
 
-        foreach (var (label, p) in new[] { ("verify", VerifyProfile), ("ceiling", CeilingProfile), ("ceiling, tuned", TunedCeilingProfile) })
+        foreach (var (label, p) in new[] { ("verify", VerifyProfile), ("verify through PgBouncer", VerifyPgBouncerProfile), ("ceiling", CeilingProfile), ("ceiling, tuned", TunedCeilingProfile) })
         {
             if (p is not null)
             {
@@ -136,6 +145,13 @@ public sealed class Report(BenchOptions options)
             Row($"verify / ceiling (default Npgsql settings) throughput, per round",
                 $"median {Median(ratios):F2} (rounds: {string.Join(", ", ratios.Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))})",
                 "reference", "the ceiling also pays a pool reset and a plan per request");
+        }
+
+        if (Ratios(VerifyPgBouncerRounds, VerifyRounds) is { } bouncedRatios)
+        {
+            Row($"verify through PgBouncer / verify direct, per round",
+                $"median {Median(bouncedRatios):F2} (rounds: {string.Join(", ", bouncedRatios.Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))})",
+                "reference", "same database, same rounds");
         }
 
         if (VerifyHalf is { } h)
