@@ -40,7 +40,7 @@ public static class IdempotencyStore
 
     /// <summary>Stores the answer to replay, or releases the key when the request failed (<paramref name="response"/> null).
     /// Never cancelled by the client: the work it records has happened.</summary>
-    public static async Task CompleteAsync(NpgsqlDataSource dataSource, string userId, string key, string? response)
+    public static async Task CompleteAsync(NpgsqlDataSource dataSource, string userId, string key, string? response, int status = 202)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
         if (response is null)
@@ -50,8 +50,8 @@ public static class IdempotencyStore
         else
         {
             await connection.ExecuteAsync(
-                "update idempotency_keys set status = 202, response = @response::jsonb where user_id = @userId and key = @key",
-                new { userId, key, response });
+                "update idempotency_keys set status = @status, response = @response::jsonb where user_id = @userId and key = @key",
+                new { userId, key, response, status });
         }
     }
 }

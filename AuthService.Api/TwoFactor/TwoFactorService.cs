@@ -164,7 +164,9 @@ public sealed class TwoFactorService(
 
             if (replay is { Response: { } stored })
             {
-                return JsonSerializer.Deserialize<ChallengeResponse>(stored, JsonSerializerOptions.Web)!;
+                return replay.Status == 202
+                    ? JsonSerializer.Deserialize<ChallengeResponse>(stored, JsonSerializerOptions.Web)!
+                    : JsonSerializer.Deserialize<Problem>(stored, JsonSerializerOptions.Web)!;
             }
         }
 
@@ -181,8 +183,14 @@ public sealed class TwoFactorService(
 
         if (idempotencyKey is not null)
         {
-            await IdempotencyStore.CompleteAsync(dataSource, userId, idempotencyKey,
-                result.Error is null ? JsonSerializer.Serialize(result.Value, JsonSerializerOptions.Web) : null);
+            // A refusal sent nothing: the key is released for a retry. An outcome the provider left unknown may have sent
+            // the message, so it is the answer a retry gets (a new code takes a new key): never a second message.
+            await IdempotencyStore.CompleteAsync(dataSource, userId, idempotencyKey, result.Error switch
+            {
+                null => JsonSerializer.Serialize(result.Value, JsonSerializerOptions.Web),
+                { Code: TelephonyProblems.OutcomeUnknownCode } unknown => JsonSerializer.Serialize(unknown, JsonSerializerOptions.Web),
+                _ => null,
+            }, result.Error?.Status ?? 202);
         }
 
         return result;

@@ -61,6 +61,32 @@ public class TelephonyOutcomeTests
     }
 
     [Test]
+    public async Task A_retry_with_the_same_idempotency_key_after_an_unknown_outcome_replays_it_and_sends_nothing()
+    {
+        using var telnyx = new ResettingServer(resetFirst: 2, okBody: """{"data":{"id":"msg-after-reset"}}""");
+        using var app = new AuthApp(TelnyxAt(telnyx.Url));
+        using var client = app.AdminClient();
+        var userId = AuthApp.NewUserId("unknown-key");
+        await client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = PhoneFactorTests.NewPhone(), channel = "sms" });
+        (await client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code = TelnyxStandIn.CodeIn(telnyx.Bodies.Single()) }))
+            .EnsureSuccessStatusCode();
+
+        async Task<HttpResponseMessage> ChallengeAsync()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/users/{userId}/two-factor/challenge")
+            {
+                Content = JsonContent.Create(new { channel = "sms" }),
+            };
+            request.Headers.Add("Idempotency-Key", "login-1");
+            return await client.SendAsync(request);
+        }
+
+        await ProblemAssert.IsProblemAsync(await ChallengeAsync(), HttpStatusCode.BadGateway, "telephony_outcome_unknown");
+        await ProblemAssert.IsProblemAsync(await ChallengeAsync(), HttpStatusCode.BadGateway, "telephony_outcome_unknown");
+        Assert.That(telnyx.Requests, Has.Count.EqualTo(2), "the enrollment SMS and one login SMS: the retry sent nothing");
+    }
+
+    [Test]
     public async Task A_provider_that_refuses_every_connection_sent_nothing_and_the_budget_is_given_back()
     {
         using var telnyx = new ResettingServer(resetFirst: 0, okBody: "{}", listening: false);
