@@ -33,6 +33,7 @@ public static class ServiceRegistration
     {
         try
         {
+            Telephony.TelephonyControlsServiceCollectionExtensions.AddTelephonyControls(services, configuration); // DESIGN §8.2: destinations, unconfirmed budget, caps
             return Telephony.TelephonyServiceCollectionExtensions.AddTelephony(services, configuration, environment);
         }
         catch (InvalidOperationException e)

@@ -15,6 +15,7 @@ public static class ProblemCodeCatalog
         ["invalid_user_id"] = "userId is not 1–128 characters of A–Z, a–z, 0–9 and . _ : @ -.",
         ["invalid_phone_number"] = "phoneNumber is not a valid E.164 number.",
         ["invalid_login_method"] = "loginMethod is not a known first-factor method.",
+        ["destination_not_allowed"] = "Codes are not sent to this number: premium-rate, satellite or another refused type, or a country off the channel's allow-list. Nothing was sent or counted.",
         ["invalid_webhook_url"] = "The webhook URL is not absolute, not https (Production), or points to a non-public address.",
         // 401, 403: the caller
         ["unauthorized"] = "No API key, or an unknown or revoked one.",
@@ -43,12 +44,14 @@ public static class ProblemCodeCatalog
         ["passkey_challenge_invalid"] = "The passkey challenge is unknown, already used or expired: request new options.",
         ["passkey_counter_regression"] = "The passkey's signature counter went backwards (possible clone; audited).",
         ["locked"] = "Too many consecutive failures: only a support reset unlocks.",
-        ["daily_limit_exceeded"] = "The user's daily budget of sent codes is used up (retryAfter, Retry-After).",
+        ["daily_limit_exceeded"] = "A daily budget of sent codes is used up: the user's, the number's, or the number's small budget for senders who have not confirmed it (retryAfter, Retry-After).",
         ["too_many_attempts"] = "Too many failed attempts in a minute (retryAfter, Retry-After).",
         // 499, 5xx: the service or what it depends on
         ["client_closed"] = "The client closed the request (logged; the client sees nothing).",
         ["internal_error"] = "A bug: nothing of it reaches the caller but this code.",
         ["telephony_unavailable"] = "The provider did not take the message; nothing was sent (502, or 503 with retryAfter).",
+        ["telephony_outcome_unknown"] = "The provider may have taken the message (connection broken after sending, timeout, 500/502/504): it is not resent and counts; its code works if it arrives (502, retryAfter).",
+        ["telephony_capped"] = "A deployment-wide cap on code deliveries is reached; nothing was sent (503, retryAfter, Retry-After).",
         ["database_unavailable"] = "Storage is unreachable; retry shortly (Retry-After).",
         ["secret_unavailable"] = "The key ring lacks the key a stored secret was sealed with.",
         ["service_unavailable"] = "The service is temporarily unavailable.",

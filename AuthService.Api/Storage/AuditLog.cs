@@ -18,6 +18,7 @@ public static class AuditEvents
     public const string MethodSwitched = "method_switched";
     public const string CodeSent = "code_sent";
     public const string CodeSendFailed = "code_send_failed";
+    public const string TelephonyCapped = "telephony_capped";
     public const string RateLimited = "rate_limited";
     public const string Locked = "locked";
     public const string PromptSkipped = "prompt_skipped";

@@ -95,7 +95,8 @@ public static class TelephonyServiceCollectionExtensions
             .AddResilienceHandler(TelnyxPipelineName, (pipeline, context) =>
             {
                 var r = context.ServiceProvider.GetRequiredService<IOptions<TelnyxOptions>>().Value.Resilience;
-                ConfigurePipeline(pipeline, r);
+                var logger = context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TelnyxTelephonySender).FullName!);
+                ConfigurePipeline(pipeline, r, logger);
             });
     }
 
@@ -103,19 +104,20 @@ public static class TelephonyServiceCollectionExtensions
     /// Outermost to innermost: total timeout → retry → circuit breaker → per-attempt timeout, so that
     /// every attempt counts towards the breaker and the whole send stays bounded.
     /// </summary>
-    private static void ConfigurePipeline(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, TelnyxResilienceOptions r)
+    private static void ConfigurePipeline(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, TelnyxResilienceOptions r, ILogger logger)
     {
         pipeline.AddTimeout(r.TotalTimeout);
 
         // A retry re-sends the same code, and a text or call that arrives twice is confusing and
         // costly, and resend storms queue at Telnyx (about one SMS per 10 s per long code). So only
-        // failures where Telnyx almost certainly did NOT take the message are retried:
-        //  - HttpRequestException: the connection could not be made or broke before an answer;
+        // failures that prove Telnyx did NOT take the message are retried (DESIGN §8.2):
+        //  - the connection was never made: refused, unreachable, DNS, TLS handshake (SendFailures);
         //  - 429: Telnyx refused the request under its rate limit, nothing was queued;
         //  - 503: the service refused the request before handling it.
-        // Not retried: 500/502/504 (the message may be queued behind a failing gateway or proxy),
-        // 4xx rejections (a resend gets the same answer), and a per-attempt timeout (the request
-        // reached Telnyx and may be in progress; resending could deliver twice). The user can
+        // Not retried: a connection reset or closed once the request was written (Telnyx may have
+        // recorded the message before the connection broke), 500/502/504 (the message may be queued
+        // behind a failing gateway or proxy), 4xx rejections (a resend gets the same answer), and a
+        // per-attempt timeout (the request reached Telnyx and may be in progress). The user can
         // always ask for a new code, which beats two codes arriving on their own.
         if (r.MaxRetryAttempts > 0) // Polly refuses a retry strategy with no retries
         {
@@ -126,9 +128,16 @@ public static class TelephonyServiceCollectionExtensions
                 UseJitter = true,
                 Delay = r.RetryBaseDelay,
                 ShouldRetryAfterHeader = true, // bounded by the total timeout above
+                OnRetry = args =>
+                {
+                    logger.LogWarning("Telnyx attempt {Attempt} failed before anything was sent ({Outcome}); retrying in {DelayMs} ms",
+                        args.AttemptNumber + 1, args.Outcome.Exception?.GetType().Name ?? $"HTTP {(int?)args.Outcome.Result?.StatusCode}",
+                        (int)args.RetryDelay.TotalMilliseconds);
+                    return ValueTask.CompletedTask;
+                },
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
                 {
-                    { Exception: HttpRequestException } => true,
+                    { Exception: { } e } => SendFailures.NothingSent(e),
                     { Result.StatusCode: HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable } => true,
                     _ => false,
                 }),

@@ -58,9 +58,17 @@ public sealed partial class TelnyxTelephonySender(
                 TimeoutRejectedException or OperationCanceledException => "timed out",
                 _ => "connection failed",
             };
+            // Only a circuit that was open or a connection never made proves nothing went out; after a timeout or a
+            // connection that broke once the request was written, Telnyx may have taken the message.
+            var nothingSent = ex is BrokenCircuitException || SendFailures.NothingSent(ex);
+            if (!nothingSent && ex is HttpRequestException)
+                reason = "connection broken after the request was sent";
             LogUnreachable(logger, ex, delivery.Channel, masked, reason);
-            throw new TelephonyUnavailableException($"Telnyx is unavailable ({reason}); the {Describe(delivery.Channel)} was not sent.", transient: true, ex,
-                mayHaveBeenDelivered: ex is TimeoutRejectedException or OperationCanceledException);
+            throw new TelephonyUnavailableException(
+                nothingSent
+                    ? $"Telnyx is unavailable ({reason}); the {Describe(delivery.Channel)} was not sent."
+                    : $"Telnyx did not answer ({reason}); the {Describe(delivery.Channel)} may have been sent.",
+                transient: true, ex, mayHaveBeenDelivered: !nothingSent);
         }
 
         using (response)
@@ -116,7 +124,8 @@ public sealed partial class TelnyxTelephonySender(
         // 500/502/504 (and 408) may come after Telnyx queued the message, unlike 429/503 (refused before handling).
         var mayHaveBeenDelivered = status is 408 or 500 or 502 or 504 or > 504;
         return new TelephonyUnavailableException(
-            $"Telnyx answered HTTP {status}; the {Describe(delivery.Channel)} was not sent.", transient, mayHaveBeenDelivered: mayHaveBeenDelivered);
+            $"Telnyx answered HTTP {status}; the {Describe(delivery.Channel)} {(mayHaveBeenDelivered ? "may have been sent" : "was not sent")}.", transient,
+            mayHaveBeenDelivered: mayHaveBeenDelivered);
     }
 
     /// <summary>

@@ -13,6 +13,10 @@ namespace AuthService.Api.TwoFactor;
 /// backup codes. There is deliberately no route that disables two-factor authentication.</summary>
 public static class TwoFactorApi
 {
+    /// <summary>The 400 codes of the routes that take a phone number (DESIGN §8.2 adds <c>destination_not_allowed</c>).</summary>
+    private static readonly string[] TelephonyRequestErrors =
+        ["validation_failed", "invalid_json", "invalid_parameter", "invalid_user_id", "invalid_phone_number", "destination_not_allowed"];
+
     public static RouteGroupBuilder MapTwoFactor(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/users/{userId}/two-factor")
@@ -30,12 +34,16 @@ public static class TwoFactorApi
             .WithDescription("`totp`: 201 with the secret, otpauth URI and QR code. `phone`: 202, a code is sent by `sms` or `call`. " +
                              "`passkey` (with `accountName`, `displayName`): 201 with WebAuthn `PublicKeyCredentialCreationOptionsJSON` valid 5 minutes. " +
                              "Enrolling again replaces the pending enrollment. 409 `two_factor_already_enabled` when enabled (use switch-method). " +
-                             "429 `daily_limit_exceeded` past the daily code budget; 502/503 `telephony_unavailable` when the provider fails.")
+                             "429 `daily_limit_exceeded` past the daily code budget (3 a day for a number nobody enrolling it has confirmed); " +
+                             "400 `destination_not_allowed` for premium-rate, satellite and other refused numbers or countries; " +
+                             "502/503 `telephony_unavailable` when the provider surely did not send; 502 `telephony_outcome_unknown` when it may have " +
+                             "(the code works if it arrives); 503 `telephony_capped` at a deployment-wide cap.")
             .Produces<PhoneEnrollmentResponse>(202)
+            .ProducesProblemCodes(400, TelephonyRequestErrors)
             .ProducesProblemCodes(409, "two_factor_already_enabled", "passkeys_not_configured")
             .ProducesProblemCodes(429, "daily_limit_exceeded")
-            .ProducesProblemCodes(502, "telephony_unavailable")
-            .ProducesProblemCodes(503, "telephony_unavailable", "database_unavailable");
+            .ProducesProblemCodes(502, "telephony_unavailable", "telephony_outcome_unknown")
+            .ProducesProblemCodes(503, "telephony_unavailable", "telephony_capped", "database_unavailable");
 
         group.MapPost("/enroll/confirm", ConfirmEnrollment).RequireAuthorization(Scopes.Manage)
             .WithSummary("Confirm enrollment with the first code")
@@ -52,12 +60,15 @@ public static class TwoFactorApi
             .WithDescription("`channel` is `sms` or `call` (202; the previous login code dies), or `passkey` (200 with WebAuthn " +
                              "`PublicKeyCredentialRequestOptionsJSON`, single use, 5 minutes; the previous challenge dies). Optional `Idempotency-Key` " +
                              "header for phone codes: a retry with the same key sends nothing and returns the first answer. " +
-                             "409 `no_challenge_for_method` when the channel does not fit the user's method (TOTP users never need one).")
+                             "409 `no_challenge_for_method` when the channel does not fit the user's method (TOTP users never need one). " +
+                             "400 `destination_not_allowed` when the number's country is not enabled for the channel; 502 `telephony_outcome_unknown` " +
+                             "when the provider may have sent the code (it works if it arrives); 503 `telephony_capped` at a deployment-wide cap.")
+            .ProducesProblemCodes(400, "validation_failed", "invalid_json", "invalid_parameter", "invalid_user_id", "destination_not_allowed")
             .ProducesProblemCodes(409, "no_challenge_for_method", "two_factor_not_enabled", "idempotency_key_in_use", "passkeys_not_configured")
             .ProducesProblemCodes(423, "locked")
             .ProducesProblemCodes(429, "daily_limit_exceeded")
-            .ProducesProblemCodes(502, "telephony_unavailable")
-            .ProducesProblemCodes(503, "telephony_unavailable", "database_unavailable");
+            .ProducesProblemCodes(502, "telephony_unavailable", "telephony_outcome_unknown")
+            .ProducesProblemCodes(503, "telephony_unavailable", "telephony_capped", "database_unavailable");
 
         group.MapPost("/verify", Verify).RequireAuthorization(Scopes.Verify)
             .WithSummary("Verify a login code, a passkey assertion or a backup code")
@@ -76,12 +87,13 @@ public static class TwoFactorApi
             .WithDescription("Body as enroll plus `proof` (a code of the current factor, a passkey assertion as `credential`, or a backup code; " +
                              "consumed). Answers like enroll. The current method stays active until the switch is confirmed.")
             .Produces<PhoneEnrollmentResponse>(202)
+            .ProducesProblemCodes(400, TelephonyRequestErrors)
             .ProducesProblemCodes(409, "two_factor_not_enabled", "passkey_not_enabled", "passkeys_not_configured")
             .ProducesProblemCodes(422, "invalid_code", "invalid_passkey", "passkey_challenge_invalid", "passkey_counter_regression")
             .ProducesProblemCodes(423, "locked")
             .ProducesProblemCodes(429, "too_many_attempts", "daily_limit_exceeded")
-            .ProducesProblemCodes(502, "telephony_unavailable")
-            .ProducesProblemCodes(503, "telephony_unavailable", "database_unavailable");
+            .ProducesProblemCodes(502, "telephony_unavailable", "telephony_outcome_unknown")
+            .ProducesProblemCodes(503, "telephony_unavailable", "telephony_capped", "database_unavailable");
 
         group.MapPost("/switch-method/confirm", ConfirmSwitch).RequireAuthorization(Scopes.Manage)
             .WithSummary("Confirm the switch with a code of the new method")

@@ -23,7 +23,7 @@ public sealed class TwoFactorService(
     TotpLogins logins,
     SecretBox secrets,
     TimeProvider time,
-    ITelephonySender telephony,
+    PhoneDeliveries deliveries,
     IOptions<AuthOptions> authOptions,
     IOptions<TotpOptions> totpOptions,
     IOptions<LimitsOptions> limitOptions,
@@ -61,7 +61,8 @@ public sealed class TwoFactorService(
     /// <summary>Starts enrollment of a user without a factor: a TOTP secret, or a code sent to a phone.</summary>
     public async Task<Result<PendingStarted>> EnrollAsync(string userId, EnrollRequest request, Guid? actor, CancellationToken cancellationToken)
     {
-        if (ValidateMethodRequest(request.Method, request.AccountName, request.PhoneNumber, request.Channel) is { } invalid)
+        if ((ValidateMethodRequest(request.Method, request.AccountName, request.PhoneNumber, request.Channel)
+             ?? DestinationProblem(request.Method, request.PhoneNumber, request.Channel)) is { } invalid)
         {
             return invalid;
         }
@@ -83,7 +84,8 @@ public sealed class TwoFactorService(
     public async Task<Result<PendingStarted>> StartSwitchAsync(string userId, SwitchMethodRequest request, Guid? actor,
         CancellationToken cancellationToken)
     {
-        if (ValidateMethodRequest(request.Method, request.AccountName, request.PhoneNumber, request.Channel) is { } invalid)
+        if ((ValidateMethodRequest(request.Method, request.AccountName, request.PhoneNumber, request.Channel)
+             ?? DestinationProblem(request.Method, request.PhoneNumber, request.Channel)) is { } invalid)
         {
             return invalid;
         }
@@ -224,6 +226,11 @@ public sealed class TwoFactorService(
         }
 
         var phone = secrets.OpenString(factor.PhoneNumber!, PhoneAad(userId));
+        if (deliveries.CheckDestination(phone, channel) is { } refused)
+        {
+            return refused;
+        }
+
         var sent = await DeliverCodeAsync(userId, phone, factor.PhoneHash!, channel, LoginCode, Guid.CreateVersion7(time.GetUtcNow()), actor, null,
             cancellationToken);
         return sent.Error is not null ? sent.Error : new ChallengeResponse(channel, factor.PhoneMasked!, sent.Value);
@@ -338,6 +345,11 @@ public sealed class TwoFactorService(
         }
 
         var e164 = PhoneNumbers.Parse(phoneNumber).E164!;
+        if (deliveries.CheckDestination(e164, channel!) is { } refused)
+        {
+            return refused; // callers outside this class (a switch from another factor) may not have checked
+        }
+
         var masked = PhoneNumbers.Mask(e164);
         var phoneHash = PhoneHash(e164);
         var phonePending = NewPending(userId, purpose, Phone, now, PhoneCodes.Validity) with
@@ -358,6 +370,11 @@ public sealed class TwoFactorService(
         return sent.Error is not null ? sent.Error : new PendingStarted(null, new PhoneEnrollmentResponse(Phone, masked, channel!, sent.Value));
     }
 
+    /// <summary>DESIGN §8.2: a phone number of a refused type or country is refused before anything is spent, sent or
+    /// counted (<see cref="PhoneDeliveries.CheckDestination"/>); null for a valid request of any other method.</summary>
+    private Problem? DestinationProblem(string? method, string? phoneNumber, string? channel) =>
+        method == Phone && PhoneNumbers.Parse(phoneNumber) is { IsValid: true } parsed ? deliveries.CheckDestination(parsed.E164, channel!) : null;
+
     private static PendingRow NewPending(string userId, string purpose, string method, DateTimeOffset now, TimeSpan ttl) => new()
     {
         UserId = userId,
@@ -368,62 +385,39 @@ public sealed class TwoFactorService(
         ExpiresAt = (now + ttl).UtcDateTime,
     };
 
-    /// <summary>Reserves a delivery against the daily budgets (per user and per number, atomically), sends the
-    /// code, then stores it. A provider failure stores nothing, so no unusable challenge is left behind and the user
-    /// can simply retry; the reservation is given back only when the message surely did not go out.</summary>
+    /// <summary>Reserves a delivery against the budgets and caps (<see cref="PhoneDeliveries"/>), sends the code, then
+    /// stores it. A send that surely failed stores nothing and gives the reservation back, so the user can simply retry; a
+    /// send whose outcome is unknown stays counted and its code is stored (it works if the message arrives), and the
+    /// client is told <c>telephony_outcome_unknown</c>.</summary>
     private async Task<Result<DateTimeOffset>> DeliverCodeAsync(string userId, string e164, byte[] phoneHash, string channel, string purpose,
         Guid codeId, Guid? actor, Func<NpgsqlConnection, NpgsqlTransaction, Task>? alsoStore, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var masked = PhoneNumbers.Mask(e164);
-        long deliveryId;
-        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
-        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        var send = new SendRequest(userId, e164, phoneHash, channel, actor);
+        var reserved = await deliveries.ReserveAsync(send, now, cancellationToken);
+        if (reserved.Error is not null)
         {
-            await PhoneStore.LockAsync(connection, transaction, "deliveries-user", userId);
-            await PhoneStore.LockAsync(connection, transaction, "deliveries-phone", Convert.ToHexString(phoneHash));
-            var byUser = RollingWindow.Check(await PhoneStore.DeliveriesSinceAsync(connection, transaction, userId, null, now - Day),
-                _limits.DailyRequests, Day, now);
-            var byPhone = RollingWindow.Check(await PhoneStore.DeliveriesSinceAsync(connection, transaction, null, phoneHash, now - Day),
-                _limits.DailyRequests, Day, now);
-            if (!byUser.Allowed || !byPhone.Allowed)
-            {
-                var retry = Math.Max(byUser.Allowed ? 0 : byUser.RetryAfterSeconds, byPhone.Allowed ? 0 : byPhone.RetryAfterSeconds);
-                await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.RateLimited, now, actor,
-                    new { limit = "daily_requests", scope = byUser.Allowed ? "phone_number" : "user", phoneNumber = masked, channel });
-                await transaction.CommitAsync(cancellationToken);
-                ServiceMetrics.Deliveries.WithLabels(channel, "rate_limited").Inc();
-                ServiceMetrics.LimitHits.WithLabels("daily_requests").Inc();
-                return Problems.DailyLimit(retry);
-            }
-
-            deliveryId = await PhoneStore.InsertDeliveryAsync(connection, transaction, userId, phoneHash, channel, now);
-            await transaction.CommitAsync(cancellationToken);
+            return reserved.Error;
         }
 
         // From here on the client's abort no longer cancels anything: a message that may reach the provider is counted,
         // and a code that reached it is stored, so the code the person receives works (the sender has its own timeouts).
         var code = PhoneCodes.Generate();
-        DeliveryReceipt receipt;
+        DeliveryReceipt? receipt = null;
         try
         {
-            receipt = await telephony.SendCodeAsync(
+            receipt = await deliveries.SendAsync(
                 new CodeDelivery(e164, channel == "call" ? DeliveryChannel.Call : DeliveryChannel.Sms, code, authOptions.Value.Issuer),
                 CancellationToken.None);
         }
         catch (TelephonyUnavailableException e)
         {
+            await deliveries.RecordFailureAsync(send, reserved.Value, e, now);
             if (!e.MayHaveBeenDelivered)
             {
-                await PhoneStore.RefundDeliveryAsync(dataSource, deliveryId);
+                return Problems.TelephonyUnavailable(e.Transient);
             }
-
-            await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
-            await AuditLog.AppendAsync(connection, null, userId, AuditEvents.CodeSendFailed, now, actor,
-                new { channel, phoneNumber = masked, transient = e.Transient, mayHaveBeenDelivered = e.MayHaveBeenDelivered });
-            logger.LogWarning("Could not send {Channel} code to {MaskedPhone}: {Reason}", channel, masked, e.Message);
-            ServiceMetrics.Deliveries.WithLabels(channel, "failed").Inc();
-            return Problems.TelephonyUnavailable(e.Transient);
         }
 
         var expiresAt = now + PhoneCodes.Validity;
@@ -437,9 +431,18 @@ public sealed class TwoFactorService(
                 await alsoStore(connection, transaction);
             }
 
-            await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.CodeSent, now, actor,
-                new { channel, purpose, phoneNumber = masked, provider = receipt.Provider, providerMessageId = receipt.ProviderMessageId });
+            if (receipt is not null)
+            {
+                await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.CodeSent, now, actor,
+                    new { channel, purpose, phoneNumber = masked, provider = receipt.Provider, providerMessageId = receipt.ProviderMessageId });
+            }
+
             await transaction.CommitAsync(CancellationToken.None);
+        }
+
+        if (receipt is null)
+        {
+            return TelephonyProblems.OutcomeUnknown;
         }
 
         logger.LogInformation("Sent {Channel} code to {MaskedPhone}", channel, masked);

@@ -127,6 +127,11 @@ public class ProductionInstanceTests
     [TestCase("Auth__BootstrapAdminKey=CHANGE-ME-admin-key", "BootstrapAdminKey must be at least 32")]
     [TestCase("Limits__LockoutThreshold=500", "LockoutThreshold 1–100")]
     [TestCase("Encryption__Keys__prod1=c2hvcnQ=", "is 5 bytes")]
+    [TestCase("Telephony__AllowedNumberTypes=MOBILE,MOBLE", "unknown number type 'MOBLE'")]
+    [TestCase("Telephony__AllowedCountries__Call=US,XX", "Telephony:AllowedCountries:Call: 'XX' is not an ISO 3166")]
+    [TestCase("Telephony__Caps__Mode=off", "Telephony:Caps:Mode must be 'enforce' or 'monitor'")]
+    [TestCase("Telephony__Caps__Daily=0", "Telephony:Caps:Daily must be a whole number of at least 1")]
+    [TestCase("Limits__UnconfirmedNumberDaily=-1", "Limits:UnconfirmedNumberDaily must be")]
     [TestCase("Database__Pooler=pgbouncr", "Database:Pooler must be `none` or `pgbouncer`")]
     [TestCase("Passkeys__RelyingPartyId=https://example.com", "Passkeys:RelyingPartyId 'https://example.com' must be a lowercase domain")]
     public async Task Production_refuses_to_start_with_one_clear_line(string setting, string message)

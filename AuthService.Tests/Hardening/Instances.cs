@@ -32,6 +32,9 @@ public static class Instances
             ["Telephony__Telnyx__BaseUrl"] = "http://127.0.0.1:9/v2",
             ["Telephony__Telnyx__ApiKey"] = "KEY-test",
             ["Telephony__Telnyx__FromNumber"] = "+13035550100",
+            // The caps count every delivery of the shared test database (see AuthApp); cap tests set their own.
+            ["Telephony__Caps__Daily"] = "1000000",
+            ["Telephony__Caps__PerCountryHourly"] = "1000000",
         };
         foreach (var (key, value) in telnyx?.Settings ?? [])
         {

@@ -9,7 +9,8 @@ namespace AuthService.Tests.Hardening;
 
 /// <summary>Telnyx slow or failing while 20 users ask for codes at once, against a real process (real clock, so the
 /// Polly timeouts, backoff and break duration really elapse): latency stays bounded, the circuit breaker opens and
-/// then spares Telnyx, nothing is delivered twice, and a failed challenge leaves no usable code behind.</summary>
+/// then spares Telnyx, nothing is delivered twice, a challenge that surely failed leaves no usable code behind, and one
+/// whose outcome is unknown (a timeout: Telnyx may have taken it) says so and its code works if it arrives.</summary>
 [Category("MultiProcess")]
 public class ProviderFaultTests
 {
@@ -54,9 +55,9 @@ public class ProviderFaultTests
             var userId = AuthApp.NewUserId("fault");
             var phone = PhoneFactorTests.NewPhone();
             var enroll = await client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = phone, channel = "sms" });
-            if (i == 0 && enroll.StatusCode == HttpStatusCode.ServiceUnavailable)
+            if (enroll.StatusCode is HttpStatusCode.ServiceUnavailable or HttpStatusCode.BadGateway)
             {
-                // A cold process can spend the 1 s attempt timeout on its first send (JIT, first connection).
+                // A cold process (or 2 busy shared cores) can spend the 1 s attempt timeout on a send: 502 outcome unknown.
                 enroll = await client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = phone, channel = "sms" });
             }
 
@@ -133,17 +134,18 @@ public class ProviderFaultTests
         var answers = await ChallengeAllAsync(rest);
         Report("after recovery", answers);
         // On 2 shared cores the stand-in (in the test process) can itself exceed the 1 s attempt timeout under 19
-        // concurrent sends; such a challenge must fail cleanly (503, no usable code), never deliver twice.
+        // concurrent sends; such a challenge must say its outcome is unknown (502), never deliver twice.
         await Task.Delay(TimeSpan.FromSeconds(1)); // late log entries of timed-out sends
         Assert.That(answers.Select(a => (a.Status, a.Code)),
-            Has.All.AnyOf((HttpStatusCode.Accepted, ""), (HttpStatusCode.ServiceUnavailable, "telephony_unavailable")));
+            Has.All.AnyOf((HttpStatusCode.Accepted, ""), (HttpStatusCode.ServiceUnavailable, "telephony_unavailable"),
+                (HttpStatusCode.BadGateway, "telephony_outcome_unknown")));
         Assert.That(answers.Count(a => a.Status == HttpStatusCode.Accepted), Is.GreaterThan(0));
         for (var i = 0; i < rest.Count; i++)
         {
             var (userId, phone) = rest[i];
             var deliveries = _telnyx.DeliveriesTo(phone);
             Assert.That(deliveries, Has.Count.LessThanOrEqualTo(1), "never delivered twice");
-            if (answers[i].Status == HttpStatusCode.Accepted)
+            if (answers[i].Status == HttpStatusCode.Accepted || (answers[i].Status == HttpStatusCode.BadGateway && deliveries.Count == 1))
             {
                 Assert.That(deliveries, Has.Count.EqualTo(1), "each success delivered exactly once");
                 var verify = await Flows.VerifyAsync(client, userId, new { code = _telnyx.LastCodeTo(phone) });
@@ -182,14 +184,38 @@ public class ProviderFaultTests
         var all = first.Concat(second).ToList();
         Assert.Multiple(() =>
         {
-            Assert.That(all.Select(a => (a.Status, a.Code)), Has.All.EqualTo((HttpStatusCode.ServiceUnavailable, "telephony_unavailable")));
+            // A timed-out send may have been taken by Telnyx: outcome unknown (502). The open breaker sent nothing: 503.
+            Assert.That(first.Select(a => (a.Status, a.Code)), Has.All.AnyOf((HttpStatusCode.BadGateway, "telephony_outcome_unknown"),
+                (HttpStatusCode.ServiceUnavailable, "telephony_unavailable")));
+            Assert.That(second.Select(a => (a.Status, a.Code)), Has.All.EqualTo((HttpStatusCode.ServiceUnavailable, "telephony_unavailable")));
             Assert.That(Instances.Percentile(all.Select(a => a.Ms).ToList(), 0.99), Is.LessThan((AttemptTimeout + TimeSpan.FromSeconds(1)).TotalMilliseconds),
                 "a timed-out attempt is not retried, so one attempt bounds the wait");
             Assert.That(reachedTelnyx, Is.InRange(1, Users), "no retry after a timeout, and wave 2 met the open breaker: at most one request per challenge of wave 1");
             Assert.That(second.Select(a => a.Ms).Max(), Is.LessThan(500), "an open breaker fails fast");
         });
-        await AssertNoUsableCodeAsync(users, new Dictionary<string, int>());
+        await AssertUnknownOutcomeCodesWorkAsync(users, first);
         await RecoverAndDeliverExactlyOnceAsync(users);
+    }
+
+    /// <summary>A code whose send timed out reached the stand-in late; the challenge answered "outcome unknown" and kept
+    /// it, so it logs the user in, once (a later wave met the open breaker and stored nothing).</summary>
+    private async Task AssertUnknownOutcomeCodesWorkAsync(List<(string UserId, string Phone)> users, (HttpStatusCode Status, string Code, double Ms)[] wave)
+    {
+        using var client = _service.Client(Instances.AdminKey);
+        var worked = 0;
+        for (var i = 0; i < users.Count; i++)
+        {
+            var deliveries = _telnyx.DeliveriesTo(users[i].Phone);
+            Assert.That(deliveries, Has.Count.LessThanOrEqualTo(1), "never delivered twice");
+            if (wave[i].Status == HttpStatusCode.BadGateway && deliveries.Count == 1)
+            {
+                var verify = await Flows.VerifyAsync(client, users[i].UserId, new { code = TelnyxStandIn.CodeIn(deliveries[0].Body) });
+                Assert.That(verify.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+                worked++;
+            }
+        }
+
+        TestContext.Out.WriteLine($"codes of unknown-outcome challenges that arrived late and worked: {worked}");
     }
 
     [Test]

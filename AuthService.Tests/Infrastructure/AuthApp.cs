@@ -37,6 +37,10 @@ public sealed class AuthApp : WebApplicationFactory<Program>
             // Fixtures share one database but each has its own fake clock: a background prune driven by one clock
             // would expire another fixture's rows. HousekeepingTests calls PruneAsync itself.
             ["Database:Housekeeping"] = "false",
+            // The deployment-wide telephony caps count every delivery in the database, and fixtures share one database
+            // and one fake start time: caps are tested on databases of their own (TelephonyCapsTests).
+            ["Telephony:Caps:Daily"] = "1000000",
+            ["Telephony:Caps:PerCountryHourly"] = "1000000",
             // Likewise webhook dispatch: a dispatcher on another fixture's clock would send (or give up) this one's
             // deliveries. WebhookTests drive WebhookDispatcher.DispatchOnceAsync themselves.
             ["Webhooks:Dispatch"] = "false",

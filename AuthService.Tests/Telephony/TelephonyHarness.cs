@@ -179,6 +179,20 @@ internal sealed class CapturingLoggerProvider : ILoggerProvider
 
     public IReadOnlyList<LogEntry> Entries => _entries.ToList();
 
+    /// <summary>Waits (up to 10 s of real time) for a log line matching <paramref name="match"/>.</summary>
+    public async Task<LogEntry> WaitForAsync(Func<LogEntry, bool> match)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            if (_entries.FirstOrDefault(match) is { } found)
+                return found;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException("no matching log line; lines: " + string.Join(" | ", _entries.Select(e => e.Message)));
+            await Task.Delay(5);
+        }
+    }
+
     public ILogger CreateLogger(string categoryName) => new CapturingLogger(categoryName, _entries);
 
     public void Dispose()

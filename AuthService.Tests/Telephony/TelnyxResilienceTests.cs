@@ -40,30 +40,56 @@ public class TelnyxResilienceTests
         Assert.That(_harness.Requests(_harness.MessagesPath), Has.Count.EqualTo(2));
     }
 
+    /// <summary>Issue 14: this test used to be <c>Retries_on_a_reset_connection_then_succeeds</c> and asserted three requests
+    /// and a success: three identical SMS at the provider. A reset after the request was written proves nothing about the
+    /// message, so it is not retried and the caller learns the message may have gone out.</summary>
     [Test]
-    public async Task Retries_on_a_reset_connection_then_succeeds()
+    public async Task A_reset_after_the_request_was_sent_is_not_retried_and_may_have_been_delivered()
     {
         using var telnyx = new ResettingServer(resetFirst: 2, okBody: """{"data":{"id":"after-reset"}}""");
         _harness = TelephonyHarness.Start(s => s["Telephony:Telnyx:BaseUrl"] = telnyx.Url + "/v2");
 
-        var receipt = await _harness.SendAsync(TelephonyHarness.Sms());
+        var ex = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => _harness.SendAsync(TelephonyHarness.Sms()));
 
-        Assert.That(receipt.ProviderMessageId, Is.EqualTo("after-reset"));
-        Assert.That(telnyx.Requests, Has.Count.EqualTo(3));
-        Assert.That(telnyx.Requests, Has.All.StartWith("POST /v2/messages "));
+        Assert.That(telnyx.Requests, Has.Count.EqualTo(1), "exactly one message at the provider");
+        Assert.That(telnyx.Bodies.Single(), Does.Contain(TelephonyHarness.Code), "the provider received the whole request");
+        Assert.That(ex!.MayHaveBeenDelivered, Is.True);
+        Assert.That(ex.Transient, Is.True);
+        Assert.That(ex.Message, Does.Contain("may have been sent"));
+        Assert.That(ex.InnerException, Is.InstanceOf<HttpRequestException>());
     }
 
     [Test]
-    public async Task Gives_up_after_two_retries_on_reset_connections_as_transient()
+    public async Task A_call_reset_after_the_request_was_sent_is_not_retried_either()
     {
         using var telnyx = new ResettingServer(resetFirst: int.MaxValue, okBody: "{}");
         _harness = TelephonyHarness.Start(s => s["Telephony:Telnyx:BaseUrl"] = telnyx.Url + "/v2");
 
         var ex = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => _harness.SendAsync(TelephonyHarness.Call()));
 
-        Assert.That(ex!.Transient, Is.True);
-        Assert.That(ex.InnerException, Is.InstanceOf<HttpRequestException>());
-        Assert.That(telnyx.Requests, Has.Count.EqualTo(3));
+        Assert.That(ex!.MayHaveBeenDelivered, Is.True);
+        Assert.That(telnyx.Requests, Has.Count.EqualTo(1));
+    }
+
+    /// <summary>A refused connection (a reset answering the connect) proves nothing was sent: it is retried (the backoff
+    /// runs on the pipeline's fake clock) and the provider gets the message once.</summary>
+    [Test]
+    public async Task A_refused_connection_is_retried_and_the_message_sent_once()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
+        using var telnyx = new ResettingServer(resetFirst: 0, okBody: """{"data":{"id":"after-refusal"}}""", listening: false);
+        _harness = TelephonyHarness.Start(s => s["Telephony:Telnyx:BaseUrl"] = telnyx.Url + "/v2", time);
+
+        var send = _harness.SendAsync(TelephonyHarness.Sms());
+        await _harness.Logs.WaitForAsync(e => e.Message.Contains("failed before anything was sent", StringComparison.Ordinal));
+        Assert.That(telnyx.Requests, Is.Empty);
+        telnyx.Listen();
+        time.Advance(TimeSpan.FromSeconds(1));
+
+        var receipt = await send.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.That(receipt.ProviderMessageId, Is.EqualTo("after-refusal"));
+        Assert.That(telnyx.Requests, Has.Count.EqualTo(1));
     }
 
     [Test]
@@ -186,6 +212,10 @@ public class TelnyxResilienceTests
 
         Assert.That(ex!.Transient, Is.True);
         Assert.That(ex.InnerException, Is.InstanceOf<HttpRequestException>());
+        Assert.That(((HttpRequestException)ex.InnerException!).HttpRequestError, Is.EqualTo(HttpRequestError.ConnectionError));
+        Assert.That(ex.MayHaveBeenDelivered, Is.False, "a refused connection sent nothing");
+        Assert.That(_harness.Logs.Entries.Count(e => e.Message.Contains("failed before anything was sent", StringComparison.Ordinal)), Is.EqualTo(2),
+            "refused connections are retried twice");
         Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)));
     }
 }

@@ -1,0 +1,27 @@
+namespace AuthService.Api.Http;
+
+/// <summary>The answers of the telephony abuse and cost controls (DESIGN §8.2) and of a send whose outcome is unknown.</summary>
+public static class TelephonyProblems
+{
+    public const string DestinationNotAllowedCode = "destination_not_allowed";
+    public const string CappedCode = "telephony_capped";
+    public const string OutcomeUnknownCode = "telephony_outcome_unknown";
+
+    /// <summary>400: the number's type (premium-rate, satellite, …) or country is not accepted on this channel. Nothing
+    /// was sent or counted.</summary>
+    public static Problem DestinationNotAllowed(string channel, string why) => new(400, DestinationNotAllowedCode,
+        "Codes cannot be sent to this number.",
+        $"This number cannot receive codes by {channel}: {why}. Use a mobile or landline number of a supported country.");
+
+    /// <summary>503: a deployment-wide cap on code deliveries is reached (an operator is alerted). Nothing was sent.</summary>
+    public static Problem Capped(int retryAfterSeconds) => new(503, CappedCode, "Code deliveries are paused.",
+        "The service has reached its limit of code deliveries for now. Nothing was sent; try again later or use another method.",
+        retryAfterSeconds);
+
+    /// <summary>502: the provider may have taken the message before the connection failed or timed out. It is not resent and
+    /// it counts against the budgets; the code it carries works if it arrives, so the user should wait for it before asking
+    /// for another.</summary>
+    public static readonly Problem OutcomeUnknown = new(502, OutcomeUnknownCode, "The code may or may not have been sent.",
+        "The telephony provider did not confirm the delivery. If a code arrives within 10 minutes it works; ask for a new one only if none arrives.",
+        60);
+}

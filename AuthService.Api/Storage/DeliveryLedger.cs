@@ -1,0 +1,104 @@
+using Dapper;
+using Npgsql;
+
+namespace AuthService.Api.Storage;
+
+/// <summary>SQL of the delivery ledger behind the budgets and caps of DESIGN §4 and §8.2. Every read here runs inside
+/// the reservation transaction after its advisory locks, so a check and the insert it allows are one atomic step.</summary>
+public static class DeliveryLedger
+{
+    /// <summary>The lock every reservation takes (after its user and number locks) to check the deployment-wide caps.</summary>
+    public const string CapsLock = "telephony-caps";
+
+    public static Task<bool> HasConfirmedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, byte[] phoneHash) =>
+        connection.ExecuteScalarAsync<bool>(
+            "select exists (select 1 from factors where user_id = @userId and method = 'phone' and phone_hash = @phoneHash)",
+            new { userId, phoneHash }, transaction);
+
+    /// <summary>Deliveries to a number in the window: by its confirmed owners, or by anyone who had not confirmed it.</summary>
+    public static async Task<IReadOnlyList<DateTimeOffset>> NumberDeliveriesSinceAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        byte[] phoneHash, bool confirmed, DateTimeOffset since)
+    {
+        var rows = await connection.QueryAsync<DateTime>(
+            "select created_at from deliveries where phone_hash = @phoneHash and confirmed = @confirmed and created_at > @since order by created_at",
+            new { phoneHash, confirmed, since }, transaction);
+        return rows.Select(TwoFactorStore.Utc).ToList();
+    }
+
+    /// <summary>Deliveries of the whole deployment in the last day and to <paramref name="country"/> in the last hour, read
+    /// without any lock, and PostgreSQL's <c>max_connections</c>: the most reservations that can be in flight at once.</summary>
+    public static Task<(long Daily, long CountryHourly, int MaxConnections)> PeekAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        string country, DateTimeOffset now) =>
+        connection.QuerySingleAsync<(long, long, int)>("""
+            select (select count(*) from deliveries where created_at > @dayAgo),
+                   (select count(*) from deliveries where country = @country and created_at > @hourAgo),
+                   current_setting('max_connections')::int
+            """, new { country, dayAgo = now - TimeSpan.FromHours(24), hourAgo = now - TimeSpan.FromHours(1) }, transaction);
+
+    /// <summary>
+    /// The deployment-wide caps, decided exactly. One batch (one round trip) takes the caps lock, then — in a second
+    /// statement, whose snapshot therefore sees every reservation committed under the lock before — counts the rolling
+    /// day and the country's rolling hour and inserts the delivery when both stay below their caps minus
+    /// <paramref name="slack"/> (always, when not <paramref name="enforce"/>). Returns the counts before the insert and the
+    /// new delivery id, or null when not inserted. The lock is held only until the caller commits, right after.
+    /// <para>Far below the caps the lock is taken <em>shared</em> with <paramref name="slack"/> = max_connections: reservations
+    /// run in parallel, and since every one in flight holds a connection, at most that many can be uncommitted at once, so
+    /// a count + slack below the cap stays below it whatever commits meanwhile. Near the caps it is taken exclusive with no
+    /// slack: one reservation at a time, each seeing all the others.</para>
+    /// </summary>
+    public static async Task<(long Daily, long CountryHourly, long? Id)> ReserveUnderCapsAsync(NpgsqlConnection connection,
+        NpgsqlTransaction transaction, string userId, byte[] phoneHash, string channel, bool confirmed, string country, DateTimeOffset now,
+        int dailyCap, int countryHourlyCap, bool enforce, bool shared, int slack)
+    {
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(
+            shared ? "select pg_advisory_xact_lock_shared(hashtextextended($1, 0))" : "select pg_advisory_xact_lock(hashtextextended($1, 0))")
+        {
+            Parameters = { new NpgsqlParameter { Value = CapsLock + ":all" } },
+        });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+            with counts as (
+                select (select count(*) from deliveries where created_at > $1) as daily,
+                       (select count(*) from deliveries where country = $2 and created_at > $3) as hourly),
+            reserved as (
+                insert into deliveries (user_id, phone_hash, channel, confirmed, country, created_at)
+                select $4, $5, $6, $7, $2, $8 from counts where not $9 or (daily + $12 < $10 and hourly + $12 < $11)
+                returning id)
+            select daily, hourly, (select id from reserved) from counts
+            """)
+        {
+            Parameters =
+            {
+                new NpgsqlParameter { Value = now - TimeSpan.FromHours(24) },
+                new NpgsqlParameter { Value = country },
+                new NpgsqlParameter { Value = now - TimeSpan.FromHours(1) },
+                new NpgsqlParameter { Value = userId },
+                new NpgsqlParameter { Value = phoneHash },
+                new NpgsqlParameter { Value = channel },
+                new NpgsqlParameter { Value = confirmed },
+                new NpgsqlParameter { Value = now },
+                new NpgsqlParameter { Value = enforce },
+                new NpgsqlParameter { Value = (long)dailyCap },
+                new NpgsqlParameter { Value = (long)countryHourlyCap },
+                new NpgsqlParameter { Value = (long)(shared ? slack : 0) },
+            },
+        });
+        await using var reader = await batch.ExecuteReaderAsync();
+        await reader.NextResultAsync(); // the lock's row
+        await reader.ReadAsync();
+        return (reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetInt64(2));
+    }
+
+    /// <summary>When a rolling window holding <paramref name="count"/> entries next has room below <paramref name="cap"/>:
+    /// the moment the entry that must leave it does.</summary>
+    public static async Task<DateTimeOffset> RoomAtAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string? country,
+        DateTimeOffset since, TimeSpan window, long count, int cap)
+    {
+        var leaving = await connection.ExecuteScalarAsync<DateTime?>("""
+            select created_at from deliveries
+            where created_at > @since and (@country::text is null or country = @country)
+            order by created_at offset @skip limit 1
+            """, new { since, country, skip = Math.Max(0, count - cap) }, transaction);
+        return leaving is { } at ? TwoFactorStore.Utc(at) + window : since + window;
+    }
+}

@@ -1,0 +1,174 @@
+using AuthService.Api.Configuration;
+using AuthService.Api.Hosting;
+using AuthService.Api.Http;
+using AuthService.Api.Storage;
+using AuthService.Api.Telephony;
+using AuthService.Core.Phone;
+using AuthService.Core.Policy;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace AuthService.Api.TwoFactor;
+
+/// <summary>One code send to reserve: who asks, to which number, on which channel.</summary>
+public sealed record SendRequest(string UserId, string E164, byte[] PhoneHash, string Channel, Guid? Actor);
+
+/// <summary>
+/// The send path's abuse and cost controls (DESIGN §4 budgets, §8.2): the destination filter, the per-user and per-number
+/// daily budgets, the unconfirmed-number budget and the deployment-wide caps are decided in one transaction that
+/// reserves the delivery, under advisory locks (user, number, then the caps lock), so they hold exactly on any number
+/// of instances. Then the provider is called once; a reservation is given back only when nothing can have been sent.
+/// </summary>
+public sealed partial class PhoneDeliveries(
+    NpgsqlDataSource dataSource,
+    ITelephonySender telephony,
+    TelephonyControls controls,
+    IOptions<LimitsOptions> limits,
+    ILogger<PhoneDeliveries> logger)
+{
+    private static readonly TimeSpan Day = TimeSpan.FromHours(24);
+    private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
+
+    /// <summary>Refuses premium-rate, satellite and other toll-fraud destinations, and countries off the channel's
+    /// allow-list, before anything is sent or counted.</summary>
+    public Problem? CheckDestination(string e164, string channel)
+    {
+        var decision = controls.Destinations.Check(e164, channel == "call" ? CodeChannel.Call : CodeChannel.Sms);
+        if (decision.Allowed)
+        {
+            return null;
+        }
+
+        var (reason, why) = decision.Refusal switch
+        {
+            DestinationRefusal.Country => ("country", $"country {decision.Country} is not enabled for {channel}"),
+            DestinationRefusal.NonGeographic => ("non_geographic", "non-geographic (satellite or global) numbers are not accepted"),
+            _ => ("number_type", $"numbers of type {decision.NumberType.ToLowerInvariant().Replace('_', '-')} are not accepted"),
+        };
+        TelephonyMetrics.Count(TelephonyMetrics.Blocked, reason, decision.Country);
+        LogDestinationRefused(logger, channel, PhoneNumbers.Mask(e164), decision.NumberType, decision.Country);
+        return TelephonyProblems.DestinationNotAllowed(channel, why);
+    }
+
+    /// <summary>Reserves one delivery against every budget and cap, atomically; the delivery id, or the problem that
+    /// refused it (429 <c>daily_limit_exceeded</c>, 503 <c>telephony_capped</c>).</summary>
+    public async Task<Result<long>> ReserveAsync(SendRequest send, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        // Far below the caps reservations share the caps lock; if one finds the room gone meanwhile it starts again,
+        // taking the lock exclusively (DeliveryLedger.ReserveUnderCapsAsync).
+        return await TryReserveAsync(send, now, exclusive: false, cancellationToken)
+               ?? (await TryReserveAsync(send, now, exclusive: true, cancellationToken))!.Value;
+    }
+
+    private async Task<Result<long>?> TryReserveAsync(SendRequest send, DateTimeOffset now, bool exclusive, CancellationToken cancellationToken)
+    {
+        var masked = PhoneNumbers.Mask(send.E164);
+        var country = DestinationPolicy.CountryOf(send.E164);
+        var dailyRequests = limits.Value.DailyRequests;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await PhoneStore.LockAsync(connection, transaction, "deliveries-user", send.UserId);
+        await PhoneStore.LockAsync(connection, transaction, "deliveries-phone", Convert.ToHexString(send.PhoneHash));
+
+        // A number the requester has not confirmed draws on its small "unconfirmed" budget, never on its owner's.
+        var confirmed = await DeliveryLedger.HasConfirmedAsync(connection, transaction, send.UserId, send.PhoneHash);
+        var byUser = RollingWindow.Check(await PhoneStore.DeliveriesSinceAsync(connection, transaction, send.UserId, null, now - Day),
+            dailyRequests, Day, now);
+        var byNumber = RollingWindow.Check(
+            await DeliveryLedger.NumberDeliveriesSinceAsync(connection, transaction, send.PhoneHash, confirmed, now - Day),
+            confirmed ? dailyRequests : controls.UnconfirmedNumberDaily, Day, now);
+        if (!byUser.Allowed || !byNumber.Allowed)
+        {
+            var scope = !byUser.Allowed ? "user" : confirmed ? "phone_number" : "unconfirmed_phone_number";
+            var retry = Math.Max(byUser.Allowed ? 0 : byUser.RetryAfterSeconds, byNumber.Allowed ? 0 : byNumber.RetryAfterSeconds);
+            await AuditLog.AppendAsync(connection, transaction, send.UserId, AuditEvents.RateLimited, now, send.Actor,
+                new { limit = confirmed || !byUser.Allowed ? "daily_requests" : "unconfirmed_number_daily", scope, phoneNumber = masked, channel = send.Channel });
+            await transaction.CommitAsync(cancellationToken);
+            ServiceMetrics.Deliveries.WithLabels(send.Channel, "rate_limited").Inc();
+            ServiceMetrics.LimitHits.WithLabels(confirmed || !byUser.Allowed ? "daily_requests" : "unconfirmed_number_daily").Inc();
+            TelephonyMetrics.Count(TelephonyMetrics.Blocked,
+                !byUser.Allowed ? "user_daily" : confirmed ? "number_daily" : "unconfirmed_number_daily", country);
+            return Problems.DailyLimit(retry);
+        }
+
+        // The deployment-wide caps: one lock for the whole deployment, held for one round trip and the commit; shared (no
+        // waiting) while far below the caps, exclusive near them.
+        var peek = await DeliveryLedger.PeekAsync(connection, transaction, country, now);
+        var slack = peek.MaxConnections;
+        var shared = !exclusive && peek.Daily + slack < controls.DailyCap && peek.CountryHourly + slack < controls.CountryHourlyCap;
+        var (daily, countryHourly, id) = await DeliveryLedger.ReserveUnderCapsAsync(connection, transaction, send.UserId, send.PhoneHash,
+            send.Channel, confirmed, country, now, controls.DailyCap, controls.CountryHourlyCap, controls.EnforceCaps, shared, slack);
+        if (shared && id is null)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return null; // the room went while we looked: decide again under the exclusive lock
+        }
+
+        var cap = daily >= controls.DailyCap ? "daily_cap" : countryHourly >= controls.CountryHourlyCap ? "country_hourly_cap" : null;
+        if (cap is null)
+        {
+            await transaction.CommitAsync(cancellationToken);
+            TelephonyMetrics.CapReached.WithLabels("daily").Set(0);
+            TelephonyMetrics.CapReached.WithLabels("country_hourly").Set(0);
+            TelephonyMetrics.Count(TelephonyMetrics.Allowed, "ok", country);
+            return id!.Value;
+        }
+
+        var limit = cap == "daily_cap" ? controls.DailyCap : controls.CountryHourlyCap;
+        var count = cap == "daily_cap" ? daily : countryHourly;
+        var roomAt = cap == "daily_cap"
+            ? await DeliveryLedger.RoomAtAsync(connection, transaction, null, now - Day, Day, daily, controls.DailyCap)
+            : await DeliveryLedger.RoomAtAsync(connection, transaction, country, now - Hour, Hour, countryHourly, controls.CountryHourlyCap);
+        await AuditLog.AppendAsync(connection, transaction, send.UserId, AuditEvents.TelephonyCapped, now, send.Actor,
+            new { cap, limit, count, country, mode = controls.Mode, channel = send.Channel, phoneNumber = masked });
+        await transaction.CommitAsync(cancellationToken);
+        LogCapReached(logger, cap, count, limit, country, controls.Mode, send.Channel);
+        TelephonyMetrics.CapReached.WithLabels(cap == "daily_cap" ? "daily" : "country_hourly").Set(1);
+        if (id is { } monitored)
+        {
+            TelephonyMetrics.Count(TelephonyMetrics.Allowed, cap, country); // monitor mode: sent, counted and alerted
+            return monitored;
+        }
+
+        TelephonyMetrics.Count(TelephonyMetrics.Blocked, cap, country);
+        ServiceMetrics.Deliveries.WithLabels(send.Channel, "capped").Inc();
+        return TelephonyProblems.Capped(Math.Max(1, (int)Math.Ceiling((roomAt - now).TotalSeconds)));
+    }
+
+    /// <summary>Calls the provider once (its pipeline retries only where nothing can have been sent).</summary>
+    public Task<DeliveryReceipt> SendAsync(CodeDelivery delivery, CancellationToken cancellationToken) =>
+        telephony.SendCodeAsync(delivery, cancellationToken);
+
+    /// <summary>Records a failed send: the reservation is given back only when the provider surely did not take the
+    /// message; a send that may have gone out stays counted (an attacker cannot pump messages through provider errors).</summary>
+    public async Task RecordFailureAsync(SendRequest send, long deliveryId, TelephonyUnavailableException failure, DateTimeOffset now)
+    {
+        if (!failure.MayHaveBeenDelivered)
+        {
+            await PhoneStore.RefundDeliveryAsync(dataSource, deliveryId);
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
+
+        await AuditLog.AppendAsync(connection, null, send.UserId, AuditEvents.CodeSendFailed, now, send.Actor, new
+        {
+            channel = send.Channel,
+            phoneNumber = PhoneNumbers.Mask(send.E164),
+            transient = failure.Transient,
+            mayHaveBeenDelivered = failure.MayHaveBeenDelivered,
+        });
+        LogSendFailed(logger, send.Channel, PhoneNumbers.Mask(send.E164), failure.MayHaveBeenDelivered, failure.Message);
+        ServiceMetrics.Deliveries.WithLabels(send.Channel, failure.MayHaveBeenDelivered ? "unknown" : "failed").Inc();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Refused to send a {Channel} code to {MaskedPhone}: number type {NumberType}, country {Country}")]
+    private static partial void LogDestinationRefused(ILogger logger, string channel, string maskedPhone, string numberType, string country);
+
+    [LoggerMessage(Level = LogLevel.Error,
+        Message = "Telephony cap reached: {Cap} at {Count} of {Limit} sends (country {Country}, mode {Mode}, channel {Channel})")]
+    private static partial void LogCapReached(ILogger logger, string cap, long count, int limit, string country, string mode, string channel);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Could not send {Channel} code to {MaskedPhone} (may have been delivered: {MayHaveBeenDelivered}): {Reason}")]
+    private static partial void LogSendFailed(ILogger logger, string channel, string maskedPhone, bool mayHaveBeenDelivered, string reason);
+}
