@@ -103,7 +103,10 @@ public static class ErrorHandling
         private static bool IsDatabaseUnavailable(Exception exception) => exception switch
         {
             PostgresException postgres => postgres.IsTransient || postgres.SqlState is PostgresErrorCodes.ReadOnlySqlTransaction
-                || postgres.SqlState.StartsWith("08", StringComparison.Ordinal),
+                || postgres.SqlState.StartsWith("08", StringComparison.Ordinal)
+                // 57P01/02/03: the server or a DBA ended the session (admin or crash shutdown, pg_terminate_backend), which
+                // arrives as FATAL in the middle of a query; Npgsql does not count it as transient.
+                || postgres.SqlState.StartsWith("57P", StringComparison.Ordinal),
             NpgsqlException => true,
             _ => exception.InnerException is not null && IsDatabaseUnavailable(exception.InnerException),
         };
