@@ -1,3 +1,4 @@
+using AuthService.Core.Policy;
 using System.Security.Cryptography;
 using AuthService.Api.Hosting;
 using AuthService.Api.Http;
@@ -129,7 +130,7 @@ public sealed class PasskeyEnrollment(
         var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        var (factor, recentFailures) = await TwoFactorStore.LockAndLoadAsync(connection, transaction, userId, now - TwoFactorService.Minute);
+        var (factor, recentFailures) = await TwoFactorStore.LockAndLoadAsync(connection, transaction, userId, now - AttemptLimits.Window);
         var pending = await TwoFactorStore.GetPendingAsync(connection, transaction, userId, now);
         if (pending is null || pending.Purpose != purpose)
         {

@@ -1,3 +1,4 @@
+using AuthService.Core.Policy;
 using AuthService.Api.Hosting;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
@@ -93,7 +94,7 @@ public sealed class PasskeyVerification(
         var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        var (factor, recentFailures) = await TwoFactorStore.LockAndLoadAsync(connection, transaction, userId, now - TwoFactorService.Minute);
+        var (factor, recentFailures) = await TwoFactorStore.LockAndLoadAsync(connection, transaction, userId, now - AttemptLimits.Window);
         if (factor is null)
         {
             return Problems.NotEnabled;

@@ -109,10 +109,8 @@ public sealed class TotpLogins : IDisposable
                 attempt.Code, attempt.Now, state.LastStep);
             if (check.Accepted)
             {
-                writes.BatchCommands.Add(TwoFactorStore.AcceptTotpStepCommand(new TwoFactorStore.TotpAcceptance(attempt.UserId, factor.FactorId,
-                    check.Step, attempt.Now, attempt.Now - AttemptLimits.Window, _limits.AttemptsPerMinute, attempt.Actor,
-                    JsonSerializer.Serialize(new { method = TwoFactorService.Totp, stage = attempt.Stage, driftSteps = check.DriftSteps },
-                        JsonSerializerOptions.Web))));
+                writes.BatchCommands.Add(TwoFactorStore.AcceptTotpStepCommand(
+                    TwoFactorService.Acceptance(factor, check, attempt.Stage, attempt.Now, _limits.AttemptsPerMinute, attempt.Actor)));
                 accepted.Add((i, check.DriftSteps));
                 state.LastStep = check.Step;
                 state.Attempts = AttemptRules.AfterSuccess(state.Attempts);

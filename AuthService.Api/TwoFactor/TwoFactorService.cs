@@ -38,7 +38,6 @@ public sealed class TwoFactorService(
     internal const string PendingCode = "pending";
     internal const string LoginCode = "login";
     private static readonly TimeSpan Day = TimeSpan.FromHours(24);
-    internal static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
 
     private readonly TotpOptions _totp = totpOptions.Value;
     private readonly LimitsOptions _limits = limitOptions.Value;
@@ -474,7 +473,7 @@ public sealed class TwoFactorService(
         var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var (factor, recentFailures) = await TwoFactorStore.LockAndLoadAsync(connection, transaction, userId, now - Minute);
+        var (factor, recentFailures) = await TwoFactorStore.LockAndLoadAsync(connection, transaction, userId, now - AttemptLimits.Window);
         var pending = await TwoFactorStore.GetPendingAsync(connection, transaction, userId, now);
         if (pending is null || pending.Purpose != purpose)
         {
@@ -551,7 +550,7 @@ public sealed class TwoFactorService(
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var (factor, recentFailures) = await TwoFactorStore.LockAndLoadAsync(connection, transaction, userId, now - Minute);
+        var (factor, recentFailures) = await TwoFactorStore.LockAndLoadAsync(connection, transaction, userId, now - AttemptLimits.Window);
         if (factor is null)
         {
             return Problems.NotEnabled;
@@ -582,7 +581,7 @@ public sealed class TwoFactorService(
             reason = replayed ? "replayed" : reason;
             if (check.Accepted)
             {
-                if (await TwoFactorStore.TryAcceptTotpStepAsync(connection, transaction, Acceptance(factor, check, stage, now, actor)) is { } left)
+                if (await TwoFactorStore.TryAcceptTotpStepAsync(connection, transaction, Acceptance(factor, check, stage, now, _limits.AttemptsPerMinute, actor)) is { } left)
                 {
                     success = new VerifyResponse(true, Totp, left, check.DriftSteps);
                     audited = true;
@@ -624,8 +623,9 @@ public sealed class TwoFactorService(
 
     /// <summary>A TOTP code that matched <paramref name="factor"/>'s secret, ready for the one statement that accepts it
     /// under the limits as they stand at that moment.</summary>
-    private TwoFactorStore.TotpAcceptance Acceptance(FactorRow factor, TotpCheck check, string stage, DateTimeOffset now, Guid? actor) =>
-        new(factor.UserId, factor.FactorId, check.Step, now, now - Minute, _limits.AttemptsPerMinute, actor,
+    internal static TwoFactorStore.TotpAcceptance Acceptance(FactorRow factor, TotpCheck check, string stage, DateTimeOffset now,
+        int attemptsPerMinute, Guid? actor) =>
+        new(factor.UserId, factor.FactorId, check.Step, now, now - AttemptLimits.Window, attemptsPerMinute, actor,
             JsonSerializer.Serialize(new { method = Totp, stage, driftSteps = check.DriftSteps }, JsonSerializerOptions.Web));
 
     /// <summary>Spends one attempt of the live code of <paramref name="purpose"/> and consumes the code on a match.</summary>
