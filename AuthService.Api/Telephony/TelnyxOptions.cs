@@ -34,9 +34,6 @@ public sealed class TelnyxOptions
     /// <summary>The TeXML application (<c>ApplicationSid</c>) that places calls. Required for voice.</summary>
     public string? TexmlApplicationId { get; set; }
 
-    /// <summary>How long the code in the message stays valid, for the SMS wording.</summary>
-    public int CodeValidityMinutes { get; set; } = 10;
-
     /// <summary>Timeouts, retries and circuit breaker of the HTTP client: <c>Telephony:Telnyx:Resilience</c>.</summary>
     public TelnyxResilienceOptions Resilience { get; set; } = new();
 

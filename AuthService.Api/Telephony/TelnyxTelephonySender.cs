@@ -84,7 +84,7 @@ public sealed partial class TelnyxTelephonySender(
 
     private object SmsRequest(CodeDelivery delivery)
     {
-        var text = CodeMessages.Sms(delivery.Issuer, delivery.Code, _options.CodeValidityMinutes);
+        var text = CodeMessages.Sms(delivery.Issuer, delivery.Code);
         // A from number pins the sender; without one Telnyx picks from the messaging profile's pool.
         var from = string.IsNullOrWhiteSpace(_options.FromNumber) ? null : _options.FromNumber;
         return new SendMessageRequest(from, from is null ? _options.MessagingProfileId : null, delivery.PhoneNumber, text);
@@ -115,7 +115,7 @@ public sealed partial class TelnyxTelephonySender(
         // 429 and 5xx may pass; any other 4xx is Telnyx refusing this request (bad number, bad
         // credentials, unroutable destination) and sending it again will not help.
         var transient = response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout || status >= 500;
-        var errors = await ReadErrorsAsync(response, delivery, _options.CodeValidityMinutes, cancellationToken);
+        var errors = await ReadErrorsAsync(response, delivery, cancellationToken);
         if (transient)
             LogProviderFailed(logger, delivery.Channel, masked, status, errors);
         else
@@ -134,7 +134,7 @@ public sealed partial class TelnyxTelephonySender(
     /// blanked out before anything is logged.
     /// </summary>
     private static async Task<string> ReadErrorsAsync(
-        HttpResponseMessage response, CodeDelivery delivery, int codeValidityMinutes, CancellationToken cancellationToken)
+        HttpResponseMessage response, CodeDelivery delivery, CancellationToken cancellationToken)
     {
         string raw;
         try
@@ -173,17 +173,17 @@ public sealed partial class TelnyxTelephonySender(
             return $"(no Telnyx errors in a {raw.Length}-character body)";
 
         var text = summary.ToString();
-        foreach (var secret in Secrets(delivery, codeValidityMinutes))
+        foreach (var secret in Secrets(delivery))
             text = text.Replace(secret, "[redacted]", StringComparison.Ordinal);
         return text.Length > 1000 ? text[..1000] + "…" : text;
     }
 
-    private static IEnumerable<string> Secrets(CodeDelivery delivery, int codeValidityMinutes)
+    private static IEnumerable<string> Secrets(CodeDelivery delivery)
     {
         // Longest first so the whole text goes before the code inside it.
         string[] candidates =
         [
-            CodeMessages.Sms(delivery.Issuer, delivery.Code, codeValidityMinutes), delivery.PhoneNumber, delivery.PhoneNumber.TrimStart('+'), delivery.Code,
+            CodeMessages.Sms(delivery.Issuer, delivery.Code), delivery.PhoneNumber, delivery.PhoneNumber.TrimStart('+'), delivery.Code,
         ];
         return candidates.Where(s => s.Length >= 4).Distinct().OrderByDescending(s => s.Length);
     }

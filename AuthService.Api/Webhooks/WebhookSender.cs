@@ -28,7 +28,7 @@ public sealed class WebhookSender(IHttpClientFactory clients, SecretBox secrets)
         string secret;
         try
         {
-            secret = secrets.OpenString(item.Secret, WebhookStore.SecretAad(item.EndpointId));
+            secret = secrets.OpenString(item.Secret, SealContexts.WebhookSecret(item.EndpointId));
         }
         catch (System.Security.Cryptography.CryptographicException)
         {

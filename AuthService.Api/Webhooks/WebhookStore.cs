@@ -16,9 +16,6 @@ public sealed class WebhookStore(NpgsqlDataSource dataSource, SecretBox secrets)
         d.next_attempt_at, d.delivered_at, d.created_at
         """;
 
-    /// <summary>Associated data of a sealed endpoint secret: a ciphertext copied to another endpoint will not open.</summary>
-    public static string SecretAad(Guid endpointId) => "webhook:" + endpointId.ToString("N");
-
     /// <summary>A Standard Webhooks secret: <c>whsec_</c> and 32 random bytes in base64.</summary>
     public static string NewSecret() => "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
@@ -32,7 +29,7 @@ public sealed class WebhookStore(NpgsqlDataSource dataSource, SecretBox secrets)
             insert into webhook_endpoints (id, url, events, description, secret, created_at, created_by)
             values (@id, @url, @events, @description, @sealed, @now, @createdBy)
             returning {EndpointColumns}
-            """, new { id, url, events, description, @sealed = secrets.Seal(secret, SecretAad(id)), now, createdBy },
+            """, new { id, url, events, description, @sealed = secrets.Seal(secret, SealContexts.WebhookSecret(id)), now, createdBy },
             cancellationToken: cancellationToken));
         return (row, secret);
     }

@@ -5,10 +5,9 @@ namespace AuthService.Core.Phone;
 /// <summary>The words a phone code is delivered in: the SMS text and the TeXML voice script.</summary>
 public static class CodeMessages
 {
-    public const int DefaultExpiryMinutes = 10;
-
-    /// <summary><c>Your {issuer} verification code is 123456. It expires in 10 minutes.</c></summary>
-    public static string Sms(string issuer, string code, int expiresInMinutes = DefaultExpiryMinutes)
+    /// <summary><c>Your {issuer} verification code is 123456. It expires in 10 minutes.</c> — the validity is
+    /// <see cref="PhoneCodes.ValidityMinutes"/> unless a caller (a test of the wording) says otherwise.</summary>
+    public static string Sms(string issuer, string code, int expiresInMinutes = PhoneCodes.ValidityMinutes)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(issuer);
         EnsureDigits(code);

@@ -7,7 +7,17 @@ public static class PhoneCodes
 {
     public const int Digits = 6;
     public const int MaxAttemptsPerCode = 5;
-    public static readonly TimeSpan Validity = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long a sent code works; the SMS text says it (<see cref="CodeMessages.Sms"/>).</summary>
+    public static readonly TimeSpan Validity = TimeSpan.FromMinutes(ValidityMinutes);
+
+    public const int ValidityMinutes = 10;
+
+    /// <summary>The code that confirms a pending enrollment or switch to a phone.</summary>
+    public const string PendingPurpose = "pending";
+
+    /// <summary>The code of a login (or a proof) of a phone user.</summary>
+    public const string LoginPurpose = "login";
 
     public static string Generate() => RandomNumberGenerator.GetInt32(0, 1_000_000).ToString("D6");
 

@@ -4,8 +4,9 @@ using System.Security.Cryptography;
 namespace AuthService.Core.Totp;
 
 /// <summary>Outcome of checking one TOTP code. <see cref="Step"/> is the matched RFC 6238 time step;
-/// storage must record it so that neither it nor any earlier step is accepted again.</summary>
-public readonly record struct TotpCheck(bool Accepted, long Step, int DriftSteps)
+/// storage must record it so that neither it nor any earlier step is accepted again. <see cref="Replayed"/>: refused, but
+/// right for a step already used (a replay, ASVS 2.8.5, worth telling apart in the audit trail).</summary>
+public readonly record struct TotpCheck(bool Accepted, long Step, int DriftSteps, bool Replayed = false)
 {
     public static readonly TotpCheck Rejected = new(false, -1, 0);
 }
@@ -35,6 +36,7 @@ public static class TotpVerifier
 
         var current = profile.StepAt(now);
         var result = TotpCheck.Rejected;
+        var matchedUsedStep = false;
         for (var drift = -WindowSteps; drift <= WindowSteps; drift++)
         {
             var step = current + drift;
@@ -43,22 +45,15 @@ public static class TotpVerifier
             {
                 result = new TotpCheck(true, step, drift);
             }
+
+            matchedUsedStep |= matches && step <= lastAcceptedStep;
         }
 
-        return result;
+        return result.Accepted || !matchedUsedStep ? result : result with { Replayed = true };
     }
 
     public static TotpCheck Verify(byte[] secret, TotpProfile profile, string? code, DateTimeOffset now, long lastAcceptedStep) =>
         code is null ? TotpCheck.Rejected : Verify(secret.AsSpan(), profile, code.AsSpan(), now, lastAcceptedStep);
-
-    /// <summary>A login check: <see cref="Verify(byte[], TotpProfile, string?, DateTimeOffset, long)"/>, and for a refused
-    /// code whether it was right for a step already used (a replay, ASVS 2.8.5, worth telling apart in the audit trail).</summary>
-    public static (TotpCheck Check, bool Replayed) CheckLogin(byte[] secret, TotpProfile profile, string? code, DateTimeOffset now,
-        long lastAcceptedStep)
-    {
-        var check = Verify(secret, profile, code, now, lastAcceptedStep);
-        return (check, !check.Accepted && lastAcceptedStep >= 0 && Verify(secret, profile, code, now, -1).Accepted);
-    }
 
     /// <summary>The code an authenticator app shows at <paramref name="at"/> (Otp.NET; used by tests and tools).</summary>
     public static string Compute(byte[] secret, TotpProfile profile, DateTimeOffset at) =>

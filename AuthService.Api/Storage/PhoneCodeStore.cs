@@ -11,37 +11,9 @@ public sealed class PhoneCodeRow
     public int Attempts { get; init; }
 }
 
-/// <summary>SQL of phone codes and delivery budgets.</summary>
-public static class PhoneStore
+/// <summary>SQL of sent phone codes: one live code per user and purpose, attempts spent before comparing, single use.</summary>
+public static class PhoneCodeStore
 {
-    /// <summary>Serialises the rules of one user (and one phone number) across connections and instances for the
-    /// rest of the transaction: limit checks and their ledger inserts become one atomic step.</summary>
-    public static Task LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string scope, string value) =>
-        connection.ExecuteAsync("select pg_advisory_xact_lock(hashtextextended(@key, 0))", new { key = scope + ":" + value }, transaction);
-
-    public static async Task<IReadOnlyList<DateTimeOffset>> DeliveriesSinceAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        string? userId, byte[]? phoneHash, DateTimeOffset since)
-    {
-        var sql = userId is not null
-            ? "select created_at from deliveries where user_id = @userId and created_at > @since order by created_at"
-            : "select created_at from deliveries where phone_hash = @phoneHash and created_at > @since order by created_at";
-        var rows = await connection.QueryAsync<DateTime>(sql, new { userId, phoneHash, since }, transaction);
-        return rows.Select(Utc).ToList();
-    }
-
-    public static Task<long> InsertDeliveryAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, byte[] phoneHash,
-        string channel, DateTimeOffset now) =>
-        connection.ExecuteScalarAsync<long>(
-            "insert into deliveries (user_id, phone_hash, channel, created_at) values (@userId, @phoneHash, @channel, @now) returning id",
-            new { userId, phoneHash, channel, now }, transaction);
-
-    /// <summary>Gives a reserved delivery back when the provider did not take the message.</summary>
-    public static async Task RefundDeliveryAsync(NpgsqlDataSource dataSource, long deliveryId)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync();
-        await connection.ExecuteAsync("delete from deliveries where id = @deliveryId", new { deliveryId });
-    }
-
     /// <summary>Stores the newest code of a purpose, replacing (killing) the previous one. A code stored late
     /// by a slow request never overwrites a newer one.</summary>
     public static Task UpsertCodeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, string purpose, Guid id,
@@ -75,5 +47,4 @@ public static class PhoneStore
         connection.ExecuteAsync("delete from phone_codes where user_id = @userId and (@purpose::text is null or purpose = @purpose)",
             new { userId, purpose }, transaction);
 
-    private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 }
