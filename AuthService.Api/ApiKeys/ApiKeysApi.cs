@@ -38,7 +38,7 @@ public static class ApiKeysApi
         group.MapGet("", List).WithSummary("List API keys").WithDescription("Never includes the keys, only their prefixes.");
         group.MapDelete("/{id:guid}", Revoke).WithSummary("Revoke an API key")
             .WithDescription("Takes effect at once on the instance that revoked it, and within `Auth:ApiKeyCacheSeconds` (default 5 s) on the others.")
-            .ProducesProblemCodes(404, "api_key_not_found");
+            .ProducesProblemCodes(404, ProblemCodes.ApiKeyNotFound);
         return group;
     }
 
@@ -75,6 +75,6 @@ public static class ApiKeysApi
             return TypedResults.NoContent();
         }
 
-        return Problems.Result(404, "api_key_not_found", "No such API key.", "No API key has this id.");
+        return Problems.Result(404, ProblemCodes.ApiKeyNotFound, "No such API key.", "No API key has this id.");
     }
 }

@@ -1,3 +1,4 @@
+using AuthService.Api.Http;
 using System.Text.Json;
 using AuthService.Api.ApiKeys;
 using AuthService.Api.Policy;
@@ -9,7 +10,7 @@ using Swashbuckle.AspNetCore.SwaggerGen;
 namespace AuthService.Api.Hosting;
 
 /// <summary>Endpoint metadata: the problem <c>code</c> values a route can answer with one status.</summary>
-public sealed record ProblemCodes(int Status, string[] Codes);
+public sealed record DeclaredProblemCodes(int Status, string[] Codes);
 
 public static class ProblemCodesExtensions
 {
@@ -17,7 +18,7 @@ public static class ProblemCodesExtensions
     public static TBuilder ProducesProblemCodes<TBuilder>(this TBuilder builder, int status, params string[] codes)
         where TBuilder : IEndpointConventionBuilder
     {
-        builder.WithMetadata(new ProblemCodes(status, codes));
+        builder.WithMetadata(new DeclaredProblemCodes(status, codes));
         if (builder is RouteHandlerBuilder route)
         {
             route.ProducesProblem(status);
@@ -33,17 +34,17 @@ public sealed class ProblemCodesOperationFilter : IOperationFilter
 {
     private static readonly Dictionary<int, string[]> Defaults = new()
     {
-        [400] = ["validation_failed", "invalid_json", "invalid_parameter", "invalid_user_id"],
-        [401] = ["unauthorized"],
-        [403] = ["forbidden"],
-        [413] = ["payload_too_large"],
-        [415] = ["unsupported_media_type"],
-        [503] = ["database_unavailable"],
+        [400] = [ProblemCodes.ValidationFailed, ProblemCodes.InvalidJson, ProblemCodes.InvalidParameter, ProblemCodes.InvalidUserId],
+        [401] = [ProblemCodes.Unauthorized],
+        [403] = [ProblemCodes.Forbidden],
+        [413] = [ProblemCodes.PayloadTooLarge],
+        [415] = [ProblemCodes.UnsupportedMediaType],
+        [503] = [ProblemCodes.DatabaseUnavailable],
     };
 
     public void Apply(OpenApiOperation operation, OperationFilterContext context)
     {
-        var declared = context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<ProblemCodes>()
+        var declared = context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<DeclaredProblemCodes>()
             .GroupBy(p => p.Status).ToDictionary(g => g.Key, g => g.SelectMany(p => p.Codes).Distinct().ToArray());
         if (declared.Values.SelectMany(c => c).FirstOrDefault(c => !Http.ProblemCodeCatalog.Codes.ContainsKey(c)) is { } unknown)
         {
@@ -82,8 +83,8 @@ public sealed class ProblemCodesOperationFilter : IOperationFilter
                     status,
                     detail = codes[0] switch
                     {
-                        "daily_limit_exceeded" => Http.Problems.DailyLimitMessage,
-                        "too_many_attempts" => Http.Problems.AttemptsLimitMessage,
+                        ProblemCodes.DailyLimitExceeded => Http.Problems.DailyLimitMessage,
+                        ProblemCodes.TooManyAttempts => Http.Problems.AttemptsLimitMessage,
                         _ => "…",
                     },
                     code = codes[0],

@@ -12,15 +12,15 @@ public static class ErrorHandling
 {
     private static readonly Dictionary<int, (string Code, string Title)> StatusCodes = new()
     {
-        [400] = ("invalid_request", "The request is invalid."),
-        [401] = ("unauthorized", "A valid API key is required."),
-        [403] = ("forbidden", "The API key lacks the scope for this operation."),
-        [404] = ("not_found", "Not found."),
-        [405] = ("method_not_allowed", "Method not allowed."),
-        [413] = ("payload_too_large", "The request body is too large."),
-        [415] = ("unsupported_media_type", "The request body must be application/json."),
-        [500] = ("internal_error", "An unexpected error occurred."),
-        [503] = ("service_unavailable", "The service is temporarily unavailable."),
+        [400] = (ProblemCodes.InvalidRequest, "The request is invalid."),
+        [401] = (ProblemCodes.Unauthorized, "A valid API key is required."),
+        [403] = (ProblemCodes.Forbidden, "The API key lacks the scope for this operation."),
+        [404] = (ProblemCodes.NotFound, "Not found."),
+        [405] = (ProblemCodes.MethodNotAllowed, "Method not allowed."),
+        [413] = (ProblemCodes.PayloadTooLarge, "The request body is too large."),
+        [415] = (ProblemCodes.UnsupportedMediaType, "The request body must be application/json."),
+        [500] = (ProblemCodes.InternalError, "An unexpected error occurred."),
+        [503] = (ProblemCodes.ServiceUnavailable, "The service is temporarily unavailable."),
     };
 
     public static IServiceCollection AddErrorHandling(this IServiceCollection services)
@@ -50,21 +50,21 @@ public static class ErrorHandling
         {
             var (status, code, title, detail) = exception switch
             {
-                BadHttpRequestException { StatusCode: 413 } => (413, "payload_too_large", "The request body is too large.",
+                BadHttpRequestException { StatusCode: 413 } => (413, ProblemCodes.PayloadTooLarge, "The request body is too large.",
                     "The request body exceeds the size limit."),
-                BadHttpRequestException { StatusCode: 415 } => (415, "unsupported_media_type", "Unsupported media type.",
+                BadHttpRequestException { StatusCode: 415 } => (415, ProblemCodes.UnsupportedMediaType, "Unsupported media type.",
                     "The request body must be application/json."),
-                BadHttpRequestException e when !e.Message.Contains("body", StringComparison.OrdinalIgnoreCase) => (400, "invalid_parameter",
+                BadHttpRequestException e when !e.Message.Contains("body", StringComparison.OrdinalIgnoreCase) => (400, ProblemCodes.InvalidParameter,
                     "A parameter is invalid.", "A route, query or header parameter is missing or has the wrong type."),
-                BadHttpRequestException => (400, "invalid_json", "The request body is invalid.",
+                BadHttpRequestException => (400, ProblemCodes.InvalidJson, "The request body is invalid.",
                     "The request body is missing, is not valid JSON, or has a field of the wrong type."),
-                _ when IsDatabaseUnavailable(exception) => (503, "database_unavailable",
+                _ when IsDatabaseUnavailable(exception) => (503, ProblemCodes.DatabaseUnavailable,
                     "The database is unavailable.", "Storage is temporarily unavailable; retry shortly."),
-                CryptographicException => (503, "secret_unavailable", "A stored secret cannot be opened.",
+                CryptographicException => (503, ProblemCodes.SecretUnavailable, "A stored secret cannot be opened.",
                     "The encryption key ring does not hold the key this value was sealed with."),
-                OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => (499, "client_closed",
+                OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => (499, ProblemCodes.ClientClosed,
                     "Client closed request.", "The client closed the request."),
-                _ => (500, "internal_error", "An unexpected error occurred.", "An unexpected error occurred."),
+                _ => (500, ProblemCodes.InternalError, "An unexpected error occurred.", "An unexpected error occurred."),
             };
 
             if (status >= 500)

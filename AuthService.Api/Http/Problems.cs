@@ -25,21 +25,21 @@ public static class Problems
         return TypedResults.Problem(detail: detail, statusCode: status, title: title, type: TypeBase + code, extensions: extensions);
     }
 
-    public static Problem Validation(string detail) => new(400, "validation_failed", "The request is invalid.", detail);
+    public static Problem Validation(string detail) => new(400, ProblemCodes.ValidationFailed, "The request is invalid.", detail);
 
-    public static readonly Problem InvalidUserId = new(400, "invalid_user_id", "The user id is invalid.",
+    public static readonly Problem InvalidUserId = new(400, ProblemCodes.InvalidUserId, "The user id is invalid.",
         "userId must be 1–128 characters of A–Z, a–z, 0–9 and . _ : @ -.");
 
-    public static readonly Problem InvalidCode = new(422, "invalid_code", "The code is not valid.",
+    public static readonly Problem InvalidCode = new(422, ProblemCodes.InvalidCode, "The code is not valid.",
         "The code is wrong, expired or has already been used.");
 
-    public static readonly Problem NotEnabled = new(409, "two_factor_not_enabled", "Two-factor authentication is not enabled.",
+    public static readonly Problem NotEnabled = new(409, ProblemCodes.TwoFactorNotEnabled, "Two-factor authentication is not enabled.",
         "This user has no enabled second factor.");
 
-    public static readonly Problem AlreadyEnabled = new(409, "two_factor_already_enabled", "Two-factor authentication is already enabled.",
+    public static readonly Problem AlreadyEnabled = new(409, ProblemCodes.TwoFactorAlreadyEnabled, "Two-factor authentication is already enabled.",
         "Use switch-method to change the method.");
 
-    public static readonly Problem NoPendingEnrollment = new(409, "no_pending_enrollment", "Nothing is waiting for confirmation.",
+    public static readonly Problem NoPendingEnrollment = new(409, ProblemCodes.NoPendingEnrollment, "Nothing is waiting for confirmation.",
         "There is no pending enrollment, or it expired. Start again with enroll.");
 
     /// <summary>The portal's exact wording (DESIGN §1).</summary>
@@ -50,24 +50,24 @@ public static class Problems
         "You have exceeded the number of log in attempts allowed. Please wait a minute then try again.";
 
     public static Problem DailyLimit(int retryAfterSeconds) =>
-        new(429, "daily_limit_exceeded", "Too many code requests.", DailyLimitMessage, retryAfterSeconds);
+        new(429, ProblemCodes.DailyLimitExceeded, "Too many code requests.", DailyLimitMessage, retryAfterSeconds);
 
     public static Problem TooManyAttempts(int retryAfterSeconds) =>
-        new(429, "too_many_attempts", "Too many failed attempts.", AttemptsLimitMessage, retryAfterSeconds);
+        new(429, ProblemCodes.TooManyAttempts, "Too many failed attempts.", AttemptsLimitMessage, retryAfterSeconds);
 
-    public static Problem TelephonyUnavailable(bool transient) => new(transient ? 503 : 502, "telephony_unavailable",
+    public static Problem TelephonyUnavailable(bool transient) => new(transient ? 503 : 502, ProblemCodes.TelephonyUnavailable,
         "The code could not be sent.", "The telephony provider did not accept the message. Nothing was sent; try again shortly.",
         transient ? 10 : null);
 
-    public static readonly Problem NoChallengeForMethod = new(409, "no_challenge_for_method", "This method needs no challenge.",
+    public static readonly Problem NoChallengeForMethod = new(409, ProblemCodes.NoChallengeForMethod, "This method needs no challenge.",
         "Authenticator-app (TOTP) users read the code from their app; only phone users get a code sent.");
 
-    public static readonly Problem NoPendingSwitch = new(409, "no_pending_switch", "No method switch is waiting for confirmation.",
+    public static readonly Problem NoPendingSwitch = new(409, ProblemCodes.NoPendingSwitch, "No method switch is waiting for confirmation.",
         "There is no pending switch, or it expired. Start again with switch-method.");
 
-    public static readonly Problem IdempotencyInProgress = new(409, "idempotency_key_in_use", "A request with this Idempotency-Key is in progress.",
+    public static readonly Problem IdempotencyInProgress = new(409, ProblemCodes.IdempotencyKeyInUse, "A request with this Idempotency-Key is in progress.",
         "Wait for the first request with this key to finish, then retry.", 1);
 
-    public static readonly Problem Locked = new(423, "locked", "The second factor is locked.",
+    public static readonly Problem Locked = new(423, ProblemCodes.Locked, "The second factor is locked.",
         "Too many failed attempts. Contact support to reset two-factor authentication.");
 }

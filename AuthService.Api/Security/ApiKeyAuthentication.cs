@@ -69,12 +69,12 @@ public static class ApiKeyAuthentication
         protected override Task HandleChallengeAsync(AuthenticationProperties properties)
         {
             Response.Headers.WWWAuthenticate = "Bearer";
-            return WriteProblem(401, "unauthorized", "A valid API key is required.",
+            return WriteProblem(401, ProblemCodes.Unauthorized, "A valid API key is required.",
                 "Send Authorization: Bearer <api key> with an active key.");
         }
 
         protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-            WriteProblem(403, "forbidden", "The API key lacks the scope for this operation.",
+            WriteProblem(403, ProblemCodes.Forbidden, "The API key lacks the scope for this operation.",
                 "This operation needs a key with another scope.");
 
         private Task WriteProblem(int status, string code, string title, string detail) =>

@@ -23,19 +23,19 @@ public static class WebhooksApi
             .WithDescription("`events`: event types, `two_factor.*`, `api_key.*` or `*`. The signing secret (`whsec_…`, Standard Webhooks) " +
                              "is in the answer once; it is stored encrypted. In Production the URL must be https and resolve to a public address " +
                              "unless `Webhooks:AllowInsecure` / `Webhooks:AllowPrivateNetworks` are set.")
-            .ProducesProblemCodes(400, "validation_failed", "invalid_webhook_url", "invalid_json");
+            .ProducesProblemCodes(400, ProblemCodes.ValidationFailed, ProblemCodes.InvalidWebhookUrl, ProblemCodes.InvalidJson);
         group.MapGet("", List).WithSummary("List webhook endpoints").WithDescription("Never includes the secrets.");
-        group.MapGet("/{id:guid}", Get).WithSummary("Get a webhook endpoint").ProducesProblemCodes(404, "webhook_not_found");
+        group.MapGet("/{id:guid}", Get).WithSummary("Get a webhook endpoint").ProducesProblemCodes(404, ProblemCodes.WebhookNotFound);
         group.MapDelete("/{id:guid}", Delete).WithSummary("Delete a webhook endpoint")
-            .WithDescription("Its pending deliveries are dropped.").ProducesProblemCodes(404, "webhook_not_found");
+            .WithDescription("Its pending deliveries are dropped.").ProducesProblemCodes(404, ProblemCodes.WebhookNotFound);
         group.MapGet("/{id:guid}/deliveries", Deliveries).WithSummary("Deliveries of a webhook endpoint, newest first")
             .WithDescription("Status (`pending`, `delivered`, `failed`), attempts, last error and next attempt. Paged: `limit` (1–200, default 50) " +
                              "and `before` (the `nextBefore` of the previous page); `status` filters.")
-            .ProducesProblemCodes(400, "validation_failed", "invalid_parameter").ProducesProblemCodes(404, "webhook_not_found");
+            .ProducesProblemCodes(400, ProblemCodes.ValidationFailed, ProblemCodes.InvalidParameter).ProducesProblemCodes(404, ProblemCodes.WebhookNotFound);
         group.MapPost("/{id:guid}/deliveries/{deliveryId:long}/redeliver", Redeliver).WithSummary("Send a delivery again")
             .WithDescription("A pending delivery becomes due now; a delivered or failed one is queued again as a new delivery with the same " +
                              "`webhook-id`, so a receiver that deduplicates by it sees it once.")
-            .ProducesProblemCodes(404, "webhook_not_found", "delivery_not_found");
+            .ProducesProblemCodes(404, ProblemCodes.WebhookNotFound, ProblemCodes.DeliveryNotFound);
         return group;
     }
 
@@ -57,7 +57,7 @@ public static class WebhooksApi
 
         if (await guard.CheckUrlAsync(request.Url, ct) is { } refused)
         {
-            return Problems.Result(400, "invalid_webhook_url", "The webhook URL is not allowed.", refused);
+            return Problems.Result(400, ProblemCodes.InvalidWebhookUrl, "The webhook URL is not allowed.", refused);
         }
 
         var (row, secret) = await store.CreateAsync(request.Url!, events, string.IsNullOrEmpty(description) ? null : description,
@@ -105,9 +105,9 @@ public static class WebhooksApi
 
         return await store.RedeliverAsync(id, deliveryId, time.GetUtcNow(), ct) is { } row
             ? TypedResults.Accepted($"/v1/webhooks/{id}/deliveries", row.ToResponse())
-            : Problems.Result(404, "delivery_not_found", "No such delivery.", "This endpoint has no delivery with this id.");
+            : Problems.Result(404, ProblemCodes.DeliveryNotFound, "No such delivery.", "This endpoint has no delivery with this id.");
     }
 
     private static ProblemHttpResult NotFound() =>
-        Problems.Result(404, "webhook_not_found", "No such webhook endpoint.", "No webhook endpoint has this id.");
+        Problems.Result(404, ProblemCodes.WebhookNotFound, "No such webhook endpoint.", "No webhook endpoint has this id.");
 }
