@@ -1,3 +1,4 @@
+using AuthService.Api.Operations;
 using AuthService.Api.ApiKeys;
 using AuthService.Api.Configuration;
 using AuthService.Api.Health;
@@ -27,6 +28,7 @@ try
     builder.Services.AddServiceOptions();        // Auth, Totp, Encryption, Limits, Enforcement
     builder.Services.AddStorage(builder.Configuration, builder.Environment); // PostgreSQL, migrations, key ring
     builder.Services.AddTelephonyOrExplain(builder.Configuration, builder.Environment); // Telnyx (Polly) or dev log
+    builder.Services.AddTwoFactor();             // the use cases of /v1/users/{userId}/two-factor
     builder.Services.AddPasskeys();              // WebAuthn relying party (Fido2), checked at start
     builder.Services.AddErrorHandling();         // problem+json for every failure
     builder.Services.AddApiKeyAuthentication();  // Bearer API keys with scopes

@@ -1,3 +1,4 @@
+using AuthService.Api.Operations;
 using AuthService.Api.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 

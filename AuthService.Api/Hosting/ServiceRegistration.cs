@@ -1,3 +1,4 @@
+using AuthService.Api.Operations;
 using AuthService.Api.Configuration;
 using AuthService.Api.Storage;
 using AuthService.Api.TwoFactor;
@@ -108,8 +109,6 @@ public static class ServiceRegistration
         services.AddSingleton<Housekeeping>();
         services.AddHostedService(sp => sp.GetRequiredService<Housekeeping>());
         services.AddSingleton<ApiKeyRepository>();
-        services.AddSingleton<TotpLogins>();
-        services.AddSingleton<TwoFactorService>();
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<EncryptionOptions>>().Value;

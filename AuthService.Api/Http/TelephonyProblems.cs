@@ -3,9 +3,9 @@ namespace AuthService.Api.Http;
 /// <summary>The answers of the telephony abuse and cost controls (DESIGN §8.2) and of a send whose outcome is unknown.</summary>
 public static class TelephonyProblems
 {
-    public const string DestinationNotAllowedCode = "destination_not_allowed";
-    public const string CappedCode = "telephony_capped";
-    public const string OutcomeUnknownCode = "telephony_outcome_unknown";
+    public const string DestinationNotAllowedCode = ProblemCodes.DestinationNotAllowed;
+    public const string CappedCode = ProblemCodes.TelephonyCapped;
+    public const string OutcomeUnknownCode = ProblemCodes.TelephonyOutcomeUnknown;
 
     /// <summary>400: the number's type (premium-rate, satellite, …) or country is not accepted on this channel. Nothing
     /// was sent or counted.</summary>
@@ -22,6 +22,6 @@ public static class TelephonyProblems
     /// it counts against the budgets; the code it carries works if it arrives, so the user should wait for it before asking
     /// for another.</summary>
     public static readonly Problem OutcomeUnknown = new(502, OutcomeUnknownCode, "The code may or may not have been sent.",
-        "The telephony provider did not confirm the delivery. If a code arrives within 10 minutes it works; ask for a new one only if none arrives.",
+        $"The telephony provider did not confirm the delivery. If a code arrives within {Core.Phone.PhoneCodes.ValidityMinutes} minutes it works; ask for a new one only if none arrives.",
         60);
 }

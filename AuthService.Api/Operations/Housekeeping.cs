@@ -1,7 +1,8 @@
+using AuthService.Api.Storage;
 using Dapper;
 using Npgsql;
 
-namespace AuthService.Api.Storage;
+namespace AuthService.Api.Operations;
 
 /// <summary>Prunes what only matters for a while: the delivery and failure ledgers and idempotency keys (24 h windows,
 /// kept 2 days), expired pending enrollments and phone codes. Every instance runs it; the deletes are idempotent, so

@@ -1,9 +1,10 @@
+using AuthService.Api.Storage;
 using AuthService.Api.Configuration;
 using AuthService.Core.Security;
 using Dapper;
 using Npgsql;
 
-namespace AuthService.Api.Storage;
+namespace AuthService.Api.Operations;
 
 /// <summary>Key rotation (DESIGN §4): after a new key is added and made active, <see cref="RotateAsync"/> re-seals
 /// every stored secret under it, in small transactions, while the service keeps serving (old keys still open
@@ -13,15 +14,15 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
 {
     private const int BatchSize = 500;
 
-    /// <summary>Tables and columns that hold sealed values, with the associated data each is sealed under (prefix and
-    /// the SQL of the row's part of it).</summary>
-    private static readonly (string Table, string Column, string AadPrefix, string Owner)[] Sealed =
+    /// <summary>Tables and columns that hold sealed values, the SQL of the row's owner, and the associated data
+    /// (<see cref="SealContexts"/>) each is sealed under; phone numbers also carry a lookup hash.</summary>
+    private static readonly (string Table, string Column, string Owner, Func<string, string> Aad, bool IsPhone)[] Sealed =
     [
-        ("factors", "totp_secret", "totp:", "user_id"),
-        ("factors", "phone_number", "phone:", "user_id"),
-        ("pending_factors", "totp_secret", "totp:", "user_id"),
-        ("pending_factors", "phone_number", "phone:", "user_id"),
-        ("webhook_endpoints", "secret", "webhook:", "replace(id::text, '-', '')"),
+        ("factors", "totp_secret", "user_id", SealContexts.TotpSecret, false),
+        ("factors", "phone_number", "user_id", SealContexts.PhoneNumber, true),
+        ("pending_factors", "totp_secret", "user_id", SealContexts.TotpSecret, false),
+        ("pending_factors", "phone_number", "user_id", SealContexts.PhoneNumber, true),
+        ("webhook_endpoints", "secret", "id::text", id => SealContexts.WebhookSecret(Guid.Parse(id)), false),
     ];
 
     private static string KeyIdSql(string column) =>
@@ -30,7 +31,7 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
     public async Task CheckAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        foreach (var (table, column, aad, owner) in Sealed)
+        foreach (var (table, column, owner, aad, isPhone) in Sealed)
         {
             var samples = await connection.QueryAsync<(string KeyId, string UserId, byte[] Value)>(
                 $"""
@@ -41,7 +42,7 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
             {
                 try
                 {
-                    secrets.Open(value, aad + userId);
+                    secrets.Open(value, aad(userId));
                 }
                 catch (System.Security.Cryptography.CryptographicException)
                 {
@@ -58,7 +59,7 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
     public async Task<int> RotateAsync(CancellationToken cancellationToken)
     {
         var total = 0;
-        foreach (var (table, column, aad, owner) in Sealed)
+        foreach (var (table, column, owner, aad, isPhone) in Sealed)
         {
             while (true)
             {
@@ -77,9 +78,9 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
 
                 foreach (var (userId, value) in rows)
                 {
-                    var plain = secrets.Open(value, aad + userId);
-                    var resealed = secrets.Seal(plain, aad + userId);
-                    var hash = aad == "phone:" ? PhoneLookupHash(secrets, System.Text.Encoding.UTF8.GetString(plain)) : null;
+                    var plain = secrets.Open(value, aad(userId));
+                    var resealed = secrets.Seal(plain, aad(userId));
+                    var hash = isPhone ? secrets.PhoneLookupHash(System.Text.Encoding.UTF8.GetString(plain)) : null;
                     await connection.ExecuteAsync(
                         hash is null
                             ? $"update {table} set {column} = @resealed where {owner} = @userId"
@@ -96,17 +97,12 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
         return total;
     }
 
-    /// <summary>Keyed hash of a number under the active key, for the per-number budget without decrypting every row.
-    /// Rotation recomputes it; deliveries recorded under the old hash then no longer count against the number, so a
-    /// rotation forgives at most one day of that number's budget.</summary>
-    public static byte[] PhoneLookupHash(SecretBox secrets, string e164) => secrets.Mac(secrets.ActiveKeyId, "phone-lookup", e164);
-
     /// <summary>How many stored values each key id still seals (for operators deciding when an old key can go).</summary>
     public async Task<IReadOnlyDictionary<string, long>> CountByKeyAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var counts = new Dictionary<string, long>();
-        foreach (var (table, column, _, _) in Sealed)
+        foreach (var (table, column, _, _, _) in Sealed)
         {
             foreach (var (keyId, count) in await connection.QueryAsync<(string, long)>(
                          $"select {KeyIdSql(column)}, count(*) from {table} where {column} is not null group by 1"))

@@ -1,8 +1,9 @@
+using AuthService.Api.Storage;
 using System.Reflection;
 using Dapper;
 using Npgsql;
 
-namespace AuthService.Api.Storage;
+namespace AuthService.Api.Operations;
 
 /// <summary>Applies the embedded, ordered <c>Migrations/NNNN_name.sql</c> scripts once each, recording them in
 /// <c>schema_migrations</c>. An advisory lock makes concurrent starts of several instances safe: a session lock held
@@ -47,14 +48,21 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
                 continue;
             }
 
-            await connection.ExecuteAsync(sql, transaction: transaction);
-            await connection.ExecuteAsync("insert into schema_migrations (version) values (@version)", new { version }, transaction);
-            await transaction.CommitAsync(cancellationToken);
-            logger.LogInformation("Applied migration {Version}", version);
+            await ApplyAsync(connection, transaction, version, sql, cancellationToken);
             count++;
         }
 
         return count;
+    }
+
+    /// <summary>One migration and its record, committed together.</summary>
+    private async Task ApplyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string version, string sql,
+        CancellationToken cancellationToken)
+    {
+        await connection.ExecuteAsync(sql, transaction: transaction);
+        await connection.ExecuteAsync("insert into schema_migrations (version) values (@version)", new { version }, transaction);
+        await transaction.CommitAsync(cancellationToken);
+        logger.LogInformation("Applied migration {Version}", version);
     }
 
     private async Task<int> ApplyUnderSessionLockAsync(CancellationToken cancellationToken)
@@ -69,10 +77,7 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
             foreach (var (version, sql) in Migrations.Where(m => !applied.Contains(m.Version)))
             {
                 await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-                await connection.ExecuteAsync(sql, transaction: transaction);
-                await connection.ExecuteAsync("insert into schema_migrations (version) values (@version)", new { version }, transaction);
-                await transaction.CommitAsync(cancellationToken);
-                logger.LogInformation("Applied migration {Version}", version);
+                await ApplyAsync(connection, transaction, version, sql, cancellationToken);
                 count++;
             }
 
@@ -103,7 +108,7 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
     private static List<(string, string)> LoadMigrations()
     {
         var assembly = Assembly.GetExecutingAssembly();
-        const string marker = ".Storage.Migrations.";
+        const string marker = ".Operations.Migrations.";
         return assembly.GetManifestResourceNames()
             .Where(n => n.Contains(marker) && n.EndsWith(".sql", StringComparison.Ordinal))
             .Select(n =>

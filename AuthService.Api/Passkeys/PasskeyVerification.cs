@@ -3,19 +3,18 @@ using AuthService.Api.Hosting;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Api.TwoFactor;
-using AuthService.Core.BackupCodes;
+using AuthService.Core.Factors;
 using Npgsql;
 
 namespace AuthService.Api.Passkeys;
 
 /// <summary>Login with a passkey: a challenge listing the user's credentials, then the assertion checked and the
 /// challenge consumed under the user's lock, in the same atomic step as the lockout, the per-minute attempt limit and
-/// the failure ledger of every other method (<see cref="TwoFactorService.AttemptGateAsync"/>,
-/// <see cref="TwoFactorService.RecordFailureAsync"/>). The same check is the proof of a passkey user for a switch or
+/// the failure ledger of every other method (<see cref="ProofCheck.GateAsync"/>, <see cref="ProofCheck.RefuseAsync"/>). The same check is the proof of a passkey user for a switch or
 /// new backup codes.</summary>
 public sealed class PasskeyVerification(
     NpgsqlDataSource dataSource,
-    TwoFactorService twoFactor,
+    ProofCheck proofs,
     PasskeyCeremonies ceremonies,
     TimeProvider time,
     ILogger<PasskeyVerification> logger)
@@ -34,19 +33,9 @@ public sealed class PasskeyVerification(
         var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         var factor = await TwoFactorStore.GetFactorAsync(connection, null, userId);
-        if (factor is null)
+        if (Challenge.Refusal(factor, FactorMethods.Passkey) is { } refused)
         {
-            return Problems.NotEnabled;
-        }
-
-        if (factor.Method != TwoFactorService.Passkey)
-        {
-            return Problems.NoChallengeForMethod;
-        }
-
-        if (factor.LockedAt is not null)
-        {
-            return Problems.Locked;
+            return refused;
         }
 
         var (options, challenge, stored) = ceremonies.NewAuthentication(await PasskeyStore.GetCredentialsAsync(connection, null, userId));
@@ -64,22 +53,12 @@ public sealed class PasskeyVerification(
     }
 
     public Task<Result<VerifyResponse>> VerifyAsync(string userId, AuthenticationResponseJson credential, Guid? actor, CancellationToken ct) =>
-        ConsumeAsync(userId, credential, actor, "login", ct);
+        ConsumeAsync(userId, credential, actor, TwoFactorApi.LoginStage, ct);
 
     /// <summary>New backup codes, proved by a passkey assertion (replaced in the same transaction as the proof).</summary>
-    public async Task<Result<BackupCodesResponse>> RegenerateBackupCodesAsync(string userId, AuthenticationResponseJson credential, Guid? actor,
-        CancellationToken ct)
-    {
-        var codes = BackupCodeSet.Generate();
-        var hashes = codes.Select(BackupCodeSet.Hash).ToList();
-        var proof = await ConsumeAsync(userId, credential, actor, "backup_codes", ct, async (connection, transaction, now) =>
-        {
-            await TwoFactorStore.ReplaceBackupCodesAsync(connection, transaction, userId, hashes, now);
-            await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.BackupCodesRegenerated, now, actor,
-                new { backupCodes = codes.Count });
-        });
-        return proof.Error is not null ? proof.Error : new BackupCodesResponse(codes, codes.Count);
-    }
+    public Task<Result<BackupCodesResponse>> RegenerateBackupCodesAsync(string userId, AuthenticationResponseJson credential, Guid? actor,
+        CancellationToken ct) =>
+        BackupCodes.RegenerateAsync(userId, actor, alsoOnSuccess => ConsumeAsync(userId, credential, actor, BackupCodes.Stage, ct, alsoOnSuccess));
 
     /// <summary>Checks and consumes a passkey assertion of the user's current factor.</summary>
     public async Task<Result<VerifyResponse>> ConsumeAsync(string userId, AuthenticationResponseJson credential, Guid? actor, string stage,
@@ -94,18 +73,19 @@ public sealed class PasskeyVerification(
         var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        var (factor, recentFailures) = await TwoFactorStore.LockAndLoadAsync(connection, transaction, userId, now - AttemptLimits.Window);
+        var (factor, recentFailures) = await AttemptLedger.LockAndLoadAsync(connection, transaction, userId, now - AttemptLimits.Window);
         if (factor is null)
         {
             return Problems.NotEnabled;
         }
 
-        if (factor.Method != TwoFactorService.Passkey)
+        if (factor.Method != FactorMethods.Passkey)
         {
             return PasskeyProblems.NotPasskeyUser;
         }
 
-        if (await twoFactor.AttemptGateAsync(connection, transaction, userId, factor, recentFailures, now, actor) is { } closed)
+        var state = ProofCheck.StateOf(factor, recentFailures);
+        if (await proofs.GateAsync(connection, transaction, userId, state, now, actor) is { } closed)
         {
             await transaction.CommitAsync(ct);
             return closed;
@@ -124,26 +104,26 @@ public sealed class PasskeyVerification(
 
         if (refusal is not null)
         {
-            return await RefuseAsync(connection, transaction, factor, recentFailures, refusal, stored, stage, now, actor, ct);
+            return await RefuseAsync(connection, transaction, factor, state, refusal, stored, stage, now, actor, ct);
         }
 
         var remaining = await TwoFactorStore.ResetFailuresAsync(connection, transaction, userId, now);
         await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.VerificationSucceeded, now, actor,
-            new { method = TwoFactorService.Passkey, stage, backupCodesRemaining = remaining });
+            new { method = FactorMethods.Passkey, stage, backupCodesRemaining = remaining });
         if (alsoOnSuccess is not null)
         {
             await alsoOnSuccess(connection, transaction, now);
         }
 
         await transaction.CommitAsync(ct);
-        ServiceMetrics.Verifications.WithLabels(TwoFactorService.Passkey, "success").Inc();
-        return new VerifyResponse(true, TwoFactorService.Passkey, remaining, null);
+        ServiceMetrics.Verifications.WithLabels(FactorMethods.Passkey, "success").Inc();
+        return new VerifyResponse(true, FactorMethods.Passkey, remaining, null);
     }
 
     /// <summary>A refused assertion is a failed verification like a wrong code (ledger, consecutive count, lock); a
     /// counter regression is also audited on its own as a possible clone.</summary>
     private async Task<Problem> RefuseAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, FactorRow factor,
-        IReadOnlyList<DateTimeOffset> recentFailures, Refusal refusal, PasskeyCredentialRow? credential, string stage, DateTimeOffset now,
+        AttemptState state, Refusal refusal, PasskeyCredentialRow? credential, string stage, DateTimeOffset now,
         Guid? actor, CancellationToken ct)
     {
         if (refusal.Problem == PasskeyProblems.CounterRegression)
@@ -155,10 +135,9 @@ public sealed class PasskeyVerification(
             PasskeyMetrics.CounterRegressions.Inc();
         }
 
-        var failure = await twoFactor.RecordFailureAsync(connection, transaction, factor.UserId, factor, recentFailures, TwoFactorService.Passkey,
-            stage, refusal.Reason, now, actor);
+        var answer = await proofs.RefuseAsync(connection, transaction, ProofDecisions.AfterCheck(state, proofs.Limits, now, accepted: false),
+            factor.UserId, hasFactor: true, FactorMethods.Passkey, stage, now, actor, refusal.Reason, refusal.Problem);
         await transaction.CommitAsync(ct);
-        ServiceMetrics.Verifications.WithLabels(TwoFactorService.Passkey, refusal.Problem.Code).Inc();
-        return failure.Code == Problems.Locked.Code ? failure : refusal.Problem;
+        return answer;
     }
 }

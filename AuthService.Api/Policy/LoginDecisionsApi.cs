@@ -31,14 +31,14 @@ public static class LoginDecisionsApi
             .WithDescription("`loginMethod`: `password`, `oauth`, `sso`, `saml` or `api_key`. `api_key` → `none` always (API requests are never " +
                              "blocked, even when locked); `sso`/`saml` → `none`; `password`/`oauth` with 2FA → `verify`; without 2FA from " +
                              "`Enforcement:StartsAt` → `enroll_prompt` with `canSkip`.")
-            .ProducesProblemCodes(400, "invalid_login_method", "invalid_user_id", "invalid_json").ProducesProblem(401).ProducesProblem(403);
+            .ProducesProblemCodes(400, ProblemCodes.InvalidLoginMethod, ProblemCodes.InvalidUserId, ProblemCodes.InvalidJson).ProducesProblem(401).ProducesProblem(403);
 
         routes.MapPost("/v1/users/{userId}/two-factor/prompt/skip", Skip).RequireAuthorization(Scopes.Manage)
             .WithTags("Login policy")
             .AddEndpointFilter<UserIdFilter>()
             .WithSummary("Record that the user skipped the enrollment prompt")
             .WithDescription("409 `skip_not_allowed` once `Enforcement:MaxSkips` is used up, or when 2FA is already enabled.")
-            .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403).ProducesProblemCodes(409, "skip_not_allowed");
+            .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403).ProducesProblemCodes(409, ProblemCodes.SkipNotAllowed);
         return routes;
     }
 
@@ -52,7 +52,7 @@ public static class LoginDecisionsApi
 
         if (!LoginMethods.IsKnown(request.LoginMethod))
         {
-            return Problems.Result(400, "invalid_login_method", "Unknown login method.",
+            return Problems.Result(400, ProblemCodes.InvalidLoginMethod, "Unknown login method.",
                 "loginMethod must be one of: " + string.Join(", ", LoginMethods.All) + ".");
         }
 
@@ -64,14 +64,9 @@ public static class LoginDecisionsApi
             return TypedResults.Ok(new LoginDecisionResponse(fixedDecision.Action, null, false, false));
         }
 
-        const string sql = """
-            select (select method from factors where user_id = @userId) as method,
-                   (select locked_at is not null from factors where user_id = @userId) as locked,
-                   coalesce((select skips from prompt_skips where user_id = @userId), 0) as skips
-            """;
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        var state = await connection.QuerySingleAsync<(string? Method, bool? Locked, int Skips)>(sql, new { userId = request.UserId });
-        var decision = policy.Decide(request.LoginMethod!, new UserFactorState(state.Method, state.Locked == true, state.Skips), time.GetUtcNow());
+        var state = await PromptSkipStore.GetLoginStateByUserIdAsync(connection, request.UserId!);
+        var decision = policy.Decide(request.LoginMethod!, state, time.GetUtcNow());
         return TypedResults.Ok(new LoginDecisionResponse(decision.Action, decision.Method, decision.CanSkip, decision.Locked));
     }
 
@@ -82,22 +77,16 @@ public static class LoginDecisionsApi
         var maxSkips = enforcement.Value.MaxSkips;
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        if (await connection.ExecuteScalarAsync<bool>("select exists(select 1 from factors where user_id = @userId)", new { userId }, transaction))
+        if (await TwoFactorStore.GetFactorAsync(connection, transaction, userId) is not null)
         {
-            return Problems.Result(409, "skip_not_allowed", "Nothing to skip.", "Two-factor authentication is already enabled.");
+            return Problems.Result(409, ProblemCodes.SkipNotAllowed, "Nothing to skip.", "Two-factor authentication is already enabled.");
         }
 
-        // One statement: the increment only happens while skips remain, so concurrent skips never exceed MaxSkips.
-        var skips = await connection.ExecuteScalarAsync<int?>("""
-            insert into prompt_skips (user_id, skips, last_at) values (@userId, 1, @now)
-            on conflict (user_id) do update set skips = prompt_skips.skips + 1, last_at = @now
-            where @maxSkips::int is null or prompt_skips.skips < @maxSkips
-            returning skips
-            """, new { userId, now, maxSkips }, transaction);
+        var skips = await PromptSkipStore.TryAddSkipAsync(connection, transaction, userId, now, maxSkips);
         if (skips is null || (maxSkips is { } max && skips > max))
         {
             await transaction.RollbackAsync(ct);
-            return Problems.Result(409, "skip_not_allowed", "The prompt can no longer be skipped.",
+            return Problems.Result(409, ProblemCodes.SkipNotAllowed, "The prompt can no longer be skipped.",
                 "The user has used every allowed skip and must enable two-factor authentication.");
         }
 

@@ -3,19 +3,23 @@ using Npgsql;
 
 namespace AuthService.Api.Storage;
 
-/// <summary>The statements of a TOTP login: the user's lock, the locked read of a batch, and the one statement that accepts
-/// a step (used by the coalesced login and the general proof path alike).</summary>
-public static partial class TwoFactorStore
+/// <summary>The attempt ledger of DESIGN §8.1: the user's lock (the one key every path that decides on a user's attempts
+/// takes), the locked reads of factor and recent failures, the one statement that accepts a TOTP step, and the writes of a
+/// failure or a rate-limited attempt — as batch commands, so the coalesced TOTP login and the general proof path record
+/// exactly the same rows. Every write runs under the user's lock, in the transaction that read the state it was decided on.</summary>
+public static class AttemptLedger
 {
-    /// <summary>Takes the locks of several users (in user-id order, so concurrent batches never deadlock) for the rest of
-    /// <paramref name="transaction"/>, then reads their factors, each with the failed attempts since
+    /// <summary>Opens a transaction on <paramref name="connection"/>, takes the locks of several users in it (in user-id order,
+    /// so concurrent batches never deadlock), then reads their factors, each with the failed attempts since
     /// <paramref name="failuresSince"/> as <see cref="FactorRow.RecentFailures"/>. One round trip; the read's snapshot is
-    /// taken after every lock is granted.</summary>
-    public static async Task<Dictionary<string, FactorRow>> LockAndLoadManyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+    /// taken after every lock is granted. End the transaction with <see cref="WriteAndCommitAsync"/>; on an error, disposing
+    /// the connection rolls it back (<see cref="RollbackAsync"/> for an explicit one).</summary>
+    public static async Task<Dictionary<string, FactorRow>> BeginLockAndLoadManyAsync(NpgsqlConnection connection,
         IReadOnlyCollection<string> userIds, DateTimeOffset failuresSince)
     {
         var ordered = userIds.Distinct().Order(StringComparer.Ordinal).ToArray();
-        await using var batch = new NpgsqlBatch(connection, transaction);
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("begin"));
         // One statement takes every lock, in user-id order (PostgreSQL evaluates volatile select-list functions after the
         // sort); the read is a statement of its own, so its snapshot is taken once all locks are granted.
         batch.BatchCommands.Add(new NpgsqlBatchCommand($"select {LockKey("u")} from (select u from unnest($1) as t(u) order by u collate \"C\") as users")
@@ -24,7 +28,7 @@ public static partial class TwoFactorStore
         });
 
         batch.BatchCommands.Add(new NpgsqlBatchCommand($"""
-            select {FactorColumns},
+            select {TwoFactorStore.FactorColumns},
                    array(select v.created_at from verification_failures v
                          where v.user_id = f.user_id and v.created_at > $2 order by v.created_at) as recent_failures
             from factors f where f.user_id = any($1)
@@ -33,7 +37,7 @@ public static partial class TwoFactorStore
             Parameters = { new NpgsqlParameter<string[]>() { TypedValue = ordered }, new NpgsqlParameter<DateTimeOffset>() { TypedValue = failuresSince } },
         });
         await using var reader = await batch.ExecuteReaderAsync();
-        await reader.NextResultAsync(); // past the locks' rows
+        await reader.NextResultAsync(); // past the locks' rows (begin returns none)
 
         var parser = reader.GetRowParser<FactorRow>();
         var factors = new Dictionary<string, FactorRow>(StringComparer.Ordinal);
@@ -46,6 +50,21 @@ public static partial class TwoFactorStore
         return factors;
     }
 
+    /// <summary>Sends <paramref name="writes"/> and the commit of the transaction <see cref="BeginLockAndLoadManyAsync"/> opened,
+    /// in one round trip. The reader holds the result sets of the writes that return rows; read it to the end, so that an
+    /// error of the commit surfaces before any answer is given.</summary>
+    public static async Task<NpgsqlDataReader> WriteAndCommitAsync(NpgsqlConnection connection, IEnumerable<NpgsqlBatchCommand> writes)
+    {
+        var batch = new NpgsqlBatch(connection);
+        foreach (var command in writes)
+        {
+            batch.BatchCommands.Add(command);
+        }
+
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("commit"));
+        return await batch.ExecuteReaderAsync();
+    }
+
     /// <summary>What a TOTP acceptance needs: the secret the code was checked against, the step it matched, and the
     /// per-minute limit as it must hold at the moment of acceptance (DESIGN §8.1).</summary>
     public sealed record TotpAcceptance(string UserId, Guid FactorId, long Step, DateTimeOffset Now, DateTimeOffset FailuresSince,
@@ -56,7 +75,7 @@ public static partial class TwoFactorStore
     /// <see cref="FactorRow.FactorId"/>, still TOTP), the step is later than every step accepted before (RFC 6238 §5.2
     /// single use), the factor is not locked, and fewer than <see cref="TotpAcceptance.AttemptsPerMinute"/> failures are on
     /// record since <see cref="TotpAcceptance.FailuresSince"/>. It appends the success to the audit trail in the same
-    /// statement. Run it under the user's lock (<see cref="LockAndLoadManyAsync"/> or <see cref="LockAndLoadAsync"/>): failures
+    /// statement. Run it under the user's lock (<see cref="BeginLockAndLoadManyAsync"/> or <see cref="LockAndLoadAsync"/>): failures
     /// are recorded only under that lock, so the count it reads is the count at commit. Returns the unused backup-code count
     /// on success, null when refused.</summary>
     public static Task<int?> TryAcceptTotpStepAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, TotpAcceptance a) =>
@@ -83,10 +102,79 @@ public static partial class TwoFactorStore
             },
         };
 
+    /// <summary>Takes the user's lock for the rest of <paramref name="transaction"/> (a support reset, which decides nothing
+    /// on attempts but must not interleave with one).</summary>
+    public static Task LockUserAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId) =>
+        connection.ExecuteAsync(LockUserSql, new { userId }, transaction);
+
+    /// <summary>Takes the user's advisory lock for the rest of <paramref name="transaction"/> and reads, in the same round
+    /// trip, the factor and the failed attempts since <paramref name="failuresSince"/> (the per-minute limit's ledger,
+    /// which counts even without a factor: an enrollment's confirmation attempts).</summary>
+    public static async Task<(FactorRow? Factor, IReadOnlyList<DateTimeOffset> RecentFailures)> LockAndLoadAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, DateTimeOffset failuresSince)
+    {
+        await using var results = await connection.QueryMultipleAsync($"""
+            {LockUserSql};
+            select {TwoFactorStore.FactorColumns} from factors where user_id = @userId;
+            select created_at from verification_failures where user_id = @userId and created_at > @failuresSince order by created_at;
+            """, new { userId, failuresSince }, transaction);
+        await results.ReadAsync(); // the lock's empty result
+        var factor = await results.ReadSingleOrDefaultAsync<FactorRow>();
+        return (factor, (await results.ReadAsync<DateTime>()).Select(TwoFactorStore.Utc).ToList());
+    }
+
     private static readonly string LockUserSql = "select " + LockKey("@userId");
 
     /// <summary>The user's lock, the one key every path that decides on a user's attempts takes.</summary>
     private static string LockKey(string userIdExpression) => $"pg_advisory_xact_lock(hashtextextended('user:' || {userIdExpression}, 0))";
+
+    /// <summary>A failed check: the per-minute ledger, the factor's consecutive count and lock (when the user has a factor),
+    /// and the audit event. <paramref name="locksNow"/> adds the lockout's own audit event.</summary>
+    public static IEnumerable<NpgsqlBatchCommand> Failure(string userId, bool hasFactor, int lockoutThreshold, bool locksNow,
+        int consecutive, DateTimeOffset now, Guid? actor, object details)
+    {
+        yield return new NpgsqlBatchCommand("insert into verification_failures (user_id, created_at) values (@userId, @now)")
+        {
+            Parameters = { new NpgsqlParameter<string>("userId", userId), new NpgsqlParameter<DateTimeOffset>("now", now) },
+        };
+        if (hasFactor)
+        {
+            yield return new NpgsqlBatchCommand("""
+                update factors set failed_consecutive = failed_consecutive + 1, updated_at = @now,
+                    locked_at = case when failed_consecutive + 1 >= @threshold then coalesce(locked_at, @now) else locked_at end
+                where user_id = @userId
+                """)
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter<string>("userId", userId), new NpgsqlParameter<DateTimeOffset>("now", now),
+                    new NpgsqlParameter<int>("threshold", lockoutThreshold),
+                },
+            };
+        }
+
+        yield return AuditLog.Command(userId, AuditEvents.VerificationFailed, now, actor, details);
+        if (locksNow)
+        {
+            yield return AuditLog.Command(userId, AuditEvents.Locked, now, actor, new { consecutiveFailures = consecutive });
+        }
+    }
+
+    /// <summary>A request refused by the per-minute limit before anything was checked.</summary>
+    public static NpgsqlBatchCommand RateLimited(string userId, DateTimeOffset now, Guid? actor) =>
+        AuditLog.Command(userId, AuditEvents.RateLimited, now, actor, new { limit = "attempts_per_minute" });
+
+    /// <summary>Runs <paramref name="commands"/> in <paramref name="transaction"/> as one round trip.</summary>
+    public static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IEnumerable<NpgsqlBatchCommand> commands)
+    {
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        foreach (var command in commands)
+        {
+            batch.BatchCommands.Add(command);
+        }
+
+        await batch.ExecuteNonQueryAsync();
+    }
 
     private const string AcceptTotpStepSql = """
         with accepted as (

@@ -38,12 +38,15 @@ public static class AuditLog
         values (@userId, @eventType, @now, @apiKeyId, @details::jsonb)
         """;
 
+    /// <summary>The JSON of an event's details, as stored.</summary>
+    public static string Details(object? details) => JsonSerializer.Serialize(details ?? new { }, Json);
+
     /// <summary>Also writes the webhook events the audit event stands for (DESIGN §8.3) to the outbox, on the same
     /// connection and transaction: the portal hears of a change exactly when it commits.</summary>
     public static async Task AppendAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string? userId, string eventType,
         DateTimeOffset now, Guid? apiKeyId, object? details = null)
     {
-        var json = JsonSerializer.Serialize(details ?? new { }, Json);
+        var json = Details(details);
         await connection.ExecuteAsync(InsertSql, new { userId, eventType, now, apiKeyId, details = json }, transaction);
         await WebhookOutbox.AddAsync(connection, transaction, WebhookEvents.FromAudit(eventType, userId, apiKeyId, now, json));
     }
@@ -52,7 +55,7 @@ public static class AuditLog
     /// for in the same statement (<see cref="WebhookOutbox.Include"/>).</summary>
     public static NpgsqlBatchCommand Command(string? userId, string eventType, DateTimeOffset now, Guid? apiKeyId, object? details = null)
     {
-        var json = JsonSerializer.Serialize(details ?? new { }, Json);
+        var json = Details(details);
         var command = new NpgsqlBatchCommand(InsertSql)
         {
             Parameters =
@@ -66,4 +69,13 @@ public static class AuditLog
         };
         return WebhookOutbox.Include(command, WebhookEvents.FromAudit(eventType, userId, apiKeyId, now, json));
     }
+
+    /// <summary>The user's events, newest first, before event id <paramref name="before"/> (when given).</summary>
+    public static async Task<IReadOnlyList<(long Id, string EventType, DateTime OccurredAt, Guid? ApiKeyId, string Details)>> ListByUserIdAsync(
+        NpgsqlConnection connection, string userId, long? before, int take) =>
+        (await connection.QueryAsync<(long Id, string EventType, DateTime OccurredAt, Guid? ApiKeyId, string Details)>("""
+            select id, event_type, occurred_at, api_key_id, details::text
+            from audit_events where user_id = @userId and (@before::bigint is null or id < @before)
+            order by id desc limit @take
+            """, new { userId, before, take })).ToList();
 }

@@ -10,6 +10,25 @@ public static class DeliveryLedger
     /// <summary>The lock every reservation takes (after its user and number locks) to check the deployment-wide caps.</summary>
     public const string CapsLock = "telephony-caps";
 
+    /// <summary>Serialises the rules of one user (and one phone number) across connections and instances for the
+    /// rest of the transaction: limit checks and their ledger inserts become one atomic step.</summary>
+    public static Task LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string scope, string value) =>
+        connection.ExecuteAsync("select pg_advisory_xact_lock(hashtextextended(@key, 0))", new { key = scope + ":" + value }, transaction);
+
+    public static async Task<IReadOnlyList<DateTimeOffset>> DeliveriesSinceAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        string? userId, byte[]? phoneHash, DateTimeOffset since)
+    {
+        var sql = userId is not null
+            ? "select created_at from deliveries where user_id = @userId and created_at > @since order by created_at"
+            : "select created_at from deliveries where phone_hash = @phoneHash and created_at > @since order by created_at";
+        var rows = await connection.QueryAsync<DateTime>(sql, new { userId, phoneHash, since }, transaction);
+        return rows.Select(TwoFactorStore.Utc).ToList();
+    }
+
+    /// <summary>Gives a reserved delivery back when the provider did not take the message.</summary>
+    public static Task RefundAsync(NpgsqlConnection connection, long deliveryId) =>
+        connection.ExecuteAsync("delete from deliveries where id = @deliveryId", new { deliveryId });
+
     public static Task<bool> HasConfirmedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, byte[] phoneHash) =>
         connection.ExecuteScalarAsync<bool>(
             "select exists (select 1 from factors where user_id = @userId and method = 'phone' and phone_hash = @phoneHash)",

@@ -19,10 +19,8 @@ public static class IdempotencyStore
 
     /// <summary>Null when this request claimed the key; otherwise the record of the first request
     /// (<see cref="IdempotencyRecord.Status"/> null while it is still in progress).</summary>
-    public static async Task<IdempotencyRecord?> BeginAsync(NpgsqlDataSource dataSource, string userId, string key, DateTimeOffset now,
-        CancellationToken cancellationToken)
+    public static async Task<IdempotencyRecord?> BeginAsync(NpgsqlConnection connection, string userId, string key, DateTimeOffset now)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var claimed = await connection.ExecuteAsync("""
             insert into idempotency_keys (user_id, key, created_at) values (@userId, @key, @now)
             on conflict (user_id, key) do update set status = null, response = null, created_at = excluded.created_at
@@ -39,10 +37,9 @@ public static class IdempotencyStore
     }
 
     /// <summary>Stores the answer to replay, or releases the key when the request failed (<paramref name="response"/> null).
-    /// Never cancelled by the client: the work it records has happened.</summary>
-    public static async Task CompleteAsync(NpgsqlDataSource dataSource, string userId, string key, string? response, int status = 202)
+    /// </summary>
+    public static async Task CompleteAsync(NpgsqlConnection connection, string userId, string key, string? response, int status)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
         if (response is null)
         {
             await connection.ExecuteAsync("delete from idempotency_keys where user_id = @userId and key = @key", new { userId, key });

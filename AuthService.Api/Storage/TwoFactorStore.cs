@@ -57,9 +57,9 @@ public sealed class BackupCodeRow
 
 /// <summary>The SQL of second factors. Every single-use rule is one conditional statement, so it holds
 /// across connections and instances without locks held in the application.</summary>
-public static partial class TwoFactorStore
+public static class TwoFactorStore
 {
-    private const string FactorColumns = """
+    internal const string FactorColumns = """
         user_id, factor_id, method, totp_secret, totp_algorithm, totp_digits, totp_period, phone_number, phone_hash, phone_masked,
         last_totp_step, enabled_at, failed_consecutive, locked_at
         """;
@@ -72,22 +72,6 @@ public static partial class TwoFactorStore
     public static Task<FactorRow?> GetFactorAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId) =>
         connection.QuerySingleOrDefaultAsync<FactorRow>(
             $"select {FactorColumns} from factors where user_id = @userId", new { userId }, transaction);
-
-    /// <summary>Takes the user's advisory lock for the rest of <paramref name="transaction"/> and reads, in the same round
-    /// trip, the factor and the failed attempts since <paramref name="failuresSince"/> (the per-minute limit's ledger,
-    /// which counts even without a factor: an enrollment's confirmation attempts).</summary>
-    public static async Task<(FactorRow? Factor, IReadOnlyList<DateTimeOffset> RecentFailures)> LockAndLoadAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, DateTimeOffset failuresSince)
-    {
-        await using var results = await connection.QueryMultipleAsync($"""
-            {LockUserSql};
-            select {FactorColumns} from factors where user_id = @userId;
-            select created_at from verification_failures where user_id = @userId and created_at > @failuresSince order by created_at;
-            """, new { userId, failuresSince }, transaction);
-        await results.ReadAsync(); // the lock's empty result
-        var factor = await results.ReadSingleOrDefaultAsync<FactorRow>();
-        return (factor, (await results.ReadAsync<DateTime>()).Select(Utc).ToList());
-    }
 
     internal static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 
@@ -114,7 +98,7 @@ public static partial class TwoFactorStore
     }
 
     /// <summary>Starts (or replaces) the user's pending enrollment or switch. A slow request never overwrites a pending
-    /// row started after it (as for the codes, <see cref="PhoneStore.UpsertCodeAsync"/>).</summary>
+    /// row started after it (as for the codes, <see cref="PhoneCodeStore.UpsertCodeAsync"/>).</summary>
     public static Task UpsertPendingAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, PendingRow pending)
     {
         const string sql = """
@@ -198,6 +182,10 @@ public static partial class TwoFactorStore
     }
 
     /// <summary>All earlier codes die; the new set is the only one that works.</summary>
+    public static Task<int> CountUnusedBackupCodesAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId) =>
+        connection.ExecuteScalarAsync<int>("select count(*)::int from backup_codes where user_id = @userId and used_at is null", new { userId },
+            transaction);
+
     public static async Task ReplaceBackupCodesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId,
         IReadOnlyList<BackupCodeHash> hashes, DateTimeOffset now)
     {
@@ -220,4 +208,18 @@ public static partial class TwoFactorStore
             update factors set failed_consecutive = 0, updated_at = @now where user_id = @userId
             returning (select count(*)::int from backup_codes where user_id = @userId and used_at is null)
             """, new { userId, now }, transaction);
+
+    /// <summary>A support reset: every trace of the user's second factor — factor, pending row, backup codes, codes, failure
+    /// ledger, delivery budget, prompt skips, passkey challenges (passkeys go with the factor). True when a factor existed.</summary>
+    public static async Task<bool> DeleteAllByUserIdAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId) =>
+        await connection.ExecuteAsync("""
+            delete from factors where user_id = @userId;
+            delete from pending_factors where user_id = @userId;
+            delete from backup_codes where user_id = @userId;
+            delete from phone_codes where user_id = @userId;
+            delete from verification_failures where user_id = @userId;
+            delete from deliveries where user_id = @userId;
+            delete from prompt_skips where user_id = @userId;
+            delete from passkey_challenges where user_id = @userId;
+            """, new { userId }, transaction) > 0;
 }

@@ -51,17 +51,8 @@ public static class SupportApi
         var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        await PhoneStore.LockAsync(connection, transaction, "user", userId);
-        var hadFactor = await connection.ExecuteAsync("""
-            delete from factors where user_id = @userId;
-            delete from pending_factors where user_id = @userId;
-            delete from backup_codes where user_id = @userId;
-            delete from phone_codes where user_id = @userId;
-            delete from verification_failures where user_id = @userId;
-            delete from deliveries where user_id = @userId;
-            delete from prompt_skips where user_id = @userId;
-            delete from passkey_challenges where user_id = @userId;
-            """, new { userId }, transaction) > 0;
+        await AttemptLedger.LockUserAsync(connection, transaction, userId);
+        var hadFactor = await TwoFactorStore.DeleteAllByUserIdAsync(connection, transaction, userId);
         await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.SupportReset, now, caller.ApiKeyId(),
             new { reason = request.Reason!.Trim(), ticket = request.Ticket!.Trim() });
         await transaction.CommitAsync(ct);
@@ -80,11 +71,7 @@ public static class SupportApi
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        var rows = (await connection.QueryAsync<(long Id, string EventType, DateTime OccurredAt, Guid? ApiKeyId, string Details)>("""
-            select id, event_type, occurred_at, api_key_id, details::text
-            from audit_events where user_id = @userId and (@before::bigint is null or id < @before)
-            order by id desc limit @take
-            """, new { userId, before, take = size + 1 })).ToList();
+        var rows = await AuditLog.ListByUserIdAsync(connection, userId, before, size + 1);
         var items = rows.Take(size).Select(r => new AuditEventResponse(r.Id, r.EventType,
             new DateTimeOffset(DateTime.SpecifyKind(r.OccurredAt, DateTimeKind.Utc)), r.ApiKeyId,
             JsonDocument.Parse(r.Details).RootElement.Clone())).ToList();

@@ -67,12 +67,12 @@ public sealed partial class PhoneDeliveries(
         var dailyRequests = limits.Value.DailyRequests;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await PhoneStore.LockAsync(connection, transaction, "deliveries-user", send.UserId);
-        await PhoneStore.LockAsync(connection, transaction, "deliveries-phone", Convert.ToHexString(send.PhoneHash));
+        await DeliveryLedger.LockAsync(connection, transaction, "deliveries-user", send.UserId);
+        await DeliveryLedger.LockAsync(connection, transaction, "deliveries-phone", Convert.ToHexString(send.PhoneHash));
 
         // A number the requester has not confirmed draws on its small "unconfirmed" budget, never on its owner's.
         var confirmed = await DeliveryLedger.HasConfirmedAsync(connection, transaction, send.UserId, send.PhoneHash);
-        var byUser = RollingWindow.Check(await PhoneStore.DeliveriesSinceAsync(connection, transaction, send.UserId, null, now - Day),
+        var byUser = RollingWindow.Check(await DeliveryLedger.DeliveriesSinceAsync(connection, transaction, send.UserId, null, now - Day),
             dailyRequests, Day, now);
         var byNumber = RollingWindow.Check(
             await DeliveryLedger.NumberDeliveriesSinceAsync(connection, transaction, send.PhoneHash, confirmed, now - Day),
@@ -143,12 +143,11 @@ public sealed partial class PhoneDeliveries(
     /// message; a send that may have gone out stays counted (an attacker cannot pump messages through provider errors).</summary>
     public async Task RecordFailureAsync(SendRequest send, long deliveryId, TelephonyUnavailableException failure, DateTimeOffset now)
     {
+        await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
         if (!failure.MayHaveBeenDelivered)
         {
-            await PhoneStore.RefundDeliveryAsync(dataSource, deliveryId);
+            await DeliveryLedger.RefundAsync(connection, deliveryId);
         }
-
-        await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
 
         await AuditLog.AppendAsync(connection, null, send.UserId, AuditEvents.CodeSendFailed, now, send.Actor, new
         {

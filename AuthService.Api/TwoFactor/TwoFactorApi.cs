@@ -1,8 +1,12 @@
+using Microsoft.Extensions.Options;
+using AuthService.Api.Telephony;
+using AuthService.Api.Configuration;
 using System.Security.Claims;
 using AuthService.Api.Hosting;
 using AuthService.Api.Http;
 using AuthService.Api.Passkeys;
 using AuthService.Api.Security;
+using AuthService.Core.Factors;
 using AuthService.Core.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -13,12 +17,19 @@ namespace AuthService.Api.TwoFactor;
 /// backup codes. There is deliberately no route that disables two-factor authentication.</summary>
 public static class TwoFactorApi
 {
+    /// <summary>The stage a login's proofs are audited under.</summary>
+    public const string LoginStage = "login";
+
     /// <summary>The 400 codes of the routes that take a phone number (DESIGN §8.2 adds <c>destination_not_allowed</c>).</summary>
     private static readonly string[] TelephonyRequestErrors =
-        ["validation_failed", "invalid_json", "invalid_parameter", "invalid_user_id", "invalid_phone_number", "destination_not_allowed"];
+        [ProblemCodes.ValidationFailed, ProblemCodes.InvalidJson, ProblemCodes.InvalidParameter, ProblemCodes.InvalidUserId, ProblemCodes.InvalidPhoneNumber, ProblemCodes.DestinationNotAllowed];
 
     public static RouteGroupBuilder MapTwoFactor(this IEndpointRouteBuilder routes)
     {
+        // The descriptions quote the configured limits (the defaults in openapi.yaml), never numbers of their own.
+        var limits = routes.ServiceProvider.GetRequiredService<IOptions<LimitsOptions>>().Value;
+        var unconfirmedDaily = routes.ServiceProvider.GetRequiredService<TelephonyControls>().UnconfirmedNumberDaily;
+        var passkeyMinutes = $"{PasskeyOptions.ChallengeLifetime.TotalMinutes:0} minutes";
         var group = routes.MapGroup("/v1/users/{userId}/two-factor")
             .WithTags("Two-factor")
             .AddEndpointFilter<UserIdFilter>()
@@ -32,18 +43,18 @@ public static class TwoFactorApi
         group.MapPost("/enroll", Enroll).RequireAuthorization(Scopes.Manage)
             .WithSummary("Start enrollment")
             .WithDescription("`totp`: 201 with the secret, otpauth URI and QR code. `phone`: 202, a code is sent by `sms` or `call`. " +
-                             "`passkey` (with `accountName`, `displayName`): 201 with WebAuthn `PublicKeyCredentialCreationOptionsJSON` valid 5 minutes. " +
+                             $"`passkey` (with `accountName`, `displayName`): 201 with WebAuthn `PublicKeyCredentialCreationOptionsJSON` valid {passkeyMinutes}. " +
                              "Enrolling again replaces the pending enrollment. 409 `two_factor_already_enabled` when enabled (use switch-method). " +
-                             "429 `daily_limit_exceeded` past the daily code budget (3 a day for a number nobody enrolling it has confirmed); " +
+                             $"429 `daily_limit_exceeded` past the daily code budget ({unconfirmedDaily} a day for a number nobody enrolling it has confirmed); " +
                              "400 `destination_not_allowed` for premium-rate, satellite and other refused numbers or countries; " +
                              "502/503 `telephony_unavailable` when the provider surely did not send; 502 `telephony_outcome_unknown` when it may have " +
                              "(the code works if it arrives); 503 `telephony_capped` at a deployment-wide cap.")
             .Produces<PhoneEnrollmentResponse>(202)
             .ProducesProblemCodes(400, TelephonyRequestErrors)
-            .ProducesProblemCodes(409, "two_factor_already_enabled", "passkeys_not_configured")
-            .ProducesProblemCodes(429, "daily_limit_exceeded")
-            .ProducesProblemCodes(502, "telephony_unavailable", "telephony_outcome_unknown")
-            .ProducesProblemCodes(503, "telephony_unavailable", "telephony_capped", "database_unavailable");
+            .ProducesProblemCodes(409, ProblemCodes.TwoFactorAlreadyEnabled, ProblemCodes.PasskeysNotConfigured)
+            .ProducesProblemCodes(429, ProblemCodes.DailyLimitExceeded)
+            .ProducesProblemCodes(502, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyOutcomeUnknown)
+            .ProducesProblemCodes(503, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyCapped, ProblemCodes.DatabaseUnavailable);
 
         group.MapPost("/enroll/confirm", ConfirmEnrollment).RequireAuthorization(Scopes.Manage)
             .WithSummary("Confirm enrollment with the first code")
@@ -51,24 +62,24 @@ public static class TwoFactorApi
                              "Enables the factor and returns 10 backup codes: the only time they are ever shown. " +
                              "422 `invalid_code` / `invalid_passkey` (wrong origin, RP ID, malformed) / `passkey_challenge_invalid` (unknown, used or " +
                              "expired challenge: enroll again); 409 `no_pending_enrollment`; 429 `too_many_attempts`.")
-            .ProducesProblemCodes(409, "no_pending_enrollment", "two_factor_already_enabled")
-            .ProducesProblemCodes(422, "invalid_code", "invalid_passkey", "passkey_challenge_invalid")
-            .ProducesProblemCodes(429, "too_many_attempts");
+            .ProducesProblemCodes(409, ProblemCodes.NoPendingEnrollment, ProblemCodes.TwoFactorAlreadyEnabled)
+            .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid)
+            .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts);
 
         group.MapPost("/challenge", Challenge).RequireAuthorization(Scopes.Verify)
             .WithSummary("Send a login code to a phone user, or get passkey request options")
             .WithDescription("`channel` is `sms` or `call` (202; the previous login code dies), or `passkey` (200 with WebAuthn " +
-                             "`PublicKeyCredentialRequestOptionsJSON`, single use, 5 minutes; the previous challenge dies). Optional `Idempotency-Key` " +
+                             $"`PublicKeyCredentialRequestOptionsJSON`, single use, {passkeyMinutes}; the previous challenge dies). Optional `Idempotency-Key` " +
                              "header for phone codes: a retry with the same key sends nothing and returns the first answer. " +
                              "409 `no_challenge_for_method` when the channel does not fit the user's method (TOTP users never need one). " +
                              "400 `destination_not_allowed` when the number's country is not enabled for the channel; 502 `telephony_outcome_unknown` " +
                              "when the provider may have sent the code (it works if it arrives); 503 `telephony_capped` at a deployment-wide cap.")
-            .ProducesProblemCodes(400, "validation_failed", "invalid_json", "invalid_parameter", "invalid_user_id", "destination_not_allowed")
-            .ProducesProblemCodes(409, "no_challenge_for_method", "two_factor_not_enabled", "idempotency_key_in_use", "passkeys_not_configured")
-            .ProducesProblemCodes(423, "locked")
-            .ProducesProblemCodes(429, "daily_limit_exceeded")
-            .ProducesProblemCodes(502, "telephony_unavailable", "telephony_outcome_unknown")
-            .ProducesProblemCodes(503, "telephony_unavailable", "telephony_capped", "database_unavailable");
+            .ProducesProblemCodes(400, ProblemCodes.ValidationFailed, ProblemCodes.InvalidJson, ProblemCodes.InvalidParameter, ProblemCodes.InvalidUserId, ProblemCodes.DestinationNotAllowed)
+            .ProducesProblemCodes(409, ProblemCodes.NoChallengeForMethod, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.IdempotencyKeyInUse, ProblemCodes.PasskeysNotConfigured)
+            .ProducesProblemCodes(423, ProblemCodes.Locked)
+            .ProducesProblemCodes(429, ProblemCodes.DailyLimitExceeded)
+            .ProducesProblemCodes(502, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyOutcomeUnknown)
+            .ProducesProblemCodes(503, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyCapped, ProblemCodes.DatabaseUnavailable);
 
         group.MapPost("/verify", Verify).RequireAuthorization(Scopes.Verify)
             .WithSummary("Verify a login code, a passkey assertion or a backup code")
@@ -76,11 +87,11 @@ public static class TwoFactorApi
                              "options of `challenge`). Wrong, expired or already used code → 422 `invalid_code`. Passkey: 422 `invalid_passkey` " +
                              "(another origin or RP ID, unknown credential, bad signature), `passkey_challenge_invalid` (unknown, used or expired " +
                              "challenge), `passkey_counter_regression` (possible cloned authenticator, audited). Every refusal counts: " +
-                             "429 `too_many_attempts` after 5 failures in a minute; 423 `locked` after 100 consecutive failures.")
-            .ProducesProblemCodes(409, "two_factor_not_enabled", "passkey_not_enabled")
-            .ProducesProblemCodes(422, "invalid_code", "invalid_passkey", "passkey_challenge_invalid", "passkey_counter_regression")
-            .ProducesProblemCodes(423, "locked")
-            .ProducesProblemCodes(429, "too_many_attempts");
+                             $"429 `too_many_attempts` after {limits.AttemptsPerMinute} failures in a minute; 423 `locked` after {limits.LockoutThreshold} consecutive failures.")
+            .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.PasskeyNotEnabled)
+            .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid, ProblemCodes.PasskeyCounterRegression)
+            .ProducesProblemCodes(423, ProblemCodes.Locked)
+            .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts);
 
         group.MapPost("/switch-method", SwitchMethod).RequireAuthorization(Scopes.Manage)
             .WithSummary("Start switching the method")
@@ -88,21 +99,21 @@ public static class TwoFactorApi
                              "consumed). Answers like enroll. The current method stays active until the switch is confirmed.")
             .Produces<PhoneEnrollmentResponse>(202)
             .ProducesProblemCodes(400, TelephonyRequestErrors)
-            .ProducesProblemCodes(409, "two_factor_not_enabled", "passkey_not_enabled", "passkeys_not_configured")
-            .ProducesProblemCodes(422, "invalid_code", "invalid_passkey", "passkey_challenge_invalid", "passkey_counter_regression")
-            .ProducesProblemCodes(423, "locked")
-            .ProducesProblemCodes(429, "too_many_attempts", "daily_limit_exceeded")
-            .ProducesProblemCodes(502, "telephony_unavailable", "telephony_outcome_unknown")
-            .ProducesProblemCodes(503, "telephony_unavailable", "telephony_capped", "database_unavailable");
+            .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.PasskeyNotEnabled, ProblemCodes.PasskeysNotConfigured)
+            .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid, ProblemCodes.PasskeyCounterRegression)
+            .ProducesProblemCodes(423, ProblemCodes.Locked)
+            .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts, ProblemCodes.DailyLimitExceeded)
+            .ProducesProblemCodes(502, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyOutcomeUnknown)
+            .ProducesProblemCodes(503, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyCapped, ProblemCodes.DatabaseUnavailable);
 
         group.MapPost("/switch-method/confirm", ConfirmSwitch).RequireAuthorization(Scopes.Manage)
             .WithSummary("Confirm the switch with a code of the new method")
             .WithDescription("`code`, or `credential` (`RegistrationResponseJSON`) for a passkey. The new method replaces the old one (an old " +
                              "passkey is deleted); backup codes are kept. 409 `no_pending_switch`.")
-            .ProducesProblemCodes(409, "no_pending_switch", "two_factor_not_enabled")
-            .ProducesProblemCodes(422, "invalid_code", "invalid_passkey", "passkey_challenge_invalid")
-            .ProducesProblemCodes(423, "locked")
-            .ProducesProblemCodes(429, "too_many_attempts");
+            .ProducesProblemCodes(409, ProblemCodes.NoPendingSwitch, ProblemCodes.TwoFactorNotEnabled)
+            .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid)
+            .ProducesProblemCodes(423, ProblemCodes.Locked)
+            .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts);
 
         group.MapGet("/backup-codes", GetBackupCodes).RequireAuthorization(Scopes.Manage)
             .WithSummary("How many backup codes are left")
@@ -112,70 +123,70 @@ public static class TwoFactorApi
             .WithSummary("Replace the backup codes")
             .WithDescription("Needs `proof` (a code of the current factor, a passkey assertion as `credential`, or a backup code; consumed). " +
                              "Returns a new set of 10, shown once; every older code dies.")
-            .ProducesProblemCodes(409, "two_factor_not_enabled", "passkey_not_enabled")
-            .ProducesProblemCodes(422, "invalid_code", "invalid_passkey", "passkey_challenge_invalid", "passkey_counter_regression")
-            .ProducesProblemCodes(423, "locked")
-            .ProducesProblemCodes(429, "too_many_attempts");
+            .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.PasskeyNotEnabled)
+            .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid, ProblemCodes.PasskeyCounterRegression)
+            .ProducesProblemCodes(423, ProblemCodes.Locked)
+            .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts);
 
         return group;
     }
 
-    public static async Task<Ok<StatusResponse>> GetStatus(string userId, TwoFactorService service, CancellationToken ct) =>
-        TypedResults.Ok(await service.GetStatusAsync(userId, ct));
+    public static async Task<Ok<StatusResponse>> GetStatus(string userId, Status status, CancellationToken ct) =>
+        TypedResults.Ok(await status.GetAsync(userId, ct));
 
     public static async Task<Results<Created<TotpEnrollmentResponse>, Created<PasskeyEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult>> Enroll(
-        string userId, EnrollRequest request, TwoFactorService service, PasskeyEnrollment passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
-        Started(userId, request.Method == TwoFactorService.Passkey
-            ? await passkeys.StartAsync(userId, TwoFactorService.Enroll, request.AccountName, request.DisplayName, caller.ApiKeyId(), ct)
-            : await service.EnrollAsync(userId, request, caller.ApiKeyId(), ct));
+        string userId, EnrollRequest request, Enroll enroll, PasskeyEnrollment passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
+        Started(userId, request.Method == FactorMethods.Passkey
+            ? await passkeys.StartAsync(userId, PendingPurposes.Enroll, request.AccountName, request.DisplayName, caller.ApiKeyId(), ct)
+            : await enroll.StartAsync(userId, request, caller.ApiKeyId(), ct));
 
     public static async Task<Results<Ok<ConfirmResponse>, ProblemHttpResult>> ConfirmEnrollment(
-        string userId, CodeRequest request, TwoFactorService service, PasskeyEnrollment passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
-        ToOk(request.Credential is not { } credential ? await service.ConfirmEnrollmentAsync(userId, request.Code, caller.ApiKeyId(), ct)
+        string userId, CodeRequest request, ConfirmWithCode confirm, PasskeyEnrollment passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
+        ToOk(request.Credential is not { } credential ? await confirm.ConfirmEnrollmentAsync(userId, request.Code, caller.ApiKeyId(), ct)
             : request.Code is not null ? PasskeySwitch.OneProofOnly
             : await passkeys.ConfirmEnrollmentAsync(userId, credential, caller.ApiKeyId(), ct));
 
     public static async Task<Results<Accepted<ChallengeResponse>, Ok<PasskeyChallengeResponse>, ProblemHttpResult>> Challenge(
         string userId, ChallengeRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
-        TwoFactorService service, PasskeyVerification passkeys, ClaimsPrincipal caller, CancellationToken ct)
+        Challenge challenge, PasskeyVerification passkeys, ClaimsPrincipal caller, CancellationToken ct)
     {
-        if (request.Channel == TwoFactorService.Passkey)
+        if (request.Channel == FactorMethods.Passkey)
         {
             var options = await passkeys.ChallengeAsync(userId, ct);
             return options.Error is { } refused ? refused.ToResult() : TypedResults.Ok(options.Value);
         }
 
-        var result = await service.ChallengeAsync(userId, request.Channel, idempotencyKey, caller.ApiKeyId(), ct);
+        var result = await challenge.SendAsync(userId, request.Channel, idempotencyKey, caller.ApiKeyId(), ct);
         return result.Error is { } error ? error.ToResult() : TypedResults.Accepted((string?)null, result.Value);
     }
 
     public static async Task<Results<Ok<VerifyResponse>, ProblemHttpResult>> Verify(
-        string userId, VerifyRequest request, TwoFactorService service, PasskeyVerification passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
-        ToOk(request.Credential is not { } credential ? await service.VerifyAsync(userId, request.Code, request.BackupCode, caller.ApiKeyId(), ct)
+        string userId, VerifyRequest request, ProofCheck proofs, PasskeyVerification passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
+        ToOk(request.Credential is not { } credential
+            ? await proofs.ConsumeAsync(userId, new Proof(request.Code, request.BackupCode), caller.ApiKeyId(), LoginStage, ct)
             : request.Code is not null || request.BackupCode is not null ? PasskeySwitch.OneProofOnly
             : await passkeys.VerifyAsync(userId, credential, caller.ApiKeyId(), ct));
 
     public static async Task<Results<Created<TotpEnrollmentResponse>, Created<PasskeyEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult>> SwitchMethod(
-        string userId, SwitchMethodRequest request, TwoFactorService service, PasskeySwitch passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
+        string userId, SwitchMethodRequest request, SwitchMethod switching, PasskeySwitch passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
         Started(userId, PasskeySwitch.Handles(request)
             ? await passkeys.StartAsync(userId, request, caller.ApiKeyId(), ct)
-            : await service.StartSwitchAsync(userId, request, caller.ApiKeyId(), ct));
+            : await switching.StartAsync(userId, request, caller.ApiKeyId(), ct));
 
     public static async Task<Results<Ok<SwitchConfirmResponse>, ProblemHttpResult>> ConfirmSwitch(
-        string userId, CodeRequest request, TwoFactorService service, PasskeyEnrollment passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
-        ToOk(request.Credential is not { } credential ? await service.ConfirmSwitchAsync(userId, request.Code, caller.ApiKeyId(), ct)
+        string userId, CodeRequest request, ConfirmWithCode confirm, PasskeyEnrollment passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
+        ToOk(request.Credential is not { } credential ? await confirm.ConfirmSwitchAsync(userId, request.Code, caller.ApiKeyId(), ct)
             : request.Code is not null ? PasskeySwitch.OneProofOnly
             : await passkeys.ConfirmSwitchAsync(userId, credential, caller.ApiKeyId(), ct));
 
-    public static async Task<Ok<BackupCodesRemainingResponse>> GetBackupCodes(string userId, TwoFactorService service,
-        CancellationToken ct) =>
-        TypedResults.Ok(new BackupCodesRemainingResponse(await service.BackupCodesRemainingAsync(userId, ct)));
+    public static async Task<Ok<BackupCodesRemainingResponse>> GetBackupCodes(string userId, BackupCodes backupCodes, CancellationToken ct) =>
+        TypedResults.Ok(new BackupCodesRemainingResponse(await backupCodes.RemainingAsync(userId, ct)));
 
     public static async Task<Results<Created<BackupCodesResponse>, ProblemHttpResult>> RegenerateBackupCodes(
-        string userId, ProofRequest request, TwoFactorService service, PasskeyVerification passkeys, ClaimsPrincipal caller, CancellationToken ct)
+        string userId, ProofRequest request, BackupCodes backupCodes, PasskeyVerification passkeys, ClaimsPrincipal caller, CancellationToken ct)
     {
         var result = request.Proof?.Credential is not { } credential
-            ? await service.RegenerateBackupCodesAsync(userId, request.Proof, caller.ApiKeyId(), ct)
+            ? await backupCodes.RegenerateAsync(userId, request.Proof, caller.ApiKeyId(), ct)
             : request.Proof.Code is not null || request.Proof.BackupCode is not null ? PasskeySwitch.OneProofOnly
             : await passkeys.RegenerateBackupCodesAsync(userId, credential, caller.ApiKeyId(), ct);
         return result.Error is { } error

@@ -30,7 +30,7 @@ public static class WebhookOutbox
         """;
 
     /// <summary>The outbox rows of <paramref name="events"/> added to a batch command that inserts an audit event, as
-    /// data-modifying CTEs of that same statement (for batched writes such as <c>AttemptStore</c>): still one round trip,
+    /// data-modifying CTEs of that same statement (for batched writes such as <c>AttemptLedger</c>): still one round trip,
     /// still the change's transaction.</summary>
     public static NpgsqlBatchCommand Include(NpgsqlBatchCommand audit, IReadOnlyList<WebhookEvent> events)
     {

@@ -9,12 +9,12 @@ namespace AuthService.Tests.Api;
 /// <summary>The coalesced TOTP login on a real PostgreSQL: however concurrent attempts fall into batches, each caller gets
 /// its own answer, decided in order under the user's lock: a step is taken once, every checked code is accepted or counted,
 /// and the per-minute limit stops checking at exactly its count.</summary>
-public class TotpLoginsTests : AppFixture
+public class CoalescedTotpLoginTests : AppFixture
 {
-    private TotpLogins Logins => App.Services.GetRequiredService<TotpLogins>();
+    private ProofCheck Proofs => App.Services.GetRequiredService<ProofCheck>();
 
-    private Task<AuthService.Api.Http.Result<VerifyResponse>?> AttemptAsync(string userId, string code) =>
-        Logins.VerifyAsync(new TotpLogins.Attempt(userId, code, "login", null, Now));
+    private async Task<AuthService.Api.Http.Result<VerifyResponse>?> AttemptAsync(string userId, string code) =>
+        await Proofs.ConsumeAsync(userId, new Proof(code, null), null, TwoFactorApi.LoginStage, CancellationToken.None);
 
     [Test]
     public async Task A_step_is_accepted_once_per_user_and_each_caller_gets_its_own_answer()

@@ -17,13 +17,13 @@ public class ExactLimitsTests : AppFixture
 
     /// <summary>The accept statement on its own (under the user's lock, as every path runs it): its guards hold even for an
     /// acceptance prepared from a read that is stale by now.</summary>
-    private async Task<int?> AcceptAsync(TwoFactorStore.TotpAcceptance acceptance)
+    private async Task<int?> AcceptAsync(AttemptLedger.TotpAcceptance acceptance)
     {
         await using var connection = new NpgsqlConnection(App.ConnectionString);
         await connection.OpenAsync();
         await using var transaction = await connection.BeginTransactionAsync();
-        await connection.ExecuteAsync("select pg_advisory_xact_lock(hashtextextended('user:' || @UserId, 0))", acceptance, transaction);
-        var remaining = await TwoFactorStore.TryAcceptTotpStepAsync(connection, transaction, acceptance);
+        await AttemptLedger.LockUserAsync(connection, transaction, acceptance.UserId);
+        var remaining = await AttemptLedger.TryAcceptTotpStepAsync(connection, transaction, acceptance);
         await transaction.CommitAsync();
         return remaining;
     }
@@ -201,11 +201,11 @@ public class ExactLimitsTests : AppFixture
             HttpStatusCode.UnprocessableEntity, "invalid_code");
     }
 
-    private async Task<TwoFactorStore.TotpAcceptance> AcceptanceAsync(string userId, long step)
+    private async Task<AttemptLedger.TotpAcceptance> AcceptanceAsync(string userId, long step)
     {
         await using var connection = new NpgsqlConnection(App.ConnectionString);
         var factorId = await connection.ExecuteScalarAsync<Guid>("select factor_id from factors where user_id = @userId", new { userId });
-        return new TwoFactorStore.TotpAcceptance(userId, factorId, step, Now, Now.AddMinutes(-1), 5, null, "{}");
+        return new AttemptLedger.TotpAcceptance(userId, factorId, step, Now, Now.AddMinutes(-1), 5, null, "{}");
     }
 
     private static long StepOf(DateTimeOffset at) => at.ToUnixTimeSeconds() / 30;

@@ -1,3 +1,4 @@
+using AuthService.Api.Operations;
 using System.Net.Http.Json;
 using AuthService.Api.Storage;
 using AuthService.Tests.Infrastructure;

@@ -1,3 +1,4 @@
+using AuthService.Api.Operations;
 using AuthService.Api.Hosting;
 using AuthService.Api.Storage;
 using AuthService.Tests.Infrastructure;

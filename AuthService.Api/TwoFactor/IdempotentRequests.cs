@@ -1,0 +1,84 @@
+using System.Text.Json;
+using AuthService.Api.Http;
+using AuthService.Api.Storage;
+using AuthService.Api.Telephony;
+using Npgsql;
+
+namespace AuthService.Api.TwoFactor;
+
+/// <summary>The <c>Idempotency-Key</c> wrapper around a use case that sends something: the first request with a key claims
+/// it; a retry with the same key gets the first answer and runs nothing. A refusal that sent nothing releases the key for a
+/// retry; an outcome the provider left unknown is stored as the answer (a retry must never send a second message); any
+/// exception releases it, and a claim whose instance died lapses after <see cref="IdempotencyStore.Lease"/>.</summary>
+public sealed class IdempotentRequests(NpgsqlDataSource dataSource, TimeProvider time, ILogger<IdempotentRequests> logger)
+{
+    public static Problem? KeyProblem(string? key) =>
+        key is not null && (key.Length is 0 or > 128 || key.Any(c => c is < '!' or > '~'))
+            ? Problems.Validation("Idempotency-Key must be 1–128 visible ASCII characters.")
+            : null;
+
+    /// <summary>Runs <paramref name="useCase"/> once per (user, key); without a key, simply runs it.</summary>
+    public async Task<Result<T>> RunAsync<T>(string userId, string? key, Func<Task<Result<T>>> useCase, CancellationToken cancellationToken)
+    {
+        if (key is null)
+        {
+            return await useCase();
+        }
+
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        {
+            var replay = await IdempotencyStore.BeginAsync(connection, userId, key, time.GetUtcNow());
+            if (replay is { Status: null })
+            {
+                return Problems.IdempotencyInProgress;
+            }
+
+            if (replay is { Response: { } stored })
+            {
+                return replay.Status is >= 200 and < 300
+                    ? JsonSerializer.Deserialize<T>(stored, JsonSerializerOptions.Web)!
+                    : JsonSerializer.Deserialize<Problem>(stored, JsonSerializerOptions.Web)!;
+            }
+        }
+
+        Result<T> result;
+        try
+        {
+            result = await useCase();
+        }
+        catch (Exception)
+        {
+            await ReleaseQuietlyAsync(userId, key);
+            throw;
+        }
+
+        await CompleteAsync(userId, key, result.Error switch
+        {
+            null => JsonSerializer.Serialize(result.Value, JsonSerializerOptions.Web),
+            { Code: TelephonyProblems.OutcomeUnknownCode } unknown => JsonSerializer.Serialize(unknown, JsonSerializerOptions.Web),
+            _ => null,
+        }, result.Error?.Status ?? 202);
+        return result;
+    }
+
+    /// <summary>Stores the answer, or releases the key (<paramref name="response"/> null). Never cancelled by the client: the
+    /// work it records has happened.</summary>
+    private async Task CompleteAsync(string userId, string key, string? response, int status)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
+        await IdempotencyStore.CompleteAsync(connection, userId, key, response, status);
+    }
+
+    /// <summary>Releases a claimed key after a failure; when the database is what failed, the claim lapses on its own.</summary>
+    private async Task ReleaseQuietlyAsync(string userId, string key)
+    {
+        try
+        {
+            await CompleteAsync(userId, key, null, 0);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            logger.LogWarning("Could not release an Idempotency-Key of {UserId}; it lapses in {Lease}", userId, IdempotencyStore.Lease);
+        }
+    }
+}

@@ -1,0 +1,204 @@
+using AuthService.Api.Configuration;
+using AuthService.Api.Hosting;
+using AuthService.Api.Http;
+using AuthService.Api.Storage;
+using AuthService.Core.Factors;
+using AuthService.Core.Policy;
+using AuthService.Core.Security;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace AuthService.Api.TwoFactor;
+
+/// <summary>The one path that checks a proof of the current factor — a login (<c>verify</c>), the proof of a switch or of
+/// new backup codes — and the one place that turns a <see cref="ProofDecision"/> into its answer and its rows.
+/// A TOTP code is decided here in a coalesced batch: one transaction locks every user in it and reads their factors and
+/// recent failures (one round trip), each attempt is decided in arrival order by <see cref="ProofDecisions.Totp"/>, and
+/// every outcome is written and committed in a second round trip. So each code checked against a secret is accepted or
+/// counted in the same locked step that checked the limit and the lockout (DESIGN §8.1), and under load N logins share two
+/// round trips and one commit. Phone codes, backup codes and proofs with extra work take the single-user path
+/// (<c>ProofCheck.Codes.cs</c>) under the same lock and the same decision.</summary>
+public sealed partial class ProofCheck : IDisposable
+{
+    private const int MaxBatch = 64;
+
+    // Batches in flight at once (each holds a pooled connection). A batch waits for its durable commit; more of them keep
+    // PostgreSQL busy meanwhile.
+    private const int Workers = 4;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly SecretBox _secrets;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ProofCheck> _logger;
+    private readonly Coalescer<TotpAttempt, Result<VerifyResponse>?> _totpLogins;
+
+    public ProofCheck(NpgsqlDataSource dataSource, SecretBox secrets, TimeProvider time, IOptions<LimitsOptions> limits, ILogger<ProofCheck> logger)
+    {
+        _dataSource = dataSource;
+        _secrets = secrets;
+        _time = time;
+        _logger = logger;
+        Limits = new AttemptLimits(limits.Value.AttemptsPerMinute, limits.Value.LockoutThreshold);
+        _totpLogins = new Coalescer<TotpAttempt, Result<VerifyResponse>?>(DecideTotpBatchAsync, MaxBatch, workers: Workers);
+    }
+
+    public AttemptLimits Limits { get; }
+
+    /// <summary>Checks and consumes <paramref name="proof"/> (a code of the current factor, or a backup code) under the user's
+    /// lock. <paramref name="alsoOnSuccess"/> runs in the same transaction (e.g. replacing backup codes).</summary>
+    public async Task<Result<VerifyResponse>> ConsumeAsync(string userId, Proof? proof, Guid? actor, string stage, CancellationToken cancellationToken,
+        Func<NpgsqlConnection, NpgsqlTransaction, DateTimeOffset, Task>? alsoOnSuccess = null)
+    {
+        if (ShapeProblem(proof) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var now = _time.GetUtcNow();
+        if (proof!.Code is { } code && alsoOnSuccess is null)
+        {
+            // A full queue means the database is far behind: 503 at once (as a pool timeout would), not requests piling up.
+            if (!_totpLogins.TryRun(new TotpAttempt(userId, code, stage, actor, now), out var decided))
+            {
+                throw new NpgsqlException("Too many logins are waiting for the database; retry shortly.");
+            }
+
+            if (await decided is { } answer)
+            {
+                return answer;
+            }
+        }
+
+        return await ConsumeUnderLockAsync(userId, proof, actor, stage, now, alsoOnSuccess, cancellationToken);
+    }
+
+    /// <summary>Exactly one of code and backupCode, at most 64 printable characters.</summary>
+    private static Problem? ShapeProblem(Proof? proof)
+    {
+        if (proof is null)
+        {
+            return Problems.Validation("proof is required: a code of the current factor or a backup code.");
+        }
+
+        if ((proof.Code is null) == (proof.BackupCode is null))
+        {
+            return Problems.Validation("Send exactly one of code and backupCode.");
+        }
+
+        var value = proof.Code ?? proof.BackupCode!;
+        return value.Length > 64 || value.Any(char.IsControl) ? Problems.Validation("The code must be at most 64 printable characters.") : null;
+    }
+
+    private sealed record TotpAttempt(string UserId, string Code, string Stage, Guid? Actor, DateTimeOffset Now);
+
+    /// <summary>One batch of TOTP attempts; null for a user whose factor is not TOTP (the caller takes the single-user path).</summary>
+    private async Task<IReadOnlyList<Result<VerifyResponse>?>> DecideTotpBatchAsync(IReadOnlyList<TotpAttempt> attempts)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync();
+        var factors = await AttemptLedger.BeginLockAndLoadManyAsync(connection, attempts.Select(a => a.UserId).ToList(),
+            attempts.Min(a => a.Now) - AttemptLimits.Window);
+        var results = new Result<VerifyResponse>?[attempts.Count];
+        var accepted = new List<(int Index, int DriftSteps)>();
+        var writes = new List<NpgsqlBatchCommand>();
+        var states = new Dictionary<string, (AttemptState Attempts, long LastStep)>(StringComparer.Ordinal);
+        for (var i = 0; i < attempts.Count; i++)
+        {
+            var attempt = attempts[i];
+            if (!factors.TryGetValue(attempt.UserId, out var factor))
+            {
+                results[i] = Problems.NotEnabled;
+                continue;
+            }
+
+            if (factor.Method != FactorMethods.Totp)
+            {
+                continue; // null: the single-user path
+            }
+
+            var (state, lastStep) = states.TryGetValue(attempt.UserId, out var known)
+                ? known
+                : (StateOf(factor, (factor.RecentFailures ?? []).Select(TwoFactorStore.Utc).ToList()), factor.LastTotpStep);
+            var decision = ProofDecisions.Totp(state, Limits, attempt.Now, () => _secrets.OpenTotpSecret(factor), factor.Profile(), attempt.Code,
+                lastStep);
+            states[attempt.UserId] = (decision.Next, decision.IsAccepted ? decision.Step : lastStep);
+            if (decision.IsAccepted)
+            {
+                writes.Add(AttemptLedger.AcceptTotpStepCommand(Acceptance(factor, decision, attempt.Stage, attempt.Now, attempt.Actor)));
+                accepted.Add((i, decision.DriftSteps));
+                continue;
+            }
+
+            results[i] = Refuse(decision, attempt.UserId, hasFactor: true, FactorMethods.Totp, attempt.Stage, attempt.Now, attempt.Actor, writes);
+        }
+
+        // The writes and the commit travel together: an acceptance is answered only once it is durable.
+        await using var reader = await AttemptLedger.WriteAndCommitAsync(connection, writes);
+        foreach (var (index, drift) in accepted)
+        {
+            // Only acceptances return rows (the remaining backup codes), one result set each, in order. No row: the factor was
+            // reset in between (a reset takes the lock too, so only between batches; kept as a guard).
+            results[index] = await reader.ReadAsync() ? new VerifyResponse(true, FactorMethods.Totp, reader.GetInt32(0), drift) : Problems.InvalidCode;
+            ServiceMetrics.Verifications.WithLabels(FactorMethods.Totp, results[index]!.Value.Error?.Code ?? "success").Inc();
+            await reader.NextResultAsync();
+        }
+
+        while (await reader.NextResultAsync())
+        {
+            // through the commit: an error there fails the whole batch, acceptances included
+        }
+
+        return results;
+    }
+
+    /// <summary>A TOTP code that passed <see cref="ProofDecisions.Totp"/> against <paramref name="factor"/>'s secret, ready for the
+    /// one statement that accepts it under the limits as they stand at that moment.</summary>
+    internal AttemptLedger.TotpAcceptance Acceptance(FactorRow factor, ProofDecision decision, string stage, DateTimeOffset now, Guid? actor) =>
+        new(factor.UserId, factor.FactorId, decision.Step, now, now - AttemptLimits.Window, Limits.AttemptsPerMinute, actor,
+            AuditLog.Details(new { method = FactorMethods.Totp, stage, driftSteps = decision.DriftSteps }));
+
+    internal static AttemptState StateOf(FactorRow? factor, IReadOnlyList<DateTimeOffset> recentFailures) =>
+        new(factor?.LockedAt is not null, recentFailures, factor?.FailedConsecutive ?? 0);
+
+    /// <summary>The answer to an attempt that was not accepted, and its rows (appended to <paramref name="writes"/>): locked →
+    /// nothing; limited → an audit event; a failure → the ledger, the consecutive count and, at the threshold, the lock
+    /// (NIST SP 800-63B §5.2.2). A failure answers <paramref name="shown"/> (a method's own refusal, e.g. <c>invalid_passkey</c>)
+    /// or <c>invalid_code</c>, and <c>locked</c> when it locks the factor.</summary>
+    internal Problem Refuse(ProofDecision decision, string userId, bool hasFactor, string method, string stage, DateTimeOffset now, Guid? actor,
+        List<NpgsqlBatchCommand> writes, string? reason = null, Problem? shown = null)
+    {
+        switch (decision.Verdict)
+        {
+            case ProofVerdict.Locked:
+                return Problems.Locked;
+            case ProofVerdict.Limited:
+                writes.Add(AttemptLedger.RateLimited(userId, now, actor));
+                ServiceMetrics.LimitHits.WithLabels("attempts_per_minute").Inc();
+                return Problems.TooManyAttempts(decision.Limit.RetryAfterSeconds);
+        }
+
+        var locksNow = hasFactor && decision.LocksNow;
+        writes.AddRange(AttemptLedger.Failure(userId, hasFactor, Limits.LockoutThreshold, locksNow, decision.Next.FailedConsecutive, now, actor,
+            new { method, stage, reason = reason ?? decision.FailureReason }));
+        var answer = locksNow ? Problems.Locked : shown ?? Problems.InvalidCode;
+        ServiceMetrics.Verifications.WithLabels(method, answer.Code).Inc();
+        if (locksNow)
+        {
+            _logger.LogWarning("Locked the second factor of {UserId} after {Failures} consecutive failures", userId, decision.Next.FailedConsecutive);
+            ServiceMetrics.Lockouts.Inc();
+        }
+
+        return answer;
+    }
+
+    /// <summary><see cref="Refuse"/>, written at once in <paramref name="transaction"/> (one round trip).</summary>
+    internal async Task<Problem> RefuseAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ProofDecision decision, string userId,
+        bool hasFactor, string method, string stage, DateTimeOffset now, Guid? actor, string? reason = null, Problem? shown = null)
+    {
+        var writes = new List<NpgsqlBatchCommand>();
+        var answer = Refuse(decision, userId, hasFactor, method, stage, now, actor, writes, reason, shown);
+        await AttemptLedger.ExecuteAsync(connection, transaction, writes);
+        return answer;
+    }
+
+    public void Dispose() => _totpLogins.Dispose();
+}
