@@ -1,0 +1,112 @@
+using AuthService.Api.Storage;
+using AuthService.Tests.Infrastructure;
+using Dapper;
+using Npgsql;
+
+namespace AuthService.Tests.Storage;
+
+/// <summary>The attempt ledger's statements on the real database: the user's lock held from the batch's first round trip to
+/// its commit, the commit travelling with the writes, and an error rolling the whole batch back.</summary>
+public class AttemptLedgerTests : AppFixture
+{
+    private async Task<NpgsqlConnection> OpenAsync()
+    {
+        var connection = new NpgsqlConnection(App.ConnectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    private static NpgsqlBatchCommand FailureRow(string userId, DateTimeOffset at) =>
+        new("insert into verification_failures (user_id, created_at) values ($1, $2)")
+        {
+            Parameters = { new NpgsqlParameter<string>() { TypedValue = userId }, new NpgsqlParameter<DateTimeOffset>() { TypedValue = at } },
+        };
+
+    private async Task<long> FailuresOfAsync(string userId)
+    {
+        await using var connection = await OpenAsync();
+        return await connection.ExecuteScalarAsync<long>("select count(*) from verification_failures where user_id = @userId", new { userId });
+    }
+
+    [Test]
+    public async Task Lock_and_load_reads_the_factor_and_only_the_failures_of_the_window()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        await using var connection = await OpenAsync();
+        await connection.ExecuteAsync("insert into verification_failures (user_id, created_at) values (@u, @old), (@u, @recent)",
+            new { u = user.UserId, old = Now.AddMinutes(-2), recent = Now.AddSeconds(-5) });
+
+        await using var transaction = await connection.BeginTransactionAsync();
+        var (factor, failures) = await AttemptLedger.LockAndLoadAsync(connection, transaction, user.UserId, Now.AddMinutes(-1));
+
+        Assert.That(factor?.Method, Is.EqualTo("totp"));
+        Assert.That(failures, Has.Count.EqualTo(1));
+        Assert.That(failures[0], Is.EqualTo(Now.AddSeconds(-5)).Within(TimeSpan.FromMilliseconds(1)));
+    }
+
+    [Test]
+    public async Task A_batch_holds_its_users_locks_until_its_writes_commit()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        await using var batch = await OpenAsync();
+        var factors = await AttemptLedger.BeginLockAndLoadManyAsync(batch, [user.UserId, AuthApp.NewUserId()], Now.AddMinutes(-1));
+        Assert.That(factors.Keys, Is.EqualTo(new[] { user.UserId }), "users without a factor are simply absent");
+
+        await using var other = await OpenAsync();
+        await using var otherTransaction = await other.BeginTransactionAsync();
+        var pid = await other.ExecuteScalarAsync<int>("select pg_backend_pid()", transaction: otherTransaction); // (PgBouncer: this server's)
+        var waiting = AttemptLedger.LockUserAsync(other, otherTransaction, user.UserId);
+        await WaitUntilBlockedAsync(pid);
+        Assert.That(waiting.IsCompleted, Is.False, "the user's lock is held between the batch's round trips");
+
+        await using (var reader = await AttemptLedger.WriteAndCommitAsync(batch, [FailureRow(user.UserId, Now)]))
+        {
+            while (await reader.NextResultAsync())
+            {
+            }
+        }
+
+        await waiting;
+        Assert.That(await FailuresOfAsync(user.UserId), Is.EqualTo(1), "committed with the writes");
+    }
+
+    [Test]
+    public async Task An_error_in_the_writes_rolls_the_batch_back_and_frees_the_lock()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        await using (var batch = await OpenAsync())
+        {
+            await AttemptLedger.BeginLockAndLoadManyAsync(batch, [user.UserId], Now.AddMinutes(-1));
+            await Assert.ThrowsAsync<PostgresException>(async () =>
+            {
+                await using var reader = await AttemptLedger.WriteAndCommitAsync(batch, [FailureRow(user.UserId, Now), new NpgsqlBatchCommand("select 1/0")]);
+                while (await reader.NextResultAsync())
+                {
+                }
+            });
+        }
+
+        Assert.That(await FailuresOfAsync(user.UserId), Is.Zero, "the failure before the error is not committed");
+        await using var other = await OpenAsync();
+        await other.ExecuteAsync("set lock_timeout = '2s'");
+        await using var transaction = await other.BeginTransactionAsync();
+        await AttemptLedger.LockUserAsync(other, transaction, user.UserId); // a lock left held would time out here
+    }
+
+    /// <summary>Waits (polling PostgreSQL, not the clock) until the backend is blocked on a lock.</summary>
+    private async Task WaitUntilBlockedAsync(int pid)
+    {
+        await using var probe = await OpenAsync();
+        for (var i = 0; i < 5000; i++)
+        {
+            if (await probe.ExecuteScalarAsync<bool>("select wait_event_type = 'Lock' from pg_stat_activity where pid = @pid", new { pid }))
+            {
+                return;
+            }
+
+            await Task.Yield();
+        }
+
+        Assert.Fail("The second transaction never waited for the lock.");
+    }
+}
