@@ -30,9 +30,9 @@ public sealed class AuthApp : WebApplicationFactory<Program>
             ["Auth:BootstrapAdminKey"] = AdminKey,
             ["Encryption:ActiveKeyId"] = "k1",
             ["Encryption:Keys:k1"] = EncryptionKey,
-            // Fixtures share one database, and the hardening tests' processes seal under their own key: an app started after
+            // Fixtures share one database, and the multi-process tests (Instances) seal under their own key: an app started after
             // them must open those values too (the start-up key check rightly refuses a ring that cannot).
-            ["Encryption:Keys:hard1"] = Hardening.Instances.EncryptionKey,
+            ["Encryption:Keys:hard1"] = Instances.EncryptionKey,
             ["Telephony:Provider"] = "log",
             ["Serilog:MinimumLevel:Default"] = "Warning",
             // Fixtures share one database but each has its own fake clock: a background prune driven by one clock

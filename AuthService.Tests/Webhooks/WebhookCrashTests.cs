@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using AuthService.Tests.Hardening;
 using AuthService.Tests.Infrastructure;
 using static AuthService.Tests.Webhooks.WebhookTesting;
 

@@ -1,0 +1,253 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using AuthService.Tests.Infrastructure;
+
+namespace AuthService.Tests.Limits;
+
+/// <summary>The abuse limits at their boundaries, with the portal's exact messages and Retry-After, the window
+/// rolling forward on a fake clock, and exactness under concurrency and across two instances.</summary>
+public class LimitsTests : AppFixture
+{
+    protected override bool SendsCodes => true;
+
+    private const string DailyMessage = "You have exceeded the maximum number of allowed requests.";
+    private const string AttemptsMessage = "You have exceeded the number of log in attempts allowed. Please wait a minute then try again.";
+
+    private async Task<(string UserId, string Phone)> EnablePhoneAsync(AuthApp? app = null, string? phone = null)
+    {
+        app ??= App;
+        using var client = app.AdminClient();
+        var userId = AuthApp.NewUserId("limits");
+        phone ??= PhoneFactorTests.NewPhone();
+        (await client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = phone, channel = "sms" }))
+            .EnsureSuccessStatusCode();
+        (await client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code = Telnyx.LastCodeTo(phone) }))
+            .EnsureSuccessStatusCode();
+        return (userId, phone);
+    }
+
+    private static Task<HttpResponseMessage> Challenge(HttpClient client, string userId) =>
+        client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/challenge", new { channel = "sms" });
+
+    [Test]
+    public async Task Exactly_ten_deliveries_a_day_then_429_with_the_portal_message_until_the_window_rolls()
+    {
+        var user = await EnablePhoneAsync(); // the enrollment SMS was delivery 1
+        var first = Now;
+        for (var i = 2; i <= 10; i++)
+        {
+            App.Time.Advance(TimeSpan.FromMinutes(1));
+            Assert.That((await Challenge(Client, user.UserId)).StatusCode, Is.EqualTo(HttpStatusCode.Accepted), $"delivery {i}");
+        }
+
+        var refused = await Challenge(Client, user.UserId);
+        var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.TooManyRequests, "daily_limit_exceeded");
+        Assert.That(problem.GetProperty("detail").GetString(), Is.EqualTo(DailyMessage));
+        var retryAfter = (int)refused.Headers.RetryAfter!.Delta!.Value.TotalSeconds;
+        Assert.That(retryAfter, Is.EqualTo((int)(first.AddHours(24) - Now).TotalSeconds));
+        Assert.That(problem.GetProperty("retryAfter").GetInt32(), Is.EqualTo(retryAfter));
+
+        App.Time.Advance(TimeSpan.FromSeconds(retryAfter - 1));
+        await ProblemAssert.IsProblemAsync(await Challenge(Client, user.UserId), HttpStatusCode.TooManyRequests, "daily_limit_exceeded");
+        App.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.That((await Challenge(Client, user.UserId)).StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the oldest delivery left the window");
+    }
+
+    /// <summary>DESIGN §8.2 (issue 14): before it, ten accounts enrolling one number sent it ten codes and used up its
+    /// owner's budget. Sends to a number nobody confirmed share the small "unconfirmed" budget of 3 a day.</summary>
+    [Test]
+    public async Task Sends_to_an_unconfirmed_number_share_a_budget_of_three_across_users()
+    {
+        var phone = PhoneFactorTests.NewPhone();
+        for (var i = 0; i < 3; i++)
+        {
+            var userId = AuthApp.NewUserId("shared-phone");
+            var response = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = phone, channel = "sms" });
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), $"user {i}");
+        }
+
+        var fourth = await Client.PostAsJsonAsync($"/v1/users/{AuthApp.NewUserId()}/two-factor/enroll",
+            new { method = "phone", phoneNumber = phone, channel = "call" });
+        var problem = await ProblemAssert.IsProblemAsync(fourth, HttpStatusCode.TooManyRequests, "daily_limit_exceeded");
+        Assert.That(problem.GetProperty("detail").GetString(), Is.EqualTo(DailyMessage));
+        Assert.That(Telnyx.DeliveriesTo(phone), Has.Count.EqualTo(3));
+    }
+
+    [Test]
+    public async Task Thirty_parallel_challenges_with_a_budget_of_ten_deliver_exactly_ten()
+    {
+        var user = await EnablePhoneAsync();
+        var before = Telnyx.DeliveriesTo(user.Phone).Count; // 1: the enrollment code
+        var clients = Enumerable.Range(0, 30).Select(_ => App.AdminClient()).ToArray();
+
+        var responses = await Race.RunAsync(30, i => Challenge(clients[i], user.UserId),
+            i => clients[i].GetAsync($"/v1/users/{user.UserId}/two-factor"));
+
+        Assert.That(responses.Count(r => r.StatusCode == HttpStatusCode.Accepted), Is.EqualTo(10 - before));
+        Assert.That(responses.Count(r => r.StatusCode == HttpStatusCode.TooManyRequests), Is.EqualTo(30 - (10 - before)));
+        Assert.That(Telnyx.DeliveriesTo(user.Phone), Has.Count.EqualTo(10));
+    }
+
+    [Test]
+    public async Task Two_instances_on_one_database_share_the_daily_budget_exactly()
+    {
+        using var second = new AuthApp(Telnyx.Settings);
+        second.Time.SetUtcNow(Now);
+        var user = await EnablePhoneAsync();
+        var clients = Enumerable.Range(0, 30).Select(i => (i % 2 == 0 ? App : second).AdminClient()).ToArray();
+
+        var responses = await Race.RunAsync(30, i => Challenge(clients[i], user.UserId),
+            i => clients[i].GetAsync($"/v1/users/{user.UserId}/two-factor"));
+
+        Assert.That(responses.Count(r => r.StatusCode == HttpStatusCode.Accepted), Is.EqualTo(9));
+        Assert.That(Telnyx.DeliveriesTo(user.Phone), Has.Count.EqualTo(10));
+    }
+
+    [Test]
+    public async Task Five_failures_a_minute_then_even_the_right_code_gets_429_until_the_minute_rolls()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var firstFailure = Now;
+        for (var i = 0; i < 5; i++)
+        {
+            await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { code = "000000" }),
+                HttpStatusCode.UnprocessableEntity, "invalid_code");
+            App.Time.Advance(TimeSpan.FromSeconds(2));
+        }
+
+        var limited = await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(user.Secret, Now) });
+        var problem = await ProblemAssert.IsProblemAsync(limited, HttpStatusCode.TooManyRequests, "too_many_attempts");
+        Assert.That(problem.GetProperty("detail").GetString(), Is.EqualTo(AttemptsMessage));
+        Assert.That(limited.Headers.RetryAfter!.Delta!.Value.TotalSeconds, Is.EqualTo((firstFailure.AddSeconds(60) - Now).TotalSeconds));
+
+        App.Time.Advance(limited.Headers.RetryAfter!.Delta!.Value);
+        Assert.That((await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(user.Secret, Now) })).StatusCode,
+            Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task Four_failures_leave_the_fifth_attempt_allowed()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        for (var i = 0; i < 4; i++)
+        {
+            await Flows.VerifyAsync(Client, user.UserId, new { code = "000000" });
+        }
+
+        Assert.That((await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(user.Secret, Now) })).StatusCode,
+            Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task Parallel_wrong_codes_get_exactly_five_422_and_the_rest_429()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var clients = Enumerable.Range(0, 25).Select(_ => App.AdminClient()).ToArray();
+        var responses = await Race.RunAsync(25, i => Flows.VerifyAsync(clients[i], user.UserId, new { code = "000000" }),
+            i => clients[i].GetAsync($"/v1/users/{user.UserId}/two-factor"));
+        Assert.That(responses.Count(r => r.StatusCode == HttpStatusCode.UnprocessableEntity), Is.EqualTo(5));
+        Assert.That(responses.Count(r => r.StatusCode == HttpStatusCode.TooManyRequests), Is.EqualTo(20));
+    }
+
+    private async Task FailAsync(string userId, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            if (i > 0 && i % 5 == 0)
+            {
+                App.Time.Advance(TimeSpan.FromSeconds(61));
+            }
+
+            var response = await Flows.VerifyAsync(Client, userId, new { code = "000000" });
+            Assert.That(response.StatusCode, Is.AnyOf(HttpStatusCode.UnprocessableEntity, (HttpStatusCode)423), $"failure {i + 1}");
+        }
+
+        App.Time.Advance(TimeSpan.FromSeconds(61));
+    }
+
+    [Test]
+    public async Task Exactly_one_hundred_consecutive_failures_lock_the_factor_until_a_support_reset()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        await FailAsync(user.UserId, 99);
+        Assert.That((await Client.GetFromJsonAsync<JsonElement>($"/v1/users/{user.UserId}/two-factor")).GetProperty("locked").GetBoolean(), Is.False);
+
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { code = "000000" }), (HttpStatusCode)423, "locked");
+        App.Time.Advance(TimeSpan.FromDays(3));
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(user.Secret, Now) }),
+            (HttpStatusCode)423, "locked");
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { backupCode = user.BackupCodes[0] }),
+            (HttpStatusCode)423, "locked");
+
+        var decision = await (await Client.PostAsJsonAsync("/v1/login-decisions", new { userId = user.UserId, loginMethod = "password" }))
+            .Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(decision.GetProperty("locked").GetBoolean(), Is.True);
+        var apiKeyLogin = await (await Client.PostAsJsonAsync("/v1/login-decisions", new { userId = user.UserId, loginMethod = "api_key" }))
+            .Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(apiKeyLogin.GetProperty("action").GetString(), Is.EqualTo("none"), "API requests are never blocked, even when locked");
+        Assert.That(apiKeyLogin.GetProperty("locked").GetBoolean(), Is.False);
+    }
+
+    [Test]
+    public async Task A_success_resets_the_consecutive_count()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        await FailAsync(user.UserId, 99);
+        Assert.That((await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(user.Secret, Now) })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        await FailAsync(user.UserId, 99);
+        var status = await Client.GetFromJsonAsync<JsonElement>($"/v1/users/{user.UserId}/two-factor");
+        Assert.That(status.GetProperty("locked").GetBoolean(), Is.False);
+    }
+
+    [Test]
+    public async Task Support_reset_clears_factor_codes_lockout_and_counters()
+    {
+        var user = await EnablePhoneAsync();
+        for (var i = 0; i < 9; i++)
+        {
+            (await Challenge(Client, user.UserId)).EnsureSuccessStatusCode();
+        }
+
+        for (var i = 0; i < 5; i++)
+        {
+            await Flows.VerifyAsync(Client, user.UserId, new { code = "000000" });
+        }
+
+        await ProblemAssert.IsProblemAsync(await Challenge(Client, user.UserId), HttpStatusCode.TooManyRequests, "daily_limit_exceeded");
+
+        var noReason = await Client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/reset", new { ticket = "T-1" });
+        await ProblemAssert.IsProblemAsync(noReason, HttpStatusCode.BadRequest, "validation_failed");
+
+        var reset = await Client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/reset", new { reason = "lost phone", ticket = "SUP-1234" });
+        Assert.That(reset.StatusCode, Is.EqualTo(HttpStatusCode.OK), await reset.Content.ReadAsStringAsync());
+
+        var status = await Client.GetFromJsonAsync<JsonElement>($"/v1/users/{user.UserId}/two-factor");
+        Assert.Multiple(() =>
+        {
+            Assert.That(status.GetProperty("enabled").GetBoolean(), Is.False);
+            Assert.That(status.GetProperty("backupCodesRemaining").GetInt32(), Is.Zero);
+            Assert.That(status.GetProperty("locked").GetBoolean(), Is.False);
+            Assert.That(status.GetProperty("pending").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        });
+
+        // The user's counters are cleared: they can enroll a new phone right away (the old number keeps its own budget).
+        var newPhone = PhoneFactorTests.NewPhone();
+        var enroll = await Client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/enroll", new { method = "phone", phoneNumber = newPhone, channel = "sms" });
+        Assert.That(enroll.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await enroll.Content.ReadAsStringAsync());
+        var confirm = await Client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/enroll/confirm", new { code = Telnyx.LastCodeTo(newPhone) });
+        Assert.That(confirm.StatusCode, Is.EqualTo(HttpStatusCode.OK), "no attempt limit carried over");
+    }
+
+    [Test]
+    public async Task Reset_lifts_a_lockout()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        await FailAsync(user.UserId, 100);
+        (await Client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/reset", new { reason = "locked out", ticket = "SUP-2" }))
+            .EnsureSuccessStatusCode();
+        var again = await Flows.EnableTotpAsync(App, Client, user.UserId);
+        Assert.That((await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(again.Secret, Now) })).StatusCode,
+            Is.EqualTo(HttpStatusCode.OK));
+    }
+}

@@ -1,0 +1,193 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using AuthService.Tests.Infrastructure;
+using OtpNet;
+
+namespace AuthService.Tests.Operations;
+
+/// <summary>PostgreSQL goes away under load and comes back. The service must answer 503 <c>database_unavailable</c>
+/// within a bound (never a 500, never a hang), keep /health/live up while /health/ready goes down, recover by itself
+/// when the database returns, and lose no acknowledged write.
+/// <para>The bound: the test's connection string sets Timeout=2 (connect) and Command Timeout=3, so one request
+/// can wait at most ~2 s to connect plus ~3 s on a command; <see cref="Bound"/> adds 1 s of slack on a busy box.</para></summary>
+[Category("MultiProcess")]
+public class DatabaseOutageTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(6);
+
+    private sealed record Answer(DateTime At, string Route, int Status, string? MediaType, string? Code, double Milliseconds, string? Error);
+
+    private OwnCluster _cluster = null!;
+
+    [OneTimeSetUp]
+    public void StartCluster() => _cluster = new OwnCluster("hardening-outage", 25471);
+
+    [OneTimeTearDown]
+    public void StopCluster() => _cluster.Dispose();
+
+    private string ConnectionString => _cluster.ServerConnectionString + ";Timeout=2;Command Timeout=3";
+
+    /// <summary>Status reads and verifications on four workers until <paramref name="stop"/>, each request bounded by
+    /// the client (a hang shows up as an error). 409 from verify: the load user has no factor, so nothing is rate limited.</summary>
+    private static Task[] Load(ServiceProcess service, string userId, ConcurrentQueue<Answer> answers, CancellationToken stop)
+    {
+        var otherUser = AuthApp.NewUserId("outage-load");
+        return Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            using var client = service.Client(Instances.AdminKey);
+            client.Timeout = Bound + TimeSpan.FromSeconds(4);
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var (route, send) = (w + i) % 2 == 0
+                    ? ("status", (Func<Task<HttpResponseMessage>>)(() => client.GetAsync($"/v1/users/{userId}/two-factor")))
+                    : ("verify", () => Flows.VerifyAsync(client, otherUser, new { backupCode = "aaaaa-aaaaa" }));
+                var watch = Stopwatch.StartNew();
+                try
+                {
+                    using var response = await send();
+                    var body = await response.Content.ReadAsStringAsync();
+                    string? code = null;
+                    if (response.Content.Headers.ContentType?.MediaType == "application/problem+json")
+                    {
+                        code = JsonDocument.Parse(body).RootElement.TryGetProperty("code", out var c) ? c.GetString() : null;
+                    }
+
+                    answers.Enqueue(new Answer(DateTime.UtcNow, route, (int)response.StatusCode, response.Content.Headers.ContentType?.MediaType,
+                        code, watch.Elapsed.TotalMilliseconds, null));
+                }
+                catch (Exception e)
+                {
+                    answers.Enqueue(new Answer(DateTime.UtcNow, route, 0, null, null, watch.Elapsed.TotalMilliseconds, e.GetType().Name));
+                }
+
+                await Task.Delay(20);
+            }
+        })).ToArray();
+    }
+
+    [Test]
+    public async Task Outage_gives_503_within_the_bound_then_the_service_recovers_by_itself_and_keeps_every_acknowledged_write()
+    {
+        var cluster = _cluster;
+        var connectionString = ConnectionString;
+        await using var service = await Instances.StartAsync(Instances.Production(connectionString, null));
+        using var admin = service.Client(Instances.AdminKey);
+
+        // Acknowledged before the outage: an enabled factor and a consumed backup code.
+        var userId = AuthApp.NewUserId("outage");
+        var enroll = await Instances.JsonAsync(await admin.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "totp" }));
+        var secret = Base32Encoding.ToBytes(enroll.GetProperty("secret").GetString()!);
+        var confirm = await admin.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm",
+            new { code = ReferenceTotp.Code(secret, await Instances.SafeTotpMomentAsync()) });
+        Assert.That(confirm.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var usedBackupCode = (await Instances.JsonAsync(confirm)).GetProperty("backupCodes")[0].GetString()!;
+        Assert.That((await Flows.VerifyAsync(admin, userId, new { backupCode = usedBackupCode })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var answers = new ConcurrentQueue<Answer>();
+        using var stopLoad = new CancellationTokenSource();
+        var workers = Load(service, userId, answers, stopLoad.Token);
+
+        await Task.Delay(1000);
+        var stopping = DateTime.UtcNow;
+        cluster.Stop();
+        var down = DateTime.UtcNow;
+        await Task.Delay(4000);
+
+        using var probe = service.Client();
+        probe.Timeout = Bound;
+        var ready = await probe.GetAsync("/health/ready");
+        var live = await probe.GetAsync("/health/live");
+        Assert.Multiple(() =>
+        {
+            Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), "/health/ready during the outage");
+            Assert.That(live.StatusCode, Is.EqualTo(HttpStatusCode.OK), "/health/live during the outage");
+        });
+
+        var restarting = DateTime.UtcNow;
+        cluster.Start();
+        var up = DateTime.UtcNow;
+        DateTime? firstOk = null;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (firstOk is null && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+            firstOk = answers.Where(a => a.At > up && a.Status == 200).Select(a => (DateTime?)a.At).Min();
+        }
+
+        await Task.Delay(1500);
+        stopLoad.Cancel();
+        await Task.WhenAll(workers);
+
+        var all = answers.ToList();
+        var during = all.Where(a => a.At > down.AddMilliseconds(300) && a.At < restarting).ToList();
+        var afterRecovery = all.Where(a => firstOk is not null && a.At > firstOk.Value.AddSeconds(1)).ToList();
+        TestContext.Out.WriteLine($"answers: {all.Count}; by status: " +
+                                  string.Join(", ", all.GroupBy(a => a.Status).OrderBy(g => g.Key).Select(g => $"{g.Key}×{g.Count()}")));
+        TestContext.Out.WriteLine($"pg stop took {(down - stopping).TotalMilliseconds:F0} ms, start took {(up - restarting).TotalMilliseconds:F0} ms; " +
+                                  $"max latency {all.Max(a => a.Milliseconds):F0} ms; 503s: {all.Count(a => a.Status == 503)}; " +
+                                  $"recovery (pg up → first 200): {((firstOk ?? deadline) - up).TotalMilliseconds:F0} ms; " +
+                                  $"503s after pg up: {all.Count(a => a.At > up && a.Status == 503)}");
+        foreach (var odd in all.Where(a => a.Status is 0 or 500).Take(10))
+        {
+            TestContext.Out.WriteLine($"  {odd}");
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(all.Where(a => a.Status is 0 or >= 500 and not 503), Is.Empty, "no 500, no timeout, no dropped connection");
+            Assert.That(all.Where(a => a.Status == 503), Has.All.Matches<Answer>(a => a!.MediaType == "application/problem+json" && a.Code == "database_unavailable"),
+                "every 503 is a database_unavailable problem");
+            Assert.That(all.Max(a => a.Milliseconds), Is.LessThan(Bound.TotalMilliseconds), "no answer took longer than the bound");
+            Assert.That(during, Is.Not.Empty.And.All.Matches<Answer>(a => a!.Status == 503), "every answer during the outage is a 503");
+            Assert.That(firstOk, Is.Not.Null, "the service recovers by itself");
+            Assert.That(afterRecovery, Is.Not.Empty.And.All.Matches<Answer>(a => a!.Status is 200 or 409), "no 503 once recovered");
+        });
+
+        Assert.That((await probe.GetAsync("/health/ready")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var status = await Instances.JsonAsync(await admin.GetAsync($"/v1/users/{userId}/two-factor"));
+        Assert.That(status.GetProperty("enabled").GetBoolean(), Is.True, "the factor enabled before the outage");
+        Assert.That(status.GetProperty("backupCodesRemaining").GetInt32(), Is.EqualTo(9), "the backup code consumed before the outage");
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(admin, userId, new { backupCode = usedBackupCode }),
+            HttpStatusCode.UnprocessableEntity, "invalid_code");
+        Assert.That(service.HasExited, Is.False);
+    }
+
+    /// <summary>A failover or a DBA's pg_terminate_backend kills the pooled connections under a running service: the
+    /// server sends FATAL 57P01 (admin_shutdown) on each. The service must answer 503 for the requests that hit a dead
+    /// connection (never 500) and carry on with fresh connections.</summary>
+    [Test]
+    public async Task Terminated_database_connections_give_503_never_500()
+    {
+        await using var service = await Instances.StartAsync(Instances.Production(ConnectionString, null));
+        var answers = new ConcurrentQueue<Answer>();
+        using var stopLoad = new CancellationTokenSource();
+        var workers = Load(service, AuthApp.NewUserId("terminated"), answers, stopLoad.Token);
+        await using (var dba = new Npgsql.NpgsqlConnection(_cluster.ServerConnectionString))
+        {
+            await dba.OpenAsync();
+            for (var round = 0; round < 10; round++)
+            {
+                await Task.Delay(300);
+                await using var kill = new Npgsql.NpgsqlCommand(
+                    "select count(pg_terminate_backend(pid)) from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()", dba);
+                TestContext.Out.WriteLine($"round {round}: terminated {await kill.ExecuteScalarAsync()} connections");
+            }
+        }
+
+        await Task.Delay(1000);
+        stopLoad.Cancel();
+        await Task.WhenAll(workers);
+        var all = answers.ToList();
+        TestContext.Out.WriteLine($"answers: {all.Count}; by status: " +
+                                  string.Join(", ", all.GroupBy(a => $"{a.Status}:{a.Code}").OrderBy(g => g.Key).Select(g => $"{g.Key}×{g.Count()}")));
+        Assert.Multiple(() =>
+        {
+            Assert.That(all.Where(a => a.Status is 0 or >= 500 and not 503), Is.Empty, "no 500, no timeout, no dropped connection");
+            Assert.That(all.Where(a => a.Status == 503), Has.All.Matches<Answer>(a => a!.Code == "database_unavailable"));
+            Assert.That(all.TakeLast(8), Has.All.Matches<Answer>(a => a!.Status is 200 or 409), "the service carries on");
+        });
+        Assert.That(service.Output, Does.Not.Contain("internal_error"));
+    }
+}

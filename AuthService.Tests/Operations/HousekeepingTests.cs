@@ -1,0 +1,51 @@
+using AuthService.Api.Operations;
+using System.Net.Http.Json;
+using AuthService.Api.Storage;
+using AuthService.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace AuthService.Tests.Operations;
+
+public class HousekeepingTests
+{
+    private static async Task<long> CountAsync(string connectionString, string sql, string userId)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddWithValue("u", userId);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    [Test]
+    public async Task Ledgers_are_pruned_only_after_they_can_no_longer_count()
+    {
+        using var telnyx = new TelnyxStandIn();
+        using var app = new AuthApp(telnyx.Settings, TestDatabase.CreateDatabase("housekeeping"));
+        using var client = app.AdminClient();
+        var userId = AuthApp.NewUserId("hk");
+        (await client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = "+13035550188", channel = "sms" }))
+            .EnsureSuccessStatusCode();
+        var wrong = await client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code = "000000" });
+        Assert.That(wrong.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.UnprocessableEntity), "a failed confirmation: one failure row");
+        var housekeeping = app.Services.GetRequiredService<Housekeeping>();
+        const string deliveries = "select count(*) from deliveries where user_id = @u";
+        const string failures = "select count(*) from verification_failures where user_id = @u";
+
+        // Advancing the fake clock also fires the service's own 10-minute timer, so the test checks rows, not who pruned them.
+        app.Time.Advance(TimeSpan.FromDays(1));
+        await housekeeping.PruneAsync(default);
+        Assert.That(await CountAsync(app.ConnectionString, "select count(*) from pending_factors where user_id = @u", userId), Is.Zero);
+        Assert.That(await CountAsync(app.ConnectionString, "select count(*) from phone_codes where user_id = @u", userId), Is.Zero);
+        Assert.That(await CountAsync(app.ConnectionString, deliveries, userId), Is.EqualTo(1), "still inside the 2-day keep");
+        Assert.That(await CountAsync(app.ConnectionString, failures, userId), Is.EqualTo(1));
+
+        app.Time.Advance(TimeSpan.FromDays(1) + TimeSpan.FromSeconds(1));
+        await housekeeping.PruneAsync(default);
+        Assert.That(await CountAsync(app.ConnectionString, deliveries, userId), Is.Zero);
+        Assert.That(await CountAsync(app.ConnectionString, failures, userId), Is.Zero);
+        Assert.That(await CountAsync(app.ConnectionString, "select count(*) from audit_events where user_id = @u", userId), Is.GreaterThan(0),
+            "the audit trail is never pruned");
+    }
+}

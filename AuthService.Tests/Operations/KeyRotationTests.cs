@@ -1,0 +1,115 @@
+using AuthService.Api.Operations;
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using AuthService.Tests.Infrastructure;
+
+namespace AuthService.Tests.Operations;
+
+/// <summary>Rotation as an operator does it: add a key and make it active, run <c>rotate-keys</c>, drop the old key.
+/// Secrets stay readable before, during and after; a missing or wrong key stops the service with one clear line.</summary>
+[Category("Process")]
+public class KeyRotationTests
+{
+    private static readonly string OldKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+    private static readonly string NewKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+    private static Dictionary<string, string?> Keys(string active, params (string Id, string Key)[] keys)
+    {
+        var settings = new Dictionary<string, string?> { ["Encryption:ActiveKeyId"] = active, ["Encryption:Keys:k1"] = null };
+        foreach (var (id, key) in keys)
+        {
+            settings[$"Encryption:Keys:{id}"] = key;
+        }
+
+        return settings;
+    }
+
+    private static Dictionary<string, string?> Environment(string connectionString, Dictionary<string, string?> keys)
+    {
+        var environment = new Dictionary<string, string?>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["ConnectionStrings__Auth"] = connectionString,
+            ["Telephony__Provider"] = "telnyx",
+            ["Telephony__Telnyx__ApiKey"] = "KEY",
+            ["Telephony__Telnyx__FromNumber"] = "+13035550100",
+        };
+        foreach (var (key, value) in keys.Where(k => k.Value is not null))
+        {
+            environment[key.Replace(":", "__")] = value;
+        }
+
+        return environment;
+    }
+
+    [Test]
+    public async Task Rotate_keys_reseals_everything_and_data_stays_readable_throughout()
+    {
+        var db = TestDatabase.CreateDatabase("rotation");
+        using var telnyx = new TelnyxStandIn();
+        var before = Keys("old", ("old", OldKey));
+        before = before.Concat(telnyx.Settings).ToDictionary(k => k.Key, k => k.Value);
+
+        Flows.EnabledTotpUser totpUser;
+        string phoneUser = AuthApp.NewUserId("rot-phone");
+        const string phone = "+13035550177";
+        using (var app = new AuthApp(before, db))
+        using (var client = app.AdminClient())
+        {
+            totpUser = await Flows.EnableTotpAsync(app, client);
+            (await client.PostAsJsonAsync($"/v1/users/{phoneUser}/two-factor/enroll", new { method = "phone", phoneNumber = phone, channel = "sms" })).EnsureSuccessStatusCode();
+            (await client.PostAsJsonAsync($"/v1/users/{phoneUser}/two-factor/enroll/confirm", new { code = telnyx.LastCodeTo(phone) })).EnsureSuccessStatusCode();
+            await Flows.EnrollTotpAsync(client, AuthApp.NewUserId("rot-pending")); // a pending secret too
+        }
+
+        // During: both keys, the new one active, nothing rotated yet: old values still open.
+        var during = Keys("new", ("old", OldKey), ("new", NewKey)).Concat(telnyx.Settings).ToDictionary(k => k.Key, k => k.Value);
+        using (var app = new AuthApp(during, db))
+        using (var client = app.AdminClient())
+        {
+            app.Time.Advance(TimeSpan.FromMinutes(1));
+            Assert.That((await Flows.VerifyAsync(client, totpUser.UserId, new { code = Flows.Code(totpUser.Secret, app.Time.GetUtcNow()) })).StatusCode,
+                Is.EqualTo(HttpStatusCode.OK));
+        }
+
+        await using (var rotate = ServiceProcess.Start(Environment(db, Keys("new", ("old", OldKey), ("new", NewKey))), ["rotate-keys"]))
+        {
+            Assert.That(await rotate.WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.Zero, rotate.Output);
+            Assert.That(rotate.Output, Does.Contain("Re-sealed 3 values").And.Contain("Stored values per key: new: 3."));
+        }
+
+        // After: the old key is gone and everything still works.
+        var after = Keys("new", ("new", NewKey)).Concat(telnyx.Settings).ToDictionary(k => k.Key, k => k.Value);
+        using (var app = new AuthApp(after, db))
+        using (var client = app.AdminClient())
+        {
+            app.Time.Advance(TimeSpan.FromMinutes(2));
+            Assert.That((await Flows.VerifyAsync(client, totpUser.UserId, new { code = Flows.Code(totpUser.Secret, app.Time.GetUtcNow()) })).StatusCode,
+                Is.EqualTo(HttpStatusCode.OK));
+            var challenge = await client.PostAsJsonAsync($"/v1/users/{phoneUser}/two-factor/challenge", new { channel = "sms" });
+            Assert.That(challenge.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await challenge.Content.ReadAsStringAsync());
+            Assert.That(telnyx.DeliveriesTo(phone), Has.Count.EqualTo(2), "the re-sealed number is the number");
+        }
+    }
+
+    [Test]
+    public async Task A_missing_or_wrong_key_is_a_one_line_startup_refusal()
+    {
+        var db = TestDatabase.CreateDatabase("rotation_missing");
+        using (var app = new AuthApp(Keys("old", ("old", OldKey)), db))
+        using (var client = app.AdminClient())
+        {
+            await Flows.EnableTotpAsync(app, client);
+        }
+
+        foreach (var keys in new[] { Keys("new", ("new", NewKey)), Keys("old", ("old", NewKey)) })
+        {
+            await using var service = ServiceProcess.Start(Environment(db, keys));
+            Assert.That(await service.WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.Not.Zero);
+            var lines = service.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.That(lines, Has.Length.EqualTo(1), service.Output);
+            Assert.That(lines[0], Does.StartWith("AuthService cannot start: Encryption key 'old'"));
+        }
+    }
+}

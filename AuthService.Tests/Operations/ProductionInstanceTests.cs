@@ -1,0 +1,219 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using AuthService.Tests.Infrastructure;
+
+namespace AuthService.Tests.Operations;
+
+/// <summary>The built service as an operator runs it: a separate process in Production, configured only through
+/// the environment variables of DESIGN §6. Enrollment is driven by an independent RFC 6238 implementation that
+/// reads nothing but the QR code, as an authenticator app would.</summary>
+[Category("Process")]
+public class ProductionInstanceTests
+{
+    private const string AdminKey = "ask_prod_test_admin_key_abcdefghijklmnop";
+
+    private static Dictionary<string, string?> ProductionEnvironment() => new()
+    {
+        ["ASPNETCORE_ENVIRONMENT"] = "Production",
+        // Its own database: the key ring check refuses values sealed under the other tests' key.
+        ["ConnectionStrings__Auth"] = TestDatabase.CreateDatabase("prod"),
+        ["Encryption__ActiveKeyId"] = "prod1",
+        ["Encryption__Keys__prod1"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+        ["Auth__BootstrapAdminKey"] = AdminKey,
+        ["Auth__Issuer"] = "Acme Portal",
+        ["Telephony__Provider"] = "telnyx",
+        ["Telephony__Telnyx__BaseUrl"] = "http://127.0.0.1:9/v2",
+        ["Telephony__Telnyx__ApiKey"] = "KEY-test",
+        ["Telephony__Telnyx__FromNumber"] = "+13035550100",
+    };
+
+    [Test]
+    public async Task Independent_authenticator_enrolls_from_the_qr_code_and_logs_in()
+    {
+        await using var service = ServiceProcess.Start(ProductionEnvironment());
+        Assert.That(await service.WaitReadyAsync(TimeSpan.FromSeconds(60)), Is.True, service.Output);
+        using var client = service.Client(AdminKey);
+        var userId = AuthApp.NewUserId("prod");
+
+        var enroll = await client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "totp", accountName = "ann@example.com" });
+        var body = await enroll.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(enroll.StatusCode, Is.EqualTo(HttpStatusCode.Created), body.ToString());
+
+        var scanned = new Uri(QrDecoder.DecodePngDataUri(body.GetProperty("qrCodePng").GetString()!)!);
+        Assert.That(scanned.Scheme, Is.EqualTo("otpauth"));
+        Assert.That(Uri.UnescapeDataString(scanned.AbsolutePath), Is.EqualTo("/Acme Portal:ann@example.com"));
+        var query = System.Web.HttpUtility.ParseQueryString(scanned.Query);
+        Assert.That(query["issuer"], Is.EqualTo("Acme Portal"));
+        var key = ReferenceTotp.Base32Decode(query["secret"]!);
+
+        var confirm = await client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm",
+            new { code = ReferenceTotp.Code(key, DateTimeOffset.UtcNow) });
+        Assert.That(confirm.StatusCode, Is.EqualTo(HttpStatusCode.OK), await confirm.Content.ReadAsStringAsync());
+
+        // The next period's code: accepted within the ±1 window, and a step never used before.
+        var login = await client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/verify",
+            new { code = ReferenceTotp.Code(key, DateTimeOffset.UtcNow.AddSeconds(30)) });
+        var verified = await login.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(login.StatusCode, Is.EqualTo(HttpStatusCode.OK), verified.ToString());
+        Assert.That(verified.GetProperty("driftSteps").GetInt32(), Is.InRange(0, 1));
+
+        Assert.That(service.Output, Does.Not.Contain(query["secret"]!));
+        Assert.That(service.Output, Does.Not.Contain(AdminKey));
+        Assert.That(service.Output, Does.Contain("\"@t\""), "Production logs are JSON lines");
+    }
+
+    [Test]
+    public async Task Phone_user_journey_against_a_loopback_telnyx_enroll_sms_login_sms_and_call_switch_to_totp_and_back()
+    {
+        using var telnyx = new TelnyxStandIn();
+        var environment = ProductionEnvironment();
+        foreach (var (setting, value) in telnyx.Settings)
+        {
+            environment[setting.Replace(":", "__")] = value;
+        }
+
+        // Real clock here, so the real pipeline with production-like timeouts (a busy CI machine must not time out).
+        environment["Telephony__Telnyx__Resilience__MaxRetryAttempts"] = "2";
+        environment["Telephony__Telnyx__Resilience__AttemptTimeout"] = "00:00:05";
+        environment["Telephony__Telnyx__Resilience__TotalTimeout"] = "00:00:15";
+        await using var service = ServiceProcess.Start(environment);
+        Assert.That(await service.WaitReadyAsync(TimeSpan.FromSeconds(60)), Is.True, service.Output);
+        using var client = service.Client(AdminKey);
+        var userId = AuthApp.NewUserId("journey");
+        const string phone = "+13035550142";
+        const string newPhone = "+13035550143";
+        string Url(string path) => $"/v1/users/{userId}/two-factor{path}";
+
+        // Enroll by SMS.
+        var enroll = await client.PostAsJsonAsync(Url("/enroll"), new { method = "phone", phoneNumber = phone, channel = "sms" });
+        Assert.That(enroll.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await enroll.Content.ReadAsStringAsync() + service.Output);
+        var confirm = await client.PostAsJsonAsync(Url("/enroll/confirm"), new { code = telnyx.LastCodeTo(phone) });
+        Assert.That(confirm.StatusCode, Is.EqualTo(HttpStatusCode.OK), await confirm.Content.ReadAsStringAsync());
+
+        // Log in by SMS, then by call.
+        foreach (var channel in new[] { "sms", "call" })
+        {
+            (await client.PostAsJsonAsync(Url("/challenge"), new { channel })).EnsureSuccessStatusCode();
+            Assert.That(telnyx.DeliveriesTo(phone)[^1].Channel, Is.EqualTo(channel));
+            var login = await client.PostAsJsonAsync(Url("/verify"), new { code = telnyx.LastCodeTo(phone) });
+            Assert.That(login.StatusCode, Is.EqualTo(HttpStatusCode.OK), $"{channel}: {await login.Content.ReadAsStringAsync()}");
+        }
+
+        // Switch to TOTP (proof: a fresh SMS code), confirm with the authenticator.
+        (await client.PostAsJsonAsync(Url("/challenge"), new { channel = "sms" })).EnsureSuccessStatusCode();
+        var toTotp = await client.PostAsJsonAsync(Url("/switch-method"), new { method = "totp", accountName = "ann@example.com", proof = new { code = telnyx.LastCodeTo(phone) } });
+        var started = await toTotp.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(toTotp.StatusCode, Is.EqualTo(HttpStatusCode.Created), started.ToString());
+        var key = ReferenceTotp.Base32Decode(started.GetProperty("secret").GetString()!);
+        (await client.PostAsJsonAsync(Url("/switch-method/confirm"), new { code = ReferenceTotp.Code(key, DateTimeOffset.UtcNow) })).EnsureSuccessStatusCode();
+
+        // And back to a phone (a new number, by call), proving the TOTP factor with the next step's code.
+        var back = await client.PostAsJsonAsync(Url("/switch-method"),
+            new { method = "phone", phoneNumber = newPhone, channel = "call", proof = new { code = ReferenceTotp.Code(key, DateTimeOffset.UtcNow.AddSeconds(30)) } });
+        Assert.That(back.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await back.Content.ReadAsStringAsync());
+        (await client.PostAsJsonAsync(Url("/switch-method/confirm"), new { code = telnyx.LastCodeTo(newPhone) })).EnsureSuccessStatusCode();
+
+        var status = await client.GetFromJsonAsync<JsonElement>(Url(""));
+        Assert.That(status.GetProperty("method").GetString(), Is.EqualTo("phone"));
+        Assert.That(status.GetProperty("phoneNumber").GetString(), Is.EqualTo("+1******0143"));
+        Assert.That(service.Output, Does.Not.Contain(phone).And.Not.Contain(newPhone));
+    }
+
+    [TestCase("Encryption__Keys__prod1", "Encryption key missing")]
+    [TestCase("ConnectionStrings__Auth", "Database not configured")]
+    [TestCase("Telephony__Telnyx__ApiKey", "ApiKey is missing")]
+    [TestCase("Auth__BootstrapAdminKey=CHANGE-ME-admin-key", "BootstrapAdminKey must be at least 32")]
+    [TestCase("Limits__LockoutThreshold=500", "LockoutThreshold 1–100")]
+    [TestCase("Encryption__Keys__prod1=c2hvcnQ=", "is 5 bytes")]
+    [TestCase("Telephony__AllowedNumberTypes=MOBILE,MOBLE", "unknown number type 'MOBLE'")]
+    [TestCase("Telephony__AllowedCountries__Call=US,XX", "Telephony:AllowedCountries:Call: 'XX' is not an ISO 3166")]
+    [TestCase("Telephony__Caps__Mode=off", "Telephony:Caps:Mode must be 'enforce' or 'monitor'")]
+    [TestCase("Telephony__Caps__Daily=0", "Telephony:Caps:Daily must be a whole number of at least 1")]
+    [TestCase("Limits__UnconfirmedNumberDaily=-1", "Limits:UnconfirmedNumberDaily must be")]
+    [TestCase("Database__Pooler=pgbouncr", "Database:Pooler must be `none` or `pgbouncer`")]
+    [TestCase("Passkeys__RelyingPartyId=https://example.com", "Passkeys:RelyingPartyId 'https://example.com' must be a lowercase domain")]
+    public async Task Production_refuses_to_start_with_one_clear_line(string setting, string message)
+    {
+        var environment = ProductionEnvironment();
+        if (setting.Split('=', 2) is [var key, var value])
+        {
+            environment[key] = value;
+        }
+        else
+        {
+            environment.Remove(setting);
+        }
+
+        await using var service = ServiceProcess.Start(environment);
+        var exitCode = await service.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.That(exitCode, Is.Not.Zero);
+        var lines = service.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.That(lines, Has.Length.EqualTo(1), service.Output);
+        Assert.That(lines[0], Does.StartWith("AuthService cannot start:").And.Contain(message));
+    }
+
+    [Test]
+    public async Task Production_refuses_to_start_when_the_database_is_unreachable()
+    {
+        var environment = ProductionEnvironment();
+        environment["ConnectionStrings__Auth"] = "Host=127.0.0.1;Port=9;Username=postgres;Database=none;Timeout=1";
+        environment["Database__StartupWaitSeconds"] = "1";
+
+        await using var service = ServiceProcess.Start(environment);
+        var exitCode = await service.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.That(exitCode, Is.Not.Zero);
+        Assert.That(service.Output, Does.Contain("AuthService cannot start: Database unreachable"));
+    }
+
+    [Test]
+    public async Task Log_telephony_is_refused_in_production()
+    {
+        var environment = ProductionEnvironment();
+        environment["Telephony__Provider"] = "log";
+        await using var service = ServiceProcess.Start(environment);
+        Assert.That(await service.WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.Not.Zero);
+        Assert.That(service.Output, Does.Contain("development only"));
+    }
+}
+
+/// <summary>RFC 4226/6238 written out from the RFC text, sharing no code with the service or Otp.NET.</summary>
+internal static class ReferenceTotp
+{
+    public static string Code(byte[] key, DateTimeOffset at)
+    {
+        var counter = at.ToUnixTimeSeconds() / 30;
+        var message = new byte[8];
+        for (var i = 7; i >= 0; i--, counter >>= 8)
+        {
+            message[i] = (byte)(counter & 0xff);
+        }
+
+        var hash = HMACSHA1.HashData(key, message);
+        var offset = hash[^1] & 0x0f;
+        var binary = ((hash[offset] & 0x7f) << 24) | (hash[offset + 1] << 16) | (hash[offset + 2] << 8) | hash[offset + 3];
+        return (binary % 1_000_000).ToString("D6");
+    }
+
+    public static byte[] Base32Decode(string text)
+    {
+        const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        var output = new List<byte>();
+        int buffer = 0, bits = 0;
+        foreach (var c in text.TrimEnd('=').ToUpperInvariant())
+        {
+            buffer = (buffer << 5) | alphabet.IndexOf(c);
+            bits += 5;
+            if (bits >= 8)
+            {
+                output.Add((byte)(buffer >> (bits - 8)));
+                bits -= 8;
+            }
+        }
+
+        return [.. output];
+    }
+}

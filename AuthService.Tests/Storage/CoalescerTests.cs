@@ -1,0 +1,113 @@
+using AuthService.Api.Storage;
+
+namespace AuthService.Tests.Storage;
+
+/// <summary>The batching of the login path: what is queued while a batch runs travels together, results go back to
+/// the right caller, a failing batch fails only its own callers, and a lone request does not wait for company.</summary>
+public class CoalescerTests
+{
+    [Test]
+    public async Task Requests_queued_while_a_batch_runs_go_together_in_the_next_one()
+    {
+        var batches = new List<int[]>();
+        var firstStarted = new TaskCompletionSource();
+        var releaseFirst = new TaskCompletionSource();
+        using var coalescer = new Coalescer<int, int>(async items =>
+        {
+            lock (batches)
+            {
+                batches.Add(items.ToArray());
+            }
+
+            if (items.Contains(0))
+            {
+                firstStarted.TrySetResult();
+                await releaseFirst.Task;
+            }
+
+            return items.Select(i => i * 10).ToList();
+        }, maxBatch: 64, workers: 1);
+
+        var first = Run(coalescer, 0);
+        await firstStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var rest = Enumerable.Range(1, 30).Select(i => Run(coalescer, i)).ToList(); // queued behind the running batch
+        releaseFirst.SetResult();
+
+        Assert.That(await first, Is.EqualTo(0));
+        Assert.That(await Task.WhenAll(rest), Is.EqualTo(Enumerable.Range(1, 30).Select(i => i * 10)));
+        Assert.That(batches, Has.Count.EqualTo(2));
+        Assert.That(batches[0], Is.EqualTo(new[] { 0 }));
+        Assert.That(batches[1], Is.EquivalentTo(Enumerable.Range(1, 30)));
+    }
+
+    [Test]
+    public async Task A_batch_never_exceeds_its_size()
+    {
+        var sizes = new List<int>();
+        var gate = new TaskCompletionSource();
+        using var coalescer = new Coalescer<int, int>(async items =>
+        {
+            lock (sizes)
+            {
+                sizes.Add(items.Count);
+            }
+
+            await gate.Task;
+            return items.ToList();
+        }, maxBatch: 8, workers: 2);
+
+        var all = Enumerable.Range(0, 50).Select(i => Run(coalescer, i)).ToList();
+        gate.SetResult();
+
+        Assert.That(await Task.WhenAll(all), Is.EqualTo(Enumerable.Range(0, 50)));
+        Assert.That(sizes.Sum(), Is.EqualTo(50));
+        Assert.That(sizes, Has.All.LessThanOrEqualTo(8));
+    }
+
+    [Test]
+    public async Task A_failing_batch_fails_its_callers_and_the_next_batch_still_runs()
+    {
+        using var coalescer = new Coalescer<int, int>(items =>
+            items.Contains(-1) ? throw new InvalidOperationException("database gone") : Task.FromResult<IReadOnlyList<int>>(items.ToList()),
+            maxBatch: 64, workers: 1);
+
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => Run(coalescer, -1));
+        Assert.That(failure!.Message, Is.EqualTo("database gone"));
+        Assert.That(await Run(coalescer, 7), Is.EqualTo(7));
+    }
+
+    [Test]
+    public void After_dispose_a_request_is_refused_rather_than_left_waiting()
+    {
+        var coalescer = new Coalescer<int, int>(items => Task.FromResult<IReadOnlyList<int>>(items.ToList()), maxBatch: 64, workers: 2);
+        coalescer.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => Run(coalescer, 1));
+    }
+
+    [Test]
+    public async Task A_full_queue_refuses_at_once_and_takes_requests_again_once_it_drains()
+    {
+        var gate = new TaskCompletionSource();
+        var started = new TaskCompletionSource();
+        using var coalescer = new Coalescer<int, int>(async items =>
+        {
+            started.TrySetResult();
+            await gate.Task;
+            return items.ToList();
+        }, maxBatch: 4, workers: 1, capacity: 3);
+
+        var running = Run(coalescer, 0); // taken by the worker, which now blocks
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var queued = Enumerable.Range(1, 3).Select(i => Run(coalescer, i)).ToList();
+
+        Assert.That(coalescer.TryRun(99, out _), Is.False, "the fourth waiting request");
+        gate.SetResult();
+        Assert.That(await running, Is.EqualTo(0));
+        Assert.That(await Task.WhenAll(queued), Is.EqualTo(new[] { 1, 2, 3 }));
+        Assert.That(await Run(coalescer, 5), Is.EqualTo(5));
+    }
+
+    private static Task<int> Run(Coalescer<int, int> coalescer, int item) =>
+        coalescer.TryRun(item, out var result) ? result : throw new InvalidOperationException("queue full");
+}

@@ -1,0 +1,69 @@
+using AuthService.Api.TwoFactor;
+using AuthService.Tests.Infrastructure;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace AuthService.Tests.TwoFactor;
+
+/// <summary>The coalesced TOTP login on a real PostgreSQL: however concurrent attempts fall into batches, each caller gets
+/// its own answer, decided in order under the user's lock: a step is taken once, every checked code is accepted or counted,
+/// and the per-minute limit stops checking at exactly its count.</summary>
+public class CoalescedTotpLoginTests : AppFixture
+{
+    private ProofCheck Proofs => App.Services.GetRequiredService<ProofCheck>();
+
+    private async Task<AuthService.Api.Http.Result<VerifyResponse>?> AttemptAsync(string userId, string code) =>
+        await Proofs.ConsumeAsync(userId, new Proof(code, null), null, TwoFactorApi.LoginStage, CancellationToken.None);
+
+    [Test]
+    public async Task A_step_is_accepted_once_per_user_and_each_caller_gets_its_own_answer()
+    {
+        var users = new List<Flows.EnabledTotpUser>();
+        for (var i = 0; i < 12; i++)
+        {
+            users.Add(await Flows.EnableTotpAsync(App, Client));
+        }
+
+        // Every user twice with the same code, all at once: some land in one batch, some in different ones.
+        var race = users.SelectMany(u => Enumerable.Range(0, 2).Select(_ => (User: u.UserId,
+            Answer: AttemptAsync(u.UserId, Flows.Code(u.Secret, Now))))).ToList();
+        await Task.WhenAll(race.Select(r => r.Answer));
+
+        foreach (var user in users)
+        {
+            var answers = race.Where(r => r.User == user.UserId).Select(r => r.Answer.Result!.Value).ToList();
+            Assert.That(answers.Count(a => a.Error is null), Is.EqualTo(1), $"{user.UserId}: exactly one acceptance");
+            Assert.That(answers.Single(a => a.Error is null).Value!.BackupCodesRemaining, Is.EqualTo(10), "that very user's backup codes");
+            Assert.That(answers.Single(a => a.Error is not null).Error!.Code, Is.EqualTo("invalid_code"), "the other is a replay");
+            var events = await ExactLimitsTests.EventsSinceEnabledAsync(App.ConnectionString, user.UserId);
+            Assert.That(events.OrderBy(e => e), Is.EqualTo(new[] { "verification_failed", "verification_succeeded" }), $"{user.UserId}: both recorded");
+        }
+    }
+
+    [Test]
+    public async Task Attempts_of_one_user_in_a_burst_are_decided_in_order_and_stop_at_the_limit()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var wrong = ExactLimitsTests.WrongCodes(user.Secret, 12, Now);
+
+        var answers = await Task.WhenAll(wrong.Select(code => AttemptAsync(user.UserId, code)));
+
+        var codes = answers.Select(a => a!.Value.Error!.Code).ToList();
+        Assert.That(codes.Count(c => c == "invalid_code"), Is.EqualTo(5), string.Join(",", codes));
+        Assert.That(codes.Count(c => c == "too_many_attempts"), Is.EqualTo(7));
+        var events = await ExactLimitsTests.EventsSinceEnabledAsync(App.ConnectionString, user.UserId);
+        Assert.That(events.Count(e => e == "verification_failed"), Is.EqualTo(5));
+        Assert.That(events.Count(e => e == "rate_limited"), Is.EqualTo(7));
+        await using var connection = new NpgsqlConnection(App.ConnectionString);
+        Assert.That(await connection.ExecuteScalarAsync<int>("select failed_consecutive from factors where user_id = @u", new { u = user.UserId }),
+            Is.EqualTo(5), "only checked codes count towards the lockout");
+    }
+
+    [Test]
+    public async Task Users_without_a_totp_factor_are_left_to_the_general_path()
+    {
+        Assert.That(await AttemptAsync(AuthApp.NewUserId(), "123456"), Is.EqualTo(
+            (AuthService.Api.Http.Result<VerifyResponse>?)AuthService.Api.Http.Problems.NotEnabled));
+    }
+}
