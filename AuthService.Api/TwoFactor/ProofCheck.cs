@@ -138,13 +138,17 @@ public sealed partial class ProofCheck : IDisposable
             // Only acceptances return rows (the remaining backup codes), one result set each, in order. No row: the factor was
             // reset in between (a reset takes the lock too, so only between batches; kept as a guard).
             results[index] = await reader.ReadAsync() ? new VerifyResponse(true, FactorMethods.Totp, reader.GetInt32(0), drift) : Problems.InvalidCode;
-            ServiceMetrics.Verifications.WithLabels(FactorMethods.Totp, results[index]!.Value.Error?.Code ?? "success").Inc();
             await reader.NextResultAsync();
         }
 
         while (await reader.NextResultAsync())
         {
             // through the commit: an error there fails the whole batch, acceptances included
+        }
+
+        foreach (var (index, _) in accepted)
+        {
+            ServiceMetrics.Verifications.WithLabels(FactorMethods.Totp, results[index]!.Value.Error?.Code ?? "success").Inc();
         }
 
         return results;
