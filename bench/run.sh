@@ -21,7 +21,8 @@ for arg in "$@"; do
   else args+=("$arg"); fi
 done
 set -- ${args[@]+"${args[@]}"}
-cluster=${BENCH_PG_NAME:-bench}
+# Not "bench": the cluster lives in .data/<name>, and destroying it would delete this run's micro results in .data/bench.
+cluster=${BENCH_PG_NAME:-bench-pg}
 port=${BENCH_PG_PORT:-25450}
 out=.data/bench
 mkdir -p "$out"
