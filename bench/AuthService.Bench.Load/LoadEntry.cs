@@ -50,8 +50,12 @@ public static class LoadEntry
             ["Serilog__MinimumLevel__Default"] = "Warning",
         };
 
-        // 1. First start migrates the empty database; seed behind it.
+        // 1. Each build migrates its own empty database on its first start; seed behind it. The baseline build
+        //    (--baseline-dll) gets its own database in the same cluster: an older build may refuse a newer schema.
         var db = await BenchDatabase.PrepareAsync(o, "authbench", o.ServiceDll, serviceEnv, box, adminKey);
+        var baselineDb = o.BaselineDll is { } baselineDll
+            ? await BenchDatabase.PrepareAsync(o, "authbench_base", baselineDll, serviceEnv, box, adminKey)
+            : null;
 
         // 2. Cold starts on the migrated database: process start → /health/ready 200. The last one serves the load.
         var serviceUri = new Uri($"http://127.0.0.1:{ServiceProcess.FreePort()}");
@@ -73,8 +77,8 @@ public static class LoadEntry
             var driver = new LoadDriver(client);
 
             // 3. Saturation of verify and of the two ceilings (and of the optional second services), interleaved in rounds
-            //    so that drift of this shared machine hits all alike; each phase starts from a vacuumed database and a
-            //    checkpoint. Services idle until their turn.
+            //    so that drift of this shared machine hits all alike; the order rotates by one phase each round, and each
+            //    phase starts from vacuumed databases and a checkpoint. Services idle until their turn.
             using var ceiling = StartCeiling("ceiling", o, db.ConnectionString);
             using var tuned = StartCeiling("ceiling-tuned", o, AuthService.Api.Hosting.ServiceRegistration.TunedConnectionString(db.ConnectionString));
             await Task.WhenAll(ceiling.Process.ReadyOrThrowAsync(TimeSpan.FromSeconds(60)), tuned.Process.ReadyOrThrowAsync(TimeSpan.FromSeconds(60)));
@@ -97,14 +101,25 @@ public static class LoadEntry
                 phases.Add(new Phase("verify-pgbouncer", bounced.Process, new LoadDriver(bounced.Client), phases[1].Next, db.ConnectionString));
             }
 
-            string[] databases = [db.ConnectionString];
+            // The baseline build on its own database and users, same workers and request mix.
+            using var baseline = baselineDb is not null
+                ? await StartServiceAsync("service-baseline", o, o.BaselineDll!, baselineDb.ServiceEnvironment(serviceEnv), baselineDb.VerifyKey)
+                : null;
+            if (baseline is not null)
+            {
+                phases.Add(new Phase("verify-baseline", baseline.Process, new LoadDriver(baseline.Client), baselineDb!.Verifications(),
+                    baselineDb.ConnectionString));
+            }
+
+            string[] databases = baselineDb is null ? [db.ConnectionString] : [db.ConnectionString, baselineDb.ConnectionString];
             var postgres = await PostgresCpu.FindAsync(db.ConnectionString);
             using var rss = new RssSampler(service!);
             var roundLength = o.Duration / o.Rounds;
             for (var round = 0; round < o.Rounds; round++)
             {
-                foreach (var phase in phases)
+                for (var i = 0; i < phases.Count; i++)
                 {
+                    var phase = phases[(i + round) % phases.Count];
                     await SettleAsync(databases);
                     var warmup = round == 0 ? o.Warmup : TimeSpan.FromSeconds(Math.Min(1, o.Warmup.TotalSeconds));
                     Log($"round {round + 1}/{o.Rounds}: {phase.Name}, {o.Workers} workers, {warmup.TotalSeconds:0.#} s warm-up + {roundLength.TotalSeconds:0.#} s");
@@ -117,6 +132,7 @@ public static class LoadEntry
             report.Verify = phases[1].Measured;
             report.TunedCeiling = phases[2].Measured;
             report.VerifyPgBouncer = phases.Find(p => p.Name == "verify-pgbouncer")?.Measured;
+            report.VerifyBaseline = phases.Find(p => p.Name == "verify-baseline")?.Measured;
 
             // 4. Half of the verify saturation at a fixed rate, with the service's RSS sampled throughout.
             var halfRate = Math.Max(1, report.Verify.Result.Throughput / 2);

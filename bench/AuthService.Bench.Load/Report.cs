@@ -14,6 +14,7 @@ public sealed class Report(BenchOptions options)
     public Measured? Ceiling { get; set; }
     public Measured? TunedCeiling { get; set; }
     public Measured? VerifyPgBouncer { get; set; }
+    public Measured? VerifyBaseline { get; set; }
     public LoadResult? LoginDecisions { get; set; }
     public string? Challenge { get; set; }
     public long? ServiceRssPeakBytes { get; set; }
@@ -21,7 +22,7 @@ public sealed class Report(BenchOptions options)
     public List<double> ColdStartsSeconds { get; set; } = [];
 
     public bool PipelineOk => Ok(Verify) && VerifyHalf is { Errors: 0 } && Ok(Ceiling) && Ok(TunedCeiling)
-                              && (VerifyPgBouncer is null || Ok(VerifyPgBouncer));
+                              && (VerifyPgBouncer is null || Ok(VerifyPgBouncer)) && (VerifyBaseline is null || Ok(VerifyBaseline));
 
     private static bool Ok(Measured? m) => m?.Result is { Errors: 0, Requests: > 0 };
 
@@ -34,6 +35,7 @@ public sealed class Report(BenchOptions options)
         Console.WriteLine();
         Console.WriteLine($"AuthService bench — {Environment.ProcessorCount} cores, {options.Users:N0} TOTP users, {options.Workers} workers, " +
                           $"{options.Duration.TotalSeconds:0.#} s per closed-loop phase, PostgreSQL {(options.Durability == "durable" ? "durable (fsync on, as production runs)" : "with fsync OFF (unsafe variant)")}" +
+                          $"{(options.BaselineDll is null ? "" : "; A/B: current and baseline build in the same rounds")}" +
                           $"{(options.Smoke ? "   [SMOKE: pipeline check, figures mean nothing]" : "")}");
         Line(["measure", "value", "target", "result"]);
         Console.WriteLine("|" + string.Join("|", widths.Select(w => new string('-', w + 2))) + "|");
@@ -95,7 +97,7 @@ public sealed class Report(BenchOptions options)
         Row("verify: saturation (closed loop)", Verify is { } v ? Summary(v.Result) : "not run");
         foreach (var (label, m) in new[]
                  {
-                     ("verify through PgBouncer (transaction pooling)", VerifyPgBouncer),
+                     ("verify (baseline build)", VerifyBaseline), ("verify through PgBouncer (transaction pooling)", VerifyPgBouncer),
                      ("ceiling: 1 SELECT per POST, default Npgsql settings", Ceiling), ("ceiling, tuned: the service's Npgsql settings", TunedCeiling),
                  })
         {
@@ -107,7 +109,7 @@ public sealed class Report(BenchOptions options)
 
         foreach (var (label, m) in new[]
                  {
-                     ("verify", Verify), ("verify through PgBouncer", VerifyPgBouncer),
+                     ("verify", Verify), ("verify (baseline build)", VerifyBaseline), ("verify through PgBouncer", VerifyPgBouncer),
                      ("ceiling", Ceiling), ("ceiling, tuned", TunedCeiling),
                  })
         {
@@ -137,6 +139,8 @@ public sealed class Report(BenchOptions options)
             Row($"verify through PgBouncer / verify direct, per round", RatioCell(bouncedRatios), "reference", "same database, same rounds");
         }
 
+        AddBaseline();
+
         if (VerifyHalf is { } h)
         {
             var p99 = h.Percentile(99);
@@ -165,6 +169,45 @@ public sealed class Report(BenchOptions options)
             Row("login-decisions (closed loop)", LoginDecisions is { } l ? Summary(l) : "n/a (route answers 404)");
             Row("challenge, phone users", Challenge ?? "not probed");
         }
+    }
+
+    /// <summary>Same-run comparison with another build of the service (--baseline-dll): both against the tuned ceiling of
+    /// the same round, and current / baseline directly; CPU per verify of the service and of PostgreSQL, per round.</summary>
+    private void AddBaseline()
+    {
+        if (Verify is not { } v || VerifyBaseline is not { } b || TunedCeiling is not { } t)
+        {
+            return;
+        }
+
+        Row("baseline build (same rounds, own database)", options.BaselineDll ?? "?");
+        if (Ratios(b, t) is { } baseTuned && Ratios(v, t) is { } tuned)
+        {
+            var (m, mb) = (Median(tuned), Median(baseTuned));
+            Row("baseline verify / tuned ceiling, per round", RatioCell(baseTuned), "current ≥ baseline",
+                Verdict(m >= mb, $"current {m:F2} vs baseline {mb:F2} (medians)"));
+        }
+
+        if (Ratios(v, b) is { } versus)
+        {
+            Row("verify current / baseline throughput, per round", RatioCell(versus), "reference", "same rounds, same workers, same request mix");
+        }
+
+        for (var r = 0; r < v.Rounds.Count && r < b.Rounds.Count && r < t.Rounds.Count; r++)
+        {
+            var (vr, br, tr) = (v.Rounds[r].Throughput, b.Rounds[r].Throughput, t.Rounds[r].Throughput);
+            Row($"round {r + 1}: verify current | baseline | tuned ceiling",
+                $"{vr:N0} | {br:N0} | {tr:N0} req/s; /tuned {vr / tr:F2} | {br / tr:F2}; current/baseline {vr / br:F2}; " +
+                $"CPU per verify server+PostgreSQL µs: current {CpuPair(v.RoundProfiles[r])}, baseline {CpuPair(b.RoundProfiles[r])}");
+        }
+
+        Row("CPU per verify, all rounds: server + PostgreSQL", $"current {CpuPair(v.Profile)}, baseline {CpuPair(b.Profile)}");
+    }
+
+    private static string CpuPair(PhaseProfile p)
+    {
+        var n = Math.Max(1.0, p.Requests);
+        return $"{p.Server.TotalMicroseconds / n:F0} + {(p.Postgres is { } pg ? (pg.TotalMicroseconds / n).ToString("F0", CultureInfo.InvariantCulture) : "n/a")}";
     }
 
     private static string RatioCell(double[] ratios) =>
