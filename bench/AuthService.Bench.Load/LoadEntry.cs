@@ -48,6 +48,11 @@ public static class LoadEntry
             ["Telephony__Telnyx__FromNumber"] = "+13035550100",
             ["Telephony__Telnyx__BaseUrl"] = telnyx.BaseUrl,
             ["Serilog__MinimumLevel__Default"] = "Warning",
+            // The challenge phase sends ~N/4 SMS to US numbers within a minute: far above the deployment-wide caps'
+            // defaults (500 per country and hour), which would answer 503 telephony_capped after the 500th. Far from a
+            // cap the reservation takes the shared lock, as a production deployment does on an ordinary day.
+            ["Telephony__Caps__Daily"] = "100000000",
+            ["Telephony__Caps__PerCountryHourly"] = "100000000",
         };
 
         // 1. Each build migrates its own empty database on its first start; seed behind it. The baseline build
