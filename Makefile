@@ -121,6 +121,8 @@ ha-test:
 
 # Benchmarks (bench/README.md): one table of micro (BenchmarkDotNet) and load figures against the targets.
 # Figures are reported, never asserted; the exit code says only whether the pipeline ran and every verify got 200.
+# BENCH_BASELINE_DLL=path/to/AuthService.Api.dll adds another build (e.g. the commit before a change) as a further
+# workload of the same rounds, on its own database: a same-run before/after pair. BENCH_ARGS=--no-micro skips micro.
 .PHONY: bench bench-smoke bench-pgbouncer
 bench:
 	@bench/run.sh $(BENCH_ARGS)

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `make bench` / `make bench-smoke`: build Release, run the BenchmarkDotNet micro suite, start a throwaway PostgreSQL
 # cluster, then the load client (which starts the service and the ceiling app itself) prints the one table.
-#   bench/run.sh [--smoke] [--pgbouncer] [extra load-client options, e.g. --users 100000 --workers 64]
+#   bench/run.sh [--smoke] [--pgbouncer] [--no-micro] [extra load-client options, e.g. --users 100000 --workers 64]
 # --pgbouncer: PgBouncer (transaction pooling, scripts/pgbouncer.sh) in front of the cluster and a second service
-# behind it, measured as a fourth phase in the same rounds; skips the micro benchmarks (`make bench-pgbouncer`).
+# behind it, measured as a further phase in the same rounds; skips the micro benchmarks (`make bench-pgbouncer`).
+# BENCH_BASELINE_DLL=path/to/AuthService.Api.dll: another build of the service (e.g. the commit before a change) on its
+# own database of the same cluster, measured as a further phase in the same rounds (a same-run before/after pair).
 # Nothing is left running: the trap stops the cluster and every child the load client recorded in the pid file.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,14 +16,17 @@ if [ "${1:-}" = "--smoke" ]; then smoke=1; shift; fi
 # what durability costs; production must run durable.
 durability=durable
 pgbouncer=""
+micro=1
 args=()
 for arg in "$@"; do
   if [ "$arg" = "--fsync-off" ]; then durability=fsync-off; export PG_UNSAFE_FAST=1
-  elif [ "$arg" = "--pgbouncer" ]; then pgbouncer=1
+  elif [ "$arg" = "--pgbouncer" ]; then pgbouncer=1; micro=""
+  elif [ "$arg" = "--no-micro" ]; then micro=""
   else args+=("$arg"); fi
 done
 set -- ${args[@]+"${args[@]}"}
-cluster=${BENCH_PG_NAME:-bench}
+# Not "bench": the cluster lives in .data/<name>, and destroying it would delete this run's micro results in .data/bench.
+cluster=${BENCH_PG_NAME:-bench-pg}
 port=${BENCH_PG_PORT:-25450}
 out=.data/bench
 mkdir -p "$out"
@@ -42,7 +47,7 @@ dotnet build bench/Bench.sln -c Release -v quiet -nologo >"$out/build.log" 2>&1 
 bin=net10.0
 
 rm -f "$out/micro.json"
-if [ -z "$pgbouncer" ]; then
+if [ -n "$micro" ]; then
   echo "bench: micro (BenchmarkDotNet${smoke:+, Dry job})" >&2
   dotnet "bench/AuthService.Bench.Micro/bin/Release/$bin/AuthService.Bench.Micro.dll" ${smoke:+--smoke} --out "$out/micro.json" \
     >"$out/micro.log" 2>&1 || { tail -40 "$out/micro.log"; exit 1; }
@@ -55,6 +60,10 @@ load_args=(--pg "$conn"
   --service-dll "${BENCH_SERVICE_DLL:-AuthService.Api/bin/Release/$bin/AuthService.Api.dll}"
   --ceiling-dll "bench/AuthService.Bench.Ceiling/bin/Release/$bin/AuthService.Bench.Ceiling.dll"
   --micro "$out/micro.json" --pid-file "$pids" --durability "$durability")
+if [ -n "${BENCH_BASELINE_DLL:-}" ]; then
+  [ -f "$BENCH_BASELINE_DLL" ] || { echo "bench: BENCH_BASELINE_DLL=$BENCH_BASELINE_DLL does not exist" >&2; exit 1; }
+  load_args+=(--baseline-dll "$BENCH_BASELINE_DLL")
+fi
 if [ -n "$pgbouncer" ]; then
   backend=$(echo "$conn" | sed -n 's/.*Port=\([0-9]*\).*/\1/p')
   load_args+=(--pgbouncer "$(scripts/pgbouncer.sh start bench-pgbouncer "${BENCH_PGBOUNCER_PORT:-25451}" "$backend")")

@@ -2,13 +2,14 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using AuthService.Tests.Infrastructure.Contract;
 
 namespace AuthService.Tests.Infrastructure;
 
-/// <summary>A real AuthService process (the built <c>AuthService.Api.dll</c>) configured only through environment
-/// variables, as an operator would run it. Output is captured for assertions on logs.</summary>
-public sealed class ServiceProcess : IAsyncDisposable
+/// <summary>A real AuthService process (the built <c>AuthService.Api.dll</c>, or any <c>dotnet app.dll</c>) configured only
+/// through environment variables, as an operator would run it. Output is captured for assertions on logs.
+/// This file is shared: the tests add the contract-checked clients and their own build (ServiceProcess.Testing.cs); the
+/// bench and the failover test link it and add CPU, memory and a pid file (bench/AuthService.Bench.Load/ServiceProcess.Bench.cs).</summary>
+public sealed partial class ServiceProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
@@ -40,6 +41,8 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    public int Pid => _process.Id;
+
     private void Append(string? line)
     {
         if (line is null)
@@ -53,25 +56,25 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
-    public static ServiceProcess Start(IDictionary<string, string?> environment, string[]? args = null)
+    /// <summary>Starts <c>dotnet <paramref name="dll"/></c> in the dll's folder, serving <paramref name="baseAddress"/>,
+    /// with the given environment on top of this process's minus every setting (ASP.NET Core, <c>DOTNET_ENVIRONMENT</c>,
+    /// anything with <c>__</c>).</summary>
+    public static ServiceProcess Start(string dll, Uri baseAddress, IEnumerable<KeyValuePair<string, string?>> environment, string[]? args = null)
     {
-        var port = FreePort();
-        var baseAddress = new Uri($"http://127.0.0.1:{port}");
-        var dll = Path.Combine(AppContext.BaseDirectory, "AuthService.Api.dll");
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(dll))!,
         };
-        start.ArgumentList.Add(dll);
+        start.ArgumentList.Add(Path.GetFullPath(dll));
         foreach (var arg in args ?? [])
         {
             start.ArgumentList.Add(arg);
         }
 
-        // Only what the test passes: nothing leaks in from the test runner's environment.
+        // Only what the caller passes: nothing leaks in from the test runner's environment.
         foreach (var key in start.Environment.Keys.Where(k =>
                      k.StartsWith("ASPNETCORE_", StringComparison.Ordinal) || k.StartsWith("DOTNET_ENVIRONMENT", StringComparison.Ordinal) ||
                      k.Contains("__", StringComparison.Ordinal)).ToList())
@@ -80,11 +83,6 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
 
         start.Environment["ASPNETCORE_URLS"] = baseAddress.ToString();
-        if (TestDatabase.Pooler is { } pooler)
-        {
-            start.Environment["Database__Pooler"] = pooler; // the test run's pooler, unless the test sets its own
-        }
-
         foreach (var (key, value) in environment)
         {
             start.Environment[key] = value;
@@ -93,10 +91,11 @@ public sealed class ServiceProcess : IAsyncDisposable
         return new ServiceProcess(Process.Start(start)!, baseAddress);
     }
 
-    /// <summary>Waits until <c>/health/ready</c> answers 200, or the process exits.</summary>
-    public async Task<bool> WaitReadyAsync(TimeSpan timeout)
+    /// <summary>Waits until <c>/health/ready</c> answers 200 (asked every <paramref name="poll"/>, default 100 ms), or the
+    /// process exits.</summary>
+    public async Task<bool> WaitReadyAsync(TimeSpan timeout, TimeSpan? poll = null)
     {
-        using var client = new HttpClient(new ContractCheckingHandler(new HttpClientHandler())) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        using var client = new HttpClient(NewHandler()) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline && !_process.HasExited)
         {
@@ -114,7 +113,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             {
             }
 
-            await Task.Delay(100);
+            await Task.Delay(poll ?? TimeSpan.FromMilliseconds(100));
         }
 
         return false;
@@ -130,8 +129,7 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public HttpClient Client(string? apiKey = null)
     {
-        // Every answer is checked against openapi.yaml, as for the in-process app.
-        var client = new HttpClient(new ContractCheckingHandler(new HttpClientHandler())) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        var client = new HttpClient(NewHandler()) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         if (apiKey is not null)
         {
             client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey);
@@ -139,6 +137,10 @@ public sealed class ServiceProcess : IAsyncDisposable
 
         return client;
     }
+
+    /// <summary>The handler of <see cref="Client"/> and of the readiness probe, supplied by the project that includes this
+    /// file (the tests check every answer against openapi.yaml).</summary>
+    private static partial HttpMessageHandler NewHandler();
 
     public async ValueTask DisposeAsync()
     {
@@ -151,7 +153,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

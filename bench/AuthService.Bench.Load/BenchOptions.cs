@@ -18,7 +18,8 @@ public sealed record BenchOptions(
     string? PidFile,
     bool Smoke,
     string Durability,
-    string? PgBouncerConnectionString = null)
+    string? PgBouncerConnectionString = null,
+    string? BaselineDll = null)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -47,6 +48,7 @@ public sealed record BenchOptions(
             Get("pid-file"),
             args.Contains("--smoke"),
             Get("durability") ?? "durable",
-            Get("pgbouncer")); // PgBouncer (transaction pooling) in front of --pg: adds a verify phase through it
+            Get("pgbouncer"), // PgBouncer (transaction pooling) in front of --pg: adds a verify phase through it
+            Get("baseline-dll")); // another build of the service: adds a verify phase on its own database (same-run A/B)
     }
 }

@@ -1,13 +1,10 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
 using AuthService.Core.Security;
+using AuthService.Tests.Infrastructure;
 using Npgsql;
+using static AuthService.Bench.Load.BenchServices;
 
 namespace AuthService.Bench.Load;
 
@@ -35,22 +32,14 @@ public static class LoadEntry
 
     private static async Task RunAsync(BenchOptions o, Report report)
     {
-        var database = "authbench";
-        var admin = new NpgsqlConnectionStringBuilder(o.PgConnectionString);
-        var db = new NpgsqlConnectionStringBuilder(o.PgConnectionString) { Database = database };
-        await Seeder.CreateDatabaseAsync(admin.ConnectionString, database);
-
         var keyId = "bench1";
         var key = RandomNumberGenerator.GetBytes(32);
+        var box = new SecretBox(new Dictionary<string, byte[]> { [keyId] = key }, keyId);
         var adminKey = "bench-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
-        var servicePort = FreePort();
-        using var telnyx = new TelnyxStandIn(FreePort());
+        using var telnyx = new TelnyxStandIn(ServiceProcess.FreePort());
         var serviceEnv = new Dictionary<string, string>
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{servicePort}",
-            // BENCH_SERVICE_CONN_EXTRA (e.g. ";Maximum Pool Size=16") tries a pool setting on the service only.
-            ["ConnectionStrings__Auth"] = db.ConnectionString + (Environment.GetEnvironmentVariable("BENCH_SERVICE_CONN_EXTRA") ?? ""),
             ["Encryption__ActiveKeyId"] = keyId,
             [$"Encryption__Keys__{keyId}"] = Convert.ToBase64String(key),
             ["Auth__BootstrapAdminKey"] = adminKey,
@@ -59,124 +48,108 @@ public static class LoadEntry
             ["Telephony__Telnyx__FromNumber"] = "+13035550100",
             ["Telephony__Telnyx__BaseUrl"] = telnyx.BaseUrl,
             ["Serilog__MinimumLevel__Default"] = "Warning",
+            // The challenge phase sends ~N/4 SMS to US numbers within a minute: far above the deployment-wide caps'
+            // defaults (500 per country and hour), which would answer 503 telephony_capped after the 500th. Far from a
+            // cap the reservation takes the shared lock, as a production deployment does on an ordinary day.
+            ["Telephony__Caps__Daily"] = "100000000",
+            ["Telephony__Caps__PerCountryHourly"] = "100000000",
         };
-        var serviceUri = new Uri($"http://127.0.0.1:{servicePort}");
 
-        // 1. First start migrates the empty database; seed behind it.
-        Log($"migrating and seeding {o.Users:N0} users");
-        var userIds = Enumerable.Range(0, o.Users).Select(i => $"bench-user-{i:D7}").ToArray();
-        var secrets = userIds.Select(_ => RandomNumberGenerator.GetBytes(20)).ToArray();
-        // Each phone user may get 10 codes a day: enough users that the challenge phase never meets the budget.
-        var phoneUserIds = Enumerable.Range(0, o.Users / 4).Select(i => $"bench-phone-{i:D7}").ToArray();
-        string verifyKey;
-        using (var first = ChildProcess.Start("service", o.ServiceDll, serviceEnv, o.PidFile))
-        {
-            await WaitReadyAsync(first, serviceUri, TimeSpan.FromSeconds(60));
-            var seedWatch = Stopwatch.StartNew();
-            var box = new SecretBox(new Dictionary<string, byte[]> { [keyId] = key }, keyId);
-            await Seeder.SeedAsync(db.ConnectionString, box, userIds, secrets, o.BackupCodesPerUser);
-            await Seeder.SeedPhoneUsersAsync(db.ConnectionString, box, phoneUserIds);
-            Log($"seeded in {seedWatch.Elapsed.TotalSeconds:F1} s");
-            verifyKey = await CreateVerifyKeyAsync(serviceUri, adminKey);
-        }
+        // 1. Each build migrates its own empty database on its first start; seed behind it. The baseline build
+        //    (--baseline-dll) gets its own database in the same cluster: an older build may refuse a newer schema.
+        var db = await BenchDatabase.PrepareAsync(o, "authbench", o.ServiceDll, serviceEnv, box, adminKey);
+        var baselineDb = o.BaselineDll is { } baselineDll
+            ? await BenchDatabase.PrepareAsync(o, "authbench_base", baselineDll, serviceEnv, box, adminKey)
+            : null;
 
         // 2. Cold starts on the migrated database: process start → /health/ready 200. The last one serves the load.
+        var serviceUri = new Uri($"http://127.0.0.1:{ServiceProcess.FreePort()}");
         var coldStarts = new List<double>();
-        ChildProcess? service = null;
+        ServiceProcess? service = null;
         try
         {
             for (var i = 0; i < o.ColdStarts; i++)
             {
                 service?.Dispose();
                 var watch = Stopwatch.StartNew();
-                service = ChildProcess.Start("service", o.ServiceDll, serviceEnv, o.PidFile);
-                await WaitReadyAsync(service, serviceUri, TimeSpan.FromSeconds(60));
+                service = ServiceProcess.Start("service", o.ServiceDll, serviceUri, db.ServiceEnvironment(serviceEnv), o.PidFile);
+                await service.ReadyOrThrowAsync(TimeSpan.FromSeconds(60));
                 coldStarts.Add(watch.Elapsed.TotalSeconds);
             }
 
             report.ColdStartsSeconds = coldStarts;
-            using var client = NewClient(serviceUri, verifyKey);
+            using var client = NewClient(serviceUri, db.VerifyKey);
             var driver = new LoadDriver(client);
-            var pool = new UserPool(o.Users);
-            RequestFactory verify = () =>
-            {
-                var step = Totp.CurrentStep();
-                if (!pool.TryTake(step, out var u))
-                {
-                    return null;
-                }
 
-                return Post($"/v1/users/{userIds[u]}/two-factor/verify", $"{{\"code\":\"{Totp.Code(secrets[u], step)}\"}}");
-            };
-
-            // 3. Saturation of verify and of the two ceilings, interleaved in rounds (ceiling, verify, tuned ceiling) so
-            //    that drift of this shared machine hits all three alike; each round starts from a vacuumed, checkpointed
-            //    database. The ceilings idle until their turn.
+            // 3. Saturation of verify and of the two ceilings (and of the optional second services), interleaved in rounds
+            //    so that drift of this shared machine hits all alike; the order rotates by one phase each round, and each
+            //    phase starts from vacuumed databases and a checkpoint. Services idle until their turn.
             using var ceiling = StartCeiling("ceiling", o, db.ConnectionString);
             using var tuned = StartCeiling("ceiling-tuned", o, AuthService.Api.Hosting.ServiceRegistration.TunedConnectionString(db.ConnectionString));
-            await Task.WhenAll(WaitReadyAsync(ceiling.Process, ceiling.Uri, TimeSpan.FromSeconds(60)),
-                WaitReadyAsync(tuned.Process, tuned.Uri, TimeSpan.FromSeconds(60)));
+            await Task.WhenAll(ceiling.Process.ReadyOrThrowAsync(TimeSpan.FromSeconds(60)), tuned.Process.ReadyOrThrowAsync(TimeSpan.FromSeconds(60)));
             var ceilingPool = new UserPool(o.Users);
-            RequestFactory check = () => Post($"/users/{userIds[ceilingPool.Next()]}/check", "{\"code\":\"123456\"}");
+            RequestFactory check = () => Post($"/users/{db.UserIds[ceilingPool.Next()]}/check", "{\"code\":\"123456\"}");
             var phases = new List<Phase>
             {
-                new Phase("ceiling", ceiling.Process, new LoadDriver(ceiling.Client), check),
-                new Phase("verify", service!, driver, verify),
-                new Phase("ceiling-tuned", tuned.Process, new LoadDriver(tuned.Client), check),
+                new("ceiling", ceiling.Process, new LoadDriver(ceiling.Client), check, db.ConnectionString),
+                new("verify", service!, driver, db.Verifications(), db.ConnectionString),
+                new("ceiling-tuned", tuned.Process, new LoadDriver(tuned.Client), check, db.ConnectionString),
             };
 
             // A second service on the same database through PgBouncer, in the same rounds and on the same user pool.
             using var bounced = o.PgBouncerConnectionString is { } pgbouncer
-                ? await StartBehindPgBouncerAsync(o, serviceEnv, new NpgsqlConnectionStringBuilder(pgbouncer) { Database = database }.ConnectionString, verifyKey)
+                ? await StartServiceAsync("service-pgbouncer", o, o.ServiceDll, db.ServiceEnvironment(serviceEnv,
+                    new NpgsqlConnectionStringBuilder(pgbouncer) { Database = db.Name }.ConnectionString, pgbouncer: true), db.VerifyKey)
                 : null;
             if (bounced is not null)
             {
-                phases.Add(new Phase("verify-pgbouncer", bounced.Process, new LoadDriver(bounced.Client), verify));
+                phases.Add(new Phase("verify-pgbouncer", bounced.Process, new LoadDriver(bounced.Client), phases[1].Next, db.ConnectionString));
             }
 
+            // The baseline build on its own database and users, same workers and request mix.
+            using var baseline = baselineDb is not null
+                ? await StartServiceAsync("service-baseline", o, o.BaselineDll!, baselineDb.ServiceEnvironment(serviceEnv), baselineDb.VerifyKey)
+                : null;
+            if (baseline is not null)
+            {
+                phases.Add(new Phase("verify-baseline", baseline.Process, new LoadDriver(baseline.Client), baselineDb!.Verifications(),
+                    baselineDb.ConnectionString));
+            }
+
+            string[] databases = baselineDb is null ? [db.ConnectionString] : [db.ConnectionString, baselineDb.ConnectionString];
             var postgres = await PostgresCpu.FindAsync(db.ConnectionString);
             using var rss = new RssSampler(service!);
             var roundLength = o.Duration / o.Rounds;
             for (var round = 0; round < o.Rounds; round++)
             {
-                foreach (var phase in phases)
+                for (var i = 0; i < phases.Count; i++)
                 {
-                    await SettleAsync(db.ConnectionString);
+                    var phase = phases[(i + round) % phases.Count];
+                    await SettleAsync(databases);
                     var warmup = round == 0 ? o.Warmup : TimeSpan.FromSeconds(Math.Min(1, o.Warmup.TotalSeconds));
                     Log($"round {round + 1}/{o.Rounds}: {phase.Name}, {o.Workers} workers, {warmup.TotalSeconds:0.#} s warm-up + {roundLength.TotalSeconds:0.#} s");
-                    phase.Rounds.Add(await Profiled(phase, postgres, db.ConnectionString,
+                    phase.Rounds.Add(await phase.Profiled(postgres,
                         () => phase.Driver.ClosedLoopAsync(phase.Name, phase.Next, o.Workers, warmup, roundLength)));
                 }
             }
 
-            report.Verify = phases[1].Result;
-            report.Ceiling = phases[0].Result;
-            report.TunedCeiling = phases[2].Result;
-            report.VerifyRounds = phases[1].Rounds.Select(r => r.Result).ToList();
-            report.CeilingRounds = phases[0].Rounds.Select(r => r.Result).ToList();
-            report.TunedCeilingRounds = phases[2].Rounds.Select(r => r.Result).ToList();
-            report.VerifyProfile = phases[1].Profile;
-            if (bounced is not null)
-            {
-                report.VerifyPgBouncer = phases[3].Result;
-                report.VerifyPgBouncerRounds = phases[3].Rounds.Select(r => r.Result).ToList();
-                report.VerifyPgBouncerProfile = phases[3].Profile;
-            }
-
-            report.CeilingProfile = phases[0].Profile;
-            report.TunedCeilingProfile = phases[2].Profile;
+            report.Ceiling = phases[0].Measured;
+            report.Verify = phases[1].Measured;
+            report.TunedCeiling = phases[2].Measured;
+            report.VerifyPgBouncer = phases.Find(p => p.Name == "verify-pgbouncer")?.Measured;
+            report.VerifyBaseline = phases.Find(p => p.Name == "verify-baseline")?.Measured;
 
             // 4. Half of the verify saturation at a fixed rate, with the service's RSS sampled throughout.
-            var halfRate = Math.Max(1, report.Verify.Throughput / 2);
-            await SettleAsync(db.ConnectionString);
+            var halfRate = Math.Max(1, report.Verify.Result.Throughput / 2);
+            await SettleAsync(databases);
             Log($"verify: open loop at {halfRate:F0} req/s for {o.HalfDuration.TotalSeconds:0.#} s");
-            report.VerifyHalf = await driver.OpenLoopAsync("verify@half", verify, halfRate, o.HalfDuration);
+            report.VerifyHalf = await driver.OpenLoopAsync("verify@half", phases[1].Next, halfRate, o.HalfDuration);
             report.ServiceRssPeakBytes = rss.Stop();
             report.ServiceVmHwmBytes = service!.Memory().Peak;
 
             // 5. The other routes.
-            report.LoginDecisions = await LoginDecisionsAsync(o, client, driver, pool, userIds);
-            report.Challenge = await ChallengeAsync(o, driver, phoneUserIds, telnyx);
+            report.LoginDecisions = await LoginDecisionsAsync(o, client, driver, db.Pool, db.UserIds);
+            report.Challenge = await ChallengeAsync(o, driver, db.PhoneUserIds, telnyx);
         }
         finally
         {
@@ -184,103 +157,38 @@ public static class LoadEntry
         }
     }
 
-    private sealed record Ceiling(ChildProcess Process, Uri Uri, HttpClient Client) : IDisposable
-    {
-        public void Dispose()
-        {
-            Client.Dispose();
-            Process.Dispose();
-        }
-    }
-
-    /// <summary>The bare app (<c>bench/AuthService.Bench.Ceiling</c>) on its own port, with the given connection string.</summary>
-    private static Ceiling StartCeiling(string name, BenchOptions o, string connectionString)
-    {
-        var uri = new Uri($"http://127.0.0.1:{FreePort()}");
-        var process = ChildProcess.Start(name, o.CeilingDll, new Dictionary<string, string>
-        {
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["ASPNETCORE_URLS"] = uri.ToString(),
-            ["ConnectionStrings__Auth"] = connectionString,
-        }, o.PidFile);
-        return new Ceiling(process, uri, NewClient(uri, null));
-    }
-
-    /// <summary>The service again, on its own port, reaching the database through PgBouncer with
-    /// <c>Database:Pooler=pgbouncer</c>.</summary>
-    private static async Task<Ceiling> StartBehindPgBouncerAsync(BenchOptions o, Dictionary<string, string> serviceEnv,
-        string connectionString, string verifyKey)
-    {
-        var uri = new Uri($"http://127.0.0.1:{FreePort()}");
-        var env = new Dictionary<string, string>(serviceEnv)
-        {
-            ["ASPNETCORE_URLS"] = uri.ToString(),
-            ["ConnectionStrings__Auth"] = connectionString,
-            ["Database__Pooler"] = "pgbouncer",
-        };
-        var process = ChildProcess.Start("service-pgbouncer", o.ServiceDll, env, o.PidFile);
-        await WaitReadyAsync(process, uri, TimeSpan.FromSeconds(60));
-        return new Ceiling(process, uri, NewClient(uri, verifyKey));
-    }
-
-    /// <summary>One closed-loop workload, measured in several rounds.</summary>
-    private sealed class Phase(string name, ChildProcess server, LoadDriver driver, RequestFactory next)
+    /// <summary>One closed-loop workload, measured in several rounds against one database.</summary>
+    private sealed class Phase(string name, ServiceProcess server, LoadDriver driver, RequestFactory next, string database)
     {
         public string Name => name;
-        public ChildProcess Server => server;
         public LoadDriver Driver => driver;
         public RequestFactory Next => next;
         public List<(LoadResult Result, PhaseProfile Profile)> Rounds { get; } = [];
-        public LoadResult Result => LoadResult.Merge(name, Rounds.Select(r => r.Result));
-        public PhaseProfile Profile => PhaseProfile.Sum(Rounds.Select(r => r.Profile));
-    }
 
-    /// <summary>Every phase starts from the same database state: dead tuples of the earlier phase vacuumed, dirty
-    /// pages written, so that neither autovacuum nor a checkpoint lands on one phase only.</summary>
-    private static async Task SettleAsync(string connectionString)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        foreach (var sql in new[] { "vacuum (analyze)", "checkpoint" })
+        public Measured Measured => new(LoadResult.Merge(name, Rounds.Select(r => r.Result)), PhaseProfile.Sum(Rounds.Select(r => r.Profile)),
+            Rounds.Select(r => r.Result).ToList(), Rounds.Select(r => r.Profile).ToList());
+
+        /// <summary>Per request over the whole round (warm-up included): CPU of the server, the client and PostgreSQL (all
+        /// backends and helpers of the cluster), and transactions and rows written in this phase's database (pg_stat_database).</summary>
+        public async Task<(LoadResult Result, PhaseProfile Profile)> Profiled(PostgresCpu? postgres, Func<Task<LoadResult>> run)
         {
-            await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 300 };
-            await command.ExecuteNonQueryAsync();
+            var client = Process.GetCurrentProcess();
+            var serverCpu = server.CpuTime();
+            var clientCpu = client.TotalProcessorTime;
+            var postgresCpu = postgres?.CpuTime() ?? TimeSpan.Zero;
+            var before = await DatabaseCountersAsync(database);
+            var wall = Stopwatch.StartNew();
+            var result = await run();
+            wall.Stop();
+            var serverUsed = server.CpuTime() - serverCpu;
+            var postgresUsed = postgres is null ? (TimeSpan?)null : postgres.CpuTime() - postgresCpu;
+            client.Refresh();
+            var clientUsed = client.TotalProcessorTime - clientCpu;
+            await Task.Delay(1100); // backends flush their statistics at most once a second
+            var after = await DatabaseCountersAsync(database);
+            return (result, new PhaseProfile(result.Issued, serverUsed, clientUsed, postgresUsed, after.Commits - before.Commits,
+                after.RowsWritten - before.RowsWritten, wall.Elapsed));
         }
-    }
-
-    /// <summary>Per request over the whole round (warm-up included): CPU of the server, the client and PostgreSQL (all
-    /// backends and helpers of the cluster), and database transactions and rows written (pg_stat_database).</summary>
-    private static async Task<(LoadResult Result, PhaseProfile Profile)> Profiled(Phase phase, PostgresCpu? postgres,
-        string connectionString, Func<Task<LoadResult>> run)
-    {
-        var client = Process.GetCurrentProcess();
-        var serverCpu = phase.Server.CpuTime();
-        var clientCpu = client.TotalProcessorTime;
-        var postgresCpu = postgres?.CpuTime() ?? TimeSpan.Zero;
-        var before = await DatabaseCountersAsync(connectionString);
-        var wall = Stopwatch.StartNew();
-        var result = await run();
-        wall.Stop();
-        var serverUsed = phase.Server.CpuTime() - serverCpu;
-        var postgresUsed = postgres is null ? (TimeSpan?)null : postgres.CpuTime() - postgresCpu;
-        client.Refresh();
-        var clientUsed = client.TotalProcessorTime - clientCpu;
-        await Task.Delay(1100); // backends flush their statistics at most once a second
-        var after = await DatabaseCountersAsync(connectionString);
-        return (result, new PhaseProfile(result.Issued, serverUsed, clientUsed, postgresUsed, after.Commits - before.Commits,
-            after.RowsWritten - before.RowsWritten, wall.Elapsed));
-    }
-
-    private static async Task<(long Commits, long RowsWritten)> DatabaseCountersAsync(string connectionString)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(
-            "select xact_commit, tup_inserted + tup_updated + tup_deleted from pg_stat_database where datname = current_database()",
-            connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        await reader.ReadAsync();
-        return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
     private static async Task<LoadResult?> LoginDecisionsAsync(BenchOptions o, HttpClient client, LoadDriver driver, UserPool pool,
@@ -316,122 +224,7 @@ public static class LoadEntry
         var delivered = telnyx.Received - before;
         return $"{Report.Summary(result)}; {delivered:N0} SMS reached the stand-in for {result.Issued:N0} challenges";
     }
-
-    private static HttpRequestMessage Post(string path, string json) => new(HttpMethod.Post, path)
-    {
-        Content = new StringContent(json, Encoding.UTF8, "application/json"),
-    };
-
-    private static HttpClient NewClient(Uri baseAddress, string? apiKey)
-    {
-        var handler = new SocketsHttpHandler
-        {
-            MaxConnectionsPerServer = int.MaxValue,
-            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
-            UseProxy = false,
-            UseCookies = false,
-        };
-        var client = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        if (apiKey is not null)
-        {
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
-        }
-
-        return client;
-    }
-
-    private static async Task<string> CreateVerifyKeyAsync(Uri serviceUri, string adminKey)
-    {
-        using var client = NewClient(serviceUri, adminKey);
-        using var response = await client.PostAsJsonAsync("/v1/api-keys", new { name = "bench", scopes = new[] { "verify" } });
-        var body = await response.Content.ReadAsStringAsync();
-        if (response.StatusCode != HttpStatusCode.Created)
-        {
-            throw new InvalidOperationException($"POST /v1/api-keys answered {(int)response.StatusCode}: {body}");
-        }
-
-        return JsonDocument.Parse(body).RootElement.GetProperty("key").GetString()!;
-    }
-
-    private static async Task WaitReadyAsync(ChildProcess process, Uri baseAddress, TimeSpan timeout)
-    {
-        using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
-        while (Stopwatch.GetTimestamp() < deadline)
-        {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"{process.Name} exited before it was ready:\n{process.Tail}");
-            }
-
-            try
-            {
-                using var response = await client.GetAsync("/health/ready");
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-            }
-
-            await Task.Delay(10);
-        }
-
-        throw new TimeoutException($"{process.Name} not ready within {timeout.TotalSeconds} s:\n{process.Tail}");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    internal static void Log(string message) => Console.Error.WriteLine($"bench: {message}");
 }
 
-/// <summary>Peak VmRSS of a process, sampled every 50 ms.</summary>
-public sealed class RssSampler : IDisposable
-{
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop;
-    private long _peak;
-
-    public RssSampler(ChildProcess process)
-    {
-        _loop = Task.Run(async () =>
-        {
-            while (!_stop.IsCancellationRequested)
-            {
-                var (rss, _) = process.Memory();
-                _peak = Math.Max(_peak, rss);
-                try
-                {
-                    await Task.Delay(50, _stop.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                }
-            }
-        });
-    }
-
-    public long Stop()
-    {
-        _stop.Cancel();
-        _loop.Wait();
-        return _peak;
-    }
-
-    public void Dispose()
-    {
-        if (!_stop.IsCancellationRequested)
-        {
-            Stop();
-        }
-
-        _stop.Dispose();
-    }
-}
+/// <summary>A closed-loop workload over all its rounds, and each round.</summary>
+public sealed record Measured(LoadResult Result, PhaseProfile Profile, List<LoadResult> Rounds, List<PhaseProfile> RoundProfiles);

@@ -9,27 +9,22 @@ public sealed class Report(BenchOptions options)
 {
     private readonly List<string[]> _rows = [];
 
-    public LoadResult? Verify { get; set; }
+    public Measured? Verify { get; set; }
     public LoadResult? VerifyHalf { get; set; }
-    public LoadResult? Ceiling { get; set; }
-    public LoadResult? TunedCeiling { get; set; }
-    public List<LoadResult> VerifyRounds { get; set; } = [];
-    public LoadResult? VerifyPgBouncer { get; set; }
-    public List<LoadResult> VerifyPgBouncerRounds { get; set; } = [];
-    public PhaseProfile? VerifyPgBouncerProfile { get; set; }
-    public List<LoadResult> CeilingRounds { get; set; } = [];
-    public List<LoadResult> TunedCeilingRounds { get; set; } = [];
-    public PhaseProfile? TunedCeilingProfile { get; set; }
+    public Measured? Ceiling { get; set; }
+    public Measured? TunedCeiling { get; set; }
+    public Measured? VerifyPgBouncer { get; set; }
+    public Measured? VerifyBaseline { get; set; }
     public LoadResult? LoginDecisions { get; set; }
-    public PhaseProfile? VerifyProfile { get; set; }
-    public PhaseProfile? CeilingProfile { get; set; }
     public string? Challenge { get; set; }
     public long? ServiceRssPeakBytes { get; set; }
     public long? ServiceVmHwmBytes { get; set; }
     public List<double> ColdStartsSeconds { get; set; } = [];
 
-    public bool PipelineOk => Verify is { Errors: 0, Requests: > 0 } && VerifyHalf is { Errors: 0 } && Ceiling is { Errors: 0, Requests: > 0 } && TunedCeiling is { Errors: 0, Requests: > 0 }
-                              && VerifyPgBouncer is null or { Errors: 0, Requests: > 0 };
+    public bool PipelineOk => Ok(Verify) && VerifyHalf is { Errors: 0 } && Ok(Ceiling) && Ok(TunedCeiling)
+                              && (VerifyPgBouncer is null || Ok(VerifyPgBouncer)) && (VerifyBaseline is null || Ok(VerifyBaseline));
+
+    private static bool Ok(Measured? m) => m?.Result is { Errors: 0, Requests: > 0 };
 
     public void Print()
     {
@@ -40,6 +35,7 @@ public sealed class Report(BenchOptions options)
         Console.WriteLine();
         Console.WriteLine($"AuthService bench — {Environment.ProcessorCount} cores, {options.Users:N0} TOTP users, {options.Workers} workers, " +
                           $"{options.Duration.TotalSeconds:0.#} s per closed-loop phase, PostgreSQL {(options.Durability == "durable" ? "durable (fsync on, as production runs)" : "with fsync OFF (unsafe variant)")}" +
+                          $"{(options.BaselineDll is null ? "" : "; A/B: current and baseline build in the same rounds")}" +
                           $"{(options.Smoke ? "   [SMOKE: pipeline check, figures mean nothing]" : "")}");
         Line(["measure", "value", "target", "result"]);
         Console.WriteLine("|" + string.Join("|", widths.Select(w => new string('-', w + 2))) + "|");
@@ -98,61 +94,52 @@ public sealed class Report(BenchOptions options)
 
     private void AddLoad()
     {
-        if (Verify is { } v)
+        Row("verify: saturation (closed loop)", Verify is { } v ? Summary(v.Result) : "not run");
+        foreach (var (label, m) in new[]
+                 {
+                     ("verify (baseline build)", VerifyBaseline), ("verify through PgBouncer (transaction pooling)", VerifyPgBouncer),
+                     ("ceiling: 1 SELECT per POST, default Npgsql settings", Ceiling), ("ceiling, tuned: the service's Npgsql settings", TunedCeiling),
+                 })
         {
-            Row("verify: saturation (closed loop)", Summary(v));
-        }
-        else
-        {
-            Row("verify: saturation (closed loop)", "not run");
-        }
-
-        if (VerifyPgBouncer is { } vb)
-        {
-            Row("verify through PgBouncer (transaction pooling)", Summary(vb));
-        }
-
-        if (Ceiling is { } c)
-        {
-            Row("ceiling: 1 SELECT per POST, default Npgsql settings", Summary(c));
-        }
-
-        if (TunedCeiling is { } t)
-        {
-            Row("ceiling, tuned: the service's Npgsql settings", Summary(t));
-        }
-
-        foreach (var (label, p) in new[] { ("verify", VerifyProfile), ("verify through PgBouncer", VerifyPgBouncerProfile), ("ceiling", CeilingProfile), ("ceiling, tuned", TunedCeilingProfile) })
-        {
-            if (p is not null)
+            if (m is not null)
             {
-                Row($"{label}: CPU per request (all rounds)", p.Describe());
+                Row(label, Summary(m.Result));
+            }
+        }
+
+        foreach (var (label, m) in new[]
+                 {
+                     ("verify", Verify), ("verify (baseline build)", VerifyBaseline), ("verify through PgBouncer", VerifyPgBouncer),
+                     ("ceiling", Ceiling), ("ceiling, tuned", TunedCeiling),
+                 })
+        {
+            if (m is not null)
+            {
+                Row($"{label}: CPU per request (all rounds)", m.Profile.Describe());
             }
         }
 
         // The headline: verify against the same bare app with the service's own Npgsql settings, so the distance is what the
         // verify path itself costs (issue 12). The default-settings ceiling stays as a second reference.
-        if (Ratios(VerifyRounds, TunedCeilingRounds) is { } tunedRatios)
+        if (Ratios(Verify, TunedCeiling) is { } tunedRatios)
         {
             var median = Median(tunedRatios);
-            Row($"verify / tuned ceiling throughput, per round (headline)",
-                $"median {median:F2} (rounds: {string.Join(", ", tunedRatios.Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))})",
+            Row($"verify / tuned ceiling throughput, per round (headline)", RatioCell(tunedRatios),
                 "≥ 0.60", Verdict(median >= 0.6, $"{median:F2} ({(median / 0.6 - 1) * 100:+0;-0}% vs target)"));
         }
 
-        if (Ratios(VerifyRounds, CeilingRounds) is { } ratios)
+        if (Ratios(Verify, Ceiling) is { } ratios)
         {
-            Row($"verify / ceiling (default Npgsql settings) throughput, per round",
-                $"median {Median(ratios):F2} (rounds: {string.Join(", ", ratios.Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))})",
+            Row($"verify / ceiling (default Npgsql settings) throughput, per round", RatioCell(ratios),
                 "reference", "the ceiling also pays a pool reset and a plan per request");
         }
 
-        if (Ratios(VerifyPgBouncerRounds, VerifyRounds) is { } bouncedRatios)
+        if (Ratios(VerifyPgBouncer, Verify) is { } bouncedRatios)
         {
-            Row($"verify through PgBouncer / verify direct, per round",
-                $"median {Median(bouncedRatios):F2} (rounds: {string.Join(", ", bouncedRatios.Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))})",
-                "reference", "same database, same rounds");
+            Row($"verify through PgBouncer / verify direct, per round", RatioCell(bouncedRatios), "reference", "same database, same rounds");
         }
+
+        AddBaseline();
 
         if (VerifyHalf is { } h)
         {
@@ -184,9 +171,52 @@ public sealed class Report(BenchOptions options)
         }
     }
 
-    private static double[]? Ratios(List<LoadResult> verify, List<LoadResult> ceiling) =>
-        verify.Count > 0 && verify.Count == ceiling.Count && ceiling.All(c => c.Throughput > 0)
-            ? verify.Zip(ceiling, (v, c) => v.Throughput / c.Throughput).ToArray()
+    /// <summary>Same-run comparison with another build of the service (--baseline-dll): both against the tuned ceiling of
+    /// the same round, and current / baseline directly; CPU per verify of the service and of PostgreSQL, per round.</summary>
+    private void AddBaseline()
+    {
+        if (Verify is not { } v || VerifyBaseline is not { } b || TunedCeiling is not { } t)
+        {
+            return;
+        }
+
+        Row("baseline build (same rounds, own database)", options.BaselineDll ?? "?");
+        if (Ratios(b, t) is { } baseTuned && Ratios(v, t) is { } tuned)
+        {
+            var (m, mb) = (Median(tuned), Median(baseTuned));
+            Row("baseline verify / tuned ceiling, per round", RatioCell(baseTuned), "current ≥ baseline",
+                Verdict(m >= mb, $"current {m:F2} vs baseline {mb:F2} (medians)"));
+        }
+
+        if (Ratios(v, b) is { } versus)
+        {
+            Row("verify current / baseline throughput, per round", RatioCell(versus), "reference", "same rounds, same workers, same request mix");
+        }
+
+        for (var r = 0; r < v.Rounds.Count && r < b.Rounds.Count && r < t.Rounds.Count; r++)
+        {
+            var (vr, br, tr) = (v.Rounds[r].Throughput, b.Rounds[r].Throughput, t.Rounds[r].Throughput);
+            Row($"round {r + 1}: verify current | baseline | tuned ceiling",
+                $"{vr:N0} | {br:N0} | {tr:N0} req/s; /tuned {vr / tr:F2} | {br / tr:F2}; current/baseline {vr / br:F2}; " +
+                $"CPU per verify server+PostgreSQL µs: current {CpuPair(v.RoundProfiles[r])}, baseline {CpuPair(b.RoundProfiles[r])}");
+        }
+
+        Row("CPU per verify, all rounds: server + PostgreSQL", $"current {CpuPair(v.Profile)}, baseline {CpuPair(b.Profile)}");
+    }
+
+    private static string CpuPair(PhaseProfile p)
+    {
+        var n = Math.Max(1.0, p.Requests);
+        return $"{p.Server.TotalMicroseconds / n:F0} + {(p.Postgres is { } pg ? (pg.TotalMicroseconds / n).ToString("F0", CultureInfo.InvariantCulture) : "n/a")}";
+    }
+
+    private static string RatioCell(double[] ratios) =>
+        $"median {Median(ratios):F2} (rounds: {string.Join(", ", ratios.Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))})";
+
+    private static double[]? Ratios(Measured? verify, Measured? ceiling) =>
+        verify is not null && ceiling is not null && verify.Rounds.Count > 0 && verify.Rounds.Count == ceiling.Rounds.Count &&
+        ceiling.Rounds.All(c => c.Throughput > 0)
+            ? verify.Rounds.Zip(ceiling.Rounds, (v, c) => v.Throughput / c.Throughput).ToArray()
             : null;
 
     private static double Median(double[] values)

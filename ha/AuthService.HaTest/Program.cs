@@ -3,12 +3,12 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using AuthService.Bench.Load;
 using AuthService.Core.Security;
 using AuthService.Core.Totp;
 using AuthService.HaTest;
+using AuthService.Tests.Infrastructure;
 using Npgsql;
 
 // `make ha-test` (ha/run.sh starts the Patroni cluster and passes its connection string): three AuthService instances
@@ -36,17 +36,16 @@ var serviceConn = new NpgsqlConnectionStringBuilder(o.Conn)
 }.ConnectionString;
 var key = RandomNumberGenerator.GetBytes(32);
 var adminKey = "ha-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
-using var sms = new SmsCatcher(FreePort());
-var instances = new List<(ChildProcess Process, HttpClient Client)>();
+using var sms = new SmsCatcher(ServiceProcess.FreePort());
+var instances = new List<(ServiceProcess Process, HttpClient Client)>();
 try
 {
     for (var i = 0; i < 3; i++)
     {
-        var uri = new Uri($"http://127.0.0.1:{FreePort()}");
-        var process = ChildProcess.Start($"service-{i + 1}", o.ServiceDll, new Dictionary<string, string>
+        var uri = new Uri($"http://127.0.0.1:{ServiceProcess.FreePort()}");
+        var process = ServiceProcess.Start($"service-{i + 1}", o.ServiceDll, uri, new Dictionary<string, string>
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["ASPNETCORE_URLS"] = uri.ToString(),
             ["ConnectionStrings__Auth"] = serviceConn,
             ["Encryption__ActiveKeyId"] = "ha1",
             ["Encryption__Keys__ha1"] = Convert.ToBase64String(key),
@@ -79,9 +78,8 @@ try
     var backupUsers = Enumerable.Range(0, o.BackupUsers).Select(i => $"ha-backup-{i:D4}").ToArray();
     var backupSecrets = backupUsers.Select(_ => RandomNumberGenerator.GetBytes(20)).ToArray();
     var phoneUsers = Enumerable.Range(0, o.PhoneUsers).Select(i => $"ha-phone-{i:D5}").ToArray();
-    string PhoneNumber(int i) => $"+1{(new[] { 303, 720, 415, 212, 617 })[i / 10_000 % 5]}555{i % 10_000:D4}";
-    await Seeding.TotpUsersAsync(dbConn, box, [.. totpUsers, .. backupUsers], [.. totpSecrets, .. backupSecrets], profile.PeriodSeconds);
-    await Seeding.PhoneUsersAsync(dbConn, box, phoneUsers, PhoneNumber);
+    await Seeder.TotpUsersAsync(dbConn, box, [.. totpUsers, .. backupUsers], [.. totpSecrets, .. backupSecrets], profile.PeriodSeconds);
+    await Seeder.PhoneUsersAsync(dbConn, box, phoneUsers, Seeder.PhoneNumber);
     var backupCodes = new List<(string, string)>();
     for (var b = 0; b < backupUsers.Length; b++)
     {
@@ -95,7 +93,7 @@ try
     // Interleave users so that consecutive backup codes belong to different users.
     var users = new Users
     {
-        Totp = totpUsers, TotpSecrets = totpSecrets, Phone = phoneUsers, PhoneNumber = PhoneNumber,
+        Totp = totpUsers, TotpSecrets = totpSecrets, Phone = phoneUsers, PhoneNumber = Seeder.PhoneNumber,
         BackupCodes = [.. backupCodes.Select((c, i) => (c, i)).OrderBy(x => x.i % 10).ThenBy(x => x.i).Select(x => x.c)],
     };
     Log($"seeded {totpUsers.Length:N0} TOTP, {phoneUsers.Length:N0} phone users, {backupCodes.Count:N0} backup codes");
@@ -240,7 +238,7 @@ static async Task<(int Checked, int Missing, string Detail)> MissingWritesAsync(
         $"enrollments {enrollMissing}, TOTP steps {stepsMissing}, audit events {auditMissing}");
 }
 
-static async Task WaitReadyAsync(ChildProcess process, HttpClient client, TimeSpan timeout)
+static async Task WaitReadyAsync(ServiceProcess process, HttpClient client, TimeSpan timeout)
 {
     var deadline = DateTime.UtcNow + timeout;
     while (DateTime.UtcNow < deadline)
@@ -277,13 +275,6 @@ static async Task<string> RunAsync(string command)
     var output = await process.StandardOutput.ReadToEndAsync();
     await process.WaitForExitAsync();
     return process.ExitCode == 0 ? output : throw new InvalidOperationException($"`{command}` exited {process.ExitCode}");
-}
-
-static int FreePort()
-{
-    using var listener = new TcpListener(IPAddress.Loopback, 0);
-    listener.Start();
-    return ((IPEndPoint)listener.LocalEndpoint).Port;
 }
 
 internal sealed record Options(string Conn, string ServiceDll, string? PidFile, string KillCommand, double Freeze, string Sync, int Workers,
