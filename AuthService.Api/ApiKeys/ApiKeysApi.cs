@@ -43,7 +43,7 @@ public static class ApiKeysApi
     }
 
     public static async Task<Results<Created<CreatedApiKeyResponse>, ProblemHttpResult>> Create(
-        CreateApiKeyRequest request, ApiKeyRepository keys, TimeProvider time, ClaimsPrincipal caller, CancellationToken ct)
+        CreateApiKeyRequest request, ApiKeyService keys, TimeProvider time, ClaimsPrincipal caller, CancellationToken ct)
     {
         var name = request.Name?.Trim();
         if (string.IsNullOrEmpty(name) || name.Length > 100 || name.Any(char.IsControl))
@@ -64,11 +64,11 @@ public static class ApiKeysApi
             new CreatedApiKeyResponse(created.Id, created.Name, created.Prefix, created.Scopes, created.CreatedAt, key));
     }
 
-    public static async Task<Ok<ApiKeyListResponse>> List(ApiKeyRepository keys, CancellationToken ct) =>
+    public static async Task<Ok<ApiKeyListResponse>> List(ApiKeyService keys, CancellationToken ct) =>
         TypedResults.Ok(new ApiKeyListResponse((await keys.ListAsync(ct)).Select(ApiKeyResponse.From).ToList()));
 
     public static async Task<Results<NoContent, ProblemHttpResult>> Revoke(
-        Guid id, ApiKeyRepository keys, TimeProvider time, ClaimsPrincipal caller, CancellationToken ct)
+        Guid id, ApiKeyService keys, TimeProvider time, ClaimsPrincipal caller, CancellationToken ct)
     {
         if (await keys.RevokeAsync(id, time.GetUtcNow(), caller.ApiKeyId(), ct) || await keys.ExistsAsync(id, ct))
         {

@@ -1,3 +1,4 @@
+using AuthService.Api.ApiKeys;
 using AuthService.Api.Operations;
 using AuthService.Api.Configuration;
 using AuthService.Api.Storage;
@@ -108,7 +109,7 @@ public static class ServiceRegistration
         services.AddSingleton<KeyRotation>();
         services.AddSingleton<Housekeeping>();
         services.AddHostedService(sp => sp.GetRequiredService<Housekeeping>());
-        services.AddSingleton<ApiKeyRepository>();
+        services.AddSingleton<ApiKeyService>();
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<EncryptionOptions>>().Value;
@@ -166,7 +167,7 @@ public static class ServiceRegistration
         if (!string.IsNullOrWhiteSpace(bootstrapKey))
         {
 
-            await services.GetRequiredService<ApiKeyRepository>().EnsureBootstrapKeyAsync(bootstrapKey, time.GetUtcNow(), cancellationToken);
+            await services.GetRequiredService<ApiKeyService>().EnsureBootstrapKeyAsync(bootstrapKey, time.GetUtcNow(), cancellationToken);
         }
     }
 }

@@ -1,6 +1,7 @@
 using AuthService.Api.Operations;
 using AuthService.Api.Storage;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace AuthService.Api.Webhooks;
 
@@ -8,7 +9,7 @@ namespace AuthService.Api.Webhooks;
 /// <c>Webhooks:Timeout</c>), stores outcomes and schedules retries; gives up after <c>Webhooks:RetryFor</c>. It runs
 /// beside the requests, never inside one, so a slow receiver cannot slow the API. Also prunes old rows.</summary>
 public sealed class WebhookDispatcher(
-    WebhookQueue queue,
+    NpgsqlDataSource dataSource,
     WebhookSender sender,
     TimeProvider time,
     IOptions<WebhookOptions> options,
@@ -19,7 +20,7 @@ public sealed class WebhookDispatcher(
     /// <summary>One pass: claims up to <c>BatchSize</c> due deliveries, sends, records. Returns how many it attempted.</summary>
     public async Task<int> DispatchOnceAsync(CancellationToken cancellationToken)
     {
-        await using var batch = await queue.ClaimAsync(time.GetUtcNow(), _options.BatchSize, cancellationToken);
+        await using var batch = await ClaimedBatch.ClaimAsync(dataSource, time.GetUtcNow(), _options.BatchSize, cancellationToken);
         if (batch.Items.Count > 0)
         {
             var results = await Task.WhenAll(batch.Items.Select(item => AttemptAsync(item, cancellationToken)));
@@ -34,7 +35,16 @@ public sealed class WebhookDispatcher(
         return batch.Items.Count;
     }
 
-    public Task<int> PruneAsync(CancellationToken cancellationToken) => queue.PruneAsync(time.GetUtcNow() - _options.Retention, cancellationToken);
+    /// <summary>Deletes delivered and failed deliveries past <c>Webhooks:Retention</c>, and the events nothing waits for.</summary>
+    public async Task<int> PruneAsync(CancellationToken cancellationToken)
+    {
+        var before = time.GetUtcNow() - _options.Retention;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var pruned = await WebhookQueue.PruneOlderThanAsync(connection, transaction, before);
+        await transaction.CommitAsync(cancellationToken);
+        return pruned;
+    }
 
     private async Task<DeliveryOutcome> AttemptAsync(ClaimedDelivery item, CancellationToken cancellationToken)
     {
@@ -64,7 +74,8 @@ public sealed class WebhookDispatcher(
 
     private async Task UpdateGaugesAsync(CancellationToken cancellationToken)
     {
-        var (depth, oldest) = await queue.DepthAsync(cancellationToken);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var (depth, oldest) = await WebhookQueue.GetPendingDepthAsync(connection, cancellationToken);
         WebhookMetrics.OutboxDepth.Set(depth);
         WebhookMetrics.OldestPendingAge.Set(oldest is { } o
             ? Math.Max(0, (time.GetUtcNow() - new DateTimeOffset(DateTime.SpecifyKind(o, DateTimeKind.Utc))).TotalSeconds)

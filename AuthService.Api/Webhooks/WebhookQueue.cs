@@ -9,11 +9,11 @@ public sealed record ClaimedDelivery(long Id, Guid EventId, Guid EndpointId, int
 /// <summary>The outcome to store for a claimed delivery.</summary>
 public sealed record DeliveryOutcome(long Id, string Status, DateTimeOffset AttemptedAt, int? LastStatus, string? LastError, DateTimeOffset NextAttemptAt);
 
-/// <summary>The read side of the outbox. Every instance claims with <c>for update of d skip locked</c>, so instances
-/// never send the same delivery at once; a claim lives in a transaction, so an instance that dies mid-delivery just
-/// drops its locks and the rows are due again (at-least-once). Only the head of each endpoint's per-user queue is
-/// claimable, which keeps a user's events in order even while a head waits for its next retry.</summary>
-public sealed class WebhookQueue(NpgsqlDataSource dataSource)
+/// <summary>SQL of the read side of the outbox. Every instance claims with <c>for update of d skip locked</c>, so instances
+/// never send the same delivery at once; a claim lives in a transaction (<see cref="ClaimedBatch"/>), so an instance that
+/// dies mid-delivery just drops its locks and the rows are due again (at-least-once). Only the head of each endpoint's
+/// per-user queue is claimable, which keeps a user's events in order even while a head waits for its next retry.</summary>
+public static class WebhookQueue
 {
     private const string ClaimSql = """
         select d.id, d.event_id as "EventId", d.endpoint_id as "EndpointId", d.attempts, d.created_at as "CreatedAt", e.body, w.url, w.secret
@@ -29,56 +29,16 @@ public sealed class WebhookQueue(NpgsqlDataSource dataSource)
         for update of d skip locked
         """;
 
-    public async Task<ClaimedBatch> ClaimAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
-    {
-        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        try
-        {
-            var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            var rows = (await connection.QueryAsync<ClaimedDelivery>(
-                new CommandDefinition(ClaimSql, new { now, limit }, transaction, cancellationToken: cancellationToken))).AsList();
-            return new ClaimedBatch(connection, transaction, rows);
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
+    /// <summary>Locks up to <paramref name="limit"/> due deliveries in <paramref name="transaction"/>, skipping those
+    /// another instance holds; the locks last until that transaction ends.</summary>
+    public static async Task<IReadOnlyList<ClaimedDelivery>> ClaimDueAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<ClaimedDelivery>(
+            new CommandDefinition(ClaimSql, new { now, limit }, transaction, cancellationToken: cancellationToken))).AsList();
 
-    /// <summary>Pending deliveries and the age of the oldest, for the outbox gauges.</summary>
-    public async Task<(long Depth, DateTime? Oldest)> DepthAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.QuerySingleAsync<(long, DateTime?)>(new CommandDefinition(
-            "select count(*), min(created_at) from webhook_deliveries where status = 'pending'", cancellationToken: cancellationToken));
-    }
-
-    /// <summary>Deletes delivered and failed deliveries older than <paramref name="before"/>, and events nothing
-    /// waits for any more. Pending rows are never pruned.</summary>
-    public async Task<int> PruneAsync(DateTimeOffset before, CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var deliveries = await connection.ExecuteAsync(
-            "delete from webhook_deliveries where status <> 'pending' and created_at < @before", new { before }, transaction);
-        var events = await connection.ExecuteAsync("""
-            delete from webhook_events e where e.created_at < @before
-            and not exists (select 1 from webhook_deliveries d where d.event_id = e.id)
-            """, new { before }, transaction);
-        await transaction.CommitAsync(cancellationToken);
-        return deliveries + events;
-    }
-}
-
-/// <summary>Claimed deliveries and the transaction that holds their locks: record outcomes, then commit. Disposing
-/// without committing rolls back, and the deliveries are due again.</summary>
-public sealed class ClaimedBatch(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<ClaimedDelivery> items)
-    : IAsyncDisposable
-{
-    public IReadOnlyList<ClaimedDelivery> Items => items;
-
-    public async Task RecordAsync(IReadOnlyList<DeliveryOutcome> outcomes, CancellationToken cancellationToken)
+    /// <summary>Stores each outcome on its delivery (one statement each), in the claiming transaction.</summary>
+    public static async Task RecordOutcomesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        IReadOnlyList<DeliveryOutcome> outcomes, CancellationToken cancellationToken)
     {
         const string sql = """
             update webhook_deliveries set
@@ -92,13 +52,23 @@ public sealed class ClaimedBatch(NpgsqlConnection connection, NpgsqlTransaction 
             await connection.ExecuteAsync(new CommandDefinition(sql,
                 new { o.Id, o.Status, o.AttemptedAt, o.LastStatus, o.LastError, o.NextAttemptAt }, transaction, cancellationToken: cancellationToken));
         }
-
-        await transaction.CommitAsync(cancellationToken);
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Pending deliveries and the age of the oldest, for the outbox gauges.</summary>
+    public static Task<(long Depth, DateTime? Oldest)> GetPendingDepthAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
+        connection.QuerySingleAsync<(long, DateTime?)>(new CommandDefinition(
+            "select count(*), min(created_at) from webhook_deliveries where status = 'pending'", cancellationToken: cancellationToken));
+
+    /// <summary>Deletes delivered and failed deliveries older than <paramref name="before"/>, and events nothing
+    /// waits for any more. Pending rows are never pruned. Two statements: run them in one transaction.</summary>
+    public static async Task<int> PruneOlderThanAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DateTimeOffset before)
     {
-        await transaction.DisposeAsync();
-        await connection.DisposeAsync();
+        var deliveries = await connection.ExecuteAsync(
+            "delete from webhook_deliveries where status <> 'pending' and created_at < @before", new { before }, transaction);
+        var events = await connection.ExecuteAsync("""
+            delete from webhook_events e where e.created_at < @before
+            and not exists (select 1 from webhook_deliveries d where d.event_id = e.id)
+            """, new { before }, transaction);
+        return deliveries + events;
     }
 }

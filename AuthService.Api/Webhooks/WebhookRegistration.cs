@@ -26,8 +26,7 @@ public static class WebhookRegistration
             .ConfigurePrimaryHttpMessageHandler(sp => WebhookSender.CreateHandler(sp.GetRequiredService<WebhookUrlGuard>()))
             .AddResilienceHandler("webhooks", (pipeline, context) =>
                 pipeline.AddTimeout(context.ServiceProvider.GetRequiredService<IOptions<WebhookOptions>>().Value.Timeout));
-        services.AddSingleton<WebhookStore>();
-        services.AddSingleton<WebhookQueue>();
+        services.AddSingleton<RegisterWebhook>();
         services.AddSingleton<WebhookSender>();
         services.AddSingleton<WebhookDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());

@@ -1,13 +1,11 @@
-using System.Security.Cryptography;
-using AuthService.Core.Security;
 using Dapper;
 using Npgsql;
 
 namespace AuthService.Api.Webhooks;
 
-/// <summary>Webhook endpoints and the deliveries view. Secrets are sealed under the key ring, bound to the endpoint
-/// id, and leave only once, in the creation answer.</summary>
-public sealed class WebhookStore(NpgsqlDataSource dataSource, SecretBox secrets)
+/// <summary>SQL of the webhook endpoints and the deliveries view. The secret arrives sealed (<see cref="RegisterWebhook"/>
+/// seals it under the key ring, bound to the endpoint id) and never leaves through these reads.</summary>
+public static class WebhookStore
 {
     private const string EndpointColumns = "id, url, events, description, created_at";
 
@@ -16,65 +14,43 @@ public sealed class WebhookStore(NpgsqlDataSource dataSource, SecretBox secrets)
         d.next_attempt_at, d.delivered_at, d.created_at
         """;
 
-    /// <summary>A Standard Webhooks secret: <c>whsec_</c> and 32 random bytes in base64.</summary>
-    public static string NewSecret() => "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-
-    public async Task<(WebhookEndpointRow Row, string Secret)> CreateAsync(string url, string[] events, string? description,
-        DateTimeOffset now, Guid? createdBy, CancellationToken cancellationToken)
-    {
-        var id = Guid.CreateVersion7(now);
-        var secret = NewSecret();
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var row = await connection.QuerySingleAsync<WebhookEndpointRow>(new CommandDefinition($"""
+    public static Task<WebhookEndpointRow> InsertEndpointAsync(NpgsqlConnection connection, Guid id, string url, string[] events,
+        string? description, byte[] sealedSecret, DateTimeOffset now, Guid? createdBy, CancellationToken cancellationToken) =>
+        connection.QuerySingleAsync<WebhookEndpointRow>(new CommandDefinition($"""
             insert into webhook_endpoints (id, url, events, description, secret, created_at, created_by)
-            values (@id, @url, @events, @description, @sealed, @now, @createdBy)
+            values (@id, @url, @events, @description, @sealedSecret, @now, @createdBy)
             returning {EndpointColumns}
-            """, new { id, url, events, description, @sealed = secrets.Seal(secret, SealContexts.WebhookSecret(id)), now, createdBy },
-            cancellationToken: cancellationToken));
-        return (row, secret);
-    }
+            """, new { id, url, events, description, sealedSecret, now, createdBy }, cancellationToken: cancellationToken));
 
-    public async Task<IReadOnlyList<WebhookEndpointRow>> ListAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return (await connection.QueryAsync<WebhookEndpointRow>(new CommandDefinition(
+    public static async Task<IReadOnlyList<WebhookEndpointRow>> ListEndpointsAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<WebhookEndpointRow>(new CommandDefinition(
             $"select {EndpointColumns} from webhook_endpoints order by created_at, id", cancellationToken: cancellationToken))).AsList();
-    }
 
-    public async Task<WebhookEndpointRow?> GetAsync(Guid id, CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<WebhookEndpointRow>(new CommandDefinition(
+    public static Task<WebhookEndpointRow?> GetEndpointByIdAsync(NpgsqlConnection connection, Guid id, CancellationToken cancellationToken) =>
+        connection.QuerySingleOrDefaultAsync<WebhookEndpointRow>(new CommandDefinition(
             $"select {EndpointColumns} from webhook_endpoints where id = @id", new { id }, cancellationToken: cancellationToken));
-    }
 
     /// <summary>Deletes the endpoint and its deliveries (pending ones are never sent). True when it existed.</summary>
-    public async Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteAsync(new CommandDefinition("delete from webhook_endpoints where id = @id", new { id },
+    public static async Task<bool> DeleteEndpointByIdAsync(NpgsqlConnection connection, Guid id, CancellationToken cancellationToken) =>
+        await connection.ExecuteAsync(new CommandDefinition("delete from webhook_endpoints where id = @id", new { id },
             cancellationToken: cancellationToken)) == 1;
-    }
 
     /// <summary>Deliveries of an endpoint, newest first, paged by id.</summary>
-    public async Task<IReadOnlyList<WebhookDeliveryRow>> DeliveriesAsync(Guid endpointId, string? status, long? before, int take,
-        CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return (await connection.QueryAsync<WebhookDeliveryRow>(new CommandDefinition($"""
+    public static async Task<IReadOnlyList<WebhookDeliveryRow>> ListDeliveriesByEndpointIdAsync(NpgsqlConnection connection, Guid endpointId,
+        string? status, long? before, int take, CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<WebhookDeliveryRow>(new CommandDefinition($"""
             select {DeliveryColumns}
             from webhook_deliveries d join webhook_events e on e.id = d.event_id
             where d.endpoint_id = @endpointId and (@status::text is null or d.status = @status) and (@before::bigint is null or d.id < @before)
             order by d.id desc limit @take
             """, new { endpointId, status, before, take }, cancellationToken: cancellationToken))).AsList();
-    }
 
     /// <summary>Sends a delivery again: a pending one is due at once; a delivered or failed one gets a new pending
     /// delivery of the same event (same <c>webhook-id</c>, a fresh retry period), queued behind the user's later events.
     /// Null when the endpoint has no such delivery.</summary>
-    public async Task<WebhookDeliveryRow?> RedeliverAsync(Guid endpointId, long deliveryId, DateTimeOffset now, CancellationToken cancellationToken)
+    public static async Task<WebhookDeliveryRow?> RedeliverByIdAsync(NpgsqlConnection connection, Guid endpointId, long deliveryId,
+        DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var id = await connection.ExecuteScalarAsync<long?>(new CommandDefinition("""
             with due as (
                 update webhook_deliveries set next_attempt_at = @now

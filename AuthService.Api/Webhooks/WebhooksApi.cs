@@ -4,6 +4,7 @@ using AuthService.Api.Http;
 using AuthService.Api.Security;
 using AuthService.Core.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
 
 namespace AuthService.Api.Webhooks;
 
@@ -40,7 +41,7 @@ public static class WebhooksApi
     }
 
     public static async Task<Results<Created<CreatedWebhookResponse>, ProblemHttpResult>> Create(CreateWebhookRequest request,
-        WebhookStore store, WebhookUrlGuard guard, TimeProvider time, ClaimsPrincipal caller, CancellationToken ct)
+        RegisterWebhook register, WebhookUrlGuard guard, TimeProvider time, ClaimsPrincipal caller, CancellationToken ct)
     {
         var events = request.Events?.Distinct().ToArray() ?? [];
         if (events.Length is 0 or > MaxEvents || !events.All(WebhookEvents.IsPattern))
@@ -60,24 +61,33 @@ public static class WebhooksApi
             return Problems.Result(400, ProblemCodes.InvalidWebhookUrl, "The webhook URL is not allowed.", refused);
         }
 
-        var (row, secret) = await store.CreateAsync(request.Url!, events, string.IsNullOrEmpty(description) ? null : description,
+        var (row, secret) = await register.CreateAsync(request.Url!, events, string.IsNullOrEmpty(description) ? null : description,
             time.GetUtcNow(), caller.ApiKeyId(), ct);
         var created = row.ToResponse();
         return TypedResults.Created($"/v1/webhooks/{row.Id}",
             new CreatedWebhookResponse(created.Id, created.Url, created.Events, created.Description, created.CreatedAt, secret));
     }
 
-    public static async Task<Ok<WebhookListResponse>> List(WebhookStore store, CancellationToken ct) =>
-        TypedResults.Ok(new WebhookListResponse((await store.ListAsync(ct)).Select(r => r.ToResponse()).ToList()));
+    public static async Task<Ok<WebhookListResponse>> List(NpgsqlDataSource dataSource, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        return TypedResults.Ok(new WebhookListResponse((await WebhookStore.ListEndpointsAsync(connection, ct)).Select(r => r.ToResponse()).ToList()));
+    }
 
-    public static async Task<Results<Ok<WebhookResponse>, ProblemHttpResult>> Get(Guid id, WebhookStore store, CancellationToken ct) =>
-        await store.GetAsync(id, ct) is { } row ? TypedResults.Ok(row.ToResponse()) : NotFound();
+    public static async Task<Results<Ok<WebhookResponse>, ProblemHttpResult>> Get(Guid id, NpgsqlDataSource dataSource, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        return await WebhookStore.GetEndpointByIdAsync(connection, id, ct) is { } row ? TypedResults.Ok(row.ToResponse()) : NotFound();
+    }
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> Delete(Guid id, WebhookStore store, CancellationToken ct) =>
-        await store.DeleteAsync(id, ct) ? TypedResults.NoContent() : NotFound();
+    public static async Task<Results<NoContent, ProblemHttpResult>> Delete(Guid id, NpgsqlDataSource dataSource, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        return await WebhookStore.DeleteEndpointByIdAsync(connection, id, ct) ? TypedResults.NoContent() : NotFound();
+    }
 
     public static async Task<Results<Ok<WebhookDeliveryPage>, ProblemHttpResult>> Deliveries(Guid id, int? limit, long? before, string? status,
-        WebhookStore store, CancellationToken ct)
+        NpgsqlDataSource dataSource, CancellationToken ct)
     {
         var size = limit ?? 50;
         if (size is < 1 or > 200 || before is < 1 || status is not (null or "pending" or "delivered" or "failed"))
@@ -85,25 +95,27 @@ public static class WebhooksApi
             return Problems.Validation("limit must be 1–200, before a positive delivery id, status pending, delivered or failed.").ToResult();
         }
 
-        if (await store.GetAsync(id, ct) is null)
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        if (await WebhookStore.GetEndpointByIdAsync(connection, id, ct) is null)
         {
             return NotFound();
         }
 
-        var rows = await store.DeliveriesAsync(id, status, before, size + 1, ct);
+        var rows = await WebhookStore.ListDeliveriesByEndpointIdAsync(connection, id, status, before, size + 1, ct);
         var items = rows.Take(size).Select(r => r.ToResponse()).ToList();
         return TypedResults.Ok(new WebhookDeliveryPage(items, rows.Count > size ? items[^1].Id : null));
     }
 
     public static async Task<Results<Accepted<WebhookDeliveryResponse>, ProblemHttpResult>> Redeliver(Guid id, long deliveryId,
-        WebhookStore store, TimeProvider time, CancellationToken ct)
+        NpgsqlDataSource dataSource, TimeProvider time, CancellationToken ct)
     {
-        if (await store.GetAsync(id, ct) is null)
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        if (await WebhookStore.GetEndpointByIdAsync(connection, id, ct) is null)
         {
             return NotFound();
         }
 
-        return await store.RedeliverAsync(id, deliveryId, time.GetUtcNow(), ct) is { } row
+        return await WebhookStore.RedeliverByIdAsync(connection, id, deliveryId, time.GetUtcNow(), ct) is { } row
             ? TypedResults.Accepted($"/v1/webhooks/{id}/deliveries", row.ToResponse())
             : Problems.Result(404, ProblemCodes.DeliveryNotFound, "No such delivery.", "This endpoint has no delivery with this id.");
     }

@@ -1,3 +1,5 @@
+using Npgsql;
+
 namespace AuthService.Tests.Infrastructure;
 
 /// <summary>One app per fixture on the shared test database, an admin client, and — for fixtures that send codes — a
@@ -19,6 +21,14 @@ public abstract class AppFixture
     protected TelnyxStandIn Telnyx => _telnyx ?? throw new InvalidOperationException("This fixture does not send codes (SendsCodes).");
 
     protected DateTimeOffset Now => App.Time.GetUtcNow();
+
+    /// <summary>An open connection of the test's own to the app's database (repository statements, observers).</summary>
+    protected async Task<NpgsqlConnection> OpenAsync()
+    {
+        var connection = new NpgsqlConnection(App.ConnectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
 
     [OneTimeSetUp]
     public void StartApp()

@@ -9,13 +9,6 @@ namespace AuthService.Tests.Storage;
 /// its commit, the commit travelling with the writes, and an error rolling the whole batch back.</summary>
 public class AttemptLedgerTests : AppFixture
 {
-    private async Task<NpgsqlConnection> OpenAsync()
-    {
-        var connection = new NpgsqlConnection(App.ConnectionString);
-        await connection.OpenAsync();
-        return connection;
-    }
-
     private static NpgsqlBatchCommand FailureRow(string userId, DateTimeOffset at) =>
         new("insert into verification_failures (user_id, created_at) values ($1, $2)")
         {

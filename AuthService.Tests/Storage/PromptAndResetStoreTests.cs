@@ -9,13 +9,6 @@ namespace AuthService.Tests.Storage;
 /// pending row started earlier never replaces a later one.</summary>
 public class PromptAndResetStoreTests : AppFixture
 {
-    private async Task<NpgsqlConnection> OpenAsync()
-    {
-        var connection = new NpgsqlConnection(App.ConnectionString);
-        await connection.OpenAsync();
-        return connection;
-    }
-
     [Test]
     public async Task Skips_are_counted_up_to_the_maximum_even_when_concurrent()
     {

@@ -43,10 +43,10 @@ public class WebhookSigningTests
     [Test]
     public void Secrets_are_standard_webhooks_secrets_of_32_random_bytes()
     {
-        var a = WebhookStore.NewSecret();
+        var a = RegisterWebhook.NewSecret();
         Assert.That(a, Does.StartWith("whsec_"));
         Assert.That(Convert.FromBase64String(a[6..]), Has.Length.EqualTo(32));
-        Assert.That(WebhookStore.NewSecret(), Is.Not.EqualTo(a));
+        Assert.That(RegisterWebhook.NewSecret(), Is.Not.EqualTo(a));
     }
 
     [TestCase("127.0.0.1", false)]

@@ -1,23 +1,15 @@
 using System.Collections.Concurrent;
 using AuthService.Api.Configuration;
+using AuthService.Api.Storage;
 using AuthService.Core.Security;
-using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
-namespace AuthService.Api.Storage;
+namespace AuthService.Api.ApiKeys;
 
-public sealed class ApiKeyRow
-{
-    public Guid Id { get; init; }
-    public string Name { get; init; } = "";
-    public string Prefix { get; init; } = "";
-    public string[] Scopes { get; init; } = [];
-    public DateTime CreatedAt { get; init; }
-    public DateTime? RevokedAt { get; init; }
-}
-
-public sealed class ApiKeyRepository(NpgsqlDataSource dataSource, TimeProvider time, IOptions<AuthOptions> options)
+/// <summary>The caller keys: the authentication lookup with its short cache, and the changes that must reach that cache
+/// (creation, revocation, the bootstrap key). The SQL is in <see cref="ApiKeyStore"/>.</summary>
+public sealed class ApiKeyService(NpgsqlDataSource dataSource, TimeProvider time, IOptions<AuthOptions> options)
 {
     private const int MaxCachedKeys = 10_000;
     private readonly ConcurrentDictionary<string, (ApiKeyRow Row, DateTimeOffset Until)> _cache = new();
@@ -40,14 +32,13 @@ public sealed class ApiKeyRepository(NpgsqlDataSource dataSource, TimeProvider t
             return cached.Row;
         }
 
-        const string sql = """
-            select id, name, prefix, scopes, created_at, revoked_at
-            from api_keys where key_hash = @hash and revoked_at is null
-            """;
         var revocationsBefore = Interlocked.Read(ref _revocations);
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<ApiKeyRow>(
-            new CommandDefinition(sql, new { hash }, cancellationToken: cancellationToken));
+        ApiKeyRow? row;
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        {
+            row = await ApiKeyStore.GetActiveByHashAsync(connection, hash, cancellationToken);
+        }
+
         if (row is null)
         {
             _cache.TryRemove(cacheKey, out _);
@@ -77,22 +68,10 @@ public sealed class ApiKeyRepository(NpgsqlDataSource dataSource, TimeProvider t
     public async Task<ApiKeyRow> CreateAsync(string key, string name, IReadOnlyCollection<string> scopes, DateTimeOffset now,
         Guid? actingKeyId, CancellationToken cancellationToken)
     {
-        const string sql = """
-            insert into api_keys (id, name, prefix, key_hash, scopes, created_at)
-            values (@id, @name, @prefix, @hash, @scopes, @now)
-            returning id, name, prefix, scopes, created_at, revoked_at
-            """;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var row = await connection.QuerySingleAsync<ApiKeyRow>(sql, new
-        {
-            id = Guid.CreateVersion7(now),
-            name,
-            prefix = ApiKeyTokens.DisplayPrefix(key),
-            hash = ApiKeyTokens.Hash(key),
-            scopes = scopes.ToArray(),
-            now,
-        }, transaction);
+        var row = await ApiKeyStore.InsertAsync(connection, transaction, Guid.CreateVersion7(now), name, ApiKeyTokens.DisplayPrefix(key),
+            ApiKeyTokens.Hash(key), scopes.ToArray(), now);
         await AuditLog.AppendAsync(connection, transaction, null, AuditEvents.ApiKeyCreated, now, actingKeyId,
             new { keyId = row.Id, row.Name, row.Scopes });
         await transaction.CommitAsync(cancellationToken);
@@ -103,35 +82,23 @@ public sealed class ApiKeyRepository(NpgsqlDataSource dataSource, TimeProvider t
     /// (even revoked: a revoked bootstrap key stays revoked).</summary>
     public async Task EnsureBootstrapKeyAsync(string key, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        const string sql = """
-            insert into api_keys (id, name, prefix, key_hash, scopes, created_at)
-            values (@id, 'bootstrap-admin', @prefix, @hash, array['admin'], @now)
-            on conflict (key_hash) do nothing
-            """;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await connection.ExecuteAsync(sql, new
-        {
-            id = Guid.CreateVersion7(now),
-            prefix = ApiKeyTokens.DisplayPrefix(key),
-            hash = ApiKeyTokens.Hash(key),
-            now,
-        });
+        await ApiKeyStore.InsertBootstrapUnlessHashExistsAsync(connection, Guid.CreateVersion7(now), ApiKeyTokens.DisplayPrefix(key),
+            ApiKeyTokens.Hash(key), now);
     }
 
     public async Task<IReadOnlyList<ApiKeyRow>> ListAsync(CancellationToken cancellationToken)
     {
-        const string sql = "select id, name, prefix, scopes, created_at, revoked_at from api_keys order by created_at, id";
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return (await connection.QueryAsync<ApiKeyRow>(new CommandDefinition(sql, cancellationToken: cancellationToken))).AsList();
+        return await ApiKeyStore.ListAsync(connection, cancellationToken);
     }
 
     /// <summary>True when an active key was revoked by this call.</summary>
     public async Task<bool> RevokeAsync(Guid id, DateTimeOffset now, Guid? actingKeyId, CancellationToken cancellationToken)
     {
-        const string sql = "update api_keys set revoked_at = @now where id = @id and revoked_at is null";
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var revoked = await connection.ExecuteAsync(sql, new { id, now }, transaction) == 1;
+        var revoked = await ApiKeyStore.RevokeByIdAsync(connection, transaction, id, now);
         if (revoked)
         {
             await AuditLog.AppendAsync(connection, transaction, null, AuditEvents.ApiKeyRevoked, now, actingKeyId, new { keyId = id });
@@ -152,6 +119,6 @@ public sealed class ApiKeyRepository(NpgsqlDataSource dataSource, TimeProvider t
     public async Task<bool> ExistsAsync(Guid id, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<bool>("select exists(select 1 from api_keys where id = @id)", new { id });
+        return await ApiKeyStore.ExistsByIdAsync(connection, id);
     }
 }
