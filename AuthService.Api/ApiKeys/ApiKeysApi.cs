@@ -13,8 +13,8 @@ public sealed record CreateApiKeyRequest(string? Name, string[]? Scopes);
 public sealed record ApiKeyResponse(Guid Id, string Name, string Prefix, string[] Scopes, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt)
 {
     public static ApiKeyResponse From(ApiKeyRow row) => new(row.Id, row.Name, row.Prefix, row.Scopes,
-        new DateTimeOffset(DateTime.SpecifyKind(row.CreatedAt, DateTimeKind.Utc)),
-        row.RevokedAt is { } r ? new DateTimeOffset(DateTime.SpecifyKind(r, DateTimeKind.Utc)) : null);
+        Timestamps.Utc(row.CreatedAt),
+        row.RevokedAt is { } r ? Timestamps.Utc(r) : null);
 }
 
 /// <summary>The key itself, returned once at creation and never again.</summary>

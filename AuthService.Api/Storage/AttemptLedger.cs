@@ -120,7 +120,7 @@ public static class AttemptLedger
             """, new { userId, failuresSince }, transaction);
         await results.ReadAsync(); // the lock's empty result
         var factor = await results.ReadSingleOrDefaultAsync<FactorRow>();
-        return (factor, (await results.ReadAsync<DateTime>()).Select(TwoFactorStore.Utc).ToList());
+        return (factor, (await results.ReadAsync<DateTime>()).Select(Timestamps.Utc).ToList());
     }
 
     private static readonly string LockUserSql = "select " + LockKey("@userId");

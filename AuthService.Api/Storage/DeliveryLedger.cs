@@ -22,7 +22,7 @@ public static class DeliveryLedger
             ? "select created_at from deliveries where user_id = @userId and created_at > @since order by created_at"
             : "select created_at from deliveries where phone_hash = @phoneHash and created_at > @since order by created_at";
         var rows = await connection.QueryAsync<DateTime>(sql, new { userId, phoneHash, since }, transaction);
-        return rows.Select(TwoFactorStore.Utc).ToList();
+        return rows.Select(Timestamps.Utc).ToList();
     }
 
     /// <summary>Gives a reserved delivery back when the provider did not take the message.</summary>
@@ -41,7 +41,7 @@ public static class DeliveryLedger
         var rows = await connection.QueryAsync<DateTime>(
             "select created_at from deliveries where phone_hash = @phoneHash and confirmed = @confirmed and created_at > @since order by created_at",
             new { phoneHash, confirmed, since }, transaction);
-        return rows.Select(TwoFactorStore.Utc).ToList();
+        return rows.Select(Timestamps.Utc).ToList();
     }
 
     /// <summary>Deliveries of the whole deployment in the last day and to <paramref name="country"/> in the last hour, read
@@ -118,6 +118,6 @@ public static class DeliveryLedger
             where created_at > @since and (@country::text is null or country = @country)
             order by created_at offset @skip limit 1
             """, new { since, country, skip = Math.Max(0, count - cap) }, transaction);
-        return leaving is { } at ? TwoFactorStore.Utc(at) + window : since + window;
+        return leaving is { } at ? Timestamps.Utc(at) + window : since + window;
     }
 }

@@ -73,7 +73,6 @@ public static class TwoFactorStore
         connection.QuerySingleOrDefaultAsync<FactorRow>(
             $"select {FactorColumns} from factors where user_id = @userId", new { userId }, transaction);
 
-    internal static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 
     /// <summary>The pending enrollment or switch, if any and not expired.</summary>
     public static Task<PendingRow?> GetPendingAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId,

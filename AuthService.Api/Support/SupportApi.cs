@@ -73,7 +73,7 @@ public static class SupportApi
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         var rows = await AuditLog.ListByUserIdAsync(connection, userId, before, size + 1);
         var items = rows.Take(size).Select(r => new AuditEventResponse(r.Id, r.EventType,
-            new DateTimeOffset(DateTime.SpecifyKind(r.OccurredAt, DateTimeKind.Utc)), r.ApiKeyId,
+            Timestamps.Utc(r.OccurredAt), r.ApiKeyId,
             JsonDocument.Parse(r.Details).RootElement.Clone())).ToList();
         return TypedResults.Ok(new AuditEventPage(items, rows.Count > size ? items[^1].Id : null));
     }

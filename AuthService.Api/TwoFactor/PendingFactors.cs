@@ -59,7 +59,7 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secret
         var uri = OtpAuthUri.Build(authOptions.Value.Issuer, label, secret, profile);
         var (svg, png) = QrCodes.Render(uri);
         return new PendingStarted(
-            new TotpEnrollmentResponse(FactorMethods.Totp, TotpSecrets.ToBase32(secret), uri, svg, png, TwoFactorStore.Utc(pending.ExpiresAt)), null);
+            new TotpEnrollmentResponse(FactorMethods.Totp, TotpSecrets.ToBase32(secret), uri, svg, png, Timestamps.Utc(pending.ExpiresAt)), null);
     }
 
     private async Task<Result<PendingStarted>> StartPhoneAsync(string userId, string purpose, string e164, string channel, Guid? actor,

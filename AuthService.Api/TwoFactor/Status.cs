@@ -15,9 +15,9 @@ public sealed class Status(NpgsqlDataSource dataSource, TimeProvider time)
             factor is not null,
             factor?.Method,
             factor?.PhoneMasked,
-            factor is null ? null : TwoFactorStore.Utc(factor.EnabledAt),
+            factor is null ? null : Timestamps.Utc(factor.EnabledAt),
             remaining,
             factor?.LockedAt is not null,
-            pending is null ? null : new PendingStatus(pending.Purpose, pending.Method, pending.Channel, TwoFactorStore.Utc(pending.ExpiresAt)));
+            pending is null ? null : new PendingStatus(pending.Purpose, pending.Method, pending.Channel, Timestamps.Utc(pending.ExpiresAt)));
     }
 }

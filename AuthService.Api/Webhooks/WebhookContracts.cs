@@ -1,3 +1,4 @@
+using AuthService.Api.Storage;
 namespace AuthService.Api.Webhooks;
 
 public sealed record CreateWebhookRequest(string? Url, string[]? Events, string? Description);
@@ -35,7 +36,7 @@ public sealed class WebhookEndpointRow
     public string? Description { get; init; }
     public DateTime CreatedAt { get; init; }
 
-    public WebhookResponse ToResponse() => new(Id, Url, Events, Description, WebhookStore.Utc(CreatedAt));
+    public WebhookResponse ToResponse() => new(Id, Url, Events, Description, Timestamps.Utc(CreatedAt));
 }
 
 public sealed class WebhookDeliveryRow
@@ -54,6 +55,6 @@ public sealed class WebhookDeliveryRow
     public DateTime CreatedAt { get; init; }
 
     public WebhookDeliveryResponse ToResponse() => new(Id, WebhookEvent.MessageId(EventId), Type, UserId, Status, Attempts,
-        WebhookStore.Utc(LastAttemptAt), LastStatus, LastError, Status == "pending" ? WebhookStore.Utc(NextAttemptAt) : null,
-        WebhookStore.Utc(DeliveredAt), WebhookStore.Utc(CreatedAt));
+        Timestamps.Utc(LastAttemptAt), LastStatus, LastError, Status == "pending" ? Timestamps.Utc(NextAttemptAt) : null,
+        Timestamps.Utc(DeliveredAt), Timestamps.Utc(CreatedAt));
 }

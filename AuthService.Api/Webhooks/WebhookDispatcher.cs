@@ -56,7 +56,7 @@ public sealed class WebhookDispatcher(
             return new DeliveryOutcome(item.Id, "delivered", now, result.Status, null, now);
         }
 
-        var createdAt = new DateTimeOffset(DateTime.SpecifyKind(item.CreatedAt, DateTimeKind.Utc));
+        var createdAt = Timestamps.Utc(item.CreatedAt);
         if (now - createdAt >= _options.RetryFor)
         {
             WebhookMetrics.Deliveries.WithLabels("failed").Inc();
@@ -78,7 +78,7 @@ public sealed class WebhookDispatcher(
         var (depth, oldest) = await WebhookQueue.GetPendingDepthAsync(connection, cancellationToken);
         WebhookMetrics.OutboxDepth.Set(depth);
         WebhookMetrics.OldestPendingAge.Set(oldest is { } o
-            ? Math.Max(0, (time.GetUtcNow() - new DateTimeOffset(DateTime.SpecifyKind(o, DateTimeKind.Utc))).TotalSeconds)
+            ? Math.Max(0, (time.GetUtcNow() - Timestamps.Utc(o)).TotalSeconds)
             : 0);
     }
 

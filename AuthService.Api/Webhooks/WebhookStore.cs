@@ -1,3 +1,4 @@
+using AuthService.Api.Storage;
 using Dapper;
 using Npgsql;
 
@@ -74,7 +75,4 @@ public static class WebhookStore
             """, new { id }, cancellationToken: cancellationToken));
     }
 
-    internal static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
-
-    internal static DateTimeOffset? Utc(DateTime? value) => value is { } v ? Utc(v) : null;
 }

@@ -234,7 +234,7 @@ public class ExactLimitsOrderTests : AppFixture
         await using var holder = new NpgsqlConnection(App.ConnectionString);
         await holder.OpenAsync();
         var hold = await holder.BeginTransactionAsync();
-        await holder.ExecuteAsync("select pg_advisory_xact_lock(hashtextextended('user:' || @u, 0))", new { u = user.UserId }, hold);
+        await AttemptLedger.LockUserAsync(holder, hold, user.UserId);
 
         using var guessClient = App.AdminClient();
         var guess = Flows.VerifyAsync(guessClient, user.UserId, new { code = ExactLimitsTests.WrongCodes(user.Secret, 1, Now)[0] });
