@@ -22,9 +22,11 @@ public sealed partial class ProofCheck : IDisposable
 {
     private const int MaxBatch = 64;
 
-    // Batches in flight at once (each holds a pooled connection). A batch waits for its durable commit; more of them keep
-    // PostgreSQL busy meanwhile.
-    private const int Workers = 4;
+    // Batches in flight at once (each holds a pooled connection). While one waits for its durable commit, the other locks,
+    // reads and decides the logins that queued meanwhile. Measured in the same bench rounds against the pre-issue-12 build
+    // (durable PostgreSQL, docs/SCALING.md): 2 workers 1.07× its throughput, 4 workers 0.91×, 8 workers 0.88× — more
+    // workers make smaller batches, so more commits (and PostgreSQL CPU) per login.
+    private const int Workers = 2;
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly SecretBox _secrets;
@@ -117,7 +119,7 @@ public sealed partial class ProofCheck : IDisposable
 
             var (state, lastStep) = states.TryGetValue(attempt.UserId, out var known)
                 ? known
-                : (StateOf(factor, (factor.RecentFailures ?? []).Select(TwoFactorStore.Utc).ToList()), factor.LastTotpStep);
+                : (StateOf(factor, (factor.RecentFailures ?? []).Select(Timestamps.Utc).ToList()), factor.LastTotpStep);
             var decision = ProofDecisions.Totp(state, Limits, attempt.Now, () => _secrets.OpenTotpSecret(factor), factor.Profile(), attempt.Code,
                 lastStep);
             states[attempt.UserId] = (decision.Next, decision.IsAccepted ? decision.Step : lastStep);
