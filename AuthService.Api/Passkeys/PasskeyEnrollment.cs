@@ -69,16 +69,22 @@ public sealed class PasskeyEnrollment(
     }
 
     public Task<Result<ConfirmResponse>> ConfirmEnrollmentAsync(string userId, RegistrationResponseJson credential, Guid? actor,
-        CancellationToken ct) =>
-        PasskeyJson.Registration(credential) is { Error: { } invalid }
+        CancellationToken ct)
+    {
+        var parsed = PasskeyJson.Registration(credential);
+        return parsed.Error is { } invalid
             ? Task.FromResult<Result<ConfirmResponse>>(invalid)
-            : confirmation.ConfirmEnrollmentAsync(userId, FactorMethods.Passkey, actor, Check(PasskeyJson.Registration(credential).Value!, credential, ct), ct);
+            : confirmation.ConfirmEnrollmentAsync(userId, FactorMethods.Passkey, actor, Check(parsed.Value!, credential, ct), ct);
+    }
 
     public Task<Result<SwitchConfirmResponse>> ConfirmSwitchAsync(string userId, RegistrationResponseJson credential, Guid? actor,
-        CancellationToken ct) =>
-        PasskeyJson.Registration(credential) is { Error: { } invalid }
+        CancellationToken ct)
+    {
+        var parsed = PasskeyJson.Registration(credential);
+        return parsed.Error is { } invalid
             ? Task.FromResult<Result<SwitchConfirmResponse>>(invalid)
-            : confirmation.ConfirmSwitchAsync(userId, FactorMethods.Passkey, actor, Check(PasskeyJson.Registration(credential).Value!, credential, ct), ct);
+            : confirmation.ConfirmSwitchAsync(userId, FactorMethods.Passkey, actor, Check(parsed.Value!, credential, ct), ct);
+    }
 
     /// <summary>The attestation against the registration challenge of the pending row (single use); accepted, it stores the
     /// credential with the new factor.</summary>

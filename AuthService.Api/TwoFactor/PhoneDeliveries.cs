@@ -1,3 +1,4 @@
+using AuthService.Core.Factors;
 using AuthService.Api.Configuration;
 using AuthService.Api.Hosting;
 using AuthService.Api.Http;
@@ -33,7 +34,7 @@ public sealed partial class PhoneDeliveries(
     /// allow-list, before anything is sent or counted.</summary>
     public Problem? CheckDestination(string e164, string channel)
     {
-        var decision = controls.Destinations.Check(e164, channel == "call" ? CodeChannel.Call : CodeChannel.Sms);
+        var decision = controls.Destinations.Check(e164, channel == Channels.Call ? CodeChannel.Call : CodeChannel.Sms);
         if (decision.Allowed)
         {
             return null;

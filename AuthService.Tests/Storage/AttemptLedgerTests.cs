@@ -79,11 +79,21 @@ public class AttemptLedgerTests : AppFixture
             });
         }
 
-        Assert.That(await FailuresOfAsync(user.UserId), Is.Zero, "the failure before the error is not committed");
-        await using var other = await OpenAsync();
+        await using (var pooled = await OpenAsync()) // most likely the very connection the batch ran on, back from the pool
+        {
+            Assert.That(await pooled.ExecuteScalarAsync<long>(
+                    "select count(*) from pg_locks where pid = pg_backend_pid() and locktype = 'advisory'"), Is.Zero,
+                "the connection came back from the pool without the batch's transaction or its locks");
+        }
+
+        // Another session for certain (no pool): a lock left held by the batch's session would time out here.
+        await using var other = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(App.ConnectionString) { Pooling = false }.ConnectionString);
+        await other.OpenAsync();
+        Assert.That(await other.ExecuteScalarAsync<long>("select count(*) from verification_failures where user_id = @u", new { u = user.UserId }),
+            Is.Zero, "the failure written before the error is not committed");
         await other.ExecuteAsync("set lock_timeout = '2s'");
         await using var transaction = await other.BeginTransactionAsync();
-        await AttemptLedger.LockUserAsync(other, transaction, user.UserId); // a lock left held would time out here
+        await AttemptLedger.LockUserAsync(other, transaction, user.UserId);
     }
 
     /// <summary>Waits (polling PostgreSQL, not the clock) until the backend is blocked on a lock.</summary>
