@@ -135,7 +135,7 @@ public sealed class ExamplesSchemaFilter : ISchemaFilter
             "otpauth://totp/AuthService:ann%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=AuthService&algorithm=SHA1&digits=6&period=30",
             "<svg xmlns=\"http://www.w3.org/2000/svg\" …</svg>", "data:image/png;base64,iVBORw0KGgo…", At.AddMinutes(15)),
         [typeof(PhoneEnrollmentResponse)] = new PhoneEnrollmentResponse("phone", "+1******0123", "sms", At.AddMinutes(10)),
-        [typeof(ChallengeResponse)] = new ChallengeResponse("call", "+1******0123", At.AddMinutes(10)),
+        [typeof(ChallengeResponse)] = new ChallengeResponse("call", "+1******0123", At.AddMinutes(10), "login"),
         [typeof(ConfirmResponse)] = new ConfirmResponse(true, "totp",
             ["k7m2p-x9q4r", "b3n8t-w5z2c", "h4j9d-m6v3s", "q2x7f-p8k5n", "t9c4w-r3m7b", "z5g2h-k8d4x", "n7p3q-c2w9j", "f8r5t-v4b6m", "w3k9z-h7n2p", "d6m4x-s9q8g"]),
         [typeof(SwitchConfirmResponse)] = new SwitchConfirmResponse(true, "totp"),

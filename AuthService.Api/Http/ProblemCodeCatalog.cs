@@ -32,6 +32,7 @@ public static class ProblemCodeCatalog
         [ProblemCodes.NoPendingSwitch] = "No method switch is waiting for confirmation, or it expired.",
         [ProblemCodes.NoChallengeForMethod] = "TOTP users read the code from their app; only phone users get a code sent.",
         [ProblemCodes.IdempotencyKeyInUse] = "A request with this Idempotency-Key is still in progress.",
+        [ProblemCodes.FactorChanged] = "The user's factor was switched or reset while the request was in progress; nothing issued for the old factor was kept.",
         [ProblemCodes.PasskeysNotConfigured] = "No WebAuthn relying party is configured (Passkeys:RelyingPartyId, Passkeys:Origins).",
         [ProblemCodes.PasskeyNotEnabled] = "A passkey credential was sent, but the user's factor is not a passkey.",
         [ProblemCodes.SkipNotAllowed] = "The enrollment prompt cannot be skipped (any more).",
@@ -42,6 +43,7 @@ public static class ProblemCodeCatalog
         [ProblemCodes.InvalidCode] = "The code is wrong, expired or already used.",
         [ProblemCodes.InvalidPasskey] = "The passkey response is for another origin or RP ID, an unknown credential, or its signature does not verify.",
         [ProblemCodes.PasskeyChallengeInvalid] = "The passkey challenge is unknown, already used or expired: request new options.",
+        [ProblemCodes.IdempotencyKeyReused] = "The Idempotency-Key was first used for another request (route, channel, purpose, API key or factor); use a new key.",
         [ProblemCodes.PasskeyCounterRegression] = "The passkey's signature counter went backwards (possible clone; audited).",
         [ProblemCodes.Locked] = "Too many consecutive failures: only a support reset unlocks.",
         [ProblemCodes.DailyLimitExceeded] = "A daily budget of sent codes is used up: the user's, the number's, or the number's small budget for senders who have not confirmed it (retryAfter, Retry-After).",
@@ -53,7 +55,7 @@ public static class ProblemCodeCatalog
         [ProblemCodes.TelephonyOutcomeUnknown] = "The provider may have taken the message (connection broken after sending, timeout, 500/502/504): it is not resent and counts; its code works if it arrives (502, retryAfter).",
         [ProblemCodes.TelephonyCapped] = "A deployment-wide cap on code deliveries is reached; nothing was sent (503, retryAfter, Retry-After).",
         [ProblemCodes.DatabaseUnavailable] = "Storage is unreachable; retry shortly (Retry-After).",
-        [ProblemCodes.SecretUnavailable] = "The key ring lacks the key a stored secret was sealed with.",
+        [ProblemCodes.SecretUnavailable] = "This instance cannot open a stored secret (its key is not in the key ring, or an unknown stored TOTP algorithm); only that user's request fails.",
         [ProblemCodes.ServiceUnavailable] = "The service is temporarily unavailable.",
     };
 }

@@ -26,6 +26,8 @@ public static class ProblemCodes
     public const string NoPendingSwitch = "no_pending_switch";
     public const string NoChallengeForMethod = "no_challenge_for_method";
     public const string IdempotencyKeyInUse = "idempotency_key_in_use";
+    public const string IdempotencyKeyReused = "idempotency_key_reused";
+    public const string FactorChanged = "factor_changed";
     public const string PasskeysNotConfigured = "passkeys_not_configured";
     public const string PasskeyNotEnabled = "passkey_not_enabled";
     public const string SkipNotAllowed = "skip_not_allowed";

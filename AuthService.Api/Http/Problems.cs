@@ -68,6 +68,19 @@ public static class Problems
     public static readonly Problem IdempotencyInProgress = new(409, ProblemCodes.IdempotencyKeyInUse, "A request with this Idempotency-Key is in progress.",
         "Wait for the first request with this key to finish, then retry.", 1);
 
+    public static readonly Problem IdempotencyKeyReused = new(422, ProblemCodes.IdempotencyKeyReused,
+        "This Idempotency-Key was used for another request.",
+        "An Idempotency-Key answers only the request it was first sent with (same route, channel, purpose, API key and factor). Use a new key for a new request.");
+
+    /// <summary>The factor a code, challenge, proof or pending switch was issued for is no longer the user's (it was switched,
+    /// reset or replaced meanwhile): nothing was kept (DESIGN §9.1).</summary>
+    public static readonly Problem FactorChanged = new(409, ProblemCodes.FactorChanged, "The second factor changed meanwhile.",
+        "The user's second factor was switched or reset while this request was in progress, so nothing issued for the old factor was kept. Read the status and start again.");
+
+    public static readonly Problem SecretUnavailable = new(503, ProblemCodes.SecretUnavailable, "A stored secret cannot be opened.",
+        "This instance cannot use the user's stored factor (its key is not in the key ring, or its TOTP algorithm is unknown). Retry shortly; other users are not affected.",
+        5);
+
     public static readonly Problem Locked = new(423, ProblemCodes.Locked, "The second factor is locked.",
         "Too many failed attempts. Contact support to reset two-factor authentication.");
 }

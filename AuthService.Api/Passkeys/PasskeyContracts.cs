@@ -77,6 +77,6 @@ public sealed record AuthenticationResponseJson(
 /// then confirm with the <c>RegistrationResponseJSON</c>.</summary>
 public sealed record PasskeyEnrollmentResponse(string Method, CreationOptionsJson Options, DateTimeOffset ExpiresAt);
 
-/// <summary>A login challenge for a passkey user: get an assertion with <c>options</c> before <c>expiresAt</c>, then
-/// verify with the <c>AuthenticationResponseJSON</c>.</summary>
-public sealed record PasskeyChallengeResponse(RequestOptionsJson Options, DateTimeOffset ExpiresAt);
+/// <summary>A challenge for a passkey user: get an assertion with <c>options</c> before <c>expiresAt</c>, then send the
+/// <c>AuthenticationResponseJSON</c> to <c>/verify</c> (<c>purpose</c> <c>login</c>) or as the <c>proof</c> of a change (<c>proof</c>).</summary>
+public sealed record PasskeyChallengeResponse(RequestOptionsJson Options, DateTimeOffset ExpiresAt, string Purpose);

@@ -15,6 +15,7 @@ namespace AuthService.Api.Passkeys;
 /// runs under the user's lock with the same attempt limit and failure ledger as a code confirmation.</summary>
 public sealed class PasskeyEnrollment(
     NpgsqlDataSource dataSource,
+    PendingFactors pendingFactors,
     PendingConfirmation confirmation,
     PasskeyCeremonies ceremonies,
     TimeProvider time)
@@ -22,9 +23,9 @@ public sealed class PasskeyEnrollment(
     public bool Enabled => ceremonies.Enabled;
 
     /// <summary>Starts a pending passkey enrollment (<see cref="PendingPurposes.Enroll"/>) or switch
-    /// (<see cref="PendingPurposes.Switch"/>; its proof was consumed by the caller).</summary>
-    public async Task<Result<PendingStarted>> StartAsync(string userId, string purpose, string? accountName, string? displayName, Guid? actor,
-        CancellationToken ct)
+    /// (<see cref="PendingPurposes.Switch"/>, with its checked <paramref name="proof"/>, spent when the pending row is stored).</summary>
+    public async Task<Result<PendingStarted>> StartAsync(string userId, string purpose, string? accountName, string? displayName, CheckedProof? proof,
+        Guid? actor, CancellationToken ct)
     {
         if (!ceremonies.Enabled)
         {
@@ -39,33 +40,28 @@ public sealed class PasskeyEnrollment(
         var name = string.IsNullOrWhiteSpace(accountName) ? userId : accountName.Trim();
         var shown = string.IsNullOrWhiteSpace(displayName) ? name : displayName.Trim();
         var now = time.GetUtcNow();
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
-        if (purpose == PendingPurposes.Enroll && await TwoFactorStore.GetFactorAsync(connection, transaction, userId) is not null)
+        IReadOnlyList<PasskeyCredentialRow> existing;
+        await using (var connection = await dataSource.OpenConnectionAsync(ct))
         {
-            return Problems.AlreadyEnabled;
+            existing = await PasskeyStore.GetCredentialsAsync(connection, null, userId);
         }
 
-        var existing = await PasskeyStore.GetCredentialsAsync(connection, transaction, userId);
         var (options, challenge, stored) = ceremonies.NewRegistration(RandomNumberGenerator.GetBytes(32), name, shown, existing);
         var expiresAt = now + PasskeyOptions.ChallengeLifetime;
-        var pending = PendingFactors.New(userId, purpose, FactorMethods.Passkey, now, PasskeyOptions.ChallengeLifetime);
-        await TwoFactorStore.UpsertPendingAsync(connection, transaction, pending);
-        await PhoneCodeStore.DeleteCodesAsync(connection, transaction, userId, PhoneCodes.PendingPurpose);
-        await PasskeyStore.PutChallengeAsync(connection, transaction, new PasskeyChallengeRow
-        {
-            UserId = userId,
-            Ceremony = PasskeyStore.Registration,
-            PendingId = pending.Id,
-            Challenge = challenge,
-            Options = stored,
-            CreatedAt = now.UtcDateTime,
-            ExpiresAt = expiresAt.UtcDateTime,
-        });
-        await AuditLog.AppendAsync(connection, transaction, userId, PendingFactors.StartedEvent(purpose), now, actor,
-            new { method = FactorMethods.Passkey });
-        await transaction.CommitAsync(ct);
-        return new PendingStarted(null, null, new PasskeyEnrollmentResponse(FactorMethods.Passkey, options, expiresAt));
+        var pending = PendingFactors.New(userId, purpose, FactorMethods.Passkey, now, PasskeyOptions.ChallengeLifetime, proof);
+        var refused = await pendingFactors.StoreAsync(pending, proof, now, actor, new { method = FactorMethods.Passkey }, ct,
+            (connection, transaction) => PasskeyStore.PutChallengeAsync(connection, transaction, new PasskeyChallengeRow
+            {
+                UserId = userId,
+                Ceremony = PasskeyStore.Registration,
+                Purpose = PasskeyStore.PendingPurpose,
+                PendingId = pending.Id,
+                Challenge = challenge,
+                Options = stored,
+                CreatedAt = now.UtcDateTime,
+                ExpiresAt = expiresAt.UtcDateTime,
+            }));
+        return refused is not null ? refused : new PendingStarted(null, null, new PasskeyEnrollmentResponse(FactorMethods.Passkey, options, expiresAt));
     }
 
     public Task<Result<ConfirmResponse>> ConfirmEnrollmentAsync(string userId, RegistrationResponseJson credential, Guid? actor,
@@ -91,7 +87,8 @@ public sealed class PasskeyEnrollment(
     private PendingConfirmation.Check Check(Fido2NetLib.AuthenticatorAttestationRawResponse parsed, RegistrationResponseJson credential,
         CancellationToken ct) => async (connection, transaction, pending, now) =>
     {
-        var challenge = await PasskeyStore.TakeChallengeAsync(connection, transaction, pending.UserId, PasskeyStore.Registration);
+        var challenge = await PasskeyStore.TakeChallengeAsync(connection, transaction, pending.UserId, PasskeyStore.Registration,
+            PasskeyStore.PendingPurpose);
         var (registered, refusal) = await ceremonies.VerifyRegistrationAsync(parsed, challenge, pending.Id, now,
             async id => !await PasskeyStore.CredentialExistsAsync(connection, transaction, id), ct);
         if (refusal is not null)

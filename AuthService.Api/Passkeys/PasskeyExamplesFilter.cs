@@ -29,7 +29,7 @@ public sealed class PasskeyExamplesFilter : ISchemaFilter
         [typeof(CreationOptionsJson)] = Creation,
         [typeof(RequestOptionsJson)] = Request,
         [typeof(PasskeyEnrollmentResponse)] = new PasskeyEnrollmentResponse("passkey", Creation, At.AddMinutes(5)),
-        [typeof(PasskeyChallengeResponse)] = new PasskeyChallengeResponse(Request, At.AddMinutes(5)),
+        [typeof(PasskeyChallengeResponse)] = new PasskeyChallengeResponse(Request, At.AddMinutes(5), "login"),
         [typeof(RegistrationResponseJson)] = new
         {
             id = "f3Jq1dG6k0a8Qm9xYp2s4w",

@@ -93,7 +93,6 @@ public static class PasskeyRegistration
         services.AddSingleton<PasskeyCeremonies>();
         services.AddSingleton<PasskeyEnrollment>();
         services.AddSingleton<PasskeyVerification>();
-        services.AddSingleton<PasskeySwitch>();
         services.ConfigureSwaggerGen(o => o.SchemaFilter<PasskeyExamplesFilter>());
         return services;
     }

@@ -22,7 +22,15 @@ public sealed record PasskeyChallengeRow
 {
     public string UserId { get; init; } = "";
     public string Ceremony { get; init; } = "";
+
+    /// <summary><c>login</c> or <c>proof</c> for an authentication (DESIGN §9.1), <c>pending</c> for a registration.</summary>
+    public string Purpose { get; init; } = "";
+
     public Guid? PendingId { get; init; }
+
+    /// <summary>An authentication challenge: the passkey factor whose credentials it lists; it answers for no other.</summary>
+    public Guid? FactorId { get; init; }
+
     public byte[] Challenge { get; init; } = [];
     public string Options { get; init; } = "";
     public DateTime CreatedAt { get; init; }
@@ -36,28 +44,49 @@ public static class PasskeyStore
     public const string Registration = "registration";
     public const string Authentication = "authentication";
 
+    /// <summary>The purpose of a registration challenge (bound to its pending row by <see cref="PasskeyChallengeRow.PendingId"/>).</summary>
+    public const string PendingPurpose = "pending";
+
+    private const string ChallengeColumns = "user_id, ceremony, purpose, pending_id, factor_id, challenge, options, created_at, expires_at";
+
     private const string CredentialColumns = """
         credential_id, user_id, public_key, sign_count, transports, aaguid, user_handle, attestation_fmt,
         backup_eligible, backed_up, created_at
         """;
 
-    /// <summary>Issues the user's challenge of <paramref name="challenge"/>'s ceremony, replacing (killing) the previous one.</summary>
+    /// <summary>Issues the user's challenge of <paramref name="challenge"/>'s ceremony and purpose, replacing (killing) the
+    /// previous one.</summary>
     public static Task PutChallengeAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, PasskeyChallengeRow challenge) =>
-        connection.ExecuteAsync("""
-            insert into passkey_challenges (user_id, ceremony, pending_id, challenge, options, created_at, expires_at)
-            values (@UserId, @Ceremony, @PendingId, @Challenge, @Options, @CreatedAt, @ExpiresAt)
-            on conflict (user_id, ceremony) do update set pending_id = excluded.pending_id, challenge = excluded.challenge,
-                options = excluded.options, created_at = excluded.created_at, expires_at = excluded.expires_at
+        connection.ExecuteAsync($"""
+            insert into passkey_challenges ({ChallengeColumns})
+            values (@UserId, @Ceremony, @Purpose, @PendingId, @FactorId, @Challenge, @Options, @CreatedAt, @ExpiresAt)
+            on conflict (user_id, ceremony, purpose) do update set pending_id = excluded.pending_id, factor_id = excluded.factor_id,
+                challenge = excluded.challenge, options = excluded.options, created_at = excluded.created_at, expires_at = excluded.expires_at
             """, challenge, transaction);
 
-    /// <summary>Removes and returns the user's live challenge of <paramref name="ceremony"/>: whatever the response it
-    /// is checked against, it is never usable again.</summary>
+    /// <summary>Removes and returns the user's live challenge of <paramref name="ceremony"/> and <paramref name="purpose"/>:
+    /// whatever the response it is checked against, it is never usable again.</summary>
     public static Task<PasskeyChallengeRow?> TakeChallengeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId,
-        string ceremony) =>
-        connection.QuerySingleOrDefaultAsync<PasskeyChallengeRow>("""
-            delete from passkey_challenges where user_id = @userId and ceremony = @ceremony
-            returning user_id, ceremony, pending_id, challenge, options, created_at, expires_at
-            """, new { userId, ceremony }, transaction);
+        string ceremony, string purpose) =>
+        connection.QuerySingleOrDefaultAsync<PasskeyChallengeRow>($"""
+            delete from passkey_challenges where user_id = @userId and ceremony = @ceremony and purpose = @purpose
+            returning {ChallengeColumns}
+            """, new { userId, ceremony, purpose }, transaction);
+
+    /// <summary>The user's live challenge of <paramref name="ceremony"/> and <paramref name="purpose"/>, left in place (an
+    /// assertion is checked against it first and spends it with what it authorises: <see cref="TrySpendChallengeAsync"/>).</summary>
+    public static Task<PasskeyChallengeRow?> GetChallengeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId,
+        string ceremony, string purpose) =>
+        connection.QuerySingleOrDefaultAsync<PasskeyChallengeRow>(
+            $"select {ChallengeColumns} from passkey_challenges where user_id = @userId and ceremony = @ceremony and purpose = @purpose",
+            new { userId, ceremony, purpose }, transaction);
+
+    /// <summary>Single use of a checked challenge: deletes exactly that challenge; false when it was spent or replaced meanwhile.</summary>
+    public static async Task<bool> TrySpendChallengeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PasskeyChallengeRow challenge) =>
+        await connection.ExecuteAsync("""
+            delete from passkey_challenges
+            where user_id = @UserId and ceremony = @Ceremony and purpose = @Purpose and challenge = @Challenge
+            """, challenge, transaction) == 1;
 
     public static async Task<IReadOnlyList<PasskeyCredentialRow>> GetCredentialsAsync(NpgsqlConnection connection,
         NpgsqlTransaction? transaction, string userId) =>

@@ -8,10 +8,10 @@ using Npgsql;
 
 namespace AuthService.Api.Passkeys;
 
-/// <summary>Login with a passkey: a challenge listing the user's credentials, then the assertion checked and the
-/// challenge consumed under the user's lock, in the same atomic step as the lockout, the per-minute attempt limit and
-/// the failure ledger of every other method (<see cref="ProofCheck.GateAsync"/>, <see cref="ProofCheck.RefuseAsync"/>). The same check is the proof of a passkey user for a switch or
-/// new backup codes.</summary>
+/// <summary>Passkey assertions: a challenge listing the user's credentials, bound to the passkey factor and to its purpose
+/// (<c>login</c> for <c>/verify</c>, <c>proof</c> for a change, DESIGN §9.1); then the assertion checked under the user's lock
+/// with the gate, limits and failure ledger of every other method (<see cref="ProofCheck"/>), and spent — the challenge and
+/// the signature counter — together with what it authorises.</summary>
 public sealed class PasskeyVerification(
     NpgsqlDataSource dataSource,
     ProofCheck proofs,
@@ -21,9 +21,10 @@ public sealed class PasskeyVerification(
 {
     public const string CounterRegressionEvent = "passkey_counter_regression";
 
-    /// <summary>Issues a fresh authentication challenge (the previous one dies). Costs nothing to send, so it has no
-    /// daily budget; the attempts made with it are limited like any other.</summary>
-    public async Task<Result<PasskeyChallengeResponse>> ChallengeAsync(string userId, CancellationToken ct)
+    /// <summary>Issues a fresh authentication challenge of <paramref name="purpose"/> (the previous one of that purpose dies),
+    /// bound to the user's passkey factor as it is now. Costs nothing to send, so it has no daily budget; the attempts made
+    /// with it are limited like any other.</summary>
+    public async Task<Result<PasskeyChallengeResponse>> ChallengeAsync(string userId, string purpose, CancellationToken ct)
     {
         if (!ceremonies.Enabled)
         {
@@ -44,87 +45,94 @@ public sealed class PasskeyVerification(
         {
             UserId = userId,
             Ceremony = PasskeyStore.Authentication,
+            Purpose = purpose,
+            FactorId = factor!.FactorId,
             Challenge = challenge,
             Options = stored,
             CreatedAt = now.UtcDateTime,
             ExpiresAt = expiresAt.UtcDateTime,
         });
-        return new PasskeyChallengeResponse(options, expiresAt);
+        return new PasskeyChallengeResponse(options, expiresAt, purpose);
     }
 
-    public Task<Result<VerifyResponse>> VerifyAsync(string userId, AuthenticationResponseJson credential, Guid? actor, CancellationToken ct) =>
-        ConsumeAsync(userId, credential, actor, TwoFactorApi.LoginStage, ct);
-
-    /// <summary>New backup codes, proved by a passkey assertion (replaced in the same transaction as the proof).</summary>
-    public Task<Result<BackupCodesResponse>> RegenerateBackupCodesAsync(string userId, AuthenticationResponseJson credential, Guid? actor,
-        CancellationToken ct) =>
-        BackupCodes.RegenerateAsync(userId, actor, alsoOnSuccess => ConsumeAsync(userId, credential, actor, BackupCodes.Stage, ct, alsoOnSuccess));
-
-    /// <summary>Checks and consumes a passkey assertion of the user's current factor.</summary>
-    public async Task<Result<VerifyResponse>> ConsumeAsync(string userId, AuthenticationResponseJson credential, Guid? actor, string stage,
-        CancellationToken ct, Func<NpgsqlConnection, NpgsqlTransaction, DateTimeOffset, Task>? alsoOnSuccess = null)
+    /// <summary>A login: the assertion of a <c>login</c> challenge, checked and spent at once.</summary>
+    public Task<Result<VerifyResponse>> VerifyAsync(string userId, AuthenticationResponseJson credential, Guid? actor, CancellationToken ct)
     {
         var parsed = PasskeyJson.Authentication(credential);
-        if (parsed.Error is not null)
-        {
-            return parsed.Error;
-        }
-
-        var now = time.GetUtcNow();
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
-        var (factor, recentFailures) = await AttemptLedger.LockAndLoadAsync(connection, transaction, userId, now - AttemptLimits.Window);
-        if (factor is null)
-        {
-            return Problems.NotEnabled;
-        }
-
-        if (factor.Method != FactorMethods.Passkey)
-        {
-            return PasskeyProblems.NotPasskeyUser;
-        }
-
-        var state = ProofCheck.StateOf(factor, recentFailures);
-        if (await proofs.GateAsync(connection, transaction, userId, state, now, actor) is { } closed)
-        {
-            await transaction.CommitAsync(ct);
-            return closed;
-        }
-
-        var raw = parsed.Value!;
-        var challenge = await PasskeyStore.TakeChallengeAsync(connection, transaction, userId, PasskeyStore.Authentication);
-        var stored = (await PasskeyStore.GetCredentialsAsync(connection, transaction, userId))
-            .FirstOrDefault(c => c.CredentialId.AsSpan().SequenceEqual(raw.RawId));
-        var (result, refusal) = await ceremonies.VerifyAssertionAsync(raw, challenge, stored, now, ct);
-        if (result is not null &&
-            !await PasskeyStore.TryAdvanceCounterAsync(connection, transaction, userId, stored!.CredentialId, result.SignCount, result.IsBackedUp, now))
-        {
-            refusal = new Refusal("counter_regression", PasskeyProblems.CounterRegression);
-        }
-
-        if (refusal is not null)
-        {
-            return await RefuseAsync(connection, transaction, factor, state, refusal, stored, stage, now, actor, ct);
-        }
-
-        var remaining = await TwoFactorStore.ResetFailuresAsync(connection, transaction, userId, now);
-        await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.VerificationSucceeded, now, actor,
-            new { method = FactorMethods.Passkey, stage, backupCodesRemaining = remaining });
-        if (alsoOnSuccess is not null)
-        {
-            await alsoOnSuccess(connection, transaction, now);
-        }
-
-        await transaction.CommitAsync(ct);
-        ServiceMetrics.Verifications.WithLabels(FactorMethods.Passkey, "success").Inc();
-        return new VerifyResponse(true, FactorMethods.Passkey, remaining, null);
+        return parsed.Error is { } invalid
+            ? Task.FromResult<Result<VerifyResponse>>(invalid)
+            : proofs.CheckAndSpendAsync(userId, actor, Check(parsed.Value!, TwoFactorApi.LoginStage, actor, ct), ct);
     }
+
+    /// <summary>The proof of a change: the assertion of a <c>proof</c> challenge, checked, not spent.</summary>
+    public Task<Result<CheckedProof>> CheckAsync(string userId, AuthenticationResponseJson credential, Guid? actor, string stage, CancellationToken ct)
+    {
+        var parsed = PasskeyJson.Authentication(credential);
+        return parsed.Error is { } invalid
+            ? Task.FromResult<Result<CheckedProof>>(invalid)
+            : proofs.CheckInTransactionAsync(userId, Check(parsed.Value!, stage, actor, ct), ct);
+    }
+
+    /// <summary>The assertion against the user's live challenge of the stage's purpose, issued for this very passkey factor, and
+    /// the stored credential. A refused assertion uses the challenge up and is a failed verification like a wrong code; an
+    /// accepted one spends the challenge and advances the signature counter when it is spent.</summary>
+    private ProofMethodCheck Check(Fido2NetLib.AuthenticatorAssertionRawResponse raw, string stage, Guid? actor, CancellationToken ct) =>
+        async (connection, transaction, factor, state, now) =>
+        {
+            var userId = factor.UserId;
+            if (factor.Method != FactorMethods.Passkey)
+            {
+                return PasskeyProblems.NotPasskeyUser;
+            }
+
+            if (await proofs.GateAsync(connection, transaction, userId, state, now, actor) is { } closed)
+            {
+                return closed;
+            }
+
+            var purpose = ProofCheck.PurposeOf(stage);
+            var challenge = await PasskeyStore.GetChallengeAsync(connection, transaction, userId, PasskeyStore.Authentication, purpose);
+            var stored = (await PasskeyStore.GetCredentialsAsync(connection, transaction, userId))
+                .FirstOrDefault(c => c.CredentialId.AsSpan().SequenceEqual(raw.RawId));
+            var (result, refusal) = await ceremonies.VerifyAssertionAsync(raw, challenge?.FactorId == factor.FactorId ? challenge : null, stored, now, ct);
+            if (result is not null && !(stored!.SignCount < result.SignCount || (stored.SignCount == 0 && result.SignCount == 0)))
+            {
+                // WebAuthn §7.2 step 21, told apart now; TryAdvanceCounterAsync enforces the same rule when the proof is spent.
+                (result, refusal) = (null, new Refusal("counter_regression", PasskeyProblems.CounterRegression));
+            }
+
+            if (refusal is not null)
+            {
+                if (challenge is not null)
+                {
+                    await PasskeyStore.TrySpendChallengeAsync(connection, transaction, challenge);
+                }
+
+                return await RefuseAsync(connection, transaction, factor, state, refusal, stored, stage, now, actor);
+            }
+
+            var credentialId = stored!.CredentialId;
+            return new CheckedProof(factor.FactorId, FactorMethods.Passkey, stage, null, async (c, t, at) =>
+            {
+                // Both single-use steps or neither: a challenge spent meanwhile, or a counter that another assertion moved past
+                // this one's, is a replay.
+                if (!await PasskeyStore.TrySpendChallengeAsync(c, t, challenge!) ||
+                    !await PasskeyStore.TryAdvanceCounterAsync(c, t, userId, credentialId, result!.SignCount, result.IsBackedUp, at))
+                {
+                    return null;
+                }
+
+                var remaining = await TwoFactorStore.ResetFailuresAsync(c, t, userId, at);
+                await AuditLog.AppendAsync(c, t, userId, AuditEvents.VerificationSucceeded, at, actor,
+                    new { method = FactorMethods.Passkey, stage, backupCodesRemaining = remaining });
+                return remaining;
+            });
+        };
 
     /// <summary>A refused assertion is a failed verification like a wrong code (ledger, consecutive count, lock); a
     /// counter regression is also audited on its own as a possible clone.</summary>
     private async Task<Problem> RefuseAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, FactorRow factor,
-        AttemptState state, Refusal refusal, PasskeyCredentialRow? credential, string stage, DateTimeOffset now,
-        Guid? actor, CancellationToken ct)
+        AttemptState state, Refusal refusal, PasskeyCredentialRow? credential, string stage, DateTimeOffset now, Guid? actor)
     {
         if (refusal.Problem == PasskeyProblems.CounterRegression)
         {
@@ -135,9 +143,7 @@ public sealed class PasskeyVerification(
             PasskeyMetrics.CounterRegressions.Inc();
         }
 
-        var answer = await proofs.RefuseAsync(connection, transaction, ProofDecisions.AfterCheck(state, proofs.Limits, now, accepted: false),
+        return await proofs.RefuseAsync(connection, transaction, ProofDecisions.AfterCheck(state, proofs.Limits, now, accepted: false),
             factor.UserId, hasFactor: true, FactorMethods.Passkey, stage, now, actor, refusal.Reason, refusal.Problem);
-        await transaction.CommitAsync(ct);
-        return answer;
     }
 }

@@ -160,6 +160,18 @@ public static class AttemptLedger
         }
     }
 
+    /// <summary>A proof that could not be checked on this instance (<see cref="AuditEvents.VerificationError"/>): a row of the
+    /// per-minute ledger, so repeating it is limited like any failure, and its audit event; the consecutive count and the
+    /// lockout are not touched.</summary>
+    public static IEnumerable<NpgsqlBatchCommand> Unreadable(string userId, DateTimeOffset now, Guid? actor, object details)
+    {
+        yield return new NpgsqlBatchCommand("insert into verification_failures (user_id, created_at) values (@userId, @now)")
+        {
+            Parameters = { new NpgsqlParameter<string>("userId", userId), new NpgsqlParameter<DateTimeOffset>("now", now) },
+        };
+        yield return AuditLog.Command(userId, AuditEvents.VerificationError, now, actor, details);
+    }
+
     /// <summary>A request refused by the per-minute limit before anything was checked.</summary>
     public static NpgsqlBatchCommand RateLimited(string userId, DateTimeOffset now, Guid? actor) =>
         AuditLog.Command(userId, AuditEvents.RateLimited, now, actor, new { limit = "attempts_per_minute" });

@@ -12,6 +12,10 @@ public static class AuditEvents
     public const string EnrollmentConfirmed = "enrollment_confirmed";
     public const string VerificationSucceeded = "verification_succeeded";
     public const string VerificationFailed = "verification_failed";
+
+    /// <summary>A proof this instance could not check (its factor's secret or algorithm unreadable here): counted in the
+    /// per-minute ledger so it cannot be repeated at will, never in the lockout count (not the user's fault).</summary>
+    public const string VerificationError = "verification_error";
     public const string BackupCodeUsed = "backup_code_used";
     public const string BackupCodesRegenerated = "backup_codes_regenerated";
     public const string MethodSwitchStarted = "method_switch_started";

@@ -19,7 +19,7 @@ public static class DeliveryLedger
         string? userId, byte[]? phoneHash, DateTimeOffset since)
     {
         var sql = userId is not null
-            ? "select created_at from deliveries where user_id = @userId and created_at > @since order by created_at"
+            ? "select created_at from deliveries where user_id = @userId and user_budget and created_at > @since order by created_at"
             : "select created_at from deliveries where phone_hash = @phoneHash and created_at > @since order by created_at";
         var rows = await connection.QueryAsync<DateTime>(sql, new { userId, phoneHash, since }, transaction);
         return rows.Select(Timestamps.Utc).ToList();

@@ -3,7 +3,9 @@ using Npgsql;
 
 namespace AuthService.Api.Storage;
 
-public sealed record IdempotencyRecord(int? Status, string? Response);
+/// <summary>The first request's record: its answer (<see cref="Status"/> null while in progress) and the fingerprint of the
+/// request it answered.</summary>
+public sealed record IdempotencyRecord(int? Status, string? Response, byte[]? Fingerprint);
 
 /// <summary>Idempotency-Key of challenge requests. The first request with a key claims it; a retry with the same
 /// key gets the stored answer and sends nothing. A failed first attempt releases the key so it can be retried; a claim
@@ -17,23 +19,26 @@ public static class IdempotencyStore
     /// up after its 15-s total timeout), short enough that a stuck key costs a retrying client a minute, not a day.</summary>
     public static readonly TimeSpan Lease = TimeSpan.FromSeconds(60);
 
-    /// <summary>Null when this request claimed the key; otherwise the record of the first request
-    /// (<see cref="IdempotencyRecord.Status"/> null while it is still in progress).</summary>
-    public static async Task<IdempotencyRecord?> BeginAsync(NpgsqlConnection connection, string userId, string key, DateTimeOffset now)
+    /// <summary>Null when this request claimed the key (with <paramref name="fingerprint"/>, the request it answers); otherwise
+    /// the record of the first request (<see cref="IdempotencyRecord.Status"/> null while it is still in progress).</summary>
+    public static async Task<IdempotencyRecord?> BeginAsync(NpgsqlConnection connection, string userId, string key, byte[] fingerprint,
+        DateTimeOffset now)
     {
         var claimed = await connection.ExecuteAsync("""
-            insert into idempotency_keys (user_id, key, created_at) values (@userId, @key, @now)
-            on conflict (user_id, key) do update set status = null, response = null, created_at = excluded.created_at
+            insert into idempotency_keys (user_id, key, fingerprint, created_at) values (@userId, @key, @fingerprint, @now)
+            on conflict (user_id, key) do update set status = null, response = null, fingerprint = excluded.fingerprint,
+                created_at = excluded.created_at
             where idempotency_keys.created_at <= @expired or (idempotency_keys.status is null and idempotency_keys.created_at <= @lapsed)
-            """, new { userId, key, now, expired = now - Lifetime, lapsed = now - Lease });
+            """, new { userId, key, fingerprint, now, expired = now - Lifetime, lapsed = now - Lease });
         if (claimed == 1)
         {
             return null;
         }
 
         return await connection.QuerySingleOrDefaultAsync<IdempotencyRecord>(
-            "select status, response::text as response from idempotency_keys where user_id = @userId and key = @key", new { userId, key })
-            ?? new IdempotencyRecord(null, null);
+            "select status, response::text as response, fingerprint from idempotency_keys where user_id = @userId and key = @key",
+            new { userId, key })
+            ?? new IdempotencyRecord(null, null, null);
     }
 
     /// <summary>Stores the answer to replay, or releases the key when the request failed (<paramref name="response"/> null).

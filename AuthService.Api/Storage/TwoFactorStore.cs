@@ -45,6 +45,9 @@ public sealed record PendingRow
     public string? Channel { get; init; }
     public DateTime CreatedAt { get; init; }
     public DateTime ExpiresAt { get; init; }
+
+    /// <summary>A switch: the factor it replaces (the one its proof was checked against); null for an enrollment.</summary>
+    public Guid? FromFactorId { get; init; }
 }
 
 public sealed class BackupCodeRow
@@ -66,7 +69,7 @@ public static class TwoFactorStore
 
     private const string PendingColumns = """
         user_id, id, purpose, method, totp_secret, totp_algorithm, totp_digits, totp_period,
-        phone_number, phone_hash, phone_masked, channel, created_at, expires_at
+        phone_number, phone_hash, phone_masked, channel, created_at, expires_at, from_factor_id
         """;
 
     public static Task<FactorRow?> GetFactorAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId) =>
@@ -102,15 +105,16 @@ public static class TwoFactorStore
     {
         const string sql = """
             insert into pending_factors (user_id, id, purpose, method, totp_secret, totp_algorithm, totp_digits, totp_period,
-                                         phone_number, phone_hash, phone_masked, channel, created_at, expires_at)
+                                         phone_number, phone_hash, phone_masked, channel, created_at, expires_at, from_factor_id)
             values (@UserId, @Id, @Purpose, @Method, @TotpSecret, @TotpAlgorithm, @TotpDigits, @TotpPeriod,
-                    @PhoneNumber, @PhoneHash, @PhoneMasked, @Channel, @CreatedAt, @ExpiresAt)
+                    @PhoneNumber, @PhoneHash, @PhoneMasked, @Channel, @CreatedAt, @ExpiresAt, @FromFactorId)
             on conflict (user_id) do update set
                 id = excluded.id, purpose = excluded.purpose, method = excluded.method,
                 totp_secret = excluded.totp_secret, totp_algorithm = excluded.totp_algorithm,
                 totp_digits = excluded.totp_digits, totp_period = excluded.totp_period,
                 phone_number = excluded.phone_number, phone_hash = excluded.phone_hash,
-                phone_masked = excluded.phone_masked, channel = excluded.channel, created_at = excluded.created_at, expires_at = excluded.expires_at
+                phone_masked = excluded.phone_masked, channel = excluded.channel, created_at = excluded.created_at,
+                expires_at = excluded.expires_at, from_factor_id = excluded.from_factor_id
             where pending_factors.created_at <= excluded.created_at
             """;
         return connection.ExecuteAsync(sql, pending, transaction);
@@ -138,7 +142,8 @@ public static class TwoFactorStore
         }, transaction) == 1;
     }
 
-    /// <summary>Moves an enabled factor to the confirmed new method; the old secret or number is gone after this.</summary>
+    /// <summary>Moves an enabled factor to the confirmed new method, only while it is still the factor the switch was started
+    /// from (<see cref="PendingRow.FromFactorId"/>) and not locked; the old secret or number is gone after this.</summary>
     public static async Task<bool> ReplaceFactorAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending,
         long lastTotpStep, DateTimeOffset now)
     {
@@ -146,12 +151,12 @@ public static class TwoFactorStore
             update factors set factor_id = @Id, method = @Method, totp_secret = @TotpSecret, totp_algorithm = @TotpAlgorithm,
                 totp_digits = @TotpDigits, totp_period = @TotpPeriod, phone_number = @PhoneNumber, phone_hash = @PhoneHash,
                 phone_masked = @PhoneMasked, last_totp_step = @lastTotpStep, failed_consecutive = 0, updated_at = @now
-            where user_id = @UserId and locked_at is null
+            where user_id = @UserId and factor_id = @FromFactorId and locked_at is null
             """;
         return await connection.ExecuteAsync(sql, new
         {
             pending.UserId, pending.Id, pending.Method, pending.TotpSecret, pending.TotpAlgorithm, pending.TotpDigits, pending.TotpPeriod,
-            pending.PhoneNumber, pending.PhoneHash, pending.PhoneMasked, lastTotpStep, now,
+            pending.PhoneNumber, pending.PhoneHash, pending.PhoneMasked, lastTotpStep, now, pending.FromFactorId,
         }, transaction) == 1;
     }
 
@@ -209,16 +214,26 @@ public static class TwoFactorStore
             """, new { userId, now }, transaction);
 
     /// <summary>A support reset: every trace of the user's second factor — factor, pending row, backup codes, codes, failure
-    /// ledger, delivery budget, prompt skips, passkey challenges (passkeys go with the factor). True when a factor existed.</summary>
-    public static async Task<bool> DeleteAllByUserIdAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId) =>
+    /// ledger, Idempotency-Keys, prompt skips, passkey challenges (passkeys go with the factor) — and the user's own daily code
+    /// budget. The deliveries stay on record for the shared ledgers (the numbers' budgets, the deployment caps): a reset
+    /// refunds nothing there. True when a factor existed.</summary>
+    public static async Task<bool> DeleteAllByUserIdAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId)
+    {
+        var hadFactor = await connection.ExecuteAsync("delete from factors where user_id = @userId", new { userId }, transaction) == 1;
         await connection.ExecuteAsync("""
-            delete from factors where user_id = @userId;
             delete from pending_factors where user_id = @userId;
             delete from backup_codes where user_id = @userId;
             delete from phone_codes where user_id = @userId;
             delete from verification_failures where user_id = @userId;
-            delete from deliveries where user_id = @userId;
+            update deliveries set user_budget = false where user_id = @userId and user_budget;
+            delete from idempotency_keys where user_id = @userId;
             delete from prompt_skips where user_id = @userId;
             delete from passkey_challenges where user_id = @userId;
-            """, new { userId }, transaction) > 0;
+            """, new { userId }, transaction);
+        return hadFactor;
+    }
+
+    /// <summary>A switch drops the user's Idempotency-Keys: an answer stored for the old factor is never replayed for the new.</summary>
+    public static Task DeleteIdempotencyKeysAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId) =>
+        connection.ExecuteAsync("delete from idempotency_keys where user_id = @userId", new { userId }, transaction);
 }

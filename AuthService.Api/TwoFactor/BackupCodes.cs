@@ -1,12 +1,13 @@
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Core.BackupCodes;
+using AuthService.Core.Policy;
 using Npgsql;
 
 namespace AuthService.Api.TwoFactor;
 
 /// <summary>Backup codes: how many are left, and a new set of 10 in exchange for a proof (shown once; every older code dies).</summary>
-public sealed class BackupCodes(NpgsqlDataSource dataSource, ProofCheck proofs)
+public sealed class BackupCodes(NpgsqlDataSource dataSource, ChangeProofs changeProofs, ProofCheck proofs, TimeProvider time)
 {
     public const string Stage = "backup_codes";
 
@@ -16,21 +17,30 @@ public sealed class BackupCodes(NpgsqlDataSource dataSource, ProofCheck proofs)
         return await TwoFactorStore.CountUnusedBackupCodesAsync(connection, null, userId);
     }
 
-    public Task<Result<BackupCodesResponse>> RegenerateAsync(string userId, Proof? proof, Guid? actor, CancellationToken cancellationToken) =>
-        RegenerateAsync(userId, actor, alsoOnSuccess => proofs.ConsumeAsync(userId, proof, actor, Stage, cancellationToken, alsoOnSuccess));
-
-    /// <summary>A new set, stored in the transaction that consumes the proof (<paramref name="consumeProof"/>: a code here, a
-    /// passkey assertion in <c>PasskeyVerification</c>).</summary>
-    public static async Task<Result<BackupCodesResponse>> RegenerateAsync(string userId, Guid? actor,
-        Func<Func<NpgsqlConnection, NpgsqlTransaction, DateTimeOffset, Task>, Task<Result<VerifyResponse>>> consumeProof)
+    /// <summary>A new set, stored in the transaction that spends the proof (a code, a backup code or a passkey assertion of a
+    /// <c>proof</c> challenge): both happen, or neither.</summary>
+    public async Task<Result<BackupCodesResponse>> RegenerateAsync(string userId, Proof? proof, Guid? actor, CancellationToken cancellationToken)
     {
+        var checkedProof = await changeProofs.CheckAsync(userId, proof, actor, Stage, cancellationToken);
+        if (checkedProof.Error is not null)
+        {
+            return checkedProof.Error;
+        }
+
         var codes = BackupCodeSet.Generate();
         var hashes = codes.Select(BackupCodeSet.Hash).ToList();
-        var proof = await consumeProof(async (connection, transaction, now) =>
+        var now = time.GetUtcNow();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var (factor, recentFailures) = await AttemptLedger.LockAndLoadAsync(connection, transaction, userId, now - AttemptLimits.Window);
+        var spent = await proofs.SpendAsync(connection, transaction, checkedProof.Value!, factor, recentFailures, now, actor);
+        if (spent.Error is null)
         {
             await TwoFactorStore.ReplaceBackupCodesAsync(connection, transaction, userId, hashes, now);
             await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.BackupCodesRegenerated, now, actor, new { backupCodes = codes.Count });
-        });
-        return proof.Error is not null ? proof.Error : new BackupCodesResponse(codes, codes.Count);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return spent.Error is not null ? spent.Error : new BackupCodesResponse(codes, codes.Count);
     }
 }

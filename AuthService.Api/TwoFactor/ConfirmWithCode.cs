@@ -31,7 +31,7 @@ public sealed class ConfirmWithCode(PendingConfirmation confirmation, SecretBox 
             return new PendingCheck(check.Accepted, check.Step);
         }
 
-        return new PendingCheck(await PhoneCodeCheck.TryConsumeAsync(connection, transaction, secrets, pending.UserId, PhoneCodes.PendingPurpose, code,
-            now, expectedCodeId: pending.Id));
+        return new PendingCheck(await PhoneCodeCheck.TryConsumeAsync(connection, transaction, secrets, pending.UserId, PhoneCodes.PendingPurpose,
+            pending.Id, code, now, expectedCodeId: pending.Id));
     };
 }

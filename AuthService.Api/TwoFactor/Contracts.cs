@@ -15,13 +15,16 @@ public sealed record CodeRequest(string? Code, RegistrationResponseJson? Credent
 /// <c>AuthenticationResponseJSON</c>).</summary>
 public sealed record VerifyRequest(string? Code, string? BackupCode, AuthenticationResponseJson? Credential = null);
 
-/// <summary>Proof of the current factor: a code of it, a passkey assertion (<c>credential</c>), or a backup code. It is consumed.</summary>
+/// <summary>Proof of the current factor for a change: a TOTP code, a phone code or passkey assertion from a <c>proof</c> challenge
+/// (<c>credential</c>), or a backup code. It is spent only together with the change it authorises.</summary>
 public sealed record Proof(string? Code, string? BackupCode, AuthenticationResponseJson? Credential = null);
 
 public sealed record ProofRequest(Proof? Proof);
 
-/// <summary>Send a login code to a phone user by <c>sms</c> or <c>call</c>, or get the request options of a passkey user (<c>passkey</c>).</summary>
-public sealed record ChallengeRequest(string? Channel);
+/// <summary>Send a code to a phone user by <c>sms</c> or <c>call</c>, or get the request options of a passkey user (<c>passkey</c>).
+/// <c>purpose</c>: <c>login</c> (the default; accepted only at <c>/verify</c>) or <c>proof</c> (accepted only as the <c>proof</c> of
+/// a switch or of new backup codes).</summary>
+public sealed record ChallengeRequest(string? Channel, string? Purpose = null);
 
 /// <summary>Switch to <c>method</c> (as in enroll), proving the current factor with <c>proof</c>.</summary>
 public sealed record SwitchMethodRequest(string? Method, string? AccountName, string? PhoneNumber, string? Channel, Proof? Proof,
@@ -50,7 +53,7 @@ public sealed record TotpEnrollmentResponse(
 /// <summary>A code is on its way to <c>phoneNumber</c> (masked).</summary>
 public sealed record PhoneEnrollmentResponse(string Method, string PhoneNumber, string Channel, DateTimeOffset ExpiresAt);
 
-public sealed record ChallengeResponse(string Channel, string PhoneNumber, DateTimeOffset ExpiresAt);
+public sealed record ChallengeResponse(string Channel, string PhoneNumber, DateTimeOffset ExpiresAt, string Purpose);
 
 public sealed record ConfirmResponse(bool Enabled, string Method, IReadOnlyList<string> BackupCodes);
 

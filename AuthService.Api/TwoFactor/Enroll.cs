@@ -23,7 +23,7 @@ public sealed class Enroll(NpgsqlDataSource dataSource, MethodRequests requests,
             }
         }
 
-        return await pending.StartAsync(userId, PendingPurposes.Enroll, request.Method!, request.AccountName, request.PhoneNumber, request.Channel,
+        return await pending.StartAsync(userId, PendingPurposes.Enroll, request.Method!, request.AccountName, request.PhoneNumber, request.Channel, null,
             actor, time.GetUtcNow(), cancellationToken);
     }
 }

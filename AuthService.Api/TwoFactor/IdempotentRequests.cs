@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
@@ -9,7 +11,9 @@ namespace AuthService.Api.TwoFactor;
 /// <summary>The <c>Idempotency-Key</c> wrapper around a use case that sends something: the first request with a key claims
 /// it; a retry with the same key gets the first answer and runs nothing. A refusal that sent nothing releases the key for a
 /// retry; an outcome the provider left unknown is stored as the answer (a retry must never send a second message); any
-/// exception releases it, and a claim whose instance died lapses after <see cref="IdempotencyStore.Lease"/>.</summary>
+/// exception releases it, and a claim whose instance died lapses after <see cref="IdempotencyStore.Lease"/>. A key is bound to
+/// the request it was first used for (<see cref="Fingerprint"/>: the route, the fields that matter, the API key and the
+/// factor, DESIGN §9.1): the same key with another request is refused with 422 <c>idempotency_key_reused</c>.</summary>
 public sealed class IdempotentRequests(NpgsqlDataSource dataSource, TimeProvider time, ILogger<IdempotentRequests> logger)
 {
     public static Problem? KeyProblem(string? key) =>
@@ -17,8 +21,15 @@ public sealed class IdempotentRequests(NpgsqlDataSource dataSource, TimeProvider
             ? Problems.Validation("Idempotency-Key must be 1–128 visible ASCII characters.")
             : null;
 
-    /// <summary>Runs <paramref name="useCase"/> once per (user, key); without a key, simply runs it.</summary>
-    public async Task<Result<T>> RunAsync<T>(string userId, string? key, Func<Task<Result<T>>> useCase, CancellationToken cancellationToken)
+    /// <summary>What binds a key to its request: SHA-256 over the parts that make two requests the same one (not a secret,
+    /// nothing of it is ever shown).</summary>
+    public static byte[] Fingerprint(params string?[] parts) =>
+        SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', parts.Select(p => p ?? "-"))));
+
+    /// <summary>Runs <paramref name="useCase"/> once per (user, key); without a key, simply runs it. <paramref name="fingerprint"/>
+    /// identifies the request (<see cref="Fingerprint"/>).</summary>
+    public async Task<Result<T>> RunAsync<T>(string userId, string? key, byte[] fingerprint, Func<Task<Result<T>>> useCase,
+        CancellationToken cancellationToken)
     {
         if (key is null)
         {
@@ -27,7 +38,12 @@ public sealed class IdempotentRequests(NpgsqlDataSource dataSource, TimeProvider
 
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         {
-            var replay = await IdempotencyStore.BeginAsync(connection, userId, key, time.GetUtcNow());
+            var replay = await IdempotencyStore.BeginAsync(connection, userId, key, fingerprint, time.GetUtcNow());
+            if (replay is { Fingerprint: { } first } && !CryptographicOperations.FixedTimeEquals(first, fingerprint))
+            {
+                return Problems.IdempotencyKeyReused;
+            }
+
             if (replay is { Status: null })
             {
                 return Problems.IdempotencyInProgress;

@@ -125,15 +125,21 @@ public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck 
             return Problems.NotEnabled;
         }
 
+        if (before.FactorId != pending.FromFactorId)
+        {
+            return Problems.FactorChanged; // the factor this switch was proved with was replaced or reset meanwhile
+        }
+
         if (!await TwoFactorStore.ReplaceFactorAsync(connection, transaction, pending, step, now))
         {
             return Problems.Locked;
         }
 
-        // Login codes sent to the old number, and the passkeys of an old passkey factor, die with it (a new passkey is
-        // stored after this, by the check's AlsoStore).
-        await PhoneCodeStore.DeleteCodesAsync(connection, transaction, pending.UserId, Core.Phone.PhoneCodes.LoginPurpose);
+        // Login and proof codes sent to the old number, the passkeys of an old passkey factor and their challenges, and the
+        // Idempotency-Keys answered for the old factor die with it (a new passkey is stored after this, by the check's AlsoStore).
+        await PhoneCodeStore.DeleteFactorCodesAsync(connection, transaction, pending.UserId);
         await Passkeys.PasskeyStore.DeleteForUserAsync(connection, transaction, pending.UserId);
+        await TwoFactorStore.DeleteIdempotencyKeysAsync(connection, transaction, pending.UserId);
         await AuditLog.AppendAsync(connection, transaction, pending.UserId, AuditEvents.MethodSwitched, now, actor,
             pending.Method == FactorMethods.Passkey
                 ? new { from = before.Method, to = pending.Method }

@@ -3,6 +3,7 @@ using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Core.Factors;
 using AuthService.Core.Phone;
+using AuthService.Core.Policy;
 using AuthService.Core.Security;
 using AuthService.Core.Totp;
 using Microsoft.Extensions.Options;
@@ -11,17 +12,19 @@ using Npgsql;
 namespace AuthService.Api.TwoFactor;
 
 /// <summary>Starts a pending enrollment or switch (<see cref="PendingPurposes"/>) with a TOTP secret or a phone code; the
-/// request was validated by <see cref="MethodRequests"/>. A passkey pending row is started by its own ceremony.</summary>
-public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secrets, PhoneCodeDelivery delivery, IOptions<AuthOptions> authOptions,
-    IOptions<TotpOptions> totpOptions)
+/// request was validated by <see cref="MethodRequests"/>, a switch's proof checked but not spent. A passkey pending row is
+/// started by its own ceremony, through the same <see cref="StoreAsync"/>.</summary>
+public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secrets, PhoneCodeDelivery delivery, ProofCheck proofs,
+    IOptions<AuthOptions> authOptions, IOptions<TotpOptions> totpOptions)
 {
+    /// <param name="proof">A switch's checked proof (spent when the pending row is stored); null for an enrollment.</param>
     public Task<Result<PendingStarted>> StartAsync(string userId, string purpose, string method, string? accountName, string? phoneNumber,
-        string? channel, Guid? actor, DateTimeOffset now, CancellationToken cancellationToken) =>
+        string? channel, CheckedProof? proof, Guid? actor, DateTimeOffset now, CancellationToken cancellationToken) =>
         method == FactorMethods.Totp
-            ? StartTotpAsync(userId, purpose, accountName, actor, now, cancellationToken)
-            : StartPhoneAsync(userId, purpose, PhoneNumbers.Parse(phoneNumber).E164!, channel!, actor, now, cancellationToken);
+            ? StartTotpAsync(userId, purpose, accountName, proof, actor, now, cancellationToken)
+            : StartPhoneAsync(userId, purpose, PhoneNumbers.Parse(phoneNumber).E164!, channel!, proof, actor, now, cancellationToken);
 
-    public static PendingRow New(string userId, string purpose, string method, DateTimeOffset now, TimeSpan ttl) => new()
+    public static PendingRow New(string userId, string purpose, string method, DateTimeOffset now, TimeSpan ttl, CheckedProof? proof) => new()
     {
         UserId = userId,
         Id = Guid.CreateVersion7(now),
@@ -29,30 +32,74 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secret
         Method = method,
         CreatedAt = now.UtcDateTime,
         ExpiresAt = (now + ttl).UtcDateTime,
+        FromFactorId = proof?.FactorId,
     };
 
-    public static string StartedEvent(string purpose) => purpose == PendingPurposes.Enroll ? AuditEvents.EnrollmentStarted : AuditEvents.MethodSwitchStarted;
+    /// <summary>Stores <paramref name="pending"/> if the user is still where the request found them, in the caller's transaction
+    /// that holds the user's lock and read <paramref name="factor"/> under it: an enrollment only while the user has no factor;
+    /// a switch only while the factor it replaces is the one its proof was checked against, spending the proof in the same
+    /// step (DESIGN §9.1). Null when stored, else the refusal (only its own rows written).</summary>
+    public async Task<Problem?> StoreAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending, CheckedProof? proof,
+        FactorRow? factor, IReadOnlyList<DateTimeOffset> recentFailures, DateTimeOffset now, Guid? actor, object auditDetails)
+    {
+        if (pending.Purpose == PendingPurposes.Enroll)
+        {
+            if (factor is not null)
+            {
+                return Problems.AlreadyEnabled;
+            }
+        }
+        else if ((await proofs.SpendAsync(connection, transaction, proof!, factor, recentFailures, now, actor)).Error is { } refused)
+        {
+            return refused;
+        }
 
-    private async Task<Result<PendingStarted>> StartTotpAsync(string userId, string purpose, string? accountName, Guid? actor, DateTimeOffset now,
-        CancellationToken cancellationToken)
+        await TwoFactorStore.UpsertPendingAsync(connection, transaction, pending);
+        if (pending.Method != FactorMethods.Phone)
+        {
+            // A code sent for an earlier pending phone confirms nothing now (a phone pending row brings its own code).
+            await PhoneCodeStore.DeleteCodesAsync(connection, transaction, pending.UserId, PhoneCodes.PendingPurpose);
+        }
+
+        await AuditLog.AppendAsync(connection, transaction, pending.UserId,
+            pending.Purpose == PendingPurposes.Enroll ? AuditEvents.EnrollmentStarted : AuditEvents.MethodSwitchStarted, now, actor, auditDetails);
+        return null;
+    }
+
+    /// <summary><see cref="StoreAsync"/> in a transaction of its own under the user's lock, with <paramref name="alsoStore"/>
+    /// (a passkey's registration challenge) after it; the refusal, or null when stored.</summary>
+    public async Task<Problem?> StoreAsync(PendingRow pending, CheckedProof? proof, DateTimeOffset now, Guid? actor, object auditDetails,
+        CancellationToken cancellationToken, Func<NpgsqlConnection, NpgsqlTransaction, Task>? alsoStore = null)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var (factor, recentFailures) = await AttemptLedger.LockAndLoadAsync(connection, transaction, pending.UserId, now - AttemptLimits.Window);
+        var refused = await StoreAsync(connection, transaction, pending, proof, factor, recentFailures, now, actor, auditDetails);
+        if (refused is null && alsoStore is not null)
+        {
+            await alsoStore(connection, transaction);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return refused;
+    }
+
+    private async Task<Result<PendingStarted>> StartTotpAsync(string userId, string purpose, string? accountName, CheckedProof? proof, Guid? actor,
+        DateTimeOffset now, CancellationToken cancellationToken)
     {
         var totp = totpOptions.Value;
         var profile = totp.Profile;
         var secret = TotpSecrets.Generate();
-        var pending = New(userId, purpose, FactorMethods.Totp, now, totp.EnrollmentTtl) with
+        var pending = New(userId, purpose, FactorMethods.Totp, now, totp.EnrollmentTtl, proof) with
         {
             TotpSecret = secrets.Seal(secret, SealContexts.TotpSecret(userId)),
             TotpAlgorithm = profile.AlgorithmName,
             TotpDigits = profile.Digits,
             TotpPeriod = profile.PeriodSeconds,
         };
-        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
-        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        if (await StoreAsync(pending, proof, now, actor, new { method = FactorMethods.Totp }, cancellationToken) is { } refused)
         {
-            await TwoFactorStore.UpsertPendingAsync(connection, transaction, pending);
-            await PhoneCodeStore.DeleteCodesAsync(connection, transaction, userId, PhoneCodes.PendingPurpose);
-            await AuditLog.AppendAsync(connection, transaction, userId, StartedEvent(purpose), now, actor, new { method = FactorMethods.Totp });
-            await transaction.CommitAsync(cancellationToken);
+            return refused;
         }
 
         var label = string.IsNullOrWhiteSpace(accountName) ? userId : accountName.Trim();
@@ -62,26 +109,23 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secret
             new TotpEnrollmentResponse(FactorMethods.Totp, TotpSecrets.ToBase32(secret), uri, svg, png, Timestamps.Utc(pending.ExpiresAt)), null);
     }
 
-    private async Task<Result<PendingStarted>> StartPhoneAsync(string userId, string purpose, string e164, string channel, Guid? actor,
-        DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<Result<PendingStarted>> StartPhoneAsync(string userId, string purpose, string e164, string channel, CheckedProof? proof,
+        Guid? actor, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var masked = PhoneNumbers.Mask(e164);
         var phoneHash = secrets.PhoneLookupHash(e164);
-        var pending = New(userId, purpose, FactorMethods.Phone, now, PhoneCodes.Validity) with
+        var pending = New(userId, purpose, FactorMethods.Phone, now, PhoneCodes.Validity, proof) with
         {
             PhoneNumber = secrets.Seal(e164, SealContexts.PhoneNumber(userId)),
             PhoneHash = phoneHash,
             PhoneMasked = masked,
             Channel = channel,
         };
-        // The code's id is the pending row's: only the code sent to this number confirms this enrollment.
-        var sent = await delivery.DeliverAsync(new CodeSend(userId, e164, phoneHash, channel, PhoneCodes.PendingPurpose, pending.Id, actor,
-            async (connection, transaction) =>
-            {
-                await TwoFactorStore.UpsertPendingAsync(connection, transaction, pending);
-                await AuditLog.AppendAsync(connection, transaction, userId, StartedEvent(purpose), now, actor,
-                    new { method = FactorMethods.Phone, phoneNumber = masked, channel });
-            }), now, cancellationToken);
+        // The code's id is the pending row's, and so is the factor it is bound to: only the code sent to this number confirms
+        // this enrollment. The row (and a switch's proof) is stored with the code, once it was sent.
+        var sent = await delivery.DeliverAsync(new CodeSend(userId, e164, phoneHash, channel, PhoneCodes.PendingPurpose, pending.Id, pending.Id, actor,
+            (connection, transaction, factor, recentFailures) => StoreAsync(connection, transaction, pending, proof, factor, recentFailures, now, actor,
+                new { method = FactorMethods.Phone, phoneNumber = masked, channel })), now, cancellationToken);
         return sent.Error is not null ? sent.Error : new PendingStarted(null, new PhoneEnrollmentResponse(FactorMethods.Phone, masked, channel, sent.Value));
     }
 }

@@ -6,28 +6,35 @@ using Npgsql;
 
 namespace AuthService.Api.TwoFactor;
 
-/// <summary>Checks a sent phone code: spends one of its attempts first (the per-code limit stays exact under concurrency),
-/// compares the keyed hashes in constant time, and consumes the code on a match (single use).</summary>
+/// <summary>Checks a sent phone code: only the live code of that purpose sent for that factor (or pending row) is looked at,
+/// one of its attempts is spent first (the per-code limit stays exact under concurrency), and the keyed hashes — which bind
+/// user, purpose, code id and factor — are compared in constant time.</summary>
 public static class PhoneCodeCheck
 {
+    /// <summary>The id of the matching code, not yet consumed (<see cref="PhoneCodeStore.ConsumeCodeAsync"/> spends it), or null.</summary>
     /// <param name="expectedCodeId">For a pending enrollment: only the code sent for that pending row confirms it.</param>
-    public static async Task<bool> TryConsumeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SecretBox secrets, string userId,
-        string purpose, string? input, DateTimeOffset now, Guid? expectedCodeId = null)
+    public static async Task<Guid?> TryMatchAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SecretBox secrets, string userId,
+        string purpose, Guid factorId, string? input, DateTimeOffset now, Guid? expectedCodeId = null)
     {
         var code = PhoneCodes.Normalize(input);
         if (code is null)
         {
-            return false;
+            return null;
         }
 
-        var row = await PhoneCodeStore.TakeAttemptAsync(connection, transaction, userId, purpose, PhoneCodes.MaxAttemptsPerCode, now);
+        var row = await PhoneCodeStore.TakeAttemptAsync(connection, transaction, userId, purpose, factorId, PhoneCodes.MaxAttemptsPerCode, now);
         if (row is null || (expectedCodeId is { } expectedId && row.Id != expectedId))
         {
-            return false;
+            return null;
         }
 
-        var expected = secrets.PhoneCodeHash(row.KeyId, userId, purpose, row.Id, code);
-        return CryptographicOperations.FixedTimeEquals(expected, row.CodeHash)
-               && await PhoneCodeStore.ConsumeCodeAsync(connection, transaction, userId, purpose, row.Id);
+        var expected = secrets.PhoneCodeHash(row.KeyId, userId, purpose, row.Id, factorId, code);
+        return CryptographicOperations.FixedTimeEquals(expected, row.CodeHash) ? row.Id : null;
     }
+
+    /// <summary><see cref="TryMatchAsync"/> and the code consumed on a match (single use); false when wrong or consumed first by another request.</summary>
+    public static async Task<bool> TryConsumeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SecretBox secrets, string userId,
+        string purpose, Guid factorId, string? input, DateTimeOffset now, Guid? expectedCodeId = null) =>
+        await TryMatchAsync(connection, transaction, secrets, userId, purpose, factorId, input, now, expectedCodeId) is { } id
+        && await PhoneCodeStore.ConsumeCodeAsync(connection, transaction, userId, purpose, id);
 }

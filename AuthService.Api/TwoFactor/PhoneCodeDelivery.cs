@@ -5,20 +5,31 @@ using AuthService.Api.Storage;
 using AuthService.Api.Telephony;
 using AuthService.Core.Factors;
 using AuthService.Core.Phone;
+using AuthService.Core.Policy;
 using AuthService.Core.Security;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace AuthService.Api.TwoFactor;
 
-/// <summary>What is sent, to whom, and what is stored with the code when it was sent.</summary>
-public sealed record CodeSend(string UserId, string E164, byte[] PhoneHash, string Channel, string Purpose, Guid CodeId, Guid? Actor,
-    Func<NpgsqlConnection, NpgsqlTransaction, Task>? AlsoStore = null);
+/// <summary>What is sent, to whom, for which factor (or pending row) and purpose, and what must still hold when the code is
+/// stored (<see cref="Bind"/>).</summary>
+public sealed record CodeSend(string UserId, string E164, byte[] PhoneHash, string Channel, string Purpose, Guid CodeId, Guid FactorId, Guid? Actor,
+    CodeBinding Bind);
+
+/// <summary>Run under the user's lock in the transaction that stores a sent code, with the user's factor and recent failures as
+/// they are at that moment: null when the code may be stored — the factor it was sent for is still the user's, unchanged, and
+/// whatever goes with the code (a pending row, a spent proof) is written — else the refusal; then the code is not stored and
+/// only the refusal's own rows are kept (DESIGN §9.1: no code outlives its factor).</summary>
+public delegate Task<Problem?> CodeBinding(NpgsqlConnection connection, NpgsqlTransaction transaction, FactorRow? factor,
+    IReadOnlyList<DateTimeOffset> recentFailures);
 
 /// <summary>Delivering a phone code as one unit: check the destination, reserve a delivery against the budgets and caps
-/// (<see cref="PhoneDeliveries"/>), send it, then store the code. A send that surely failed stores nothing and gives the
-/// reservation back, so the user can simply retry; a send whose outcome is unknown stays counted and its code is stored (it
-/// works if the message arrives), and the client is told <c>telephony_outcome_unknown</c>.</summary>
+/// (<see cref="PhoneDeliveries"/>), send it, then store the code under the user's lock, only if what it was sent for still
+/// holds (<see cref="CodeSend.Bind"/>). A send that surely failed stores nothing and gives the reservation back, so the user
+/// can simply retry; a send whose outcome is unknown stays counted and its code is stored (it works if the message arrives),
+/// and the client is told <c>telephony_outcome_unknown</c>. A code whose factor was switched or reset during the send is
+/// counted (it was sent) but never stored.</summary>
 public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveries deliveries, SecretBox secrets, IOptions<AuthOptions> authOptions,
     ILogger<PhoneCodeDelivery> logger)
 {
@@ -58,14 +69,17 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
         }
 
         var expiresAt = now + PhoneCodes.Validity;
+        Problem? unbound;
         await using (var connection = await dataSource.OpenConnectionAsync(CancellationToken.None))
         await using (var transaction = await connection.BeginTransactionAsync(CancellationToken.None))
         {
-            await PhoneCodeStore.UpsertCodeAsync(connection, transaction, send.UserId, send.Purpose, send.CodeId, send.Channel, secrets.ActiveKeyId,
-                secrets.PhoneCodeHash(secrets.ActiveKeyId, send.UserId, send.Purpose, send.CodeId, code), now, expiresAt);
-            if (send.AlsoStore is not null)
+            var (factor, recentFailures) = await AttemptLedger.LockAndLoadAsync(connection, transaction, send.UserId, now - AttemptLimits.Window);
+            unbound = await send.Bind(connection, transaction, factor, recentFailures);
+            if (unbound is null)
             {
-                await send.AlsoStore(connection, transaction);
+                await PhoneCodeStore.UpsertCodeAsync(connection, transaction, send.UserId, send.Purpose, send.CodeId, send.FactorId, send.Channel,
+                    secrets.ActiveKeyId, secrets.PhoneCodeHash(secrets.ActiveKeyId, send.UserId, send.Purpose, send.CodeId, send.FactorId, code), now,
+                    expiresAt);
             }
 
             if (receipt is not null)
@@ -73,11 +87,17 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
                 await AuditLog.AppendAsync(connection, transaction, send.UserId, AuditEvents.CodeSent, now, send.Actor, new
                 {
                     channel = send.Channel, purpose = send.Purpose, phoneNumber = masked, provider = receipt.Provider,
-                    providerMessageId = receipt.ProviderMessageId,
+                    providerMessageId = receipt.ProviderMessageId, kept = unbound is null,
                 });
             }
 
             await transaction.CommitAsync(CancellationToken.None);
+        }
+
+        if (unbound is not null)
+        {
+            logger.LogWarning("Discarded a {Channel} code sent to {MaskedPhone}: {Reason}", send.Channel, masked, unbound.Code);
+            return unbound;
         }
 
         if (receipt is null)

@@ -46,21 +46,19 @@ public sealed partial class ProofCheck : IDisposable
 
     public AttemptLimits Limits { get; }
 
-    /// <summary>Checks and consumes <paramref name="proof"/> (a code of the current factor, or a backup code) under the user's
-    /// lock. <paramref name="alsoOnSuccess"/> runs in the same transaction (e.g. replacing backup codes).</summary>
-    public async Task<Result<VerifyResponse>> ConsumeAsync(string userId, Proof? proof, Guid? actor, string stage, CancellationToken cancellationToken,
-        Func<NpgsqlConnection, NpgsqlTransaction, DateTimeOffset, Task>? alsoOnSuccess = null)
+    /// <summary>A login (<c>/verify</c>): checks <paramref name="proof"/> (a code of the current factor, or a backup code) under the
+    /// user's lock and spends it in the same step. TOTP codes go through the coalesced batch.</summary>
+    public async Task<Result<VerifyResponse>> ConsumeAsync(string userId, Proof? proof, Guid? actor, string stage, CancellationToken cancellationToken)
     {
         if (ShapeProblem(proof) is { } invalid)
         {
             return invalid;
         }
 
-        var now = _time.GetUtcNow();
-        if (proof!.Code is { } code && alsoOnSuccess is null)
+        if (proof!.Code is { } code)
         {
             // A full queue means the database is far behind: 503 at once (as a pool timeout would), not requests piling up.
-            if (!_totpLogins.TryRun(new TotpAttempt(userId, code, stage, actor, now), out var decided))
+            if (!_totpLogins.TryRun(new TotpAttempt(userId, code, stage, actor, _time.GetUtcNow()), out var decided))
             {
                 throw new NpgsqlException("Too many logins are waiting for the database; retry shortly.");
             }
@@ -71,8 +69,18 @@ public sealed partial class ProofCheck : IDisposable
             }
         }
 
-        return await ConsumeUnderLockAsync(userId, proof, actor, stage, now, alsoOnSuccess, cancellationToken);
+        return await CheckAndSpendAsync(userId, actor, (c, t, factor, state, now) => CheckCodeAsync(c, t, factor, state, proof, stage, now, actor),
+            cancellationToken);
     }
+
+    /// <summary>The proof of a change (a switch, new backup codes): checked under the user's lock — a wrong one is recorded as a
+    /// failure at once — but not spent. The change spends it (<see cref="SpendAsync"/>) in its own transaction, so a change
+    /// that is refused (a budget, a cap, the provider) leaves it unspent (DESIGN §9.1).</summary>
+    public Task<Result<CheckedProof>> CheckAsync(string userId, Proof? proof, Guid? actor, string stage, CancellationToken cancellationToken) =>
+        ShapeProblem(proof) is { } invalid
+            ? Task.FromResult<Result<CheckedProof>>(invalid)
+            : CheckInTransactionAsync(userId, (c, t, factor, state, now) => CheckCodeAsync(c, t, factor, state, proof!, stage, now, actor),
+                cancellationToken);
 
     /// <summary>Exactly one of code and backupCode, at most 64 printable characters.</summary>
     private static Problem? ShapeProblem(Proof? proof)
@@ -92,6 +100,9 @@ public sealed partial class ProofCheck : IDisposable
     }
 
     private sealed record TotpAttempt(string UserId, string Code, string Stage, Guid? Actor, DateTimeOffset Now);
+
+    /// <summary>Which challenges a stage may use: a login only login codes and assertions, every other stage only proofs.</summary>
+    public static string PurposeOf(string stage) => stage == TwoFactorApi.LoginStage ? ChallengePurposes.Login : ChallengePurposes.Proof;
 
     /// <summary>One batch of TOTP attempts; null for a user whose factor is not TOTP (the caller takes the single-user path).</summary>
     private async Task<IReadOnlyList<Result<VerifyResponse>?>> DecideTotpBatchAsync(IReadOnlyList<TotpAttempt> attempts)
@@ -120,8 +131,19 @@ public sealed partial class ProofCheck : IDisposable
             var (state, lastStep) = states.TryGetValue(attempt.UserId, out var known)
                 ? known
                 : (StateOf(factor, (factor.RecentFailures ?? []).Select(Timestamps.Utc).ToList()), factor.LastTotpStep);
-            var decision = ProofDecisions.Totp(state, Limits, attempt.Now, () => _secrets.OpenTotpSecret(factor), factor.Profile(), attempt.Code,
-                lastStep);
+            ProofDecision decision;
+            try
+            {
+                decision = ProofDecisions.Totp(state, Limits, attempt.Now, () => _secrets.OpenTotpSecret(factor), factor.Profile, attempt.Code,
+                    lastStep);
+            }
+            catch (Exception e) when (StoredFactors.IsUnreadable(e))
+            {
+                // This login alone fails: the batch's other logins are decided and committed as usual.
+                results[i] = Unreadable(attempt.UserId, attempt.Stage, attempt.Now, attempt.Actor, e, writes);
+                continue;
+            }
+
             states[attempt.UserId] = (decision.Next, decision.IsAccepted ? decision.Step : lastStep);
             if (decision.IsAccepted)
             {
@@ -194,6 +216,17 @@ public sealed partial class ProofCheck : IDisposable
         }
 
         return answer;
+    }
+
+    /// <summary>A TOTP proof this instance cannot check (<see cref="StoredFactors.IsUnreadable"/>): 503 <c>secret_unavailable</c> for
+    /// that attempt alone, and its rows (<see cref="AttemptLedger.Unreadable"/>): counted in the per-minute ledger, so it cannot
+    /// be repeated faster than any wrong code.</summary>
+    internal Problem Unreadable(string userId, string stage, DateTimeOffset now, Guid? actor, Exception e, List<NpgsqlBatchCommand> writes)
+    {
+        writes.AddRange(AttemptLedger.Unreadable(userId, now, actor, new { method = FactorMethods.Totp, stage, reason = ProblemCodes.SecretUnavailable }));
+        _logger.LogError("Could not check a TOTP code of {UserId} on this instance: {Reason}", userId, e.Message);
+        ServiceMetrics.Verifications.WithLabels(FactorMethods.Totp, ProblemCodes.SecretUnavailable).Inc();
+        return Problems.SecretUnavailable;
     }
 
     /// <summary><see cref="Refuse"/>, written at once in <paramref name="transaction"/> (one round trip).</summary>

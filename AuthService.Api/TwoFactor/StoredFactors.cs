@@ -4,6 +4,11 @@ using AuthService.Core.Totp;
 
 namespace AuthService.Api.TwoFactor;
 
+/// <summary>A stored factor this instance cannot use: its TOTP algorithm is unknown here (or its secret missing). Like a
+/// <see cref="System.Security.Cryptography.CryptographicException"/> from a key this instance's ring lacks, it fails that
+/// user's request alone with 503 <c>secret_unavailable</c>.</summary>
+public sealed class UnreadableFactorException(string message) : Exception(message);
+
 /// <summary>Reading the secrets and TOTP profile of a stored factor or pending row (sealed under <see cref="SealContexts"/>).</summary>
 public static class StoredFactors
 {
@@ -20,10 +25,14 @@ public static class StoredFactors
     public static TotpProfile Profile(this PendingRow pending) => ProfileOf(pending.TotpAlgorithm, pending.TotpDigits, pending.TotpPeriod);
 
     private static byte[] OpenTotpSecret(this SecretBox secrets, string userId, byte[]? sealedSecret) =>
-        secrets.Open(sealedSecret ?? throw new InvalidOperationException("TOTP factor without a secret."), SealContexts.TotpSecret(userId));
+        secrets.Open(sealedSecret ?? throw new UnreadableFactorException("TOTP factor without a secret."), SealContexts.TotpSecret(userId));
 
     private static TotpProfile ProfileOf(string? algorithm, int? digits, int? period) =>
         TotpProfile.TryParseAlgorithm(algorithm, out var parsed)
             ? new TotpProfile(parsed, digits ?? 6, period ?? 30)
-            : throw new InvalidOperationException($"Unknown stored TOTP algorithm '{algorithm}'.");
+            : throw new UnreadableFactorException($"Unknown stored TOTP algorithm '{algorithm}'.");
+
+    /// <summary>True for the failures of <see cref="OpenTotpSecret(SecretBox, FactorRow)"/> and <see cref="Profile(FactorRow)"/>
+    /// that say "this instance cannot use that factor", not "the request is wrong".</summary>
+    public static bool IsUnreadable(Exception e) => e is System.Security.Cryptography.CryptographicException or UnreadableFactorException;
 }

@@ -67,15 +67,20 @@ public static class TwoFactorApi
             .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts);
 
         group.MapPost("/challenge", Challenge).RequireAuthorization(Scopes.Verify)
-            .WithSummary("Send a login code to a phone user, or get passkey request options")
-            .WithDescription("`channel` is `sms` or `call` (202; the previous login code dies), or `passkey` (200 with WebAuthn " +
-                             $"`PublicKeyCredentialRequestOptionsJSON`, single use, {passkeyMinutes}; the previous challenge dies). Optional `Idempotency-Key` " +
-                             "header for phone codes: a retry with the same key sends nothing and returns the first answer. " +
+            .WithSummary("Send a code to a phone user, or get passkey request options, for a login or a proof")
+            .WithDescription("`channel` is `sms` or `call` (202; the previous code of that purpose dies), or `passkey` (200 with WebAuthn " +
+                             $"`PublicKeyCredentialRequestOptionsJSON`, single use, {passkeyMinutes}; the previous challenge of that purpose dies). " +
+                             "`purpose` is `login` (default: the code or assertion is accepted only at `verify`) or `proof` (accepted only as the `proof` " +
+                             "of switch-method or backup-codes). A code is bound to the factor it was sent for: if the factor is switched or reset while " +
+                             "the provider answers, it is not kept (409 `factor_changed`). Optional `Idempotency-Key` " +
+                             "header for phone codes: a retry with the same key sends nothing and returns the first answer; the same key with another " +
+                             "request (channel, purpose, API key or factor) → 422 `idempotency_key_reused`. " +
                              "409 `no_challenge_for_method` when the channel does not fit the user's method (TOTP users never need one). " +
                              "400 `destination_not_allowed` when the number's country is not enabled for the channel; 502 `telephony_outcome_unknown` " +
                              "when the provider may have sent the code (it works if it arrives); 503 `telephony_capped` at a deployment-wide cap.")
             .ProducesProblemCodes(400, ProblemCodes.ValidationFailed, ProblemCodes.InvalidJson, ProblemCodes.InvalidParameter, ProblemCodes.InvalidUserId, ProblemCodes.DestinationNotAllowed)
-            .ProducesProblemCodes(409, ProblemCodes.NoChallengeForMethod, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.IdempotencyKeyInUse, ProblemCodes.PasskeysNotConfigured)
+            .ProducesProblemCodes(409, ProblemCodes.NoChallengeForMethod, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.IdempotencyKeyInUse, ProblemCodes.PasskeysNotConfigured, ProblemCodes.FactorChanged)
+            .ProducesProblemCodes(422, ProblemCodes.IdempotencyKeyReused)
             .ProducesProblemCodes(423, ProblemCodes.Locked)
             .ProducesProblemCodes(429, ProblemCodes.DailyLimitExceeded)
             .ProducesProblemCodes(502, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyOutcomeUnknown)
@@ -84,22 +89,27 @@ public static class TwoFactorApi
         group.MapPost("/verify", Verify).RequireAuthorization(Scopes.Verify)
             .WithSummary("Verify a login code, a passkey assertion or a backup code")
             .WithDescription("Send exactly one of `code`, `backupCode` and `credential` (a passkey's `AuthenticationResponseJSON` answering the " +
-                             "options of `challenge`). Wrong, expired or already used code → 422 `invalid_code`. Passkey: 422 `invalid_passkey` " +
+                             "options of a `login` challenge). Only a code of the user's own method counts: a phone code of a `login` challenge sent " +
+                             "for the current phone factor, or a TOTP code of the current TOTP factor. Wrong, expired or already used code → 422 " +
+                             "`invalid_code`. Passkey: 422 `invalid_passkey` " +
                              "(another origin or RP ID, unknown credential, bad signature), `passkey_challenge_invalid` (unknown, used or expired " +
                              "challenge), `passkey_counter_regression` (possible cloned authenticator, audited). Every refusal counts: " +
                              $"429 `too_many_attempts` after {limits.AttemptsPerMinute} failures in a minute; 423 `locked` after {limits.LockoutThreshold} consecutive failures.")
             .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.PasskeyNotEnabled)
             .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid, ProblemCodes.PasskeyCounterRegression)
             .ProducesProblemCodes(423, ProblemCodes.Locked)
-            .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts);
+            .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts)
+            .ProducesProblemCodes(503, ProblemCodes.DatabaseUnavailable, ProblemCodes.SecretUnavailable);
 
         group.MapPost("/switch-method", SwitchMethod).RequireAuthorization(Scopes.Manage)
             .WithSummary("Start switching the method")
-            .WithDescription("Body as enroll plus `proof` (a code of the current factor, a passkey assertion as `credential`, or a backup code; " +
-                             "consumed). Answers like enroll. The current method stays active until the switch is confirmed.")
+            .WithDescription("Body as enroll plus `proof`: a TOTP code of the current factor, a phone code or passkey assertion (`credential`) of a " +
+                             "`proof` challenge, or a backup code. The proof is spent only together with the switch it authorises: a switch refused " +
+                             "by a budget, a cap or the provider keeps it. 409 `factor_changed` when the factor was switched or reset meanwhile. " +
+                             "Answers like enroll. The current method stays active until the switch is confirmed.")
             .Produces<PhoneEnrollmentResponse>(202)
             .ProducesProblemCodes(400, TelephonyRequestErrors)
-            .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.PasskeyNotEnabled, ProblemCodes.PasskeysNotConfigured)
+            .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.PasskeyNotEnabled, ProblemCodes.PasskeysNotConfigured, ProblemCodes.FactorChanged)
             .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid, ProblemCodes.PasskeyCounterRegression)
             .ProducesProblemCodes(423, ProblemCodes.Locked)
             .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts, ProblemCodes.DailyLimitExceeded)
@@ -110,7 +120,7 @@ public static class TwoFactorApi
             .WithSummary("Confirm the switch with a code of the new method")
             .WithDescription("`code`, or `credential` (`RegistrationResponseJSON`) for a passkey. The new method replaces the old one (an old " +
                              "passkey is deleted); backup codes are kept. 409 `no_pending_switch`.")
-            .ProducesProblemCodes(409, ProblemCodes.NoPendingSwitch, ProblemCodes.TwoFactorNotEnabled)
+            .ProducesProblemCodes(409, ProblemCodes.NoPendingSwitch, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.FactorChanged)
             .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid)
             .ProducesProblemCodes(423, ProblemCodes.Locked)
             .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts);
@@ -121,9 +131,10 @@ public static class TwoFactorApi
 
         group.MapPost("/backup-codes", RegenerateBackupCodes).RequireAuthorization(Scopes.Manage)
             .WithSummary("Replace the backup codes")
-            .WithDescription("Needs `proof` (a code of the current factor, a passkey assertion as `credential`, or a backup code; consumed). " +
+            .WithDescription("Needs `proof`: a TOTP code of the current factor, a phone code or passkey assertion (`credential`) of a `proof` " +
+                             "challenge, or a backup code; spent in the same transaction that stores the new set. " +
                              "Returns a new set of 10, shown once; every older code dies.")
-            .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.PasskeyNotEnabled)
+            .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.PasskeyNotEnabled, ProblemCodes.FactorChanged)
             .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid, ProblemCodes.PasskeyCounterRegression)
             .ProducesProblemCodes(423, ProblemCodes.Locked)
             .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts);
@@ -137,26 +148,32 @@ public static class TwoFactorApi
     public static async Task<Results<Created<TotpEnrollmentResponse>, Created<PasskeyEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult>> Enroll(
         string userId, EnrollRequest request, Enroll enroll, PasskeyEnrollment passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
         Started(userId, request.Method == FactorMethods.Passkey
-            ? await passkeys.StartAsync(userId, PendingPurposes.Enroll, request.AccountName, request.DisplayName, caller.ApiKeyId(), ct)
+            ? await passkeys.StartAsync(userId, PendingPurposes.Enroll, request.AccountName, request.DisplayName, null, caller.ApiKeyId(), ct)
             : await enroll.StartAsync(userId, request, caller.ApiKeyId(), ct));
 
     public static async Task<Results<Ok<ConfirmResponse>, ProblemHttpResult>> ConfirmEnrollment(
         string userId, CodeRequest request, ConfirmWithCode confirm, PasskeyEnrollment passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
         ToOk(request.Credential is not { } credential ? await confirm.ConfirmEnrollmentAsync(userId, request.Code, caller.ApiKeyId(), ct)
-            : request.Code is not null ? PasskeySwitch.OneProofOnly
+            : request.Code is not null ? ChangeProofs.OneProofOnly
             : await passkeys.ConfirmEnrollmentAsync(userId, credential, caller.ApiKeyId(), ct));
 
     public static async Task<Results<Accepted<ChallengeResponse>, Ok<PasskeyChallengeResponse>, ProblemHttpResult>> Challenge(
         string userId, ChallengeRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
         Challenge challenge, PasskeyVerification passkeys, ClaimsPrincipal caller, CancellationToken ct)
     {
+        var purpose = request.Purpose ?? ChallengePurposes.Login;
+        if (!ChallengePurposes.IsKnown(purpose))
+        {
+            return TwoFactor.Challenge.BadPurpose.ToResult();
+        }
+
         if (request.Channel == FactorMethods.Passkey)
         {
-            var options = await passkeys.ChallengeAsync(userId, ct);
+            var options = await passkeys.ChallengeAsync(userId, purpose, ct);
             return options.Error is { } refused ? refused.ToResult() : TypedResults.Ok(options.Value);
         }
 
-        var result = await challenge.SendAsync(userId, request.Channel, idempotencyKey, caller.ApiKeyId(), ct);
+        var result = await challenge.SendAsync(userId, request.Channel, purpose, idempotencyKey, caller.ApiKeyId(), ct);
         return result.Error is { } error ? error.ToResult() : TypedResults.Accepted((string?)null, result.Value);
     }
 
@@ -164,31 +181,26 @@ public static class TwoFactorApi
         string userId, VerifyRequest request, ProofCheck proofs, PasskeyVerification passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
         ToOk(request.Credential is not { } credential
             ? await proofs.ConsumeAsync(userId, new Proof(request.Code, request.BackupCode), caller.ApiKeyId(), LoginStage, ct)
-            : request.Code is not null || request.BackupCode is not null ? PasskeySwitch.OneProofOnly
+            : request.Code is not null || request.BackupCode is not null ? ChangeProofs.OneProofOnly
             : await passkeys.VerifyAsync(userId, credential, caller.ApiKeyId(), ct));
 
     public static async Task<Results<Created<TotpEnrollmentResponse>, Created<PasskeyEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult>> SwitchMethod(
-        string userId, SwitchMethodRequest request, SwitchMethod switching, PasskeySwitch passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
-        Started(userId, PasskeySwitch.Handles(request)
-            ? await passkeys.StartAsync(userId, request, caller.ApiKeyId(), ct)
-            : await switching.StartAsync(userId, request, caller.ApiKeyId(), ct));
+        string userId, SwitchMethodRequest request, SwitchMethod switching, ClaimsPrincipal caller, CancellationToken ct) =>
+        Started(userId, await switching.StartAsync(userId, request, caller.ApiKeyId(), ct));
 
     public static async Task<Results<Ok<SwitchConfirmResponse>, ProblemHttpResult>> ConfirmSwitch(
         string userId, CodeRequest request, ConfirmWithCode confirm, PasskeyEnrollment passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
         ToOk(request.Credential is not { } credential ? await confirm.ConfirmSwitchAsync(userId, request.Code, caller.ApiKeyId(), ct)
-            : request.Code is not null ? PasskeySwitch.OneProofOnly
+            : request.Code is not null ? ChangeProofs.OneProofOnly
             : await passkeys.ConfirmSwitchAsync(userId, credential, caller.ApiKeyId(), ct));
 
     public static async Task<Ok<BackupCodesRemainingResponse>> GetBackupCodes(string userId, BackupCodes backupCodes, CancellationToken ct) =>
         TypedResults.Ok(new BackupCodesRemainingResponse(await backupCodes.RemainingAsync(userId, ct)));
 
     public static async Task<Results<Created<BackupCodesResponse>, ProblemHttpResult>> RegenerateBackupCodes(
-        string userId, ProofRequest request, BackupCodes backupCodes, PasskeyVerification passkeys, ClaimsPrincipal caller, CancellationToken ct)
+        string userId, ProofRequest request, BackupCodes backupCodes, ClaimsPrincipal caller, CancellationToken ct)
     {
-        var result = request.Proof?.Credential is not { } credential
-            ? await backupCodes.RegenerateAsync(userId, request.Proof, caller.ApiKeyId(), ct)
-            : request.Proof.Code is not null || request.Proof.BackupCode is not null ? PasskeySwitch.OneProofOnly
-            : await passkeys.RegenerateBackupCodesAsync(userId, credential, caller.ApiKeyId(), ct);
+        var result = await backupCodes.RegenerateAsync(userId, request.Proof, caller.ApiKeyId(), ct);
         return result.Error is { } error
             ? error.ToResult()
             : TypedResults.Created($"/v1/users/{userId}/two-factor/backup-codes", result.Value);

@@ -6,6 +6,7 @@ public static class TwoFactorServices
     public static IServiceCollection AddTwoFactor(this IServiceCollection services)
     {
         services.AddSingleton<ProofCheck>();
+        services.AddSingleton<ChangeProofs>();
         services.AddSingleton<PendingConfirmation>();
         services.AddSingleton<PendingFactors>();
         services.AddSingleton<PhoneCodeDelivery>();

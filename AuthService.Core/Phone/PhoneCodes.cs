@@ -16,8 +16,12 @@ public static class PhoneCodes
     /// <summary>The code that confirms a pending enrollment or switch to a phone.</summary>
     public const string PendingPurpose = "pending";
 
-    /// <summary>The code of a login (or a proof) of a phone user.</summary>
-    public const string LoginPurpose = "login";
+    /// <summary>The code of a login of a phone user: accepted only at <c>/verify</c>.</summary>
+    public const string LoginPurpose = Factors.ChallengePurposes.Login;
+
+    /// <summary>The code that proves a phone user for a change (switch, new backup codes): accepted only as a <c>proof</c>
+    /// (DESIGN §9.1).</summary>
+    public const string ProofPurpose = Factors.ChallengePurposes.Proof;
 
     public static string Generate() => RandomNumberGenerator.GetInt32(0, 1_000_000).ToString("D6");
 

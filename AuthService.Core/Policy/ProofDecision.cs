@@ -68,9 +68,10 @@ public static class ProofDecisions
     }
 
     /// <summary>A TOTP code against the factor's secret: gate, then one pass of <see cref="TotpVerifier.Verify(byte[], TotpProfile, string?, DateTimeOffset, long)"/>
-    /// over the steps after <paramref name="lastAcceptedStep"/>. <paramref name="openSecret"/> is called only when the gate is
-    /// open, so a locked or limited user's secret is never even decrypted.</summary>
-    public static ProofDecision Totp(AttemptState state, AttemptLimits limits, DateTimeOffset now, Func<byte[]> openSecret, TotpProfile profile,
+    /// over the steps after <paramref name="lastAcceptedStep"/>. <paramref name="openSecret"/> and <paramref name="profile"/> are
+    /// called only when the gate is open, so a locked or limited user's secret is never even decrypted, and a stored factor
+    /// the caller cannot read (their exceptions) is refused by the gate like any other attempt once the limit is reached.</summary>
+    public static ProofDecision Totp(AttemptState state, AttemptLimits limits, DateTimeOffset now, Func<byte[]> openSecret, Func<TotpProfile> profile,
         string? code, long lastAcceptedStep)
     {
         if (Gate(state, limits, now) is { } refused)
@@ -78,7 +79,7 @@ public static class ProofDecisions
             return refused;
         }
 
-        var check = TotpVerifier.Verify(openSecret(), profile, code, now, lastAcceptedStep);
+        var check = TotpVerifier.Verify(openSecret(), profile(), code, now, lastAcceptedStep);
         return AfterCheck(state, limits, now, check.Accepted, check.Replayed, check.Step, check.DriftSteps);
     }
 }

@@ -27,8 +27,8 @@ public static class SealContexts
     /// <summary>The lookup hash of an E.164 number under the active key.</summary>
     public static byte[] PhoneLookupHash(this SecretBox secrets, string e164) => secrets.Mac(secrets.ActiveKeyId, PhoneLookupPurpose, e164);
 
-    /// <summary>Keyed hash of a phone code, bound to its user, purpose and id: a dump without the key reveals nothing, and a
-    /// hash copied to another row does not match.</summary>
-    public static byte[] PhoneCodeHash(this SecretBox secrets, string keyId, string userId, string purpose, Guid codeId, string code) =>
-        secrets.Mac(keyId, PhoneCodePurpose, $"{userId}|{purpose}|{codeId:N}|{code}");
+    /// <summary>Keyed hash of a phone code, bound to its user, purpose, id and the factor (or pending row) it was sent for: a dump
+    /// without the key reveals nothing, and a hash copied to another row, purpose or factor does not match (DESIGN §9.1).</summary>
+    public static byte[] PhoneCodeHash(this SecretBox secrets, string keyId, string userId, string purpose, Guid codeId, Guid factorId, string code) =>
+        secrets.Mac(keyId, PhoneCodePurpose, $"{userId}|{purpose}|{codeId:N}|{factorId:N}|{code}");
 }

@@ -28,7 +28,7 @@ public class ProofDecisionsTests
     }
 
     private static ProofDecision Totp(AttemptState state, string code, long lastStep = -1, Func<byte[]>? open = null) =>
-        ProofDecisions.Totp(state, Limits, Now, open ?? (() => Secret), Profile, code, lastStep);
+        ProofDecisions.Totp(state, Limits, Now, open ?? (() => Secret), () => Profile, code, lastStep);
 
     [Test]
     public void A_right_code_is_accepted_with_its_step_and_resets_the_consecutive_count()

@@ -101,8 +101,8 @@ public class ProductionInstanceTests
             Assert.That(login.StatusCode, Is.EqualTo(HttpStatusCode.OK), $"{channel}: {await login.Content.ReadAsStringAsync()}");
         }
 
-        // Switch to TOTP (proof: a fresh SMS code), confirm with the authenticator.
-        (await client.PostAsJsonAsync(Url("/challenge"), new { channel = "sms" })).EnsureSuccessStatusCode();
+        // Switch to TOTP (proof: a fresh SMS code of a proof challenge), confirm with the authenticator.
+        (await client.PostAsJsonAsync(Url("/challenge"), new { channel = "sms", purpose = "proof" })).EnsureSuccessStatusCode();
         var toTotp = await client.PostAsJsonAsync(Url("/switch-method"), new { method = "totp", accountName = "ann@example.com", proof = new { code = telnyx.LastCodeTo(phone) } });
         var started = await toTotp.Content.ReadFromJsonAsync<JsonElement>();
         Assert.That(toTotp.StatusCode, Is.EqualTo(HttpStatusCode.Created), started.ToString());

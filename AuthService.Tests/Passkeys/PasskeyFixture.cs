@@ -75,9 +75,10 @@ public abstract class PasskeyFixture
         return (passkey, body.GetProperty("backupCodes").EnumerateArray().Select(c => c.GetString()!).ToList());
     }
 
-    /// <summary>POST …/challenge with channel passkey: the request options.</summary>
-    protected async Task<JsonElement> ChallengeAsync(string userId) =>
-        (await JsonAsync(await Client.PostAsJsonAsync(Path(userId, "challenge"), new { channel = "passkey" }), HttpStatusCode.OK))
+    /// <summary>POST …/challenge with channel passkey: the request options of a <c>login</c> (for /verify) or a <c>proof</c>
+    /// (for a switch or new backup codes) challenge.</summary>
+    protected async Task<JsonElement> ChallengeAsync(string userId, string purpose = "login") =>
+        (await JsonAsync(await Client.PostAsJsonAsync(Path(userId, "challenge"), new { channel = "passkey", purpose }), HttpStatusCode.OK))
         .GetProperty("options");
 
     protected Task<HttpResponseMessage> VerifyAsync(string userId, object credential) =>

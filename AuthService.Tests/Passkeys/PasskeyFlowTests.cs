@@ -86,7 +86,7 @@ public class PasskeyFlowTests : PasskeyFixture
         var userId = AuthApp.NewUserId();
         var (passkey, oldCodes) = await EnablePasskeyAsync(userId);
         var response = await Client.PostAsJsonAsync(Path(userId, "backup-codes"),
-            new { proof = new { credential = passkey.Assert(await ChallengeAsync(userId)) } });
+            new { proof = new { credential = passkey.Assert(await ChallengeAsync(userId, "proof")) } });
         var body = await JsonAsync(response, HttpStatusCode.Created);
         Assert.That(body.GetProperty("backupCodes").GetArrayLength(), Is.EqualTo(10));
         await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, userId, new { backupCode = oldCodes[0] }),

@@ -17,7 +17,7 @@ public class PasskeySwitchTests : PasskeyFixture
 
         var toTotp = await JsonAsync(await Client.PostAsJsonAsync(Path(userId, "switch-method"), new
         {
-            method = "totp", accountName = "ann@example.com", proof = new { credential = passkey.Assert(await ChallengeAsync(userId)) },
+            method = "totp", accountName = "ann@example.com", proof = new { credential = passkey.Assert(await ChallengeAsync(userId, "proof")) },
         }), HttpStatusCode.Created);
         var secret = Base32Encoding.ToBytes(toTotp.GetProperty("secret").GetString());
         Assert.That((await StatusAsync(userId)).GetProperty("method").GetString(), Is.EqualTo("passkey"), "the old method works until confirmed");
@@ -54,7 +54,7 @@ public class PasskeySwitchTests : PasskeyFixture
         var (old, _) = await EnablePasskeyAsync(userId);
         var started = await JsonAsync(await Client.PostAsJsonAsync(Path(userId, "switch-method"), new
         {
-            method = "passkey", proof = new { credential = old.Assert(await ChallengeAsync(userId)) },
+            method = "passkey", proof = new { credential = old.Assert(await ChallengeAsync(userId, "proof")) },
         }), HttpStatusCode.Created);
         var exclude = started.GetProperty("options").GetProperty("excludeCredentials");
         Assert.That(exclude[0].GetProperty("id").GetString(), Is.EqualTo(old.Id), "the same authenticator is not registered twice");
@@ -90,7 +90,7 @@ public class PasskeySwitchTests : PasskeyFixture
         var (passkey, _) = await EnablePasskeyAsync(userId);
         var response = await Client.PostAsJsonAsync(Path(userId, "switch-method"), new
         {
-            method = "totp", proof = new { credential = passkey.Assert(await ChallengeAsync(userId), origin: "https://evil.test") },
+            method = "totp", proof = new { credential = passkey.Assert(await ChallengeAsync(userId, "proof"), origin: "https://evil.test") },
         });
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnprocessableEntity, "invalid_passkey");
         Assert.That((await StatusAsync(userId)).GetProperty("pending").ValueKind, Is.EqualTo(JsonValueKind.Null));
@@ -101,13 +101,17 @@ public class PasskeySwitchTests : PasskeyFixture
     {
         var userId = AuthApp.NewUserId();
         var (passkey, _) = await EnablePasskeyAsync(userId);
-        var options = await ChallengeAsync(userId);
+        var options = await ChallengeAsync(userId, "proof");
         var response = await Client.PostAsJsonAsync(Path(userId, "switch-method"), new
         {
             method = "phone", phoneNumber = "not a number", channel = "sms", proof = new { credential = passkey.Assert(options) },
         });
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, "invalid_phone_number");
         passkey.SignCount--;
-        Assert.That((await VerifyAsync(userId, passkey.Assert(options))).StatusCode, Is.EqualTo(HttpStatusCode.OK), "the challenge is still live");
+        var started = await Client.PostAsJsonAsync(Path(userId, "switch-method"), new
+        {
+            method = "totp", accountName = "ann@example.com", proof = new { credential = passkey.Assert(options) },
+        });
+        Assert.That(started.StatusCode, Is.EqualTo(HttpStatusCode.Created), "the proof challenge is still live");
     }
 }

@@ -7,11 +7,13 @@ namespace AuthService.Tests.Storage;
 /// <summary>The Idempotency-Key statements: claim once, replay the stored answer, release, and a lapsed claim.</summary>
 public class IdempotencyStoreTests : AppFixture
 {
-    private async Task<IdempotencyRecord?> BeginAsync(string userId, string key, DateTimeOffset now)
+    private static readonly byte[] Request = [1, 2, 3];
+
+    private async Task<IdempotencyRecord?> BeginAsync(string userId, string key, DateTimeOffset now, byte[]? fingerprint = null)
     {
         await using var connection = new NpgsqlConnection(App.ConnectionString);
         await connection.OpenAsync();
-        return await IdempotencyStore.BeginAsync(connection, userId, key, now);
+        return await IdempotencyStore.BeginAsync(connection, userId, key, fingerprint ?? Request, now);
     }
 
     private async Task CompleteAsync(string userId, string key, string? response, int status)
@@ -27,12 +29,15 @@ public class IdempotencyStoreTests : AppFixture
         var userId = AuthApp.NewUserId();
 
         Assert.That(await BeginAsync(userId, "k", Now), Is.Null, "claimed");
-        Assert.That(await BeginAsync(userId, "k", Now), Is.EqualTo(new IdempotencyRecord(null, null)), "in progress");
+        var inProgress = await BeginAsync(userId, "k", Now, fingerprint: [9]);
+        Assert.That((inProgress?.Status, inProgress?.Response, inProgress?.Fingerprint), Is.EqualTo(((int?)null, (string?)null, Request)),
+            "in progress, with the fingerprint of the request that claimed it (not of the one asking)");
         Assert.That(await BeginAsync(AuthApp.NewUserId(), "k", Now), Is.Null, "keys are per user");
 
         await CompleteAsync(userId, "k", """{"channel":"sms"}""", 202);
         var replay = await BeginAsync(userId, "k", Now.AddHours(23));
         Assert.That(replay?.Status, Is.EqualTo(202));
+        Assert.That(replay?.Fingerprint, Is.EqualTo(Request));
         Assert.That(replay?.Response, Does.Contain("\"channel\""));
         Assert.That(await BeginAsync(userId, "k", Now.AddHours(24)), Is.Null, "an answered key lives 24 hours");
     }

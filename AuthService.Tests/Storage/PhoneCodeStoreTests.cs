@@ -18,15 +18,29 @@ public class PhoneCodeStoreTests : AppFixture
         return result;
     }
 
-    private Task<int> UpsertAsync(string userId, Guid id, DateTimeOffset createdAt) =>
+    private static readonly Guid Factor = Guid.NewGuid();
+
+    private Task<int> UpsertAsync(string userId, Guid id, DateTimeOffset createdAt, string purpose = "login", Guid? factorId = null) =>
         InTransactionAsync(async (c, t) =>
         {
-            await PhoneCodeStore.UpsertCodeAsync(c, t, userId, "login", id, "sms", "k1", [1, 2, 3], createdAt, createdAt.AddMinutes(10));
+            await PhoneCodeStore.UpsertCodeAsync(c, t, userId, purpose, id, factorId ?? Factor, "sms", "k1", [1, 2, 3], createdAt, createdAt.AddMinutes(10));
             return 0;
         });
 
-    private Task<PhoneCodeRow?> TakeAsync(string userId, DateTimeOffset now) =>
-        InTransactionAsync((c, t) => PhoneCodeStore.TakeAttemptAsync(c, t, userId, "login", maxAttempts: 3, now));
+    private Task<PhoneCodeRow?> TakeAsync(string userId, DateTimeOffset now, string purpose = "login", Guid? factorId = null) =>
+        InTransactionAsync((c, t) => PhoneCodeStore.TakeAttemptAsync(c, t, userId, purpose, factorId ?? Factor, 3, now));
+
+    [Test]
+    public async Task A_code_is_found_only_for_its_factor_and_purpose()
+    {
+        var userId = AuthApp.NewUserId();
+        var id = Guid.NewGuid();
+        await UpsertAsync(userId, id, Now);
+
+        Assert.That(await TakeAsync(userId, Now, factorId: Guid.NewGuid()), Is.Null, "a code sent for another factor is never looked at");
+        Assert.That(await TakeAsync(userId, Now, purpose: "proof"), Is.Null, "a login code is no proof");
+        Assert.That((await TakeAsync(userId, Now))?.Attempts, Is.EqualTo(1), "the refused look-ups spent none of its attempts");
+    }
 
     [Test]
     public async Task A_code_written_late_never_replaces_a_newer_one()

@@ -102,9 +102,12 @@ public class ChallengeIdempotencyTests : AppFixture
     {
         var (userId, _) = await EnablePhoneAsync();
         await using var connection = new NpgsqlConnection(App.ConnectionString);
-        // A claim left in progress by an instance that crashed mid-request.
-        await connection.ExecuteAsync("insert into idempotency_keys (user_id, key, created_at) values (@userId, 'orphan', @at)",
-            new { userId, at = Now.AddSeconds(-30) });
+        // A claim left in progress by an instance that crashed mid-request (for the same request: the fingerprint of a real one).
+        (await ChallengeAsync(userId, "probe")).EnsureSuccessStatusCode();
+        await connection.ExecuteAsync("""
+            insert into idempotency_keys (user_id, key, fingerprint, created_at)
+            select user_id, 'orphan', fingerprint, @at from idempotency_keys where user_id = @userId and key = 'probe'
+            """, new { userId, at = Now.AddSeconds(-30) });
 
         await ProblemAssert.IsProblemAsync(await ChallengeAsync(userId, "orphan"), HttpStatusCode.Conflict, "idempotency_key_in_use");
         App.Time.Advance(TimeSpan.FromSeconds(31));

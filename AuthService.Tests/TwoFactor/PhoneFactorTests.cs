@@ -31,9 +31,12 @@ public class PhoneFactorTests : AppFixture
         return (userId, phone, body.GetProperty("backupCodes").EnumerateArray().Select(c => c.GetString()!).ToList());
     }
 
-    private Task<HttpResponseMessage> ChallengeAsync(string userId, string channel, string? idempotencyKey = null)
+    private Task<HttpResponseMessage> ChallengeAsync(string userId, string channel, string? idempotencyKey = null, string purpose = "login")
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/users/{userId}/two-factor/challenge") { Content = JsonContent.Create(new { channel }) };
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/users/{userId}/two-factor/challenge")
+        {
+            Content = JsonContent.Create(new { channel, purpose }),
+        };
         if (idempotencyKey is not null)
         {
             request.Headers.Add("Idempotency-Key", idempotencyKey);
@@ -334,7 +337,7 @@ public class PhoneFactorTests : AppFixture
     public async Task Switch_from_phone_to_totp_keeps_phone_until_confirmed_and_keeps_backup_codes()
     {
         var user = await EnablePhoneAsync();
-        (await ChallengeAsync(user.UserId, "sms")).EnsureSuccessStatusCode();
+        (await ChallengeAsync(user.UserId, "sms", purpose: "proof")).EnsureSuccessStatusCode();
         var proof = Telnyx.LastCodeTo(user.Phone);
 
         var start = await Client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method",

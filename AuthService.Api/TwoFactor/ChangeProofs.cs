@@ -1,0 +1,18 @@
+using AuthService.Api.Http;
+using AuthService.Api.Passkeys;
+
+namespace AuthService.Api.TwoFactor;
+
+/// <summary>The proof of a change (a switch, new backup codes), whatever its kind: a TOTP code, a phone code of a <c>proof</c>
+/// challenge or a backup code (<see cref="ProofCheck"/>), or a passkey assertion of a <c>proof</c> challenge
+/// (<see cref="PasskeyVerification"/>). Checked under the user's lock, not spent: the change spends it
+/// (<see cref="ProofCheck.SpendAsync"/>).</summary>
+public sealed class ChangeProofs(ProofCheck codes, PasskeyVerification passkeys)
+{
+    public static readonly Problem OneProofOnly = Problems.Validation("Send exactly one of code, backupCode and credential.");
+
+    public Task<Result<CheckedProof>> CheckAsync(string userId, Proof? proof, Guid? actor, string stage, CancellationToken cancellationToken) =>
+        proof?.Credential is not { } credential ? codes.CheckAsync(userId, proof, actor, stage, cancellationToken)
+        : proof.Code is not null || proof.BackupCode is not null ? Task.FromResult<Result<CheckedProof>>(OneProofOnly)
+        : passkeys.CheckAsync(userId, credential, actor, stage, cancellationToken);
+}
