@@ -1,0 +1,175 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using AuthService.Tests.Infrastructure;
+using AuthService.Tests.TwoFactor;
+using Dapper;
+
+namespace AuthService.Tests.Security;
+
+/// <summary>Issue 21 points 3, 5 and 6: a proof is spent only together with the change it authorises; an Idempotency-Key
+/// answers only the request it was first used for; a support reset refunds nothing of the shared ledgers.</summary>
+public class ProofSpendingTests : AppFixture
+{
+    protected override bool SendsCodes => true;
+
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Limits:DailyRequests"] = "3",
+        ["Limits:UnconfirmedNumberDaily"] = "1",
+    };
+
+    [SetUp]
+    public void Healthy() => Telnyx.Succeed();
+
+    private static string Url(string userId, string rest = "") => $"/v1/users/{userId}/two-factor{rest}";
+
+    private async Task<(string UserId, string Phone, IReadOnlyList<string> BackupCodes)> EnablePhoneAsync()
+    {
+        var userId = AuthApp.NewUserId("spend");
+        var phone = PhoneFactorTests.NewPhone();
+        (await EnrollPhoneAsync(userId, phone)).EnsureSuccessStatusCode();
+        var confirm = await Client.PostAsJsonAsync(Url(userId, "/enroll/confirm"), new { code = Telnyx.LastCodeTo(phone) });
+        var body = await confirm.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(confirm.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToString());
+        return (userId, phone, body.GetProperty("backupCodes").EnumerateArray().Select(c => c.GetString()!).ToList());
+    }
+
+    private Task<HttpResponseMessage> EnrollPhoneAsync(string userId, string phone) =>
+        Client.PostAsJsonAsync(Url(userId, "/enroll"), new { method = "phone", phoneNumber = phone, channel = "sms" });
+
+    private Task<HttpResponseMessage> SwitchToPhoneAsync(string userId, string phone, object proof) =>
+        Client.PostAsJsonAsync(Url(userId, "/switch-method"), new { method = "phone", phoneNumber = phone, channel = "sms", proof });
+
+    private Task<HttpResponseMessage> ChallengeAsync(string userId, string? key = null, string channel = "sms", string purpose = "login",
+        HttpClient? client = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, Url(userId, "/challenge")) { Content = JsonContent.Create(new { channel, purpose }) };
+        if (key is not null)
+        {
+            request.Headers.Add("Idempotency-Key", key);
+        }
+
+        return (client ?? Client).SendAsync(request);
+    }
+
+    private async Task<List<string>> EventsAsync(string userId)
+    {
+        var page = await Client.GetFromJsonAsync<JsonElement>(Url(userId, "/events?limit=200"));
+        return page.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("type").GetString()!).ToList();
+    }
+
+    private async Task<int> BackupCodesLeftAsync(string userId) =>
+        (await Client.GetFromJsonAsync<JsonElement>(Url(userId, "/backup-codes"))).GetProperty("remaining").GetInt32();
+
+    [Test]
+    public async Task A_switch_refused_by_the_daily_budget_keeps_its_backup_code()
+    {
+        var (userId, _, backupCodes) = await EnablePhoneAsync(); // 1 of 3 deliveries
+        (await ChallengeAsync(userId)).EnsureSuccessStatusCode();
+        (await ChallengeAsync(userId)).EnsureSuccessStatusCode(); // 3 of 3
+
+        await ProblemAssert.IsProblemAsync(await SwitchToPhoneAsync(userId, PhoneFactorTests.NewPhone(), new { backupCode = backupCodes[0] }),
+            HttpStatusCode.TooManyRequests, "daily_limit_exceeded");
+
+        Assert.That(await BackupCodesLeftAsync(userId), Is.EqualTo(10), "the backup code stays unused");
+        Assert.That(await EventsAsync(userId), Has.None.EqualTo("backup_code_used").And.None.EqualTo("method_switch_started"));
+        Assert.That((await Flows.VerifyAsync(Client, userId, new { backupCode = backupCodes[0] })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task A_switch_refused_by_the_provider_keeps_its_totp_code()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var code = Flows.Code(user.Secret, Now);
+        Telnyx.Fail(503);
+        await ProblemAssert.IsProblemAsync(await SwitchToPhoneAsync(user.UserId, PhoneFactorTests.NewPhone(), new { code }),
+            HttpStatusCode.ServiceUnavailable, "telephony_unavailable");
+        Telnyx.Succeed();
+
+        Assert.That(await EventsAsync(user.UserId), Has.None.EqualTo("verification_succeeded").And.None.EqualTo("verification_failed"));
+        Assert.That((await Flows.VerifyAsync(Client, user.UserId, new { code })).StatusCode, Is.EqualTo(HttpStatusCode.OK),
+            "the step was not taken by the refused switch");
+    }
+
+    [Test]
+    public async Task A_switch_refused_by_the_unconfirmed_number_budget_keeps_its_proof_code()
+    {
+        var (userId, phone, _) = await EnablePhoneAsync();
+        var crowded = PhoneFactorTests.NewPhone();
+        (await EnrollPhoneAsync(AuthApp.NewUserId("other"), crowded)).EnsureSuccessStatusCode(); // its 1 unconfirmed delivery of the day
+        (await ChallengeAsync(userId, purpose: "proof")).EnsureSuccessStatusCode();
+        var proof = Telnyx.LastCodeTo(phone);
+
+        await ProblemAssert.IsProblemAsync(await SwitchToPhoneAsync(userId, crowded, new { code = proof }), HttpStatusCode.TooManyRequests,
+            "daily_limit_exceeded");
+        var started = await SwitchToPhoneAsync(userId, PhoneFactorTests.NewPhone(), new { code = proof });
+        Assert.That(started.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the same proof code still proves: " + await started.Content.ReadAsStringAsync());
+        await ProblemAssert.IsProblemAsync(await SwitchToPhoneAsync(userId, PhoneFactorTests.NewPhone(), new { code = proof }),
+            HttpStatusCode.UnprocessableEntity, "invalid_code");
+    }
+
+    [Test]
+    public async Task An_idempotency_key_answers_only_the_request_it_was_first_used_for()
+    {
+        var (userId, phone, _) = await EnablePhoneAsync();
+        (await ChallengeAsync(userId, "k1")).EnsureSuccessStatusCode();
+        var sent = Telnyx.DeliveriesTo(phone).Count;
+
+        await ProblemAssert.IsProblemAsync(await ChallengeAsync(userId, "k1", channel: "call"), HttpStatusCode.UnprocessableEntity, "idempotency_key_reused");
+        await ProblemAssert.IsProblemAsync(await ChallengeAsync(userId, "k1", purpose: "proof"), HttpStatusCode.UnprocessableEntity,
+            "idempotency_key_reused");
+        using var otherCaller = await App.ClientWithScopesAsync("verify");
+        await ProblemAssert.IsProblemAsync(await ChallengeAsync(userId, "k1", client: otherCaller), HttpStatusCode.UnprocessableEntity,
+            "idempotency_key_reused");
+        Assert.That((await ChallengeAsync(userId, "k1")).StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the same request replays");
+        Assert.That(Telnyx.DeliveriesTo(phone), Has.Count.EqualTo(sent), "nothing was sent for any of them");
+    }
+
+    [Test]
+    public async Task A_switch_drops_the_users_idempotency_keys()
+    {
+        var (userId, _, backupCodes) = await EnablePhoneAsync();
+        (await ChallengeAsync(userId, "k-switch")).EnsureSuccessStatusCode();
+        var newPhone = PhoneFactorTests.NewPhone();
+        (await SwitchToPhoneAsync(userId, newPhone, new { backupCode = backupCodes[0] })).EnsureSuccessStatusCode();
+        (await Client.PostAsJsonAsync(Url(userId, "/switch-method/confirm"), new { code = Telnyx.LastCodeTo(newPhone) })).EnsureSuccessStatusCode();
+        await using (var connection = await OpenAsync())
+        {
+            Assert.That(await connection.ExecuteScalarAsync<long>("select count(*) from idempotency_keys where user_id = @userId", new { userId }),
+                Is.Zero);
+        }
+
+        App.Time.Advance(TimeSpan.FromDays(1)); // a fresh daily budget for the challenge below
+        var again = await ChallengeAsync(userId, "k-switch");
+        var body = await again.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), body.ToString());
+        Assert.That(body.GetProperty("phoneNumber").GetString(), Does.EndWith(newPhone[^4..]), "a new send to the new number, not the old answer");
+    }
+
+    [Test]
+    public async Task A_support_reset_refunds_nothing_of_the_shared_ledgers()
+    {
+        var userId = AuthApp.NewUserId("reset");
+        var number = PhoneFactorTests.NewPhone();
+        (await EnrollPhoneAsync(userId, number)).EnsureSuccessStatusCode(); // the number's one unconfirmed delivery of the day
+        (await EnrollPhoneAsync(userId, PhoneFactorTests.NewPhone())).EnsureSuccessStatusCode();
+        (await EnrollPhoneAsync(userId, PhoneFactorTests.NewPhone())).EnsureSuccessStatusCode(); // the user's 3 of 3
+        await ProblemAssert.IsProblemAsync(await EnrollPhoneAsync(userId, PhoneFactorTests.NewPhone()), HttpStatusCode.TooManyRequests,
+            "daily_limit_exceeded");
+        var stranger = AuthApp.NewUserId("stranger");
+        await ProblemAssert.IsProblemAsync(await EnrollPhoneAsync(stranger, number), HttpStatusCode.TooManyRequests, "daily_limit_exceeded");
+
+        (await Client.PostAsJsonAsync(Url(userId, "/reset"), new { reason = "support", ticket = "T-6" })).EnsureSuccessStatusCode();
+
+        await ProblemAssert.IsProblemAsync(await EnrollPhoneAsync(stranger, number), HttpStatusCode.TooManyRequests, "daily_limit_exceeded");
+        await using (var connection = await OpenAsync())
+        {
+            Assert.That(await connection.ExecuteScalarAsync<long>("select count(*) from deliveries where user_id = @userId", new { userId }),
+                Is.EqualTo(3), "the deliveries still count for the deployment caps and their numbers");
+        }
+
+        Assert.That((await EnrollPhoneAsync(userId, PhoneFactorTests.NewPhone())).StatusCode, Is.EqualTo(HttpStatusCode.Accepted),
+            "the user's own daily budget is given back");
+    }
+}
