@@ -81,7 +81,8 @@ const routes = {
   }],
   'POST /api/confirm': (b) => ['POST', `${user(b.userId)}/enroll/confirm`,
     b.credential ? { credential: credential(b.credential) } : { code: str(b.code) }],
-  'POST /api/challenge': (b) => ['POST', `${user(b.userId)}/challenge`, { channel: str(b.channel) }],
+  'POST /api/challenge': (b) => ['POST', `${user(b.userId)}/challenge`,
+    { channel: str(b.channel), purpose: str(b.purpose) === 'proof' ? 'proof' : 'login' }],
   'POST /api/verify': (b) => ['POST', `${user(b.userId)}/verify`,
     b.credential ? { credential: credential(b.credential) }
       : str(b.backupCode) ? { backupCode: str(b.backupCode) } : { code: str(b.code) }],

@@ -328,11 +328,14 @@ async function main() {
   });
 
   let freshCodes = [];
-  await test('Backup codes: count, then a new set of 10 for a proof; the old codes die', page, async () => {
+  await test('Backup codes: count, then a new set of 10 for a proof code sent by SMS; the old codes die', page, async () => {
     await openAs(ann);
     await tid(page, 'backup-count').click();
     await msgIs(page, 'codes-msg', /You have 8 backup codes left\./);
-    await tid(page, 'regen-proof').fill(backupCodes[2]);
+    const since = service.output.length;
+    await tid(page, 'regen-proof-sms').click(); // a proof challenge: a sign-in code would not be accepted here
+    await msgIs(page, 'codes-msg', /We sent a code by SMS to/);
+    await tid(page, 'regen-proof').fill(await devCode(service, since));
     await tid(page, 'regen-submit').click();
     await tid(page, 'backup-codes').waitFor();
     assert.equal(await tid(page, 'backup-list').locator('li').count(), 10);

@@ -142,9 +142,10 @@ async function createPasskey(options) {
   }
 }
 
-/** A fresh challenge from AuthService, signed by the person's passkey: the AuthenticationResponseJSON. */
-async function passkeyAssertion() {
-  const c = await api('POST', '/api/challenge', { channel: 'passkey' });
+/** A fresh challenge from AuthService, signed by the person's passkey: the AuthenticationResponseJSON. A 'login' challenge
+ *  is accepted only to sign in; a 'proof' challenge only to prove a change (switch, new backup codes). */
+async function passkeyAssertion(purpose = 'login') {
+  const c = await api('POST', '/api/challenge', { channel: 'passkey', purpose });
   try {
     return credentialJson(await navigator.credentials.get({ publicKey: requestOptions(c.options) }));
   } catch (e) {
@@ -315,7 +316,7 @@ $('switch-form').addEventListener('submit', (e) => {
   const channel = e.submitter?.dataset.channel || 'sms';
   const withPasskey = e.submitter?.dataset.proof === 'passkey';
   act(e.submitter, 'switch-msg', async () => {
-    const proof = withPasskey ? { proofCredential: await passkeyAssertion() } : { proof: $('switch-proof').value };
+    const proof = withPasskey ? { proofCredential: await passkeyAssertion('proof') } : { proof: $('switch-proof').value };
     const body = method === 'phone'
       ? { method, phoneNumber: $('switch-phone').value, channel, ...proof }
       : { method, accountName: userId(), displayName: userId(), ...proof };
@@ -352,6 +353,18 @@ $('switch-confirm-form').addEventListener('submit', (e) => {
   });
 });
 
+// A phone user proves a change with a code sent for that purpose: a sign-in code is not accepted as a proof.
+for (const button of document.querySelectorAll('[data-proof-for]')) {
+  const where = button.dataset.proofFor;
+  button.addEventListener('click', (e) => act(e.currentTarget, where === 'switch' ? 'switch-msg' : 'codes-msg', async () => {
+    const channel = button.dataset.channel;
+    const c = await api('POST', '/api/challenge', { channel, purpose: 'proof' });
+    say(where === 'switch' ? 'switch-msg' : 'codes-msg',
+      channel === 'sms' ? `We sent a code by SMS to ${c.phoneNumber}. Type it above.` : `We are calling ${c.phoneNumber} with your code.`);
+    $(`${where}-proof`).focus();
+  }));
+}
+
 // --- backup codes ---------------------------------------------------------------------------------------------
 $('backup-count').addEventListener('click', (e) => act(e.currentTarget, 'codes-msg', async () => {
   const r = await api('GET', '/api/backup-codes');
@@ -362,7 +375,7 @@ $('regen-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const withPasskey = e.submitter?.dataset.proof === 'passkey';
   act(e.submitter, 'codes-msg', async () => {
-    const proof = withPasskey ? { proofCredential: await passkeyAssertion() } : { proof: $('regen-proof').value };
+    const proof = withPasskey ? { proofCredential: await passkeyAssertion('proof') } : { proof: $('regen-proof').value };
     const r = await api('POST', '/api/backup-codes', proof);
     $('regen-proof').value = '';
     say('codes-msg', 'New backup codes made; every older code stopped working.');
