@@ -58,11 +58,15 @@ public class FactorBindingTests : AppFixture
 
     private async Task<JsonElement> StatusAsync(string userId) => await Client.GetFromJsonAsync<JsonElement>(Url(userId));
 
-    private async Task<long> StoredCodesAsync(string userId)
+    /// <summary>Login and proof codes stored for anything but the user's current factor.</summary>
+    private async Task<long> StaleCodesAsync(string userId)
     {
         await using var connection = await OpenAsync();
-        return await connection.ExecuteScalarAsync<long>("select count(*) from phone_codes where user_id = @userId and purpose <> 'pending'",
-            new { userId });
+        return await connection.ExecuteScalarAsync<long>("""
+            select count(*) from phone_codes c
+            where c.user_id = @userId and c.purpose <> 'pending'
+              and c.factor_id is distinct from (select f.factor_id from factors f where f.user_id = @userId)
+            """, new { userId });
     }
 
     private async Task ResetAsync(string userId) =>
@@ -92,7 +96,7 @@ public class FactorBindingTests : AppFixture
 
         await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, userId, new { code = Telnyx.LastCodeTo(oldPhone) }),
             HttpStatusCode.UnprocessableEntity, "invalid_code");
-        Assert.That(await StoredCodesAsync(userId), Is.Zero, "the code sent to the old number was never stored");
+        Assert.That(await StaleCodesAsync(userId), Is.Zero, "the code sent to the old number was never stored");
         Assert.That((await StatusAsync(userId)).GetProperty("phoneNumber").GetString(), Does.EndWith(newPhone[^4..]));
     }
 
@@ -138,36 +142,52 @@ public class FactorBindingTests : AppFixture
             HttpStatusCode.UnprocessableEntity, "invalid_code");
     }
 
-    [Test]
-    public async Task Challenges_racing_a_reset_leave_no_code_of_the_old_number_that_logs_in()
+    [TestCase("reset")]
+    [TestCase("switch")]
+    public async Task Challenges_racing_a_factor_change_leave_no_code_of_the_old_number_that_logs_in(string change)
     {
-        var (userId, oldPhone, _) = await EnablePhoneAsync();
+        var (userId, oldPhone, backupCodes) = await EnablePhoneAsync();
         var newPhone = PhoneFactorTests.NewPhone();
-        // Real concurrency: six challenges and the reset released together, each on its own connection.
+        if (change == "switch")
+        {
+            await StartPhoneAsync(userId, newPhone, "switch-method", new { backupCode = backupCodes[0] });
+        }
+
+        // Real concurrency: six challenges and the change released together, each on its own connection.
         var answers = await Race.RunAsync(7, async i =>
         {
-            if (i == 3)
+            if (i != 3)
+            {
+                return (await ChallengeAsync(userId)).StatusCode;
+            }
+
+            if (change == "reset")
             {
                 await ResetAsync(userId);
                 return HttpStatusCode.OK;
             }
 
-            return (await ChallengeAsync(userId)).StatusCode;
+            return (await Client.PostAsJsonAsync(Url(userId, "/switch-method/confirm"), new { code = Telnyx.LastCodeTo(newPhone) })).StatusCode;
         });
-        // 202 before the reset, 409 (factor_changed, or no factor) after it; 429 when a reservation decided after the reset finds the
-        // number no longer confirmed by its user, and so under the small unconfirmed-number budget.
+        // 202 before the change, 409 (factor_changed, or no factor) after it; 429 when a reservation decided after a reset finds
+        // the number no longer confirmed by its user, and so under the small unconfirmed-number budget.
+        Assert.That(answers[3], Is.EqualTo(HttpStatusCode.OK), change);
         Assert.That(answers, Is.All.AnyOf(HttpStatusCode.OK, HttpStatusCode.Accepted, HttpStatusCode.Conflict, HttpStatusCode.TooManyRequests),
             string.Join(", ", answers));
 
-        await StartPhoneAsync(userId, newPhone, "enroll");
-        (await Client.PostAsJsonAsync(Url(userId, "/enroll/confirm"), new { code = Telnyx.LastCodeTo(newPhone) })).EnsureSuccessStatusCode();
+        if (change == "reset")
+        {
+            await StartPhoneAsync(userId, newPhone, "enroll");
+            (await Client.PostAsJsonAsync(Url(userId, "/enroll/confirm"), new { code = Telnyx.LastCodeTo(newPhone) })).EnsureSuccessStatusCode();
+        }
+
         var oldCodes = Telnyx.DeliveriesTo(oldPhone).Select(d => TelnyxStandIn.CodeIn(d.Body)).Distinct().TakeLast(4).ToList();
         foreach (var code in oldCodes)
         {
             await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, userId, new { code }), HttpStatusCode.UnprocessableEntity, "invalid_code");
         }
 
-        Assert.That(await StoredCodesAsync(userId), Is.Zero, "no login code of the old factor survived the reset");
+        Assert.That(await StaleCodesAsync(userId), Is.Zero, "no login code of the old factor survived the change");
     }
 
     [Test]
