@@ -16,8 +16,9 @@ namespace AuthService.Api.TwoFactor;
 /// recent failures (one round trip), each attempt is decided in arrival order by <see cref="ProofDecisions.Totp"/>, and
 /// every outcome is written and committed in a second round trip. So each code checked against a secret is accepted or
 /// counted in the same locked step that checked the limit and the lockout (DESIGN §8.1), and under load N logins share two
-/// round trips and one commit. Phone codes, backup codes and proofs with extra work take the single-user path
-/// (<c>ProofCheck.Codes.cs</c>) under the same lock and the same decision.</summary>
+/// round trips and one commit. Phone codes, backup codes, passkey assertions and the proofs of changes take the single-user
+/// path (<c>ProofCheck.Codes.cs</c>) under the same lock and the same decision; a proof of a change is checked there and spent
+/// by the change itself (<see cref="SpendAsync"/>).</summary>
 public sealed partial class ProofCheck : IDisposable
 {
     private const int MaxBatch = 64;
@@ -139,8 +140,10 @@ public sealed partial class ProofCheck : IDisposable
             }
             catch (Exception e) when (StoredFactors.IsUnreadable(e))
             {
-                // This login alone fails: the batch's other logins are decided and committed as usual.
+                // This login alone fails: the batch's other logins are decided and committed as usual. It counts in the
+                // per-minute window (not the lockout), for this user's later attempts in the batch too.
                 results[i] = Unreadable(attempt.UserId, attempt.Stage, attempt.Now, attempt.Actor, e, writes);
+                states[attempt.UserId] = (state with { RecentFailures = [.. state.RecentFailures, attempt.Now] }, lastStep);
                 continue;
             }
 
