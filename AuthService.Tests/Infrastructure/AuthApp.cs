@@ -21,9 +21,10 @@ public sealed class AuthApp : WebApplicationFactory<Program>
 
     private readonly Dictionary<string, string?> _settings;
 
-    public AuthApp(IDictionary<string, string?>? settings = null, string? connectionString = null)
+    public AuthApp(IDictionary<string, string?>? settings = null, string? connectionString = null, string environment = "Development")
     {
         ConnectionString = connectionString ?? TestDatabase.ConnectionString;
+        Environment = environment;
         _settings = new Dictionary<string, string?>
         {
             ["ConnectionStrings:Auth"] = ConnectionString,
@@ -69,12 +70,15 @@ public sealed class AuthApp : WebApplicationFactory<Program>
 
     public string ConnectionString { get; }
 
+    /// <summary>The host environment: Development unless a test checks what holds everywhere else (fail-safe defaults).</summary>
+    public string Environment { get; }
+
     /// <summary>Starts at a step boundary so tests can reason in whole TOTP periods.</summary>
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.Zero));
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseEnvironment("Development");
+        builder.UseEnvironment(Environment);
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
