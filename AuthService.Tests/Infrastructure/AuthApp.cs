@@ -46,6 +46,10 @@ public sealed class AuthApp : WebApplicationFactory<Program>
             // Likewise webhook dispatch: a dispatcher on another fixture's clock would send (or give up) this one's
             // deliveries. WebhookTests drive WebhookDispatcher.DispatchOnceAsync themselves.
             ["Webhooks:Dispatch"] = "false",
+            // Readiness compares the app's clock with the database's (Health:MaxClockSkew), and this fake clock starts on
+            // 2026-03-02 whatever the database's says: off here; HealthTests turn it on and set the fake clock from the
+            // database's. Real processes (Instances, ProductionInstanceTests, bench, ha) keep it on.
+            ["Health:ClockSkewCheck"] = "false",
         };
         if (TestDatabase.Pooler is { } pooler)
         {
