@@ -19,7 +19,7 @@ public readonly record struct ClockReading(TimeSpan Skew, TimeSpan Uncertainty)
 }
 
 /// <summary>Measures the instance's clock against the database's, sets <c>authservice_clock_skew_seconds</c>, and is
-/// the readiness check that takes an instance with a wrong clock out of the load balancer (docs/SECURITY.md §7.9).</summary>
+/// the readiness check that takes an instance with a wrong clock out of the load balancer (docs/SECURITY.md §7.10).</summary>
 public sealed class ClockSkewCheck(NpgsqlDataSource dataSource, TimeProvider time, IOptions<HealthOptions> options) : IHealthCheck
 {
     public async Task<ClockReading> MeasureAsync(CancellationToken cancellationToken)
