@@ -97,10 +97,10 @@ public sealed class ClockSkewMonitor(ClockSkewCheck check, TimeProvider time, IO
                     }
                 }
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException ||
-                                      (e is OperationCanceledException && !stoppingToken.IsCancellationRequested))
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
-                // The database check reports the outage; the next sample tries again.
+                // The database check reports an outage; the next sample tries again. Never let a sample stop the host.
+                logger.LogDebug("Clock not compared: {Error}", e.GetType().Name);
             }
 
             try
