@@ -169,6 +169,23 @@ public class ProductionInstanceTests
         Assert.That(service.Output, Does.Contain("AuthService cannot start: Database unreachable"));
     }
 
+    /// <summary>On real clocks (the process's and the database's, one machine) readiness passes the clock comparison,
+    /// and the gauge shows a skew near zero (docs/SECURITY.md §7.10).</summary>
+    [Test]
+    public async Task A_real_instance_compares_its_clock_with_the_databases_and_is_ready()
+    {
+        await using var service = ServiceProcess.Start(ProductionEnvironment());
+        Assert.That(await service.WaitReadyAsync(TimeSpan.FromSeconds(60)), Is.True, service.Output);
+        using var client = service.Client();
+        var ready = await client.GetAsync("/health/ready");
+        Assert.That(await ready.Content.ReadAsStringAsync(), Is.EqualTo("Healthy"));
+        var metrics = await client.GetStringAsync("/metrics");
+        var skew = System.Text.RegularExpressions.Regex.Match(metrics, @"^authservice_clock_skew_seconds (\S+)$",
+            System.Text.RegularExpressions.RegexOptions.Multiline);
+        Assert.That(skew.Success, Is.True, "authservice_clock_skew_seconds is exported");
+        Assert.That(double.Parse(skew.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(0).Within(1.0));
+    }
+
     /// <summary>Fail safe: every environment but Development (its name is free text, so `prod` is not Production)
     /// refuses the provider that writes codes to the log.</summary>
     [TestCase("Production")]
