@@ -5,20 +5,40 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace AuthService.Api.Health;
 
 /// <summary>Liveness says the process serves requests (it never touches the database, so an outage does not
-/// get instances restarted); readiness says the database answers and every migration is applied.</summary>
+/// get instances restarted); readiness says the database answers, every migration is applied and this instance's clock
+/// is within <c>Health:MaxClockSkew</c> of the database's.</summary>
 public static class HealthApi
 {
     public static IServiceCollection AddHealth(this IServiceCollection services)
     {
-        services.AddHealthChecks().AddCheck<DatabaseReadyCheck>("database", tags: ["ready"]);
+        services.AddOptions<HealthOptions>().BindConfiguration("Health")
+            .Validate(o => o.Validate(), "Health: MaxClockSkew must be > 0 and ClockSamplePeriod at least 1 s.")
+            .ValidateOnStart();
+        services.AddSingleton<ClockSkewCheck>();
+        services.AddHostedService<ClockSkewMonitor>();
+        services.AddHealthChecks()
+            .AddCheck<DatabaseReadyCheck>("database", tags: ["ready"])
+            .AddCheck<ClockSkewCheck>("clock", tags: ["ready"]);
         return services;
     }
 
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder routes)
     {
         routes.MapHealthChecks("/health/live", new() { Predicate = _ => false }).ExcludeFromDescription();
-        routes.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready") }).ExcludeFromDescription();
+        routes.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteReasonAsync })
+            .ExcludeFromDescription();
         return routes;
+    }
+
+    /// <summary><c>Healthy</c>, or <c>Unhealthy: </c> and why (text/plain), so an operator reading the probe sees the
+    /// cause (the database, a migration, the clock) without the logs.</summary>
+    private static Task WriteReasonAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        var reasons = report.Entries.Values.Where(e => e.Status != HealthStatus.Healthy).Select(e => e.Description).ToList();
+        return context.Response.WriteAsync(reasons.Count == 0
+            ? report.Status.ToString()
+            : $"{report.Status}: {string.Join(" ", reasons)}");
     }
 
     private sealed class DatabaseReadyCheck(MigrationRunner migrations) : IHealthCheck

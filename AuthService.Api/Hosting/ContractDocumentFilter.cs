@@ -122,10 +122,11 @@ public sealed class ContractDocumentFilter : IDocumentFilter
             "200 `Healthy` while the process serves requests. Never touches the database, so an outage does not get instances restarted.",
             ("200", "The process serves requests."));
         document.Paths["/health/ready"] = PlainText("Health_Ready", "Readiness",
-            "200 `Healthy` when the database answers and every migration is applied, else 503 `Unhealthy`. Take the instance out of the load balancer on 503.",
-            ("200", "Ready."), ("503", "Not ready: the database is unreachable or a migration is missing."));
+            "200 `Healthy` when the database answers, every migration is applied and this instance's clock is within `Health:MaxClockSkew` " +
+            "(2 s) of the database's, else 503 `Unhealthy: ` and the reason. Take the instance out of the load balancer on 503.",
+            ("200", "Ready."), ("503", "Not ready: the database is unreachable, a migration is missing or the clock is off the database's."));
         document.Paths["/metrics"] = PlainText("Metrics_Scrape", "Prometheus metrics",
-            "Prometheus text format: request latency by route, code deliveries, verifications, limit hits, lockouts, telephony circuit state.",
+            "Prometheus text format: request latency by route, code deliveries, verifications, limit hits, lockouts, telephony circuit state, clock skew.",
             ("200", "Metrics of this instance."));
     }
 

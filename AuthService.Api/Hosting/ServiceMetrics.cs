@@ -24,6 +24,12 @@ public static class ServiceMetrics
     public static readonly Gauge TelephonyCircuit = Metrics.CreateGauge("authservice_telephony_circuit_state",
         "Telephony circuit breaker: 0 closed, 1 open, 2 half-open.");
 
+    /// <summary>Not exported until first measured (never with <c>Health:ClockSkewCheck=false</c>).</summary>
+    public static readonly Gauge ClockSkew = Metrics.CreateGauge("authservice_clock_skew_seconds",
+        "This instance's clock minus the database's (clock_timestamp(), corrected for half the round trip), in seconds, as " +
+        "last measured by readiness or the periodic sample; readiness fails beyond Health:MaxClockSkew.",
+        new GaugeConfiguration { SuppressInitialValue = true });
+
     public static WebApplication UseServiceMetrics(this WebApplication app)
     {
         // Request latency histograms by route template (not by raw path, which holds user ids).

@@ -15,7 +15,7 @@ public static class TelephonyServiceCollectionExtensions
     /// <summary>
     /// Registers the <see cref="ITelephonySender"/> chosen by <c>Telephony:Provider</c> (<c>telnyx</c> or
     /// <c>log</c>; unset means <c>log</c> in Development, <c>telnyx</c> elsewhere). Throws
-    /// <see cref="InvalidOperationException"/> at startup for the <c>log</c> sender in Production and for
+    /// <see cref="InvalidOperationException"/> at startup for the <c>log</c> sender in any environment but Development and for
     /// <c>telnyx</c> without credentials, so a misconfigured instance never starts taking logins.
     /// </summary>
     public static IServiceCollection AddTelephony(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
@@ -34,10 +34,12 @@ public static class TelephonyServiceCollectionExtensions
         switch (provider)
         {
             case TelephonyOptions.Log:
-                if (environment.IsProduction())
+                // Fail safe: refused in every environment but Development, whatever its name (`Staging`, `prod`, a typo).
+                if (!environment.IsDevelopment())
                 {
                     throw new InvalidOperationException(
-                        "Telephony:Provider 'log' writes codes to the log and is for development only; configure 'telnyx' in Production.");
+                        $"Telephony:Provider 'log' writes codes to the log and is for development only, and the environment is " +
+                        $"'{environment.EnvironmentName}', not 'Development'; configure 'telnyx' (Telephony:Telnyx:*).");
                 }
 
                 services.TryAddSingleton<ITelephonySender, LogTelephonySender>();

@@ -1,14 +1,15 @@
 namespace AuthService.Api.Webhooks;
 
-/// <summary><c>Webhooks:*</c> (DESIGN §8.3). The two SSRF switches default to off in Production and on elsewhere, so
-/// a development portal on localhost can subscribe without configuration.</summary>
+/// <summary><c>Webhooks:*</c> (DESIGN §8.3). The two SSRF switches default to on in Development only, so a development
+/// portal on localhost can subscribe without configuration, and to off in every other environment (fail safe:
+/// Staging, `prod` or a misspelt name are treated as Production).</summary>
 public sealed class WebhookOptions
 {
-    /// <summary>Allows <c>http://</c> endpoint URLs. Default: false in Production, true elsewhere.</summary>
+    /// <summary>Allows <c>http://</c> endpoint URLs. Default: true in Development, false elsewhere.</summary>
     public bool? AllowInsecure { get; set; }
 
     /// <summary>Allows loopback, private, link-local and other non-public addresses, checked on the address the
-    /// request actually connects to. Default: false in Production, true elsewhere.</summary>
+    /// request actually connects to. Default: true in Development, false elsewhere.</summary>
     public bool? AllowPrivateNetworks { get; set; }
 
     /// <summary>Whether this instance runs the dispatcher (every instance does by default).</summary>

@@ -17,8 +17,10 @@ public static class WebhookRegistration
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<WebhookOptions>>().Value;
-            var production = environment.IsProduction();
-            return new WebhookUrlGuard(options.AllowInsecure ?? !production, options.AllowPrivateNetworks ?? !production);
+            // Fail safe: off in every environment but Development (an environment's name is free text, and `prod` or
+            // `Staging` must not open the SSRF guard); explicit configuration still opens it anywhere.
+            var development = environment.IsDevelopment();
+            return new WebhookUrlGuard(options.AllowInsecure ?? development, options.AllowPrivateNetworks ?? development);
         });
         services.AddHttpClient(WebhookSender.ClientName, (sp, client) =>
                 // A backstop on the wall clock; the pipeline's timeout (on the service's TimeProvider) is the real bound.

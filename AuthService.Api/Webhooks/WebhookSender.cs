@@ -109,8 +109,9 @@ public sealed class WebhookSender(IHttpClientFactory clients, SecretBox secrets)
             var allowed = addresses.Where(guard.MayConnect).ToArray();
             if (allowed.Length == 0)
             {
+                var explained = addresses.Select(WebhookUrlGuard.Explain).FirstOrDefault(e => e.Length > 0) ?? "";
                 throw new WebhookAddressRefusedException(
-                    $"{host} resolves to a loopback, private or otherwise non-public address (Webhooks:AllowPrivateNetworks is off).");
+                    $"{host} resolves to a loopback, private or otherwise non-public address{explained} (Webhooks:AllowPrivateNetworks is off).");
             }
 
             var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };

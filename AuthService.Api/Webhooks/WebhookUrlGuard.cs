@@ -37,19 +37,18 @@ public sealed class WebhookUrlGuard(bool allowInsecure, bool allowPrivateNetwork
 
         if (uri.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6)
         {
-            return IsPublic(IPAddress.Parse(uri.IdnHost.Trim('[', ']'))) ? null : PrivateRefusal;
+            return Refusal([IPAddress.Parse(uri.IdnHost.Trim('[', ']'))]);
         }
 
         if (uri.IdnHost.Equals("localhost", StringComparison.OrdinalIgnoreCase) ||
             uri.IdnHost.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase))
         {
-            return PrivateRefusal;
+            return Refusal([IPAddress.Loopback]);
         }
 
         try
         {
-            var addresses = await Dns.GetHostAddressesAsync(uri.IdnHost, cancellationToken);
-            return addresses.All(IsPublic) ? null : PrivateRefusal;
+            return Refusal(await Dns.GetHostAddressesAsync(uri.IdnHost, cancellationToken));
         }
         catch (SocketException)
         {
@@ -57,14 +56,28 @@ public sealed class WebhookUrlGuard(bool allowInsecure, bool allowPrivateNetwork
         }
     }
 
-    private const string PrivateRefusal =
-        "url points to a loopback, private or otherwise non-public address (Webhooks:AllowPrivateNetworks is off).";
+    /// <summary>Null when every address is public, else the refusal, naming the IPv4 address a refused 6to4 or Teredo
+    /// address embeds.</summary>
+    private static string? Refusal(IReadOnlyCollection<IPAddress> addresses) =>
+        addresses.FirstOrDefault(a => !IsPublic(a)) is { } refused
+            ? $"url points to a loopback, private or otherwise non-public address{Explain(refused)} (Webhooks:AllowPrivateNetworks is off)."
+            : null;
+
+    /// <summary>": 2002:808:808::1 is a 6to4 address embedding 8.8.8.8 …" for a tunnel address, else empty: for the
+    /// refusal at registration and at send time, so an operator sees which IPv4 host the URL would really reach.</summary>
+    public static string Explain(IPAddress address) => Tunnel(address) is { } tunnel
+        ? $": {address} is a {tunnel}; a relay decides where such an address leads, so it is never a webhook target"
+        : "";
 
     /// <summary>True when a delivery may connect to this address.</summary>
     public bool MayConnect(IPAddress address) => allowPrivateNetworks || IsPublic(address);
 
     /// <summary>Publicly routable unicast: not loopback, private (RFC 1918, ULA), link-local (cloud metadata), CGNAT,
-    /// multicast, unspecified, reserved or documentation ranges; IPv4-mapped IPv6 is judged as the IPv4 address.</summary>
+    /// multicast, unspecified, reserved or documentation ranges; IPv4-mapped IPv6 is judged as the IPv4 address.
+    /// Addresses that reach IPv4 through a translator or a tunnel are refused whatever IPv4 address they embed, a public
+    /// one included, since the relay or translator (possibly one inside our own network) picks the destination: NAT64
+    /// (64:ff9b::/96, and the local-use 64:ff9b:1::/48 of RFC 8215, both inside 0::/8), 6to4 (2002::/16, RFC 3056) and
+    /// Teredo (2001::/32, RFC 4380).</summary>
     public static bool IsPublic(IPAddress address)
     {
         if (address.IsIPv4MappedToIPv6)
@@ -81,6 +94,7 @@ public sealed class WebhookUrlGuard(bool allowInsecure, bool allowPrivateNetwork
                      (b[0] == 172 && b[1] is >= 16 and <= 31) ||
                      (b[0] == 192 && b[1] == 168) ||
                      (b[0] == 192 && b[1] == 0 && b[2] is 0 or 2) ||
+                     (b[0] == 192 && b[1] == 88 && b[2] == 99) || // 6to4 relay anycast (deprecated, RFC 7526)
                      (b[0] == 198 && b[1] is 18 or 19) ||
                      (b[0] == 198 && b[1] == 51 && b[2] == 100) ||
                      (b[0] == 203 && b[1] == 0 && b[2] == 113));
@@ -95,7 +109,38 @@ public sealed class WebhookUrlGuard(bool allowInsecure, bool allowPrivateNetwork
         return !(IPAddress.IsLoopback(address) || address.Equals(IPAddress.IPv6None) || address.Equals(IPAddress.IPv6Any) ||
                  address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6Multicast || address.IsIPv6UniqueLocal ||
                  (v6[0] == 0x20 && v6[1] == 0x01 && v6[2] == 0x0d && v6[3] == 0xb8) || // 2001:db8::/32 documentation
-                 (v6[0] == 0x00 && v6[1] == 0x64 && v6[2] == 0xff && v6[3] == 0x9b) || // 64:ff9b::/96 NAT64 reaches IPv4 ranges
-                 v6[0] == 0x00); // ::/8 reserved (IPv4-compatible and the like)
+                 Tunnel(address) is not null ||                                         // 6to4, Teredo
+                 (v6[0] == 0x01 && v6[1] == 0x00 && v6.AsSpan(2, 6).IndexOfAnyExcept((byte)0) < 0) || // 100::/64 discard-only
+                 v6[0] == 0x00); // ::/8 reserved: IPv4-compatible, NAT64 64:ff9b::/96 and 64:ff9b:1::/48, and the like
+    }
+
+    /// <summary>"6to4 address embedding 8.8.8.8" (2002::/16: the IPv4 address is bytes 2–5) or "Teredo address embedding
+    /// client 192.0.2.45 via server 65.54.227.120" (2001::/32: the server is bytes 4–7, the client the last 4 bytes
+    /// inverted), else null.</summary>
+    public static string? Tunnel(IPAddress address)
+    {
+        if (address.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            return null;
+        }
+
+        var v6 = address.GetAddressBytes();
+        if (v6[0] == 0x20 && v6[1] == 0x02)
+        {
+            return $"6to4 address embedding {new IPAddress(v6.AsSpan(2, 4))}";
+        }
+
+        if (v6[0] == 0x20 && v6[1] == 0x01 && v6[2] == 0x00 && v6[3] == 0x00)
+        {
+            var client = v6.AsSpan(12, 4).ToArray();
+            for (var i = 0; i < client.Length; i++)
+            {
+                client[i] ^= 0xff;
+            }
+
+            return $"Teredo address embedding client {new IPAddress(client)} via server {new IPAddress(v6.AsSpan(4, 4))}";
+        }
+
+        return null;
     }
 }

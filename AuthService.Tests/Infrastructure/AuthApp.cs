@@ -21,9 +21,10 @@ public sealed class AuthApp : WebApplicationFactory<Program>
 
     private readonly Dictionary<string, string?> _settings;
 
-    public AuthApp(IDictionary<string, string?>? settings = null, string? connectionString = null)
+    public AuthApp(IDictionary<string, string?>? settings = null, string? connectionString = null, string environment = "Development")
     {
         ConnectionString = connectionString ?? TestDatabase.ConnectionString;
+        Environment = environment;
         _settings = new Dictionary<string, string?>
         {
             ["ConnectionStrings:Auth"] = ConnectionString,
@@ -45,6 +46,10 @@ public sealed class AuthApp : WebApplicationFactory<Program>
             // Likewise webhook dispatch: a dispatcher on another fixture's clock would send (or give up) this one's
             // deliveries. WebhookTests drive WebhookDispatcher.DispatchOnceAsync themselves.
             ["Webhooks:Dispatch"] = "false",
+            // Readiness compares the app's clock with the database's (Health:MaxClockSkew), and this fake clock starts on
+            // 2026-03-02 whatever the database's says: off here; HealthTests turn it on and set the fake clock from the
+            // database's. Real processes (Instances, ProductionInstanceTests, bench, ha) keep it on.
+            ["Health:ClockSkewCheck"] = "false",
         };
         if (TestDatabase.Pooler is { } pooler)
         {
@@ -69,12 +74,15 @@ public sealed class AuthApp : WebApplicationFactory<Program>
 
     public string ConnectionString { get; }
 
+    /// <summary>The host environment: Development unless a test checks what holds everywhere else (fail-safe defaults).</summary>
+    public string Environment { get; }
+
     /// <summary>Starts at a step boundary so tests can reason in whole TOTP periods.</summary>
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.Zero));
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseEnvironment("Development");
+        builder.UseEnvironment(Environment);
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);

@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Net;
+using System.Text.RegularExpressions;
 using AuthService.Tests.Infrastructure;
 using Npgsql;
 
@@ -32,5 +34,67 @@ public class HealthTests
 
         Assert.That((await client.GetAsync("/health/ready")).StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
         Assert.That((await client.GetAsync("/health/live")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    /// <summary>Every rolling window and expiry is decided on the instance's clock: an instance whose clock is more than
+    /// Health:MaxClockSkew (2 s) off the database's is taken out of the load balancer, and the skew is a metric.
+    /// The in-process apps run on a fake clock years off the database's, so AuthApp switches the check off; this test
+    /// switches it on and sets the fake clock from the database's.</summary>
+    [TestCase(3)]
+    [TestCase(-3)]
+    public async Task Ready_fails_while_the_clock_is_more_than_two_seconds_off_the_databases(int seconds)
+    {
+        using var app = new AuthApp(new Dictionary<string, string?> { ["Health:ClockSkewCheck"] = "true" });
+        using var client = app.CreateClient();
+        var offset = TimeSpan.FromSeconds(seconds);
+
+        // A fake clock only moves forward: a clock ahead of the database's is checked after the clock in step, one behind before it.
+        if (seconds > 0)
+        {
+            await AssertInStepAsync();
+            await AssertOffAsync();
+        }
+        else
+        {
+            await AssertOffAsync();
+            await AssertInStepAsync();
+        }
+
+        async Task AssertInStepAsync()
+        {
+            app.Time.SetUtcNow(await DatabaseNowAsync(app.ConnectionString));
+            var ready = await client.GetAsync("/health/ready");
+            Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.OK), await ready.Content.ReadAsStringAsync());
+            Assert.That(await ready.Content.ReadAsStringAsync(), Is.EqualTo("Healthy"));
+            Assert.That(await SkewMetricAsync(client), Is.EqualTo(0).Within(1.0));
+        }
+
+        async Task AssertOffAsync()
+        {
+            app.Time.SetUtcNow(await DatabaseNowAsync(app.ConnectionString) + offset);
+            var ready = await client.GetAsync("/health/ready");
+            var body = await ready.Content.ReadAsStringAsync();
+            Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), body);
+            Assert.That(body, Does.StartWith("Unhealthy").And.Contain("clock").And.Contain(seconds > 0 ? "ahead of" : "behind")
+                .And.Contain("Health:MaxClockSkew"));
+            Assert.That(await SkewMetricAsync(client), Is.EqualTo(seconds).Within(1.0));
+            Assert.That((await client.GetAsync("/health/live")).StatusCode, Is.EqualTo(HttpStatusCode.OK), "liveness never depends on the clock");
+        }
+    }
+
+    private static async Task<DateTimeOffset> DatabaseNowAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("select clock_timestamp()", connection);
+        return new DateTimeOffset((DateTime)(await command.ExecuteScalarAsync())!, TimeSpan.Zero);
+    }
+
+    private static async Task<double> SkewMetricAsync(HttpClient client)
+    {
+        var metrics = await client.GetStringAsync("/metrics");
+        var match = Regex.Match(metrics, @"^authservice_clock_skew_seconds (\S+)$", RegexOptions.Multiline);
+        Assert.That(match.Success, Is.True, "authservice_clock_skew_seconds is exported");
+        return double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
     }
 }

@@ -169,14 +169,38 @@ public class ProductionInstanceTests
         Assert.That(service.Output, Does.Contain("AuthService cannot start: Database unreachable"));
     }
 
+    /// <summary>On real clocks (the process's and the database's, one machine) readiness passes the clock comparison,
+    /// and the gauge shows a skew near zero (docs/SECURITY.md §7.10).</summary>
     [Test]
-    public async Task Log_telephony_is_refused_in_production()
+    public async Task A_real_instance_compares_its_clock_with_the_databases_and_is_ready()
+    {
+        await using var service = ServiceProcess.Start(ProductionEnvironment());
+        Assert.That(await service.WaitReadyAsync(TimeSpan.FromSeconds(60)), Is.True, service.Output);
+        using var client = service.Client();
+        var ready = await client.GetAsync("/health/ready");
+        Assert.That(await ready.Content.ReadAsStringAsync(), Is.EqualTo("Healthy"));
+        var metrics = await client.GetStringAsync("/metrics");
+        var skew = System.Text.RegularExpressions.Regex.Match(metrics, @"^authservice_clock_skew_seconds (\S+)$",
+            System.Text.RegularExpressions.RegexOptions.Multiline);
+        Assert.That(skew.Success, Is.True, "authservice_clock_skew_seconds is exported");
+        Assert.That(double.Parse(skew.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(0).Within(1.0));
+    }
+
+    /// <summary>Fail safe: every environment but Development (its name is free text, so `prod` is not Production)
+    /// refuses the provider that writes codes to the log.</summary>
+    [TestCase("Production")]
+    [TestCase("Staging")]
+    [TestCase("prod")]
+    public async Task Log_telephony_is_refused_in_every_environment_but_development(string name)
     {
         var environment = ProductionEnvironment();
+        environment["ASPNETCORE_ENVIRONMENT"] = name;
         environment["Telephony__Provider"] = "log";
         await using var service = ServiceProcess.Start(environment);
-        Assert.That(await service.WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.Not.Zero);
-        Assert.That(service.Output, Does.Contain("development only"));
+        Assert.That(await service.WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.Not.Zero, service.Output);
+        var lines = service.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.That(lines, Has.Length.EqualTo(1), service.Output);
+        Assert.That(lines[0], Does.StartWith("AuthService cannot start:").And.Contain("development only").And.Contain($"'{name}'"));
     }
 }
 

@@ -14,20 +14,21 @@ public class AddTelephonyTests
         ["Telephony:Telnyx:FromNumber"] = "+13125550100",
     };
 
-    [Test]
-    public void Log_provider_is_refused_in_Production()
+    [TestCase("Production")]
+    [TestCase("Staging")]
+    [TestCase("prod")]
+    public void Log_provider_is_refused_outside_Development(string environment)
     {
         var ex = Assert.Throws<InvalidOperationException>(() =>
-            Build(new() { ["Telephony:Provider"] = "log" }, "Production"));
+            Build(new() { ["Telephony:Provider"] = "log" }, environment));
 
-        Assert.That(ex!.Message, Does.Contain("development only"));
+        Assert.That(ex!.Message, Does.Contain("development only").And.Contain($"'{environment}'"));
     }
 
-    [TestCase("Development")]
-    [TestCase("Staging")]
-    public void Log_provider_is_allowed_outside_Production(string environment)
+    [Test]
+    public void Log_provider_is_allowed_in_Development()
     {
-        using var services = Build(new() { ["Telephony:Provider"] = "log" }, environment);
+        using var services = Build(new() { ["Telephony:Provider"] = "log" }, "Development");
 
         Assert.That(services.GetRequiredService<ITelephonySender>(), Is.InstanceOf<LogTelephonySender>());
     }

@@ -159,6 +159,35 @@ public class WebhookEndpointsTests
         await ProblemAssert.IsProblemAsync(await _client.GetAsync($"/v1/webhooks/{endpoint.Id}/deliveries?status=lost"), (HttpStatusCode)400, "validation_failed");
     }
 
+    /// <summary>Fail safe: the SSRF defaults are off in every environment but Development, whatever its name, with no
+    /// <c>Webhooks:*</c> setting at all; 6to4 and Teredo addresses are refused, naming the IPv4 address they embed.</summary>
+    [TestCase("Staging")]
+    [TestCase("prod")]
+    public async Task Outside_development_the_defaults_refuse_http_private_6to4_and_teredo_urls(string environment)
+    {
+        using var telnyx = new TelnyxStandIn(); // the log provider is for Development only
+        using var app = new AuthApp(telnyx.Settings, environment: environment);
+        using var admin = app.AdminClient();
+        foreach (var (url, detail) in new[]
+                 {
+                     (_receiver.Url, "https"), ("http://portal.example.com/hooks", "https"), ("https://127.0.0.1/hooks", "non-public"),
+                     ("https://10.0.0.7/hooks", "non-public"), ("https://169.254.169.254/latest", "non-public"),
+                     ("https://localhost/hooks", "non-public"), ("https://[fd00::1]/hooks", "non-public"),
+                     ("https://[2002:a9fe:a9fe::1]/hooks", "6to4 address embedding 169.254.169.254"),
+                     ("https://[2002:808:808::1]/hooks", "6to4 address embedding 8.8.8.8"),
+                     ("https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hooks", "Teredo address embedding client 192.0.2.45"),
+                 })
+        {
+            var response = await admin.PostAsJsonAsync("/v1/webhooks", new { url, events = new[] { "*" } });
+            var problem = await ProblemAssert.IsProblemAsync(response, (HttpStatusCode)400, "invalid_webhook_url");
+            Assert.That(problem.GetProperty("detail").GetString(), Does.Contain(detail), url);
+        }
+
+        var accepted = await admin.PostAsJsonAsync("/v1/webhooks", new { url = "https://93.184.215.14/hooks", events = new[] { "*" } });
+        Assert.That(accepted.StatusCode, Is.EqualTo(HttpStatusCode.Created), await accepted.Content.ReadAsStringAsync());
+        _endpoints.Add((await accepted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid());
+    }
+
     [Test]
     public async Task Production_rules_refuse_http_and_private_addresses_at_registration_and_at_send_time()
     {

@@ -73,8 +73,32 @@ public class WebhookSigningTests
     [TestCase("100.128.0.1", true)]
     [TestCase("2606:4700:4700::1111", true)]
     [TestCase("::ffff:8.8.8.8", true)]
+    // 6to4 (2002::/16) and Teredo (2001::/32) reach whatever IPv4 address a relay maps them to: refused whatever they
+    // embed, a public IPv4 address included.
+    [TestCase("2002:c0a8:101::1", false)]                       // 6to4 of 192.168.1.1
+    [TestCase("2002:a9fe:a9fe::1", false)]                      // 6to4 of 169.254.169.254
+    [TestCase("2002:808:808::1", false)]                        // 6to4 of 8.8.8.8
+    [TestCase("2001:0:4136:e378:8000:63bf:3fff:fdd2", false)]   // Teredo, client 192.0.2.45 via server 65.54.227.120
+    [TestCase("2001:0:4136:e378:8000:63bf:80ff:fefe", false)]   // Teredo, client 127.0.1.1
+    [TestCase("2001::1", false)]
+    [TestCase("64:ff9b:1::a00:1", false)]                       // RFC 8215 local-use NAT64
+    [TestCase("100::1", false)]                                 // RFC 6666 discard-only
+    [TestCase("192.88.99.1", false)]                            // the deprecated 6to4 relay anycast
+    [TestCase("2001:4860:4860::8888", true)]                    // 2001:4860::/32 is not Teredo
+    [TestCase("2001:1::8888", true)]                            // nor is 2001:1::/32
+    [TestCase("2003:de:2016::1", true)]
     public void Only_public_unicast_addresses_are_public(string address, bool expected) =>
         Assert.That(WebhookUrlGuard.IsPublic(IPAddress.Parse(address)), Is.EqualTo(expected));
+
+    [TestCase("https://[2002:c0a8:101::1]/hooks", "6to4", "192.168.1.1")]
+    [TestCase("https://[2002:808:808::1]/hooks", "6to4", "8.8.8.8")]
+    [TestCase("https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hooks", "Teredo", "192.0.2.45")]
+    [TestCase("https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hooks", "Teredo", "65.54.227.120")]
+    public async Task A_refused_6to4_or_teredo_url_names_the_ipv4_address_it_embeds(string url, string kind, string embedded)
+    {
+        var guard = new WebhookUrlGuard(allowInsecure: false, allowPrivateNetworks: false);
+        Assert.That(await guard.CheckUrlAsync(url, default), Does.Contain(kind).And.Contain(embedded));
+    }
 
     [Test]
     public void Backoff_doubles_with_jitter_up_to_the_cap()
@@ -108,7 +132,10 @@ public class WebhookSigningTests
     [TestCase("Production", "true", "true", true, true)]
     [TestCase("Development", null, null, true, true)]
     [TestCase("Development", "false", "false", false, false)]
-    public async Task Insecure_and_private_urls_are_refused_in_production_unless_allowed(string environment, string? insecure, string? privateNetworks,
+    [TestCase("Staging", null, null, false, false)]
+    [TestCase("prod", null, null, false, false)]
+    [TestCase("Staging", "true", "true", true, true)]
+    public async Task Insecure_and_private_urls_are_refused_outside_development_unless_allowed(string environment, string? insecure, string? privateNetworks,
         bool httpAllowed, bool loopbackAllowed)
     {
         var services = new ServiceCollection();
