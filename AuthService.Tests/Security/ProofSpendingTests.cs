@@ -140,11 +140,19 @@ public class ProofSpendingTests : AppFixture
                 Is.Zero);
         }
 
-        App.Time.Advance(TimeSpan.FromDays(1)); // a fresh daily budget for the challenge below
+        App.Time.Advance(TimeSpan.FromDays(1)); // a fresh daily budget for the challenges below
         var again = await ChallengeAsync(userId, "k-switch");
         var body = await again.Content.ReadFromJsonAsync<JsonElement>();
         Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), body.ToString());
         Assert.That(body.GetProperty("phoneNumber").GetString(), Does.EndWith(newPhone[^4..]), "a new send to the new number, not the old answer");
+
+        // A support reset drops them too.
+        (await Client.PostAsJsonAsync(Url(userId, "/reset"), new { reason = "support", ticket = "T-5" })).EnsureSuccessStatusCode();
+        await using (var connection = await OpenAsync())
+        {
+            Assert.That(await connection.ExecuteScalarAsync<long>("select count(*) from idempotency_keys where user_id = @userId", new { userId }),
+                Is.Zero);
+        }
     }
 
     [Test]
