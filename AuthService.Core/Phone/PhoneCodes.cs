@@ -13,15 +13,9 @@ public static class PhoneCodes
 
     public const int ValidityMinutes = 10;
 
-    /// <summary>The code that confirms a pending enrollment or switch to a phone.</summary>
+    /// <summary>The code that confirms a pending enrollment or switch to a phone. The codes sent by <c>/challenge</c> are kept
+    /// under their <see cref="Factors.ChallengePurposes"/> (<c>login</c>, <c>proof</c>).</summary>
     public const string PendingPurpose = "pending";
-
-    /// <summary>The code of a login of a phone user: accepted only at <c>/verify</c>.</summary>
-    public const string LoginPurpose = Factors.ChallengePurposes.Login;
-
-    /// <summary>The code that proves a phone user for a change (switch, new backup codes): accepted only as a <c>proof</c>
-    /// (DESIGN §9.1).</summary>
-    public const string ProofPurpose = Factors.ChallengePurposes.Proof;
 
     public static string Generate() => RandomNumberGenerator.GetInt32(0, 1_000_000).ToString("D6");
 
