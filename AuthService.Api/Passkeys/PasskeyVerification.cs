@@ -114,8 +114,8 @@ public sealed class PasskeyVerification(
             var credentialId = stored!.CredentialId;
             return new CheckedProof(factor.FactorId, FactorMethods.Passkey, stage, null, async (c, t, at) =>
             {
-                // Both single-use steps or neither: a challenge spent meanwhile, or a counter that another assertion moved past
-                // this one's, is a replay.
+                // A challenge spent meanwhile, or a counter that another assertion moved past this one's, is a replay (the
+                // caller records the failure; the challenge, once taken, stays used).
                 if (!await PasskeyStore.TrySpendChallengeAsync(c, t, challenge!) ||
                     !await PasskeyStore.TryAdvanceCounterAsync(c, t, userId, credentialId, result!.SignCount, result.IsBackedUp, at))
                 {
