@@ -202,12 +202,13 @@ public sealed class Workload(IReadOnlyList<HttpClient> instances, Users users, S
         return [.. output];
     }
 
-    /// <summary>Sends each acknowledged code once more, spread over the instances; returns how many were accepted
-    /// again (200) and how many got no answer.</summary>
-    public static async Task<(int Accepted, int Unanswered)> ReplayAsync(IReadOnlyList<HttpClient> instances,
+    /// <summary>Sends each acknowledged code once more, spread over the instances; returns which were accepted again
+    /// (200; indexes into <paramref name="replays"/>) and how many got no answer.</summary>
+    public static async Task<(IReadOnlyList<int> Accepted, int Unanswered)> ReplayAsync(IReadOnlyList<HttpClient> instances,
         IReadOnlyList<(string User, object Body)> replays, int parallel)
     {
-        int accepted = 0, unanswered = 0, next = -1;
+        var accepted = new ConcurrentBag<int>();
+        int unanswered = 0, next = -1;
         await Task.WhenAll(Enumerable.Range(0, parallel).Select(w => Task.Run(async () =>
         {
             for (var i = Interlocked.Increment(ref next); i < replays.Count; i = Interlocked.Increment(ref next))
@@ -218,7 +219,7 @@ public sealed class Workload(IReadOnlyList<HttpClient> instances, Users users, S
                     using var response = await instances[i % instances.Count].PostAsJsonAsync($"/v1/users/{user}/two-factor/verify", body);
                     if (response.StatusCode == HttpStatusCode.OK)
                     {
-                        Interlocked.Increment(ref accepted);
+                        accepted.Add(i);
                     }
                     else if ((int)response.StatusCode >= 500)
                     {
@@ -231,7 +232,7 @@ public sealed class Workload(IReadOnlyList<HttpClient> instances, Users users, S
                 }
             }
         })));
-        return (accepted, unanswered);
+        return ([.. accepted.Order()], unanswered);
     }
 
 }
