@@ -193,6 +193,14 @@ try
     }
 
     Console.WriteLine($"total {total.Elapsed.TotalSeconds:F0} s; {answers.Count:N0} requests: {ByStatus(answers)}");
+    // Every answer that fails the 500s row, with when it was sent relative to the kill and how long it took: the
+    // instances' logs (.data/ha-service-N.log) say why.
+    foreach (var a in answers.Where(a => a.Status == 0 || (a.Status >= 500 && a.Status != 503)).OrderBy(a => a.Sent))
+    {
+        Log($"{a.Status} {a.Code} {a.Op} on service-{a.Instance + 1}: sent {(a.Sent - killedAt).TotalSeconds:+0.0;-0.0} s from the kill, " +
+            $"answered after {(a.At - a.Sent).TotalSeconds:F1} s");
+    }
+
     return checks.All(c => c.Ok) ? 0 : 1;
 }
 finally
@@ -201,6 +209,7 @@ finally
     {
         client.Dispose();
         process.Dispose();
+        await File.WriteAllTextAsync(Path.Combine(Path.GetDirectoryName(o.PidFile ?? ".data/x") ?? ".data", $"ha-{process.Name}.log"), process.Output);
     }
 }
 
