@@ -6,9 +6,11 @@ using System.Text.RegularExpressions;
 namespace AuthService.HaTest;
 
 /// <summary>A loopback stand-in for Telnyx's <c>POST /v2/messages</c> that keeps the last code sent to each number,
-/// so the driver can log phone users in as a phone would. Every request is answered on its own task, and nothing a
-/// request does can end the accept loop: a request that stalls or fails (a connection the service gave up on) must not
-/// leave the next sends unanswered, which the service would rightly report as 502 <c>telephony_outcome_unknown</c>.</summary>
+/// so the driver can log phone users in as a phone would. Every answer closes its connection (<c>Connection: close</c>):
+/// HttpListener resets a kept-alive connection after 15 s idle, and when that reset met the service reusing the
+/// connection, the write failed with a broken pipe after the request had started, which the service rightly reports as
+/// 502 <c>telephony_outcome_unknown</c> (issue 21, run c-02). Every request is answered on its own task, and nothing a
+/// request does can end the accept loop.</summary>
 public sealed partial class SmsCatcher : IDisposable
 {
     private static readonly byte[] Answer = """{"data":{"id":"msg-ha","record_type":"message"}}"""u8.ToArray();
@@ -64,6 +66,7 @@ public sealed partial class SmsCatcher : IDisposable
 
                 context.Response.StatusCode = 200;
                 context.Response.ContentType = "application/json";
+                context.Response.KeepAlive = false;
                 await context.Response.OutputStream.WriteAsync(Answer);
             }
             catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
