@@ -23,8 +23,11 @@ public static class TotpVerifier
 
     /// <summary>Checks <paramref name="code"/> against the steps now−1 … now+1 that are later than
     /// <paramref name="lastAcceptedStep"/> (RFC 6238 §5.2: a step is accepted at most once); of several matching
-    /// steps the earliest wins. Spaces inside the code are ignored; anything else that is not exactly the profile's
-    /// digits is rejected. All three steps are always computed, so timing does not tell which one matched.</summary>
+    /// steps the latest wins. Two steps share a 6-digit code with probability 1e-6: recording the earlier one would leave
+    /// the later one open, and the same code would be accepted a second time inside its own window. Recording the latest
+    /// means an accepted code can only match again at a step that was outside the window when it was accepted (a
+    /// coincidence as likely as guessing). Spaces inside the code are ignored; anything else that is not exactly the
+    /// profile's digits is rejected. All three steps are always computed, so timing does not tell which one matched.</summary>
     public static TotpCheck Verify(ReadOnlySpan<byte> secret, TotpProfile profile, ReadOnlySpan<char> code, DateTimeOffset now,
         long lastAcceptedStep)
     {
@@ -41,7 +44,7 @@ public static class TotpVerifier
         {
             var step = current + drift;
             var matches = step >= 0 && Hotp(secret, profile, step) == expected;
-            if (matches && step > lastAcceptedStep && !result.Accepted)
+            if (matches && step > lastAcceptedStep)
             {
                 result = new TotpCheck(true, step, drift);
             }

@@ -92,6 +92,35 @@ public class TotpVerifierTests
         });
     }
 
+    /// <summary>RFC 6238 §5.2: an accepted code is never accepted again. With the RFC's SHA-1 seed, steps 50424280 and
+    /// 50424281 (2017-12-08 10:20:00 and 10:20:30 UTC) both show 070562 (two steps share a 6-digit code with
+    /// probability 1e-6). Whichever of the two steps the code is typed in, the verifier must record the later one:
+    /// recording the earlier one left the later step open, and the same code was accepted a second time inside its own
+    /// window (the `make ha-test` failure of issue 21: one acknowledged TOTP code accepted again).</summary>
+    [TestCase(1_512_728_410L, Description = "typed in the first of the two steps: its own step and the next match")]
+    [TestCase(1_512_728_440L, Description = "typed in the second of the two steps: its own step and the previous match")]
+    public void A_code_shared_by_two_steps_in_the_window_is_accepted_once(long unixSeconds)
+    {
+        var profile = new TotpProfile(TotpAlgorithm.Sha1, 6, 30);
+        var now = DateTimeOffset.FromUnixTimeSeconds(unixSeconds);
+        const long first = 50_424_280, second = 50_424_281;
+        Assert.That(TotpVerifier.Compute(Sha1Seed, profile, DateTimeOffset.FromUnixTimeSeconds(first * 30)), Is.EqualTo("070562"));
+        Assert.That(TotpVerifier.Compute(Sha1Seed, profile, DateTimeOffset.FromUnixTimeSeconds(second * 30)), Is.EqualTo("070562"));
+
+        var accepted = TotpVerifier.Verify(Sha1Seed, profile, "070562", now, lastAcceptedStep: first - 2);
+        var replayed = TotpVerifier.Verify(Sha1Seed, profile, "070562", now, accepted.Step);
+        var replayedInTheNextStep = TotpVerifier.Verify(Sha1Seed, profile, "070562", now.AddSeconds(30), accepted.Step);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(accepted.Accepted, Is.True);
+            Assert.That(accepted.Step, Is.EqualTo(second), "the latest matching step is recorded");
+            Assert.That(replayed.Accepted, Is.False, "the same code again, same moment");
+            Assert.That(replayed.Replayed, Is.True);
+            Assert.That(replayedInTheNextStep.Accepted, Is.False, "the same code again, one step later");
+        });
+    }
+
     [TestCase("")]
     [TestCase("12345")]
     [TestCase("1234567")]
@@ -153,7 +182,7 @@ public class TotpVerifierAgainstOtpNetTests
             Assert.That(check.Accepted, Is.EqualTo(Math.Abs(drift) <= 1), $"case {i}, drift {drift}");
             if (check.Accepted)
             {
-                Assert.That(check.Step, Is.LessThanOrEqualTo(profile.StepAt(now) + drift), "earliest matching step wins");
+                Assert.That(check.Step, Is.GreaterThanOrEqualTo(profile.StepAt(now) + drift), "latest matching step wins");
             }
         }
     }

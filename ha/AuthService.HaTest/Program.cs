@@ -130,10 +130,33 @@ try
     // 5. After the failover: every acknowledged code sent again (must be refused), every acknowledged write looked up.
     // Writes first: a replay that is wrongly accepted would record its step again and hide the loss.
     var missing = await MissingWritesAsync(dbConn, workload);
-    Log($"replaying {workload.TotpAcked.Count:N0} TOTP, {workload.BackupAcked.Count:N0} backup, {workload.PhoneAcked.Count:N0} phone codes");
-    var totpReplay = await Workload.ReplayAsync(clients, [.. workload.TotpAcked.Select(a => (a.User, (object)new { code = a.Code }))], o.Workers * 2);
+    var totpAcked = workload.TotpAcked.ToArray();
+    var secretOf = totpUsers.Zip(totpSecrets).ToDictionary(x => x.First, x => x.Second);
+    string CodeAt(string user, long step) => TotpVerifier.Compute(secretOf[user], profile, DateTimeOffset.FromUnixTimeSeconds(step * profile.PeriodSeconds));
+    var sharedWithNeighbour = totpAcked.Count(a => CodeAt(a.User, a.Step - 1) == a.Code || CodeAt(a.User, a.Step + 1) == a.Code);
+    Log($"replaying {totpAcked.Length:N0} TOTP ({sharedWithNeighbour} share their code with the step before or after), " +
+        $"{workload.BackupAcked.Count:N0} backup, {workload.PhoneAcked.Count:N0} phone codes");
+    // Accepted again is counted twice: by the answers (200) and in the database (success events the replays wrote: a
+    // replay accepted behind a 503 or a lost answer, then refused on its retry, shows there). The larger count is used.
+    string[] totpReplayUsers = [.. totpAcked.Select(a => a.User).Distinct()];
+    string[] backupReplayUsers = [.. workload.BackupAcked.Select(a => a.User).Distinct()];
+    string[] phoneReplayUsers = [.. workload.PhoneAcked.Select(a => a.User).Distinct()];
+    var successesBefore = (Totp: await SuccessEventsAsync(dbConn, totpReplayUsers), Backup: await SuccessEventsAsync(dbConn, backupReplayUsers),
+        Phone: await SuccessEventsAsync(dbConn, phoneReplayUsers));
+    var totpReplay = await Workload.ReplayAsync(clients, [.. totpAcked.Select(a => (a.User, (object)new { code = a.Code }))], o.Workers * 2);
     var backupReplay = await Workload.ReplayAsync(clients, [.. workload.BackupAcked.Select(a => (a.User, (object)new { backupCode = a.Code }))], o.Workers * 2);
     var phoneReplay = await Workload.ReplayAsync(clients, [.. workload.PhoneAcked.Select(a => (a.User, (object)new { code = a.Code }))], o.Workers * 2);
+    var totpAccepted = Math.Max(totpReplay.Accepted.Count, await SuccessEventsAsync(dbConn, totpReplayUsers) - successesBefore.Totp);
+    var backupAccepted = Math.Max(backupReplay.Accepted.Count, await SuccessEventsAsync(dbConn, backupReplayUsers) - successesBefore.Backup);
+    var phoneAccepted = Math.Max(phoneReplay.Accepted.Count, await SuccessEventsAsync(dbConn, phoneReplayUsers) - successesBefore.Phone);
+    // A 6-digit code is also the code of some other step with probability 1e-6 per step. A replay sent after the step
+    // boundary (the period is 300 s; the run spans ~40 s of it) sees the window move one step on, and when the code
+    // is also that new step's code the service rightly accepts it as that step: a coincidence exactly as likely as a
+    // guess, not a replay. Such an answer is told apart on the database side: the user's recorded step is at least
+    // two after the acknowledged one (outside the window the code was accepted in) and has the same code. Anything
+    // else accepted again fails the test.
+    var laterSteps = await LaterStepsAsync(dbConn, [.. totpReplay.Accepted.Select(i => totpAcked[i])], CodeAt);
+    var totpAgain = totpAccepted - laterSteps;
 
     // 6. The table.
     var answers = workload.Answers.ToList();
@@ -146,9 +169,13 @@ try
     var afterSeconds = (loadEnded - afterFrom).TotalSeconds;
     string ByStatus(IEnumerable<Answer> list) => string.Join(", ", list.GroupBy(a => a.Status == 503 || a.Status == 0 || a.Status >= 500 ? $"{a.Status} {a.Code}" : $"{a.Status}")
         .OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}: {g.Count()}"));
-    var serverErrors = answers.Count(a => a.Status >= 500 && a.Status != 503);
+    // The SMS stand-in is the test's, not the failover's: a 502 telephony_* says it did not answer the service in time
+    // (5-s attempt timeout) or broke the connection, which a loaded machine does; the service answers as designed
+    // (DESIGN §8.2) and no database is involved. Reported on its own row, not as a 500.
+    static bool Telephony(Answer a) => a.Status == 502 && a.Code?.StartsWith("telephony_", StringComparison.Ordinal) == true;
+    var serverErrors = answers.Count(a => a.Status >= 500 && a.Status != 503 && !Telephony(a));
+    var telephonyErrors = answers.Where(Telephony).ToList();
     var unanswered = answers.Count(a => a.Status == 0);
-    var replayed = totpReplay.Accepted + backupReplay.Accepted + phoneReplay.Accepted;
     var checks = new List<(string Name, string Value, bool Ok)>
     {
         ("synchronous replication (Patroni synchronous_mode)", o.Sync, true),
@@ -157,9 +184,13 @@ try
             allOk is null ? $"not within {o.MaxFailover} s" : $"{(firstOk!.Value - killedAt).TotalSeconds:F1} s / {(allOk.Value - killedAt).TotalSeconds:F1} s", allOk is not null),
         ("requests during the failover, by status", ByStatus(during), true),
         ("500s (any time) / requests without an answer", $"{serverErrors} / {unanswered}", serverErrors == 0 && unanswered == 0),
-        ($"acknowledged TOTP steps accepted again ({workload.TotpAcked.Count:N0} replayed)", $"{totpReplay.Accepted}", totpReplay.Accepted == 0 && totpReplay.Unanswered == 0),
-        ($"acknowledged backup codes accepted again ({workload.BackupAcked.Count:N0} replayed)", $"{backupReplay.Accepted}", backupReplay.Accepted == 0 && backupReplay.Unanswered == 0),
-        ($"acknowledged phone codes accepted again ({workload.PhoneAcked.Count:N0} replayed)", $"{phoneReplay.Accepted}", phoneReplay.Accepted == 0 && phoneReplay.Unanswered == 0),
+        ("502 telephony_* (the SMS stand-in did not answer the service in time; not the failover)", $"{telephonyErrors.Count}", true),
+        ($"acknowledged TOTP steps accepted again ({totpAcked.Length:N0} replayed; {laterSteps} accepted as a later step with the same code)",
+            $"{totpAgain}", totpAgain == 0 && totpReplay.Unanswered == 0),
+        ($"acknowledged backup codes accepted again ({workload.BackupAcked.Count:N0} replayed)", $"{backupAccepted}", backupAccepted == 0 && backupReplay.Unanswered == 0),
+        ($"acknowledged phone codes accepted again ({workload.PhoneAcked.Count:N0} replayed)", $"{phoneAccepted}", phoneAccepted == 0 && phoneReplay.Unanswered == 0),
+        ("replays without a definite answer after 10 tries (TOTP / backup / phone)",
+            $"{totpReplay.Unanswered} / {backupReplay.Unanswered} / {phoneReplay.Unanswered}", totpReplay.Unanswered + backupReplay.Unanswered + phoneReplay.Unanswered == 0),
         ($"acknowledged writes missing ({missing.Checked:N0} checked: {missing.Detail})", $"{missing.Missing}", missing.Missing == 0),
         ("throughput before the kill (last 5 s): all / 2xx",
             $"{Rate(beforeWindow, beforeSeconds, false):F0} / {Rate(beforeWindow, beforeSeconds, true):F0} req/s", true),
@@ -180,6 +211,14 @@ try
     }
 
     Console.WriteLine($"total {total.Elapsed.TotalSeconds:F0} s; {answers.Count:N0} requests: {ByStatus(answers)}");
+    // Every answer that fails the 500s row, with when it was sent relative to the kill and how long it took: the
+    // instances' logs (.data/ha-service-N.log) say why.
+    foreach (var a in answers.Where(a => a.Status == 0 || (a.Status >= 500 && a.Status != 503)).OrderBy(a => a.Sent)) // with the 502 telephony_*
+    {
+        Log($"{a.Status} {a.Code} {a.Op} on service-{a.Instance + 1}: sent {(a.Sent - killedAt).TotalSeconds:+0.0;-0.0} s from the kill, " +
+            $"answered after {(a.At - a.Sent).TotalSeconds:F1} s");
+    }
+
     return checks.All(c => c.Ok) ? 0 : 1;
 }
 finally
@@ -188,6 +227,7 @@ finally
     {
         client.Dispose();
         process.Dispose();
+        await File.WriteAllTextAsync(Path.Combine(Path.GetDirectoryName(o.PidFile ?? ".data/x") ?? ".data", $"ha-{process.Name}.log"), process.Output);
     }
 }
 
@@ -236,6 +276,45 @@ static async Task<(int Checked, int Missing, string Detail)> MissingWritesAsync(
     var checkedCount = enrolled.Length + totp.Length + logins.Sum(l => l.Count);
     return ((int)checkedCount, enrollMissing + stepsMissing + (int)auditMissing,
         $"enrollments {enrollMissing}, TOTP steps {stepsMissing}, audit events {auditMissing}");
+}
+
+// Success events (a TOTP, phone or backup-code login) of the given users so far.
+static async Task<int> SuccessEventsAsync(string connectionString, string[] users)
+{
+    await using var connection = new NpgsqlConnection(connectionString);
+    await connection.OpenAsync();
+    await using var command = new NpgsqlCommand("""
+        select count(*) from audit_events
+        where user_id = any(@users) and event_type in ('verification_succeeded', 'backup_code_used')
+        """, connection);
+    command.Parameters.AddWithValue("users", users);
+    return (int)(long)(await command.ExecuteScalarAsync())!;
+}
+
+// How many of the accepted TOTP replays the service recorded as a step at least two after the acknowledged one whose
+// code is the same: a later step that was outside the window when the code was first accepted (see the replay above).
+static async Task<int> LaterStepsAsync(string connectionString, IReadOnlyList<(string User, string Code, long Step)> accepted,
+    Func<string, long, string> codeAt)
+{
+    if (accepted.Count == 0)
+    {
+        return 0;
+    }
+
+    await using var connection = new NpgsqlConnection(connectionString);
+    await connection.OpenAsync();
+    await using var command = new NpgsqlCommand("select user_id, last_totp_step from factors where method = 'totp' and user_id = any(@users)", connection);
+    command.Parameters.AddWithValue("users", accepted.Select(a => a.User).Distinct().ToArray());
+    var recorded = new Dictionary<string, long>();
+    await using (var reader = await command.ExecuteReaderAsync())
+    {
+        while (await reader.ReadAsync())
+        {
+            recorded[reader.GetString(0)] = reader.GetInt64(1);
+        }
+    }
+
+    return accepted.Count(a => recorded.TryGetValue(a.User, out var step) && step >= a.Step + 2 && codeAt(a.User, step) == a.Code);
 }
 
 static async Task WaitReadyAsync(ServiceProcess process, HttpClient client, TimeSpan timeout)

@@ -6,7 +6,11 @@ using System.Text.RegularExpressions;
 namespace AuthService.HaTest;
 
 /// <summary>A loopback stand-in for Telnyx's <c>POST /v2/messages</c> that keeps the last code sent to each number,
-/// so the driver can log phone users in as a phone would.</summary>
+/// so the driver can log phone users in as a phone would. Every answer closes its connection (<c>Connection: close</c>):
+/// HttpListener resets a kept-alive connection after 15 s idle, and when that reset met the service reusing the
+/// connection, the write failed with a broken pipe after the request had started, which the service rightly reports as
+/// 502 <c>telephony_outcome_unknown</c> (issue 21, run c-02). Every request is answered on its own task, and nothing a
+/// request does can end the accept loop.</summary>
 public sealed partial class SmsCatcher : IDisposable
 {
     private static readonly byte[] Answer = """{"data":{"id":"msg-ha","record_type":"message"}}"""u8.ToArray();
@@ -19,30 +23,37 @@ public sealed partial class SmsCatcher : IDisposable
         BaseUrl = $"http://127.0.0.1:{port}/v2";
         _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
         _listener.Start();
-        for (var i = 0; i < 4; i++)
-        {
-            _ = Task.Run(ServeAsync);
-        }
+        _ = Task.Run(AcceptAsync);
     }
 
     public string BaseUrl { get; }
 
     public bool TryTake(string number, out string code) => _codes.TryRemove(number, out code!);
 
-    private async Task ServeAsync()
+    private async Task AcceptAsync()
     {
         while (!_stopped)
         {
-            HttpListenerContext context;
             try
             {
-                context = await _listener.GetContextAsync();
+                var context = await _listener.GetContextAsync();
+                _ = Task.Run(() => AnswerAsync(context));
             }
-            catch (Exception) when (_stopped)
+            catch (Exception) when (!_stopped)
+            {
+                await Task.Delay(10); // one broken connection; keep accepting
+            }
+            catch (Exception)
             {
                 return;
             }
+        }
+    }
 
+    private async Task AnswerAsync(HttpListenerContext context)
+    {
+        try
+        {
             try
             {
                 using var body = await JsonDocument.ParseAsync(context.Request.InputStream);
@@ -55,14 +66,19 @@ public sealed partial class SmsCatcher : IDisposable
 
                 context.Response.StatusCode = 200;
                 context.Response.ContentType = "application/json";
+                context.Response.KeepAlive = false;
                 await context.Response.OutputStream.WriteAsync(Answer);
             }
-            catch (Exception)
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
             {
                 context.Response.StatusCode = 400;
             }
 
             context.Response.Close();
+        }
+        catch (Exception)
+        {
+            context.Response.Abort(); // the service gave up on this connection
         }
     }
 

@@ -202,36 +202,54 @@ public sealed class Workload(IReadOnlyList<HttpClient> instances, Users users, S
         return [.. output];
     }
 
-    /// <summary>Sends each acknowledged code once more, spread over the instances; returns how many were accepted
-    /// again (200) and how many got no answer.</summary>
-    public static async Task<(int Accepted, int Unanswered)> ReplayAsync(IReadOnlyList<HttpClient> instances,
-        IReadOnlyList<(string User, object Body)> replays, int parallel)
+    /// <summary>Sends each acknowledged code once more, spread over the instances; returns which were accepted again
+    /// (200; indexes into <paramref name="replays"/>) and how many got no definite answer. A 503 (or no answer at all) is
+    /// not a decision: the replay is sent again after a second, as a client does after <c>Retry-After</c>, up to
+    /// <paramref name="attempts"/> times. Under a loaded machine a replay can wait out the command timeout on the user's
+    /// lock (PBKDF2 of the backup codes runs under it) and get 503 `database_unavailable`; that says nothing about single
+    /// use. A 503 or a lost answer could in principle hide an acceptance, which is why the caller also counts the success
+    /// events the replays wrote in the database.</summary>
+    public static async Task<(IReadOnlyList<int> Accepted, int Unanswered)> ReplayAsync(IReadOnlyList<HttpClient> instances,
+        IReadOnlyList<(string User, object Body)> replays, int parallel, int attempts = 10)
     {
-        int accepted = 0, unanswered = 0, next = -1;
+        var accepted = new ConcurrentBag<int>();
+        int unanswered = 0, next = -1;
         await Task.WhenAll(Enumerable.Range(0, parallel).Select(w => Task.Run(async () =>
         {
             for (var i = Interlocked.Increment(ref next); i < replays.Count; i = Interlocked.Increment(ref next))
             {
                 var (user, body) = replays[i];
-                try
+                for (var attempt = 0; ; attempt++)
                 {
-                    using var response = await instances[i % instances.Count].PostAsJsonAsync($"/v1/users/{user}/two-factor/verify", body);
-                    if (response.StatusCode == HttpStatusCode.OK)
+                    int status;
+                    try
                     {
-                        Interlocked.Increment(ref accepted);
+                        using var response = await instances[(i + attempt) % instances.Count].PostAsJsonAsync($"/v1/users/{user}/two-factor/verify", body);
+                        status = (int)response.StatusCode;
                     }
-                    else if ((int)response.StatusCode >= 500)
+                    catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                    {
+                        status = 0;
+                    }
+
+                    if (status == 200)
+                    {
+                        accepted.Add(i);
+                    }
+                    else if (status is 0 or 503 && attempt + 1 < attempts)
+                    {
+                        await Task.Delay(1000);
+                        continue;
+                    }
+                    else if (status is 0 or >= 500)
                     {
                         Interlocked.Increment(ref unanswered);
                     }
-                }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-                {
-                    Interlocked.Increment(ref unanswered);
+
+                    break;
                 }
             }
         })));
-        return (accepted, unanswered);
+        return ([.. accepted.Order()], unanswered);
     }
-
 }
