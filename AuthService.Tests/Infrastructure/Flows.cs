@@ -37,6 +37,22 @@ public static class Flows
         return new EnabledTotpUser(userId, secret, codes);
     }
 
+    public sealed record EnabledPhoneUser(string UserId, string Phone, IReadOnlyList<string> BackupCodes);
+
+    /// <summary>Enrolls a fresh number (<see cref="TwoFactor.PhoneFactorTests.NewPhone"/>, unique across fixtures) by SMS and
+    /// confirms it with the code the Telnyx stand-in received.</summary>
+    public static async Task<EnabledPhoneUser> EnablePhoneAsync(HttpClient client, TelnyxStandIn telnyx, string prefix = "phone")
+    {
+        var userId = AuthApp.NewUserId(prefix);
+        var phone = TwoFactor.PhoneFactorTests.NewPhone();
+        var enroll = await client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = phone, channel = "sms" });
+        Assert.That(enroll.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await enroll.Content.ReadAsStringAsync());
+        var confirm = await client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code = telnyx.LastCodeTo(phone) });
+        var body = await confirm.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(confirm.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToString());
+        return new EnabledPhoneUser(userId, phone, body.GetProperty("backupCodes").EnumerateArray().Select(c => c.GetString()!).ToList());
+    }
+
     public static Task<HttpResponseMessage> VerifyAsync(HttpClient client, string userId, object body) =>
         client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/verify", body);
 }

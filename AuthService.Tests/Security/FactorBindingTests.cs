@@ -29,13 +29,8 @@ public class FactorBindingTests : AppFixture
 
     private async Task<(string UserId, string Phone, IReadOnlyList<string> BackupCodes)> EnablePhoneAsync()
     {
-        var userId = AuthApp.NewUserId("bind");
-        var phone = PhoneFactorTests.NewPhone();
-        await StartPhoneAsync(userId, phone, "enroll");
-        var confirm = await Client.PostAsJsonAsync(Url(userId, "/enroll/confirm"), new { code = Telnyx.LastCodeTo(phone) });
-        var body = await confirm.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.That(confirm.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToString());
-        return (userId, phone, body.GetProperty("backupCodes").EnumerateArray().Select(c => c.GetString()!).ToList());
+        var user = await Flows.EnablePhoneAsync(Client, Telnyx, "bind");
+        return (user.UserId, user.Phone, user.BackupCodes);
     }
 
     private async Task StartPhoneAsync(string userId, string phone, string route, object? proof = null)

@@ -26,13 +26,8 @@ public class ProofSpendingTests : AppFixture
 
     private async Task<(string UserId, string Phone, IReadOnlyList<string> BackupCodes)> EnablePhoneAsync()
     {
-        var userId = AuthApp.NewUserId("spend");
-        var phone = PhoneFactorTests.NewPhone();
-        (await EnrollPhoneAsync(userId, phone)).EnsureSuccessStatusCode();
-        var confirm = await Client.PostAsJsonAsync(Url(userId, "/enroll/confirm"), new { code = Telnyx.LastCodeTo(phone) });
-        var body = await confirm.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.That(confirm.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToString());
-        return (userId, phone, body.GetProperty("backupCodes").EnumerateArray().Select(c => c.GetString()!).ToList());
+        var user = await Flows.EnablePhoneAsync(Client, Telnyx, "spend");
+        return (user.UserId, user.Phone, user.BackupCodes);
     }
 
     private Task<HttpResponseMessage> EnrollPhoneAsync(string userId, string phone) =>
