@@ -184,10 +184,19 @@ public class DatabaseOutageTests
                                   string.Join(", ", all.GroupBy(a => $"{a.Status}:{a.Code}").OrderBy(g => g.Key).Select(g => $"{g.Key}×{g.Count()}")));
         Assert.Multiple(() =>
         {
-            Assert.That(all.Where(a => a.Status is 0 or >= 500 and not 503), Is.Empty, "no 500, no timeout, no dropped connection");
+            Assert.That(all.Where(a => a.Status is 0 or >= 500 and not 503), Is.Empty,
+                "no 500, no timeout, no dropped connection; the service logged:\n" + ServerErrors(service.Output));
             Assert.That(all.Where(a => a.Status == 503), Has.All.Matches<Answer>(a => a!.Code == "database_unavailable"));
             Assert.That(all.TakeLast(8), Has.All.Matches<Answer>(a => a!.Status is 200 or 409), "the service carries on");
         });
-        Assert.That(service.Output, Does.Not.Contain("internal_error"));
+        Assert.That(service.Output, Does.Not.Contain("internal_error"), ServerErrors(service.Output));
+    }
+
+    /// <summary>The lines around each 500 in a service's log (the exception and the first frames), for the failure message.</summary>
+    private static string ServerErrors(string output)
+    {
+        var lines = output.Split('\n');
+        return string.Join("\n", lines.Select((line, i) => (line, i)).Where(x => x.line.Contains("internal_error"))
+            .SelectMany(x => lines.Skip(x.i).Take(12)).Take(60));
     }
 }
