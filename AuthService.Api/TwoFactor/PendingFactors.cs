@@ -123,7 +123,7 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secret
         };
         // The code's id is the pending row's, and so is the factor it is bound to: only the code sent to this number confirms
         // this enrollment. The row (and a switch's proof) is stored with the code, once it was sent.
-        var sent = await delivery.DeliverAsync(new CodeSend(userId, e164, phoneHash, channel, PhoneCodes.PendingPurpose, pending.Id, pending.Id, actor,
+        var sent = await delivery.DeliverAsync(new CodeSend(userId, e164, phoneHash, Channels.Parse(channel), PhoneCodes.PendingPurpose, pending.Id, pending.Id, actor,
             (connection, transaction, factor, recentFailures) => StoreAsync(connection, transaction, pending, proof, factor, recentFailures, now, actor,
                 new { method = FactorMethods.Phone, phoneNumber = masked, channel })), now, cancellationToken);
         return sent.Error is not null ? sent.Error : new PendingStarted(null, new PhoneEnrollmentResponse(FactorMethods.Phone, masked, channel, sent.Value));
