@@ -1,5 +1,6 @@
 using Fido2NetLib;
 using Microsoft.Extensions.Options;
+using AuthService.Core.Text;
 
 namespace AuthService.Api.Passkeys;
 
@@ -37,9 +38,9 @@ public sealed class PasskeyOptions
             return $"Passkeys:RelyingPartyId '{rpId}' must be a lowercase domain name without scheme, port or path (e.g. example.com).";
         }
 
-        if (string.IsNullOrWhiteSpace(RelyingPartyName) || RelyingPartyName.Length > 64 || RelyingPartyName.Any(char.IsControl))
+        if (string.IsNullOrWhiteSpace(RelyingPartyName) || !PrintableText.IsValid(RelyingPartyName))
         {
-            return "Passkeys:RelyingPartyName must be 1–64 printable characters.";
+            return $"Passkeys:RelyingPartyName must be 1–{PrintableText.MaxLength} printable characters.";
         }
 
         if (Origins.Count == 0)

@@ -20,7 +20,7 @@ public sealed class MethodRequests(PhoneDeliveries deliveries)
         switch (method)
         {
             case FactorMethods.Totp:
-                return accountName is not null && (accountName.Length > 256 || accountName.Any(char.IsControl))
+                return accountName is not null && !Core.Text.PrintableText.IsValid(accountName, 256)
                     ? Problems.Validation("accountName must be at most 256 characters without control characters.")
                     : null;
             case FactorMethods.Phone:
