@@ -5,6 +5,7 @@ using AuthService.Api.Security;
 using AuthService.Api.Storage;
 using AuthService.Core.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
+using AuthService.Core.Text;
 
 namespace AuthService.Api.ApiKeys;
 
@@ -46,7 +47,7 @@ public static class ApiKeysApi
         CreateApiKeyRequest request, ApiKeyService keys, TimeProvider time, ClaimsPrincipal caller, CancellationToken ct)
     {
         var name = request.Name?.Trim();
-        if (string.IsNullOrEmpty(name) || name.Length > 100 || name.Any(char.IsControl))
+        if (string.IsNullOrEmpty(name) || !PrintableText.IsValid(name, 100))
         {
             return Problems.Validation("name is required: 1–100 printable characters.").ToResult();
         }

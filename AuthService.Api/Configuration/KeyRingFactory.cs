@@ -51,6 +51,3 @@ public static class KeyRingFactory
         Keys = { ["ephemeral"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) },
     };
 }
-
-/// <summary>A configuration problem that stops the service at start with one clear line.</summary>
-public sealed class StartupException(string message) : Exception(message);

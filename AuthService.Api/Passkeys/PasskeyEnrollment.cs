@@ -128,7 +128,7 @@ public sealed class PasskeyEnrollment(
     /// <summary>What the authenticator will show: short, printable.</summary>
     public static Problem? LabelProblem(string? accountName, string? displayName) => IsLabel(accountName) && IsLabel(displayName)
         ? null
-        : Problems.Validation("accountName and displayName must be at most 64 characters without control characters.");
+        : Problems.Validation($"accountName and displayName must be at most {Core.Text.PrintableText.MaxLength} characters without control characters.");
 
-    private static bool IsLabel(string? value) => value is null || (value.Length <= 64 && !value.Any(char.IsControl));
+    private static bool IsLabel(string? value) => value is null || Core.Text.PrintableText.IsValid(value);
 }

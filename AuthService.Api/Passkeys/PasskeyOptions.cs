@@ -1,5 +1,6 @@
 using Fido2NetLib;
 using Microsoft.Extensions.Options;
+using AuthService.Core.Text;
 
 namespace AuthService.Api.Passkeys;
 
@@ -37,9 +38,9 @@ public sealed class PasskeyOptions
             return $"Passkeys:RelyingPartyId '{rpId}' must be a lowercase domain name without scheme, port or path (e.g. example.com).";
         }
 
-        if (string.IsNullOrWhiteSpace(RelyingPartyName) || RelyingPartyName.Length > 64 || RelyingPartyName.Any(char.IsControl))
+        if (string.IsNullOrWhiteSpace(RelyingPartyName) || !PrintableText.IsValid(RelyingPartyName))
         {
-            return "Passkeys:RelyingPartyName must be 1–64 printable characters.";
+            return $"Passkeys:RelyingPartyName must be 1–{PrintableText.MaxLength} printable characters.";
         }
 
         if (Origins.Count == 0)
@@ -80,27 +81,4 @@ public sealed class PasskeyOptions
         Timeout = (uint)ChallengeLifetime.TotalMilliseconds,
         ChallengeSize = 32,
     };
-}
-
-public static class PasskeyRegistration
-{
-    /// <summary>Options checked at start, the Fido2 verifier, the passkey use cases and their OpenAPI examples.</summary>
-    public static IServiceCollection AddPasskeys(this IServiceCollection services)
-    {
-        services.AddOptions<PasskeyOptions>().BindConfiguration("Passkeys").ValidateOnStart();
-        services.AddSingleton<IValidateOptions<PasskeyOptions>, PasskeyOptionsValidator>();
-        services.AddSingleton<IFido2>(sp => new Fido2(sp.GetRequiredService<IOptions<PasskeyOptions>>().Value.ToFido2()));
-        services.AddSingleton<PasskeyCeremonies>();
-        services.AddSingleton<PasskeyEnrollment>();
-        services.AddSingleton<PasskeyVerification>();
-        services.ConfigureSwaggerGen(o => o.SchemaFilter<PasskeyExamplesFilter>());
-        return services;
-    }
-
-    /// <summary>Says exactly what is wrong, so the one-line startup refusal is useful.</summary>
-    private sealed class PasskeyOptionsValidator : IValidateOptions<PasskeyOptions>
-    {
-        public ValidateOptionsResult Validate(string? name, PasskeyOptions options) =>
-            options.Problem() is { } problem ? ValidateOptionsResult.Fail(problem) : ValidateOptionsResult.Success;
-    }
 }

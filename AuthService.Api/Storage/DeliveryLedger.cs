@@ -1,3 +1,5 @@
+using AuthService.Core.Factors;
+using AuthService.Core.Phone;
 using Dapper;
 using Npgsql;
 
@@ -44,7 +46,8 @@ public static class DeliveryLedger
         return rows.Select(Timestamps.Utc).ToList();
     }
 
-    /// <summary>Deliveries of the whole deployment in the last day and to <paramref name="country"/> in the last hour, read
+    /// <summary>Deliveries of the whole deployment in the last day and to <paramref name="country"/> in the last hour
+    /// (<see cref="DeliveryWindows"/>), read
     /// without any lock, and PostgreSQL's <c>max_connections</c>: the most reservations that can be in flight at once.</summary>
     public static Task<(long Daily, long CountryHourly, int MaxConnections)> PeekAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         string country, DateTimeOffset now) =>
@@ -52,7 +55,7 @@ public static class DeliveryLedger
             select (select count(*) from deliveries where created_at > @dayAgo),
                    (select count(*) from deliveries where country = @country and created_at > @hourAgo),
                    current_setting('max_connections')::int
-            """, new { country, dayAgo = now - TimeSpan.FromHours(24), hourAgo = now - TimeSpan.FromHours(1) }, transaction);
+            """, new { country, dayAgo = now - DeliveryWindows.Day, hourAgo = now - DeliveryWindows.Hour }, transaction);
 
     /// <summary>
     /// The deployment-wide caps, decided exactly. One batch (one round trip) takes the caps lock, then — in a second
@@ -66,7 +69,7 @@ public static class DeliveryLedger
     /// slack: one reservation at a time, each seeing all the others.</para>
     /// </summary>
     public static async Task<(long Daily, long CountryHourly, long? Id)> ReserveUnderCapsAsync(NpgsqlConnection connection,
-        NpgsqlTransaction transaction, string userId, byte[] phoneHash, string channel, bool confirmed, string country, DateTimeOffset now,
+        NpgsqlTransaction transaction, string userId, byte[] phoneHash, CodeChannel channel, bool confirmed, string country, DateTimeOffset now,
         int dailyCap, int countryHourlyCap, bool enforce, bool shared, int slack)
     {
         await using var batch = new NpgsqlBatch(connection, transaction);
@@ -88,12 +91,12 @@ public static class DeliveryLedger
         {
             Parameters =
             {
-                new NpgsqlParameter { Value = now - TimeSpan.FromHours(24) },
+                new NpgsqlParameter { Value = now - DeliveryWindows.Day },
                 new NpgsqlParameter { Value = country },
-                new NpgsqlParameter { Value = now - TimeSpan.FromHours(1) },
+                new NpgsqlParameter { Value = now - DeliveryWindows.Hour },
                 new NpgsqlParameter { Value = userId },
                 new NpgsqlParameter { Value = phoneHash },
-                new NpgsqlParameter { Value = channel },
+                new NpgsqlParameter { Value = channel.ToWire() },
                 new NpgsqlParameter { Value = confirmed },
                 new NpgsqlParameter { Value = now },
                 new NpgsqlParameter { Value = enforce },

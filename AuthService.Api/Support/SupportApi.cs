@@ -7,6 +7,7 @@ using AuthService.Core.Security;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
+using AuthService.Core.Text;
 
 namespace AuthService.Api.Support;
 
@@ -80,6 +81,5 @@ public static class SupportApi
 
     /// <summary>Free text for the audit trail; the ticket also goes to the log, so it gets no line breaks.</summary>
     private static bool IsText(string? value, int max, bool allowNewlines) =>
-        !string.IsNullOrWhiteSpace(value) && value.Length <= max &&
-        !value.Any(c => char.IsControl(c) && !(allowNewlines && c is '\n' or '\t'));
+        !string.IsNullOrWhiteSpace(value) && PrintableText.IsValid(value, max, allowNewlines);
 }

@@ -21,5 +21,5 @@ public sealed partial class LogTelephonySender(ILogger<LogTelephonySender> logge
     // repository hook look for that name, and only this development sender may ever write one.
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "DEV CODE for {MaskedPhone}: {DevCode} ({Channel}; Telephony:Provider=log, development only, nothing was sent)")]
-    private static partial void LogDevCode(ILogger logger, string maskedPhone, string devCode, DeliveryChannel channel);
+    private static partial void LogDevCode(ILogger logger, string maskedPhone, string devCode, CodeChannel channel);
 }

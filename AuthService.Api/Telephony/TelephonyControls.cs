@@ -89,14 +89,3 @@ public sealed record TelephonyControls(
             ? single.Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
             : section.GetChildren().Select(c => c.Value ?? "").ToList();
 }
-
-public static class TelephonyControlsServiceCollectionExtensions
-{
-    /// <summary>Validates the controls now (a bad value refuses to start) and registers them with the send path.</summary>
-    public static IServiceCollection AddTelephonyControls(this IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddSingleton(TelephonyControls.FromConfiguration(configuration));
-        services.AddSingleton<TwoFactor.PhoneDeliveries>();
-        return services;
-    }
-}

@@ -36,8 +36,8 @@ public sealed partial class TelnyxTelephonySender(
         var masked = PhoneNumbers.Mask(delivery.PhoneNumber);
         var (path, body) = delivery.Channel switch
         {
-            DeliveryChannel.Sms => ("messages", SmsRequest(delivery)),
-            DeliveryChannel.Call => (CallPath(masked), CallRequest(delivery)),
+            CodeChannel.Sms => ("messages", SmsRequest(delivery)),
+            CodeChannel.Call => (CallPath(masked), CallRequest(delivery)),
             _ => throw new ArgumentOutOfRangeException(nameof(delivery), delivery.Channel, "Unknown delivery channel."),
         };
 
@@ -193,7 +193,7 @@ public sealed partial class TelnyxTelephonySender(
             ? value.ToString()
             : "-";
 
-    private async Task<string?> ReadProviderIdAsync(HttpResponseMessage response, DeliveryChannel channel, CancellationToken cancellationToken)
+    private async Task<string?> ReadProviderIdAsync(HttpResponseMessage response, CodeChannel channel, CancellationToken cancellationToken)
     {
         // The message was accepted whatever the body says: failing here would make the user ask
         // for a second code while the first one is on its way.
@@ -202,7 +202,7 @@ public sealed partial class TelnyxTelephonySender(
             await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
             using var doc = await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken);
             var root = doc.RootElement;
-            return channel == DeliveryChannel.Sms
+            return channel == CodeChannel.Sms
                 ? StringAt(root, "data", "id")
                 : StringAt(root, "call_sid") ?? StringAt(root, "sid") ?? StringAt(root, "CallSid")
                   ?? StringAt(root, "data", "call_sid") ?? StringAt(root, "data", "sid") ?? StringAt(root, "data", "id");
@@ -225,7 +225,7 @@ public sealed partial class TelnyxTelephonySender(
         return element.ValueKind == JsonValueKind.String ? element.GetString() : null;
     }
 
-    private static string Describe(DeliveryChannel channel) => channel == DeliveryChannel.Sms ? "SMS" : "call";
+    private static string Describe(CodeChannel channel) => channel == CodeChannel.Sms ? "SMS" : "call";
 
     private sealed record SendMessageRequest(
         [property: JsonPropertyName("from")] string? From,
@@ -240,19 +240,19 @@ public sealed partial class TelnyxTelephonySender(
         [property: JsonPropertyName("Texml")] string Texml);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sent {Channel} code to {MaskedPhone} via Telnyx, provider id {ProviderMessageId}")]
-    private static partial void LogSent(ILogger logger, DeliveryChannel channel, string maskedPhone, string? providerMessageId);
+    private static partial void LogSent(ILogger logger, CodeChannel channel, string maskedPhone, string? providerMessageId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Telnyx unreachable for {Channel} to {MaskedPhone}: {Reason}")]
-    private static partial void LogUnreachable(ILogger logger, Exception exception, DeliveryChannel channel, string maskedPhone, string reason);
+    private static partial void LogUnreachable(ILogger logger, Exception exception, CodeChannel channel, string maskedPhone, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Telnyx failed {Channel} to {MaskedPhone}: HTTP {StatusCode}, errors {TelnyxErrors}")]
-    private static partial void LogProviderFailed(ILogger logger, DeliveryChannel channel, string maskedPhone, int statusCode, string telnyxErrors);
+    private static partial void LogProviderFailed(ILogger logger, CodeChannel channel, string maskedPhone, int statusCode, string telnyxErrors);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Telnyx rejected {Channel} to {MaskedPhone}: HTTP {StatusCode}, errors {TelnyxErrors}")]
-    private static partial void LogProviderRejected(ILogger logger, DeliveryChannel channel, string maskedPhone, int statusCode, string telnyxErrors);
+    private static partial void LogProviderRejected(ILogger logger, CodeChannel channel, string maskedPhone, int statusCode, string telnyxErrors);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Telnyx accepted a {Channel} but its answer had no readable id")]
-    private static partial void LogUnreadableReceipt(ILogger logger, DeliveryChannel channel);
+    private static partial void LogUnreadableReceipt(ILogger logger, CodeChannel channel);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Call to {MaskedPhone} refused: Telnyx voice settings (AccountSid, TexmlApplicationId, FromNumber) are missing")]
     private static partial void LogVoiceNotConfigured(ILogger logger, string maskedPhone);

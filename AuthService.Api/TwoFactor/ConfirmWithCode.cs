@@ -27,7 +27,9 @@ public sealed class ConfirmWithCode(PendingConfirmation confirmation, SecretBox 
             : confirmation.ConfirmAdditionAsync(userId, pendingId, null, actor, Check(code!), cancellationToken);
 
     private static Problem? ShapeProblem(string? code) =>
-        code is null || code.Length > 64 ? Problems.Validation("code is required (at most 64 characters).") : null;
+        code is null || code.Length > Core.Text.PrintableText.MaxLength
+            ? Problems.Validation($"code is required (at most {Core.Text.PrintableText.MaxLength} characters).")
+            : null;
 
     private PendingConfirmation.Check Check(string code) => async (connection, transaction, pending, now) =>
     {

@@ -13,14 +13,14 @@ public sealed class MethodRequests(PhoneDeliveries deliveries)
     /// DESIGN §8.2 (<see cref="PhoneDeliveries.CheckDestination"/>): a refused type or country is refused here.</summary>
     public Problem? Check(string? method, string? accountName, string? phoneNumber, string? channel) =>
         ShapeProblem(method, accountName, phoneNumber, channel)
-        ?? (method == FactorMethods.Phone ? deliveries.CheckDestination(PhoneNumbers.Parse(phoneNumber).E164!, channel!) : null);
+        ?? (method == FactorMethods.Phone ? deliveries.CheckDestination(PhoneNumbers.Parse(phoneNumber).E164!, Channels.Parse(channel)) : null);
 
     private static Problem? ShapeProblem(string? method, string? accountName, string? phoneNumber, string? channel)
     {
         switch (method)
         {
             case FactorMethods.Totp:
-                return accountName is not null && (accountName.Length > 256 || accountName.Any(char.IsControl))
+                return accountName is not null && !Core.Text.PrintableText.IsValid(accountName, 256)
                     ? Problems.Validation("accountName must be at most 256 characters without control characters.")
                     : null;
             case FactorMethods.Phone:

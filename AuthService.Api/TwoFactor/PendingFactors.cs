@@ -131,7 +131,7 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secret
         };
         // The code's id is the pending row's, and so is the factor it is bound to: only the code sent to this number confirms
         // this enrollment. The row (and a switch's proof) is stored with the code, once it was sent.
-        var sent = await delivery.DeliverAsync(new CodeSend(userId, e164, phoneHash, channel, PhoneCodes.PendingPurpose, pending.Id, pending.Id, actor,
+        var sent = await delivery.DeliverAsync(new CodeSend(userId, e164, phoneHash, Channels.Parse(channel), PhoneCodes.PendingPurpose, pending.Id, pending.Id, actor,
             (connection, transaction, user, recentFailures) => StoreAsync(connection, transaction, pending, proof, user, recentFailures, now, actor,
                 new { method = FactorMethods.Phone, phoneNumber = masked, channel, purpose, factorId = pending.Id })), now, cancellationToken);
         return sent.Error is not null

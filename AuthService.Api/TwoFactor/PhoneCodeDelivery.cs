@@ -14,7 +14,7 @@ namespace AuthService.Api.TwoFactor;
 
 /// <summary>What is sent, to whom, for which factor (or pending row) and purpose, and what must still hold when the code is
 /// stored (<see cref="Bind"/>).</summary>
-public sealed record CodeSend(string UserId, string E164, byte[] PhoneHash, string Channel, string Purpose, Guid CodeId, Guid FactorId, Guid? Actor,
+public sealed record CodeSend(string UserId, string E164, byte[] PhoneHash, CodeChannel Channel, string Purpose, Guid CodeId, Guid FactorId, Guid? Actor,
     CodeBinding Bind);
 
 /// <summary>Run under the user's lock in the transaction that stores a sent code, with the user's factor and recent failures as
@@ -42,6 +42,7 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
         }
 
         var masked = PhoneNumbers.Mask(send.E164);
+        var channel = send.Channel.ToWire();
         var request = new SendRequest(send.UserId, send.E164, send.PhoneHash, send.Channel, send.Actor);
         var reserved = await deliveries.ReserveAsync(request, now, cancellationToken);
         if (reserved.Error is not null)
@@ -56,7 +57,7 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
         try
         {
             receipt = await deliveries.SendAsync(
-                new CodeDelivery(send.E164, send.Channel == Channels.Call ? DeliveryChannel.Call : DeliveryChannel.Sms, code, authOptions.Value.Issuer),
+                new CodeDelivery(send.E164, send.Channel, code, authOptions.Value.Issuer),
                 CancellationToken.None);
         }
         catch (TelephonyUnavailableException e)
@@ -77,7 +78,7 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
             unbound = await send.Bind(connection, transaction, factor, recentFailures);
             if (unbound is null)
             {
-                await PhoneCodeStore.UpsertCodeAsync(connection, transaction, send.UserId, send.Purpose, send.CodeId, send.FactorId, send.Channel,
+                await PhoneCodeStore.UpsertCodeAsync(connection, transaction, send.UserId, send.Purpose, send.CodeId, send.FactorId, channel,
                     secrets.ActiveKeyId, secrets.PhoneCodeHash(secrets.ActiveKeyId, send.UserId, send.Purpose, send.CodeId, send.FactorId, code), now,
                     expiresAt);
             }
@@ -86,7 +87,7 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
             {
                 await AuditLog.AppendAsync(connection, transaction, send.UserId, AuditEvents.CodeSent, now, send.Actor, new
                 {
-                    channel = send.Channel, purpose = send.Purpose, phoneNumber = masked, provider = receipt.Provider,
+                    channel, purpose = send.Purpose, phoneNumber = masked, provider = receipt.Provider,
                     providerMessageId = receipt.ProviderMessageId, kept = unbound is null,
                 });
             }
@@ -96,7 +97,7 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
 
         if (unbound is not null)
         {
-            logger.LogWarning("Discarded a {Channel} code sent to {MaskedPhone}: {Reason}", send.Channel, masked, unbound.Code);
+            logger.LogWarning("Discarded a {Channel} code sent to {MaskedPhone}: {Reason}", channel, masked, unbound.Code);
             return unbound;
         }
 
@@ -105,8 +106,8 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
             return TelephonyProblems.OutcomeUnknown;
         }
 
-        logger.LogInformation("Sent {Channel} code to {MaskedPhone}", send.Channel, masked);
-        ServiceMetrics.Deliveries.WithLabels(send.Channel, "sent").Inc();
+        logger.LogInformation("Sent {Channel} code to {MaskedPhone}", channel, masked);
+        ServiceMetrics.Deliveries.WithLabels(channel, "sent").Inc();
         return expiresAt;
     }
 }

@@ -12,7 +12,7 @@ using Npgsql;
 namespace AuthService.Api.TwoFactor;
 
 /// <summary>One code send to reserve: who asks, to which number, on which channel.</summary>
-public sealed record SendRequest(string UserId, string E164, byte[] PhoneHash, string Channel, Guid? Actor);
+public sealed record SendRequest(string UserId, string E164, byte[] PhoneHash, CodeChannel Channel, Guid? Actor);
 
 /// <summary>
 /// The send path's abuse and cost controls (DESIGN §4 budgets, §8.2): the destination filter, the per-user and per-number
@@ -27,19 +27,17 @@ public sealed partial class PhoneDeliveries(
     IOptions<LimitsOptions> limits,
     ILogger<PhoneDeliveries> logger)
 {
-    private static readonly TimeSpan Day = TimeSpan.FromHours(24);
-    private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
-
     /// <summary>Refuses premium-rate, satellite and other toll-fraud destinations, and countries off the channel's
     /// allow-list, before anything is sent or counted.</summary>
-    public Problem? CheckDestination(string e164, string channel)
+    public Problem? CheckDestination(string e164, CodeChannel codeChannel)
     {
-        var decision = controls.Destinations.Check(e164, channel == Channels.Call ? CodeChannel.Call : CodeChannel.Sms);
+        var decision = controls.Destinations.Check(e164, codeChannel);
         if (decision.Allowed)
         {
             return null;
         }
 
+        var channel = codeChannel.ToWire();
         var (reason, why) = decision.Refusal switch
         {
             DestinationRefusal.Country => ("country", $"country {decision.Country} is not enabled for {channel}"),
@@ -64,6 +62,7 @@ public sealed partial class PhoneDeliveries(
     private async Task<Result<long>?> TryReserveAsync(SendRequest send, DateTimeOffset now, bool exclusive, CancellationToken cancellationToken)
     {
         var masked = PhoneNumbers.Mask(send.E164);
+        var channel = send.Channel.ToWire();
         var country = DestinationPolicy.CountryOf(send.E164);
         var dailyRequests = limits.Value.DailyRequests;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -73,19 +72,20 @@ public sealed partial class PhoneDeliveries(
 
         // A number the requester has not confirmed draws on its small "unconfirmed" budget, never on its owner's.
         var confirmed = await DeliveryLedger.HasConfirmedAsync(connection, transaction, send.UserId, send.PhoneHash);
-        var byUser = RollingWindow.Check(await DeliveryLedger.DeliveriesSinceAsync(connection, transaction, send.UserId, null, now - Day),
-            dailyRequests, Day, now);
+        var byUser = RollingWindow.Check(
+            await DeliveryLedger.DeliveriesSinceAsync(connection, transaction, send.UserId, null, now - DeliveryWindows.Day),
+            dailyRequests, DeliveryWindows.Day, now);
         var byNumber = RollingWindow.Check(
-            await DeliveryLedger.NumberDeliveriesSinceAsync(connection, transaction, send.PhoneHash, confirmed, now - Day),
-            confirmed ? dailyRequests : controls.UnconfirmedNumberDaily, Day, now);
+            await DeliveryLedger.NumberDeliveriesSinceAsync(connection, transaction, send.PhoneHash, confirmed, now - DeliveryWindows.Day),
+            confirmed ? dailyRequests : controls.UnconfirmedNumberDaily, DeliveryWindows.Day, now);
         if (!byUser.Allowed || !byNumber.Allowed)
         {
             var scope = !byUser.Allowed ? "user" : confirmed ? "phone_number" : "unconfirmed_phone_number";
             var retry = Math.Max(byUser.Allowed ? 0 : byUser.RetryAfterSeconds, byNumber.Allowed ? 0 : byNumber.RetryAfterSeconds);
             await AuditLog.AppendAsync(connection, transaction, send.UserId, AuditEvents.RateLimited, now, send.Actor,
-                new { limit = confirmed || !byUser.Allowed ? "daily_requests" : "unconfirmed_number_daily", scope, phoneNumber = masked, channel = send.Channel });
+                new { limit = confirmed || !byUser.Allowed ? "daily_requests" : "unconfirmed_number_daily", scope, phoneNumber = masked, channel });
             await transaction.CommitAsync(cancellationToken);
-            ServiceMetrics.Deliveries.WithLabels(send.Channel, "rate_limited").Inc();
+            ServiceMetrics.Deliveries.WithLabels(channel, "rate_limited").Inc();
             ServiceMetrics.LimitHits.WithLabels(confirmed || !byUser.Allowed ? "daily_requests" : "unconfirmed_number_daily").Inc();
             TelephonyMetrics.Count(TelephonyMetrics.Blocked,
                 !byUser.Allowed ? "user_daily" : confirmed ? "number_daily" : "unconfirmed_number_daily", country);
@@ -118,12 +118,14 @@ public sealed partial class PhoneDeliveries(
         var limit = cap == "daily_cap" ? controls.DailyCap : controls.CountryHourlyCap;
         var count = cap == "daily_cap" ? daily : countryHourly;
         var roomAt = cap == "daily_cap"
-            ? await DeliveryLedger.RoomAtAsync(connection, transaction, null, now - Day, Day, daily, controls.DailyCap)
-            : await DeliveryLedger.RoomAtAsync(connection, transaction, country, now - Hour, Hour, countryHourly, controls.CountryHourlyCap);
+            ? await DeliveryLedger.RoomAtAsync(connection, transaction, null, now - DeliveryWindows.Day, DeliveryWindows.Day, daily,
+                controls.DailyCap)
+            : await DeliveryLedger.RoomAtAsync(connection, transaction, country, now - DeliveryWindows.Hour, DeliveryWindows.Hour,
+                countryHourly, controls.CountryHourlyCap);
         await AuditLog.AppendAsync(connection, transaction, send.UserId, AuditEvents.TelephonyCapped, now, send.Actor,
-            new { cap, limit, count, country, mode = controls.Mode, channel = send.Channel, phoneNumber = masked });
+            new { cap, limit, count, country, mode = controls.Mode, channel, phoneNumber = masked });
         await transaction.CommitAsync(cancellationToken);
-        LogCapReached(logger, cap, count, limit, country, controls.Mode, send.Channel);
+        LogCapReached(logger, cap, count, limit, country, controls.Mode, channel);
         TelephonyMetrics.CapReached.WithLabels(cap == "daily_cap" ? "daily" : "country_hourly").Set(1);
         if (id is { } monitored)
         {
@@ -132,8 +134,8 @@ public sealed partial class PhoneDeliveries(
         }
 
         TelephonyMetrics.Count(TelephonyMetrics.Blocked, cap, country);
-        ServiceMetrics.Deliveries.WithLabels(send.Channel, "capped").Inc();
-        return TelephonyProblems.Capped(Math.Max(1, (int)Math.Ceiling((roomAt - now).TotalSeconds)));
+        ServiceMetrics.Deliveries.WithLabels(channel, "capped").Inc();
+        return TelephonyProblems.Capped(RetryDelay.Seconds(roomAt - now));
     }
 
     /// <summary>Calls the provider once (its pipeline retries only where nothing can have been sent).</summary>
@@ -144,6 +146,7 @@ public sealed partial class PhoneDeliveries(
     /// message; a send that may have gone out stays counted (an attacker cannot pump messages through provider errors).</summary>
     public async Task RecordFailureAsync(SendRequest send, long deliveryId, TelephonyUnavailableException failure, DateTimeOffset now)
     {
+        var channel = send.Channel.ToWire();
         await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
         if (!failure.MayHaveBeenDelivered)
         {
@@ -152,13 +155,13 @@ public sealed partial class PhoneDeliveries(
 
         await AuditLog.AppendAsync(connection, null, send.UserId, AuditEvents.CodeSendFailed, now, send.Actor, new
         {
-            channel = send.Channel,
+            channel,
             phoneNumber = PhoneNumbers.Mask(send.E164),
             transient = failure.Transient,
             mayHaveBeenDelivered = failure.MayHaveBeenDelivered,
         });
-        LogSendFailed(logger, send.Channel, PhoneNumbers.Mask(send.E164), failure.MayHaveBeenDelivered, failure.Message);
-        ServiceMetrics.Deliveries.WithLabels(send.Channel, failure.MayHaveBeenDelivered ? "unknown" : "failed").Inc();
+        LogSendFailed(logger, channel, PhoneNumbers.Mask(send.E164), failure.MayHaveBeenDelivered, failure.Message);
+        ServiceMetrics.Deliveries.WithLabels(channel, failure.MayHaveBeenDelivered ? "unknown" : "failed").Inc();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Refused to send a {Channel} code to {MaskedPhone}: number type {NumberType}, country {Country}")]

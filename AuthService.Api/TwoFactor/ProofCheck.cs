@@ -100,7 +100,9 @@ public sealed partial class ProofCheck : IDisposable
         }
 
         var value = proof.Code ?? proof.BackupCode!;
-        return value.Length > 64 || value.Any(char.IsControl) ? Problems.Validation("The code must be at most 64 printable characters.") : null;
+        return Core.Text.PrintableText.IsValid(value)
+            ? null
+            : Problems.Validation($"The code must be at most {Core.Text.PrintableText.MaxLength} printable characters.");
     }
 
     private sealed record TotpAttempt(string UserId, string Code, string Stage, Guid? Actor, DateTimeOffset Now);

@@ -59,7 +59,7 @@ public static class TwoFactorApi
         group.MapPost("/enroll/confirm", ConfirmEnrollment).RequireAuthorization(Scopes.Manage)
             .WithSummary("Confirm enrollment with the first code")
             .WithDescription("`code`, or for a passkey `credential` (the `RegistrationResponseJSON` of `navigator.credentials.create()`). " +
-                             "Enables the factor and returns 10 backup codes: the only time they are ever shown. " +
+                             $"Enables the factor and returns {Core.BackupCodes.BackupCodeSet.DefaultCount} backup codes: the only time they are ever shown. " +
                              "422 `invalid_code` / `invalid_passkey` (wrong origin, RP ID, malformed) / `passkey_challenge_invalid` (unknown, used or " +
                              "expired challenge: enroll again); 409 `no_pending_enrollment`; 429 `too_many_attempts`.")
             .ProducesProblemCodes(409, ProblemCodes.NoPendingEnrollment, ProblemCodes.TwoFactorAlreadyEnabled)
@@ -138,7 +138,7 @@ public static class TwoFactorApi
             .WithSummary("Replace the backup codes")
             .WithDescription("Needs `proof`: a TOTP code of the current factor, a phone code or passkey assertion (`credential`) of a `proof` " +
                              "challenge, or a backup code; spent in the same transaction that stores the new set. " +
-                             "Returns a new set of 10, shown once; every older code dies.")
+                             $"Returns a new set of {Core.BackupCodes.BackupCodeSet.DefaultCount}, shown once; every older code dies.")
             .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.PasskeyNotEnabled, ProblemCodes.FactorChanged)
             .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid, ProblemCodes.PasskeyCounterRegression)
             .ProducesProblemCodes(423, ProblemCodes.Locked)

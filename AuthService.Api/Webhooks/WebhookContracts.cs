@@ -1,4 +1,3 @@
-using AuthService.Api.Storage;
 namespace AuthService.Api.Webhooks;
 
 public sealed record CreateWebhookRequest(string? Url, string[]? Events, string? Description);
@@ -27,34 +26,3 @@ public sealed record WebhookDeliveryResponse(
     DateTimeOffset CreatedAt);
 
 public sealed record WebhookDeliveryPage(IReadOnlyList<WebhookDeliveryResponse> Items, long? NextBefore);
-
-public sealed class WebhookEndpointRow
-{
-    public Guid Id { get; init; }
-    public string Url { get; init; } = "";
-    public string[] Events { get; init; } = [];
-    public string? Description { get; init; }
-    public DateTime CreatedAt { get; init; }
-
-    public WebhookResponse ToResponse() => new(Id, Url, Events, Description, Timestamps.Utc(CreatedAt));
-}
-
-public sealed class WebhookDeliveryRow
-{
-    public long Id { get; init; }
-    public Guid EventId { get; init; }
-    public string Type { get; init; } = "";
-    public string? UserId { get; init; }
-    public string Status { get; init; } = "";
-    public int Attempts { get; init; }
-    public DateTime? LastAttemptAt { get; init; }
-    public int? LastStatus { get; init; }
-    public string? LastError { get; init; }
-    public DateTime NextAttemptAt { get; init; }
-    public DateTime? DeliveredAt { get; init; }
-    public DateTime CreatedAt { get; init; }
-
-    public WebhookDeliveryResponse ToResponse() => new(Id, WebhookEvent.MessageId(EventId), Type, UserId, Status, Attempts,
-        Timestamps.Utc(LastAttemptAt), LastStatus, LastError, Status == "pending" ? Timestamps.Utc(NextAttemptAt) : null,
-        Timestamps.Utc(DeliveredAt), Timestamps.Utc(CreatedAt));
-}

@@ -74,5 +74,37 @@ public static class WebhookStore
             select {DeliveryColumns} from webhook_deliveries d join webhook_events e on e.id = d.event_id where d.id = @id
             """, new { id }, cancellationToken: cancellationToken));
     }
+}
 
+/// <summary>A webhook endpoint as stored (never its secret).</summary>
+public sealed class WebhookEndpointRow
+{
+    public Guid Id { get; init; }
+    public string Url { get; init; } = "";
+    public string[] Events { get; init; } = [];
+    public string? Description { get; init; }
+    public DateTime CreatedAt { get; init; }
+
+    public WebhookResponse ToResponse() => new(Id, Url, Events, Description, Timestamps.Utc(CreatedAt));
+}
+
+/// <summary>A delivery as the deliveries view reads it: the delivery, its event's type and user.</summary>
+public sealed class WebhookDeliveryRow
+{
+    public long Id { get; init; }
+    public Guid EventId { get; init; }
+    public string Type { get; init; } = "";
+    public string? UserId { get; init; }
+    public string Status { get; init; } = "";
+    public int Attempts { get; init; }
+    public DateTime? LastAttemptAt { get; init; }
+    public int? LastStatus { get; init; }
+    public string? LastError { get; init; }
+    public DateTime NextAttemptAt { get; init; }
+    public DateTime? DeliveredAt { get; init; }
+    public DateTime CreatedAt { get; init; }
+
+    public WebhookDeliveryResponse ToResponse() => new(Id, WebhookEvent.MessageId(EventId), Type, UserId, Status, Attempts,
+        Timestamps.Utc(LastAttemptAt), LastStatus, LastError, Status == "pending" ? Timestamps.Utc(NextAttemptAt) : null,
+        Timestamps.Utc(DeliveredAt), Timestamps.Utc(CreatedAt));
 }

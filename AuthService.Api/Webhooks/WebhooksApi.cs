@@ -5,6 +5,7 @@ using AuthService.Api.Security;
 using AuthService.Core.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
+using AuthService.Core.Text;
 
 namespace AuthService.Api.Webhooks;
 
@@ -52,7 +53,7 @@ public static class WebhooksApi
         }
 
         var description = request.Description?.Trim();
-        if (description is { Length: > 500 } || description?.Any(char.IsControl) == true)
+        if (description is not null && !PrintableText.IsValid(description, 500))
         {
             return Problems.Validation("description must be at most 500 characters without control characters.").ToResult();
         }

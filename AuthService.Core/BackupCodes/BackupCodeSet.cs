@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using AuthService.Core.Text;
 
 namespace AuthService.Core.BackupCodes;
 
@@ -40,7 +41,7 @@ public static class BackupCodeSet
     public static bool TryNormalize(string? input, out string normalized)
     {
         normalized = string.Empty;
-        if (input is null || input.Length > 64)
+        if (input is null || input.Length > PrintableText.MaxLength)
         {
             return false;
         }

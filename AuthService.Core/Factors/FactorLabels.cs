@@ -3,7 +3,7 @@ namespace AuthService.Core.Factors;
 /// <summary>The label a factor carries when its user gave none (DESIGN §9.2), and the rule for a label given.</summary>
 public static class FactorLabels
 {
-    public const int MaxLength = 64;
+    public const int MaxLength = Text.PrintableText.MaxLength;
 
     public static string Default(string method, string? maskedPhone = null) => method switch
     {
@@ -17,7 +17,7 @@ public static class FactorLabels
     /// else why not.</summary>
     public static string? Problem(string? label) =>
         label is null ? null
-        : string.IsNullOrWhiteSpace(label) || label.Length > MaxLength || label.Any(char.IsControl)
+        : string.IsNullOrWhiteSpace(label) || !Text.PrintableText.IsValid(label)
             ? $"label must be 1 to {MaxLength} printable characters."
             : null;
 }

@@ -3,13 +3,6 @@ using PhoneNumbers;
 
 namespace AuthService.Core.Phone;
 
-/// <summary>The two ways a phone code reaches a user.</summary>
-public enum CodeChannel
-{
-    Sms,
-    Call,
-}
-
 /// <summary>Why a destination was refused; <see cref="None"/> when it is allowed.</summary>
 public enum DestinationRefusal
 {

@@ -1,12 +1,5 @@
 namespace AuthService.Core.Policy;
 
-public static class LoginMethods
-{
-    public static readonly IReadOnlyList<string> All = ["password", "oauth", "sso", "saml", "api_key"];
-
-    public static bool IsKnown(string? method) => method is not null && All.Contains(method);
-}
-
 /// <summary>What the portal should do after the first factor.</summary>
 public sealed record LoginDecision(string Action, string? Method, bool CanSkip, bool Locked)
 {

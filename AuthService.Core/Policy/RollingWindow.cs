@@ -1,14 +1,5 @@
 namespace AuthService.Core.Policy;
 
-/// <summary>Outcome of a rolling-window limit: allowed, or refused with how long until a slot frees up.</summary>
-public readonly record struct LimitCheck(bool Allowed, TimeSpan RetryAfter)
-{
-    public static readonly LimitCheck Ok = new(true, TimeSpan.Zero);
-
-    /// <summary>Whole seconds for the Retry-After header, never less than 1.</summary>
-    public int RetryAfterSeconds => Math.Max(1, (int)Math.Ceiling(RetryAfter.TotalSeconds));
-}
-
 /// <summary>At most <c>limit</c> events in any <c>window</c> ending now. Given the events already in the window
 /// (oldest first), the next one is allowed when fewer than <c>limit</c> remain; otherwise it may happen once the
 /// oldest event that keeps the count at the limit has left the window.</summary>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using AuthService.Api.Telephony;
+using AuthService.Core.Phone;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
@@ -77,8 +78,8 @@ internal sealed class TelephonyHarness : IDisposable
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 
-    public static CodeDelivery Sms(string phone = Phone) => new(phone, DeliveryChannel.Sms, Code, Issuer);
-    public static CodeDelivery Call(string phone = Phone) => new(phone, DeliveryChannel.Call, Code, Issuer);
+    public static CodeDelivery Sms(string phone = Phone) => new(phone, CodeChannel.Sms, Code, Issuer);
+    public static CodeDelivery Call(string phone = Phone) => new(phone, CodeChannel.Call, Code, Issuer);
 
     public Task<DeliveryReceipt> SendAsync(CodeDelivery delivery) => Sender.SendCodeAsync(delivery, CancellationToken.None);
 

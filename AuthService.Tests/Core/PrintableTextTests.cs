@@ -1,0 +1,75 @@
+using AuthService.Core.Text;
+
+namespace AuthService.Tests.Core;
+
+public class PrintableTextTests
+{
+    [TestCase("")]
+    [TestCase("My phone")]
+    [TestCase("Téléphone de Zoë")]
+    [TestCase("Телефон Ивана")]
+    [TestCase("山田の鍵")]
+    [TestCase("مفتاح")]
+    [TestCase("YubiKey 5 🔑")]
+    [TestCase("no-break\u00A0space")]
+    public void Printable_text_of_any_script_is_accepted(string value)
+    {
+        Assert.That(PrintableText.IsValid(value), Is.True);
+    }
+
+    [Test]
+    public void Null_is_refused()
+    {
+        Assert.That(PrintableText.IsValid(null), Is.False);
+        Assert.That(PrintableText.IsValid(null, 500, allowNewlines: true), Is.False);
+    }
+
+    [Test]
+    public void The_cap_is_64_characters_by_default()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(PrintableText.MaxLength, Is.EqualTo(64));
+            Assert.That(PrintableText.IsValid(new string('a', 64)), Is.True);
+            Assert.That(PrintableText.IsValid(new string('a', 65)), Is.False, "65 characters");
+            Assert.That(PrintableText.IsValid(new string('é', 65)), Is.False, "65 letters outside ASCII");
+        });
+    }
+
+    [Test]
+    public void A_caller_sets_its_own_cap()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(PrintableText.IsValid(new string('a', 100), 100), Is.True);
+            Assert.That(PrintableText.IsValid(new string('a', 101), 100), Is.False);
+            Assert.That(PrintableText.IsValid("ab", 1), Is.False);
+            Assert.That(PrintableText.IsValid("", 0), Is.True);
+        });
+    }
+
+    [TestCase("line\nbreak")]
+    [TestCase("carriage\rreturn")]
+    [TestCase("tab\there")]
+    [TestCase("nul\0")]
+    [TestCase("\u001b[31mred")]
+    [TestCase("del\u007f")]
+    [TestCase("c1\u0085next line")]
+    public void Control_characters_are_refused(string value)
+    {
+        Assert.That(PrintableText.IsValid(value), Is.False);
+    }
+
+    [Test]
+    public void Multiline_text_admits_line_feeds_and_tabs_but_no_other_control_character()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(PrintableText.IsValid("first line\n\tsecond", 500, allowNewlines: true), Is.True);
+            Assert.That(PrintableText.IsValid("carriage\rreturn", 500, allowNewlines: true), Is.False, "CR forges log lines");
+            Assert.That(PrintableText.IsValid("nul\0", 500, allowNewlines: true), Is.False);
+            Assert.That(PrintableText.IsValid("\u001b[2J", 500, allowNewlines: true), Is.False);
+            Assert.That(PrintableText.IsValid(new string('\n', 501), 500, allowNewlines: true), Is.False, "the cap still holds");
+        });
+    }
+}
