@@ -150,6 +150,8 @@ public sealed class UpgradeTests
             ExpectStatus(_old.Locked.UserId, "totp", null, _old.Locked.EnabledAt, _old.Locked.BackupCodesLeft, locked: true);
             ExpectStatus(_old.Enrolling.UserId, null, null, null, 0, locked: false, ("enroll", "totp", null, _old.Enrolling.ExpiresAt));
             ExpectStatus(_old.PromptUserId, null, null, null, 0, locked: false);
+            ExpectStatus(_old.SmsInFlight.UserId, "phone", PhoneNumbers.Mask(_old.SmsInFlight.E164), _old.Phone.EnabledAt, 10, locked: false);
+            ExpectStatus(_old.PasskeyInFlight.UserId, "passkey", null, _old.Passkey.EnabledAt, 10, locked: false);
 
             foreach (var (userId, method) in new[]
                      {
@@ -238,6 +240,21 @@ public sealed class UpgradeTests
         var verified = await JsonAsync(await Flows.VerifyAsync(_admin, user.UserId, new { credential = user.Authenticator.Assert(again) }),
             HttpStatusCode.OK, "an assertion of the passkey registered before the upgrade must verify");
         Assert.That(verified.GetProperty("method").GetString(), Is.EqualTo("passkey"));
+    }
+
+    [Test]
+    public async Task Login_proofs_issued_just_before_the_upgrade_are_accepted_just_after_it()
+    {
+        var sms = _old.SmsInFlight;
+        var bySms = await JsonAsync(await Flows.VerifyAsync(_admin, sms.UserId, new { code = sms.Code }), HttpStatusCode.OK,
+            "the SMS login code sent before the upgrade (phone_codes, bound to the factor) must verify after it");
+        Assert.That(bySms.GetProperty("method").GetString(), Is.EqualTo("phone"));
+
+        var passkey = _old.PasskeyInFlight;
+        using var options = JsonDocument.Parse(JsonSerializer.Serialize(new { challenge = passkey.Challenge }));
+        var byPasskey = await JsonAsync(await Flows.VerifyAsync(_admin, passkey.UserId, new { credential = passkey.Authenticator!.Assert(options.RootElement) }),
+            HttpStatusCode.OK, "the passkey login challenge issued before the upgrade (passkey_challenges, bound to the factor) must verify after it");
+        Assert.That(byPasskey.GetProperty("method").GetString(), Is.EqualTo("passkey"));
     }
 
     [Test]
@@ -485,16 +502,21 @@ internal sealed class Release7Rows(NpgsqlConnection connection, SecretBox secret
     public sealed record SwitchingUser(string UserId, byte[] Secret, DateTimeOffset EnabledAt, int BackupCodesLeft, string E164, string PendingCode,
         DateTimeOffset PendingExpiresAt);
 
+    /// <summary>A user whose login proof was issued just before the upgrade and is answered just after it: an SMS code
+    /// (<see cref="Code"/>) or a passkey challenge (<see cref="Challenge"/>, base64url).</summary>
+    public sealed record InFlightUser(string UserId, string? E164, string? Code, SoftPasskey? Authenticator, string? Challenge);
+
     public sealed record AuditRow(long Id, string? UserId, string Type, DateTimeOffset At, Guid? ApiKeyId, string Details);
 
     public sealed record DeliveryRow(long Id, Guid EventId, string Type, string UserId, string Status, string Body);
 
     public sealed record Written(
         TotpUser Totp, PhoneUser Phone, PasskeyUser Passkey, EnrollingUser Enrolling, SwitchingUser Switching, TotpUser Locked, string PromptUserId,
-        IReadOnlyList<AuditRow> Audit, long LastAuditId, Guid Endpoint, string WebhookSecret, IReadOnlyList<DeliveryRow> Deliveries,
+        InFlightUser SmsInFlight, InFlightUser PasskeyInFlight, IReadOnlyList<AuditRow> Audit, long LastAuditId, Guid Endpoint, string WebhookSecret, IReadOnlyList<DeliveryRow> Deliveries,
         string VerifyKey, Guid VerifyKeyId, string RevokedKey, Guid RevokedKeyId)
     {
-        public IEnumerable<string> Users => [Totp.UserId, Phone.UserId, Passkey.UserId, Enrolling.UserId, Switching.UserId, Locked.UserId, PromptUserId];
+        public IEnumerable<string> Users =>
+            [Totp.UserId, Phone.UserId, Passkey.UserId, Enrolling.UserId, Switching.UserId, Locked.UserId, PromptUserId, SmsInFlight.UserId, PasskeyInFlight.UserId];
     }
 
     private readonly List<AuditRow> _audit = [];
@@ -528,15 +550,7 @@ internal sealed class Release7Rows(NpgsqlConnection connection, SecretBox secret
 
         // A phone user, with backup codes of both costs, one used.
         var phoneNumber = PhoneFactorTests.NewPhone();
-        var phoneFactorId = Guid.CreateVersion7(enabledAt);
-        await connection.ExecuteAsync("""
-            insert into factors (user_id, factor_id, method, phone_number, phone_hash, phone_masked, enabled_at, updated_at)
-            values (@userId, @phoneFactorId, 'phone', @number, @hash, @masked, @enabledAt, @enabledAt)
-            """, new
-        {
-            userId = "upgrade-phone", phoneFactorId, number = secrets.Seal(phoneNumber, "phone:upgrade-phone"),
-            hash = secrets.Mac(KeyId, "phone-lookup", phoneNumber), masked = PhoneNumbers.Mask(phoneNumber), enabledAt,
-        });
+        await PhoneFactorAsync("upgrade-phone", phoneNumber, enabledAt);
         await DeliveryAsync("upgrade-phone", phoneNumber, enabledAt.AddMinutes(-1), confirmed: false);
         await AuditAsync("upgrade-phone", "enrollment_started", enabledAt.AddMinutes(-1), null,
             new { method = "phone", phoneNumber = PhoneNumbers.Mask(phoneNumber), channel = "sms" });
@@ -551,19 +565,8 @@ internal sealed class Release7Rows(NpgsqlConnection connection, SecretBox secret
 
         // A passkey user: the factor row and its credential (the software authenticator's key).
         var authenticator = new SoftPasskey(PasskeyFixture.Origin, PasskeyFixture.RpId) { SignCount = (uint)PasskeySignCount };
-        var userHandle = RandomNumberGenerator.GetBytes(32);
-        authenticator.RegisteredAs(userHandle);
         var passkey = new PasskeyUser("upgrade-passkey", authenticator, enabledAt, 10);
-        await connection.ExecuteAsync("""
-            insert into factors (user_id, factor_id, method, enabled_at, updated_at) values (@UserId, @factorId, 'passkey', @EnabledAt, @EnabledAt);
-            insert into passkey_credentials (credential_id, user_id, public_key, sign_count, transports, aaguid, user_handle, attestation_fmt,
-                                             backup_eligible, backed_up, created_at, last_used_at)
-            values (@credentialId, @UserId, @publicKey, @signCount, array['internal'], @aaguid, @userHandle, 'none', false, false, @EnabledAt, @lastUsedAt);
-            """, new
-        {
-            passkey.UserId, passkey.EnabledAt, factorId = Guid.CreateVersion7(enabledAt), credentialId = authenticator.CredentialId,
-            publicKey = authenticator.PublicKeyCose, signCount = PasskeySignCount, aaguid = SoftPasskey.Aaguid, userHandle, lastUsedAt = now.AddDays(-1),
-        });
+        await PasskeyFactorAsync(passkey.UserId, authenticator, enabledAt, now);
         await BackupCodesAsync(passkey.UserId, enabledAt, unused: 10, used: 0);
         await AuditAsync(passkey.UserId, "enrollment_started", enabledAt.AddMinutes(-1), null, new { method = "passkey" });
         await AuditAsync(passkey.UserId, "enrollment_confirmed", enabledAt, null, new { method = "passkey", backupCodes = 10 });
@@ -624,7 +627,50 @@ internal sealed class Release7Rows(NpgsqlConnection connection, SecretBox secret
         await AuditAsync(promptUser, "prompt_skipped", now.AddDays(-2), verifyKeyId, new { skips = 1 });
         await AuditAsync(promptUser, "prompt_skipped", now.AddDays(-1), verifyKeyId, new { skips = 2 });
 
-        return new Written(totp, phone, passkey, enrolling, switching, locked, promptUser, _audit, _audit.Max(a => a.Id), endpoint, webhookSecret,
+        // A phone user who asked for a login code a minute before the upgrade, and types it after.
+        var smsNumber = PhoneFactorTests.NewPhone();
+        var smsFactor = await PhoneFactorAsync("upgrade-sms-in-flight", smsNumber, enabledAt);
+        var (smsCodeId, smsCode) = (Guid.CreateVersion7(now.AddMinutes(-1)), "271828");
+        await connection.ExecuteAsync("""
+            insert into phone_codes (user_id, purpose, id, factor_id, channel, key_id, code_hash, attempts, created_at, expires_at)
+            values (@userId, 'login', @smsCodeId, @smsFactor, 'sms', @KeyId, @codeHash, 0, @createdAt, @expiresAt)
+            """, new
+        {
+            userId = "upgrade-sms-in-flight", smsCodeId, smsFactor, KeyId, createdAt = now.AddMinutes(-1), expiresAt = now.AddMinutes(9),
+            codeHash = secrets.Mac(KeyId, "phone-code", $"upgrade-sms-in-flight|login|{smsCodeId:N}|{smsFactor:N}|{smsCode}"),
+        });
+        await DeliveryAsync("upgrade-sms-in-flight", smsNumber, now.AddMinutes(-1), confirmed: true);
+        await BackupCodesAsync("upgrade-sms-in-flight", enabledAt, unused: 10, used: 0);
+        var smsInFlight = new InFlightUser("upgrade-sms-in-flight", smsNumber, smsCode, null, null);
+
+        // A passkey user whose login challenge was issued a minute before the upgrade (options as the Fido2 library stores them).
+        var inFlightKey = new SoftPasskey(PasskeyFixture.Origin, PasskeyFixture.RpId) { SignCount = (uint)PasskeySignCount };
+        var inFlightFactor = await PasskeyFactorAsync("upgrade-passkey-in-flight", inFlightKey, enabledAt, now);
+        var options = new Fido2NetLib.Fido2(new Fido2NetLib.Fido2Configuration
+        {
+            RPID = PasskeyFixture.RpId, RPName = "Example Portal", Origins = new HashSet<string> { PasskeyFixture.Origin }, Timeout = 300_000, ChallengeSize = 32,
+        }).GetAssertionOptions(new Fido2NetLib.GetAssertionOptionsParams
+        {
+            AllowedCredentials =
+            [
+                new Fido2NetLib.Objects.PublicKeyCredentialDescriptor(Fido2NetLib.Objects.PublicKeyCredentialType.PublicKey, inFlightKey.CredentialId,
+                    [Fido2NetLib.Objects.AuthenticatorTransport.Internal]),
+            ],
+            UserVerification = Fido2NetLib.Objects.UserVerificationRequirement.Preferred,
+        });
+        await connection.ExecuteAsync("""
+            insert into passkey_challenges (user_id, ceremony, purpose, pending_id, factor_id, challenge, options, created_at, expires_at)
+            values (@userId, 'authentication', 'login', null, @inFlightFactor, @challenge, @json, @createdAt, @expiresAt)
+            """, new
+        {
+            userId = "upgrade-passkey-in-flight", inFlightFactor, challenge = options.Challenge, json = options.ToJson(), createdAt = now.AddMinutes(-1),
+            expiresAt = now.AddMinutes(4),
+        });
+        await BackupCodesAsync("upgrade-passkey-in-flight", enabledAt, unused: 10, used: 0);
+        var passkeyInFlight = new InFlightUser("upgrade-passkey-in-flight", null, null, inFlightKey,
+            System.Buffers.Text.Base64Url.EncodeToString(options.Challenge));
+
+        return new Written(totp, phone, passkey, enrolling, switching, locked, promptUser, smsInFlight, passkeyInFlight, _audit, _audit.Max(a => a.Id), endpoint, webhookSecret,
             deliveries, verifyKey, verifyKeyId, revokedKey, revokedKeyId);
     }
 
@@ -652,6 +698,41 @@ internal sealed class Release7Rows(NpgsqlConnection connection, SecretBox secret
         });
         await AuditAsync(user.UserId, "enrollment_started", user.EnabledAt.AddMinutes(-1), null, new { method = "totp" });
         await AuditAsync(user.UserId, "enrollment_confirmed", user.EnabledAt, null, new { method = "totp", backupCodes = 10 });
+        return factorId;
+    }
+
+    /// <summary>An enabled phone factor: the number sealed, its lookup hash and its masked form; its factor id.</summary>
+    private async Task<Guid> PhoneFactorAsync(string userId, string e164, DateTimeOffset enabledAt)
+    {
+        var factorId = Guid.CreateVersion7(enabledAt);
+        await connection.ExecuteAsync("""
+            insert into factors (user_id, factor_id, method, phone_number, phone_hash, phone_masked, enabled_at, updated_at)
+            values (@userId, @factorId, 'phone', @number, @hash, @masked, @enabledAt, @enabledAt)
+            """, new
+        {
+            userId, factorId, number = secrets.Seal(e164, $"phone:{userId}"), hash = secrets.Mac(KeyId, "phone-lookup", e164),
+            masked = PhoneNumbers.Mask(e164), enabledAt,
+        });
+        return factorId;
+    }
+
+    /// <summary>An enabled passkey factor and its one credential: the software authenticator's key, registered for a random user
+    /// handle, with the signature counter at <see cref="PasskeySignCount"/>; the factor id.</summary>
+    private async Task<Guid> PasskeyFactorAsync(string userId, SoftPasskey authenticator, DateTimeOffset enabledAt, DateTimeOffset now)
+    {
+        var factorId = Guid.CreateVersion7(enabledAt);
+        var userHandle = RandomNumberGenerator.GetBytes(32);
+        authenticator.RegisteredAs(userHandle);
+        await connection.ExecuteAsync("""
+            insert into factors (user_id, factor_id, method, enabled_at, updated_at) values (@userId, @factorId, 'passkey', @enabledAt, @enabledAt);
+            insert into passkey_credentials (credential_id, user_id, public_key, sign_count, transports, aaguid, user_handle, attestation_fmt,
+                                             backup_eligible, backed_up, created_at, last_used_at)
+            values (@credentialId, @userId, @publicKey, @signCount, array['internal'], @aaguid, @userHandle, 'none', false, false, @enabledAt, @lastUsedAt);
+            """, new
+        {
+            userId, enabledAt, factorId, credentialId = authenticator.CredentialId, publicKey = authenticator.PublicKeyCose, signCount = PasskeySignCount,
+            aaguid = SoftPasskey.Aaguid, userHandle, lastUsedAt = now.AddDays(-1),
+        });
         return factorId;
     }
 
