@@ -36,7 +36,7 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
     }
 
     /// <summary>The number of a migration: the leading digits of <c>NNNN_name</c>.</summary>
-    public static int Number(string version) => int.Parse(version.AsSpan(0, version.IndexOf('_', StringComparison.Ordinal)),
+    private static int Number(string version) => int.Parse(version.AsSpan(0, version.IndexOf('_', StringComparison.Ordinal)),
         System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Each step is one transaction that first takes the lock, then decides from what is committed by then,

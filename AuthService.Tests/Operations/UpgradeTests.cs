@@ -11,7 +11,6 @@ using AuthService.Core.BackupCodes;
 using AuthService.Core.Phone;
 using AuthService.Core.Security;
 using Dapper;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
@@ -519,6 +518,8 @@ internal sealed class Release7Rows(NpgsqlConnection connection, SecretBox secret
             [Totp.UserId, Phone.UserId, Passkey.UserId, Enrolling.UserId, Switching.UserId, Locked.UserId, PromptUserId, SmsInFlight.UserId, PasskeyInFlight.UserId];
     }
 
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
     private readonly List<AuditRow> _audit = [];
 
     /// <summary>Everything, as the old release would have left it at <paramref name="now"/> (the upgraded app's clock).</summary>
@@ -766,7 +767,7 @@ internal sealed class Release7Rows(NpgsqlConnection connection, SecretBox secret
 
     private async Task AuditAsync(string? userId, string type, DateTimeOffset at, Guid? apiKeyId, object details)
     {
-        var json = JsonSerializer.Serialize(details, new JsonSerializerOptions(JsonSerializerDefaults.Web));
+        var json = JsonSerializer.Serialize(details, Json);
         var id = await connection.ExecuteScalarAsync<long>("""
             insert into audit_events (user_id, event_type, occurred_at, api_key_id, details)
             values (@userId, @type, @at, @apiKeyId, @json::jsonb) returning id
@@ -784,7 +785,7 @@ internal sealed class Release7Rows(NpgsqlConnection connection, SecretBox secret
         var body = JsonSerializer.Serialize(new
         {
             type, timestamp = at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture), data,
-        }, new JsonSerializerOptions(JsonSerializerDefaults.Web));
+        }, Json);
         var id = await connection.ExecuteScalarAsync<long>("""
             insert into webhook_events (id, type, user_id, body, created_at) values (@eventId, @type, @userId, @body, @at);
             insert into webhook_deliveries (event_id, endpoint_id, order_key, status, attempts, next_attempt_at, last_attempt_at, last_status,
