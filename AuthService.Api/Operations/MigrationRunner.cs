@@ -22,12 +22,26 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
 
     public static IReadOnlyList<(string Version, string Sql)> Migrations { get; } = LoadMigrations();
 
-    public Task<int> ApplyAsync(CancellationToken cancellationToken = default) =>
-        pooler.IsPgBouncer ? ApplyInTransactionsAsync(cancellationToken) : ApplyUnderSessionLockAsync(cancellationToken);
+    public Task<int> ApplyAsync(CancellationToken cancellationToken = default) => ApplyAsync(null, cancellationToken);
+
+    /// <summary>Applies the migrations numbered up to <paramref name="upTo"/> (7: <c>0001</c>–<c>0007</c>), exactly as a release
+    /// that shipped only those would have, recorded the same way; null applies them all. The upgrade test builds a database
+    /// as an earlier release left it with this, then lets the service migrate it to the latest.</summary>
+    public Task<int> ApplyAsync(int? upTo, CancellationToken cancellationToken = default)
+    {
+        var migrations = upTo is { } last ? Migrations.Where(m => Number(m.Version) <= last).ToList() : Migrations;
+        return pooler.IsPgBouncer
+            ? ApplyInTransactionsAsync(migrations, cancellationToken)
+            : ApplyUnderSessionLockAsync(migrations, cancellationToken);
+    }
+
+    /// <summary>The number of a migration: the leading digits of <c>NNNN_name</c>.</summary>
+    private static int Number(string version) => int.Parse(version.AsSpan(0, version.IndexOf('_', StringComparison.Ordinal)),
+        System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Each step is one transaction that first takes the lock, then decides from what is committed by then,
     /// so N instances starting together apply every migration exactly once.</summary>
-    private async Task<int> ApplyInTransactionsAsync(CancellationToken cancellationToken)
+    private async Task<int> ApplyInTransactionsAsync(IReadOnlyList<(string Version, string Sql)> migrations, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
@@ -38,7 +52,7 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
         }
 
         var count = 0;
-        foreach (var (version, sql) in Migrations)
+        foreach (var (version, sql) in migrations)
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             await connection.ExecuteAsync("select pg_advisory_xact_lock(@AdvisoryLockKey)", new { AdvisoryLockKey }, transaction);
@@ -65,7 +79,7 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
         logger.LogInformation("Applied migration {Version}", version);
     }
 
-    private async Task<int> ApplyUnderSessionLockAsync(CancellationToken cancellationToken)
+    private async Task<int> ApplyUnderSessionLockAsync(IReadOnlyList<(string Version, string Sql)> migrations, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync("select pg_advisory_lock(@AdvisoryLockKey)", new { AdvisoryLockKey });
@@ -74,7 +88,7 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
             await connection.ExecuteAsync(CreateTable);
             var applied = (await connection.QueryAsync<string>("select version from schema_migrations")).ToHashSet();
             var count = 0;
-            foreach (var (version, sql) in Migrations.Where(m => !applied.Contains(m.Version)))
+            foreach (var (version, sql) in migrations.Where(m => !applied.Contains(m.Version)))
             {
                 await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
                 await ApplyAsync(connection, transaction, version, sql, cancellationToken);

@@ -95,6 +95,13 @@ public sealed class SoftPasskey : IDisposable
         };
     }
 
+    /// <summary>The COSE_Key of the public key, as the service stores it (<c>passkey_credentials.public_key</c>).</summary>
+    public byte[] PublicKeyCose => CoseKey();
+
+    /// <summary>Answers as registered for <paramref name="userHandle"/>, for a credential written straight into a database
+    /// (the upgrade test's snapshot) rather than through <see cref="Register"/>.</summary>
+    public void RegisteredAs(byte[] userHandle) => _userHandle = userHandle;
+
     /// <summary>Lets another software authenticator sign as this one's user (an unregistered key, same user handle).</summary>
     public void ActFor(SoftPasskey registered) => _userHandle = registered._userHandle;
 
