@@ -171,6 +171,25 @@ public sealed class UpgradeTests
     }
 
     [Test]
+    public async Task Each_user_s_factor_becomes_its_only_factor_the_default_labelled_after_its_method()
+    {
+        foreach (var (userId, method, label) in new[]
+                 {
+                     (_old.Totp.UserId, "totp", "Authenticator app"), (_old.Phone.UserId, "phone", "Phone " + PhoneNumbers.Mask(_old.Phone.E164)),
+                     (_old.Passkey.UserId, "passkey", "Passkey"), (_old.Locked.UserId, "totp", "Authenticator app"),
+                 })
+        {
+            var status = await JsonAsync(await _admin.GetAsync($"/v1/users/{userId}/two-factor"), HttpStatusCode.OK);
+            var factors = status.GetProperty("factors").EnumerateArray().ToList();
+            Assert.That(factors, Has.Count.EqualTo(1), $"{userId}: {status}");
+            Assert.That(factors[0].GetProperty("method").GetString(), Is.EqualTo(method));
+            Assert.That(factors[0].GetProperty("label").GetString(), Is.EqualTo(label));
+            Assert.That(factors[0].GetProperty("default").GetBoolean(), Is.True);
+            Assert.That(factors[0].GetProperty("createdAt").GetDateTimeOffset(), Is.EqualTo(status.GetProperty("enabledAt").GetDateTimeOffset()));
+        }
+    }
+
+    [Test]
     public async Task Totp_user_logs_in_with_a_current_code_and_the_step_used_before_the_upgrade_stays_used()
     {
         var user = _old.Totp;
