@@ -574,8 +574,39 @@ async function main() {
     assert.equal(await row(d.p2).getByTestId('factor-last-used').textContent(), 'Never used');
   });
 
-  await test('Factors: remove one with a backup code, one with a passkey proof; the last one cannot go (last_factor)', page, async () => {
-    assert.ok(d.p2, 'needs the factors above');
+  await test('Factors: add a phone (proved with the passkey); a code it gets by SMS proves the removal of an app', page, async () => {
+    assert.ok(d.p2, 'needs the passkeys above');
+    await openAs(dave, passkeyUrl);
+    await tid(page, 'factor-add-method').selectOption('phone');
+    await tid(page, 'factor-add-label').fill('Work phone');
+    await tid(page, 'factor-add-phone').fill('+13035550126');
+    await tid(page, 'factor-add-channel').selectOption('sms');
+    await tid(page, 'factor-add-via').selectOption(d.p1);
+    let since = service.output.length;
+    await tid(page, 'factor-add-start').click();
+    await msgIs(page, 'factors-msg', /^We sent a code by SMS to .+\. Type it below to finish\.$/);
+    await tid(page, 'factor-add-code').fill(await devCode(service, since));
+    await tid(page, 'factor-add-confirm').click();
+    await msgIs(page, 'factors-msg', /^Added "Work phone"\.$/);
+    const phone = await newRow([d.a, d.b, d.p1, d.p2]);
+    assert.equal(phone.method, 'phone');
+    assert.match(phone.phone, /^\+1.*\*.*0126$/, 'the number is shown masked');
+    assert.equal(await row(phone.id).getByTestId('factor-method').textContent(), 'Phone (SMS)');
+    d.phone = phone.id;
+
+    await row(d.b).getByTestId('factor-remove').click();
+    await tid(page, 'factor-remove-via').selectOption(d.phone);
+    since = service.output.length;
+    await tid(page, 'factor-remove-proof-sms').click(); // a 'proof' code, sent to the phone chosen
+    await msgIs(page, 'factors-msg', /^We sent a code by SMS to .*0126\. Type it above\.$/);
+    await tid(page, 'factor-remove-proof').fill(await devCode(service, since));
+    await tid(page, 'factor-remove-submit').click();
+    await msgIs(page, 'factors-msg', /^Removed "Tablet app"\.$/);
+    assert.equal(await row(d.b).count(), 0);
+  });
+
+  await test('Factors: remove one with a backup code, two with a passkey proof; the last one cannot go (last_factor)', page, async () => {
+    assert.ok(d.phone, 'needs the factors above');
     await openAs(dave, passkeyUrl);
     // The first app, proved with a backup code.
     await row(d.a).getByTestId('factor-remove').click();
@@ -587,8 +618,8 @@ async function main() {
     await tid(page, 'factor-remove-submit').click();
     await msgIs(page, 'factors-msg', /^Removed "/);
     assert.equal(await row(d.a).count(), 0);
-    // The security key and the second app, each proved with the laptop's passkey (a 'proof' challenge for it).
-    for (const id of [d.p2, d.b]) {
+    // The security key and the phone, each proved with the laptop's passkey (a 'proof' challenge for it).
+    for (const id of [d.p2, d.phone]) {
       await row(id).getByTestId('factor-remove').click();
       await tid(page, 'factor-remove-via').selectOption(d.p1);
       assert.equal(await tid(page, 'factor-remove-proof').isVisible(), false, 'a passkey needs no code field');
@@ -608,8 +639,12 @@ async function main() {
     assert.ok((await tid(page, 'factors-msg').textContent()).length > 0, 'the detail is shown');
     await msgIs(page, 'status', /on \(passkey\); 8 backup codes left/); // the refused change did not spend the code
     assert.deepEqual((await factorRows()).map((r) => r.id), [d.p1]);
+  });
+
+  await test('Factors: security notices (signed webhooks) for an added and a removed factor', page, async () => {
+    await openAs(dave, passkeyUrl);
     await noticeShown(/^A factor was added to your account \(a passkey\)$/);
-    await noticeShown(/^A factor was removed from your account \(an authenticator app\)$/);
+    await noticeShown(/^A factor was removed from your account \(a phone\)$/);
   });
   await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: securityKey });
 
