@@ -484,6 +484,26 @@ function factorItem(f) {
   return li;
 }
 
+/** The proof fields of a change, the same for adding and removing a factor: "Prove it with" (another factor or a
+ *  backup code), a code field, and Text/Call buttons that send a 'proof' code to the phone chosen. */
+for (const box of document.querySelectorAll('[data-proof-fields]')) {
+  const prefix = box.dataset.proofFields;
+  const id = (name) => ({ id: `${prefix}-${name}`, testid: `${prefix}-${name}` });
+  const label = (name, text) => Object.assign(el('label', { textContent: text }), { htmlFor: `${prefix}-${name}` });
+  const send = (channel, text) => {
+    const b = el('button', { ...id(`proof-${channel}`), type: 'button', textContent: text });
+    b.dataset.factorProof = prefix;
+    b.dataset.channel = channel;
+    return b;
+  };
+  const codeLabel = label('proof', 'Code');
+  codeLabel.dataset.proofLabel = prefix;
+  box.append(
+    el('div', { className: 'row' }, label('via', box.dataset.viaLabel), el('select', id('via'))),
+    el('div', { className: 'row' }, codeLabel, el('input', { ...id('proof'), maxLength: 20, spellcheck: false }),
+      send('sms', 'Text me a code'), send('call', 'Call me with a code')));
+}
+
 /** The "Prove it with" choices: the given factors, then a backup code. Keeps the current choice when it is still there. */
 function fillVia(selectId, list) {
   const select = $(selectId);
