@@ -47,3 +47,18 @@ public sealed class EnforcementOptions
     public DateTimeOffset StartsAt { get; set; } = new(2023, 8, 7, 0, 0, 0, TimeSpan.Zero);
     public int? MaxSkips { get; set; }
 }
+
+/// <summary><c>Factors:*</c> — how many factors of each method a user may hold (DESIGN §9.2).</summary>
+public sealed class FactorOptions
+{
+    public int MaxTotp { get; set; } = 5;
+    public int MaxPhone { get; set; } = 3;
+    public int MaxPasskey { get; set; } = 10;
+
+    public int MaxOf(string method) => method switch
+    {
+        Core.Factors.FactorMethods.Totp => MaxTotp,
+        Core.Factors.FactorMethods.Phone => MaxPhone,
+        _ => MaxPasskey,
+    };
+}

@@ -98,7 +98,7 @@ public sealed class ContractDocumentFilter : IDocumentFilter
 
         foreach (var operation in document.Paths.Values.SelectMany(p => p.Operations?.Values.AsEnumerable() ?? []))
         {
-            if (operation.OperationId is not ("TwoFactor_Enroll" or "TwoFactor_SwitchMethod"))
+            if (operation.OperationId is not ("TwoFactor_Enroll" or "TwoFactor_SwitchMethod" or "TwoFactor_AddFactor"))
             {
                 continue;
             }

@@ -120,6 +120,12 @@ public sealed class ExamplesSchemaFilter : ISchemaFilter
 {
     private static readonly DateTimeOffset At = new(2026, 3, 2, 9, 15, 0, TimeSpan.Zero);
 
+    private static readonly FactorView PhoneFactor = new(Guid.Parse("0195a3c1-7e40-7b8a-9c1d-2f3e4a5b6c7d"), "phone", "Phone +1******0123",
+        "+1******0123", "sms", At.AddDays(-30), At.AddDays(-1), true);
+
+    private static readonly FactorView TotpFactor = new(Guid.Parse("0195a3c1-9d20-7f1e-8a2b-3c4d5e6f7a8b"), "totp", "Work phone app", null, null,
+        At.AddDays(-2), null, false);
+
     private static readonly Dictionary<Type, object> Examples = new()
     {
         [typeof(EnrollRequest)] = new { method = "totp", accountName = "ann@example.com" },
@@ -130,16 +136,20 @@ public sealed class ExamplesSchemaFilter : ISchemaFilter
         [typeof(ChallengeRequest)] = new { channel = "sms" },
         [typeof(SwitchMethodRequest)] = new { method = "phone", phoneNumber = "+13035550123", channel = "sms", proof = new { code = "123456" } },
         [typeof(StatusResponse)] = new StatusResponse("ann", true, "phone", "+1******0123", At, 9, false,
-            new PendingStatus("switch", "totp", null, At.AddMinutes(15))),
+            new PendingStatus("switch", "totp", null, At.AddMinutes(15)), [PhoneFactor, TotpFactor]),
+        [typeof(FactorView)] = TotpFactor,
+        [typeof(AddFactorRequest)] = new { method = "totp", label = "Work phone app", proof = new { code = "123456" } },
+        [typeof(UpdateFactorRequest)] = new { label = "Old phone", @default = true },
+        [typeof(FactorConfirmResponse)] = new FactorConfirmResponse(TotpFactor, null),
         [typeof(TotpEnrollmentResponse)] = new TotpEnrollmentResponse("totp", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
             "otpauth://totp/AuthService:ann%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=AuthService&algorithm=SHA1&digits=6&period=30",
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" …</svg>", "data:image/png;base64,iVBORw0KGgo…", At.AddMinutes(15)),
-        [typeof(PhoneEnrollmentResponse)] = new PhoneEnrollmentResponse("phone", "+1******0123", "sms", At.AddMinutes(10)),
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" …</svg>", "data:image/png;base64,iVBORw0KGgo…", At.AddMinutes(15), TotpFactor.Id),
+        [typeof(PhoneEnrollmentResponse)] = new PhoneEnrollmentResponse("phone", "+1******0123", "sms", At.AddMinutes(10), PhoneFactor.Id),
         [typeof(ChallengeResponse)] = new ChallengeResponse("call", "+1******0123", At.AddMinutes(10), "login"),
         [typeof(ConfirmResponse)] = new ConfirmResponse(true, "totp",
             ["k7m2p-x9q4r", "b3n8t-w5z2c", "h4j9d-m6v3s", "q2x7f-p8k5n", "t9c4w-r3m7b", "z5g2h-k8d4x", "n7p3q-c2w9j", "f8r5t-v4b6m", "w3k9z-h7n2p", "d6m4x-s9q8g"]),
         [typeof(SwitchConfirmResponse)] = new SwitchConfirmResponse(true, "totp"),
-        [typeof(VerifyResponse)] = new VerifyResponse(true, "totp", 10, 0),
+        [typeof(VerifyResponse)] = new VerifyResponse(true, "totp", 10, 0, TotpFactor.Id),
         [typeof(BackupCodesRemainingResponse)] = new BackupCodesRemainingResponse(7),
         [typeof(LoginDecisionRequest)] = new LoginDecisionRequest("ann", "password"),
         [typeof(LoginDecisionResponse)] = new LoginDecisionResponse("verify", "totp", false, false),

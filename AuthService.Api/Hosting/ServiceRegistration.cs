@@ -24,6 +24,9 @@ public static class ServiceRegistration
                 "Limits: DailyRequests and AttemptsPerMinute must be at least 1, LockoutThreshold 1–100 (NIST SP 800-63B §5.2.2).")
             .ValidateOnStart();
         services.AddOptions<EnforcementOptions>().BindConfiguration("Enforcement");
+        services.AddOptions<FactorOptions>().BindConfiguration("Factors")
+            .Validate(f => f.MaxTotp >= 1 && f.MaxPhone >= 1 && f.MaxPasskey >= 1, "Factors: MaxTotp, MaxPhone and MaxPasskey must be at least 1.")
+            .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         return services;
     }

@@ -28,6 +28,9 @@ public static class ProblemCodes
     public const string IdempotencyKeyInUse = "idempotency_key_in_use";
     public const string IdempotencyKeyReused = "idempotency_key_reused";
     public const string FactorChanged = "factor_changed";
+    public const string FactorNotFound = "factor_not_found";
+    public const string FactorLimitReached = "factor_limit_reached";
+    public const string LastFactor = "last_factor";
     public const string PasskeysNotConfigured = "passkeys_not_configured";
     public const string PasskeyNotEnabled = "passkey_not_enabled";
     public const string SkipNotAllowed = "skip_not_allowed";

@@ -77,6 +77,15 @@ public static class Problems
     public static readonly Problem FactorChanged = new(409, ProblemCodes.FactorChanged, "The second factor changed meanwhile.",
         "The user's second factor was switched or reset while this request was in progress, so nothing issued for the old factor was kept. Read the status and start again.");
 
+    public static readonly Problem FactorNotFound = new(404, ProblemCodes.FactorNotFound, "No such factor.",
+        "The user has no factor (or pending factor) with this id. Read the status for the user's factors.");
+
+    public static readonly Problem LastFactor = new(409, ProblemCodes.LastFactor, "The last factor cannot be removed.",
+        "Two-factor authentication cannot be disabled by the user: add another factor first. Only a support reset removes every factor.");
+
+    public static Problem FactorLimitReached(string method, int max) => new(409, ProblemCodes.FactorLimitReached, "Too many factors of this method.",
+        $"A user may hold at most {max} {method} factors. Remove one first.");
+
     public static readonly Problem SecretUnavailable = new(503, ProblemCodes.SecretUnavailable, "A stored secret cannot be opened.",
         "This instance cannot use the user's stored factor (its key is not in the key ring, or its TOTP algorithm is unknown). Retry shortly; other users are not affected.",
         5);

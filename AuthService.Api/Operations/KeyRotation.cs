@@ -15,14 +15,15 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
     private const int BatchSize = 500;
 
     /// <summary>Tables and columns that hold sealed values, the SQL of the row's owner, and the associated data
-    /// (<see cref="SealContexts"/>) each is sealed under; phone numbers also carry a lookup hash.</summary>
-    private static readonly (string Table, string Column, string Owner, Func<string, string> Aad, bool IsPhone)[] Sealed =
+    /// (<see cref="SealContexts"/>) each is sealed under; phone numbers also carry a lookup hash. A row is re-sealed by its own
+    /// key (<c>Row</c>): a user may hold several factors and pending factors.</summary>
+    private static readonly (string Table, string Column, string Owner, string Row, Func<string, string> Aad, bool IsPhone)[] Sealed =
     [
-        ("factors", "totp_secret", "user_id", SealContexts.TotpSecret, false),
-        ("factors", "phone_number", "user_id", SealContexts.PhoneNumber, true),
-        ("pending_factors", "totp_secret", "user_id", SealContexts.TotpSecret, false),
-        ("pending_factors", "phone_number", "user_id", SealContexts.PhoneNumber, true),
-        ("webhook_endpoints", "secret", "id::text", id => SealContexts.WebhookSecret(Guid.Parse(id)), false),
+        ("factors", "totp_secret", "user_id", "factor_id::text", SealContexts.TotpSecret, false),
+        ("factors", "phone_number", "user_id", "factor_id::text", SealContexts.PhoneNumber, true),
+        ("pending_factors", "totp_secret", "user_id", "id::text", SealContexts.TotpSecret, false),
+        ("pending_factors", "phone_number", "user_id", "id::text", SealContexts.PhoneNumber, true),
+        ("webhook_endpoints", "secret", "id::text", "id::text", id => SealContexts.WebhookSecret(Guid.Parse(id)), false),
     ];
 
     private static string KeyIdSql(string column) =>
@@ -31,7 +32,7 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
     public async Task CheckAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        foreach (var (table, column, owner, aad, isPhone) in Sealed)
+        foreach (var (table, column, owner, _, aad, _) in Sealed)
         {
             var samples = await connection.QueryAsync<(string KeyId, string UserId, byte[] Value)>(
                 $"""
@@ -59,15 +60,15 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
     public async Task<int> RotateAsync(CancellationToken cancellationToken)
     {
         var total = 0;
-        foreach (var (table, column, owner, aad, isPhone) in Sealed)
+        foreach (var (table, column, owner, row, aad, isPhone) in Sealed)
         {
             while (true)
             {
                 await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
                 await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-                var rows = (await connection.QueryAsync<(string UserId, byte[] Value)>(
+                var rows = (await connection.QueryAsync<(string RowKey, string UserId, byte[] Value)>(
                     $"""
-                    select {owner} as user_id, {column} from {table}
+                    select {row} as row_key, {owner} as user_id, {column} from {table}
                     where {column} is not null and {KeyIdSql(column)} <> @active
                     limit {BatchSize} for update skip locked
                     """, new { active = secrets.ActiveKeyId }, transaction)).ToList();
@@ -76,16 +77,16 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
                     break;
                 }
 
-                foreach (var (userId, value) in rows)
+                foreach (var (rowKey, userId, value) in rows)
                 {
                     var plain = secrets.Open(value, aad(userId));
                     var resealed = secrets.Seal(plain, aad(userId));
                     var hash = isPhone ? secrets.PhoneLookupHash(System.Text.Encoding.UTF8.GetString(plain)) : null;
                     await connection.ExecuteAsync(
                         hash is null
-                            ? $"update {table} set {column} = @resealed where {owner} = @userId"
-                            : $"update {table} set {column} = @resealed, phone_hash = @hash where {owner} = @userId",
-                        new { resealed, hash, userId }, transaction);
+                            ? $"update {table} set {column} = @resealed where {row} = @rowKey"
+                            : $"update {table} set {column} = @resealed, phone_hash = @hash where {row} = @rowKey",
+                        new { resealed, hash, rowKey }, transaction);
                 }
 
                 await transaction.CommitAsync(cancellationToken);
@@ -102,7 +103,7 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var counts = new Dictionary<string, long>();
-        foreach (var (table, column, _, _, _) in Sealed)
+        foreach (var (table, column, _, _, _, _) in Sealed)
         {
             foreach (var (keyId, count) in await connection.QueryAsync<(string, long)>(
                          $"select {KeyIdSql(column)}, count(*) from {table} where {column} is not null group by 1"))

@@ -75,7 +75,7 @@ public sealed record AuthenticationResponseJson(
 
 /// <summary>A passkey enrollment or switch started: create the credential with <c>options</c> before <c>expiresAt</c>,
 /// then confirm with the <c>RegistrationResponseJSON</c>.</summary>
-public sealed record PasskeyEnrollmentResponse(string Method, CreationOptionsJson Options, DateTimeOffset ExpiresAt);
+public sealed record PasskeyEnrollmentResponse(string Method, CreationOptionsJson Options, DateTimeOffset ExpiresAt, Guid FactorId);
 
 /// <summary>A challenge for a passkey user: get an assertion with <c>options</c> before <c>expiresAt</c>, then send the
 /// <c>AuthenticationResponseJSON</c> to <c>/verify</c> (<c>purpose</c> <c>login</c>) or as the <c>proof</c> of a change (<c>proof</c>).</summary>

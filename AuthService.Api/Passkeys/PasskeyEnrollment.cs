@@ -25,7 +25,7 @@ public sealed class PasskeyEnrollment(
     /// <summary>Starts a pending passkey enrollment (<see cref="PendingPurposes.Enroll"/>) or switch
     /// (<see cref="PendingPurposes.Switch"/>, with its checked <paramref name="proof"/>, spent when the pending row is stored).</summary>
     public async Task<Result<PendingStarted>> StartAsync(string userId, string purpose, string? accountName, string? displayName, CheckedProof? proof,
-        Guid? actor, CancellationToken ct)
+        Guid? actor, CancellationToken ct, string? label = null)
     {
         if (!ceremonies.Enabled)
         {
@@ -48,8 +48,8 @@ public sealed class PasskeyEnrollment(
 
         var (options, challenge, stored) = ceremonies.NewRegistration(RandomNumberGenerator.GetBytes(32), name, shown, existing);
         var expiresAt = now + PasskeyOptions.ChallengeLifetime;
-        var pending = PendingFactors.New(userId, purpose, FactorMethods.Passkey, now, PasskeyOptions.ChallengeLifetime, proof);
-        var refused = await pendingFactors.StoreAsync(pending, proof, now, actor, new { method = FactorMethods.Passkey }, ct,
+        var pending = PendingFactors.New(userId, purpose, FactorMethods.Passkey, now, PasskeyOptions.ChallengeLifetime, proof, label);
+        var refused = await pendingFactors.StoreAsync(pending, proof, now, actor, new { method = FactorMethods.Passkey, purpose, factorId = pending.Id }, ct,
             (connection, transaction) => PasskeyStore.PutChallengeAsync(connection, transaction, new PasskeyChallengeRow
             {
                 UserId = userId,
@@ -61,7 +61,9 @@ public sealed class PasskeyEnrollment(
                 CreatedAt = now.UtcDateTime,
                 ExpiresAt = expiresAt.UtcDateTime,
             }));
-        return refused is not null ? refused : new PendingStarted(null, null, new PasskeyEnrollmentResponse(FactorMethods.Passkey, options, expiresAt));
+        return refused is not null
+            ? refused
+            : new PendingStarted(null, null, new PasskeyEnrollmentResponse(FactorMethods.Passkey, options, expiresAt, pending.Id));
     }
 
     public Task<Result<ConfirmResponse>> ConfirmEnrollmentAsync(string userId, RegistrationResponseJson credential, Guid? actor,
@@ -82,6 +84,16 @@ public sealed class PasskeyEnrollment(
             : confirmation.ConfirmSwitchAsync(userId, FactorMethods.Passkey, actor, Check(parsed.Value!, credential, ct), ct);
     }
 
+    /// <summary>Confirms the passkey being added as factor <paramref name="pendingId"/>.</summary>
+    public Task<Result<FactorConfirmResponse>> ConfirmAdditionAsync(string userId, Guid pendingId, RegistrationResponseJson credential, Guid? actor,
+        CancellationToken ct)
+    {
+        var parsed = PasskeyJson.Registration(credential);
+        return parsed.Error is { } invalid
+            ? Task.FromResult<Result<FactorConfirmResponse>>(invalid)
+            : confirmation.ConfirmAdditionAsync(userId, pendingId, FactorMethods.Passkey, actor, Check(parsed.Value!, credential, ct), ct);
+    }
+
     /// <summary>The attestation against the registration challenge of the pending row (single use); accepted, it stores the
     /// credential with the new factor.</summary>
     private PendingConfirmation.Check Check(Fido2NetLib.AuthenticatorAttestationRawResponse parsed, RegistrationResponseJson credential,
@@ -100,6 +112,7 @@ public sealed class PasskeyEnrollment(
         {
             CredentialId = registered!.Id,
             UserId = pending.UserId,
+            FactorId = pending.Id,
             PublicKey = registered.PublicKey,
             SignCount = registered.SignCount,
             Transports = PasskeyJson.KnownOnly(credential.Response?.Transports),

@@ -28,7 +28,8 @@ public sealed class PasskeyExamplesFilter : ISchemaFilter
     {
         [typeof(CreationOptionsJson)] = Creation,
         [typeof(RequestOptionsJson)] = Request,
-        [typeof(PasskeyEnrollmentResponse)] = new PasskeyEnrollmentResponse("passkey", Creation, At.AddMinutes(5)),
+        [typeof(PasskeyEnrollmentResponse)] = new PasskeyEnrollmentResponse("passkey", Creation, At.AddMinutes(5),
+            Guid.Parse("0195a3c1-b4f0-7c2d-9e3f-4a5b6c7d8e9f")),
         [typeof(PasskeyChallengeResponse)] = new PasskeyChallengeResponse(Request, At.AddMinutes(5), "login"),
         [typeof(RegistrationResponseJson)] = new
         {

@@ -7,6 +7,9 @@ public sealed record PasskeyCredentialRow
 {
     public byte[] CredentialId { get; init; } = [];
     public string UserId { get; init; } = "";
+
+    /// <summary>The factor this credential is (each passkey is a factor of its own, DESIGN §9.2).</summary>
+    public Guid FactorId { get; init; }
     public byte[] PublicKey { get; init; } = [];
     public long SignCount { get; init; }
     public string[] Transports { get; init; } = [];
@@ -28,7 +31,7 @@ public sealed record PasskeyChallengeRow
 
     public Guid? PendingId { get; init; }
 
-    /// <summary>An authentication challenge: the passkey factor whose credentials it lists; it answers for no other.</summary>
+    /// <summary>An authentication challenge: the one passkey factor it was issued for, or null for every passkey of the user.</summary>
     public Guid? FactorId { get; init; }
 
     public byte[] Challenge { get; init; } = [];
@@ -50,7 +53,7 @@ public static class PasskeyStore
     private const string ChallengeColumns = "user_id, ceremony, purpose, pending_id, factor_id, challenge, options, created_at, expires_at";
 
     private const string CredentialColumns = """
-        credential_id, user_id, public_key, sign_count, transports, aaguid, user_handle, attestation_fmt,
+        credential_id, user_id, factor_id, public_key, sign_count, transports, aaguid, user_handle, attestation_fmt,
         backup_eligible, backed_up, created_at
         """;
 
@@ -100,7 +103,7 @@ public static class PasskeyStore
     public static Task InsertCredentialAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PasskeyCredentialRow credential) =>
         connection.ExecuteAsync($"""
             insert into passkey_credentials ({CredentialColumns})
-            values (@CredentialId, @UserId, @PublicKey, @SignCount, @Transports, @Aaguid, @UserHandle, @AttestationFmt,
+            values (@CredentialId, @UserId, @FactorId, @PublicKey, @SignCount, @Transports, @Aaguid, @UserHandle, @AttestationFmt,
                     @BackupEligible, @BackedUp, @CreatedAt)
             """, credential, transaction);
 

@@ -24,7 +24,8 @@ public sealed class PasskeyVerification(
     /// <summary>Issues a fresh authentication challenge of <paramref name="purpose"/> (the previous one of that purpose dies),
     /// bound to the user's passkey factor as it is now. Costs nothing to send, so it has no daily budget; the attempts made
     /// with it are limited like any other.</summary>
-    public async Task<Result<PasskeyChallengeResponse>> ChallengeAsync(string userId, string purpose, CancellationToken ct)
+    /// <param name="factorId">One passkey factor the assertion must come from; null: any passkey of the user (DESIGN §9.2).</param>
+    public async Task<Result<PasskeyChallengeResponse>> ChallengeAsync(string userId, string purpose, CancellationToken ct, Guid? factorId = null)
     {
         if (!ceremonies.Enabled)
         {
@@ -33,20 +34,21 @@ public sealed class PasskeyVerification(
 
         var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        var factor = await TwoFactorStore.GetFactorAsync(connection, null, userId);
-        if (Challenge.Refusal(factor, FactorMethods.Passkey) is { } refused)
+        var picked = Challenge.Pick(await TwoFactorStore.GetUserAsync(connection, null, userId), FactorMethods.Passkey, factorId);
+        if (picked.Error is { } refused)
         {
             return refused;
         }
 
-        var (options, challenge, stored) = ceremonies.NewAuthentication(await PasskeyStore.GetCredentialsAsync(connection, null, userId));
+        var allowed = (await PasskeyStore.GetCredentialsAsync(connection, null, userId)).Where(c => factorId is null || c.FactorId == factorId).ToList();
+        var (options, challenge, stored) = ceremonies.NewAuthentication(allowed);
         var expiresAt = now + PasskeyOptions.ChallengeLifetime;
         await PasskeyStore.PutChallengeAsync(connection, null, new PasskeyChallengeRow
         {
             UserId = userId,
             Ceremony = PasskeyStore.Authentication,
             Purpose = purpose,
-            FactorId = factor!.FactorId,
+            FactorId = factorId,
             Challenge = challenge,
             Options = stored,
             CreatedAt = now.UtcDateTime,
@@ -65,22 +67,24 @@ public sealed class PasskeyVerification(
     }
 
     /// <summary>The proof of a change: the assertion of a <c>proof</c> challenge, checked, not spent.</summary>
-    public Task<Result<CheckedProof>> CheckAsync(string userId, AuthenticationResponseJson credential, Guid? actor, string stage, CancellationToken ct)
+    public Task<Result<CheckedProof>> CheckAsync(string userId, AuthenticationResponseJson credential, Guid? actor, string stage, CancellationToken ct,
+        Guid? excluded = null)
     {
         var parsed = PasskeyJson.Authentication(credential);
         return parsed.Error is { } invalid
             ? Task.FromResult<Result<CheckedProof>>(invalid)
-            : proofs.CheckInTransactionAsync(userId, Check(parsed.Value!, stage, actor, ct), ct);
+            : proofs.CheckInTransactionAsync(userId, Check(parsed.Value!, stage, actor, ct, excluded), ct);
     }
 
-    /// <summary>The assertion against the user's live challenge of the stage's purpose, issued for this very passkey factor, and
-    /// the stored credential. A refused assertion uses the challenge up and is a failed verification like a wrong code; an
+    /// <summary>The assertion against the user's live challenge of the stage's purpose — issued for the credential's factor, or
+    /// for every passkey of the user — and the stored credential (not one of <paramref name="excluded"/>, the factor a removal removes). A refused assertion uses the challenge up and is a failed verification like a wrong code; an
     /// accepted one spends the challenge and advances the signature counter when it is spent.</summary>
-    private ProofMethodCheck Check(Fido2NetLib.AuthenticatorAssertionRawResponse raw, string stage, Guid? actor, CancellationToken ct) =>
-        async (connection, transaction, factor, state, now) =>
+    private ProofMethodCheck Check(Fido2NetLib.AuthenticatorAssertionRawResponse raw, string stage, Guid? actor, CancellationToken ct,
+        Guid? excluded = null) =>
+        async (connection, transaction, user, state, now) =>
         {
-            var userId = factor.UserId;
-            if (factor.Method != FactorMethods.Passkey)
+            var userId = user.UserId;
+            if (!user.OfMethod(FactorMethods.Passkey).Any(f => f.FactorId != excluded))
             {
                 return PasskeyProblems.NotPasskeyUser;
             }
@@ -93,8 +97,9 @@ public sealed class PasskeyVerification(
             var purpose = ProofCheck.PurposeOf(stage);
             var challenge = await PasskeyStore.GetChallengeAsync(connection, transaction, userId, PasskeyStore.Authentication, purpose);
             var stored = (await PasskeyStore.GetCredentialsAsync(connection, transaction, userId))
-                .FirstOrDefault(c => c.CredentialId.AsSpan().SequenceEqual(raw.RawId));
-            var (result, refusal) = await ceremonies.VerifyAssertionAsync(raw, challenge?.FactorId == factor.FactorId ? challenge : null, stored, now, ct);
+                .FirstOrDefault(c => c.CredentialId.AsSpan().SequenceEqual(raw.RawId) && c.FactorId != excluded);
+            var issuedFor = challenge is not null && (challenge.FactorId is null || challenge.FactorId == stored?.FactorId) ? challenge : null;
+            var (result, refusal) = await ceremonies.VerifyAssertionAsync(raw, issuedFor, stored, now, ct);
             if (result is not null && !(stored!.SignCount < result.SignCount || (stored.SignCount == 0 && result.SignCount == 0)))
             {
                 // WebAuthn §7.2 step 21, told apart now; TryAdvanceCounterAsync enforces the same rule when the proof is spent.
@@ -108,11 +113,11 @@ public sealed class PasskeyVerification(
                     await PasskeyStore.TrySpendChallengeAsync(connection, transaction, challenge);
                 }
 
-                return await RefuseAsync(connection, transaction, factor, state, refusal, stored, stage, now, actor);
+                return await RefuseAsync(connection, transaction, userId, state, refusal, stored, stage, now, actor);
             }
 
-            var credentialId = stored!.CredentialId;
-            return new CheckedProof(factor.FactorId, FactorMethods.Passkey, stage, null, async (c, t, at) =>
+            var (credentialId, factorId) = (stored!.CredentialId, stored.FactorId);
+            return new CheckedProof(factorId, FactorMethods.Passkey, stage, null, async (c, t, at) =>
             {
                 // A challenge spent meanwhile, or a counter that another assertion moved past this one's, is a replay (the
                 // caller records the failure; the challenge, once taken, stays used).
@@ -122,28 +127,28 @@ public sealed class PasskeyVerification(
                     return null;
                 }
 
-                var remaining = await TwoFactorStore.ResetFailuresAsync(c, t, userId, at);
+                var remaining = await TwoFactorStore.RecordSuccessAsync(c, t, userId, factorId, at);
                 await AuditLog.AppendAsync(c, t, userId, AuditEvents.VerificationSucceeded, at, actor,
-                    new { method = FactorMethods.Passkey, stage, backupCodesRemaining = remaining });
+                    new { method = FactorMethods.Passkey, stage, backupCodesRemaining = remaining, factorId });
                 return remaining;
             });
         };
 
     /// <summary>A refused assertion is a failed verification like a wrong code (ledger, consecutive count, lock); a
     /// counter regression is also audited on its own as a possible clone.</summary>
-    private async Task<Problem> RefuseAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, FactorRow factor,
+    private async Task<Problem> RefuseAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId,
         AttemptState state, Refusal refusal, PasskeyCredentialRow? credential, string stage, DateTimeOffset now, Guid? actor)
     {
         if (refusal.Problem == PasskeyProblems.CounterRegression)
         {
-            await AuditLog.AppendAsync(connection, transaction, factor.UserId, CounterRegressionEvent, now, actor,
+            await AuditLog.AppendAsync(connection, transaction, userId, CounterRegressionEvent, now, actor,
                 new { aaguid = credential?.Aaguid, storedSignCount = credential?.SignCount });
             logger.LogWarning("Refused a passkey assertion of {UserId}: the signature counter went backwards (possible cloned authenticator)",
-                factor.UserId);
+                userId);
             PasskeyMetrics.CounterRegressions.Inc();
         }
 
         return await proofs.RefuseAsync(connection, transaction, ProofDecisions.AfterCheck(state, proofs.Limits, now, accepted: false),
-            factor.UserId, hasFactor: true, FactorMethods.Passkey, stage, now, actor, refusal.Reason, refusal.Problem);
+            userId, hasFactor: true, FactorMethods.Passkey, stage, now, actor, refusal.Reason, refusal.Problem);
     }
 }

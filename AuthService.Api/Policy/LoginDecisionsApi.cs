@@ -77,7 +77,7 @@ public static class LoginDecisionsApi
         var maxSkips = enforcement.Value.MaxSkips;
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        if (await TwoFactorStore.GetFactorAsync(connection, transaction, userId) is not null)
+        if (await TwoFactorStore.GetUserAsync(connection, transaction, userId) is not null)
         {
             return Problems.Result(409, ProblemCodes.SkipNotAllowed, "Nothing to skip.", "Two-factor authentication is already enabled.");
         }

@@ -12,9 +12,9 @@ public static class AttemptLedger
     /// <summary>Opens a transaction on <paramref name="connection"/>, takes the locks of several users in it (in user-id order,
     /// so concurrent batches never deadlock), then reads their factors, each with the failed attempts since
     /// <paramref name="failuresSince"/> as <see cref="FactorRow.RecentFailures"/>. One round trip; the read's snapshot is
-    /// taken after every lock is granted. End the transaction with <see cref="WriteAndCommitAsync"/>; on an error, disposing
+    /// taken after every lock is granted; a user's rows carry the failures once, on each factor. End the transaction with <see cref="WriteAndCommitAsync"/>; on an error, disposing
     /// the connection rolls it back (<see cref="RollbackAsync"/> for an explicit one).</summary>
-    public static async Task<Dictionary<string, FactorRow>> BeginLockAndLoadManyAsync(NpgsqlConnection connection,
+    public static async Task<Dictionary<string, (UserFactors User, IReadOnlyList<DateTimeOffset> RecentFailures)>> BeginLockAndLoadManyAsync(NpgsqlConnection connection,
         IReadOnlyCollection<string> userIds, DateTimeOffset failuresSince)
     {
         var ordered = userIds.Distinct().Order(StringComparer.Ordinal).ToArray();
@@ -31,7 +31,7 @@ public static class AttemptLedger
             select {TwoFactorStore.FactorColumns},
                    array(select v.created_at from verification_failures v
                          where v.user_id = f.user_id and v.created_at > $2 order by v.created_at) as recent_failures
-            from factors f where f.user_id = any($1)
+            from {TwoFactorStore.FactorsFrom} where f.user_id = any($1)
             """)
         {
             Parameters = { new NpgsqlParameter<string[]>() { TypedValue = ordered }, new NpgsqlParameter<DateTimeOffset>() { TypedValue = failuresSince } },
@@ -40,14 +40,15 @@ public static class AttemptLedger
         await reader.NextResultAsync(); // past the locks' rows (begin returns none)
 
         var parser = reader.GetRowParser<FactorRow>();
-        var factors = new Dictionary<string, FactorRow>(StringComparer.Ordinal);
+        var rows = new List<FactorRow>();
         while (await reader.ReadAsync())
         {
-            var factor = parser(reader);
-            factors[factor.UserId] = factor;
+            rows.Add(parser(reader));
         }
 
-        return factors;
+        return rows.GroupBy(f => f.UserId, StringComparer.Ordinal).ToDictionary(g => g.Key,
+            g => (UserFactors.From(g.ToList())!, (IReadOnlyList<DateTimeOffset>)(g.First().RecentFailures ?? []).Select(Timestamps.Utc).ToList()),
+            StringComparer.Ordinal);
     }
 
     /// <summary>Sends <paramref name="writes"/> and the commit of the transaction <see cref="BeginLockAndLoadManyAsync"/> opened,
@@ -110,17 +111,17 @@ public static class AttemptLedger
     /// <summary>Takes the user's advisory lock for the rest of <paramref name="transaction"/> and reads, in the same round
     /// trip, the factor and the failed attempts since <paramref name="failuresSince"/> (the per-minute limit's ledger,
     /// which counts even without a factor: an enrollment's confirmation attempts).</summary>
-    public static async Task<(FactorRow? Factor, IReadOnlyList<DateTimeOffset> RecentFailures)> LockAndLoadAsync(
+    public static async Task<(UserFactors? User, IReadOnlyList<DateTimeOffset> RecentFailures)> LockAndLoadAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, DateTimeOffset failuresSince)
     {
         await using var results = await connection.QueryMultipleAsync($"""
             {LockUserSql};
-            select {TwoFactorStore.FactorColumns} from factors where user_id = @userId;
+            select {TwoFactorStore.FactorColumns} from {TwoFactorStore.FactorsFrom} where f.user_id = @userId;
             select created_at from verification_failures where user_id = @userId and created_at > @failuresSince order by created_at;
             """, new { userId, failuresSince }, transaction);
         await results.ReadAsync(); // the lock's empty result
-        var factor = await results.ReadSingleOrDefaultAsync<FactorRow>();
-        return (factor, (await results.ReadAsync<DateTime>()).Select(Timestamps.Utc).ToList());
+        var user = UserFactors.From((await results.ReadAsync<FactorRow>()).AsList());
+        return (user, (await results.ReadAsync<DateTime>()).Select(Timestamps.Utc).ToList());
     }
 
     private static readonly string LockUserSql = "select " + LockKey("@userId");
@@ -140,7 +141,7 @@ public static class AttemptLedger
         if (hasFactor)
         {
             yield return new NpgsqlBatchCommand("""
-                update factors set failed_consecutive = failed_consecutive + 1, updated_at = @now,
+                update two_factor_users set failed_consecutive = failed_consecutive + 1, updated_at = @now,
                     locked_at = case when failed_consecutive + 1 >= @threshold then coalesce(locked_at, @now) else locked_at end
                 where user_id = @userId
                 """)
@@ -190,10 +191,14 @@ public static class AttemptLedger
 
     private const string AcceptTotpStepSql = """
         with accepted as (
-            update factors set last_totp_step = @step, failed_consecutive = 0, updated_at = @now
-            where user_id = @userId and factor_id = @factorId and method = 'totp' and last_totp_step < @step and locked_at is null
+            update factors f set last_totp_step = @step, last_used_at = @now, updated_at = @now
+            from two_factor_users u
+            where f.user_id = @userId and f.factor_id = @factorId and f.method = 'totp' and f.last_totp_step < @step
+              and u.user_id = f.user_id and u.locked_at is null
               and (select count(*) from verification_failures where user_id = @userId and created_at > @failuresSince) < @limit
-            returning user_id
+            returning f.user_id
+        ), reset as (
+            update two_factor_users set failed_consecutive = 0, updated_at = @now where user_id = @userId and exists (select 1 from accepted)
         ), audit as (
             insert into audit_events (user_id, event_type, occurred_at, api_key_id, details)
             select @userId, 'verification_succeeded', @now, @apiKeyId, @auditDetails::jsonb from accepted

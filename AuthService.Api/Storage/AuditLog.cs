@@ -20,6 +20,9 @@ public static class AuditEvents
     public const string BackupCodesRegenerated = "backup_codes_regenerated";
     public const string MethodSwitchStarted = "method_switch_started";
     public const string MethodSwitched = "method_switched";
+    public const string FactorAdded = "factor_added";
+    public const string FactorRemoved = "factor_removed";
+    public const string FactorUpdated = "factor_updated";
     public const string CodeSent = "code_sent";
     public const string CodeSendFailed = "code_send_failed";
     public const string TelephonyCapped = "telephony_capped";

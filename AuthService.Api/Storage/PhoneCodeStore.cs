@@ -6,6 +6,7 @@ namespace AuthService.Api.Storage;
 public sealed class PhoneCodeRow
 {
     public Guid Id { get; init; }
+    public Guid FactorId { get; init; }
     public string KeyId { get; init; } = "";
     public byte[] CodeHash { get; init; } = [];
     public int Attempts { get; init; }
@@ -28,16 +29,16 @@ public static class PhoneCodeStore
             where phone_codes.created_at <= excluded.created_at
             """, new { userId, purpose, id, factorId, channel, keyId, codeHash, createdAt, expiresAt }, transaction);
 
-    /// <summary>Spends one of the attempts of the live code of <paramref name="purpose"/> sent for <paramref name="factorId"/> and
-    /// returns it for comparison; null when there is none (a code of another factor or purpose is never found) or its attempts
+    /// <summary>Spends one of the attempts of the live code of <paramref name="purpose"/> sent for one of <paramref name="factorIds"/>
+    /// and returns it for comparison; null when there is none (a code of another factor or purpose is never found) or its attempts
     /// are used up. Spending before comparing keeps the per-code limit exact under concurrency.</summary>
     public static Task<PhoneCodeRow?> TakeAttemptAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, string purpose,
-        Guid factorId, int maxAttempts, DateTimeOffset now) =>
+        Guid[] factorIds, int maxAttempts, DateTimeOffset now) =>
         connection.QuerySingleOrDefaultAsync<PhoneCodeRow>("""
             update phone_codes set attempts = attempts + 1
-            where user_id = @userId and purpose = @purpose and factor_id = @factorId and expires_at > @now and attempts < @maxAttempts
-            returning id, key_id, code_hash, attempts
-            """, new { userId, purpose, factorId, maxAttempts, now }, transaction);
+            where user_id = @userId and purpose = @purpose and factor_id = any(@factorIds) and expires_at > @now and attempts < @maxAttempts
+            returning id, factor_id, key_id, code_hash, attempts
+            """, new { userId, purpose, factorIds, maxAttempts, now }, transaction);
 
     /// <summary>Single use: the matched code is deleted once; false when another request consumed it first.</summary>
     public static async Task<bool> ConsumeCodeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, string purpose,

@@ -11,8 +11,8 @@ public static class PromptSkipStore
     public static async Task<UserFactorState> GetLoginStateByUserIdAsync(NpgsqlConnection connection, string userId)
     {
         var state = await connection.QuerySingleAsync<(string? Method, bool? Locked, int Skips)>("""
-            select (select method from factors where user_id = @userId) as method,
-                   (select locked_at is not null from factors where user_id = @userId) as locked,
+            select (select method from factors where user_id = @userId order by is_default desc, created_at limit 1) as method,
+                   (select locked_at is not null from two_factor_users where user_id = @userId) as locked,
                    coalesce((select skips from prompt_skips where user_id = @userId), 0) as skips
             """, new { userId });
         return new UserFactorState(state.Method, state.Locked == true, state.Skips);

@@ -1,4 +1,5 @@
 using AuthService.Core.BackupCodes;
+using AuthService.Core.Factors;
 using Dapper;
 using Npgsql;
 
@@ -19,7 +20,15 @@ public sealed record FactorRow
     public byte[]? PhoneNumber { get; init; }
     public byte[]? PhoneHash { get; init; }
     public string? PhoneMasked { get; init; }
+    public string? Channel { get; init; }
     public long LastTotpStep { get; init; }
+    public string Label { get; init; } = "";
+    public DateTime CreatedAt { get; init; }
+    public DateTime? LastUsedAt { get; init; }
+    public bool IsDefault { get; init; }
+
+    /// <summary>The user's (not the factor's): when 2FA was enabled, the consecutive failures and the lock, read with each
+    /// factor row (<c>two_factor_users</c>).</summary>
     public DateTime EnabledAt { get; init; }
     public int FailedConsecutive { get; init; }
     public DateTime? LockedAt { get; init; }
@@ -27,6 +36,32 @@ public sealed record FactorRow
     /// <summary>Failed attempts inside the per-minute window, oldest first; read only by the optimistic login read
     /// (<see cref="TwoFactorStore.GetFactorsWithFailuresAsync"/>; null elsewhere).</summary>
     public DateTime[]? RecentFailures { get; init; }
+}
+
+/// <summary>A user with 2FA enabled: the user's lockout state and every factor, the default first, then by age.</summary>
+public sealed record UserFactors(string UserId, DateTime EnabledAt, int FailedConsecutive, DateTime? LockedAt, IReadOnlyList<FactorRow> Factors)
+{
+    public bool Locked => LockedAt is not null;
+
+    /// <summary>The user's default factor (its method is the status answer's <c>method</c>).</summary>
+    public FactorRow Default => Factors[0];
+
+    public FactorRow? Find(Guid factorId) => Factors.FirstOrDefault(f => f.FactorId == factorId);
+
+    public IEnumerable<FactorRow> OfMethod(string method) => Factors.Where(f => f.Method == method);
+
+    /// <summary>Null for no rows (the user has no second factor).</summary>
+    public static UserFactors? From(IReadOnlyList<FactorRow> rows)
+    {
+        if (rows.Count == 0)
+        {
+            return null;
+        }
+
+        var ordered = rows.OrderByDescending(f => f.IsDefault).ThenBy(f => f.CreatedAt).ThenBy(f => f.FactorId).ToList();
+        var first = ordered[0];
+        return new UserFactors(first.UserId, first.EnabledAt, first.FailedConsecutive, first.LockedAt, ordered);
+    }
 }
 
 public sealed record PendingRow
@@ -46,8 +81,12 @@ public sealed record PendingRow
     public DateTime CreatedAt { get; init; }
     public DateTime ExpiresAt { get; init; }
 
-    /// <summary>A switch: the factor it replaces (the one its proof was checked against); null for an enrollment.</summary>
+    /// <summary>A switch: the factor its proof was checked against (the switch replaces every factor, while that one is still
+    /// the user's); null for an enrollment or an addition.</summary>
     public Guid? FromFactorId { get; init; }
+
+    /// <summary>The label the factor will carry (an addition may name it; otherwise the method's default label).</summary>
+    public string? Label { get; init; }
 }
 
 public sealed class BackupCodeRow
@@ -62,102 +101,189 @@ public sealed class BackupCodeRow
 /// across connections and instances without locks held in the application.</summary>
 public static class TwoFactorStore
 {
+    /// <summary>A factor row with its user's lockout state: select <see cref="FactorColumns"/> from <see cref="FactorsFrom"/>.</summary>
     internal const string FactorColumns = """
-        user_id, factor_id, method, totp_secret, totp_algorithm, totp_digits, totp_period, phone_number, phone_hash, phone_masked,
-        last_totp_step, enabled_at, failed_consecutive, locked_at
+        f.user_id, f.factor_id, f.method, f.totp_secret, f.totp_algorithm, f.totp_digits, f.totp_period, f.phone_number, f.phone_hash,
+        f.phone_masked, f.channel, f.last_totp_step, f.label, f.created_at, f.last_used_at, f.is_default,
+        u.enabled_at, u.failed_consecutive, u.locked_at
         """;
+
+    internal const string FactorsFrom = "factors f join two_factor_users u on u.user_id = f.user_id";
 
     private const string PendingColumns = """
         user_id, id, purpose, method, totp_secret, totp_algorithm, totp_digits, totp_period,
-        phone_number, phone_hash, phone_masked, channel, created_at, expires_at, from_factor_id
+        phone_number, phone_hash, phone_masked, channel, created_at, expires_at, from_factor_id, label
         """;
 
-    public static Task<FactorRow?> GetFactorAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId) =>
-        connection.QuerySingleOrDefaultAsync<FactorRow>(
-            $"select {FactorColumns} from factors where user_id = @userId", new { userId }, transaction);
+    /// <summary>The user's factors and lockout state; null when 2FA is not enabled.</summary>
+    public static async Task<UserFactors?> GetUserAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId) =>
+        UserFactors.From((await connection.QueryAsync<FactorRow>(
+            $"select {FactorColumns} from {FactorsFrom} where f.user_id = @userId", new { userId }, transaction)).AsList());
 
-
-    /// <summary>The pending enrollment or switch, if any and not expired.</summary>
+    /// <summary>The pending enrollment or switch, if any and not expired (an addition is found by its id:
+    /// <see cref="GetPendingByIdAsync"/>).</summary>
     public static Task<PendingRow?> GetPendingAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId,
         DateTimeOffset now) =>
         connection.QuerySingleOrDefaultAsync<PendingRow>(
-            $"select {PendingColumns} from pending_factors where user_id = @userId and expires_at > @now",
+            $"select {PendingColumns} from pending_factors where user_id = @userId and purpose <> 'add' and expires_at > @now",
             new { userId, now }, transaction);
 
-    public static async Task<(FactorRow? Factor, PendingRow? Pending, int BackupCodesRemaining)> GetStatusAsync(
+    /// <summary>The user's pending row with this id (any purpose), if not expired.</summary>
+    public static Task<PendingRow?> GetPendingByIdAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId, Guid id,
+        DateTimeOffset now) =>
+        connection.QuerySingleOrDefaultAsync<PendingRow>(
+            $"select {PendingColumns} from pending_factors where user_id = @userId and id = @id and expires_at > @now",
+            new { userId, id, now }, transaction);
+
+    public static async Task<(UserFactors? User, PendingRow? Pending, int BackupCodesRemaining)> GetStatusAsync(
         NpgsqlConnection connection, string userId, DateTimeOffset now)
     {
         var sql = $"""
-            select {FactorColumns} from factors where user_id = @userId;
-            select {PendingColumns} from pending_factors where user_id = @userId and expires_at > @now;
+            select {FactorColumns} from {FactorsFrom} where f.user_id = @userId;
+            select {PendingColumns} from pending_factors where user_id = @userId and purpose <> 'add' and expires_at > @now;
             select count(*)::int from backup_codes where user_id = @userId and used_at is null;
             """;
         await using var results = await connection.QueryMultipleAsync(sql, new { userId, now });
-        var factor = await results.ReadSingleOrDefaultAsync<FactorRow>();
+        var user = UserFactors.From((await results.ReadAsync<FactorRow>()).AsList());
         var pending = await results.ReadSingleOrDefaultAsync<PendingRow>();
         var remaining = await results.ReadSingleAsync<int>();
-        return (factor, pending, remaining);
+        return (user, pending, remaining);
     }
 
-    /// <summary>Starts (or replaces) the user's pending enrollment or switch. A slow request never overwrites a pending
-    /// row started after it (as for the codes, <see cref="PhoneCodeStore.UpsertCodeAsync"/>).</summary>
+    /// <summary>Starts a pending row. An enrollment or a switch replaces the user's earlier one (one per user); a slow request
+    /// never overwrites a pending row started after it (as for the codes, <see cref="PhoneCodeStore.UpsertCodeAsync"/>). An
+    /// addition is a row of its own.</summary>
     public static Task UpsertPendingAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, PendingRow pending)
     {
-        const string sql = """
+        const string insert = """
             insert into pending_factors (user_id, id, purpose, method, totp_secret, totp_algorithm, totp_digits, totp_period,
-                                         phone_number, phone_hash, phone_masked, channel, created_at, expires_at, from_factor_id)
+                                         phone_number, phone_hash, phone_masked, channel, created_at, expires_at, from_factor_id, label)
             values (@UserId, @Id, @Purpose, @Method, @TotpSecret, @TotpAlgorithm, @TotpDigits, @TotpPeriod,
-                    @PhoneNumber, @PhoneHash, @PhoneMasked, @Channel, @CreatedAt, @ExpiresAt, @FromFactorId)
-            on conflict (user_id) do update set
+                    @PhoneNumber, @PhoneHash, @PhoneMasked, @Channel, @CreatedAt, @ExpiresAt, @FromFactorId, @Label)
+            """;
+        const string replace = """
+            on conflict (user_id) where purpose in ('enroll', 'switch') do update set
                 id = excluded.id, purpose = excluded.purpose, method = excluded.method,
                 totp_secret = excluded.totp_secret, totp_algorithm = excluded.totp_algorithm,
                 totp_digits = excluded.totp_digits, totp_period = excluded.totp_period,
                 phone_number = excluded.phone_number, phone_hash = excluded.phone_hash,
                 phone_masked = excluded.phone_masked, channel = excluded.channel, created_at = excluded.created_at,
-                expires_at = excluded.expires_at, from_factor_id = excluded.from_factor_id
+                expires_at = excluded.expires_at, from_factor_id = excluded.from_factor_id, label = excluded.label
             where pending_factors.created_at <= excluded.created_at
             """;
-        return connection.ExecuteAsync(sql, pending, transaction);
+        return connection.ExecuteAsync(pending.Purpose == PendingPurposes.Add ? insert : insert + replace, pending, transaction);
     }
 
     /// <summary>Removes exactly this pending row; false when it was replaced or confirmed meanwhile.</summary>
     public static async Task<bool> DeletePendingAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending) =>
         await connection.ExecuteAsync("delete from pending_factors where user_id = @UserId and id = @Id", pending, transaction) == 1;
 
-    /// <summary>Creates the factor from a confirmed enrollment; false when the user already has one.</summary>
-    public static async Task<bool> InsertFactorAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending,
+    /// <summary>Enables 2FA with the confirmed factor as the user's first and default; false when the user already has 2FA.</summary>
+    public static async Task<bool> InsertFirstFactorAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending,
         long lastTotpStep, DateTimeOffset now)
     {
-        const string sql = """
-            insert into factors (user_id, factor_id, method, totp_secret, totp_algorithm, totp_digits, totp_period,
-                                 phone_number, phone_hash, phone_masked, last_totp_step, enabled_at, updated_at)
-            values (@UserId, @Id, @Method, @TotpSecret, @TotpAlgorithm, @TotpDigits, @TotpPeriod,
-                    @PhoneNumber, @PhoneHash, @PhoneMasked, @lastTotpStep, @now, @now)
-            on conflict (user_id) do nothing
-            """;
-        return await connection.ExecuteAsync(sql, new
+        var created = await connection.ExecuteAsync("""
+            insert into two_factor_users (user_id, enabled_at, updated_at) values (@userId, @now, @now) on conflict (user_id) do nothing
+            """, new { userId = pending.UserId, now }, transaction) == 1;
+        if (created)
         {
-            pending.UserId, pending.Id, pending.Method, pending.TotpSecret, pending.TotpAlgorithm, pending.TotpDigits, pending.TotpPeriod,
-            pending.PhoneNumber, pending.PhoneHash, pending.PhoneMasked, lastTotpStep, now,
-        }, transaction) == 1;
+            await InsertFactorAsync(connection, transaction, pending, lastTotpStep, isDefault: true, now);
+        }
+
+        return created;
     }
 
-    /// <summary>Moves an enabled factor to the confirmed new method, only while it is still the factor the switch was started
-    /// from (<see cref="PendingRow.FromFactorId"/>) and not locked; the old secret or number is gone after this.</summary>
-    public static async Task<bool> ReplaceFactorAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending,
-        long lastTotpStep, DateTimeOffset now)
-    {
-        const string sql = """
-            update factors set factor_id = @Id, method = @Method, totp_secret = @TotpSecret, totp_algorithm = @TotpAlgorithm,
-                totp_digits = @TotpDigits, totp_period = @TotpPeriod, phone_number = @PhoneNumber, phone_hash = @PhoneHash,
-                phone_masked = @PhoneMasked, last_totp_step = @lastTotpStep, failed_consecutive = 0, updated_at = @now
-            where user_id = @UserId and factor_id = @FromFactorId and locked_at is null
-            """;
-        return await connection.ExecuteAsync(sql, new
+    /// <summary>Adds the confirmed factor to a user who has 2FA (not as the default).</summary>
+    public static Task InsertFactorAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending, long lastTotpStep,
+        bool isDefault, DateTimeOffset now) =>
+        connection.ExecuteAsync("""
+            insert into factors (user_id, factor_id, method, totp_secret, totp_algorithm, totp_digits, totp_period,
+                                 phone_number, phone_hash, phone_masked, channel, last_totp_step, label, created_at, updated_at, is_default)
+            values (@UserId, @Id, @Method, @TotpSecret, @TotpAlgorithm, @TotpDigits, @TotpPeriod,
+                    @PhoneNumber, @PhoneHash, @PhoneMasked, @Channel, @lastTotpStep, @label, @now, @now, @isDefault)
+            """, new
         {
             pending.UserId, pending.Id, pending.Method, pending.TotpSecret, pending.TotpAlgorithm, pending.TotpDigits, pending.TotpPeriod,
-            pending.PhoneNumber, pending.PhoneHash, pending.PhoneMasked, lastTotpStep, now, pending.FromFactorId,
-        }, transaction) == 1;
+            pending.PhoneNumber, pending.PhoneHash, pending.PhoneMasked, pending.Channel, lastTotpStep, now, isDefault,
+            label = pending.Label ?? FactorLabels.Default(pending.Method, pending.PhoneMasked),
+        }, transaction);
+
+    /// <summary>A confirmed switch: the new factor replaces every factor of the user, only while the factor the switch was
+    /// proved with (<see cref="PendingRow.FromFactorId"/>) is still the user's and the user is not locked. The old secrets,
+    /// numbers and passkeys are gone after this (passkey credentials go with their factor rows).</summary>
+    public static async Task<bool> ReplaceAllFactorsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending,
+        long lastTotpStep, DateTimeOffset now)
+    {
+        var replaced = await connection.ExecuteAsync("""
+            with allowed as (
+                select 1 from two_factor_users u
+                where u.user_id = @UserId and u.locked_at is null
+                  and (@FromFactorId::uuid is null or exists (select 1 from factors where user_id = @UserId and factor_id = @FromFactorId))
+            )
+            delete from factors where user_id = @UserId and exists (select 1 from allowed)
+            """, new { pending.UserId, pending.FromFactorId }, transaction) > 0;
+        if (replaced)
+        {
+            await connection.ExecuteAsync("update two_factor_users set failed_consecutive = 0, updated_at = @now where user_id = @userId",
+                new { userId = pending.UserId, now }, transaction);
+            await InsertFactorAsync(connection, transaction, pending, lastTotpStep, isDefault: true, now);
+        }
+
+        return replaced;
+    }
+
+    /// <summary>How many factors of <paramref name="method"/> the user holds (read under the user's lock, so an addition's
+    /// maximum holds when two are confirmed at once).</summary>
+    public static Task<int> CountFactorsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, string method) =>
+        connection.ExecuteScalarAsync<int>("select count(*)::int from factors where user_id = @userId and method = @method",
+            new { userId, method }, transaction);
+
+    /// <summary>Renames a factor and/or makes it the user's default (the former default loses the flag in the same statement
+    /// pair). False when the factor is not the user's.</summary>
+    public static async Task<bool> UpdateFactorAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, Guid factorId,
+        string? label, bool makeDefault, DateTimeOffset now)
+    {
+        if (makeDefault)
+        {
+            await connection.ExecuteAsync("""
+                update factors set is_default = false, updated_at = @now
+                where user_id = @userId and is_default and factor_id <> @factorId
+                  and exists (select 1 from factors where user_id = @userId and factor_id = @factorId)
+                """, new { userId, factorId, now }, transaction);
+        }
+
+        return await connection.ExecuteAsync("""
+            update factors set label = coalesce(@label, label), is_default = is_default or @makeDefault, updated_at = @now
+            where user_id = @userId and factor_id = @factorId
+            """, new { userId, factorId, label, makeDefault, now }, transaction) == 1;
+    }
+
+    /// <summary>Removes one factor — its passkey credentials go with it, its live codes and challenges too — and, when it was
+    /// the default, makes the oldest remaining factor the default. Run under the user's lock after checking it is not the last.</summary>
+    public static async Task<bool> DeleteFactorAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, Guid factorId,
+        DateTimeOffset now)
+    {
+        var wasDefault = await connection.QuerySingleOrDefaultAsync<bool?>(
+            "delete from factors where user_id = @userId and factor_id = @factorId returning is_default", new { userId, factorId }, transaction);
+        if (wasDefault is null)
+        {
+            return false;
+        }
+
+        await connection.ExecuteAsync("""
+            delete from phone_codes where user_id = @userId and factor_id = @factorId;
+            delete from passkey_challenges where user_id = @userId and factor_id = @factorId;
+            delete from idempotency_keys where user_id = @userId;
+            """, new { userId, factorId }, transaction);
+        if (wasDefault == true)
+        {
+            await connection.ExecuteAsync("""
+                update factors set is_default = true, updated_at = @now
+                where factor_id = (select factor_id from factors where user_id = @userId order by created_at, factor_id limit 1)
+                """, new { userId, now }, transaction);
+        }
+
+        return true;
     }
 
     public static async Task<IReadOnlyList<BackupCodeRow>> GetUnusedBackupCodesAsync(NpgsqlConnection connection,
@@ -176,7 +302,7 @@ public static class TwoFactorStore
                 where id = @codeId and user_id = @userId and used_at is null
                 returning id
             ), reset as (
-                update factors set failed_consecutive = 0, updated_at = @now
+                update two_factor_users set failed_consecutive = 0, updated_at = @now
                 where user_id = @userId and exists (select 1 from used)
             )
             select (select count(*)::int from backup_codes where user_id = @userId and used_at is null) - 1
@@ -206,20 +332,23 @@ public static class TwoFactorStore
             }, transaction);
     }
 
-    /// <summary>A success resets the consecutive-failure count. Returns the unused backup-code count.</summary>
-    public static Task<int> ResetFailuresAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId, DateTimeOffset now) =>
+    /// <summary>A success with <paramref name="factorId"/> resets the user's consecutive-failure count and marks the factor
+    /// used. Returns the unused backup-code count.</summary>
+    public static Task<int> RecordSuccessAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId, Guid factorId,
+        DateTimeOffset now) =>
         connection.ExecuteScalarAsync<int>("""
-            update factors set failed_consecutive = 0, updated_at = @now where user_id = @userId
+            with used as (update factors set last_used_at = @now where user_id = @userId and factor_id = @factorId)
+            update two_factor_users set failed_consecutive = 0, updated_at = @now where user_id = @userId
             returning (select count(*)::int from backup_codes where user_id = @userId and used_at is null)
-            """, new { userId, now }, transaction);
+            """, new { userId, factorId, now }, transaction);
 
-    /// <summary>A support reset: every trace of the user's second factor — factor, pending row, backup codes, codes, failure
-    /// ledger, Idempotency-Keys, prompt skips, passkey challenges (passkeys go with the factor) — and the user's own daily code
-    /// budget. The deliveries stay on record for the shared ledgers (the numbers' budgets, the deployment caps): a reset
-    /// refunds nothing there. True when a factor existed.</summary>
+    /// <summary>A support reset: every trace of the user's second factors — factors, pending rows, backup codes, codes, failure
+    /// ledger, Idempotency-Keys, prompt skips, passkey challenges (passkeys go with their factors) — and the user's own daily
+    /// code budget. The deliveries stay on record for the shared ledgers (the numbers' budgets, the deployment caps): a reset
+    /// refunds nothing there. True when 2FA was enabled.</summary>
     public static async Task<bool> DeleteAllByUserIdAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId)
     {
-        var hadFactor = await connection.ExecuteAsync("delete from factors where user_id = @userId", new { userId }, transaction) == 1;
+        var hadFactor = await connection.ExecuteAsync("delete from two_factor_users where user_id = @userId", new { userId }, transaction) == 1;
         await connection.ExecuteAsync("""
             delete from pending_factors where user_id = @userId;
             delete from backup_codes where user_id = @userId;

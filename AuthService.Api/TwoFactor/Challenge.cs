@@ -19,8 +19,8 @@ public sealed class Challenge(NpgsqlDataSource dataSource, SecretBox secrets, Ph
 
     public static readonly Problem BadPurpose = Problems.Validation("purpose must be 'login' or 'proof'.");
 
-    public async Task<Result<ChallengeResponse>> SendAsync(string userId, string? channel, string purpose, string? idempotencyKey, Guid? actor,
-        CancellationToken cancellationToken)
+    public async Task<Result<ChallengeResponse>> SendAsync(string userId, string? channel, string purpose, Guid? factorId, string? idempotencyKey,
+        Guid? actor, CancellationToken cancellationToken)
     {
         if (!Channels.IsPhone(channel))
         {
@@ -32,18 +32,19 @@ public sealed class Challenge(NpgsqlDataSource dataSource, SecretBox secrets, Ph
             return invalid;
         }
 
-        FactorRow? factor;
+        UserFactors? user;
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         {
-            factor = await TwoFactorStore.GetFactorAsync(connection, null, userId);
+            user = await TwoFactorStore.GetUserAsync(connection, null, userId);
         }
 
-        if (Refusal(factor, FactorMethods.Phone) is { } refused)
+        var picked = Pick(user, FactorMethods.Phone, factorId);
+        if (picked.Error is { } refused)
         {
             return refused;
         }
 
-        var phone = factor!; // (a phone factor: Refusal said so)
+        var phone = picked.Value!; // (a phone factor: Pick said so)
         var request = IdempotentRequests.Fingerprint(Route, channel, purpose, actor?.ToString("N"), phone.FactorId.ToString("N"));
         return await idempotency.RunAsync(userId, idempotencyKey, request, () => SendCodeAsync(phone, channel!, purpose, actor, cancellationToken),
             cancellationToken);
@@ -58,14 +59,25 @@ public sealed class Challenge(NpgsqlDataSource dataSource, SecretBox secrets, Ph
         return sent.Error is not null ? sent.Error : new ChallengeResponse(channel, phone.PhoneMasked!, sent.Value, purpose);
     }
 
-    /// <summary>Null while <paramref name="current"/> is the very factor a challenge was issued for; otherwise 409 <c>factor_changed</c>.</summary>
-    public static Problem? StillThe(FactorRow issuedFor, FactorRow? current) =>
-        current is not null && current.FactorId == issuedFor.FactorId && current.Method == issuedFor.Method ? null : Problems.FactorChanged;
+    /// <summary>Null while the factor a challenge was issued for is still one of <paramref name="current"/>'s; otherwise 409
+    /// <c>factor_changed</c>.</summary>
+    public static Problem? StillThe(FactorRow issuedFor, UserFactors? current) =>
+        current?.Find(issuedFor.FactorId) is { } factor && factor.Method == issuedFor.Method ? null : Problems.FactorChanged;
 
-    /// <summary>Why no challenge of <paramref name="method"/> is issued to this factor (none, another method, locked), or null.</summary>
-    public static Problem? Refusal(FactorRow? factor, string method) =>
-        factor is null ? Problems.NotEnabled
-        : factor.Method != method ? Problems.NoChallengeForMethod
-        : factor.LockedAt is not null ? Problems.Locked
-        : null;
+    /// <summary>The factor of <paramref name="method"/> a challenge is for: the one named (<paramref name="factorId"/>), else the
+    /// default factor if it is of that method, else the user's oldest of that method. Refused when 2FA is off, the named factor is
+    /// not the user's (404), no factor of the method exists (409 <c>no_challenge_for_method</c>) or the user is locked.</summary>
+    public static Result<FactorRow> Pick(UserFactors? user, string method, Guid? factorId)
+    {
+        if (user is null)
+        {
+            return Problems.NotEnabled;
+        }
+
+        var factor = factorId is { } id ? user.Find(id) : user.OfMethod(method).FirstOrDefault();
+        return factorId is not null && factor is null ? Problems.FactorNotFound
+            : factor is null || factor.Method != method ? Problems.NoChallengeForMethod
+            : user.Locked ? Problems.Locked
+            : factor;
+    }
 }

@@ -1,5 +1,7 @@
 using AuthService.Api.Http;
 using AuthService.Api.Passkeys;
+using AuthService.Api.Storage;
+using Npgsql;
 
 namespace AuthService.Api.TwoFactor;
 
@@ -11,8 +13,15 @@ public sealed class ChangeProofs(ProofCheck codes, PasskeyVerification passkeys)
 {
     public static readonly Problem OneProofOnly = Problems.Validation("Send exactly one of code, backupCode and credential.");
 
-    public Task<Result<CheckedProof>> CheckAsync(string userId, Proof? proof, Guid? actor, string stage, CancellationToken cancellationToken) =>
-        proof?.Credential is not { } credential ? codes.CheckAsync(userId, proof, actor, stage, cancellationToken)
+    /// <param name="excluded">A factor that may not prove the change (the one a removal removes).</param>
+    public Task<Result<CheckedProof>> CheckAsync(string userId, Proof? proof, Guid? actor, string stage, CancellationToken cancellationToken,
+        Guid? excluded = null) =>
+        proof?.Credential is not { } credential ? codes.CheckAsync(userId, proof, actor, stage, cancellationToken, excluded)
         : proof.Code is not null || proof.BackupCode is not null ? Task.FromResult<Result<CheckedProof>>(OneProofOnly)
-        : passkeys.CheckAsync(userId, credential, actor, stage, cancellationToken);
+        : passkeys.CheckAsync(userId, credential, actor, stage, cancellationToken, excluded);
+
+    /// <summary>Spends a checked proof in the change's transaction (<see cref="ProofCheck.SpendAsync"/>).</summary>
+    public Task<Result<VerifyResponse>> SpendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CheckedProof proof, UserFactors? user,
+        IReadOnlyList<DateTimeOffset> recentFailures, DateTimeOffset now, Guid? actor) =>
+        codes.SpendAsync(connection, transaction, proof, user, recentFailures, now, actor);
 }

@@ -20,6 +20,12 @@ public sealed class ConfirmWithCode(PendingConfirmation confirmation, SecretBox 
             ? Task.FromResult<Result<SwitchConfirmResponse>>(invalid)
             : confirmation.ConfirmSwitchAsync(userId, null, actor, Check(code!), cancellationToken);
 
+    public Task<Result<FactorConfirmResponse>> ConfirmAdditionAsync(string userId, Guid pendingId, string? code, Guid? actor,
+        CancellationToken cancellationToken) =>
+        ShapeProblem(code) is { } invalid
+            ? Task.FromResult<Result<FactorConfirmResponse>>(invalid)
+            : confirmation.ConfirmAdditionAsync(userId, pendingId, null, actor, Check(code!), cancellationToken);
+
     private static Problem? ShapeProblem(string? code) =>
         code is null || code.Length > 64 ? Problems.Validation("code is required (at most 64 characters).") : null;
 

@@ -24,11 +24,19 @@ public sealed record ProofRequest(Proof? Proof);
 /// <summary>Send a code to a phone user by <c>sms</c> or <c>call</c>, or get the request options of a passkey user (<c>passkey</c>).
 /// <c>purpose</c>: <c>login</c> (the default; accepted only at <c>/verify</c>) or <c>proof</c> (accepted only as the <c>proof</c> of
 /// a switch or of new backup codes).</summary>
-public sealed record ChallengeRequest(string? Channel, string? Purpose = null);
+public sealed record ChallengeRequest(string? Channel, string? Purpose = null, Guid? FactorId = null);
 
 /// <summary>Switch to <c>method</c> (as in enroll), proving the current factor with <c>proof</c>.</summary>
 public sealed record SwitchMethodRequest(string? Method, string? AccountName, string? PhoneNumber, string? Channel, Proof? Proof,
     string? DisplayName = null);
+
+/// <summary>Add a factor (DESIGN §9.2): <c>method</c> and its fields as in enroll, an optional <c>label</c> (at most 64 printable
+/// characters), and once 2FA is enabled a <c>proof</c> of an existing factor (as for switch-method).</summary>
+public sealed record AddFactorRequest(string? Method, string? Label, string? AccountName, string? PhoneNumber, string? Channel, Proof? Proof,
+    string? DisplayName = null);
+
+/// <summary>Rename a factor (<c>label</c>) and/or make it the default (<c>default: true</c>).</summary>
+public sealed record UpdateFactorRequest(string? Label, [property: JsonPropertyName("default")] bool? Default);
 
 public sealed record PendingStatus(string Purpose, string Method, string? Channel, DateTimeOffset ExpiresAt);
 
@@ -40,7 +48,13 @@ public sealed record StatusResponse(
     DateTimeOffset? EnabledAt,
     int BackupCodesRemaining,
     bool Locked,
-    PendingStatus? Pending);
+    PendingStatus? Pending,
+    IReadOnlyList<FactorView> Factors);
+
+/// <summary>One of the user's factors (DESIGN §9.2): <c>phoneNumber</c> (masked) and <c>channel</c> for a phone, else null;
+/// <c>lastUsedAt</c> null until it proved a login or a change; exactly one factor is the <c>default</c>.</summary>
+public sealed record FactorView(Guid Id, string Method, string Label, string? PhoneNumber, string? Channel, DateTimeOffset CreatedAt,
+    DateTimeOffset? LastUsedAt, bool Default);
 
 public sealed record TotpEnrollmentResponse(
     string Method,
@@ -48,10 +62,11 @@ public sealed record TotpEnrollmentResponse(
     string OtpauthUri,
     string QrCodeSvg,
     string QrCodePng,
-    DateTimeOffset ExpiresAt);
+    DateTimeOffset ExpiresAt,
+    Guid FactorId);
 
 /// <summary>A code is on its way to <c>phoneNumber</c> (masked).</summary>
-public sealed record PhoneEnrollmentResponse(string Method, string PhoneNumber, string Channel, DateTimeOffset ExpiresAt);
+public sealed record PhoneEnrollmentResponse(string Method, string PhoneNumber, string Channel, DateTimeOffset ExpiresAt, Guid FactorId);
 
 public sealed record ChallengeResponse(string Channel, string PhoneNumber, DateTimeOffset ExpiresAt, string Purpose);
 
@@ -59,11 +74,17 @@ public sealed record ConfirmResponse(bool Enabled, string Method, IReadOnlyList<
 
 public sealed record SwitchConfirmResponse(bool Enabled, string Method);
 
+/// <summary>A confirmed factor; <c>backupCodes</c> only when this confirmation enabled 2FA (shown once).</summary>
+public sealed record FactorConfirmResponse(
+    FactorView Factor,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? BackupCodes);
+
 public sealed record VerifyResponse(
     bool Verified,
     string Method,
     int BackupCodesRemaining,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? DriftSteps);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? DriftSteps,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Guid? FactorId = null);
 
 public sealed record BackupCodesRemainingResponse(int Remaining);
 

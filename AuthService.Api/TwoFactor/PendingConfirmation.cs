@@ -1,8 +1,10 @@
+using AuthService.Api.Configuration;
 using AuthService.Api.Hosting;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Core.Factors;
 using AuthService.Core.Policy;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace AuthService.Api.TwoFactor;
@@ -19,7 +21,8 @@ public sealed record PendingCheck(bool Accepted, long TotpStep = -1, string Reas
 /// pending row of the right purpose, the attempt gate, the method's check (<see cref="Check"/>), the failure ledger on a
 /// refusal (<see cref="ProofCheck.RefuseAsync"/>), and on success the completion — the factor enabled with new backup codes,
 /// or the old factor replaced.</summary>
-public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck proofs, TimeProvider time, ILogger<PendingConfirmation> logger)
+public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck proofs, TimeProvider time, IOptions<FactorOptions> factorOptions,
+    ILogger<PendingConfirmation> logger)
 {
     public delegate Task<PendingCheck> Check(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending, DateTimeOffset now);
 
@@ -39,19 +42,34 @@ public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck 
         return result.Error is not null ? result.Error : new SwitchConfirmResponse(true, result.Value!.Method);
     }
 
-    private sealed record Confirmed(string Method, IReadOnlyList<string>? BackupCodes);
+    /// <summary>Confirms the pending factor <paramref name="pendingId"/> (an addition, or the first factor when it was started
+    /// without 2FA): the new factor, and the backup codes when it enabled 2FA.</summary>
+    public async Task<Result<FactorConfirmResponse>> ConfirmAdditionAsync(string userId, Guid pendingId, string? method, Guid? actor, Check check,
+        CancellationToken cancellationToken)
+    {
+        var result = await ConfirmAsync(userId, PendingPurposes.Add, method, actor, check, cancellationToken, pendingId);
+        return result.Error is not null ? result.Error : new FactorConfirmResponse(result.Value!.Factor, result.Value.BackupCodes);
+    }
+
+    private sealed record Confirmed(string Method, IReadOnlyList<string>? BackupCodes, FactorView Factor);
 
     private async Task<Result<Confirmed>> ConfirmAsync(string userId, string purpose, string? method, Guid? actor, Check check,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Guid? pendingId = null)
     {
         var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var (factor, recentFailures) = await AttemptLedger.LockAndLoadAsync(connection, transaction, userId, now - AttemptLimits.Window);
-        var pending = await TwoFactorStore.GetPendingAsync(connection, transaction, userId, now);
-        if (pending is null || pending.Purpose != purpose)
+        var pending = pendingId is { } id
+            ? await TwoFactorStore.GetPendingByIdAsync(connection, transaction, userId, id, now)
+            : await TwoFactorStore.GetPendingAsync(connection, transaction, userId, now);
+        if (pendingId is not null && pending?.Purpose is PendingPurposes.Add or PendingPurposes.Enroll)
         {
-            return NothingPending(purpose, factor);
+            purpose = pending.Purpose; // a factor added without 2FA is the first enrollment
+        }
+        else if (pending is null || pending.Purpose != purpose)
+        {
+            return pendingId is not null ? Problems.FactorNotFound : NothingPending(purpose, factor);
         }
 
         if (method is not null && pending.Method != method)
@@ -77,9 +95,12 @@ public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck 
             return purpose == PendingPurposes.Switch ? Problems.NoPendingSwitch : Problems.AlreadyEnabled;
         }
 
-        var completed = purpose == PendingPurposes.Enroll
-            ? await EnableAsync(connection, transaction, pending, checkedPending.TotpStep, now, actor)
-            : await ReplaceAsync(connection, transaction, pending, factor, checkedPending.TotpStep, now, actor);
+        var completed = purpose switch
+        {
+            PendingPurposes.Enroll => await EnableAsync(connection, transaction, pending, checkedPending.TotpStep, now, actor),
+            PendingPurposes.Add => await AddAsync(connection, transaction, pending, factor, checkedPending.TotpStep, now, actor),
+            _ => await ReplaceAsync(connection, transaction, pending, factor, checkedPending.TotpStep, now, actor),
+        };
         if (completed.Error is not null)
         {
             await transaction.RollbackAsync(cancellationToken);
@@ -96,13 +117,13 @@ public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck 
         return completed;
     }
 
-    private static Problem NothingPending(string purpose, FactorRow? factor) =>
+    private static Problem NothingPending(string purpose, UserFactors? factor) =>
         purpose == PendingPurposes.Switch ? Problems.NoPendingSwitch : factor is null ? Problems.NoPendingEnrollment : Problems.AlreadyEnabled;
 
     private async Task<Result<Confirmed>> EnableAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending, long step,
         DateTimeOffset now, Guid? actor)
     {
-        if (!await TwoFactorStore.InsertFactorAsync(connection, transaction, pending, step, now))
+        if (!await TwoFactorStore.InsertFirstFactorAsync(connection, transaction, pending, step, now))
         {
             return Problems.AlreadyEnabled;
         }
@@ -111,40 +132,70 @@ public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck 
         await TwoFactorStore.ReplaceBackupCodesAsync(connection, transaction, pending.UserId, codes.Select(Core.BackupCodes.BackupCodeSet.Hash).ToList(), now);
         await AuditLog.AppendAsync(connection, transaction, pending.UserId, AuditEvents.EnrollmentConfirmed, now, actor,
             pending.Method == FactorMethods.Passkey
-                ? new { method = pending.Method, backupCodes = codes.Count }
-                : new { method = pending.Method, phoneNumber = pending.PhoneMasked, channel = pending.Channel, backupCodes = codes.Count });
+                ? new { method = pending.Method, backupCodes = codes.Count, factorId = pending.Id }
+                : new { method = pending.Method, phoneNumber = pending.PhoneMasked, channel = pending.Channel, backupCodes = codes.Count, factorId = pending.Id });
         logger.LogInformation("Enabled {Method} second factor for {UserId}", pending.Method, pending.UserId);
-        return new Confirmed(pending.Method, codes);
+        return new Confirmed(pending.Method, codes, NewFactor(pending, isDefault: true, now));
     }
 
-    private async Task<Result<Confirmed>> ReplaceAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending,
-        FactorRow? before, long step, DateTimeOffset now, Guid? actor)
+    /// <summary>A factor as it is stored by a confirmation.</summary>
+    private static FactorView NewFactor(PendingRow pending, bool isDefault, DateTimeOffset now) =>
+        new(pending.Id, pending.Method, pending.Label ?? FactorLabels.Default(pending.Method, pending.PhoneMasked), pending.PhoneMasked,
+            pending.Channel, now, null, isDefault);
+
+    /// <summary>A further factor (DESIGN §9.2), while the user still has 2FA and fewer than the maximum of its method — counted
+    /// under the user's lock, so two additions confirmed at once never pass it.</summary>
+    private async Task<Result<Confirmed>> AddAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending,
+        UserFactors? user, long step, DateTimeOffset now, Guid? actor)
     {
-        if (before is null)
+        if (user is null)
         {
             return Problems.NotEnabled;
         }
 
-        if (before.FactorId != pending.FromFactorId)
+        if (user.OfMethod(pending.Method).Count() >= factorOptions.Value.MaxOf(pending.Method))
         {
-            return Problems.FactorChanged; // the factor this switch was proved with was replaced or reset meanwhile
+            return Problems.FactorLimitReached(pending.Method, factorOptions.Value.MaxOf(pending.Method));
         }
 
-        if (!await TwoFactorStore.ReplaceFactorAsync(connection, transaction, pending, step, now))
+        await TwoFactorStore.InsertFactorAsync(connection, transaction, pending, step, isDefault: false, now);
+        var factor = NewFactor(pending, isDefault: false, now);
+        await AuditLog.AppendAsync(connection, transaction, pending.UserId, AuditEvents.FactorAdded, now, actor,
+            new { factorId = pending.Id, method = pending.Method, label = factor.Label, phoneNumber = pending.PhoneMasked, channel = pending.Channel });
+        logger.LogInformation("Added a {Method} factor for {UserId}", pending.Method, pending.UserId);
+        return new Confirmed(pending.Method, null, factor);
+    }
+
+    private async Task<Result<Confirmed>> ReplaceAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending,
+        UserFactors? user, long step, DateTimeOffset now, Guid? actor)
+    {
+        if (user is null)
+        {
+            return Problems.NotEnabled;
+        }
+
+        if (pending.FromFactorId is { } from && user.Find(from) is null)
+        {
+            return Problems.FactorChanged; // the factor this switch was proved with was replaced, removed or reset meanwhile
+        }
+
+        var before = user.Default;
+        if (!await TwoFactorStore.ReplaceAllFactorsAsync(connection, transaction, pending, step, now))
         {
             return Problems.Locked;
         }
 
-        // Login and proof codes sent to the old number, the passkeys of an old passkey factor and their challenges, and the
-        // Idempotency-Keys answered for the old factor die with it (a new passkey is stored after this, by the check's AlsoStore).
+        // Every old factor goes (the confirmed one replaces them all, DESIGN §9.2): login and proof codes sent to old numbers,
+        // old passkeys and their challenges, and the Idempotency-Keys answered for old factors die with them (a new passkey is
+        // stored after this, by the check's AlsoStore).
         await PhoneCodeStore.DeleteFactorCodesAsync(connection, transaction, pending.UserId);
         await Passkeys.PasskeyStore.DeleteForUserAsync(connection, transaction, pending.UserId);
         await TwoFactorStore.DeleteIdempotencyKeysAsync(connection, transaction, pending.UserId);
         await AuditLog.AppendAsync(connection, transaction, pending.UserId, AuditEvents.MethodSwitched, now, actor,
             pending.Method == FactorMethods.Passkey
-                ? new { from = before.Method, to = pending.Method }
-                : new { from = before.Method, to = pending.Method, phoneNumber = pending.PhoneMasked, channel = pending.Channel });
+                ? new { from = before.Method, to = pending.Method, factorId = pending.Id }
+                : new { from = before.Method, to = pending.Method, phoneNumber = pending.PhoneMasked, channel = pending.Channel, factorId = pending.Id });
         logger.LogInformation("Switched {UserId} from {From} to {To}", pending.UserId, before.Method, pending.Method);
-        return new Confirmed(pending.Method, null);
+        return new Confirmed(pending.Method, null, NewFactor(pending, isDefault: true, now));
     }
 }

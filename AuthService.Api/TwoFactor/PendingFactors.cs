@@ -17,14 +17,16 @@ namespace AuthService.Api.TwoFactor;
 public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secrets, PhoneCodeDelivery delivery, ProofCheck proofs,
     IOptions<AuthOptions> authOptions, IOptions<TotpOptions> totpOptions)
 {
-    /// <param name="proof">A switch's checked proof (spent when the pending row is stored); null for an enrollment.</param>
+    /// <param name="proof">A switch's or an addition's checked proof (spent when the pending row is stored); null for an enrollment.</param>
+    /// <param name="label">The new factor's label (an addition may name it).</param>
     public Task<Result<PendingStarted>> StartAsync(string userId, string purpose, string method, string? accountName, string? phoneNumber,
-        string? channel, CheckedProof? proof, Guid? actor, DateTimeOffset now, CancellationToken cancellationToken) =>
+        string? channel, CheckedProof? proof, Guid? actor, DateTimeOffset now, CancellationToken cancellationToken, string? label = null) =>
         method == FactorMethods.Totp
-            ? StartTotpAsync(userId, purpose, accountName, proof, actor, now, cancellationToken)
-            : StartPhoneAsync(userId, purpose, PhoneNumbers.Parse(phoneNumber).E164!, channel!, proof, actor, now, cancellationToken);
+            ? StartTotpAsync(userId, purpose, accountName, proof, actor, now, label, cancellationToken)
+            : StartPhoneAsync(userId, purpose, PhoneNumbers.Parse(phoneNumber).E164!, channel!, proof, actor, now, label, cancellationToken);
 
-    public static PendingRow New(string userId, string purpose, string method, DateTimeOffset now, TimeSpan ttl, CheckedProof? proof) => new()
+    public static PendingRow New(string userId, string purpose, string method, DateTimeOffset now, TimeSpan ttl, CheckedProof? proof,
+        string? label = null) => new()
     {
         UserId = userId,
         Id = Guid.CreateVersion7(now),
@@ -32,24 +34,29 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secret
         Method = method,
         CreatedAt = now.UtcDateTime,
         ExpiresAt = (now + ttl).UtcDateTime,
-        FromFactorId = proof?.FactorId,
+        FromFactorId = purpose == PendingPurposes.Switch ? proof?.FactorId : null,
+        Label = label,
     };
 
     /// <summary>Stores <paramref name="pending"/> if the user is still where the request found them, in the caller's transaction
-    /// that holds the user's lock and read <paramref name="factor"/> under it: an enrollment only while the user has no factor;
-    /// a switch only while the factor it replaces is the one its proof was checked against, spending the proof in the same
-    /// step (DESIGN §9.1). Null when stored, else the refusal (only its own rows written).</summary>
+    /// that holds the user's lock and read <paramref name="user"/> under it: an enrollment only while the user has no factor;
+    /// a switch or an addition only while the factor its proof was checked against is still the user's, spending the proof in
+    /// the same step (DESIGN §9.1). Null when stored, else the refusal (only its own rows written).</summary>
     public async Task<Problem?> StoreAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending, CheckedProof? proof,
-        FactorRow? factor, IReadOnlyList<DateTimeOffset> recentFailures, DateTimeOffset now, Guid? actor, object auditDetails)
+        UserFactors? user, IReadOnlyList<DateTimeOffset> recentFailures, DateTimeOffset now, Guid? actor, object auditDetails)
     {
         if (pending.Purpose == PendingPurposes.Enroll)
         {
-            if (factor is not null)
+            if (user is not null)
             {
                 return Problems.AlreadyEnabled;
             }
         }
-        else if ((await proofs.SpendAsync(connection, transaction, proof!, factor, recentFailures, now, actor)).Error is { } refused)
+        else if (proof is null)
+        {
+            return Problems.NotEnabled; // (an addition without a proof is an enrollment: only while 2FA is off)
+        }
+        else if ((await proofs.SpendAsync(connection, transaction, proof, user, recentFailures, now, actor)).Error is { } refused)
         {
             return refused;
         }
@@ -62,7 +69,7 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secret
         }
 
         await AuditLog.AppendAsync(connection, transaction, pending.UserId,
-            pending.Purpose == PendingPurposes.Enroll ? AuditEvents.EnrollmentStarted : AuditEvents.MethodSwitchStarted, now, actor, auditDetails);
+            pending.Purpose == PendingPurposes.Switch ? AuditEvents.MethodSwitchStarted : AuditEvents.EnrollmentStarted, now, actor, auditDetails);
         return null;
     }
 
@@ -73,8 +80,8 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secret
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var (factor, recentFailures) = await AttemptLedger.LockAndLoadAsync(connection, transaction, pending.UserId, now - AttemptLimits.Window);
-        var refused = await StoreAsync(connection, transaction, pending, proof, factor, recentFailures, now, actor, auditDetails);
+        var (user, recentFailures) = await AttemptLedger.LockAndLoadAsync(connection, transaction, pending.UserId, now - AttemptLimits.Window);
+        var refused = await StoreAsync(connection, transaction, pending, proof, user, recentFailures, now, actor, auditDetails);
         if (refused is null && alsoStore is not null)
         {
             await alsoStore(connection, transaction);
@@ -85,36 +92,37 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secret
     }
 
     private async Task<Result<PendingStarted>> StartTotpAsync(string userId, string purpose, string? accountName, CheckedProof? proof, Guid? actor,
-        DateTimeOffset now, CancellationToken cancellationToken)
+        DateTimeOffset now, string? label, CancellationToken cancellationToken)
     {
         var totp = totpOptions.Value;
         var profile = totp.Profile;
         var secret = TotpSecrets.Generate();
-        var pending = New(userId, purpose, FactorMethods.Totp, now, totp.EnrollmentTtl, proof) with
+        var pending = New(userId, purpose, FactorMethods.Totp, now, totp.EnrollmentTtl, proof, label) with
         {
             TotpSecret = secrets.Seal(secret, SealContexts.TotpSecret(userId)),
             TotpAlgorithm = profile.AlgorithmName,
             TotpDigits = profile.Digits,
             TotpPeriod = profile.PeriodSeconds,
         };
-        if (await StoreAsync(pending, proof, now, actor, new { method = FactorMethods.Totp }, cancellationToken) is { } refused)
+        if (await StoreAsync(pending, proof, now, actor, new { method = FactorMethods.Totp, purpose, factorId = pending.Id }, cancellationToken) is { } refused)
         {
             return refused;
         }
 
-        var label = string.IsNullOrWhiteSpace(accountName) ? userId : accountName.Trim();
-        var uri = OtpAuthUri.Build(authOptions.Value.Issuer, label, secret, profile);
+        var account = string.IsNullOrWhiteSpace(accountName) ? userId : accountName.Trim();
+        var uri = OtpAuthUri.Build(authOptions.Value.Issuer, account, secret, profile);
         var (svg, png) = QrCodes.Render(uri);
         return new PendingStarted(
-            new TotpEnrollmentResponse(FactorMethods.Totp, TotpSecrets.ToBase32(secret), uri, svg, png, Timestamps.Utc(pending.ExpiresAt)), null);
+            new TotpEnrollmentResponse(FactorMethods.Totp, TotpSecrets.ToBase32(secret), uri, svg, png, Timestamps.Utc(pending.ExpiresAt), pending.Id),
+            null);
     }
 
     private async Task<Result<PendingStarted>> StartPhoneAsync(string userId, string purpose, string e164, string channel, CheckedProof? proof,
-        Guid? actor, DateTimeOffset now, CancellationToken cancellationToken)
+        Guid? actor, DateTimeOffset now, string? label, CancellationToken cancellationToken)
     {
         var masked = PhoneNumbers.Mask(e164);
         var phoneHash = secrets.PhoneLookupHash(e164);
-        var pending = New(userId, purpose, FactorMethods.Phone, now, PhoneCodes.Validity, proof) with
+        var pending = New(userId, purpose, FactorMethods.Phone, now, PhoneCodes.Validity, proof, label) with
         {
             PhoneNumber = secrets.Seal(e164, SealContexts.PhoneNumber(userId)),
             PhoneHash = phoneHash,
@@ -124,8 +132,10 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secret
         // The code's id is the pending row's, and so is the factor it is bound to: only the code sent to this number confirms
         // this enrollment. The row (and a switch's proof) is stored with the code, once it was sent.
         var sent = await delivery.DeliverAsync(new CodeSend(userId, e164, phoneHash, channel, PhoneCodes.PendingPurpose, pending.Id, pending.Id, actor,
-            (connection, transaction, factor, recentFailures) => StoreAsync(connection, transaction, pending, proof, factor, recentFailures, now, actor,
-                new { method = FactorMethods.Phone, phoneNumber = masked, channel })), now, cancellationToken);
-        return sent.Error is not null ? sent.Error : new PendingStarted(null, new PhoneEnrollmentResponse(FactorMethods.Phone, masked, channel, sent.Value));
+            (connection, transaction, user, recentFailures) => StoreAsync(connection, transaction, pending, proof, user, recentFailures, now, actor,
+                new { method = FactorMethods.Phone, phoneNumber = masked, channel, purpose, factorId = pending.Id })), now, cancellationToken);
+        return sent.Error is not null
+            ? sent.Error
+            : new PendingStarted(null, new PhoneEnrollmentResponse(FactorMethods.Phone, masked, channel, sent.Value, pending.Id));
     }
 }

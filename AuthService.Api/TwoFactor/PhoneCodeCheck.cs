@@ -11,10 +11,11 @@ namespace AuthService.Api.TwoFactor;
 /// user, purpose, code id and factor — are compared in constant time.</summary>
 public static class PhoneCodeCheck
 {
-    /// <summary>The id of the matching code, not yet consumed (<see cref="PhoneCodeStore.ConsumeCodeAsync"/> spends it), or null.</summary>
+    /// <summary>The matching code (its id and the factor it was sent for), not yet consumed (<see cref="PhoneCodeStore.ConsumeCodeAsync"/>
+    /// spends it), or null. Only a code sent for one of <paramref name="factorIds"/> is looked at.</summary>
     /// <param name="expectedCodeId">For a pending enrollment: only the code sent for that pending row confirms it.</param>
-    public static async Task<Guid?> TryMatchAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SecretBox secrets, string userId,
-        string purpose, Guid factorId, string? input, DateTimeOffset now, Guid? expectedCodeId = null)
+    public static async Task<(Guid Id, Guid FactorId)?> TryMatchAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SecretBox secrets,
+        string userId, string purpose, Guid[] factorIds, string? input, DateTimeOffset now, Guid? expectedCodeId = null)
     {
         var code = PhoneCodes.Normalize(input);
         if (code is null)
@@ -22,19 +23,19 @@ public static class PhoneCodeCheck
             return null;
         }
 
-        var row = await PhoneCodeStore.TakeAttemptAsync(connection, transaction, userId, purpose, factorId, PhoneCodes.MaxAttemptsPerCode, now);
+        var row = await PhoneCodeStore.TakeAttemptAsync(connection, transaction, userId, purpose, factorIds, PhoneCodes.MaxAttemptsPerCode, now);
         if (row is null || (expectedCodeId is { } expectedId && row.Id != expectedId))
         {
             return null;
         }
 
-        var expected = secrets.PhoneCodeHash(row.KeyId, userId, purpose, row.Id, factorId, code);
-        return CryptographicOperations.FixedTimeEquals(expected, row.CodeHash) ? row.Id : null;
+        var expected = secrets.PhoneCodeHash(row.KeyId, userId, purpose, row.Id, row.FactorId, code);
+        return CryptographicOperations.FixedTimeEquals(expected, row.CodeHash) ? (row.Id, row.FactorId) : null;
     }
 
     /// <summary><see cref="TryMatchAsync"/> and the code consumed on a match (single use); false when wrong or consumed first by another request.</summary>
     public static async Task<bool> TryConsumeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SecretBox secrets, string userId,
         string purpose, Guid factorId, string? input, DateTimeOffset now, Guid? expectedCodeId = null) =>
-        await TryMatchAsync(connection, transaction, secrets, userId, purpose, factorId, input, now, expectedCodeId) is { } id
-        && await PhoneCodeStore.ConsumeCodeAsync(connection, transaction, userId, purpose, id);
+        await TryMatchAsync(connection, transaction, secrets, userId, purpose, [factorId], input, now, expectedCodeId) is { } match
+        && await PhoneCodeStore.ConsumeCodeAsync(connection, transaction, userId, purpose, match.Id);
 }

@@ -21,7 +21,7 @@ public sealed record CodeSend(string UserId, string E164, byte[] PhoneHash, stri
 /// they are at that moment: null when the code may be stored — the factor it was sent for is still the user's, unchanged, and
 /// whatever goes with the code (a pending row, a spent proof) is written — else the refusal; then the code is not stored and
 /// only the refusal's own rows are kept (DESIGN §9.1: no code outlives its factor).</summary>
-public delegate Task<Problem?> CodeBinding(NpgsqlConnection connection, NpgsqlTransaction transaction, FactorRow? factor,
+public delegate Task<Problem?> CodeBinding(NpgsqlConnection connection, NpgsqlTransaction transaction, UserFactors? user,
     IReadOnlyList<DateTimeOffset> recentFailures);
 
 /// <summary>Delivering a phone code as one unit: check the destination, reserve a delivery against the budgets and caps

@@ -70,17 +70,20 @@ public sealed partial class ProofCheck : IDisposable
             }
         }
 
-        return await CheckAndSpendAsync(userId, actor, (c, t, factor, state, now) => CheckCodeAsync(c, t, factor, state, proof, stage, now, actor),
+        return await CheckAndSpendAsync(userId, actor, (c, t, user, state, now) => CheckCodeAsync(c, t, user, state, proof, stage, now, actor, null),
             cancellationToken);
     }
 
     /// <summary>The proof of a change (a switch, new backup codes): checked under the user's lock — a wrong one is recorded as a
     /// failure at once — but not spent. The change spends it (<see cref="SpendAsync"/>) in its own transaction, so a change
     /// that is refused (a budget, a cap, the provider) leaves it unspent (DESIGN §9.1).</summary>
-    public Task<Result<CheckedProof>> CheckAsync(string userId, Proof? proof, Guid? actor, string stage, CancellationToken cancellationToken) =>
+    /// <param name="excluded">A factor whose own codes do not count (the one a removal removes: its proof must come from another
+    /// factor or a backup code).</param>
+    public Task<Result<CheckedProof>> CheckAsync(string userId, Proof? proof, Guid? actor, string stage, CancellationToken cancellationToken,
+        Guid? excluded = null) =>
         ShapeProblem(proof) is { } invalid
             ? Task.FromResult<Result<CheckedProof>>(invalid)
-            : CheckInTransactionAsync(userId, (c, t, factor, state, now) => CheckCodeAsync(c, t, factor, state, proof!, stage, now, actor),
+            : CheckInTransactionAsync(userId, (c, t, user, state, now) => CheckCodeAsync(c, t, user, state, proof!, stage, now, actor, excluded),
                 cancellationToken);
 
     /// <summary>Exactly one of code and backupCode, at most 64 printable characters.</summary>
@@ -105,53 +108,58 @@ public sealed partial class ProofCheck : IDisposable
     /// <summary>Which challenges a stage may use: a login only login codes and assertions, every other stage only proofs.</summary>
     public static string PurposeOf(string stage) => stage == TwoFactorApi.LoginStage ? ChallengePurposes.Login : ChallengePurposes.Proof;
 
-    /// <summary>One batch of TOTP attempts; null for a user whose factor is not TOTP (the caller takes the single-user path).</summary>
+    /// <summary>One batch of TOTP attempts; null for a user without a TOTP factor, or with a phone factor whose code it may be
+    /// (the caller takes the single-user path).</summary>
     private async Task<IReadOnlyList<Result<VerifyResponse>?>> DecideTotpBatchAsync(IReadOnlyList<TotpAttempt> attempts)
     {
         await using var connection = await _dataSource.OpenConnectionAsync();
-        var factors = await AttemptLedger.BeginLockAndLoadManyAsync(connection, attempts.Select(a => a.UserId).ToList(),
+        var users = await AttemptLedger.BeginLockAndLoadManyAsync(connection, attempts.Select(a => a.UserId).ToList(),
             attempts.Min(a => a.Now) - AttemptLimits.Window);
         var results = new Result<VerifyResponse>?[attempts.Count];
-        var accepted = new List<(int Index, int DriftSteps)>();
+        var accepted = new List<(int Index, int DriftSteps, Guid FactorId)>();
         var writes = new List<NpgsqlBatchCommand>();
-        var states = new Dictionary<string, (AttemptState Attempts, long LastStep)>(StringComparer.Ordinal);
+        var states = new Dictionary<string, (AttemptState Attempts, Dictionary<Guid, long> LastSteps)>(StringComparer.Ordinal);
         for (var i = 0; i < attempts.Count; i++)
         {
             var attempt = attempts[i];
-            if (!factors.TryGetValue(attempt.UserId, out var factor))
+            if (!users.TryGetValue(attempt.UserId, out var loaded))
             {
                 results[i] = Problems.NotEnabled;
                 continue;
             }
 
-            if (factor.Method != FactorMethods.Totp)
+            var (user, recentFailures) = loaded;
+            var totp = user.OfMethod(FactorMethods.Totp).ToList();
+            if (totp.Count == 0 || user.OfMethod(FactorMethods.Phone).Any())
             {
                 continue; // null: the single-user path
             }
 
-            var (state, lastStep) = states.TryGetValue(attempt.UserId, out var known)
+            var (state, lastSteps) = states.TryGetValue(attempt.UserId, out var known)
                 ? known
-                : (StateOf(factor, (factor.RecentFailures ?? []).Select(Timestamps.Utc).ToList()), factor.LastTotpStep);
+                : (StateOf(user, recentFailures), totp.ToDictionary(f => f.FactorId, f => f.LastTotpStep));
             ProofDecision decision;
+            int matched;
             try
             {
-                decision = ProofDecisions.Totp(state, Limits, attempt.Now, () => _secrets.OpenTotpSecret(factor), factor.Profile, attempt.Code,
-                    lastStep);
+                (decision, matched) = ProofDecisions.TotpAny(state, Limits, attempt.Now, Candidates(totp, lastSteps), attempt.Code);
             }
             catch (Exception e) when (StoredFactors.IsUnreadable(e))
             {
                 // This login alone fails: the batch's other logins are decided and committed as usual. It counts in the
                 // per-minute window (not the lockout), for this user's later attempts in the batch too.
                 results[i] = Unreadable(attempt.UserId, attempt.Stage, attempt.Now, attempt.Actor, e, writes);
-                states[attempt.UserId] = (state with { RecentFailures = [.. state.RecentFailures, attempt.Now] }, lastStep);
+                states[attempt.UserId] = (state with { RecentFailures = [.. state.RecentFailures, attempt.Now] }, lastSteps);
                 continue;
             }
 
-            states[attempt.UserId] = (decision.Next, decision.IsAccepted ? decision.Step : lastStep);
+            states[attempt.UserId] = (decision.Next, lastSteps);
             if (decision.IsAccepted)
             {
+                var factor = totp[matched];
+                lastSteps[factor.FactorId] = decision.Step;
                 writes.Add(AttemptLedger.AcceptTotpStepCommand(Acceptance(factor, decision, attempt.Stage, attempt.Now, attempt.Actor)));
-                accepted.Add((i, decision.DriftSteps));
+                accepted.Add((i, decision.DriftSteps, factor.FactorId));
                 continue;
             }
 
@@ -160,11 +168,13 @@ public sealed partial class ProofCheck : IDisposable
 
         // The writes and the commit travel together: an acceptance is answered only once it is durable.
         await using var reader = await AttemptLedger.WriteAndCommitAsync(connection, writes);
-        foreach (var (index, drift) in accepted)
+        foreach (var (index, drift, factorId) in accepted)
         {
             // Only acceptances return rows (the remaining backup codes), one result set each, in order. No row: the factor was
             // reset in between (a reset takes the lock too, so only between batches; kept as a guard).
-            results[index] = await reader.ReadAsync() ? new VerifyResponse(true, FactorMethods.Totp, reader.GetInt32(0), drift) : Problems.InvalidCode;
+            results[index] = await reader.ReadAsync()
+                ? new VerifyResponse(true, FactorMethods.Totp, reader.GetInt32(0), drift, factorId)
+                : Problems.InvalidCode;
             await reader.NextResultAsync();
         }
 
@@ -173,7 +183,7 @@ public sealed partial class ProofCheck : IDisposable
             // through the commit: an error there fails the whole batch, acceptances included
         }
 
-        foreach (var (index, _) in accepted)
+        foreach (var (index, _, _) in accepted)
         {
             ServiceMetrics.Verifications.WithLabels(FactorMethods.Totp, results[index]!.Value.Error?.Code ?? "success").Inc();
         }
@@ -181,14 +191,20 @@ public sealed partial class ProofCheck : IDisposable
         return results;
     }
 
+    /// <summary>The user's TOTP factors as <see cref="ProofDecisions.TotpAny"/> checks them: each secret opened only once the gate
+    /// is open, each with its own last accepted step.</summary>
+    private List<TotpCandidate> Candidates(IReadOnlyList<FactorRow> totp, IReadOnlyDictionary<Guid, long>? lastSteps = null) =>
+        totp.Select(f => new TotpCandidate(() => _secrets.OpenTotpSecret(f), f.Profile,
+            lastSteps is not null && lastSteps.TryGetValue(f.FactorId, out var step) ? step : f.LastTotpStep)).ToList();
+
     /// <summary>A TOTP code that passed <see cref="ProofDecisions.Totp"/> against <paramref name="factor"/>'s secret, ready for the
     /// one statement that accepts it under the limits as they stand at that moment.</summary>
     internal AttemptLedger.TotpAcceptance Acceptance(FactorRow factor, ProofDecision decision, string stage, DateTimeOffset now, Guid? actor) =>
         new(factor.UserId, factor.FactorId, decision.Step, now, now - AttemptLimits.Window, Limits.AttemptsPerMinute, actor,
-            AuditLog.Details(new { method = FactorMethods.Totp, stage, driftSteps = decision.DriftSteps }));
+            AuditLog.Details(new { method = FactorMethods.Totp, stage, driftSteps = decision.DriftSteps, factorId = factor.FactorId }));
 
-    internal static AttemptState StateOf(FactorRow? factor, IReadOnlyList<DateTimeOffset> recentFailures) =>
-        new(factor?.LockedAt is not null, recentFailures, factor?.FailedConsecutive ?? 0);
+    internal static AttemptState StateOf(UserFactors? user, IReadOnlyList<DateTimeOffset> recentFailures) =>
+        new(user?.Locked == true, recentFailures, user?.FailedConsecutive ?? 0);
 
     /// <summary>The answer to an attempt that was not accepted, and its rows (appended to <paramref name="writes"/>): locked →
     /// nothing; limited → an audit event; a failure → the ledger, the consecutive count and, at the threshold, the lock

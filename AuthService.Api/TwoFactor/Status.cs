@@ -9,15 +9,21 @@ public sealed class Status(NpgsqlDataSource dataSource, TimeProvider time)
     public async Task<StatusResponse> GetAsync(string userId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var (factor, pending, remaining) = await TwoFactorStore.GetStatusAsync(connection, userId, time.GetUtcNow());
+        var (user, pending, remaining) = await TwoFactorStore.GetStatusAsync(connection, userId, time.GetUtcNow());
+        var main = user?.Default;
         return new StatusResponse(
             userId,
-            factor is not null,
-            factor?.Method,
-            factor?.PhoneMasked,
-            factor is null ? null : Timestamps.Utc(factor.EnabledAt),
+            user is not null,
+            main?.Method,
+            main?.PhoneMasked,
+            user is null ? null : Timestamps.Utc(user.EnabledAt),
             remaining,
-            factor?.LockedAt is not null,
-            pending is null ? null : new PendingStatus(pending.Purpose, pending.Method, pending.Channel, Timestamps.Utc(pending.ExpiresAt)));
+            user?.Locked == true,
+            pending is null ? null : new PendingStatus(pending.Purpose, pending.Method, pending.Channel, Timestamps.Utc(pending.ExpiresAt)),
+            user?.Factors.Select(View).ToList() ?? []);
     }
+
+    /// <summary>A factor as the API shows it: never a secret, the phone number masked.</summary>
+    public static FactorView View(FactorRow factor) => new(factor.FactorId, factor.Method, factor.Label, factor.PhoneMasked,
+        factor.Channel, Timestamps.Utc(factor.CreatedAt), factor.LastUsedAt is { } used ? Timestamps.Utc(used) : null, factor.IsDefault);
 }

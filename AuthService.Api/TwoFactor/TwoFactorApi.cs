@@ -75,10 +75,13 @@ public static class TwoFactorApi
                              "the provider answers, it is not kept (409 `factor_changed`). Optional `Idempotency-Key` " +
                              "header for phone codes: a retry with the same key sends nothing and returns the first answer; the same key with another " +
                              "request (channel, purpose, API key or factor) → 422 `idempotency_key_reused`. " +
-                             "409 `no_challenge_for_method` when the channel does not fit the user's method (TOTP users never need one). " +
+                             "Optional `factorId`: the phone or passkey factor to challenge (default: the default factor if it is a phone, else the oldest phone; " +
+                             "for `passkey` every passkey of the user); 404 `factor_not_found` when it is not the user's. " +
+                             "409 `no_challenge_for_method` when the channel does not fit the user's factors (TOTP users never need one). " +
                              "400 `destination_not_allowed` when the number's country is not enabled for the channel; 502 `telephony_outcome_unknown` " +
                              "when the provider may have sent the code (it works if it arrives); 503 `telephony_capped` at a deployment-wide cap.")
             .ProducesProblemCodes(400, ProblemCodes.ValidationFailed, ProblemCodes.InvalidJson, ProblemCodes.InvalidParameter, ProblemCodes.InvalidUserId, ProblemCodes.DestinationNotAllowed)
+            .ProducesProblemCodes(404, ProblemCodes.FactorNotFound)
             .ProducesProblemCodes(409, ProblemCodes.NoChallengeForMethod, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.IdempotencyKeyInUse, ProblemCodes.PasskeysNotConfigured, ProblemCodes.FactorChanged)
             .ProducesProblemCodes(422, ProblemCodes.IdempotencyKeyReused)
             .ProducesProblemCodes(423, ProblemCodes.Locked)
@@ -89,8 +92,10 @@ public static class TwoFactorApi
         group.MapPost("/verify", Verify).RequireAuthorization(Scopes.Verify)
             .WithSummary("Verify a login code, a passkey assertion or a backup code")
             .WithDescription("Send exactly one of `code`, `backupCode` and `credential` (a passkey's `AuthenticationResponseJSON` answering the " +
-                             "options of a `login` challenge). Only a code of the user's own method counts: a phone code of a `login` challenge sent " +
-                             "for the current phone factor, or a TOTP code of the current TOTP factor. Wrong, expired or already used code → 422 " +
+                             "options of a `login` challenge). Only a code of one of the user's factors counts, by the method that issued it: a TOTP code " +
+                             "is checked against every TOTP factor (each with its own replay guard), a phone code only if it was sent by a `login` " +
+                             "challenge for one of the user's phone factors; the answer's `factorId` names the factor that matched (none for a backup " +
+                             "code). Wrong, expired or already used code → 422 " +
                              "`invalid_code`. Passkey: 422 `invalid_passkey` " +
                              "(another origin or RP ID, unknown credential, bad signature), `passkey_challenge_invalid` (unknown, used or expired " +
                              "challenge), `passkey_counter_regression` (possible cloned authenticator, audited). Every refusal counts: " +
@@ -139,17 +144,64 @@ public static class TwoFactorApi
             .ProducesProblemCodes(423, ProblemCodes.Locked)
             .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts);
 
+        MapFactors(group);
         return group;
+    }
+
+    /// <summary>Several named factors per user (DESIGN §9.2).</summary>
+    private static void MapFactors(RouteGroupBuilder group)
+    {
+        group.MapPost("/factors", AddFactor).RequireAuthorization(Scopes.Manage)
+            .WithSummary("Add a factor")
+            .WithDescription("Another TOTP app, phone or passkey: `method` and its fields as in enroll, an optional `label` (at most 64 printable " +
+                             "characters), and once 2FA is enabled a `proof` of an existing factor (as for switch-method; spent only when the pending " +
+                             "factor is stored). Answers like enroll, with the `factorId` to confirm at `/factors/{factorId}/confirm`. Without 2FA it is the " +
+                             "first enrollment (no proof). 409 `factor_limit_reached` at the maximum of the method (Factors:MaxTotp 5, MaxPhone 3, MaxPasskey 10).")
+            .Produces<PhoneEnrollmentResponse>(202)
+            .ProducesProblemCodes(400, TelephonyRequestErrors)
+            .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.FactorLimitReached, ProblemCodes.PasskeyNotEnabled, ProblemCodes.PasskeysNotConfigured, ProblemCodes.FactorChanged, ProblemCodes.TwoFactorAlreadyEnabled)
+            .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid, ProblemCodes.PasskeyCounterRegression)
+            .ProducesProblemCodes(423, ProblemCodes.Locked)
+            .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts, ProblemCodes.DailyLimitExceeded)
+            .ProducesProblemCodes(502, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyOutcomeUnknown)
+            .ProducesProblemCodes(503, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyCapped, ProblemCodes.DatabaseUnavailable);
+
+        group.MapPost("/factors/{factorId:guid}/confirm", ConfirmFactor).RequireAuthorization(Scopes.Manage)
+            .WithSummary("Confirm an added factor with its first code")
+            .WithDescription("`code`, or `credential` (`RegistrationResponseJSON`) for a passkey. Answers the new factor; `backupCodes` only when " +
+                             "this confirmation enabled 2FA (shown once). 404 `factor_not_found` for an unknown or expired pending factor; 409 " +
+                             "`factor_limit_reached` when the maximum was reached meanwhile (counted under the user's lock).")
+            .ProducesProblemCodes(404, ProblemCodes.FactorNotFound)
+            .ProducesProblemCodes(409, ProblemCodes.FactorLimitReached, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.TwoFactorAlreadyEnabled)
+            .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid)
+            .ProducesProblemCodes(423, ProblemCodes.Locked)
+            .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts);
+
+        group.MapPatch("/factors/{factorId:guid}", UpdateFactor).RequireAuthorization(Scopes.Manage)
+            .WithSummary("Rename a factor or make it the default")
+            .WithDescription("`label` (at most 64 printable characters) and/or `default: true` (the former default loses the flag). 404 `factor_not_found`.")
+            .ProducesProblemCodes(404, ProblemCodes.FactorNotFound)
+            .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled);
+
+        group.MapDelete("/factors/{factorId:guid}", RemoveFactor).RequireAuthorization(Scopes.Manage)
+            .WithSummary("Remove a factor")
+            .WithDescription("Needs `proof` from another factor (a TOTP code, a phone code or passkey assertion of a `proof` challenge) or a backup " +
+                             "code; a code of the factor being removed does not count. Its codes and challenges die with it; if it was the default, the " +
+                             "oldest remaining factor becomes the default. 409 `last_factor`: the last factor cannot be removed (2FA cannot be disabled " +
+                             "by the user; only a support reset clears it).")
+            .ProducesProblemCodes(404, ProblemCodes.FactorNotFound)
+            .ProducesProblemCodes(409, ProblemCodes.LastFactor, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.PasskeyNotEnabled, ProblemCodes.FactorChanged)
+            .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid, ProblemCodes.PasskeyCounterRegression)
+            .ProducesProblemCodes(423, ProblemCodes.Locked)
+            .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts);
     }
 
     public static async Task<Ok<StatusResponse>> GetStatus(string userId, Status status, CancellationToken ct) =>
         TypedResults.Ok(await status.GetAsync(userId, ct));
 
     public static async Task<Results<Created<TotpEnrollmentResponse>, Created<PasskeyEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult>> Enroll(
-        string userId, EnrollRequest request, Enroll enroll, PasskeyEnrollment passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
-        Started(userId, request.Method == FactorMethods.Passkey
-            ? await passkeys.StartAsync(userId, PendingPurposes.Enroll, request.AccountName, request.DisplayName, null, caller.ApiKeyId(), ct)
-            : await enroll.StartAsync(userId, request, caller.ApiKeyId(), ct));
+        string userId, EnrollRequest request, Enroll enroll, ClaimsPrincipal caller, CancellationToken ct) =>
+        Started(userId, await enroll.StartAsync(userId, request, caller.ApiKeyId(), ct));
 
     public static async Task<Results<Ok<ConfirmResponse>, ProblemHttpResult>> ConfirmEnrollment(
         string userId, CodeRequest request, ConfirmWithCode confirm, PasskeyEnrollment passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
@@ -169,11 +221,11 @@ public static class TwoFactorApi
 
         if (request.Channel == FactorMethods.Passkey)
         {
-            var options = await passkeys.ChallengeAsync(userId, purpose, ct);
+            var options = await passkeys.ChallengeAsync(userId, purpose, ct, request.FactorId);
             return options.Error is { } refused ? refused.ToResult() : TypedResults.Ok(options.Value);
         }
 
-        var result = await challenge.SendAsync(userId, request.Channel, purpose, idempotencyKey, caller.ApiKeyId(), ct);
+        var result = await challenge.SendAsync(userId, request.Channel, purpose, request.FactorId, idempotencyKey, caller.ApiKeyId(), ct);
         return result.Error is { } error ? error.ToResult() : TypedResults.Accepted((string?)null, result.Value);
     }
 
@@ -204,6 +256,27 @@ public static class TwoFactorApi
         return result.Error is { } error
             ? error.ToResult()
             : TypedResults.Created($"/v1/users/{userId}/two-factor/backup-codes", result.Value);
+    }
+
+    public static async Task<Results<Created<TotpEnrollmentResponse>, Created<PasskeyEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult>> AddFactor(
+        string userId, AddFactorRequest request, Factors factors, ClaimsPrincipal caller, CancellationToken ct) =>
+        Started(userId, await factors.AddAsync(userId, request, caller.ApiKeyId(), ct));
+
+    public static async Task<Results<Ok<FactorConfirmResponse>, ProblemHttpResult>> ConfirmFactor(
+        string userId, Guid factorId, CodeRequest request, ConfirmWithCode confirm, PasskeyEnrollment passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
+        ToOk(request.Credential is not { } credential ? await confirm.ConfirmAdditionAsync(userId, factorId, request.Code, caller.ApiKeyId(), ct)
+            : request.Code is not null ? ChangeProofs.OneProofOnly
+            : await passkeys.ConfirmAdditionAsync(userId, factorId, credential, caller.ApiKeyId(), ct));
+
+    public static async Task<Results<Ok<FactorView>, ProblemHttpResult>> UpdateFactor(
+        string userId, Guid factorId, UpdateFactorRequest request, Factors factors, ClaimsPrincipal caller, CancellationToken ct) =>
+        ToOk(await factors.UpdateAsync(userId, factorId, request, caller.ApiKeyId(), ct));
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> RemoveFactor(
+        string userId, Guid factorId, [FromBody] ProofRequest request, Factors factors, ClaimsPrincipal caller, CancellationToken ct)
+    {
+        var result = await factors.RemoveAsync(userId, factorId, request.Proof, caller.ApiKeyId(), ct);
+        return result.Error is { } error ? error.ToResult() : TypedResults.NoContent();
     }
 
     private static Results<Created<TotpEnrollmentResponse>, Created<PasskeyEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult> Started(

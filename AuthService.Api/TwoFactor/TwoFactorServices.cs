@@ -18,6 +18,8 @@ public static class TwoFactorServices
         services.AddSingleton<SwitchMethod>();
         services.AddSingleton<Challenge>();
         services.AddSingleton<BackupCodes>();
+        services.AddSingleton<FactorStarts>();
+        services.AddSingleton<Factors>();
         return services;
     }
 }

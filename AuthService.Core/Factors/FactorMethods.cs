@@ -16,6 +16,9 @@ public static class PendingPurposes
 {
     public const string Enroll = "enroll";
     public const string Switch = "switch";
+
+    /// <summary>A further factor for a user who has 2FA (DESIGN §9.2), confirmed at <c>/factors/{id}/confirm</c>.</summary>
+    public const string Add = "add";
 }
 
 /// <summary>What a challenge (a phone code or a passkey request sent by <c>/challenge</c>) is for (DESIGN §9.1): a <c>login</c>

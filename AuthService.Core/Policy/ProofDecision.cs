@@ -35,6 +35,10 @@ public readonly record struct ProofDecision(ProofVerdict Verdict, AttemptState N
     public string FailureReason => Verdict == ProofVerdict.Replayed ? "replayed" : "invalid_code";
 }
 
+/// <summary>One TOTP factor a code may be checked against: its secret and profile (read only once the gate is open) and the
+/// last step it accepted.</summary>
+public readonly record struct TotpCandidate(Func<byte[]> OpenSecret, Func<TotpProfile> Profile, long LastAcceptedStep);
+
 /// <summary>The one decision every proof takes (TOTP, phone code, backup code, passkey; login, switch, confirmation):
 /// the gate of <see cref="AttemptRules"/> first — nothing is checked when locked or limited — then the check, whose outcome
 /// moves the attempt state. Callers hold the user's lock from reading <see cref="AttemptState"/> to recording the decision.
@@ -72,14 +76,33 @@ public static class ProofDecisions
     /// called only when the gate is open, so a locked or limited user's secret is never even decrypted, and a stored factor
     /// the caller cannot read (their exceptions) is refused by the gate like any other attempt once the limit is reached.</summary>
     public static ProofDecision Totp(AttemptState state, AttemptLimits limits, DateTimeOffset now, Func<byte[]> openSecret, Func<TotpProfile> profile,
-        string? code, long lastAcceptedStep)
+        string? code, long lastAcceptedStep) =>
+        TotpAny(state, limits, now, [new TotpCandidate(openSecret, profile, lastAcceptedStep)], code).Decision;
+
+    /// <summary>A TOTP code against each of the user's TOTP factors (DESIGN §9.2), each with its own replay guard: one gate, one
+    /// evaluation — a burst spread over several factors is limited like any other — accepted by the first factor it matches
+    /// (<c>Matched</c>, its index; -1 when none), a replay when it matches none but was right for a used step of one.</summary>
+    public static (ProofDecision Decision, int Matched) TotpAny(AttemptState state, AttemptLimits limits, DateTimeOffset now,
+        IReadOnlyList<TotpCandidate> factors, string? code)
     {
         if (Gate(state, limits, now) is { } refused)
         {
-            return refused;
+            return (refused, -1);
         }
 
-        var check = TotpVerifier.Verify(openSecret(), profile(), code, now, lastAcceptedStep);
-        return AfterCheck(state, limits, now, check.Accepted, check.Replayed, check.Step, check.DriftSteps);
+        var replayed = false;
+        for (var i = 0; i < factors.Count; i++)
+        {
+            var factor = factors[i];
+            var check = TotpVerifier.Verify(factor.OpenSecret(), factor.Profile(), code, now, factor.LastAcceptedStep);
+            if (check.Accepted)
+            {
+                return (AfterCheck(state, limits, now, accepted: true, step: check.Step, driftSteps: check.DriftSteps), i);
+            }
+
+            replayed |= check.Replayed;
+        }
+
+        return (AfterCheck(state, limits, now, accepted: false, replayed), -1);
     }
 }

@@ -32,7 +32,7 @@ public class AttemptLedgerTests : AppFixture
         await using var transaction = await connection.BeginTransactionAsync();
         var (factor, failures) = await AttemptLedger.LockAndLoadAsync(connection, transaction, user.UserId, Now.AddMinutes(-1));
 
-        Assert.That(factor?.Method, Is.EqualTo("totp"));
+        Assert.That(factor?.Default.Method, Is.EqualTo("totp"));
         Assert.That(failures, Has.Count.EqualTo(1));
         Assert.That(failures[0], Is.EqualTo(Now.AddSeconds(-5)).Within(TimeSpan.FromMilliseconds(1)));
     }

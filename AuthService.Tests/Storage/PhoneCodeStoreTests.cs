@@ -28,7 +28,7 @@ public class PhoneCodeStoreTests : AppFixture
         });
 
     private Task<PhoneCodeRow?> TakeAsync(string userId, DateTimeOffset now, string purpose = "login", Guid? factorId = null) =>
-        InTransactionAsync((c, t) => PhoneCodeStore.TakeAttemptAsync(c, t, userId, purpose, factorId ?? Factor, 3, now));
+        InTransactionAsync((c, t) => PhoneCodeStore.TakeAttemptAsync(c, t, userId, purpose, [factorId ?? Factor], 3, now));
 
     [Test]
     public async Task A_code_is_found_only_for_its_factor_and_purpose()

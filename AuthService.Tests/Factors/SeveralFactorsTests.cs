@@ -1,0 +1,298 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using AuthService.Tests.Infrastructure;
+using AuthService.Tests.TwoFactor;
+using OtpNet;
+
+namespace AuthService.Tests.Factors;
+
+/// <summary>DESIGN §9.2: several named factors per user — added with a proof, confirmed, renamed, made default, removed with a
+/// proof from another factor — with limits and lockout per user across all of them, on the real database.</summary>
+public class SeveralFactorsTests : AppFixture
+{
+    protected override bool SendsCodes => true;
+
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Factors:MaxTotp"] = "3",
+        ["Factors:MaxPhone"] = "2",
+    };
+
+    [SetUp]
+    public void Healthy() => Telnyx.Succeed();
+
+    private static string Url(string userId, string rest = "") => $"/v1/users/{userId}/two-factor{rest}";
+
+    private async Task<JsonElement> StatusAsync(string userId) => await Client.GetFromJsonAsync<JsonElement>(Url(userId));
+
+    private static List<JsonElement> FactorsOf(JsonElement status) => status.GetProperty("factors").EnumerateArray().ToList();
+
+    private async Task<(Guid FactorId, byte[] Secret)> StartTotpAsync(string userId, object? proof, string? label = null, HttpStatusCode expected = HttpStatusCode.Created)
+    {
+        var response = await Client.PostAsJsonAsync(Url(userId, "/factors"), new { method = "totp", label, proof });
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(response.StatusCode, Is.EqualTo(expected), body.ToString());
+        return (body.GetProperty("factorId").GetGuid(), Base32Encoding.ToBytes(body.GetProperty("secret").GetString()!));
+    }
+
+    private Task<HttpResponseMessage> ConfirmAsync(string userId, Guid factorId, string code) =>
+        Client.PostAsJsonAsync(Url(userId, $"/factors/{factorId}/confirm"), new { code });
+
+    /// <summary>A TOTP user with a second TOTP factor (labelled), both confirmed; the clock one period on.</summary>
+    private async Task<(Flows.EnabledTotpUser User, Guid First, Guid Second, byte[] SecondSecret)> TwoTotpAsync()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var first = FactorsOf(await StatusAsync(user.UserId)).Single().GetProperty("id").GetGuid();
+        var (second, secret) = await StartTotpAsync(user.UserId, new { code = Flows.Code(user.Secret, Now) }, "Tablet");
+        var confirmed = await ConfirmAsync(user.UserId, second, Flows.Code(secret, Now));
+        Assert.That(confirmed.StatusCode, Is.EqualTo(HttpStatusCode.OK), await confirmed.Content.ReadAsStringAsync());
+        App.Time.Advance(TimeSpan.FromSeconds(30));
+        return (user, first, second, secret);
+    }
+
+    private Task<HttpResponseMessage> RemoveAsync(string userId, Guid factorId, object proof) =>
+        Client.SendAsync(new HttpRequestMessage(HttpMethod.Delete, Url(userId, $"/factors/{factorId}")) { Content = JsonContent.Create(new { proof }) });
+
+    private async Task<List<JsonElement>> EventsAsync(string userId)
+    {
+        var page = await Client.GetFromJsonAsync<JsonElement>(Url(userId, "/events?limit=200"));
+        return page.GetProperty("items").EnumerateArray().ToList();
+    }
+
+    [Test]
+    public async Task Status_lists_the_factor_of_an_enrollment_as_the_default()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var factor = FactorsOf(await StatusAsync(user.UserId)).Single();
+        Assert.That(factor.GetProperty("method").GetString(), Is.EqualTo("totp"));
+        Assert.That(factor.GetProperty("label").GetString(), Is.EqualTo("Authenticator app"));
+        Assert.That(factor.GetProperty("default").GetBoolean(), Is.True);
+        Assert.That(factor.GetProperty("lastUsedAt").ValueKind, Is.EqualTo(JsonValueKind.Null));
+    }
+
+    [Test]
+    public async Task A_second_totp_factor_is_added_with_a_proof_and_each_answers_for_itself()
+    {
+        var (user, first, second, secret) = await TwoTotpAsync();
+        var status = await StatusAsync(user.UserId);
+        Assert.That(FactorsOf(status).Select(f => f.GetProperty("id").GetGuid()), Is.EquivalentTo(new[] { first, second }));
+        Assert.That(FactorsOf(status).Single(f => f.GetProperty("id").GetGuid() == second).GetProperty("label").GetString(), Is.EqualTo("Tablet"));
+        Assert.That(status.GetProperty("method").GetString(), Is.EqualTo("totp"));
+
+        // The same time step from each factor: each is accepted once, by its own replay guard, and names its factor.
+        var fromSecond = await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(secret, Now) });
+        var body = await fromSecond.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(fromSecond.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToString());
+        Assert.That(body.GetProperty("factorId").GetGuid(), Is.EqualTo(second));
+        var fromFirst = await (await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(user.Secret, Now) })).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(fromFirst.GetProperty("factorId").GetGuid(), Is.EqualTo(first), fromFirst.ToString());
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(secret, Now) }),
+            HttpStatusCode.UnprocessableEntity, "invalid_code");
+
+        var used = FactorsOf(await StatusAsync(user.UserId)).Single(f => f.GetProperty("id").GetGuid() == second);
+        Assert.That(used.GetProperty("lastUsedAt").ValueKind, Is.EqualTo(JsonValueKind.String));
+        var added = (await EventsAsync(user.UserId)).Single(e => e.GetProperty("type").GetString() == "factor_added");
+        Assert.That(added.GetProperty("details").GetProperty("factorId").GetGuid(), Is.EqualTo(second));
+    }
+
+    [Test]
+    public async Task An_addition_needs_a_right_proof_once_2fa_is_enabled()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync(Url(user.UserId, "/factors"), new { method = "totp" }),
+            HttpStatusCode.BadRequest, "validation_failed");
+        await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync(Url(user.UserId, "/factors"), new { method = "totp", proof = new { code = "000000" } }),
+            HttpStatusCode.UnprocessableEntity, "invalid_code");
+        await ProblemAssert.IsProblemAsync(
+            await Client.PostAsJsonAsync(Url(user.UserId, "/factors"), new { method = "totp", label = new string('x', 65), proof = new { code = "000000" } }),
+            HttpStatusCode.BadRequest, "validation_failed");
+        await ProblemAssert.IsProblemAsync(
+            await Client.PostAsJsonAsync(Url(user.UserId, "/factors"), new { method = "totp", label = "a\u0007b", proof = new { code = "000000" } }),
+            HttpStatusCode.BadRequest, "validation_failed");
+        Assert.That(FactorsOf(await StatusAsync(user.UserId)), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Without_2fa_an_addition_is_the_first_enrollment_and_shows_the_backup_codes()
+    {
+        var userId = AuthApp.NewUserId();
+        var (factorId, secret) = await StartTotpAsync(userId, null, "Phone app");
+        var confirmed = await ConfirmAsync(userId, factorId, Flows.Code(secret, Now));
+        var body = await confirmed.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(confirmed.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToString());
+        Assert.That(body.GetProperty("backupCodes").GetArrayLength(), Is.EqualTo(10));
+        Assert.That(body.GetProperty("factor").GetProperty("id").GetGuid(), Is.EqualTo(factorId));
+        Assert.That(body.GetProperty("factor").GetProperty("default").GetBoolean(), Is.True);
+        Assert.That((await StatusAsync(userId)).GetProperty("enabled").GetBoolean(), Is.True);
+    }
+
+    [Test]
+    public async Task The_maximum_of_a_method_is_refused_at_start()
+    {
+        var (user, _, _, _) = await TwoTotpAsync();
+        var (third, secret) = await StartTotpAsync(user.UserId, new { backupCode = user.BackupCodes[0] });
+        (await ConfirmAsync(user.UserId, third, Flows.Code(secret, Now))).EnsureSuccessStatusCode();
+        await ProblemAssert.IsProblemAsync(
+            await Client.PostAsJsonAsync(Url(user.UserId, "/factors"), new { method = "totp", proof = new { backupCode = user.BackupCodes[1] } }),
+            HttpStatusCode.Conflict, "factor_limit_reached");
+        Assert.That(FactorsOf(await StatusAsync(user.UserId)), Has.Count.EqualTo(3));
+    }
+
+    [Test]
+    public async Task Two_additions_confirmed_at_once_at_the_limit_store_exactly_one()
+    {
+        for (var round = 0; round < 3; round++)
+        {
+            var (user, _, _, _) = await TwoTotpAsync(); // 2 of 3
+            var a = await StartTotpAsync(user.UserId, new { backupCode = user.BackupCodes[0] });
+            var b = await StartTotpAsync(user.UserId, new { backupCode = user.BackupCodes[1] });
+            var answers = await Race.RunAsync(2, i =>
+            {
+                var (id, secret) = i == 0 ? a : b;
+                return ConfirmAsync(user.UserId, id, Flows.Code(secret, Now));
+            });
+            Assert.That(answers.Count(r => r.StatusCode == HttpStatusCode.OK), Is.EqualTo(1), $"round {round}");
+            await ProblemAssert.IsProblemAsync(answers.Single(r => r.StatusCode != HttpStatusCode.OK), HttpStatusCode.Conflict, "factor_limit_reached");
+            Assert.That(FactorsOf(await StatusAsync(user.UserId)), Has.Count.EqualTo(3));
+        }
+    }
+
+    [Test]
+    public async Task A_factor_is_renamed_and_made_the_default()
+    {
+        var (user, first, second, _) = await TwoTotpAsync();
+        var patched = await Client.PatchAsJsonAsync(Url(user.UserId, $"/factors/{second}"), new { label = "Old tablet", @default = true });
+        var body = await patched.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(patched.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToString());
+        Assert.That(body.GetProperty("label").GetString(), Is.EqualTo("Old tablet"));
+        var factors = FactorsOf(await StatusAsync(user.UserId));
+        Assert.That(factors.Single(f => f.GetProperty("default").GetBoolean()).GetProperty("id").GetGuid(), Is.EqualTo(second));
+        Assert.That(factors.Single(f => f.GetProperty("id").GetGuid() == first).GetProperty("default").GetBoolean(), Is.False);
+
+        await ProblemAssert.IsProblemAsync(await Client.PatchAsJsonAsync(Url(user.UserId, $"/factors/{Guid.NewGuid()}"), new { label = "x" }),
+            HttpStatusCode.NotFound, "factor_not_found");
+        await ProblemAssert.IsProblemAsync(await Client.PatchAsJsonAsync(Url(user.UserId, $"/factors/{first}"), new { @default = false }),
+            HttpStatusCode.BadRequest, "validation_failed");
+        await ProblemAssert.IsProblemAsync(await Client.PatchAsJsonAsync(Url(user.UserId, $"/factors/{first}"), new { label = "\n" }),
+            HttpStatusCode.BadRequest, "validation_failed");
+        await ProblemAssert.IsProblemAsync(await Client.PatchAsJsonAsync(Url(AuthApp.NewUserId(), $"/factors/{first}"), new { label = "x" }),
+            HttpStatusCode.Conflict, "two_factor_not_enabled");
+    }
+
+    [Test]
+    public async Task A_factor_is_removed_only_with_a_proof_of_another_and_never_the_last()
+    {
+        var (user, first, second, secret) = await TwoTotpAsync();
+        await ProblemAssert.IsProblemAsync(await RemoveAsync(user.UserId, second, new { code = Flows.Code(secret, Now) }),
+            HttpStatusCode.UnprocessableEntity, "invalid_code");
+        App.Time.Advance(TimeSpan.FromSeconds(30));
+        Assert.That((await RemoveAsync(user.UserId, second, new { code = Flows.Code(user.Secret, Now) })).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+
+        Assert.That(FactorsOf(await StatusAsync(user.UserId)).Select(f => f.GetProperty("id").GetGuid()), Is.EqualTo(new[] { first }));
+        App.Time.Advance(TimeSpan.FromSeconds(30));
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(secret, Now) }),
+            HttpStatusCode.UnprocessableEntity, "invalid_code");
+        await ProblemAssert.IsProblemAsync(await RemoveAsync(user.UserId, first, new { backupCode = user.BackupCodes[0] }), HttpStatusCode.Conflict, "last_factor");
+        await ProblemAssert.IsProblemAsync(await RemoveAsync(user.UserId, Guid.NewGuid(), new { backupCode = user.BackupCodes[0] }),
+            HttpStatusCode.NotFound, "factor_not_found");
+        var removed = (await EventsAsync(user.UserId)).Single(e => e.GetProperty("type").GetString() == "factor_removed");
+        Assert.That(removed.GetProperty("details").GetProperty("factorId").GetGuid(), Is.EqualTo(second));
+    }
+
+    [Test]
+    public async Task Removing_the_default_makes_the_oldest_remaining_factor_the_default()
+    {
+        var (user, first, second, secret) = await TwoTotpAsync();
+        Assert.That((await RemoveAsync(user.UserId, first, new { code = Flows.Code(secret, Now) })).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        var only = FactorsOf(await StatusAsync(user.UserId)).Single();
+        Assert.That(only.GetProperty("id").GetGuid(), Is.EqualTo(second));
+        Assert.That(only.GetProperty("default").GetBoolean(), Is.True);
+    }
+
+    [Test]
+    public async Task A_burst_spread_over_two_totp_factors_gets_at_most_the_per_minute_evaluations()
+    {
+        var (user, _, _, secret) = await TwoTotpAsync();
+        var answers = await Race.RunAsync(8, i => Flows.VerifyAsync(Client, user.UserId, new { code = i % 2 == 0 ? "111111" : "222222" }));
+        Assert.That(answers.Count(r => r.StatusCode == HttpStatusCode.UnprocessableEntity), Is.EqualTo(5));
+        Assert.That(answers.Count(r => r.StatusCode == HttpStatusCode.TooManyRequests), Is.EqualTo(3));
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(secret, Now) }),
+            HttpStatusCode.TooManyRequests, "too_many_attempts");
+    }
+
+    [Test]
+    public async Task A_removal_racing_a_login_with_that_factor_never_accepts_it_after_the_removal()
+    {
+        for (var round = 0; round < 5; round++)
+        {
+            var (user, first, second, secret) = await TwoTotpAsync();
+            var answers = await Race.RunAsync(2, i => i == 0
+                ? RemoveAsync(user.UserId, second, new { backupCode = user.BackupCodes[0] })
+                : Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(secret, Now) }));
+            Assert.That(answers[0].StatusCode, Is.EqualTo(HttpStatusCode.NoContent), await answers[0].Content.ReadAsStringAsync());
+            var events = (await EventsAsync(user.UserId)).Select(e => e.GetProperty("type").GetString()).ToList(); // newest first
+            var removedAt = events.IndexOf("factor_removed");
+            if (answers[1].StatusCode == HttpStatusCode.OK)
+            {
+                Assert.That(events.IndexOf("verification_succeeded"), Is.GreaterThan(removedAt), $"round {round}: accepted before the removal only");
+            }
+            else
+            {
+                await ProblemAssert.IsProblemAsync(answers[1], HttpStatusCode.UnprocessableEntity, "invalid_code");
+            }
+
+            App.Time.Advance(TimeSpan.FromSeconds(30));
+            await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(secret, Now) }),
+                HttpStatusCode.UnprocessableEntity, "invalid_code");
+            Assert.That(FactorsOf(await StatusAsync(user.UserId)).Single().GetProperty("id").GetGuid(), Is.EqualTo(first));
+        }
+    }
+
+    [Test]
+    public async Task A_switch_replaces_every_factor_with_the_confirmed_one()
+    {
+        var (user, _, _, secret) = await TwoTotpAsync();
+        var started = await Client.PostAsJsonAsync(Url(user.UserId, "/switch-method"), new { method = "totp", proof = new { code = Flows.Code(secret, Now) } });
+        var body = await started.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(started.StatusCode, Is.EqualTo(HttpStatusCode.Created), body.ToString());
+        var fresh = Base32Encoding.ToBytes(body.GetProperty("secret").GetString()!);
+        (await Client.PostAsJsonAsync(Url(user.UserId, "/switch-method/confirm"), new { code = Flows.Code(fresh, Now) })).EnsureSuccessStatusCode();
+
+        var only = FactorsOf(await StatusAsync(user.UserId)).Single();
+        Assert.That(only.GetProperty("id").GetGuid(), Is.EqualTo(body.GetProperty("factorId").GetGuid()));
+        App.Time.Advance(TimeSpan.FromSeconds(30));
+        foreach (var old in new[] { user.Secret, secret })
+        {
+            await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(old, Now) }),
+                HttpStatusCode.UnprocessableEntity, "invalid_code");
+        }
+    }
+
+    [Test]
+    public async Task A_challenge_goes_to_the_phone_factor_it_names()
+    {
+        var user = await Flows.EnablePhoneAsync(Client, Telnyx, "multi");
+        var secondPhone = PhoneFactorTests.NewPhone();
+        (await Client.PostAsJsonAsync(Url(user.UserId, "/challenge"), new { channel = "sms", purpose = "proof" })).EnsureSuccessStatusCode();
+        var added = await Client.PostAsJsonAsync(Url(user.UserId, "/factors"),
+            new { method = "phone", phoneNumber = secondPhone, channel = "call", label = "Desk phone", proof = new { code = Telnyx.LastCodeTo(user.Phone) } });
+        var body = await added.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(added.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), body.ToString());
+        var secondId = body.GetProperty("factorId").GetGuid();
+        (await ConfirmAsync(user.UserId, secondId, Telnyx.LastCodeTo(secondPhone))).EnsureSuccessStatusCode();
+        var desk = FactorsOf(await StatusAsync(user.UserId)).Single(f => f.GetProperty("id").GetGuid() == secondId);
+        Assert.That(desk.GetProperty("channel").GetString(), Is.EqualTo("call"));
+
+        var named = await Client.PostAsJsonAsync(Url(user.UserId, "/challenge"), new { channel = "sms", factorId = secondId });
+        Assert.That(named.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await named.Content.ReadAsStringAsync());
+        var verified = await (await Flows.VerifyAsync(Client, user.UserId, new { code = Telnyx.LastCodeTo(secondPhone) })).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(verified.GetProperty("factorId").GetGuid(), Is.EqualTo(secondId), verified.ToString());
+
+        var byDefault = await Client.PostAsJsonAsync(Url(user.UserId, "/challenge"), new { channel = "sms" });
+        Assert.That(byDefault.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        Assert.That(Telnyx.DeliveriesTo(user.Phone), Has.Count.EqualTo(3), "enrollment, proof, and the default factor's login code");
+        await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync(Url(user.UserId, "/challenge"), new { channel = "sms", factorId = Guid.NewGuid() }),
+            HttpStatusCode.NotFound, "factor_not_found");
+    }
+}
