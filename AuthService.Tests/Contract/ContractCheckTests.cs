@@ -56,7 +56,7 @@ public class ContractCheckTests
     [Test]
     public void Enrollment_answers_must_be_one_of_the_two_shapes()
     {
-        const string phone = """{"method":"phone","phoneNumber":"+1******0123","channel":"sms","expiresAt":"2026-03-02T09:10:00+00:00"}""";
+        const string phone = """{"method":"phone","phoneNumber":"+1******0123","channel":"sms","expiresAt":"2026-03-02T09:10:00+00:00","factorId":"0195a3c1-7e40-7b8a-9c1d-2f3e4a5b6c7d"}""";
         Assert.That(Check("POST", Status + "/enroll", 202, "application/json", phone), Is.Null);
         Assert.That(Check("POST", Status + "/enroll", 202, "application/json", phone.Replace(",\"channel\":\"sms\"", "")), Does.Contain("TwoFactor_Enroll").And.Contain("at /"));
     }

@@ -210,7 +210,7 @@ public partial class HostileInputTests
             // prompt/skip and redeliver take no body: only their paths are hostile input.
             var takesBody = post && !template.EndsWith("/prompt/skip") && !template.EndsWith("/redeliver");
             string Url(string? userId = null) => template.Replace("{userId}", userId ?? AuthApp.NewUserId("hostile"))
-                .Replace("{id:guid}", Guid.NewGuid().ToString()).Replace("{deliveryId:long}", "1");
+                .Replace("{id:guid}", Guid.NewGuid().ToString()).Replace("{factorId:guid}", Guid.NewGuid().ToString()).Replace("{deliveryId:long}", "1");
 
             if (template.Contains("{userId}"))
             {
@@ -221,12 +221,13 @@ public partial class HostileInputTests
                 }
             }
 
-            if (template.Contains("{id:guid}"))
+            if (template.Contains("{id:guid}") || template.Contains("{factorId:guid}"))
             {
                 foreach (var id in new[] { "not-a-guid", "%00", "..%2F..%2Fapi-keys", "00000000-0000-0000-0000-00000000000g", new string('a', 10_000), "%7B%7D" })
                 {
                     yield return new Case($"{method} {template} id={id[..Math.Min(20, id.Length)]}", new HttpMethod(method),
-                        template.Replace("{id:guid}", id).Replace("{deliveryId:long}", "1"), null, null, Kestrel: true);
+                        template.Replace("{id:guid}", id).Replace("{factorId:guid}", id).Replace("{userId}", AuthApp.NewUserId("hostile"))
+                            .Replace("{deliveryId:long}", "1"), null, null, Kestrel: true);
                 }
             }
 
