@@ -55,6 +55,12 @@ const proof = (v, passkey) => {
   const p = str(v);
   return p && /^\d+$/.test(p) ? { code: p } : { backupCode: p };
 };
+// The proof of a factor change (add, remove): optional, since adding the first factor needs none. `proofBackupCode`
+// names a backup code explicitly (the page's "a backup code" choice); `proof` is read as above.
+const changeProof = (b) => (b.proofCredential ? { credential: credential(b.proofCredential) }
+  : str(b.proofBackupCode) ? { backupCode: str(b.proofBackupCode) }
+    : str(b.proof) ? proof(b.proof) : undefined);
+const factor = (b) => `${user(b.userId)}/factors/${encodeURIComponent(str(b.factorId) ?? '')}`;
 // A WebAuthn credential as the browser's credential.toJSON() gives it (RegistrationResponseJSON or
 // AuthenticationResponseJSON): only its known members, only strings (base64url) and the transports list.
 const credential = (c) => {
@@ -82,7 +88,7 @@ const routes = {
   'POST /api/confirm': (b) => ['POST', `${user(b.userId)}/enroll/confirm`,
     b.credential ? { credential: credential(b.credential) } : { code: str(b.code) }],
   'POST /api/challenge': (b) => ['POST', `${user(b.userId)}/challenge`,
-    { channel: str(b.channel), purpose: str(b.purpose) === 'proof' ? 'proof' : 'login' }],
+    { channel: str(b.channel), purpose: str(b.purpose) === 'proof' ? 'proof' : 'login', factorId: str(b.factorId) }],
   'POST /api/verify': (b) => ['POST', `${user(b.userId)}/verify`,
     b.credential ? { credential: credential(b.credential) }
       : str(b.backupCode) ? { backupCode: str(b.backupCode) } : { code: str(b.code) }],
@@ -95,9 +101,25 @@ const routes = {
   'GET /api/backup-codes': (q) => ['GET', `${user(q.userId)}/backup-codes`],
   'POST /api/backup-codes': (b) => ['POST', `${user(b.userId)}/backup-codes`, { proof: proof(b.proof, b.proofCredential) }],
   'POST /api/skip': (b) => ['POST', `${user(b.userId)}/prompt/skip`],
+  // Several named factors (DESIGN §9.2): add one (with a proof once 2FA is on) and confirm it, rename it or make it the
+  // default, remove it (with a proof from another factor or a backup code).
+  'POST /api/factors': (b) => ['POST', `${user(b.userId)}/factors`, {
+    method: str(b.method), label: str(b.label) || undefined, accountName: str(b.accountName), displayName: str(b.displayName),
+    phoneNumber: str(b.phoneNumber), channel: str(b.channel), proof: changeProof(b),
+  }],
+  'POST /api/factors/confirm': (b) => ['POST', `${factor(b)}/confirm`,
+    b.credential ? { credential: credential(b.credential) } : { code: str(b.code) }],
+  'PATCH /api/factors': (b) => ['PATCH', factor(b),
+    { label: str(b.label), ...(b.default === true ? { default: true } : {}) }],
+  'DELETE /api/factors': (b) => ['DELETE', factor(b), { proof: changeProof(b) }],
 };
 
 function send(res, status, body, extraHeaders = {}) {
+  if (status === 204) { // No Content: a removed factor
+    res.writeHead(204, { ...securityHeaders, ...extraHeaders });
+    res.end();
+    return;
+  }
   const text = JSON.stringify(body);
   res.writeHead(status, { ...securityHeaders, 'Content-Type': 'application/json; charset=utf-8', ...extraHeaders });
   res.end(text);
@@ -196,8 +218,9 @@ const server = http.createServer(async (req, res) => {
       send(res, 404, { status: 404, detail: 'Not found.' });
       return;
     }
-    if (req.method === 'POST' && !(req.headers['content-type'] || '').startsWith('application/json')) {
-      // Also keeps plain cross-site form posts out: they cannot send application/json without a CORS preflight.
+    if (req.method !== 'GET' && !(req.headers['content-type'] || '').startsWith('application/json')) {
+      // Also keeps plain cross-site form posts out: they cannot send application/json without a CORS preflight (and
+      // PATCH/DELETE from another site need one anyway).
       send(res, 415, { status: 415, detail: 'Send JSON.' });
       return;
     }

@@ -25,6 +25,7 @@ export function verifySignature(secret, headers, body, nowSeconds = Date.now() /
 
 const methodName = (d) => (d.method === 'totp' ? 'an authenticator app' : d.method === 'passkey' ? 'a passkey'
   : d.channel === 'call' ? 'voice call' : 'SMS');
+const factorKind = (d) => ({ totp: ' (an authenticator app)', phone: ' (a phone)', passkey: ' (a passkey)' })[d.method] ?? '';
 const texts = {
   'two_factor.enabled': () => 'Two-factor authentication was turned on',
   'two_factor.method_switched': (d) => `Your method was changed to ${methodName(d)}`,
@@ -33,6 +34,8 @@ const texts = {
   'two_factor.backup_code_used': (d) => (d.stage === 'login' ? 'A backup code was used to sign in' : 'A backup code was used to confirm a change'),
   'two_factor.backup_codes_low': (d) => `You have ${d.backupCodesRemaining} backup code${d.backupCodesRemaining === 1 ? '' : 's'} left`,
   'two_factor.locked': () => 'Two-factor sign-in was locked after too many failed attempts',
+  'two_factor.factor_added': (d) => `A factor was added to your account${factorKind(d)}`,
+  'two_factor.factor_removed': (d) => `A factor was removed from your account${factorKind(d)}`,
   'two_factor.rate_limited': () => 'Too many sign-in attempts or code requests: we paused them for a while',
 };
 

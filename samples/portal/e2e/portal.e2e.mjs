@@ -379,10 +379,11 @@ async function main() {
   // A platform authenticator with user verification, as a phone or laptop has: Chromium's virtual one (CDP WebAuthn).
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+  const { authenticatorId: authenticator } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
     options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true,
       automaticPresenceSimulation: true },
   });
+  const presence = (authenticatorId, enabled) => cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled });
   const carol = `e2e-carol-${Date.now()}`;
   let carolCodes = [];
   let carolSecret;
@@ -442,6 +443,210 @@ async function main() {
     await msgIs(page, 'login-msg', /Verified — you are signed in/);
     await page.screenshot({ path: path.join(outDir, 'portal-passkey.png'), fullPage: true });
   });
+
+  // ---- several named factors (DESIGN §9.2) ----------------------------------------------------------------------
+  // Dave keeps two authenticator apps and two passkeys: one on this device (the virtual authenticator above) and one on
+  // a security key, a second virtual authenticator. Only one of the two answers at a time (automatic presence), as a
+  // person touches one device: the device holding an excluded credential would refuse a new registration, and a device
+  // without the asked-for credential would answer a sign-in with "not allowed".
+  const { authenticatorId: securityKey } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: { protocol: 'ctap2',
+    transport: 'usb', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: false } });
+  const dave = `e2e-dave-${Date.now()}`;
+  const d = { codes: [] };
+  const factorRows = () => page.$$eval('[data-testid=factor]', (lis) => lis.map((li) => ({
+    id: li.dataset.factorId, method: li.dataset.method, default: li.dataset.default === 'true',
+    label: li.querySelector('[data-testid=factor-label]').textContent,
+    phone: li.querySelector('[data-testid=factor-phone]')?.textContent ?? null,
+    lastUsed: li.querySelector('[data-testid=factor-last-used]').textContent,
+  })));
+  const row = (id) => page.locator(`[data-testid=factor][data-factor-id="${id}"]`);
+  const newRow = async (known) => {
+    const rows = await factorRows();
+    const fresh = rows.filter((r) => !known.includes(r.id));
+    assert.equal(fresh.length, 1, `one new factor in ${JSON.stringify(rows)}`);
+    return fresh[0];
+  };
+
+  await test('Factors: TOTP enrollment (the existing flow) lists one factor, the default', page, async () => {
+    await openAs(dave, passkeyUrl);
+    assert.ok(await tid(page, 'factor-empty').isVisible(), '"No factors yet" before any');
+    await tid(page, 'totp-account').fill(`${dave}@example.com`);
+    await tid(page, 'totp-start').click();
+    await tid(page, 'totp-setup').waitFor();
+    d.secretA = (await tid(page, 'totp-secret').textContent()).replace(/\s/g, '');
+    await tid(page, 'totp-code').fill(totp(d.secretA));
+    await tid(page, 'totp-confirm').click();
+    await tid(page, 'backup-codes').waitFor();
+    d.codes = await tid(page, 'backup-list').locator('li').allTextContents();
+    await tid(page, 'backup-done').click();
+    await tid(page, 'factor').first().waitFor();
+    const rows = await factorRows();
+    assert.equal(rows.length, 1, JSON.stringify(rows));
+    assert.equal(rows[0].method, 'totp');
+    assert.equal(rows[0].default, true, 'the only factor is the default');
+    assert.equal(await row(rows[0].id).getByTestId('factor-default').textContent(), 'Default');
+    assert.equal(await row(rows[0].id).getByTestId('factor-make-default').count(), 0, 'no "Make default" on the default');
+    assert.ok(await tid(page, 'factor-add-proof-rows').isVisible(), 'adding a factor now asks for a proof');
+    d.a = rows[0].id;
+  });
+
+  await test('Factors: add a second authenticator app, proved with a code from the first', page, async () => {
+    assert.ok(d.a, 'needs the enrollment above');
+    await openAs(dave, passkeyUrl);
+    await tid(page, 'factor-add-method').selectOption('totp');
+    await tid(page, 'factor-add-label').fill('Tablet app');
+    await tid(page, 'factor-add-via').selectOption(d.a);
+    await tid(page, 'factor-add-proof').fill(totp(d.secretA, Date.now() / 1000 + 30)); // the confirm code's step is spent
+    await tid(page, 'factor-add-start').click();
+    await tid(page, 'factor-add-totp').waitFor();
+    assert.match(await tid(page, 'factor-add-qr').getAttribute('src'), /^data:image\/png;base64,/);
+    d.secretB = (await tid(page, 'factor-add-secret').textContent()).replace(/\s/g, '');
+    assert.notEqual(d.secretB, d.secretA, 'a secret of its own');
+    await tid(page, 'factor-add-code').fill(totp(d.secretB));
+    await tid(page, 'factor-add-confirm').click();
+    await msgIs(page, 'factors-msg', /^Added "Tablet app"\.$/);
+    assert.equal(await tid(page, 'backup-codes').isVisible(), false, 'no new backup codes: 2FA was already on');
+    const b = await newRow([d.a]);
+    assert.deepEqual([b.method, b.label, b.default], ['totp', 'Tablet app', false]);
+    d.b = b.id;
+    await msgIs(page, 'status', /on \(authenticator app\); 10 backup codes left/);
+  });
+
+  await test('Factors: add a passkey (virtual authenticator), then a second one on a security key (backup-code proof)', page, async () => {
+    assert.ok(d.b, 'needs the second app above');
+    await openAs(dave, passkeyUrl);
+    await tid(page, 'factor-add-method').selectOption('passkey');
+    await tid(page, 'factor-add-label').fill('This laptop');
+    await tid(page, 'factor-add-via').selectOption(d.b);
+    await tid(page, 'factor-add-proof').fill(totp(d.secretB, Date.now() / 1000 + 30));
+    await tid(page, 'factor-add-start').click();
+    await msgIs(page, 'factors-msg', /^Added "This laptop"\.$/);
+    const p1 = await newRow([d.a, d.b]);
+    assert.deepEqual([p1.method, p1.default], ['passkey', false]);
+    d.p1 = p1.id;
+
+    // The second passkey on the security key; the platform authenticator, which holds an excluded credential, is idle.
+    await presence(authenticator, false);
+    await presence(securityKey, true);
+    try {
+      await tid(page, 'factor-add-method').selectOption('passkey');
+      await tid(page, 'factor-add-label').fill('Security key');
+      await tid(page, 'factor-add-via').selectOption('backup');
+      await tid(page, 'factor-add-proof').fill(d.codes[0]);
+      await tid(page, 'factor-add-start').click();
+      await msgIs(page, 'factors-msg', /^Added "Security key"\.$/);
+    } finally {
+      await presence(securityKey, false);
+      await presence(authenticator, true);
+    }
+    const p2 = await newRow([d.a, d.b, d.p1]);
+    assert.equal(p2.method, 'passkey');
+    d.p2 = p2.id;
+    assert.equal((await cdp.send('WebAuthn.getCredentials', { authenticatorId: securityKey })).credentials.length, 1,
+      'the security key holds the second passkey');
+    await msgIs(page, 'status', /9 backup codes left/);
+    await page.screenshot({ path: path.join(outDir, 'portal-factors.png'), fullPage: true });
+  });
+
+  await test('Factors: rename one inline, make a passkey the default; sign-in then asks for it and its "last used" shows', page, async () => {
+    assert.ok(d.p2, 'needs the passkeys above');
+    await openAs(dave, passkeyUrl);
+    await row(d.p2).getByTestId('factor-rename').click();
+    await row(d.p2).getByTestId('factor-rename-input').fill('YubiKey 5');
+    await row(d.p2).getByTestId('factor-rename-save').click();
+    await msgIs(page, 'factors-msg', /^Renamed to "YubiKey 5"\.$/);
+    assert.equal(await row(d.p2).getByTestId('factor-label').textContent(), 'YubiKey 5');
+
+    await row(d.p1).getByTestId('factor-make-default').click();
+    await msgIs(page, 'factors-msg', /^"This laptop" is now your default/);
+    const rows = await factorRows();
+    assert.deepEqual(rows.filter((r) => r.default).map((r) => r.id), [d.p1], 'exactly one default');
+    await msgIs(page, 'status', /on \(passkey\); 9 backup codes left/);
+
+    await tid(page, 'login-password').click();
+    await tid(page, 'login-passkey').waitFor();
+    const verify = page.waitForResponse((r) => r.url().endsWith('/api/verify'));
+    await tid(page, 'login-passkey').click();
+    await msgIs(page, 'login-msg', /Verified — you are signed in/);
+    assert.equal((await (await verify).json()).factorId, d.p1, '/verify names the passkey that signed');
+    await msgIs(page, 'status', /on \(passkey\)/);
+    await row(d.p1).getByTestId('factor-last-used').filter({ hasText: /^Last used \d{4}-\d\d-\d\d \d\d:\d\d UTC$/ }).waitFor();
+    assert.equal(await row(d.p2).getByTestId('factor-last-used').textContent(), 'Never used');
+  });
+
+  await test('Factors: add a phone (proved with the passkey); a code it gets by SMS proves the removal of an app', page, async () => {
+    assert.ok(d.p2, 'needs the passkeys above');
+    await openAs(dave, passkeyUrl);
+    await tid(page, 'factor-add-method').selectOption('phone');
+    await tid(page, 'factor-add-label').fill('Work phone');
+    await tid(page, 'factor-add-phone').fill('+13035550126');
+    await tid(page, 'factor-add-channel').selectOption('sms');
+    await tid(page, 'factor-add-via').selectOption(d.p1);
+    let since = service.output.length;
+    await tid(page, 'factor-add-start').click();
+    await msgIs(page, 'factors-msg', /^We sent a code by SMS to .+\. Type it below to finish\.$/);
+    await tid(page, 'factor-add-code').fill(await devCode(service, since));
+    await tid(page, 'factor-add-confirm').click();
+    await msgIs(page, 'factors-msg', /^Added "Work phone"\.$/);
+    const phone = await newRow([d.a, d.b, d.p1, d.p2]);
+    assert.equal(phone.method, 'phone');
+    assert.match(phone.phone, /^\+1.*\*.*0126$/, 'the number is shown masked');
+    assert.equal(await row(phone.id).getByTestId('factor-method').textContent(), 'Phone (SMS)');
+    d.phone = phone.id;
+
+    await row(d.b).getByTestId('factor-remove').click();
+    await tid(page, 'factor-remove-via').selectOption(d.phone);
+    since = service.output.length;
+    await tid(page, 'factor-remove-proof-sms').click(); // a 'proof' code, sent to the phone chosen
+    await msgIs(page, 'factors-msg', /^We sent a code by SMS to .*0126\. Type it above\.$/);
+    await tid(page, 'factor-remove-proof').fill(await devCode(service, since));
+    await tid(page, 'factor-remove-submit').click();
+    await msgIs(page, 'factors-msg', /^Removed "Tablet app"\.$/);
+    assert.equal(await row(d.b).count(), 0);
+  });
+
+  await test('Factors: remove one with a backup code, two with a passkey proof; the last one cannot go (last_factor)', page, async () => {
+    assert.ok(d.phone, 'needs the factors above');
+    await openAs(dave, passkeyUrl);
+    // The first app, proved with a backup code.
+    await row(d.a).getByTestId('factor-remove').click();
+    await tid(page, 'factor-remove-form').waitFor();
+    assert.ok(!(await tid(page, 'factor-remove-via').locator('option').evaluateAll((os) => os.map((o) => o.value))).includes(d.a),
+      'a factor cannot prove its own removal');
+    await tid(page, 'factor-remove-via').selectOption('backup');
+    await tid(page, 'factor-remove-proof').fill(d.codes[1]);
+    await tid(page, 'factor-remove-submit').click();
+    await msgIs(page, 'factors-msg', /^Removed "/);
+    assert.equal(await row(d.a).count(), 0);
+    // The security key and the phone, each proved with the laptop's passkey (a 'proof' challenge for it).
+    for (const id of [d.p2, d.phone]) {
+      await row(id).getByTestId('factor-remove').click();
+      await tid(page, 'factor-remove-via').selectOption(d.p1);
+      assert.equal(await tid(page, 'factor-remove-proof').isVisible(), false, 'a passkey needs no code field');
+      await tid(page, 'factor-remove-submit').click();
+      await msgIs(page, 'factors-msg', /^Removed "/);
+      assert.equal(await row(id).count(), 0);
+    }
+    assert.deepEqual((await factorRows()).map((r) => r.id), [d.p1]);
+    // The last factor: 2FA cannot be turned off by the person. A valid backup code does not change that.
+    await row(d.p1).getByTestId('factor-remove').click();
+    assert.deepEqual(await tid(page, 'factor-remove-via').locator('option').evaluateAll((os) => os.map((o) => o.value)), ['backup']);
+    await tid(page, 'factor-remove-proof').fill(d.codes[2]);
+    await tid(page, 'factor-remove-submit').click();
+    await page.locator('[data-testid=factors-msg][data-code=last_factor]').waitFor({ timeout: 10000 })
+      .catch(async () => { throw new Error(`no last_factor message; it says: "${await tid(page, 'factors-msg').textContent()}"`); });
+    assert.match(await tid(page, 'factors-msg').getAttribute('class'), /error/);
+    assert.ok((await tid(page, 'factors-msg').textContent()).length > 0, 'the detail is shown');
+    await msgIs(page, 'status', /on \(passkey\); 8 backup codes left/); // the refused change did not spend the code
+    assert.deepEqual((await factorRows()).map((r) => r.id), [d.p1]);
+  });
+
+  await test('Factors: security notices (signed webhooks) for an added and a removed factor', page, async () => {
+    await openAs(dave, passkeyUrl);
+    await noticeShown(/^A factor was added to your account( \(a passkey\))?$/);
+    await noticeShown(/^A factor was removed from your account( \(a phone\))?$/);
+  });
+  await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: securityKey });
 
   await test('Enrollment prompt: "Skip for now" signs the person in', page, async () => {
     await openAs(`e2e-cy-${Date.now()}`);

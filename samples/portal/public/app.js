@@ -31,10 +31,13 @@ async function api(method, path, body) {
   return json;
 }
 
-function say(testid, text, kind = 'ok') {
+/** Shows a message line; an error carries AuthService's stable `code` in data-code (e.g. last_factor). */
+function say(testid, text, kind = 'ok', code = '') {
   const el = $(testid);
   el.textContent = text;
   el.className = `msg ${kind}`;
+  if (code) el.dataset.code = code;
+  else delete el.dataset.code;
 }
 
 /** Runs an action with its button disabled; shows AuthService's error detail in the section's message line. */
@@ -44,7 +47,7 @@ async function act(button, msgTestid, action) {
   try {
     await action();
   } catch (e) {
-    say(msgTestid, e.message, 'error');
+    say(msgTestid, e.message, 'error', e.code);
   } finally {
     if (button) button.disabled = false;
   }
@@ -67,8 +70,12 @@ async function refreshStatus() {
       el.textContent = `${s.userId}: two-factor authentication is on (${how}); ${s.backupCodesRemaining} backup codes left` +
         (s.locked ? '; LOCKED — contact support' : '') + '.';
     }
+    renderFactors(s.factors, s.enabled);
   } catch (e) {
-    if (mine === statusRequest) el.textContent = e.message;
+    if (mine === statusRequest) {
+      el.textContent = e.message;
+      renderFactors([], false);
+    }
   }
 }
 
@@ -144,8 +151,8 @@ async function createPasskey(options) {
 
 /** A fresh challenge from AuthService, signed by the person's passkey: the AuthenticationResponseJSON. A 'login' challenge
  *  is accepted only to sign in; a 'proof' challenge only to prove a change (switch, new backup codes). */
-async function passkeyAssertion(purpose = 'login') {
-  const c = await api('POST', '/api/challenge', { channel: 'passkey', purpose });
+async function passkeyAssertion(purpose = 'login', factorId = undefined) {
+  const c = await api('POST', '/api/challenge', { channel: 'passkey', purpose, factorId });
   try {
     return credentialJson(await navigator.credentials.get({ publicKey: requestOptions(c.options) }));
   } catch (e) {
@@ -161,7 +168,13 @@ function showTotpSecret(answer, qrTestid, secretTestid) {
 }
 
 // --- user -----------------------------------------------------------------------------------------------------
-$('user-id').form.addEventListener('submit', (e) => { e.preventDefault(); refreshStatus(); refreshNotices(); });
+$('user-id').form.addEventListener('submit', (e) => {
+  e.preventDefault();
+  closeRemove();
+  endAdd();
+  refreshStatus();
+  refreshNotices();
+});
 
 // --- sign in --------------------------------------------------------------------------------------------------
 $('login-password').addEventListener('click', (e) => act(e.currentTarget, 'login-msg', async () => {
@@ -382,5 +395,247 @@ $('regen-form').addEventListener('submit', (e) => {
     showBackupCodes(r.backupCodes);
   });
 });
+
+// --- your factors ---------------------------------------------------------------------------------------------
+// Several named factors per user (authenticator apps, phones, passkeys); one is the default, asked for first at sign-in.
+const methodLabels = { totp: 'Authenticator app', phone: 'Phone', passkey: 'Passkey' };
+const factorName = (f) => f.label || methodLabels[f.method] || f.method;
+const factorKind = (f) => (f.method === 'phone' && f.channel ? `Phone (${f.channel === 'call' ? 'call' : 'SMS'})`
+  : methodLabels[f.method] ?? f.method);
+const when = (iso) => new Date(iso).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+
+let factors = [];
+let removing = null; // the factor whose removal waits for a proof
+let adding = null; // the factorId of an added factor waiting for its first code
+
+function el(tag, props = {}, ...children) {
+  const e = document.createElement(tag);
+  const { testid, ...rest } = props;
+  if (testid) e.dataset.testid = testid;
+  Object.assign(e, rest);
+  e.append(...children);
+  return e;
+}
+
+function renderFactors(list, enabled) {
+  factors = Array.isArray(list) ? list : [];
+  show($('factor-empty'), factors.length === 0);
+  $('factor-list').replaceChildren(...factors.map(factorItem));
+  fillVia('factor-add-via', factors);
+  show($('factor-add-proof-rows'), Boolean(enabled)); // the first factor needs no proof; every later one does
+  const stillThere = removing && factors.find((f) => f.id === removing.id);
+  if (stillThere) openRemove(stillThere);
+  else closeRemove();
+}
+
+function factorItem(f) {
+  const li = el('li', { testid: 'factor' });
+  li.dataset.factorId = f.id;
+  li.dataset.method = f.method;
+  if (f.default) li.dataset.default = 'true';
+  const what = el('div', { className: 'what' },
+    el('span', { testid: 'factor-label', className: 'label', textContent: factorName(f) }),
+    el('span', { testid: 'factor-method', textContent: factorKind(f) }));
+  if (f.phoneNumber) what.append(el('span', { testid: 'factor-phone', textContent: f.phoneNumber }));
+  if (f.default) what.append(el('span', { testid: 'factor-default', className: 'badge', textContent: 'Default' }));
+  what.append(el('span', { testid: 'factor-last-used', className: 'note',
+    textContent: f.lastUsedAt ? `Last used ${when(f.lastUsedAt)}` : 'Never used' }));
+
+  const rename = el('form', { testid: 'factor-rename-form', className: 'row', autocomplete: 'off', hidden: true },
+    el('input', { testid: 'factor-rename-input', value: f.label ?? '', maxLength: 64, spellcheck: false,
+      title: `New name for ${factorName(f)}` }),
+    el('button', { testid: 'factor-rename-save', type: 'submit', textContent: 'Save' }),
+    el('button', { testid: 'factor-rename-cancel', type: 'button', className: 'secondary', textContent: 'Cancel' }));
+  const actions = el('div', { className: 'row actions' },
+    el('button', { testid: 'factor-rename', type: 'button', className: 'secondary', textContent: 'Rename' }));
+  if (!f.default) {
+    actions.append(el('button', { testid: 'factor-make-default', type: 'button', className: 'secondary', textContent: 'Make default' }));
+  }
+  actions.append(el('button', { testid: 'factor-remove', type: 'button', className: 'secondary', textContent: 'Remove' }));
+
+  actions.querySelector('[data-testid=factor-rename]').addEventListener('click', () => {
+    show(actions, false);
+    show(rename);
+    rename.elements[0].select();
+  });
+  rename.querySelector('[data-testid=factor-rename-cancel]').addEventListener('click', () => {
+    show(rename, false);
+    show(actions);
+  });
+  rename.addEventListener('submit', (e) => {
+    e.preventDefault();
+    act(e.submitter, 'factors-msg', async () => {
+      const r = await api('PATCH', '/api/factors', { factorId: f.id, label: rename.elements[0].value });
+      await refreshStatus(); // the list first, then the message: whoever reads the message sees the new list
+      say('factors-msg', `Renamed to "${factorName({ ...f, label: r.label ?? rename.elements[0].value })}".`);
+    });
+  });
+  actions.querySelector('[data-testid=factor-make-default]')?.addEventListener('click', (e) => act(e.currentTarget, 'factors-msg', async () => {
+    await api('PATCH', '/api/factors', { factorId: f.id, default: true });
+    await refreshStatus();
+    say('factors-msg', `"${factorName(f)}" is now your default: sign-in asks for it first.`);
+  }));
+  actions.querySelector('[data-testid=factor-remove]').addEventListener('click', () => {
+    say('factors-msg', '');
+    openRemove(f);
+    $('factor-remove-form').scrollIntoView({ block: 'nearest' });
+  });
+  li.append(what, actions, rename);
+  return li;
+}
+
+/** The proof fields of a change, the same for adding and removing a factor: "Prove it with" (another factor or a
+ *  backup code), a code field, and Text/Call buttons that send a 'proof' code to the phone chosen. */
+for (const box of document.querySelectorAll('[data-proof-fields]')) {
+  const prefix = box.dataset.proofFields;
+  const id = (name) => ({ id: `${prefix}-${name}`, testid: `${prefix}-${name}` });
+  const label = (name, text) => Object.assign(el('label', { textContent: text }), { htmlFor: `${prefix}-${name}` });
+  const send = (channel, text) => {
+    const b = el('button', { ...id(`proof-${channel}`), type: 'button', textContent: text });
+    b.dataset.factorProof = prefix;
+    b.dataset.channel = channel;
+    return b;
+  };
+  const codeLabel = label('proof', 'Code');
+  codeLabel.dataset.proofLabel = prefix;
+  box.append(
+    el('div', { className: 'row' }, label('via', box.dataset.viaLabel), el('select', id('via'))),
+    el('div', { className: 'row' }, codeLabel, el('input', { ...id('proof'), maxLength: 20, spellcheck: false }),
+      send('sms', 'Text me a code'), send('call', 'Call me with a code')));
+}
+
+/** The "Prove it with" choices: the given factors, then a backup code. Keeps the current choice when it is still there. */
+function fillVia(selectId, list) {
+  const select = $(selectId);
+  const before = select.value;
+  select.replaceChildren(...list.map((f) => {
+    const o = el('option', { value: f.id, textContent: `${factorName(f)} (${factorKind(f)}${f.phoneNumber ? ` ${f.phoneNumber}` : ''})` });
+    o.dataset.method = f.method;
+    return o;
+  }), el('option', { value: 'backup', textContent: 'A backup code' }));
+  select.lastElementChild.dataset.method = 'backup';
+  if ([...select.options].some((o) => o.value === before)) select.value = before;
+  proofFields(selectId.replace(/-via$/, ''));
+}
+
+/** Shows the fields the chosen proof needs: a code (app, phone, backup code), Text/Call buttons (phone), none (passkey). */
+function proofFields(prefix) {
+  const method = $(`${prefix}-via`).selectedOptions[0]?.dataset.method ?? 'backup';
+  const input = $(`${prefix}-proof`);
+  const label = document.querySelector(`[data-proof-label="${prefix}"]`);
+  label.textContent = { totp: 'Code from the app', phone: 'Code we sent you', backup: 'Backup code' }[method] ?? '';
+  show(label, method !== 'passkey');
+  show(input, method !== 'passkey');
+  input.inputMode = method === 'backup' ? 'text' : 'numeric';
+  for (const b of document.querySelectorAll(`[data-factor-proof="${prefix}"]`)) show(b, method === 'phone');
+}
+
+/** The proof fields of a change: a passkey assertion (its 'proof' challenge names the chosen passkey), a code, or a
+ *  backup code. */
+async function proofBody(prefix) {
+  const via = $(`${prefix}-via`);
+  const method = via.selectedOptions[0]?.dataset.method ?? 'backup';
+  if (method === 'passkey') return { proofCredential: await passkeyAssertion('proof', via.value) };
+  const value = $(`${prefix}-proof`).value;
+  return method === 'backup' ? { proofBackupCode: value } : { proof: value };
+}
+
+for (const prefix of ['factor-add', 'factor-remove']) {
+  $(`${prefix}-via`).addEventListener('change', () => proofFields(prefix));
+}
+
+// A phone proves a change with a code sent for that purpose, to that phone.
+for (const button of document.querySelectorAll('[data-factor-proof]')) {
+  const prefix = button.dataset.factorProof;
+  button.addEventListener('click', (e) => act(e.currentTarget, 'factors-msg', async () => {
+    const channel = button.dataset.channel;
+    const c = await api('POST', '/api/challenge', { channel, purpose: 'proof', factorId: $(`${prefix}-via`).value });
+    say('factors-msg', channel === 'sms' ? `We sent a code by SMS to ${c.phoneNumber}. Type it above.` : `We are calling ${c.phoneNumber} with your code.`);
+    $(`${prefix}-proof`).focus();
+  }));
+}
+
+function openRemove(f) {
+  const changed = removing?.id !== f.id;
+  removing = f;
+  $('factor-remove-what').textContent = `Remove "${factorName(f)}"? Prove it is you with another factor or a backup code.`;
+  fillVia('factor-remove-via', factors.filter((other) => other.id !== f.id));
+  if (changed) $('factor-remove-proof').value = '';
+  show($('factor-remove-form'));
+}
+
+function closeRemove() {
+  removing = null;
+  $('factor-remove-proof').value = '';
+  show($('factor-remove-form'), false);
+}
+
+$('factor-remove-cancel').addEventListener('click', closeRemove);
+
+$('factor-remove-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  act(e.submitter, 'factors-msg', async () => {
+    const f = removing;
+    await api('DELETE', '/api/factors', { factorId: f.id, ...await proofBody('factor-remove') });
+    closeRemove();
+    await refreshStatus();
+    say('factors-msg', `Removed "${factorName(f)}".`);
+  });
+});
+
+$('factor-add-method').addEventListener('change', (e) => show($('factor-add-phone-row'), e.currentTarget.value === 'phone'));
+
+function endAdd() {
+  adding = null;
+  show($('factor-add-totp'), false);
+  show($('factor-add-confirm-form'), false);
+}
+
+$('factor-add-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  act(e.submitter, 'factors-msg', async () => {
+    endAdd();
+    const method = $('factor-add-method').value;
+    const details = method === 'phone'
+      ? { phoneNumber: $('factor-add-phone').value, channel: $('factor-add-channel').value }
+      : { accountName: userId(), displayName: userId() };
+    const proof = $('factor-add-proof-rows').hidden ? {} : await proofBody('factor-add');
+    const r = await api('POST', '/api/factors', { method, label: $('factor-add-label').value, ...details, ...proof });
+    $('factor-add-proof').value = '';
+    adding = r.factorId;
+    if (method === 'passkey') {
+      factorAdded(await api('POST', '/api/factors/confirm', { factorId: adding, credential: await createPasskey(r.options) }));
+      return;
+    }
+    if (method === 'totp') {
+      showTotpSecret(r, 'factor-add-qr', 'factor-add-secret');
+      show($('factor-add-totp'));
+      say('factors-msg', 'Scan the QR code, then confirm with a code from the app.');
+    } else {
+      say('factors-msg', r.channel === 'call' ? `We are calling ${r.phoneNumber} with your code. Type it below to finish.`
+        : `We sent a code by SMS to ${r.phoneNumber}. Type it below to finish.`);
+    }
+    $('factor-add-code').value = '';
+    show($('factor-add-confirm-form'));
+    $('factor-add-code').focus();
+  });
+});
+
+$('factor-add-confirm-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  act(e.submitter, 'factors-msg', async () => {
+    factorAdded(await api('POST', '/api/factors/confirm', { factorId: adding, code: $('factor-add-code').value }));
+  });
+});
+
+/** A confirmed factor: `backupCodes` come only when it turned two-factor authentication on. */
+async function factorAdded(r) {
+  endAdd();
+  $('factor-add-label').value = '';
+  await refreshStatus();
+  say('factors-msg', `Added "${r.factor ? factorName(r.factor) : 'your factor'}".` +
+    (r.backupCodes ? ' Two-factor authentication is on.' : ''));
+  if (r.backupCodes) showBackupCodes(r.backupCodes);
+}
 
 refreshStatus();
