@@ -56,7 +56,7 @@ public class CoalescedTotpLoginTests : AppFixture
         Assert.That(events.Count(e => e == "verification_failed"), Is.EqualTo(5));
         Assert.That(events.Count(e => e == "rate_limited"), Is.EqualTo(7));
         await using var connection = new NpgsqlConnection(App.ConnectionString);
-        Assert.That(await connection.ExecuteScalarAsync<int>("select failed_consecutive from factors where user_id = @u", new { u = user.UserId }),
+        Assert.That(await connection.ExecuteScalarAsync<int>("select failed_consecutive from two_factor_users where user_id = @u", new { u = user.UserId }),
             Is.EqualTo(5), "only checked codes count towards the lockout");
     }
 
