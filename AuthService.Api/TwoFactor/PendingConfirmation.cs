@@ -1,4 +1,5 @@
-using AuthService.Api.Hosting;
+using AuthService.Api.Events;
+using AuthService.Api.Observability;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Core.Factors;
@@ -109,10 +110,8 @@ public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck 
 
         var codes = Core.BackupCodes.BackupCodeSet.Generate();
         await TwoFactorStore.ReplaceBackupCodesAsync(connection, transaction, pending.UserId, codes.Select(Core.BackupCodes.BackupCodeSet.Hash).ToList(), now);
-        await AuditLog.AppendAsync(connection, transaction, pending.UserId, AuditEvents.EnrollmentConfirmed, now, actor,
-            pending.Method == FactorMethods.Passkey
-                ? new { method = pending.Method, backupCodes = codes.Count }
-                : new { method = pending.Method, phoneNumber = pending.PhoneMasked, channel = pending.Channel, backupCodes = codes.Count });
+        await AuditLog.AppendAsync(connection, transaction, pending.UserId,
+            new AuditEvent.EnrollmentConfirmed(pending.Method, pending.PhoneMasked, pending.Channel, codes.Count), now, actor);
         logger.LogInformation("Enabled {Method} second factor for {UserId}", pending.Method, pending.UserId);
         return new Confirmed(pending.Method, codes);
     }
@@ -140,10 +139,8 @@ public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck 
         await PhoneCodeStore.DeleteFactorCodesAsync(connection, transaction, pending.UserId);
         await Passkeys.PasskeyStore.DeleteForUserAsync(connection, transaction, pending.UserId);
         await TwoFactorStore.DeleteIdempotencyKeysAsync(connection, transaction, pending.UserId);
-        await AuditLog.AppendAsync(connection, transaction, pending.UserId, AuditEvents.MethodSwitched, now, actor,
-            pending.Method == FactorMethods.Passkey
-                ? new { from = before.Method, to = pending.Method }
-                : new { from = before.Method, to = pending.Method, phoneNumber = pending.PhoneMasked, channel = pending.Channel });
+        await AuditLog.AppendAsync(connection, transaction, pending.UserId,
+            new AuditEvent.MethodSwitched(before.Method, pending.Method, pending.PhoneMasked, pending.Channel), now, actor);
         logger.LogInformation("Switched {UserId} from {From} to {To}", pending.UserId, before.Method, pending.Method);
         return new Confirmed(pending.Method, null);
     }

@@ -1,4 +1,5 @@
 using AuthService.Api.Configuration;
+using AuthService.Api.Events;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Core.Factors;
@@ -40,7 +41,7 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secret
     /// a switch only while the factor it replaces is the one its proof was checked against, spending the proof in the same
     /// step (DESIGN §9.1). Null when stored, else the refusal (only its own rows written).</summary>
     public async Task<Problem?> StoreAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending, CheckedProof? proof,
-        FactorRow? factor, IReadOnlyList<DateTimeOffset> recentFailures, DateTimeOffset now, Guid? actor, object auditDetails)
+        FactorRow? factor, IReadOnlyList<DateTimeOffset> recentFailures, DateTimeOffset now, Guid? actor)
     {
         if (pending.Purpose == PendingPurposes.Enroll)
         {
@@ -61,20 +62,21 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secret
             await PhoneCodeStore.DeleteCodesAsync(connection, transaction, pending.UserId, PhoneCodes.PendingPurpose);
         }
 
-        await AuditLog.AppendAsync(connection, transaction, pending.UserId,
-            pending.Purpose == PendingPurposes.Enroll ? AuditEvents.EnrollmentStarted : AuditEvents.MethodSwitchStarted, now, actor, auditDetails);
+        await AuditLog.AppendAsync(connection, transaction, pending.UserId, pending.Purpose == PendingPurposes.Enroll
+            ? new AuditEvent.EnrollmentStarted(pending.Method, pending.PhoneMasked, pending.Channel)
+            : new AuditEvent.MethodSwitchStarted(pending.Method, pending.PhoneMasked, pending.Channel), now, actor);
         return null;
     }
 
     /// <summary><see cref="StoreAsync"/> in a transaction of its own under the user's lock, with <paramref name="alsoStore"/>
     /// (a passkey's registration challenge) after it; the refusal, or null when stored.</summary>
-    public async Task<Problem?> StoreAsync(PendingRow pending, CheckedProof? proof, DateTimeOffset now, Guid? actor, object auditDetails,
+    public async Task<Problem?> StoreAsync(PendingRow pending, CheckedProof? proof, DateTimeOffset now, Guid? actor,
         CancellationToken cancellationToken, Func<NpgsqlConnection, NpgsqlTransaction, Task>? alsoStore = null)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var (factor, recentFailures) = await AttemptLedger.LockAndLoadAsync(connection, transaction, pending.UserId, now - AttemptLimits.Window);
-        var refused = await StoreAsync(connection, transaction, pending, proof, factor, recentFailures, now, actor, auditDetails);
+        var refused = await StoreAsync(connection, transaction, pending, proof, factor, recentFailures, now, actor);
         if (refused is null && alsoStore is not null)
         {
             await alsoStore(connection, transaction);
@@ -97,7 +99,7 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secret
             TotpDigits = profile.Digits,
             TotpPeriod = profile.PeriodSeconds,
         };
-        if (await StoreAsync(pending, proof, now, actor, new { method = FactorMethods.Totp }, cancellationToken) is { } refused)
+        if (await StoreAsync(pending, proof, now, actor, cancellationToken) is { } refused)
         {
             return refused;
         }
@@ -124,8 +126,8 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secret
         // The code's id is the pending row's, and so is the factor it is bound to: only the code sent to this number confirms
         // this enrollment. The row (and a switch's proof) is stored with the code, once it was sent.
         var sent = await delivery.DeliverAsync(new CodeSend(userId, e164, phoneHash, channel, PhoneCodes.PendingPurpose, pending.Id, pending.Id, actor,
-            (connection, transaction, factor, recentFailures) => StoreAsync(connection, transaction, pending, proof, factor, recentFailures, now, actor,
-                new { method = FactorMethods.Phone, phoneNumber = masked, channel })), now, cancellationToken);
+            (connection, transaction, factor, recentFailures) => StoreAsync(connection, transaction, pending, proof, factor, recentFailures, now, actor)),
+            now, cancellationToken);
         return sent.Error is not null ? sent.Error : new PendingStarted(null, new PhoneEnrollmentResponse(FactorMethods.Phone, masked, channel, sent.Value));
     }
 }

@@ -1,6 +1,7 @@
+using AuthService.Api.Events;
 using AuthService.Core.Factors;
 using AuthService.Api.Configuration;
-using AuthService.Api.Hosting;
+using AuthService.Api.Observability;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Api.Telephony;
@@ -82,8 +83,9 @@ public sealed partial class PhoneDeliveries(
         {
             var scope = !byUser.Allowed ? "user" : confirmed ? "phone_number" : "unconfirmed_phone_number";
             var retry = Math.Max(byUser.Allowed ? 0 : byUser.RetryAfterSeconds, byNumber.Allowed ? 0 : byNumber.RetryAfterSeconds);
-            await AuditLog.AppendAsync(connection, transaction, send.UserId, AuditEvents.RateLimited, now, send.Actor,
-                new { limit = confirmed || !byUser.Allowed ? "daily_requests" : "unconfirmed_number_daily", scope, phoneNumber = masked, channel = send.Channel });
+            await AuditLog.AppendAsync(connection, transaction, send.UserId,
+                new AuditEvent.RateLimited(confirmed || !byUser.Allowed ? "daily_requests" : "unconfirmed_number_daily", scope, masked, send.Channel),
+                now, send.Actor);
             await transaction.CommitAsync(cancellationToken);
             ServiceMetrics.Deliveries.WithLabels(send.Channel, "rate_limited").Inc();
             ServiceMetrics.LimitHits.WithLabels(confirmed || !byUser.Allowed ? "daily_requests" : "unconfirmed_number_daily").Inc();
@@ -120,8 +122,8 @@ public sealed partial class PhoneDeliveries(
         var roomAt = cap == "daily_cap"
             ? await DeliveryLedger.RoomAtAsync(connection, transaction, null, now - Day, Day, daily, controls.DailyCap)
             : await DeliveryLedger.RoomAtAsync(connection, transaction, country, now - Hour, Hour, countryHourly, controls.CountryHourlyCap);
-        await AuditLog.AppendAsync(connection, transaction, send.UserId, AuditEvents.TelephonyCapped, now, send.Actor,
-            new { cap, limit, count, country, mode = controls.Mode, channel = send.Channel, phoneNumber = masked });
+        await AuditLog.AppendAsync(connection, transaction, send.UserId,
+            new AuditEvent.TelephonyCapped(cap, limit, count, country, controls.Mode, send.Channel, masked), now, send.Actor);
         await transaction.CommitAsync(cancellationToken);
         LogCapReached(logger, cap, count, limit, country, controls.Mode, send.Channel);
         TelephonyMetrics.CapReached.WithLabels(cap == "daily_cap" ? "daily" : "country_hourly").Set(1);
@@ -150,13 +152,8 @@ public sealed partial class PhoneDeliveries(
             await DeliveryLedger.RefundAsync(connection, deliveryId);
         }
 
-        await AuditLog.AppendAsync(connection, null, send.UserId, AuditEvents.CodeSendFailed, now, send.Actor, new
-        {
-            channel = send.Channel,
-            phoneNumber = PhoneNumbers.Mask(send.E164),
-            transient = failure.Transient,
-            mayHaveBeenDelivered = failure.MayHaveBeenDelivered,
-        });
+        await AuditLog.AppendAsync(connection, null, send.UserId, new AuditEvent.CodeSendFailed(send.Channel, PhoneNumbers.Mask(send.E164),
+            failure.Transient, failure.MayHaveBeenDelivered), now, send.Actor);
         LogSendFailed(logger, send.Channel, PhoneNumbers.Mask(send.E164), failure.MayHaveBeenDelivered, failure.Message);
         ServiceMetrics.Deliveries.WithLabels(send.Channel, failure.MayHaveBeenDelivered ? "unknown" : "failed").Inc();
     }

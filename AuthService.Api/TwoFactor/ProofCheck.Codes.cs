@@ -1,4 +1,5 @@
-using AuthService.Api.Hosting;
+using AuthService.Api.Events;
+using AuthService.Api.Observability;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Core.BackupCodes;
@@ -148,8 +149,8 @@ public sealed partial class ProofCheck
         var remaining = await TwoFactorStore.TryUseBackupCodeAsync(connection, transaction, userId, codeId, now);
         if (remaining is not null)
         {
-            await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.BackupCodeUsed, now, actor,
-                new { method = FactorMethods.BackupCode, stage, backupCodesRemaining = remaining });
+            await AuditLog.AppendAsync(connection, transaction, userId,
+                new AuditEvent.BackupCodeUsed(FactorMethods.BackupCode, stage, remaining.Value), now, actor);
         }
 
         return remaining;
@@ -164,8 +165,8 @@ public sealed partial class ProofCheck
         }
 
         var remaining = await TwoFactorStore.ResetFailuresAsync(connection, transaction, userId, now);
-        await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.VerificationSucceeded, now, actor,
-            new { method = FactorMethods.Phone, stage, backupCodesRemaining = remaining });
+        await AuditLog.AppendAsync(connection, transaction, userId,
+            new AuditEvent.VerificationSucceeded(FactorMethods.Phone, stage, BackupCodesRemaining: remaining), now, actor);
         return remaining;
     }
 
