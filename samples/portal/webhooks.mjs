@@ -25,9 +25,12 @@ export function verifySignature(secret, headers, body, nowSeconds = Date.now() /
 
 const methodName = (d) => (d.method === 'totp' ? 'an authenticator app' : d.method === 'passkey' ? 'a passkey'
   : d.channel === 'call' ? 'voice call' : 'SMS');
+const factorName = (d) => (d.method === 'totp' ? 'an authenticator app' : d.method === 'passkey' ? 'a passkey' : 'a phone');
 const texts = {
   'two_factor.enabled': () => 'Two-factor authentication was turned on',
   'two_factor.method_switched': (d) => `Your method was changed to ${methodName(d)}`,
+  'two_factor.factor_added': (d) => `A new two-factor method was added: ${d.label || factorName(d)}`,
+  'two_factor.factor_removed': (d) => `A two-factor method was removed: ${factorName(d)}`,
   'two_factor.reset': () => 'Support reset your two-factor settings',
   'two_factor.backup_codes_regenerated': () => 'New backup codes were created; the old ones no longer work',
   'two_factor.backup_code_used': (d) => (d.stage === 'login' ? 'A backup code was used to sign in' : 'A backup code was used to confirm a change'),
