@@ -4,6 +4,7 @@ using AuthService.Api.Configuration;
 using AuthService.Api.Health;
 using AuthService.Api.Hosting;
 using AuthService.Api.Http;
+using AuthService.Api.Observability;
 using AuthService.Api.Passkeys;
 using AuthService.Api.Policy;
 using AuthService.Api.Security;
@@ -30,6 +31,8 @@ try
     builder.Services.AddTelephonyOrExplain(builder.Configuration, builder.Environment); // Telnyx (Polly) or dev log
     builder.Services.AddTwoFactor();             // the use cases of /v1/users/{userId}/two-factor
     builder.Services.AddPasskeys();              // WebAuthn relying party (Fido2), checked at start
+    builder.Services.AddLoginPolicy();           // the use cases of /v1/login-decisions and the prompt skip
+    builder.Services.AddSupport();               // the support reset and the audit trail
     builder.Services.AddErrorHandling();         // problem+json for every failure
     builder.Services.AddApiKeyAuthentication();  // Bearer API keys with scopes
     builder.Services.AddHealth();

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using AuthService.Api.Configuration;
+using AuthService.Api.Events;
 using AuthService.Api.Storage;
 using AuthService.Core.Security;
 using Microsoft.Extensions.Options;
@@ -72,8 +73,7 @@ public sealed class ApiKeyService(NpgsqlDataSource dataSource, TimeProvider time
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var row = await ApiKeyStore.InsertAsync(connection, transaction, Guid.CreateVersion7(now), name, ApiKeyTokens.DisplayPrefix(key),
             ApiKeyTokens.Hash(key), scopes.ToArray(), now);
-        await AuditLog.AppendAsync(connection, transaction, null, AuditEvents.ApiKeyCreated, now, actingKeyId,
-            new { keyId = row.Id, row.Name, row.Scopes });
+        await AuditLog.AppendAsync(connection, transaction, null, new AuditEvent.ApiKeyCreated(row.Id, row.Name, row.Scopes), now, actingKeyId);
         await transaction.CommitAsync(cancellationToken);
         return row;
     }
@@ -101,7 +101,7 @@ public sealed class ApiKeyService(NpgsqlDataSource dataSource, TimeProvider time
         var revoked = await ApiKeyStore.RevokeByIdAsync(connection, transaction, id, now);
         if (revoked)
         {
-            await AuditLog.AppendAsync(connection, transaction, null, AuditEvents.ApiKeyRevoked, now, actingKeyId, new { keyId = id });
+            await AuditLog.AppendAsync(connection, transaction, null, new AuditEvent.ApiKeyRevoked(id), now, actingKeyId);
         }
 
         await transaction.CommitAsync(cancellationToken);

@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using AuthService.Api.Hosting;
 using AuthService.Api.Http;
 using AuthService.Api.Security;
 using AuthService.Api.Storage;

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using AuthService.Api.Hosting;
+using AuthService.Api.Observability;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;

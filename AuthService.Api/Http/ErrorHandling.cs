@@ -60,7 +60,7 @@ public static class ErrorHandling
                     "The request body is missing, is not valid JSON, or has a field of the wrong type."),
                 _ when IsDatabaseUnavailable(exception) => (503, ProblemCodes.DatabaseUnavailable,
                     "The database is unavailable.", "Storage is temporarily unavailable; retry shortly."),
-                CryptographicException or TwoFactor.UnreadableFactorException => (503, ProblemCodes.SecretUnavailable,
+                CryptographicException => (503, ProblemCodes.SecretUnavailable,
                     "A stored secret cannot be opened.", "This instance cannot open a stored secret (its key is not in the key ring, or an unknown stored algorithm)."),
                 OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => (499, ProblemCodes.ClientClosed,
                     "Client closed request.", "The client closed the request."),

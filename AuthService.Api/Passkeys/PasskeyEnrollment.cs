@@ -1,6 +1,5 @@
 using AuthService.Core.Policy;
 using System.Security.Cryptography;
-using AuthService.Api.Hosting;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Api.TwoFactor;
@@ -49,7 +48,7 @@ public sealed class PasskeyEnrollment(
         var (options, challenge, stored) = ceremonies.NewRegistration(RandomNumberGenerator.GetBytes(32), name, shown, existing);
         var expiresAt = now + PasskeyOptions.ChallengeLifetime;
         var pending = PendingFactors.New(userId, purpose, FactorMethods.Passkey, now, PasskeyOptions.ChallengeLifetime, proof, label);
-        var refused = await pendingFactors.StoreAsync(pending, proof, now, actor, new { method = FactorMethods.Passkey, purpose, factorId = pending.Id }, ct,
+        var refused = await pendingFactors.StoreAsync(pending, proof, now, actor, ct,
             (connection, transaction) => PasskeyStore.PutChallengeAsync(connection, transaction, new PasskeyChallengeRow
             {
                 UserId = userId,

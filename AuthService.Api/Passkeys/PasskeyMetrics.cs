@@ -3,7 +3,7 @@ using Prometheus;
 namespace AuthService.Api.Passkeys;
 
 /// <summary>Passkey-only metrics; verifications are counted with the other methods in
-/// <see cref="Hosting.ServiceMetrics.Verifications"/> (method <c>passkey</c>).</summary>
+/// <see cref="Observability.ServiceMetrics.Verifications"/> (method <c>passkey</c>).</summary>
 public static class PasskeyMetrics
 {
     public static readonly Counter CounterRegressions = Metrics.CreateCounter("authservice_passkey_counter_regressions_total",

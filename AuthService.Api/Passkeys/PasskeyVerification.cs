@@ -1,5 +1,5 @@
+using AuthService.Api.Events;
 using AuthService.Core.Policy;
-using AuthService.Api.Hosting;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Api.TwoFactor;
@@ -19,7 +19,7 @@ public sealed class PasskeyVerification(
     TimeProvider time,
     ILogger<PasskeyVerification> logger)
 {
-    public const string CounterRegressionEvent = "passkey_counter_regression";
+    public const string CounterRegressionEvent = AuditEvents.PasskeyCounterRegression;
 
     /// <summary>Issues a fresh authentication challenge of <paramref name="purpose"/> (the previous one of that purpose dies),
     /// bound to the user's passkey factor as it is now. Costs nothing to send, so it has no daily budget; the attempts made
@@ -128,8 +128,8 @@ public sealed class PasskeyVerification(
                 }
 
                 var remaining = await TwoFactorStore.RecordSuccessAsync(c, t, userId, factorId, at);
-                await AuditLog.AppendAsync(c, t, userId, AuditEvents.VerificationSucceeded, at, actor,
-                    new { method = FactorMethods.Passkey, stage, backupCodesRemaining = remaining, factorId });
+                await AuditLog.AppendAsync(c, t, userId,
+                    new AuditEvent.VerificationSucceeded(FactorMethods.Passkey, stage, BackupCodesRemaining: remaining, FactorId: factorId), at, actor);
                 return remaining;
             });
         };
@@ -141,8 +141,8 @@ public sealed class PasskeyVerification(
     {
         if (refusal.Problem == PasskeyProblems.CounterRegression)
         {
-            await AuditLog.AppendAsync(connection, transaction, userId, CounterRegressionEvent, now, actor,
-                new { aaguid = credential?.Aaguid, storedSignCount = credential?.SignCount });
+            await AuditLog.AppendAsync(connection, transaction, userId,
+                new AuditEvent.PasskeyCounterRegression(credential?.Aaguid, credential?.SignCount), now, actor);
             logger.LogWarning("Refused a passkey assertion of {UserId}: the signature counter went backwards (possible cloned authenticator)",
                 userId);
             PasskeyMetrics.CounterRegressions.Inc();

@@ -1,14 +1,9 @@
 using System.Security.Claims;
-using System.Text.Encodings.Web;
-using AuthService.Api.Http;
-using AuthService.Api.ApiKeys;
-using AuthService.Core.Security;
-using Microsoft.AspNetCore.Authentication;
-using Microsoft.Extensions.Options;
 
 namespace AuthService.Api.Security;
 
-/// <summary>Callers present <c>Authorization: Bearer &lt;api key&gt;</c>; the key's scopes become claims.</summary>
+/// <summary>Callers present <c>Authorization: Bearer &lt;api key&gt;</c>; the key's scopes become claims
+/// (<c>ApiKeys/ApiKeyAuthenticationHandler</c>). The scheme's names and the caller's key id, for every route table.</summary>
 public static class ApiKeyAuthentication
 {
     public const string SchemeName = "ApiKey";
@@ -17,67 +12,7 @@ public static class ApiKeyAuthentication
     /// <summary>Policy names: one per scope, plus <see cref="ReadPolicy"/> for status reads.</summary>
     public const string ReadPolicy = "read";
 
-    public static IServiceCollection AddApiKeyAuthentication(this IServiceCollection services)
-    {
-        services.AddAuthentication(SchemeName).AddScheme<AuthenticationSchemeOptions, Handler>(SchemeName, null);
-        services.AddAuthorizationBuilder()
-            .AddPolicy(Scopes.Verify, p => p.RequireClaim(ScopeClaim, Scopes.Verify, Scopes.Admin))
-            .AddPolicy(Scopes.Manage, p => p.RequireClaim(ScopeClaim, Scopes.Manage, Scopes.Admin))
-            .AddPolicy(Scopes.Admin, p => p.RequireClaim(ScopeClaim, Scopes.Admin))
-            .AddPolicy(ReadPolicy, p => p.RequireClaim(ScopeClaim, Scopes.Verify, Scopes.Manage, Scopes.Admin));
-        return services;
-    }
-
     /// <summary>The id of the API key that made the request (for the audit trail).</summary>
     public static Guid? ApiKeyId(this ClaimsPrincipal user) =>
         Guid.TryParse(user.FindFirstValue(ClaimTypes.NameIdentifier), out var id) ? id : null;
-
-    private sealed class Handler(
-        IOptionsMonitor<AuthenticationSchemeOptions> options,
-        ILoggerFactory logger,
-        UrlEncoder encoder,
-        ApiKeyService keys)
-        : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
-    {
-        protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
-        {
-            string? header = Request.Headers.Authorization;
-            if (string.IsNullOrEmpty(header))
-            {
-                return AuthenticateResult.NoResult();
-            }
-
-            const string bearer = "Bearer ";
-            if (!header.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) || header.Length > 512)
-            {
-                return AuthenticateResult.Fail("Not a bearer API key.");
-            }
-
-            var key = header[bearer.Length..].Trim();
-            var row = key.Length == 0 ? null : await keys.GetActiveByKeyAsync(key, Context.RequestAborted);
-            if (row is null)
-            {
-                return AuthenticateResult.Fail("Unknown or revoked API key.");
-            }
-
-            var claims = new List<Claim> { new(ClaimTypes.NameIdentifier, row.Id.ToString()), new(ClaimTypes.Name, row.Name) };
-            claims.AddRange(row.Scopes.Select(s => new Claim(ScopeClaim, s)));
-            var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
-            return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
-        }
-
-        protected override Task HandleChallengeAsync(AuthenticationProperties properties)
-        {
-            Response.Headers.WWWAuthenticate = "Bearer";
-            return WriteProblem(401, ProblemCodes.Unauthorized, "A valid API key is required.",
-                "Send Authorization: Bearer <api key> with an active key.");
-        }
-
-        protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-            WriteProblem(403, ProblemCodes.Forbidden, "The API key lacks the scope for this operation.",
-                "This operation needs a key with another scope.");
-
-        private Task WriteProblem(int status, string code, string title, string detail) =>
-            Problems.Result(status, code, title, detail).ExecuteAsync(Context);
-    }
 }

@@ -1,3 +1,4 @@
+using AuthService.Api.Events;
 using Dapper;
 using Npgsql;
 
@@ -132,7 +133,7 @@ public static class AttemptLedger
     /// <summary>A failed check: the per-minute ledger, the factor's consecutive count and lock (when the user has a factor),
     /// and the audit event. <paramref name="locksNow"/> adds the lockout's own audit event.</summary>
     public static IEnumerable<NpgsqlBatchCommand> Failure(string userId, bool hasFactor, int lockoutThreshold, bool locksNow,
-        int consecutive, DateTimeOffset now, Guid? actor, object details)
+        int consecutive, DateTimeOffset now, Guid? actor, AuditEvent.VerificationFailed details)
     {
         yield return new NpgsqlBatchCommand("insert into verification_failures (user_id, created_at) values (@userId, @now)")
         {
@@ -154,28 +155,28 @@ public static class AttemptLedger
             };
         }
 
-        yield return AuditLog.Command(userId, AuditEvents.VerificationFailed, now, actor, details);
+        yield return AuditLog.Command(userId, details, now, actor);
         if (locksNow)
         {
-            yield return AuditLog.Command(userId, AuditEvents.Locked, now, actor, new { consecutiveFailures = consecutive });
+            yield return AuditLog.Command(userId, new AuditEvent.Locked(consecutive), now, actor);
         }
     }
 
     /// <summary>A proof that could not be checked on this instance (<see cref="AuditEvents.VerificationError"/>): a row of the
     /// per-minute ledger, so repeating it is limited like any failure, and its audit event; the consecutive count and the
     /// lockout are not touched.</summary>
-    public static IEnumerable<NpgsqlBatchCommand> Unreadable(string userId, DateTimeOffset now, Guid? actor, object details)
+    public static IEnumerable<NpgsqlBatchCommand> Unreadable(string userId, DateTimeOffset now, Guid? actor, AuditEvent.VerificationError details)
     {
         yield return new NpgsqlBatchCommand("insert into verification_failures (user_id, created_at) values (@userId, @now)")
         {
             Parameters = { new NpgsqlParameter<string>("userId", userId), new NpgsqlParameter<DateTimeOffset>("now", now) },
         };
-        yield return AuditLog.Command(userId, AuditEvents.VerificationError, now, actor, details);
+        yield return AuditLog.Command(userId, details, now, actor);
     }
 
     /// <summary>A request refused by the per-minute limit before anything was checked.</summary>
     public static NpgsqlBatchCommand RateLimited(string userId, DateTimeOffset now, Guid? actor) =>
-        AuditLog.Command(userId, AuditEvents.RateLimited, now, actor, new { limit = "attempts_per_minute" });
+        AuditLog.Command(userId, new AuditEvent.RateLimited("attempts_per_minute"), now, actor);
 
     /// <summary>Runs <paramref name="commands"/> in <paramref name="transaction"/> as one round trip.</summary>
     public static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IEnumerable<NpgsqlBatchCommand> commands)
@@ -189,7 +190,7 @@ public static class AttemptLedger
         await batch.ExecuteNonQueryAsync();
     }
 
-    private const string AcceptTotpStepSql = """
+    private const string AcceptTotpStepSql = $"""
         with accepted as (
             update factors f set last_totp_step = @step, last_used_at = @now, updated_at = @now
             from two_factor_users u
@@ -201,7 +202,7 @@ public static class AttemptLedger
             update two_factor_users set failed_consecutive = 0, updated_at = @now where user_id = @userId and exists (select 1 from accepted)
         ), audit as (
             insert into audit_events (user_id, event_type, occurred_at, api_key_id, details)
-            select @userId, 'verification_succeeded', @now, @apiKeyId, @auditDetails::jsonb from accepted
+            select @userId, '{AuditEvents.VerificationSucceeded}', @now, @apiKeyId, @auditDetails::jsonb from accepted
         )
         select (select count(*)::int from backup_codes where user_id = @userId and used_at is null) from accepted
         """;

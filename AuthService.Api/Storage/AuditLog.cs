@@ -1,12 +1,13 @@
 using System.Text.Json;
-using AuthService.Api.Webhooks;
+using AuthService.Api.Events;
 using Dapper;
 using Npgsql;
 
 namespace AuthService.Api.Storage;
 
-/// <summary>Appends audit events inside the caller's transaction, so an event exists exactly when its change does.
-/// Callers pass only non-secret details: never a code, secret, key or full phone number.</summary>
+/// <summary>Appends audit events (<see cref="AuditEvent"/>, one record type per event) inside the caller's transaction, so
+/// an event exists exactly when its change does. Events carry only non-secret details: never a code, secret, key or full
+/// phone number.</summary>
 public static class AuditLog
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -16,36 +17,34 @@ public static class AuditLog
         values (@userId, @eventType, @now, @apiKeyId, @details::jsonb)
         """;
 
-    /// <summary>The JSON of an event's details, as stored.</summary>
-    public static string Details(object? details) => JsonSerializer.Serialize(details ?? new { }, Json);
+    /// <summary>The JSON of an event's details, as stored: its properties but its name.</summary>
+    public static string Details(AuditEvent auditEvent) => JsonSerializer.Serialize(auditEvent, auditEvent.GetType(), Json);
 
     /// <summary>Also writes the webhook events the audit event stands for (DESIGN §8.3) to the outbox, on the same
     /// connection and transaction: the portal hears of a change exactly when it commits.</summary>
-    public static async Task AppendAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string? userId, string eventType,
-        DateTimeOffset now, Guid? apiKeyId, object? details = null)
+    public static async Task AppendAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string? userId, AuditEvent auditEvent,
+        DateTimeOffset now, Guid? apiKeyId)
     {
-        var json = Details(details);
-        await connection.ExecuteAsync(InsertSql, new { userId, eventType, now, apiKeyId, details = json }, transaction);
-        await WebhookOutbox.AddAsync(connection, transaction, WebhookEvents.FromAudit(eventType, userId, apiKeyId, now, json));
+        await connection.ExecuteAsync(InsertSql, new { userId, eventType = auditEvent.EventType, now, apiKeyId, details = Details(auditEvent) }, transaction);
+        await WebhookOutbox.AddAsync(connection, transaction, WebhookEvents.FromAudit(auditEvent, userId, apiKeyId, now));
     }
 
     /// <summary>The same insert as <see cref="AppendAsync"/>, as one command of a batch, with the webhook events it stands
     /// for in the same statement (<see cref="WebhookOutbox.Include"/>).</summary>
-    public static NpgsqlBatchCommand Command(string? userId, string eventType, DateTimeOffset now, Guid? apiKeyId, object? details = null)
+    public static NpgsqlBatchCommand Command(string? userId, AuditEvent auditEvent, DateTimeOffset now, Guid? apiKeyId)
     {
-        var json = Details(details);
         var command = new NpgsqlBatchCommand(InsertSql)
         {
             Parameters =
             {
                 new NpgsqlParameter("userId", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)userId ?? DBNull.Value },
-                new NpgsqlParameter<string>("eventType", eventType),
+                new NpgsqlParameter<string>("eventType", auditEvent.EventType),
                 new NpgsqlParameter<DateTimeOffset>("now", now),
                 new NpgsqlParameter("apiKeyId", NpgsqlTypes.NpgsqlDbType.Uuid) { Value = (object?)apiKeyId ?? DBNull.Value },
-                new NpgsqlParameter<string>("details", json),
+                new NpgsqlParameter<string>("details", Details(auditEvent)),
             },
         };
-        return WebhookOutbox.Include(command, WebhookEvents.FromAudit(eventType, userId, apiKeyId, now, json));
+        return WebhookOutbox.Include(command, WebhookEvents.FromAudit(auditEvent, userId, apiKeyId, now));
     }
 
     /// <summary>The user's events, newest first, before event id <paramref name="before"/> (when given).</summary>

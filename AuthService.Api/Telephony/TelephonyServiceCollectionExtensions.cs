@@ -156,17 +156,17 @@ public static class TelephonyServiceCollectionExtensions
             BreakDuration = r.CircuitBreakDuration,
             OnOpened = _ =>
             {
-                Hosting.ServiceMetrics.TelephonyCircuit.Set(1);
+                Observability.ServiceMetrics.TelephonyCircuit.Set(1);
                 return ValueTask.CompletedTask;
             },
             OnHalfOpened = _ =>
             {
-                Hosting.ServiceMetrics.TelephonyCircuit.Set(2);
+                Observability.ServiceMetrics.TelephonyCircuit.Set(2);
                 return ValueTask.CompletedTask;
             },
             OnClosed = _ =>
             {
-                Hosting.ServiceMetrics.TelephonyCircuit.Set(0);
+                Observability.ServiceMetrics.TelephonyCircuit.Set(0);
                 return ValueTask.CompletedTask;
             },
         });

@@ -1,3 +1,4 @@
+using AuthService.Api.Events;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Core.BackupCodes;
@@ -37,7 +38,7 @@ public sealed class BackupCodes(NpgsqlDataSource dataSource, ChangeProofs change
         if (spent.Error is null)
         {
             await TwoFactorStore.ReplaceBackupCodesAsync(connection, transaction, userId, hashes, now);
-            await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.BackupCodesRegenerated, now, actor, new { backupCodes = codes.Count });
+            await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.BackupCodesRegenerated(codes.Count), now, actor);
         }
 
         await transaction.CommitAsync(cancellationToken);

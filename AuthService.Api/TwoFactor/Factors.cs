@@ -1,4 +1,5 @@
 using AuthService.Api.Configuration;
+using AuthService.Api.Events;
 using AuthService.Api.Http;
 using AuthService.Api.Passkeys;
 using AuthService.Api.Storage;
@@ -87,8 +88,7 @@ public sealed class Factors(NpgsqlDataSource dataSource, ChangeProofs changeProo
 
         var label = request.Label?.Trim();
         await TwoFactorStore.UpdateFactorAsync(connection, transaction, userId, factorId, label, request.Default == true, now);
-        await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.FactorUpdated, now, actor,
-            new { factorId, method = before.Method, label, makeDefault = request.Default == true });
+        await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.FactorUpdated(factorId, before.Method, label, request.Default == true), now, actor);
         await transaction.CommitAsync(cancellationToken);
         return Status.View(before with { Label = label ?? before.Label, IsDefault = before.IsDefault || request.Default == true });
     }
@@ -128,8 +128,7 @@ public sealed class Factors(NpgsqlDataSource dataSource, ChangeProofs changeProo
         {
             var removed = user!.Find(factorId)!;
             await TwoFactorStore.DeleteFactorAsync(conn, transaction, userId, factorId, now);
-            await AuditLog.AppendAsync(conn, transaction, userId, AuditEvents.FactorRemoved, now, actor,
-                new { factorId, method = removed.Method, label = removed.Label });
+            await AuditLog.AppendAsync(conn, transaction, userId, new AuditEvent.FactorRemoved(factorId, removed.Method), now, actor);
         }
 
         await transaction.CommitAsync(cancellationToken);

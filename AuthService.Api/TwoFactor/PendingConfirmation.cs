@@ -1,5 +1,6 @@
 using AuthService.Api.Configuration;
-using AuthService.Api.Hosting;
+using AuthService.Api.Events;
+using AuthService.Api.Observability;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Core.Factors;
@@ -130,10 +131,8 @@ public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck 
 
         var codes = Core.BackupCodes.BackupCodeSet.Generate();
         await TwoFactorStore.ReplaceBackupCodesAsync(connection, transaction, pending.UserId, codes.Select(Core.BackupCodes.BackupCodeSet.Hash).ToList(), now);
-        await AuditLog.AppendAsync(connection, transaction, pending.UserId, AuditEvents.EnrollmentConfirmed, now, actor,
-            pending.Method == FactorMethods.Passkey
-                ? new { method = pending.Method, backupCodes = codes.Count, factorId = pending.Id }
-                : new { method = pending.Method, phoneNumber = pending.PhoneMasked, channel = pending.Channel, backupCodes = codes.Count, factorId = pending.Id });
+        await AuditLog.AppendAsync(connection, transaction, pending.UserId,
+            new AuditEvent.EnrollmentConfirmed(pending.Method, pending.PhoneMasked, pending.Channel, codes.Count, pending.Id), now, actor);
         logger.LogInformation("Enabled {Method} second factor for {UserId}", pending.Method, pending.UserId);
         return new Confirmed(pending.Method, codes, NewFactor(pending, isDefault: true, now));
     }
@@ -160,8 +159,7 @@ public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck 
 
         await TwoFactorStore.InsertFactorAsync(connection, transaction, pending, step, isDefault: false, now);
         var factor = NewFactor(pending, isDefault: false, now);
-        await AuditLog.AppendAsync(connection, transaction, pending.UserId, AuditEvents.FactorAdded, now, actor,
-            new { factorId = pending.Id, method = pending.Method, label = factor.Label, phoneNumber = pending.PhoneMasked, channel = pending.Channel });
+        await AuditLog.AppendAsync(connection, transaction, pending.UserId, new AuditEvent.FactorAdded(pending.Id, pending.Method, factor.Label), now, actor);
         logger.LogInformation("Added a {Method} factor for {UserId}", pending.Method, pending.UserId);
         return new Confirmed(pending.Method, null, factor);
     }
@@ -191,10 +189,8 @@ public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck 
         await PhoneCodeStore.DeleteFactorCodesAsync(connection, transaction, pending.UserId);
         await Passkeys.PasskeyStore.DeleteForUserAsync(connection, transaction, pending.UserId);
         await TwoFactorStore.DeleteIdempotencyKeysAsync(connection, transaction, pending.UserId);
-        await AuditLog.AppendAsync(connection, transaction, pending.UserId, AuditEvents.MethodSwitched, now, actor,
-            pending.Method == FactorMethods.Passkey
-                ? new { from = before.Method, to = pending.Method, factorId = pending.Id }
-                : new { from = before.Method, to = pending.Method, phoneNumber = pending.PhoneMasked, channel = pending.Channel, factorId = pending.Id });
+        await AuditLog.AppendAsync(connection, transaction, pending.UserId,
+            new AuditEvent.MethodSwitched(before.Method, pending.Method, pending.PhoneMasked, pending.Channel, pending.Id), now, actor);
         logger.LogInformation("Switched {UserId} from {From} to {To}", pending.UserId, before.Method, pending.Method);
         return new Confirmed(pending.Method, null, NewFactor(pending, isDefault: true, now));
     }

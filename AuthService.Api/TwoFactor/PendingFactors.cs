@@ -1,4 +1,5 @@
 using AuthService.Api.Configuration;
+using AuthService.Api.Events;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Core.Factors;
@@ -43,7 +44,7 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secret
     /// a switch or an addition only while the factor its proof was checked against is still the user's, spending the proof in
     /// the same step (DESIGN §9.1). Null when stored, else the refusal (only its own rows written).</summary>
     public async Task<Problem?> StoreAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending, CheckedProof? proof,
-        UserFactors? user, IReadOnlyList<DateTimeOffset> recentFailures, DateTimeOffset now, Guid? actor, object auditDetails)
+        UserFactors? user, IReadOnlyList<DateTimeOffset> recentFailures, DateTimeOffset now, Guid? actor)
     {
         if (pending.Purpose == PendingPurposes.Enroll)
         {
@@ -68,20 +69,21 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secret
             await PhoneCodeStore.DeleteCodesAsync(connection, transaction, pending.UserId, PhoneCodes.PendingPurpose);
         }
 
-        await AuditLog.AppendAsync(connection, transaction, pending.UserId,
-            pending.Purpose == PendingPurposes.Switch ? AuditEvents.MethodSwitchStarted : AuditEvents.EnrollmentStarted, now, actor, auditDetails);
+        await AuditLog.AppendAsync(connection, transaction, pending.UserId, pending.Purpose == PendingPurposes.Switch
+            ? new AuditEvent.MethodSwitchStarted(pending.Method, pending.PhoneMasked, pending.Channel, pending.Id)
+            : new AuditEvent.EnrollmentStarted(pending.Method, pending.PhoneMasked, pending.Channel, pending.Id), now, actor);
         return null;
     }
 
     /// <summary><see cref="StoreAsync"/> in a transaction of its own under the user's lock, with <paramref name="alsoStore"/>
     /// (a passkey's registration challenge) after it; the refusal, or null when stored.</summary>
-    public async Task<Problem?> StoreAsync(PendingRow pending, CheckedProof? proof, DateTimeOffset now, Guid? actor, object auditDetails,
+    public async Task<Problem?> StoreAsync(PendingRow pending, CheckedProof? proof, DateTimeOffset now, Guid? actor,
         CancellationToken cancellationToken, Func<NpgsqlConnection, NpgsqlTransaction, Task>? alsoStore = null)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var (user, recentFailures) = await AttemptLedger.LockAndLoadAsync(connection, transaction, pending.UserId, now - AttemptLimits.Window);
-        var refused = await StoreAsync(connection, transaction, pending, proof, user, recentFailures, now, actor, auditDetails);
+        var refused = await StoreAsync(connection, transaction, pending, proof, user, recentFailures, now, actor);
         if (refused is null && alsoStore is not null)
         {
             await alsoStore(connection, transaction);
@@ -104,7 +106,7 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secret
             TotpDigits = profile.Digits,
             TotpPeriod = profile.PeriodSeconds,
         };
-        if (await StoreAsync(pending, proof, now, actor, new { method = FactorMethods.Totp, purpose, factorId = pending.Id }, cancellationToken) is { } refused)
+        if (await StoreAsync(pending, proof, now, actor, cancellationToken) is { } refused)
         {
             return refused;
         }
@@ -132,8 +134,8 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secret
         // The code's id is the pending row's, and so is the factor it is bound to: only the code sent to this number confirms
         // this enrollment. The row (and a switch's proof) is stored with the code, once it was sent.
         var sent = await delivery.DeliverAsync(new CodeSend(userId, e164, phoneHash, Channels.Parse(channel), PhoneCodes.PendingPurpose, pending.Id, pending.Id, actor,
-            (connection, transaction, user, recentFailures) => StoreAsync(connection, transaction, pending, proof, user, recentFailures, now, actor,
-                new { method = FactorMethods.Phone, phoneNumber = masked, channel, purpose, factorId = pending.Id })), now, cancellationToken);
+            (connection, transaction, user, recentFailures) => StoreAsync(connection, transaction, pending, proof, user, recentFailures, now, actor)),
+            now, cancellationToken);
         return sent.Error is not null
             ? sent.Error
             : new PendingStarted(null, new PhoneEnrollmentResponse(FactorMethods.Phone, masked, channel, sent.Value, pending.Id));

@@ -1,5 +1,6 @@
 using AuthService.Api.Configuration;
-using AuthService.Api.Hosting;
+using AuthService.Api.Events;
+using AuthService.Api.Observability;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Api.Telephony;
@@ -85,11 +86,8 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
 
             if (receipt is not null)
             {
-                await AuditLog.AppendAsync(connection, transaction, send.UserId, AuditEvents.CodeSent, now, send.Actor, new
-                {
-                    channel, purpose = send.Purpose, phoneNumber = masked, provider = receipt.Provider,
-                    providerMessageId = receipt.ProviderMessageId, kept = unbound is null,
-                });
+                await AuditLog.AppendAsync(connection, transaction, send.UserId, new AuditEvent.CodeSent(channel, send.Purpose, masked,
+                    receipt.Provider, receipt.ProviderMessageId, Kept: unbound is null, FactorId: send.FactorId), now, send.Actor);
             }
 
             await transaction.CommitAsync(CancellationToken.None);

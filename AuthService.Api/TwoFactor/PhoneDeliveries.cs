@@ -1,6 +1,7 @@
+using AuthService.Api.Events;
 using AuthService.Core.Factors;
 using AuthService.Api.Configuration;
-using AuthService.Api.Hosting;
+using AuthService.Api.Observability;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Api.Telephony;
@@ -82,8 +83,9 @@ public sealed partial class PhoneDeliveries(
         {
             var scope = !byUser.Allowed ? "user" : confirmed ? "phone_number" : "unconfirmed_phone_number";
             var retry = Math.Max(byUser.Allowed ? 0 : byUser.RetryAfterSeconds, byNumber.Allowed ? 0 : byNumber.RetryAfterSeconds);
-            await AuditLog.AppendAsync(connection, transaction, send.UserId, AuditEvents.RateLimited, now, send.Actor,
-                new { limit = confirmed || !byUser.Allowed ? "daily_requests" : "unconfirmed_number_daily", scope, phoneNumber = masked, channel });
+            await AuditLog.AppendAsync(connection, transaction, send.UserId,
+                new AuditEvent.RateLimited(confirmed || !byUser.Allowed ? "daily_requests" : "unconfirmed_number_daily", scope, masked, channel),
+                now, send.Actor);
             await transaction.CommitAsync(cancellationToken);
             ServiceMetrics.Deliveries.WithLabels(channel, "rate_limited").Inc();
             ServiceMetrics.LimitHits.WithLabels(confirmed || !byUser.Allowed ? "daily_requests" : "unconfirmed_number_daily").Inc();
@@ -122,8 +124,8 @@ public sealed partial class PhoneDeliveries(
                 controls.DailyCap)
             : await DeliveryLedger.RoomAtAsync(connection, transaction, country, now - DeliveryWindows.Hour, DeliveryWindows.Hour,
                 countryHourly, controls.CountryHourlyCap);
-        await AuditLog.AppendAsync(connection, transaction, send.UserId, AuditEvents.TelephonyCapped, now, send.Actor,
-            new { cap, limit, count, country, mode = controls.Mode, channel, phoneNumber = masked });
+        await AuditLog.AppendAsync(connection, transaction, send.UserId,
+            new AuditEvent.TelephonyCapped(cap, limit, count, country, controls.Mode, channel, masked), now, send.Actor);
         await transaction.CommitAsync(cancellationToken);
         LogCapReached(logger, cap, count, limit, country, controls.Mode, channel);
         TelephonyMetrics.CapReached.WithLabels(cap == "daily_cap" ? "daily" : "country_hourly").Set(1);
@@ -153,13 +155,8 @@ public sealed partial class PhoneDeliveries(
             await DeliveryLedger.RefundAsync(connection, deliveryId);
         }
 
-        await AuditLog.AppendAsync(connection, null, send.UserId, AuditEvents.CodeSendFailed, now, send.Actor, new
-        {
-            channel,
-            phoneNumber = PhoneNumbers.Mask(send.E164),
-            transient = failure.Transient,
-            mayHaveBeenDelivered = failure.MayHaveBeenDelivered,
-        });
+        await AuditLog.AppendAsync(connection, null, send.UserId, new AuditEvent.CodeSendFailed(channel, PhoneNumbers.Mask(send.E164),
+            failure.Transient, failure.MayHaveBeenDelivered), now, send.Actor);
         LogSendFailed(logger, channel, PhoneNumbers.Mask(send.E164), failure.MayHaveBeenDelivered, failure.Message);
         ServiceMetrics.Deliveries.WithLabels(channel, failure.MayHaveBeenDelivered ? "unknown" : "failed").Inc();
     }

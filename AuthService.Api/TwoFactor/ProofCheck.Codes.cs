@@ -1,4 +1,5 @@
-using AuthService.Api.Hosting;
+using AuthService.Api.Events;
+using AuthService.Api.Observability;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Core.BackupCodes;
@@ -168,8 +169,8 @@ public sealed partial class ProofCheck
         var remaining = await TwoFactorStore.TryUseBackupCodeAsync(connection, transaction, userId, codeId, now);
         if (remaining is not null)
         {
-            await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.BackupCodeUsed, now, actor,
-                new { method = FactorMethods.BackupCode, stage, backupCodesRemaining = remaining });
+            await AuditLog.AppendAsync(connection, transaction, userId,
+                new AuditEvent.BackupCodeUsed(FactorMethods.BackupCode, stage, remaining.Value), now, actor);
         }
 
         return remaining;
@@ -184,8 +185,8 @@ public sealed partial class ProofCheck
         }
 
         var remaining = await TwoFactorStore.RecordSuccessAsync(connection, transaction, userId, factorId, now);
-        await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.VerificationSucceeded, now, actor,
-            new { method = FactorMethods.Phone, stage, backupCodesRemaining = remaining, factorId });
+        await AuditLog.AppendAsync(connection, transaction, userId,
+            new AuditEvent.VerificationSucceeded(FactorMethods.Phone, stage, BackupCodesRemaining: remaining, FactorId: factorId), now, actor);
         return remaining;
     }
 

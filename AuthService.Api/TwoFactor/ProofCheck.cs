@@ -1,5 +1,6 @@
 using AuthService.Api.Configuration;
-using AuthService.Api.Hosting;
+using AuthService.Api.Events;
+using AuthService.Api.Observability;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Core.Factors;
@@ -203,7 +204,7 @@ public sealed partial class ProofCheck : IDisposable
     /// one statement that accepts it under the limits as they stand at that moment.</summary>
     internal AttemptLedger.TotpAcceptance Acceptance(FactorRow factor, ProofDecision decision, string stage, DateTimeOffset now, Guid? actor) =>
         new(factor.UserId, factor.FactorId, decision.Step, now, now - AttemptLimits.Window, Limits.AttemptsPerMinute, actor,
-            AuditLog.Details(new { method = FactorMethods.Totp, stage, driftSteps = decision.DriftSteps, factorId = factor.FactorId }));
+            AuditLog.Details(new AuditEvent.VerificationSucceeded(FactorMethods.Totp, stage, DriftSteps: decision.DriftSteps, FactorId: factor.FactorId)));
 
     internal static AttemptState StateOf(UserFactors? user, IReadOnlyList<DateTimeOffset> recentFailures) =>
         new(user?.Locked == true, recentFailures, user?.FailedConsecutive ?? 0);
@@ -227,7 +228,7 @@ public sealed partial class ProofCheck : IDisposable
 
         var locksNow = hasFactor && decision.LocksNow;
         writes.AddRange(AttemptLedger.Failure(userId, hasFactor, Limits.LockoutThreshold, locksNow, decision.Next.FailedConsecutive, now, actor,
-            new { method, stage, reason = reason ?? decision.FailureReason }));
+            new AuditEvent.VerificationFailed(method, stage, reason ?? decision.FailureReason)));
         var answer = locksNow ? Problems.Locked : shown ?? Problems.InvalidCode;
         ServiceMetrics.Verifications.WithLabels(method, answer.Code).Inc();
         if (locksNow)
@@ -244,7 +245,7 @@ public sealed partial class ProofCheck : IDisposable
     /// be repeated faster than any wrong code.</summary>
     internal Problem Unreadable(string userId, string stage, DateTimeOffset now, Guid? actor, Exception e, List<NpgsqlBatchCommand> writes)
     {
-        writes.AddRange(AttemptLedger.Unreadable(userId, now, actor, new { method = FactorMethods.Totp, stage, reason = ProblemCodes.SecretUnavailable }));
+        writes.AddRange(AttemptLedger.Unreadable(userId, now, actor, new AuditEvent.VerificationError(FactorMethods.Totp, stage, ProblemCodes.SecretUnavailable)));
         _logger.LogError("Could not check a TOTP code of {UserId} on this instance: {Reason}", userId, e.Message);
         ServiceMetrics.Verifications.WithLabels(FactorMethods.Totp, ProblemCodes.SecretUnavailable).Inc();
         return Problems.SecretUnavailable;

@@ -7,7 +7,7 @@ namespace AuthService.Api.TwoFactor;
 /// <summary>A stored factor this instance cannot use: its TOTP algorithm is unknown here (or its secret missing). Like a
 /// <see cref="System.Security.Cryptography.CryptographicException"/> from a key this instance's ring lacks, it fails that
 /// user's request alone with 503 <c>secret_unavailable</c>.</summary>
-public sealed class UnreadableFactorException(string message) : Exception(message);
+public sealed class UnreadableFactorException(string message) : System.Security.Cryptography.CryptographicException(message);
 
 /// <summary>Reading the secrets and TOTP profile of a stored factor or pending row (sealed under <see cref="SealContexts"/>).</summary>
 public static class StoredFactors

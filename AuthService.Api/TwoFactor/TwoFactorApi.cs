@@ -2,7 +2,6 @@ using Microsoft.Extensions.Options;
 using AuthService.Api.Telephony;
 using AuthService.Api.Configuration;
 using System.Security.Claims;
-using AuthService.Api.Hosting;
 using AuthService.Api.Http;
 using AuthService.Api.Passkeys;
 using AuthService.Api.Security;

@@ -10,6 +10,7 @@ public static class TwoFactorServices
         services.AddSingleton<PendingConfirmation>();
         services.AddSingleton<PendingFactors>();
         services.AddSingleton<PhoneCodeDelivery>();
+        services.AddSingleton<PhoneDeliveries>();
         services.AddSingleton<IdempotentRequests>();
         services.AddSingleton<MethodRequests>();
         services.AddSingleton<Status>();

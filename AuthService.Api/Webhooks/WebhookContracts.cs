@@ -1,3 +1,5 @@
+using AuthService.Api.Events;
+using AuthService.Api.Storage;
 namespace AuthService.Api.Webhooks;
 
 public sealed record CreateWebhookRequest(string? Url, string[]? Events, string? Description);

@@ -37,7 +37,7 @@ public sealed class WebhookExamples : ISchemaFilter, IDocumentFilter
         {
             Name = "Webhooks",
             Description = "Signed security events for the portal (Standard Webhooks): two_factor.enabled, two_factor.method_switched, " +
-                          "two_factor.reset, two_factor.backup_codes_regenerated, two_factor.backup_code_used, two_factor.backup_codes_low, " +
+                          "two_factor.factor_added, two_factor.factor_removed, two_factor.reset, two_factor.backup_codes_regenerated, two_factor.backup_code_used, two_factor.backup_codes_low, " +
                           "two_factor.locked, two_factor.rate_limited, api_key.created, api_key.revoked. Admin scope.",
         });
     }

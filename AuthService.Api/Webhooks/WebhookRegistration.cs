@@ -6,7 +6,7 @@ namespace AuthService.Api.Webhooks;
 
 public static class WebhookRegistration
 {
-    /// <summary>Endpoints, the outbox dispatcher (a hosted service on every instance), and the <c>webhooks</c> HTTP
+    /// <summary>The use cases of <see cref="WebhooksApi"/>, the outbox dispatcher (a hosted service on every instance), and the <c>webhooks</c> HTTP
     /// client with its SSRF-guarded handler and its timeout pipeline.</summary>
     public static IServiceCollection AddWebhooks(this IServiceCollection services, IHostEnvironment environment)
     {
@@ -29,6 +29,8 @@ public static class WebhookRegistration
             .AddResilienceHandler("webhooks", (pipeline, context) =>
                 pipeline.AddTimeout(context.ServiceProvider.GetRequiredService<IOptions<WebhookOptions>>().Value.Timeout));
         services.AddSingleton<RegisterWebhook>();
+        services.AddSingleton<WebhookEndpoints>();
+        services.AddSingleton<WebhookDeliveries>();
         services.AddSingleton<WebhookSender>();
         services.AddSingleton<WebhookDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using AuthService.Api.Events;
 using AuthService.Core.Security;
 using Polly.Timeout;
 using StandardWebhooks;

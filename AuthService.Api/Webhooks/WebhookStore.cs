@@ -1,3 +1,4 @@
+using AuthService.Api.Events;
 using AuthService.Api.Storage;
 using Dapper;
 using Npgsql;

@@ -1,19 +1,14 @@
 using System.Security.Claims;
-using AuthService.Api.Hosting;
 using AuthService.Api.Http;
 using AuthService.Api.Security;
 using AuthService.Core.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Npgsql;
-using AuthService.Core.Text;
 
 namespace AuthService.Api.Webhooks;
 
 /// <summary><c>/v1/webhooks</c>: the portal's endpoints for security events (DESIGN §8.3), admin only.</summary>
 public static class WebhooksApi
 {
-    private const int MaxEvents = 20;
-
     public static RouteGroupBuilder MapWebhooks(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/webhooks")
@@ -43,85 +38,35 @@ public static class WebhooksApi
     }
 
     public static async Task<Results<Created<CreatedWebhookResponse>, ProblemHttpResult>> Create(CreateWebhookRequest request,
-        RegisterWebhook register, WebhookUrlGuard guard, TimeProvider time, ClaimsPrincipal caller, CancellationToken ct)
+        RegisterWebhook register, ClaimsPrincipal caller, CancellationToken ct)
     {
-        var events = request.Events?.Distinct().ToArray() ?? [];
-        if (events.Length is 0 or > MaxEvents || !events.All(WebhookEvents.IsPattern))
-        {
-            return Problems.Validation($"events must list 1–{MaxEvents} of: {string.Join(", ", WebhookEvents.All)}, two_factor.*, api_key.*, *.")
-                .ToResult();
-        }
-
-        var description = request.Description?.Trim();
-        if (description is not null && !PrintableText.IsValid(description, 500))
-        {
-            return Problems.Validation("description must be at most 500 characters without control characters.").ToResult();
-        }
-
-        if (await guard.CheckUrlAsync(request.Url, ct) is { } refused)
-        {
-            return Problems.Result(400, ProblemCodes.InvalidWebhookUrl, "The webhook URL is not allowed.", refused);
-        }
-
-        var (row, secret) = await register.CreateAsync(request.Url!, events, string.IsNullOrEmpty(description) ? null : description,
-            time.GetUtcNow(), caller.ApiKeyId(), ct);
-        var created = row.ToResponse();
-        return TypedResults.Created($"/v1/webhooks/{row.Id}",
-            new CreatedWebhookResponse(created.Id, created.Url, created.Events, created.Description, created.CreatedAt, secret));
+        var result = await register.CreateAsync(request, caller.ApiKeyId(), ct);
+        return result.Error is { } error ? error.ToResult() : TypedResults.Created($"/v1/webhooks/{result.Value!.Id}", result.Value);
     }
 
-    public static async Task<Ok<WebhookListResponse>> List(NpgsqlDataSource dataSource, CancellationToken ct)
+    public static async Task<Ok<WebhookListResponse>> List(WebhookEndpoints endpoints, CancellationToken ct) =>
+        TypedResults.Ok(await endpoints.ListAsync(ct));
+
+    public static async Task<Results<Ok<WebhookResponse>, ProblemHttpResult>> Get(Guid id, WebhookEndpoints endpoints, CancellationToken ct)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        return TypedResults.Ok(new WebhookListResponse((await WebhookStore.ListEndpointsAsync(connection, ct)).Select(r => r.ToResponse()).ToList()));
+        var result = await endpoints.GetAsync(id, ct);
+        return result.Error is { } error ? error.ToResult() : TypedResults.Ok(result.Value);
     }
 
-    public static async Task<Results<Ok<WebhookResponse>, ProblemHttpResult>> Get(Guid id, NpgsqlDataSource dataSource, CancellationToken ct)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        return await WebhookStore.GetEndpointByIdAsync(connection, id, ct) is { } row ? TypedResults.Ok(row.ToResponse()) : NotFound();
-    }
-
-    public static async Task<Results<NoContent, ProblemHttpResult>> Delete(Guid id, NpgsqlDataSource dataSource, CancellationToken ct)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        return await WebhookStore.DeleteEndpointByIdAsync(connection, id, ct) ? TypedResults.NoContent() : NotFound();
-    }
+    public static async Task<Results<NoContent, ProblemHttpResult>> Delete(Guid id, WebhookEndpoints endpoints, CancellationToken ct) =>
+        await endpoints.DeleteAsync(id, ct) is { } error ? error.ToResult() : TypedResults.NoContent();
 
     public static async Task<Results<Ok<WebhookDeliveryPage>, ProblemHttpResult>> Deliveries(Guid id, int? limit, long? before, string? status,
-        NpgsqlDataSource dataSource, CancellationToken ct)
+        WebhookDeliveries deliveries, CancellationToken ct)
     {
-        var size = limit ?? 50;
-        if (size is < 1 or > 200 || before is < 1 || status is not (null or "pending" or "delivered" or "failed"))
-        {
-            return Problems.Validation("limit must be 1–200, before a positive delivery id, status pending, delivered or failed.").ToResult();
-        }
-
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        if (await WebhookStore.GetEndpointByIdAsync(connection, id, ct) is null)
-        {
-            return NotFound();
-        }
-
-        var rows = await WebhookStore.ListDeliveriesByEndpointIdAsync(connection, id, status, before, size + 1, ct);
-        var items = rows.Take(size).Select(r => r.ToResponse()).ToList();
-        return TypedResults.Ok(new WebhookDeliveryPage(items, rows.Count > size ? items[^1].Id : null));
+        var result = await deliveries.ListAsync(id, limit, before, status, ct);
+        return result.Error is { } error ? error.ToResult() : TypedResults.Ok(result.Value);
     }
 
     public static async Task<Results<Accepted<WebhookDeliveryResponse>, ProblemHttpResult>> Redeliver(Guid id, long deliveryId,
-        NpgsqlDataSource dataSource, TimeProvider time, CancellationToken ct)
+        WebhookDeliveries deliveries, CancellationToken ct)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        if (await WebhookStore.GetEndpointByIdAsync(connection, id, ct) is null)
-        {
-            return NotFound();
-        }
-
-        return await WebhookStore.RedeliverByIdAsync(connection, id, deliveryId, time.GetUtcNow(), ct) is { } row
-            ? TypedResults.Accepted($"/v1/webhooks/{id}/deliveries", row.ToResponse())
-            : Problems.Result(404, ProblemCodes.DeliveryNotFound, "No such delivery.", "This endpoint has no delivery with this id.");
+        var result = await deliveries.RedeliverAsync(id, deliveryId, ct);
+        return result.Error is { } error ? error.ToResult() : TypedResults.Accepted($"/v1/webhooks/{id}/deliveries", result.Value);
     }
-
-    private static ProblemHttpResult NotFound() =>
-        Problems.Result(404, ProblemCodes.WebhookNotFound, "No such webhook endpoint.", "No webhook endpoint has this id.");
 }

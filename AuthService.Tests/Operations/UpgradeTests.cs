@@ -1,3 +1,4 @@
+using AuthService.Api.Events;
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;

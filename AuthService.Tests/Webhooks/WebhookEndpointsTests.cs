@@ -206,7 +206,7 @@ public class WebhookEndpointsTests
 
         // As if a public name had been re-pointed at loopback after registration (DNS rebinding): the address the
         // delivery connects to is checked, and refused.
-        var (row, _) = await strict.Services.GetRequiredService<RegisterWebhook>().CreateAsync(_receiver.Url, ["*"], null,
+        var (row, _) = await strict.Services.GetRequiredService<RegisterWebhook>().StoreAsync(_receiver.Url, ["*"], null,
             strict.Time.GetUtcNow(), null, default);
         _endpoints.Add(row.Id);
         await Flows.EnableTotpAsync(strict, admin);

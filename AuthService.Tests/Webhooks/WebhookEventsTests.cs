@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using AuthService.Api.Events;
 using AuthService.Api.Storage;
 using AuthService.Tests.Infrastructure;
 using Npgsql;
@@ -222,8 +223,7 @@ public class WebhookEventsTests
         foreach (var (userId, commit) in new[] { (rolledBack, false), (committed, true) })
         {
             await using var transaction = await connection.BeginTransactionAsync();
-            await AuditLog.AppendAsync(connection, transaction, userId, AuditEvents.SupportReset, _app.Time.GetUtcNow(), null,
-                new { reason = "r", ticket = "t" });
+            await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.SupportReset("r", "t"), _app.Time.GetUtcNow(), null);
             await (commit ? transaction.CommitAsync() : transaction.RollbackAsync());
         }
 

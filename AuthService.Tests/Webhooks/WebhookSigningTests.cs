@@ -1,4 +1,6 @@
 using System.Net;
+using System.Text.Json;
+using AuthService.Api.Events;
 using AuthService.Api.Storage;
 using AuthService.Api.Webhooks;
 using Microsoft.Extensions.Configuration;
@@ -118,14 +120,59 @@ public class WebhookSigningTests
     [Test]
     public void An_event_carries_only_its_listed_fields()
     {
-        var events = WebhookEvents.FromAudit(AuditEvents.EnrollmentConfirmed, "ann", null, DateTimeOffset.UnixEpoch,
-            """{"method":"phone","phoneNumber":"+1******0123","channel":"sms","backupCodes":10,"secret":"JBSWY3DP","code":"123456"}""");
+        var events = WebhookEvents.FromAudit(new AuditEvent.EnrollmentConfirmed("phone", "+1******0123", "sms", 10), "ann", null,
+            DateTimeOffset.UnixEpoch);
         Assert.That(events, Has.Count.EqualTo(1));
         Assert.That(events[0].Body, Is.EqualTo(
             """{"type":"two_factor.enabled","timestamp":"1970-01-01T00:00:00.000Z","data":{"userId":"ann","method":"phone","phoneNumber":"\u002B1******0123","channel":"sms","backupCodesRemaining":10}}"""),
             "JSON-escaped as System.Text.Json does by default; receivers parse it");
-        Assert.That(WebhookEvents.FromAudit(AuditEvents.VerificationFailed, "ann", null, DateTimeOffset.UnixEpoch, "{}"), Is.Empty);
-        Assert.That(WebhookEvents.FromAudit(AuditEvents.CodeSent, "ann", null, DateTimeOffset.UnixEpoch, "{}"), Is.Empty);
+        Assert.That(WebhookEvents.FromAudit(new AuditEvent.VerificationFailed("totp", "login", "invalid_code"), "ann", null, DateTimeOffset.UnixEpoch),
+            Is.Empty);
+        Assert.That(WebhookEvents.FromAudit(new AuditEvent.CodeSent("sms", "login", "+1******0123", "telnyx", null, true), "ann", null,
+            DateTimeOffset.UnixEpoch), Is.Empty);
+    }
+
+    [Test]
+    public void An_event_about_a_factor_carries_its_id_and_only_when_known()
+    {
+        var factor = Guid.Parse("0190a000-0000-7000-8000-000000000001");
+        var key = Guid.Parse("0190a000-0000-7000-8000-0000000000aa");
+        Assert.Multiple(() =>
+        {
+            Assert.That(Data(new AuditEvent.EnrollmentConfirmed("totp", null, null, 10, factor)),
+                Is.EqualTo($$"""{"userId":"ann","method":"totp","backupCodesRemaining":10,"factorId":"{{factor}}"}"""));
+            Assert.That(Data(new AuditEvent.EnrollmentConfirmed("totp", null, null, 10)),
+                Is.EqualTo("""{"userId":"ann","method":"totp","backupCodesRemaining":10}"""), "no factorId while the caller has none");
+            Assert.That(Data(new AuditEvent.Locked(5, factor), key),
+                Is.EqualTo($$"""{"userId":"ann","consecutiveFailures":5,"factorId":"{{factor}}","actingKeyId":"{{key}}"}"""));
+            Assert.That(Data(new AuditEvent.MethodSwitched("totp", "passkey", null, null, factor)),
+                Is.EqualTo($$"""{"userId":"ann","from":"totp","method":"passkey","factorId":"{{factor}}"}"""));
+            Assert.That(Data(new AuditEvent.FactorAdded(factor, "totp", "Work phone")),
+                Is.EqualTo($$"""{"userId":"ann","factorId":"{{factor}}","method":"totp","label":"Work phone"}"""));
+            Assert.That(Data(new AuditEvent.FactorAdded(factor, "passkey")),
+                Is.EqualTo($$"""{"userId":"ann","factorId":"{{factor}}","method":"passkey"}"""));
+            Assert.That(Data(new AuditEvent.FactorRemoved(factor, "phone")),
+                Is.EqualTo($$"""{"userId":"ann","factorId":"{{factor}}","method":"phone"}"""));
+        });
+        Assert.That(WebhookEvents.FromAudit(new AuditEvent.FactorAdded(factor, "totp"), "ann", null, DateTimeOffset.UnixEpoch)[0].Type,
+            Is.EqualTo(WebhookEvents.FactorAdded));
+        Assert.That(WebhookEvents.FromAudit(new AuditEvent.FactorRemoved(factor, "totp"), "ann", null, DateTimeOffset.UnixEpoch)[0].Type,
+            Is.EqualTo(WebhookEvents.FactorRemoved));
+        Assert.That(WebhookEvents.All, Does.Contain("two_factor.factor_added").And.Contain("two_factor.factor_removed"));
+
+        static string Data(AuditEvent audit, Guid? actingKey = null) =>
+            JsonDocument.Parse(WebhookEvents.FromAudit(audit, "ann", actingKey, DateTimeOffset.UnixEpoch).Single().Body).RootElement
+                .GetProperty("data").GetRawText();
+    }
+
+    [Test]
+    public void A_backup_code_use_that_leaves_few_also_says_so()
+    {
+        var events = WebhookEvents.FromAudit(new AuditEvent.BackupCodeUsed("backup_code", "login", WebhookEvents.LowBackupCodes), "ann", null,
+            DateTimeOffset.UnixEpoch);
+        Assert.That(events.Select(e => e.Type), Is.EqualTo(new[] { WebhookEvents.BackupCodeUsed, WebhookEvents.BackupCodesLow }));
+        Assert.That(WebhookEvents.FromAudit(new AuditEvent.BackupCodeUsed("backup_code", "login", WebhookEvents.LowBackupCodes + 1), "ann", null,
+            DateTimeOffset.UnixEpoch), Has.Count.EqualTo(1));
     }
 
     [TestCase("Production", null, null, false, false)]

@@ -1,7 +1,8 @@
+using AuthService.Api.Events;
 using Dapper;
 using Npgsql;
 
-namespace AuthService.Api.Webhooks;
+namespace AuthService.Api.Storage;
 
 /// <summary>The write side of the transactional outbox: called on the connection and transaction of the change, so
 /// the event commits or rolls back with it. One statement per event; nothing is written when no endpoint subscribes.</summary>

@@ -1,6 +1,6 @@
 using Prometheus;
 
-namespace AuthService.Api.Hosting;
+namespace AuthService.Api.Observability;
 
 /// <summary>Prometheus metrics of this instance, served at <c>/metrics</c>. Labels carry outcomes and channels only,
 /// never user ids, numbers or codes (bounded cardinality, nothing secret).</summary>

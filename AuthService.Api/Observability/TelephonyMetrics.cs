@@ -1,6 +1,6 @@
 using Prometheus;
 
-namespace AuthService.Api.Hosting;
+namespace AuthService.Api.Observability;
 
 /// <summary>Prometheus metrics of the telephony abuse and cost controls (DESIGN §8.2), for alerting. Labels are bounded:
 /// a decision, a reason from a fixed set and an ISO 3166 country code (<c>001</c> non-geographic, <c>ZZ</c> unknown).</summary>

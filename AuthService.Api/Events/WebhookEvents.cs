@@ -1,0 +1,161 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace AuthService.Api.Events;
+
+/// <summary>One event for the portal: its type, the user it is about (null for key events) and its body, built once
+/// and stored exactly as it will be signed.</summary>
+public sealed record WebhookEvent(Guid Id, string Type, string? UserId, string Body, DateTimeOffset OccurredAt)
+{
+    /// <summary>The Standard Webhooks <c>webhook-id</c>: stable across retries and redeliveries.</summary>
+    public static string MessageId(Guid id) => "msg_" + id.ToString("N");
+}
+
+/// <summary>The event types of DESIGN §8.3 and how each is derived from the type of the audit event its change appends.
+/// The audit event is appended in the change's transaction, so deriving the webhook there puts it in that same
+/// transaction. Each type copies only the fields listed here: never a code, secret, key or full phone number, even if
+/// an audit event one day carries more.</summary>
+public static class WebhookEvents
+{
+    public const string Enabled = "two_factor.enabled";
+    public const string MethodSwitched = "two_factor.method_switched";
+    public const string FactorAdded = "two_factor.factor_added";
+    public const string FactorRemoved = "two_factor.factor_removed";
+    public const string Reset = "two_factor.reset";
+    public const string BackupCodesRegenerated = "two_factor.backup_codes_regenerated";
+    public const string BackupCodeUsed = "two_factor.backup_code_used";
+    public const string BackupCodesLow = "two_factor.backup_codes_low";
+    public const string Locked = "two_factor.locked";
+    public const string RateLimited = "two_factor.rate_limited";
+    public const string ApiKeyCreated = "api_key.created";
+    public const string ApiKeyRevoked = "api_key.revoked";
+
+    public static readonly IReadOnlyList<string> All =
+    [
+        Enabled, MethodSwitched, FactorAdded, FactorRemoved, Reset, BackupCodesRegenerated, BackupCodeUsed, BackupCodesLow, Locked, RateLimited,
+        ApiKeyCreated, ApiKeyRevoked,
+    ];
+
+    /// <summary><c>two_factor.backup_codes_low</c> fires when a use leaves this many or fewer.</summary>
+    public const int LowBackupCodes = 2;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>True for a subscription pattern: an event type, <c>two_factor.*</c>, <c>api_key.*</c> or <c>*</c>.</summary>
+    public static bool IsPattern(string? pattern) =>
+        pattern is "*" or "two_factor.*" or "api_key.*" || All.Contains(pattern);
+
+    /// <summary>The webhook events <paramref name="audit"/> stands for (none for most), derived from its type: each webhook
+    /// type lists the fields it copies, absent when null.</summary>
+    public static IReadOnlyList<WebhookEvent> FromAudit(AuditEvent audit, string? userId, Guid? apiKeyId, DateTimeOffset now)
+    {
+        var data = new JsonObject();
+        if (userId is not null)
+        {
+            data["userId"] = userId;
+        }
+
+        void Add(string name, JsonNode? value)
+        {
+            if (value is not null)
+            {
+                data[name] = value;
+            }
+        }
+
+        Guid? factorId;
+        string type;
+        switch (audit)
+        {
+            case AuditEvent.EnrollmentConfirmed e:
+                (type, factorId) = (Enabled, e.FactorId);
+                Add("method", e.Method);
+                Add("phoneNumber", e.PhoneNumber);
+                Add("channel", e.Channel);
+                Add("backupCodesRemaining", e.BackupCodes);
+                break;
+            case AuditEvent.MethodSwitched e:
+                (type, factorId) = (MethodSwitched, e.FactorId);
+                Add("from", e.From);
+                Add("method", e.To);
+                Add("phoneNumber", e.PhoneNumber);
+                Add("channel", e.Channel);
+                break;
+            case AuditEvent.FactorAdded e:
+                (type, factorId) = (FactorAdded, null);
+                Add("factorId", e.FactorId.ToString());
+                Add("method", e.Method);
+                Add("label", e.Label);
+                break;
+            case AuditEvent.FactorRemoved e:
+                (type, factorId) = (FactorRemoved, null);
+                Add("factorId", e.FactorId.ToString());
+                Add("method", e.Method);
+                break;
+            case AuditEvent.SupportReset e:
+                (type, factorId) = (Reset, null);
+                Add("reason", e.Reason);
+                Add("ticket", e.Ticket);
+                break;
+            case AuditEvent.BackupCodesRegenerated e:
+                (type, factorId) = (BackupCodesRegenerated, null);
+                Add("backupCodesRemaining", e.BackupCodes);
+                break;
+            case AuditEvent.BackupCodeUsed e:
+                (type, factorId) = (BackupCodeUsed, null);
+                Add("stage", e.Stage); // login, switch_method or backup_codes: what the code was spent on
+                Add("backupCodesRemaining", e.BackupCodesRemaining);
+                break;
+            case AuditEvent.Locked e:
+                (type, factorId) = (Locked, e.FactorId);
+                Add("consecutiveFailures", e.ConsecutiveFailures);
+                break;
+            case AuditEvent.RateLimited e:
+                (type, factorId) = (RateLimited, null);
+                Add("limit", e.Limit);
+                Add("scope", e.Scope);
+                Add("phoneNumber", e.PhoneNumber);
+                Add("channel", e.Channel);
+                break;
+            case AuditEvent.ApiKeyCreated e:
+                (type, factorId) = (ApiKeyCreated, null);
+                Add("keyId", e.KeyId.ToString());
+                Add("name", e.Name);
+                Add("scopes", new JsonArray(e.Scopes.Select(s => (JsonNode?)s).ToArray()));
+                break;
+            case AuditEvent.ApiKeyRevoked e:
+                (type, factorId) = (ApiKeyRevoked, null);
+                Add("keyId", e.KeyId.ToString());
+                break;
+            default:
+                return [];
+        }
+
+        Add("factorId", factorId?.ToString()); // the factor the event concerns, once its caller knows it
+
+        if (apiKeyId is not null)
+        {
+            data["actingKeyId"] = apiKeyId.Value.ToString();
+        }
+
+        var events = new List<WebhookEvent> { Create(type, userId, now, data) };
+        if (audit is AuditEvent.BackupCodeUsed { BackupCodesRemaining: <= LowBackupCodes and var remaining })
+        {
+            var low = new JsonObject { ["userId"] = userId, ["backupCodesRemaining"] = remaining };
+            events.Add(Create(BackupCodesLow, userId, now, low));
+        }
+
+        return events;
+    }
+
+    private static WebhookEvent Create(string type, string? userId, DateTimeOffset now, JsonObject data)
+    {
+        var body = new JsonObject
+        {
+            ["type"] = type,
+            ["timestamp"] = now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture),
+            ["data"] = data,
+        };
+        return new WebhookEvent(Guid.CreateVersion7(now), type, userId, body.ToJsonString(Json), now);
+    }
+}

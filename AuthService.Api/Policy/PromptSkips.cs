@@ -1,0 +1,36 @@
+using AuthService.Api.Configuration;
+using AuthService.Api.Events;
+using AuthService.Api.Http;
+using AuthService.Api.Storage;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace AuthService.Api.Policy;
+
+/// <summary>Records that a user without 2FA skipped the enrollment prompt, while <c>Enforcement:MaxSkips</c> allows it.</summary>
+public sealed class PromptSkips(NpgsqlDataSource dataSource, TimeProvider time, IOptions<EnforcementOptions> enforcement)
+{
+    public async Task<Result<PromptSkipResponse>> SkipAsync(string userId, Guid? actor, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var maxSkips = enforcement.Value.MaxSkips;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (await TwoFactorStore.GetUserAsync(connection, transaction, userId) is not null)
+        {
+            return new Problem(409, ProblemCodes.SkipNotAllowed, "Nothing to skip.", "Two-factor authentication is already enabled.");
+        }
+
+        var skips = await PromptSkipStore.TryAddSkipAsync(connection, transaction, userId, now, maxSkips);
+        if (skips is null || (maxSkips is { } max && skips > max))
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return new Problem(409, ProblemCodes.SkipNotAllowed, "The prompt can no longer be skipped.",
+                "The user has used every allowed skip and must enable two-factor authentication.");
+        }
+
+        await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.PromptSkipped(skips.Value), now, actor);
+        await transaction.CommitAsync(cancellationToken);
+        return new PromptSkipResponse(skips.Value, maxSkips is null || skips < maxSkips);
+    }
+}
