@@ -5,7 +5,7 @@ using AuthService.Api.Health;
 using AuthService.Api.Hosting;
 using AuthService.Api.Http;
 using AuthService.Api.Observability;
-using AuthService.Api.Passkeys;
+using AuthService.Api.TwoFactor.Passkeys;
 using AuthService.Api.Policy;
 using AuthService.Api.Security;
 using AuthService.Api.Storage;

@@ -61,7 +61,7 @@ public sealed class ContractDocumentFilter : IDocumentFilter
     private static void DescribeEnrollmentStarted(OpenApiDocument document, IDictionary<string, IOpenApiSchema> schemas, DocumentFilterContext context)
     {
         // The API explorer keeps one body type per status (enroll's 201 is TOTP or passkey): generate every shape.
-        foreach (var type in new[] { typeof(TwoFactor.TotpEnrollmentResponse), typeof(TwoFactor.PhoneEnrollmentResponse), typeof(Passkeys.PasskeyEnrollmentResponse) })
+        foreach (var type in new[] { typeof(TwoFactor.TotpEnrollmentResponse), typeof(TwoFactor.PhoneEnrollmentResponse), typeof(TwoFactor.Passkeys.PasskeyEnrollmentResponse) })
         {
             context.SchemaGenerator.GenerateSchema(type, context.SchemaRepository);
         }

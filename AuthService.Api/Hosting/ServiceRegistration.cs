@@ -134,7 +134,7 @@ public static class ServiceRegistration
     {
         // Configuration first, before anything touches the database or logs.
         _ = services.GetRequiredService<IOptions<LimitsOptions>>().Value;
-        _ = services.GetRequiredService<IOptions<Passkeys.PasskeyOptions>>().Value;
+        _ = services.GetRequiredService<IOptions<TwoFactor.Passkeys.PasskeyOptions>>().Value;
         var bootstrapKey = services.GetRequiredService<IOptions<AuthOptions>>().Value.BootstrapAdminKey;
         if (!string.IsNullOrWhiteSpace(bootstrapKey) &&
             (bootstrapKey.Length < 32 || bootstrapKey.Contains("CHANGE-ME", StringComparison.OrdinalIgnoreCase)))

@@ -1,5 +1,5 @@
 using AuthService.Api.Http;
-using AuthService.Api.Passkeys;
+using AuthService.Api.TwoFactor.Passkeys;
 using AuthService.Api.Storage;
 using Npgsql;
 

@@ -1,5 +1,5 @@
 using System.Text.Json.Serialization;
-using AuthService.Api.Passkeys;
+using AuthService.Api.TwoFactor.Passkeys;
 
 namespace AuthService.Api.TwoFactor;
 

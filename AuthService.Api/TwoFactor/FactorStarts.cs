@@ -1,5 +1,5 @@
 using AuthService.Api.Http;
-using AuthService.Api.Passkeys;
+using AuthService.Api.TwoFactor.Passkeys;
 using AuthService.Core.Factors;
 
 namespace AuthService.Api.TwoFactor;

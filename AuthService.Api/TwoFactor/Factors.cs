@@ -1,7 +1,7 @@
 using AuthService.Api.Configuration;
 using AuthService.Api.Events;
 using AuthService.Api.Http;
-using AuthService.Api.Passkeys;
+using AuthService.Api.TwoFactor.Passkeys;
 using AuthService.Api.Storage;
 using AuthService.Core.Factors;
 using AuthService.Core.Policy;

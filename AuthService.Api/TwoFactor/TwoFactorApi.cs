@@ -3,7 +3,7 @@ using AuthService.Api.Telephony;
 using AuthService.Api.Configuration;
 using System.Security.Claims;
 using AuthService.Api.Http;
-using AuthService.Api.Passkeys;
+using AuthService.Api.TwoFactor.Passkeys;
 using AuthService.Api.Security;
 using AuthService.Core.Factors;
 using AuthService.Core.Security;

@@ -18,11 +18,6 @@ public sealed class ArchitectureTests
         .LoadAssemblies(typeof(AuthService.Api.Storage.AuditLog).Assembly, typeof(AuthService.Core.UserIds).Assembly)
         .Build();
 
-    /// <summary>TEMPORARY: TwoFactor ↔ Passkeys still call each other (PendingConfirmation deletes passkeys, the passkey use
-    /// cases prove and store pending factors through TwoFactor). Issue 22's factor-method rewrite merges them into one
-    /// factor-method shape; it deletes this exception. No other pair may be added here.</summary>
-    private static readonly string[] TemporarilyAllowedCycle = ["Passkeys", "TwoFactor"];
-
     /// <summary>A full-name pattern for the types of these namespaces (and those below them), referenced ones included.</summary>
     private static string Namespaces(params string[] namespaces) => "^(" + string.Join("|", namespaces) + ")\\.";
 
@@ -34,7 +29,7 @@ public sealed class ArchitectureTests
     /// <summary>The repositories: SQL for one table or aggregate each, taking the caller's connection.</summary>
     private static readonly IObjectProvider<IType> Repositories =
         Types().That().HaveFullNameMatching(
-                "^AuthService\\.Api\\.(Storage\\.\\w+(Store|Ledger)|Storage\\.AuditLog|Storage\\.WebhookOutbox|Passkeys\\.PasskeyStore|Webhooks\\.Webhook(Store|Queue))$")
+                "^AuthService\\.Api\\.(Storage\\.\\w+(Store|Ledger)|Storage\\.AuditLog|Storage\\.WebhookOutbox|TwoFactor\\.Passkeys\\.PasskeyStore|Webhooks\\.Webhook(Store|Queue))$")
             .As("repositories");
 
     [Test]
@@ -84,16 +79,9 @@ public sealed class ArchitectureTests
     [Test]
     public void Feature_folders_have_no_cycles()
     {
-        var cycles = FolderCycles(Code).Where(c => !c.SequenceEqual(TemporarilyAllowedCycle)).ToList();
+        var cycles = FolderCycles(Code);
         Assert.That(cycles, Is.Empty, () => "feature folders that depend on each other:\n" + string.Join("\n", cycles.Select(c =>
             string.Join(" ↔ ", c) + "\n    " + string.Join("\n    ", Edges(Code, c)))));
-    }
-
-    [Test]
-    public void The_temporary_cycle_exception_is_still_needed()
-    {
-        Assert.That(FolderCycles(Code), Does.Contain(TemporarilyAllowedCycle),
-            "TwoFactor and Passkeys no longer depend on each other: delete TemporarilyAllowedCycle and this test");
     }
 
     /// <summary>The folders of <c>AuthService.Api</c> that reach each other (strongly connected components of more than one

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
-using AuthService.Api.Passkeys;
+using AuthService.Api.TwoFactor.Passkeys;
 using AuthService.Tests.Infrastructure;
 
 namespace AuthService.Tests.Passkeys;

@@ -1,7 +1,7 @@
 using Fido2NetLib;
 using Microsoft.Extensions.Options;
 
-namespace AuthService.Api.Passkeys;
+namespace AuthService.Api.TwoFactor.Passkeys;
 
 public static class PasskeyRegistration
 {

@@ -2,7 +2,7 @@ using Fido2NetLib;
 using Microsoft.Extensions.Options;
 using AuthService.Core.Text;
 
-namespace AuthService.Api.Passkeys;
+namespace AuthService.Api.TwoFactor.Passkeys;
 
 /// <summary><c>Passkeys:*</c> — the WebAuthn relying party. Without <see cref="RelyingPartyId"/> the passkey method is
 /// off (409 <c>passkeys_not_configured</c>); with it, every setting is checked at start.</summary>

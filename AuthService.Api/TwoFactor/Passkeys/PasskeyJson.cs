@@ -3,7 +3,7 @@ using AuthService.Api.Http;
 using Fido2NetLib;
 using Fido2NetLib.Objects;
 
-namespace AuthService.Api.Passkeys;
+namespace AuthService.Api.TwoFactor.Passkeys;
 
 /// <summary>From the WebAuthn JSON forms to the library's raw responses. A response that is not even shaped like one
 /// is a caller bug (400 <c>validation_failed</c>), checked before anything is spent; everything inside the binary

@@ -1,6 +1,6 @@
 using AuthService.Api.Http;
 
-namespace AuthService.Api.Passkeys;
+namespace AuthService.Api.TwoFactor.Passkeys;
 
 /// <summary>The problems only the passkey method answers with. A refused credential or assertion counts as a failed
 /// verification (per-minute limit and lockout) like a wrong code.</summary>

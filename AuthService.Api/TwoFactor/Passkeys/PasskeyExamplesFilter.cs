@@ -2,7 +2,7 @@ using System.Text.Json;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
-namespace AuthService.Api.Passkeys;
+namespace AuthService.Api.TwoFactor.Passkeys;
 
 /// <summary>Examples of the WebAuthn JSON shapes in the OpenAPI document (real shapes, shortened values).</summary>
 public sealed class PasskeyExamplesFilter : ISchemaFilter

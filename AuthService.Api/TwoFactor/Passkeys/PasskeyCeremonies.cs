@@ -6,7 +6,7 @@ using Fido2NetLib;
 using Fido2NetLib.Objects;
 using Microsoft.Extensions.Options;
 
-namespace AuthService.Api.Passkeys;
+namespace AuthService.Api.TwoFactor.Passkeys;
 
 /// <summary>Why a credential or assertion was refused: the audit reason and the answer.</summary>
 public sealed record Refusal(string Reason, Problem Problem);

@@ -7,7 +7,7 @@ using AuthService.Core.Factors;
 using AuthService.Core.Phone;
 using Npgsql;
 
-namespace AuthService.Api.Passkeys;
+namespace AuthService.Api.TwoFactor.Passkeys;
 
 /// <summary>Registers a passkey: an enrollment or a switch starts a pending factor with a registration challenge
 /// (5 minutes, single use, bound to that pending row); the <c>RegistrationResponseJSON</c> confirms it. Confirmation

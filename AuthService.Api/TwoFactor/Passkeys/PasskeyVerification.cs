@@ -6,7 +6,7 @@ using AuthService.Api.TwoFactor;
 using AuthService.Core.Factors;
 using Npgsql;
 
-namespace AuthService.Api.Passkeys;
+namespace AuthService.Api.TwoFactor.Passkeys;
 
 /// <summary>Passkey assertions: a challenge listing the user's credentials, bound to the passkey factor and to its purpose
 /// (<c>login</c> for <c>/verify</c>, <c>proof</c> for a change, DESIGN §9.1); then the assertion checked under the user's lock

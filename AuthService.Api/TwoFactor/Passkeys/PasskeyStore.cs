@@ -1,7 +1,7 @@
 using Dapper;
 using Npgsql;
 
-namespace AuthService.Api.Passkeys;
+namespace AuthService.Api.TwoFactor.Passkeys;
 
 public sealed record PasskeyCredentialRow
 {

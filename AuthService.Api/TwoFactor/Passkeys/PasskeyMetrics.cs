@@ -1,6 +1,6 @@
 using Prometheus;
 
-namespace AuthService.Api.Passkeys;
+namespace AuthService.Api.TwoFactor.Passkeys;
 
 /// <summary>Passkey-only metrics; verifications are counted with the other methods in
 /// <see cref="Observability.ServiceMetrics.Verifications"/> (method <c>passkey</c>).</summary>

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace AuthService.Api.Passkeys;
+namespace AuthService.Api.TwoFactor.Passkeys;
 
 // The JSON forms of WebAuthn Level 3 (PublicKeyCredential.toJSON(), parseCreationOptionsFromJSON(),
 // parseRequestOptionsFromJSON()): binary members are base64url strings without padding.
