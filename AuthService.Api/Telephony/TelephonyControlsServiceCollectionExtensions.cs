@@ -3,11 +3,11 @@ namespace AuthService.Api.Telephony;
 /// <summary>Registers the telephony controls (<see cref="TelephonyControls"/>).</summary>
 public static class TelephonyControlsServiceCollectionExtensions
 {
-    /// <summary>Validates the controls now (a bad value refuses to start) and registers them with the send path.</summary>
+    /// <summary>Validates the controls now (a bad value refuses to start) and registers them for the send path
+    /// (<c>TwoFactor/PhoneDeliveries</c>, registered with the two-factor use cases).</summary>
     public static IServiceCollection AddTelephonyControls(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton(TelephonyControls.FromConfiguration(configuration));
-        services.AddSingleton<TwoFactor.PhoneDeliveries>();
         return services;
     }
 }
