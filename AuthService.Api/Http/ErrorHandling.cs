@@ -108,6 +108,11 @@ public static class ErrorHandling
                 // arrives as FATAL in the middle of a query; Npgsql does not count it as transient.
                 || postgres.SqlState.StartsWith("57P", StringComparison.Ordinal),
             NpgsqlException => true,
+            // A connection that broke under a multi-result read: Dapper's buffered GridReader moves to the next result in a
+            // `finally`, and the closed Npgsql reader's "The reader is closed" replaces the NpgsqlException that broke it
+            // (seen as a rare 500 in DatabaseOutageTests while pg_terminate_backend ran). Npgsql raises these only on a
+            // connection or reader it already closed.
+            InvalidOperationException { Source: "Npgsql" } => true,
             _ => exception.InnerException is not null && IsDatabaseUnavailable(exception.InnerException),
         };
     }

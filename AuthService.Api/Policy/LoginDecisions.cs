@@ -26,10 +26,10 @@ public sealed class LoginDecisions(NpgsqlDataSource dataSource, TimeProvider tim
         }
 
         var policy = new LoginPolicy(enforcement.Value.StartsAt, enforcement.Value.MaxSkips);
-        if (request.LoginMethod is "api_key" or "sso" or "saml")
+        if (LoginMethods.NeverBlocked(request.LoginMethod))
         {
             // Decided without touching storage: these logins are never blocked by the second factor.
-            var fixedDecision = policy.Decide(request.LoginMethod, default, time.GetUtcNow());
+            var fixedDecision = policy.Decide(request.LoginMethod!, default, time.GetUtcNow());
             return new LoginDecisionResponse(fixedDecision.Action, null, false, false);
         }
 

@@ -1,3 +1,4 @@
+using AuthService.Api.Events;
 using System.Text.Json;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
@@ -18,7 +19,7 @@ public sealed class WebhookExamples : ISchemaFilter, IDocumentFilter
         [typeof(WebhookResponse)] = new WebhookResponse(Id, Url, Events, "Portal security notices", At),
         [typeof(CreatedWebhookResponse)] = new CreatedWebhookResponse(Id, Url, Events, "Portal security notices", At,
             "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
-        [typeof(WebhookDeliveryResponse)] = new WebhookDeliveryResponse(42, "msg_0195a1b2c3d47e5f8a9b0c1d2e3f4a60", "two_factor.enabled", "ann",
+        [typeof(WebhookDeliveryResponse)] = new WebhookDeliveryResponse(42, "msg_0195a1b2c3d47e5f8a9b0c1d2e3f4a60", WebhookEvents.Enabled, "ann",
             "pending", 3, At.AddMinutes(1), 503, "HTTP 503", At.AddMinutes(1).AddSeconds(20), null, At),
     };
 
@@ -36,9 +37,7 @@ public sealed class WebhookExamples : ISchemaFilter, IDocumentFilter
         document.Tags.Add(new OpenApiTag
         {
             Name = "Webhooks",
-            Description = "Signed security events for the portal (Standard Webhooks): two_factor.enabled, two_factor.method_switched, " +
-                          "two_factor.factor_added, two_factor.factor_removed, two_factor.reset, two_factor.backup_codes_regenerated, two_factor.backup_code_used, two_factor.backup_codes_low, " +
-                          "two_factor.locked, two_factor.rate_limited, api_key.created, api_key.revoked. Admin scope.",
+            Description = "Signed security events for the portal (Standard Webhooks): " + string.Join(", ", WebhookEvents.All) + ". Admin scope.",
         });
     }
 }

@@ -19,12 +19,12 @@ public sealed record LoginPolicy(DateTimeOffset EnforcementStartsAt, int? MaxSki
     {
         switch (loginMethod)
         {
-            case "api_key":
-            case "sso":
-            case "saml":
+            case LoginMethods.ApiKey:
+            case LoginMethods.Sso:
+            case LoginMethods.Saml:
                 return new LoginDecision(LoginDecision.None, user.EnabledMethod, false, false);
-            case "password":
-            case "oauth":
+            case LoginMethods.Password:
+            case LoginMethods.OAuth:
                 if (user.EnabledMethod is not null)
                 {
                     return new LoginDecision(LoginDecision.Verify, user.EnabledMethod, false, user.Locked);

@@ -47,8 +47,9 @@ public static class Seeder
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         var now = DateTime.UtcNow;
-        await using var writer = await connection.BeginBinaryImportAsync("""
-            copy factors (user_id, method, totp_secret, totp_algorithm, totp_digits, totp_period, last_totp_step, enabled_at, updated_at)
+        var perUser = await UsersAsync(connection, userIds, now);
+        await using var writer = await connection.BeginBinaryImportAsync($"""
+            copy factors (user_id, method, totp_secret, totp_algorithm, totp_digits, totp_period, last_totp_step, {(perUser ? NewColumns : "enabled_at, updated_at")})
             from stdin (format binary)
             """);
         for (var i = 0; i < userIds.Count; i++)
@@ -61,11 +62,55 @@ public static class Seeder
             await writer.WriteAsync(6, NpgsqlDbType.Integer);
             await writer.WriteAsync(periodSeconds, NpgsqlDbType.Integer);
             await writer.WriteAsync(-1L, NpgsqlDbType.Bigint);
+            await WriteDatesAsync(writer, perUser, "Authenticator app", now);
+        }
+
+        await writer.CompleteAsync();
+    }
+
+    /// <summary>The columns after a factor's own, from migration 0008 on (several factors per user).</summary>
+    private const string NewColumns = "label, created_at, updated_at, is_default";
+
+    /// <summary>From migration 0008 on, 2FA is a row of <c>two_factor_users</c> per user (the lock and lockout) and a factor row
+    /// per factor; before it, the factor row was the user's. True when the database has the per-user table (and it was
+    /// written); a same-run A/B bench seeds the baseline build's database too, which may be of the earlier shape.</summary>
+    private static async Task<bool> UsersAsync(NpgsqlConnection connection, IReadOnlyList<string> userIds, DateTime now)
+    {
+        await using (var probe = new NpgsqlCommand("select to_regclass('two_factor_users') is not null", connection))
+        {
+            if (!(bool)(await probe.ExecuteScalarAsync())!)
+            {
+                return false;
+            }
+        }
+
+        await using var writer = await connection.BeginBinaryImportAsync(
+            "copy two_factor_users (user_id, enabled_at, updated_at) from stdin (format binary)");
+        foreach (var userId in userIds)
+        {
+            await writer.StartRowAsync();
+            await writer.WriteAsync(userId, NpgsqlDbType.Text);
             await writer.WriteAsync(now, NpgsqlDbType.TimestampTz);
             await writer.WriteAsync(now, NpgsqlDbType.TimestampTz);
         }
 
         await writer.CompleteAsync();
+        return true;
+    }
+
+    private static async Task WriteDatesAsync(NpgsqlBinaryImporter writer, bool perUser, string label, DateTime now)
+    {
+        if (perUser)
+        {
+            await writer.WriteAsync(label, NpgsqlDbType.Text);
+        }
+
+        await writer.WriteAsync(now, NpgsqlDbType.TimestampTz);
+        await writer.WriteAsync(now, NpgsqlDbType.TimestampTz);
+        if (perUser)
+        {
+            await writer.WriteAsync(true, NpgsqlDbType.Boolean);
+        }
     }
 
     /// <summary>Unused backup-code rows with random salts and hashes of the right sizes: verify only counts them.</summary>
@@ -108,8 +153,9 @@ public static class Seeder
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         var now = DateTime.UtcNow;
-        await using var writer = await connection.BeginBinaryImportAsync("""
-            copy factors (user_id, method, phone_number, phone_hash, phone_masked, enabled_at, updated_at) from stdin (format binary)
+        var perUser = await UsersAsync(connection, userIds, now);
+        await using var writer = await connection.BeginBinaryImportAsync($"""
+            copy factors (user_id, method, phone_number, phone_hash, phone_masked, {(perUser ? NewColumns : "enabled_at, updated_at")}) from stdin (format binary)
             """);
         for (var i = 0; i < userIds.Count; i++)
         {
@@ -120,8 +166,7 @@ public static class Seeder
             await writer.WriteAsync(box.Seal(n, SealContexts.PhoneNumber(userIds[i])), NpgsqlDbType.Bytea);
             await writer.WriteAsync(box.PhoneLookupHash(n), NpgsqlDbType.Bytea);
             await writer.WriteAsync($"+1******{n[^4..]}", NpgsqlDbType.Text);
-            await writer.WriteAsync(now, NpgsqlDbType.TimestampTz);
-            await writer.WriteAsync(now, NpgsqlDbType.TimestampTz);
+            await WriteDatesAsync(writer, perUser, $"Phone +1******{n[^4..]}", now);
         }
 
         await writer.CompleteAsync();
