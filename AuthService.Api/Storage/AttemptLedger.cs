@@ -192,14 +192,15 @@ public static class AttemptLedger
 
     private const string AcceptTotpStepSql = $"""
         with accepted as (
-            update factors f set last_totp_step = @step, last_used_at = @now, updated_at = @now
-            from two_factor_users u
-            where f.user_id = @userId and f.factor_id = @factorId and f.method = 'totp' and f.last_totp_step < @step
-              and u.user_id = f.user_id and u.locked_at is null
+            update factors set last_totp_step = @step, last_used_at = @now, updated_at = @now
+            where user_id = @userId and factor_id = @factorId and method = 'totp' and last_totp_step < @step
+              and not exists (select 1 from two_factor_users where user_id = @userId and locked_at is not null)
               and (select count(*) from verification_failures where user_id = @userId and created_at > @failuresSince) < @limit
-            returning f.user_id
+            returning user_id
         ), reset as (
-            update two_factor_users set failed_consecutive = 0, updated_at = @now where user_id = @userId and exists (select 1 from accepted)
+            -- Only when there is a count to reset: most logins follow a success, and an unchanged row is not rewritten.
+            update two_factor_users set failed_consecutive = 0, updated_at = @now
+            where user_id = @userId and failed_consecutive <> 0 and exists (select 1 from accepted)
         ), audit as (
             insert into audit_events (user_id, event_type, occurred_at, api_key_id, details)
             select @userId, '{AuditEvents.VerificationSucceeded}', @now, @apiKeyId, @auditDetails::jsonb from accepted

@@ -337,9 +337,10 @@ public static class TwoFactorStore
     public static Task<int> RecordSuccessAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId, Guid factorId,
         DateTimeOffset now) =>
         connection.ExecuteScalarAsync<int>("""
-            with used as (update factors set last_used_at = @now where user_id = @userId and factor_id = @factorId)
-            update two_factor_users set failed_consecutive = 0, updated_at = @now where user_id = @userId
-            returning (select count(*)::int from backup_codes where user_id = @userId and used_at is null)
+            with used as (update factors set last_used_at = @now where user_id = @userId and factor_id = @factorId),
+                 reset as (update two_factor_users set failed_consecutive = 0, updated_at = @now
+                           where user_id = @userId and failed_consecutive <> 0)
+            select count(*)::int from backup_codes where user_id = @userId and used_at is null
             """, new { userId, factorId, now }, transaction);
 
     /// <summary>A support reset: every trace of the user's second factors — factors, pending rows, backup codes, codes, failure

@@ -32,8 +32,16 @@ public static class Seeder
         await BackupCodesAsync(connectionString, userIds, backupCodesPerUser);
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
-        foreach (var table in new[] { "factors", "backup_codes" })
+        foreach (var table in new[] { "factors", "backup_codes", "two_factor_users" })
         {
+            await using (var exists = new NpgsqlCommand($"select to_regclass('{table}') is not null", connection))
+            {
+                if (!(bool)(await exists.ExecuteScalarAsync())!)
+                {
+                    continue; // (a baseline build's database from before migration 0008)
+                }
+            }
+
             await using var vacuum = new NpgsqlCommand($"vacuum analyze {table}", connection);
             await vacuum.ExecuteNonQueryAsync();
         }
