@@ -75,11 +75,13 @@ public static class AttemptLedger
     /// <summary>The one statement that accepts a TOTP code, whichever path checked it. It takes <see cref="TotpAcceptance.Step"/>
     /// only when, at that moment: the factor still holds the secret the code was checked against (same
     /// <see cref="FactorRow.FactorId"/>, still TOTP), the step is later than every step accepted before (RFC 6238 §5.2
-    /// single use), the factor is not locked, and fewer than <see cref="TotpAcceptance.AttemptsPerMinute"/> failures are on
-    /// record since <see cref="TotpAcceptance.FailuresSince"/>. It appends the success to the audit trail in the same
-    /// statement. Run it under the user's lock (<see cref="BeginLockAndLoadManyAsync"/> or <see cref="LockAndLoadAsync"/>): failures
-    /// are recorded only under that lock, so the count it reads is the count at commit. Returns the unused backup-code count
-    /// on success, null when refused.</summary>
+    /// single use), and fewer than <see cref="TotpAcceptance.AttemptsPerMinute"/> failures are on record since
+    /// <see cref="TotpAcceptance.FailuresSince"/>. It appends the success to the audit trail in the same statement. Run it
+    /// under the user's lock (<see cref="BeginLockAndLoadManyAsync"/> or <see cref="LockAndLoadAsync"/>) after the gate read the
+    /// user's state in the same transaction: failures, and the lock they set, are recorded only under that lock, so the count
+    /// it reads is the count at commit and the lock the gate saw is the lock at commit (the lock lives in
+    /// <c>two_factor_users</c>; re-reading it here cost a fifth of the statement's throughput). Returns the unused backup-code
+    /// count on success, null when refused.</summary>
     public static Task<int?> TryAcceptTotpStepAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, TotpAcceptance a) =>
         connection.QuerySingleOrDefaultAsync<int?>(AcceptTotpStepSql, new
         {
@@ -194,7 +196,6 @@ public static class AttemptLedger
         with accepted as (
             update factors set last_totp_step = @step, last_used_at = @now, updated_at = @now
             where user_id = @userId and factor_id = @factorId and method = 'totp' and last_totp_step < @step
-              and not exists (select 1 from two_factor_users where user_id = @userId and locked_at is not null)
               and (select count(*) from verification_failures where user_id = @userId and created_at > @failuresSince) < @limit
             returning user_id
         ), reset as (
