@@ -56,7 +56,7 @@ public static class Swagger
             {
                 new() { Name = "Two-factor", Description = "Enrollment, login challenges, verification, method switch and backup codes of one user." },
                 new() { Name = "Login policy", Description = "What the portal should do after the first factor, and the skippable enrollment prompt." },
-                new() { Name = "Support", Description = "Support reset (the only way to remove a second factor) and the user's audit trail. Admin scope." },
+                new() { Name = "Support", Description = "Support reset (the only way to remove the last factor, i.e. disable 2FA) and the user's audit trail. Admin scope." },
                 new() { Name = "API keys", Description = "Caller keys with scopes verify, manage, admin. Admin scope." },
                 new() { Name = "Operations", Description = "Health probes and Prometheus metrics for operators; no API key." },
             };

@@ -15,7 +15,7 @@ public sealed record AuditEventResponse(long Id, string Type, DateTimeOffset Occ
 
 public sealed record AuditEventPage(IReadOnlyList<AuditEventResponse> Items, long? NextBefore);
 
-/// <summary>Support operations (admin scope): the reset that is the only way to remove a second factor, and the
+/// <summary>Support operations (admin scope): the reset that is the only way to remove the last factor (disable 2FA), and the
 /// user's audit trail.</summary>
 public static class SupportApi
 {
@@ -29,7 +29,7 @@ public static class SupportApi
 
         group.MapPost("/reset", Reset)
             .WithSummary("Support reset")
-            .WithDescription("For a lost device or a lockout: removes the factor, any pending enrollment, backup codes, codes, lockout and the " +
+            .WithDescription("For a lost device or a lockout: removes every factor, any pending enrollment or addition, backup codes, codes, lockout and the " +
                              "user's counters. `reason` and `ticket` are required and audited with the acting key.");
         group.MapGet("/events", Events)
             .WithSummary("Audit events of the user, newest first")

@@ -5,7 +5,7 @@ using Npgsql;
 
 namespace AuthService.Api.Support;
 
-/// <summary>The support reset, the only way to remove a second factor: under the user's lock, the factor, any pending
+/// <summary>The support reset, the only way to remove the last factor (disable 2FA): under the user's lock, every factor, any pending
 /// enrollment, backup codes, codes, lockout and counters go, audited with the reason, the ticket and the acting key.</summary>
 public sealed class SupportReset(NpgsqlDataSource dataSource, TimeProvider time, ILogger<SupportReset> logger)
 {
