@@ -24,7 +24,7 @@ public sealed class Challenge(NpgsqlDataSource dataSource, SecretBox secrets, Ph
     {
         if (!Channels.IsPhone(channel))
         {
-            return MethodRequests.BadChannel;
+            return Methods.Phone.PhoneMethod.BadChannel;
         }
 
         if (IdempotentRequests.KeyProblem(idempotencyKey) is { } invalid)

@@ -6,10 +6,10 @@ using Npgsql;
 namespace AuthService.Api.TwoFactor;
 
 /// <summary>The proof of a change (a switch, new backup codes), whatever its kind: a TOTP code, a phone code of a <c>proof</c>
-/// challenge or a backup code (<see cref="ProofCheck"/>), or a passkey assertion of a <c>proof</c> challenge
+/// challenge or a backup code (<see cref="CodeProofs"/>), or a passkey assertion of a <c>proof</c> challenge
 /// (<see cref="PasskeyVerification"/>). Checked under the user's lock, not spent: the change spends it
 /// (<see cref="ProofCheck.SpendAsync"/>).</summary>
-public sealed class ChangeProofs(ProofCheck codes, PasskeyVerification passkeys)
+public sealed class ChangeProofs(CodeProofs codes, ProofCheck proofs, PasskeyVerification passkeys)
 {
     public static readonly Problem OneProofOnly = Problems.Validation("Send exactly one of code, backupCode and credential.");
 
@@ -23,5 +23,5 @@ public sealed class ChangeProofs(ProofCheck codes, PasskeyVerification passkeys)
     /// <summary>Spends a checked proof in the change's transaction (<see cref="ProofCheck.SpendAsync"/>).</summary>
     public Task<Result<VerifyResponse>> SpendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CheckedProof proof, UserFactors? user,
         IReadOnlyList<DateTimeOffset> recentFailures, DateTimeOffset now, Guid? actor) =>
-        codes.SpendAsync(connection, transaction, proof, user, recentFailures, now, actor);
+        proofs.SpendAsync(connection, transaction, proof, user, recentFailures, now, actor);
 }

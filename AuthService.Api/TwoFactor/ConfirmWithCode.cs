@@ -1,14 +1,11 @@
 using AuthService.Api.Http;
-using AuthService.Core.Factors;
-using AuthService.Core.Phone;
-using AuthService.Core.Security;
-using AuthService.Core.Totp;
+using AuthService.Api.TwoFactor.Methods;
 
 namespace AuthService.Api.TwoFactor;
 
-/// <summary>Confirms a pending enrollment or switch with its first code: a TOTP code of the new secret, or the code sent to
-/// the new number for that pending row.</summary>
-public sealed class ConfirmWithCode(PendingConfirmation confirmation, SecretBox secrets)
+/// <summary>Confirms a pending enrollment, switch or addition with its first code, checked by the pending factor's method: a
+/// TOTP code of the new secret, or the code sent to the new number for that pending row.</summary>
+public sealed class ConfirmWithCode(PendingConfirmation confirmation, FactorMethodRegistry methods)
 {
     public Task<Result<ConfirmResponse>> ConfirmEnrollmentAsync(string userId, string? code, Guid? actor, CancellationToken cancellationToken) =>
         ShapeProblem(code) is { } invalid
@@ -31,15 +28,7 @@ public sealed class ConfirmWithCode(PendingConfirmation confirmation, SecretBox 
             ? Problems.Validation($"code is required (at most {Core.Text.PrintableText.MaxLength} characters).")
             : null;
 
-    private PendingConfirmation.Check Check(string code) => async (connection, transaction, pending, now) =>
-    {
-        if (pending.Method == FactorMethods.Totp)
-        {
-            var check = TotpVerifier.Verify(secrets.OpenTotpSecret(pending), pending.Profile(), code, now, -1);
-            return new PendingCheck(check.Accepted, check.Step);
-        }
-
-        return new PendingCheck(await PhoneCodeCheck.TryConsumeAsync(connection, transaction, secrets, pending.UserId, PhoneCodes.PendingPurpose,
-            pending.Id, code, now, expectedCodeId: pending.Id));
-    };
+    /// <summary>The pending factor's own method checks its first code (<see cref="IFactorMethod.CheckPendingCodeAsync"/>).</summary>
+    private PendingConfirmation.Check Check(string code) => (connection, transaction, pending, now) =>
+        methods[pending.Method].CheckPendingCodeAsync(connection, transaction, pending, code, now);
 }

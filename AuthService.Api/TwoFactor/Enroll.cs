@@ -1,16 +1,18 @@
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Core.Factors;
+using AuthService.Api.TwoFactor.Methods;
 using Npgsql;
 
 namespace AuthService.Api.TwoFactor;
 
 /// <summary>Starts enrollment of a user without a factor: a TOTP secret, a code sent to a phone, or passkey creation options.</summary>
-public sealed class Enroll(NpgsqlDataSource dataSource, FactorStarts starts)
+public sealed class Enroll(NpgsqlDataSource dataSource, FactorMethodRegistry methods, TimeProvider time)
 {
     public async Task<Result<PendingStarted>> StartAsync(string userId, EnrollRequest request, Guid? actor, CancellationToken cancellationToken)
     {
-        if (starts.TargetProblem(request.Method, request.AccountName, request.DisplayName, request.PhoneNumber, request.Channel) is { } invalid)
+        var target = FactorTarget.Of(request);
+        if (methods.TargetProblem(target) is { } invalid)
         {
             return invalid;
         }
@@ -23,7 +25,6 @@ public sealed class Enroll(NpgsqlDataSource dataSource, FactorStarts starts)
             }
         }
 
-        return await starts.StartAsync(userId, PendingPurposes.Enroll, request.Method!, request.AccountName, request.DisplayName, request.PhoneNumber,
-            request.Channel, null, actor, null, cancellationToken);
+        return await methods.StartAsync(new FactorStart(userId, PendingPurposes.Enroll, target, null, actor, null, time.GetUtcNow()), cancellationToken);
     }
 }

@@ -3,6 +3,7 @@ using AuthService.Api.Events;
 using AuthService.Api.Http;
 using AuthService.Api.TwoFactor.Passkeys;
 using AuthService.Api.Storage;
+using AuthService.Api.TwoFactor.Methods;
 using AuthService.Core.Factors;
 using AuthService.Core.Policy;
 using Microsoft.Extensions.Options;
@@ -13,8 +14,7 @@ namespace AuthService.Api.TwoFactor;
 /// <summary>Several named factors per user (DESIGN §9.2): add one (with a proof once 2FA is on; without 2FA, the first
 /// enrollment), confirm it, rename it or make it the default, remove it with a proof from another factor or a backup code.
 /// The last factor is never removed: 2FA cannot be disabled by the user.</summary>
-public sealed class Factors(NpgsqlDataSource dataSource, ChangeProofs changeProofs, FactorStarts starts, IOptions<FactorOptions> options,
-    TimeProvider time)
+public sealed class Factors(NpgsqlDataSource dataSource, ChangeProofs changeProofs, FactorMethodRegistry methods, TimeProvider time)
 {
     public const string AddStage = "add_factor";
     public const string RemoveStage = "remove_factor";
@@ -26,7 +26,8 @@ public sealed class Factors(NpgsqlDataSource dataSource, ChangeProofs changeProo
             return Problems.Validation(badLabel);
         }
 
-        if (starts.TargetProblem(request.Method, request.AccountName, request.DisplayName, request.PhoneNumber, request.Channel) is { } invalid)
+        var target = FactorTarget.Of(request);
+        if (methods.TargetProblem(target) is { } invalid)
         {
             return invalid;
         }
@@ -42,11 +43,11 @@ public sealed class Factors(NpgsqlDataSource dataSource, ChangeProofs changeProo
             // Without 2FA an addition is the first enrollment (no proof to give); it is confirmed at /factors/{id}/confirm too.
             return request.Proof is not null
                 ? Problems.NotEnabled
-                : await starts.StartAsync(userId, PendingPurposes.Enroll, request.Method!, request.AccountName, request.DisplayName, request.PhoneNumber,
-                    request.Channel, null, actor, request.Label, cancellationToken);
+                : await methods.StartAsync(new FactorStart(userId, PendingPurposes.Enroll, target, null, actor, request.Label, time.GetUtcNow()),
+                    cancellationToken);
         }
 
-        var max = options.Value.MaxOf(request.Method!);
+        var max = methods[request.Method!].MaxPerUser;
         if (user.OfMethod(request.Method!).Count() >= max)
         {
             return Problems.FactorLimitReached(request.Method!, max);
@@ -55,8 +56,8 @@ public sealed class Factors(NpgsqlDataSource dataSource, ChangeProofs changeProo
         var proof = await changeProofs.CheckAsync(userId, request.Proof, actor, AddStage, cancellationToken);
         return proof.Error is not null
             ? proof.Error
-            : await starts.StartAsync(userId, PendingPurposes.Add, request.Method!, request.AccountName, request.DisplayName, request.PhoneNumber,
-                request.Channel, proof.Value, actor, request.Label, cancellationToken);
+            : await methods.StartAsync(new FactorStart(userId, PendingPurposes.Add, target, proof.Value, actor, request.Label, time.GetUtcNow()),
+                cancellationToken);
     }
 
     public async Task<Result<FactorView>> UpdateAsync(string userId, Guid factorId, UpdateFactorRequest request, Guid? actor,
@@ -90,7 +91,7 @@ public sealed class Factors(NpgsqlDataSource dataSource, ChangeProofs changeProo
         await TwoFactorStore.UpdateFactorAsync(connection, transaction, userId, factorId, label, request.Default == true, now);
         await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.FactorUpdated(factorId, before.Method, label, request.Default == true), now, actor);
         await transaction.CommitAsync(cancellationToken);
-        return Status.View(before with { Label = label ?? before.Label, IsDefault = before.IsDefault || request.Default == true });
+        return methods.Describe(before with { Label = label ?? before.Label, IsDefault = before.IsDefault || request.Default == true });
     }
 
     /// <summary>Removes a factor, proved by another factor or a backup code (spent in the transaction that removes it). The user's

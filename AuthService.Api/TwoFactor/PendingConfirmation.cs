@@ -6,6 +6,7 @@ using AuthService.Api.Storage;
 using AuthService.Core.Factors;
 using AuthService.Core.Policy;
 using Microsoft.Extensions.Options;
+using AuthService.Api.TwoFactor.Methods;
 using Npgsql;
 
 namespace AuthService.Api.TwoFactor;
@@ -18,11 +19,11 @@ public sealed record PendingCheck(bool Accepted, long TotpStep = -1, string Reas
     public static readonly PendingCheck Refused = new(false);
 }
 
-/// <summary>Confirms a pending enrollment or switch, whatever the method, in one transaction under the user's lock: the
-/// pending row of the right purpose, the attempt gate, the method's check (<see cref="Check"/>), the failure ledger on a
-/// refusal (<see cref="ProofCheck.RefuseAsync"/>), and on success the completion — the factor enabled with new backup codes,
-/// or the old factor replaced.</summary>
-public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck proofs, TimeProvider time, IOptions<FactorOptions> factorOptions,
+/// <summary>Confirms a pending enrollment, switch or addition, whatever the method, in one transaction under the user's lock:
+/// the pending row of the right purpose, then the proof pipeline (<see cref="ProofCheck.CheckGatedAsync{T}"/>: the gate, the
+/// method's check <see cref="Check"/>, the failure ledger on a refusal), and on success the completion — the factor enabled
+/// with new backup codes, added, or replacing the old ones.</summary>
+public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck proofs, FactorMethodRegistry methods, TimeProvider time,
     ILogger<PendingConfirmation> logger)
 {
     public delegate Task<PendingCheck> Check(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending, DateTimeOffset now);
@@ -78,17 +79,19 @@ public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck 
             return Problems.Validation($"The pending {purpose} is for {pending.Method}: confirm it with a code.");
         }
 
-        var state = ProofCheck.StateOf(factor, recentFailures);
-        var decision = ProofDecisions.Gate(state, proofs.Limits, now);
-        var checkedPending = decision is null ? await check(connection, transaction, pending, now) : PendingCheck.Refused;
-        decision ??= ProofDecisions.AfterCheck(state, proofs.Limits, now, checkedPending.Accepted);
-        if (!decision.Value.IsAccepted)
+        var subject = new ProofSubject(userId, HasFactor: factor is not null, pending.Method, purpose, ProofCheck.StateOf(factor, recentFailures), now, actor);
+        var result = await proofs.CheckGatedAsync(connection, transaction, subject, async () =>
         {
-            var refused = await proofs.RefuseAsync(connection, transaction, decision.Value, userId, factor is not null, pending.Method, purpose, now,
-                actor, checkedPending.Reason, checkedPending.Shown);
+            var found = await check(connection, transaction, pending, now);
+            return found.Accepted ? found : MethodOutcome<PendingCheck>.Refuse(found.Reason, found.Shown);
+        });
+        if (result.Error is { } refused)
+        {
             await transaction.CommitAsync(cancellationToken);
             return refused;
         }
+
+        var checkedPending = result.Value!;
 
         if (!await TwoFactorStore.DeletePendingAsync(connection, transaction, pending))
         {
@@ -152,9 +155,10 @@ public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck 
             return Problems.NotEnabled;
         }
 
-        if (user.OfMethod(pending.Method).Count() >= factorOptions.Value.MaxOf(pending.Method))
+        var max = methods[pending.Method].MaxPerUser;
+        if (user.OfMethod(pending.Method).Count() >= max)
         {
-            return Problems.FactorLimitReached(pending.Method, factorOptions.Value.MaxOf(pending.Method));
+            return Problems.FactorLimitReached(pending.Method, max);
         }
 
         await TwoFactorStore.InsertFactorAsync(connection, transaction, pending, step, isDefault: false, now);

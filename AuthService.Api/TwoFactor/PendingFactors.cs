@@ -8,35 +8,28 @@ using AuthService.Core.Policy;
 using AuthService.Core.Security;
 using AuthService.Core.Totp;
 using Microsoft.Extensions.Options;
+using AuthService.Api.TwoFactor.Methods;
 using Npgsql;
 
 namespace AuthService.Api.TwoFactor;
 
-/// <summary>Starts a pending enrollment or switch (<see cref="PendingPurposes"/>) with a TOTP secret or a phone code; the
-/// request was validated by <see cref="MethodRequests"/>, a switch's proof checked but not spent. A passkey pending row is
-/// started by its own ceremony, through the same <see cref="StoreAsync"/>.</summary>
-public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secrets, PhoneCodeDelivery delivery, ProofCheck proofs,
-    IOptions<AuthOptions> authOptions, IOptions<TotpOptions> totpOptions)
+/// <summary>Stores a pending factor — an enrollment, a switch or an addition (<see cref="PendingPurposes"/>) — that its method
+/// (<see cref="IFactorMethod.StartAsync"/>) built: under the user's lock, spending a switch's or an addition's checked proof in
+/// the same transaction. What is the same for every method; the method brings its columns and what it sends.</summary>
+public sealed class PendingFactors(NpgsqlDataSource dataSource, ProofCheck proofs)
 {
-    /// <param name="proof">A switch's or an addition's checked proof (spent when the pending row is stored); null for an enrollment.</param>
-    /// <param name="label">The new factor's label (an addition may name it).</param>
-    public Task<Result<PendingStarted>> StartAsync(string userId, string purpose, string method, string? accountName, string? phoneNumber,
-        string? channel, CheckedProof? proof, Guid? actor, DateTimeOffset now, CancellationToken cancellationToken, string? label = null) =>
-        method == FactorMethods.Totp
-            ? StartTotpAsync(userId, purpose, accountName, proof, actor, now, label, cancellationToken)
-            : StartPhoneAsync(userId, purpose, PhoneNumbers.Parse(phoneNumber).E164!, channel!, proof, actor, now, label, cancellationToken);
-
-    public static PendingRow New(string userId, string purpose, string method, DateTimeOffset now, TimeSpan ttl, CheckedProof? proof,
-        string? label = null) => new()
+    /// <summary>A new pending row of <paramref name="method"/> for <paramref name="start"/>, valid for <paramref name="ttl"/>: the
+    /// method adds its own columns (a sealed secret, a number).</summary>
+    public static PendingRow New(FactorStart start, string method, TimeSpan ttl) => new()
     {
-        UserId = userId,
-        Id = Guid.CreateVersion7(now),
-        Purpose = purpose,
+        UserId = start.UserId,
+        Id = Guid.CreateVersion7(start.Now),
+        Purpose = start.Purpose,
         Method = method,
-        CreatedAt = now.UtcDateTime,
-        ExpiresAt = (now + ttl).UtcDateTime,
-        FromFactorId = purpose == PendingPurposes.Switch ? proof?.FactorId : null,
-        Label = label,
+        CreatedAt = start.Now.UtcDateTime,
+        ExpiresAt = (start.Now + ttl).UtcDateTime,
+        FromFactorId = start.Purpose == PendingPurposes.Switch ? start.Proof?.FactorId : null,
+        Label = start.Label,
     };
 
     /// <summary>Stores <paramref name="pending"/> if the user is still where the request found them, in the caller's transaction
@@ -91,53 +84,5 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secret
 
         await transaction.CommitAsync(cancellationToken);
         return refused;
-    }
-
-    private async Task<Result<PendingStarted>> StartTotpAsync(string userId, string purpose, string? accountName, CheckedProof? proof, Guid? actor,
-        DateTimeOffset now, string? label, CancellationToken cancellationToken)
-    {
-        var totp = totpOptions.Value;
-        var profile = totp.Profile;
-        var secret = TotpSecrets.Generate();
-        var pending = New(userId, purpose, FactorMethods.Totp, now, totp.EnrollmentTtl, proof, label) with
-        {
-            TotpSecret = secrets.Seal(secret, SealContexts.TotpSecret(userId)),
-            TotpAlgorithm = profile.AlgorithmName,
-            TotpDigits = profile.Digits,
-            TotpPeriod = profile.PeriodSeconds,
-        };
-        if (await StoreAsync(pending, proof, now, actor, cancellationToken) is { } refused)
-        {
-            return refused;
-        }
-
-        var account = string.IsNullOrWhiteSpace(accountName) ? userId : accountName.Trim();
-        var uri = OtpAuthUri.Build(authOptions.Value.Issuer, account, secret, profile);
-        var (svg, png) = QrCodes.Render(uri);
-        return new PendingStarted(
-            new TotpEnrollmentResponse(FactorMethods.Totp, TotpSecrets.ToBase32(secret), uri, svg, png, Timestamps.Utc(pending.ExpiresAt), pending.Id),
-            null);
-    }
-
-    private async Task<Result<PendingStarted>> StartPhoneAsync(string userId, string purpose, string e164, string channel, CheckedProof? proof,
-        Guid? actor, DateTimeOffset now, string? label, CancellationToken cancellationToken)
-    {
-        var masked = PhoneNumbers.Mask(e164);
-        var phoneHash = secrets.PhoneLookupHash(e164);
-        var pending = New(userId, purpose, FactorMethods.Phone, now, PhoneCodes.Validity, proof, label) with
-        {
-            PhoneNumber = secrets.Seal(e164, SealContexts.PhoneNumber(userId)),
-            PhoneHash = phoneHash,
-            PhoneMasked = masked,
-            Channel = channel,
-        };
-        // The code's id is the pending row's, and so is the factor it is bound to: only the code sent to this number confirms
-        // this enrollment. The row (and a switch's proof) is stored with the code, once it was sent.
-        var sent = await delivery.DeliverAsync(new CodeSend(userId, e164, phoneHash, Channels.Parse(channel), PhoneCodes.PendingPurpose, pending.Id, pending.Id, actor,
-            (connection, transaction, user, recentFailures) => StoreAsync(connection, transaction, pending, proof, user, recentFailures, now, actor)),
-            now, cancellationToken);
-        return sent.Error is not null
-            ? sent.Error
-            : new PendingStarted(null, new PhoneEnrollmentResponse(FactorMethods.Phone, masked, channel, sent.Value, pending.Id));
     }
 }

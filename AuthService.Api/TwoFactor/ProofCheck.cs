@@ -7,6 +7,7 @@ using AuthService.Core.Factors;
 using AuthService.Core.Policy;
 using AuthService.Core.Security;
 using Microsoft.Extensions.Options;
+using AuthService.Api.TwoFactor.Methods.Totp;
 using Npgsql;
 
 namespace AuthService.Api.TwoFactor;
@@ -48,63 +49,13 @@ public sealed partial class ProofCheck : IDisposable
 
     public AttemptLimits Limits { get; }
 
-    /// <summary>A login (<c>/verify</c>): checks <paramref name="proof"/> (a code of the current factor, or a backup code) under the
-    /// user's lock and spends it in the same step. TOTP codes go through the coalesced batch.</summary>
-    public async Task<Result<VerifyResponse>> ConsumeAsync(string userId, Proof? proof, Guid? actor, string stage, CancellationToken cancellationToken)
-    {
-        if (ShapeProblem(proof) is { } invalid)
-        {
-            return invalid;
-        }
-
-        if (proof!.Code is { } code)
-        {
-            // A full queue means the database is far behind: 503 at once (as a pool timeout would), not requests piling up.
-            if (!_totpLogins.TryRun(new TotpAttempt(userId, code, stage, actor, _time.GetUtcNow()), out var decided))
-            {
-                throw new NpgsqlException("Too many logins are waiting for the database; retry shortly.");
-            }
-
-            if (await decided is { } answer)
-            {
-                return answer;
-            }
-        }
-
-        return await CheckAndSpendAsync(userId, actor, (c, t, user, state, now) => CheckCodeAsync(c, t, user, state, proof, stage, now, actor, null),
-            cancellationToken);
-    }
-
-    /// <summary>The proof of a change (a switch, new backup codes): checked under the user's lock — a wrong one is recorded as a
-    /// failure at once — but not spent. The change spends it (<see cref="SpendAsync"/>) in its own transaction, so a change
-    /// that is refused (a budget, a cap, the provider) leaves it unspent (DESIGN §9.1).</summary>
-    /// <param name="excluded">A factor whose own codes do not count (the one a removal removes: its proof must come from another
-    /// factor or a backup code).</param>
-    public Task<Result<CheckedProof>> CheckAsync(string userId, Proof? proof, Guid? actor, string stage, CancellationToken cancellationToken,
-        Guid? excluded = null) =>
-        ShapeProblem(proof) is { } invalid
-            ? Task.FromResult<Result<CheckedProof>>(invalid)
-            : CheckInTransactionAsync(userId, (c, t, user, state, now) => CheckCodeAsync(c, t, user, state, proof!, stage, now, actor, excluded),
-                cancellationToken);
-
-    /// <summary>Exactly one of code and backupCode, at most 64 printable characters.</summary>
-    private static Problem? ShapeProblem(Proof? proof)
-    {
-        if (proof is null)
-        {
-            return Problems.Validation("proof is required: a code of the current factor or a backup code.");
-        }
-
-        if ((proof.Code is null) == (proof.BackupCode is null))
-        {
-            return Problems.Validation("Send exactly one of code and backupCode.");
-        }
-
-        var value = proof.Code ?? proof.BackupCode!;
-        return Core.Text.PrintableText.IsValid(value)
-            ? null
-            : Problems.Validation($"The code must be at most {Core.Text.PrintableText.MaxLength} printable characters.");
-    }
+    /// <summary>A TOTP login code joins the coalesced batch: its answer, or null when the user takes the single-user path (no TOTP
+    /// factor, or a phone factor whose code it may be). A full queue means the database is far behind: 503 at once (as a pool
+    /// timeout would), not requests piling up.</summary>
+    public Task<Result<VerifyResponse>?> TryBatchLoginAsync(string userId, string code, string stage, Guid? actor) =>
+        _totpLogins.TryRun(new TotpAttempt(userId, code, stage, actor, _time.GetUtcNow()), out var decided)
+            ? decided
+            : throw new NpgsqlException("Too many logins are waiting for the database; retry shortly.");
 
     private sealed record TotpAttempt(string UserId, string Code, string Stage, Guid? Actor, DateTimeOffset Now);
 
@@ -145,7 +96,7 @@ public sealed partial class ProofCheck : IDisposable
             int matched;
             try
             {
-                (decision, matched) = ProofDecisions.TotpAny(state, Limits, attempt.Now, Candidates(totp, lastSteps), attempt.Code);
+                (decision, matched) = ProofDecisions.TotpAny(state, Limits, attempt.Now, TotpMethod.Candidates(_secrets, totp, lastSteps), attempt.Code);
             }
             catch (Exception e) when (StoredFactors.IsUnreadable(e))
             {
@@ -161,7 +112,7 @@ public sealed partial class ProofCheck : IDisposable
             {
                 var factor = totp[matched];
                 lastSteps[factor.FactorId] = decision.Step;
-                writes.Add(AttemptLedger.AcceptTotpStepCommand(Acceptance(factor, decision, attempt.Stage, attempt.Now, attempt.Actor)));
+                writes.Add(AttemptLedger.AcceptTotpStepCommand(TotpMethod.Acceptance(Limits, factor, decision, attempt.Stage, attempt.Now, attempt.Actor)));
                 accepted.Add((i, decision.DriftSteps, factor.FactorId));
                 continue;
             }
@@ -193,18 +144,6 @@ public sealed partial class ProofCheck : IDisposable
 
         return results;
     }
-
-    /// <summary>The user's TOTP factors as <see cref="ProofDecisions.TotpAny"/> checks them: each secret opened only once the gate
-    /// is open, each with its own last accepted step.</summary>
-    private List<TotpCandidate> Candidates(IReadOnlyList<FactorRow> totp, IReadOnlyDictionary<Guid, long>? lastSteps = null) =>
-        totp.Select(f => new TotpCandidate(() => _secrets.OpenTotpSecret(f), f.Profile,
-            lastSteps is not null && lastSteps.TryGetValue(f.FactorId, out var step) ? step : f.LastTotpStep)).ToList();
-
-    /// <summary>A TOTP code that passed <see cref="ProofDecisions.Totp"/> against <paramref name="factor"/>'s secret, ready for the
-    /// one statement that accepts it under the limits as they stand at that moment.</summary>
-    internal AttemptLedger.TotpAcceptance Acceptance(FactorRow factor, ProofDecision decision, string stage, DateTimeOffset now, Guid? actor) =>
-        new(factor.UserId, factor.FactorId, decision.Step, now, now - AttemptLimits.Window, Limits.AttemptsPerMinute, actor,
-            AuditLog.Details(new AuditEvent.VerificationSucceeded(FactorMethods.Totp, stage, DriftSteps: decision.DriftSteps, FactorId: factor.FactorId)));
 
     internal static AttemptState StateOf(UserFactors? user, IReadOnlyList<DateTimeOffset> recentFailures) =>
         new(user?.Locked == true, recentFailures, user?.FailedConsecutive ?? 0);

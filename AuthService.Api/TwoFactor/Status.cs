@@ -1,10 +1,11 @@
 using AuthService.Api.Storage;
+using AuthService.Api.TwoFactor.Methods;
 using Npgsql;
 
 namespace AuthService.Api.TwoFactor;
 
 /// <summary>The second-factor status of a user: what is enabled, what is pending, how many backup codes are left.</summary>
-public sealed class Status(NpgsqlDataSource dataSource, TimeProvider time)
+public sealed class Status(NpgsqlDataSource dataSource, FactorMethodRegistry methods, TimeProvider time)
 {
     public async Task<StatusResponse> GetAsync(string userId, CancellationToken cancellationToken)
     {
@@ -20,10 +21,6 @@ public sealed class Status(NpgsqlDataSource dataSource, TimeProvider time)
             remaining,
             user?.Locked == true,
             pending is null ? null : new PendingStatus(pending.Purpose, pending.Method, pending.Channel, Timestamps.Utc(pending.ExpiresAt)),
-            user?.Factors.Select(View).ToList() ?? []);
+            user?.Factors.Select(methods.Describe).ToList() ?? []);
     }
-
-    /// <summary>A factor as the API shows it: never a secret, the phone number masked.</summary>
-    public static FactorView View(FactorRow factor) => new(factor.FactorId, factor.Method, factor.Label, factor.PhoneMasked,
-        factor.Channel, Timestamps.Utc(factor.CreatedAt), factor.LastUsedAt is { } used ? Timestamps.Utc(used) : null, factor.IsDefault);
 }

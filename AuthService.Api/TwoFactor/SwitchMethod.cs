@@ -1,4 +1,5 @@
 using AuthService.Api.Http;
+using AuthService.Api.TwoFactor.Methods;
 using AuthService.Core.Factors;
 
 namespace AuthService.Api.TwoFactor;
@@ -7,13 +8,14 @@ namespace AuthService.Api.TwoFactor;
 /// of a current factor (<see cref="ChangeProofs"/>); the proof is spent only when the pending switch is stored — after the
 /// code reached the provider, for a phone — so a switch refused by a budget, a cap or the provider keeps it. The current factors
 /// keep working until the new one is confirmed; it then replaces them all.</summary>
-public sealed class SwitchMethod(ChangeProofs proofs, FactorStarts starts)
+public sealed class SwitchMethod(ChangeProofs proofs, FactorMethodRegistry methods, TimeProvider time)
 {
     public const string Stage = "switch_method";
 
     public async Task<Result<PendingStarted>> StartAsync(string userId, SwitchMethodRequest request, Guid? actor, CancellationToken cancellationToken)
     {
-        if (starts.TargetProblem(request.Method, request.AccountName, request.DisplayName, request.PhoneNumber, request.Channel) is { } invalid)
+        var target = FactorTarget.Of(request);
+        if (methods.TargetProblem(target) is { } invalid)
         {
             return invalid;
         }
@@ -21,7 +23,7 @@ public sealed class SwitchMethod(ChangeProofs proofs, FactorStarts starts)
         var proof = await proofs.CheckAsync(userId, request.Proof, actor, Stage, cancellationToken);
         return proof.Error is not null
             ? proof.Error
-            : await starts.StartAsync(userId, PendingPurposes.Switch, request.Method!, request.AccountName, request.DisplayName, request.PhoneNumber,
-                request.Channel, proof.Value, actor, null, cancellationToken);
+            : await methods.StartAsync(new FactorStart(userId, PendingPurposes.Switch, target, proof.Value, actor, null, time.GetUtcNow()),
+                cancellationToken);
     }
 }

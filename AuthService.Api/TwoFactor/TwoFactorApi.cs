@@ -229,7 +229,7 @@ public static class TwoFactorApi
     }
 
     public static async Task<Results<Ok<VerifyResponse>, ProblemHttpResult>> Verify(
-        string userId, VerifyRequest request, ProofCheck proofs, PasskeyVerification passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
+        string userId, VerifyRequest request, CodeProofs proofs, PasskeyVerification passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
         ToOk(request.Credential is not { } credential
             ? await proofs.ConsumeAsync(userId, new Proof(request.Code, request.BackupCode), caller.ApiKeyId(), LoginStage, ct)
             : request.Code is not null || request.BackupCode is not null ? ChangeProofs.OneProofOnly

@@ -1,3 +1,7 @@
+using AuthService.Api.TwoFactor.Methods;
+using AuthService.Api.TwoFactor.Methods.Phone;
+using AuthService.Api.TwoFactor.Methods.Totp;
+
 namespace AuthService.Api.TwoFactor;
 
 public static class TwoFactorServices
@@ -6,20 +10,23 @@ public static class TwoFactorServices
     public static IServiceCollection AddTwoFactor(this IServiceCollection services)
     {
         services.AddSingleton<ProofCheck>();
+        services.AddSingleton<CodeProofs>();
+        // The factor methods, in the order a code is tried (passkeys register theirs in AddPasskeys).
+        services.AddSingleton<IFactorMethod, TotpMethod>();
+        services.AddSingleton<IFactorMethod, PhoneMethod>();
+        services.AddSingleton<FactorMethodRegistry>();
         services.AddSingleton<ChangeProofs>();
         services.AddSingleton<PendingConfirmation>();
         services.AddSingleton<PendingFactors>();
         services.AddSingleton<PhoneCodeDelivery>();
         services.AddSingleton<PhoneDeliveries>();
         services.AddSingleton<IdempotentRequests>();
-        services.AddSingleton<MethodRequests>();
         services.AddSingleton<Status>();
         services.AddSingleton<Enroll>();
         services.AddSingleton<ConfirmWithCode>();
         services.AddSingleton<SwitchMethod>();
         services.AddSingleton<Challenge>();
         services.AddSingleton<BackupCodes>();
-        services.AddSingleton<FactorStarts>();
         services.AddSingleton<Factors>();
         return services;
     }

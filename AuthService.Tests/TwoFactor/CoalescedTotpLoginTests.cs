@@ -11,7 +11,7 @@ namespace AuthService.Tests.TwoFactor;
 /// and the per-minute limit stops checking at exactly its count.</summary>
 public class CoalescedTotpLoginTests : AppFixture
 {
-    private ProofCheck Proofs => App.Services.GetRequiredService<ProofCheck>();
+    private CodeProofs Proofs => App.Services.GetRequiredService<CodeProofs>();
 
     private async Task<AuthService.Api.Http.Result<VerifyResponse>?> AttemptAsync(string userId, string code) =>
         await Proofs.ConsumeAsync(userId, new Proof(code, null), null, TwoFactorApi.LoginStage, CancellationToken.None);

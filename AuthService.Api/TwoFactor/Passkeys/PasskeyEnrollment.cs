@@ -9,62 +9,11 @@ using Npgsql;
 
 namespace AuthService.Api.TwoFactor.Passkeys;
 
-/// <summary>Registers a passkey: an enrollment or a switch starts a pending factor with a registration challenge
-/// (5 minutes, single use, bound to that pending row); the <c>RegistrationResponseJSON</c> confirms it. Confirmation
+/// <summary>Confirms a passkey registration (started by <see cref="PasskeyMethod"/> with a registration challenge, 5 minutes,
+/// single use, bound to that pending row): the <c>RegistrationResponseJSON</c> confirms it. Confirmation
 /// runs under the user's lock with the same attempt limit and failure ledger as a code confirmation.</summary>
-public sealed class PasskeyEnrollment(
-    NpgsqlDataSource dataSource,
-    PendingFactors pendingFactors,
-    PendingConfirmation confirmation,
-    PasskeyCeremonies ceremonies,
-    TimeProvider time)
+public sealed class PasskeyEnrollment(PendingConfirmation confirmation, PasskeyCeremonies ceremonies)
 {
-    public bool Enabled => ceremonies.Enabled;
-
-    /// <summary>Starts a pending passkey enrollment (<see cref="PendingPurposes.Enroll"/>) or switch
-    /// (<see cref="PendingPurposes.Switch"/>, with its checked <paramref name="proof"/>, spent when the pending row is stored).</summary>
-    public async Task<Result<PendingStarted>> StartAsync(string userId, string purpose, string? accountName, string? displayName, CheckedProof? proof,
-        Guid? actor, CancellationToken ct, string? label = null)
-    {
-        if (!ceremonies.Enabled)
-        {
-            return PasskeyProblems.NotConfigured;
-        }
-
-        if (LabelProblem(accountName, displayName) is { } invalid)
-        {
-            return invalid;
-        }
-
-        var name = string.IsNullOrWhiteSpace(accountName) ? userId : accountName.Trim();
-        var shown = string.IsNullOrWhiteSpace(displayName) ? name : displayName.Trim();
-        var now = time.GetUtcNow();
-        IReadOnlyList<PasskeyCredentialRow> existing;
-        await using (var connection = await dataSource.OpenConnectionAsync(ct))
-        {
-            existing = await PasskeyStore.GetCredentialsAsync(connection, null, userId);
-        }
-
-        var (options, challenge, stored) = ceremonies.NewRegistration(RandomNumberGenerator.GetBytes(32), name, shown, existing);
-        var expiresAt = now + PasskeyOptions.ChallengeLifetime;
-        var pending = PendingFactors.New(userId, purpose, FactorMethods.Passkey, now, PasskeyOptions.ChallengeLifetime, proof, label);
-        var refused = await pendingFactors.StoreAsync(pending, proof, now, actor, ct,
-            (connection, transaction) => PasskeyStore.PutChallengeAsync(connection, transaction, new PasskeyChallengeRow
-            {
-                UserId = userId,
-                Ceremony = PasskeyStore.Registration,
-                Purpose = PasskeyStore.PendingPurpose,
-                PendingId = pending.Id,
-                Challenge = challenge,
-                Options = stored,
-                CreatedAt = now.UtcDateTime,
-                ExpiresAt = expiresAt.UtcDateTime,
-            }));
-        return refused is not null
-            ? refused
-            : new PendingStarted(null, null, new PasskeyEnrollmentResponse(FactorMethods.Passkey, options, expiresAt, pending.Id));
-    }
-
     public Task<Result<ConfirmResponse>> ConfirmEnrollmentAsync(string userId, RegistrationResponseJson credential, Guid? actor,
         CancellationToken ct)
     {
@@ -123,11 +72,4 @@ public sealed class PasskeyEnrollment(
             CreatedAt = now.UtcDateTime,
         }));
     };
-
-    /// <summary>What the authenticator will show: short, printable.</summary>
-    public static Problem? LabelProblem(string? accountName, string? displayName) => IsLabel(accountName) && IsLabel(displayName)
-        ? null
-        : Problems.Validation($"accountName and displayName must be at most {Core.Text.PrintableText.MaxLength} characters without control characters.");
-
-    private static bool IsLabel(string? value) => value is null || Core.Text.PrintableText.IsValid(value);
 }

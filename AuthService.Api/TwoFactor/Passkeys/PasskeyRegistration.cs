@@ -12,6 +12,7 @@ public static class PasskeyRegistration
         services.AddSingleton<IValidateOptions<PasskeyOptions>, PasskeyOptionsValidator>();
         services.AddSingleton<IFido2>(sp => new Fido2(sp.GetRequiredService<IOptions<PasskeyOptions>>().Value.ToFido2()));
         services.AddSingleton<PasskeyCeremonies>();
+        services.AddSingleton<Methods.IFactorMethod, PasskeyMethod>();
         services.AddSingleton<PasskeyEnrollment>();
         services.AddSingleton<PasskeyVerification>();
         services.ConfigureSwaggerGen(o => o.SchemaFilter<PasskeyExamplesFilter>());

@@ -4,6 +4,7 @@ using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Api.TwoFactor;
 using AuthService.Core.Factors;
+using AuthService.Api.TwoFactor.Methods;
 using Npgsql;
 
 namespace AuthService.Api.TwoFactor.Passkeys;
@@ -89,55 +90,62 @@ public sealed class PasskeyVerification(
                 return PasskeyProblems.NotPasskeyUser;
             }
 
-            if (await proofs.GateAsync(connection, transaction, userId, state, now, actor) is { } closed)
-            {
-                return closed;
-            }
-
-            var purpose = ProofCheck.PurposeOf(stage);
-            var challenge = await PasskeyStore.GetChallengeAsync(connection, transaction, userId, PasskeyStore.Authentication, purpose);
-            var stored = (await PasskeyStore.GetCredentialsAsync(connection, transaction, userId))
-                .FirstOrDefault(c => c.CredentialId.AsSpan().SequenceEqual(raw.RawId) && c.FactorId != excluded);
-            var issuedFor = challenge is not null && (challenge.FactorId is null || challenge.FactorId == stored?.FactorId) ? challenge : null;
-            var (result, refusal) = await ceremonies.VerifyAssertionAsync(raw, issuedFor, stored, now, ct);
-            if (result is not null && !(stored!.SignCount < result.SignCount || (stored.SignCount == 0 && result.SignCount == 0)))
-            {
-                // WebAuthn §7.2 step 21, told apart now; TryAdvanceCounterAsync enforces the same rule when the proof is spent.
-                (result, refusal) = (null, new Refusal("counter_regression", PasskeyProblems.CounterRegression));
-            }
-
-            if (refusal is not null)
-            {
-                if (challenge is not null)
-                {
-                    await PasskeyStore.TrySpendChallengeAsync(connection, transaction, challenge);
-                }
-
-                return await RefuseAsync(connection, transaction, userId, state, refusal, stored, stage, now, actor);
-            }
-
-            var (credentialId, factorId) = (stored!.CredentialId, stored.FactorId);
-            return new CheckedProof(factorId, FactorMethods.Passkey, stage, null, async (c, t, at) =>
-            {
-                // A challenge spent meanwhile, or a counter that another assertion moved past this one's, is a replay (the
-                // caller records the failure; the challenge, once taken, stays used).
-                if (!await PasskeyStore.TrySpendChallengeAsync(c, t, challenge!) ||
-                    !await PasskeyStore.TryAdvanceCounterAsync(c, t, userId, credentialId, result!.SignCount, result.IsBackedUp, at))
-                {
-                    return null;
-                }
-
-                var remaining = await TwoFactorStore.RecordSuccessAsync(c, t, userId, factorId, at);
-                await AuditLog.AppendAsync(c, t, userId,
-                    new AuditEvent.VerificationSucceeded(FactorMethods.Passkey, stage, BackupCodesRemaining: remaining, FactorId: factorId), at, actor);
-                return remaining;
-            });
+            var subject = new ProofSubject(userId, HasFactor: true, FactorMethods.Passkey, stage, state, now, actor);
+            return await proofs.CheckGatedAsync(connection, transaction, subject, () => AssertAsync(connection, transaction, raw, userId, stage, actor,
+                excluded, now, ct));
         };
 
-    /// <summary>A refused assertion is a failed verification like a wrong code (ledger, consecutive count, lock); a
-    /// counter regression is also audited on its own as a possible clone.</summary>
-    private async Task<Problem> RefuseAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId,
-        AttemptState state, Refusal refusal, PasskeyCredentialRow? credential, string stage, DateTimeOffset now, Guid? actor)
+    /// <summary>The assertion against the live challenge and the stored credential: the unspent proof, or the refusal (the
+    /// challenge used up; a counter regression audited on its own as a possible clone).</summary>
+    private async Task<MethodOutcome<CheckedProof>> AssertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        Fido2NetLib.AuthenticatorAssertionRawResponse raw, string userId, string stage, Guid? actor, Guid? excluded, DateTimeOffset now,
+        CancellationToken ct)
+    {
+        var purpose = ProofCheck.PurposeOf(stage);
+        var challenge = await PasskeyStore.GetChallengeAsync(connection, transaction, userId, PasskeyStore.Authentication, purpose);
+        var stored = (await PasskeyStore.GetCredentialsAsync(connection, transaction, userId))
+            .FirstOrDefault(c => c.CredentialId.AsSpan().SequenceEqual(raw.RawId) && c.FactorId != excluded);
+        var issuedFor = challenge is not null && (challenge.FactorId is null || challenge.FactorId == stored?.FactorId) ? challenge : null;
+        var (result, refusal) = await ceremonies.VerifyAssertionAsync(raw, issuedFor, stored, now, ct);
+        if (result is not null && !(stored!.SignCount < result.SignCount || (stored.SignCount == 0 && result.SignCount == 0)))
+        {
+            // WebAuthn §7.2 step 21, told apart now; TryAdvanceCounterAsync enforces the same rule when the proof is spent.
+            (result, refusal) = (null, new Refusal("counter_regression", PasskeyProblems.CounterRegression));
+        }
+
+        if (refusal is not null)
+        {
+            if (challenge is not null)
+            {
+                await PasskeyStore.TrySpendChallengeAsync(connection, transaction, challenge);
+            }
+
+            await AuditCounterRegressionAsync(connection, transaction, userId, refusal, stored, now, actor);
+            return MethodOutcome<CheckedProof>.Refuse(refusal.Reason, refusal.Problem);
+        }
+
+        var (credentialId, factorId) = (stored!.CredentialId, stored.FactorId);
+        return new CheckedProof(factorId, FactorMethods.Passkey, stage, null, async (c, t, at) =>
+        {
+            // A challenge spent meanwhile, or a counter that another assertion moved past this one's, is a replay (the
+            // caller records the failure; the challenge, once taken, stays used).
+            if (!await PasskeyStore.TrySpendChallengeAsync(c, t, challenge!) ||
+                !await PasskeyStore.TryAdvanceCounterAsync(c, t, userId, credentialId, result!.SignCount, result.IsBackedUp, at))
+            {
+                return null;
+            }
+
+            var remaining = await TwoFactorStore.RecordSuccessAsync(c, t, userId, factorId, at);
+            await AuditLog.AppendAsync(c, t, userId,
+                new AuditEvent.VerificationSucceeded(FactorMethods.Passkey, stage, BackupCodesRemaining: remaining, FactorId: factorId), at, actor);
+            return remaining;
+        });
+    }
+
+    /// <summary>A counter regression is audited on its own as a possible clone (the refusal itself is a failed verification
+    /// like a wrong code).</summary>
+    private async Task AuditCounterRegressionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId,
+        Refusal refusal, PasskeyCredentialRow? credential, DateTimeOffset now, Guid? actor)
     {
         if (refusal.Problem == PasskeyProblems.CounterRegression)
         {
@@ -147,8 +155,5 @@ public sealed class PasskeyVerification(
                 userId);
             PasskeyMetrics.CounterRegressions.Inc();
         }
-
-        return await proofs.RefuseAsync(connection, transaction, ProofDecisions.AfterCheck(state, proofs.Limits, now, accepted: false),
-            userId, hasFactor: true, FactorMethods.Passkey, stage, now, actor, refusal.Reason, refusal.Problem);
     }
 }
