@@ -54,11 +54,4 @@ public sealed class FactorOptions
     public int MaxTotp { get; set; } = 5;
     public int MaxPhone { get; set; } = 3;
     public int MaxPasskey { get; set; } = 10;
-
-    public int MaxOf(string method) => method switch
-    {
-        Core.Factors.FactorMethods.Totp => MaxTotp,
-        Core.Factors.FactorMethods.Phone => MaxPhone,
-        _ => MaxPasskey,
-    };
 }

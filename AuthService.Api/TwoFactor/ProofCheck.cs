@@ -84,9 +84,9 @@ public sealed partial class ProofCheck : IDisposable
 
             var (user, recentFailures) = loaded;
             var totp = user.OfMethod(FactorMethods.Totp).ToList();
-            if (totp.Count == 0 || user.OfMethod(FactorMethods.Phone).Any())
+            if (totp.Count == 0 || user.Factors.Any(f => f.Method is not (FactorMethods.Totp or FactorMethods.Passkey)))
             {
-                continue; // null: the single-user path
+                continue; // null: the single-user path (the code may be one of another method: CodeProofs tries each)
             }
 
             var (state, lastSteps) = states.TryGetValue(attempt.UserId, out var known)
