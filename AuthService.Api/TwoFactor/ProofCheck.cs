@@ -19,7 +19,7 @@ namespace AuthService.Api.TwoFactor;
 /// every outcome is written and committed in a second round trip. So each code checked against a secret is accepted or
 /// counted in the same locked step that checked the limit and the lockout (DESIGN §8.1), and under load N logins share two
 /// round trips and one commit. Phone codes, backup codes, passkey assertions and the proofs of changes take the single-user
-/// path (<c>ProofCheck.Codes.cs</c>) under the same lock and the same decision; a proof of a change is checked there and spent
+/// path (<c>CodeProofs</c> through <c>ProofCheck.Pipeline.cs</c>) under the same lock and the same decision; a proof of a change is checked there and spent
 /// by the change itself (<see cref="SpendAsync"/>).</summary>
 public sealed partial class ProofCheck : IDisposable
 {
