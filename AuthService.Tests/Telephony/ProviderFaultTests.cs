@@ -187,8 +187,11 @@ public class ProviderFaultTests
             Assert.That(first.Select(a => (a.Status, a.Code)), Has.All.AnyOf((HttpStatusCode.BadGateway, "telephony_outcome_unknown"),
                 (HttpStatusCode.ServiceUnavailable, "telephony_unavailable")));
             Assert.That(second.Select(a => (a.Status, a.Code)), Has.All.EqualTo((HttpStatusCode.ServiceUnavailable, "telephony_unavailable")));
-            Assert.That(Instances.Percentile(all.Select(a => a.Ms).ToList(), 0.99), Is.LessThan((AttemptTimeout + TimeSpan.FromSeconds(1)).TotalMilliseconds),
-                "a timed-out attempt is not retried, so one attempt bounds the wait");
+            // The timeout bounds the wait, not the provider's 4 s. That no attempt was retried is the request count's to show (next
+            // assertion): a bound of one timeout + 1 s also measured the machine's load (p99 2070 ms once, p50 1515 ms, with
+            // five builds sharing 2 cores), and two timeouts + backoff overlap that under load.
+            Assert.That(Instances.Percentile(all.Select(a => a.Ms).ToList(), 0.99), Is.LessThan((AttemptTimeout + TimeSpan.FromSeconds(2)).TotalMilliseconds),
+                "the attempt timeout bounds the wait (the stand-in answers after 4 s)");
             Assert.That(reachedTelnyx, Is.InRange(1, Users), "no retry after a timeout, and wave 2 met the open breaker: at most one request per challenge of wave 1");
             // Fails fast: each answer of wave 2 comes before a single attempt could even have timed out (a closed breaker would
             // make each wait the full attempt timeout, the stand-in answers after 4 s). A fixed 500 ms bound measured the
