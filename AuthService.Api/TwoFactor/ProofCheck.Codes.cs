@@ -18,7 +18,7 @@ public sealed record CheckedProof(Guid FactorId, string Method, string Stage, in
     Func<NpgsqlConnection, NpgsqlTransaction, DateTimeOffset, Task<int?>> Consume)
 {
     /// <summary>The factor a login answers as matched (<c>factorId</c>); none for a backup code, which proves the user, not a factor.</summary>
-    public Guid? AnsweredFactorId => Method == FactorMethods.BackupCode ? null : FactorId;
+    public Guid? AnsweredFactorId => Method is FactorMethods.BackupCode or Core.BypassCodes.BypassCodeRules.Method ? null : FactorId;
 }
 
 /// <summary>A method's check of a proof, run under the user's lock: the gate first (nothing is checked when locked or limited),
@@ -97,6 +97,11 @@ public sealed partial class ProofCheck
     private async Task<Result<CheckedProof>> CheckCodeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, UserFactors user,
         AttemptState state, Proof proof, string stage, DateTimeOffset now, Guid? actor, Guid? excluded)
     {
+        if (proof.BypassCode is { } bypassCode)
+        {
+            return await BypassCodeCheck.CheckAsync(this, _secrets, connection, transaction, user, state, bypassCode, stage, now, actor, excluded);
+        }
+
         var userId = user.UserId;
         var eligible = user.Factors.Where(f => f.FactorId != excluded).ToList();
         var totp = eligible.Where(f => f.Method == FactorMethods.Totp).ToList();

@@ -95,12 +95,12 @@ public sealed partial class ProofCheck : IDisposable
             return Problems.Validation("proof is required: a code of the current factor or a backup code.");
         }
 
-        if ((proof.Code is null) == (proof.BackupCode is null))
+        if (new[] { proof.Code, proof.BackupCode, proof.BypassCode }.Count(v => v is not null) != 1)
         {
-            return Problems.Validation("Send exactly one of code and backupCode.");
+            return Problems.Validation("Send exactly one of code, backupCode and bypassCode.");
         }
 
-        var value = proof.Code ?? proof.BackupCode!;
+        var value = proof.Code ?? proof.BackupCode ?? proof.BypassCode!;
         return Core.Text.PrintableText.IsValid(value)
             ? null
             : Problems.Validation($"The code must be at most {Core.Text.PrintableText.MaxLength} printable characters.");
