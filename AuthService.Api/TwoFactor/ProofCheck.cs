@@ -87,7 +87,7 @@ public sealed partial class ProofCheck : IDisposable
             : CheckInTransactionAsync(userId, (c, t, user, state, now) => CheckCodeAsync(c, t, user, state, proof!, stage, now, actor, excluded),
                 cancellationToken);
 
-    /// <summary>Exactly one of code and backupCode, at most 64 printable characters.</summary>
+    /// <summary>Exactly one of code, backupCode and bypassCode, at most 64 printable characters.</summary>
     private static Problem? ShapeProblem(Proof? proof)
     {
         if (proof is null)
