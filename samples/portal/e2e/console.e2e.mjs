@@ -106,7 +106,7 @@ async function run() {
 
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'] });
-  const context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
+  const context = await browser.newContext({ viewport: { width: 900, height: 620 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: on.url });
   const page = await context.newPage();
   const errors = [];
