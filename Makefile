@@ -23,6 +23,7 @@ help:
 	@echo "make contract check the Telnyx requests against the spec (Prism)"
 	@echo "make portal   serve the sample portal on http://localhost:$(PORTAL_PORT) against \`make run\`'s service"
 	@echo "make e2e      end-to-end test: sample portal and Swagger UI in headless Chromium"
+	@echo "make e2e-console  the support console (/console) walked in headless Chromium; screenshots in docs/console/"
 	@echo "make lint-openapi  lint openapi.yaml with Redocly CLI ($(REDOCLY_VERSION), recommended rules)"
 
 build:
@@ -93,7 +94,16 @@ portal:
 	AUTHSERVICE_URL=$${AUTHSERVICE_URL:-http://localhost:$(PORT)} PORTAL_PORT=$(PORTAL_PORT) exec node samples/portal/server.mjs
 
 # Debian Chromium (never a browser download) and playwright-core from the lock file, then the e2e script.
-e2e: build
+e2e: build e2e-deps
+	@CONFIG=$(CONFIG) CHROMIUM_PATH=$(CHROMIUM) node samples/portal/e2e/portal.e2e.mjs
+
+# The support console walked in Chromium (issue 24): its own PostgreSQL on E2E_CONSOLE_PG_PORT, screenshots to docs/console/.
+E2E_CONSOLE_PG_PORT ?= 25463
+.PHONY: e2e-console e2e-deps
+e2e-console: build e2e-deps
+	@CONFIG=$(CONFIG) CHROMIUM_PATH=$(CHROMIUM) E2E_PG_PORT=$(E2E_CONSOLE_PG_PORT) node samples/portal/e2e/console.e2e.mjs
+
+e2e-deps:
 	@if [ ! -x $(CHROMIUM) ]; then \
 	  [ "$$(id -u)" = 0 ] || { echo "e2e needs Chromium: sudo apt-get install -y chromium" >&2; exit 1; }; \
 	  echo "Installing Debian chromium..."; \
@@ -101,7 +111,6 @@ e2e: build
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || exit 1; \
 	fi
 	@cd samples/portal/e2e && npm ci --no-audit --no-fund --loglevel=error >/dev/null
-	@CONFIG=$(CONFIG) CHROMIUM_PATH=$(CHROMIUM) node samples/portal/e2e/portal.e2e.mjs
 
 # Redocly CLI at a pinned version, installed under .data/ (not globally).
 lint-openapi:

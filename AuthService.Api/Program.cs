@@ -10,6 +10,7 @@ using AuthService.Api.Policy;
 using AuthService.Api.Security;
 using AuthService.Api.Storage;
 using AuthService.Api.Support;
+using AuthService.Api.SupportConsole;
 using AuthService.Api.TwoFactor;
 using AuthService.Api.Webhooks;
 using Serilog;
@@ -76,6 +77,7 @@ try
     app.MapSupport();
     app.MapApiKeys();
     app.MapWebhooks();
+    app.MapConsole(app.Configuration);     // the support console, only with Console:Enabled=true
 
     await app.RunAsync();
     return 0;

@@ -31,6 +31,9 @@ public static class AuditEvents
     public const string SupportReset = "support_reset";
     public const string ApiKeyCreated = "api_key_created";
     public const string ApiKeyRevoked = "api_key_revoked";
+    public const string BypassCodeIssued = "bypass_code_issued";
+    public const string BypassCodeUsed = "bypass_code_used";
+    public const string BypassCodesRevoked = "bypass_codes_revoked";
 }
 
 /// <summary>One event of the audit trail: its <see cref="EventType"/> (its name, <see cref="AuditEvents"/>) and, as its properties, the details stored as JSON
@@ -167,4 +170,15 @@ public abstract record AuditEvent([property: JsonIgnore] string EventType)
 
     /// <summary>An API key was revoked (webhook <c>api_key.revoked</c>).</summary>
     public sealed record ApiKeyRevoked(Guid KeyId) : AuditEvent(AuditEvents.ApiKeyRevoked);
+
+    /// <summary>Support issued a bypass code (DESIGN §9.4): its id, uses, expiry, reason and ticket — never the code.</summary>
+    public sealed record BypassCodeIssued(Guid CodeId, int Uses, DateTimeOffset ExpiresAt, string Reason, string Ticket)
+        : AuditEvent(AuditEvents.BypassCodeIssued);
+
+    /// <summary>A bypass code was spent on <paramref name="Stage"/>, with the ticket it was issued under (webhook
+    /// <c>two_factor.bypass_code_used</c>).</summary>
+    public sealed record BypassCodeUsed(Guid CodeId, string Stage, string Ticket, int UsesLeft) : AuditEvent(AuditEvents.BypassCodeUsed);
+
+    /// <summary>Support revoked the user's bypass codes (<paramref name="Revoked"/> of them were live).</summary>
+    public sealed record BypassCodesRevoked(int Revoked) : AuditEvent(AuditEvents.BypassCodesRevoked);
 }

@@ -25,6 +25,7 @@ public static class WebhookEvents
     public const string BackupCodesRegenerated = "two_factor.backup_codes_regenerated";
     public const string BackupCodeUsed = "two_factor.backup_code_used";
     public const string BackupCodesLow = "two_factor.backup_codes_low";
+    public const string BypassCodeUsed = "two_factor.bypass_code_used";
     public const string Locked = "two_factor.locked";
     public const string RateLimited = "two_factor.rate_limited";
     public const string ApiKeyCreated = "api_key.created";
@@ -33,7 +34,7 @@ public static class WebhookEvents
     public static readonly IReadOnlyList<string> All =
     [
         Enabled, MethodSwitched, FactorAdded, FactorRemoved, Reset, BackupCodesRegenerated, BackupCodeUsed, BackupCodesLow, Locked, RateLimited,
-        ApiKeyCreated, ApiKeyRevoked,
+        BypassCodeUsed, ApiKeyCreated, ApiKeyRevoked,
     ];
 
     /// <summary><c>two_factor.backup_codes_low</c> fires when a use leaves this many or fewer.</summary>
@@ -105,6 +106,13 @@ public static class WebhookEvents
                 (type, factorId) = (BackupCodeUsed, null);
                 Add("stage", e.Stage); // login, switch_method or backup_codes: what the code was spent on
                 Add("backupCodesRemaining", e.BackupCodesRemaining);
+                break;
+            case AuditEvent.BypassCodeUsed e:
+                (type, factorId) = (BypassCodeUsed, null);
+                Add("codeId", e.CodeId.ToString());
+                Add("stage", e.Stage); // login, switch_method, backup_codes, add_factor or remove_factor
+                Add("ticket", e.Ticket);
+                Add("usesLeft", e.UsesLeft);
                 break;
             case AuditEvent.Locked e:
                 (type, factorId) = (Locked, e.FactorId);

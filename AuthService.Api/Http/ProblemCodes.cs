@@ -31,6 +31,7 @@ public static class ProblemCodes
     public const string FactorNotFound = "factor_not_found";
     public const string FactorLimitReached = "factor_limit_reached";
     public const string LastFactor = "last_factor";
+    public const string BypassCodeLimitReached = "bypass_code_limit_reached";
     public const string PasskeysNotConfigured = "passkeys_not_configured";
     public const string PasskeyNotEnabled = "passkey_not_enabled";
     public const string SkipNotAllowed = "skip_not_allowed";

@@ -86,6 +86,9 @@ public static class Problems
     public static Problem FactorLimitReached(string method, int max) => new(409, ProblemCodes.FactorLimitReached, "Too many factors of this method.",
         $"A user may hold at most {max} {method} factors. Remove one first.");
 
+    public static Problem BypassCodeLimitReached(int max) => new(409, ProblemCodes.BypassCodeLimitReached, "Too many live bypass codes.",
+        $"A user may hold at most {max} live bypass codes. Revoke them or wait for some to expire.");
+
     public static readonly Problem SecretUnavailable = new(503, ProblemCodes.SecretUnavailable, "A stored secret cannot be opened.",
         "This instance cannot use the user's stored factor (its key is not in the key ring, or its TOTP algorithm is unknown). Retry shortly; other users are not affected.",
         5);

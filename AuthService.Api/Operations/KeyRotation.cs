@@ -112,11 +112,18 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
             }
         }
 
-        // Live phone codes are hashed under a key too: that key must stay until they expire (10 minutes).
-        foreach (var (keyId, count) in await connection.QueryAsync<(string, long)>(
-                     "select key_id, count(*) from phone_codes where expires_at > now() group by 1"))
+        // Live phone codes and support bypass codes are hashed under a key too: that key must stay until they expire (10 minutes;
+        // a bypass code at most 3 days) or, for a bypass code, until it is used up or revoked.
+        foreach (var sql in new[]
+                 {
+                     "select key_id, count(*) from phone_codes where expires_at > now() group by 1",
+                     "select key_id, count(*) from bypass_codes where uses_left > 0 and expires_at > now() group by 1",
+                 })
         {
-            counts[keyId] = counts.GetValueOrDefault(keyId) + count;
+            foreach (var (keyId, count) in await connection.QueryAsync<(string, long)>(sql))
+            {
+                counts[keyId] = counts.GetValueOrDefault(keyId) + count;
+            }
         }
 
         return counts;

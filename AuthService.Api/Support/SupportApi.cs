@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using AuthService.Api.Http;
 using AuthService.Api.Security;
+using AuthService.Core.BypassCodes;
 using AuthService.Core.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -31,6 +32,18 @@ public static class SupportApi
             .WithSummary("Support reset")
             .WithDescription("For a lost device or a lockout: removes every factor, any pending enrollment or addition, backup codes, codes, lockout and the " +
                              "user's counters. `reason` and `ticket` are required and audited with the acting key.");
+        group.MapPost("/bypass-codes", IssueBypassCode)
+            .WithSummary("Issue a bypass code")
+            .WithDescription("For a user who lost their factor, instead of a reset: a 9-digit code (`123-456-789`), shown once and stored as a keyed " +
+                             "hash, accepted at `/verify` as `bypassCode` and as the `proof` of a change, under the same per-minute limit, lockout and " +
+                             "single-use rules as every other code. `reason` (1–500) and `ticket` (1–100) are required and audited with every use " +
+                             $"(webhook `two_factor.bypass_code_used`); `uses` {BypassCodeRules.MinUses}–{BypassCodeRules.MaxUses} (default " +
+                             $"{BypassCodeRules.DefaultUses}), `validMinutes` {BypassCodeRules.MinValidMinutes}–{BypassCodeRules.MaxValidMinutes} (default " +
+                             $"{BypassCodeRules.DefaultValidMinutes}). A user holds at most {BypassCodeRules.MaxLivePerUser} live codes. A reset revokes them.")
+            .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.BypassCodeLimitReached);
+        group.MapDelete("/bypass-codes", RevokeBypassCodes)
+            .WithSummary("Revoke every bypass code of the user")
+            .WithDescription("Answers how many live codes were revoked (audited when any).");
         group.MapGet("/events", Events)
             .WithSummary("Audit events of the user, newest first")
             .WithDescription("Paged: `limit` (1–200, default 50) and `before` (the `nextBefore` of the previous page).");
@@ -40,6 +53,17 @@ public static class SupportApi
     public static async Task<Results<Ok<ResetResponse>, ProblemHttpResult>> Reset(string userId, ResetRequest request,
         SupportReset reset, ClaimsPrincipal caller, CancellationToken ct) =>
         ToOk(await reset.ResetAsync(userId, request, caller.ApiKeyId(), ct));
+
+    public static async Task<Results<Created<BypassCodeResponse>, ProblemHttpResult>> IssueBypassCode(string userId, BypassCodeRequest request,
+        BypassCodes codes, ClaimsPrincipal caller, CancellationToken ct)
+    {
+        var issued = await codes.IssueAsync(userId, request, caller.ApiKeyId(), ct);
+        return issued.Error is { } error ? error.ToResult() : TypedResults.Created((string?)null, issued.Value);
+    }
+
+    public static async Task<Results<Ok<BypassCodesRevokedResponse>, ProblemHttpResult>> RevokeBypassCodes(string userId, BypassCodes codes,
+        ClaimsPrincipal caller, CancellationToken ct) =>
+        ToOk(await codes.RevokeAsync(userId, caller.ApiKeyId(), ct));
 
     public static async Task<Results<Ok<AuditEventPage>, ProblemHttpResult>> Events(string userId, int? limit, long? before,
         AuditTrail trail, CancellationToken ct) =>

@@ -29,6 +29,6 @@ public sealed class SupportReset(NpgsqlDataSource dataSource, TimeProvider time,
     }
 
     /// <summary>Free text for the audit trail; the ticket also goes to the log, so it gets no line breaks.</summary>
-    private static bool IsText(string? value, int max, bool allowNewlines) =>
+    internal static bool IsText(string? value, int max, bool allowNewlines) =>
         !string.IsNullOrWhiteSpace(value) && Core.Text.PrintableText.IsValid(value, max, allowNewlines);
 }

@@ -7,6 +7,7 @@ public static class SupportServices
     {
         services.AddSingleton<SupportReset>();
         services.AddSingleton<AuditTrail>();
+        services.AddSingleton<BypassCodes>();
         return services;
     }
 }

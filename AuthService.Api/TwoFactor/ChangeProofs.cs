@@ -11,13 +11,13 @@ namespace AuthService.Api.TwoFactor;
 /// (<see cref="ProofCheck.SpendAsync"/>).</summary>
 public sealed class ChangeProofs(CodeProofs codes, ProofCheck proofs, PasskeyVerification passkeys)
 {
-    public static readonly Problem OneProofOnly = Problems.Validation("Send exactly one of code, backupCode and credential.");
+    public static readonly Problem OneProofOnly = Problems.Validation("Send exactly one of code, backupCode, bypassCode and credential.");
 
     /// <param name="excluded">A factor that may not prove the change (the one a removal removes).</param>
     public Task<Result<CheckedProof>> CheckAsync(string userId, Proof? proof, Guid? actor, string stage, CancellationToken cancellationToken,
         Guid? excluded = null) =>
         proof?.Credential is not { } credential ? codes.CheckAsync(userId, proof, actor, stage, cancellationToken, excluded)
-        : proof.Code is not null || proof.BackupCode is not null ? Task.FromResult<Result<CheckedProof>>(OneProofOnly)
+        : proof.Code is not null || proof.BackupCode is not null || proof.BypassCode is not null ? Task.FromResult<Result<CheckedProof>>(OneProofOnly)
         : passkeys.CheckAsync(userId, credential, actor, stage, cancellationToken, excluded);
 
     /// <summary>Spends a checked proof in the change's transaction (<see cref="ProofCheck.SpendAsync"/>).</summary>

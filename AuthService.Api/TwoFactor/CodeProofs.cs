@@ -5,6 +5,7 @@ using AuthService.Api.TwoFactor.Methods;
 using AuthService.Core.BackupCodes;
 using AuthService.Core.Factors;
 using AuthService.Core.Policy;
+using AuthService.Core.Security;
 using Npgsql;
 
 namespace AuthService.Api.TwoFactor;
@@ -13,7 +14,7 @@ namespace AuthService.Api.TwoFactor;
 /// factors, checked only by the method that issued it (<see cref="IFactorMethod.CheckCodeAsync"/>, in registration order). It
 /// runs the proof pipeline of <see cref="ProofCheck"/>: the user's lock, the gate, the method's check, the refusal or the spend.
 /// A TOTP login of a user with only TOTP factors takes the coalesced batch first.</summary>
-public sealed class CodeProofs(ProofCheck proofs, FactorMethodRegistry methods)
+public sealed class CodeProofs(ProofCheck proofs, FactorMethodRegistry methods, SecretBox secrets)
 {
     /// <summary>A login (<c>/verify</c>): checks <paramref name="proof"/> (a code of one of the user's factors, or a backup code)
     /// under the user's lock and spends it in the same step.</summary>
@@ -45,7 +46,7 @@ public sealed class CodeProofs(ProofCheck proofs, FactorMethodRegistry methods)
             : proofs.CheckInTransactionAsync(userId, (c, t, user, state, now) => CheckCodeAsync(c, t, user, state, proof!, stage, now, actor, excluded),
                 cancellationToken);
 
-    /// <summary>Exactly one of code and backupCode, at most 64 printable characters.</summary>
+    /// <summary>Exactly one of code, backupCode and bypassCode, at most 64 printable characters.</summary>
     private static Problem? ShapeProblem(Proof? proof)
     {
         if (proof is null)
@@ -53,18 +54,18 @@ public sealed class CodeProofs(ProofCheck proofs, FactorMethodRegistry methods)
             return Problems.Validation("proof is required: a code of the current factor or a backup code.");
         }
 
-        if ((proof.Code is null) == (proof.BackupCode is null))
+        if (new[] { proof.Code, proof.BackupCode, proof.BypassCode }.Count(v => v is not null) != 1)
         {
-            return Problems.Validation("Send exactly one of code and backupCode.");
+            return Problems.Validation("Send exactly one of code, backupCode and bypassCode.");
         }
 
-        var value = proof.Code ?? proof.BackupCode!;
+        var value = proof.Code ?? proof.BackupCode ?? proof.BypassCode!;
         return Core.Text.PrintableText.IsValid(value)
             ? null
             : Problems.Validation($"The code must be at most {Core.Text.PrintableText.MaxLength} printable characters.");
     }
 
-    /// <summary>A backup code, or a code tried against each method of the user's eligible factors (a code of
+    /// <summary>A backup code, a support bypass code, or a code tried against each method of the user's eligible factors (a code of
     /// <paramref name="excluded"/> does not count; a passkey-only user's code is never accepted). The first method's own failed
     /// decision (a replayed TOTP step) is the refusal's.</summary>
     private Task<Result<CheckedProof>> CheckCodeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, UserFactors user,
@@ -73,6 +74,7 @@ public sealed class CodeProofs(ProofCheck proofs, FactorMethodRegistry methods)
         var eligible = user.Factors.Where(f => f.FactorId != excluded).ToList();
         var held = methods.All.Select(m => (Method: m, Factors: eligible.Where(f => f.Method == m.Name).ToList())).Where(h => h.Factors.Count > 0).ToList();
         var audited = proof.BackupCode is not null ? FactorMethods.BackupCode
+            : proof.BypassCode is not null ? Core.BypassCodes.BypassCodeRules.Method
             : held.Count(h => h.Method.AcceptsCodes) == 1 ? held.Single(h => h.Method.AcceptsCodes).Method.Name
             : user.Default.Method;
         var subject = new ProofSubject(user.UserId, HasFactor: true, audited, stage, state, now, actor);
@@ -81,6 +83,11 @@ public sealed class CodeProofs(ProofCheck proofs, FactorMethodRegistry methods)
             if (proof.BackupCode is { } backupCode)
             {
                 return await CheckBackupCodeAsync(connection, transaction, user.UserId, eligible, backupCode, stage, actor);
+            }
+
+            if (proof.BypassCode is { } bypassCode)
+            {
+                return await BypassCodeCheck.CheckAsync(secrets, connection, transaction, user.UserId, eligible, bypassCode, stage, now, actor);
             }
 
             ProofDecision? failure = null;

@@ -11,13 +11,13 @@ public sealed record EnrollRequest(string? Method, string? AccountName, string? 
 /// <summary>A code of the factor being confirmed, or for a passkey the <c>RegistrationResponseJSON</c> as <c>credential</c>.</summary>
 public sealed record CodeRequest(string? Code, RegistrationResponseJson? Credential = null);
 
-/// <summary>Exactly one of <c>code</c> (TOTP or phone code), <c>backupCode</c> and <c>credential</c> (a passkey's
-/// <c>AuthenticationResponseJSON</c>).</summary>
-public sealed record VerifyRequest(string? Code, string? BackupCode, AuthenticationResponseJson? Credential = null);
+/// <summary>Exactly one of <c>code</c> (TOTP or phone code), <c>backupCode</c>, <c>credential</c> (a passkey's
+/// <c>AuthenticationResponseJSON</c>) and <c>bypassCode</c> (issued by support).</summary>
+public sealed record VerifyRequest(string? Code, string? BackupCode, AuthenticationResponseJson? Credential = null, string? BypassCode = null);
 
 /// <summary>Proof of the current factor for a change: a TOTP code, a phone code or passkey assertion from a <c>proof</c> challenge
-/// (<c>credential</c>), or a backup code. It is spent only together with the change it authorises.</summary>
-public sealed record Proof(string? Code, string? BackupCode, AuthenticationResponseJson? Credential = null);
+/// (<c>credential</c>), a backup code, or a support bypass code (<c>bypassCode</c>). It is spent only together with the change it authorises.</summary>
+public sealed record Proof(string? Code, string? BackupCode, AuthenticationResponseJson? Credential = null, string? BypassCode = null);
 
 public sealed record ProofRequest(Proof? Proof);
 

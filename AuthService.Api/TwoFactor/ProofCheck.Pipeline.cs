@@ -17,8 +17,8 @@ namespace AuthService.Api.TwoFactor;
 public sealed record CheckedProof(Guid FactorId, string Method, string Stage, int? DriftSteps,
     Func<NpgsqlConnection, NpgsqlTransaction, DateTimeOffset, Task<int?>> Consume)
 {
-    /// <summary>The factor a login answers as matched (<c>factorId</c>); none for a backup code, which proves the user, not a factor.</summary>
-    public Guid? AnsweredFactorId => Method == FactorMethods.BackupCode ? null : FactorId;
+    /// <summary>The factor a login answers as matched (<c>factorId</c>); none for a backup or bypass code, which proves the user, not a factor.</summary>
+    public Guid? AnsweredFactorId => Method is FactorMethods.BackupCode or Core.BypassCodes.BypassCodeRules.Method ? null : FactorId;
 }
 
 /// <summary>A check of a proof, run under the user's lock with the user's factors and attempt state read under it; it goes

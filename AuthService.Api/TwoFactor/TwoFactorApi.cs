@@ -91,7 +91,7 @@ public static class TwoFactorApi
         group.MapPost("/verify", Verify).RequireAuthorization(Scopes.Verify)
             .WithSummary("Verify a login code, a passkey assertion or a backup code")
             .WithDescription("Send exactly one of `code`, `backupCode` and `credential` (a passkey's `AuthenticationResponseJSON` answering the " +
-                             "options of a `login` challenge). Only a code of one of the user's factors counts, by the method that issued it: a TOTP code " +
+                             "options of a `login` challenge) or `bypassCode` (issued by support: `POST …/bypass-codes`). Only a code of one of the user's factors counts, by the method that issued it: a TOTP code " +
                              "is checked against every TOTP factor (each with its own replay guard), a phone code only if it was sent by a `login` " +
                              "challenge for one of the user's phone factors; the answer's `factorId` names the factor that matched (none for a backup " +
                              "code). Wrong, expired or already used code → 422 " +
@@ -231,8 +231,8 @@ public static class TwoFactorApi
     public static async Task<Results<Ok<VerifyResponse>, ProblemHttpResult>> Verify(
         string userId, VerifyRequest request, CodeProofs proofs, PasskeyVerification passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
         ToOk(request.Credential is not { } credential
-            ? await proofs.ConsumeAsync(userId, new Proof(request.Code, request.BackupCode), caller.ApiKeyId(), LoginStage, ct)
-            : request.Code is not null || request.BackupCode is not null ? ChangeProofs.OneProofOnly
+            ? await proofs.ConsumeAsync(userId, new Proof(request.Code, request.BackupCode, BypassCode: request.BypassCode), caller.ApiKeyId(), LoginStage, ct)
+            : request.Code is not null || request.BackupCode is not null || request.BypassCode is not null ? ChangeProofs.OneProofOnly
             : await passkeys.VerifyAsync(userId, credential, caller.ApiKeyId(), ct));
 
     public static async Task<Results<Created<TotpEnrollmentResponse>, Created<PasskeyEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult>> SwitchMethod(

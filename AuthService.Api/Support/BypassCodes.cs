@@ -1,0 +1,82 @@
+using AuthService.Api.Events;
+using AuthService.Api.Http;
+using AuthService.Api.Storage;
+using AuthService.Core.BypassCodes;
+using AuthService.Core.Policy;
+using AuthService.Core.Security;
+using Npgsql;
+
+namespace AuthService.Api.Support;
+
+/// <summary>Issue a bypass code: <c>reason</c> and <c>ticket</c> are required; <c>uses</c> 1–10 (default 1),
+/// <c>validMinutes</c> 5–4320 (default 60).</summary>
+public sealed record BypassCodeRequest(string? Reason, string? Ticket, int? Uses, int? ValidMinutes);
+
+/// <summary>The code, shown once (only its keyed hash is stored), when it expires and how many uses it has.</summary>
+public sealed record BypassCodeResponse(string Code, DateTimeOffset ExpiresAt, int Uses);
+
+/// <summary>How many live codes the revocation removed.</summary>
+public sealed record BypassCodesRevokedResponse(int Revoked);
+
+/// <summary>Support bypass codes (DESIGN §9.4): issued under the user's lock (so the cap of live codes holds under concurrency),
+/// audited with the reason and the ticket; revoked all at once. Their use is a proof (<c>TwoFactor/BypassCodeCheck</c>).</summary>
+public sealed class BypassCodes(NpgsqlDataSource dataSource, SecretBox secrets, TimeProvider time, ILogger<BypassCodes> logger)
+{
+    public async Task<Result<BypassCodeResponse>> IssueAsync(string userId, BypassCodeRequest request, Guid? actor, CancellationToken cancellationToken)
+    {
+        if (!SupportReset.IsText(request.Reason, 500, allowNewlines: true) || !SupportReset.IsText(request.Ticket, 100, allowNewlines: false))
+        {
+            return Problems.Validation("reason (1–500 characters) and ticket (1–100 characters) are required.");
+        }
+
+        var uses = request.Uses ?? BypassCodeRules.DefaultUses;
+        var validMinutes = request.ValidMinutes ?? BypassCodeRules.DefaultValidMinutes;
+        if (BypassCodeRules.InvalidRequest(uses, validMinutes) is { } invalid)
+        {
+            return Problems.Validation(invalid);
+        }
+
+        var now = time.GetUtcNow();
+        var ticket = request.Ticket!.Trim();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var (user, _) = await AttemptLedger.LockAndLoadAsync(connection, transaction, userId, now - AttemptLimits.Window);
+        if (user is null)
+        {
+            return Problems.NotEnabled;
+        }
+
+        if (await BypassCodeStore.CountLiveAsync(connection, transaction, userId, now) >= BypassCodeRules.MaxLivePerUser)
+        {
+            return Problems.BypassCodeLimitReached(BypassCodeRules.MaxLivePerUser);
+        }
+
+        var code = BypassCodeRules.Generate();
+        var id = Guid.CreateVersion7(now);
+        var expiresAt = now.AddMinutes(validMinutes);
+        var hash = BypassCodeRules.Hash(secrets, secrets.ActiveKeyId, userId, id, BypassCodeRules.Normalize(code)!);
+        await BypassCodeStore.InsertAsync(connection, transaction, id, userId, secrets.ActiveKeyId, hash, uses, expiresAt, request.Reason!.Trim(),
+            ticket, now, actor);
+        await AuditLog.AppendAsync(connection, transaction, userId,
+            new AuditEvent.BypassCodeIssued(id, uses, expiresAt, request.Reason!.Trim(), ticket), now, actor);
+        await transaction.CommitAsync(cancellationToken);
+        logger.LogWarning("Bypass code issued for {UserId} by key {ApiKeyId}, ticket {Ticket}", userId, actor, ticket);
+        return new BypassCodeResponse(code, expiresAt, uses);
+    }
+
+    public async Task<Result<BypassCodesRevokedResponse>> RevokeAsync(string userId, Guid? actor, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await AttemptLedger.LockUserAsync(connection, transaction, userId);
+        var revoked = await BypassCodeStore.DeleteAllByUserIdAsync(connection, transaction, userId, now);
+        if (revoked > 0)
+        {
+            await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.BypassCodesRevoked(revoked), now, actor);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return new BypassCodesRevokedResponse(revoked);
+    }
+}

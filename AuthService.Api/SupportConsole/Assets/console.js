@@ -1,0 +1,272 @@
+// AuthService support console: a client of the public /v1 API only. The admin key is typed in, kept in sessionStorage
+// (this tab only, gone when it closes) and sent as the Bearer header: never in a URL, a cookie or persistent storage.
+// Everything the API answers is written with textContent, never as HTML.
+const KEY = 'authservice.console.adminKey';
+const $ = (id) => document.getElementById(id);
+const state = { userId: null, auditBefore: null };
+
+class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem.title);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Authorization: `Bearer ${sessionStorage.getItem(KEY) ?? ''}`, Accept: 'application/json, application/problem+json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const response = await fetch(path, {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store', credentials: 'omit',
+  });
+  const text = await response.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { json = null; }
+  if (!response.ok) {
+    throw new ApiError(response.status, json?.title ? json : { title: `HTTP ${response.status}`, detail: response.statusText });
+  }
+  return json;
+}
+
+function showError(e) {
+  const problem = e instanceof ApiError ? e.problem : { title: 'Something went wrong.', detail: String(e?.message ?? e) };
+  $('error-title').textContent = problem.title ?? '';
+  $('error-detail').textContent = problem.detail ?? '';
+  $('error').hidden = false;
+}
+
+function clearError() { $('error').hidden = true; }
+
+/** Runs an action, with its error shown as the problem's title and detail. */
+function guarded(action) {
+  return async (event) => {
+    event?.preventDefault();
+    clearError();
+    try { await action(event); } catch (e) { showError(e); }
+  };
+}
+
+function el(tag, text, attrs = {}) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+  return node;
+}
+
+function row(cells) {
+  const tr = el('tr');
+  for (const cell of cells) {
+    const td = el('td');
+    if (cell instanceof Node) td.append(cell); else td.textContent = cell ?? '—';
+    tr.append(td);
+  }
+  return tr;
+}
+
+function button(text, label, onClick, testId) {
+  const b = el('button', text, { type: 'button', 'aria-label': label });
+  if (testId) b.dataset.testid = testId;
+  b.addEventListener('click', guarded(onClick));
+  return b;
+}
+
+const when = (iso) => (iso ? new Date(iso).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '—');
+const userPath = (rest = '') => `/v1/users/${encodeURIComponent(state.userId)}/two-factor${rest}`;
+
+async function copy(text, buttonId) {
+  await navigator.clipboard.writeText(text);
+  $(buttonId).textContent = 'Copied';
+}
+
+// ---- screens --------------------------------------------------------------------------------------------------------
+function show(screen) {
+  for (const name of ['user', 'webhooks', 'keys']) {
+    $(`screen-${name}`).hidden = name !== screen;
+    const navButton = document.querySelector(`nav button[data-screen="${name}"]`);
+    if (name === screen) navButton.setAttribute('aria-current', 'page'); else navButton.removeAttribute('aria-current');
+  }
+  if (screen === 'webhooks') return loadWebhooks();
+  if (screen === 'keys') return loadKeys();
+  $('user-id').focus();
+  return undefined;
+}
+
+function signedIn(yes) {
+  $('login').hidden = yes;
+  $('nav').hidden = !yes;
+  if (!yes) {
+    for (const name of ['user', 'webhooks', 'keys']) $(`screen-${name}`).hidden = true;
+    $('admin-key').focus();
+  }
+}
+
+async function signIn() {
+  sessionStorage.setItem(KEY, $('admin-key').value.trim());
+  $('admin-key').value = '';
+  try {
+    await api('GET', '/v1/api-keys'); // needs the admin scope: a wrong or weaker key is refused here
+  } catch (e) {
+    sessionStorage.removeItem(KEY);
+    throw e;
+  }
+  signedIn(true);
+  await show('user');
+}
+
+function signOut() {
+  sessionStorage.removeItem(KEY);
+  clearError();
+  signedIn(false);
+}
+
+// ---- user -----------------------------------------------------------------------------------------------------------
+async function findUser() {
+  state.userId = $('user-id').value.trim();
+  $('bypass-result').hidden = true;
+  $('reset-confirm').hidden = true;
+  $('notice').textContent = '';
+  await loadUser();
+}
+
+async function loadUser() {
+  const status = await api('GET', userPath());
+  const facts = $('status');
+  facts.replaceChildren();
+  const backup = status.enabled ? (await api('GET', userPath('/backup-codes'))).remaining : status.backupCodesRemaining;
+  for (const [term, value] of [['User', status.userId], ['2FA', status.enabled ? 'enabled' : 'not enabled'],
+    ['Default method', status.method], ['Enabled at', when(status.enabledAt)], ['Locked', status.locked ? 'yes' : 'no'],
+    ['Backup codes left', backup], ['Pending', status.pending ? JSON.stringify(status.pending) : 'none']]) {
+    facts.append(el('dt', term), el('dd', value ?? '—'));
+  }
+  $('factors').replaceChildren(...(status.factors ?? []).map((f) =>
+    row([f.label, f.method, f.phoneNumber, f.default ? 'yes' : 'no', when(f.createdAt), when(f.lastUsedAt)])));
+  await loadDevices();
+  $('audit').replaceChildren();
+  state.auditBefore = null;
+  await loadAudit();
+  $('user-view').hidden = false;
+}
+
+/** Remembered devices, when this deployment has the route (it answers 404 where it does not: the block stays hidden). */
+async function loadDevices() {
+  let body;
+  try {
+    body = await api('GET', userPath('/devices'));
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 404 || e.status === 405)) { $('devices-block').hidden = true; return; }
+    throw e;
+  }
+  const items = Array.isArray(body) ? body : (body?.items ?? body?.devices ?? []);
+  $('devices').replaceChildren(...items.map((d) => row([d.label ?? d.name ?? d.id, when(d.createdAt), when(d.lastUsedAt),
+    button('Revoke', `Revoke device ${d.label ?? d.id}`, async () => { await api('DELETE', userPath(`/devices/${encodeURIComponent(d.id)}`)); await loadDevices(); })])));
+  $('devices-block').hidden = false;
+}
+
+async function loadAudit() {
+  const page = await api('GET', userPath(`/events?limit=20${state.auditBefore ? `&before=${state.auditBefore}` : ''}`));
+  for (const e of page.items) {
+    $('audit').append(row([when(e.occurredAt), e.type, el('code', JSON.stringify(e.details)), e.apiKeyId ? e.apiKeyId.slice(0, 8) : '—']));
+  }
+  state.auditBefore = page.nextBefore;
+  $('audit-more').hidden = !page.nextBefore;
+}
+
+async function issueBypass() {
+  const body = {
+    reason: $('bypass-reason').value, ticket: $('bypass-ticket').value,
+    uses: Number($('bypass-uses').value), validMinutes: Number($('bypass-minutes').value),
+  };
+  const issued = await api('POST', userPath('/bypass-codes'), body);
+  $('bypass-code').textContent = issued.code;
+  $('bypass-copy').textContent = 'Copy';
+  $('bypass-expiry').textContent = `${issued.uses} use(s), until ${when(issued.expiresAt)}.`;
+  $('bypass-result').hidden = false;
+  $('bypass-copy').focus();
+  await loadUser();
+}
+
+async function revokeBypass() {
+  const revoked = await api('DELETE', userPath('/bypass-codes'));
+  $('bypass-result').hidden = true;
+  $('notice').textContent = `${revoked.revoked} live bypass code(s) revoked.`;
+  await loadUser();
+}
+
+function startReset() {
+  $('reset-confirm-text').textContent =
+    `Remove every factor, backup code and bypass code of ${state.userId} (ticket ${$('reset-ticket').value})? They sign in with the first factor alone until they enroll again.`;
+  $('reset-confirm').hidden = false;
+  $('reset-no').focus();
+}
+
+async function confirmReset() {
+  await api('POST', userPath('/reset'), { reason: $('reset-reason').value, ticket: $('reset-ticket').value });
+  $('reset-confirm').hidden = true;
+  $('notice').textContent = `Two-factor authentication of ${state.userId} was reset.`;
+  await loadUser();
+}
+
+// ---- webhooks -------------------------------------------------------------------------------------------------------
+async function loadWebhooks() {
+  const list = await api('GET', '/v1/webhooks');
+  $('webhooks').replaceChildren(...list.items.map((w) => row([el('code', w.url), w.events.join(', '), when(w.createdAt),
+    button('Deliveries', `Deliveries of ${w.url}`, () => loadDeliveries(w), 'deliveries-open')])));
+}
+
+async function loadDeliveries(endpoint) {
+  const page = await api('GET', `/v1/webhooks/${endpoint.id}/deliveries?limit=50`);
+  $('deliveries-heading').textContent = `Deliveries to ${endpoint.url}`;
+  $('deliveries').replaceChildren(...page.items.map((d) => row([d.id, d.type, d.userId, d.status, d.attempts, when(d.createdAt),
+    button('Redeliver', `Redeliver ${d.type} ${d.id}`, async () => {
+      const queued = await api('POST', `/v1/webhooks/${endpoint.id}/deliveries/${d.id}/redeliver`);
+      $('webhooks-notice').textContent = `Delivery ${d.id} queued again as ${queued.id} (${queued.status}).`;
+      await loadDeliveries(endpoint);
+    }, 'redeliver')])));
+  $('deliveries-block').hidden = false;
+}
+
+// ---- API keys -------------------------------------------------------------------------------------------------------
+async function loadKeys() {
+  const list = await api('GET', '/v1/api-keys');
+  $('keys').replaceChildren(...list.items.map((k) => row([k.name, el('code', k.prefix), k.scopes.join(', '), when(k.createdAt), when(k.revokedAt),
+    k.revokedAt ? '—' : button('Revoke', `Revoke key ${k.name}`, async () => {
+      await api('DELETE', `/v1/api-keys/${k.id}`);
+      $('keys-notice').textContent = `Key ${k.name} revoked.`;
+      await loadKeys();
+    }, 'key-revoke')])));
+}
+
+async function createKey() {
+  const scopes = [...document.querySelectorAll('#key-form input[type=checkbox]:checked')].map((c) => c.value);
+  const created = await api('POST', '/v1/api-keys', { name: $('key-name').value, scopes });
+  $('key-value').textContent = created.key;
+  $('key-copy').textContent = 'Copy';
+  $('key-result').hidden = false;
+  $('keys-notice').textContent = `Key ${created.name} created.`;
+  await loadKeys();
+}
+
+// ---- wiring ---------------------------------------------------------------------------------------------------------
+function wire() {
+  $('login-form').addEventListener('submit', guarded(signIn));
+  $('sign-out').addEventListener('click', signOut);
+  for (const b of document.querySelectorAll('nav button[data-screen]')) b.addEventListener('click', guarded(() => show(b.dataset.screen)));
+  $('find-form').addEventListener('submit', guarded(findUser));
+  $('audit-more').addEventListener('click', guarded(loadAudit));
+  $('bypass-form').addEventListener('submit', guarded(issueBypass));
+  $('bypass-revoke').addEventListener('click', guarded(revokeBypass));
+  $('bypass-copy').addEventListener('click', guarded(() => copy($('bypass-code').textContent, 'bypass-copy')));
+  $('reset-form').addEventListener('submit', guarded(startReset));
+  $('reset-yes').addEventListener('click', guarded(confirmReset));
+  $('reset-no').addEventListener('click', () => { $('reset-confirm').hidden = true; });
+  $('key-form').addEventListener('submit', guarded(createKey));
+  $('key-copy').addEventListener('click', guarded(() => copy($('key-value').textContent, 'key-copy')));
+  if (sessionStorage.getItem(KEY)) {
+    signedIn(true);
+    show('user');
+  } else {
+    signedIn(false);
+  }
+}
+
+wire();

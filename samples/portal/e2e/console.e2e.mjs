@@ -1,0 +1,233 @@
+// End-to-end walk of the support console (/console, issue 24) in headless Debian Chromium (playwright-core): a throwaway
+// PostgreSQL, two AuthService instances from the built DLL (the console on in one, off in the other), a local webhook
+// receiver. Screenshots of the main screens go to docs/console/ (CONSOLE_SCREENSHOTS=0 skips them); logs to .data/e2e-console/.
+//
+//   node samples/portal/e2e/console.e2e.mjs      (after `dotnet build`; `make e2e-console` does everything)
+import { spawn, execFileSync } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, createWriteStream, existsSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const logs = path.join(root, '.data/e2e-console');
+const shots = path.join(root, 'docs/console');
+const cluster = 'e2e-console-pg';
+const dll = path.join(root, `AuthService.Api/bin/${process.env.CONFIG || 'Debug'}/net10.0/AuthService.Api.dll`);
+const adminKey = `ask_console_${randomBytes(24).toString('base64url')}`;
+const started = Date.now();
+const say = (text) => console.log(`[console-e2e ${((Date.now() - started) / 1000).toFixed(1)}s] ${text}`);
+const processes = [];
+const outcomes = [];
+let browser;
+let receiver;
+
+/** RFC 6238 (SHA-1, 6 digits, 30 s) from a base32 secret: the test's own, not the service's. */
+function totpNow(base32) {
+  const bits = [...base32.replace(/=+$/, '')].map((c) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'.indexOf(c).toString(2).padStart(5, '0')).join('');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[19] & 15;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1e6).padStart(6, '0');
+}
+
+const portFree = () => new Promise((ok) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => ok(p)); }); });
+const pgScript = (...args) => execFileSync(path.join(root, 'scripts/pg.sh'), args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+
+async function service(name, conn, extra) {
+  const port = await portFree();
+  const url = `http://127.0.0.1:${port}`;
+  const out = createWriteStream(path.join(logs, `${name}.log`));
+  const child = spawn('dotnet', [dll], {
+    cwd: root, stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env, ASPNETCORE_ENVIRONMENT: 'Development', ASPNETCORE_URLS: url, ConnectionStrings__Auth: conn,
+      Encryption__ActiveKeyId: 'c1', Encryption__Keys__c1: Buffer.alloc(32, 7).toString('base64'), Auth__BootstrapAdminKey: adminKey,
+      Telephony__Provider: 'log', ...extra,
+    },
+  });
+  child.log = '';
+  for (const s of [child.stdout, child.stderr]) s.on('data', (d) => { child.log += d; out.write(d); });
+  child.on('exit', () => { child.gone = true; });
+  processes.push(child);
+  for (let i = 0; i < 240 && !child.gone; i++) {
+    try { if ((await fetch(`${url}/health/ready`)).ok) return { url, child }; } catch { /* starting */ }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${name} did not become ready; see .data/e2e-console/${name}.log`);
+}
+
+async function step(name, page, body) {
+  try {
+    await body();
+    outcomes.push(true);
+    say(`PASS ${name}`);
+  } catch (e) {
+    outcomes.push(false);
+    say(`FAIL ${name}: ${e.stack || e}`);
+    await page?.screenshot({ path: path.join(logs, `failed-${outcomes.length}.png`) }).catch(() => {});
+  }
+}
+
+async function run() {
+  assert.ok(existsSync(dll), `${dll} is missing: build first`);
+  rmSync(logs, { recursive: true, force: true });
+  mkdirSync(logs, { recursive: true });
+  mkdirSync(shots, { recursive: true });
+  try { pgScript('destroy', cluster); } catch { /* none yet */ }
+  const conn = pgScript('start', cluster, process.env.E2E_PG_PORT || '25543');
+  const on = await service('console-on', conn, { Console__Enabled: 'true' });
+  const off = await service('console-off', conn, {});
+  say(`service with the console on ${on.url}, without on ${off.url}`);
+
+  // A webhook receiver the service delivers to (Development allows http and loopback).
+  const received = [];
+  receiver = http.createServer((req, res) => { let b = ''; req.on('data', (d) => { b += d; }); req.on('end', () => { received.push(b); res.end(); }); });
+  await new Promise((ok) => receiver.listen(0, '127.0.0.1', ok));
+  const call = async (method, route, body, key = adminKey) => {
+    const r = await fetch(on.url + route, { method, headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' }, body: body && JSON.stringify(body) });
+    const text = await r.text();
+    return { status: r.status, json: text ? JSON.parse(text) : null };
+  };
+  const hook = await call('POST', '/v1/webhooks', { url: `http://127.0.0.1:${receiver.address().port}/hook`, events: ['two_factor.*'] });
+  assert.equal(hook.status, 201, JSON.stringify(hook.json));
+
+  // A user with TOTP, enrolled through the API.
+  const user = `console-ann-${Date.now()}`;
+  const enroll = await call('POST', `/v1/users/${user}/two-factor/enroll`, { method: 'totp', accountName: 'ann@example.com' });
+  const confirm = await call('POST', `/v1/users/${user}/two-factor/enroll/confirm`, { code: totpNow(enroll.json.secret) });
+  assert.equal(confirm.status, 200, JSON.stringify(confirm.json));
+
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'] });
+  const context = await browser.newContext({ viewport: { width: 900, height: 620 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: on.url });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const id = (testId) => page.getByTestId(testId);
+  const picture = async (name) => { if (process.env.CONSOLE_SCREENSHOTS !== '0') await page.screenshot({ path: path.join(shots, `${name}.png`) }); };
+  const auditTypes = async () => (await page.locator('#audit tr td:nth-child(2)').allTextContents());
+
+  await step('the console is 404 where Console:Enabled is not set, and served with a strict CSP where it is', page, async () => {
+    assert.equal((await fetch(`${off.url}/console`)).status, 404);
+    assert.equal((await fetch(`${off.url}/console/console.js`)).status, 404);
+    const response = await page.goto(`${on.url}/console`, { waitUntil: 'networkidle' });
+    const csp = response.headers()['content-security-policy'];
+    assert.match(csp, /default-src 'self'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.doesNotMatch(csp, /unsafe-inline/);
+  });
+
+  await step('a wrong key is refused with the problem title and detail, and nothing is kept', page, async () => {
+    await id('admin-key').fill('ask_wrong_key_0000000000000000');
+    await id('admin-key').press('Enter');
+    await id('error').filter({ hasText: /API key/i }).waitFor({ timeout: 10000 });
+    assert.ok(await id('admin-key').isVisible(), 'still on the sign-in screen');
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+  });
+
+  await step('log in with the admin key: kept in sessionStorage only, never in the URL or localStorage', page, async () => {
+    await id('admin-key').fill(adminKey);
+    await id('sign-in').click();
+    await id('user-id').waitFor();
+    assert.equal(await page.evaluate(() => localStorage.length), 0);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('authservice.console.adminKey')), adminKey);
+    assert.ok(!page.url().includes(adminKey));
+  });
+
+  let bypass;
+  await step('find a user, issue a bypass code (shown once, copied), use it at /verify', page, async () => {
+    await id('user-id').fill(user);
+    await id('user-id').press('Enter');
+    await id('status').filter({ hasText: 'enabled' }).waitFor();
+    assert.match(await id('factors').textContent(), /totp/);
+    await picture('user');
+    await id('bypass-reason').fill('lost phone, identity checked by video call');
+    await id('bypass-ticket').fill('SUP-4711');
+    await id('bypass-issue').click();
+    await id('bypass-code').filter({ hasText: /^\d{3}-\d{3}-\d{3}$/ }).waitFor();
+    bypass = await id('bypass-code').textContent();
+    await id('bypass-copy').click();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), bypass);
+    await picture('bypass-code');
+    const verified = await call('POST', `/v1/users/${user}/two-factor/verify`, { bypassCode: bypass });
+    assert.equal(verified.status, 200, JSON.stringify(verified.json));
+    assert.equal(verified.json.method, 'bypass_code');
+  });
+
+  await step('reset with a ticket behind a confirmation step; the use and the reset are in the audit list', page, async () => {
+    await id('reset-reason').fill('phone stolen');
+    await id('reset-ticket').fill('SUP-4712');
+    await id('reset-start').click();
+    await id('reset-confirm-text').filter({ hasText: 'SUP-4712' }).waitFor();
+    await id('reset-cancel').click();
+    assert.ok(await id('reset-confirm').isHidden(), 'cancel leaves everything as it was');
+    await id('reset-start').click();
+    await picture('reset-confirm');
+    await id('reset-confirm').click();
+    await id('notice').filter({ hasText: 'was reset' }).waitFor();
+    await id('status').filter({ hasText: 'not enabled' }).waitFor();
+    const types = await auditTypes();
+    assert.ok(types.includes('bypass_code_used') && types.includes('support_reset'), types.join(','));
+    assert.match(await id('audit').textContent(), /SUP-4711/);
+    assert.match(await id('audit').textContent(), /SUP-4712/);
+    await picture('audit');
+  });
+
+  await step('webhook endpoints with their deliveries, and redeliver', page, async () => {
+    for (let i = 0; i < 40 && !received.some((b) => b.includes('two_factor.reset')); i++) await new Promise((r) => setTimeout(r, 250));
+    assert.ok(received.some((b) => b.includes('two_factor.bypass_code_used')), 'the use was sent as a webhook');
+    await id('nav-webhooks').click();
+    await id('deliveries-open').first().click();
+    await id('redeliver').first().waitFor();
+    const before = received.length;
+    await id('redeliver').first().click();
+    await id('webhooks-notice').filter({ hasText: 'queued again' }).waitFor();
+    await picture('webhooks');
+    for (let i = 0; i < 40 && received.length === before; i++) await new Promise((r) => setTimeout(r, 250));
+    assert.ok(received.length > before, 'the redelivery arrived');
+  });
+
+  await step('create an API key (shown once) and revoke it', page, async () => {
+    await id('nav-keys').click();
+    await id('key-name').fill('console e2e');
+    await id('key-create').click();
+    await id('key-value').filter({ hasText: /^ask_/ }).waitFor();
+    const key = await id('key-value').textContent();
+    assert.equal((await call('GET', `/v1/users/${user}/two-factor`, undefined, key)).status, 200);
+    await picture('api-keys');
+    await page.locator('#keys tr', { hasText: 'console e2e' }).getByTestId('key-revoke').click();
+    await id('keys-notice').filter({ hasText: 'revoked' }).waitFor();
+    assert.equal((await call('GET', `/v1/users/${user}/two-factor`, undefined, key)).status, 401);
+  });
+
+  await step('the key is in no log and no page error happened', page, async () => {
+    for (const p of processes) assert.ok(!p.log.includes(adminKey), 'the admin key is in a service log');
+    assert.deepEqual(errors.filter((e) => !/status of 40[14]/.test(e)), []);
+  });
+}
+
+let code = 1;
+try {
+  await run();
+  code = outcomes.length > 0 && outcomes.every(Boolean) ? 0 : 1;
+} catch (e) {
+  say(`setup failed: ${e.stack || e}`);
+} finally {
+  await browser?.close().catch(() => {});
+  receiver?.close();
+  for (const p of processes) if (!p.gone) p.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 1500));
+  try { pgScript('stop', cluster); } catch { /* stopped */ }
+  const passed = outcomes.filter(Boolean).length;
+  console.log(`console e2e: ${passed} passed, ${outcomes.length - passed} failed (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+  process.exit(code);
+}
