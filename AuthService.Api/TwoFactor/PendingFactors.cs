@@ -1,6 +1,7 @@
 using AuthService.Api.Configuration;
 using AuthService.Api.Events;
 using AuthService.Api.Http;
+using AuthService.Api.Profiles;
 using AuthService.Api.Storage;
 using AuthService.Core.Factors;
 using AuthService.Core.Phone;
@@ -97,7 +98,7 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secret
         DateTimeOffset now, string? label, CancellationToken cancellationToken)
     {
         var totp = totpOptions.Value;
-        var profile = totp.Profile;
+        var profile = ProfileContext.Profile?.Totp ?? totp.Profile; // DESIGN §9.5: the caller key's profile, for new enrollments
         var secret = TotpSecrets.Generate();
         var pending = New(userId, purpose, FactorMethods.Totp, now, totp.EnrollmentTtl, proof, label) with
         {
@@ -112,7 +113,7 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, SecretBox secret
         }
 
         var account = string.IsNullOrWhiteSpace(accountName) ? userId : accountName.Trim();
-        var uri = OtpAuthUri.Build(authOptions.Value.Issuer, account, secret, profile);
+        var uri = OtpAuthUri.Build(ProfileContext.Profile?.Brand ?? authOptions.Value.Issuer, account, secret, profile);
         var (svg, png) = QrCodes.Render(uri);
         return new PendingStarted(
             new TotpEnrollmentResponse(FactorMethods.Totp, TotpSecrets.ToBase32(secret), uri, svg, png, Timestamps.Utc(pending.ExpiresAt), pending.Id),
