@@ -1,3 +1,4 @@
+using AuthService.Api.Events;
 using AuthService.Api.Http;
 using AuthService.Api.Security;
 using AuthService.Core.Phone;
@@ -31,6 +32,7 @@ public static class ProfileContext
         var profiles = context.RequestServices.GetRequiredService<VerifyProfiles>();
         var named = context.User.FindFirst(ApiKeyAuthentication.ProfileClaim)?.Value;
         Value.Value = new Holder(profiles.Find(named) ?? profiles.Default);
+        EventProfile.Current = Value.Value.Profile.Name;
         await next(context);
     });
 
@@ -39,7 +41,11 @@ public static class ProfileContext
         route.AddEndpointFilter<LocaleFilter>().ProducesProblemCodes(400, ProblemCodes.UnknownLocale);
 
     /// <summary>For tests and tools that call a use case directly: runs under <paramref name="profile"/>.</summary>
-    public static void Enter(VerifyProfile profile, CodeLocale? locale = null) => Value.Value = new Holder(profile) { Locale = locale };
+    public static void Enter(VerifyProfile profile, CodeLocale? locale = null)
+    {
+        Value.Value = new Holder(profile) { Locale = locale };
+        EventProfile.Current = profile.Name;
+    }
 
     private sealed class Holder(VerifyProfile profile)
     {

@@ -75,6 +75,13 @@ public class ProfileFlowTests : AppFixture
         Assert.That(annConfirmed.StatusCode, Is.EqualTo(HttpStatusCode.OK), await annConfirmed.Content.ReadAsStringAsync());
         Assert.That(bobConfirmed.StatusCode, Is.EqualTo(HttpStatusCode.OK), await bobConfirmed.Content.ReadAsStringAsync());
 
+        // The profile used is in the audit trail (and so in the webhook events, VerifyProfilesTests).
+        var events = await Client.GetFromJsonAsync<JsonElement>($"/v1/users/{ann}/two-factor/events?limit=10");
+        var profiles = events.GetProperty("items").EnumerateArray()
+            .ToDictionary(e => e.GetProperty("type").GetString()!, e => e.GetProperty("details").TryGetProperty("profile", out var p) ? p.GetString() : null);
+        Assert.That(profiles["code_sent"], Is.EqualTo("acme"));
+        Assert.That(profiles["enrollment_confirmed"], Is.EqualTo("acme"));
+
         // The 8-digit login code expires after the profile's 5 minutes, not the default 10.
         var challenge = await acme.PostAsJsonAsync($"/v1/users/{ann}/two-factor/challenge", new { channel = "sms" });
         var body = await challenge.Content.ReadFromJsonAsync<JsonElement>();

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using AuthService.Api.Events;
 using AuthService.Api.Profiles;
 using AuthService.Api.Telephony;
 using AuthService.Core.Phone;
@@ -121,5 +123,25 @@ public class VerifyProfilesTests
         var message = Refusal(new() { ["Profiles:default:Fallback"] = "SmsThenCall" });
 
         Assert.That(message, Does.Contain("Profiles:default:Fallback SmsThenCall is not available in this release"));
+    }
+
+    [Test]
+    public void Webhook_events_carry_the_profile_of_the_request_that_wrote_them()
+    {
+        var now = DateTimeOffset.UnixEpoch;
+        EventProfile.Current = "acme";
+        try
+        {
+            var events = WebhookEvents.FromAudit(new AuditEvent.BackupCodeUsed("backup_code", "login", 1), "ann", null, now);
+            Assert.That(events.Select(e => JsonDocument.Parse(e.Body).RootElement.GetProperty("data").GetProperty("profile").GetString()),
+                Is.EqualTo(new[] { "acme", "acme" }), "two_factor.backup_code_used and two_factor.backup_codes_low");
+        }
+        finally
+        {
+            EventProfile.Current = null;
+        }
+
+        var outside = WebhookEvents.FromAudit(new AuditEvent.Locked(5), "ann", null, now).Single();
+        Assert.That(JsonDocument.Parse(outside.Body).RootElement.GetProperty("data").TryGetProperty("profile", out _), Is.False);
     }
 }
