@@ -63,6 +63,8 @@ public class ProfileFlowTests : AppFixture
         Assert.That(annStarted.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await annStarted.Content.ReadAsStringAsync());
         Assert.That(bobStarted.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await bobStarted.Content.ReadAsStringAsync());
 
+        Assert.That((await annStarted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("expiresAt").GetDateTimeOffset(), Is.EqualTo(Now.AddMinutes(5)));
+        Assert.That((await bobStarted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("expiresAt").GetDateTimeOffset(), Is.EqualTo(Now.AddMinutes(10)));
         var annText = LastSms(annPhone);
         var annCode = FirstCode(annText);
         Assert.That(annCode, Has.Length.EqualTo(8));
