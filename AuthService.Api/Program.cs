@@ -7,6 +7,7 @@ using AuthService.Api.Http;
 using AuthService.Api.Observability;
 using AuthService.Api.TwoFactor.Passkeys;
 using AuthService.Api.Policy;
+using AuthService.Api.Profiles;
 using AuthService.Api.Security;
 using AuthService.Api.Storage;
 using AuthService.Api.Support;
@@ -30,6 +31,7 @@ try
     builder.Services.AddServiceOptions();        // Auth, Totp, Encryption, Limits, Enforcement
     builder.Services.AddStorage(builder.Configuration, builder.Environment); // PostgreSQL, migrations, key ring
     builder.Services.AddTelephonyOrExplain(builder.Configuration, builder.Environment); // Telnyx (Polly) or dev log
+    builder.Services.AddVerifyProfiles(builder.Configuration); // Profiles:{name}: brand, code length, locales (DESIGN §9.5)
     builder.Services.AddTwoFactor();             // the use cases of /v1/users/{userId}/two-factor
     builder.Services.AddPasskeys();              // WebAuthn relying party (Fido2), checked at start
     builder.Services.AddLoginPolicy();           // the use cases of /v1/login-decisions and the prompt skip
@@ -69,6 +71,7 @@ try
     app.UseServiceMetrics();                     // /metrics, request latency by route
     app.UseAuthentication();
     app.UseAuthorization();
+    app.UseVerifyProfiles();                     // the caller key's verify profile, for the send path
 
     app.MapHealth();
     app.MapServiceMetrics();

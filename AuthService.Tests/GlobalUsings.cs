@@ -7,6 +7,7 @@ global using AuthService.Tests.Limits;
 global using AuthService.Tests.Operations;
 global using AuthService.Tests.Passkeys;
 global using AuthService.Tests.Policy;
+global using AuthService.Tests.Profiles;
 global using AuthService.Tests.Security;
 global using AuthService.Tests.Storage;
 global using AuthService.Tests.Support;

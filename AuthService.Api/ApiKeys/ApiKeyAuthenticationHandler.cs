@@ -56,6 +56,7 @@ internal sealed class ApiKeyAuthenticationHandler(
 
         var claims = new List<Claim> { new(ClaimTypes.NameIdentifier, row.Id.ToString()), new(ClaimTypes.Name, row.Name) };
         claims.AddRange(row.Scopes.Select(s => new Claim(ApiKeyAuthentication.ScopeClaim, s)));
+        claims.Add(new Claim(ApiKeyAuthentication.ProfileClaim, row.Profile));
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, ApiKeyAuthentication.SchemeName));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, ApiKeyAuthentication.SchemeName));
     }

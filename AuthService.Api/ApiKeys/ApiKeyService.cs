@@ -67,13 +67,13 @@ public sealed class ApiKeyService(NpgsqlDataSource dataSource, TimeProvider time
     }
 
     public async Task<ApiKeyRow> CreateAsync(string key, string name, IReadOnlyCollection<string> scopes, DateTimeOffset now,
-        Guid? actingKeyId, CancellationToken cancellationToken)
+        Guid? actingKeyId, CancellationToken cancellationToken, string profile = "default")
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var row = await ApiKeyStore.InsertAsync(connection, transaction, Guid.CreateVersion7(now), name, ApiKeyTokens.DisplayPrefix(key),
-            ApiKeyTokens.Hash(key), scopes.ToArray(), now);
-        await AuditLog.AppendAsync(connection, transaction, null, new AuditEvent.ApiKeyCreated(row.Id, row.Name, row.Scopes), now, actingKeyId);
+            ApiKeyTokens.Hash(key), scopes.ToArray(), now, profile);
+        await AuditLog.AppendAsync(connection, transaction, null, new AuditEvent.ApiKeyCreated(row.Id, row.Name, row.Scopes, row.Profile), now, actingKeyId);
         await transaction.CommitAsync(cancellationToken);
         return row;
     }

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using AuthService.Api.Http;
+using AuthService.Api.Profiles;
 using AuthService.Api.Security;
 using AuthService.Api.Storage;
 using AuthService.Core.Security;
@@ -8,17 +9,19 @@ using AuthService.Core.Text;
 
 namespace AuthService.Api.ApiKeys;
 
-public sealed record CreateApiKeyRequest(string? Name, string[]? Scopes);
+/// <summary><c>profile</c>: the verify profile the key sends under (<c>Profiles:{name}</c>; <c>default</c> when absent).</summary>
+public sealed record CreateApiKeyRequest(string? Name, string[]? Scopes, string? Profile = null);
 
-public sealed record ApiKeyResponse(Guid Id, string Name, string Prefix, string[] Scopes, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt)
+public sealed record ApiKeyResponse(Guid Id, string Name, string Prefix, string[] Scopes, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt,
+    string Profile)
 {
     public static ApiKeyResponse From(ApiKeyRow row) => new(row.Id, row.Name, row.Prefix, row.Scopes,
         Timestamps.Utc(row.CreatedAt),
-        row.RevokedAt is { } r ? Timestamps.Utc(r) : null);
+        row.RevokedAt is { } r ? Timestamps.Utc(r) : null, row.Profile);
 }
 
 /// <summary>The key itself, returned once at creation and never again.</summary>
-public sealed record CreatedApiKeyResponse(Guid Id, string Name, string Prefix, string[] Scopes, DateTimeOffset CreatedAt, string Key);
+public sealed record CreatedApiKeyResponse(Guid Id, string Name, string Prefix, string[] Scopes, DateTimeOffset CreatedAt, string Key, string Profile);
 
 public sealed record ApiKeyListResponse(IReadOnlyList<ApiKeyResponse> Items);
 
@@ -33,8 +36,9 @@ public static class ApiKeysApi
             .ProducesProblem(401).ProducesProblem(403);
 
         group.MapPost("", Create).WithSummary("Create an API key")
-            .WithDescription("Scopes: `verify`, `manage`, `admin`. The key is in the answer once and is stored only as a hash.")
-            .ProducesProblem(400);
+            .WithDescription("Scopes: `verify`, `manage`, `admin`. The key is in the answer once and is stored only as a hash. " +
+                             "`profile` names the verify profile its codes and enrollments use (`Profiles:{name}`; `default` when absent).")
+            .ProducesProblemCodes(400, ProblemCodes.ValidationFailed, ProblemCodes.InvalidJson, ProblemCodes.UnknownProfile);
         group.MapGet("", List).WithSummary("List API keys").WithDescription("Never includes the keys, only their prefixes.");
         group.MapDelete("/{id:guid}", Revoke).WithSummary("Revoke an API key")
             .WithDescription("Takes effect at once on the instance that revoked it, and within `Auth:ApiKeyCacheSeconds` (default 5 s) on the others.")
@@ -43,7 +47,7 @@ public static class ApiKeysApi
     }
 
     public static async Task<Results<Created<CreatedApiKeyResponse>, ProblemHttpResult>> Create(
-        CreateApiKeyRequest request, ApiKeyService keys, TimeProvider time, ClaimsPrincipal caller, CancellationToken ct)
+        CreateApiKeyRequest request, ApiKeyService keys, VerifyProfiles profiles, TimeProvider time, ClaimsPrincipal caller, CancellationToken ct)
     {
         var name = request.Name?.Trim();
         if (string.IsNullOrEmpty(name) || !PrintableText.IsValid(name, 100))
@@ -57,11 +61,17 @@ public static class ApiKeysApi
             return Problems.Validation("scopes must be a non-empty list of 'verify', 'manage', 'admin'.").ToResult();
         }
 
+        if (profiles.Find(request.Profile ?? VerifyProfile.DefaultName) is not { } profile)
+        {
+            return Problems.Result(400, ProblemCodes.UnknownProfile, "Unknown profile.",
+                $"profile must name a configured verify profile: {string.Join(", ", profiles.Names)}.");
+        }
+
         var key = ApiKeyTokens.Generate();
-        var row = await keys.CreateAsync(key, name, scopes, time.GetUtcNow(), caller.ApiKeyId(), ct);
+        var row = await keys.CreateAsync(key, name, scopes, time.GetUtcNow(), caller.ApiKeyId(), ct, profile.Name);
         var created = ApiKeyResponse.From(row);
         return TypedResults.Created($"/v1/api-keys/{row.Id}",
-            new CreatedApiKeyResponse(created.Id, created.Name, created.Prefix, created.Scopes, created.CreatedAt, key));
+            new CreatedApiKeyResponse(created.Id, created.Name, created.Prefix, created.Scopes, created.CreatedAt, key, created.Profile));
     }
 
     public static async Task<Ok<ApiKeyListResponse>> List(ApiKeyService keys, CancellationToken ct) =>

@@ -166,7 +166,8 @@ public abstract record AuditEvent([property: JsonIgnore] string EventType)
     public sealed record SupportReset(string Reason, string Ticket) : AuditEvent(AuditEvents.SupportReset);
 
     /// <summary>An API key was created (webhook <c>api_key.created</c>).</summary>
-    public sealed record ApiKeyCreated(Guid KeyId, string Name, string[] Scopes) : AuditEvent(AuditEvents.ApiKeyCreated);
+    public sealed record ApiKeyCreated(Guid KeyId, string Name, string[] Scopes,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Profile = null) : AuditEvent(AuditEvents.ApiKeyCreated);
 
     /// <summary>An API key was revoked (webhook <c>api_key.revoked</c>).</summary>
     public sealed record ApiKeyRevoked(Guid KeyId) : AuditEvent(AuditEvents.ApiKeyRevoked);

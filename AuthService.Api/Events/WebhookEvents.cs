@@ -146,10 +146,17 @@ public static class WebhookEvents
             data["actingKeyId"] = apiKeyId.Value.ToString();
         }
 
+        Add("profile", EventProfile.Current); // DESIGN §9.5: the verify profile the request ran under
+
         var events = new List<WebhookEvent> { Create(type, userId, now, data) };
         if (audit is AuditEvent.BackupCodeUsed { BackupCodesRemaining: <= LowBackupCodes and var remaining })
         {
             var low = new JsonObject { ["userId"] = userId, ["backupCodesRemaining"] = remaining };
+            if (EventProfile.Current is { } profile)
+            {
+                low["profile"] = profile;
+            }
+
             events.Add(Create(BackupCodesLow, userId, now, low));
         }
 

@@ -16,6 +16,8 @@ public static class ProblemCodeCatalog
         [ProblemCodes.InvalidPhoneNumber] = "phoneNumber is not a valid E.164 number.",
         [ProblemCodes.InvalidLoginMethod] = "loginMethod is not a known first-factor method.",
         [ProblemCodes.DestinationNotAllowed] = "Codes are not sent to this number: premium-rate, satellite or another refused type, or a country off the channel's allow-list. Nothing was sent or counted.",
+        [ProblemCodes.UnknownLocale] = "locale is not a BCP 47 tag of one of the locales codes are sent in (docs/LOCALES.md).",
+        [ProblemCodes.UnknownProfile] = "profile names no verify profile of this deployment (Profiles:{name}).",
         [ProblemCodes.InvalidWebhookUrl] = "The webhook URL is not absolute, not https (Production), or points to a non-public address.",
         // 401, 403: the caller
         [ProblemCodes.Unauthorized] = "No API key, or an unknown or revoked one.",

@@ -12,6 +12,8 @@ public static class ProblemCodes
     public const string InvalidPhoneNumber = "invalid_phone_number";
     public const string InvalidLoginMethod = "invalid_login_method";
     public const string DestinationNotAllowed = "destination_not_allowed";
+    public const string UnknownLocale = "unknown_locale";
+    public const string UnknownProfile = "unknown_profile";
     public const string InvalidWebhookUrl = "invalid_webhook_url";
     public const string Unauthorized = "unauthorized";
     public const string Forbidden = "forbidden";

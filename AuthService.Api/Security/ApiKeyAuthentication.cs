@@ -9,6 +9,9 @@ public static class ApiKeyAuthentication
     public const string SchemeName = "ApiKey";
     public const string ScopeClaim = "scope";
 
+    /// <summary>The verify profile the key sends under (DESIGN §9.5).</summary>
+    public const string ProfileClaim = "profile";
+
     /// <summary>Policy names: one per scope, plus <see cref="ReadPolicy"/> for status reads.</summary>
     public const string ReadPolicy = "read";
 

@@ -11,12 +11,13 @@ public sealed class ApiKeyRow
     public string[] Scopes { get; init; } = [];
     public DateTime CreatedAt { get; init; }
     public DateTime? RevokedAt { get; init; }
+    public string Profile { get; init; } = "default";
 }
 
 /// <summary>SQL of the caller keys. Only the key's SHA-256 is stored (<c>ApiKeyTokens.Hash</c>), with a display prefix.</summary>
 public static class ApiKeyStore
 {
-    private const string Columns = "id, name, prefix, scopes, created_at, revoked_at";
+    private const string Columns = "id, name, prefix, scopes, created_at, revoked_at, profile";
 
     /// <summary>The active key with this hash, or null (unknown or revoked).</summary>
     public static Task<ApiKeyRow?> GetActiveByHashAsync(NpgsqlConnection connection, byte[] hash, CancellationToken cancellationToken) =>
@@ -24,12 +25,12 @@ public static class ApiKeyStore
             $"select {Columns} from api_keys where key_hash = @hash and revoked_at is null", new { hash }, cancellationToken: cancellationToken));
 
     public static Task<ApiKeyRow> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, string name,
-        string prefix, byte[] hash, string[] scopes, DateTimeOffset now) =>
+        string prefix, byte[] hash, string[] scopes, DateTimeOffset now, string profile = "default") =>
         connection.QuerySingleAsync<ApiKeyRow>($"""
-            insert into api_keys (id, name, prefix, key_hash, scopes, created_at)
-            values (@id, @name, @prefix, @hash, @scopes, @now)
+            insert into api_keys (id, name, prefix, key_hash, scopes, created_at, profile)
+            values (@id, @name, @prefix, @hash, @scopes, @now, @profile)
             returning {Columns}
-            """, new { id, name, prefix, hash, scopes, now }, transaction);
+            """, new { id, name, prefix, hash, scopes, now, profile }, transaction);
 
     /// <summary>Inserts the bootstrap admin key unless a key with this hash exists (even revoked: a revoked bootstrap key
     /// stays revoked).</summary>

@@ -18,7 +18,17 @@ public static class AuditLog
         """;
 
     /// <summary>The JSON of an event's details, as stored: its properties but its name.</summary>
-    public static string Details(AuditEvent auditEvent) => JsonSerializer.Serialize(auditEvent, auditEvent.GetType(), Json);
+    public static string Details(AuditEvent auditEvent)
+    {
+        if (EventProfile.Current is not { } profile)
+        {
+            return JsonSerializer.Serialize(auditEvent, auditEvent.GetType(), Json);
+        }
+
+        var details = JsonSerializer.SerializeToNode(auditEvent, auditEvent.GetType(), Json)!.AsObject();
+        details["profile"] = profile; // DESIGN §9.5: the verify profile the request ran under
+        return details.ToJsonString(Json);
+    }
 
     /// <summary>Also writes the webhook events the audit event stands for (DESIGN §8.3) to the outbox, on the same
     /// connection and transaction: the portal hears of a change exactly when it commits.</summary>

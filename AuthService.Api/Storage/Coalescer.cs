@@ -24,7 +24,10 @@ public sealed class Coalescer<TItem, TResult> : IDisposable
         _queue = Channel.CreateBounded<Entry>(new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.Wait });
         _run = run;
         _maxBatch = maxBatch;
-        _workers = Enumerable.Range(0, workers).Select(_ => Task.Run(WorkAsync)).ToArray();
+        using (ExecutionContext.SuppressFlow()) // the workers serve every request: none may inherit its creator's ambient state
+        {
+            _workers = Enumerable.Range(0, workers).Select(_ => Task.Run(WorkAsync)).ToArray();
+        }
     }
 
     /// <summary>Queues <paramref name="item"/> for the next batch; false when the queue is full.</summary>

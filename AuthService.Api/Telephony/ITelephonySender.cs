@@ -2,8 +2,15 @@ using AuthService.Core.Phone;
 
 namespace AuthService.Api.Telephony;
 
-/// <summary>One code to deliver. <see cref="PhoneNumber"/> is E.164; never log it unmasked.</summary>
-public sealed record CodeDelivery(string PhoneNumber, CodeChannel Channel, string Code, string Issuer);
+/// <summary>One code to deliver. <see cref="PhoneNumber"/> is E.164; never log it unmasked. <see cref="SmsText"/> and
+/// <see cref="VoiceTexml"/> are the words in the profile's brand and the chosen locale; without them the English text of
+/// <see cref="CodeMessages"/> with <see cref="Issuer"/>.</summary>
+public sealed record CodeDelivery(string PhoneNumber, CodeChannel Channel, string Code, string Issuer, string? SmsText = null, string? VoiceTexml = null)
+{
+    public string Sms => SmsText ?? CodeMessages.Sms(Issuer, Code);
+
+    public string Texml => VoiceTexml ?? CodeMessages.VoiceTexml(Issuer, Code);
+}
 
 /// <summary>What the provider answered: its message or call id, for the audit trail.</summary>
 public sealed record DeliveryReceipt(string Provider, string? ProviderMessageId);

@@ -35,9 +35,9 @@ public sealed record TelephonyControls(
         try
         {
             destinations = DestinationPolicy.Create(
-                List(configuration.GetSection("Telephony:AllowedNumberTypes")),
-                List(configuration.GetSection("Telephony:AllowedCountries:Sms")),
-                List(configuration.GetSection("Telephony:AllowedCountries:Call")));
+                ConfigList(configuration.GetSection("Telephony:AllowedNumberTypes")),
+                ConfigList(configuration.GetSection("Telephony:AllowedCountries:Sms")),
+                ConfigList(configuration.GetSection("Telephony:AllowedCountries:Call")));
         }
         catch (ArgumentException e)
         {
@@ -84,7 +84,8 @@ public sealed record TelephonyControls(
         return fallback;
     }
 
-    private static List<string> List(IConfigurationSection section) =>
+    /// <summary>A configured list: a JSON array, indexed keys or one comma-separated value.</summary>
+    public static List<string> ConfigList(IConfigurationSection section) =>
         section.Value is { } single
             ? single.Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
             : section.GetChildren().Select(c => c.Value ?? "").ToList();

@@ -84,7 +84,7 @@ public sealed partial class TelnyxTelephonySender(
 
     private object SmsRequest(CodeDelivery delivery)
     {
-        var text = CodeMessages.Sms(delivery.Issuer, delivery.Code);
+        var text = delivery.Sms;
         // A from number pins the sender; without one Telnyx picks from the messaging profile's pool.
         var from = string.IsNullOrWhiteSpace(_options.FromNumber) ? null : _options.FromNumber;
         return new SendMessageRequest(from, from is null ? _options.MessagingProfileId : null, delivery.PhoneNumber, text);
@@ -94,7 +94,7 @@ public sealed partial class TelnyxTelephonySender(
         To: delivery.PhoneNumber,
         From: _options.FromNumber!,
         ApplicationSid: _options.TexmlApplicationId!,
-        Texml: CodeMessages.VoiceTexml(delivery.Issuer, delivery.Code));
+        Texml: delivery.Texml);
 
     private string CallPath(string masked)
     {
@@ -183,7 +183,7 @@ public sealed partial class TelnyxTelephonySender(
         // Longest first so the whole text goes before the code inside it.
         string[] candidates =
         [
-            CodeMessages.Sms(delivery.Issuer, delivery.Code), delivery.PhoneNumber, delivery.PhoneNumber.TrimStart('+'), delivery.Code,
+            delivery.Sms, delivery.PhoneNumber, delivery.PhoneNumber.TrimStart('+'), delivery.Code,
         ];
         return candidates.Where(s => s.Length >= 4).Distinct().OrderByDescending(s => s.Length);
     }

@@ -6,7 +6,8 @@ namespace AuthService.Api.TwoFactor;
 /// <summary>Start enrollment. <c>method</c> is <c>totp</c> (with <c>accountName</c>), <c>phone</c>
 /// (with <c>phoneNumber</c> in E.164 and <c>channel</c> <c>sms</c>|<c>call</c>) or <c>passkey</c> (with <c>accountName</c>
 /// and <c>displayName</c>, shown by the authenticator).</summary>
-public sealed record EnrollRequest(string? Method, string? AccountName, string? PhoneNumber, string? Channel, string? DisplayName = null);
+public sealed record EnrollRequest(string? Method, string? AccountName, string? PhoneNumber, string? Channel, string? DisplayName = null,
+    string? Locale = null) : Profiles.ILocaleRequest;
 
 /// <summary>A code of the factor being confirmed, or for a passkey the <c>RegistrationResponseJSON</c> as <c>credential</c>.</summary>
 public sealed record CodeRequest(string? Code, RegistrationResponseJson? Credential = null);
@@ -24,7 +25,7 @@ public sealed record ProofRequest(Proof? Proof);
 /// <summary>Send a code to a phone user by <c>sms</c> or <c>call</c>, or get the request options of a passkey user (<c>passkey</c>).
 /// <c>purpose</c>: <c>login</c> (the default; accepted only at <c>/verify</c>) or <c>proof</c> (accepted only as the <c>proof</c> of
 /// a switch or of new backup codes).</summary>
-public sealed record ChallengeRequest(string? Channel, string? Purpose = null, Guid? FactorId = null);
+public sealed record ChallengeRequest(string? Channel, string? Purpose = null, Guid? FactorId = null, string? Locale = null) : Profiles.ILocaleRequest;
 
 /// <summary>Switch to <c>method</c> (as in enroll), proving the current factor with <c>proof</c>.</summary>
 public sealed record SwitchMethodRequest(string? Method, string? AccountName, string? PhoneNumber, string? Channel, Proof? Proof,

@@ -1,6 +1,6 @@
-using AuthService.Api.Configuration;
 using AuthService.Api.Events;
 using AuthService.Api.Observability;
+using AuthService.Api.Profiles;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Api.Telephony;
@@ -8,7 +8,6 @@ using AuthService.Core.Factors;
 using AuthService.Core.Phone;
 using AuthService.Core.Policy;
 using AuthService.Core.Security;
-using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace AuthService.Api.TwoFactor;
@@ -31,7 +30,7 @@ public delegate Task<Problem?> CodeBinding(NpgsqlConnection connection, NpgsqlTr
 /// can simply retry; a send whose outcome is unknown stays counted and its code is stored (it works if the message arrives),
 /// and the client is told <c>telephony_outcome_unknown</c>. A code whose factor was switched or reset during the send is
 /// counted (it was sent) but never stored.</summary>
-public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveries deliveries, SecretBox secrets, IOptions<AuthOptions> authOptions,
+public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveries deliveries, SecretBox secrets, VerifyProfiles profiles,
     ILogger<PhoneCodeDelivery> logger)
 {
     /// <summary>When the code expires, or the refusal.</summary>
@@ -40,6 +39,12 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
         if (deliveries.CheckDestination(send.E164, send.Channel) is { } refused)
         {
             return refused; // DESIGN §8.2: before anything is reserved or sent
+        }
+
+        var profile = profiles.Current(); // DESIGN §9.5: the caller key's brand, code length, validity, countries, locale
+        if (ProfileSends.CheckDestination(profile, send.E164, send.Channel) is { } offProfile)
+        {
+            return offProfile;
         }
 
         var masked = PhoneNumbers.Mask(send.E164);
@@ -53,12 +58,12 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
 
         // From here on the client's abort no longer cancels anything: a message that may reach the provider is counted,
         // and a code that reached it is stored, so the code the person receives works (the sender has its own timeouts).
-        var code = PhoneCodes.Generate();
+        var code = PhoneCodes.Generate(profile.CodeLength);
         DeliveryReceipt? receipt = null;
         try
         {
             receipt = await deliveries.SendAsync(
-                new CodeDelivery(send.E164, send.Channel, code, authOptions.Value.Issuer),
+                ProfileSends.Delivery(profile, send.E164, send.Channel, code),
                 CancellationToken.None);
         }
         catch (TelephonyUnavailableException e)
@@ -70,7 +75,7 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
             }
         }
 
-        var expiresAt = now + PhoneCodes.Validity;
+        var expiresAt = now + profile.Validity;
         Problem? unbound;
         await using (var connection = await dataSource.OpenConnectionAsync(CancellationToken.None))
         await using (var transaction = await connection.BeginTransactionAsync(CancellationToken.None))

@@ -5,6 +5,7 @@ using System.Security.Claims;
 using AuthService.Api.Http;
 using AuthService.Api.TwoFactor.Passkeys;
 using AuthService.Api.Security;
+using AuthService.Api.Profiles;
 using AuthService.Core.Factors;
 using AuthService.Core.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -39,7 +40,7 @@ public static class TwoFactorApi
             .WithSummary("Second-factor status of a user")
             .WithDescription("Whether 2FA is enabled, the method, masked phone number, backup codes left, lockout and any pending enrollment or switch. Scopes: verify, manage.");
 
-        group.MapPost("/enroll", Enroll).RequireAuthorization(Scopes.Manage)
+        group.MapPost("/enroll", Enroll).RequireAuthorization(Scopes.Manage).AcceptsLocale()
             .WithSummary("Start enrollment")
             .WithDescription("`totp`: 201 with the secret, otpauth URI and QR code. `phone`: 202, a code is sent by `sms` or `call`. " +
                              $"`passkey` (with `accountName`, `displayName`): 201 with WebAuthn `PublicKeyCredentialCreationOptionsJSON` valid {passkeyMinutes}. " +
@@ -65,7 +66,7 @@ public static class TwoFactorApi
             .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid)
             .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts);
 
-        group.MapPost("/challenge", Challenge).RequireAuthorization(Scopes.Verify)
+        group.MapPost("/challenge", Challenge).RequireAuthorization(Scopes.Verify).AcceptsLocale()
             .WithSummary("Send a code to a phone user, or get passkey request options, for a login or a proof")
             .WithDescription("`channel` is `sms` or `call` (202; the previous code of that purpose dies), or `passkey` (200 with WebAuthn " +
                              $"`PublicKeyCredentialRequestOptionsJSON`, single use, {passkeyMinutes}; the previous challenge of that purpose dies). " +

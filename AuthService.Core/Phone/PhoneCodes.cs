@@ -6,6 +6,11 @@ namespace AuthService.Core.Phone;
 public static class PhoneCodes
 {
     public const int Digits = 6;
+
+    /// <summary>The lengths a verify profile may choose (DESIGN §9.5); <see cref="Digits"/> is the default.</summary>
+    public const int MinDigits = 6;
+
+    public const int MaxDigits = 8;
     public const int MaxAttemptsPerCode = 5;
 
     /// <summary>How long a sent code works; the SMS text says it (<see cref="CodeMessages.Sms"/>).</summary>
@@ -17,7 +22,16 @@ public static class PhoneCodes
     /// under their <see cref="Factors.ChallengePurposes"/> (<c>login</c>, <c>proof</c>).</summary>
     public const string PendingPurpose = "pending";
 
-    public static string Generate() => RandomNumberGenerator.GetInt32(0, 1_000_000).ToString("D6");
+    public static string Generate() => Generate(Digits);
+
+    /// <summary>A code of <paramref name="length"/> digits (6–8), uniform over all of them.</summary>
+    public static string Generate(int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(length, MinDigits);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, MaxDigits);
+        var bound = (int)Math.Pow(10, length);
+        return RandomNumberGenerator.GetInt32(0, bound).ToString("D" + length, System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     /// <summary>The digits of what the user typed (spaces ignored), or null when it cannot be a code.</summary>
     public static string? Normalize(string? input)
@@ -28,6 +42,6 @@ public static class PhoneCodes
         }
 
         var digits = input.Replace(" ", "", StringComparison.Ordinal);
-        return digits.Length == Digits && digits.All(char.IsAsciiDigit) ? digits : null;
+        return digits.Length is >= MinDigits and <= MaxDigits && digits.All(char.IsAsciiDigit) ? digits : null;
     }
 }

@@ -1,6 +1,7 @@
 using AuthService.Api.Configuration;
 using AuthService.Api.Events;
 using AuthService.Api.Http;
+using AuthService.Api.Profiles;
 using AuthService.Api.Storage;
 using AuthService.Core.Factors;
 using AuthService.Core.Policy;
@@ -32,7 +33,7 @@ public sealed class TotpMethod(PendingFactors pending, SecretBox secrets, IOptio
     public async Task<Result<PendingStarted>> StartAsync(FactorStart start, CancellationToken cancellationToken)
     {
         var totp = totpOptions.Value;
-        var profile = totp.Profile;
+        var profile = ProfileContext.Profile?.Totp ?? totp.Profile; // DESIGN §9.5: the caller key's profile, for new enrollments
         var secret = TotpSecrets.Generate();
         var row = PendingFactors.New(start, Name, totp.EnrollmentTtl) with
         {
@@ -47,7 +48,7 @@ public sealed class TotpMethod(PendingFactors pending, SecretBox secrets, IOptio
         }
 
         var account = string.IsNullOrWhiteSpace(start.Target.AccountName) ? start.UserId : start.Target.AccountName.Trim();
-        var uri = OtpAuthUri.Build(authOptions.Value.Issuer, account, secret, profile);
+        var uri = OtpAuthUri.Build(ProfileContext.Profile?.Brand ?? authOptions.Value.Issuer, account, secret, profile);
         var (svg, png) = QrCodes.Render(uri);
         return new PendingStarted(
             new TotpEnrollmentResponse(Name, TotpSecrets.ToBase32(secret), uri, svg, png, Timestamps.Utc(row.ExpiresAt), row.Id), null);

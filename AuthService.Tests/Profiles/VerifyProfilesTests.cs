@@ -1,0 +1,147 @@
+using System.Text.Json;
+using AuthService.Api.Events;
+using AuthService.Api.Profiles;
+using AuthService.Api.Telephony;
+using AuthService.Core.Phone;
+using AuthService.Core.Totp;
+using Microsoft.Extensions.Configuration;
+
+namespace AuthService.Tests.Profiles;
+
+/// <summary>Reading and validating <c>Profiles:{name}:…</c>: the defaults, every rule with its failure, all problems in one
+/// message.</summary>
+public class VerifyProfilesTests
+{
+    private static VerifyProfiles Read(Dictionary<string, string?> settings)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        return VerifyProfiles.FromConfiguration(configuration, TelephonyControls.FromConfiguration(configuration), "AuthService", TotpProfile.Default);
+    }
+
+    private static string Refusal(Dictionary<string, string?> settings) =>
+        Assert.Throws<InvalidOperationException>(() => Read(settings))!.Message;
+
+    [Test]
+    public void Without_configuration_the_default_profile_is_todays_behaviour()
+    {
+        var profile = Read([]).Default;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(profile.Name, Is.EqualTo("default"));
+            Assert.That(profile.Brand, Is.EqualTo("AuthService"));
+            Assert.That(profile.CodeLength, Is.EqualTo(6));
+            Assert.That(profile.ValidityMinutes, Is.EqualTo(10));
+            Assert.That(profile.Totp, Is.EqualTo(TotpProfile.Default));
+            Assert.That(profile.DefaultLocale.Tag, Is.EqualTo("en"));
+            Assert.That(profile.Domain, Is.Null);
+            Assert.That(profile.Sms(profile.LocaleFor(null, "+13035550123"), "123456"),
+                Is.EqualTo(CodeMessages.Sms("AuthService", "123456")), "the English text of v1, unchanged");
+        });
+    }
+
+    [Test]
+    public void A_named_profile_is_found_in_any_case_and_keeps_its_settings()
+    {
+        var profiles = Read(new()
+        {
+            ["Profiles:Acme:Brand"] = "Acme", ["Profiles:Acme:Length"] = "7", ["Profiles:Acme:CountryLocales:br"] = "pt",
+            ["Profiles:Acme:AllowedCountries:Sms"] = "us, br",
+        });
+
+        var acme = profiles.Find("ACME")!;
+        Assert.That(profiles.Names, Is.EqualTo(new[] { "acme", "default" }));
+        Assert.That(acme.CodeLength, Is.EqualTo(7));
+        Assert.That(acme.LocaleFor(null, "+5511987654321").Tag, Is.EqualTo("pt-BR"));
+        Assert.That(acme.LocaleFor(CodeLocales.Find("vi"), "+5511987654321").Tag, Is.EqualTo("vi"));
+        Assert.That(acme.Reaches(CodeChannel.Sms, "+5511987654321"), Is.True);
+        Assert.That(acme.Reaches(CodeChannel.Sms, "+4915123456789"), Is.False);
+        Assert.That(acme.Reaches(CodeChannel.Call, "+4915123456789"), Is.True, "no Call list: the deployment's");
+        Assert.That(profiles.Find("initech"), Is.Null);
+    }
+
+    [Test]
+    public void Every_bad_value_is_named_in_one_message()
+    {
+        var message = Refusal(new()
+        {
+            ["Profiles:acme:Brand"] = "Acme Corporation International",
+            ["Profiles:acme:Length"] = "5",
+            ["Profiles:acme:ValidityMinutes"] = "11",
+            ["Profiles:acme:TotpDigits"] = "7",
+            ["Profiles:acme:TotpPeriod"] = "45",
+            ["Profiles:acme:DefaultLocale"] = "tlh",
+            ["Profiles:acme:CountryLocales:DEU"] = "de",
+            ["Profiles:acme:CountryLocales:FR"] = "xx",
+            ["Profiles:acme:Domain"] = "https://portal.example.com",
+            ["Profiles:acme:Fallback"] = "Pigeon",
+            ["Profiles:bad name!:Brand"] = "X",
+        });
+
+        Assert.That(message, Does.Contain("Profiles:acme:Brand 'Acme Corporation International' is 30 characters long"));
+        Assert.That(message, Does.Contain("Profiles:acme:Length must be a whole number from 6 to 8, not '5'"));
+        Assert.That(message, Does.Contain("Profiles:acme:ValidityMinutes must be a whole number from 2 to 10"));
+        Assert.That(message, Does.Contain("Profiles:acme:TotpDigits must be 6 or 8, not 7"));
+        Assert.That(message, Does.Contain("Profiles:acme:TotpPeriod must be 30 or 60, not 45"));
+        Assert.That(message, Does.Contain("Profiles:acme:DefaultLocale 'tlh' is not one of the locales"));
+        Assert.That(message, Does.Contain("Profiles:acme:CountryLocales:DEU is not an ISO 3166 alpha-2 country code"));
+        Assert.That(message, Does.Contain("Profiles:acme:CountryLocales:FR 'xx' is not one of the locales"));
+        Assert.That(message, Does.Contain("Profiles:acme:Domain 'https://portal.example.com' is not a lower-case host name"));
+        Assert.That(message, Does.Contain("Profiles:acme:Fallback must be None or SmsThenCall, not 'Pigeon'"));
+        Assert.That(message, Does.Contain("Profiles:bad name!: a profile name is 1–40 characters"));
+    }
+
+    [Test]
+    public void A_profile_country_outside_the_deployments_list_is_refused()
+    {
+        var message = Refusal(new()
+        {
+            ["Telephony:AllowedCountries:Sms"] = "US,CA",
+            ["Profiles:acme:AllowedCountries:Sms"] = "US,DE,FR",
+        });
+
+        Assert.That(message, Does.Contain("Profiles:acme:AllowedCountries:Sms lists DE, FR, outside Telephony:AllowedCountries:Sms"));
+    }
+
+    [Test]
+    public void A_brand_and_domain_that_overflow_a_segment_in_some_locale_are_refused_with_the_locales()
+    {
+        var message = Refusal(new()
+        {
+            ["Profiles:default:Brand"] = "Wwwwwwwwwwwwwwwwwwww",
+            ["Profiles:default:Length"] = "8",
+            ["Profiles:default:Domain"] = "verification.portal.example.com",
+        });
+
+        Assert.That(message, Does.Contain("the SMS does not fit one segment in").And.Contain("ja (").And.Contain("of 70 Ucs2)"));
+        Assert.That(message, Does.Contain("shorten the brand or the domain"));
+    }
+
+    [Test]
+    public void The_sms_then_call_fallback_is_refused_as_not_built()
+    {
+        var message = Refusal(new() { ["Profiles:default:Fallback"] = "SmsThenCall" });
+
+        Assert.That(message, Does.Contain("Profiles:default:Fallback SmsThenCall is not available in this release"));
+    }
+
+    [Test]
+    public void Webhook_events_carry_the_profile_of_the_request_that_wrote_them()
+    {
+        var now = DateTimeOffset.UnixEpoch;
+        EventProfile.Current = "acme";
+        try
+        {
+            var events = WebhookEvents.FromAudit(new AuditEvent.BackupCodeUsed("backup_code", "login", 1), "ann", null, now);
+            Assert.That(events.Select(e => JsonDocument.Parse(e.Body).RootElement.GetProperty("data").GetProperty("profile").GetString()),
+                Is.EqualTo(new[] { "acme", "acme" }), "two_factor.backup_code_used and two_factor.backup_codes_low");
+        }
+        finally
+        {
+            EventProfile.Current = null;
+        }
+
+        var outside = WebhookEvents.FromAudit(new AuditEvent.Locked(5), "ann", null, now).Single();
+        Assert.That(JsonDocument.Parse(outside.Body).RootElement.GetProperty("data").TryGetProperty("profile", out _), Is.False);
+    }
+}
