@@ -43,6 +43,9 @@ export async function rememberedBrowserTests({ test, page, tid, msgIs, openAs, p
     await signIn();
     await msgIs(page, 'login-msg', /Signed in — this browser is remembered, no code needed\./);
     assert.equal(await tid(page, 'login-verify').isVisible(), false, 'no code asked');
+    for (const notice of [/^A new sign-in to your account$/, /^A browser was remembered for sign-in: /]) {
+      await tid(page, 'notices').locator('li', { hasText: notice }).first().waitFor({ timeout: 15000 }); // webhooks
+    }
   });
 
   await test('Remembered browser: listed without its token; "Forget" -> the code is asked again', page, async () => {

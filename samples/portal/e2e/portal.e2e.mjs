@@ -170,6 +170,7 @@ async function main() {
     Encryption__Keys__e2e: randomBytes(32).toString('base64'),
     Auth__BootstrapAdminKey: adminKey,
     Telephony__Provider: 'log',
+    Webhooks__PollInterval: '00:00:00.200', // every verify also sends new_device_login: a user's events go out one per poll
     Passkeys__RelyingPartyId: 'localhost',
     Passkeys__RelyingPartyName: 'Sample portal',
     Passkeys__Origins__0: passkeyUrl,
