@@ -134,6 +134,8 @@ public class ProductionInstanceTests
     [TestCase("Limits__UnconfirmedNumberDaily=-1", "Limits:UnconfirmedNumberDaily must be")]
     [TestCase("Database__Pooler=pgbouncr", "Database:Pooler must be `none` or `pgbouncer`")]
     [TestCase("Passkeys__RelyingPartyId=https://example.com", "Passkeys:RelyingPartyId 'https://example.com' must be a lowercase domain")]
+    [TestCase("Devices__RememberDays=91", "Devices: RememberDays must be 1–90")]
+    [TestCase("Devices__MaxPerUser=0", "MaxPerUser 1–1000")]
     public async Task Production_refuses_to_start_with_one_clear_line(string setting, string message)
     {
         var environment = ProductionEnvironment();
