@@ -1,6 +1,7 @@
 using AuthService.Api.Operations;
 using AuthService.Api.ApiKeys;
 using AuthService.Api.Configuration;
+using AuthService.Api.Devices;
 using AuthService.Api.Health;
 using AuthService.Api.Hosting;
 using AuthService.Api.Http;
@@ -34,6 +35,7 @@ try
     builder.Services.AddVerifyProfiles(builder.Configuration); // Profiles:{name}: brand, code length, locales (DESIGN §9.5)
     builder.Services.AddTwoFactor();             // the use cases of /v1/users/{userId}/two-factor
     builder.Services.AddPasskeys();              // WebAuthn relying party (Fido2), checked at start
+    builder.Services.AddDevices();               // remembered devices (DESIGN §9.3), Devices:* checked at start
     builder.Services.AddLoginPolicy();           // the use cases of /v1/login-decisions and the prompt skip
     builder.Services.AddSupport();               // the support reset and the audit trail
     builder.Services.AddErrorHandling();         // problem+json for every failure
@@ -77,6 +79,7 @@ try
     app.MapServiceMetrics();
     app.MapTwoFactor();
     app.MapLoginPolicy();
+    app.MapDevices();
     app.MapSupport();
     app.MapApiKeys();
     app.MapWebhooks();

@@ -4,7 +4,7 @@ namespace AuthService.Api.Events;
 
 /// <summary>Event names of the audit trail (DESIGN §4), as stored in <c>audit_events.event_type</c>. Each has its record
 /// type in <see cref="AuditEvent"/>; SQL that writes an event itself (the TOTP acceptance) takes its name from here.</summary>
-public static class AuditEvents
+public static partial class AuditEvents
 {
     public const string EnrollmentStarted = "enrollment_started";
     public const string EnrollmentConfirmed = "enrollment_confirmed";
@@ -41,7 +41,7 @@ public static class AuditEvents
 /// webhook events an audit event stands for are derived from its type (<see cref="WebhookEvents.FromAudit"/>).
 /// <para>A property marked <see cref="JsonIgnoreCondition.WhenWritingNull"/> is left out of the JSON when null: the
 /// factor (<c>factorId</c>) an event concerns, once the caller knows it, and the parts only some methods have.</para></summary>
-public abstract record AuditEvent([property: JsonIgnore] string EventType)
+public abstract partial record AuditEvent([property: JsonIgnore] string EventType)
 {
     /// <summary>A pending enrollment was stored (TOTP secret issued, phone code sent, passkey challenge issued).</summary>
     public sealed record EnrollmentStarted(

@@ -28,13 +28,16 @@ public static class WebhookEvents
     public const string BypassCodeUsed = "two_factor.bypass_code_used";
     public const string Locked = "two_factor.locked";
     public const string RateLimited = "two_factor.rate_limited";
+    public const string DeviceRemembered = "two_factor.device_remembered";
+    public const string DevicesRevoked = "two_factor.devices_revoked";
+    public const string NewDeviceLogin = "two_factor.new_device_login";
     public const string ApiKeyCreated = "api_key.created";
     public const string ApiKeyRevoked = "api_key.revoked";
 
     public static readonly IReadOnlyList<string> All =
     [
         Enabled, MethodSwitched, FactorAdded, FactorRemoved, Reset, BackupCodesRegenerated, BackupCodeUsed, BackupCodesLow, Locked, RateLimited,
-        BypassCodeUsed, ApiKeyCreated, ApiKeyRevoked,
+        BypassCodeUsed, DeviceRemembered, DevicesRevoked, NewDeviceLogin, ApiKeyCreated, ApiKeyRevoked,
     ];
 
     /// <summary><c>two_factor.backup_codes_low</c> fires when a use leaves this many or fewer.</summary>
@@ -124,6 +127,23 @@ public static class WebhookEvents
                 Add("scope", e.Scope);
                 Add("phoneNumber", e.PhoneNumber);
                 Add("channel", e.Channel);
+                break;
+            case AuditEvent.DeviceRemembered e:
+                (type, factorId) = (DeviceRemembered, null);
+                Add("deviceId", e.DeviceId.ToString());
+                Add("label", e.Label);
+                Add("expiresAt", e.ExpiresAt);
+                break;
+            case AuditEvent.DevicesRevoked e:
+                (type, factorId) = (DevicesRevoked, null);
+                Add("count", e.Count);
+                Add("cause", e.Cause);
+                Add("deviceId", e.DeviceId?.ToString());
+                break;
+            case AuditEvent.NewDeviceLogin e:
+                (type, factorId) = (NewDeviceLogin, e.FactorId);
+                Add("method", e.Method);
+                Add("deviceId", e.DeviceId?.ToString());
                 break;
             case AuditEvent.ApiKeyCreated e:
                 (type, factorId) = (ApiKeyCreated, null);

@@ -135,6 +135,7 @@ public static class ServiceRegistration
         // Configuration first, before anything touches the database or logs.
         _ = services.GetRequiredService<IOptions<LimitsOptions>>().Value;
         _ = services.GetRequiredService<IOptions<TwoFactor.Passkeys.PasskeyOptions>>().Value;
+        _ = services.GetRequiredService<IOptions<Devices.DeviceOptions>>().Value;
         var bootstrapKey = services.GetRequiredService<IOptions<AuthOptions>>().Value.BootstrapAdminKey;
         if (!string.IsNullOrWhiteSpace(bootstrapKey) &&
             (bootstrapKey.Length < 32 || bootstrapKey.Contains("CHANGE-ME", StringComparison.OrdinalIgnoreCase)))

@@ -36,6 +36,7 @@ public static class ProblemCodeCatalog
         [ProblemCodes.IdempotencyKeyInUse] = "A request with this Idempotency-Key is still in progress.",
         [ProblemCodes.FactorChanged] = "The user's factor was switched or reset while the request was in progress; nothing issued for the old factor was kept.",
         [ProblemCodes.FactorNotFound] = "No factor (or pending factor) with this id belongs to the user.",
+        [ProblemCodes.DeviceNotFound] = "The user has no remembered device with this id (revoked, expired or another user's).",
         [ProblemCodes.FactorLimitReached] = "The user already holds the maximum number of factors of this method (Factors:MaxTotp, MaxPhone, MaxPasskey).",
         [ProblemCodes.BypassCodeLimitReached] = "The user already holds the maximum number of live support bypass codes (100): revoke them (DELETE …/bypass-codes) or let some expire.",
         [ProblemCodes.LastFactor] = "The user's last factor cannot be removed: two-factor authentication cannot be disabled by the user (support reset only).",

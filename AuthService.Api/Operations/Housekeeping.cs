@@ -5,7 +5,7 @@ using Npgsql;
 namespace AuthService.Api.Operations;
 
 /// <summary>Prunes what only matters for a while: the delivery and failure ledgers and idempotency keys (24 h windows,
-/// kept 2 days), expired pending enrollments, phone codes and bypass codes. Every instance runs it; the deletes are idempotent, so
+/// kept 2 days), expired pending enrollments, phone codes, bypass codes and remembered devices. Every instance runs it; the deletes are idempotent, so
 /// running it twice costs nothing but a query. The audit trail is never pruned here (retention is the operator's call).</summary>
 public sealed class Housekeeping(NpgsqlDataSource dataSource, TimeProvider time, IConfiguration configuration, ILogger<Housekeeping> logger)
     : BackgroundService
@@ -22,9 +22,10 @@ public sealed class Housekeeping(NpgsqlDataSource dataSource, TimeProvider time,
                  i as (delete from idempotency_keys where created_at < @before returning 1),
                  p as (delete from pending_factors where expires_at < @now returning 1),
                  c as (delete from phone_codes where expires_at < @now returning 1),
-                 b as (delete from bypass_codes where expires_at < @now returning 1)
+                 b as (delete from bypass_codes where expires_at < @now returning 1),
+                 r as (delete from remembered_devices where expires_at < @now returning 1)
             select (select count(*) from d) + (select count(*) from f) + (select count(*) from i)
-                 + (select count(*) from p) + (select count(*) from c) + (select count(*) from b)
+                 + (select count(*) from p) + (select count(*) from c) + (select count(*) from b) + (select count(*) from r)
             """;
         var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

@@ -10,7 +10,8 @@ namespace AuthService.Api.Policy;
 
 /// <summary>What the portal should do after the first factor (DESIGN §4), decided by <see cref="LoginPolicy"/> on the user's
 /// login state.</summary>
-public sealed class LoginDecisions(NpgsqlDataSource dataSource, TimeProvider time, IOptions<EnforcementOptions> enforcement)
+public sealed class LoginDecisions(NpgsqlDataSource dataSource, TimeProvider time, IOptions<EnforcementOptions> enforcement,
+    Devices.TrustedDevices devices)
 {
     public async Task<Result<LoginDecisionResponse>> DecideAsync(LoginDecisionRequest request, CancellationToken cancellationToken)
     {
@@ -36,6 +37,12 @@ public sealed class LoginDecisions(NpgsqlDataSource dataSource, TimeProvider tim
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var state = await PromptSkipStore.GetLoginStateByUserIdAsync(connection, request.UserId!);
         var decision = policy.Decide(request.LoginMethod!, state, time.GetUtcNow());
+        if (request.DeviceToken is { } token && await devices.TrustsAsync(connection, request.UserId!, token)
+            && decision is { Action: LoginDecision.Verify, Locked: false })
+        {
+            return new LoginDecisionResponse(LoginDecision.None, null, false, false, "trusted_device");
+        }
+
         return new LoginDecisionResponse(decision.Action, decision.Method, decision.CanSkip, decision.Locked);
     }
 }

@@ -6,9 +6,13 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace AuthService.Api.Policy;
 
-public sealed record LoginDecisionRequest(string? UserId, string? LoginMethod);
+/// <summary><c>deviceToken</c>: the remembered device's token the portal holds for this browser, if any (DESIGN §9.3).</summary>
+public sealed record LoginDecisionRequest(string? UserId, string? LoginMethod, string? DeviceToken = null);
 
-public sealed record LoginDecisionResponse(string Action, string? Method, bool CanSkip, bool Locked);
+/// <summary><c>reason</c> <c>trusted_device</c> when a remembered device of the user skips the second step.</summary>
+public sealed record LoginDecisionResponse(string Action, string? Method, bool CanSkip, bool Locked,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    string? Reason = null);
 
 public sealed record PromptSkipResponse(int Skips, bool CanSkipAgain);
 
@@ -22,7 +26,9 @@ public static class LoginDecisionsApi
             .WithSummary("What the portal should do after the first factor")
             .WithDescription("`loginMethod`: `password`, `oauth`, `sso`, `saml` or `api_key`. `api_key` → `none` always (API requests are never " +
                              "blocked, even when locked); `sso`/`saml` → `none`; `password`/`oauth` with 2FA → `verify`; without 2FA from " +
-                             "`Enforcement:StartsAt` → `enroll_prompt` with `canSkip`.")
+                             "`Enforcement:StartsAt` → `enroll_prompt` with `canSkip`. Optional `deviceToken` (from a `/verify` with `rememberDevice`): a live " +
+                             "device of this user turns `verify` into `none` with `reason` `trusted_device` and marks it used; any other token (unknown, " +
+                             "expired, revoked, another user's) gives the normal decision, indistinguishable in answer and timing.")
             .ProducesProblemCodes(400, ProblemCodes.InvalidLoginMethod, ProblemCodes.InvalidUserId, ProblemCodes.InvalidJson).ProducesProblem(401).ProducesProblem(403);
 
         routes.MapPost("/v1/users/{userId}/two-factor/prompt/skip", Skip).RequireAuthorization(Scopes.Manage)

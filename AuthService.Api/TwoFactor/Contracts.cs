@@ -13,8 +13,11 @@ public sealed record EnrollRequest(string? Method, string? AccountName, string? 
 public sealed record CodeRequest(string? Code, RegistrationResponseJson? Credential = null);
 
 /// <summary>Exactly one of <c>code</c> (TOTP or phone code), <c>backupCode</c>, <c>credential</c> (a passkey's
-/// <c>AuthenticationResponseJSON</c>) and <c>bypassCode</c> (issued by support).</summary>
-public sealed record VerifyRequest(string? Code, string? BackupCode, AuthenticationResponseJson? Credential = null, string? BypassCode = null);
+/// <c>AuthenticationResponseJSON</c>) and <c>bypassCode</c> (issued by support). Optional (DESIGN §9.3): <c>rememberDevice</c>
+/// to remember this browser, and the <c>deviceToken</c> the portal holds for it (a valid one means the login is not from a new
+/// device).</summary>
+public sealed record VerifyRequest(string? Code, string? BackupCode, AuthenticationResponseJson? Credential = null, string? BypassCode = null,
+    Devices.RememberDeviceRequest? RememberDevice = null, string? DeviceToken = null);
 
 /// <summary>Proof of the current factor for a change: a TOTP code, a phone code or passkey assertion from a <c>proof</c> challenge
 /// (<c>credential</c>), a backup code, or a support bypass code (<c>bypassCode</c>). It is spent only together with the change it authorises.</summary>
@@ -85,7 +88,13 @@ public sealed record VerifyResponse(
     string Method,
     int BackupCodesRemaining,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? DriftSteps,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Guid? FactorId = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Guid? FactorId = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? DeviceToken = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? ExpiresAt = null) : Devices.IDeviceLogin<VerifyResponse>
+{
+    /// <summary>With the remembered device's token (shown once) and expiry (DESIGN §9.3).</summary>
+    public VerifyResponse WithDevice(string deviceToken, DateTimeOffset expiresAt) => this with { DeviceToken = deviceToken, ExpiresAt = expiresAt };
+}
 
 public sealed record BackupCodesRemainingResponse(int Remaining);
 

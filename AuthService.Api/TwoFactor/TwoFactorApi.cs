@@ -99,7 +99,8 @@ public static class TwoFactorApi
                              "`invalid_code`. Passkey: 422 `invalid_passkey` " +
                              "(another origin or RP ID, unknown credential, bad signature), `passkey_challenge_invalid` (unknown, used or expired " +
                              "challenge), `passkey_counter_regression` (possible cloned authenticator, audited). Every refusal counts: " +
-                             $"429 `too_many_attempts` after {limits.AttemptsPerMinute} failures in a minute; 423 `locked` after {limits.LockoutThreshold} consecutive failures.")
+                             $"429 `too_many_attempts` after {limits.AttemptsPerMinute} failures in a minute; 423 `locked` after {limits.LockoutThreshold} consecutive failures. " +
+                             "Optional `rememberDevice` {label}: a 200 then carries `deviceToken` (shown once) and `expiresAt`; optional `deviceToken`: see Remembered devices.")
             .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.PasskeyNotEnabled)
             .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid, ProblemCodes.PasskeyCounterRegression)
             .ProducesProblemCodes(423, ProblemCodes.Locked)
@@ -229,12 +230,12 @@ public static class TwoFactorApi
         return result.Error is { } error ? error.ToResult() : TypedResults.Accepted((string?)null, result.Value);
     }
 
-    public static async Task<Results<Ok<VerifyResponse>, ProblemHttpResult>> Verify(
-        string userId, VerifyRequest request, CodeProofs proofs, PasskeyVerification passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
-        ToOk(request.Credential is not { } credential
+    public static async Task<Results<Ok<VerifyResponse>, ProblemHttpResult>> Verify(string userId, VerifyRequest request, CodeProofs proofs,
+        PasskeyVerification passkeys, Devices.RememberDevice devices, ClaimsPrincipal caller, CancellationToken ct) =>
+        ToOk(await devices.LoginAsync(userId, request.RememberDevice, request.DeviceToken, caller.ApiKeyId(), async () => request.Credential is not { } credential
             ? await proofs.ConsumeAsync(userId, new Proof(request.Code, request.BackupCode, BypassCode: request.BypassCode), caller.ApiKeyId(), LoginStage, ct)
             : request.Code is not null || request.BackupCode is not null || request.BypassCode is not null ? ChangeProofs.OneProofOnly
-            : await passkeys.VerifyAsync(userId, credential, caller.ApiKeyId(), ct));
+            : await passkeys.VerifyAsync(userId, credential, caller.ApiKeyId(), ct), ct));
 
     public static async Task<Results<Created<TotpEnrollmentResponse>, Created<PasskeyEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult>> SwitchMethod(
         string userId, SwitchMethodRequest request, SwitchMethod switching, ClaimsPrincipal caller, CancellationToken ct) =>

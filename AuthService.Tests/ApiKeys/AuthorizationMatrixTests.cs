@@ -34,6 +34,9 @@ public class AuthorizationMatrixTests
         ["POST /v1/users/{userId}/two-factor/bypass-codes"] = [A],
         ["DELETE /v1/users/{userId}/two-factor/bypass-codes"] = [A],
         ["POST /v1/login-decisions"] = [V, A],
+        ["GET /v1/users/{userId}/two-factor/devices"] = [M, A],
+        ["DELETE /v1/users/{userId}/two-factor/devices/{deviceId:guid}"] = [M, A],
+        ["POST /v1/users/{userId}/two-factor/devices/revoke-all"] = [M, A],
         ["POST /v1/api-keys"] = [A],
         ["GET /v1/api-keys"] = [A],
         ["DELETE /v1/api-keys/{id:guid}"] = [A],
@@ -96,18 +99,22 @@ public class AuthorizationMatrixTests
     [Test]
     public void There_is_no_route_that_disables_two_factor()
     {
-        // The one DELETE under a user removes a factor other than the last (409 last_factor:
-        // Factors.SeveralFactorsTests.A_factor_is_removed_only_with_a_proof_of_another_and_never_the_last); the other revokes
-        // support bypass codes (admin), which leaves every factor in place.
-        Assert.That(ServedRoutes().Where(r => r.StartsWith("DELETE /v1/users", StringComparison.Ordinal) || r.Contains("disable")).Order(),
-            Is.EqualTo(new[] { "DELETE /v1/users/{userId}/two-factor/bypass-codes", "DELETE /v1/users/{userId}/two-factor/factors/{factorId:guid}" }));
+        // The DELETEs under a user remove a factor other than the last (409 last_factor:
+        // Factors.SeveralFactorsTests.A_factor_is_removed_only_with_a_proof_of_another_and_never_the_last), a remembered device,
+        // and support bypass codes (admin): each leaves the user's 2FA in place.
+        Assert.That(ServedRoutes().Where(r => r.StartsWith("DELETE /v1/users", StringComparison.Ordinal) || r.Contains("disable")),
+            Is.EquivalentTo(new[]
+            {
+                "DELETE /v1/users/{userId}/two-factor/factors/{factorId:guid}", "DELETE /v1/users/{userId}/two-factor/devices/{deviceId:guid}",
+                "DELETE /v1/users/{userId}/two-factor/bypass-codes",
+            }));
     }
 
     private static HttpRequestMessage Request(string route)
     {
         var (method, template) = (route[..route.IndexOf(' ')], route[(route.IndexOf(' ') + 1)..]);
         var url = template.Replace("{userId}", AuthApp.NewUserId("matrix")).Replace("{id:guid}", Guid.NewGuid().ToString())
-            .Replace("{factorId:guid}", Guid.NewGuid().ToString())
+            .Replace("{factorId:guid}", Guid.NewGuid().ToString()).Replace("{deviceId:guid}", Guid.NewGuid().ToString())
             .Replace("{deliveryId:long}", "1");
         var request = new HttpRequestMessage(new HttpMethod(method), url);
         if (method == "POST")

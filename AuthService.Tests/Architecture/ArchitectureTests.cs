@@ -68,11 +68,11 @@ public sealed class ArchitectureTests
         Assert.That(found, Is.SupersetOf(new[]
         {
             "TwoFactorStore", "AttemptLedger", "PhoneCodeStore", "DeliveryLedger", "IdempotencyStore", "PromptSkipStore", "ApiKeyStore",
-            "AuditLog", "WebhookOutbox", "PasskeyStore", "WebhookStore", "WebhookQueue",
+            "AuditLog", "WebhookOutbox", "PasskeyStore", "WebhookStore", "WebhookQueue", "DeviceStore",
         }));
         Assert.That(RouteTables.GetObjects(Code).Select(t => t.Name), Is.SupersetOf(new[]
         {
-            "TwoFactorApi", "LoginDecisionsApi", "SupportApi", "WebhooksApi", "ApiKeysApi", "HealthApi",
+            "TwoFactorApi", "LoginDecisionsApi", "SupportApi", "WebhooksApi", "ApiKeysApi", "HealthApi", "DevicesApi",
         }));
     }
 

@@ -136,6 +136,8 @@ public class ProductionInstanceTests
     [TestCase("Passkeys__RelyingPartyId=https://example.com", "Passkeys:RelyingPartyId 'https://example.com' must be a lowercase domain")]
     [TestCase("Profiles__acme__Length=9", "Profiles:acme:Length must be a whole number from 6 to 8")]
     [TestCase("Profiles__acme__Fallback=SmsThenCall", "Profiles:acme:Fallback SmsThenCall is not available")]
+    [TestCase("Devices__RememberDays=91", "Devices: RememberDays must be 1–90")]
+    [TestCase("Devices__MaxPerUser=0", "MaxPerUser 1–1000")]
     public async Task Production_refuses_to_start_with_one_clear_line(string setting, string message)
     {
         var environment = ProductionEnvironment();

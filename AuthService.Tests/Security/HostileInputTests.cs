@@ -207,8 +207,8 @@ public partial class HostileInputTests
         foreach (var (method, template) in _routes)
         {
             var post = method == "POST";
-            // prompt/skip and redeliver take no body: only their paths are hostile input.
-            var takesBody = post && !template.EndsWith("/prompt/skip") && !template.EndsWith("/redeliver");
+            // prompt/skip, redeliver and devices/revoke-all take no body: only their paths are hostile input.
+            var takesBody = post && !template.EndsWith("/prompt/skip") && !template.EndsWith("/redeliver") && !template.EndsWith("/devices/revoke-all");
             string Url(string? userId = null) => template.Replace("{userId}", userId ?? AuthApp.NewUserId("hostile"))
                 .Replace("{id:guid}", Guid.NewGuid().ToString()).Replace("{factorId:guid}", Guid.NewGuid().ToString()).Replace("{deliveryId:long}", "1");
 
@@ -266,7 +266,8 @@ public partial class HostileInputTests
         }
 
         // Random combinations: a strict field set to hostile values on every POST route that reads a body.
-        var posts = _routes.Where(r => r.Method == "POST" && !r.Template.EndsWith("/prompt/skip") && !r.Template.EndsWith("/redeliver")).ToList();
+        var posts = _routes.Where(r => r.Method == "POST" && !r.Template.EndsWith("/prompt/skip") && !r.Template.EndsWith("/redeliver")
+            && !r.Template.EndsWith("/devices/revoke-all")).ToList();
         var strictValues = StrictValues().Concat(MalformedBodies.Select(b => b.Length < 200 ? b : "[")).ToList();
         var fields = new[] { "code", "backupCode", "channel", "method", "phoneNumber", "loginMethod", "scopes" };
         for (var i = 0; i < RandomCases; i++)

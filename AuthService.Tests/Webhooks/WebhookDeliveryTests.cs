@@ -100,13 +100,15 @@ public class WebhookDeliveryTests
         _receiver.AnswerWith(204);
         var back = _a.Time.GetUtcNow();
         var mine = new HashSet<string>(ids);
-        for (var tick = 0; tick < 720 && _receiver.Received.Skip(failedAttempts).Select(r => r.Id).Distinct().Count() < 200; tick++)
+        // Each backup-code login also tells two_factor.new_device_login; the 200 changes counted here are the others.
+        bool Counted(ReceivedWebhook r) => r.Type != Api.Events.WebhookEvents.NewDeviceLogin;
+        for (var tick = 0; tick < 720 && _receiver.Received.Skip(failedAttempts).Where(Counted).Select(r => r.Id).Distinct().Count() < 200; tick++)
         {
             await DrainAsync(_a, _b);
             Advance(TimeSpan.FromSeconds(10));
         }
 
-        var delivered = _receiver.Received.Skip(failedAttempts).Where(r => r.UserId is { } u && mine.Contains(u)).ToList();
+        var delivered = _receiver.Received.Skip(failedAttempts).Where(r => r.UserId is { } u && mine.Contains(u) && Counted(r)).ToList();
         var duplicates = delivered.Count - delivered.Select(r => r.Id).Distinct().Count();
         TestContext.Out.WriteLine($"200 changes; {failedAttempts} refused attempts while down; all delivered " +
                                   $"{(_a.Time.GetUtcNow() - back).TotalSeconds:F0} simulated s after the receiver came back; {duplicates} duplicates");
@@ -117,7 +119,7 @@ public class WebhookDeliveryTests
             Assert.That(duplicates, Is.Zero, "503 is a known outcome: nothing is sent twice");
             foreach (var userId in ids)
             {
-                var events = For(_receiver, userId);
+                var events = For(_receiver, userId).Where(Counted);
                 var sequence = events.Select(r => r.Type == "two_factor.enabled" ? "enabled" : r.Data.GetProperty("backupCodesRemaining").GetInt32().ToString());
                 Assert.That(sequence, Is.EqualTo(new[] { "enabled", "9", "8", "7", "6" }), $"order of {userId}");
             }

@@ -15,6 +15,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { noticesFor, receive, subscribe } from './webhooks.mjs';
+import { deviceLabel, deviceRoutes, deviceTokenOf, keepDeviceToken } from './devices.mjs';
 
 const authServiceUrl = (process.env.AUTHSERVICE_URL || 'http://localhost:8080').replace(/\/+$/, '');
 const apiKey = process.env.AUTHSERVICE_API_KEY;
@@ -36,6 +37,7 @@ const staticFiles = {
   '/': ['index.html', 'text/html; charset=utf-8'],
   '/index.html': ['index.html', 'text/html; charset=utf-8'],
   '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
+  '/devices.js': ['devices.js', 'text/javascript; charset=utf-8'],
   '/style.css': ['style.css', 'text/css; charset=utf-8'],
 };
 
@@ -80,7 +82,7 @@ const credential = (c) => {
 // Portal action -> AuthService call. Only the fields named here are forwarded.
 const routes = {
   'GET /api/status': (q) => ['GET', user(q.userId)],
-  'POST /api/login-decision': (b) => ['POST', '/v1/login-decisions', { userId: str(b.userId), loginMethod: 'password' }],
+  'POST /api/login-decision': (b) => ['POST', '/v1/login-decisions', { userId: str(b.userId), loginMethod: 'password', deviceToken: b.deviceToken }],
   'POST /api/enroll': (b) => ['POST', `${user(b.userId)}/enroll`, {
     method: str(b.method), accountName: str(b.accountName), phoneNumber: str(b.phoneNumber), channel: str(b.channel),
     displayName: str(b.displayName),
@@ -89,9 +91,10 @@ const routes = {
     b.credential ? { credential: credential(b.credential) } : { code: str(b.code) }],
   'POST /api/challenge': (b) => ['POST', `${user(b.userId)}/challenge`,
     { channel: str(b.channel), purpose: str(b.purpose) === 'proof' ? 'proof' : 'login', factorId: str(b.factorId) }],
-  'POST /api/verify': (b) => ['POST', `${user(b.userId)}/verify`,
-    b.credential ? { credential: credential(b.credential) }
-      : str(b.backupCode) ? { backupCode: str(b.backupCode) } : { code: str(b.code) }],
+  'POST /api/verify': (b) => ['POST', `${user(b.userId)}/verify`, {
+    ...(b.credential ? { credential: credential(b.credential) } : str(b.backupCode) ? { backupCode: str(b.backupCode) } : { code: str(b.code) }),
+    deviceToken: b.deviceToken, rememberDevice: b.remember === true ? { label: b.deviceLabel } : undefined,
+  }],
   'POST /api/switch': (b) => ['POST', `${user(b.userId)}/switch-method`, {
     method: str(b.method), accountName: str(b.accountName), phoneNumber: str(b.phoneNumber), channel: str(b.channel),
     displayName: str(b.displayName), proof: proof(b.proof, b.proofCredential),
@@ -112,6 +115,7 @@ const routes = {
   'PATCH /api/factors': (b) => ['PATCH', factor(b),
     { label: str(b.label), ...(b.default === true ? { default: true } : {}) }],
   'DELETE /api/factors': (b) => ['DELETE', factor(b), { proof: changeProof(b) }],
+  ...deviceRoutes,
 };
 
 function send(res, status, body, extraHeaders = {}) {
@@ -225,8 +229,10 @@ const server = http.createServer(async (req, res) => {
       return;
     }
     const input = req.method === 'GET' ? Object.fromEntries(url.searchParams) : await readJson(req);
+    // The remembered device comes from this browser's HttpOnly cookie and User-Agent, never from the page.
+    Object.assign(input, { deviceToken: deviceTokenOf(req), deviceLabel: deviceLabel(req) });
     const [method, pathname, body] = route(input);
-    const result = await callAuthService(method, pathname, body);
+    const result = keepDeviceToken(await callAuthService(method, pathname, body));
     console.log(`${req.method} ${url.pathname} -> ${method} ${pathname.replace(/\/users\/[^/]+/, '/users/…')} ${result.status}`);
     send(res, result.status, result.body, result.headers);
   } catch (e) {

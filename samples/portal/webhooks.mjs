@@ -37,6 +37,9 @@ const texts = {
   'two_factor.factor_added': (d) => `A factor was added to your account${factorKind(d)}`,
   'two_factor.factor_removed': (d) => `A factor was removed from your account${factorKind(d)}`,
   'two_factor.rate_limited': () => 'Too many sign-in attempts or code requests: we paused them for a while',
+  'two_factor.new_device_login': () => 'A new sign-in to your account',
+  'two_factor.device_remembered': (d) => `A browser was remembered for sign-in: ${d.label}`,
+  'two_factor.devices_revoked': (d) => `${d.count} remembered browser${d.count === 1 ? ' was' : 's were'} forgotten`,
 };
 
 export const noticesFor = (userId) => (notices.get(userId) || []).slice().reverse();

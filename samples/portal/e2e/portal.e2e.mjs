@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
+import { rememberedBrowserTests } from './devices.e2e.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const outDir = path.join(root, '.data/e2e');
@@ -169,6 +170,7 @@ async function main() {
     Encryption__Keys__e2e: randomBytes(32).toString('base64'),
     Auth__BootstrapAdminKey: adminKey,
     Telephony__Provider: 'log',
+    Webhooks__PollInterval: '00:00:00.200', // every verify also sends new_device_login: a user's events go out one per poll
     Passkeys__RelyingPartyId: 'localhost',
     Passkeys__RelyingPartyName: 'Sample portal',
     Passkeys__Origins__0: passkeyUrl,
@@ -655,6 +657,8 @@ async function main() {
     await msgIs(page, 'login-msg', /Skipped for now — you are signed in/);
     assert.equal(await tid(page, 'enroll-prompt').isVisible(), false);
   });
+
+  await rememberedBrowserTests({ test, page, tid, msgIs, openAs, portalUrl, totp });
 
   await test('The browser never sees the API key', page, async () => {
     const html = await page.content();

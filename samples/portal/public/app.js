@@ -197,6 +197,8 @@ $('login-password').addEventListener('click', (e) => act(e.currentTarget, 'login
     show($('login-verify'));
     $('login-code').value = '';
     $('login-code').focus();
+  } else if (d.reason === 'trusted_device') {
+    say('login-msg', 'Signed in — this browser is remembered, no code needed.');
   } else if (d.action === 'enroll_prompt') {
     show($('prompt-skip'), d.canSkip);
     show($('enroll-prompt'));
@@ -217,13 +219,13 @@ for (const channel of ['sms', 'call']) {
 $('login-code-form').addEventListener('submit', (e) => {
   e.preventDefault();
   act(e.submitter, 'login-msg', async () => {
-    const v = await api('POST', '/api/verify', { code: $('login-code').value });
+    const v = await api('POST', '/api/verify', { code: $('login-code').value, ...remembering() });
     verified(v);
   });
 });
 
 $('login-passkey').addEventListener('click', (e) => act(e.currentTarget, 'login-msg', async () => {
-  verified(await api('POST', '/api/verify', { credential: await passkeyAssertion() }));
+  verified(await api('POST', '/api/verify', { credential: await passkeyAssertion(), ...remembering() }));
 }));
 
 $('use-backup').addEventListener('click', (e) => {
@@ -238,7 +240,7 @@ $('use-backup').addEventListener('click', (e) => {
 $('login-backup-form').addEventListener('submit', (e) => {
   e.preventDefault();
   act(e.submitter, 'login-msg', async () => {
-    const v = await api('POST', '/api/verify', { backupCode: $('login-backup-code').value });
+    const v = await api('POST', '/api/verify', { backupCode: $('login-backup-code').value, ...remembering() });
     verified(v);
   });
 });
@@ -246,7 +248,8 @@ $('login-backup-form').addEventListener('submit', (e) => {
 function verified(v) {
   show($('login-verify'), false);
   const left = v.method === 'backup_code' ? ` You have ${v.backupCodesRemaining} backup codes left.` : '';
-  say('login-msg', `Verified — you are signed in.${left}`);
+  const remembered = v.deviceRemembered ? ' This browser is remembered for 30 days.' : '';
+  say('login-msg', `Verified — you are signed in.${left}${remembered}`);
   refreshStatus();
 }
 

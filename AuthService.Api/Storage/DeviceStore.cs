@@ -1,0 +1,63 @@
+using Dapper;
+using Npgsql;
+
+namespace AuthService.Api.Storage;
+
+/// <summary>A remembered device as listed: never its token or the token's hash.</summary>
+public sealed class DeviceRow
+{
+    public Guid Id { get; init; }
+    public string Label { get; init; } = "";
+    public DateTime CreatedAt { get; init; }
+    public DateTime? LastUsedAt { get; init; }
+    public DateTime ExpiresAt { get; init; }
+}
+
+/// <summary>SQL of <c>remembered_devices</c> (DESIGN §9.3). A token is only ever looked up by its hash (unique index), and
+/// the user is compared after the lookup, so an unknown, revoked (deleted), expired or other user's token costs the same
+/// statement. Revocation by a factor change or a lockout is done by the database's triggers (migration 0009).</summary>
+public static class DeviceStore
+{
+    /// <summary>A live token of <paramref name="userId"/>: marks it used and returns true; false for any other token. One
+    /// statement: the index lookup by hash, then expiry and user compared on the row found.</summary>
+    public static async Task<bool> TouchByTokenHashAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string userId, byte[] tokenHash,
+        DateTimeOffset now) =>
+        await connection.ExecuteAsync("""
+            update remembered_devices set last_used_at = @now
+            where token_hash = @tokenHash and expires_at > @now and user_id = @userId
+            """, new { userId, tokenHash, now }, transaction) == 1;
+
+    /// <summary>Stores a new device while the user has 2FA, is not locked and (when <paramref name="factorId"/> is given) still
+    /// holds the factor that proved the login; false otherwise. Run under the user's lock, so a removal, a switch, a reset or a
+    /// lockout is either before it (and it stores nothing) or after it (and revokes it).</summary>
+    public static async Task<bool> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, Guid id, byte[] tokenHash,
+        string label, DateTimeOffset now, DateTimeOffset expiresAt, Guid? factorId) =>
+        await connection.ExecuteAsync("""
+            insert into remembered_devices (id, user_id, token_hash, label, created_at, expires_at)
+            select @id, @userId, @tokenHash, @label, @now, @expiresAt
+            where exists (select 1 from two_factor_users where user_id = @userId and locked_at is null)
+              and (@factorId::uuid is null or exists (select 1 from factors where user_id = @userId and factor_id = @factorId))
+            """, new { id, userId, tokenHash, label, now, expiresAt, factorId }, transaction) == 1;
+
+    /// <summary>Keeps the user's <paramref name="max"/> newest devices; returns how many older ones it deleted.</summary>
+    public static Task<int> DeleteBeyondAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, int max) =>
+        connection.ExecuteAsync("""
+            delete from remembered_devices where id in (
+                select id from remembered_devices where user_id = @userId order by created_at desc, id desc offset @max)
+            """, new { userId, max }, transaction);
+
+    /// <summary>The user's live devices, newest first.</summary>
+    public static async Task<IReadOnlyList<DeviceRow>> ListByUserIdAsync(NpgsqlConnection connection, string userId, DateTimeOffset now) =>
+        (await connection.QueryAsync<DeviceRow>("""
+            select id, label, created_at, last_used_at, expires_at from remembered_devices
+            where user_id = @userId and expires_at > @now order by created_at desc, id desc
+            """, new { userId, now })).AsList();
+
+    /// <summary>Revokes one device of the user; false when the user has none with this id.</summary>
+    public static async Task<bool> DeleteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, Guid id) =>
+        await connection.ExecuteAsync("delete from remembered_devices where user_id = @userId and id = @id", new { userId, id }, transaction) == 1;
+
+    /// <summary>Revokes every device of the user; returns how many.</summary>
+    public static Task<int> DeleteAllByUserIdAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId) =>
+        connection.ExecuteAsync("delete from remembered_devices where user_id = @userId", new { userId }, transaction);
+}

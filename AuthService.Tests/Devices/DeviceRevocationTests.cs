@@ -1,0 +1,147 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using OtpNet;
+using static AuthService.Tests.Devices.DeviceFlows;
+
+namespace AuthService.Tests.Devices;
+
+/// <summary>Every device of a user is revoked by a factor removal, a switch, a support reset and a lockout, in the same
+/// transaction as that change (the triggers of migration 0009); a revocation racing login decisions; and a device token is
+/// never accepted where a proof of a change is expected (NIST SP 800-63B-4: AAL1 only).</summary>
+public class DeviceRevocationTests : AppFixture
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Limits:LockoutThreshold"] = "3" };
+
+    private async Task<(Flows.EnabledTotpUser User, string Token)> RememberedAsync()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var (token, _) = await RememberAsync(App, Client, user);
+        Assert.That(Trusted(await DecideAsync(Client, user.UserId, token)), Is.True);
+        App.Time.Advance(TimeSpan.FromSeconds(30));
+        return (user, token);
+    }
+
+    private async Task AssertRevokedAsync(string userId, string token, string cause)
+    {
+        AssertNormal(await DecideAsync(Client, userId, token), cause);
+        Assert.That(await ListAsync(Client, userId), Is.Empty, cause);
+    }
+
+    [Test]
+    public async Task A_factor_removal_revokes_every_device()
+    {
+        var (user, token) = await RememberedAsync();
+        var added = await Client.PostAsJsonAsync(Url(user.UserId, "/factors"), new { method = "totp", proof = new { code = Flows.Code(user.Secret, Now) } });
+        var body = await added.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(added.StatusCode, Is.EqualTo(HttpStatusCode.Created), body.ToString());
+        var factorId = body.GetProperty("factorId").GetGuid();
+        var secret = Base32Encoding.ToBytes(body.GetProperty("secret").GetString()!);
+        Assert.That((await Client.PostAsJsonAsync(Url(user.UserId, $"/factors/{factorId}/confirm"), new { code = Flows.Code(secret, Now) })).StatusCode,
+            Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(Trusted(await DecideAsync(Client, user.UserId, token)), Is.True, "adding a factor revokes nothing");
+
+        var remove = new HttpRequestMessage(HttpMethod.Delete, Url(user.UserId, $"/factors/{factorId}"))
+        {
+            Content = JsonContent.Create(new { proof = new { backupCode = user.BackupCodes[0] } }),
+        };
+        Assert.That((await Client.SendAsync(remove)).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        await AssertRevokedAsync(user.UserId, token, "removal");
+    }
+
+    [Test]
+    public async Task A_switch_revokes_every_device()
+    {
+        var (user, token) = await RememberedAsync();
+        var started = await Client.PostAsJsonAsync(Url(user.UserId, "/switch-method"),
+            new { method = "totp", accountName = "ann@example.com", proof = new { code = Flows.Code(user.Secret, Now) } });
+        var body = await started.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(started.StatusCode, Is.EqualTo(HttpStatusCode.Created), body.ToString());
+        Assert.That(Trusted(await DecideAsync(Client, user.UserId, token)), Is.True, "a switch only started revokes nothing");
+        var secret = Base32Encoding.ToBytes(body.GetProperty("secret").GetString()!);
+        Assert.That((await Client.PostAsJsonAsync(Url(user.UserId, "/switch-method/confirm"), new { code = Flows.Code(secret, Now) })).StatusCode,
+            Is.EqualTo(HttpStatusCode.OK));
+        await AssertRevokedAsync(user.UserId, token, "switch");
+    }
+
+    [Test]
+    public async Task A_support_reset_revokes_every_device()
+    {
+        var (user, token) = await RememberedAsync();
+        Assert.That((await Client.PostAsJsonAsync(Url(user.UserId, "/reset"), new { reason = "lost phone", ticket = "T-1" })).StatusCode,
+            Is.EqualTo(HttpStatusCode.OK));
+        var decision = await DecideAsync(Client, user.UserId, token);
+        Assert.That(decision.TryGetProperty("reason", out _), Is.False, "reset: " + decision);
+        await using var connection = await OpenAsync();
+        await using var count = new Npgsql.NpgsqlCommand("select count(*) from remembered_devices where user_id = $1", connection)
+        {
+            Parameters = { new Npgsql.NpgsqlParameter { Value = user.UserId } },
+        };
+        Assert.That(await count.ExecuteScalarAsync(), Is.EqualTo(0L));
+    }
+
+    [Test]
+    public async Task A_lockout_revokes_every_device()
+    {
+        var (user, token) = await RememberedAsync();
+        for (var i = 0; i < 2; i++)
+        {
+            await Flows.VerifyAsync(Client, user.UserId, new { code = "000000" });
+        }
+
+        Assert.That(Trusted(await DecideAsync(Client, user.UserId, token)), Is.True, "failures below the threshold revoke nothing");
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { code = "000000" }), (HttpStatusCode)423, "locked");
+        var decision = await DecideAsync(Client, user.UserId, token);
+        Assert.That(decision.GetProperty("locked").GetBoolean(), Is.True);
+        await AssertRevokedAsync(user.UserId, token, "lockout");
+    }
+
+    [Test]
+    public async Task A_device_token_is_never_a_proof_for_a_change()
+    {
+        var (user, token) = await RememberedAsync();
+        await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync(Url(user.UserId, "/backup-codes"), new { proof = new { deviceToken = token } }),
+            HttpStatusCode.BadRequest, "validation_failed");
+        await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync(Url(user.UserId, "/backup-codes"), new { proof = new { code = token } }),
+            HttpStatusCode.UnprocessableEntity, "invalid_code"); // checked as a code, and counted as a failure
+        await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync(Url(user.UserId, "/switch-method"),
+            new { method = "totp", accountName = "a@example.com", proof = new { deviceToken = token } }), HttpStatusCode.BadRequest, "validation_failed");
+        await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync(Url(user.UserId, "/factors"),
+            new { method = "totp", proof = new { backupCode = token } }), HttpStatusCode.UnprocessableEntity, "invalid_code");
+        await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync(Url(user.UserId, "/backup-codes"), new { deviceToken = token }),
+            HttpStatusCode.BadRequest, "validation_failed");
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { deviceToken = token }),
+            HttpStatusCode.BadRequest, "validation_failed");
+        Assert.That(Trusted(await DecideAsync(Client, user.UserId, token)), Is.True, "the token still only skips a login's second step");
+    }
+
+    [Test]
+    public async Task A_revocation_racing_login_decisions_wins_for_every_later_decision()
+    {
+        for (var round = 0; round < 5; round++)
+        {
+            var (user, token) = await RememberedAsync();
+            var clients = Enumerable.Range(0, 12).Select(_ => App.AdminClient()).ToArray();
+            var answers = await Race.RunAsync(clients.Length, async i =>
+            {
+                if (i == 0)
+                {
+                    var revoked = await clients[i].PostAsync(Url(user.UserId, "/devices/revoke-all"), null);
+                    return revoked.StatusCode == HttpStatusCode.OK ? "revoked" : "error " + revoked.StatusCode;
+                }
+
+                var decision = await DecideAsync(clients[i], user.UserId, token);
+                return Trusted(decision) ? "trusted" : decision.GetProperty("action").GetString()!;
+            }, i => clients[i].GetAsync("/health/live"));
+            foreach (var client in clients)
+            {
+                client.Dispose();
+            }
+
+            Assert.That(answers[0], Is.EqualTo("revoked"));
+            Assert.That(answers.Skip(1), Has.All.AnyOf("trusted", "verify"), string.Join(", ", answers));
+            AssertNormal(await DecideAsync(Client, user.UserId, token), "after the revocation returned");
+            TestContext.Out.WriteLine($"round {round}: {answers.Skip(1).Count(a => a == "trusted")} trusted, {answers.Skip(1).Count(a => a == "verify")} verify");
+        }
+    }
+}
