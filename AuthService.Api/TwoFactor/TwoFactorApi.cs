@@ -110,7 +110,7 @@ public static class TwoFactorApi
         group.MapPost("/switch-method", SwitchMethod).RequireAuthorization(Scopes.Manage)
             .WithSummary("Start switching the method")
             .WithDescription("Body as enroll plus `proof`: a TOTP code of the current factor, a phone code or passkey assertion (`credential`) of a " +
-                             "`proof` challenge, or a backup code. The proof is spent only together with the switch it authorises: a switch refused " +
+                             "`proof` challenge, a backup code, or a support `bypassCode`. The proof is spent only together with the switch it authorises: a switch refused " +
                              "by a budget, a cap or the provider keeps it. 409 `factor_changed` when the factor was switched or reset meanwhile. " +
                              "Answers like enroll. The current method stays active until the switch is confirmed.")
             .Produces<PhoneEnrollmentResponse>(202)
@@ -138,7 +138,7 @@ public static class TwoFactorApi
         group.MapPost("/backup-codes", RegenerateBackupCodes).RequireAuthorization(Scopes.Manage)
             .WithSummary("Replace the backup codes")
             .WithDescription("Needs `proof`: a TOTP code of the current factor, a phone code or passkey assertion (`credential`) of a `proof` " +
-                             "challenge, or a backup code; spent in the same transaction that stores the new set. " +
+                             "challenge, a backup code or a support `bypassCode`; spent in the same transaction that stores the new set. " +
                              $"Returns a new set of {Core.BackupCodes.BackupCodeSet.DefaultCount}, shown once; every older code dies.")
             .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.PasskeyNotEnabled, ProblemCodes.FactorChanged)
             .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid, ProblemCodes.PasskeyCounterRegression)
@@ -186,8 +186,8 @@ public static class TwoFactorApi
 
         group.MapDelete("/factors/{factorId:guid}", RemoveFactor).RequireAuthorization(Scopes.Manage)
             .WithSummary("Remove a factor")
-            .WithDescription("Needs `proof` from another factor (a TOTP code, a phone code or passkey assertion of a `proof` challenge) or a backup " +
-                             "code; a code of the factor being removed does not count. Its codes and challenges die with it; if it was the default, the " +
+            .WithDescription("Needs `proof` from another factor (a TOTP code, a phone code or passkey assertion of a `proof` challenge), a backup " +
+                             "code or a support `bypassCode`; a code of the factor being removed does not count. Its codes and challenges die with it; if it was the default, the " +
                              "oldest remaining factor becomes the default. 409 `last_factor`: the last factor cannot be removed (2FA cannot be disabled " +
                              "by the user; only a support reset clears it).")
             .ProducesProblemCodes(404, ProblemCodes.FactorNotFound)
