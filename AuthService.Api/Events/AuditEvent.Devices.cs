@@ -35,3 +35,12 @@ public abstract partial record AuditEvent
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Guid? DeviceId = null)
         : AuditEvent(AuditEvents.NewDeviceLogin);
 }
+
+/// <summary>What a login tells the proof path about its device (DESIGN §9.3): it came without a valid device token of the user,
+/// so its acceptance is a <see cref="AuditEvent.NewDeviceLogin"/>, written in the login's own transaction (for a TOTP code, in
+/// the coalesced batch's write-and-commit), never in a commit of its own. <paramref name="DeviceId"/>: the device this login
+/// asks to remember (stored after it).</summary>
+public sealed record NewDeviceNotice(Guid? DeviceId)
+{
+    public AuditEvent.NewDeviceLogin For(string method, Guid? factorId) => new(method, factorId, DeviceId);
+}

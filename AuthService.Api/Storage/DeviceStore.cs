@@ -27,6 +27,13 @@ public static class DeviceStore
             where token_hash = @tokenHash and expires_at > @now and user_id = @userId
             """, new { userId, tokenHash, now }, transaction) == 1;
 
+    /// <summary>Whether <paramref name="tokenHash"/> is a live token of <paramref name="userId"/>, without marking it used (a
+    /// verify asks only whether it is a new device). The same index lookup by hash, expiry and user compared on the row found.</summary>
+    public static async Task<bool> IsLiveAsync(NpgsqlConnection connection, string userId, byte[] tokenHash, DateTimeOffset now) =>
+        await connection.ExecuteScalarAsync<bool>("""
+            select exists (select 1 from remembered_devices where token_hash = @tokenHash and expires_at > @now and user_id = @userId)
+            """, new { userId, tokenHash, now });
+
     /// <summary>Stores a new device while the user has 2FA, is not locked and (when <paramref name="factorId"/> is given) still
     /// holds the factor that proved the login; false otherwise. Run under the user's lock, so a removal, a switch, a reset or a
     /// lockout is either before it (and it stores nothing) or after it (and revokes it).</summary>

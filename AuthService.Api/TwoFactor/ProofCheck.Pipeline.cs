@@ -38,12 +38,25 @@ public sealed partial class ProofCheck
     public Task<Result<CheckedProof>> CheckInTransactionAsync(string userId, ProofMethodCheck check, CancellationToken cancellationToken) =>
         UnderLockAsync(userId, (c, t, user, recentFailures, now) => check(c, t, user, StateOf(user, recentFailures), now), cancellationToken);
 
-    /// <summary>Checks a proof and spends it in the same transaction: a login.</summary>
-    public Task<Result<VerifyResponse>> CheckAndSpendAsync(string userId, Guid? actor, ProofMethodCheck check, CancellationToken cancellationToken) =>
+    /// <summary>Checks a proof and spends it in the same transaction: a login. A login from a new device
+    /// (<paramref name="newDevice"/>) writes its event in that transaction too.</summary>
+    public Task<Result<VerifyResponse>> CheckAndSpendAsync(string userId, Guid? actor, ProofMethodCheck check, CancellationToken cancellationToken,
+        NewDeviceNotice? newDevice = null) =>
         UnderLockAsync(userId, async (c, t, user, recentFailures, now) =>
         {
             var checkedProof = await check(c, t, user, StateOf(user, recentFailures), now);
-            return checkedProof.Error is { } refused ? refused : await SpendAsync(c, t, checkedProof.Value!, user, recentFailures, now, actor);
+            if (checkedProof.Error is { } refused)
+            {
+                return refused;
+            }
+
+            var login = await SpendAsync(c, t, checkedProof.Value!, user, recentFailures, now, actor);
+            if (login.Value is { } accepted && newDevice is not null)
+            {
+                await AuditLog.AppendAsync(c, t, userId, newDevice.For(accepted.Method, accepted.FactorId), now, actor);
+            }
+
+            return login;
         }, cancellationToken);
 
     /// <summary>One transaction holding the user's lock, with the user's factors and the failures of the last minute read under it;

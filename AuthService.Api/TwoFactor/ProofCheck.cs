@@ -52,12 +52,12 @@ public sealed partial class ProofCheck : IDisposable
     /// <summary>A TOTP login code joins the coalesced batch: its answer, or null when the user takes the single-user path (no TOTP
     /// factor, or a phone factor whose code it may be). A full queue means the database is far behind: 503 at once (as a pool
     /// timeout would), not requests piling up.</summary>
-    public Task<Result<VerifyResponse>?> TryBatchLoginAsync(string userId, string code, string stage, Guid? actor) =>
-        _totpLogins.TryRun(new TotpAttempt(userId, code, stage, actor, _time.GetUtcNow()), out var decided)
+    public Task<Result<VerifyResponse>?> TryBatchLoginAsync(string userId, string code, string stage, Guid? actor, NewDeviceNotice? newDevice = null) =>
+        _totpLogins.TryRun(new TotpAttempt(userId, code, stage, actor, _time.GetUtcNow(), newDevice), out var decided)
             ? decided
             : throw new NpgsqlException("Too many logins are waiting for the database; retry shortly.");
 
-    private sealed record TotpAttempt(string UserId, string Code, string Stage, Guid? Actor, DateTimeOffset Now);
+    private sealed record TotpAttempt(string UserId, string Code, string Stage, Guid? Actor, DateTimeOffset Now, NewDeviceNotice? NewDevice);
 
     /// <summary>Which challenges a stage may use: a login only login codes and assertions, every other stage only proofs.</summary>
     public static string PurposeOf(string stage) => stage == TwoFactorApi.LoginStage ? ChallengePurposes.Login : ChallengePurposes.Proof;
@@ -113,6 +113,12 @@ public sealed partial class ProofCheck : IDisposable
                 var factor = totp[matched];
                 lastSteps[factor.FactorId] = decision.Step;
                 writes.Add(AttemptLedger.AcceptTotpStepCommand(TotpMethod.Acceptance(Limits, factor, decision, attempt.Stage, attempt.Now, attempt.Actor)));
+                if (attempt.NewDevice is { } newDevice)
+                {
+                    // In the same commit as the acceptance, which under the user's lock takes the step the decision saw.
+                    writes.Add(AuditLog.Command(attempt.UserId, newDevice.For(FactorMethods.Totp, factor.FactorId), attempt.Now, attempt.Actor));
+                }
+
                 accepted.Add((i, decision.DriftSteps, factor.FactorId));
                 continue;
             }

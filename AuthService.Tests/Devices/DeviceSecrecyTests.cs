@@ -68,18 +68,15 @@ public class DeviceSecrecyTests
     }
 
     [Test]
-    public async Task No_token_is_in_the_database_dump_the_table_or_the_log()
+    public async Task No_token_is_in_the_database_dump_or_the_table()
     {
         var connectionString = TestDatabase.CreateDatabase("devices");
         string token, revokedToken;
         string userId;
-        // The in-process app logs to the console (Serilog's console sink writes to Console.Out as it is at each event).
-        var log = new StringWriter();
-        var console = Console.Out;
-        Console.SetOut(TextWriter.Synchronized(log));
-        try
+        // The log is checked on a real process's output (Security/LifecycleSecrecyTests, a remembered browser included): a
+        // capture of Console.Out here depended on which in-process host of the run wrote to the console first.
         {
-            using var app = new AuthApp(new Dictionary<string, string?> { ["Serilog:MinimumLevel:Default"] = "Verbose" }, connectionString);
+            using var app = new AuthApp(connectionString: connectionString);
             using var client = app.AdminClient();
             var ann = await Flows.EnableTotpAsync(app, client);
             userId = ann.UserId;
@@ -89,13 +86,6 @@ public class DeviceSecrecyTests
             (await client.DeleteAsync(Url(ann.UserId, $"/devices/{id}"))).EnsureSuccessStatusCode();
             Assert.That(Trusted(await DecideAsync(client, ann.UserId, token)), Is.True);
             AssertNormal(await DecideAsync(client, ann.UserId, revokedToken), "revoked");
-            // Something the app surely logs through its own logger, to show the capture works: a support reset (of someone else).
-            var bob = await Flows.EnableTotpAsync(app, client);
-            (await client.PostAsJsonAsync(Url(bob.UserId, "/reset"), new { reason = "test", ticket = "T-LOG" })).EnsureSuccessStatusCode();
-        }
-        finally
-        {
-            Console.SetOut(console);
         }
 
         var dump = await PgDump.DumpAsync(connectionString);
@@ -105,14 +95,12 @@ public class DeviceSecrecyTests
         await using var rows = new NpgsqlCommand("select row_to_json(d)::text from remembered_devices d", connection);
         var table = string.Join("\n", await ReadAllAsync(rows));
         Assert.That(table, Does.Contain(userId));
-        var logText = log.ToString();
-        Assert.That(logText, Does.Contain("T-LOG"), "the capture holds what the app logged");
         Assert.Multiple(() =>
         {
             foreach (var secret in new[] { token, revokedToken })
             {
                 var body = secret["dvt_".Length..];
-                foreach (var (where, text) in new[] { ("dump", dump), ("table", table), ("log", logText) })
+                foreach (var (where, text) in new[] { ("dump", dump), ("table", table) })
                 {
                     Assert.That(text, Does.Not.Contain(body), $"a token in the {where}");
                 }

@@ -32,16 +32,16 @@ public class DeviceWebhookTests
             var events = For(receiver, ann.UserId);
             Assert.That(events.Select(e => e.Type), Is.EqualTo(new[]
             {
-                "two_factor.enabled", "two_factor.new_device_login", "two_factor.device_remembered", "two_factor.new_device_login",
+                "two_factor.enabled", "two_factor.new_device_login", "two_factor.new_device_login", "two_factor.device_remembered",
                 "two_factor.devices_revoked",
-            }), "the verify with the valid token is no new device");
+            }), "the verify with the valid token is no new device; a login's event commits with the login, the device after it");
             Assert.That(events.Select(e => e.SignatureValid), Has.All.True);
             Assert.That(events[1].Data.GetProperty("method").GetString(), Is.EqualTo("totp"));
             Assert.That(events[1].Data.TryGetProperty("deviceId", out _), Is.False);
-            var deviceId = events[2].Data.GetProperty("deviceId").GetString();
-            Assert.That(events[2].Data.GetProperty("label").GetString(), Is.EqualTo("Safari on iOS"));
-            Assert.That(events[2].Data.GetProperty("expiresAt").GetDateTimeOffset(), Is.EqualTo(body.GetProperty("expiresAt").GetDateTimeOffset()));
-            Assert.That(events[3].Data.GetProperty("deviceId").GetString(), Is.EqualTo(deviceId), "the new sign-in names the device it remembered");
+            var deviceId = events[3].Data.GetProperty("deviceId").GetString();
+            Assert.That(events[3].Data.GetProperty("label").GetString(), Is.EqualTo("Safari on iOS"));
+            Assert.That(events[3].Data.GetProperty("expiresAt").GetDateTimeOffset(), Is.EqualTo(body.GetProperty("expiresAt").GetDateTimeOffset()));
+            Assert.That(events[2].Data.GetProperty("deviceId").GetString(), Is.EqualTo(deviceId), "the new sign-in names the device it remembered");
             Assert.That(events[4].Data.GetProperty("count").GetInt32(), Is.EqualTo(1));
             Assert.That(events[4].Data.GetProperty("cause").GetString(), Is.EqualTo("revoke_all"));
             Assert.That(events.Select(e => e.Body), Has.None.Contains(token["dvt_".Length..]));

@@ -57,6 +57,14 @@ public class LifecycleSecrecyTests
         await Ok(await Flows.VerifyAsync(portal, userId, new { backupCode = backupCodes[0] }), HttpStatusCode.OK);
         await Ok(await Flows.VerifyAsync(portal, userId, new { code = "000000" }), HttpStatusCode.UnprocessableEntity);
 
+        // A remembered browser (DESIGN §9.3): its token is shown once and presented at a login decision, and nowhere else.
+        var remembered = await Ok(await Flows.VerifyAsync(portal, userId, new { backupCode = backupCodes[3], rememberDevice = new { label = "Chrome on macOS" } }),
+            HttpStatusCode.OK);
+        var deviceToken = remembered.GetProperty("deviceToken").GetString()!;
+        secrets.Add(deviceToken["dvt_".Length..]);
+        var decision = await Ok(await portal.PostAsJsonAsync("/v1/login-decisions", new { userId, loginMethod = "password", deviceToken }), HttpStatusCode.OK);
+        Assert.That(decision.GetProperty("reason").GetString(), Is.EqualTo("trusted_device"));
+
         // Switch to phone (proof: a backup code), confirm with the SMS code.
         await Ok(await portal.PostAsJsonAsync($"{path}/switch-method",
             new { method = "phone", phoneNumber = phone, channel = "sms", proof = new { backupCode = backupCodes[1].ToUpperInvariant() } }), HttpStatusCode.Accepted);
