@@ -54,6 +54,8 @@ public static class ErrorHandling
                     "The request body exceeds the size limit."),
                 BadHttpRequestException { StatusCode: 415 } => (415, ProblemCodes.UnsupportedMediaType, "Unsupported media type.",
                     "The request body must be application/json."),
+                BadHttpRequestException e when Hosting.StrictJson.UnknownMember(e) is { } member => (400, ProblemCodes.UnknownField,
+                    "The request body has an unknown field.", $"The request body has a field this operation does not accept: {member}."),
                 BadHttpRequestException e when !e.Message.Contains("body", StringComparison.OrdinalIgnoreCase) => (400, ProblemCodes.InvalidParameter,
                     "A parameter is invalid.", "A route, query or header parameter is missing or has the wrong type."),
                 BadHttpRequestException => (400, ProblemCodes.InvalidJson, "The request body is invalid.",
