@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using AuthService.Api.TwoFactor.Passkeys;
@@ -12,7 +11,8 @@ namespace AuthService.Api.Hosting;
 /// <para>The WebAuthn credential objects a browser produces (<c>credential.toJSON()</c>) are the exception: the browser,
 /// not the integrator, writes them, and WebAuthn adds members over time (Level 3 added <c>authenticatorAttachment</c>
 /// and the assertion's <c>attestationObject</c>; extensions add their own), so their unknown members are ignored and
-/// their schemas say <c>additionalProperties: true</c>. Everything around them (<c>credential</c>'s siblings) is strict.</para></summary>
+/// their schemas say <c>additionalProperties: true</c>. Everything around them (<c>credential</c>'s siblings) is strict.</para>
+/// <para>The refusal itself is mapped in <see cref="Http.ErrorHandling"/>.</para></summary>
 public static class StrictJson
 {
     /// <summary>The browser-written WebAuthn JSON forms, read leniently.</summary>
@@ -35,12 +35,4 @@ public static class StrictJson
                     }
                 });
         });
-
-    /// <summary>The JSON path of the member System.Text.Json found no place for (<c>$.proof.bogus</c>), or null when
-    /// <paramref name="exception"/> is another binding failure. The path is cut to 100 characters: it is the caller's text.</summary>
-    public static string? UnknownMember(Exception exception) =>
-        exception.InnerException is JsonException { Message: var message } json &&
-        message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal)
-            ? (json.Path ?? "$") is var path && path.Length > 100 ? path[..100] + "…" : json.Path ?? "$"
-            : null;
 }
