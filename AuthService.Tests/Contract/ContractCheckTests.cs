@@ -12,7 +12,7 @@ public class ContractCheckTests
     private const string Status = "/v1/users/ann/two-factor";
 
     private const string TotpStatus =
-        """{"userId":"ann","enabled":true,"method":"totp","phoneNumber":null,"enabledAt":"2026-03-02T09:00:00+00:00","backupCodesRemaining":10,"locked":false,"pending":null}""";
+        """{"userId":"ann","enabled":true,"method":"totp","phoneNumber":null,"enabledAt":"2026-03-02T09:00:00+00:00","backupCodesRemaining":10,"locked":false,"pending":null,"factors":[]}""";
 
     private const string Problem =
         """{"type":"https://authservice.dev/problems/invalid_code","title":"t","status":422,"detail":"d","code":"invalid_code","traceId":"x"}""";
