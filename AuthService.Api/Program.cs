@@ -39,6 +39,7 @@ try
     builder.Services.AddLoginPolicy();           // the use cases of /v1/login-decisions and the prompt skip
     builder.Services.AddSupport();               // the support reset and the audit trail
     builder.Services.AddErrorHandling();         // problem+json for every failure
+    builder.Services.AddStrictJson();            // unknown request fields → 400 unknown_field (DESIGN §9.6)
     builder.Services.AddApiKeyAuthentication();  // Bearer API keys with scopes
     builder.Services.AddHealth();
     builder.Services.AddApiDocs();

@@ -10,12 +10,14 @@ namespace AuthService.Api.Hosting;
 /// <item><c>ProblemDetails</c> with the extension members the service really sends (<c>code</c> as an enum of
 /// <see cref="ProblemCodeCatalog"/>, <c>retryAfter</c>, <c>traceId</c>), so typed clients read them as properties;</item>
 /// <item>enroll and switch-method answer 201 (TOTP) or 202 (phone) with one schema, <c>EnrollmentStarted</c>, a
-/// <c>oneOf</c> with the <c>method</c> discriminator, so generators keep both shapes instead of the first;</item>
+/// <c>oneOf</c> with the <c>method</c> discriminator, so generators keep both shapes instead of the first; a challenge
+/// likewise answers 202 (phone) or 200 (passkey) with one schema, <c>ChallengeStarted</c>;</item>
 /// <item>the operator endpoints <c>/health/live</c>, <c>/health/ready</c> and <c>/metrics</c> (plain text, no key).</item>
 /// </list></summary>
 public sealed class ContractDocumentFilter : IDocumentFilter
 {
     public const string EnrollmentStarted = "EnrollmentStarted";
+    public const string ChallengeStarted = "ChallengeStarted";
     private const string Totp = "TotpEnrollmentResponse";
     private const string Phone = "PhoneEnrollmentResponse";
     private const string Passkey = "PasskeyEnrollmentResponse";
@@ -25,6 +27,7 @@ public sealed class ContractDocumentFilter : IDocumentFilter
         var schemas = document.Components!.Schemas!;
         schemas["ProblemDetails"] = ProblemDetails();
         DescribeEnrollmentStarted(document, schemas, context);
+        DescribeChallengeStarted(document, schemas);
         AddOperatorEndpoints(document);
     }
 
@@ -84,36 +87,32 @@ public sealed class ContractDocumentFilter : IDocumentFilter
             schema.Required = new HashSet<string>(schema.Properties!.Keys);
         }
 
-        schemas[EnrollmentStarted] = new OpenApiSchema
-        {
-            Description = "What enroll or switch-method started: `method` `totp` (201) carries the secret and QR code to scan, " +
-                          "`method` `phone` (202) says where the code was sent, `method` `passkey` (201) carries the WebAuthn creation options.",
-            OneOf = shapes.Select(s => (IOpenApiSchema)new OpenApiSchemaReference(s.Item1, document)).ToList(),
-            Discriminator = new OpenApiDiscriminator
-            {
-                PropertyName = "method",
-                Mapping = shapes.ToDictionary(s => s.Item2, s => new OpenApiSchemaReference(s.Item1, document)),
-            },
-        };
+        DiscriminatedSchemas.OneOf(document, schemas, EnrollmentStarted,
+            "What enroll or switch-method started: `method` `totp` (201) carries the secret and QR code to scan, " +
+            "`method` `phone` (202) says where the code was sent, `method` `passkey` (201) carries the WebAuthn creation options.", shapes);
+        DiscriminatedSchemas.Answer(document, EnrollmentStarted, ["TwoFactor_Enroll", "TwoFactor_SwitchMethod", "TwoFactor_AddFactor"], "201", "202");
+    }
 
-        foreach (var operation in document.Paths.Values.SelectMany(p => p.Operations?.Values.AsEnumerable() ?? []))
+    /// <summary>A challenge answers 202 with a code sent to a phone or 200 with a passkey's request options: one schema,
+    /// <c>ChallengeStarted</c>, under both statuses, told apart by <c>method</c> (Kiota otherwise keeps only the 200 shape).</summary>
+    private static void DescribeChallengeStarted(OpenApiDocument document, IDictionary<string, IOpenApiSchema> schemas)
+    {
+        const string phone = nameof(TwoFactor.ChallengeResponse), passkey = nameof(TwoFactor.Passkeys.PasskeyChallengeResponse);
+        if (!schemas.ContainsKey(phone) || !schemas.ContainsKey(passkey))
         {
-            if (operation.OperationId is not ("TwoFactor_Enroll" or "TwoFactor_SwitchMethod" or "TwoFactor_AddFactor"))
-            {
-                continue;
-            }
-
-            foreach (var status in new[] { "201", "202" })
-            {
-                if (operation.Responses?.TryGetValue(status, out var response) == true && response is OpenApiResponse concrete)
-                {
-                    concrete.Content = new Dictionary<string, IOpenApiMediaType>
-                    {
-                        ["application/json"] = new OpenApiMediaType { Schema = new OpenApiSchemaReference(EnrollmentStarted, document) },
-                    };
-                }
-            }
+            return;
         }
+
+        foreach (var name in new[] { phone, passkey })
+        {
+            var schema = (OpenApiSchema)schemas[name];
+            schema.Required = new HashSet<string>(schema.Properties!.Keys);
+        }
+
+        DiscriminatedSchemas.OneOf(document, schemas, ChallengeStarted,
+            "What a challenge started: `method` `phone` (202) says where the code was sent, `method` `passkey` (200) carries the WebAuthn request options.",
+            [(phone, "phone"), (passkey, "passkey")]);
+        DiscriminatedSchemas.Answer(document, ChallengeStarted, ["TwoFactor_Challenge"], "200", "202");
     }
 
     private static void AddOperatorEndpoints(OpenApiDocument document)
@@ -144,6 +143,12 @@ public sealed class ContractDocumentFilter : IDocumentFilter
                 },
             };
         }
+
+        // No route logic can refuse these GETs; only Kestrel can, before the application, and with an empty body.
+        responses["400"] = new OpenApiResponse
+        {
+            Description = "The HTTP server refused the request before the application (a malformed request line or headers): empty body.",
+        };
 
         return new OpenApiPathItem
         {

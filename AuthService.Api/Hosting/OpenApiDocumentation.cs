@@ -54,6 +54,9 @@ public sealed class ProblemCodesOperationFilter : IOperationFilter
                 continue;
             }
 
+            // Wherever a body can be malformed it can also carry an unknown member (StrictJson, every route alike).
+            codes = codes.Contains(ProblemCodes.InvalidJson) && operation.RequestBody is not null ? [.. codes, ProblemCodes.UnknownField] : codes;
+
             response.Description = $"{response.Description}. Problem `code`: {string.Join(", ", codes.Select(c => $"`{c}`"))}.";
             if (response.Content?.TryGetValue("application/problem+json", out var media) == true && media is OpenApiMediaType problemMedia)
             {

@@ -21,7 +21,7 @@ public static class Swagger
                               "Authenticate with `Authorization: Bearer <api key>`. Every error is `application/problem+json` with a stable `code` (`ProblemDetails.code`). " +
                               "Only requests the HTTP server refuses before the application (a path that decodes to NUL, a request line over 8 KB, " +
                               "headers over 32 KB) get a bare 400/414/431 with an empty body (docs/OPERATIONS.md).",
-                License = new OpenApiLicense { Name = "Proprietary" },
+                License = new OpenApiLicense { Name = "Proprietary", Url = new Uri("https://authservice.dev/license") },
             });
             options.AddServer(new OpenApiServer { Url = "/", Description = "This instance" });
             // Stable operation ids from the handler names (TwoFactor_Verify, ApiKeys_Create, …) for generated clients.
@@ -44,7 +44,9 @@ public static class Swagger
             options.OperationFilter<ProblemCodesOperationFilter>();
             options.SchemaFilter<ExamplesSchemaFilter>();
             options.SchemaFilter<NullableReferencesSchemaFilter>();
+            options.SchemaFilter<RequiredResponseMembersSchemaFilter>();
             options.DocumentFilter<ContractDocumentFilter>();
+            options.DocumentFilter<RequestSchemasFilter>();
         });
         return services;
     }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
@@ -54,6 +55,8 @@ public static class ErrorHandling
                     "The request body exceeds the size limit."),
                 BadHttpRequestException { StatusCode: 415 } => (415, ProblemCodes.UnsupportedMediaType, "Unsupported media type.",
                     "The request body must be application/json."),
+                BadHttpRequestException e when UnknownMember(e) is { } member => (400, ProblemCodes.UnknownField,
+                    "The request body has an unknown field.", $"The request body has a field this operation does not accept: {member}."),
                 BadHttpRequestException e when !e.Message.Contains("body", StringComparison.OrdinalIgnoreCase) => (400, ProblemCodes.InvalidParameter,
                     "A parameter is invalid.", "A route, query or header parameter is missing or has the wrong type."),
                 BadHttpRequestException => (400, ProblemCodes.InvalidJson, "The request body is invalid.",
@@ -95,6 +98,14 @@ public static class ErrorHandling
                 },
             });
         }
+
+        /// <summary>The JSON path of the member no request type declares (<c>$.proof.bogus</c>; Hosting.StrictJson
+        /// disallows them), or null for another binding failure. Cut to 100 characters: it is the caller's text.</summary>
+        private static string? UnknownMember(BadHttpRequestException exception) =>
+            exception.InnerException is JsonException { Message: var message } json &&
+            message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal)
+                ? (json.Path ?? "$") is var path && path.Length > 100 ? path[..100] + "…" : path
+                : null;
 
         // A connection that fails or a server shutting down is an outage (503); so is a server that cannot take
         // writes right now: a primary demoted under us or a standby reached during a failover (25006

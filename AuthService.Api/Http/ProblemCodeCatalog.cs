@@ -10,6 +10,7 @@ public static class ProblemCodeCatalog
         // 400: the request itself is wrong
         [ProblemCodes.ValidationFailed] = "A field is missing, has the wrong value or breaks a rule (detail says which).",
         [ProblemCodes.InvalidJson] = "The body is missing, is not JSON, or has a field of the wrong type.",
+        [ProblemCodes.UnknownField] = "The body has a field the operation does not declare (every request schema is additionalProperties: false; detail names the JSON path). Only the browser-written WebAuthn credential objects accept unknown members.",
         [ProblemCodes.InvalidParameter] = "A route, query or header parameter is missing or has the wrong type.",
         [ProblemCodes.InvalidRequest] = "The framework rejected the request before any handler.",
         [ProblemCodes.InvalidUserId] = "userId is not 1–128 characters of A–Z, a–z, 0–9 and . _ : @ -.",

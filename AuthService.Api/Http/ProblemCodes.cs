@@ -6,6 +6,7 @@ public static class ProblemCodes
 {
     public const string ValidationFailed = "validation_failed";
     public const string InvalidJson = "invalid_json";
+    public const string UnknownField = "unknown_field";
     public const string InvalidParameter = "invalid_parameter";
     public const string InvalidRequest = "invalid_request";
     public const string InvalidUserId = "invalid_user_id";

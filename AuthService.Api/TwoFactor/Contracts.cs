@@ -72,7 +72,11 @@ public sealed record TotpEnrollmentResponse(
 /// <summary>A code is on its way to <c>phoneNumber</c> (masked).</summary>
 public sealed record PhoneEnrollmentResponse(string Method, string PhoneNumber, string Channel, DateTimeOffset ExpiresAt, Guid FactorId);
 
-public sealed record ChallengeResponse(string Channel, string PhoneNumber, DateTimeOffset ExpiresAt, string Purpose);
+public sealed record ChallengeResponse(string Channel, string PhoneNumber, DateTimeOffset ExpiresAt, string Purpose)
+{
+    /// <summary>Always <c>phone</c>: the discriminator of <c>ChallengeStarted</c> (DESIGN §9.6).</summary>
+    public string Method => Core.Factors.FactorMethods.Phone;
+}
 
 public sealed record ConfirmResponse(bool Enabled, string Method, IReadOnlyList<string> BackupCodes);
 

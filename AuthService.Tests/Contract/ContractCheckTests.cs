@@ -1,4 +1,7 @@
+using System.Text.Json.Nodes;
+using AuthService.Tests.Infrastructure;
 using AuthService.Tests.Infrastructure.Contract;
+using Json.Schema;
 
 namespace AuthService.Tests.Contract;
 
@@ -9,7 +12,7 @@ public class ContractCheckTests
     private const string Status = "/v1/users/ann/two-factor";
 
     private const string TotpStatus =
-        """{"userId":"ann","enabled":true,"method":"totp","phoneNumber":null,"enabledAt":"2026-03-02T09:00:00+00:00","backupCodesRemaining":10,"locked":false,"pending":null}""";
+        """{"userId":"ann","enabled":true,"method":"totp","phoneNumber":null,"enabledAt":"2026-03-02T09:00:00+00:00","backupCodesRemaining":10,"locked":false,"pending":null,"factors":[]}""";
 
     private const string Problem =
         """{"type":"https://authservice.dev/problems/invalid_code","title":"t","status":422,"detail":"d","code":"invalid_code","traceId":"x"}""";
@@ -78,5 +81,68 @@ public class ContractCheckTests
         Assert.That(ContractCheck.IsServerRejection(500, null, ""), Is.False);
         using var request = new HttpRequestMessage(HttpMethod.Get, "/");
         Assert.Throws<ArgumentException>(() => request.Relax(Relaxation.Skip, " "));
+    }
+
+    private static bool Admits(string schema, string instance)
+    {
+        var components = new JsonObject { ["Pending"] = new JsonObject { ["type"] = "object" } };
+        var compiled = JsonSchema.FromText(OpenApiJsonSchema.Document(JsonNode.Parse(schema)!, components).ToJsonString());
+        return compiled.Evaluate(JsonNode.Parse(instance)).IsValid;
+    }
+
+    [Test]
+    public void Nullable_counts_only_beside_a_type_as_in_OpenAPI_3_0_3_and_Prism()
+    {
+        Assert.Multiple(() =>
+        {
+            // The case Prism flagged 22 times: `pending: null` against allOf + nullable without a type.
+            Assert.That(Admits("""{"allOf":[{"$ref":"#/components/schemas/Pending"}],"nullable":true}""", "null"), Is.False);
+            Assert.That(Admits("""{"type":"object","allOf":[{"$ref":"#/components/schemas/Pending"}],"nullable":true}""", "null"), Is.True);
+            Assert.That(Admits("""{"type":"object","allOf":[{"$ref":"#/components/schemas/Pending"}],"nullable":true}""", "5"), Is.False);
+            Assert.That(Admits("""{"type":"string","nullable":true}""", "null"), Is.True);
+            Assert.That(Admits("""{"type":"string","nullable":false}""", "null"), Is.False);
+            // An enum admits null only when it lists it (3.0.3), as ajv's nullable does.
+            Assert.That(Admits("""{"type":"string","enum":["sms"],"nullable":true}""", "null"), Is.False);
+            Assert.That(Admits("""{"type":"string","enum":["sms",null],"nullable":true}""", "null"), Is.True);
+        });
+    }
+
+    [Test]
+    public void Integer_formats_bound_the_value_as_in_Prism()
+    {
+        Assert.That(Admits("""{"type":"integer","format":"int32"}""", "2147483647"), Is.True);
+        Assert.That(Admits("""{"type":"integer","format":"int32"}""", "2147483648"), Is.False);
+        Assert.That(Admits("""{"type":"integer","format":"int64"}""", "9223372036854775807"), Is.True);
+    }
+
+    [Test]
+    public void The_published_document_puts_nullable_only_beside_a_type()
+    {
+        var offenders = new List<string>();
+        void Walk(JsonNode? node, string at)
+        {
+            if (node is JsonObject o)
+            {
+                if (o["nullable"]?.GetValueKind() == System.Text.Json.JsonValueKind.True && !o.ContainsKey("type"))
+                {
+                    offenders.Add(at);
+                }
+
+                foreach (var (key, value) in o)
+                {
+                    Walk(value, at + "/" + key);
+                }
+            }
+            else if (node is JsonArray a)
+            {
+                for (var i = 0; i < a.Count; i++)
+                {
+                    Walk(a[i], $"{at}/{i}");
+                }
+            }
+        }
+
+        Walk(OpenApiContract.DocumentJson(Path.Combine(Repo.Root, "openapi.yaml")), "#");
+        Assert.That(offenders, Is.Empty);
     }
 }

@@ -27,13 +27,19 @@ public class GeneratedClientTests : AppFixture
     [SetUp]
     public void Healthy() => Telnyx.Succeed();
 
+    /// <summary>A phone enrollment: the <c>oneOf</c> alternative, its <c>method</c> set by the generated type.</summary>
+    private static EnrollRequest Phone(string phone) => new()
+    {
+        PhoneEnrollRequest = new PhoneEnrollRequest { Method = PhoneEnrollRequest_method.Phone, PhoneNumber = phone, Channel = PhoneEnrollRequest_channel.Sms },
+    };
+
     [Test]
     public async Task Totp_enroll_confirm_verify_and_a_wrong_code_through_the_generated_client()
     {
         var userId = AuthApp.NewUserId("kiota");
         var user = _api.V1.Users[userId].TwoFactor;
 
-        var started = await user.Enroll.PostAsync(new EnrollRequest { Method = "totp", AccountName = "ann@example.com" });
+        var started = await user.Enroll.PostAsync(new EnrollRequest { TotpEnrollRequest = new TotpEnrollRequest { Method = TotpEnrollRequest_method.Totp, AccountName = "ann@example.com" } });
         Assert.That(started?.PhoneEnrollmentResponse, Is.Null);
         var totp = started?.TotpEnrollmentResponse;
         Assert.That(totp, Is.Not.Null, "a 201 must read as the TOTP shape");
@@ -65,7 +71,7 @@ public class GeneratedClientTests : AppFixture
         var phone = PhoneFactorTests.NewPhone();
         var user = _api.V1.Users[userId].TwoFactor;
 
-        var started = await user.Enroll.PostAsync(new EnrollRequest { Method = "phone", PhoneNumber = phone, Channel = "sms" });
+        var started = await user.Enroll.PostAsync(Phone(phone));
         Assert.That(started?.TotpEnrollmentResponse, Is.Null);
         var sent = started?.PhoneEnrollmentResponse;
         Assert.That(sent, Is.Not.Null, "a 202 must read as the phone shape");
@@ -83,8 +89,34 @@ public class GeneratedClientTests : AppFixture
         Assert.That(confirmed?.Method, Is.EqualTo("phone"));
 
         var again = await Assert.ThrowsAsync<ProblemDetails>(() =>
-            user.Enroll.PostAsync(new EnrollRequest { Method = "phone", PhoneNumber = phone, Channel = "sms" }));
+            user.Enroll.PostAsync(Phone(phone)));
         Assert.That(again!.Code, Is.EqualTo(ProblemDetails_code.Two_factor_already_enabled));
+    }
+
+    [Test]
+    public async Task A_phone_challenge_answers_202_and_reads_as_the_phone_shape()
+    {
+        var phone = await Flows.EnablePhoneAsync(Client, Telnyx, "kiota-challenge");
+        var user = _api.V1.Users[phone.UserId].TwoFactor;
+
+        var started = await user.Challenge.PostAsync(new ChallengeRequest { Channel = ChallengeRequest_channel.Call });
+        Assert.That(started?.PasskeyChallengeResponse, Is.Null);
+        var sent = started?.ChallengeResponse;
+        Assert.That(sent, Is.Not.Null, "a 202 must read as the phone shape, not through the passkey one");
+        Assert.Multiple(() =>
+        {
+            Assert.That(sent!.Method, Is.EqualTo(ChallengeResponse_method.Phone));
+            Assert.That(sent.Channel, Is.EqualTo("call"));
+            Assert.That(sent.PhoneNumber, Is.EqualTo("+1******" + phone.Phone[^4..]));
+            Assert.That(sent.Purpose, Is.EqualTo("login"));
+        });
+
+        var verified = await user.Verify.PostAsync(new VerifyRequest { Code = Telnyx.LastCodeTo(phone.Phone) });
+        Assert.That(verified?.Method, Is.EqualTo("phone"));
+
+        var wrong = await Assert.ThrowsAsync<ProblemDetails>(() => user.Challenge.PostAsync(new ChallengeRequest { Channel = ChallengeRequest_channel.Passkey }));
+        Assert.That(wrong!.Code, Is.EqualTo(ProblemDetails_code.Passkeys_not_configured).Or.EqualTo(ProblemDetails_code.No_challenge_for_method), wrong.Detail);
+        Assert.That(wrong.ResponseStatusCode, Is.EqualTo(409));
     }
 
     [Test]
@@ -92,7 +124,7 @@ public class GeneratedClientTests : AppFixture
     {
         var user = _api.V1.Users[AuthApp.NewUserId("kiota-bad")].TwoFactor;
         var problem = await Assert.ThrowsAsync<ProblemDetails>(() =>
-            user.Enroll.PostAsync(new EnrollRequest { Method = "phone", PhoneNumber = "3035550123", Channel = "sms" }));
+            user.Enroll.PostAsync(Phone("3035550123")));
         Assert.Multiple(() =>
         {
             Assert.That(problem!.Code, Is.EqualTo(ProblemDetails_code.Invalid_phone_number));

@@ -254,8 +254,9 @@ public partial class HostileInputTests
                 yield return new Case($"{method} {template} {body[..Math.Min(60, body.Length)]}", HttpMethod.Post, Url(), body, "application/json");
             }
 
-            // Over the 64 KB limit: a declared length, and a chunked body that only grows past it while read.
-            var big = "{\"code\":\"" + new string('1', 70 * 1024) + "\"}";
+            // Over the 64 KB limit: a declared length, and a chunked body that only grows past it while read. Padding, not a
+            // member: a member the route does not declare would be refused (400 unknown_field) as soon as its name is read.
+            var big = "{" + new string(' ', 70 * 1024) + "}";
             yield return new Case($"{method} {template} 70 KB body", HttpMethod.Post, Url(), big, "application/json", Kestrel: true);
             yield return new Case($"{method} {template} 70 KB chunked", HttpMethod.Post, Url(), big, "chunked", Kestrel: true);
 

@@ -65,6 +65,7 @@ const changeProof = (b) => (b.proofCredential ? { credential: credential(b.proof
 const factor = (b) => `${user(b.userId)}/factors/${encodeURIComponent(str(b.factorId) ?? '')}`;
 // A WebAuthn credential as the browser's credential.toJSON() gives it (RegistrationResponseJSON or
 // AuthenticationResponseJSON): only its known members, only strings (base64url) and the transports list.
+/** @returns {import('./contract').BrowserCredential | undefined} */
 const credential = (c) => {
   if (!c || typeof c !== 'object') return undefined;
   const r = c.response && typeof c.response === 'object' ? c.response : {};
@@ -79,26 +80,35 @@ const credential = (c) => {
   };
 };
 
-// Portal action -> AuthService call. Only the fields named here are forwarded.
+// A factor's own fields by method (enroll, switch, add), as the contract's oneOf by `method` has them. The values go as
+// the page sent them (AuthService refuses a wrong method, channel or number with a 400 the page shows).
+/** @returns {import('./contract').MethodFields} */
+const methodFields = (b) => {
+  const method = str(b.method);
+  if (method === 'phone') {
+    return { method, phoneNumber: str(b.phoneNumber) ?? '', channel: /** @type {'sms' | 'call'} */ (str(b.channel)) };
+  }
+  if (method === 'passkey') return { method, accountName: str(b.accountName), displayName: str(b.displayName) };
+  return { method: /** @type {'totp'} */ (method), accountName: str(b.accountName) };
+};
+
+// Portal action -> AuthService call. Only the fields named here are forwarded; the bodies are typed from openapi.yaml
+// (contract.d.ts, checked by `make portal-typecheck`).
+/** @type {import('./contract').PortalRoutes} */
 const routes = {
   'GET /api/status': (q) => ['GET', user(q.userId)],
-  'POST /api/login-decision': (b) => ['POST', '/v1/login-decisions', { userId: str(b.userId), loginMethod: 'password', deviceToken: b.deviceToken }],
-  'POST /api/enroll': (b) => ['POST', `${user(b.userId)}/enroll`, {
-    method: str(b.method), accountName: str(b.accountName), phoneNumber: str(b.phoneNumber), channel: str(b.channel),
-    displayName: str(b.displayName),
-  }],
+  'POST /api/login-decision': (b) => ['POST', '/v1/login-decisions', { userId: str(b.userId) ?? '', loginMethod: 'password', deviceToken: b.deviceToken }],
+  'POST /api/enroll': (b) => ['POST', `${user(b.userId)}/enroll`, methodFields(b)],
   'POST /api/confirm': (b) => ['POST', `${user(b.userId)}/enroll/confirm`,
     b.credential ? { credential: credential(b.credential) } : { code: str(b.code) }],
   'POST /api/challenge': (b) => ['POST', `${user(b.userId)}/challenge`,
-    { channel: str(b.channel), purpose: str(b.purpose) === 'proof' ? 'proof' : 'login', factorId: str(b.factorId) }],
+    { channel: /** @type {'sms' | 'call' | 'passkey'} */ (str(b.channel)), purpose: str(b.purpose) === 'proof' ? 'proof' : 'login',
+      factorId: str(b.factorId) }],
   'POST /api/verify': (b) => ['POST', `${user(b.userId)}/verify`, {
     ...(b.credential ? { credential: credential(b.credential) } : str(b.backupCode) ? { backupCode: str(b.backupCode) } : { code: str(b.code) }),
     deviceToken: b.deviceToken, rememberDevice: b.remember === true ? { label: b.deviceLabel } : undefined,
   }],
-  'POST /api/switch': (b) => ['POST', `${user(b.userId)}/switch-method`, {
-    method: str(b.method), accountName: str(b.accountName), phoneNumber: str(b.phoneNumber), channel: str(b.channel),
-    displayName: str(b.displayName), proof: proof(b.proof, b.proofCredential),
-  }],
+  'POST /api/switch': (b) => ['POST', `${user(b.userId)}/switch-method`, { ...methodFields(b), proof: proof(b.proof, b.proofCredential) }],
   'POST /api/switch/confirm': (b) => ['POST', `${user(b.userId)}/switch-method/confirm`,
     b.credential ? { credential: credential(b.credential) } : { code: str(b.code) }],
   'GET /api/backup-codes': (q) => ['GET', `${user(q.userId)}/backup-codes`],
@@ -106,15 +116,13 @@ const routes = {
   'POST /api/skip': (b) => ['POST', `${user(b.userId)}/prompt/skip`],
   // Several named factors (DESIGN §9.2): add one (with a proof once 2FA is on) and confirm it, rename it or make it the
   // default, remove it (with a proof from another factor or a backup code).
-  'POST /api/factors': (b) => ['POST', `${user(b.userId)}/factors`, {
-    method: str(b.method), label: str(b.label) || undefined, accountName: str(b.accountName), displayName: str(b.displayName),
-    phoneNumber: str(b.phoneNumber), channel: str(b.channel), proof: changeProof(b),
-  }],
+  'POST /api/factors': (b) => ['POST', `${user(b.userId)}/factors`,
+    { ...methodFields(b), label: str(b.label) || undefined, proof: changeProof(b) }],
   'POST /api/factors/confirm': (b) => ['POST', `${factor(b)}/confirm`,
     b.credential ? { credential: credential(b.credential) } : { code: str(b.code) }],
   'PATCH /api/factors': (b) => ['PATCH', factor(b),
     { label: str(b.label), ...(b.default === true ? { default: true } : {}) }],
-  'DELETE /api/factors': (b) => ['DELETE', factor(b), { proof: changeProof(b) }],
+  'DELETE /api/factors': (b) => ['DELETE', factor(b), { proof: changeProof(b) ?? {} }],
   ...deviceRoutes,
 };
 
@@ -151,6 +159,7 @@ async function readJson(req) {
   }
 }
 
+/** @returns {Promise<import('./contract').Answer<any>>} */
 async function callAuthService(method, pathname, body) {
   let response;
   try {
@@ -173,20 +182,22 @@ async function callAuthService(method, pathname, body) {
   let json = {};
   try { json = text ? JSON.parse(text) : {}; } catch { json = {}; }
   if (response.ok) return { status: response.status, body: json };
+  /** @type {Partial<import('./contract').Problem>} */
+  const problem = json;
 
   // A problem+json answer: the page shows `detail` as it is (the portal's exact wording, e.g. the rate-limit messages).
   const retryAfter = response.headers.get('retry-after');
   if (response.status === 401 || response.status === 403) {
     // The person can do nothing about the portal's own key: say so in the log, keep the page's message plain.
-    console.error(`AuthService refused the portal's API key (${response.status} ${json.code ?? ''}): check AUTHSERVICE_API_KEY and its scopes.`);
+    console.error(`AuthService refused the portal's API key (${response.status} ${problem.code ?? ''}): check AUTHSERVICE_API_KEY and its scopes.`);
   }
   return {
     status: response.status,
     body: {
       status: response.status,
-      code: json.code,
-      title: json.title,
-      detail: json.detail || json.title || `AuthService answered ${response.status}.`,
+      code: problem.code,
+      title: problem.title,
+      detail: problem.detail || problem.title || `AuthService answered ${response.status}.`,
       ...(retryAfter ? { retryAfter: Number(retryAfter) } : {}),
     },
     headers: retryAfter ? { 'Retry-After': retryAfter } : {},
@@ -194,7 +205,7 @@ async function callAuthService(method, pathname, body) {
 }
 
 const server = http.createServer(async (req, res) => {
-  const url = new URL(req.url, 'http://portal.invalid');
+  const url = new URL(req.url ?? '/', 'http://portal.invalid');
   try {
     const file = (req.method === 'GET' || req.method === 'HEAD') && staticFiles[url.pathname];
     if (file) {

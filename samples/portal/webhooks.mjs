@@ -65,6 +65,7 @@ export function receive(secret, headers, body) {
 
 /** Registers this portal's endpoint (replacing one an earlier run left) and returns its secret, or null when the
  * portal's key may not manage webhooks (admin scope). */
+/** @param {import('./contract').CallAuthService} call @param {string} url @returns {Promise<string | null>} */
 export async function subscribe(call, url) {
   const list = await call('GET', '/v1/webhooks');
   if (list.status !== 200) {

@@ -79,4 +79,8 @@ public sealed record PasskeyEnrollmentResponse(string Method, CreationOptionsJso
 
 /// <summary>A challenge for a passkey user: get an assertion with <c>options</c> before <c>expiresAt</c>, then send the
 /// <c>AuthenticationResponseJSON</c> to <c>/verify</c> (<c>purpose</c> <c>login</c>) or as the <c>proof</c> of a change (<c>proof</c>).</summary>
-public sealed record PasskeyChallengeResponse(RequestOptionsJson Options, DateTimeOffset ExpiresAt, string Purpose);
+public sealed record PasskeyChallengeResponse(RequestOptionsJson Options, DateTimeOffset ExpiresAt, string Purpose)
+{
+    /// <summary>Always <c>passkey</c>: the discriminator of <c>ChallengeStarted</c> (DESIGN §9.6).</summary>
+    public string Method => Core.Factors.FactorMethods.Passkey;
+}

@@ -38,7 +38,8 @@ public sealed class OpenApiContract
     /// <summary>How many answers were checked per "operation status".</summary>
     public IReadOnlyDictionary<string, int> Covered => _covered;
 
-    public static OpenApiContract Load(string path)
+    /// <summary>openapi.yaml as Microsoft.OpenApi reads and writes it back, as JSON.</summary>
+    public static JsonObject DocumentJson(string path)
     {
         var settings = new OpenApiReaderSettings();
         settings.AddYamlReader();
@@ -50,7 +51,12 @@ public sealed class OpenApiContract
 
         using var text = new StringWriter();
         document.SerializeAsV3(new OpenApiJsonWriter(text));
-        var json = JsonNode.Parse(text.ToString())!.AsObject();
+        return JsonNode.Parse(text.ToString())!.AsObject();
+    }
+
+    public static OpenApiContract Load(string path)
+    {
+        var json = DocumentJson(path);
         var operations = new List<Operation>();
         foreach (var (template, item) in json["paths"]!.AsObject())
         {

@@ -1,0 +1,92 @@
+using System.Text.Json.Nodes;
+using AuthService.Tests.Infrastructure;
+using AuthService.Tests.Infrastructure.Contract;
+
+namespace AuthService.Tests.Contract;
+
+/// <summary>DESIGN §9.6 on the published document itself, beside the answers: one schema for every 2xx of an operation
+/// (a <c>oneOf</c> with a <c>method</c> discriminator when the shapes differ), closed request schemas with
+/// <c>required</c>, and an <c>enum</c> for each closed set a typed client must not get wrong.</summary>
+public class ContractShapeTests
+{
+    private static readonly JsonObject Document = OpenApiContract.DocumentJson(Path.Combine(Repo.Root, "openapi.yaml"));
+
+    private static JsonObject Schemas => Document["components"]!["schemas"]!.AsObject();
+
+    private static JsonObject Schema(string name) => Schemas[name]!.AsObject();
+
+    private static IEnumerable<(string Id, JsonObject Operation)> Operations() =>
+        Document["paths"]!.AsObject().SelectMany(p => p.Value!.AsObject())
+            .Where(o => o.Value is JsonObject { } op && op.ContainsKey("responses"))
+            .Select(o => (o.Value!["operationId"]!.GetValue<string>(), o.Value!.AsObject()));
+
+    [Test]
+    public void No_operation_answers_two_different_2xx_schemas()
+    {
+        foreach (var (id, operation) in Operations())
+        {
+            var schemas = operation["responses"]!.AsObject().Where(r => r.Key.StartsWith('2'))
+                .Select(r => r.Value?["content"]?["application/json"]?["schema"]?.ToJsonString()).Distinct().ToList();
+            Assert.That(schemas, Has.Count.LessThanOrEqualTo(1), $"{id} answers divergent 2xx schemas: {string.Join(" | ", schemas)}");
+        }
+
+        Assert.That(Schema("ChallengeStarted")["discriminator"]!["propertyName"]!.GetValue<string>(), Is.EqualTo("method"));
+    }
+
+    [Test]
+    public void Every_request_body_is_closed_and_says_what_it_requires()
+    {
+        foreach (var (id, operation) in Operations())
+        {
+            if (operation["requestBody"]?["content"]?["application/json"]?["schema"]?["$ref"]?.GetValue<string>() is not { } reference)
+            {
+                continue;
+            }
+
+            var schema = Schema(reference.Split('/')[^1]);
+            var shapes = schema["oneOf"] is JsonArray oneOf ? oneOf.Select(s => Schema(s!["$ref"]!.GetValue<string>().Split('/')[^1])).ToList() : [schema];
+            foreach (var shape in shapes)
+            {
+                Assert.That(shape["additionalProperties"]?.GetValue<bool>(), Is.False, $"{id}: {reference} admits unknown members");
+            }
+
+            if (schema["oneOf"] is not null)
+            {
+                Assert.That(schema["discriminator"]?["propertyName"]?.GetValue<string>(), Is.EqualTo("method"), id);
+                Assert.That(shapes.Select(s => s["required"]!.AsArray().Select(r => r!.GetValue<string>())), Has.All.Contains("method"), id);
+            }
+        }
+    }
+
+    [TestCase("ChallengeRequest", "channel", "sms,call,passkey")]
+    [TestCase("ChallengeRequest", "purpose", "login,proof")]
+    [TestCase("LoginDecisionRequest", "loginMethod", "password,oauth,sso,saml,api_key")]
+    [TestCase("PhoneEnrollRequest", "channel", "sms,call")]
+    [TestCase("TotpEnrollRequest", "method", "totp")]
+    [TestCase("PasskeySwitchRequest", "method", "passkey")]
+    [TestCase("PhoneAddFactorRequest", "method", "phone")]
+    public void Closed_sets_are_enums(string schema, string property, string values) =>
+        Assert.That(Schema(schema)["properties"]![property]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()), Is.EqualTo(values.Split(',')));
+
+    [TestCase("CreateApiKeyRequest", "scopes", "verify")]
+    [TestCase("CreateWebhookRequest", "events", "two_factor.enabled")]
+    public void Closed_lists_are_arrays_of_an_enum(string schema, string property, string oneValue) =>
+        Assert.That(Schema(schema)["properties"]![property]!["items"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()), Does.Contain(oneValue));
+
+    [TestCase("PhoneEnrollRequest", "method,phoneNumber,channel")]
+    [TestCase("TotpSwitchRequest", "method,proof")]
+    [TestCase("ChallengeRequest", "channel")]
+    [TestCase("CreateApiKeyRequest", "name,scopes")]
+    [TestCase("LoginDecisionRequest", "userId,loginMethod")]
+    [TestCase("CreatedWebhookResponse", "id,url,events,createdAt,secret")]
+    [TestCase("StatusResponse", "userId,enabled,backupCodesRemaining,locked,factors")]
+    public void Required_members_are_listed_and_not_nullable(string schema, string members)
+    {
+        var s = Schema(schema);
+        foreach (var member in members.Split(','))
+        {
+            Assert.That(s["required"]!.AsArray().Select(r => r!.GetValue<string>()), Does.Contain(member), $"{schema}.{member}");
+            Assert.That(s["properties"]![member]!["nullable"]?.GetValue<bool>() ?? false, Is.False, $"{schema}.{member}");
+        }
+    }
+}
