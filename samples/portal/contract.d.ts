@@ -28,6 +28,9 @@ export interface PortalRoutes {
   'POST /api/factors/confirm': (b: Input) => Call<Schemas['CodeRequest']>;
   'PATCH /api/factors': (b: Input) => Call<Schemas['UpdateFactorRequest']>;
   'DELETE /api/factors': (b: Input) => Call<Schemas['ProofRequest']>;
+  'GET /api/devices': (q: Input) => Call;
+  'DELETE /api/devices': (b: Input) => Call;
+  'POST /api/devices/revoke-all': (b: Input) => Call;
   [route: string]: (input: Input) => [method: string, path: string, body?: unknown];
 }
 

@@ -38,6 +38,7 @@ export function keepDeviceToken(result) {
 const devices = (id) => `/v1/users/${encodeURIComponent(id ?? '')}/two-factor/devices`;
 
 /** Portal actions on the user's remembered devices (AuthService scope manage). */
+/** @type {Pick<import('./contract').PortalRoutes, 'GET /api/devices' | 'DELETE /api/devices' | 'POST /api/devices/revoke-all'>} */
 export const deviceRoutes = {
   'GET /api/devices': (q) => ['GET', devices(q.userId)],
   'DELETE /api/devices': (b) => ['DELETE', `${devices(b.userId)}/${encodeURIComponent(String(b.deviceId ?? ''))}`],
