@@ -73,10 +73,11 @@ public sealed class CodeProofs(ProofCheck proofs, FactorMethodRegistry methods, 
         AttemptState state, Proof proof, string stage, DateTimeOffset now, Guid? actor, Guid? excluded)
     {
         var eligible = user.Factors.Where(f => f.FactorId != excluded).ToList();
-        var held = methods.All.Select(m => (Method: m, Factors: eligible.Where(f => f.Method == m.Name).ToList())).Where(h => h.Factors.Count > 0).ToList();
+        var held = methods.All.Where(m => m.AcceptsCodes).Select(m => (Method: m, Factors: eligible.Where(f => f.Method == m.Name).ToList()))
+            .Where(h => h.Factors.Count > 0).ToList();
         var audited = proof.BackupCode is not null ? FactorMethods.BackupCode
             : proof.BypassCode is not null ? Core.BypassCodes.BypassCodeRules.Method
-            : held.Count(h => h.Method.AcceptsCodes) == 1 ? held.Single(h => h.Method.AcceptsCodes).Method.Name
+            : held.Count == 1 ? held[0].Method.Name
             : user.Default.Method;
         var subject = new ProofSubject(user.UserId, HasFactor: true, audited, stage, state, now, actor);
         return proofs.CheckGatedAsync(connection, transaction, subject, async () =>
