@@ -70,9 +70,11 @@ public sealed class VerifyProfiles
             var validity = Int("ValidityMinutes", PhoneCodes.ValidityMinutes, 2, 10);
             var digits = Int("TotpDigits", totp.Digits, 6, 8);
             var period = Int("TotpPeriod", totp.PeriodSeconds, 30, 60);
-            if (digits is not (6 or 8))
+            // A profile's own TOTP values are 6/8 digits and 30/60 s; without them it inherits Totp:* as the deployment set and
+            // validated it (a test or failover rig may widen the period there).
+            if (section["TotpDigits"] is not null && digits is not (6 or 8))
                 problems.Add($"{path}:TotpDigits must be 6 or 8, not {digits}");
-            if (period is not (30 or 60))
+            if (section["TotpPeriod"] is not null && period is not (30 or 60))
                 problems.Add($"{path}:TotpPeriod must be 30 or 60, not {period}");
 
             var defaultLocale = Locale("DefaultLocale", section["DefaultLocale"] ?? CodeLocales.English);
@@ -106,7 +108,7 @@ public sealed class VerifyProfiles
             }
 
             return new VerifyProfile(name, brand, length, validity, Countries("Sms", deployment, CodeChannel.Sms),
-                Countries("Call", deployment, CodeChannel.Call), new TotpProfile(totp.Algorithm, digits is 6 or 8 ? digits : 6, period is 30 or 60 ? period : 30),
+                Countries("Call", deployment, CodeChannel.Call), new TotpProfile(totp.Algorithm, digits, period),
                 defaultLocale ?? CodeLocales.Find(CodeLocales.English)!, countryLocales, domain, ProfileFallbacks.None);
         }
 

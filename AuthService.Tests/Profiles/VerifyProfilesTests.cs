@@ -22,6 +22,23 @@ public class VerifyProfilesTests
         Assert.Throws<InvalidOperationException>(() => Read(settings))!.Message;
 
     [Test]
+    public void A_profile_without_its_own_totp_values_inherits_the_deployments_even_outside_the_profile_range()
+    {
+        // The failover rig widens Totp:PeriodSeconds to 300 s; the deployment validated it, the profile only inherits it.
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Profiles:acme:Brand"] = "Acme",
+        }).Build();
+        var wide = new TotpProfile(TotpAlgorithm.Sha1, 6, 300);
+        var profiles = VerifyProfiles.FromConfiguration(configuration, TelephonyControls.FromConfiguration(configuration), "AuthService", wide);
+
+        Assert.That(profiles.Default.Totp.PeriodSeconds, Is.EqualTo(300));
+        Assert.That(profiles.Find("acme")!.Totp.PeriodSeconds, Is.EqualTo(300));
+        Assert.That(Refusal(new() { ["Profiles:acme:TotpPeriod"] = "300" }), Does.Contain("Profiles:acme:TotpPeriod must be a whole number from 30 to 60"),
+            "a profile's own value stays within 30–60");
+    }
+
+    [Test]
     public void Without_configuration_the_default_profile_is_todays_behaviour()
     {
         var profile = Read([]).Default;
