@@ -9,16 +9,15 @@ namespace AuthService.Api.Devices;
 
 /// <summary>The remembered-device side of a login (<c>/verify</c>, DESIGN §9.3). Before the proof is checked: the
 /// <c>rememberDevice</c> label, and whether the optional <c>deviceToken</c> the portal holds for this browser is a live one of
-/// this user (a read; nothing is marked). A login without one is from a new device: the proof path writes
-/// <c>new_device_login</c> in the login's own transaction (<see cref="NewDeviceNotice"/>; for a TOTP code, in the coalesced
-/// batch's commit), so it costs no commit of its own. After a successful proof, when asked, the device is stored in a
-/// transaction under the user's lock (the oldest beyond <see cref="DeviceOptions.MaxPerUser"/> dropped), only while the factor
-/// that proved the login is still the user's and the user is not locked, so a change or lockout that commits in between
-/// leaves no device behind (the login answers without a token).</summary>
+/// this user (a read; nothing is marked). What the login then writes about its browser travels with the proof as a
+/// <see cref="LoginDevice"/> and commits with the login itself: <c>new_device_login</c> for a login without a live token (for a
+/// TOTP code, in the coalesced batch's commit), and the remembered device with its token's hash (in the single-user path's
+/// transaction, right after the spend, under the user's lock). So a factor change, reset or lockout is either before the login
+/// or after the device exists, and revokes it; there is no moment in between.</summary>
 public sealed class RememberDevice(NpgsqlDataSource dataSource, TimeProvider time, IOptions<DeviceOptions> options)
 {
     public async Task<Result<T>> LoginAsync<T>(string userId, RememberDeviceRequest? remember, string? deviceToken, Guid? actor,
-        Func<NewDeviceNotice?, Task<Result<T>>> verify, CancellationToken cancellationToken) where T : IDeviceLogin<T>
+        Func<LoginDevice, Task<Result<T>>> verify, CancellationToken cancellationToken) where T : IDeviceLogin<T>
     {
         if (remember is not null && Core.Factors.FactorLabels.Problem(remember.Label) is { } badLabel)
         {
@@ -33,35 +32,15 @@ public sealed class RememberDevice(NpgsqlDataSource dataSource, TimeProvider tim
             known = await DeviceStore.IsLiveAsync(connection, userId, DeviceTokens.Hash(deviceToken), now);
         }
 
-        Guid? deviceId = remember is null ? null : Guid.CreateVersion7(now);
-        var verified = await verify(known ? null : new NewDeviceNotice(deviceId));
-        if (verified.Error is not null || remember is null)
+        if (remember is null)
         {
-            return verified;
+            return await verify(new LoginDevice(IsNew: !known, Remember: null));
         }
 
-        var login = verified.Value!;
-        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
-        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
-        {
-            await AttemptLedger.LockUserAsync(connection, transaction, userId);
-            var (token, hash) = DeviceTokens.Create();
-            var expiresAt = now.AddDays(options.Value.RememberDays);
-            var label = remember.Label?.Trim() ?? DeviceTokens.DefaultLabel;
-            if (!await DeviceStore.InsertAsync(connection, transaction, userId, deviceId!.Value, hash, label, now, expiresAt, login.FactorId))
-            {
-                return login;
-            }
-
-            await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.DeviceRemembered(deviceId.Value, label, expiresAt), now, actor);
-            var dropped = await DeviceStore.DeleteBeyondAsync(connection, transaction, userId, options.Value.MaxPerUser);
-            if (dropped > 0)
-            {
-                await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.DevicesRevoked(dropped, "limit"), now, actor);
-            }
-
-            await transaction.CommitAsync(cancellationToken);
-            return login.WithDevice(token, expiresAt);
-        }
+        var (token, hash) = DeviceTokens.Create();
+        var device = new DeviceToRemember(Guid.CreateVersion7(now), hash, remember.Label?.Trim() ?? DeviceTokens.DefaultLabel,
+            now.AddDays(options.Value.RememberDays), options.Value.MaxPerUser);
+        var verified = await verify(new LoginDevice(IsNew: !known, device));
+        return verified.Error is null ? verified.Value!.WithDevice(token, device.ExpiresAt) : verified;
     }
 }

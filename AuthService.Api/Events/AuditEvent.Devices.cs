@@ -36,11 +36,16 @@ public abstract partial record AuditEvent
         : AuditEvent(AuditEvents.NewDeviceLogin);
 }
 
-/// <summary>What a login tells the proof path about its device (DESIGN §9.3): it came without a valid device token of the user,
-/// so its acceptance is a <see cref="AuditEvent.NewDeviceLogin"/>, written in the login's own transaction (for a TOTP code, in
-/// the coalesced batch's write-and-commit), never in a commit of its own. <paramref name="DeviceId"/>: the device this login
-/// asks to remember (stored after it).</summary>
-public sealed record NewDeviceNotice(Guid? DeviceId)
+/// <summary>A browser a login asks to remember (DESIGN §9.3): only its token's hash is kept. It is stored in the login's own
+/// transaction, under the user's lock, right after the proof is spent (<c>DeviceStore.RememberAsync</c>), so a factor change, a
+/// reset or a lockout is either before the login (and refuses it) or after the device exists (and revokes it).</summary>
+public sealed record DeviceToRemember(Guid Id, byte[] TokenHash, string Label, DateTimeOffset ExpiresAt, int MaxPerUser);
+
+/// <summary>What a login tells the proof path about its browser (DESIGN §9.3), written in the login's own transaction and never
+/// in a commit of its own. <paramref name="IsNew"/>: it came without a valid device token of the user, so its acceptance is a
+/// <see cref="AuditEvent.NewDeviceLogin"/> (for a TOTP code in the coalesced batch's write-and-commit). <paramref name="Remember"/>:
+/// the browser to remember; such a login takes the single-user path, where the device is stored with the spend.</summary>
+public sealed record LoginDevice(bool IsNew, DeviceToRemember? Remember)
 {
-    public AuditEvent.NewDeviceLogin For(string method, Guid? factorId) => new(method, factorId, DeviceId);
+    public AuditEvent.NewDeviceLogin NewLogin(string method, Guid? factorId) => new(method, factorId, Remember?.Id);
 }

@@ -1,3 +1,4 @@
+using AuthService.Api.Events;
 using Dapper;
 using Npgsql;
 
@@ -34,20 +35,27 @@ public static class DeviceStore
             select exists (select 1 from remembered_devices where token_hash = @tokenHash and expires_at > @now and user_id = @userId)
             """, new { userId, tokenHash, now });
 
-    /// <summary>Stores a new device while the user has 2FA, is not locked and (when <paramref name="factorId"/> is given) still
-    /// holds the factor that proved the login; false otherwise. Run under the user's lock, so a removal, a switch, a reset or a
-    /// lockout is either before it (and it stores nothing) or after it (and revokes it).</summary>
-    public static async Task<bool> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, Guid id, byte[] tokenHash,
-        string label, DateTimeOffset now, DateTimeOffset expiresAt, Guid? factorId) =>
+    /// <summary>Stores a browser a login remembers, with its event, and drops the user's oldest devices beyond
+    /// <see cref="DeviceToRemember.MaxPerUser"/> (told as <c>devices_revoked</c>, cause <c>limit</c>). Called only in the login's
+    /// transaction, under the user's lock, after its proof was spent there: the factor that proved it is the user's and the user
+    /// is not locked at this point, and any later removal, switch, reset or lockout revokes the device (migration 0009's triggers).</summary>
+    public static async Task RememberAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, DeviceToRemember device,
+        DateTimeOffset now, Guid? actor)
+    {
         await connection.ExecuteAsync("""
             insert into remembered_devices (id, user_id, token_hash, label, created_at, expires_at)
-            select @id, @userId, @tokenHash, @label, @now, @expiresAt
-            where exists (select 1 from two_factor_users where user_id = @userId and locked_at is null)
-              and (@factorId::uuid is null or exists (select 1 from factors where user_id = @userId and factor_id = @factorId))
-            """, new { id, userId, tokenHash, label, now, expiresAt, factorId }, transaction) == 1;
+            values (@Id, @userId, @TokenHash, @Label, @now, @ExpiresAt)
+            """, new { device.Id, userId, device.TokenHash, device.Label, now, device.ExpiresAt }, transaction);
+        await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.DeviceRemembered(device.Id, device.Label, device.ExpiresAt), now, actor);
+        var dropped = await DeleteBeyondAsync(connection, transaction, userId, device.MaxPerUser);
+        if (dropped > 0)
+        {
+            await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.DevicesRevoked(dropped, "limit"), now, actor);
+        }
+    }
 
     /// <summary>Keeps the user's <paramref name="max"/> newest devices; returns how many older ones it deleted.</summary>
-    public static Task<int> DeleteBeyondAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, int max) =>
+    private static Task<int> DeleteBeyondAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, int max) =>
         connection.ExecuteAsync("""
             delete from remembered_devices where id in (
                 select id from remembered_devices where user_id = @userId order by created_at desc, id desc offset @max)

@@ -17,22 +17,24 @@ namespace AuthService.Api.TwoFactor;
 public sealed class CodeProofs(ProofCheck proofs, FactorMethodRegistry methods, SecretBox secrets)
 {
     /// <summary>A login (<c>/verify</c>): checks <paramref name="proof"/> (a code of one of the user's factors, or a backup code)
-    /// under the user's lock and spends it in the same step; a login from a new device writes its event in that step too.</summary>
+    /// under the user's lock and spends it in the same step; what the login writes about its browser (<paramref name="device"/>)
+    /// commits in that step too. A login that remembers its browser takes the single-user path, where the device is stored.</summary>
     public async Task<Result<VerifyResponse>> ConsumeAsync(string userId, Proof? proof, Guid? actor, string stage, CancellationToken cancellationToken,
-        NewDeviceNotice? newDevice = null)
+        LoginDevice? device = null)
     {
         if (ShapeProblem(proof) is { } invalid)
         {
             return invalid;
         }
 
-        if (proof!.Code is { } code && await proofs.TryBatchLoginAsync(userId, code, stage, actor, newDevice) is { } answer)
+        if (proof!.Code is { } code && device?.Remember is null
+            && await proofs.TryBatchLoginAsync(userId, code, stage, actor, newDevice: device?.IsNew == true) is { } answer)
         {
             return answer;
         }
 
         return await proofs.CheckAndSpendAsync(userId, actor, (c, t, user, state, now) => CheckCodeAsync(c, t, user, state, proof, stage, now, actor, null),
-            cancellationToken, newDevice);
+            cancellationToken, device);
     }
 
     /// <summary>The proof of a change (a switch, an addition or removal, new backup codes): checked under the user's lock — a

@@ -38,10 +38,10 @@ public sealed partial class ProofCheck
     public Task<Result<CheckedProof>> CheckInTransactionAsync(string userId, ProofMethodCheck check, CancellationToken cancellationToken) =>
         UnderLockAsync(userId, (c, t, user, recentFailures, now) => check(c, t, user, StateOf(user, recentFailures), now), cancellationToken);
 
-    /// <summary>Checks a proof and spends it in the same transaction: a login. A login from a new device
-    /// (<paramref name="newDevice"/>) writes its event in that transaction too.</summary>
+    /// <summary>Checks a proof and spends it in the same transaction: a login. What the login writes about its browser
+    /// (<paramref name="device"/>: <c>new_device_login</c>, a device to remember) is written in that transaction too, after the spend.</summary>
     public Task<Result<VerifyResponse>> CheckAndSpendAsync(string userId, Guid? actor, ProofMethodCheck check, CancellationToken cancellationToken,
-        NewDeviceNotice? newDevice = null) =>
+        LoginDevice? device = null) =>
         UnderLockAsync(userId, async (c, t, user, recentFailures, now) =>
         {
             var checkedProof = await check(c, t, user, StateOf(user, recentFailures), now);
@@ -51,9 +51,17 @@ public sealed partial class ProofCheck
             }
 
             var login = await SpendAsync(c, t, checkedProof.Value!, user, recentFailures, now, actor);
-            if (login.Value is { } accepted && newDevice is not null)
+            if (login.Value is { } accepted && device is not null)
             {
-                await AuditLog.AppendAsync(c, t, userId, newDevice.For(accepted.Method, accepted.FactorId), now, actor);
+                if (device.IsNew)
+                {
+                    await AuditLog.AppendAsync(c, t, userId, device.NewLogin(accepted.Method, accepted.FactorId), now, actor);
+                }
+
+                if (device.Remember is { } remember)
+                {
+                    await DeviceStore.RememberAsync(c, t, userId, remember, now, actor);
+                }
             }
 
             return login;

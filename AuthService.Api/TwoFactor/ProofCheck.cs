@@ -50,14 +50,15 @@ public sealed partial class ProofCheck : IDisposable
     public AttemptLimits Limits { get; }
 
     /// <summary>A TOTP login code joins the coalesced batch: its answer, or null when the user takes the single-user path (no TOTP
-    /// factor, or a phone factor whose code it may be). A full queue means the database is far behind: 503 at once (as a pool
+    /// factor, or a phone factor whose code it may be). <paramref name="newDevice"/>: the login came without a live device token, so
+    /// its acceptance writes <c>new_device_login</c> in the batch's commit (a login that remembers its browser never comes here). A full queue means the database is far behind: 503 at once (as a pool
     /// timeout would), not requests piling up.</summary>
-    public Task<Result<VerifyResponse>?> TryBatchLoginAsync(string userId, string code, string stage, Guid? actor, NewDeviceNotice? newDevice = null) =>
+    public Task<Result<VerifyResponse>?> TryBatchLoginAsync(string userId, string code, string stage, Guid? actor, bool newDevice) =>
         _totpLogins.TryRun(new TotpAttempt(userId, code, stage, actor, _time.GetUtcNow(), newDevice), out var decided)
             ? decided
             : throw new NpgsqlException("Too many logins are waiting for the database; retry shortly.");
 
-    private sealed record TotpAttempt(string UserId, string Code, string Stage, Guid? Actor, DateTimeOffset Now, NewDeviceNotice? NewDevice);
+    private sealed record TotpAttempt(string UserId, string Code, string Stage, Guid? Actor, DateTimeOffset Now, bool NewDevice);
 
     /// <summary>Which challenges a stage may use: a login only login codes and assertions, every other stage only proofs.</summary>
     public static string PurposeOf(string stage) => stage == TwoFactorApi.LoginStage ? ChallengePurposes.Login : ChallengePurposes.Proof;
@@ -113,10 +114,10 @@ public sealed partial class ProofCheck : IDisposable
                 var factor = totp[matched];
                 lastSteps[factor.FactorId] = decision.Step;
                 writes.Add(AttemptLedger.AcceptTotpStepCommand(TotpMethod.Acceptance(Limits, factor, decision, attempt.Stage, attempt.Now, attempt.Actor)));
-                if (attempt.NewDevice is { } newDevice)
+                if (attempt.NewDevice)
                 {
                     // In the same commit as the acceptance, which under the user's lock takes the step the decision saw.
-                    writes.Add(AuditLog.Command(attempt.UserId, newDevice.For(FactorMethods.Totp, factor.FactorId), attempt.Now, attempt.Actor));
+                    writes.Add(AuditLog.Command(attempt.UserId, new AuditEvent.NewDeviceLogin(FactorMethods.Totp, factor.FactorId), attempt.Now, attempt.Actor));
                 }
 
                 accepted.Add((i, decision.DriftSteps, factor.FactorId));

@@ -232,10 +232,10 @@ public static class TwoFactorApi
 
     public static async Task<Results<Ok<VerifyResponse>, ProblemHttpResult>> Verify(string userId, VerifyRequest request, CodeProofs proofs,
         PasskeyVerification passkeys, Devices.RememberDevice devices, ClaimsPrincipal caller, CancellationToken ct) =>
-        ToOk(await devices.LoginAsync(userId, request.RememberDevice, request.DeviceToken, caller.ApiKeyId(), async newDevice => request.Credential is not { } credential
-            ? await proofs.ConsumeAsync(userId, new Proof(request.Code, request.BackupCode, BypassCode: request.BypassCode), caller.ApiKeyId(), LoginStage, ct, newDevice)
+        ToOk(await devices.LoginAsync(userId, request.RememberDevice, request.DeviceToken, caller.ApiKeyId(), async device => request.Credential is not { } credential
+            ? await proofs.ConsumeAsync(userId, new Proof(request.Code, request.BackupCode, BypassCode: request.BypassCode), caller.ApiKeyId(), LoginStage, ct, device)
             : request.Code is not null || request.BackupCode is not null || request.BypassCode is not null ? ChangeProofs.OneProofOnly
-            : await passkeys.VerifyAsync(userId, credential, caller.ApiKeyId(), ct, newDevice), ct));
+            : await passkeys.VerifyAsync(userId, credential, caller.ApiKeyId(), ct, device), ct));
 
     public static async Task<Results<Created<TotpEnrollmentResponse>, Created<PasskeyEnrollmentResponse>, Accepted<PhoneEnrollmentResponse>, ProblemHttpResult>> SwitchMethod(
         string userId, SwitchMethodRequest request, SwitchMethod switching, ClaimsPrincipal caller, CancellationToken ct) =>

@@ -144,4 +144,49 @@ public class DeviceRevocationTests : AppFixture
             TestContext.Out.WriteLine($"round {round}: {answers.Skip(1).Count(a => a == "trusted")} trusted, {answers.Skip(1).Count(a => a == "verify")} verify");
         }
     }
+
+    /// <summary>A login that remembers its browser, racing the removal of another factor: the device is stored in the login's own
+    /// transaction, so either the login is before the removal (and the removal's trigger revokes its device) or after it. A device
+    /// of a login that committed before the removal must never be left standing (it was, when the device was stored in a
+    /// transaction of its own after the login: a backup-code login names no factor for the insert to check).</summary>
+    [Test]
+    public async Task A_factor_removal_racing_a_remembering_login_leaves_no_device_of_a_login_before_it()
+    {
+        var orders = new List<string>();
+        for (var round = 0; round < 10; round++)
+        {
+            var user = await Flows.EnableTotpAsync(App, Client);
+            App.Time.Advance(TimeSpan.FromSeconds(30));
+            var added = await (await Client.PostAsJsonAsync(Url(user.UserId, "/factors"), new { method = "totp", proof = new { code = Flows.Code(user.Secret, Now) } }))
+                .Content.ReadFromJsonAsync<JsonElement>();
+            var factorId = added.GetProperty("factorId").GetGuid();
+            var secret = Base32Encoding.ToBytes(added.GetProperty("secret").GetString()!);
+            Assert.That((await Client.PostAsJsonAsync(Url(user.UserId, $"/factors/{factorId}/confirm"), new { code = Flows.Code(secret, Now) })).StatusCode,
+                Is.EqualTo(HttpStatusCode.OK));
+
+            var clients = new[] { App.AdminClient(), App.AdminClient() };
+            var answers = await Race.RunAsync(2, async i => i == 0
+                ? (await Flows.VerifyAsync(clients[0], user.UserId, new { backupCode = user.BackupCodes[0], rememberDevice = new { label = "racing" } })).StatusCode
+                : (await clients[1].SendAsync(new HttpRequestMessage(HttpMethod.Delete, Url(user.UserId, $"/factors/{factorId}"))
+                {
+                    Content = JsonContent.Create(new { proof = new { backupCode = user.BackupCodes[1] } }),
+                })).StatusCode, i => clients[i].GetAsync("/health/live"));
+            foreach (var client in clients)
+            {
+                client.Dispose();
+            }
+
+            Assert.That(answers, Is.EqualTo(new[] { HttpStatusCode.OK, HttpStatusCode.NoContent }));
+            var events = (await Client.GetFromJsonAsync<JsonElement>(Url(user.UserId, "/events?limit=200"))).GetProperty("items").EnumerateArray().ToList();
+            long IdOf(string type) => events.Single(e => e.GetProperty("type").GetString() == type).GetProperty("id").GetInt64();
+            var loginFirst = IdOf("new_device_login") < IdOf("factor_removed");
+            var devices = await ListAsync(Client, user.UserId);
+            Assert.That(devices, Has.Count.EqualTo(loginFirst ? 0 : 1), loginFirst
+                ? "the login committed before the removal: its device must have been revoked by it"
+                : "the login committed after the removal: its device stands");
+            orders.Add(loginFirst ? "login first" : "removal first");
+        }
+
+        TestContext.Out.WriteLine(string.Join(", ", orders));
+    }
 }

@@ -60,12 +60,12 @@ public sealed class PasskeyVerification(
 
     /// <summary>A login: the assertion of a <c>login</c> challenge, checked and spent at once.</summary>
     public Task<Result<VerifyResponse>> VerifyAsync(string userId, AuthenticationResponseJson credential, Guid? actor, CancellationToken ct,
-        NewDeviceNotice? newDevice = null)
+        LoginDevice? device = null)
     {
         var parsed = PasskeyJson.Authentication(credential);
         return parsed.Error is { } invalid
             ? Task.FromResult<Result<VerifyResponse>>(invalid)
-            : proofs.CheckAndSpendAsync(userId, actor, Check(parsed.Value!, TwoFactorApi.LoginStage, actor, ct), ct, newDevice);
+            : proofs.CheckAndSpendAsync(userId, actor, Check(parsed.Value!, TwoFactorApi.LoginStage, actor, ct), ct, device);
     }
 
     /// <summary>The proof of a change: the assertion of a <c>proof</c> challenge, checked, not spent.</summary>
