@@ -17,18 +17,22 @@ public static class AuditLog
         values (@userId, @eventType, @now, @apiKeyId, @details::jsonb)
         """;
 
-    /// <summary>The JSON of an event's details, as stored: its properties but its name.</summary>
+    /// <summary>The JSON of an event's details, as stored: its properties but its name, and the verify profile the request ran
+    /// under (DESIGN §9.5) unless the event names a profile of its own (a created key's). Appended to the serialized object
+    /// rather than built as a JSON tree: this runs for every audit row of every verify (issue 27's profile).</summary>
     public static string Details(AuditEvent auditEvent)
     {
-        if (EventProfile.Current is not { } profile)
+        var json = JsonSerializer.Serialize(auditEvent, auditEvent.GetType(), Json);
+        if (EventProfile.Current is not { } profile || NamesProfile.GetOrAdd(auditEvent.GetType(), t => t.GetProperty("Profile") is not null))
         {
-            return JsonSerializer.Serialize(auditEvent, auditEvent.GetType(), Json);
+            return json;
         }
 
-        var details = JsonSerializer.SerializeToNode(auditEvent, auditEvent.GetType(), Json)!.AsObject();
-        details["profile"] = profile; // DESIGN §9.5: the verify profile the request ran under
-        return details.ToJsonString(Json);
+        var member = "\"profile\":" + JsonSerializer.Serialize(profile, Json);
+        return json.Length == 2 ? "{" + member + "}" : string.Concat(json.AsSpan(0, json.Length - 1), ",", member, "}");
     }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, bool> NamesProfile = new();
 
     /// <summary>Also writes the webhook events the audit event stands for (DESIGN §8.3) to the outbox, on the same
     /// connection and transaction: the portal hears of a change exactly when it commits.</summary>

@@ -36,4 +36,22 @@ public sealed class AuditEventJsonTests
             Assert.That(AuditLog.Details(new AuditEvent.FactorRemoved(Factor, "phone")), Is.EqualTo($$"""{"factorId":"{{Factor}}","method":"phone"}"""));
         });
     }
+
+    [Test]
+    public async Task The_profile_a_request_ran_under_is_appended_unless_the_event_names_its_own()
+    {
+        // In a flow of its own, as a request is: the AsyncLocal does not leak into the other tests.
+        await Task.Run(() =>
+        {
+            EventProfile.Current = "acme";
+            Assert.Multiple(() =>
+            {
+                Assert.That(AuditLog.Details(new AuditEvent.EnrollmentStarted("totp")), Is.EqualTo("""{"method":"totp","profile":"acme"}"""));
+                Assert.That(AuditLog.Details(new AuditEvent.ApiKeyCreated(Factor, "portal", ["verify"], "beta")),
+                    Is.EqualTo($$"""{"keyId":"{{Factor}}","name":"portal","scopes":["verify"],"profile":"beta"}"""), "a created key's own profile");
+            });
+            EventProfile.Current = "a\"b";
+            Assert.That(AuditLog.Details(new AuditEvent.Locked(5)), Is.EqualTo("""{"consecutiveFailures":5,"profile":"a\u0022b"}"""), "escaped as JSON");
+        });
+    }
 }
