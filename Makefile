@@ -19,6 +19,7 @@ help:
 	@echo "make migrate  apply database migrations (to ConnectionStrings__Auth, or the local cluster)"
 	@echo "make rotate-keys  re-seal stored secrets under Encryption:ActiveKeyId"
 	@echo "make bench    benchmarks (bench/README.md); make bench-smoke: a seconds-long pipeline check"
+	@echo "make profile  one verify round under dotnet-trace and pg_stat_statements (.data/profile/)"
 	@echo "make openapi  regenerate openapi.yaml from the running code"
 	@echo "make contract check the Telnyx requests against the spec (Prism)"
 	@echo "make portal   serve the sample portal on http://localhost:$(PORTAL_PORT) against \`make run\`'s service"
@@ -141,7 +142,7 @@ ha-test:
 # Figures are reported, never asserted; the exit code says only whether the pipeline ran and every verify got 200.
 # BENCH_BASELINE_DLL=path/to/AuthService.Api.dll adds another build (e.g. the commit before a change) as a further
 # workload of the same rounds, on its own database: a same-run before/after pair. BENCH_ARGS=--no-micro skips micro.
-.PHONY: bench bench-smoke bench-pgbouncer
+.PHONY: bench bench-smoke bench-pgbouncer profile
 bench:
 	@bench/run.sh $(BENCH_ARGS)
 
@@ -150,5 +151,9 @@ bench-smoke:
 	@bench/run.sh --smoke $(BENCH_ARGS)
 
 # verify direct vs verify through PgBouncer (transaction pooling), interleaved in the same rounds; no micro benchmarks.
+# One verify round with dotnet-trace and pg_stat_statements over the same window (issue 27): .data/profile/.
+profile:
+	@bench/profile/run.sh
+
 bench-pgbouncer:
 	@bench/run.sh --pgbouncer --users 40000 --warmup 5 --cold-starts 1 --half-duration 2 --backup-codes 0 $(BENCH_ARGS)

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Where a verify's service CPU goes: reads a speedscope file written by `dotnet-trace convert --format speedscope`
+(sample profiler, every thread) and sorts each CPU sample (leaf frame CPU_TIME) into one category: the idle spin and
+the GC when they are anywhere on the stack, else the category of the frame nearest the leaf that names one (a JSON
+serializer called by the audit log counts as JSON; Npgsql called by the batch counts as Npgsql). Prints a markdown table; `--per-request N` adds µs per request when the
+trace covered N requests.   bench/profile/categories.py trace.speedscope.json [--per-request N] [--seconds S]"""
+import collections, json, sys
+
+# (category, substrings of a frame's name), checked in this order against the whole stack of a sample.
+CATEGORIES = [
+    ("thread pool: idle workers spinning", ["LowLevelLifoSemaphore"]),
+    ("garbage collection", ["PollGC", "GCHeap", "gc_heap", "GarbageCollect"]),
+    ("crypto (AES-GCM open, HMAC, SHA)", ["System.Security.Cryptography", "SecretBox", "TotpVerifier", "HashData"]),
+    ("JSON (System.Text.Json)", ["System.Text.Json"]),
+    ("logging (Serilog)", ["Serilog"]),
+    ("metrics (prometheus-net)", ["Prometheus"]),
+    ("authentication (API-key lookup)", ["ApiKeyAuthenticationHandler", "ApiKeyService", "Authentication.AuthenticationHandler"]),
+    ("Npgsql (protocol, parameters, SQL parsing)", ["Npgsql"]),
+    ("the coalescer and the batch decision", ["Coalescer", "DecideTotpBatchAsync", "ProofDecisions", "AttemptLedger", "AuditLog", "WebhookOutbox", "WebhookEvents"]),
+    ("routing, binding, endpoint filters", ["Microsoft.AspNetCore.Routing", "RequestDelegateFactory", "EndpointFilter", "UserIdFilter", "RetryAfterHeaderFilter"]),
+    ("the verify use case (TwoFactor, Devices, Profiles)", ["AuthService.Api"]),
+    ("Kestrel and HTTP parsing", ["Kestrel", "System.IO.Pipelines", "Microsoft.AspNetCore.Server"]),
+    ("sockets and the I/O loop", ["System.Net.Sockets"]),
+    ("other middleware (ASP.NET Core)", ["Microsoft.AspNetCore"]),
+    ("async machinery and the rest", [""]),
+]
+
+
+ANYWHERE = 2  # the first two categories count wherever they are on the stack
+
+
+def categorize(names):
+    for category, needles in CATEGORIES[:ANYWHERE]:
+        if any(needle in name for name in names for needle in needles):
+            return category
+    for name in reversed(names):
+        for category, needles in CATEGORIES[ANYWHERE:-1]:
+            if any(needle in name for needle in needles):
+                return category
+    return CATEGORIES[-1][0]
+
+
+def main():
+    path = sys.argv[1]
+    per_request = float(sys.argv[sys.argv.index("--per-request") + 1]) if "--per-request" in sys.argv else None
+    data = json.load(open(path))
+    frames = [f["name"] for f in data["shared"]["frames"]]
+    spent = collections.Counter()
+    total = 0.0
+    for profile in data["profiles"]:
+        if profile["type"] != "evented":
+            continue
+        stack, last = [], None
+        for event in profile["events"]:
+            at = event["at"]
+            if stack and last is not None and at > last and frames[stack[-1]] == "CPU_TIME":
+                names = [frames[i] for i in stack]
+                total += at - last
+                spent[categorize(names)] += at - last
+            last = at
+            if event["type"] == "O":
+                stack.append(event["frame"])
+            elif stack:
+                stack.pop()
+    unit = data["profiles"][0].get("unit", "milliseconds")
+    scale = 1000.0 if unit == "milliseconds" else 1.0
+    print(f"| where the service's CPU went | share | {'µs per request |' if per_request else ''}")
+    print(f"|---|---:|{'---:|' if per_request else ''}")
+    for category, _ in CATEGORIES:
+        share = spent[category] / total if total else 0
+        extra = f" {spent[category] * scale / per_request:.0f} |" if per_request else ""
+        print(f"| {category} | {100 * share:.1f} % |{extra}")
+    print(f"| **all CPU samples** | {total * scale / 1e6:.2f} s |{f' {total * scale / per_request:.0f} |' if per_request else ''}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `make profile` (issue 27): one round of the bench's verify phase on durable PostgreSQL with pg_stat_statements loaded;
+# while it runs, dotnet-trace samples the service for PROFILE_SECONDS (default 10) and pg_stat_statements is reset and
+# read over the same window. Writes, in .data/profile/: verify.svg (a CPU flame graph: bench/profile/flamegraph.py),
+# verify.speedscope.json (every thread, open it at https://www.speedscope.app), categories.md (where the service's CPU went: bench/profile/categories.py) and statements.tsv (PostgreSQL per statement).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+out=.data/profile
+seconds=${PROFILE_SECONDS:-10}
+mkdir -p "$out"
+rm -f "$out"/verify.* "$out"/statements.tsv "$out"/categories.md
+dotnet tool restore >/dev/null
+PG_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements" bench/run.sh --no-micro --rounds 1 --warmup 10 \
+  --duration $((seconds + 20)) --cold-starts 1 --backup-codes 0 --half-duration 2 --users 100000 >"$out/bench.log" 2>&1 &
+bench=$!
+until grep -q "round 1/1: verify," "$out/bench.log" 2>/dev/null; do
+  kill -0 $bench 2>/dev/null || { cat "$out/bench.log"; exit 1; }
+  sleep 1
+done
+sleep 12 # past the warm-up
+pid=$(pgrep -f "$root/AuthService.Api/bin/Release/net10.0/AuthService.Api.dll" | head -1)
+psql="psql -h 127.0.0.1 -p ${BENCH_PG_PORT:-25450} -U postgres -d authbench -At"
+$psql -c "create extension if not exists pg_stat_statements" -c "select pg_stat_statements_reset()" >/dev/null
+dotnet tool run dotnet-trace collect -p "$pid" --duration "00:00:00:$(printf %02d "$seconds")" --format speedscope \
+  -o "$out/verify.nettrace" >"$out/trace.log" 2>&1
+printf 'calls\tus_per_call\tbuffers_per_call\twal_bytes_per_call\tfpi_per_call\trows\tquery\n' >"$out/statements.tsv"
+$psql -F $'\t' -c "select calls, round((total_exec_time / calls)::numeric * 1000, 1) as us_per_call,
+    round((shared_blks_hit + shared_blks_read)::numeric / calls, 1) as buffers_per_call, round(wal_bytes::numeric / calls) as wal_bytes_per_call,
+    round(wal_fpi::numeric / calls, 2) as fpi_per_call, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 120)
+    from pg_stat_statements where dbid = (select oid from pg_database where datname = 'authbench') and calls > 100
+    order by total_exec_time desc" >>"$out/statements.tsv"
+wait $bench
+python3 bench/profile/categories.py "$out/verify.speedscope.json" >"$out/categories.md"
+python3 bench/profile/flamegraph.py "$out/verify.speedscope.json" "$out/verify.svg" "POST /verify under the bench's closed loop, durable PostgreSQL"
+echo "profile: $out/verify.svg, $out/verify.speedscope.json, $out/categories.md, $out/statements.tsv"
+cat "$out/categories.md" "$out/statements.tsv"
