@@ -32,7 +32,8 @@ public static class WebhookOutbox
 
     /// <summary>The outbox rows of <paramref name="events"/> added to a batch command that inserts an audit event, as
     /// data-modifying CTEs of that same statement (for batched writes such as <c>AttemptLedger</c>): still one round trip,
-    /// still the change's transaction.</summary>
+    /// still the change's transaction. The audit insert stays the statement's main part, so the command returns no result set:
+    /// a batch reads the result sets of its other commands (the acceptances) in order.</summary>
     public static NpgsqlBatchCommand Include(NpgsqlBatchCommand audit, IReadOnlyList<WebhookEvent> events)
     {
         if (events.Count == 0)
@@ -40,14 +41,14 @@ public static class WebhookOutbox
             return audit;
         }
 
-        var sql = new System.Text.StringBuilder("with audit as (").Append(audit.CommandText).Append(')');
+        var sql = new System.Text.StringBuilder("with ");
         for (var i = 0; i < events.Count; i++)
         {
             var e = events[i];
             var p = $"@e{i}_";
             var match = MatchSql.Replace("@type", p + "type");
             sql.Append($"""
-                , e{i} as (
+                {(i == 0 ? "" : ", ")}e{i} as (
                     insert into webhook_events (id, type, user_id, body, created_at)
                     select {p}id, {p}type, {p}user, {p}body, {p}now
                     where exists (select 1 from webhook_endpoints w where {match})
@@ -73,7 +74,7 @@ public static class WebhookOutbox
             });
         }
 
-        audit.CommandText = sql.Append(" select 1").ToString();
+        audit.CommandText = sql.Append(' ').Append(audit.CommandText).ToString();
         return audit;
     }
 

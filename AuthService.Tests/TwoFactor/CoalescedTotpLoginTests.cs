@@ -13,8 +13,8 @@ public class CoalescedTotpLoginTests : AppFixture
 {
     private CodeProofs Proofs => App.Services.GetRequiredService<CodeProofs>();
 
-    private async Task<AuthService.Api.Http.Result<VerifyResponse>?> AttemptAsync(string userId, string code) =>
-        await Proofs.ConsumeAsync(userId, new Proof(code, null), null, TwoFactorApi.LoginStage, CancellationToken.None);
+    private async Task<AuthService.Api.Http.Result<VerifyResponse>?> AttemptAsync(string userId, string code, AuthService.Api.Events.LoginDevice? device = null) =>
+        await Proofs.ConsumeAsync(userId, new Proof(code, null), null, TwoFactorApi.LoginStage, CancellationToken.None, device);
 
     [Test]
     public async Task A_step_is_accepted_once_per_user_and_each_caller_gets_its_own_answer()
@@ -38,6 +38,30 @@ public class CoalescedTotpLoginTests : AppFixture
             Assert.That(answers.Single(a => a.Error is not null).Error!.Code, Is.EqualTo("invalid_code"), "the other is a replay");
             var events = await ExactLimitsTests.EventsSinceEnabledAsync(App.ConnectionString, user.UserId);
             Assert.That(events.OrderBy(e => e), Is.EqualTo(new[] { "verification_failed", "verification_succeeded" }), $"{user.UserId}: both recorded");
+        }
+    }
+
+    /// <summary>A login from a new device adds its <c>new_device_login</c> row to the batch's writes, next to its acceptance:
+    /// those rows must return no result set of their own, or every later acceptance of the batch would read the row before
+    /// its own (it did: the outbox statement ended in <c>select 1</c>, and the next user was told 1 backup code left).</summary>
+    [Test]
+    public async Task New_device_logins_in_one_batch_each_get_their_own_answer()
+    {
+        var users = new List<Flows.EnabledTotpUser>();
+        for (var i = 0; i < 12; i++)
+        {
+            users.Add(await Flows.EnableTotpAsync(App, Client));
+        }
+
+        var newDevice = new AuthService.Api.Events.LoginDevice(IsNew: true, Remember: null);
+        var answers = await Task.WhenAll(users.Select(u => AttemptAsync(u.UserId, Flows.Code(u.Secret, Now), newDevice)));
+
+        for (var i = 0; i < users.Count; i++)
+        {
+            Assert.That(answers[i]!.Value.Error, Is.Null, users[i].UserId);
+            Assert.That(answers[i]!.Value.Value!.BackupCodesRemaining, Is.EqualTo(10), $"{users[i].UserId}: that very user's backup codes");
+            var events = await ExactLimitsTests.EventsSinceEnabledAsync(App.ConnectionString, users[i].UserId);
+            Assert.That(events.OrderBy(e => e), Is.EqualTo(new[] { "new_device_login", "verification_succeeded" }), users[i].UserId);
         }
     }
 
