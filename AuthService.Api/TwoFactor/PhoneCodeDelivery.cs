@@ -31,7 +31,7 @@ public delegate Task<Problem?> CodeBinding(NpgsqlConnection connection, NpgsqlTr
 /// and the client is told <c>telephony_outcome_unknown</c>. A code whose factor was switched or reset during the send is
 /// counted (it was sent) but never stored.</summary>
 public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveries deliveries, SecretBox secrets, VerifyProfiles profiles,
-    ILogger<PhoneCodeDelivery> logger)
+    NumberLookup.NumberCheck numberCheck, ILogger<PhoneCodeDelivery> logger)
 {
     /// <summary>When the code expires, or the refusal.</summary>
     public async Task<Result<DateTimeOffset>> DeliverAsync(CodeSend send, DateTimeOffset now, CancellationToken cancellationToken)
@@ -45,6 +45,12 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
         if (ProfileSends.CheckDestination(profile, send.E164, send.Channel) is { } offProfile)
         {
             return offProfile;
+        }
+
+        // Issue 25: the number's line type and ports (Telnyx Number Lookup, cached a day), before anything is reserved or sent.
+        if (await numberCheck.CheckAsync(send.UserId, send.E164, send.Channel, profile.Name, send.Actor, now, cancellationToken) is { } risky)
+        {
+            return risky;
         }
 
         var masked = PhoneNumbers.Mask(send.E164);
