@@ -174,6 +174,25 @@ public class NumberCheckTests : AppFixture
     }
 
     [Test]
+    public async Task A_switch_to_a_refused_number_keeps_the_proof()
+    {
+        var (userId, phone, voip) = (AuthApp.NewUserId("switch"), NumberLookupStandIn.NewPhone(), NumberLookupStandIn.NewPhone());
+        NumberLookupStandIn.Answer(Telnyx.Server, phone, "mobile");
+        NumberLookupStandIn.Answer(Telnyx.Server, voip, "voip");
+        (await EnrollAsync(Client, userId, phone)).EnsureSuccessStatusCode();
+        var confirmed = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code = Telnyx.LastCodeTo(phone) });
+        var backupCode = (await confirmed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("backupCodes")[0].GetString();
+
+        var switched = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/switch-method",
+            new { method = "phone", phoneNumber = voip, channel = "sms", proof = new { backupCode } });
+
+        await ProblemAssert.IsProblemAsync(switched, HttpStatusCode.Forbidden, "number_risk");
+        Assert.That(Telnyx.DeliveriesTo(voip), Is.Empty);
+        var left = await Client.GetFromJsonAsync<JsonElement>($"/v1/users/{userId}/two-factor/backup-codes");
+        Assert.That(left.GetProperty("remaining").GetInt32(), Is.EqualTo(10), "the refused switch did not spend its proof");
+    }
+
+    [Test]
     public async Task A_failed_lookup_sends_anyway_in_fail_open_mode_and_audits_the_skipped_check()
     {
         var (userId, phone) = (AuthApp.NewUserId("open"), NumberLookupStandIn.NewPhone());
