@@ -80,6 +80,30 @@ public class NumberCheckTests : AppFixture
         Assert.That((row.LineType, row.PortedAt, new DateTimeOffset(row.LookedUpAt, TimeSpan.Zero)), Is.EqualTo(("mobile", (DateTime?)null, Now)));
         var table = string.Join("\n", await connection.QueryAsync<string>("select row_to_json(n)::text from number_lookups n"));
         Assert.That(table, Does.Not.Contain(phone[1..]).And.Not.Contain(phone[^7..]), "the number is never in clear in the cache");
+        using var anonymous = App.CreateClient();
+        Assert.That(await anonymous.GetStringAsync("/metrics"), Does.Contain("authservice_number_lookups_total{outcome=\"ok\"}")
+            .And.Contain("authservice_number_checks_total{result=\"allowed\",source=\"lookup\"}"));
+    }
+
+    [Test]
+    public async Task Two_instances_racing_on_an_unknown_number_look_it_up_at_most_twice_and_keep_one_row()
+    {
+        var phone = NumberLookupStandIn.NewPhone();
+        NumberLookupStandIn.Answer(Telnyx.Server, phone, "mobile");
+        var settings = new Dictionary<string, string?>(Telnyx.Settings);
+        foreach (var (key, value) in Settings)
+            settings[key] = value;
+        using var other = new AuthApp(settings);
+        other.Time.SetUtcNow(Now);
+        using var otherClient = other.AdminClient();
+
+        var answers = await Task.WhenAll(EnrollAsync(Client, AuthApp.NewUserId("race"), phone), EnrollAsync(otherClient, AuthApp.NewUserId("race"), phone));
+
+        Assert.That(answers.Select(a => a.StatusCode), Is.All.EqualTo(HttpStatusCode.Accepted));
+        Assert.That(NumberLookupStandIn.Lookups(Telnyx.Server, phone), Has.Count.InRange(1, 2), "an upsert, no lock: a race costs a second lookup at most");
+        var hash = App.Services.GetRequiredService<SecretBox>().PhoneLookupHash(phone);
+        await using var connection = await OpenAsync();
+        Assert.That(await connection.ExecuteScalarAsync<long>("select count(*) from number_lookups where phone_hash = @hash", new { hash }), Is.EqualTo(1));
     }
 
     [Test]

@@ -19,18 +19,22 @@ public class NumberLookupContractTests
     private string _prismUrl = null!;
 
     [OneTimeSetUp]
-    public void RequirePrism()
+    public void RequirePrism() => _prismUrl = PrismUrl("TELNYX_LOOKUP_PRISM_URL");
+
+    /// <summary>The Prism base URL in <paramref name="variable"/> (set by scripts/telnyx-contract.sh); without it the fixture is
+    /// ignored, or fails under CI.</summary>
+    public static string PrismUrl(string variable)
     {
-        var url = Environment.GetEnvironmentVariable("TELNYX_LOOKUP_PRISM_URL");
+        var url = Environment.GetEnvironmentVariable(variable);
         if (string.IsNullOrWhiteSpace(url))
         {
-            const string why = "TELNYX_LOOKUP_PRISM_URL is not set; run scripts/telnyx-contract.sh";
+            var why = $"{variable} is not set; run scripts/telnyx-contract.sh";
             if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI")))
                 Assert.Fail(why);
             Assert.Ignore(why);
         }
 
-        _prismUrl = url.TrimEnd('/');
+        return url!.TrimEnd('/');
     }
 
     [Test]
