@@ -15,8 +15,9 @@ namespace AuthService.Api.NumberLookup;
 /// Lookup (then stored), so a number costs at most one lookup a day on any number of instances (two racing on a stale row may
 /// both look it up). Then the profile's policy: a VoIP number is refused by <c>Refuse</c> on both channels and by
 /// <c>CallOnly</c> for SMS; a number ported within the port window is refused. A refusal is 403 <c>number_risk</c>, audited
-/// (webhook <c>two_factor.number_risk</c>); it comes before the delivery is reserved, so nothing is sent or counted. A failed
-/// lookup is audited and, by <c>NumberLookup:FailMode</c>, skipped (open) or refused with 503 (closed).
+/// (webhook <c>two_factor.number_risk</c>). The check runs once the budgets have reserved the delivery (a send they refuse costs
+/// no lookup) and a refusal gives the reservation back (<c>PhoneDeliveries.CheckNumberAsync</c>), so nothing is sent or counted.
+/// A failed lookup is audited and, by <c>NumberLookup:FailMode</c>, skipped (open) or refused with 503 (closed).
 /// </summary>
 public sealed partial class NumberCheck(
     NpgsqlDataSource dataSource,

@@ -47,12 +47,6 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
             return offProfile;
         }
 
-        // Issue 25: the number's line type and ports (Telnyx Number Lookup, cached a day), before anything is reserved or sent.
-        if (await numberCheck.CheckAsync(send.UserId, send.E164, send.Channel, profile.Name, send.Actor, now, cancellationToken) is { } risky)
-        {
-            return risky;
-        }
-
         var masked = PhoneNumbers.Mask(send.E164);
         var channel = send.Channel.ToWire();
         var request = new SendRequest(send.UserId, send.E164, send.PhoneHash, send.Channel, send.Actor);
@@ -60,6 +54,14 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
         if (reserved.Error is not null)
         {
             return reserved.Error;
+        }
+
+        // Issue 25: the number's line type and ports (Telnyx Number Lookup, cached a day), after the budgets (a request they refuse
+        // costs no lookup) and before the send; a refused number gives its reservation back, so it counts against nothing.
+        if (await deliveries.CheckNumberAsync(numberCheck, send.UserId, send.E164, send.Channel, profile.Name, send.Actor, reserved.Value, now)
+            is { } risky)
+        {
+            return risky;
         }
 
         // From here on the client's abort no longer cancels anything: a message that may reach the provider is counted,

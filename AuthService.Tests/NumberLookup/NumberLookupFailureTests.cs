@@ -23,6 +23,7 @@ public class NumberLookupFailureTests : AppFixture
     {
         ["NumberLookup:Enabled"] = "true",
         ["NumberLookup:FailMode"] = "closed",
+        ["Limits:DailyRequests"] = "1",
     };
 
     [SetUp]
@@ -45,6 +46,22 @@ public class NumberLookupFailureTests : AppFixture
         var audit = await connection.QuerySingleAsync<string>(
             "select details::text from audit_events where user_id = @userId and event_type = 'number_check_unavailable'", new { userId });
         Assert.That(audit, Does.Contain("\"failMode\": \"closed\"").And.Contain("\"reason\": \"http_error\"").And.Not.Contain(phone[1..]));
+    }
+
+    [Test]
+    public async Task A_send_the_daily_budget_refuses_costs_no_lookup_and_a_refused_check_gives_its_reservation_back()
+    {
+        var (userId, first, second) = (AuthApp.NewUserId("budget"), NumberLookupStandIn.NewPhone(), NumberLookupStandIn.NewPhone());
+        NumberLookupStandIn.Fail(Telnyx.Server, first, 500);
+        NumberLookupStandIn.Answer(Telnyx.Server, second, "mobile");
+        async Task<HttpResponseMessage> Enroll(string phone) =>
+            await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = phone, channel = "sms" });
+
+        await ProblemAssert.IsProblemAsync(await Enroll(first), HttpStatusCode.ServiceUnavailable, "number_lookup_unavailable");
+        Assert.That((await Enroll(second)).StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the refused check gave back the one send of the day");
+        await ProblemAssert.IsProblemAsync(await Enroll(NumberLookupStandIn.NewPhone()), HttpStatusCode.TooManyRequests, "daily_limit_exceeded");
+
+        Assert.That(Telnyx.Server.LogEntries.Count(e => e.RequestMessage.Method == "GET"), Is.EqualTo(2), "no lookup for the send the budget refused");
     }
 
     [Test]
