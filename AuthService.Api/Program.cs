@@ -3,6 +3,7 @@ using AuthService.Api.ApiKeys;
 using AuthService.Api.Configuration;
 using AuthService.Api.Devices;
 using AuthService.Api.Health;
+using AuthService.Api.NumberLookup;
 using AuthService.Api.Hosting;
 using AuthService.Api.Http;
 using AuthService.Api.Observability;
@@ -33,6 +34,7 @@ try
     builder.Services.AddStorage(builder.Configuration, builder.Environment); // PostgreSQL, migrations, key ring
     builder.Services.AddTelephonyOrExplain(builder.Configuration, builder.Environment); // Telnyx (Polly) or dev log
     builder.Services.AddVerifyProfiles(builder.Configuration); // Profiles:{name}: brand, code length, locales (DESIGN §9.5)
+    builder.Services.AddNumberLookup(builder.Configuration, builder.Environment); // NumberLookup:*: the number check (issue 25)
     builder.Services.AddTwoFactor();             // the use cases of /v1/users/{userId}/two-factor
     builder.Services.AddPasskeys();              // WebAuthn relying party (Fido2), checked at start
     builder.Services.AddDevices();               // remembered devices (DESIGN §9.3), Devices:* checked at start

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Contract test of the Telnyx adapter: Prism serves Telnyx's OpenAPI subset and validates every
-# request; the [Category("TelnyxContract")] tests send the adapter's real SMS and call requests.
+# request; the [Category("TelnyxContract")] tests send the adapter's real SMS, call and Number Lookup requests.
 #   scripts/telnyx-contract.sh
 # Env: TELNYX_SPEC (default contracts/telnyx/telnyx-v2-subset.yml in this repository),
+#      TELNYX_LOOKUP_SPEC (default contracts/telnyx/telnyx-number-lookup.yml, served by a second Prism on the next port),
 #      TELNYX_PRISM_PORT (default 4010).
 # Prism is installed into .data/prism on first use (npm registry). Exits with the tests' status.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 spec=${TELNYX_SPEC:-$root/contracts/telnyx/telnyx-v2-subset.yml}
+lookup_spec=${TELNYX_LOOKUP_SPEC:-$root/contracts/telnyx/telnyx-number-lookup.yml}
 host=127.0.0.1
 port=${TELNYX_PRISM_PORT:-4010}
+lookup_port=$((port + 1))
+lookup_log=$root/.data/prism-contract-lookup.log
 prism_dir=$root/.data/prism
 prism=$prism_dir/node_modules/.bin/prism
 log=$root/.data/prism-contract.log
@@ -20,6 +24,8 @@ if [ ! -f "$spec" ]; then
   exit 2
 fi
 spec=$(cd "$(dirname "$spec")" && pwd)/$(basename "$spec")
+[ -f "$lookup_spec" ] || { echo "telnyx-contract: Number Lookup spec not found at $lookup_spec" >&2; exit 2; }
+lookup_spec=$(cd "$(dirname "$lookup_spec")" && pwd)/$(basename "$lookup_spec")
 
 if [ ! -x "$prism" ]; then
   command -v npm >/dev/null || { echo "telnyx-contract: npm is needed to install Prism (e.g. apt-get install npm)" >&2; exit 2; }
@@ -28,40 +34,52 @@ if [ ! -x "$prism" ]; then
   npm install --prefix "$prism_dir" --no-save --no-audit --no-fund @stoplight/prism-cli@5.16.0 >&2
 fi
 
-answers() { (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; }
-if answers; then
-  echo "telnyx-contract: something already listens on $host:$port; set TELNYX_PRISM_PORT" >&2
-  exit 2
-fi
+answers() { (exec 3<>"/dev/tcp/$host/$1") 2>/dev/null; }
+for p in "$port" "$lookup_port"; do
+  if answers "$p"; then
+    echo "telnyx-contract: something already listens on $host:$p; set TELNYX_PRISM_PORT" >&2
+    exit 2
+  fi
+done
 
 mkdir -p "$(dirname "$log")"
-# Own process group, so the trap stops Prism and anything it spawns, and nothing else.
+# Own process groups, so the trap stops each Prism and anything it spawns, and nothing else.
 setsid "$prism" mock -h "$host" -p "$port" "$spec" >"$log" 2>&1 &
 prism_pid=$!
+setsid "$prism" mock -h "$host" -p "$lookup_port" "$lookup_spec" >"$lookup_log" 2>&1 &
+lookup_pid=$!
 stop_prism() {
-  kill -TERM -- "-$prism_pid" 2>/dev/null || kill -TERM "$prism_pid" 2>/dev/null || true
-  wait "$prism_pid" 2>/dev/null || true
+  for pid in "$prism_pid" "$lookup_pid"; do
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
 }
 trap stop_prism EXIT
 trap 'exit 130' INT TERM
 
-for _ in $(seq 1 120); do
-  if ! kill -0 "$prism_pid" 2>/dev/null; then
-    echo "telnyx-contract: Prism exited early; its log:" >&2
-    cat "$log" >&2
-    exit 2
-  fi
-  answers && break
-  sleep 0.5
-done
-answers || { echo "telnyx-contract: Prism did not start listening on $host:$port" >&2; exit 2; }
+wait_for() { # pid port log
+  for _ in $(seq 1 120); do
+    if ! kill -0 "$1" 2>/dev/null; then
+      echo "telnyx-contract: Prism exited early; its log:" >&2
+      cat "$3" >&2
+      exit 2
+    fi
+    answers "$2" && return 0
+    sleep 0.5
+  done
+  echo "telnyx-contract: Prism did not start listening on $host:$2" >&2
+  exit 2
+}
+wait_for "$prism_pid" "$port" "$log"
+wait_for "$lookup_pid" "$lookup_port" "$lookup_log"
 
 status=0
-(cd "$root" && TELNYX_PRISM_URL="http://$host:$port" dotnet test AuthService.Tests --filter "Category=TelnyxContract") || status=$?
+(cd "$root" && TELNYX_PRISM_URL="http://$host:$port" TELNYX_LOOKUP_PRISM_URL="http://$host:$lookup_port" \
+  dotnet test AuthService.Tests --filter "Category=TelnyxContract") || status=$?
 
-if grep -q "Violation:" "$log"; then
-  echo "telnyx-contract: Prism reported spec violations (the rejection test causes some on purpose):" >&2
-  grep "Violation:" "$log" >&2 || true
+if grep -q "Violation:" "$log" "$lookup_log"; then
+  echo "telnyx-contract: Prism reported spec violations (the rejection tests cause some on purpose):" >&2
+  grep -h "Violation:" "$log" "$lookup_log" >&2 || true
 fi
-echo "telnyx-contract: Prism log in $log" >&2
+echo "telnyx-contract: Prism logs in $log and $lookup_log" >&2
 exit "$status"

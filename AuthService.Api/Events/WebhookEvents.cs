@@ -28,6 +28,7 @@ public static class WebhookEvents
     public const string BypassCodeUsed = "two_factor.bypass_code_used";
     public const string Locked = "two_factor.locked";
     public const string RateLimited = "two_factor.rate_limited";
+    public const string NumberRisk = "two_factor.number_risk";
     public const string DeviceRemembered = "two_factor.device_remembered";
     public const string DevicesRevoked = "two_factor.devices_revoked";
     public const string NewDeviceLogin = "two_factor.new_device_login";
@@ -37,7 +38,7 @@ public static class WebhookEvents
     public static readonly IReadOnlyList<string> All =
     [
         Enabled, MethodSwitched, FactorAdded, FactorRemoved, Reset, BackupCodesRegenerated, BackupCodeUsed, BackupCodesLow, Locked, RateLimited,
-        BypassCodeUsed, DeviceRemembered, DevicesRevoked, NewDeviceLogin, ApiKeyCreated, ApiKeyRevoked,
+        NumberRisk, BypassCodeUsed, DeviceRemembered, DevicesRevoked, NewDeviceLogin, ApiKeyCreated, ApiKeyRevoked,
     ];
 
     /// <summary><c>two_factor.backup_codes_low</c> fires when a use leaves this many or fewer.</summary>
@@ -127,6 +128,14 @@ public static class WebhookEvents
                 Add("scope", e.Scope);
                 Add("phoneNumber", e.PhoneNumber);
                 Add("channel", e.Channel);
+                break;
+            case AuditEvent.NumberRisk e: // issue 25: a code refused for the number's line type or a recent port
+                (type, factorId) = (NumberRisk, null);
+                Add("reason", e.Reason);
+                Add("channel", e.Channel);
+                Add("phoneNumber", e.PhoneNumber);
+                Add("lineType", e.LineType);
+                Add("profile", e.Profile);
                 break;
             case AuditEvent.DeviceRemembered e:
                 (type, factorId) = (DeviceRemembered, null);

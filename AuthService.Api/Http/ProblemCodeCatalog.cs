@@ -23,6 +23,7 @@ public static class ProblemCodeCatalog
         // 401, 403: the caller
         [ProblemCodes.Unauthorized] = "No API key, or an unknown or revoked one.",
         [ProblemCodes.Forbidden] = "The API key lacks the scope for this operation.",
+        [ProblemCodes.NumberRisk] = "The number check refused this number (reason voip: a VoIP line, refused for SMS or for both channels by the profile's VoipPolicy; reason recent_port: ported within NumberLookup:RecentPortDays). Nothing was sent or counted; use another number or method.",
         // 404, 405, 409: state
         [ProblemCodes.NotFound] = "No such route.",
         [ProblemCodes.ApiKeyNotFound] = "No API key has this id.",
@@ -62,6 +63,7 @@ public static class ProblemCodeCatalog
         [ProblemCodes.TelephonyUnavailable] = "The provider did not take the message; nothing was sent (502, or 503 with retryAfter).",
         [ProblemCodes.TelephonyOutcomeUnknown] = "The provider may have taken the message (connection broken after sending, timeout, 500/502/504): it is not resent and counts; its code works if it arrives (502, retryAfter).",
         [ProblemCodes.TelephonyCapped] = "A deployment-wide cap on code deliveries is reached; nothing was sent (503, retryAfter, Retry-After).",
+        [ProblemCodes.NumberLookupUnavailable] = "The number check could not be made (Number Lookup failed or its circuit is open) and NumberLookup:FailMode is closed; nothing was sent or counted (503, retryAfter, Retry-After).",
         [ProblemCodes.DatabaseUnavailable] = "Storage is unreachable; retry shortly (Retry-After).",
         [ProblemCodes.SecretUnavailable] = "This instance cannot open a stored secret (its key is not in the key ring, or an unknown stored TOTP algorithm); only that user's request fails.",
         [ProblemCodes.ServiceUnavailable] = "The service is temporarily unavailable.",

@@ -53,6 +53,8 @@ public static class ProblemCodes
     public const string TelephonyUnavailable = "telephony_unavailable";
     public const string TelephonyOutcomeUnknown = "telephony_outcome_unknown";
     public const string TelephonyCapped = "telephony_capped";
+    public const string NumberRisk = "number_risk";
+    public const string NumberLookupUnavailable = "number_lookup_unavailable";
     public const string DatabaseUnavailable = "database_unavailable";
     public const string SecretUnavailable = "secret_unavailable";
     public const string ServiceUnavailable = "service_unavailable";

@@ -12,6 +12,18 @@ public static class TelephonyServiceCollectionExtensions
     /// <summary>The named resilience pipeline of the Telnyx client (visible in Polly telemetry).</summary>
     public const string TelnyxPipelineName = "telnyx";
 
+    /// <summary>The named HttpClient of Telnyx: the sender's typed client, and the Number Lookup client (issue 25) that shares
+    /// its handlers, hence its resilience pipeline and circuit breaker.</summary>
+    public const string TelnyxClientName = nameof(ITelephonySender);
+
+    /// <summary>The configured provider: <c>Telephony:Provider</c>, unset meaning <c>log</c> in Development, <c>telnyx</c> elsewhere.</summary>
+    public static string ProviderOf(IConfiguration configuration, IHostEnvironment environment) =>
+        configuration[$"{TelephonyOptions.SectionName}:{nameof(TelephonyOptions.Provider)}"]?.Trim().ToLowerInvariant() switch
+        {
+            null or "" => environment.IsDevelopment() ? TelephonyOptions.Log : TelephonyOptions.Telnyx,
+            var name => name,
+        };
+
     /// <summary>
     /// Registers the <see cref="ITelephonySender"/> chosen by <c>Telephony:Provider</c> (<c>telnyx</c> or
     /// <c>log</c>; unset means <c>log</c> in Development, <c>telnyx</c> elsewhere). Throws
@@ -25,11 +37,7 @@ public static class TelephonyServiceCollectionExtensions
 
         var telephony = configuration.GetSection(TelephonyOptions.SectionName);
         services.AddOptions<TelephonyOptions>().Bind(telephony);
-        var provider = telephony[nameof(TelephonyOptions.Provider)]?.Trim().ToLowerInvariant() switch
-        {
-            null or "" => environment.IsDevelopment() ? TelephonyOptions.Log : TelephonyOptions.Telnyx,
-            var name => name,
-        };
+        var provider = ProviderOf(configuration, environment);
 
         switch (provider)
         {
@@ -85,7 +93,7 @@ public static class TelephonyServiceCollectionExtensions
         // The pipeline's timeouts, backoff and break duration run on this clock; tests register a fake one.
         services.TryAddSingleton(TimeProvider.System);
 
-        services.AddHttpClient<ITelephonySender, TelnyxTelephonySender>((sp, client) =>
+        services.AddHttpClient<ITelephonySender, TelnyxTelephonySender>(TelnyxClientName, (sp, client) =>
             {
                 var options = sp.GetRequiredService<IOptions<TelnyxOptions>>().Value;
                 client.BaseAddress = new Uri(options.BaseUrl.TrimEnd('/') + "/");

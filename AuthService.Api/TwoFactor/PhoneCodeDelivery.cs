@@ -31,7 +31,7 @@ public delegate Task<Problem?> CodeBinding(NpgsqlConnection connection, NpgsqlTr
 /// and the client is told <c>telephony_outcome_unknown</c>. A code whose factor was switched or reset during the send is
 /// counted (it was sent) but never stored.</summary>
 public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveries deliveries, SecretBox secrets, VerifyProfiles profiles,
-    ILogger<PhoneCodeDelivery> logger)
+    NumberLookup.NumberCheck numberCheck, ILogger<PhoneCodeDelivery> logger)
 {
     /// <summary>When the code expires, or the refusal.</summary>
     public async Task<Result<DateTimeOffset>> DeliverAsync(CodeSend send, DateTimeOffset now, CancellationToken cancellationToken)
@@ -54,6 +54,14 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
         if (reserved.Error is not null)
         {
             return reserved.Error;
+        }
+
+        // Issue 25: the number's line type and ports (Telnyx Number Lookup, cached a day), after the budgets (a request they refuse
+        // costs no lookup) and before the send; a refused number gives its reservation back, so it counts against nothing.
+        if (await deliveries.CheckNumberAsync(numberCheck, send.UserId, send.E164, send.Channel, profile.Name, send.Actor, reserved.Value, now)
+            is { } risky)
+        {
+            return risky;
         }
 
         // From here on the client's abort no longer cancels anything: a message that may reach the provider is counted,

@@ -140,6 +140,36 @@ public sealed partial class PhoneDeliveries(
         return TelephonyProblems.Capped(RetryDelay.Seconds(roomAt - now));
     }
 
+    /// <summary>The number check (issue 25) of a reserved delivery: null to send, else the refusal, and then the reservation is
+    /// given back (also when the check throws). It runs whatever the client does now, like the send.</summary>
+    public async Task<Problem?> CheckNumberAsync(NumberLookup.NumberCheck check, string userId, string e164, CodeChannel channel, string profile,
+        Guid? actor, long deliveryId, DateTimeOffset now)
+    {
+        Problem? refused;
+        try
+        {
+            refused = await check.CheckAsync(userId, e164, channel, profile, actor, now, CancellationToken.None);
+        }
+        catch
+        {
+            await GiveBackAsync(deliveryId);
+            throw;
+        }
+
+        if (refused is not null)
+        {
+            await GiveBackAsync(deliveryId);
+        }
+
+        return refused;
+    }
+
+    private async Task GiveBackAsync(long deliveryId)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
+        await DeliveryLedger.RefundAsync(connection, deliveryId);
+    }
+
     /// <summary>Calls the provider once (its pipeline retries only where nothing can have been sent).</summary>
     public Task<DeliveryReceipt> SendAsync(CodeDelivery delivery, CancellationToken cancellationToken) =>
         telephony.SendCodeAsync(delivery, cancellationToken);

@@ -23,6 +23,9 @@ public static class TwoFactorApi
     /// <summary>The 400 codes of the routes that take a phone number (DESIGN §8.2 adds <c>destination_not_allowed</c>).</summary>
     private static readonly string[] TelephonyRequestErrors =
         [ProblemCodes.ValidationFailed, ProblemCodes.InvalidJson, ProblemCodes.InvalidParameter, ProblemCodes.InvalidUserId, ProblemCodes.InvalidPhoneNumber, ProblemCodes.DestinationNotAllowed];
+    /// <summary>The 403 and 503 codes of the routes that send a code (issue 25 adds the number check's).</summary>
+    private static readonly string[] SendForbidden = [ProblemCodes.Forbidden, ProblemCodes.NumberRisk],
+        SendUnavailable = [ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyCapped, ProblemCodes.NumberLookupUnavailable, ProblemCodes.DatabaseUnavailable];
 
     public static RouteGroupBuilder MapTwoFactor(this IEndpointRouteBuilder routes)
     {
@@ -48,13 +51,14 @@ public static class TwoFactorApi
                              $"429 `daily_limit_exceeded` past the daily code budget ({unconfirmedDaily} a day for a number nobody enrolling it has confirmed); " +
                              "400 `destination_not_allowed` for premium-rate, satellite and other refused numbers or countries; " +
                              "502/503 `telephony_unavailable` when the provider surely did not send; 502 `telephony_outcome_unknown` when it may have " +
-                             "(the code works if it arrives); 503 `telephony_capped` at a deployment-wide cap.")
+                             "(the code works if it arrives); 503 `telephony_capped` at a deployment-wide cap. The number check (Telnyx Number Lookup): 403 " +
+                             "`number_risk` for a VoIP or recently ported number the profile refuses; 503 `number_lookup_unavailable` when it cannot be made (FailMode closed).")
             .Produces<PhoneEnrollmentResponse>(202)
             .ProducesProblemCodes(400, TelephonyRequestErrors)
             .ProducesProblemCodes(409, ProblemCodes.TwoFactorAlreadyEnabled, ProblemCodes.PasskeysNotConfigured)
             .ProducesProblemCodes(429, ProblemCodes.DailyLimitExceeded)
             .ProducesProblemCodes(502, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyOutcomeUnknown)
-            .ProducesProblemCodes(503, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyCapped, ProblemCodes.DatabaseUnavailable);
+            .ProducesProblemCodes(403, SendForbidden).ProducesProblemCodes(503, SendUnavailable);
 
         group.MapPost("/enroll/confirm", ConfirmEnrollment).RequireAuthorization(Scopes.Manage)
             .WithSummary("Confirm enrollment with the first code")
@@ -87,7 +91,7 @@ public static class TwoFactorApi
             .ProducesProblemCodes(423, ProblemCodes.Locked)
             .ProducesProblemCodes(429, ProblemCodes.DailyLimitExceeded)
             .ProducesProblemCodes(502, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyOutcomeUnknown)
-            .ProducesProblemCodes(503, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyCapped, ProblemCodes.DatabaseUnavailable);
+            .ProducesProblemCodes(403, SendForbidden).ProducesProblemCodes(503, SendUnavailable);
 
         group.MapPost("/verify", Verify).RequireAuthorization(Scopes.Verify)
             .WithSummary("Verify a login code, a passkey assertion or a backup code")
@@ -120,7 +124,7 @@ public static class TwoFactorApi
             .ProducesProblemCodes(423, ProblemCodes.Locked)
             .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts, ProblemCodes.DailyLimitExceeded)
             .ProducesProblemCodes(502, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyOutcomeUnknown)
-            .ProducesProblemCodes(503, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyCapped, ProblemCodes.DatabaseUnavailable);
+            .ProducesProblemCodes(403, SendForbidden).ProducesProblemCodes(503, SendUnavailable);
 
         group.MapPost("/switch-method/confirm", ConfirmSwitch).RequireAuthorization(Scopes.Manage)
             .WithSummary("Confirm the switch with a code of the new method")
@@ -165,7 +169,7 @@ public static class TwoFactorApi
             .ProducesProblemCodes(423, ProblemCodes.Locked)
             .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts, ProblemCodes.DailyLimitExceeded)
             .ProducesProblemCodes(502, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyOutcomeUnknown)
-            .ProducesProblemCodes(503, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyCapped, ProblemCodes.DatabaseUnavailable);
+            .ProducesProblemCodes(403, SendForbidden).ProducesProblemCodes(503, SendUnavailable);
 
         group.MapPost("/factors/{factorId:guid}/confirm", ConfirmFactor).RequireAuthorization(Scopes.Manage)
             .WithSummary("Confirm an added factor with its first code")

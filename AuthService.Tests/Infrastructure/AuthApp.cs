@@ -50,6 +50,9 @@ public sealed class AuthApp : WebApplicationFactory<Program>
             // 2026-03-02 whatever the database's says: off here; HealthTests turn it on and set the fake clock from the
             // database's. Real processes (Instances, ProductionInstanceTests, bench, ha) keep it on.
             ["Health:ClockSkewCheck"] = "false",
+            // The number check (issue 25) is on by default with Telnyx, and fixtures point Telnyx at stand-ins that answer only
+            // sends: off here; NumberCheckTests turn it on and answer the lookups.
+            ["NumberLookup:Enabled"] = "false",
         };
         if (TestDatabase.Pooler is { } pooler)
         {

@@ -35,6 +35,8 @@ public static class Instances
             // The caps count every delivery of the shared test database (see AuthApp); cap tests set their own.
             ["Telephony__Caps__Daily"] = "1000000",
             ["Telephony__Caps__PerCountryHourly"] = "1000000",
+            // The stand-ins answer sends only; the number check (issue 25) is tested in process (NumberCheckTests).
+            ["NumberLookup__Enabled"] = "false",
         };
         foreach (var (key, value) in telnyx?.Settings ?? [])
         {

@@ -17,19 +17,7 @@ public class TelnyxContractTests
     private string _prismUrl = null!;
 
     [OneTimeSetUp]
-    public void RequirePrism()
-    {
-        var url = Environment.GetEnvironmentVariable("TELNYX_PRISM_URL");
-        if (string.IsNullOrWhiteSpace(url))
-        {
-            const string why = "TELNYX_PRISM_URL is not set; run scripts/telnyx-contract.sh";
-            if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI")))
-                Assert.Fail(why);
-            Assert.Ignore(why);
-        }
-
-        _prismUrl = url.TrimEnd('/');
-    }
+    public void RequirePrism() => _prismUrl = NumberLookup.NumberLookupContractTests.PrismUrl("TELNYX_PRISM_URL");
 
     [Test]
     public async Task Sms_with_from_number_matches_the_spec()

@@ -1,0 +1,21 @@
+using AuthService.Api.Http;
+using AuthService.Core.Factors;
+using AuthService.Core.Phone;
+
+namespace AuthService.Api.NumberLookup;
+
+/// <summary>The answers of the number check (issue 25).</summary>
+public static class NumberLookupProblems
+{
+    /// <summary>403 <c>number_risk</c>: nothing was sent or counted.</summary>
+    public static Problem Risk(string reason, CodeChannel channel) => new(403, ProblemCodes.NumberRisk,
+        "Codes cannot be sent to this number.",
+        reason == "voip"
+            ? $"This number is a VoIP line, which does not receive codes by {channel.ToWire()} here (reason voip). Use a mobile number or another method."
+            : "This number was moved to another carrier or SIM very recently (reason recent_port). Use another number or method, or try again in a few days.");
+
+    /// <summary>503 <c>number_lookup_unavailable</c> (FailMode closed): nothing was sent or counted.</summary>
+    public static readonly Problem Unavailable = new(503, ProblemCodes.NumberLookupUnavailable, "The number cannot be checked right now.",
+        "The service checks a number before sending a code to it, and the check is unavailable. Nothing was sent; try again shortly.",
+        NumberLookupSettings.RetryAfterSeconds);
+}

@@ -1,0 +1,261 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using AuthService.Core.Security;
+using AuthService.Tests.Infrastructure;
+using AuthService.Tests.Webhooks;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AuthService.Tests.NumberLookup;
+
+/// <summary>The number check before sending (issue 25, DESIGN §9.5) end to end: the real Telnyx adapter asks the stand-in's
+/// Number Lookup, the answer is cached a day in PostgreSQL under the number's keyed hash, and the profile's policy refuses VoIP
+/// (SMS, or both channels) and recent ports with 403 <c>number_risk</c>, before anything is reserved or sent. FailMode open.</summary>
+public class NumberCheckTests : AppFixture
+{
+    protected override bool SendsCodes => true;
+
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["NumberLookup:Enabled"] = "true",
+        ["Profiles:strict:VoipPolicy"] = "Refuse",
+        ["Profiles:lenient:VoipPolicy"] = "Allow",
+    };
+
+    private DateOnly Today => DateOnly.FromDateTime(Now.UtcDateTime);
+
+    [OneTimeSetUp]
+    public async Task ForgetEarlierAnswers()
+    {
+        await using var connection = await OpenAsync();
+        await connection.ExecuteAsync("delete from number_lookups"); // the fake clock starts at the same moment in every run
+    }
+
+    [SetUp]
+    public void Healthy() => Telnyx.Succeed();
+
+    private Task<HttpResponseMessage> EnrollAsync(HttpClient client, string userId, string phone, string channel = "sms") =>
+        client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = phone, channel });
+
+    private async Task<HttpClient> KeyAsync(string profile)
+    {
+        var created = await Client.PostAsJsonAsync("/v1/api-keys", new { name = "number " + profile, scopes = new[] { "manage", "verify" }, profile });
+        Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        return App.ClientWithKey((await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString());
+    }
+
+    private async Task<long> DeliveriesOfAsync(string userId)
+    {
+        await using var connection = await OpenAsync();
+        return await connection.ExecuteScalarAsync<long>("select count(*) from deliveries where user_id = @userId", new { userId });
+    }
+
+    private async Task<JsonElement> LastEventAsync(string userId, string type)
+    {
+        await using var connection = await OpenAsync();
+        var details = await connection.QuerySingleAsync<string>(
+            "select details::text from audit_events where user_id = @userId and event_type = @type order by id desc limit 1", new { userId, type });
+        return JsonDocument.Parse(details).RootElement;
+    }
+
+    [Test]
+    public async Task A_mobile_number_is_looked_up_once_cached_under_its_keyed_hash_and_sent_to()
+    {
+        var (userId, phone) = (AuthApp.NewUserId("mobile"), NumberLookupStandIn.NewPhone());
+        NumberLookupStandIn.Answer(Telnyx.Server, phone, "mobile");
+
+        var enroll = await EnrollAsync(Client, userId, phone);
+
+        Assert.That(enroll.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await enroll.Content.ReadAsStringAsync());
+        Assert.That(Telnyx.DeliveriesTo(phone), Has.Count.EqualTo(1));
+        var lookup = NumberLookupStandIn.Lookups(Telnyx.Server, phone).Single().RequestMessage;
+        Assert.That(lookup.Query!["type"].ToString(), Is.EqualTo("carrier"));
+        Assert.That(lookup.Headers!["Authorization"].ToString(), Is.EqualTo("Bearer KEY-standin"));
+
+        var hash = App.Services.GetRequiredService<SecretBox>().PhoneLookupHash(phone);
+        await using var connection = await OpenAsync();
+        var row = await connection.QuerySingleAsync<(string LineType, DateTime? PortedAt, DateTime LookedUpAt)>(
+            "select line_type, ported_at, looked_up_at from number_lookups where phone_hash = @hash", new { hash });
+        Assert.That((row.LineType, row.PortedAt, new DateTimeOffset(row.LookedUpAt, TimeSpan.Zero)), Is.EqualTo(("mobile", (DateTime?)null, Now)));
+        var table = string.Join("\n", await connection.QueryAsync<string>("select row_to_json(n)::text from number_lookups n"));
+        Assert.That(table, Does.Not.Contain(phone[1..]).And.Not.Contain(phone[^7..]), "the number is never in clear in the cache");
+        using var anonymous = App.CreateClient();
+        Assert.That(await anonymous.GetStringAsync("/metrics"), Does.Contain("authservice_number_lookups_total{outcome=\"ok\"}")
+            .And.Contain("authservice_number_checks_total{result=\"allowed\",source=\"lookup\"}"));
+    }
+
+    [Test]
+    public async Task Two_instances_racing_on_an_unknown_number_look_it_up_at_most_twice_and_keep_one_row()
+    {
+        var phone = NumberLookupStandIn.NewPhone();
+        NumberLookupStandIn.Answer(Telnyx.Server, phone, "mobile");
+        var settings = new Dictionary<string, string?>(Telnyx.Settings);
+        foreach (var (key, value) in Settings)
+            settings[key] = value;
+        using var other = new AuthApp(settings);
+        other.Time.SetUtcNow(Now);
+        using var otherClient = other.AdminClient();
+
+        var answers = await Task.WhenAll(EnrollAsync(Client, AuthApp.NewUserId("race"), phone), EnrollAsync(otherClient, AuthApp.NewUserId("race"), phone));
+
+        Assert.That(answers.Select(a => a.StatusCode), Is.All.EqualTo(HttpStatusCode.Accepted));
+        Assert.That(NumberLookupStandIn.Lookups(Telnyx.Server, phone), Has.Count.InRange(1, 2), "an upsert, no lock: a race costs a second lookup at most");
+        var hash = App.Services.GetRequiredService<SecretBox>().PhoneLookupHash(phone);
+        await using var connection = await OpenAsync();
+        Assert.That(await connection.ExecuteScalarAsync<long>("select count(*) from number_lookups where phone_hash = @hash", new { hash }), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task A_cached_answer_serves_24_hours_without_a_lookup_then_the_number_is_looked_up_again()
+    {
+        var (userId, phone) = (AuthApp.NewUserId("cache"), NumberLookupStandIn.NewPhone());
+        NumberLookupStandIn.Answer(Telnyx.Server, phone, "mobile");
+        (await EnrollAsync(Client, userId, phone)).EnsureSuccessStatusCode();
+        (await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code = Telnyx.LastCodeTo(phone) })).EnsureSuccessStatusCode();
+
+        App.Time.Advance(TimeSpan.FromHours(23));
+        var withinADay = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/challenge", new { channel = "sms" });
+        Assert.That(withinADay.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        Assert.That(NumberLookupStandIn.Lookups(Telnyx.Server, phone), Has.Count.EqualTo(1), "the cached answer is used: no lookup");
+
+        App.Time.Advance(TimeSpan.FromHours(2));
+        var nextDay = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/challenge", new { channel = "call" });
+        Assert.That(nextDay.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        Assert.That(NumberLookupStandIn.Lookups(Telnyx.Server, phone), Has.Count.EqualTo(2), "a stale answer is looked up again");
+        Assert.That(Telnyx.DeliveriesTo(phone).Select(d => d.Channel), Is.EqualTo(new[] { "sms", "sms", "call" }));
+    }
+
+    [Test]
+    public async Task A_voip_number_gets_no_sms_but_a_call_under_the_default_CallOnly_policy_and_nothing_is_counted()
+    {
+        var (userId, phone) = (AuthApp.NewUserId("voip"), NumberLookupStandIn.NewPhone());
+        NumberLookupStandIn.Answer(Telnyx.Server, phone, "voip");
+
+        var sms = await EnrollAsync(Client, userId, phone);
+
+        var problem = await ProblemAssert.IsProblemAsync(sms, HttpStatusCode.Forbidden, "number_risk");
+        Assert.That(problem.GetProperty("detail").GetString(), Does.Contain("VoIP"));
+        Assert.That(Telnyx.DeliveriesTo(phone), Is.Empty);
+        Assert.That(await DeliveriesOfAsync(userId), Is.Zero, "a refused send draws on no budget");
+        var audit = await LastEventAsync(userId, "number_risk");
+        Assert.That(audit.GetProperty("reason").GetString(), Is.EqualTo("voip"));
+        Assert.That(audit.GetProperty("profile").GetString(), Is.EqualTo("default"));
+        Assert.That(audit.GetProperty("phoneNumber").GetString(), Is.EqualTo("+1******" + phone[^4..]));
+
+        var call = await EnrollAsync(Client, userId, phone, "call");
+        Assert.That(call.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await call.Content.ReadAsStringAsync());
+        Assert.That(Telnyx.DeliveriesTo(phone).Single().Channel, Is.EqualTo("call"));
+        Assert.That(NumberLookupStandIn.Lookups(Telnyx.Server, phone), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task A_Refuse_profile_refuses_both_channels_and_an_Allow_profile_sends()
+    {
+        var phone = NumberLookupStandIn.NewPhone();
+        NumberLookupStandIn.Answer(Telnyx.Server, phone, "voip");
+        using var strict = await KeyAsync("strict");
+        using var lenient = await KeyAsync("lenient");
+
+        await ProblemAssert.IsProblemAsync(await EnrollAsync(strict, AuthApp.NewUserId("strict"), phone, "call"), HttpStatusCode.Forbidden, "number_risk");
+        var userId = AuthApp.NewUserId("strict");
+        await ProblemAssert.IsProblemAsync(await EnrollAsync(strict, userId, phone), HttpStatusCode.Forbidden, "number_risk");
+        Assert.That((await LastEventAsync(userId, "number_risk")).GetProperty("profile").GetString(), Is.EqualTo("strict"));
+
+        var allowed = await EnrollAsync(lenient, AuthApp.NewUserId("lenient"), phone);
+        Assert.That(allowed.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await allowed.Content.ReadAsStringAsync());
+        Assert.That(Telnyx.DeliveriesTo(phone), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task A_number_ported_within_seven_days_is_refused_and_sent_to_once_the_port_is_older()
+    {
+        var (userId, phone, oldPort) = (AuthApp.NewUserId("port"), NumberLookupStandIn.NewPhone(), NumberLookupStandIn.NewPhone());
+        NumberLookupStandIn.Answer(Telnyx.Server, phone, "mobile", Today.AddDays(-3));
+        NumberLookupStandIn.Answer(Telnyx.Server, oldPort, "mobile", Today.AddDays(-30));
+
+        await ProblemAssert.IsProblemAsync(await EnrollAsync(Client, userId, phone, "call"), HttpStatusCode.Forbidden, "number_risk");
+        var audit = await LastEventAsync(userId, "number_risk");
+        Assert.That((audit.GetProperty("reason").GetString(), audit.GetProperty("portedAt").GetString()),
+            Is.EqualTo(("recent_port", $"{Today.AddDays(-3):yyyy-MM-dd}")));
+        Assert.That(Telnyx.DeliveriesTo(phone), Is.Empty);
+        Assert.That((await EnrollAsync(Client, AuthApp.NewUserId("port"), oldPort)).StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+
+        App.Time.Advance(TimeSpan.FromDays(5)); // the port is 8 days old now
+        Assert.That((await EnrollAsync(Client, userId, phone)).StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+    }
+
+    [Test]
+    public async Task Adding_a_phone_factor_is_checked_too()
+    {
+        var (userId, phone) = (AuthApp.NewUserId("factor"), NumberLookupStandIn.NewPhone());
+        NumberLookupStandIn.Answer(Telnyx.Server, phone, "voip");
+
+        var added = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/factors", new { method = "phone", phoneNumber = phone, channel = "sms" });
+
+        await ProblemAssert.IsProblemAsync(added, HttpStatusCode.Forbidden, "number_risk");
+        Assert.That(Telnyx.DeliveriesTo(phone), Is.Empty);
+    }
+
+    [Test]
+    public async Task A_switch_to_a_refused_number_keeps_the_proof()
+    {
+        var (userId, phone, voip) = (AuthApp.NewUserId("switch"), NumberLookupStandIn.NewPhone(), NumberLookupStandIn.NewPhone());
+        NumberLookupStandIn.Answer(Telnyx.Server, phone, "mobile");
+        NumberLookupStandIn.Answer(Telnyx.Server, voip, "voip");
+        (await EnrollAsync(Client, userId, phone)).EnsureSuccessStatusCode();
+        var confirmed = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code = Telnyx.LastCodeTo(phone) });
+        var backupCode = (await confirmed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("backupCodes")[0].GetString();
+
+        var switched = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/switch-method",
+            new { method = "phone", phoneNumber = voip, channel = "sms", proof = new { backupCode } });
+
+        await ProblemAssert.IsProblemAsync(switched, HttpStatusCode.Forbidden, "number_risk");
+        Assert.That(Telnyx.DeliveriesTo(voip), Is.Empty);
+        var left = await Client.GetFromJsonAsync<JsonElement>($"/v1/users/{userId}/two-factor/backup-codes");
+        Assert.That(left.GetProperty("remaining").GetInt32(), Is.EqualTo(10), "the refused switch did not spend its proof");
+    }
+
+    [Test]
+    public async Task A_failed_lookup_sends_anyway_in_fail_open_mode_and_audits_the_skipped_check()
+    {
+        var (userId, phone) = (AuthApp.NewUserId("open"), NumberLookupStandIn.NewPhone());
+        NumberLookupStandIn.Fail(Telnyx.Server, phone, 503);
+
+        var enroll = await EnrollAsync(Client, userId, phone);
+
+        Assert.That(enroll.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await enroll.Content.ReadAsStringAsync());
+        Assert.That(Telnyx.DeliveriesTo(phone), Has.Count.EqualTo(1));
+        var audit = await LastEventAsync(userId, "number_check_unavailable");
+        Assert.That((audit.GetProperty("failMode").GetString(), audit.GetProperty("reason").GetString()), Is.EqualTo(("open", "http_error")));
+        await using var connection = await OpenAsync();
+        var hash = App.Services.GetRequiredService<SecretBox>().PhoneLookupHash(phone);
+        Assert.That(await connection.ExecuteScalarAsync<long>("select count(*) from number_lookups where phone_hash = @hash", new { hash }), Is.Zero,
+            "a failure is not cached: the next send asks again");
+    }
+
+    [Test]
+    public async Task A_refusal_becomes_the_webhook_two_factor_number_risk_with_the_masked_number_and_the_profile()
+    {
+        var (userId, phone) = (AuthApp.NewUserId("hook"), NumberLookupStandIn.NewPhone());
+        NumberLookupStandIn.Answer(Telnyx.Server, phone, "voip");
+        var endpoint = await WebhookTesting.CreateEndpointAsync(Client, Telnyx.Server.Url + "/hooks", "two_factor.number_risk");
+        try
+        {
+            await ProblemAssert.IsProblemAsync(await EnrollAsync(Client, userId, phone), HttpStatusCode.Forbidden, "number_risk");
+
+            await using var connection = await OpenAsync();
+            var body = await connection.QuerySingleAsync<string>("select body from webhook_events where user_id = @userId", new { userId });
+            var data = JsonDocument.Parse(body).RootElement.GetProperty("data");
+            Assert.That(JsonDocument.Parse(body).RootElement.GetProperty("type").GetString(), Is.EqualTo("two_factor.number_risk"));
+            Assert.That((data.GetProperty("reason").GetString(), data.GetProperty("channel").GetString(), data.GetProperty("profile").GetString(),
+                data.GetProperty("lineType").GetString()), Is.EqualTo(("voip", "sms", "default", "voip")));
+            Assert.That(data.GetProperty("phoneNumber").GetString(), Is.EqualTo("+1******" + phone[^4..]));
+            Assert.That(body, Does.Not.Contain(phone[1..]));
+        }
+        finally
+        {
+            await WebhookTesting.DeleteEndpointsAsync(App.ConnectionString, endpoint.Id);
+        }
+    }
+}
