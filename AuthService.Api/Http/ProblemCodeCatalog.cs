@@ -23,6 +23,9 @@ public static class ProblemCodeCatalog
         // 401, 403: the caller
         [ProblemCodes.Unauthorized] = "No API key, or an unknown or revoked one.",
         [ProblemCodes.Forbidden] = "The API key lacks the scope for this operation.",
+        [ProblemCodes.TelnyxSignatureMissing] = "A Telnyx callback without telnyx-signature-ed25519 (base64, 64 bytes) and telnyx-timestamp (Unix seconds).",
+        [ProblemCodes.TelnyxSignatureInvalid] = "A Telnyx callback whose Ed25519 signature over timestamp|body does not verify with Telephony:Telnyx:WebhookPublicKey.",
+        [ProblemCodes.TelnyxSignatureExpired] = "A Telnyx callback signed further from this service's clock than Telephony:Telnyx:WebhookTolerance (a replay).",
         // 404, 405, 409: state
         [ProblemCodes.NotFound] = "No such route.",
         [ProblemCodes.ApiKeyNotFound] = "No API key has this id.",
