@@ -56,6 +56,19 @@ public class TelnyxSignatureTests : AppFixture
     }
 
     [Test]
+    public async Task Ten_deliveries_of_one_report_at_once_offer_the_call_once()
+    {
+        var (userId, messageId) = await FailedSmsAsync();
+        var body = TelnyxReports.Finalized(messageId, "delivery_failed");
+
+        // Telnyx retries, and its failover URL may reach another instance: each on its own connection.
+        var answers = await Race.RunAsync(10, async _ => (await SendAsync(Reports.Request(body, Now))).StatusCode);
+
+        Assert.That(answers, Has.All.EqualTo(HttpStatusCode.NoContent));
+        Assert.That(await SmsFailedCountAsync(userId), Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task A_wrong_signature_or_a_changed_body_is_401_and_changes_nothing()
     {
         var (userId, messageId) = await FailedSmsAsync();
