@@ -11,6 +11,7 @@ using AuthService.Api.TwoFactor.Passkeys;
 using AuthService.Api.Policy;
 using AuthService.Api.Profiles;
 using AuthService.Api.Security;
+using AuthService.Api.SmsFallback;
 using AuthService.Api.Storage;
 using AuthService.Api.Support;
 using AuthService.Api.SupportConsole;
@@ -36,6 +37,7 @@ try
     builder.Services.AddVerifyProfiles(builder.Configuration); // Profiles:{name}: brand, code length, locales (DESIGN §9.5)
     builder.Services.AddNumberLookup(builder.Configuration, builder.Environment); // NumberLookup:*: the number check (issue 25)
     builder.Services.AddTwoFactor();             // the use cases of /v1/users/{userId}/two-factor
+    builder.Services.AddSmsFallback(builder.Configuration); // Telnyx delivery reports → SmsThenCall offers a call (DESIGN §9.5)
     builder.Services.AddPasskeys();              // WebAuthn relying party (Fido2), checked at start
     builder.Services.AddDevices();               // remembered devices (DESIGN §9.3), Devices:* checked at start
     builder.Services.AddLoginPolicy();           // the use cases of /v1/login-decisions and the prompt skip
@@ -86,6 +88,7 @@ try
     app.MapSupport();
     app.MapApiKeys();
     app.MapWebhooks();
+    app.MapSmsFallback();                  // POST /telnyx/messaging-events, signed by Telnyx (no API key)
     app.MapConsole(app.Configuration);     // the support console, only with Console:Enabled=true
 
     await app.RunAsync();

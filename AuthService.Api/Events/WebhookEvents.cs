@@ -32,13 +32,14 @@ public static class WebhookEvents
     public const string DeviceRemembered = "two_factor.device_remembered";
     public const string DevicesRevoked = "two_factor.devices_revoked";
     public const string NewDeviceLogin = "two_factor.new_device_login";
+    public const string SmsFailed = "two_factor.sms_failed";
     public const string ApiKeyCreated = "api_key.created";
     public const string ApiKeyRevoked = "api_key.revoked";
 
     public static readonly IReadOnlyList<string> All =
     [
         Enabled, MethodSwitched, FactorAdded, FactorRemoved, Reset, BackupCodesRegenerated, BackupCodeUsed, BackupCodesLow, Locked, RateLimited,
-        NumberRisk, BypassCodeUsed, DeviceRemembered, DevicesRevoked, NewDeviceLogin, ApiKeyCreated, ApiKeyRevoked,
+        NumberRisk, BypassCodeUsed, DeviceRemembered, DevicesRevoked, NewDeviceLogin, SmsFailed, ApiKeyCreated, ApiKeyRevoked,
     ];
 
     /// <summary><c>two_factor.backup_codes_low</c> fires when a use leaves this many or fewer.</summary>
@@ -153,6 +154,12 @@ public static class WebhookEvents
                 (type, factorId) = (NewDeviceLogin, e.FactorId);
                 Add("method", e.Method);
                 Add("deviceId", e.DeviceId?.ToString());
+                break;
+            case AuditEvent.SmsFailed e:
+                (type, factorId) = (SmsFailed, null);
+                Add("purpose", e.Purpose);
+                Add("status", e.Status);
+                Add("fallbackOffered", e.FallbackOffered); // "call": the portal shows the Call button (DESIGN §9.5)
                 break;
             case AuditEvent.ApiKeyCreated e:
                 (type, factorId) = (ApiKeyCreated, null);

@@ -24,6 +24,9 @@ public static class ProblemCodeCatalog
         [ProblemCodes.Unauthorized] = "No API key, or an unknown or revoked one.",
         [ProblemCodes.Forbidden] = "The API key lacks the scope for this operation.",
         [ProblemCodes.NumberRisk] = "The number check refused this number (reason voip: a VoIP line, refused for SMS or for both channels by the profile's VoipPolicy; reason recent_port: ported within NumberLookup:RecentPortDays). Nothing was sent or counted; use another number or method.",
+        [ProblemCodes.TelnyxSignatureMissing] = "A Telnyx callback without telnyx-signature-ed25519 (base64, 64 bytes) and telnyx-timestamp (Unix seconds).",
+        [ProblemCodes.TelnyxSignatureInvalid] = "A Telnyx callback whose Ed25519 signature over timestamp|body does not verify with Telephony:Telnyx:WebhookPublicKey.",
+        [ProblemCodes.TelnyxSignatureExpired] = "A Telnyx callback signed further from this service's clock than Telephony:Telnyx:WebhookTolerance (a replay).",
         // 404, 405, 409: state
         [ProblemCodes.NotFound] = "No such route.",
         [ProblemCodes.ApiKeyNotFound] = "No API key has this id.",

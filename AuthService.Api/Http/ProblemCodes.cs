@@ -58,4 +58,9 @@ public static class ProblemCodes
     public const string DatabaseUnavailable = "database_unavailable";
     public const string SecretUnavailable = "secret_unavailable";
     public const string ServiceUnavailable = "service_unavailable";
+
+    // The Telnyx delivery-report callback (SmsFallback, DESIGN §9.5): authenticated by Telnyx's signature, not an API key.
+    public const string TelnyxSignatureMissing = "telnyx_signature_missing";
+    public const string TelnyxSignatureInvalid = "telnyx_signature_invalid";
+    public const string TelnyxSignatureExpired = "telnyx_signature_expired";
 }

@@ -5,7 +5,7 @@ using Npgsql;
 namespace AuthService.Api.Operations;
 
 /// <summary>Prunes what only matters for a while: the delivery and failure ledgers and idempotency keys (24 h windows,
-/// kept 2 days), expired pending enrollments, phone codes, bypass codes and remembered devices. Every instance runs it; the deletes are idempotent, so
+/// kept 2 days), expired pending enrollments, phone codes, the SMS sent under the SmsThenCall fallback (kept 2 days), bypass codes and remembered devices. Every instance runs it; the deletes are idempotent, so
 /// running it twice costs nothing but a query. The audit trail is never pruned here (retention is the operator's call).</summary>
 public sealed class Housekeeping(NpgsqlDataSource dataSource, TimeProvider time, IConfiguration configuration, ILogger<Housekeeping> logger)
     : BackgroundService
@@ -23,9 +23,11 @@ public sealed class Housekeeping(NpgsqlDataSource dataSource, TimeProvider time,
                  p as (delete from pending_factors where expires_at < @now returning 1),
                  c as (delete from phone_codes where expires_at < @now returning 1),
                  b as (delete from bypass_codes where expires_at < @now returning 1),
-                 r as (delete from remembered_devices where expires_at < @now returning 1)
+                 r as (delete from remembered_devices where expires_at < @now returning 1),
+                 s as (delete from sms_deliveries where created_at < @before returning 1)
             select (select count(*) from d) + (select count(*) from f) + (select count(*) from i)
                  + (select count(*) from p) + (select count(*) from c) + (select count(*) from b) + (select count(*) from r)
+                 + (select count(*) from s)
             """;
         var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

@@ -3,7 +3,8 @@ using AuthService.Core.Totp;
 
 namespace AuthService.Api.Profiles;
 
-/// <summary>What a profile's fallback does when an SMS fails. Only <see cref="None"/> is built (see docs/OPERATIONS.md).</summary>
+/// <summary>What a profile's fallback does when an SMS fails: nothing, or offer a call (<c>SmsFallback/SmsDeliveryReports</c>,
+/// docs/OPERATIONS.md).</summary>
 public static class ProfileFallbacks
 {
     public const string None = "None";

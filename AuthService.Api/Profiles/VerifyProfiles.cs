@@ -45,7 +45,7 @@ public sealed class VerifyProfiles
                 continue;
             }
 
-            var read = new ProfileReader(section, $"Profiles:{section.Key}", problems);
+            var read = new ProfileReader(section, $"Profiles:{section.Key}", problems, configuration["Telephony:Telnyx:WebhookPublicKey"]);
             byName[name] = read.Profile(name, deployment, issuer, totp);
         }
 
@@ -58,7 +58,7 @@ public sealed class VerifyProfiles
     }
 
     /// <summary>Reads one <c>Profiles:{name}</c> section, adding a one-line problem for each bad value.</summary>
-    private sealed class ProfileReader(IConfigurationSection section, string path, List<string> problems)
+    private sealed class ProfileReader(IConfigurationSection section, string path, List<string> problems, string? publicKey)
     {
         public VerifyProfile Profile(string name, TelephonyControls deployment, string issuer, TotpProfile totp)
         {
@@ -93,9 +93,10 @@ public sealed class VerifyProfiles
                 problems.Add($"{path}:Domain '{domain}' {badDomain}");
 
             var fallback = section["Fallback"]?.Trim() ?? ProfileFallbacks.None;
-            if (fallback.Equals(ProfileFallbacks.SmsThenCall, StringComparison.OrdinalIgnoreCase))
-                problems.Add($"{path}:Fallback SmsThenCall is not available in this release (only None; see docs/OPERATIONS.md)");
-            else if (!fallback.Equals(ProfileFallbacks.None, StringComparison.OrdinalIgnoreCase))
+            var smsThenCall = fallback.Equals(ProfileFallbacks.SmsThenCall, StringComparison.OrdinalIgnoreCase);
+            if (smsThenCall && string.IsNullOrWhiteSpace(publicKey))
+                problems.Add($"{path}:Fallback SmsThenCall needs Telephony:Telnyx:WebhookPublicKey, to verify Telnyx's delivery reports (docs/OPERATIONS.md)");
+            else if (!smsThenCall && !fallback.Equals(ProfileFallbacks.None, StringComparison.OrdinalIgnoreCase))
                 problems.Add($"{path}:Fallback must be None or SmsThenCall, not '{fallback}'");
 
             if (CodeTexts.BrandProblem(brand) is null && (domain is null || CodeTexts.DomainProblem(domain) is null))
@@ -109,7 +110,8 @@ public sealed class VerifyProfiles
 
             return new VerifyProfile(name, brand, length, validity, Countries("Sms", deployment, CodeChannel.Sms),
                 Countries("Call", deployment, CodeChannel.Call), new TotpProfile(totp.Algorithm, digits, period),
-                defaultLocale ?? CodeLocales.Find(CodeLocales.English)!, countryLocales, domain, ProfileFallbacks.None);
+                defaultLocale ?? CodeLocales.Find(CodeLocales.English)!, countryLocales, domain,
+                smsThenCall ? ProfileFallbacks.SmsThenCall : ProfileFallbacks.None);
         }
 
         private int Int(string key, int fallback, int min, int max)

@@ -53,7 +53,14 @@ public sealed record StatusResponse(
     int BackupCodesRemaining,
     bool Locked,
     PendingStatus? Pending,
-    IReadOnlyList<FactorView> Factors);
+    IReadOnlyList<FactorView> Factors,
+    FallbackOffer? Fallback = null);
+
+/// <summary>A call offered because Telnyx reported that the SMS carrying the live code of <c>purpose</c> failed (profile
+/// <c>Fallback=SmsThenCall</c>, DESIGN §9.5): the portal shows the <i>Call</i> button, which places the call through the usual
+/// route (<c>/challenge</c> with <c>channel: call</c> for <c>login</c>/<c>proof</c>, the enrollment again for <c>pending</c>).
+/// Gone once that code is replaced, used or expired (<c>expiresAt</c>).</summary>
+public sealed record FallbackOffer(string Channel, string Purpose, DateTimeOffset OfferedAt, DateTimeOffset ExpiresAt);
 
 /// <summary>One of the user's factors (DESIGN §9.2): <c>phoneNumber</c> (masked) and <c>channel</c> for a phone, else null;
 /// <c>lastUsedAt</c> null until it proved a login or a change; exactly one factor is the <c>default</c>.</summary>

@@ -101,6 +101,12 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
             {
                 await AuditLog.AppendAsync(connection, transaction, send.UserId, new AuditEvent.CodeSent(channel, send.Purpose, masked,
                     receipt.Provider, receipt.ProviderMessageId, Kept: unbound is null, FactorId: send.FactorId), now, send.Actor);
+                if (unbound is null && send.Channel == CodeChannel.Sms && profile.Fallback == ProfileFallbacks.SmsThenCall
+                    && receipt.ProviderMessageId is { } messageId)
+                {
+                    // DESIGN §9.5: Telnyx's report on this message id may offer a call (SmsFallback/SmsDeliveryReports)
+                    await SmsDeliveryStore.RememberAsync(connection, transaction, messageId, send.UserId, send.Purpose, send.CodeId, profile.Name, now);
+                }
             }
 
             await transaction.CommitAsync(CancellationToken.None);

@@ -12,6 +12,7 @@ public sealed class Status(NpgsqlDataSource dataSource, FactorMethodRegistry met
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var (user, pending, remaining) = await TwoFactorStore.GetStatusAsync(connection, userId, time.GetUtcNow());
         var main = user?.Default;
+        var offer = await SmsDeliveryStore.LiveOfferAsync(connection, userId, time.GetUtcNow()); // DESIGN §9.5 SmsThenCall
         return new StatusResponse(
             userId,
             user is not null,
@@ -21,6 +22,7 @@ public sealed class Status(NpgsqlDataSource dataSource, FactorMethodRegistry met
             remaining,
             user?.Locked == true,
             pending is null ? null : new PendingStatus(pending.Purpose, pending.Method, pending.Channel, Timestamps.Utc(pending.ExpiresAt)),
-            user?.Factors.Select(methods.Describe).ToList() ?? []);
+            user?.Factors.Select(methods.Describe).ToList() ?? [],
+            offer is null ? null : new FallbackOffer("call", offer.Purpose, Timestamps.Utc(offer.OfferedAt), Timestamps.Utc(offer.ExpiresAt)));
     }
 }

@@ -96,6 +96,24 @@ public class AuthorizationMatrixTests
         Assert.That(ServedRoutes().Except(Expected.Keys), Is.Empty, "routes without an expected scope");
     }
 
+    /// <summary>Routes that take no API key but a provider's signature (SmsFallback.TelnyxSignatureTests).</summary>
+    private static readonly string[] SignedByProvider = ["POST /telnyx/messaging-events"];
+
+    [Test]
+    public async Task The_telnyx_callback_takes_no_api_key_but_telnyx_signature()
+    {
+        var served = _app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText?.StartsWith("/telnyx", StringComparison.Ordinal) == true)
+            .SelectMany(e => e.Metadata.GetMetadata<HttpMethodMetadata>()!.HttpMethods.Select(m => $"{m} {e.RoutePattern.RawText}"));
+        Assert.That(served, Is.EquivalentTo(SignedByProvider));
+        using var none = _app.ClientWithKey(null);
+        foreach (var client in new[] { none, _byScope[A] })
+        {
+            var response = await client.SendAsync(Request(SignedByProvider[0]));
+            await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, "telnyx_signature_missing");
+        }
+    }
+
     [Test]
     public void There_is_no_route_that_disables_two_factor()
     {

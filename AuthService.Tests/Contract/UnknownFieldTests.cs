@@ -25,7 +25,8 @@ public class UnknownFieldTests : AppFixture
         {
             foreach (var (method, operation) in item.Operations ?? [])
             {
-                if (operation.RequestBody is not null)
+                // Telnyx's callback takes Telnyx's events as they are: Telnyx adds fields, and it signs the body it sends.
+                if (operation.RequestBody is not null && !path.StartsWith("/telnyx/", StringComparison.Ordinal))
                 {
                     yield return new TestCaseData(method.Method, path).SetArgDisplayNames(method.Method, path);
                 }

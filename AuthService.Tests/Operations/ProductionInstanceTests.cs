@@ -135,7 +135,8 @@ public class ProductionInstanceTests
     [TestCase("Database__Pooler=pgbouncr", "Database:Pooler must be `none` or `pgbouncer`")]
     [TestCase("Passkeys__RelyingPartyId=https://example.com", "Passkeys:RelyingPartyId 'https://example.com' must be a lowercase domain")]
     [TestCase("Profiles__acme__Length=9", "Profiles:acme:Length must be a whole number from 6 to 8")]
-    [TestCase("Profiles__acme__Fallback=SmsThenCall", "Profiles:acme:Fallback SmsThenCall is not available")]
+    [TestCase("Profiles__acme__Fallback=SmsThenCall", "Profiles:acme:Fallback SmsThenCall needs Telephony:Telnyx:WebhookPublicKey")]
+    [TestCase("Telephony__Telnyx__WebhookPublicKey=c2hvcnQ=", "Telephony:Telnyx:WebhookPublicKey must be the base64 of a 32-byte Ed25519 public key")]
     [TestCase("Devices__RememberDays=91", "Devices: RememberDays must be 1–90")]
     [TestCase("Devices__MaxPerUser=0", "MaxPerUser 1–1000")]
     public async Task Production_refuses_to_start_with_one_clear_line(string setting, string message)

@@ -135,11 +135,11 @@ public class VerifyProfilesTests
     }
 
     [Test]
-    public void The_sms_then_call_fallback_is_refused_as_not_built()
+    public void The_sms_then_call_fallback_needs_the_telnyx_public_key()
     {
         var message = Refusal(new() { ["Profiles:default:Fallback"] = "SmsThenCall" });
 
-        Assert.That(message, Does.Contain("Profiles:default:Fallback SmsThenCall is not available in this release"));
+        Assert.That(message, Does.Contain("Profiles:default:Fallback SmsThenCall needs Telephony:Telnyx:WebhookPublicKey"));
     }
 
     [Test]

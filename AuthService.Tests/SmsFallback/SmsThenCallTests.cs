@@ -1,0 +1,169 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace AuthService.Tests.SmsFallback;
+
+/// <summary>The <c>SmsThenCall</c> fallback (DESIGN §9.5) end to end: codes sent through the Telnyx stand-in under a profile
+/// with the fallback, Telnyx's signed <c>message.finalized</c> reports posted back, and what the portal sees — the status's
+/// <c>fallback</c>, the <c>two_factor.sms_failed</c> event — and the call it then places through <c>/challenge</c>, under the
+/// same budgets as any send.</summary>
+public class SmsThenCallTests : AppFixture
+{
+    private static readonly TelnyxReports Reports = new();
+
+    protected override bool SendsCodes => true;
+
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Telephony:Telnyx:WebhookPublicKey"] = Reports.PublicKey,
+        ["Profiles:acme:Brand"] = "Acme",
+        ["Profiles:acme:Fallback"] = "SmsThenCall",
+        ["Limits:DailyRequests"] = "4",
+    };
+
+    [SetUp]
+    public void Healthy() => Telnyx.Succeed();
+
+    private async Task<HttpClient> KeyAsync(string? profile)
+    {
+        var created = await Client.PostAsJsonAsync("/v1/api-keys", new { name = "fallback " + profile, scopes = new[] { "manage", "verify" }, profile });
+        Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        return App.ClientWithKey((await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString());
+    }
+
+    private async Task<HttpStatusCode> ReportAsync(string messageId, string status)
+    {
+        using var response = await App.CreateClient().SendAsync(Reports.Request(TelnyxReports.Finalized(messageId, status), Now));
+        return response.StatusCode;
+    }
+
+    private async Task<JsonElement> StatusAsync(HttpClient client, string userId) =>
+        await client.GetFromJsonAsync<JsonElement>($"/v1/users/{userId}/two-factor");
+
+    private async Task<List<JsonElement>> SmsFailedEventsAsync(string userId)
+    {
+        var events = await Client.GetFromJsonAsync<JsonElement>($"/v1/users/{userId}/two-factor/events?limit=50");
+        return events.GetProperty("items").EnumerateArray().Where(e => e.GetProperty("type").GetString() == "sms_failed").ToList();
+    }
+
+    private async Task<string> LoginSmsAsync(HttpClient client, Flows.EnabledPhoneUser user)
+    {
+        var sent = await client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/challenge", new { channel = "sms" });
+        Assert.That(sent.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await sent.Content.ReadAsStringAsync());
+        return TelnyxReports.LastMessageIdTo(Telnyx, user.Phone);
+    }
+
+    [Test]
+    public async Task A_failed_sms_offers_a_call_which_goes_through_the_usual_challenge()
+    {
+        using var acme = await KeyAsync("acme");
+        var user = await Flows.EnablePhoneAsync(acme, Telnyx, "fallback");
+        var messageId = await LoginSmsAsync(acme, user);
+        Assert.That((await StatusAsync(acme, user.UserId)).GetProperty("fallback").ValueKind, Is.EqualTo(JsonValueKind.Null), "nothing before a report");
+
+        Assert.That(await ReportAsync(messageId, "delivery_failed"), Is.EqualTo(HttpStatusCode.NoContent));
+
+        var fallback = (await StatusAsync(acme, user.UserId)).GetProperty("fallback");
+        Assert.That(fallback.GetProperty("channel").GetString(), Is.EqualTo("call"));
+        Assert.That(fallback.GetProperty("purpose").GetString(), Is.EqualTo("login"));
+        Assert.That(fallback.GetProperty("offeredAt").GetDateTimeOffset(), Is.EqualTo(Now));
+        var audit = (await SmsFailedEventsAsync(user.UserId)).Single().GetProperty("details");
+        Assert.That(audit.GetProperty("fallbackOffered").GetString(), Is.EqualTo("call"));
+        Assert.That(audit.GetProperty("status").GetString(), Is.EqualTo("delivery_failed"));
+        Assert.That(audit.GetProperty("profile").GetString(), Is.EqualTo("acme"), "the profile the SMS was sent under");
+
+        // The portal's Call button: the usual challenge, which replaces the code, so the offer is over.
+        var call = await acme.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/challenge", new { channel = "call" });
+        Assert.That(call.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await call.Content.ReadAsStringAsync());
+        Assert.That(Telnyx.DeliveriesTo(user.Phone)[^1].Channel, Is.EqualTo("call"));
+        Assert.That((await StatusAsync(acme, user.UserId)).GetProperty("fallback").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        var verified = await Flows.VerifyAsync(acme, user.UserId, new { code = Telnyx.LastCodeTo(user.Phone) });
+        Assert.That(verified.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task A_failed_enrollment_sms_offers_a_call_for_the_pending_code()
+    {
+        using var acme = await KeyAsync("acme");
+        var (userId, phone) = (AuthApp.NewUserId("pending"), TwoFactor.PhoneFactorTests.NewPhone());
+        var enroll = await acme.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = phone, channel = "sms" });
+        Assert.That(enroll.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+
+        Assert.That(await ReportAsync(TelnyxReports.LastMessageIdTo(Telnyx, phone), "sending_failed"), Is.EqualTo(HttpStatusCode.NoContent));
+
+        var fallback = (await StatusAsync(acme, userId)).GetProperty("fallback");
+        Assert.That(fallback.GetProperty("purpose").GetString(), Is.EqualTo("pending"));
+        Assert.That(fallback.GetProperty("expiresAt").GetDateTimeOffset(), Is.EqualTo(Now.AddMinutes(10)));
+        App.Time.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
+        Assert.That((await StatusAsync(acme, userId)).GetProperty("fallback").ValueKind, Is.EqualTo(JsonValueKind.Null), "the code expired");
+    }
+
+    [Test]
+    public async Task A_delivered_sms_offers_nothing()
+    {
+        using var acme = await KeyAsync("acme");
+        var user = await Flows.EnablePhoneAsync(acme, Telnyx, "delivered");
+        var messageId = await LoginSmsAsync(acme, user);
+
+        Assert.That(await ReportAsync(messageId, "delivered"), Is.EqualTo(HttpStatusCode.NoContent));
+        Assert.That(await ReportAsync(messageId, "delivery_failed"), Is.EqualTo(HttpStatusCode.NoContent), "a second final status is ignored");
+
+        Assert.That((await StatusAsync(acme, user.UserId)).GetProperty("fallback").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        Assert.That(await SmsFailedEventsAsync(user.UserId), Is.Empty);
+    }
+
+    [Test]
+    public async Task A_profile_without_the_fallback_offers_nothing()
+    {
+        using var plain = await KeyAsync(null);
+        var user = await Flows.EnablePhoneAsync(plain, Telnyx, "plain");
+        var messageId = await LoginSmsAsync(plain, user);
+
+        Assert.That(await ReportAsync(messageId, "delivery_failed"), Is.EqualTo(HttpStatusCode.NoContent));
+
+        Assert.That((await StatusAsync(plain, user.UserId)).GetProperty("fallback").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        Assert.That(await SmsFailedEventsAsync(user.UserId), Is.Empty);
+    }
+
+    [Test]
+    public async Task A_report_after_the_code_was_used_or_replaced_offers_nothing_but_is_told()
+    {
+        using var acme = await KeyAsync("acme");
+        var user = await Flows.EnablePhoneAsync(acme, Telnyx, "late");
+        var messageId = await LoginSmsAsync(acme, user);
+        var verified = await Flows.VerifyAsync(acme, user.UserId, new { code = Telnyx.LastCodeTo(user.Phone) });
+        Assert.That(verified.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        Assert.That(await ReportAsync(messageId, "delivery_failed"), Is.EqualTo(HttpStatusCode.NoContent));
+
+        Assert.That((await StatusAsync(acme, user.UserId)).GetProperty("fallback").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        var told = (await SmsFailedEventsAsync(user.UserId)).Single().GetProperty("details");
+        Assert.That(told.TryGetProperty("fallbackOffered", out _), Is.False);
+    }
+
+    [Test]
+    public async Task The_offered_call_draws_on_the_same_daily_budget()
+    {
+        using var acme = await KeyAsync("acme");
+        var user = await Flows.EnablePhoneAsync(acme, Telnyx, "budget"); // 1 of 4
+        await LoginSmsAsync(acme, user);                                   // 2
+        await LoginSmsAsync(acme, user);                                   // 3
+        var last = await LoginSmsAsync(acme, user);                        // 4: the budget is spent
+
+        Assert.That(await ReportAsync(last, "delivery_failed"), Is.EqualTo(HttpStatusCode.NoContent));
+        Assert.That((await StatusAsync(acme, user.UserId)).GetProperty("fallback").GetProperty("channel").GetString(), Is.EqualTo("call"));
+
+        var call = await acme.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/challenge", new { channel = "call" });
+        await ProblemAssert.IsProblemAsync(call, HttpStatusCode.TooManyRequests, "daily_limit_exceeded");
+        Assert.That(Telnyx.DeliveriesTo(user.Phone).Select(d => d.Channel), Has.No.Member("call"), "no call placed");
+    }
+
+    [Test]
+    public async Task An_unknown_message_id_or_another_event_type_is_acknowledged_and_changes_nothing()
+    {
+        Assert.That(await ReportAsync("msg-" + Guid.NewGuid(), "delivery_failed"), Is.EqualTo(HttpStatusCode.NoContent));
+        using var sent = await App.CreateClient().SendAsync(Reports.Request(TelnyxReports.Finalized("x", "sent", "message.sent"), Now));
+        Assert.That(sent.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+    }
+}
