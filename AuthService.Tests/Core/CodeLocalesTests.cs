@@ -94,7 +94,7 @@ public class CodeLocalesTests
     public void The_sentence_after_the_code_gives_way_to_the_origin_bound_line_only_when_both_do_not_fit()
     {
         var german = CodeTexts.Sms(CodeLocales.Find("de")!, "Acme", "123456", 10, "portal.example.com");
-        Assert.That(german, Is.EqualTo("123456 ist Ihr Acme-Authentifizierungscode. Gültig für 10 Min.\n\n@portal.example.com #123456"));
+        Assert.That(german, Is.EqualTo("Ihr Acme-Bestätigungscode lautet 123456. Gültig für 10 Min.\n\n@portal.example.com #123456"));
 
         var russian = CodeTexts.Sms(CodeLocales.Find("ru")!, "Acme", "123456", 10, "portal.example.com");
         Assert.That(russian, Is.EqualTo("Код подтверждения Acme: 123456.\n\n@portal.example.com #123456"));

@@ -68,7 +68,7 @@ public class ProfileFlowTests : AppFixture
         var annText = LastSms(annPhone);
         var annCode = FirstCode(annText);
         Assert.That(annCode, Has.Length.EqualTo(8));
-        Assert.That(annText, Is.EqualTo($"{annCode} ist Ihr Acme-Authentifizierungscode. Gültig für 5 Min.\n\n@portal.acme.example #{annCode}"));
+        Assert.That(annText, Is.EqualTo($"Ihr Acme-Bestätigungscode lautet {annCode}. Gültig für 5 Min.\n\n@portal.acme.example #{annCode}"));
         var bobCode = FirstCode(LastSms(bobPhone));
         Assert.That(LastSms(bobPhone), Is.EqualTo($"Your Globex verification code is {bobCode}. It expires in 10 minutes."));
 
@@ -104,13 +104,13 @@ public class ProfileFlowTests : AppFixture
 
         var enrolled = await acme.PostAsJsonAsync($"/v1/users/{user}/two-factor/enroll", new { method = "phone", phoneNumber = phone, channel = "sms" });
         Assert.That(enrolled.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await enrolled.Content.ReadAsStringAsync());
-        Assert.That(LastSms(phone), Does.StartWith("Votre code d'authentification Acme est "), "FR → fr by the profile's country map");
+        Assert.That(LastSms(phone), Does.StartWith("Votre code de vérification Acme est "), "FR → fr by the profile's country map");
         var code = FirstCode(LastSms(phone));
         Assert.That((await acme.PostAsJsonAsync($"/v1/users/{user}/two-factor/enroll/confirm", new { code })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
 
         var asked = await acme.PostAsJsonAsync($"/v1/users/{user}/two-factor/challenge", new { channel = "sms", locale = "ja-JP" });
         Assert.That(asked.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await asked.Content.ReadAsStringAsync());
-        Assert.That(LastSms(phone), Does.Contain("はあなたのAcme認証コードです。"));
+        Assert.That(LastSms(phone), Does.StartWith("Acmeの確認コード: "));
 
         var call = await acme.PostAsJsonAsync($"/v1/users/{user}/two-factor/challenge", new { channel = "call", locale = "ru" });
         Assert.That(call.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await call.Content.ReadAsStringAsync());
@@ -124,7 +124,7 @@ public class ProfileFlowTests : AppFixture
         var other = AuthApp.NewUserId("us");
         Assert.That((await acme.PostAsJsonAsync($"/v1/users/{other}/two-factor/enroll", new { method = "phone", phoneNumber = us, channel = "sms" })).StatusCode,
             Is.EqualTo(HttpStatusCode.Accepted));
-        Assert.That(LastSms(us), Does.Contain("ist Ihr Acme-Authentifizierungscode"), "US is not mapped: the profile's default, de");
+        Assert.That(LastSms(us), Does.StartWith("Ihr Acme-Bestätigungscode"), "US is not mapped: the profile's default, de");
     }
 
     [Test]
