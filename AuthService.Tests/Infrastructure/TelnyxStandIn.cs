@@ -56,10 +56,13 @@ public sealed class TelnyxStandIn : IDisposable
                 .WithBody("""{"errors":[{"code":"10011","title":"Unavailable","detail":"stand-in failure"}]}"""));
     }
 
-    /// <summary>Bodies of every SMS and call request received for <paramref name="phone"/>, oldest first.</summary>
-    public IReadOnlyList<(string Channel, string Body)> DeliveriesTo(string phone) =>
+    /// <summary>Bodies of every SMS and call request received for <paramref name="phone"/> (at or after <paramref name="since"/>,
+    /// UTC, when given: WireMock logs a request when its answer is written, so a slow answer to an earlier request can be logged
+    /// after a <c>Reset()</c>), oldest first.</summary>
+    public IReadOnlyList<(string Channel, string Body)> DeliveriesTo(string phone, DateTime? since = null) =>
         Server.LogEntries
-            .Where(e => e.RequestMessage.Method == "POST" && e.RequestMessage.Body is { } body && Recipient(body) == phone)
+            .Where(e => e.RequestMessage.Method == "POST" && e.RequestMessage.Body is { } body && Recipient(body) == phone
+                        && (since is null || e.RequestMessage.DateTime.ToUniversalTime() >= since))
             .OrderBy(e => e.RequestMessage.DateTime)
             .Select(e => (e.RequestMessage.Path.EndsWith("/messages", StringComparison.Ordinal) ? "sms" : "call", e.RequestMessage.Body!))
             .ToList();

@@ -199,19 +199,23 @@ public class ProviderFaultTests
             // refused challenge still does: factor read, reservation, refund).
             Assert.That(second.Select(a => a.Ms).Max(), Is.LessThan(AttemptTimeout.TotalMilliseconds), "an open breaker fails fast");
         });
-        await AssertUnknownOutcomeCodesWorkAsync(users, first);
+        await AssertUnknownOutcomeCodesWorkAsync(users, first, started);
         await RecoverAndDeliverExactlyOnceAsync(users);
     }
 
     /// <summary>A code whose send timed out reached the stand-in late; the challenge answered "outcome unknown" and kept
     /// it, so it logs the user in, once (a later wave met the open breaker and stored nothing).</summary>
-    private async Task AssertUnknownOutcomeCodesWorkAsync(List<(string UserId, string Phone)> users, (HttpStatusCode Status, string Code, double Ms)[] wave)
+    /// <param name="since">When the wave started: an enrollment send of <see cref="EnablePhoneUsersAsync"/> that timed out on a
+    /// busy machine (and was enrolled again) can be logged by WireMock after the test's <c>Reset()</c>, when its late answer is
+    /// written; it is no delivery of this wave (it counted as a second one under a load average of 12–16).</param>
+    private async Task AssertUnknownOutcomeCodesWorkAsync(List<(string UserId, string Phone)> users, (HttpStatusCode Status, string Code, double Ms)[] wave,
+        DateTime since)
     {
         using var client = _service.Client(Instances.AdminKey);
         var worked = 0;
         for (var i = 0; i < users.Count; i++)
         {
-            var deliveries = _telnyx.DeliveriesTo(users[i].Phone);
+            var deliveries = _telnyx.DeliveriesTo(users[i].Phone, since);
             Assert.That(deliveries, Has.Count.LessThanOrEqualTo(1), "never delivered twice");
             if (wave[i].Status == HttpStatusCode.BadGateway && deliveries.Count == 1)
             {
