@@ -120,7 +120,7 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
 
         if (receipt is null)
         {
-            return TelephonyProblems.OutcomeUnknown;
+            return TelephonyProblems.OutcomeUnknown(profile.ValidityMinutes);
         }
 
         logger.LogInformation("Sent {Channel} code to {MaskedPhone}", channel, masked);

@@ -177,4 +177,17 @@ public class ProfileFlowTests : AppFixture
         var list = await Client.GetFromJsonAsync<JsonElement>("/v1/api-keys");
         Assert.That(list.GetProperty("items").EnumerateArray().Select(k => k.GetProperty("profile").GetString()), Does.Contain("acme").And.Contain("default"));
     }
+
+    [Test]
+    public async Task An_unknown_outcome_names_the_validity_of_the_profile_the_code_was_sent_under()
+    {
+        using var acme = await KeyAsync("acme");
+        Telnyx.Fail(500);
+
+        var enroll = await acme.PostAsJsonAsync($"/v1/users/{AuthApp.NewUserId("acme")}/two-factor/enroll",
+            new { method = "phone", phoneNumber = UsPhone(), channel = "sms" });
+
+        var problem = await ProblemAssert.IsProblemAsync(enroll, HttpStatusCode.BadGateway, "telephony_outcome_unknown");
+        Assert.That(problem.GetProperty("detail").GetString(), Does.Contain("within 5 minutes"), "acme's codes live 5 minutes, not 10");
+    }
 }
