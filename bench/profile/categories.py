@@ -4,7 +4,9 @@
 the GC when they are anywhere on the stack, else the category of the frame nearest the leaf that names one (a JSON
 serializer called by the audit log counts as JSON; Npgsql called by the batch counts as Npgsql). Prints a markdown table; `--per-request N` adds µs per request when the
 trace covered N requests.   bench/profile/categories.py trace.speedscope.json [--per-request N] [--seconds S]"""
-import collections, json, sys
+import collections, sys
+
+from speedscope import cpu_samples
 
 # (category, substrings of a frame's name), checked in this order against the whole stack of a sample.
 CATEGORIES = [
@@ -43,27 +45,12 @@ def categorize(names):
 def main():
     path = sys.argv[1]
     per_request = float(sys.argv[sys.argv.index("--per-request") + 1]) if "--per-request" in sys.argv else None
-    data = json.load(open(path))
-    frames = [f["name"] for f in data["shared"]["frames"]]
     spent = collections.Counter()
     total = 0.0
-    for profile in data["profiles"]:
-        if profile["type"] != "evented":
-            continue
-        stack, last = [], None
-        for event in profile["events"]:
-            at = event["at"]
-            if stack and last is not None and at > last and frames[stack[-1]] == "CPU_TIME":
-                names = [frames[i] for i in stack]
-                total += at - last
-                spent[categorize(names)] += at - last
-            last = at
-            if event["type"] == "O":
-                stack.append(event["frame"])
-            elif stack:
-                stack.pop()
-    unit = data["profiles"][0].get("unit", "milliseconds")
-    scale = 1000.0 if unit == "milliseconds" else 1.0
+    for names, took in cpu_samples(path):
+        total += took
+        spent[categorize(names)] += took
+    scale = 1000.0  # speedscope files of dotnet-trace count milliseconds
     print(f"| where the service's CPU went | share | {'µs per request |' if per_request else ''}")
     print(f"|---|---:|{'---:|' if per_request else ''}")
     for category, _ in CATEGORIES:

@@ -2,7 +2,9 @@
 """A CPU flame graph (SVG) from a speedscope file of `dotnet-trace`: only samples whose leaf is CPU_TIME (threads that
 were running), stacks merged by frame name, widths by CPU time. Hover a box for its frame and share; open in a browser.
    bench/profile/flamegraph.py trace.speedscope.json out.svg [title]"""
-import html, json, sys
+import html, sys, zlib
+
+from speedscope import cpu_samples
 
 WIDTH, ROW, MIN_SHARE = 1600, 16, 0.002
 
@@ -13,27 +15,14 @@ def short(name):
 
 
 def main():
-    data = json.load(open(sys.argv[1]))
-    frames = [f["name"] for f in data["shared"]["frames"]]
     root = {"name": "all CPU", "value": 0.0, "children": {}}
-    for profile in data["profiles"]:
-        if profile["type"] != "evented":
-            continue
-        stack, last = [], None
-        for event in profile["events"]:
-            at = event["at"]
-            if stack and last is not None and at > last and frames[stack[-1]] == "CPU_TIME":
-                node = root
-                node["value"] += at - last
-                for index in stack[:-1]:
-                    name = short(frames[index])
-                    node = node["children"].setdefault(name, {"name": name, "value": 0.0, "children": {}})
-                    node["value"] += at - last
-            last = at
-            if event["type"] == "O":
-                stack.append(event["frame"])
-            elif stack:
-                stack.pop()
+    for names, took in cpu_samples(sys.argv[1]):
+        node = root
+        node["value"] += took
+        for name in names[:-1]:
+            name = short(name)
+            node = node["children"].setdefault(name, {"name": name, "value": 0.0, "children": {}})
+            node["value"] += took
     total = root["value"] or 1.0
     boxes, depth_max = [], 0
 
@@ -55,7 +44,7 @@ def main():
            f'<text x="4" y="13">{html.escape(title)} (boxes under {MIN_SHARE:.1%} of CPU left out)</text>']
     for x, depth, width, name, share in boxes:
         y = height - (depth + 1) * ROW
-        hue = 20 + (hash(name) % 40)
+        hue = 20 + zlib.crc32(name.encode()) % 40
         label = html.escape(name[: max(0, int(width / 7) - 1)]) if width > 30 else ""
         out.append(f'<g><title>{html.escape(name)} — {share:.1%}</title><rect x="{x:.1f}" y="{y}" width="{max(width - 0.5, 0.5):.1f}" '
                    f'height="{ROW - 1}" fill="hsl({hue},80%,60%)"/><text x="{x + 2:.1f}" y="{y + 11}">{label}</text></g>')
