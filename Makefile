@@ -53,9 +53,7 @@ test: build
 	AUTHSERVICE_TEST_DB="$$conn" dotnet test AuthService.Tests --no-build -c $(CONFIG) \
 	  --filter "Category!=TelnyxContract" --logger "console;verbosity=normal" 2>&1 | tee .data/test.log | grep -vE '^\s+Passed ' ; \
 	status=$${PIPESTATUS[0]}; scripts/pg.sh stop test; \
-	passed=$$(sed -n 's/^ *Passed: *\([0-9]*\).*/\1/p' .data/test.log | tail -1); \
-	failed=$$(sed -n 's/^ *Failed: *\([0-9]*\).*/\1/p' .data/test.log | tail -1); \
-	echo "tests: $${passed:-0} passed, $${failed:-0} failed"; \
+	scripts/test-summary.sh .data/test.log tests; \
 	[ $$status -eq 0 ] || exit $$status
 	@$(MAKE) --no-print-directory contract
 	@$(MAKE) --no-print-directory portal-typecheck
@@ -74,9 +72,7 @@ test-pgbouncer: build
 	AUTHSERVICE_TEST_DB="$$pgb" AUTHSERVICE_TEST_POOLER=pgbouncer dotnet test AuthService.Tests --no-build -c $(CONFIG) \
 	  --filter "Category!=TelnyxContract" --logger "console;verbosity=normal" 2>&1 | tee .data/test-pgbouncer.log | grep -vE '^\s+Passed ' ; \
 	status=$${PIPESTATUS[0]}; scripts/pgbouncer.sh stop pgbouncer-test; scripts/pg.sh stop test-pgb; \
-	passed=$$(sed -n 's/^ *Passed: *\([0-9]*\).*/\1/p' .data/test-pgbouncer.log | tail -1); \
-	failed=$$(sed -n 's/^ *Failed: *\([0-9]*\).*/\1/p' .data/test-pgbouncer.log | tail -1); \
-	echo "tests through pgbouncer: $${passed:-0} passed, $${failed:-0} failed"; \
+	scripts/test-summary.sh .data/test-pgbouncer.log "tests through pgbouncer"; \
 	[ $$status -eq 0 ] || exit $$status
 
 contract:
