@@ -20,18 +20,26 @@ CATEGORIES = [
     ("Npgsql (protocol, parameters, SQL parsing)", ["Npgsql"]),
     ("the coalescer and the batch decision", ["Coalescer", "DecideTotpBatchAsync", "ProofDecisions", "AttemptLedger", "AuditLog", "WebhookOutbox", "WebhookEvents"]),
     ("routing, binding, endpoint filters", ["Microsoft.AspNetCore.Routing", "RequestDelegateFactory", "EndpointFilter", "UserIdFilter", "RetryAfterHeaderFilter"]),
-    ("the verify use case (TwoFactor, Devices, Profiles)", ["AuthService.Api"]),
+    ("the verify use case (TwoFactor, Devices, Profiles)", ["AuthService.Api!"]),
     ("Kestrel and HTTP parsing", ["Kestrel", "System.IO.Pipelines", "Microsoft.AspNetCore.Server"]),
     ("sockets and the I/O loop", ["System.Net.Sockets"]),
     ("other middleware (ASP.NET Core)", ["Microsoft.AspNetCore"]),
+    ("thread pool: dispatching work items", ["PortableThreadPool", "ThreadPoolWorkQueue"]),
+    ("native code without a managed frame (runtime, kernel)", []),
     ("async machinery and the rest", [""]),
 ]
+
+# The root frame of every stack names the process ("Process64 dotnet (pid) Args: …AuthService.Api.dll"): never a category.
+ROOT = "Process64 "
 
 
 ANYWHERE = 2  # the first two categories count wherever they are on the stack
 
 
 def categorize(names):
+    names = [name for name in names if not name.startswith(ROOT) and name != "CPU_TIME"]
+    if not names:
+        return "native code without a managed frame (runtime, kernel)"
     for category, needles in CATEGORIES[:ANYWHERE]:
         if any(needle in name for name in names for needle in needles):
             return category
