@@ -89,9 +89,12 @@ public static class AttemptLedger
             limit = a.AttemptsPerMinute, apiKeyId = a.ApiKeyId, auditDetails = a.AuditDetails,
         }, transaction);
 
-    /// <summary>The same statement as <see cref="TryAcceptTotpStepAsync"/>, as one command of a batch.</summary>
-    public static NpgsqlBatchCommand AcceptTotpStepCommand(TotpAcceptance a) =>
-        new(AcceptTotpStepSql)
+    /// <summary>The same statement as <see cref="TryAcceptTotpStepAsync"/>, as one command of a batch. With
+    /// <paramref name="onAcceptance"/> (a login from a new device), that audit event and its webhook events are written by the
+    /// same statement when, and only when, it accepts: one statement per login instead of two.</summary>
+    public static NpgsqlBatchCommand AcceptTotpStepCommand(TotpAcceptance a, AuditEvent? onAcceptance = null)
+    {
+        var command = new NpgsqlBatchCommand(AcceptTotpStepSql)
         {
             Parameters =
             {
@@ -105,6 +108,19 @@ public static class AttemptLedger
                 new NpgsqlParameter<string>("auditDetails", a.AuditDetails),
             },
         };
+        if (onAcceptance is null)
+        {
+            return command;
+        }
+
+        command.Parameters.Add(new NpgsqlParameter<string>("alsoType", onAcceptance.EventType));
+        command.Parameters.Add(new NpgsqlParameter<string>("alsoDetails", AuditLog.Details(onAcceptance)));
+        var webhooks = WebhookEvents.FromAudit(onAcceptance, a.UserId, a.ApiKeyId, a.Now);
+        command.CommandText = AcceptTotpStepCtes + AlsoOnAcceptanceCte
+            + (webhooks.Count == 0 ? "" : ", " + WebhookOutbox.Ctes(webhooks, command.Parameters, onlyIfRowsIn: "accepted"))
+            + AcceptTotpStepSelect;
+        return command;
+    }
 
     /// <summary>Takes the user's lock for the rest of <paramref name="transaction"/> (a support reset, which decides nothing
     /// on attempts but must not interleave with one).</summary>
@@ -192,7 +208,7 @@ public static class AttemptLedger
         await batch.ExecuteNonQueryAsync();
     }
 
-    private const string AcceptTotpStepSql = $"""
+    private const string AcceptTotpStepCtes = $"""
         with accepted as (
             update factors set last_totp_step = @step, last_used_at = @now, updated_at = @now
             where user_id = @userId and factor_id = @factorId and method = 'totp' and last_totp_step < @step
@@ -206,6 +222,19 @@ public static class AttemptLedger
             insert into audit_events (user_id, event_type, occurred_at, api_key_id, details)
             select @userId, '{AuditEvents.VerificationSucceeded}', @now, @apiKeyId, @auditDetails::jsonb from accepted
         )
+        """;
+
+    private const string AlsoOnAcceptanceCte = """
+        , also as (
+            insert into audit_events (user_id, event_type, occurred_at, api_key_id, details)
+            select @userId, @alsoType, @now, @apiKeyId, @alsoDetails::jsonb from accepted
+        )
+        """;
+
+    private const string AcceptTotpStepSelect = """
+
         select (select count(*)::int from backup_codes where user_id = @userId and used_at is null) from accepted
         """;
+
+    private const string AcceptTotpStepSql = AcceptTotpStepCtes + AcceptTotpStepSelect;
 }

@@ -41,7 +41,17 @@ public static class WebhookOutbox
             return audit;
         }
 
-        var sql = new System.Text.StringBuilder("with ");
+        audit.CommandText = "with " + Ctes(events, audit.Parameters, onlyIfRowsIn: null) + " " + audit.CommandText;
+        return audit;
+    }
+
+    /// <summary>The CTEs that write <paramref name="events"/> to the outbox (<c>e0 as (…), d0 as (…), …</c>, without the
+    /// leading <c>with</c>), their parameters added to <paramref name="parameters"/>. With <paramref name="onlyIfRowsIn"/>, the
+    /// name of an earlier CTE of the statement, an event is written only when that CTE returned a row (an acceptance).</summary>
+    internal static string Ctes(IReadOnlyList<WebhookEvent> events, NpgsqlParameterCollection parameters, string? onlyIfRowsIn)
+    {
+        var sql = new System.Text.StringBuilder();
+        var only = onlyIfRowsIn is null ? "" : $" and exists (select 1 from {onlyIfRowsIn})";
         for (var i = 0; i < events.Count; i++)
         {
             var e = events[i];
@@ -51,7 +61,7 @@ public static class WebhookOutbox
                 {(i == 0 ? "" : ", ")}e{i} as (
                     insert into webhook_events (id, type, user_id, body, created_at)
                     select {p}id, {p}type, {p}user, {p}body, {p}now
-                    where exists (select 1 from webhook_endpoints w where {match})
+                    where exists (select 1 from webhook_endpoints w where {match}){only}
                       and ({p}since is null or not exists (
                           select 1 from webhook_events x where x.user_id = {p}user and x.type = {p}type and x.created_at > {p}since))
                     returning id
@@ -62,7 +72,6 @@ public static class WebhookOutbox
                     order by w.id
                 )
                 """);
-            var parameters = audit.Parameters;
             parameters.Add(new NpgsqlParameter<Guid>($"e{i}_id", e.Id));
             parameters.Add(new NpgsqlParameter<string>($"e{i}_type", e.Type));
             parameters.Add(new NpgsqlParameter($"e{i}_user", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)e.UserId ?? DBNull.Value });
@@ -74,8 +83,7 @@ public static class WebhookOutbox
             });
         }
 
-        audit.CommandText = sql.Append(' ').Append(audit.CommandText).ToString();
-        return audit;
+        return sql.ToString();
     }
 
     public static async Task AddAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<WebhookEvent> events)

@@ -113,12 +113,9 @@ public sealed partial class ProofCheck : IDisposable
             {
                 var factor = totp[matched];
                 lastSteps[factor.FactorId] = decision.Step;
-                writes.Add(AttemptLedger.AcceptTotpStepCommand(TotpMethod.Acceptance(Limits, factor, decision, attempt.Stage, attempt.Now, attempt.Actor)));
-                if (attempt.NewDevice)
-                {
-                    // In the same commit as the acceptance, which under the user's lock takes the step the decision saw.
-                    writes.Add(AuditLog.Command(attempt.UserId, new AuditEvent.NewDeviceLogin(FactorMethods.Totp, factor.FactorId), attempt.Now, attempt.Actor));
-                }
+                // A login from a new device writes new_device_login in the acceptance's own statement, only if it accepts.
+                writes.Add(AttemptLedger.AcceptTotpStepCommand(TotpMethod.Acceptance(Limits, factor, decision, attempt.Stage, attempt.Now, attempt.Actor),
+                    attempt.NewDevice ? new AuditEvent.NewDeviceLogin(FactorMethods.Totp, factor.FactorId) : null));
 
                 accepted.Add((i, decision.DriftSteps, factor.FactorId));
                 continue;
