@@ -13,6 +13,8 @@ RUN dotnet publish AuthService.Api/AuthService.Api.csproj -c Release -o /app --n
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app
 COPY --from=build /app .
+# The one MPL-2.0 file in its Source Code Form, with the notice that names it (THIRD-PARTY-NOTICES.md, MPL-2.0 §3.2).
+COPY THIRD-PARTY-NOTICES.md AuthService.Core/Phone/CodeLocales.Sourced.cs ./third-party/
 ENV ASPNETCORE_URLS=http://+:8080 \
     ASPNETCORE_ENVIRONMENT=Production
 EXPOSE 8080

@@ -12,7 +12,7 @@ public class CodeLocalesTests
     private const string LongestCode = "12345678";
 
     /// <summary>The locales whose text stays in the GSM-7 default alphabet (160 a segment); all others are UCS-2 (70).</summary>
-    private static readonly HashSet<string> Gsm7Locales = ["en", "da", "de", "fi", "fr", "id", "it", "nb", "nl", "sv"];
+    private static readonly HashSet<string> Gsm7Locales = ["en", "da", "de", "fi", "fr", "id", "it", "nb", "nl", "sv", "tr"];
 
     public static IEnumerable<string> Tags => CodeLocales.Tags;
 
@@ -94,7 +94,7 @@ public class CodeLocalesTests
     public void The_sentence_after_the_code_gives_way_to_the_origin_bound_line_only_when_both_do_not_fit()
     {
         var german = CodeTexts.Sms(CodeLocales.Find("de")!, "Acme", "123456", 10, "portal.example.com");
-        Assert.That(german, Is.EqualTo("Ihr Acme-Bestätigungscode lautet 123456. Gültig für 10 Min.\n\n@portal.example.com #123456"));
+        Assert.That(german, Is.EqualTo("123456 ist Ihr Acme-Bestätigungscode. Läuft in 10 Minuten ab.\n\n@portal.example.com #123456"));
 
         var russian = CodeTexts.Sms(CodeLocales.Find("ru")!, "Acme", "123456", 10, "portal.example.com");
         Assert.That(russian, Is.EqualTo("Код подтверждения Acme: 123456.\n\n@portal.example.com #123456"));
