@@ -61,11 +61,11 @@ start)
     port=$(sed -n 4p "$dir/data/postmaster.pid" 2>/dev/null || echo "$port")
   else
     extra=""
-    # Test clusters are throwaway: durability buys nothing there. `dev` and the benchmark cluster `bench` run durable
-    # (PostgreSQL's defaults), as production must: a lost commit would make a used code valid again.
+    # Test clusters are throwaway: durability buys nothing there. `dev` and the bench's and soak's clusters (`bench*`,
+    # `soak*`) run durable (PostgreSQL's defaults), as production must: a lost commit would make a used code valid again.
     # PG_UNSAFE_FAST=1 turns durability off for any cluster (the bench's labelled fsync-off variant).
     case "$name" in
-      dev|bench) [ "${PG_UNSAFE_FAST:-0}" = 1 ] && extra="-c fsync=off -c synchronous_commit=off -c full_page_writes=off" ;;
+      dev|bench|bench-*|soak|soak-*) [ "${PG_UNSAFE_FAST:-0}" = 1 ] && extra="-c fsync=off -c synchronous_commit=off -c full_page_writes=off" ;;
       *) extra="-c fsync=off -c synchronous_commit=off -c full_page_writes=off" ;;
     esac
     # Profiling hook, e.g. PG_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements".
