@@ -17,20 +17,28 @@ public static class LoadEntry
         var o = BenchOptions.Parse(args);
         if (o.SoakMinutes is { } minutes)
         {
-            return await SoakRun.MainAsync(o, minutes);
+            var soak = new SoakReport(o, TimeSpan.FromMinutes(minutes));
+            return await PrintedAsync("soak", () => SoakRun.RunAsync(o, soak), soak.Print, () => soak.Passed);
         }
 
         var report = new Report(o);
+        return await PrintedAsync("bench", () => RunAsync(o, report), report.Print, () => report.PipelineOk);
+    }
+
+    /// <summary>Runs, prints the report also when the run failed part-way (what was measured stays visible), and gives the
+    /// exit code: 0 only when the run completed and <paramref name="passed"/>.</summary>
+    private static async Task<int> PrintedAsync(string what, Func<Task> run, Action print, Func<bool> passed)
+    {
         try
         {
-            await RunAsync(o, report);
-            report.Print();
-            return report.PipelineOk ? 0 : 1;
+            await run();
+            print();
+            return passed() ? 0 : 1;
         }
         catch (Exception e)
         {
-            report.Print();
-            Console.Error.WriteLine($"bench: FAILED: {e.Message}");
+            print();
+            Console.Error.WriteLine($"{what}: FAILED: {e.Message}");
             return 1;
         }
     }

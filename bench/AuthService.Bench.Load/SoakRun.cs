@@ -12,24 +12,7 @@ public static class SoakRun
 {
     public static readonly TimeSpan RssInterval = TimeSpan.FromSeconds(10);
 
-    public static async Task<int> MainAsync(BenchOptions o, double minutes)
-    {
-        var report = new SoakReport(o, TimeSpan.FromMinutes(minutes));
-        try
-        {
-            await RunAsync(o, report);
-            report.Print();
-            return report.Passed ? 0 : 1;
-        }
-        catch (Exception e)
-        {
-            report.Print();
-            Console.Error.WriteLine($"soak: FAILED: {e.Message}");
-            return 1;
-        }
-    }
-
-    private static async Task RunAsync(BenchOptions o, SoakReport report)
+    public static async Task RunAsync(BenchOptions o, SoakReport report)
     {
         report.LoadAverageBefore = LoadAverage();
         using var telnyx = new TelnyxStandIn(ServiceProcess.FreePort());
