@@ -19,6 +19,7 @@ help:
 	@echo "make migrate  apply database migrations (to ConnectionStrings__Auth, or the local cluster)"
 	@echo "make rotate-keys  re-seal stored secrets under Encryption:ActiveKeyId"
 	@echo "make bench    benchmarks (bench/README.md); make bench-smoke: a seconds-long pipeline check"
+	@echo "make soak     SOAK_MINUTES (default 20) of verify at half of saturation, durable PostgreSQL (.data/soak/report.md)"
 	@echo "make profile  one verify round under dotnet-trace and pg_stat_statements (.data/profile/)"
 	@echo "make openapi  regenerate openapi.yaml from the running code"
 	@echo "make contract check the Telnyx requests against the spec (Prism)"
@@ -138,7 +139,7 @@ ha-test:
 # Figures are reported, never asserted; the exit code says only whether the pipeline ran and every verify got 200.
 # BENCH_BASELINE_DLL=path/to/AuthService.Api.dll adds another build (e.g. the commit before a change) as a further
 # workload of the same rounds, on its own database: a same-run before/after pair. BENCH_ARGS=--no-micro skips micro.
-.PHONY: bench bench-smoke bench-pgbouncer profile
+.PHONY: bench bench-smoke bench-pgbouncer profile soak
 bench:
 	@bench/run.sh $(BENCH_ARGS)
 
@@ -153,3 +154,8 @@ profile:
 
 bench-pgbouncer:
 	@bench/run.sh --pgbouncer --users 40000 --warmup 5 --cold-starts 1 --half-duration 2 --backup-codes 0 $(BENCH_ARGS)
+
+# Issue 27's soak (bench/README.md): not in CI. Exit code non-zero when a check fails (errors, p99 drift, RSS drift).
+# Its own cluster and port (BENCH_PG_PORT, default 25460), so it never touches a bench's cluster.
+soak:
+	@SOAK_MINUTES=$(or $(SOAK_MINUTES),20) bench/run.sh --soak $(BENCH_ARGS)

@@ -6,6 +6,8 @@
 # behind it, measured as a further phase in the same rounds; skips the micro benchmarks (`make bench-pgbouncer`).
 # BENCH_BASELINE_DLL=path/to/AuthService.Api.dll: another build of the service (e.g. the commit before a change) on its
 # own database of the same cluster, measured as a further phase in the same rounds (a same-run before/after pair).
+# --soak: `make soak` (issue 27) instead: saturation, then SOAK_MINUTES (default 20) of the open loop at half of it, on its
+# own cluster (soak-pg, BENCH_PG_PORT default 25460) and output folder (.data/soak/report.md); no micro benchmarks.
 # Nothing is left running: the trap stops the cluster and every child the load client recorded in the pid file.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,11 +19,13 @@ if [ "${1:-}" = "--smoke" ]; then smoke=1; shift; fi
 durability=durable
 pgbouncer=""
 micro=1
+soak=""
 args=()
 for arg in "$@"; do
   if [ "$arg" = "--fsync-off" ]; then durability=fsync-off; export PG_UNSAFE_FAST=1
   elif [ "$arg" = "--pgbouncer" ]; then pgbouncer=1; micro=""
   elif [ "$arg" = "--no-micro" ]; then micro=""
+  elif [ "$arg" = "--soak" ]; then soak=1; micro=""
   else args+=("$arg"); fi
 done
 set -- ${args[@]+"${args[@]}"}
@@ -29,6 +33,7 @@ set -- ${args[@]+"${args[@]}"}
 cluster=${BENCH_PG_NAME:-bench-pg}
 port=${BENCH_PG_PORT:-25450}
 out=.data/bench
+if [ -n "$soak" ]; then cluster=${BENCH_PG_NAME:-soak-pg}; port=${BENCH_PG_PORT:-25460}; out=.data/soak; fi
 mkdir -p "$out"
 pids="$out/children.pid"
 : >"$pids"
@@ -71,4 +76,9 @@ fi
 if [ -n "$smoke" ]; then
   load_args+=(--smoke --rounds 1 --users 2000 --workers 4 --warmup 0.5 --duration 1 --half-duration 1 --cold-starts 1 --backup-codes 0)
 fi
-dotnet "bench/AuthService.Bench.Load/bin/Release/$bin/AuthService.Bench.Load.dll" "${load_args[@]}" "$@" | tee "$out/table.txt"
+table="$out/table.txt"
+if [ -n "$soak" ]; then
+  load_args+=(--soak-minutes "${SOAK_MINUTES:-20}" --cold-starts 1 --backup-codes 0)
+  table="$out/report.md"
+fi
+dotnet "bench/AuthService.Bench.Load/bin/Release/$bin/AuthService.Bench.Load.dll" "${load_args[@]}" "$@" | tee "$table"

@@ -19,7 +19,8 @@ public sealed record BenchOptions(
     bool Smoke,
     string Durability,
     string? PgBouncerConnectionString = null,
-    string? BaselineDll = null)
+    string? BaselineDll = null,
+    double? SoakMinutes = null)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -49,6 +50,7 @@ public sealed record BenchOptions(
             args.Contains("--smoke"),
             Get("durability") ?? "durable",
             Get("pgbouncer"), // PgBouncer (transaction pooling) in front of --pg: adds a verify phase through it
-            Get("baseline-dll")); // another build of the service: adds a verify phase on its own database (same-run A/B)
+            Get("baseline-dll"), // another build of the service: adds a verify phase on its own database (same-run A/B)
+            Get("soak-minutes") is { } soak ? double.Parse(soak, CultureInfo.InvariantCulture) : null); // `make soak` (SoakRun.cs)
     }
 }

@@ -15,45 +15,38 @@ public static class LoadEntry
     public static async Task<int> Main(string[] args)
     {
         var o = BenchOptions.Parse(args);
+        if (o.SoakMinutes is { } minutes)
+        {
+            var soak = new SoakReport(o, TimeSpan.FromMinutes(minutes));
+            return await PrintedAsync("soak", () => SoakRun.RunAsync(o, soak), soak.Print, () => soak.Passed);
+        }
+
         var report = new Report(o);
+        return await PrintedAsync("bench", () => RunAsync(o, report), report.Print, () => report.PipelineOk);
+    }
+
+    /// <summary>Runs, prints the report also when the run failed part-way (what was measured stays visible), and gives the
+    /// exit code: 0 only when the run completed and <paramref name="passed"/>.</summary>
+    private static async Task<int> PrintedAsync(string what, Func<Task> run, Action print, Func<bool> passed)
+    {
         try
         {
-            await RunAsync(o, report);
-            report.Print();
-            return report.PipelineOk ? 0 : 1;
+            await run();
+            print();
+            return passed() ? 0 : 1;
         }
         catch (Exception e)
         {
-            report.Print();
-            Console.Error.WriteLine($"bench: FAILED: {e.Message}");
+            print();
+            Console.Error.WriteLine($"{what}: FAILED: {e.Message}");
             return 1;
         }
     }
 
     private static async Task RunAsync(BenchOptions o, Report report)
     {
-        var keyId = "bench1";
-        var key = RandomNumberGenerator.GetBytes(32);
-        var box = new SecretBox(new Dictionary<string, byte[]> { [keyId] = key }, keyId);
-        var adminKey = "bench-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
         using var telnyx = new TelnyxStandIn(ServiceProcess.FreePort());
-        var serviceEnv = new Dictionary<string, string>
-        {
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["Encryption__ActiveKeyId"] = keyId,
-            [$"Encryption__Keys__{keyId}"] = Convert.ToBase64String(key),
-            ["Auth__BootstrapAdminKey"] = adminKey,
-            ["Telephony__Provider"] = "telnyx",
-            ["Telephony__Telnyx__ApiKey"] = "x",
-            ["Telephony__Telnyx__FromNumber"] = "+13035550100",
-            ["Telephony__Telnyx__BaseUrl"] = telnyx.BaseUrl,
-            ["Serilog__MinimumLevel__Default"] = "Warning",
-            // The challenge phase sends ~N/4 SMS to US numbers within a minute: far above the deployment-wide caps'
-            // defaults (500 per country and hour), which would answer 503 telephony_capped after the 500th. Far from a
-            // cap the reservation takes the shared lock, as a production deployment does on an ordinary day.
-            ["Telephony__Caps__Daily"] = "100000000",
-            ["Telephony__Caps__PerCountryHourly"] = "100000000",
-        };
+        var (box, adminKey, serviceEnv) = ServiceSetup(telnyx);
 
         // 1. Each build migrates its own empty database on its first start; seed behind it. The baseline build
         //    (--baseline-dll) gets its own database in the same cluster: an older build may refuse a newer schema.
@@ -155,6 +148,35 @@ public static class LoadEntry
         {
             service?.Dispose();
         }
+    }
+
+    /// <summary>The key ring, the bootstrap admin key and the production-like environment every benched service runs with
+    /// (also <c>make soak</c>'s, SoakRun.cs).</summary>
+    public static (SecretBox Box, string AdminKey, Dictionary<string, string> Environment) ServiceSetup(TelnyxStandIn telnyx)
+    {
+        var keyId = "bench1";
+        var key = RandomNumberGenerator.GetBytes(32);
+        var box = new SecretBox(new Dictionary<string, byte[]> { [keyId] = key }, keyId);
+        var adminKey = "bench-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        var serviceEnv = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["Encryption__ActiveKeyId"] = keyId,
+            [$"Encryption__Keys__{keyId}"] = Convert.ToBase64String(key),
+            ["Auth__BootstrapAdminKey"] = adminKey,
+            ["Telephony__Provider"] = "telnyx",
+            ["Telephony__Telnyx__ApiKey"] = "x",
+            ["Telephony__Telnyx__FromNumber"] = "+13035550100",
+            ["Telephony__Telnyx__BaseUrl"] = telnyx.BaseUrl,
+            ["Serilog__MinimumLevel__Default"] = "Warning",
+            // The challenge phase sends ~N/4 SMS to US numbers within a minute: far above the deployment-wide caps'
+            // defaults (500 per country and hour), which would answer 503 telephony_capped after the 500th. Far from a
+            // cap the reservation takes the shared lock, as a production deployment does on an ordinary day.
+            ["Telephony__Caps__Daily"] = "100000000",
+            ["Telephony__Caps__PerCountryHourly"] = "100000000",
+        };
+
+        return (box, adminKey, serviceEnv);
     }
 
     /// <summary>One closed-loop workload, measured in several rounds against one database.</summary>
