@@ -21,7 +21,7 @@ public static class LoadEntry
             return await PrintedAsync("soak", () => SoakRun.RunAsync(o, soak), soak.Print, () => soak.Passed);
         }
 
-        var report = new Report(o);
+        var report = new Report(o) { ServerDurability = await SoakRun.DurabilityAsync(o.PgConnectionString) };
         return await PrintedAsync("bench", () => RunAsync(o, report), report.Print, () => report.PipelineOk);
     }
 

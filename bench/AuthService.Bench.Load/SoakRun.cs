@@ -62,7 +62,7 @@ public static class SoakRun
     }
 
     /// <summary>What the cluster really runs with, read from the server rather than assumed from the script.</summary>
-    private static async Task<string> DurabilityAsync(string connectionString)
+    internal static async Task<string> DurabilityAsync(string connectionString)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
