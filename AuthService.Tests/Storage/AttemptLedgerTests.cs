@@ -37,6 +37,43 @@ public class AttemptLedgerTests : AppFixture
         Assert.That(failures[0], Is.EqualTo(Now.AddSeconds(-5)).Within(TimeSpan.FromMilliseconds(1)));
     }
 
+    /// <summary>A coalesced login from a new device carries its <c>new_device_login</c> row and webhook in the acceptance's own
+    /// statement: written when the statement accepts the step, and not at all when it refuses it (a step not later than the
+    /// last accepted one), with an endpoint subscribed so the webhook CTEs run. All in one transaction that is rolled back, so
+    /// the endpoint and its outbox rows never reach the other tests of the shared service.</summary>
+    [Test]
+    public async Task The_new_device_row_and_webhook_are_written_only_when_the_accept_statement_accepts()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        await using var connection = await OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await connection.ExecuteAsync("""
+            insert into webhook_endpoints (id, url, events, secret, created_at) values (gen_random_uuid(), 'https://93.184.215.14/hooks', '{*}', '\x00', now())
+            """, transaction: transaction);
+        var (factorId, lastStep) = await connection.QuerySingleAsync<(Guid, long)>(
+            "select factor_id, last_totp_step from factors where user_id = @u and method = 'totp'", new { u = user.UserId }, transaction);
+
+        async Task<(bool Accepted, long Rows, long Webhooks)> AcceptAsync(long step)
+        {
+            var acceptance = new AttemptLedger.TotpAcceptance(user.UserId, factorId, step, Now, Now.AddMinutes(-1), 5, null, "{}");
+            await using var batch = new NpgsqlBatch(connection);
+            batch.BatchCommands.Add(AttemptLedger.AcceptTotpStepCommand(acceptance, new Api.Events.AuditEvent.NewDeviceLogin("totp", factorId)));
+            bool accepted;
+            await using (var reader = await batch.ExecuteReaderAsync())
+            {
+                accepted = await reader.ReadAsync();
+            }
+
+            return (accepted,
+                await connection.ExecuteScalarAsync<long>("select count(*) from audit_events where user_id = @u and event_type = 'new_device_login'", new { u = user.UserId }, transaction),
+                await connection.ExecuteScalarAsync<long>("select count(*) from webhook_events where user_id = @u and type = 'two_factor.new_device_login'", new { u = user.UserId }, transaction));
+        }
+
+        Assert.That(await AcceptAsync(lastStep), Is.EqualTo((false, 0L, 0L)), "a refused step writes neither the row nor the webhook");
+        Assert.That(await AcceptAsync(lastStep + 1), Is.EqualTo((true, 1L, 1L)), "an accepted step writes both, once");
+        await transaction.RollbackAsync();
+    }
+
     [Test]
     public async Task A_batch_holds_its_users_locks_until_its_writes_commit()
     {
