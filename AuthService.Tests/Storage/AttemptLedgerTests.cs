@@ -37,6 +37,34 @@ public class AttemptLedgerTests : AppFixture
         Assert.That(failures[0], Is.EqualTo(Now.AddSeconds(-5)).Within(TimeSpan.FromMilliseconds(1)));
     }
 
+    /// <summary>A login rewrites its factor's row; that rewrite must stay a HOT update (no index entry, no tuple on another page),
+    /// which the same-run A/B bench showed is what keeps the accept statement's WAL near the pre-issue-22 build's (migration
+    /// 0014). It fails when an index is put on a column the accept updates (last_totp_step, last_used_at, updated_at), or when the
+    /// table loses the room per page. Counted by PostgreSQL for this transaction alone, which is rolled back.</summary>
+    [Test]
+    public async Task The_accept_statement_rewrites_the_factor_row_as_a_hot_update()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        await using var connection = await OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        var (factorId, lastStep) = await connection.QuerySingleAsync<(Guid, long)>(
+            "select factor_id, last_totp_step from factors where user_id = @u and method = 'totp'", new { u = user.UserId }, transaction);
+        for (var step = lastStep + 1; step <= lastStep + 3; step++)
+        {
+            var acceptance = new AttemptLedger.TotpAcceptance(user.UserId, factorId, step, Now, Now.AddMinutes(-1), 5, null, "{}");
+            Assert.That(await AttemptLedger.TryAcceptTotpStepAsync(connection, transaction, acceptance), Is.Not.Null, $"step {step} accepted");
+        }
+
+        var (updated, hot, fillfactor) = await connection.QuerySingleAsync<(long, long, string?)>("""
+            select pg_stat_get_xact_tuples_updated('factors'::regclass), pg_stat_get_xact_tuples_hot_updated('factors'::regclass),
+                   (select option_value from pg_options_to_table((select reloptions from pg_class where oid = 'factors'::regclass))
+                    where option_name = 'fillfactor')
+            """, transaction: transaction);
+        Assert.That((updated, hot), Is.EqualTo((3L, 3L)), "every accept is one HOT update of the factor row");
+        Assert.That(fillfactor, Is.EqualTo("50"), "migration 0014's room per page");
+        await transaction.RollbackAsync();
+    }
+
     /// <summary>A coalesced login from a new device carries its <c>new_device_login</c> row and webhook in the acceptance's own
     /// statement: written when the statement accepts the step, and not at all when it refuses it (a step not later than the
     /// last accepted one), with an endpoint subscribed so the webhook CTEs run. All in one transaction that is rolled back, so
