@@ -80,5 +80,6 @@ table="$out/table.txt"
 if [ -n "$soak" ]; then
   load_args+=(--soak-minutes "${SOAK_MINUTES:-20}" --cold-starts 1 --backup-codes 0)
   table="$out/report.md"
+  export SOAK_TIMELINE="$out/timeline.tsv"
 fi
 dotnet "bench/AuthService.Bench.Load/bin/Release/$bin/AuthService.Bench.Load.dll" "${load_args[@]}" "$@" | tee "$table"

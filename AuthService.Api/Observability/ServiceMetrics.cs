@@ -24,6 +24,16 @@ public static class ServiceMetrics
     public static readonly Gauge TelephonyCircuit = Metrics.CreateGauge("authservice_telephony_circuit_state",
         "Telephony circuit breaker: 0 closed, 1 open, 2 half-open.");
 
+    /// <summary>Logins per coalesced TOTP batch (one locked read, one commit each): small batches under load mean more
+    /// commits per login.</summary>
+    public static readonly Histogram LoginBatchSize = Metrics.CreateHistogram("authservice_login_batch_size",
+        "TOTP logins decided and committed together in one coalesced batch.",
+        new HistogramConfiguration { Buckets = [1, 2, 4, 8, 16, 32, 64] });
+
+    /// <summary>Logins still queued when the last batch started; the queue holds 1,024, and a full queue answers 503.</summary>
+    public static readonly Gauge LoginQueue = Metrics.CreateGauge("authservice_login_queue_waiting",
+        "TOTP logins still waiting for a coalesced batch when the last batch started (capacity 1,024; beyond it 503).");
+
     /// <summary>Not exported until first measured (never with <c>Health:ClockSkewCheck=false</c>).</summary>
     public static readonly Gauge ClockSkew = Metrics.CreateGauge("authservice_clock_skew_seconds",
         "This instance's clock minus the database's (clock_timestamp(), corrected for half the round trip), in seconds, as " +

@@ -12,6 +12,7 @@ public sealed class Coalescer<TItem, TResult> : IDisposable
     private readonly Channel<Entry> _queue;
     private readonly Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> _run;
     private readonly int _maxBatch;
+    private readonly Action<int, int>? _onBatch;
     private readonly Task[] _workers;
     private volatile bool _disposed;
 
@@ -19,11 +20,14 @@ public sealed class Coalescer<TItem, TResult> : IDisposable
     /// <param name="maxBatch">Most items per batch.</param>
     /// <param name="workers">Batches in flight at once (each holds one pooled connection while it runs).</param>
     /// <param name="capacity">Most requests waiting; beyond it <see cref="TryRun"/> refuses.</param>
-    public Coalescer(Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> run, int maxBatch, int workers, int capacity = 1024)
+    /// <param name="onBatch">Told each batch's size and how many requests were still waiting when it started (metrics).</param>
+    public Coalescer(Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> run, int maxBatch, int workers, int capacity = 1024,
+        Action<int, int>? onBatch = null)
     {
         _queue = Channel.CreateBounded<Entry>(new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.Wait });
         _run = run;
         _maxBatch = maxBatch;
+        _onBatch = onBatch;
         using (ExecutionContext.SuppressFlow()) // the workers serve every request: none may inherit its creator's ambient state
         {
             _workers = Enumerable.Range(0, workers).Select(_ => Task.Run(WorkAsync)).ToArray();
@@ -61,6 +65,7 @@ public sealed class Coalescer<TItem, TResult> : IDisposable
                 continue; // another worker took them
             }
 
+            _onBatch?.Invoke(batch.Count, _queue.Reader.Count);
             try
             {
                 var results = await _run(batch.Select(e => e.Item).ToList());

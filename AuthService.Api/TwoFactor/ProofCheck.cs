@@ -44,7 +44,12 @@ public sealed partial class ProofCheck : IDisposable
         _time = time;
         _logger = logger;
         Limits = new AttemptLimits(limits.Value.AttemptsPerMinute, limits.Value.LockoutThreshold);
-        _totpLogins = new Coalescer<TotpAttempt, Result<VerifyResponse>?>(DecideTotpBatchAsync, MaxBatch, workers: Workers);
+        _totpLogins = new Coalescer<TotpAttempt, Result<VerifyResponse>?>(DecideTotpBatchAsync, MaxBatch, workers: Workers,
+            onBatch: (size, waiting) =>
+            {
+                ServiceMetrics.LoginBatchSize.Observe(size);
+                ServiceMetrics.LoginQueue.Set(waiting);
+            });
     }
 
     public AttemptLimits Limits { get; }

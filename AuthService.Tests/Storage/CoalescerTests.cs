@@ -40,6 +40,42 @@ public class CoalescerTests
         Assert.That(batches[1], Is.EquivalentTo(Enumerable.Range(1, 30)));
     }
 
+    /// <summary>The metrics hook (<c>authservice_login_batch_size</c>, <c>authservice_login_queue_waiting</c>) hears each
+    /// batch's real size and what was still queued behind it: 30 requests queued behind a running batch, taken 8 at a time,
+    /// leave 22, 14, 6 and then 0 waiting.</summary>
+    [Test]
+    public async Task Each_batch_reports_its_size_and_what_still_waits()
+    {
+        var reported = new List<(int Size, int Waiting)>();
+        var firstStarted = new TaskCompletionSource();
+        var releaseFirst = new TaskCompletionSource();
+        using var coalescer = new Coalescer<int, int>(async items =>
+        {
+            if (items.Contains(0))
+            {
+                firstStarted.TrySetResult();
+                await releaseFirst.Task;
+            }
+
+            return items.ToList();
+        }, maxBatch: 8, workers: 1, onBatch: (size, waiting) =>
+        {
+            lock (reported)
+            {
+                reported.Add((size, waiting));
+            }
+        });
+
+        var first = Run(coalescer, 0);
+        await firstStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var rest = Enumerable.Range(1, 30).Select(i => Run(coalescer, i)).ToList();
+        releaseFirst.SetResult();
+        await first;
+        await Task.WhenAll(rest);
+
+        Assert.That(reported, Is.EqualTo(new[] { (1, 0), (8, 22), (8, 14), (8, 6), (6, 0) }));
+    }
+
     [Test]
     public async Task A_batch_never_exceeds_its_size()
     {

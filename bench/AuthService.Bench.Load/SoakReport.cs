@@ -21,6 +21,7 @@ public sealed class SoakReport(BenchOptions options, TimeSpan duration)
     public GcCounters? StartGc { get; set; }
     public long StartRssBytes { get; set; }
     public long PeakRssBytes { get; set; }
+    public string? TimelinePath { get; set; }
     public List<SoakWindow> Windows { get; } = [];
 
     private List<(string Check, string Value, string Rule, bool Pass)> Checks()
@@ -83,6 +84,12 @@ public sealed class SoakReport(BenchOptions options, TimeSpan duration)
                   $"min {(rss.Count > 0 ? Mb(rss.Min()) : "n/a")} MB, max {(rss.Count > 0 ? Mb(rss.Max()) : "n/a")} MB, peak (VmHWM, whole life) {Mb(PeakRssBytes)} MB. " +
                   $"GC over the soak: collections gen0/gen1/gen2 {Gens(total)}, pause {Pause(total)} ms" +
                   (total is { PauseSeconds: null } ? " (the service's /metrics exposes no GC pause time)" : "") + ".");
+        if (TimelinePath is not null)
+        {
+            lines.Add("");
+            lines.Add($"Every second of the open loop ({SoakTimeline.Describe}): `{TimelinePath}`.");
+        }
+
         lines.Add("");
         lines.Add("| check | value | rule | result |");
         lines.Add("|---|---|---|---|");

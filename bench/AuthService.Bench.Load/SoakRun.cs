@@ -35,6 +35,9 @@ public static class SoakRun
         report.Rate = rate;
         report.StartGc = await GcCounters.ScrapeAsync(service.Client);
         report.StartRssBytes = service.Process.Memory().Rss;
+        using var timelineStop = new CancellationTokenSource();
+        var timeline = SoakTimeline.RunAsync(Environment.GetEnvironmentVariable("SOAK_TIMELINE") ?? "soak-timeline.tsv", service,
+            db.ConnectionString, timelineStop.Token);
         for (var w = 0; w < windows; w++)
         {
             Log($"soak: window {w + 1}/{windows}: open loop at {rate:F0} req/s for {windowLength.TotalSeconds:0} s");
@@ -57,6 +60,8 @@ public static class SoakRun
             }
         }
 
+        await timelineStop.CancelAsync();
+        report.TimelinePath = await timeline;
         report.PeakRssBytes = service.Process.Memory().Peak;
         report.LoadAverageAfter = LoadAverage();
     }
