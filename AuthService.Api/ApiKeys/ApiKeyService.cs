@@ -20,24 +20,46 @@ public sealed class ApiKeyService(NpgsqlDataSource dataSource, TimeProvider time
     // what it read, so a revoked key is refused on this instance from the moment RevokeAsync returns.
     private long _revocations;
 
+    // The lookups under way, by key hash and the revocation count they started under. A key's cache entry expires for every
+    // request at once: without this, each request arriving during the database read started its own (a stampede of up to
+    // one read and one connection per request in flight: the soak showed the pool growing to 32 connections, which idle
+    // pruning closed together five minutes later, with a latency spike each time). Now they share one read. A request that
+    // arrives after a revocation never joins a read that started before it.
+    private readonly ConcurrentDictionary<(string Key, long Revocations), Lazy<Task<ApiKeyRow?>>> _lookups = new();
+
     /// <summary>The active key whose hash matches, or null (unknown or revoked). Known keys are remembered for
     /// <c>Auth:ApiKeyCacheSeconds</c> (default 5) to save a database round trip on every request; a revocation takes
-    /// effect at once on the instance that revoked, and within that time on the others.</summary>
+    /// effect at once on the instance that revoked, and within that time on the others. Concurrent misses for the same
+    /// key share one database read.</summary>
     public async Task<ApiKeyRow?> GetActiveByKeyAsync(string key, CancellationToken cancellationToken)
     {
         var hash = ApiKeyTokens.Hash(key);
         var cacheKey = Convert.ToBase64String(hash);
-        var now = time.GetUtcNow();
-        if (_cache.TryGetValue(cacheKey, out var cached) && cached.Until > now)
+        if (_cache.TryGetValue(cacheKey, out var cached) && cached.Until > time.GetUtcNow())
         {
             return cached.Row;
         }
 
-        var revocationsBefore = Interlocked.Read(ref _revocations);
-        ApiKeyRow? row;
-        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        var lookupKey = (cacheKey, Interlocked.Read(ref _revocations));
+        var lookup = _lookups.GetOrAdd(lookupKey, k => new Lazy<Task<ApiKeyRow?>>(() => LookupAsync(hash, k.Key, k.Revocations)));
+        try
         {
-            row = await ApiKeyStore.GetActiveByHashAsync(connection, hash, cancellationToken);
+            // The shared read is not cancelled by one caller going away; each caller stops waiting on its own token.
+            return await lookup.Value.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            _lookups.TryRemove(KeyValuePair.Create(lookupKey, lookup));
+        }
+    }
+
+    /// <summary>One database read of a key, cached when active unless a revocation committed meanwhile.</summary>
+    private async Task<ApiKeyRow?> LookupAsync(byte[] hash, string cacheKey, long revocationsBefore)
+    {
+        ApiKeyRow? row;
+        await using (var connection = await dataSource.OpenConnectionAsync(CancellationToken.None))
+        {
+            row = await ApiKeyStore.GetActiveByHashAsync(connection, hash, CancellationToken.None);
         }
 
         if (row is null)
@@ -56,7 +78,7 @@ public sealed class ApiKeyService(NpgsqlDataSource dataSource, TimeProvider time
                 _cache.Clear(); // only unknown-key floods could fill it, and those are never cached
             }
 
-            _cache[cacheKey] = (row, now + _cacheFor);
+            _cache[cacheKey] = (row, time.GetUtcNow() + _cacheFor);
             if (Interlocked.Read(ref _revocations) != revocationsBefore)
             {
                 _cache.TryRemove(cacheKey, out _); // a revocation committed between the check and the write
