@@ -65,7 +65,15 @@ public sealed class Coalescer<TItem, TResult> : IDisposable
                 continue; // another worker took them
             }
 
-            _onBatch?.Invoke(batch.Count, _queue.Reader.Count);
+            try
+            {
+                _onBatch?.Invoke(batch.Count, _queue.Reader.Count);
+            }
+            catch (Exception)
+            {
+                // Metrics never stop a worker: an exception here would end its loop and leave every later request waiting.
+            }
+
             try
             {
                 var results = await _run(batch.Select(e => e.Item).ToList());

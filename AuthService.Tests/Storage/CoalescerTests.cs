@@ -76,6 +76,19 @@ public class CoalescerTests
         Assert.That(reported, Is.EqualTo(new[] { (1, 0), (8, 22), (8, 14), (8, 6), (6, 0) }));
     }
 
+    /// <summary>A metrics hook that throws costs the metric, never the worker: later requests are still answered.</summary>
+    [Test]
+    public async Task A_throwing_metrics_hook_does_not_stop_the_workers()
+    {
+        using var coalescer = new Coalescer<int, int>(items => Task.FromResult<IReadOnlyList<int>>(items.Select(i => i + 1).ToList()),
+            maxBatch: 8, workers: 1, onBatch: (_, _) => throw new InvalidOperationException("metrics broke"));
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.That(await Run(coalescer, i).WaitAsync(TimeSpan.FromSeconds(10)), Is.EqualTo(i + 1), $"request {i}");
+        }
+    }
+
     [Test]
     public async Task A_batch_never_exceeds_its_size()
     {
