@@ -45,4 +45,46 @@ public class ApiKeyLookupTests : AppFixture
             time.Advance(TimeSpan.FromSeconds(6)); // the entry expires for everyone at once
         }
     }
+
+    /// <summary>The failure path of sharing: a read that started before a revocation on this instance is still under way
+    /// (its connection held at open), and a request that arrives after the revocation returned must not join it: it reads on
+    /// its own and is refused while the old read is still held. Keyed by the key alone, it would join and wait (and fail here
+    /// on the 10 s timeout).</summary>
+    [Test]
+    public async Task A_request_after_a_revocation_never_joins_a_read_that_started_before_it()
+    {
+        var gate = new TaskCompletionSource();
+        var armed = 0;
+        var builder = new NpgsqlDataSourceBuilder(App.ConnectionString);
+        builder.UsePhysicalConnectionInitializer(_ => { }, async _ =>
+        {
+            if (Interlocked.Exchange(ref armed, 0) == 1)
+            {
+                await gate.Task; // the next new connection's open waits here: the read that uses it is under way
+            }
+        });
+        await using var dataSource = builder.Build();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var keys = new ApiKeyService(dataSource, time, Options.Create(new AuthOptions { ApiKeyCacheSeconds = 5 }));
+        var key = "ask_" + Guid.NewGuid().ToString("N");
+        var created = await keys.CreateAsync(key, "revoked-while-read", ["verify"], time.GetUtcNow(), null, CancellationToken.None);
+
+        Task<Api.Storage.ApiKeyRow?> before;
+        await using (var held = await dataSource.OpenConnectionAsync()) // the pool's one connection is busy: the read opens another
+        {
+            Interlocked.Exchange(ref armed, 1);
+            before = keys.GetActiveByKeyAsync(key, CancellationToken.None);
+            await Task.Yield();
+        }
+
+        Assert.That(await keys.RevokeAsync(created.Id, time.GetUtcNow(), null, CancellationToken.None), Is.True);
+        Assert.That(before.IsCompleted, Is.False, "the read from before the revocation is still under way");
+
+        var after = keys.GetActiveByKeyAsync(key, CancellationToken.None);
+        Assert.That(await after.WaitAsync(TimeSpan.FromSeconds(10)), Is.Null, "a request after the revocation reads on its own and is refused");
+
+        gate.SetResult();
+        Assert.That(await before, Is.Null, "the held read queried only after the revocation had committed");
+        Assert.That(await keys.GetActiveByKeyAsync(key, CancellationToken.None), Is.Null, "and nothing cached the key");
+    }
 }
