@@ -72,9 +72,10 @@ public static class AttemptLedger
     public sealed record TotpAcceptance(string UserId, Guid FactorId, long Step, DateTimeOffset Now, DateTimeOffset FailuresSince,
         int AttemptsPerMinute, Guid? ApiKeyId, string AuditDetails);
 
-    /// <summary>The one statement that accepts a TOTP code, whichever path checked it. It takes <see cref="TotpAcceptance.Step"/>
-    /// only when, at that moment: the factor still holds the secret the code was checked against (same
-    /// <see cref="FactorRow.FactorId"/>, still TOTP), the step is later than every step accepted before (RFC 6238 §5.2
+    /// <summary>The one statement that accepts TOTP codes, whichever path checked them: one acceptance (the single-user path)
+    /// or a set of them (a coalesced batch, <see cref="AcceptTotpStepsCommand"/>). It takes an acceptance's
+    /// <see cref="TotpAcceptance.Step"/> only when, at that moment: the factor still holds the secret the code was checked against
+    /// (same <see cref="FactorRow.FactorId"/>, still TOTP), the step is later than every step accepted before (RFC 6238 §5.2
     /// single use), and fewer than <see cref="TotpAcceptance.AttemptsPerMinute"/> failures are on record since
     /// <see cref="TotpAcceptance.FailuresSince"/>. It appends the success to the audit trail in the same statement. Run it
     /// under the user's lock (<see cref="BeginLockAndLoadManyAsync"/> or <see cref="LockAndLoadAsync"/>) after the gate read the
@@ -82,43 +83,60 @@ public static class AttemptLedger
     /// it reads is the count at commit and the lock the gate saw is the lock at commit (the lock lives in
     /// <c>two_factor_users</c>; re-reading it here cost a fifth of the statement's throughput). Returns the unused backup-code
     /// count on success, null when refused.</summary>
-    public static Task<int?> TryAcceptTotpStepAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, TotpAcceptance a) =>
-        connection.QuerySingleOrDefaultAsync<int?>(AcceptTotpStepSql, new
-        {
-            userId = a.UserId, factorId = a.FactorId, step = a.Step, now = a.Now, failuresSince = a.FailuresSince,
-            limit = a.AttemptsPerMinute, apiKeyId = a.ApiKeyId, auditDetails = a.AuditDetails,
-        }, transaction);
-
-    /// <summary>The same statement as <see cref="TryAcceptTotpStepAsync"/>, as one command of a batch. With
-    /// <paramref name="onAcceptance"/> (a login from a new device), that audit event and its webhook events are written by the
-    /// same statement when, and only when, it accepts: one statement per login instead of two.</summary>
-    public static NpgsqlBatchCommand AcceptTotpStepCommand(TotpAcceptance a, AuditEvent? onAcceptance = null)
+    public static async Task<int?> TryAcceptTotpStepAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, TotpAcceptance a)
     {
-        var command = new NpgsqlBatchCommand(AcceptTotpStepSql)
+        await using var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { AcceptTotpStepCommand(a) } };
+        await using var reader = await batch.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? reader.GetInt32(1) : null;
+    }
+
+    /// <summary>The same statement for one acceptance, as one command of a batch: a row (0, unused backup codes) when it accepts,
+    /// none when it refuses.</summary>
+    public static NpgsqlBatchCommand AcceptTotpStepCommand(TotpAcceptance a, AuditEvent? onAcceptance = null) =>
+        AcceptTotpStepsCommand([new TotpAcceptanceRow(0, a, onAcceptance)]);
+
+    /// <summary>One acceptance of a set: <see cref="Ordinal"/> names it in the statement's answer; <see cref="OnAcceptance"/>
+    /// (a login from a new device) is an audit event, with the webhook events it stands for, written after the success when,
+    /// and only when, this acceptance is taken.</summary>
+    public sealed record TotpAcceptanceRow(int Ordinal, TotpAcceptance Acceptance, AuditEvent? OnAcceptance);
+
+    /// <summary>The accept statement over a set of acceptances of <b>distinct users</b>, as one command of a batch: each is
+    /// taken or refused on its own, exactly as if each ran as a statement of its own in ordinal order (their rows are
+    /// disjoint; audit and outbox rows are written in ordinal order). The answer is one row per acceptance taken:
+    /// (ordinal, unused backup codes). One statement per coalesced batch instead of one per login: PostgreSQL plans and starts
+    /// it once (issue 27), which is most of what an unprepared statement costs behind PgBouncer.</summary>
+    public static NpgsqlBatchCommand AcceptTotpStepsCommand(IReadOnlyList<TotpAcceptanceRow> rows)
+    {
+        if (rows.Select(r => r.Acceptance.UserId).Distinct(StringComparer.Ordinal).Count() != rows.Count)
+        {
+            throw new ArgumentException("A set of acceptances holds each user at most once.", nameof(rows));
+        }
+
+        var hooks = rows.SelectMany(r => r.OnAcceptance is null
+            ? []
+            : WebhookEvents.FromAudit(r.OnAcceptance, r.Acceptance.UserId, r.Acceptance.ApiKeyId, r.Acceptance.Now).Select(e => (r.Ordinal, e))).ToList();
+        var command = new NpgsqlBatchCommand(hooks.Count == 0 ? AcceptTotpStepsSql : AcceptTotpStepsWithWebhooksSql)
         {
             Parameters =
             {
-                new NpgsqlParameter<string>("userId", a.UserId),
-                new NpgsqlParameter<Guid>("factorId", a.FactorId),
-                new NpgsqlParameter<long>("step", a.Step),
-                new NpgsqlParameter<DateTimeOffset>("now", a.Now),
-                new NpgsqlParameter<DateTimeOffset>("failuresSince", a.FailuresSince),
-                new NpgsqlParameter<int>("limit", a.AttemptsPerMinute),
-                new NpgsqlParameter("apiKeyId", NpgsqlTypes.NpgsqlDbType.Uuid) { Value = (object?)a.ApiKeyId ?? DBNull.Value },
-                new NpgsqlParameter<string>("auditDetails", a.AuditDetails),
+                new NpgsqlParameter<int[]>("ord", rows.Select(r => r.Ordinal).ToArray()),
+                new NpgsqlParameter<string[]>("userId", rows.Select(r => r.Acceptance.UserId).ToArray()),
+                new NpgsqlParameter<Guid[]>("factorId", rows.Select(r => r.Acceptance.FactorId).ToArray()),
+                new NpgsqlParameter<long[]>("step", rows.Select(r => r.Acceptance.Step).ToArray()),
+                new NpgsqlParameter<DateTimeOffset[]>("now", rows.Select(r => r.Acceptance.Now).ToArray()),
+                new NpgsqlParameter<DateTimeOffset[]>("failuresSince", rows.Select(r => r.Acceptance.FailuresSince).ToArray()),
+                new NpgsqlParameter<int[]>("attemptLimit", rows.Select(r => r.Acceptance.AttemptsPerMinute).ToArray()),
+                new NpgsqlParameter<Guid?[]>("apiKeyId", rows.Select(r => r.Acceptance.ApiKeyId).ToArray()),
+                new NpgsqlParameter<string[]>("details", rows.Select(r => r.Acceptance.AuditDetails).ToArray()),
+                new NpgsqlParameter<string?[]>("alsoType", rows.Select(r => r.OnAcceptance?.EventType).ToArray()),
+                new NpgsqlParameter<string?[]>("alsoDetails", rows.Select(r => r.OnAcceptance is null ? null : AuditLog.Details(r.OnAcceptance)).ToArray()),
             },
         };
-        if (onAcceptance is null)
+        if (hooks.Count > 0)
         {
-            return command;
+            WebhookOutbox.AddSetParameters(command.Parameters, hooks);
         }
 
-        command.Parameters.Add(new NpgsqlParameter<string>("alsoType", onAcceptance.EventType));
-        command.Parameters.Add(new NpgsqlParameter<string>("alsoDetails", AuditLog.Details(onAcceptance)));
-        var webhooks = WebhookEvents.FromAudit(onAcceptance, a.UserId, a.ApiKeyId, a.Now);
-        command.CommandText = AcceptTotpStepCtes + AlsoOnAcceptanceCte
-            + (webhooks.Count == 0 ? "" : ", " + WebhookOutbox.Ctes(webhooks, command.Parameters, onlyIfRowsIn: "accepted"))
-            + AcceptTotpStepSelect;
         return command;
     }
 
@@ -208,33 +226,41 @@ public static class AttemptLedger
         await batch.ExecuteNonQueryAsync();
     }
 
-    private const string AcceptTotpStepCtes = $"""
-        with accepted as (
-            update factors set last_totp_step = @step, last_used_at = @now, updated_at = @now
-            where user_id = @userId and factor_id = @factorId and method = 'totp' and last_totp_step < @step
-              and (select count(*) from verification_failures where user_id = @userId and created_at > @failuresSince) < @limit
-            returning user_id
+    private const string AcceptTotpStepsCtes = $"""
+        with input as (
+            select * from unnest(@ord::int[], @userId::text[], @factorId::uuid[], @step::bigint[], @now::timestamptz[],
+                                 @failuresSince::timestamptz[], @attemptLimit::int[], @apiKeyId::uuid[], @details::text[],
+                                 @alsoType::text[], @alsoDetails::text[])
+                as i(ord, user_id, factor_id, step, now, failures_since, attempt_limit, api_key_id, details, also_type, also_details)
+        ), accepted as (
+            update factors f set last_totp_step = i.step, last_used_at = i.now, updated_at = i.now
+            from input i
+            where f.user_id = i.user_id and f.factor_id = i.factor_id and f.method = 'totp' and f.last_totp_step < i.step
+              and (select count(*) from verification_failures v where v.user_id = i.user_id and v.created_at > i.failures_since) < i.attempt_limit
+            returning i.ord, i.user_id, i.now, i.api_key_id, i.details, i.also_type, i.also_details
         ), reset as (
             -- Only when there is a count to reset: most logins follow a success, and an unchanged row is not rewritten.
-            update two_factor_users set failed_consecutive = 0, updated_at = @now
-            where user_id = @userId and failed_consecutive <> 0 and exists (select 1 from accepted)
+            update two_factor_users u set failed_consecutive = 0, updated_at = a.now
+            from accepted a where u.user_id = a.user_id and u.failed_consecutive <> 0
         ), audit as (
+            -- The success, then the event written on acceptance (a login from a new device), in ordinal order.
             insert into audit_events (user_id, event_type, occurred_at, api_key_id, details)
-            select @userId, '{AuditEvents.VerificationSucceeded}', @now, @apiKeyId, @auditDetails::jsonb from accepted
+            select a.user_id, e.event_type, a.now, a.api_key_id, e.details::jsonb
+            from accepted a cross join lateral (values (0, '{AuditEvents.VerificationSucceeded}', a.details), (1, a.also_type, a.also_details))
+                as e(n, event_type, details)
+            where e.event_type is not null
+            order by a.ord, e.n
         )
         """;
 
-    private const string AlsoOnAcceptanceCte = """
-        , also as (
-            insert into audit_events (user_id, event_type, occurred_at, api_key_id, details)
-            select @userId, @alsoType, @now, @apiKeyId, @alsoDetails::jsonb from accepted
-        )
+    private const string AcceptTotpStepsSelect = """
+
+        select a.ord, (select count(*)::int from backup_codes b where b.user_id = a.user_id and b.used_at is null)
+        from accepted a order by a.ord
         """;
 
-    private const string AcceptTotpStepSelect = """
+    private const string AcceptTotpStepsSql = AcceptTotpStepsCtes + AcceptTotpStepsSelect;
 
-        select (select count(*)::int from backup_codes where user_id = @userId and used_at is null) from accepted
-        """;
-
-    private const string AcceptTotpStepSql = AcceptTotpStepCtes + AcceptTotpStepSelect;
+    private static readonly string AcceptTotpStepsWithWebhooksSql =
+        AcceptTotpStepsCtes + ", " + WebhookOutbox.SetCtes(acceptedCte: "accepted") + AcceptTotpStepsSelect;
 }

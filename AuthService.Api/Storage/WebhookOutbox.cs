@@ -41,17 +41,15 @@ public static class WebhookOutbox
             return audit;
         }
 
-        audit.CommandText = "with " + Ctes(events, audit.Parameters, onlyIfRowsIn: null) + " " + audit.CommandText;
+        audit.CommandText = "with " + Ctes(events, audit.Parameters) + " " + audit.CommandText;
         return audit;
     }
 
     /// <summary>The CTEs that write <paramref name="events"/> to the outbox (<c>e0 as (…), d0 as (…), …</c>, without the
-    /// leading <c>with</c>), their parameters added to <paramref name="parameters"/>. With <paramref name="onlyIfRowsIn"/>, the
-    /// name of an earlier CTE of the statement, an event is written only when that CTE returned a row (an acceptance).</summary>
-    internal static string Ctes(IReadOnlyList<WebhookEvent> events, NpgsqlParameterCollection parameters, string? onlyIfRowsIn)
+    /// leading <c>with</c>), their parameters added to <paramref name="parameters"/>.</summary>
+    private static string Ctes(IReadOnlyList<WebhookEvent> events, NpgsqlParameterCollection parameters)
     {
         var sql = new System.Text.StringBuilder();
-        var only = onlyIfRowsIn is null ? "" : $" and exists (select 1 from {onlyIfRowsIn})";
         for (var i = 0; i < events.Count; i++)
         {
             var e = events[i];
@@ -61,7 +59,7 @@ public static class WebhookOutbox
                 {(i == 0 ? "" : ", ")}e{i} as (
                     insert into webhook_events (id, type, user_id, body, created_at)
                     select {p}id, {p}type, {p}user, {p}body, {p}now
-                    where exists (select 1 from webhook_endpoints w where {match}){only}
+                    where exists (select 1 from webhook_endpoints w where {match})
                       and ({p}since is null or not exists (
                           select 1 from webhook_events x where x.user_id = {p}user and x.type = {p}type and x.created_at > {p}since))
                     returning id
@@ -84,6 +82,46 @@ public static class WebhookOutbox
         }
 
         return sql.ToString();
+    }
+
+    /// <summary>The CTEs (<c>hooks</c>, <c>deliveries</c>; without a leading comma) that write a set of events to the outbox,
+    /// each only when its row is in <paramref name="acceptedCte"/>, an earlier CTE of the statement with an <c>ord</c> column (the
+    /// acceptances taken). The events come from <see cref="AddSetParameters"/>; they are written, and their deliveries
+    /// queued, in the order given. Not for throttled events (<c>two_factor.rate_limited</c>): the throttle reads the outbox,
+    /// which a statement does not see itself write.</summary>
+    internal static string SetCtes(string acceptedCte) => $"""
+        hooks as (
+            insert into webhook_events (id, type, user_id, body, created_at)
+            select h.id, h.type, h.user_id, h.body, h.created_at
+            from unnest(@hookOrd::int[], @hookId::uuid[], @hookType::text[], @hookUser::text[], @hookBody::text[], @hookAt::timestamptz[])
+                with ordinality as h(ord, id, type, user_id, body, created_at, n)
+            where exists (select 1 from {acceptedCte} a where a.ord = h.ord)
+              and exists (select 1 from webhook_endpoints w where {MatchSql.Replace("@type", "h.type")})
+            order by h.n
+            returning id, type, user_id, created_at
+        ), deliveries as (
+            insert into webhook_deliveries (event_id, endpoint_id, order_key, next_attempt_at, created_at)
+            select k.id, w.id, coalesce(k.user_id, ''), k.created_at, k.created_at
+            from hooks k join unnest(@hookId::uuid[]) with ordinality as o(id, n) on o.id = k.id
+            cross join webhook_endpoints w where {MatchSql.Replace("@type", "k.type")}
+            order by o.n, w.id
+        )
+        """;
+
+    /// <summary>The parameters of <see cref="SetCtes"/>: each event with the ordinal of the acceptance it depends on.</summary>
+    internal static void AddSetParameters(NpgsqlParameterCollection parameters, IReadOnlyList<(int Ordinal, WebhookEvent Event)> events)
+    {
+        if (events.Any(e => e.Event.Type == WebhookEvents.RateLimited))
+        {
+            throw new ArgumentException("Throttled events are written one statement each (Include).", nameof(events));
+        }
+
+        parameters.Add(new NpgsqlParameter<int[]>("hookOrd", events.Select(e => e.Ordinal).ToArray()));
+        parameters.Add(new NpgsqlParameter<Guid[]>("hookId", events.Select(e => e.Event.Id).ToArray()));
+        parameters.Add(new NpgsqlParameter<string[]>("hookType", events.Select(e => e.Event.Type).ToArray()));
+        parameters.Add(new NpgsqlParameter<string?[]>("hookUser", events.Select(e => e.Event.UserId).ToArray()));
+        parameters.Add(new NpgsqlParameter<string[]>("hookBody", events.Select(e => e.Event.Body).ToArray()));
+        parameters.Add(new NpgsqlParameter<DateTimeOffset[]>("hookAt", events.Select(e => e.Event.OccurredAt).ToArray()));
     }
 
     public static async Task AddAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<WebhookEvent> events)

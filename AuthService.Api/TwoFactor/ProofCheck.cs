@@ -63,21 +63,36 @@ public sealed partial class ProofCheck : IDisposable
             ? decided
             : throw new NpgsqlException("Too many logins are waiting for the database; retry shortly.");
 
-    private sealed record TotpAttempt(string UserId, string Code, string Stage, Guid? Actor, DateTimeOffset Now, bool NewDevice);
+    internal sealed record TotpAttempt(string UserId, string Code, string Stage, Guid? Actor, DateTimeOffset Now, bool NewDevice);
 
     /// <summary>Which challenges a stage may use: a login only login codes and assertions, every other stage only proofs.</summary>
     public static string PurposeOf(string stage) => stage == TwoFactorApi.LoginStage ? ChallengePurposes.Login : ChallengePurposes.Proof;
 
     /// <summary>One batch of TOTP attempts; null for a user without a TOTP factor, or with a phone factor whose code it may be
     /// (the caller takes the single-user path).</summary>
-    private async Task<IReadOnlyList<Result<VerifyResponse>?>> DecideTotpBatchAsync(IReadOnlyList<TotpAttempt> attempts)
+    internal async Task<IReadOnlyList<Result<VerifyResponse>?>> DecideTotpBatchAsync(IReadOnlyList<TotpAttempt> attempts)
     {
         await using var connection = await _dataSource.OpenConnectionAsync();
         var users = await AttemptLedger.BeginLockAndLoadManyAsync(connection, attempts.Select(a => a.UserId).ToList(),
             attempts.Min(a => a.Now) - AttemptLimits.Window);
         var results = new Result<VerifyResponse>?[attempts.Count];
-        var accepted = new List<(int Index, int DriftSteps, Guid FactorId)>();
+        var accepted = new Dictionary<int, (int DriftSteps, Guid FactorId)>();
         var writes = new List<NpgsqlBatchCommand>();
+        // Acceptances go out as sets (one statement each), in arrival order with the other writes: a set is closed before a
+        // refusal's rows, or when its user comes again (a set holds each user once), so every statement sees what the ones
+        // before it in arrival order wrote, as one statement per login did.
+        var acceptances = new List<AttemptLedger.TotpAcceptanceRow>();
+        var acceptanceCommands = 0;
+        void CloseAcceptances()
+        {
+            if (acceptances.Count > 0)
+            {
+                writes.Add(AttemptLedger.AcceptTotpStepsCommand(acceptances));
+                acceptances = [];
+                acceptanceCommands++;
+            }
+        }
+
         var states = new Dictionary<string, (AttemptState Attempts, Dictionary<Guid, long> LastSteps)>(StringComparer.Ordinal);
         for (var i = 0; i < attempts.Count; i++)
         {
@@ -108,6 +123,7 @@ public sealed partial class ProofCheck : IDisposable
             {
                 // This login alone fails: the batch's other logins are decided and committed as usual. It counts in the
                 // per-minute window (not the lockout), for this user's later attempts in the batch too.
+                CloseAcceptances();
                 results[i] = Unreadable(attempt.UserId, attempt.Stage, attempt.Now, attempt.Actor, e, writes);
                 states[attempt.UserId] = (state with { RecentFailures = [.. state.RecentFailures, attempt.Now] }, lastSteps);
                 continue;
@@ -118,26 +134,38 @@ public sealed partial class ProofCheck : IDisposable
             {
                 var factor = totp[matched];
                 lastSteps[factor.FactorId] = decision.Step;
-                // A login from a new device writes new_device_login in the acceptance's own statement, only if it accepts.
-                writes.Add(AttemptLedger.AcceptTotpStepCommand(TotpMethod.Acceptance(Limits, factor, decision, attempt.Stage, attempt.Now, attempt.Actor),
-                    attempt.NewDevice ? new AuditEvent.NewDeviceLogin(FactorMethods.Totp, factor.FactorId) : null));
+                if (acceptances.Any(a => a.Acceptance.UserId == attempt.UserId))
+                {
+                    CloseAcceptances();
+                }
 
-                accepted.Add((i, decision.DriftSteps, factor.FactorId));
+                // A login from a new device writes new_device_login in the acceptance's own statement, only if it accepts.
+                acceptances.Add(new AttemptLedger.TotpAcceptanceRow(i,
+                    TotpMethod.Acceptance(Limits, factor, decision, attempt.Stage, attempt.Now, attempt.Actor),
+                    attempt.NewDevice ? new AuditEvent.NewDeviceLogin(FactorMethods.Totp, factor.FactorId) : null));
+                accepted.Add(i, (decision.DriftSteps, factor.FactorId));
                 continue;
             }
 
+            CloseAcceptances();
             results[i] = Refuse(decision, attempt.UserId, hasFactor: true, FactorMethods.Totp, attempt.Stage, attempt.Now, attempt.Actor, writes);
         }
 
+        CloseAcceptances();
+
         // The writes and the commit travel together: an acceptance is answered only once it is durable.
         await using var reader = await AttemptLedger.WriteAndCommitAsync(connection, writes);
-        foreach (var (index, drift, factorId) in accepted)
+        for (var set = 0; set < acceptanceCommands; set++)
         {
-            // Only acceptances return rows (the remaining backup codes), one result set each, in order. No row: the factor was
-            // reset in between (a reset takes the lock too, so only between batches; kept as a guard).
-            results[index] = await reader.ReadAsync()
-                ? new VerifyResponse(true, FactorMethods.Totp, reader.GetInt32(0), drift, factorId)
-                : Problems.InvalidCode;
+            // Only the sets of acceptances return rows, one result set each, in order: (ordinal, remaining backup codes) per
+            // acceptance taken.
+            while (await reader.ReadAsync())
+            {
+                var index = reader.GetInt32(0);
+                var (drift, factorId) = accepted[index];
+                results[index] = new VerifyResponse(true, FactorMethods.Totp, reader.GetInt32(1), drift, factorId);
+            }
+
             await reader.NextResultAsync();
         }
 
@@ -146,8 +174,11 @@ public sealed partial class ProofCheck : IDisposable
             // through the commit: an error there fails the whole batch, acceptances included
         }
 
-        foreach (var (index, _, _) in accepted)
+        foreach (var index in accepted.Keys)
         {
+            // No row: the statement refused the step (the factor was reset in between; a reset takes the lock too, so only
+            // between batches; kept as a guard).
+            results[index] ??= Problems.InvalidCode;
             ServiceMetrics.Verifications.WithLabels(FactorMethods.Totp, results[index]!.Value.Error?.Code ?? "success").Inc();
         }
 

@@ -102,6 +102,72 @@ public class AttemptLedgerTests : AppFixture
         await transaction.RollbackAsync();
     }
 
+    /// <summary>The accept statement over a set (a coalesced batch's acceptances in one statement) takes or refuses each
+    /// acceptance on its own: a stale step and a user at the per-minute limit are refused, the two others taken. Only the taken
+    /// ones answer a row (ordinal, backup codes left) and get their audit rows (the success, then the new-device row) and
+    /// their webhook events, and the outbox queues the deliveries in ordinal order. Rolled back, like the test above.</summary>
+    [Test]
+    public async Task A_set_of_acceptances_takes_or_refuses_each_one_on_its_own()
+    {
+        var users = new List<Flows.EnabledTotpUser>();
+        for (var i = 0; i < 4; i++)
+        {
+            users.Add(await Flows.EnableTotpAsync(App, Client));
+        }
+
+        await using var connection = await OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await connection.ExecuteAsync("""
+            insert into webhook_endpoints (id, url, events, secret, created_at) values (gen_random_uuid(), 'https://93.184.215.14/hooks', '{*}', '\x00', now())
+            """, transaction: transaction);
+        await connection.ExecuteAsync("insert into verification_failures (user_id, created_at) select @u, @at from generate_series(1, 5)",
+            new { u = users[2].UserId, at = Now.AddSeconds(-10) }, transaction);
+        var rows = new List<AttemptLedger.TotpAcceptanceRow>();
+        for (var i = 0; i < users.Count; i++)
+        {
+            var (factorId, lastStep) = await connection.QuerySingleAsync<(Guid, long)>(
+                "select factor_id, last_totp_step from factors where user_id = @u and method = 'totp'", new { u = users[i].UserId }, transaction);
+            var step = i == 1 ? lastStep : lastStep + 1; // users[1]: a step already taken
+            rows.Add(new AttemptLedger.TotpAcceptanceRow(10 + i,
+                new AttemptLedger.TotpAcceptance(users[i].UserId, factorId, step, Now, Now.AddMinutes(-1), 5, null, "{}"),
+                new Api.Events.AuditEvent.NewDeviceLogin("totp", factorId)));
+        }
+
+        var answered = new List<(int, int)>();
+        await using (var batch = new NpgsqlBatch(connection) { BatchCommands = { AttemptLedger.AcceptTotpStepsCommand(rows) } })
+        await using (var reader = await batch.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                answered.Add((reader.GetInt32(0), reader.GetInt32(1)));
+            }
+        }
+
+        Assert.That(answered, Is.EqualTo(new[] { (10, 10), (13, 10) }), "users[1] (stale step) and users[2] (at the limit) refused");
+        var ids = users.Select(u => u.UserId).ToArray();
+        var audit = (await connection.QueryAsync<(string, string)>(
+            "select user_id, event_type from audit_events where user_id = any(@ids) and event_type in ('verification_succeeded', 'new_device_login') order by id",
+            new { ids }, transaction)).ToList();
+        Assert.That(audit, Is.EqualTo(new[]
+        {
+            (ids[0], "verification_succeeded"), (ids[0], "new_device_login"), (ids[3], "verification_succeeded"), (ids[3], "new_device_login"),
+        }));
+        var deliveries = (await connection.QueryAsync<string>("""
+            select e.user_id from webhook_deliveries d join webhook_events e on e.id = d.event_id
+            where e.user_id = any(@ids) and e.type = 'two_factor.new_device_login' order by d.id
+            """, new { ids }, transaction)).ToList();
+        Assert.That(deliveries, Is.EqualTo(new[] { ids[0], ids[3] }), "one event and delivery per taken acceptance, in ordinal order");
+        await transaction.RollbackAsync();
+    }
+
+    [Test]
+    public void A_set_of_acceptances_refuses_to_hold_a_user_twice()
+    {
+        var acceptance = new AttemptLedger.TotpAcceptance("u1", Guid.NewGuid(), 1, Now, Now.AddMinutes(-1), 5, null, "{}");
+        Assert.Throws<ArgumentException>(() => AttemptLedger.AcceptTotpStepsCommand(
+            [new AttemptLedger.TotpAcceptanceRow(0, acceptance, null), new AttemptLedger.TotpAcceptanceRow(1, acceptance with { Step = 2 }, null)]));
+    }
+
     [Test]
     public async Task A_batch_holds_its_users_locks_until_its_writes_commit()
     {

@@ -84,6 +84,49 @@ public class CoalescedTotpLoginTests : AppFixture
             Is.EqualTo(5), "only checked codes count towards the lockout");
     }
 
+    /// <summary>One batch, decided directly (no coalescer timing): its acceptances go out as sets of distinct users, and a set
+    /// is closed before a refusal's rows and when its user comes again, so each statement sees exactly what the attempts
+    /// before it in arrival order wrote. E has four failures on record and sends the right code, then a wrong one: the
+    /// acceptance came first, so it is taken, although the failure after it is the fifth of the minute (a set written after
+    /// the failure's rows would refuse it). A sends two valid codes (steps s and s+1): two acceptances of one user, so two
+    /// sets (one set would hold A twice, which the statement refuses to take). The new-device rows follow their success.</summary>
+    [Test]
+    public async Task A_batchs_writes_follow_the_arrival_order_of_its_attempts()
+    {
+        var a = await Flows.EnableTotpAsync(App, Client);
+        var b = await Flows.EnableTotpAsync(App, Client);
+        var c = await Flows.EnableTotpAsync(App, Client);
+        var e = await Flows.EnableTotpAsync(App, Client);
+        await using (var connection = new NpgsqlConnection(App.ConnectionString))
+        {
+            await connection.ExecuteAsync("insert into verification_failures (user_id, created_at) select @u, @at from generate_series(1, 4)",
+                new { u = e.UserId, at = Now.AddSeconds(-10) });
+        }
+
+        var check = App.Services.GetRequiredService<ProofCheck>();
+        ProofCheck.TotpAttempt Attempt(string userId, string code, bool newDevice = false) =>
+            new(userId, code, TwoFactorApi.LoginStage, null, Now, newDevice);
+        var results = await check.DecideTotpBatchAsync([
+            Attempt(a.UserId, Flows.Code(a.Secret, Now)),
+            Attempt(b.UserId, Flows.Code(b.Secret, Now), newDevice: true),
+            Attempt(e.UserId, Flows.Code(e.Secret, Now)),
+            Attempt(e.UserId, ExactLimitsTests.WrongCodes(e.Secret, 1, Now)[0]),
+            Attempt(a.UserId, Flows.Code(a.Secret, Now.AddSeconds(30)), newDevice: true),
+            Attempt(c.UserId, Flows.Code(c.Secret, Now)),
+        ]);
+
+        var answers = results.Select(r => r!.Value.Error?.Code ?? $"ok drift {r!.Value.Value!.DriftSteps}").ToList();
+        Assert.That(answers, Is.EqualTo(new[] { "ok drift 0", "ok drift 0", "ok drift 0", "invalid_code", "ok drift 1", "ok drift 0" }));
+        Assert.That(results.Where(r => r!.Value.Error is null).Select(r => r!.Value.Value!.BackupCodesRemaining), Is.All.EqualTo(10));
+        Assert.That(await ExactLimitsTests.EventsSinceEnabledAsync(App.ConnectionString, a.UserId),
+            Is.EqualTo(new[] { "verification_succeeded", "verification_succeeded", "new_device_login" }));
+        Assert.That(await ExactLimitsTests.EventsSinceEnabledAsync(App.ConnectionString, b.UserId),
+            Is.EqualTo(new[] { "verification_succeeded", "new_device_login" }));
+        Assert.That(await ExactLimitsTests.EventsSinceEnabledAsync(App.ConnectionString, e.UserId),
+            Is.EqualTo(new[] { "verification_succeeded", "verification_failed" }));
+        Assert.That(await ExactLimitsTests.EventsSinceEnabledAsync(App.ConnectionString, c.UserId), Is.EqualTo(new[] { "verification_succeeded" }));
+    }
+
     [Test]
     public async Task Users_without_a_totp_factor_are_left_to_the_general_path()
     {
