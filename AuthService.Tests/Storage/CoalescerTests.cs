@@ -157,6 +157,35 @@ public class CoalescerTests
         Assert.That(await Run(coalescer, 5), Is.EqualTo(5));
     }
 
+    /// <summary>Callers continue on the thread pool, never inline on the worker: a caller that blocks in its continuation (here
+    /// until the test ends) never holds up the next batch. It fails when the worker runs its callers' continuations itself
+    /// (tried: a batch's answers given inline by the worker blocked it, and the second request was never run).</summary>
+    [Test]
+    public async Task A_caller_blocked_in_its_continuation_does_not_hold_up_the_next_batch()
+    {
+        using var release = new ManualResetEventSlim();
+        using var coalescer = new Coalescer<int, int>(items => Task.FromResult<IReadOnlyList<int>>(items.Select(i => i * 10).ToList()),
+            maxBatch: 64, workers: 1);
+        var blocking = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = Run(coalescer, 1).ContinueWith(t =>
+        {
+            blocking.TrySetResult();
+            release.Wait(TimeSpan.FromSeconds(30));
+            return t.Result;
+        }, TaskContinuationOptions.ExecuteSynchronously);
+        try
+        {
+            await blocking.Task.WaitAsync(TimeSpan.FromSeconds(10)); // the first batch is answered; its caller now blocks that thread
+            Assert.That(await Run(coalescer, 2).WaitAsync(TimeSpan.FromSeconds(10)), Is.EqualTo(20), "the next batch runs and is answered");
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        Assert.That(await first, Is.EqualTo(10));
+    }
+
     private static Task<int> Run(Coalescer<int, int> coalescer, int item) =>
         coalescer.TryRun(item, out var result) ? result : throw new InvalidOperationException("queue full");
 }
