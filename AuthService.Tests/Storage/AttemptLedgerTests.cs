@@ -172,6 +172,16 @@ public class AttemptLedgerTests : AppFixture
             [new AttemptLedger.TotpAcceptanceRow(0, acceptance, null), new AttemptLedger.TotpAcceptanceRow(1, acceptance with { Step = 2 }, null)]));
     }
 
+    /// <summary>A throttled webhook (<c>two_factor.rate_limited</c>: one per user and minute) cannot ride on a set statement,
+    /// whose outbox CTEs do not see the rows they write: the command refuses it rather than send a throttle that cannot hold.</summary>
+    [Test]
+    public void A_set_of_acceptances_refuses_a_throttled_webhook()
+    {
+        var acceptance = new AttemptLedger.TotpAcceptance("u1", Guid.NewGuid(), 1, Now, Now.AddMinutes(-1), 5, null, "{}");
+        Assert.Throws<ArgumentException>(() => AttemptLedger.AcceptTotpStepsCommand(
+            [new AttemptLedger.TotpAcceptanceRow(0, acceptance, new Api.Events.AuditEvent.RateLimited("attempts_per_minute"))]));
+    }
+
     [Test]
     public async Task A_batch_holds_its_users_locks_until_its_writes_commit()
     {
