@@ -71,6 +71,7 @@ public static class LoadEntry
             }
 
             report.ColdStartsSeconds = coldStarts;
+            await ScrapeMetricsAsync(serviceUri);
             using var client = NewClient(serviceUri, db.VerifyKey);
             var driver = new LoadDriver(client);
 
