@@ -40,10 +40,30 @@ public static class ServiceMetrics
         "last measured by readiness or the periodic sample; readiness fails beyond Health:MaxClockSkew.",
         new GaugeConfiguration { SuppressInitialValue = true });
 
+    /// <summary>The .NET meters published at <c>/metrics</c>: the runtime's, Kestrel's connections, the outbound HTTP client's
+    /// (telephony, webhooks) and Npgsql's (pool size, and the duration of each command or batch). Not the per-request meters
+    /// of ASP.NET Core (hosting, routing, authentication, memory pool), which <c>http_request_duration_seconds</c> already
+    /// covers and which, once listened to, record on every request.</summary>
+    public static readonly IReadOnlySet<string> PublishedMeters =
+        new HashSet<string>(["System.Runtime", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http", "Npgsql"], StringComparer.Ordinal);
+
     public static WebApplication UseServiceMetrics(this WebApplication app)
     {
+        // prometheus-net starts its default listeners at the first scrape. Its event-counter adapter enables every
+        // ASP.NET Core and System.Net EventSource at Informational level, which turns on Kestrel's and hosting's events
+        // for every request (an EventWrittenEventArgs and its strings each), for counters the runtime meter already
+        // gives; and its meter adapter listens to every meter. Issue 27's allocation trace found both on the verify path.
+        Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressEventCounters = true });
+        Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = instrument => PublishedMeters.Contains(instrument.Meter.Name));
+
         // Request latency histograms by route template (not by raw path, which holds user ids).
-        app.UseHttpMetrics(options => options.ReduceStatusCodeCardinality());
+        // The request count (http_requests_received_total) is left out: it is the latency histogram's _count again, and a
+        // middleware and a labelled counter more on every request.
+        app.UseHttpMetrics(options =>
+        {
+            options.ReduceStatusCodeCardinality();
+            options.RequestCount.Enabled = false;
+        });
         return app;
     }
 
