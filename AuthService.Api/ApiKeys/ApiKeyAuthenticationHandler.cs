@@ -1,10 +1,10 @@
 using System.Security.Claims;
-using System.Text.Encodings.Web;
+using System.Runtime.CompilerServices;
 using AuthService.Api.Http;
 using AuthService.Api.Security;
+using AuthService.Api.Storage;
 using AuthService.Core.Security;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.Extensions.Options;
 
 namespace AuthService.Api.ApiKeys;
 
@@ -14,8 +14,11 @@ public static class ApiKeyAuthenticationRegistration
     /// <see cref="ApiKeyAuthentication.ReadPolicy"/> for status reads.</summary>
     public static IServiceCollection AddApiKeyAuthentication(this IServiceCollection services)
     {
-        services.AddAuthentication(ApiKeyAuthentication.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthentication.SchemeName, null);
+        services.AddAuthentication(o =>
+        {
+            o.AddScheme<ApiKeyAuthenticationHandler>(ApiKeyAuthentication.SchemeName, null);
+            o.DefaultScheme = ApiKeyAuthentication.SchemeName;
+        });
         services.AddAuthorizationBuilder()
             .AddPolicy(Scopes.Verify, p => p.RequireClaim(ApiKeyAuthentication.ScopeClaim, Scopes.Verify, Scopes.Admin))
             .AddPolicy(Scopes.Manage, p => p.RequireClaim(ApiKeyAuthentication.ScopeClaim, Scopes.Manage, Scopes.Admin))
@@ -25,17 +28,30 @@ public static class ApiKeyAuthenticationRegistration
     }
 }
 
-/// <summary>Authenticates a request by its bearer API key (looked up through <see cref="ApiKeyService"/>'s cache).</summary>
-internal sealed class ApiKeyAuthenticationHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options,
-    ILoggerFactory logger,
-    UrlEncoder encoder,
-    ApiKeyService keys)
-    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+/// <summary>Authenticates a request by its bearer API key (looked up through <see cref="ApiKeyService"/>'s cache).
+/// An <see cref="IAuthenticationHandler"/> of its own rather than an <c>AuthenticationHandler&lt;T&gt;</c>: that base class
+/// is created per request and asks the logger factory for a new logger each time (a Serilog logger and its caches), and
+/// reads its options through the options monitor, on every request (issue 27's allocation trace). Nothing here needs either.</summary>
+internal sealed class ApiKeyAuthenticationHandler(ApiKeyService keys) : IAuthenticationHandler
 {
-    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    /// <summary>One principal per cached key row: a row is immutable and replaced when the cache refreshes it, so its
+    /// principal is built once, not on every request. Nothing in the service changes a principal after authentication.</summary>
+    private static readonly ConditionalWeakTable<ApiKeyRow, ClaimsPrincipal> Principals = new();
+
+    private HttpContext _context = null!;
+    private Task<AuthenticateResult>? _result;
+
+    public Task InitializeAsync(AuthenticationScheme scheme, HttpContext context)
     {
-        string? header = Request.Headers.Authorization;
+        _context = context;
+        return Task.CompletedTask;
+    }
+
+    public Task<AuthenticateResult> AuthenticateAsync() => _result ??= AuthenticateOnceAsync();
+
+    private async Task<AuthenticateResult> AuthenticateOnceAsync()
+    {
+        string? header = _context.Request.Headers.Authorization;
         if (string.IsNullOrEmpty(header))
         {
             return AuthenticateResult.NoResult();
@@ -48,30 +64,35 @@ internal sealed class ApiKeyAuthenticationHandler(
         }
 
         var key = header[bearer.Length..].Trim();
-        var row = key.Length == 0 ? null : await keys.GetActiveByKeyAsync(key, Context.RequestAborted);
+        var row = key.Length == 0 ? null : await keys.GetActiveByKeyAsync(key, _context.RequestAborted);
         if (row is null)
         {
             return AuthenticateResult.Fail("Unknown or revoked API key.");
         }
 
-        var claims = new List<Claim> { new(ClaimTypes.NameIdentifier, row.Id.ToString()), new(ClaimTypes.Name, row.Name) };
-        claims.AddRange(row.Scopes.Select(s => new Claim(ApiKeyAuthentication.ScopeClaim, s)));
-        claims.Add(new Claim(ApiKeyAuthentication.ProfileClaim, row.Profile));
-        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, ApiKeyAuthentication.SchemeName));
+        var principal = Principals.GetValue(row, PrincipalOf);
         return AuthenticateResult.Success(new AuthenticationTicket(principal, ApiKeyAuthentication.SchemeName));
     }
 
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    private static ClaimsPrincipal PrincipalOf(ApiKeyRow row)
     {
-        Response.Headers.WWWAuthenticate = "Bearer";
+        var claims = new List<Claim> { new(ClaimTypes.NameIdentifier, row.Id.ToString()), new(ClaimTypes.Name, row.Name) };
+        claims.AddRange(row.Scopes.Select(s => new Claim(ApiKeyAuthentication.ScopeClaim, s)));
+        claims.Add(new Claim(ApiKeyAuthentication.ProfileClaim, row.Profile));
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, ApiKeyAuthentication.SchemeName));
+    }
+
+    public Task ChallengeAsync(AuthenticationProperties? properties)
+    {
+        _context.Response.Headers.WWWAuthenticate = "Bearer";
         return WriteProblem(401, ProblemCodes.Unauthorized, "A valid API key is required.",
             "Send Authorization: Bearer <api key> with an active key.");
     }
 
-    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+    public Task ForbidAsync(AuthenticationProperties? properties) =>
         WriteProblem(403, ProblemCodes.Forbidden, "The API key lacks the scope for this operation.",
             "This operation needs a key with another scope.");
 
     private Task WriteProblem(int status, string code, string title, string detail) =>
-        Problems.Result(status, code, title, detail).ExecuteAsync(Context);
+        Problems.Result(status, code, title, detail).ExecuteAsync(_context);
 }
