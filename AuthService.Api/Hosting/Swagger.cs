@@ -68,11 +68,15 @@ public static class Swagger
     {
         if (app.Configuration.GetValue("Docs:Enabled", true))
         {
-            app.UseSwagger();
-            app.UseSwaggerUI(o =>
+            // Only requests under /swagger pass through the two middlewares (each an async state machine per request).
+            app.UseWhen(context => context.Request.Path.StartsWithSegments("/swagger"), docs =>
             {
-                o.SwaggerEndpoint(DocumentUrl, "AuthService v1");
-                o.DocumentTitle = "AuthService API";
+                docs.UseSwagger();
+                docs.UseSwaggerUI(o =>
+                {
+                    o.SwaggerEndpoint(DocumentUrl, "AuthService v1");
+                    o.DocumentTitle = "AuthService API";
+                });
             });
         }
 
