@@ -115,21 +115,22 @@ public static class AttemptLedger
         var hooks = rows.SelectMany(r => r.OnAcceptance is null
             ? []
             : WebhookEvents.FromAudit(r.OnAcceptance, r.Acceptance.UserId, r.Acceptance.ApiKeyId, r.Acceptance.Now).Select(e => (r.Ordinal, e))).ToList();
+        // Unnamed, in the order of AcceptTotpStepsParameters (PositionalSql): Npgsql sends the statement without parsing it.
         var command = new NpgsqlBatchCommand(hooks.Count == 0 ? AcceptTotpStepsSql : AcceptTotpStepsWithWebhooksSql)
         {
             Parameters =
             {
-                new NpgsqlParameter<int[]>("ord", rows.Select(r => r.Ordinal).ToArray()),
-                new NpgsqlParameter<string[]>("userId", rows.Select(r => r.Acceptance.UserId).ToArray()),
-                new NpgsqlParameter<Guid[]>("factorId", rows.Select(r => r.Acceptance.FactorId).ToArray()),
-                new NpgsqlParameter<long[]>("step", rows.Select(r => r.Acceptance.Step).ToArray()),
-                new NpgsqlParameter<DateTimeOffset[]>("now", rows.Select(r => r.Acceptance.Now).ToArray()),
-                new NpgsqlParameter<DateTimeOffset[]>("failuresSince", rows.Select(r => r.Acceptance.FailuresSince).ToArray()),
-                new NpgsqlParameter<int[]>("attemptLimit", rows.Select(r => r.Acceptance.AttemptsPerMinute).ToArray()),
-                new NpgsqlParameter<Guid?[]>("apiKeyId", rows.Select(r => r.Acceptance.ApiKeyId).ToArray()),
-                new NpgsqlParameter<string[]>("details", rows.Select(r => r.Acceptance.AuditDetails).ToArray()),
-                new NpgsqlParameter<string?[]>("alsoType", rows.Select(r => r.OnAcceptance?.EventType).ToArray()),
-                new NpgsqlParameter<string?[]>("alsoDetails", rows.Select(r => r.OnAcceptance is null ? null : AuditLog.Details(r.OnAcceptance)).ToArray()),
+                new NpgsqlParameter<int[]> { TypedValue = rows.Select(r => r.Ordinal).ToArray() },
+                new NpgsqlParameter<string[]> { TypedValue = rows.Select(r => r.Acceptance.UserId).ToArray() },
+                new NpgsqlParameter<Guid[]> { TypedValue = rows.Select(r => r.Acceptance.FactorId).ToArray() },
+                new NpgsqlParameter<long[]> { TypedValue = rows.Select(r => r.Acceptance.Step).ToArray() },
+                new NpgsqlParameter<DateTimeOffset[]> { TypedValue = rows.Select(r => r.Acceptance.Now).ToArray() },
+                new NpgsqlParameter<DateTimeOffset[]> { TypedValue = rows.Select(r => r.Acceptance.FailuresSince).ToArray() },
+                new NpgsqlParameter<int[]> { TypedValue = rows.Select(r => r.Acceptance.AttemptsPerMinute).ToArray() },
+                new NpgsqlParameter<Guid?[]> { TypedValue = rows.Select(r => r.Acceptance.ApiKeyId).ToArray() },
+                new NpgsqlParameter<string[]> { TypedValue = rows.Select(r => r.Acceptance.AuditDetails).ToArray() },
+                new NpgsqlParameter<string?[]> { TypedValue = rows.Select(r => r.OnAcceptance?.EventType).ToArray() },
+                new NpgsqlParameter<string?[]> { TypedValue = rows.Select(r => r.OnAcceptance is null ? null : AuditLog.Details(r.OnAcceptance)).ToArray() },
             },
         };
         if (hooks.Count > 0)
@@ -259,8 +260,13 @@ public static class AttemptLedger
         from accepted a order by a.ord
         """;
 
-    private const string AcceptTotpStepsSql = AcceptTotpStepsCtes + AcceptTotpStepsSelect;
+    /// <summary>The parameters of <see cref="AcceptTotpStepsCommand"/>, in the order it adds them.</summary>
+    private static readonly string[] AcceptTotpStepsParameters =
+        ["ord", "userId", "factorId", "step", "now", "failuresSince", "attemptLimit", "apiKeyId", "details", "alsoType", "alsoDetails"];
 
-    private static readonly string AcceptTotpStepsWithWebhooksSql =
-        AcceptTotpStepsCtes + ", " + WebhookOutbox.SetCtes(acceptedCte: "accepted") + AcceptTotpStepsSelect;
+    private static readonly string AcceptTotpStepsSql = PositionalSql.Of(AcceptTotpStepsCtes + AcceptTotpStepsSelect, AcceptTotpStepsParameters);
+
+    private static readonly string AcceptTotpStepsWithWebhooksSql = PositionalSql.Of(
+        AcceptTotpStepsCtes + ", " + WebhookOutbox.SetCtes(acceptedCte: "accepted") + AcceptTotpStepsSelect,
+        [.. AcceptTotpStepsParameters, .. WebhookOutbox.SetParameters]);
 }

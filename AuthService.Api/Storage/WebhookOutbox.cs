@@ -108,6 +108,10 @@ public static class WebhookOutbox
         )
         """;
 
+    /// <summary>The names <see cref="SetCtes"/> uses, in the order <see cref="AddSetParameters"/> adds them, unnamed, after
+    /// the statement's own (<see cref="PositionalSql"/>).</summary>
+    internal static readonly string[] SetParameters = ["hookOrd", "hookId", "hookType", "hookUser", "hookBody", "hookAt"];
+
     /// <summary>The parameters of <see cref="SetCtes"/>: each event with the ordinal of the acceptance it depends on.</summary>
     internal static void AddSetParameters(NpgsqlParameterCollection parameters, IReadOnlyList<(int Ordinal, WebhookEvent Event)> events)
     {
@@ -116,12 +120,12 @@ public static class WebhookOutbox
             throw new ArgumentException("Throttled events are written one statement each (Include).", nameof(events));
         }
 
-        parameters.Add(new NpgsqlParameter<int[]>("hookOrd", events.Select(e => e.Ordinal).ToArray()));
-        parameters.Add(new NpgsqlParameter<Guid[]>("hookId", events.Select(e => e.Event.Id).ToArray()));
-        parameters.Add(new NpgsqlParameter<string[]>("hookType", events.Select(e => e.Event.Type).ToArray()));
-        parameters.Add(new NpgsqlParameter<string?[]>("hookUser", events.Select(e => e.Event.UserId).ToArray()));
-        parameters.Add(new NpgsqlParameter<string[]>("hookBody", events.Select(e => e.Event.Body).ToArray()));
-        parameters.Add(new NpgsqlParameter<DateTimeOffset[]>("hookAt", events.Select(e => e.Event.OccurredAt).ToArray()));
+        parameters.Add(new NpgsqlParameter<int[]> { TypedValue = events.Select(e => e.Ordinal).ToArray() });
+        parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = events.Select(e => e.Event.Id).ToArray() });
+        parameters.Add(new NpgsqlParameter<string[]> { TypedValue = events.Select(e => e.Event.Type).ToArray() });
+        parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = events.Select(e => e.Event.UserId).ToArray() });
+        parameters.Add(new NpgsqlParameter<string[]> { TypedValue = events.Select(e => e.Event.Body).ToArray() });
+        parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = events.Select(e => e.Event.OccurredAt).ToArray() });
     }
 
     public static async Task AddAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<WebhookEvent> events)
