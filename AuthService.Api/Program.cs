@@ -70,7 +70,7 @@ try
 
     await app.Services.PrepareAsync();
 
-    app.UseSerilogRequestLogging();              // outermost, so it logs the status the client really got
+    app.UseServiceRequestLogging();              // outermost, so it logs the status the client really got
     app.UseExceptionHandler();
     app.UseStatusCodePages();
     app.UseApiDocs();
