@@ -32,7 +32,7 @@ public static class ApiKeyAuthenticationRegistration
 /// An <see cref="IAuthenticationHandler"/> of its own rather than an <c>AuthenticationHandler&lt;T&gt;</c>: that base class
 /// is created per request and asks the logger factory for a new logger each time (a Serilog logger and its caches), and
 /// reads its options through the options monitor, on every request (issue 27's allocation trace). Nothing here needs either.</summary>
-internal sealed class ApiKeyAuthenticationHandler(ApiKeyService keys) : IAuthenticationHandler
+internal sealed class ApiKeyAuthenticationHandler(ApiKeyService keys, ILogger<ApiKeyAuthenticationHandler> logger) : IAuthenticationHandler
 {
     /// <summary>One principal per cached key row: a row is immutable and replaced when the cache refreshes it, so its
     /// principal is built once, not on every request. Nothing in the service changes a principal after authentication.</summary>
@@ -60,18 +60,25 @@ internal sealed class ApiKeyAuthenticationHandler(ApiKeyService keys) : IAuthent
         const string bearer = "Bearer ";
         if (!header.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) || header.Length > 512)
         {
-            return AuthenticateResult.Fail("Not a bearer API key.");
+            return Failed("Not a bearer API key.");
         }
 
         var key = header[bearer.Length..].Trim();
         var row = key.Length == 0 ? null : await keys.GetActiveByKeyAsync(key, _context.RequestAborted);
         if (row is null)
         {
-            return AuthenticateResult.Fail("Unknown or revoked API key.");
+            return Failed("Unknown or revoked API key.");
         }
 
         var principal = Principals.GetValue(row, PrincipalOf);
         return AuthenticateResult.Success(new AuthenticationTicket(principal, ApiKeyAuthentication.SchemeName));
+    }
+
+    /// <summary>A refused key, logged with its reason as the framework's handler did (never the key itself).</summary>
+    private AuthenticateResult Failed(string reason)
+    {
+        logger.LogInformation("API key authentication failed: {Reason}", reason);
+        return AuthenticateResult.Fail(reason);
     }
 
     private static ClaimsPrincipal PrincipalOf(ApiKeyRow row)
