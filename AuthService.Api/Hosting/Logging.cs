@@ -36,10 +36,12 @@ public static class Logging
         // asks for one per request in places (each typed result's ExecuteAsync, every transient service taking an ILogger<T>):
         // issue 27's allocation trace found it on every verify. Loggers are kept by category instead; categories are type
         // names and fixed strings, a bounded set.
+        // Serilog's registration is the last one; every earlier one (the host's default factory) is removed with it.
         var serilogFactory = builder.Services.Last(d => d.ServiceType == typeof(ILoggerFactory));
-        builder.Services.Replace(ServiceDescriptor.Singleton<ILoggerFactory>(services => new CachingLoggerFactory((ILoggerFactory)(
+        builder.Services.RemoveAll<ILoggerFactory>();
+        builder.Services.AddSingleton<ILoggerFactory>(services => new CachingLoggerFactory((ILoggerFactory)(
             serilogFactory.ImplementationInstance ?? serilogFactory.ImplementationFactory?.Invoke(services)
-            ?? ActivatorUtilities.CreateInstance(services, serilogFactory.ImplementationType!)))));
+            ?? ActivatorUtilities.CreateInstance(services, serilogFactory.ImplementationType!))));
         return builder;
     }
 

@@ -116,23 +116,12 @@ public static class AttemptLedger
             ? []
             : WebhookEvents.FromAudit(r.OnAcceptance, r.Acceptance.UserId, r.Acceptance.ApiKeyId, r.Acceptance.Now).Select(e => (r.Ordinal, e))).ToList();
         // Unnamed, in the order of AcceptTotpStepsParameters (PositionalSql): Npgsql sends the statement without parsing it.
-        var command = new NpgsqlBatchCommand(hooks.Count == 0 ? AcceptTotpStepsSql : AcceptTotpStepsWithWebhooksSql)
+        var command = new NpgsqlBatchCommand(hooks.Count == 0 ? AcceptTotpStepsSql : AcceptTotpStepsWithWebhooksSql);
+        foreach (var (_, make) in AcceptTotpStepsParameters)
         {
-            Parameters =
-            {
-                new NpgsqlParameter<int[]> { TypedValue = rows.Select(r => r.Ordinal).ToArray() },
-                new NpgsqlParameter<string[]> { TypedValue = rows.Select(r => r.Acceptance.UserId).ToArray() },
-                new NpgsqlParameter<Guid[]> { TypedValue = rows.Select(r => r.Acceptance.FactorId).ToArray() },
-                new NpgsqlParameter<long[]> { TypedValue = rows.Select(r => r.Acceptance.Step).ToArray() },
-                new NpgsqlParameter<DateTimeOffset[]> { TypedValue = rows.Select(r => r.Acceptance.Now).ToArray() },
-                new NpgsqlParameter<DateTimeOffset[]> { TypedValue = rows.Select(r => r.Acceptance.FailuresSince).ToArray() },
-                new NpgsqlParameter<int[]> { TypedValue = rows.Select(r => r.Acceptance.AttemptsPerMinute).ToArray() },
-                new NpgsqlParameter<Guid?[]> { TypedValue = rows.Select(r => r.Acceptance.ApiKeyId).ToArray() },
-                new NpgsqlParameter<string[]> { TypedValue = rows.Select(r => r.Acceptance.AuditDetails).ToArray() },
-                new NpgsqlParameter<string?[]> { TypedValue = rows.Select(r => r.OnAcceptance?.EventType).ToArray() },
-                new NpgsqlParameter<string?[]> { TypedValue = rows.Select(r => r.OnAcceptance is null ? null : AuditLog.Details(r.OnAcceptance)).ToArray() },
-            },
-        };
+            command.Parameters.Add(make(rows));
+        }
+
         if (hooks.Count > 0)
         {
             WebhookOutbox.AddSetParameters(command.Parameters, hooks);
@@ -260,13 +249,30 @@ public static class AttemptLedger
         from accepted a order by a.ord
         """;
 
-    /// <summary>The parameters of <see cref="AcceptTotpStepsCommand"/>, in the order it adds them.</summary>
-    private static readonly string[] AcceptTotpStepsParameters =
-        ["ord", "userId", "factorId", "step", "now", "failuresSince", "attemptLimit", "apiKeyId", "details", "alsoType", "alsoDetails"];
+    /// <summary>The parameters of <see cref="AcceptTotpStepsCommand"/>: each name the statement's text uses, with the value it
+    /// stands for. One list gives both the numbering of the text and the order the command adds them, so the two cannot drift.</summary>
+    private static readonly (string Name, Func<IReadOnlyList<TotpAcceptanceRow>, NpgsqlParameter> Make)[] AcceptTotpStepsParameters =
+    [
+        ("ord", rows => new NpgsqlParameter<int[]> { TypedValue = rows.Select(r => r.Ordinal).ToArray() }),
+        ("userId", rows => new NpgsqlParameter<string[]> { TypedValue = rows.Select(r => r.Acceptance.UserId).ToArray() }),
+        ("factorId", rows => new NpgsqlParameter<Guid[]> { TypedValue = rows.Select(r => r.Acceptance.FactorId).ToArray() }),
+        ("step", rows => new NpgsqlParameter<long[]> { TypedValue = rows.Select(r => r.Acceptance.Step).ToArray() }),
+        ("now", rows => new NpgsqlParameter<DateTimeOffset[]> { TypedValue = rows.Select(r => r.Acceptance.Now).ToArray() }),
+        ("failuresSince", rows => new NpgsqlParameter<DateTimeOffset[]> { TypedValue = rows.Select(r => r.Acceptance.FailuresSince).ToArray() }),
+        ("attemptLimit", rows => new NpgsqlParameter<int[]> { TypedValue = rows.Select(r => r.Acceptance.AttemptsPerMinute).ToArray() }),
+        ("apiKeyId", rows => new NpgsqlParameter<Guid?[]> { TypedValue = rows.Select(r => r.Acceptance.ApiKeyId).ToArray() }),
+        ("details", rows => new NpgsqlParameter<string[]> { TypedValue = rows.Select(r => r.Acceptance.AuditDetails).ToArray() }),
+        ("alsoType", rows => new NpgsqlParameter<string?[]> { TypedValue = rows.Select(r => r.OnAcceptance?.EventType).ToArray() }),
+        ("alsoDetails", rows => new NpgsqlParameter<string?[]>
+        {
+            TypedValue = rows.Select(r => r.OnAcceptance is null ? null : AuditLog.Details(r.OnAcceptance)).ToArray(),
+        }),
+    ];
 
-    private static readonly string AcceptTotpStepsSql = PositionalSql.Of(AcceptTotpStepsCtes + AcceptTotpStepsSelect, AcceptTotpStepsParameters);
+    private static readonly string AcceptTotpStepsSql =
+        PositionalSql.Of(AcceptTotpStepsCtes + AcceptTotpStepsSelect, [.. AcceptTotpStepsParameters.Select(p => p.Name)]);
 
     private static readonly string AcceptTotpStepsWithWebhooksSql = PositionalSql.Of(
         AcceptTotpStepsCtes + ", " + WebhookOutbox.SetCtes(acceptedCte: "accepted") + AcceptTotpStepsSelect,
-        [.. AcceptTotpStepsParameters, .. WebhookOutbox.SetParameters]);
+        [.. AcceptTotpStepsParameters.Select(p => p.Name), .. WebhookOutbox.SetParameters.Select(p => p.Name)]);
 }

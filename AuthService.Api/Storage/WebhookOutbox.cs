@@ -108,9 +108,17 @@ public static class WebhookOutbox
         )
         """;
 
-    /// <summary>The names <see cref="SetCtes"/> uses, in the order <see cref="AddSetParameters"/> adds them, unnamed, after
-    /// the statement's own (<see cref="PositionalSql"/>).</summary>
-    internal static readonly string[] SetParameters = ["hookOrd", "hookId", "hookType", "hookUser", "hookBody", "hookAt"];
+    /// <summary>The parameters of <see cref="SetCtes"/>, added unnamed after the statement's own (<see cref="PositionalSql"/>):
+    /// each name the CTEs use, with the value it stands for, in one list for the numbering and the order alike.</summary>
+    internal static readonly (string Name, Func<IReadOnlyList<(int Ordinal, WebhookEvent Event)>, NpgsqlParameter> Make)[] SetParameters =
+    [
+        ("hookOrd", events => new NpgsqlParameter<int[]> { TypedValue = events.Select(e => e.Ordinal).ToArray() }),
+        ("hookId", events => new NpgsqlParameter<Guid[]> { TypedValue = events.Select(e => e.Event.Id).ToArray() }),
+        ("hookType", events => new NpgsqlParameter<string[]> { TypedValue = events.Select(e => e.Event.Type).ToArray() }),
+        ("hookUser", events => new NpgsqlParameter<string?[]> { TypedValue = events.Select(e => e.Event.UserId).ToArray() }),
+        ("hookBody", events => new NpgsqlParameter<string[]> { TypedValue = events.Select(e => e.Event.Body).ToArray() }),
+        ("hookAt", events => new NpgsqlParameter<DateTimeOffset[]> { TypedValue = events.Select(e => e.Event.OccurredAt).ToArray() }),
+    ];
 
     /// <summary>The parameters of <see cref="SetCtes"/>: each event with the ordinal of the acceptance it depends on.</summary>
     internal static void AddSetParameters(NpgsqlParameterCollection parameters, IReadOnlyList<(int Ordinal, WebhookEvent Event)> events)
@@ -120,12 +128,10 @@ public static class WebhookOutbox
             throw new ArgumentException("Throttled events are written one statement each (Include).", nameof(events));
         }
 
-        parameters.Add(new NpgsqlParameter<int[]> { TypedValue = events.Select(e => e.Ordinal).ToArray() });
-        parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = events.Select(e => e.Event.Id).ToArray() });
-        parameters.Add(new NpgsqlParameter<string[]> { TypedValue = events.Select(e => e.Event.Type).ToArray() });
-        parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = events.Select(e => e.Event.UserId).ToArray() });
-        parameters.Add(new NpgsqlParameter<string[]> { TypedValue = events.Select(e => e.Event.Body).ToArray() });
-        parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = events.Select(e => e.Event.OccurredAt).ToArray() });
+        foreach (var (_, make) in SetParameters)
+        {
+            parameters.Add(make(events));
+        }
     }
 
     public static async Task AddAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<WebhookEvent> events)
