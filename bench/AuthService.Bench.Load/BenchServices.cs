@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -134,6 +135,29 @@ public static class BenchServices
         using var http = new HttpClient { BaseAddress = baseAddress };
         using var response = await http.GetAsync("/metrics");
         response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>The bytes the service has allocated on its managed heap since it started, from the runtime meter it publishes
+    /// at <c>/metrics</c> (<c>system_runtime_dotnet_gc_heap_total_allocated</c>); null for an app without it (the ceiling).
+    /// The scrape itself allocates a few kilobytes in the service, against the round's hundreds of megabytes.</summary>
+    public static async Task<long?> AllocatedBytesAsync(Uri baseAddress)
+    {
+        using var http = new HttpClient { BaseAddress = baseAddress };
+        using var response = await http.GetAsync("/metrics");
+        if (!response.IsSuccessStatusCode)
+        {
+            return null;
+        }
+
+        foreach (var line in (await response.Content.ReadAsStringAsync()).Split('\n'))
+        {
+            if (line.StartsWith("system_runtime_dotnet_gc_heap_total_allocated ", StringComparison.Ordinal))
+            {
+                return (long)double.Parse(line.AsSpan(line.IndexOf(' ') + 1), CultureInfo.InvariantCulture);
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Every phase starts from the same database state: dead tuples of the earlier phase vacuumed (in every

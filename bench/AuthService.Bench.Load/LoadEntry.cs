@@ -200,6 +200,7 @@ public static class LoadEntry
             var clientCpu = client.TotalProcessorTime;
             var postgresCpu = postgres?.CpuTime() ?? TimeSpan.Zero;
             var before = await DatabaseCountersAsync(database);
+            var allocatedBefore = await BenchServices.AllocatedBytesAsync(server.BaseAddress);
             var wall = Stopwatch.StartNew();
             var result = await run();
             wall.Stop();
@@ -207,10 +208,11 @@ public static class LoadEntry
             var postgresUsed = postgres is null ? (TimeSpan?)null : postgres.CpuTime() - postgresCpu;
             client.Refresh();
             var clientUsed = client.TotalProcessorTime - clientCpu;
+            var allocatedAfter = await BenchServices.AllocatedBytesAsync(server.BaseAddress);
             await Task.Delay(1100); // backends flush their statistics at most once a second
             var after = await DatabaseCountersAsync(database);
             return (result, new PhaseProfile(result.Issued, serverUsed, clientUsed, postgresUsed, after.Commits - before.Commits,
-                after.RowsWritten - before.RowsWritten, wall.Elapsed));
+                after.RowsWritten - before.RowsWritten, wall.Elapsed, allocatedAfter - allocatedBefore));
         }
     }
 

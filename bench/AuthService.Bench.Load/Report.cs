@@ -216,6 +216,9 @@ public sealed class Report(BenchOptions options)
         }
 
         Row("CPU per verify, all rounds: server + PostgreSQL", $"current {CpuPair(v.Profile)}, baseline {CpuPair(b.Profile)}");
+        Row("managed heap allocated per verify, per round (the server's runtime meter)",
+            $"current {string.Join(", ", v.RoundProfiles.Select(p => p.AllocatedPerRequest))}; " +
+            $"baseline {string.Join(", ", b.RoundProfiles.Select(p => p.AllocatedPerRequest))}");
     }
 
     private static string CpuPair(PhaseProfile p)
@@ -254,12 +257,19 @@ public sealed class Report(BenchOptions options)
 
 /// <summary>What one closed-loop phase cost, warm-up included: CPU of the server, the client and PostgreSQL (null when
 /// its processes cannot be read), and database transactions and rows written.</summary>
+/// <param name="Allocated">Bytes the server allocated on its managed heap over the round (the runtime meter at
+/// <c>/metrics</c>; null for the ceiling app, which has none).</param>
 public sealed record PhaseProfile(long Requests, TimeSpan Server, TimeSpan Client, TimeSpan? Postgres, long DbCommits, long DbRowsWritten,
-    TimeSpan Wall)
+    TimeSpan Wall, long? Allocated = null)
 {
-    public static PhaseProfile Sum(IEnumerable<PhaseProfile> parts) => parts.Aggregate(new PhaseProfile(0, default, default, TimeSpan.Zero, 0, 0, default),
+    public static PhaseProfile Sum(IEnumerable<PhaseProfile> parts) => parts.Aggregate(new PhaseProfile(0, default, default, TimeSpan.Zero, 0, 0, default, 0),
         (a, b) => new PhaseProfile(a.Requests + b.Requests, a.Server + b.Server, a.Client + b.Client, a.Postgres + b.Postgres,
-            a.DbCommits + b.DbCommits, a.DbRowsWritten + b.DbRowsWritten, a.Wall + b.Wall));
+            a.DbCommits + b.DbCommits, a.DbRowsWritten + b.DbRowsWritten, a.Wall + b.Wall, a.Allocated + b.Allocated));
+
+    /// <summary>Managed bytes allocated per request, in KB (all rounds of a sum), or "n/a".</summary>
+    public string AllocatedPerRequest => Allocated is { } bytes && Requests > 0
+        ? (bytes / 1024.0 / Requests).ToString("F1", CultureInfo.InvariantCulture) + " KB"
+        : "n/a";
 
     public string Describe()
     {
@@ -268,7 +278,8 @@ public sealed record PhaseProfile(long Requests, TimeSpan Server, TimeSpan Clien
         return $"server {Server.TotalMicroseconds / n:F0} µs, client {Client.TotalMicroseconds / n:F0} µs, " +
                (Postgres is { } pg ? $"PostgreSQL {pg.TotalMicroseconds / n:F0} µs, total {total.TotalMicroseconds / n:F0} µs; " : "PostgreSQL n/a; ") +
                $"{total.TotalSeconds / Math.Max(1e-9, Wall.TotalSeconds):F2} of {Environment.ProcessorCount} cores busy; " +
-               $"DB xacts {DbCommits / n:F2}, rows written {DbRowsWritten / n:F2}";
+               $"DB xacts {DbCommits / n:F2}, rows written {DbRowsWritten / n:F2}" +
+               (Allocated is null ? "" : $"; managed heap allocated {AllocatedPerRequest}");
     }
 }
 
