@@ -2,6 +2,7 @@ using AuthService.Api.Events;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Core.Devices;
+using AuthService.Core.Security;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -38,7 +39,7 @@ public sealed class RememberDevice(NpgsqlDataSource dataSource, TimeProvider tim
         }
 
         var (token, hash) = DeviceTokens.Create();
-        var device = new DeviceToRemember(Guid.CreateVersion7(now), hash, remember.Label?.Trim() ?? DeviceTokens.DefaultLabel,
+        var device = new DeviceToRemember(Version7Ids.New(now), hash, remember.Label?.Trim() ?? DeviceTokens.DefaultLabel,
             now.AddDays(options.Value.RememberDays), options.Value.MaxPerUser);
         var verified = await verify(new LoginDevice(IsNew: !known, device));
         return verified.Error is null ? verified.Value!.WithDevice(token, device.ExpiresAt) : verified;

@@ -52,7 +52,7 @@ public sealed class BypassCodes(NpgsqlDataSource dataSource, SecretBox secrets, 
         }
 
         var code = BypassCodeRules.Generate();
-        var id = Guid.CreateVersion7(now);
+        var id = Version7Ids.New(now);
         var expiresAt = now.AddMinutes(validMinutes);
         var hash = BypassCodeRules.Hash(secrets, secrets.ActiveKeyId, userId, id, BypassCodeRules.Normalize(code)!);
         await BypassCodeStore.InsertAsync(connection, transaction, id, userId, secrets.ActiveKeyId, hash, uses, expiresAt, request.Reason!.Trim(),

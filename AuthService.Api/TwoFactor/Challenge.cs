@@ -55,7 +55,7 @@ public sealed class Challenge(NpgsqlDataSource dataSource, SecretBox secrets, Ph
     {
         var now = time.GetUtcNow();
         var sent = await delivery.DeliverAsync(new CodeSend(phone.UserId, secrets.OpenPhoneNumber(phone), phone.PhoneHash!, Channels.Parse(channel), purpose,
-            Guid.CreateVersion7(now), phone.FactorId, actor, (_, _, current, _) => Task.FromResult(StillThe(phone, current))), now, cancellationToken);
+            Version7Ids.New(now), phone.FactorId, actor, (_, _, current, _) => Task.FromResult(StillThe(phone, current))), now, cancellationToken);
         return sent.Error is not null ? sent.Error : new ChallengeResponse(channel, phone.PhoneMasked!, sent.Value, purpose);
     }
 

@@ -23,7 +23,7 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, ProofCheck proof
     public static PendingRow New(FactorStart start, string method, TimeSpan ttl) => new()
     {
         UserId = start.UserId,
-        Id = Guid.CreateVersion7(start.Now),
+        Id = Version7Ids.New(start.Now),
         Purpose = start.Purpose,
         Method = method,
         CreatedAt = start.Now.UtcDateTime,

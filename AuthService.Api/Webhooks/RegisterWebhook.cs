@@ -46,7 +46,7 @@ public sealed class RegisterWebhook(NpgsqlDataSource dataSource, SecretBox secre
     public async Task<(WebhookEndpointRow Row, string Secret)> StoreAsync(string url, string[] events, string? description,
         DateTimeOffset now, Guid? createdBy, CancellationToken cancellationToken)
     {
-        var id = Guid.CreateVersion7(now);
+        var id = Version7Ids.New(now);
         var secret = NewSecret();
         var sealedSecret = secrets.Seal(secret, SealContexts.WebhookSecret(id));
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
