@@ -16,7 +16,7 @@ public static class DevicesApi
         var group = routes.MapGroup("/v1/users/{userId}/two-factor/devices")
             .WithTags("Remembered devices")
             .RequireAuthorization(Scopes.Manage)
-            .AddEndpointFilter<UserIdFilter>()
+            .AddEndpointFilter(UserIdFilter.Instance)
             .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403);
 
         group.MapGet("", List)

@@ -33,7 +33,7 @@ public static class LoginDecisionsApi
 
         routes.MapPost("/v1/users/{userId}/two-factor/prompt/skip", Skip).RequireAuthorization(Scopes.Manage)
             .WithTags("Login policy")
-            .AddEndpointFilter<UserIdFilter>()
+            .AddEndpointFilter(UserIdFilter.Instance)
             .WithSummary("Record that the user skipped the enrollment prompt")
             .WithDescription("409 `skip_not_allowed` once `Enforcement:MaxSkips` is used up, or when 2FA is already enabled.")
             .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403).ProducesProblemCodes(409, ProblemCodes.SkipNotAllowed);

@@ -38,7 +38,7 @@ public static class ProfileContext
 
     /// <summary>The route takes <c>locale</c> (<see cref="LocaleFilter"/>) and may answer 400 <c>unknown_locale</c>.</summary>
     public static RouteHandlerBuilder AcceptsLocale(this RouteHandlerBuilder route) =>
-        route.AddEndpointFilter<LocaleFilter>().ProducesProblemCodes(400, ProblemCodes.UnknownLocale);
+        route.AddEndpointFilter(LocaleFilter.Instance).ProducesProblemCodes(400, ProblemCodes.UnknownLocale);
 
     /// <summary>For tests and tools that call a use case directly: runs under <paramref name="profile"/>.</summary>
     public static void Enter(VerifyProfile profile, CodeLocale? locale = null)
@@ -58,6 +58,13 @@ public static class ProfileContext
     /// <see cref="CodeLocales"/> answers 400 <c>unknown_locale</c> before anything runs.</summary>
     public sealed class LocaleFilter : IEndpointFilter
     {
+        /// <summary>The one instance every route uses: stateless, and <c>AddEndpointFilter&lt;T&gt;</c> would build one per request.</summary>
+        public static readonly LocaleFilter Instance = new();
+
+        private LocaleFilter()
+        {
+        }
+
         public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
         {
             var tag = context.Arguments.OfType<ILocaleRequest>().FirstOrDefault()?.Locale;

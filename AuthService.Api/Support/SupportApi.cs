@@ -25,7 +25,7 @@ public static class SupportApi
         var group = routes.MapGroup("/v1/users/{userId}/two-factor")
             .WithTags("Support")
             .RequireAuthorization(Scopes.Admin)
-            .AddEndpointFilter<UserIdFilter>()
+            .AddEndpointFilter(UserIdFilter.Instance)
             .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403);
 
         group.MapPost("/reset", Reset)

@@ -35,8 +35,8 @@ public static class TwoFactorApi
         var passkeyMinutes = $"{PasskeyOptions.ChallengeLifetime.TotalMinutes:0} minutes";
         var group = routes.MapGroup("/v1/users/{userId}/two-factor")
             .WithTags("Two-factor")
-            .AddEndpointFilter<UserIdFilter>()
-            .AddEndpointFilter<RetryAfterHeaderFilter>()
+            .AddEndpointFilter(UserIdFilter.Instance)
+            .AddEndpointFilter(RetryAfterHeaderFilter.Instance)
             .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403);
 
         group.MapGet("", GetStatus).RequireAuthorization(ApiKeyAuthentication.ReadPolicy)
