@@ -34,9 +34,10 @@ public static class ApiKeyAuthenticationRegistration
 /// reads its options through the options monitor, on every request (issue 27's allocation trace). Nothing here needs either.</summary>
 internal sealed class ApiKeyAuthenticationHandler(ApiKeyService keys, ILogger<ApiKeyAuthenticationHandler> logger) : IAuthenticationHandler
 {
-    /// <summary>One principal per cached key row: a row is immutable and replaced when the cache refreshes it, so its
-    /// principal is built once, not on every request. Nothing in the service changes a principal after authentication.</summary>
-    private static readonly ConditionalWeakTable<ApiKeyRow, ClaimsPrincipal> Principals = new();
+    /// <summary>One answer per cached key row: a row is immutable and replaced when the cache refreshes it, so its principal,
+    /// ticket and result are built once, not on every request. Nothing in the service changes a principal or a ticket after
+    /// authentication (the framework's authentication service wraps the answer in a ticket of its own).</summary>
+    private static readonly ConditionalWeakTable<ApiKeyRow, Task<AuthenticateResult>> Answers = new();
 
     private HttpContext _context = null!;
     private Task<AuthenticateResult>? _result;
@@ -47,32 +48,37 @@ internal sealed class ApiKeyAuthenticationHandler(ApiKeyService keys, ILogger<Ap
         return Task.CompletedTask;
     }
 
-    public Task<AuthenticateResult> AuthenticateAsync() => _result ??= AuthenticateOnceAsync();
+    public Task<AuthenticateResult> AuthenticateAsync() => _result ??= AuthenticateOnce();
 
-    private async Task<AuthenticateResult> AuthenticateOnceAsync()
+    private Task<AuthenticateResult> AuthenticateOnce()
     {
         string? header = _context.Request.Headers.Authorization;
         if (string.IsNullOrEmpty(header))
         {
-            return AuthenticateResult.NoResult();
+            return Task.FromResult(AuthenticateResult.NoResult());
         }
 
         const string bearer = "Bearer ";
         if (!header.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) || header.Length > 512)
         {
-            return Failed("Not a bearer API key.");
+            return Task.FromResult(Failed("Not a bearer API key."));
         }
 
-        var key = header[bearer.Length..].Trim();
-        var row = key.Length == 0 ? null : await keys.GetActiveByKeyAsync(key, _context.RequestAborted);
-        if (row is null)
+        var key = header.AsSpan(bearer.Length).Trim();
+        if (key.IsEmpty)
         {
-            return Failed("Unknown or revoked API key.");
+            return Task.FromResult(Failed("Unknown or revoked API key."));
         }
 
-        var principal = Principals.GetValue(row, PrincipalOf);
-        return AuthenticateResult.Success(new AuthenticationTicket(principal, ApiKeyAuthentication.SchemeName));
+        // A cached key is answered with its row's answer, nothing allocated; a miss reads the database.
+        return keys.TryGetCached(key, out var row) ? AnswerFor(row) : LookupAsync(key.ToString());
     }
+
+    private async Task<AuthenticateResult> LookupAsync(string key) =>
+        await keys.GetActiveByKeyAsync(key, _context.RequestAborted) is { } row ? await AnswerFor(row) : Failed("Unknown or revoked API key.");
+
+    private static Task<AuthenticateResult> AnswerFor(ApiKeyRow row) => Answers.GetValue(row,
+        static row => Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(PrincipalOf(row), ApiKeyAuthentication.SchemeName))));
 
     /// <summary>A refused key, logged with its reason as the framework's handler did (never the key itself).</summary>
     private AuthenticateResult Failed(string reason)

@@ -13,7 +13,8 @@ namespace AuthService.Api.ApiKeys;
 public sealed class ApiKeyService(NpgsqlDataSource dataSource, TimeProvider time, IOptions<AuthOptions> options)
 {
     private const int MaxCachedKeys = 10_000;
-    private readonly ConcurrentDictionary<string, (ApiKeyRow Row, DateTimeOffset Until)> _cache = new();
+    // Keyed by the base64 of the key's SHA-256; ordinal, so that a hit can be looked up by a span (TryGetCached).
+    private readonly ConcurrentDictionary<string, (ApiKeyRow Row, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
     private readonly TimeSpan _cacheFor = TimeSpan.FromSeconds(Math.Max(0, options.Value.ApiKeyCacheSeconds));
 
     // Bumped by every revocation after it commits: a lookup that read the database before that moment does not cache
@@ -33,12 +34,13 @@ public sealed class ApiKeyService(NpgsqlDataSource dataSource, TimeProvider time
     /// key share one database read.</summary>
     public async Task<ApiKeyRow?> GetActiveByKeyAsync(string key, CancellationToken cancellationToken)
     {
+        if (TryGetCached(key, out var cachedRow))
+        {
+            return cachedRow;
+        }
+
         var hash = ApiKeyTokens.Hash(key);
         var cacheKey = Convert.ToBase64String(hash);
-        if (_cache.TryGetValue(cacheKey, out var cached) && cached.Until > time.GetUtcNow())
-        {
-            return cached.Row;
-        }
 
         var lookupKey = (cacheKey, Interlocked.Read(ref _revocations));
         var lookup = _lookups.GetOrAdd(lookupKey, k => new Lazy<Task<ApiKeyRow?>>(() => LookupAsync(hash, k.Key, k.Revocations)));
@@ -51,6 +53,29 @@ public sealed class ApiKeyService(NpgsqlDataSource dataSource, TimeProvider time
         {
             _lookups.TryRemove(KeyValuePair.Create(lookupKey, lookup));
         }
+    }
+
+    /// <summary>The cache's answer for <paramref name="key"/>, without a database read and without allocating (the key hashed
+    /// on the stack, the entry found by a span): false when the key is not cached or its entry expired, and then only
+    /// <see cref="GetActiveByKeyAsync"/> may decide. The one expiry check of the cache.</summary>
+    public bool TryGetCached(ReadOnlySpan<char> key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ApiKeyRow? row)
+    {
+        row = null;
+        if (key.Length > ApiKeyTokens.MaxHashedLength)
+        {
+            return false;
+        }
+
+        Span<byte> hash = stackalloc byte[32];
+        ApiKeyTokens.Hash(key, hash);
+        Span<char> cacheKey = stackalloc char[44]; // base64 of 32 bytes
+        Convert.TryToBase64Chars(hash, cacheKey, out _);
+        if (_cache.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(cacheKey, out var cached) && cached.Until > time.GetUtcNow())
+        {
+            row = cached.Row;
+        }
+
+        return row is not null;
     }
 
     /// <summary>One database read of a key, cached when active unless a revocation committed meanwhile.</summary>
@@ -93,7 +118,7 @@ public sealed class ApiKeyService(NpgsqlDataSource dataSource, TimeProvider time
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var row = await ApiKeyStore.InsertAsync(connection, transaction, Guid.CreateVersion7(now), name, ApiKeyTokens.DisplayPrefix(key),
+        var row = await ApiKeyStore.InsertAsync(connection, transaction, Version7Ids.New(now), name, ApiKeyTokens.DisplayPrefix(key),
             ApiKeyTokens.Hash(key), scopes.ToArray(), now, profile);
         await AuditLog.AppendAsync(connection, transaction, null, new AuditEvent.ApiKeyCreated(row.Id, row.Name, row.Scopes, row.Profile), now, actingKeyId);
         await transaction.CommitAsync(cancellationToken);
@@ -105,7 +130,7 @@ public sealed class ApiKeyService(NpgsqlDataSource dataSource, TimeProvider time
     public async Task EnsureBootstrapKeyAsync(string key, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await ApiKeyStore.InsertBootstrapUnlessHashExistsAsync(connection, Guid.CreateVersion7(now), ApiKeyTokens.DisplayPrefix(key),
+        await ApiKeyStore.InsertBootstrapUnlessHashExistsAsync(connection, Version7Ids.New(now), ApiKeyTokens.DisplayPrefix(key),
             ApiKeyTokens.Hash(key), now);
     }
 

@@ -13,6 +13,19 @@ public static class ApiKeyTokens
 
     public static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 
+    /// <summary>The longest key <see cref="Hash(ReadOnlySpan{char}, Span{byte})"/> takes (a bearer header is cut at 512).</summary>
+    public const int MaxHashedLength = 512;
+
+    /// <summary><see cref="Hash(string)"/> into <paramref name="hash"/> (32 bytes), without allocating: the per-request
+    /// lookup of a cached key.</summary>
+    public static void Hash(ReadOnlySpan<char> key, Span<byte> hash)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(key.Length, MaxHashedLength, nameof(key));
+        Span<byte> utf8 = stackalloc byte[MaxHashedLength * 3];
+        var length = Encoding.UTF8.GetBytes(key, utf8);
+        SHA256.HashData(utf8[..length], hash);
+    }
+
     /// <summary>The first characters of a key, safe to show in listings so people can tell keys apart.</summary>
     public static string DisplayPrefix(string key) => key.Length <= 12 ? key : key[..12];
 

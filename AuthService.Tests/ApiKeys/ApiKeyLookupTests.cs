@@ -46,6 +46,33 @@ public class ApiKeyLookupTests : AppFixture
         }
     }
 
+    /// <summary>The per-request answer without a read (<c>TryGetCached</c>, a span hashed on the stack): only a key the
+    /// cache holds and has not expired, never an unknown, expired or revoked one.</summary>
+    [Test]
+    public async Task The_cache_answers_a_span_only_for_a_live_cached_key()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var dataSource = NpgsqlDataSource.Create(App.ConnectionString);
+        var keys = new ApiKeyService(dataSource, time, Options.Create(new AuthOptions { ApiKeyCacheSeconds = 5 }));
+        var key = "ask_" + Guid.NewGuid().ToString("N");
+        var created = await keys.CreateAsync(key, "span", ["verify"], time.GetUtcNow(), null, CancellationToken.None);
+        var header = "Bearer " + key + " ";
+
+        Assert.That(keys.TryGetCached(header.AsSpan(7).Trim(), out _), Is.False, "not read yet");
+        Assert.That((await keys.GetActiveByKeyAsync(key, CancellationToken.None))?.Id, Is.EqualTo(created.Id));
+        Assert.That(keys.TryGetCached(header.AsSpan(7).Trim(), out var row), Is.True);
+        Assert.That(row!.Id, Is.EqualTo(created.Id));
+        Assert.That(keys.TryGetCached((key + "x").AsSpan(), out _), Is.False, "another key");
+
+        time.Advance(TimeSpan.FromSeconds(6));
+        Assert.That(keys.TryGetCached(key.AsSpan(), out _), Is.False, "expired");
+
+        Assert.That((await keys.GetActiveByKeyAsync(key, CancellationToken.None))?.Id, Is.EqualTo(created.Id));
+        Assert.That(await keys.RevokeAsync(created.Id, time.GetUtcNow(), null, CancellationToken.None), Is.True);
+        Assert.That(keys.TryGetCached(key.AsSpan(), out _), Is.False, "revoked on this instance");
+        Assert.That(await keys.GetActiveByKeyAsync(key, CancellationToken.None), Is.Null);
+    }
+
     /// <summary>The failure path of sharing: a read that started before a revocation on this instance is still under way
     /// (its connection held at open), and a request that arrives after the revocation returned must not join it: it reads on
     /// its own and is refused while the old read is still held. Keyed by the key alone, it would join and wait (and fail here
