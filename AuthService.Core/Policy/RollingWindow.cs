@@ -8,11 +8,22 @@ public static class RollingWindow
     public static LimitCheck Check(IReadOnlyList<DateTimeOffset> eventsInWindow, int limit, TimeSpan window, DateTimeOffset now)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-        var live = eventsInWindow.Where(e => e > now - window).OrderBy(e => e).ToList();
-        if (live.Count < limit)
+        var cutoff = now - window;
+        var count = 0;
+        for (var i = 0; i < eventsInWindow.Count; i++) // counted first, without allocating: most checks are far under the limit
+        {
+            if (eventsInWindow[i] > cutoff)
+            {
+                count++;
+            }
+        }
+
+        if (count < limit)
         {
             return LimitCheck.Ok;
         }
+
+        var live = eventsInWindow.Where(e => e > cutoff).OrderBy(e => e).ToList();
 
         // Once the (count - limit + 1) oldest events have expired, the count drops below the limit.
         var freesUpAt = live[live.Count - limit] + window;
