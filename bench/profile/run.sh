@@ -42,8 +42,8 @@ dotnet tool run dotnet-trace collect -p "$pid" --profile gc-verbose --duration "
 last=$(verifies)
 wait $bench
 [ $((last - first)) -gt 0 ] || { echo "profile: no verify was counted during the allocation window" >&2; exit 1; }
-# Converted after both windows: the conversion takes longer than the round has left.
-dotnet tool run dotnet-trace convert --format speedscope -o "$out/verify.speedscope.json" "$out/verify.nettrace" >>"$out/trace.log" 2>&1
+# Converted after both windows: the conversion takes longer than the round has left. (convert names it verify.speedscope.json)
+dotnet tool run dotnet-trace convert --format speedscope -o "$out/verify" "$out/verify.nettrace" >>"$out/trace.log" 2>&1
 dotnet run -c Release --project bench/AuthService.Bench.Alloc -- "$out/allocations.nettrace" 25 $((last - first)) >"$out/allocations.md"
 python3 bench/profile/categories.py "$out/verify.speedscope.json" >"$out/categories.md"
 python3 bench/profile/flamegraph.py "$out/verify.speedscope.json" "$out/verify.svg" "POST /verify under the bench's closed loop, durable PostgreSQL"
