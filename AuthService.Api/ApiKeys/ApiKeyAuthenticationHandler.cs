@@ -35,8 +35,10 @@ public static class ApiKeyAuthenticationRegistration
 internal sealed class ApiKeyAuthenticationHandler(ApiKeyService keys, ILogger<ApiKeyAuthenticationHandler> logger) : IAuthenticationHandler
 {
     /// <summary>One answer per cached key row: a row is immutable and replaced when the cache refreshes it, so its principal,
-    /// ticket and result are built once, not on every request. Nothing in the service changes a principal or a ticket after
-    /// authentication (the framework's authentication service wraps the answer in a ticket of its own).</summary>
+    /// ticket and result are built once, not on every request. So every request with that key shares them, the ticket's
+    /// (empty) properties included: nothing in the service writes a principal, a ticket or its properties after
+    /// authentication, and none may (the framework's authentication service wraps the answer in a ticket of its own, around
+    /// the same principal and properties).</summary>
     private static readonly ConditionalWeakTable<ApiKeyRow, Task<AuthenticateResult>> Answers = new();
 
     private HttpContext _context = null!;
