@@ -175,6 +175,9 @@ async function run() {
     await id('reset-confirm').click();
     await id('notice').filter({ hasText: 'was reset' }).waitFor();
     await id('status').filter({ hasText: 'not enabled' }).waitFor();
+    // The console reloads the audit list after the status and the devices: wait for the new list, not the status alone
+    // (reading it at once raced the reload, and failed a fresh-clone CI run).
+    await page.locator('#audit tr td:nth-child(2)', { hasText: 'support_reset' }).first().waitFor();
     const types = await auditTypes();
     assert.ok(types.includes('bypass_code_used') && types.includes('support_reset'), types.join(','));
     assert.match(await id('audit').textContent(), /SUP-4711/);
