@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using AuthService.Api.Configuration;
 using AuthService.Api.Events;
 using AuthService.Api.Storage;
@@ -34,14 +35,13 @@ public sealed class ApiKeyService(NpgsqlDataSource dataSource, TimeProvider time
     /// key share one database read.</summary>
     public async Task<ApiKeyRow?> GetActiveByKeyAsync(string key, CancellationToken cancellationToken)
     {
-        if (TryGetCached(key, out var cachedRow))
+        var hash = ApiKeyTokens.Hash(key);
+        if (TryGetCachedByHash(hash, out var cachedRow))
         {
             return cachedRow;
         }
 
-        var hash = ApiKeyTokens.Hash(key);
         var cacheKey = Convert.ToBase64String(hash);
-
         var lookupKey = (cacheKey, Interlocked.Read(ref _revocations));
         var lookup = _lookups.GetOrAdd(lookupKey, k => new Lazy<Task<ApiKeyRow?>>(() => LookupAsync(hash, k.Key, k.Revocations)));
         try
@@ -56,9 +56,9 @@ public sealed class ApiKeyService(NpgsqlDataSource dataSource, TimeProvider time
     }
 
     /// <summary>The cache's answer for <paramref name="key"/>, without a database read and without allocating (the key hashed
-    /// on the stack, the entry found by a span): false when the key is not cached or its entry expired, and then only
-    /// <see cref="GetActiveByKeyAsync"/> may decide. The one expiry check of the cache.</summary>
-    public bool TryGetCached(ReadOnlySpan<char> key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ApiKeyRow? row)
+    /// on the stack): false when the key is not cached or its entry expired, and then only <see cref="GetActiveByKeyAsync"/>
+    /// may decide.</summary>
+    public bool TryGetCached(ReadOnlySpan<char> key, [NotNullWhen(true)] out ApiKeyRow? row)
     {
         row = null;
         if (key.Length > ApiKeyTokens.MaxHashedLength)
@@ -68,13 +68,17 @@ public sealed class ApiKeyService(NpgsqlDataSource dataSource, TimeProvider time
 
         Span<byte> hash = stackalloc byte[32];
         ApiKeyTokens.Hash(key, hash);
+        return TryGetCachedByHash(hash, out row);
+    }
+
+    /// <summary>The cache's one expiry check, by the key's SHA-256; the entry is found by span, nothing allocated.</summary>
+    private bool TryGetCachedByHash(ReadOnlySpan<byte> hash, [NotNullWhen(true)] out ApiKeyRow? row)
+    {
         Span<char> cacheKey = stackalloc char[44]; // base64 of 32 bytes
         Convert.TryToBase64Chars(hash, cacheKey, out _);
-        if (_cache.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(cacheKey, out var cached) && cached.Until > time.GetUtcNow())
-        {
-            row = cached.Row;
-        }
-
+        row = _cache.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(cacheKey, out var cached) && cached.Until > time.GetUtcNow()
+            ? cached.Row
+            : null;
         return row is not null;
     }
 
