@@ -183,8 +183,7 @@ public static class WebhookEvents
                 Add("keyId", e.KeyId.ToString());
                 break;
             default:
-                data.Reset();
-                return [];
+                return []; // what was written is dropped: the next Writer call empties the buffer
         }
 
         Add("factorId", factorId?.ToString()); // the factor the event concerns, once its caller knows it

@@ -195,12 +195,13 @@ public static class LoadEntry
         /// backends and helpers of the cluster), and transactions and rows written in this phase's database (pg_stat_database).</summary>
         public async Task<(LoadResult Result, PhaseProfile Profile)> Profiled(PostgresCpu? postgres, Func<Task<LoadResult>> run)
         {
+            // Read before the CPU starting points below: the scrape's own cost stays out of the round.
+            var allocatedBefore = await BenchServices.AllocatedBytesAsync(server.BaseAddress);
             var client = Process.GetCurrentProcess();
             var serverCpu = server.CpuTime();
             var clientCpu = client.TotalProcessorTime;
             var postgresCpu = postgres?.CpuTime() ?? TimeSpan.Zero;
             var before = await DatabaseCountersAsync(database);
-            var allocatedBefore = await BenchServices.AllocatedBytesAsync(server.BaseAddress);
             var wall = Stopwatch.StartNew();
             var result = await run();
             wall.Stop();
