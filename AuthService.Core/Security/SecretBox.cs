@@ -12,6 +12,17 @@ public sealed class SecretBox
     private const byte Version = 1;
     private const int NonceSize = 12;
     private const int TagSize = 16;
+    /// <summary>Associated data up to this many UTF-8 bytes is encoded on the stack.</summary>
+    private const int StackAssociatedData = 256;
+    /// <summary>A thread forgets its ciphers when it has this many (only tests build so many key rings).</summary>
+    private const int MaxCiphersPerThread = 16;
+
+    /// <summary>Each thread's <see cref="AesGcm"/> per key (by reference: the ring's own copies, never written). Building
+    /// one sets up an OpenSSL cipher context and expands the key, which cost every seal and open as much again as the
+    /// cipher itself (issue 27). An <see cref="AesGcm"/> is not thread-safe; <see cref="Seal(ReadOnlySpan{byte}, string)"/>
+    /// and <see cref="Open"/> never await, so one per thread is never shared.</summary>
+    [ThreadStatic] private static Dictionary<byte[], AesGcm>? t_ciphers;
+
     private readonly Dictionary<string, byte[]> _keys;
 
     public SecretBox(IReadOnlyDictionary<string, byte[]> keys, string activeKeyId)
@@ -40,7 +51,8 @@ public sealed class SecretBox
             throw new ArgumentException($"The active key '{activeKeyId}' is not in the key ring.", nameof(activeKeyId));
         }
 
-        _keys = new Dictionary<string, byte[]>(keys);
+        // The ring's own copies: a cached cipher is found by its key array, so nobody else may write to one.
+        _keys = keys.ToDictionary(k => k.Key, k => k.Value.ToArray());
         ActiveKeyId = activeKeyId;
     }
 
@@ -56,9 +68,9 @@ public sealed class SecretBox
         keyId.CopyTo(blob, 2);
         var nonce = blob.AsSpan(headerLength, NonceSize);
         RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(_keys[ActiveKeyId], TagSize);
-        aes.Encrypt(nonce, plaintext, blob.AsSpan(headerLength + NonceSize + TagSize), blob.AsSpan(headerLength + NonceSize, TagSize),
-            Encoding.UTF8.GetBytes(associatedData));
+        Span<byte> buffer = stackalloc byte[StackAssociatedData];
+        CipherFor(_keys[ActiveKeyId]).Encrypt(nonce, plaintext, blob.AsSpan(headerLength + NonceSize + TagSize),
+            blob.AsSpan(headerLength + NonceSize, TagSize), Utf8(associatedData, buffer));
         return blob;
     }
 
@@ -82,11 +94,37 @@ public sealed class SecretBox
         }
 
         var plaintext = new byte[cipherLength];
-        using var aes = new AesGcm(key, TagSize);
-        aes.Decrypt(blob.AsSpan(headerLength, NonceSize), blob.AsSpan(headerLength + NonceSize + TagSize),
-            blob.AsSpan(headerLength + NonceSize, TagSize), plaintext, Encoding.UTF8.GetBytes(associatedData));
+        Span<byte> buffer = stackalloc byte[StackAssociatedData];
+        CipherFor(key).Decrypt(blob.AsSpan(headerLength, NonceSize), blob.AsSpan(headerLength + NonceSize + TagSize),
+            blob.AsSpan(headerLength + NonceSize, TagSize), plaintext, Utf8(associatedData, buffer));
         return plaintext;
     }
+
+    private static AesGcm CipherFor(byte[] key)
+    {
+        var ciphers = t_ciphers ??= new Dictionary<byte[], AesGcm>(ReferenceEqualityComparer.Instance);
+        if (!ciphers.TryGetValue(key, out var cipher))
+        {
+            if (ciphers.Count >= MaxCiphersPerThread)
+            {
+                foreach (var old in ciphers.Values)
+                {
+                    old.Dispose();
+                }
+
+                ciphers.Clear();
+            }
+
+            ciphers[key] = cipher = new AesGcm(key, TagSize);
+        }
+
+        return cipher;
+    }
+
+    private static ReadOnlySpan<byte> Utf8(string text, Span<byte> buffer) =>
+        Encoding.UTF8.GetMaxByteCount(text.Length) <= buffer.Length
+            ? buffer[..Encoding.UTF8.GetBytes(text, buffer)]
+            : Encoding.UTF8.GetBytes(text);
 
     public string OpenString(byte[] blob, string associatedData) => Encoding.UTF8.GetString(Open(blob, associatedData));
 
