@@ -5,6 +5,8 @@ using AuthService.Api.Security;
 using AuthService.Api.Storage;
 using AuthService.Core.Security;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
 
 namespace AuthService.Api.ApiKeys;
 
@@ -24,6 +26,34 @@ public static class ApiKeyAuthenticationRegistration
             .AddPolicy(Scopes.Manage, p => p.RequireClaim(ApiKeyAuthentication.ScopeClaim, Scopes.Manage, Scopes.Admin))
             .AddPolicy(Scopes.Admin, p => p.RequireClaim(ApiKeyAuthentication.ScopeClaim, Scopes.Admin))
             .AddPolicy(ApiKeyAuthentication.ReadPolicy, p => p.RequireClaim(ApiKeyAuthentication.ScopeClaim, Scopes.Verify, Scopes.Manage, Scopes.Admin));
+        return services.WithSingletonAuthorization();
+    }
+
+    /// <summary>The authorization services ASP.NET Core resolves for every request, registered as transients.</summary>
+    internal static readonly Type[] PerRequestAuthorizationServices =
+    [
+        typeof(IPolicyEvaluator), typeof(IAuthorizationService), typeof(IAuthorizationPolicyProvider), typeof(IAuthorizationHandlerProvider),
+        typeof(IAuthorizationHandler), typeof(IAuthorizationEvaluator), typeof(IAuthorizationHandlerContextFactory),
+    ];
+
+    /// <summary>Registers the framework's own implementations of <see cref="PerRequestAuthorizationServices"/> as singletons.
+    /// As transients, the authorization middleware built the graph (policy evaluator, authorization service, handler provider
+    /// and its handler list, evaluator, context factory) anew for every request (issue 27's allocation trace). None of them
+    /// keeps state between calls; the only handler is the framework's pass-through for <c>RequireClaim</c>'s requirements. Only
+    /// the framework's types are changed: a handler of the service's own would keep the lifetime it was registered with.</summary>
+    private static IServiceCollection WithSingletonAuthorization(this IServiceCollection services)
+    {
+        for (var i = 0; i < services.Count; i++)
+        {
+            var registered = services[i];
+            if (registered is { Lifetime: ServiceLifetime.Transient, ImplementationType: { } type } &&
+                PerRequestAuthorizationServices.Contains(registered.ServiceType) &&
+                type.Namespace?.StartsWith("Microsoft.AspNetCore.Authorization", StringComparison.Ordinal) == true)
+            {
+                services[i] = ServiceDescriptor.Singleton(registered.ServiceType, type);
+            }
+        }
+
         return services;
     }
 }
