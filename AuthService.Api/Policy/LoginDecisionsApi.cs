@@ -1,3 +1,4 @@
+using static AuthService.Api.Http.ResultAnswers;
 using System.Security.Claims;
 using AuthService.Api.Http;
 using AuthService.Api.Security;
@@ -40,14 +41,12 @@ public static class LoginDecisionsApi
         return routes;
     }
 
-    public static async Task<Results<Ok<LoginDecisionResponse>, ProblemHttpResult>> Decide(LoginDecisionRequest request,
+    public static async Task<Results<JsonOk<LoginDecisionResponse>, ProblemHttpResult>> Decide(LoginDecisionRequest request,
         LoginDecisions decisions, CancellationToken ct) =>
         ToOk(await decisions.DecideAsync(request, ct));
 
-    public static async Task<Results<Ok<PromptSkipResponse>, ProblemHttpResult>> Skip(string userId, PromptSkips skips,
+    public static async Task<Results<JsonOk<PromptSkipResponse>, ProblemHttpResult>> Skip(string userId, PromptSkips skips,
         ClaimsPrincipal caller, CancellationToken ct) =>
         ToOk(await skips.SkipAsync(userId, caller.ApiKeyId(), ct));
 
-    private static Results<Ok<T>, ProblemHttpResult> ToOk<T>(Result<T> result) =>
-        result.Error is { } error ? error.ToResult() : TypedResults.Ok(result.Value);
 }

@@ -1,3 +1,4 @@
+using static AuthService.Api.Http.ResultAnswers;
 using System.Security.Claims;
 using System.Text.Json;
 using AuthService.Api.Http;
@@ -50,7 +51,7 @@ public static class SupportApi
         return routes;
     }
 
-    public static async Task<Results<Ok<ResetResponse>, ProblemHttpResult>> Reset(string userId, ResetRequest request,
+    public static async Task<Results<JsonOk<ResetResponse>, ProblemHttpResult>> Reset(string userId, ResetRequest request,
         SupportReset reset, ClaimsPrincipal caller, CancellationToken ct) =>
         ToOk(await reset.ResetAsync(userId, request, caller.ApiKeyId(), ct));
 
@@ -61,14 +62,12 @@ public static class SupportApi
         return issued.Error is { } error ? error.ToResult() : TypedResults.Created((string?)null, issued.Value);
     }
 
-    public static async Task<Results<Ok<BypassCodesRevokedResponse>, ProblemHttpResult>> RevokeBypassCodes(string userId, BypassCodes codes,
+    public static async Task<Results<JsonOk<BypassCodesRevokedResponse>, ProblemHttpResult>> RevokeBypassCodes(string userId, BypassCodes codes,
         ClaimsPrincipal caller, CancellationToken ct) =>
         ToOk(await codes.RevokeAsync(userId, caller.ApiKeyId(), ct));
 
-    public static async Task<Results<Ok<AuditEventPage>, ProblemHttpResult>> Events(string userId, int? limit, long? before,
+    public static async Task<Results<JsonOk<AuditEventPage>, ProblemHttpResult>> Events(string userId, int? limit, long? before,
         AuditTrail trail, CancellationToken ct) =>
         ToOk(await trail.PageAsync(userId, limit, before, ct));
 
-    private static Results<Ok<T>, ProblemHttpResult> ToOk<T>(Result<T> result) =>
-        result.Error is { } error ? error.ToResult() : TypedResults.Ok(result.Value);
 }

@@ -1,3 +1,4 @@
+using static AuthService.Api.Http.ResultAnswers;
 using Microsoft.Extensions.Options;
 using AuthService.Api.Telephony;
 using AuthService.Api.Configuration;
@@ -208,7 +209,7 @@ public static class TwoFactorApi
         string userId, EnrollRequest request, Enroll enroll, ClaimsPrincipal caller, CancellationToken ct) =>
         Started(userId, await enroll.StartAsync(userId, request, caller.ApiKeyId(), ct));
 
-    public static async Task<Results<Ok<ConfirmResponse>, ProblemHttpResult>> ConfirmEnrollment(
+    public static async Task<Results<JsonOk<ConfirmResponse>, ProblemHttpResult>> ConfirmEnrollment(
         string userId, CodeRequest request, ConfirmWithCode confirm, PasskeyEnrollment passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
         ToOk(request.Credential is not { } credential ? await confirm.ConfirmEnrollmentAsync(userId, request.Code, caller.ApiKeyId(), ct)
             : request.Code is not null ? ChangeProofs.OneProofOnly
@@ -234,7 +235,7 @@ public static class TwoFactorApi
         return result.Error is { } error ? error.ToResult() : TypedResults.Accepted((string?)null, result.Value);
     }
 
-    public static async Task<Results<Ok<VerifyResponse>, ProblemHttpResult>> Verify(string userId, VerifyRequest request, CodeProofs proofs,
+    public static async Task<Results<JsonOk<VerifyResponse>, ProblemHttpResult>> Verify(string userId, VerifyRequest request, CodeProofs proofs,
         PasskeyVerification passkeys, Devices.RememberDevice devices, ClaimsPrincipal caller, CancellationToken ct) =>
         ToOk(await devices.LoginAsync(userId, request.RememberDevice, request.DeviceToken, caller.ApiKeyId(), async device => request.Credential is not { } credential
             ? await proofs.ConsumeAsync(userId, new Proof(request.Code, request.BackupCode, BypassCode: request.BypassCode), caller.ApiKeyId(), LoginStage, ct, device)
@@ -245,7 +246,7 @@ public static class TwoFactorApi
         string userId, SwitchMethodRequest request, SwitchMethod switching, ClaimsPrincipal caller, CancellationToken ct) =>
         Started(userId, await switching.StartAsync(userId, request, caller.ApiKeyId(), ct));
 
-    public static async Task<Results<Ok<SwitchConfirmResponse>, ProblemHttpResult>> ConfirmSwitch(
+    public static async Task<Results<JsonOk<SwitchConfirmResponse>, ProblemHttpResult>> ConfirmSwitch(
         string userId, CodeRequest request, ConfirmWithCode confirm, PasskeyEnrollment passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
         ToOk(request.Credential is not { } credential ? await confirm.ConfirmSwitchAsync(userId, request.Code, caller.ApiKeyId(), ct)
             : request.Code is not null ? ChangeProofs.OneProofOnly
@@ -267,13 +268,13 @@ public static class TwoFactorApi
         string userId, AddFactorRequest request, Factors factors, ClaimsPrincipal caller, CancellationToken ct) =>
         Started(userId, await factors.AddAsync(userId, request, caller.ApiKeyId(), ct));
 
-    public static async Task<Results<Ok<FactorConfirmResponse>, ProblemHttpResult>> ConfirmFactor(
+    public static async Task<Results<JsonOk<FactorConfirmResponse>, ProblemHttpResult>> ConfirmFactor(
         string userId, Guid factorId, CodeRequest request, ConfirmWithCode confirm, PasskeyEnrollment passkeys, ClaimsPrincipal caller, CancellationToken ct) =>
         ToOk(request.Credential is not { } credential ? await confirm.ConfirmAdditionAsync(userId, factorId, request.Code, caller.ApiKeyId(), ct)
             : request.Code is not null ? ChangeProofs.OneProofOnly
             : await passkeys.ConfirmAdditionAsync(userId, factorId, credential, caller.ApiKeyId(), ct));
 
-    public static async Task<Results<Ok<FactorView>, ProblemHttpResult>> UpdateFactor(
+    public static async Task<Results<JsonOk<FactorView>, ProblemHttpResult>> UpdateFactor(
         string userId, Guid factorId, UpdateFactorRequest request, Factors factors, ClaimsPrincipal caller, CancellationToken ct) =>
         ToOk(await factors.UpdateAsync(userId, factorId, request, caller.ApiKeyId(), ct));
 
@@ -294,6 +295,4 @@ public static class TwoFactorApi
         _ => throw new InvalidOperationException("Enrollment started nothing."),
     };
 
-    private static Results<Ok<T>, ProblemHttpResult> ToOk<T>(Result<T> result) =>
-        result.Error is { } error ? error.ToResult() : TypedResults.Ok(result.Value);
 }
