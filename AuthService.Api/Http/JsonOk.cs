@@ -34,7 +34,7 @@ public sealed class JsonOk<TValue>(TValue? value) : IResult, IEndpointMetadataPr
         response.StatusCode = StatusCode;
         response.ContentType = ContentType;
         response.ContentLength = body.Length;
-        return response.Body.WriteAsync(body, httpContext.RequestAborted).AsTask();
+        return response.Body.WriteAsync(body).AsTask();
     }
 
     /// <summary>As <see cref="Ok{TValue}"/> chooses: the declared type's contract unless the value is of a derived type and the

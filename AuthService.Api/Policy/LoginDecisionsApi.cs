@@ -48,5 +48,4 @@ public static class LoginDecisionsApi
     public static async Task<Results<JsonOk<PromptSkipResponse>, ProblemHttpResult>> Skip(string userId, PromptSkips skips,
         ClaimsPrincipal caller, CancellationToken ct) =>
         ToOk(await skips.SkipAsync(userId, caller.ApiKeyId(), ct));
-
 }

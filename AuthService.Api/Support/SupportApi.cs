@@ -69,5 +69,4 @@ public static class SupportApi
     public static async Task<Results<JsonOk<AuditEventPage>, ProblemHttpResult>> Events(string userId, int? limit, long? before,
         AuditTrail trail, CancellationToken ct) =>
         ToOk(await trail.PageAsync(userId, limit, before, ct));
-
 }

@@ -294,5 +294,4 @@ public static class TwoFactorApi
         { Value.Phone: { } phone } => TypedResults.Accepted($"/v1/users/{userId}/two-factor", phone),
         _ => throw new InvalidOperationException("Enrollment started nothing."),
     };
-
 }

@@ -122,9 +122,7 @@ public sealed class SecretBox
     }
 
     private static ReadOnlySpan<byte> Utf8(string text, Span<byte> buffer) =>
-        Encoding.UTF8.GetMaxByteCount(text.Length) <= buffer.Length
-            ? buffer[..Encoding.UTF8.GetBytes(text, buffer)]
-            : Encoding.UTF8.GetBytes(text);
+        Encoding.UTF8.TryGetBytes(text, buffer, out var written) ? buffer[..written] : Encoding.UTF8.GetBytes(text);
 
     public string OpenString(byte[] blob, string associatedData) => Encoding.UTF8.GetString(Open(blob, associatedData));
 
