@@ -10,7 +10,7 @@ namespace AuthService.Api.Http;
 
 /// <summary>A 200 with a JSON body sent with its <c>Content-Length</c>: the answer of <see cref="ResultAnswers.ToOk{T}"/>.
 /// <see cref="Ok{TValue}"/> writes its JSON straight into the response, so Kestrel answers chunked and, in 13–20 % of
-/// keep-alive responses on the bench, sends the final chunk with a system call of its own (issue 27, docs/SCALING.md). This
+/// keep-alive responses under strace, sends the final chunk with a system call of its own (issue 27, docs/SCALING.md). This
 /// writes the body to a buffer first and sends headers and body in one write. Same status, content type, JSON (the
 /// app's <see cref="JsonOptions"/>) and OpenAPI metadata as <see cref="Ok{TValue}"/>.</summary>
 public sealed class JsonOk<TValue>(TValue? value) : IResult, IEndpointMetadataProvider, IStatusCodeHttpResult, IValueHttpResult,
