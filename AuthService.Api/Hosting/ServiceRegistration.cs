@@ -75,9 +75,9 @@ public static class ServiceRegistration
             builder.AutoPrepareMinUsages = 2;
         }
 
-        // Nothing here leaves session state on a connection (only transaction-scoped advisory locks, no SET, no temp
-        // tables, no LISTEN; the migration lock is released in a finally), so the reset Npgsql would otherwise run on
-        // every return to the pool (an extra statement, i.e. PostgreSQL work, per request) buys nothing.
+        // Nothing here leaves session state on a connection (only transaction-scoped advisory locks and SET LOCAL, no
+        // session SET, no temp tables, no LISTEN; the migration lock is released in a finally), so the reset Npgsql would
+        // otherwise run on every return to the pool (an extra statement, i.e. PostgreSQL work, per request) buys nothing.
         if (!Given("No Reset On Close", "NoResetOnClose"))
         {
             builder.NoResetOnClose = true;

@@ -1,3 +1,4 @@
+using AuthService.Api.Hosting;
 using AuthService.Api.Storage;
 using AuthService.Tests.Infrastructure;
 using Dapper;
@@ -239,6 +240,34 @@ public class AttemptLedgerTests : AppFixture
         await other.ExecuteAsync("set lock_timeout = '2s'");
         await using var transaction = await other.BeginTransactionAsync();
         await AttemptLedger.LockUserAsync(other, transaction, user.UserId);
+    }
+
+    [Test]
+    public async Task A_prepared_batch_read_is_planned_once_whatever_the_batch_size()
+    {
+        if (TestDatabase.Pooler == "pgbouncer")
+        {
+            Assert.Ignore("Behind PgBouncer the service prepares nothing: every statement is planned where it runs.");
+        }
+
+        // A session of its own with the service's settings (Npgsql prepares a statement at its second use), so the
+        // counts below are this test's alone.
+        var tuned = new NpgsqlConnectionStringBuilder(ServiceRegistration.TunedConnectionString(App.ConnectionString)) { Pooling = false };
+        await using var connection = new NpgsqlConnection(tuned.ConnectionString);
+        await connection.OpenAsync();
+        var users = Enumerable.Range(0, 9).Select(_ => AuthApp.NewUserId()).ToArray();
+        for (var i = 0; i < 16; i++)
+        {
+            // Batch sizes of 1 to 9, as coalesced logins come: with custom plans winning, each of these was planned anew.
+            await AttemptLedger.BeginLockAndLoadManyAsync(connection, users[..(i % 9 + 1)], Now.AddMinutes(-1));
+            await connection.ExecuteAsync("rollback");
+        }
+
+        var plans = (await connection.QueryAsync<(long Generic, long Custom)>(
+            "select generic_plans, custom_plans from pg_prepared_statements where statement like '%recent_failures%'")).ToList();
+        Assert.That(plans, Has.Count.EqualTo(1), "the read is prepared on this connection");
+        Assert.That(plans[0].Custom, Is.Zero, "no execution of the read was planned for its own parameters");
+        Assert.That(plans[0].Generic, Is.GreaterThanOrEqualTo(14), "every execution after the preparing one ran the one generic plan");
     }
 
     /// <summary>Waits (polling PostgreSQL, not the clock) until the backend is blocked on a lock.</summary>
