@@ -38,7 +38,9 @@ public sealed record BenchOptions(
             Get("service-dll") ?? throw new ArgumentException("--service-dll is required"),
             Get("ceiling-dll") ?? throw new ArgumentException("--ceiling-dll is required"),
             (int)Number("users", 200_000), // verify now runs ~3k req/s: 50k users ran out within one 30-s step
-            (int)Number("workers", 32),
+            (int)Number("workers", 32) is var workers and > 0 and <= BenchServices.MaxConnections
+                ? workers
+                : throw new ArgumentException($"--workers must be 1 to {BenchServices.MaxConnections} (one connection each)"),
             Math.Max(1, (int)Number("rounds", 3)),
             TimeSpan.FromSeconds(Number("warmup", 15)), // the first round of a phase; later rounds warm up 1 s. 5 s left verify ~30 % below its steady state
             TimeSpan.FromSeconds(Number("duration", 15)),

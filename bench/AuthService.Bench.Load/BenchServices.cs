@@ -197,11 +197,18 @@ public static class BenchServices
         Content = new StringContent(json, Encoding.UTF8, "application/json"),
     };
 
+    /// <summary>Most connections a client opens to one app. A closed loop uses one per worker; an open loop needs about
+    /// rate × latency (tens). When the service stalls, the open loop keeps sending on schedule: unbounded, it opened a
+    /// connection per waiting request, reached the process's 20,000 descriptors within seconds and died "Out of memory"
+    /// (two soaks, 2026-12-06). Capped, requests past it wait in the client for a connection, and their latency, counted
+    /// from the intended send time, shows the stall.</summary>
+    public const int MaxConnections = 512;
+
     public static HttpClient NewClient(Uri baseAddress, string? apiKey)
     {
         var handler = new SocketsHttpHandler
         {
-            MaxConnectionsPerServer = int.MaxValue,
+            MaxConnectionsPerServer = MaxConnections,
             PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
             UseProxy = false,
             UseCookies = false,
