@@ -51,7 +51,7 @@ public class ConnectionSettingsTests
     }
 
     [Test]
-    public async Task Pooled_connections_hold_no_advisory_lock_after_migrations_and_a_login()
+    public async Task Pooled_connections_hold_no_advisory_lock_or_setting_after_migrations_and_a_login()
     {
         using var app = new AuthApp();
         using var client = app.AdminClient();
@@ -75,6 +75,8 @@ public class ConnectionSettingsTests
                 await using var command = new NpgsqlCommand(
                     "select count(*) from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()", connection);
                 Assert.That((long)(await command.ExecuteScalarAsync())!, Is.Zero, "a session-level lock survived on a pooled connection");
+                await using var setting = new NpgsqlCommand("select current_setting('plan_cache_mode')", connection);
+                Assert.That(await setting.ExecuteScalarAsync(), Is.EqualTo("auto"), "a batch's SET LOCAL outlived its transaction");
             }
         }
         finally
