@@ -15,7 +15,7 @@ rm -f "$out"/verify.* "$out"/statements.tsv "$out"/categories.md "$out"/allocati
 dotnet tool restore >/dev/null
 # track_planning: planning is not in total_exec_time, and a prepared statement planned again at every call hid there.
 PG_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on" bench/run.sh --no-micro --rounds 1 --warmup 10 \
-  --duration $((2 * seconds + 40)) --cold-starts 1 --backup-codes 0 --half-duration 2 --users 100000 >"$out/bench.log" 2>&1 &
+  --duration $((2 * seconds + 40)) --cold-starts 1 --backup-codes 0 --half-duration 2 --users 300000 >"$out/bench.log" 2>&1 &
 bench=$!
 until grep -q "round 1/1: verify," "$out/bench.log" 2>/dev/null; do
   kill -0 $bench 2>/dev/null || { cat "$out/bench.log"; exit 1; }
@@ -42,7 +42,9 @@ first=$(verifies)
 dotnet tool run dotnet-trace collect -p "$pid" --profile gc-verbose --duration "00:00:00:$(printf %02d "$seconds")" \
   -o "$out/allocations.nettrace" >"$out/alloc-trace.log" 2>&1
 last=$(verifies)
-wait $bench
+# The traces stand even when the bench's own checks fail (e.g. one 422 when two adjacent TOTP steps of a user share a code,
+# a 1-in-a-million coincidence the service rightly refuses on that user's next step): say so, and go on.
+wait $bench || echo "profile: the bench reported a failed check (see $out/bench.log); the traces below are complete" >&2
 [ $((last - first)) -gt 0 ] || { echo "profile: no verify was counted during the allocation window" >&2; exit 1; }
 # Converted after both windows: the conversion takes longer than the round has left. (convert names it verify.speedscope.json)
 dotnet tool run dotnet-trace convert --format speedscope -o "$out/verify" "$out/verify.nettrace" >>"$out/trace.log" 2>&1
