@@ -157,7 +157,7 @@ public static class AttemptLedger
     }
 
     /// <summary>The batch's statements are planned once per connection (<see cref="BeginLockAndLoadManyAsync"/>).</summary>
-    internal const string GenericPlansSql = "set local plan_cache_mode = force_generic_plan";
+    private const string GenericPlansSql = "set local plan_cache_mode = force_generic_plan";
 
     private static readonly string LockUserSql = "select " + LockKey("@userId");
 
