@@ -66,13 +66,14 @@ public static class SoakRun
         report.LoadAverageAfter = LoadAverage();
     }
 
-    /// <summary>What the cluster really runs with, read from the server rather than assumed from the script.</summary>
+    /// <summary>What the cluster really runs with, read from the server rather than assumed from the script: durability,
+    /// and the sizes that decide how often it checkpoints and how much of the tables it keeps in memory.</summary>
     internal static async Task<string> DurabilityAsync(string connectionString)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         var settings = new List<string>();
-        foreach (var name in new[] { "fsync", "synchronous_commit", "full_page_writes" })
+        foreach (var name in new[] { "fsync", "synchronous_commit", "full_page_writes", "shared_buffers", "max_wal_size", "checkpoint_timeout" })
         {
             await using var command = new NpgsqlCommand($"show {name}", connection);
             settings.Add($"{name}={await command.ExecuteScalarAsync()}");

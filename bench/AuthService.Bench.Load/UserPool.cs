@@ -25,6 +25,23 @@ public sealed class UserPool(int count)
         return false;
     }
 
+    /// <summary>Marks <paramref name="user"/> as used up to <paramref name="step"/>: the service records the latest step
+    /// a code matches, so a code that a later step shares uses that step too (<see cref="AuthService.Core.Totp.TotpVerifier"/>).</summary>
+    public void UsedThrough(int user, long step)
+    {
+        var last = Volatile.Read(ref _lastStep[user]);
+        while (last < step)
+        {
+            var seen = Interlocked.CompareExchange(ref _lastStep[user], step, last);
+            if (seen == last)
+            {
+                return;
+            }
+
+            last = seen;
+        }
+    }
+
     /// <summary>Plain round-robin for paths that consume nothing (ceiling, login decisions).</summary>
     public int Next() => (int)((ulong)Interlocked.Increment(ref _cursor) % (ulong)count);
 }
