@@ -62,6 +62,18 @@ public static class TotpVerifier
     public static string Compute(byte[] secret, TotpProfile profile, DateTimeOffset at) =>
         new OtpNet.Totp(secret, profile.PeriodSeconds, profile.HashMode, profile.Digits).ComputeTotp(at.UtcDateTime);
 
+    /// <summary>The code an authenticator app shows in <paramref name="step"/>, by the same hot path as
+    /// <see cref="Verify(ReadOnlySpan{byte}, TotpProfile, ReadOnlySpan{char}, DateTimeOffset, long)"/> (the bench's load
+    /// client; the tests hold it to <see cref="Compute"/>).</summary>
+    public static string CodeAt(ReadOnlySpan<byte> secret, TotpProfile profile, long step)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentOutOfRangeException.ThrowIfNegative(step);
+        return Hotp(secret, profile, step).ToString(DigitFormats[profile.Digits], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static readonly string[] DigitFormats = PowersOfTen.Select((_, digits) => "D" + digits).ToArray();
+
     /// <summary>RFC 4226 §5.3: HMAC of the big-endian counter, dynamic truncation, modulo 10^digits.</summary>
     private static int Hotp(ReadOnlySpan<byte> secret, TotpProfile profile, long counter)
     {
