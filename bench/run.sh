@@ -35,7 +35,7 @@ port=${BENCH_PG_PORT:-25450}
 out=.data/bench
 if [ -n "$soak" ]; then
   cluster=${BENCH_PG_NAME:-soak-pg}; port=${BENCH_PG_PORT:-25460}; out=.data/soak
-  # Twenty minutes write ~6 GB of WAL and millions of audit rows. With PostgreSQL's defaults (shared_buffers 128 MB,
+  # Twenty minutes write 4–6 GB of WAL and millions of audit rows. With PostgreSQL's defaults (shared_buffers 128 MB,
   # max_wal_size 1 GB) the cluster checkpoints on WAL volume, ever more often as the tables grow (soak 11, docs/SCALING.md),
   # which no production database is sized for. SOAK_PG_OPTS="" runs the defaults; the report prints what ran.
   export PG_EXTRA_OPTS="${SOAK_PG_OPTS--c shared_buffers=4GB -c max_wal_size=16GB} ${PG_EXTRA_OPTS:-}"
