@@ -133,7 +133,7 @@ try
     var missing = await MissingWritesAsync(dbConn, workload);
     var totpAcked = workload.TotpAcked.ToArray();
     var secretOf = totpUsers.Zip(totpSecrets).ToDictionary(x => x.First, x => x.Second);
-    string CodeAt(string user, long step) => TotpVerifier.Compute(secretOf[user], profile, DateTimeOffset.FromUnixTimeSeconds(step * profile.PeriodSeconds));
+    string CodeAt(string user, long step) => TotpVerifier.CodeAt(secretOf[user], profile, step);
     var sharedWithNeighbour = totpAcked.Count(a => CodeAt(a.User, a.Step - 1) == a.Code || CodeAt(a.User, a.Step + 1) == a.Code);
     Log($"replaying {totpAcked.Length:N0} TOTP ({sharedWithNeighbour} share their code with the step before or after), " +
         $"{workload.BackupAcked.Count:N0} backup, {workload.PhoneAcked.Count:N0} phone codes");
