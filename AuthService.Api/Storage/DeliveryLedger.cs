@@ -46,31 +46,22 @@ public static class DeliveryLedger
         return rows.Select(Timestamps.Utc).ToList();
     }
 
-    /// <summary>Deliveries of the whole deployment in the last day and to <paramref name="country"/> in the last hour
-    /// (<see cref="DeliveryWindows"/>), read
-    /// without any lock, and PostgreSQL's <c>max_connections</c>: the most reservations that can be in flight at once.</summary>
-    public static Task<(long Daily, long CountryHourly, int MaxConnections)> PeekAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        string country, DateTimeOffset now) =>
-        connection.QuerySingleAsync<(long, long, int)>("""
-            select (select count(*) from deliveries where created_at > @dayAgo),
-                   (select count(*) from deliveries where country = @country and created_at > @hourAgo),
-                   current_setting('max_connections')::int
-            """, new { country, dayAgo = now - DeliveryWindows.Day, hourAgo = now - DeliveryWindows.Hour }, transaction);
-
     /// <summary>
     /// The deployment-wide caps, decided exactly. One batch (one round trip) takes the caps lock, then — in a second
     /// statement, whose snapshot therefore sees every reservation committed under the lock before — counts the rolling
-    /// day and the country's rolling hour and inserts the delivery when both stay below their caps minus
-    /// <paramref name="slack"/> (always, when not <paramref name="enforce"/>). Returns the counts before the insert and the
-    /// new delivery id, or null when not inserted. The lock is held only until the caller commits, right after.
-    /// <para>Far below the caps the lock is taken <em>shared</em> with <paramref name="slack"/> = max_connections: reservations
-    /// run in parallel, and since every one in flight holds a connection, at most that many can be uncommitted at once, so
-    /// a count + slack below the cap stays below it whatever commits meanwhile. Near the caps it is taken exclusive with no
-    /// slack: one reservation at a time, each seeing all the others.</para>
+    /// day and the country's rolling hour and inserts the delivery. Returns the counts before the insert and the new
+    /// delivery id, or null when not inserted. The lock is held only until the caller commits, right after.
+    /// <para>Taken <em>shared</em> (<paramref name="shared"/>), reservations run in parallel, so the statement inserts only
+    /// far below the caps: while count + max_connections stays below each cap, in either mode. Every reservation in flight
+    /// holds a connection, so at most max_connections can be uncommitted at once, and a count that low stays below the cap
+    /// whatever commits meanwhile. Otherwise nothing is inserted and the caller decides again under the <em>exclusive</em>
+    /// lock, where the statement sees every other reservation and inserts below the caps (always, when not
+    /// <paramref name="enforce"/>: monitor mode counts and alerts). One statement decides both, and counts the window once
+    /// per reservation far from the caps, twice near them.</para>
     /// </summary>
     public static async Task<(long Daily, long CountryHourly, long? Id)> ReserveUnderCapsAsync(NpgsqlConnection connection,
         NpgsqlTransaction transaction, string userId, byte[] phoneHash, CodeChannel channel, bool confirmed, string country, DateTimeOffset now,
-        int dailyCap, int countryHourlyCap, bool enforce, bool shared, int slack)
+        int dailyCap, int countryHourlyCap, bool enforce, bool shared)
     {
         await using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(new NpgsqlBatchCommand(
@@ -84,7 +75,10 @@ public static class DeliveryLedger
                        (select count(*) from deliveries where country = $2 and created_at > $3) as hourly),
             reserved as (
                 insert into deliveries (user_id, phone_hash, channel, confirmed, country, created_at)
-                select $4, $5, $6, $7, $2, $8 from counts where not $9 or (daily + $12 < $10 and hourly + $12 < $11)
+                select $4, $5, $6, $7, $2, $8 from counts
+                where case when $12 then daily + current_setting('max_connections')::bigint < $10
+                                         and hourly + current_setting('max_connections')::bigint < $11
+                           else not $9 or (daily < $10 and hourly < $11) end
                 returning id)
             select daily, hourly, (select id from reserved) from counts
             """)
@@ -102,7 +96,7 @@ public static class DeliveryLedger
                 new NpgsqlParameter { Value = enforce },
                 new NpgsqlParameter { Value = (long)dailyCap },
                 new NpgsqlParameter { Value = (long)countryHourlyCap },
-                new NpgsqlParameter { Value = (long)(shared ? slack : 0) },
+                new NpgsqlParameter { Value = shared },
             },
         });
         await using var reader = await batch.ExecuteReaderAsync();

@@ -54,8 +54,8 @@ public sealed partial class PhoneDeliveries(
     /// refused it (429 <c>daily_limit_exceeded</c>, 503 <c>telephony_capped</c>).</summary>
     public async Task<Result<long>> ReserveAsync(SendRequest send, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        // Far below the caps reservations share the caps lock; if one finds the room gone meanwhile it starts again,
-        // taking the lock exclusively (DeliveryLedger.ReserveUnderCapsAsync).
+        // Far below the caps reservations share the caps lock; one that is not far below them starts again, taking the
+        // lock exclusively (DeliveryLedger.ReserveUnderCapsAsync).
         return await TryReserveAsync(send, now, exclusive: false, cancellationToken)
                ?? (await TryReserveAsync(send, now, exclusive: true, cancellationToken))!.Value;
     }
@@ -95,16 +95,14 @@ public sealed partial class PhoneDeliveries(
         }
 
         // The deployment-wide caps: one lock for the whole deployment, held for one round trip and the commit; shared (no
-        // waiting) while far below the caps, exclusive near them.
-        var peek = await DeliveryLedger.PeekAsync(connection, transaction, country, now);
-        var slack = peek.MaxConnections;
-        var shared = !exclusive && peek.Daily + slack < controls.DailyCap && peek.CountryHourly + slack < controls.CountryHourlyCap;
+        // waiting) on the first try, which reserves only far below the caps; exclusive on the second.
+        var shared = !exclusive;
         var (daily, countryHourly, id) = await DeliveryLedger.ReserveUnderCapsAsync(connection, transaction, send.UserId, send.PhoneHash,
-            send.Channel, confirmed, country, now, controls.DailyCap, controls.CountryHourlyCap, controls.EnforceCaps, shared, slack);
+            send.Channel, confirmed, country, now, controls.DailyCap, controls.CountryHourlyCap, controls.EnforceCaps, shared);
         if (shared && id is null)
         {
             await transaction.RollbackAsync(cancellationToken);
-            return null; // the room went while we looked: decide again under the exclusive lock
+            return null; // not far below a cap: decide again under the exclusive lock
         }
 
         var cap = daily >= controls.DailyCap ? "daily_cap" : countryHourly >= controls.CountryHourlyCap ? "country_hourly_cap" : null;
