@@ -210,7 +210,10 @@ public static class LoadEntry
             client.Refresh();
             var clientUsed = client.TotalProcessorTime - clientCpu;
             var allocatedAfter = await BenchServices.AllocatedBytesAsync(server.BaseAddress);
-            await Task.Delay(1100); // backends flush their statistics at most once a second
+            // A backend flushes its statistics at most once a second, and what it holds when it goes idle within that second
+            // only when its idle timer fires, up to 10 s later (PostgreSQL 15: PGSTAT_MIN_INTERVAL, PGSTAT_IDLE_INTERVAL). So
+            // most of a round's transactions and rows are in by now, and a backend's last second can land in a later window.
+            await Task.Delay(1100);
             var after = await DatabaseCountersAsync(database);
             return (result, new PhaseProfile(result.Issued, serverUsed, clientUsed, postgresUsed, after.Commits - before.Commits,
                 after.RowsWritten - before.RowsWritten, wall.Elapsed, allocatedAfter - allocatedBefore));
@@ -253,6 +256,7 @@ public static class LoadEntry
         Log("challenge: closed loop, phone users, loopback Telnyx");
         var before = telnyx.Received;
         var warm = await driver.ClosedLoopAsync("challenge (warm-up)", Challenge, o.Workers, o.Warmup / 2, TimeSpan.Zero);
+        await Task.Delay(1100); // most of the warm-up's statistics are flushed by then (see Phase.Profiled)
         var phase = new Phase("challenge", service, driver, Challenge, db.ConnectionString);
         var (result, profile) = await phase.Profiled(postgres,
             () => driver.ClosedLoopAsync("challenge", Challenge, o.Workers, TimeSpan.Zero, o.Duration / 2));
