@@ -191,16 +191,21 @@ public static class BenchServices
         }
     }
 
-    public static async Task<(long Commits, long RowsWritten)> DatabaseCountersAsync(string connectionString)
+    /// <summary>Transactions committed and rows written in this database (<c>pg_stat_database</c>, which backends report late:
+    /// bench/README.md), and for the whole cluster the next transaction id and the WAL position, both current at once: write
+    /// transactions (those given an id) and WAL bytes between two reads are exact.</summary>
+    public static async Task<DatabaseCounters> DatabaseCountersAsync(string connectionString)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(
-            "select xact_commit, tup_inserted + tup_updated + tup_deleted from pg_stat_database where datname = current_database()",
-            connection);
+        await using var command = new NpgsqlCommand("""
+            select xact_commit, tup_inserted + tup_updated + tup_deleted,
+                   pg_snapshot_xmax(pg_current_snapshot())::text::bigint, (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint
+            from pg_stat_database where datname = current_database()
+            """, connection);
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
-        return (reader.GetInt64(0), reader.GetInt64(1));
+        return new DatabaseCounters(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
     }
 
     public static HttpRequestMessage Post(string path, string json) => new(HttpMethod.Post, path)
@@ -292,3 +297,6 @@ public sealed class RssSampler : IDisposable
         _stop.Dispose();
     }
 }
+
+/// <summary>See <see cref="BenchServices.DatabaseCountersAsync"/>.</summary>
+public sealed record DatabaseCounters(long Commits, long RowsWritten, long NextXid, long WalBytes);

@@ -209,6 +209,7 @@ public static class LoadEntry
             var postgresUsed = postgres is null ? (TimeSpan?)null : postgres.CpuTime() - postgresCpu;
             client.Refresh();
             var clientUsed = client.TotalProcessorTime - clientCpu;
+            var atOnce = await DatabaseCountersAsync(database); // the cluster's next xid and WAL position, before anything else writes
             var allocatedAfter = await BenchServices.AllocatedBytesAsync(server.BaseAddress);
             // A backend flushes its statistics at most once a second, and what it holds when it goes idle within that second
             // only when its idle timer fires, up to 10 s later (PostgreSQL 15: PGSTAT_MIN_INTERVAL, PGSTAT_IDLE_INTERVAL). So
@@ -216,7 +217,8 @@ public static class LoadEntry
             await Task.Delay(1100);
             var after = await DatabaseCountersAsync(database);
             return (result, new PhaseProfile(result.Issued, serverUsed, clientUsed, postgresUsed, after.Commits - before.Commits,
-                after.RowsWritten - before.RowsWritten, wall.Elapsed, allocatedAfter - allocatedBefore));
+                after.RowsWritten - before.RowsWritten, wall.Elapsed, allocatedAfter - allocatedBefore, atOnce.NextXid - before.NextXid,
+                atOnce.WalBytes - before.WalBytes));
         }
     }
 

@@ -259,12 +259,16 @@ public sealed class Report(BenchOptions options)
 /// its processes cannot be read), and database transactions and rows written.</summary>
 /// <param name="Allocated">Bytes the server allocated on its managed heap over the round (the runtime meter at
 /// <c>/metrics</c>; null for the ceiling app, which has none).</param>
+/// <param name="WriteXacts">Transaction ids the whole cluster handed out over the round: its writing transactions, counted at
+/// once (DbCommits, from <c>pg_stat_database</c>, arrives late and counts read-only ones too).</param>
+/// <param name="WalBytes">WAL the whole cluster wrote over the round, counted at once.</param>
 public sealed record PhaseProfile(long Requests, TimeSpan Server, TimeSpan Client, TimeSpan? Postgres, long DbCommits, long DbRowsWritten,
-    TimeSpan Wall, long? Allocated = null)
+    TimeSpan Wall, long? Allocated = null, long WriteXacts = 0, long WalBytes = 0)
 {
     public static PhaseProfile Sum(IEnumerable<PhaseProfile> parts) => parts.Aggregate(new PhaseProfile(0, default, default, TimeSpan.Zero, 0, 0, default, 0),
         (a, b) => new PhaseProfile(a.Requests + b.Requests, a.Server + b.Server, a.Client + b.Client, a.Postgres + b.Postgres,
-            a.DbCommits + b.DbCommits, a.DbRowsWritten + b.DbRowsWritten, a.Wall + b.Wall, a.Allocated + b.Allocated));
+            a.DbCommits + b.DbCommits, a.DbRowsWritten + b.DbRowsWritten, a.Wall + b.Wall, a.Allocated + b.Allocated,
+            a.WriteXacts + b.WriteXacts, a.WalBytes + b.WalBytes));
 
     /// <summary>Managed bytes allocated per request, in KB (all rounds of a sum), or "n/a".</summary>
     public string AllocatedPerRequest => Allocated is { } bytes && Requests > 0
@@ -278,7 +282,8 @@ public sealed record PhaseProfile(long Requests, TimeSpan Server, TimeSpan Clien
         return $"server {Server.TotalMicroseconds / n:F0} µs, client {Client.TotalMicroseconds / n:F0} µs, " +
                (Postgres is { } pg ? $"PostgreSQL {pg.TotalMicroseconds / n:F0} µs, total {total.TotalMicroseconds / n:F0} µs; " : "PostgreSQL n/a; ") +
                $"{total.TotalSeconds / Math.Max(1e-9, Wall.TotalSeconds):F2} of {Environment.ProcessorCount} cores busy; " +
-               $"DB xacts {DbCommits / n:F2}, rows written {DbRowsWritten / n:F2}" +
+               $"DB xacts {DbCommits / n:F2}, rows written {DbRowsWritten / n:F2} (pg_stat_database, late); " +
+               $"writing xacts {WriteXacts / n:F2}, WAL {WalBytes / n / 1024:F1} KB (cluster, at once)" +
                (Allocated is null ? "" : $"; managed heap allocated {AllocatedPerRequest}");
     }
 }
