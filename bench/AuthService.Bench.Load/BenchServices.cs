@@ -192,8 +192,9 @@ public static class BenchServices
     }
 
     /// <summary>Transactions committed and rows written in this database (<c>pg_stat_database</c>, which backends report late:
-    /// bench/README.md), and for the whole cluster the next transaction id and the WAL position, both current at once: write
-    /// transactions (those given an id) and WAL bytes between two reads are exact.</summary>
+    /// bench/README.md), and for the whole cluster the next transaction id and the WAL position, both current at once: the
+    /// writing transactions (those given an id) and WAL bytes between two reads are a phase's own, besides what autovacuum and
+    /// the idle services' housekeeping write meanwhile.</summary>
     public static async Task<DatabaseCounters> DatabaseCountersAsync(string connectionString)
     {
         await using var connection = new NpgsqlConnection(connectionString);
