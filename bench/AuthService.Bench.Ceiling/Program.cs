@@ -2,6 +2,8 @@
 // request (the TechEmpower "single query" shape), POST with a small JSON body like verify. No auth, no Dapper,
 // no writes: what AuthService's verify could approach if it needed one round trip. The bench runs it twice: with the
 // plain connection string (Npgsql defaults) and with the service's own pool settings (the "tuned ceiling").
+// It also answers the "floor": the same POST and JSON answered without the database, what Kestrel, routing and JSON
+// cost by themselves on this machine (issue 27).
 using Npgsql;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -24,6 +26,9 @@ app.MapPost("/users/{userId}/check", async (string userId, CheckRequest request,
         ? Results.Ok(new CheckResponse(reader.GetString(0), reader.GetInt64(1), request.Code?.Length ?? 0))
         : Results.NotFound();
 });
+
+app.MapPost("/users/{userId}/echo", (string userId, CheckRequest request) =>
+    Results.Ok(new CheckResponse(userId, 0, request.Code?.Length ?? 0)));
 
 app.Run();
 

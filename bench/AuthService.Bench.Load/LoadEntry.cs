@@ -83,11 +83,14 @@ public static class LoadEntry
             await Task.WhenAll(ceiling.Process.ReadyOrThrowAsync(TimeSpan.FromSeconds(60)), tuned.Process.ReadyOrThrowAsync(TimeSpan.FromSeconds(60)));
             var ceilingPool = new UserPool(o.Users);
             RequestFactory check = () => Post($"/users/{db.UserIds[ceilingPool.Next()]}/check", "{\"code\":\"123456\"}");
+            RequestFactory echo = () => Post($"/users/{db.UserIds[ceilingPool.Next()]}/echo", "{\"code\":\"123456\"}");
             var phases = new List<Phase>
             {
                 new("ceiling", ceiling.Process, new LoadDriver(ceiling.Client), check, db.ConnectionString),
                 new("verify", service!, driver, db.Verifications(), db.ConnectionString),
                 new("ceiling-tuned", tuned.Process, new LoadDriver(tuned.Client), check, db.ConnectionString),
+                // The floor: the tuned ceiling's process answering the same POST without the database.
+                new("floor", tuned.Process, new LoadDriver(tuned.Client), echo, db.ConnectionString),
             };
 
             // A second service on the same database through PgBouncer, in the same rounds and on the same user pool.
@@ -130,6 +133,7 @@ public static class LoadEntry
             report.Ceiling = phases[0].Measured;
             report.Verify = phases[1].Measured;
             report.TunedCeiling = phases[2].Measured;
+            report.Floor = phases[3].Measured;
             report.VerifyPgBouncer = phases.Find(p => p.Name == "verify-pgbouncer")?.Measured;
             report.VerifyBaseline = phases.Find(p => p.Name == "verify-baseline")?.Measured;
 

@@ -17,6 +17,8 @@ public sealed class Report(BenchOptions options)
     public LoadResult? VerifyHalf { get; set; }
     public Measured? Ceiling { get; set; }
     public Measured? TunedCeiling { get; set; }
+    /// <summary>The tuned ceiling app answering the same POST without the database: what any request costs here.</summary>
+    public Measured? Floor { get; set; }
     public Measured? VerifyPgBouncer { get; set; }
     public Measured? VerifyBaseline { get; set; }
     public LoadResult? LoginDecisions { get; set; }
@@ -25,7 +27,7 @@ public sealed class Report(BenchOptions options)
     public long? ServiceVmHwmBytes { get; set; }
     public List<double> ColdStartsSeconds { get; set; } = [];
 
-    public bool PipelineOk => Ok(Verify) && VerifyHalf is { Errors: 0 } && Ok(Ceiling) && Ok(TunedCeiling)
+    public bool PipelineOk => Ok(Verify) && VerifyHalf is { Errors: 0 } && Ok(Ceiling) && Ok(TunedCeiling) && Ok(Floor)
                               && (VerifyPgBouncer is null || Ok(VerifyPgBouncer)) && (VerifyBaseline is null || Ok(VerifyBaseline))
                               && (options.Durability != "durable" || ServerIsDurable);
 
@@ -113,6 +115,7 @@ public sealed class Report(BenchOptions options)
                  {
                      ("verify (baseline build)", VerifyBaseline), ("verify through PgBouncer (transaction pooling)", VerifyPgBouncer),
                      ("ceiling: 1 SELECT per POST, default Npgsql settings", Ceiling), ("ceiling, tuned: the service's Npgsql settings", TunedCeiling),
+                     ("floor: the same POST answered without the database", Floor),
                  })
         {
             if (m is not null)
@@ -124,13 +127,25 @@ public sealed class Report(BenchOptions options)
         foreach (var (label, m) in new[]
                  {
                      ("verify", Verify), ("verify (baseline build)", VerifyBaseline), ("verify through PgBouncer", VerifyPgBouncer),
-                     ("ceiling", Ceiling), ("ceiling, tuned", TunedCeiling),
+                     ("ceiling", Ceiling), ("ceiling, tuned", TunedCeiling), ("floor", Floor),
                  })
         {
             if (m is not null)
             {
                 Row($"{label}: CPU per request (all rounds)", m.Profile.Describe());
             }
+        }
+
+        // Issue 27 asks for the service's CPU per verify against a figure; the floor says how much of any request's is the
+        // HTTP request itself (sockets, Kestrel, routing, JSON), which no change to the verify path can take away.
+        if (Floor is { } floor && floor.Profile.Requests > 0)
+        {
+            var floorServer = ServerPerRequest(floor.Profile);
+            Row("server CPU per request above the floor's (all rounds)",
+                string.Join("; ", new[] { ("verify", Verify), ("verify (baseline build)", VerifyBaseline), ("ceiling, tuned", TunedCeiling) }
+                    .Where(m => m.Item2 is { Profile.Requests: > 0 })
+                    .Select(m => $"{m.Item1} {ServerPerRequest(m.Item2!.Profile):F0} − {floorServer:F0} = {ServerPerRequest(m.Item2!.Profile) - floorServer:F0} µs")),
+                "reference", "the floor is the same POST answered without the database");
         }
 
         // The headline: verify against the same bare app with the service's own Npgsql settings, so the distance is what the
@@ -212,7 +227,8 @@ public sealed class Report(BenchOptions options)
             var (vr, br, tr) = (v.Rounds[r].Throughput, b.Rounds[r].Throughput, t.Rounds[r].Throughput);
             Row($"round {r + 1}: verify current | baseline | tuned ceiling",
                 $"{vr:N0} | {br:N0} | {tr:N0} req/s; /tuned {vr / tr:F2} | {br / tr:F2}; current/baseline {vr / br:F2}; " +
-                $"CPU per verify server+PostgreSQL µs: current {CpuPair(v.RoundProfiles[r])}, baseline {CpuPair(b.RoundProfiles[r])}");
+                $"CPU per verify server+PostgreSQL µs: current {CpuPair(v.RoundProfiles[r])}, baseline {CpuPair(b.RoundProfiles[r])}" +
+                (Floor is { } f && r < f.RoundProfiles.Count ? $"; floor server {ServerPerRequest(f.RoundProfiles[r]):F0} µs" : ""));
         }
 
         Row("CPU per verify, all rounds: server + PostgreSQL", $"current {CpuPair(v.Profile)}, baseline {CpuPair(b.Profile)}");
@@ -220,6 +236,8 @@ public sealed class Report(BenchOptions options)
             $"current {string.Join(", ", v.RoundProfiles.Select(p => p.AllocatedPerRequest))}; " +
             $"baseline {string.Join(", ", b.RoundProfiles.Select(p => p.AllocatedPerRequest))}");
     }
+
+    private static double ServerPerRequest(PhaseProfile p) => p.Server.TotalMicroseconds / Math.Max(1.0, p.Requests);
 
     private static string CpuPair(PhaseProfile p)
     {
