@@ -6,7 +6,10 @@ namespace AuthService.Api.Storage;
 /// as one batch, so under load N logins share one round trip (and, for writes, one commit) instead of paying N. Nothing
 /// waits for a batch to fill: an idle worker takes a lone request at once, so a quiet service sees no added latency.
 /// A batch that throws fails every request in it with that exception (each caller maps it as before, e.g. to 503).
-/// The queue is bounded: when the database falls behind, requests are refused at once instead of piling up.</summary>
+/// The queue is bounded: when the database falls behind, requests are refused at once instead of piling up.
+/// With several workers, a worker starts a batch while another is in flight only once enough requests wait for it
+/// (<c>minConcurrentBatch</c>): fewer, larger batches cost the database less per request, and the batch in flight takes the
+/// stragglers when it ends. A stalled batch still cannot hold up the rest: the queue behind it soon reaches that size.</summary>
 public sealed class Coalescer<TItem, TResult> : IDisposable
 {
     private readonly Channel<Entry> _queue;
@@ -14,6 +17,10 @@ public sealed class Coalescer<TItem, TResult> : IDisposable
     private readonly int _maxBatch;
     private readonly Action<int, int>? _onBatch;
     private readonly Task[] _workers;
+    private readonly int _minConcurrentBatch;
+    private readonly SemaphoreSlim _gathered = new(0);
+    private int _inFlight;
+    private int _waitingWorkers;
     private volatile bool _disposed;
 
     /// <param name="run">Runs one batch; returns one result per item, in the items' order.</param>
@@ -21,9 +28,14 @@ public sealed class Coalescer<TItem, TResult> : IDisposable
     /// <param name="workers">Batches in flight at once (each holds one pooled connection while it runs).</param>
     /// <param name="capacity">Most requests waiting; beyond it <see cref="TryRun"/> refuses.</param>
     /// <param name="onBatch">Told each batch's size and how many requests were still waiting when it started (metrics).</param>
+    /// <param name="minConcurrentBatch">Fewest waiting requests for which a worker starts a batch while another batch is in
+    /// flight (1: whatever waits). With no batch in flight, a worker takes even a lone request at once.</param>
     public Coalescer(Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> run, int maxBatch, int workers, int capacity = 1024,
-        Action<int, int>? onBatch = null)
+        Action<int, int>? onBatch = null, int minConcurrentBatch = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(minConcurrentBatch, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(minConcurrentBatch, maxBatch);
+        _minConcurrentBatch = minConcurrentBatch;
         _queue = Channel.CreateBounded<Entry>(new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.Wait });
         _run = run;
         _maxBatch = maxBatch;
@@ -33,6 +45,9 @@ public sealed class Coalescer<TItem, TResult> : IDisposable
             _workers = Enumerable.Range(0, workers).Select(_ => Task.Run(WorkAsync)).ToArray();
         }
     }
+
+    /// <summary>Workers waiting for enough requests to start a batch beside the one in flight (for tests).</summary>
+    internal int WorkersGathering => Volatile.Read(ref _waitingWorkers);
 
     /// <summary>Queues <paramref name="item"/> for the next batch; false when the queue is full.</summary>
     public bool TryRun(TItem item, out Task<TResult> result)
@@ -46,7 +61,39 @@ public sealed class Coalescer<TItem, TResult> : IDisposable
         }
 
         result = entry.Completion.Task;
+        if (Volatile.Read(ref _waitingWorkers) > 0 && _queue.Reader.Count >= _minConcurrentBatch)
+        {
+            WakeOneWorker();
+        }
+
         return true;
+    }
+
+    /// <summary>Takes back one worker's "waiting"; false when a waker took it first (and released a permit for it).</summary>
+    private bool TryStopWaiting()
+    {
+        var waiting = Volatile.Read(ref _waitingWorkers);
+        while (waiting > 0)
+        {
+            var seen = Interlocked.CompareExchange(ref _waitingWorkers, waiting - 1, waiting);
+            if (seen == waiting)
+            {
+                return true;
+            }
+
+            waiting = seen;
+        }
+
+        return false;
+    }
+
+    /// <summary>Wakes one worker that waits for a batch to gather, if one still does.</summary>
+    private void WakeOneWorker()
+    {
+        if (TryStopWaiting())
+        {
+            _gathered.Release();
+        }
     }
 
     private async Task WorkAsync()
@@ -54,6 +101,20 @@ public sealed class Coalescer<TItem, TResult> : IDisposable
         var batch = new List<Entry>(_maxBatch);
         while (await _queue.Reader.WaitToReadAsync())
         {
+            if (_minConcurrentBatch > 1 && Volatile.Read(ref _inFlight) > 0 && _queue.Reader.Count < _minConcurrentBatch && !_disposed)
+            {
+                // Another batch is in flight and too few wait for a second one: wait until enough do (TryRun wakes one
+                // worker), or leave them to the batch in flight, whose worker takes what waits when it ends. Checked again
+                // once this worker is counted as waiting, so a request that arrived in between is not missed.
+                Interlocked.Increment(ref _waitingWorkers);
+                if ((Volatile.Read(ref _inFlight) > 0 && _queue.Reader.Count < _minConcurrentBatch && !_disposed) || !TryStopWaiting())
+                {
+                    await _gathered.WaitAsync(); // when TryStopWaiting failed, a waker has already released this permit
+                }
+
+                continue;
+            }
+
             batch.Clear();
             while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var entry))
             {
@@ -74,6 +135,7 @@ public sealed class Coalescer<TItem, TResult> : IDisposable
                 // Metrics never stop a worker: an exception here would end its loop and leave every later request waiting.
             }
 
+            Interlocked.Increment(ref _inFlight);
             try
             {
                 var results = await _run(batch.Select(e => e.Item).ToList());
@@ -89,6 +151,10 @@ public sealed class Coalescer<TItem, TResult> : IDisposable
                     entry.Completion.TrySetException(e);
                 }
             }
+            finally
+            {
+                Interlocked.Decrement(ref _inFlight);
+            }
         }
     }
 
@@ -96,6 +162,7 @@ public sealed class Coalescer<TItem, TResult> : IDisposable
     {
         _disposed = true;
         _queue.Writer.TryComplete();
+        _gathered.Release(_workers.Length); // a worker waiting for a batch to gather finds the queue completed
         Task.WaitAll(_workers, TimeSpan.FromSeconds(10));
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AuthService.Api.Storage;
 
 namespace AuthService.Tests.Storage;
@@ -185,6 +186,91 @@ public class CoalescerTests
 
         Assert.That(await first, Is.EqualTo(10));
     }
+
+    /// <summary>While one batch is in flight, the second worker starts a batch only once <c>minConcurrentBatch</c> requests
+    /// wait: one queued request does not start one (the worker waits for company), the fourth does, and the second batch
+    /// holds all four. It fails when the second worker takes whatever waits (tried: its batch was the first request alone).</summary>
+    [Test]
+    public async Task A_second_batch_in_flight_waits_until_enough_requests_have_gathered()
+    {
+        var batches = new List<int[]>();
+        var firstStarted = new TaskCompletionSource();
+        var secondStarted = new TaskCompletionSource();
+        var releaseFirst = new TaskCompletionSource();
+        using var coalescer = new Coalescer<int, int>(async items =>
+        {
+            lock (batches)
+            {
+                batches.Add(items.ToArray());
+            }
+
+            if (items.Contains(0))
+            {
+                firstStarted.TrySetResult();
+                await releaseFirst.Task;
+            }
+            else
+            {
+                secondStarted.TrySetResult();
+            }
+
+            return items.Select(i => i * 10).ToList();
+        }, maxBatch: 64, workers: 2, minConcurrentBatch: 4);
+
+        var first = Run(coalescer, 0);
+        await firstStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var gathered = new List<Task<int>> { Run(coalescer, 1) };
+        var deadline = Stopwatch.StartNew();
+        while (coalescer.WorkersGathering == 0 && !secondStarted.Task.IsCompleted && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Yield(); // until the second worker has seen the lone request and either waits or takes it
+        }
+
+        Assert.That(secondStarted.Task.IsCompleted, Is.False, "a second batch started for one waiting request");
+        Assert.That(coalescer.WorkersGathering, Is.EqualTo(1));
+        gathered.AddRange(Enumerable.Range(2, 3).Select(i => Run(coalescer, i)));
+
+        await secondStarted.Task.WaitAsync(TimeSpan.FromSeconds(10)); // with the first batch still in flight
+        Assert.That(await Task.WhenAll(gathered).WaitAsync(TimeSpan.FromSeconds(10)), Is.EqualTo(new[] { 10, 20, 30, 40 }));
+        releaseFirst.SetResult();
+        Assert.That(await first, Is.EqualTo(0));
+        Assert.That(batches, Has.Count.EqualTo(2));
+        Assert.That(batches[1], Is.EquivalentTo(new[] { 1, 2, 3, 4 }));
+    }
+
+    /// <summary>Too few requests for a second batch are not left waiting: the batch in flight takes them when it ends.</summary>
+    [Test]
+    public async Task Requests_too_few_for_a_second_batch_are_taken_when_the_batch_in_flight_ends()
+    {
+        var firstStarted = new TaskCompletionSource();
+        var releaseFirst = new TaskCompletionSource();
+        using var coalescer = new Coalescer<int, int>(async items =>
+        {
+            if (items.Contains(0))
+            {
+                firstStarted.TrySetResult();
+                await releaseFirst.Task;
+            }
+
+            return items.Select(i => i * 10).ToList();
+        }, maxBatch: 64, workers: 2, minConcurrentBatch: 4);
+
+        var first = Run(coalescer, 0);
+        await firstStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var few = Enumerable.Range(1, 2).Select(i => Run(coalescer, i)).ToList();
+        releaseFirst.SetResult();
+
+        Assert.That(await first, Is.EqualTo(0));
+        Assert.That(await Task.WhenAll(few).WaitAsync(TimeSpan.FromSeconds(10)), Is.EqualTo(new[] { 10, 20 }));
+        Assert.That(await Run(coalescer, 3).WaitAsync(TimeSpan.FromSeconds(10)), Is.EqualTo(30), "and a lone request later is taken at once");
+    }
+
+    [TestCase(0)]
+    [TestCase(65)]
+    public void A_second_batch_size_outside_one_to_the_batch_size_is_refused(int minConcurrentBatch) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            new Coalescer<int, int>(items => Task.FromResult<IReadOnlyList<int>>(items.ToList()), maxBatch: 64, workers: 2,
+                minConcurrentBatch: minConcurrentBatch).Dispose());
 
     private static Task<int> Run(Coalescer<int, int> coalescer, int item) =>
         coalescer.TryRun(item, out var result) ? result : throw new InvalidOperationException("queue full");
