@@ -10,35 +10,19 @@ public class CoalescerTests
     [Test]
     public async Task Requests_queued_while_a_batch_runs_go_together_in_the_next_one()
     {
-        var batches = new List<int[]>();
-        var firstStarted = new TaskCompletionSource();
-        var releaseFirst = new TaskCompletionSource();
-        using var coalescer = new Coalescer<int, int>(async items =>
-        {
-            lock (batches)
-            {
-                batches.Add(items.ToArray());
-            }
-
-            if (items.Contains(0))
-            {
-                firstStarted.TrySetResult();
-                await releaseFirst.Task;
-            }
-
-            return items.Select(i => i * 10).ToList();
-        }, maxBatch: 64, workers: 1);
+        var held = new HeldFirstBatch();
+        using var coalescer = new Coalescer<int, int>(held.RunAsync, maxBatch: 64, workers: 1);
 
         var first = Run(coalescer, 0);
-        await firstStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await held.FirstStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
         var rest = Enumerable.Range(1, 30).Select(i => Run(coalescer, i)).ToList(); // queued behind the running batch
-        releaseFirst.SetResult();
+        held.ReleaseFirst.SetResult();
 
         Assert.That(await first, Is.EqualTo(0));
         Assert.That(await Task.WhenAll(rest), Is.EqualTo(Enumerable.Range(1, 30).Select(i => i * 10)));
-        Assert.That(batches, Has.Count.EqualTo(2));
-        Assert.That(batches[0], Is.EqualTo(new[] { 0 }));
-        Assert.That(batches[1], Is.EquivalentTo(Enumerable.Range(1, 30)));
+        Assert.That(held.Batches, Has.Count.EqualTo(2));
+        Assert.That(held.Batches[0], Is.EqualTo(new[] { 0 }));
+        Assert.That(held.Batches[1], Is.EquivalentTo(Enumerable.Range(1, 30)));
     }
 
     /// <summary>The metrics hook (<c>authservice_login_batch_size</c>, <c>authservice_login_queue_waiting</c>) hears each
@@ -193,72 +177,41 @@ public class CoalescerTests
     [Test]
     public async Task A_second_batch_in_flight_waits_until_enough_requests_have_gathered()
     {
-        var batches = new List<int[]>();
-        var firstStarted = new TaskCompletionSource();
-        var secondStarted = new TaskCompletionSource();
-        var releaseFirst = new TaskCompletionSource();
-        using var coalescer = new Coalescer<int, int>(async items =>
-        {
-            lock (batches)
-            {
-                batches.Add(items.ToArray());
-            }
-
-            if (items.Contains(0))
-            {
-                firstStarted.TrySetResult();
-                await releaseFirst.Task;
-            }
-            else
-            {
-                secondStarted.TrySetResult();
-            }
-
-            return items.Select(i => i * 10).ToList();
-        }, maxBatch: 64, workers: 2, minConcurrentBatch: 4);
+        var held = new HeldFirstBatch();
+        using var coalescer = new Coalescer<int, int>(held.RunAsync, maxBatch: 64, workers: 2, minConcurrentBatch: 4);
 
         var first = Run(coalescer, 0);
-        await firstStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await held.FirstStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
         var gathered = new List<Task<int>> { Run(coalescer, 1) };
         var deadline = Stopwatch.StartNew();
-        while (coalescer.WorkersGathering == 0 && !secondStarted.Task.IsCompleted && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        while (coalescer.WorkersGathering == 0 && !held.OtherStarted.Task.IsCompleted && deadline.Elapsed < TimeSpan.FromSeconds(10))
         {
             await Task.Yield(); // until the second worker has seen the lone request and either waits or takes it
         }
 
-        Assert.That(secondStarted.Task.IsCompleted, Is.False, "a second batch started for one waiting request");
+        Assert.That(held.OtherStarted.Task.IsCompleted, Is.False, "a second batch started for one waiting request");
         Assert.That(coalescer.WorkersGathering, Is.EqualTo(1));
         gathered.AddRange(Enumerable.Range(2, 3).Select(i => Run(coalescer, i)));
 
-        await secondStarted.Task.WaitAsync(TimeSpan.FromSeconds(10)); // with the first batch still in flight
+        await held.OtherStarted.Task.WaitAsync(TimeSpan.FromSeconds(10)); // with the first batch still in flight
         Assert.That(await Task.WhenAll(gathered).WaitAsync(TimeSpan.FromSeconds(10)), Is.EqualTo(new[] { 10, 20, 30, 40 }));
-        releaseFirst.SetResult();
+        held.ReleaseFirst.SetResult();
         Assert.That(await first, Is.EqualTo(0));
-        Assert.That(batches, Has.Count.EqualTo(2));
-        Assert.That(batches[1], Is.EquivalentTo(new[] { 1, 2, 3, 4 }));
+        Assert.That(held.Batches, Has.Count.EqualTo(2));
+        Assert.That(held.Batches[1], Is.EquivalentTo(new[] { 1, 2, 3, 4 }));
     }
 
     /// <summary>Too few requests for a second batch are not left waiting: the batch in flight takes them when it ends.</summary>
     [Test]
     public async Task Requests_too_few_for_a_second_batch_are_taken_when_the_batch_in_flight_ends()
     {
-        var firstStarted = new TaskCompletionSource();
-        var releaseFirst = new TaskCompletionSource();
-        using var coalescer = new Coalescer<int, int>(async items =>
-        {
-            if (items.Contains(0))
-            {
-                firstStarted.TrySetResult();
-                await releaseFirst.Task;
-            }
-
-            return items.Select(i => i * 10).ToList();
-        }, maxBatch: 64, workers: 2, minConcurrentBatch: 4);
+        var held = new HeldFirstBatch();
+        using var coalescer = new Coalescer<int, int>(held.RunAsync, maxBatch: 64, workers: 2, minConcurrentBatch: 4);
 
         var first = Run(coalescer, 0);
-        await firstStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await held.FirstStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
         var few = Enumerable.Range(1, 2).Select(i => Run(coalescer, i)).ToList();
-        releaseFirst.SetResult();
+        held.ReleaseFirst.SetResult();
 
         Assert.That(await first, Is.EqualTo(0));
         Assert.That(await Task.WhenAll(few).WaitAsync(TimeSpan.FromSeconds(10)), Is.EqualTo(new[] { 10, 20 }));
@@ -271,6 +224,35 @@ public class CoalescerTests
         Assert.Throws<ArgumentOutOfRangeException>(() =>
             new Coalescer<int, int>(items => Task.FromResult<IReadOnlyList<int>>(items.ToList()), maxBatch: 64, workers: 2,
                 minConcurrentBatch: minConcurrentBatch).Dispose());
+
+    /// <summary>A batch runner that records every batch and holds the batch with request 0 until released; answers i × 10.</summary>
+    private sealed class HeldFirstBatch
+    {
+        public List<int[]> Batches { get; } = [];
+        public TaskCompletionSource FirstStarted { get; } = new();
+        public TaskCompletionSource OtherStarted { get; } = new();
+        public TaskCompletionSource ReleaseFirst { get; } = new();
+
+        public async Task<IReadOnlyList<int>> RunAsync(IReadOnlyList<int> items)
+        {
+            lock (Batches)
+            {
+                Batches.Add(items.ToArray());
+            }
+
+            if (items.Contains(0))
+            {
+                FirstStarted.TrySetResult();
+                await ReleaseFirst.Task;
+            }
+            else
+            {
+                OtherStarted.TrySetResult();
+            }
+
+            return items.Select(i => i * 10).ToList();
+        }
+    }
 
     private static Task<int> Run(Coalescer<int, int> coalescer, int item) =>
         coalescer.TryRun(item, out var result) ? result : throw new InvalidOperationException("queue full");
