@@ -115,6 +115,7 @@ public sealed class Coalescer<TItem, TResult> : IDisposable
                 continue;
             }
 
+            Interlocked.Increment(ref _inFlight); // before taking, so the other worker sees this batch at once
             batch.Clear();
             while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var entry))
             {
@@ -123,6 +124,7 @@ public sealed class Coalescer<TItem, TResult> : IDisposable
 
             if (batch.Count == 0)
             {
+                Interlocked.Decrement(ref _inFlight);
                 continue; // another worker took them
             }
 
@@ -135,7 +137,6 @@ public sealed class Coalescer<TItem, TResult> : IDisposable
                 // Metrics never stop a worker: an exception here would end its loop and leave every later request waiting.
             }
 
-            Interlocked.Increment(ref _inFlight);
             try
             {
                 var results = await _run(batch.Select(e => e.Item).ToList());
