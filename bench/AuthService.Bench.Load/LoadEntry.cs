@@ -65,7 +65,7 @@ public static class LoadEntry
             {
                 service?.Dispose();
                 var watch = Stopwatch.StartNew();
-                service = ServiceProcess.Start("service", o.ServiceDll, serviceUri, db.ServiceEnvironment(serviceEnv), o.PidFile);
+                service = ServiceProcess.Start("service", o.ServiceDll, serviceUri, WithCurrentSideEnvironment(db.ServiceEnvironment(serviceEnv)), o.PidFile);
                 await service.ReadyOrThrowAsync(TimeSpan.FromSeconds(60));
                 coldStarts.Add(watch.Elapsed.TotalSeconds);
             }
@@ -153,6 +153,25 @@ public static class LoadEntry
         {
             service?.Dispose();
         }
+    }
+
+    /// <summary>The current build's environment with <c>BENCH_CURRENT_ENV</c> added (comma-separated <c>NAME=value</c> pairs, e.g.
+    /// <c>DOTNET_GCgen0size=0x4000000</c>): a runtime or service setting tried on the current side of a pair only, while the
+    /// baseline (even the same build) runs without it.</summary>
+    private static Dictionary<string, string> WithCurrentSideEnvironment(Dictionary<string, string> environment)
+    {
+        foreach (var pair in (Environment.GetEnvironmentVariable("BENCH_CURRENT_ENV") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var at = pair.IndexOf('=');
+            if (at <= 0)
+            {
+                throw new ArgumentException($"BENCH_CURRENT_ENV: '{pair}' is not NAME=value.");
+            }
+
+            environment[pair[..at].Trim()] = pair[(at + 1)..];
+        }
+
+        return environment;
     }
 
     /// <summary>The key ring, the bootstrap admin key and the production-like environment every benched service runs with
