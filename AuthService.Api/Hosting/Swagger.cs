@@ -20,7 +20,9 @@ public static class Swagger
                 Description = "Second-factor authentication (TOTP, SMS/voice codes, passkeys, backup codes) for portals that do the first factor themselves. " +
                               "Authenticate with `Authorization: Bearer <api key>`. Every error is `application/problem+json` with a stable `code` (`ProblemDetails.code`). " +
                               "Only requests the HTTP server refuses before the application (a path that decodes to NUL, a request line over 8 KB, " +
-                              "headers over 32 KB) get a bare 400/414/431 with an empty body (docs/OPERATIONS.md).",
+                              "headers over 32 KB) get a bare 400/414/431 with an empty body (docs/OPERATIONS.md). " +
+                              "Two browser pages are not operations and are left out: this document's UI at `/swagger` (`Docs:Enabled`), " +
+                              "and the support console at `/console`, served only with `Console:Enabled=true`.",
                 License = new OpenApiLicense { Name = "Proprietary", Url = new Uri("https://authservice.dev/license") },
             });
             options.AddServer(new OpenApiServer { Url = "/", Description = "This instance" });
