@@ -12,6 +12,8 @@ public class LoginPolicyTests
     [TestCase("api_key", "totp", true, "2026-03-02", "none")]
     [TestCase("sso", "totp", false, "2026-03-02", "none")]
     [TestCase("saml", null, false, "2026-03-02", "none")]
+    [TestCase("sso", "phone", true, "2026-03-02", "none")] // a locked factor does not stop an SSO login: SSO needs no second factor
+    [TestCase("saml", "totp", true, "2026-03-02", "none")]
     [TestCase("password", "totp", false, "2026-03-02", "verify")]
     [TestCase("oauth", "phone", true, "2026-03-02", "verify")]
     [TestCase("password", null, false, "2023-08-07", "enroll_prompt")]
