@@ -270,6 +270,57 @@ public class SeveralFactorsTests : AppFixture
     }
 
     [Test]
+    public async Task An_addition_started_with_a_stolen_factor_cannot_be_confirmed_after_the_user_removes_it()
+    {
+        var (user, first, stolen, stolenSecret) = await TwoTotpAsync();
+        // The thief proves with the stolen factor and starts a factor of their own, but does not confirm it yet.
+        var (thiefs, thiefSecret) = await StartTotpAsync(user.UserId, new { code = Flows.Code(stolenSecret, Now) }, "Thief");
+        Assert.That((await RemoveAsync(user.UserId, stolen, new { code = Flows.Code(user.Secret, Now) })).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+
+        await ProblemAssert.IsProblemAsync(await ConfirmAsync(user.UserId, thiefs, Flows.Code(thiefSecret, Now)), HttpStatusCode.NotFound, "factor_not_found");
+        Assert.That(FactorsOf(await StatusAsync(user.UserId)).Select(f => f.GetProperty("id").GetGuid()), Is.EqualTo(new[] { first }));
+        Assert.That(await PendingRowsAsync(user.UserId), Is.Zero);
+    }
+
+    [Test]
+    public async Task An_addition_pending_at_a_confirmed_switch_cannot_be_confirmed_after_it()
+    {
+        var (user, _, _, secret) = await TwoTotpAsync();
+        var (pendingAddition, additionSecret) = await StartTotpAsync(user.UserId, new { code = Flows.Code(user.Secret, Now) }, "Thief");
+        var started = await Client.PostAsJsonAsync(Url(user.UserId, "/switch-method"), new { method = "totp", proof = new { code = Flows.Code(secret, Now) } });
+        var body = await started.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(started.StatusCode, Is.EqualTo(HttpStatusCode.Created), body.ToString());
+        var fresh = Base32Encoding.ToBytes(body.GetProperty("secret").GetString()!);
+        (await Client.PostAsJsonAsync(Url(user.UserId, "/switch-method/confirm"), new { code = Flows.Code(fresh, Now) })).EnsureSuccessStatusCode();
+
+        await ProblemAssert.IsProblemAsync(await ConfirmAsync(user.UserId, pendingAddition, Flows.Code(additionSecret, Now)),
+            HttpStatusCode.NotFound, "factor_not_found");
+        Assert.That(FactorsOf(await StatusAsync(user.UserId)).Single().GetProperty("id").GetGuid(), Is.EqualTo(body.GetProperty("factorId").GetGuid()));
+    }
+
+    [Test]
+    public async Task An_addition_survives_a_change_that_removes_no_factor()
+    {
+        // The rule is a removal's: renaming or making another factor the default leaves a pending addition confirmable.
+        var (user, first, _, _) = await TwoTotpAsync();
+        var (pendingAddition, additionSecret) = await StartTotpAsync(user.UserId, new { code = Flows.Code(user.Secret, Now) }, "Phone app");
+        var renamed = await Client.PatchAsJsonAsync(Url(user.UserId, $"/factors/{first}"), new { label = "Old phone", @default = true });
+        Assert.That(renamed.StatusCode, Is.EqualTo(HttpStatusCode.OK), await renamed.Content.ReadAsStringAsync());
+        var confirmed = await ConfirmAsync(user.UserId, pendingAddition, Flows.Code(additionSecret, Now));
+        Assert.That(confirmed.StatusCode, Is.EqualTo(HttpStatusCode.OK), await confirmed.Content.ReadAsStringAsync());
+    }
+
+    private async Task<long> PendingRowsAsync(string userId)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(App.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(
+            "select (select count(*) from pending_factors where user_id = $1) + (select count(*) from phone_codes where user_id = $1 and purpose = 'pending')",
+            connection) { Parameters = { new() { Value = userId } } };
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    [Test]
     public async Task A_challenge_goes_to_the_phone_factor_it_names()
     {
         var user = await Flows.EnablePhoneAsync(Client, Telnyx, "multi");
