@@ -73,6 +73,18 @@ public class PasskeyFailureTests : PasskeyFixture
         Assert.That((await VerifyAsync(userId, passkey.Assert(await ChallengeAsync(userId)))).StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
+    [TestCase("x")]
+    [TestCase("")]
+    [TestCase("https://")]
+    public async Task An_origin_that_is_no_uri_is_refused_and_counted_like_any_other(string origin)
+    {
+        var userId = AuthApp.NewUserId();
+        var (passkey, _) = await EnablePasskeyAsync(userId);
+        var broken = passkey.Assert(await ChallengeAsync(userId), origin: origin);
+        await ProblemAssert.IsProblemAsync(await VerifyAsync(userId, broken), HttpStatusCode.UnprocessableEntity, "invalid_passkey");
+        Assert.That(await LastFailureReasonAsync(userId), Is.EqualTo("origin_mismatch"));
+    }
+
     [Test]
     public async Task An_assertion_for_another_rp_id_is_refused()
     {

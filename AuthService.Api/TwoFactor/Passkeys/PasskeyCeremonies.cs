@@ -162,12 +162,26 @@ public sealed class PasskeyCeremonies(IFido2 fido2, IOptions<PasskeyOptions> opt
             return new Refusal("challenge_mismatch", PasskeyProblems.ChallengeInvalid);
         }
 
-        if (origin is null || !_config.FullyQualifiedOrigins.Contains(origin.ToFullyQualifiedOrigin()))
+        if (origin is null || !IsAllowedOrigin(origin))
         {
             return new Refusal("origin_mismatch", PasskeyProblems.InvalidCredential);
         }
 
         return null;
+    }
+
+    /// <summary>Whether the origin the browser wrote is one of <c>Passkeys:Origins</c>. The library normalises it with
+    /// <c>new Uri(origin)</c>, which throws for a string that is no absolute URI ("x", "", "https://"): no allowed origin.</summary>
+    private bool IsAllowedOrigin(string origin)
+    {
+        try
+        {
+            return _config.FullyQualifiedOrigins.Contains(origin.ToFullyQualifiedOrigin());
+        }
+        catch (UriFormatException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Hostile or broken input makes the library (or the CBOR and crypto code under it) throw many kinds of
