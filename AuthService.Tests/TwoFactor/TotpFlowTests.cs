@@ -24,6 +24,25 @@ public class TotpFlowTests : AppFixture
     }
 
     [Test]
+    public async Task An_account_name_too_long_for_the_qr_code_is_refused_before_the_proof_is_spent()
+    {
+        // 256 characters of three UTF-8 bytes each: valid as text, but 2,304 characters once URL-encoded, too many for a QR code.
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var tooLong = new string('中', 256);
+        await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method",
+            new { method = "totp", accountName = tooLong, proof = new { backupCode = user.BackupCodes[0] } }), HttpStatusCode.BadRequest, "validation_failed");
+        await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync($"/v1/users/{AuthApp.NewUserId()}/two-factor/enroll",
+            new { method = "totp", accountName = tooLong }), HttpStatusCode.BadRequest, "validation_failed");
+
+        // The backup code was not spent, and a name of 100 such characters still fits.
+        var started = await Client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method",
+            new { method = "totp", accountName = new string('中', 100), proof = new { backupCode = user.BackupCodes[0] } });
+        var body = await started.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(started.StatusCode, Is.EqualTo(HttpStatusCode.Created), body.ToString());
+        Assert.That(body.GetProperty("qrCodeSvg").GetString(), Does.StartWith("<svg"));
+    }
+
+    [Test]
     public async Task Status_shows_pending_then_enabled()
     {
         var userId = AuthApp.NewUserId();

@@ -25,10 +25,16 @@ public sealed class TotpMethod(PendingFactors pending, SecretBox secrets, IOptio
 
     public int MaxPerUser => factorOptions.Value.MaxTotp;
 
+    /// <summary>The account name as it goes into the otpauth URI (percent-encoded UTF-8), at most this long: 256 characters of
+    /// three UTF-8 bytes each would take 2,304, and the URI must still fit in a QR code (2,331 bytes at level M).</summary>
+    public const int MaxEncodedAccountNameLength = 1024;
+
     public Problem? TargetProblem(FactorTarget target) =>
         target.AccountName is not null && !Core.Text.PrintableText.IsValid(target.AccountName, MaxAccountNameLength)
             ? Problems.Validation($"accountName must be at most {MaxAccountNameLength} characters without control characters.")
-            : null;
+            : target.AccountName is not null && Uri.EscapeDataString(target.AccountName.Trim()).Length > MaxEncodedAccountNameLength
+                ? Problems.Validation($"accountName must be at most {MaxEncodedAccountNameLength} characters once URL-encoded (the otpauth URI must fit in a QR code).")
+                : null;
 
     public async Task<Result<PendingStarted>> StartAsync(FactorStart start, CancellationToken cancellationToken)
     {
@@ -42,14 +48,15 @@ public sealed class TotpMethod(PendingFactors pending, SecretBox secrets, IOptio
             TotpDigits = profile.Digits,
             TotpPeriod = profile.PeriodSeconds,
         };
+        // What the answer shows is built before anything is stored: a URI that cannot be drawn must fail before the proof is spent.
+        var account = string.IsNullOrWhiteSpace(start.Target.AccountName) ? start.UserId : start.Target.AccountName.Trim();
+        var uri = OtpAuthUri.Build(ProfileContext.Profile?.Brand ?? authOptions.Value.Issuer, account, secret, profile);
+        var (svg, png) = QrCodes.Render(uri);
         if (await pending.StoreAsync(row, start.Proof, start.Now, start.Actor, cancellationToken) is { } refused)
         {
             return refused;
         }
 
-        var account = string.IsNullOrWhiteSpace(start.Target.AccountName) ? start.UserId : start.Target.AccountName.Trim();
-        var uri = OtpAuthUri.Build(ProfileContext.Profile?.Brand ?? authOptions.Value.Issuer, account, secret, profile);
-        var (svg, png) = QrCodes.Render(uri);
         return new PendingStarted(
             new TotpEnrollmentResponse(Name, TotpSecrets.ToBase32(secret), uri, svg, png, Timestamps.Utc(row.ExpiresAt), row.Id), null);
     }
