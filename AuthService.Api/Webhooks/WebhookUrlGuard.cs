@@ -10,6 +10,9 @@ public sealed class WebhookUrlGuard(bool allowInsecure, bool allowPrivateNetwork
 {
     public const int MaxUrlLength = 2000;
 
+    /// <summary>The longest DNS name in text form (RFC 1035 §2.3.4: 255 octets on the wire).</summary>
+    public const int MaxHostLength = 253;
+
     public bool AllowPrivateNetworks => allowPrivateNetworks;
 
     /// <summary>Null when the URL may be registered, else why not (for the problem detail).</summary>
@@ -28,6 +31,12 @@ public sealed class WebhookUrlGuard(bool allowInsecure, bool allowPrivateNetwork
         if (uri.UserInfo.Length > 0 || uri.Fragment.Length > 0)
         {
             return "url must not contain credentials or a fragment.";
+        }
+
+        if (uri.IdnHost.Length > MaxHostLength)
+        {
+            // Uri checks each label (63) but not the whole name; the resolver refuses a longer one with an exception.
+            return $"url's host name must be at most {MaxHostLength} characters (DNS).";
         }
 
         if (allowPrivateNetworks)

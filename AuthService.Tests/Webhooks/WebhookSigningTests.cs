@@ -102,6 +102,22 @@ public class WebhookSigningTests
         Assert.That(await guard.CheckUrlAsync(url, default), Does.Contain(kind).And.Contain(embedded));
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task A_host_name_longer_than_dns_allows_is_refused_not_resolved(bool allowPrivateNetworks)
+    {
+        // Four labels of 63 characters: each is a valid label, the name (259 characters) is not a DNS name.
+        var label = new string('a', 63);
+        var guard = new WebhookUrlGuard(allowInsecure: false, allowPrivateNetworks);
+        Assert.That(await guard.CheckUrlAsync($"https://{label}.{label}.{label}.{label}.com/hooks", default), Does.Contain("at most 253 characters"));
+        var longest = $"{label}.{label}.{label}.{new string('a', 57)}.com";
+        Assert.That(longest, Has.Length.EqualTo(253));
+        if (allowPrivateNetworks)
+        {
+            Assert.That(await guard.CheckUrlAsync($"https://{longest}/hooks", default), Is.Null); // (no lookup: nothing else to refuse)
+        }
+    }
+
     [Test]
     public void Backoff_doubles_with_jitter_up_to_the_cap()
     {
