@@ -31,6 +31,8 @@ public static partial class AuditEvents
     public const string SupportReset = "support_reset";
     public const string ApiKeyCreated = "api_key_created";
     public const string ApiKeyRevoked = "api_key_revoked";
+    public const string WebhookEndpointCreated = "webhook_endpoint_created";
+    public const string WebhookEndpointDeleted = "webhook_endpoint_deleted";
     public const string BypassCodeIssued = "bypass_code_issued";
     public const string BypassCodeUsed = "bypass_code_used";
     public const string BypassCodesRevoked = "bypass_codes_revoked";
@@ -171,6 +173,13 @@ public abstract partial record AuditEvent([property: JsonIgnore] string EventTyp
 
     /// <summary>An API key was revoked (webhook <c>api_key.revoked</c>).</summary>
     public sealed record ApiKeyRevoked(Guid KeyId) : AuditEvent(AuditEvents.ApiKeyRevoked);
+
+    /// <summary>A webhook endpoint was registered: where security events now go (its host only: a URL's path or query may
+    /// carry the receiver's own token) and which events.</summary>
+    public sealed record WebhookEndpointCreated(Guid EndpointId, string Host, string[] Events) : AuditEvent(AuditEvents.WebhookEndpointCreated);
+
+    /// <summary>A webhook endpoint was deleted, its pending deliveries with it: security events stop going to that host.</summary>
+    public sealed record WebhookEndpointDeleted(Guid EndpointId, string Host) : AuditEvent(AuditEvents.WebhookEndpointDeleted);
 
     /// <summary>Support issued a bypass code (DESIGN §9.4): its id, uses, expiry, reason and ticket — never the code.</summary>
     public sealed record BypassCodeIssued(Guid CodeId, int Uses, DateTimeOffset ExpiresAt, string Reason, string Ticket)

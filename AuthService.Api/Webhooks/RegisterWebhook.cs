@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using AuthService.Api.Events;
 using AuthService.Api.Http;
+using AuthService.Api.Storage;
 using AuthService.Core.Security;
 using Npgsql;
 
@@ -50,8 +51,14 @@ public sealed class RegisterWebhook(NpgsqlDataSource dataSource, SecretBox secre
         var secret = NewSecret();
         var sealedSecret = secrets.Seal(secret, SealContexts.WebhookSecret(id));
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var row = await WebhookStore.InsertEndpointAsync(connection, id, url, events, description, sealedSecret, now, createdBy,
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var row = await WebhookStore.InsertEndpointAsync(connection, transaction, id, url, events, description, sealedSecret, now, createdBy,
             cancellationToken);
+        await AuditLog.AppendAsync(connection, transaction, null, new AuditEvent.WebhookEndpointCreated(id, HostOf(url), events), now, createdBy);
+        await transaction.CommitAsync(cancellationToken);
         return (row, secret);
     }
+
+    /// <summary>What the audit trail keeps of an endpoint's URL: its host and port.</summary>
+    public static string HostOf(string url) => Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.Authority : "";
 }

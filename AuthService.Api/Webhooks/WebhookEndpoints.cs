@@ -1,10 +1,12 @@
+using AuthService.Api.Events;
 using AuthService.Api.Http;
+using AuthService.Api.Storage;
 using Npgsql;
 
 namespace AuthService.Api.Webhooks;
 
 /// <summary>The registered webhook endpoints: list, read and delete one (its pending deliveries go with it).</summary>
-public sealed class WebhookEndpoints(NpgsqlDataSource dataSource)
+public sealed class WebhookEndpoints(NpgsqlDataSource dataSource, TimeProvider time)
 {
     public static readonly Problem NotFound = new(404, ProblemCodes.WebhookNotFound, "No such webhook endpoint.", "No webhook endpoint has this id.");
 
@@ -20,10 +22,19 @@ public sealed class WebhookEndpoints(NpgsqlDataSource dataSource)
         return await WebhookStore.GetEndpointByIdAsync(connection, id, cancellationToken) is { } row ? row.ToResponse() : NotFound;
     }
 
-    /// <summary>Null when deleted, else why not.</summary>
-    public async Task<Problem?> DeleteAsync(Guid id, CancellationToken cancellationToken)
+    /// <summary>Null when deleted (and audited with the acting key), else why not.</summary>
+    public async Task<Problem?> DeleteAsync(Guid id, Guid? actor, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await WebhookStore.DeleteEndpointByIdAsync(connection, id, cancellationToken) ? null : NotFound;
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (await WebhookStore.DeleteEndpointByIdAsync(connection, transaction, id, cancellationToken) is not { } url)
+        {
+            return NotFound;
+        }
+
+        await AuditLog.AppendAsync(connection, transaction, null, new AuditEvent.WebhookEndpointDeleted(id, RegisterWebhook.HostOf(url)),
+            time.GetUtcNow(), actor);
+        await transaction.CommitAsync(cancellationToken);
+        return null;
     }
 }

@@ -16,13 +16,13 @@ public static class WebhookStore
         d.next_attempt_at, d.delivered_at, d.created_at
         """;
 
-    public static Task<WebhookEndpointRow> InsertEndpointAsync(NpgsqlConnection connection, Guid id, string url, string[] events,
-        string? description, byte[] sealedSecret, DateTimeOffset now, Guid? createdBy, CancellationToken cancellationToken) =>
+    public static Task<WebhookEndpointRow> InsertEndpointAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid id, string url,
+        string[] events, string? description, byte[] sealedSecret, DateTimeOffset now, Guid? createdBy, CancellationToken cancellationToken) =>
         connection.QuerySingleAsync<WebhookEndpointRow>(new CommandDefinition($"""
             insert into webhook_endpoints (id, url, events, description, secret, created_at, created_by)
             values (@id, @url, @events, @description, @sealedSecret, @now, @createdBy)
             returning {EndpointColumns}
-            """, new { id, url, events, description, sealedSecret, now, createdBy }, cancellationToken: cancellationToken));
+            """, new { id, url, events, description, sealedSecret, now, createdBy }, transaction, cancellationToken: cancellationToken));
 
     public static async Task<IReadOnlyList<WebhookEndpointRow>> ListEndpointsAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
         (await connection.QueryAsync<WebhookEndpointRow>(new CommandDefinition(
@@ -33,9 +33,11 @@ public static class WebhookStore
             $"select {EndpointColumns} from webhook_endpoints where id = @id", new { id }, cancellationToken: cancellationToken));
 
     /// <summary>Deletes the endpoint and its deliveries (pending ones are never sent). True when it existed.</summary>
-    public static async Task<bool> DeleteEndpointByIdAsync(NpgsqlConnection connection, Guid id, CancellationToken cancellationToken) =>
-        await connection.ExecuteAsync(new CommandDefinition("delete from webhook_endpoints where id = @id", new { id },
-            cancellationToken: cancellationToken)) == 1;
+    /// <summary>Deletes the endpoint (its deliveries cascade); its URL, or null when there was none.</summary>
+    public static Task<string?> DeleteEndpointByIdAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid id,
+        CancellationToken cancellationToken) =>
+        connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition("delete from webhook_endpoints where id = @id returning url", new { id },
+            transaction, cancellationToken: cancellationToken));
 
     /// <summary>Deliveries of an endpoint, newest first, paged by id.</summary>
     public static async Task<IReadOnlyList<WebhookDeliveryRow>> ListDeliveriesByEndpointIdAsync(NpgsqlConnection connection, Guid endpointId,

@@ -53,8 +53,9 @@ public static class WebhooksApi
         return result.Error is { } error ? error.ToResult() : TypedResults.Ok(result.Value);
     }
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> Delete(Guid id, WebhookEndpoints endpoints, CancellationToken ct) =>
-        await endpoints.DeleteAsync(id, ct) is { } error ? error.ToResult() : TypedResults.NoContent();
+    public static async Task<Results<NoContent, ProblemHttpResult>> Delete(Guid id, WebhookEndpoints endpoints, ClaimsPrincipal caller,
+        CancellationToken ct) =>
+        await endpoints.DeleteAsync(id, caller.ApiKeyId(), ct) is { } error ? error.ToResult() : TypedResults.NoContent();
 
     public static async Task<Results<Ok<WebhookDeliveryPage>, ProblemHttpResult>> Deliveries(Guid id, int? limit, long? before, string? status,
         WebhookDeliveries deliveries, CancellationToken ct)

@@ -16,7 +16,7 @@ public class WebhookStoreTests : AppFixture
     {
         // Subscribed to no event the service emits, so no other test's changes land here.
         await using var connection = await OpenAsync();
-        var row = await WebhookStore.InsertEndpointAsync(connection, Guid.CreateVersion7(), "https://hooks.example/store", ["test.store"],
+        var row = await WebhookStore.InsertEndpointAsync(connection, null, Guid.CreateVersion7(), "https://hooks.example/store", ["test.store"],
             null, [1, 2, 3], Now, null, default);
         _endpointId = row.Id;
     }
@@ -25,8 +25,8 @@ public class WebhookStoreTests : AppFixture
     public async Task DeleteEndpoint()
     {
         await using var connection = await OpenAsync();
-        Assert.That(await WebhookStore.DeleteEndpointByIdAsync(connection, _endpointId, default), Is.True);
-        Assert.That(await WebhookStore.DeleteEndpointByIdAsync(connection, _endpointId, default), Is.False, "already gone");
+        Assert.That(await WebhookStore.DeleteEndpointByIdAsync(connection, null, _endpointId, default), Is.EqualTo("https://hooks.example/store"));
+        Assert.That(await WebhookStore.DeleteEndpointByIdAsync(connection, null, _endpointId, default), Is.Null, "already gone");
         Assert.That(await connection.ExecuteScalarAsync<long>("select count(*) from webhook_deliveries where endpoint_id = @_endpointId",
             new { _endpointId }), Is.Zero, "its deliveries went with it");
     }

@@ -91,6 +91,40 @@ public class WebhookEndpointsTests
         await ProblemAssert.IsProblemAsync(await _client.GetAsync($"/v1/webhooks/{endpoint.Id}/deliveries"), (HttpStatusCode)404, "webhook_not_found");
     }
 
+    [Test]
+    public async Task Registering_and_deleting_an_endpoint_are_audited_with_the_acting_key_and_only_the_host()
+    {
+        // Where security events go is an admin's decision like a new key: both changes are on the trail, by the key that made them.
+        var created = await _client.PostAsJsonAsync("/v1/webhooks", new { url = _receiver.Url + "?token=receiver-s3cret", events = new[] { "two_factor.*" } });
+        var body = await created.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.Created), body.ToString());
+        var id = body.GetProperty("id").GetGuid();
+        _endpoints.Add(id);
+        Assert.That((await _client.DeleteAsync($"/v1/webhooks/{id}")).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+
+        await using var connection = new NpgsqlConnection(_app.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            select event_type, api_key_id is not null, user_id is null, details::text from audit_events
+            where details->>'endpointId' = @id order by id
+            """, connection);
+        command.Parameters.AddWithValue("id", id.ToString());
+        var rows = new List<(string Type, bool ByKey, bool NoUser, string Details)>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                rows.Add((reader.GetString(0), reader.GetBoolean(1), reader.GetBoolean(2), reader.GetString(3)));
+            }
+        }
+
+        Assert.That(rows.Select(r => r.Type), Is.EqualTo(new[] { "webhook_endpoint_created", "webhook_endpoint_deleted" }));
+        Assert.That(rows.All(r => r.ByKey && r.NoUser), Is.True);
+        var host = new Uri(_receiver.Url).Authority;
+        Assert.That(rows.Select(r => r.Details), Has.All.Contain(host).And.All.Not.Contain("receiver-s3cret"));
+        Assert.That(rows[0].Details, Does.Contain("two_factor.*"));
+    }
+
     [TestCase("""{"url":"https://portal.example.com/h","events":[]}""", "validation_failed")]
     [TestCase("""{"url":"https://portal.example.com/h","events":["two_factor.everything"]}""", "validation_failed")]
     [TestCase("""{"url":"https://portal.example.com/h"}""", "validation_failed")]
