@@ -5,7 +5,9 @@ using Npgsql;
 namespace AuthService.Api.Storage;
 
 /// <summary>The write side of the transactional outbox: called on the connection and transaction of the change, so
-/// the event commits or rolls back with it. One statement per event; nothing is written when no endpoint subscribes.</summary>
+/// the event commits or rolls back with it. One statement per event; nothing is written when no endpoint subscribes.
+/// Each delivery's endpoint is read <c>for key share</c>, the lock its foreign key takes anyway, but before the insert: an
+/// endpoint deleted meanwhile is then skipped (no delivery) instead of failing the change, a batch of logins included.</summary>
 public static class WebhookOutbox
 {
     /// <summary>An attacker hammering a locked-out account must not turn into a webhook flood: one rate-limit event
@@ -28,6 +30,7 @@ public static class WebhookOutbox
         select event.id, w.id, coalesce(@userId, ''), @now, @now
         from event cross join webhook_endpoints w where {MatchSql}
         order by w.id
+        for key share of w
         """;
 
     /// <summary>The outbox rows of <paramref name="events"/> added to a batch command that inserts an audit event, as
@@ -68,6 +71,7 @@ public static class WebhookOutbox
                     select e{i}.id, w.id, coalesce({p}user, ''), {p}now, {p}now
                     from e{i} cross join webhook_endpoints w where {match}
                     order by w.id
+                    for key share of w
                 )
                 """);
             parameters.Add(new NpgsqlParameter<Guid>($"e{i}_id", e.Id));
@@ -105,6 +109,7 @@ public static class WebhookOutbox
             from hooks k join unnest(@hookId::uuid[]) with ordinality as o(id, n) on o.id = k.id
             cross join webhook_endpoints w where {MatchSql.Replace("@type", "k.type")}
             order by o.n, w.id
+            for key share of w
         )
         """;
 

@@ -61,9 +61,12 @@ public static class WebhookStore
                 where id = @deliveryId and endpoint_id = @endpointId and status = 'pending'
                 returning id
             ), again as (
+                -- The endpoint is locked as its foreign key would lock it: one deleted meanwhile means no copy, not an error.
                 insert into webhook_deliveries (event_id, endpoint_id, order_key, next_attempt_at, created_at)
-                select event_id, endpoint_id, order_key, @now, @now from webhook_deliveries
-                where id = @deliveryId and endpoint_id = @endpointId and status <> 'pending'
+                select d.event_id, d.endpoint_id, d.order_key, @now, @now
+                from webhook_deliveries d join webhook_endpoints w on w.id = d.endpoint_id
+                where d.id = @deliveryId and d.endpoint_id = @endpointId and d.status <> 'pending'
+                for key share of w
                 returning id
             )
             select id from due union all select id from again
@@ -73,7 +76,8 @@ public static class WebhookStore
             return null;
         }
 
-        return await connection.QuerySingleAsync<WebhookDeliveryRow>(new CommandDefinition($"""
+        // Null when the endpoint was deleted right after (its deliveries went with it): the caller's 404.
+        return await connection.QuerySingleOrDefaultAsync<WebhookDeliveryRow>(new CommandDefinition($"""
             select {DeliveryColumns} from webhook_deliveries d join webhook_events e on e.id = d.event_id where d.id = @id
             """, new { id }, cancellationToken: cancellationToken));
     }

@@ -23,6 +23,12 @@ public sealed class WebhookUrlGuard(bool allowInsecure, bool allowPrivateNetwork
             return $"url must be an absolute URL of at most {MaxUrlLength} characters.";
         }
 
+        if (!Core.Text.PrintableText.IsValid(url, MaxUrlLength))
+        {
+            // Uri does not check the path for control characters, and PostgreSQL refuses U+0000 in text.
+            return "url must not contain control characters.";
+        }
+
         if (uri.Scheme != Uri.UriSchemeHttps && !(uri.Scheme == Uri.UriSchemeHttp && allowInsecure))
         {
             return allowInsecure ? "url must be http or https." : "url must be https (Webhooks:AllowInsecure is off).";

@@ -125,12 +125,42 @@ public class WebhookEndpointsTests
         Assert.That(rows[0].Details, Does.Contain("two_factor.*"));
     }
 
+    [Test]
+    public async Task Changes_that_write_events_while_their_endpoint_is_being_deleted_succeed_without_a_delivery()
+    {
+        // The delete holds the endpoint's row while a key is created (one event) and a login from a new device is decided (the
+        // coalesced batch's outbox CTEs). Once it commits, both changes must succeed: before, the deliveries' foreign key
+        // found the endpoint gone and both answered 500, the whole login batch with them.
+        var endpoint = await SubscribeAsync("*");
+        var user = await Flows.EnableTotpAsync(_app, _client);
+        await using var deleting = new NpgsqlConnection(_app.ConnectionString);
+        await deleting.OpenAsync();
+        await using var transaction = await deleting.BeginTransactionAsync();
+        await using (var delete = new NpgsqlCommand("delete from webhook_endpoints where id = @id", deleting, transaction))
+        {
+            delete.Parameters.AddWithValue("id", endpoint.Id);
+            Assert.That(await delete.ExecuteNonQueryAsync(), Is.EqualTo(1));
+        }
+
+        var key = _client.PostAsJsonAsync("/v1/api-keys", new { name = "during-delete", scopes = new[] { "verify" } });
+        var login = Flows.VerifyAsync(_client, user.UserId, new { code = Flows.Code(user.Secret, _app.Time.GetUtcNow()) });
+        await LockWaits.UntilSessionsWaitAsync(_app.ConnectionString, 2);
+        await transaction.CommitAsync();
+
+        var created = await key;
+        Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.Created), await created.Content.ReadAsStringAsync());
+        var verified = await login;
+        Assert.That(verified.StatusCode, Is.EqualTo(HttpStatusCode.OK), await verified.Content.ReadAsStringAsync());
+    }
+
     [TestCase("""{"url":"https://portal.example.com/h","events":[]}""", "validation_failed")]
     [TestCase("""{"url":"https://portal.example.com/h","events":["two_factor.everything"]}""", "validation_failed")]
     [TestCase("""{"url":"https://portal.example.com/h"}""", "validation_failed")]
     [TestCase("""{"url":"not a url","events":["*"]}""", "invalid_webhook_url")]
     [TestCase("""{"events":["*"]}""", "invalid_webhook_url")]
     [TestCase("""{"url":"file:///etc/passwd","events":["*"]}""", "invalid_webhook_url")]
+    [TestCase("""{"url":"https://93.184.215.14/h\u0000x","events":["*"]}""", "invalid_webhook_url")]
+    [TestCase("""{"url":"https://93.184.215.14/h\u0007x","events":["*"]}""", "invalid_webhook_url")]
     [TestCase("""{"url":"https://portal.example.com/h","events":["*"],"description":"a\u0000b"}""", "validation_failed")]
     public async Task Invalid_registrations_are_refused_with_a_problem(string json, string code)
     {
