@@ -141,8 +141,9 @@ public sealed partial class TelnyxTelephonySender(
         {
             raw = await response.Content.ReadAsStringAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        catch (Exception ex) when (ex is HttpRequestException or IOException or InvalidOperationException)
         {
+            // InvalidOperationException: a charset .NET cannot decode (say, an HTML error page of a proxy in front of Telnyx).
             return "(body unreadable)";
         }
 

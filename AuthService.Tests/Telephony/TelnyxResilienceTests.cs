@@ -134,6 +134,23 @@ public class TelnyxResilienceTests
         Assert.That(_harness.Requests(_harness.MessagesPath), Has.Count.EqualTo(1));
     }
 
+    [TestCase(503, true, false)]
+    [TestCase(400, false, false)]
+    [TestCase(502, true, true)]
+    public async Task An_error_page_in_a_charset_dotnet_cannot_decode_is_still_the_status_it_carries(int status, bool transient, bool mayHaveBeenDelivered)
+    {
+        // A proxy in front of Telnyx answering with its own HTML page: reading it for the log used to throw, and the send
+        // surfaced as a 500 with the delivery neither refunded nor known to be uncertain.
+        _harness = TelephonyHarness.Start();
+        _harness.Respond(_harness.MessagesPath, Response.Create().WithStatusCode(status)
+            .WithHeader("Content-Type", "text/html; charset=x-no-such-charset").WithBody("<html><body>Service Unavailable</body></html>"));
+
+        var ex = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => _harness.SendAsync(TelephonyHarness.Sms()));
+
+        Assert.That(ex!.Transient, Is.EqualTo(transient));
+        Assert.That(ex.MayHaveBeenDelivered, Is.EqualTo(mayHaveBeenDelivered));
+    }
+
     [Test]
     public async Task Circuit_opens_after_repeated_failures_fails_fast_and_closes_after_the_break()
     {
