@@ -12,9 +12,10 @@ using Npgsql;
 namespace AuthService.Api.TwoFactor;
 
 /// <summary>The outcome of a method's own check of a pending factor (a code, a passkey attestation): accepted with the TOTP
-/// step to record and anything to store with the factor, or refused with the reason to audit and the answer to show.</summary>
+/// step to record and anything to store with the factor (<see cref="AlsoStore"/>: null when stored, else the refusal, and the
+/// confirmation is rolled back), or refused with the reason to audit and the answer to show.</summary>
 public sealed record PendingCheck(bool Accepted, long TotpStep = -1, string Reason = "invalid_code", Problem? Shown = null,
-    Func<NpgsqlConnection, NpgsqlTransaction, Task>? AlsoStore = null)
+    Func<NpgsqlConnection, NpgsqlTransaction, Task<Problem?>>? AlsoStore = null)
 {
     public static readonly PendingCheck Refused = new(false);
 }
@@ -111,9 +112,10 @@ public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck 
             return completed;
         }
 
-        if (checkedPending.AlsoStore is not null)
+        if (checkedPending.AlsoStore is not null && await checkedPending.AlsoStore(connection, transaction) is { } notStored)
         {
-            await checkedPending.AlsoStore(connection, transaction);
+            await transaction.RollbackAsync(cancellationToken);
+            return notStored;
         }
 
         await transaction.CommitAsync(cancellationToken);

@@ -38,6 +38,35 @@ public class PasskeyFailureTests : PasskeyFixture
             HttpStatusCode.BadRequest, "validation_failed");
 
     [Test]
+    public async Task A_credential_id_another_user_registers_at_the_same_moment_is_refused_not_a_500()
+    {
+        // The uniqueness check runs under one user's lock only. Another user's registration of the same id is held
+        // uncommitted while this one is confirmed: the check passes, the insert meets the other's row once it commits.
+        var (_, _) = await EnablePasskeyAsync(AuthApp.NewUserId());
+        var userId = AuthApp.NewUserId();
+        using var passkey = new SoftPasskey(Origin, RpId);
+        var options = await EnrollOptionsAsync(userId);
+        await using var other = new Npgsql.NpgsqlConnection(App.ConnectionString);
+        await other.OpenAsync();
+        await using var transaction = await other.BeginTransactionAsync();
+        await using (var copy = new Npgsql.NpgsqlCommand("""
+            create temp table taken on commit drop as select * from passkey_credentials limit 1;
+            update taken set credential_id = @id;
+            insert into passkey_credentials select * from taken;
+            """, other, transaction) { Parameters = { new("id", passkey.CredentialId) } })
+        {
+            await copy.ExecuteNonQueryAsync();
+        }
+
+        var confirming = Client.PostAsJsonAsync(Path(userId, "enroll/confirm"), new { credential = passkey.Register(options) });
+        await LockWaits.UntilSessionsWaitAsync(App.ConnectionString, 1);
+        await transaction.CommitAsync();
+
+        await ProblemAssert.IsProblemAsync(await confirming, HttpStatusCode.UnprocessableEntity, "invalid_passkey");
+        Assert.That((await StatusAsync(userId)).GetProperty("enabled").GetBoolean(), Is.False, "nothing enabled");
+    }
+
+    [Test]
     public async Task A_registration_challenge_is_single_use()
     {
         var userId = AuthApp.NewUserId();

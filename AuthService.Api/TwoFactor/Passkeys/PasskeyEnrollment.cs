@@ -56,7 +56,7 @@ public sealed class PasskeyEnrollment(PendingConfirmation confirmation, PasskeyC
             return new PendingCheck(false, Reason: refusal.Reason, Shown: refusal.Problem);
         }
 
-        return new PendingCheck(true, AlsoStore: (c, t) => PasskeyStore.InsertCredentialAsync(c, t, new PasskeyCredentialRow
+        return new PendingCheck(true, AlsoStore: async (c, t) => await PasskeyStore.InsertCredentialAsync(c, t, new PasskeyCredentialRow
         {
             CredentialId = registered!.Id,
             UserId = pending.UserId,
@@ -70,6 +70,6 @@ public sealed class PasskeyEnrollment(PendingConfirmation confirmation, PasskeyC
             BackupEligible = registered.IsBackupEligible,
             BackedUp = registered.IsBackedUp,
             CreatedAt = now.UtcDateTime,
-        }));
+        }) ? null : PasskeyProblems.InvalidCredential); // registered by another user at the same moment: as if it had been before
     };
 }

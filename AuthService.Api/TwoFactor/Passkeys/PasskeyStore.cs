@@ -100,12 +100,16 @@ public static class PasskeyStore
         connection.ExecuteScalarAsync<bool>(
             "select exists(select 1 from passkey_credentials where credential_id = @credentialId)", new { credentialId }, transaction);
 
-    public static Task InsertCredentialAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PasskeyCredentialRow credential) =>
-        connection.ExecuteAsync($"""
+    /// <summary>Stores a credential; false when its id is taken. The check before it (<see cref="CredentialExistsAsync"/>) runs
+    /// under one user's lock, so two users registering the same id at once both pass it: the second insert waits for the first's
+    /// commit and then stores nothing.</summary>
+    public static async Task<bool> InsertCredentialAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PasskeyCredentialRow credential) =>
+        await connection.ExecuteAsync($"""
             insert into passkey_credentials ({CredentialColumns})
             values (@CredentialId, @UserId, @FactorId, @PublicKey, @SignCount, @Transports, @Aaguid, @UserHandle, @AttestationFmt,
                     @BackupEligible, @BackedUp, @CreatedAt)
-            """, credential, transaction);
+            on conflict (credential_id) do nothing
+            """, credential, transaction) == 1;
 
     /// <summary>The user's credentials and authentication challenge die with the factor they belonged to (a switch).</summary>
     public static Task DeleteForUserAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId) =>
