@@ -16,14 +16,15 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
 
     /// <summary>Tables and columns that hold sealed values, the SQL of the row's owner, and the associated data
     /// (<see cref="SealContexts"/>) each is sealed under; phone numbers also carry a lookup hash. A row is re-sealed by its own
-    /// key (<c>Row</c>): a user may hold several factors and pending factors.</summary>
+    /// key (<c>Row</c>, a uuid column: the update finds the row through its primary key, while the batch holds its row
+    /// locks): a user may hold several factors and pending factors.</summary>
     private static readonly (string Table, string Column, string Owner, string Row, Func<string, string> Aad, bool IsPhone)[] Sealed =
     [
-        ("factors", "totp_secret", "user_id", "factor_id::text", SealContexts.TotpSecret, false),
-        ("factors", "phone_number", "user_id", "factor_id::text", SealContexts.PhoneNumber, true),
-        ("pending_factors", "totp_secret", "user_id", "id::text", SealContexts.TotpSecret, false),
-        ("pending_factors", "phone_number", "user_id", "id::text", SealContexts.PhoneNumber, true),
-        ("webhook_endpoints", "secret", "id::text", "id::text", id => SealContexts.WebhookSecret(Guid.Parse(id)), false),
+        ("factors", "totp_secret", "user_id", "factor_id", SealContexts.TotpSecret, false),
+        ("factors", "phone_number", "user_id", "factor_id", SealContexts.PhoneNumber, true),
+        ("pending_factors", "totp_secret", "user_id", "id", SealContexts.TotpSecret, false),
+        ("pending_factors", "phone_number", "user_id", "id", SealContexts.PhoneNumber, true),
+        ("webhook_endpoints", "secret", "id::text", "id", id => SealContexts.WebhookSecret(Guid.Parse(id)), false),
     ];
 
     private static string KeyIdSql(string column) =>
@@ -66,7 +67,7 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
             {
                 await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
                 await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-                var rows = (await connection.QueryAsync<(string RowKey, string UserId, byte[] Value)>(
+                var rows = (await connection.QueryAsync<(Guid RowKey, string UserId, byte[] Value)>(
                     $"""
                     select {row} as row_key, {owner} as user_id, {column} from {table}
                     where {column} is not null and {KeyIdSql(column)} <> @active
