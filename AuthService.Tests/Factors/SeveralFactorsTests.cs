@@ -275,9 +275,18 @@ public class SeveralFactorsTests : AppFixture
         var (user, first, stolen, stolenSecret) = await TwoTotpAsync();
         // The thief proves with the stolen factor and starts a factor of their own, but does not confirm it yet.
         var (thiefs, thiefSecret) = await StartTotpAsync(user.UserId, new { code = Flows.Code(stolenSecret, Now) }, "Thief");
+        // A phone of theirs too (proved with a backup code): its pending row brings a code, which must go with it.
+        var thiefPhone = PhoneFactorTests.NewPhone();
+        var phoneStarted = await Client.PostAsJsonAsync(Url(user.UserId, "/factors"),
+            new { method = "phone", phoneNumber = thiefPhone, channel = "sms", proof = new { backupCode = user.BackupCodes[0] } });
+        var phoneBody = await phoneStarted.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(phoneStarted.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), phoneBody.ToString());
+        Assert.That(await PendingRowsAsync(user.UserId), Is.EqualTo(3), "two pending additions and the phone one's code");
         Assert.That((await RemoveAsync(user.UserId, stolen, new { code = Flows.Code(user.Secret, Now) })).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
 
         await ProblemAssert.IsProblemAsync(await ConfirmAsync(user.UserId, thiefs, Flows.Code(thiefSecret, Now)), HttpStatusCode.NotFound, "factor_not_found");
+        await ProblemAssert.IsProblemAsync(await ConfirmAsync(user.UserId, phoneBody.GetProperty("factorId").GetGuid(), Telnyx.LastCodeTo(thiefPhone)),
+            HttpStatusCode.NotFound, "factor_not_found");
         Assert.That(FactorsOf(await StatusAsync(user.UserId)).Select(f => f.GetProperty("id").GetGuid()), Is.EqualTo(new[] { first }));
         Assert.That(await PendingRowsAsync(user.UserId), Is.Zero);
     }
