@@ -26,9 +26,18 @@ public class ReadOnlyDatabaseTests
             await using var readOnly = new NpgsqlCommand($"alter database \"{name}\" set default_transaction_read_only = on", dba);
             await readOnly.ExecuteNonQueryAsync();
             // Every session of the database, this one too: behind PgBouncer this server connection would otherwise go
-            // back to its pool still writable.
+            // back to its pool still writable. This one last, in a statement of its own: a backend that has signalled
+            // itself dies at its next interrupt check, so a single scan that met it first spared every session listed
+            // after it, writable (a 200 here one run in many, as backend slots were reused by other tests).
             await using var kill = new NpgsqlCommand(
-                "select count(pg_terminate_backend(pid)) from pg_stat_activity where datname = current_database() order by 1", dba);
+                """
+                do $$
+                begin
+                    perform pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid();
+                    perform pg_terminate_backend(pg_backend_pid());
+                end
+                $$
+                """, dba);
             try
             {
                 await kill.ExecuteScalarAsync();
