@@ -16,6 +16,9 @@ public static class TelephonyServiceCollectionExtensions
     /// its handlers, hence its resilience pipeline and circuit breaker.</summary>
     public const string TelnyxClientName = nameof(ITelephonySender);
 
+    /// <summary>The largest Telnyx answer read (1 MiB).</summary>
+    public const int MaxResponseBytes = 1 << 20;
+
     /// <summary>The configured provider: <c>Telephony:Provider</c>, unset meaning <c>log</c> in Development, <c>telnyx</c> elsewhere.</summary>
     public static string ProviderOf(IConfiguration configuration, IHostEnvironment environment) =>
         configuration[$"{TelephonyOptions.SectionName}:{nameof(TelephonyOptions.Provider)}"]?.Trim().ToLowerInvariant() switch
@@ -99,9 +102,14 @@ public static class TelephonyServiceCollectionExtensions
                 client.BaseAddress = new Uri(options.BaseUrl.TrimEnd('/') + "/");
                 client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.ApiKey);
                 client.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-                // The pipeline owns every timeout; HttpClient's own 100 s one would only race it.
+                // The pipeline and the sender's deadline own every timeout; HttpClient's own 100 s one would only race them.
                 client.Timeout = Timeout.InfiniteTimeSpan;
+                // Telnyx answers a few hundred bytes; a proxy's page of megabytes is not read into memory.
+                client.MaxResponseContentBufferSize = MaxResponseBytes;
             })
+            // Telnyx's API never redirects. A redirect would turn the POST into a GET elsewhere and report its answer as
+            // Telnyx's; a 3xx is instead a refusal that sent nothing.
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false })
             .AddResilienceHandler(TelnyxPipelineName, (pipeline, context) =>
             {
                 var r = context.ServiceProvider.GetRequiredService<IOptions<TelnyxOptions>>().Value.Resilience;

@@ -19,6 +19,7 @@ namespace AuthService.Api.Telephony;
 public sealed partial class TelnyxTelephonySender(
     HttpClient httpClient,
     IOptions<TelnyxOptions> options,
+    TimeProvider time,
     ILogger<TelnyxTelephonySender> logger) : ITelephonySender
 {
     public const string ProviderName = "telnyx";
@@ -41,10 +42,12 @@ public sealed partial class TelnyxTelephonySender(
             _ => throw new ArgumentOutOfRangeException(nameof(delivery), delivery.Channel, "Unknown delivery channel."),
         };
 
+        // PostAsync reads the whole answer into memory, its body within the deadline too.
+        using var deadline = new ExchangeDeadline(_options.Resilience.TotalTimeout, time, cancellationToken);
         HttpResponseMessage response;
         try
         {
-            response = await httpClient.PostAsync(path, JsonContent.Create(body, body.GetType(), options: Json), cancellationToken);
+            response = await httpClient.PostAsync(path, JsonContent.Create(body, body.GetType(), options: Json), deadline.Token);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

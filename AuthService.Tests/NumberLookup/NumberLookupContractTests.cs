@@ -48,7 +48,7 @@ public class NumberLookupContractTests
             ["Telephony:Telnyx:FromNumber"] = TelephonyHarness.FromNumber,
             ["Telephony:Telnyx:Resilience:MaxRetryAttempts"] = "0",
         }, "Production", new CapturingLoggerProvider());
-        var lookup = new TelnyxNumberLookup(services.GetRequiredService<IHttpClientFactory>(), NullLogger<TelnyxNumberLookup>.Instance);
+        var lookup = ActivatorUtilities.CreateInstance<TelnyxNumberLookup>(services, NullLogger<TelnyxNumberLookup>.Instance);
 
         var answer = await lookup.LookUpAsync(TelephonyHarness.Phone, CancellationToken.None);
 

@@ -102,7 +102,7 @@ public class NumberLookupFailureTests : AppFixture
             s["Telephony:Telnyx:Resilience:CircuitFailureRatio"] = "0.5";
         });
         telnyx.Server.Given(Request.Create().UsingGet()).RespondWith(Response.Create().WithStatusCode(500));
-        var lookup = new TelnyxNumberLookup(telnyx.Services.GetRequiredService<IHttpClientFactory>(), NullLogger<TelnyxNumberLookup>.Instance);
+        var lookup = ActivatorUtilities.CreateInstance<TelnyxNumberLookup>(telnyx.Services, NullLogger<TelnyxNumberLookup>.Instance);
 
         var reasons = new List<string>();
         for (var i = 0; i < 3; i++)
@@ -114,5 +114,24 @@ public class NumberLookupFailureTests : AppFixture
         var send = (await Assert.ThrowsAsync<TelephonyUnavailableException>(() => telnyx.SendAsync(TelephonyHarness.Sms())))!;
         Assert.That(send.Message, Does.Contain("circuit open"));
         Assert.That(telnyx.Server.LogEntries.Count(e => e.RequestMessage.Method == "POST"), Is.Zero, "the open breaker kept the SMS from Telnyx");
+    }
+
+    /// <summary>A lookup answer that stalls after its headers ends at the total timeout, a failure like any other (it used to
+    /// hold the user's request, whose caller passes no token, for good).</summary>
+    [Test]
+    public async Task A_lookup_answer_that_stalls_after_its_headers_times_out()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
+        using var server = new ResettingServer(resetFirst: 0, okBody: """{"data":{"carrier":{"type":"mobile"}}}""", stallAfterHeaders: true);
+        var headers = new HeadersProbe();
+        using var telnyx = TelephonyHarness.Start(s => s["Telephony:Telnyx:BaseUrl"] = server.Url + "/v2", time, headers.AddTo);
+        var lookup = ActivatorUtilities.CreateInstance<TelnyxNumberLookup>(telnyx.Services, NullLogger<TelnyxNumberLookup>.Instance);
+
+        var answer = lookup.LookUpAsync(TelephonyHarness.Phone, CancellationToken.None);
+        await headers.Arrived.WaitAsync(TimeSpan.FromSeconds(10));
+        time.Advance(TimeSpan.FromSeconds(5));
+
+        var failure = await Assert.ThrowsAsync<NumberLookupUnavailableException>(() => answer.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.That(failure!.Reason, Is.EqualTo("timeout"));
     }
 }

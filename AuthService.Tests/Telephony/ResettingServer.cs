@@ -11,6 +11,7 @@ namespace AuthService.Tests.Telephony;
 /// WireMock's faults still send a status line, which is an answer rather than a connection failure.
 /// Started with <c>listening: false</c> it holds its port without listening, so connections are refused (a TCP reset
 /// answering the connect: nothing can have been sent) until <see cref="Listen"/>.
+/// With <c>stallAfterHeaders</c> the 200 sends its headers and half its body, then nothing more until disposed.
 /// </summary>
 internal sealed class ResettingServer : IDisposable
 {
@@ -20,12 +21,14 @@ internal sealed class ResettingServer : IDisposable
     private readonly ConcurrentQueue<string> _bodies = new();
     private readonly int _resetFirst;
     private readonly string _okBody;
+    private readonly bool _stallAfterHeaders;
     private int _seen;
 
-    public ResettingServer(int resetFirst, string okBody, bool listening = true)
+    public ResettingServer(int resetFirst, string okBody, bool listening = true, bool stallAfterHeaders = false)
     {
         _resetFirst = resetFirst;
         _okBody = okBody;
+        _stallAfterHeaders = stallAfterHeaders;
         _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         if (listening)
         {
@@ -85,10 +88,16 @@ internal sealed class ResettingServer : IDisposable
                 var body = Encoding.UTF8.GetBytes(_okBody);
                 var head = Encoding.ASCII.GetBytes(
                     $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n");
+                if (_stallAfterHeaders)
+                {
+                    await socket.SendAsync(head.Concat(body.Take(body.Length / 2)).ToArray());
+                    await Task.Delay(Timeout.Infinite, _stop.Token);
+                }
+
                 await socket.SendAsync(head.Concat(body).ToArray());
                 socket.Shutdown(SocketShutdown.Both);
             }
-            catch (SocketException)
+            catch (Exception e) when (e is SocketException || _stop.IsCancellationRequested)
             {
             }
         }

@@ -44,7 +44,9 @@ internal sealed class TelephonyHarness : IDisposable
     public string MessagesPath => "/v2/messages";
     public string CallsPath => $"/v2/texml/Accounts/{AccountSid}/Calls";
 
-    public static TelephonyHarness Start(Action<Dictionary<string, string?>>? configure = null, TimeProvider? time = null)
+    /// <summary><paramref name="services"/> adds to the sender's services after <c>AddTelephony</c>.</summary>
+    public static TelephonyHarness Start(Action<Dictionary<string, string?>>? configure = null, TimeProvider? time = null,
+        Action<IServiceCollection>? services = null)
     {
         var server = WireMockServer.Start();
         var settings = new Dictionary<string, string?>
@@ -62,12 +64,12 @@ internal sealed class TelephonyHarness : IDisposable
         };
         configure?.Invoke(settings);
         var logs = new CapturingLoggerProvider();
-        var services = BuildServices(settings, "Development", logs, time);
-        return new TelephonyHarness(server, services, logs);
+        return new TelephonyHarness(server, BuildServices(settings, "Development", logs, time, services), logs);
     }
 
     public static ServiceProvider BuildServices(
-        Dictionary<string, string?> settings, string environmentName, CapturingLoggerProvider logs, TimeProvider? time = null)
+        Dictionary<string, string?> settings, string environmentName, CapturingLoggerProvider logs, TimeProvider? time = null,
+        Action<IServiceCollection>? extra = null)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection();
@@ -75,6 +77,7 @@ internal sealed class TelephonyHarness : IDisposable
         if (time is not null)
             services.AddSingleton(time);
         services.AddTelephony(configuration, new TestEnvironment(environmentName));
+        extra?.Invoke(services);
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 

@@ -202,6 +202,62 @@ public class TelnyxResilienceTests
         Assert.That(slow.Arrivals, Is.EqualTo(1), "a timed-out request may have reached Telnyx, so it is not resent");
     }
 
+    /// <summary>The pipeline's timeouts end when the headers arrive; the body is read after them. An answer that stalls there
+    /// used to hold the send, the user's request and its idempotency claim until the client gave up. Now the total timeout
+    /// bounds the body too, and the message may have been sent (a 200 was on its way).</summary>
+    [Test]
+    public async Task An_answer_that_stalls_after_its_headers_fails_at_the_total_timeout_as_possibly_sent()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
+        using var telnyx = new ResettingServer(resetFirst: 0, okBody: """{"data":{"id":"stalled-body"}}""", stallAfterHeaders: true);
+        var headers = new HeadersProbe();
+        _harness = TelephonyHarness.Start(s => s["Telephony:Telnyx:BaseUrl"] = telnyx.Url + "/v2", time, headers.AddTo);
+
+        var send = _harness.SendAsync(TelephonyHarness.Sms());
+        await headers.Arrived.WaitAsync(TimeSpan.FromSeconds(10));
+        time.Advance(TimeSpan.FromSeconds(5) - TimeSpan.FromMilliseconds(1));
+        Assert.That(send.IsCompleted, Is.False, "still inside the 5 s total timeout, past the 1 s attempt timeout");
+        time.Advance(TimeSpan.FromMilliseconds(1));
+
+        var ex = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => send.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.That(ex!.MayHaveBeenDelivered, Is.True);
+        Assert.That(ex.Transient, Is.True);
+        Assert.That(ex.Message, Does.Contain("timed out"));
+        Assert.That(telnyx.Requests, Has.Count.EqualTo(1), "not resent");
+    }
+
+    /// <summary>Telnyx's API never redirects. Followed, a redirect turned the POST into a GET elsewhere and reported that
+    /// answer as the message's receipt.</summary>
+    [Test]
+    public async Task A_redirect_is_a_refusal_and_is_not_followed()
+    {
+        _harness = TelephonyHarness.Start();
+        _harness.Respond(_harness.MessagesPath, Response.Create().WithStatusCode(302).WithHeader("Location", "/elsewhere"));
+        _harness.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath("/elsewhere")).RespondWith(TelephonyHarness.MessageAccepted("elsewhere"));
+
+        var ex = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => _harness.SendAsync(TelephonyHarness.Sms()));
+
+        Assert.That(ex!.Transient, Is.False);
+        Assert.That(ex.MayHaveBeenDelivered, Is.False);
+        Assert.That(ex.Message, Does.Contain("HTTP 302"));
+        Assert.That(_harness.Requests("/elsewhere"), Is.Empty);
+    }
+
+    /// <summary>A proxy's page of megabytes is not read into memory: the read stops at 1 MiB, and as the status is unknown to
+    /// the sender, the message may have been sent.</summary>
+    [Test]
+    public async Task An_answer_over_a_mebibyte_is_not_read_and_may_have_been_sent()
+    {
+        _harness = TelephonyHarness.Start();
+        _harness.Respond(_harness.MessagesPath, Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+            .WithBody("{\"pad\":\"" + new string('x', TelephonyServiceCollectionExtensions.MaxResponseBytes) + "\"}"));
+
+        var ex = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => _harness.SendAsync(TelephonyHarness.Sms()));
+
+        Assert.That(ex!.MayHaveBeenDelivered, Is.True);
+        Assert.That(_harness.Requests(_harness.MessagesPath), Has.Count.EqualTo(1), "not resent");
+    }
+
     [Test]
     public async Task Provider_slower_than_the_attempt_timeout_fails_within_bounded_real_time()
     {
