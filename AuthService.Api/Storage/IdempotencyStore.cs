@@ -15,8 +15,10 @@ public static class IdempotencyStore
 {
     private static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
 
-    /// <summary>How long an unanswered claim blocks retries: longer than any challenge can take (the Telnyx adapter gives
-    /// up after its 15-s total timeout), short enough that a stuck key costs a retrying client a minute, not a day.</summary>
+    /// <summary>How long an unanswered claim blocks retries: longer than any challenge can take (its number lookup and its send
+    /// each end within the Telnyx total timeout, 15 s by default and refused above 25 s:
+    /// <c>TelephonyServiceCollectionExtensions.MaxTotalTimeout</c>), short enough that a stuck key costs a retrying client a
+    /// minute, not a day. A request that outlives it anyway cannot complete a later claim (<see cref="CompleteAsync"/>).</summary>
     public static readonly TimeSpan Lease = TimeSpan.FromSeconds(60);
 
     /// <summary>Null when this request claimed the key (with <paramref name="fingerprint"/>, the request it answers); otherwise
@@ -41,19 +43,24 @@ public static class IdempotencyStore
             ?? new IdempotencyRecord(null, null, null);
     }
 
-    /// <summary>Stores the answer to replay, or releases the key when the request failed (<paramref name="response"/> null).
-    /// </summary>
-    public static async Task CompleteAsync(NpgsqlConnection connection, string userId, string key, string? response, int status)
+    /// <summary>Stores the answer to replay, or releases the key when the request failed (<paramref name="response"/> null), if
+    /// the claim made at <paramref name="claimedAt"/> still holds it: a request that outlived its lease, whose key another
+    /// request has claimed since, neither answers for that request nor releases its claim.</summary>
+    public static async Task CompleteAsync(NpgsqlConnection connection, string userId, string key, DateTimeOffset claimedAt, string? response,
+        int status)
     {
         if (response is null)
         {
-            await connection.ExecuteAsync("delete from idempotency_keys where user_id = @userId and key = @key", new { userId, key });
+            await connection.ExecuteAsync(
+                "delete from idempotency_keys where user_id = @userId and key = @key and created_at = @claimedAt and status is null",
+                new { userId, key, claimedAt });
         }
         else
         {
-            await connection.ExecuteAsync(
-                "update idempotency_keys set status = @status, response = @response::jsonb where user_id = @userId and key = @key",
-                new { userId, key, response, status });
+            await connection.ExecuteAsync("""
+                update idempotency_keys set status = @status, response = @response::jsonb
+                where user_id = @userId and key = @key and created_at = @claimedAt and status is null
+                """, new { userId, key, claimedAt, response, status });
         }
     }
 }

@@ -36,9 +36,10 @@ public sealed class IdempotentRequests(NpgsqlDataSource dataSource, TimeProvider
             return await useCase();
         }
 
+        var claimedAt = time.GetUtcNow();
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         {
-            var replay = await IdempotencyStore.BeginAsync(connection, userId, key, fingerprint, time.GetUtcNow());
+            var replay = await IdempotencyStore.BeginAsync(connection, userId, key, fingerprint, claimedAt);
             if (replay is { Fingerprint: { } first } && !CryptographicOperations.FixedTimeEquals(first, fingerprint))
             {
                 return Problems.IdempotencyKeyReused;
@@ -64,11 +65,11 @@ public sealed class IdempotentRequests(NpgsqlDataSource dataSource, TimeProvider
         }
         catch (Exception)
         {
-            await ReleaseQuietlyAsync(userId, key);
+            await ReleaseQuietlyAsync(userId, key, claimedAt);
             throw;
         }
 
-        await CompleteAsync(userId, key, result.Error switch
+        await CompleteAsync(userId, key, claimedAt, result.Error switch
         {
             null => JsonSerializer.Serialize(result.Value, JsonSerializerOptions.Web),
             { Code: TelephonyProblems.OutcomeUnknownCode } unknown => JsonSerializer.Serialize(unknown, JsonSerializerOptions.Web),
@@ -79,18 +80,18 @@ public sealed class IdempotentRequests(NpgsqlDataSource dataSource, TimeProvider
 
     /// <summary>Stores the answer, or releases the key (<paramref name="response"/> null). Never cancelled by the client: the
     /// work it records has happened.</summary>
-    private async Task CompleteAsync(string userId, string key, string? response, int status)
+    private async Task CompleteAsync(string userId, string key, DateTimeOffset claimedAt, string? response, int status)
     {
         await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
-        await IdempotencyStore.CompleteAsync(connection, userId, key, response, status);
+        await IdempotencyStore.CompleteAsync(connection, userId, key, claimedAt, response, status);
     }
 
     /// <summary>Releases a claimed key after a failure; when the database is what failed, the claim lapses on its own.</summary>
-    private async Task ReleaseQuietlyAsync(string userId, string key)
+    private async Task ReleaseQuietlyAsync(string userId, string key, DateTimeOffset claimedAt)
     {
         try
         {
-            await CompleteAsync(userId, key, null, 0);
+            await CompleteAsync(userId, key, claimedAt, null, 0);
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {

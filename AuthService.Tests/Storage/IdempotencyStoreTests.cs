@@ -16,11 +16,11 @@ public class IdempotencyStoreTests : AppFixture
         return await IdempotencyStore.BeginAsync(connection, userId, key, fingerprint ?? Request, now);
     }
 
-    private async Task CompleteAsync(string userId, string key, string? response, int status)
+    private async Task CompleteAsync(string userId, string key, string? response, int status, DateTimeOffset? claimedAt = null)
     {
         await using var connection = new NpgsqlConnection(App.ConnectionString);
         await connection.OpenAsync();
-        await IdempotencyStore.CompleteAsync(connection, userId, key, response, status);
+        await IdempotencyStore.CompleteAsync(connection, userId, key, claimedAt ?? Now, response, status);
     }
 
     [Test]
@@ -53,5 +53,29 @@ public class IdempotencyStoreTests : AppFixture
         await BeginAsync(userId, "orphan", Now);
         Assert.That(await BeginAsync(userId, "orphan", Now + IdempotencyStore.Lease - TimeSpan.FromSeconds(1)), Is.Not.Null, "still leased");
         Assert.That(await BeginAsync(userId, "orphan", Now + IdempotencyStore.Lease), Is.Null, "lapsed");
+    }
+
+    /// <summary>A request that outlived its lease (another request with the key has claimed it since) neither answers for the
+    /// later request nor releases its claim: a third retry must not send a third code.</summary>
+    [Test]
+    public async Task A_request_that_outlived_its_lease_cannot_complete_or_release_the_next_claim()
+    {
+        var userId = AuthApp.NewUserId();
+        await BeginAsync(userId, "slow", Now);
+        var later = Now + IdempotencyStore.Lease;
+        byte[] second = [7];
+        Assert.That(await BeginAsync(userId, "slow", later, second), Is.Null, "the lapsed claim is taken over");
+
+        await CompleteAsync(userId, "slow", """{"first":true}""", 202, claimedAt: Now);
+        var afterAnswer = await BeginAsync(userId, "slow", later + TimeSpan.FromSeconds(1), [9]);
+        Assert.That((afterAnswer?.Status, afterAnswer?.Response, afterAnswer?.Fingerprint), Is.EqualTo(((int?)null, (string?)null, second)),
+            "still the later request's claim, in progress");
+
+        await CompleteAsync(userId, "slow", null, 0, claimedAt: Now);
+        var afterRelease = await BeginAsync(userId, "slow", later + TimeSpan.FromSeconds(1), [9]);
+        Assert.That((afterRelease?.Status, afterRelease?.Fingerprint), Is.EqualTo(((int?)null, second)), "not released either");
+
+        await CompleteAsync(userId, "slow", """{"second":true}""", 202, claimedAt: later);
+        Assert.That((await BeginAsync(userId, "slow", later + TimeSpan.FromSeconds(2)))?.Response, Does.Contain("second"));
     }
 }

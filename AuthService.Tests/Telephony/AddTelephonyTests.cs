@@ -123,6 +123,18 @@ public class AddTelephonyTests
         Assert.That(ex!.Message, Does.Contain("AttemptTimeout <= TotalTimeout"));
     }
 
+    [Test]
+    public void A_total_timeout_that_could_outlast_the_idempotency_lease_is_refused()
+    {
+        var settings = new Dictionary<string, string?>(Complete) { ["Telephony:Telnyx:Resilience:TotalTimeout"] = "00:00:26" };
+
+        var ex = Assert.Throws<InvalidOperationException>(() => Build(settings, "Production"));
+
+        Assert.That(ex!.Message, Does.Contain("TotalTimeout must be at most 25 s"));
+        settings["Telephony:Telnyx:Resilience:TotalTimeout"] = "00:00:25";
+        Assert.DoesNotThrow(() => Build(settings, "Production").Dispose());
+    }
+
     private static ServiceProvider Build(Dictionary<string, string?> settings, string environment) =>
         TelephonyHarness.BuildServices(settings, environment, new CapturingLoggerProvider());
 }
