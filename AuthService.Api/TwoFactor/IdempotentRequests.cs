@@ -10,8 +10,9 @@ namespace AuthService.Api.TwoFactor;
 
 /// <summary>The <c>Idempotency-Key</c> wrapper around a use case that sends something: the first request with a key claims
 /// it; a retry with the same key gets the first answer and runs nothing. A refusal that sent nothing releases the key for a
-/// retry; an outcome the provider left unknown is stored as the answer (a retry must never send a second message); any
-/// exception releases it, and a claim whose instance died lapses after <see cref="IdempotencyStore.Lease"/>. A key is bound to
+/// retry; an outcome the provider left unknown is stored as the answer (a retry must never send a second message); an
+/// exception releases it, unless it came after the provider may have taken the message (<see cref="KeepClaim"/>: then the
+/// claim stays until it lapses, like the claim of an instance that died, after <see cref="IdempotencyStore.Lease"/>). A key is bound to
 /// the request it was first used for (<see cref="Fingerprint"/>: the route, the fields that matter, the API key and the
 /// factor, DESIGN §9.1): the same key with another request is refused with 422 <c>idempotency_key_reused</c>.</summary>
 public sealed class IdempotentRequests(NpgsqlDataSource dataSource, TimeProvider time, ILogger<IdempotentRequests> logger)
@@ -20,6 +21,12 @@ public sealed class IdempotentRequests(NpgsqlDataSource dataSource, TimeProvider
         key is not null && (key.Length is 0 or > 128 || key.Any(c => c is < '!' or > '~'))
             ? Problems.Validation("Idempotency-Key must be 1–128 visible ASCII characters.")
             : null;
+
+    private const string KeepClaimMark = "AuthService.Idempotency.KeepClaim";
+
+    /// <summary>Marks an exception thrown after the provider may have taken a message (the code could not be stored, say):
+    /// the claim is not released, so a retry with the same key sends no second message while the claim lasts.</summary>
+    public static void KeepClaim(Exception exception) => exception.Data[KeepClaimMark] = true;
 
     /// <summary>What binds a key to its request: SHA-256 over the parts that make two requests the same one (not a secret,
     /// nothing of it is ever shown).</summary>
@@ -63,9 +70,13 @@ public sealed class IdempotentRequests(NpgsqlDataSource dataSource, TimeProvider
         {
             result = await useCase();
         }
-        catch (Exception)
+        catch (Exception e)
         {
-            await ReleaseQuietlyAsync(userId, key, claimedAt);
+            if (!e.Data.Contains(KeepClaimMark))
+            {
+                await ReleaseQuietlyAsync(userId, key, claimedAt);
+            }
+
             throw;
         }
 

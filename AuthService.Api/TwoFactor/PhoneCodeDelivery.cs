@@ -76,7 +76,20 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
         }
         catch (TelephonyUnavailableException e)
         {
-            await deliveries.RecordFailureAsync(request, reserved.Value, e, now);
+            try
+            {
+                await deliveries.RecordFailureAsync(request, reserved.Value, e, now);
+            }
+            catch (Exception recording)
+            {
+                if (e.MayHaveBeenDelivered)
+                {
+                    IdempotentRequests.KeepClaim(recording); // as below: the message may be on its way
+                }
+
+                throw;
+            }
+
             if (!e.MayHaveBeenDelivered)
             {
                 return Problems.TelephonyUnavailable(e.Transient);
@@ -84,6 +97,44 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
         }
 
         var expiresAt = now + profile.Validity;
+        Problem? unbound;
+        try
+        {
+            unbound = await StoreAsync(send, profile, code, receipt, now, expiresAt);
+        }
+        catch (Exception e)
+        {
+            // The message went out (or may have) and its code is lost: the person asks again. A retry with the same
+            // Idempotency-Key must not send a second message at once, so the key's claim is kept until it lapses.
+            logger.LogWarning("A {Channel} code sent to {MaskedPhone} could not be stored and will not work: {Error}", channel, masked,
+                e.GetType().Name);
+            IdempotentRequests.KeepClaim(e);
+            throw;
+        }
+
+        if (unbound is not null)
+        {
+            logger.LogWarning("Discarded a {Channel} code sent to {MaskedPhone}: {Reason}", channel, masked, unbound.Code);
+            return unbound;
+        }
+
+        if (receipt is null)
+        {
+            return TelephonyProblems.OutcomeUnknown(profile.ValidityMinutes);
+        }
+
+        logger.LogInformation("Sent {Channel} code to {MaskedPhone}", channel, masked);
+        ServiceMetrics.Deliveries.WithLabels(channel, "sent").Inc();
+        return expiresAt;
+    }
+
+    /// <summary>Stores the sent code under the user's lock if what it was sent for still holds (null), else the refusal; audits
+    /// the send and remembers an SMS a fallback may follow.</summary>
+    private async Task<Problem?> StoreAsync(CodeSend send, VerifyProfile profile, string code, DeliveryReceipt? receipt, DateTimeOffset now,
+        DateTimeOffset expiresAt)
+    {
+        var masked = PhoneNumbers.Mask(send.E164);
+        var channel = send.Channel.ToWire();
         Problem? unbound;
         await using (var connection = await dataSource.OpenConnectionAsync(CancellationToken.None))
         await using (var transaction = await connection.BeginTransactionAsync(CancellationToken.None))
@@ -112,19 +163,6 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
             await transaction.CommitAsync(CancellationToken.None);
         }
 
-        if (unbound is not null)
-        {
-            logger.LogWarning("Discarded a {Channel} code sent to {MaskedPhone}: {Reason}", channel, masked, unbound.Code);
-            return unbound;
-        }
-
-        if (receipt is null)
-        {
-            return TelephonyProblems.OutcomeUnknown(profile.ValidityMinutes);
-        }
-
-        logger.LogInformation("Sent {Channel} code to {MaskedPhone}", channel, masked);
-        ServiceMetrics.Deliveries.WithLabels(channel, "sent").Inc();
-        return expiresAt;
+        return unbound;
     }
 }

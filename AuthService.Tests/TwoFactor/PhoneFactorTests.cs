@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using AuthService.Api.Storage;
 using AuthService.Tests.Infrastructure;
+using Dapper;
 
 namespace AuthService.Tests.TwoFactor;
 
@@ -244,6 +246,57 @@ public class PhoneFactorTests : AppFixture
         Telnyx.Succeed();
         var retry = await ChallengeAsync(user.UserId, "sms", key);
         Assert.That(retry.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await retry.Content.ReadAsStringAsync());
+        Assert.That((await Flows.VerifyAsync(Client, user.UserId, new { code = Telnyx.LastCodeTo(user.Phone) })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    /// <summary>Telnyx took the SMS (or may have: a 500), then the transaction that records it failed (a failover, a lock or
+    /// pool timeout), so the code will never work. The key used to be released, and the client's retry sent a second SMS at
+    /// once. Now the claim stays until it lapses: the retry sends nothing (409), and after the lease a fresh code that works.</summary>
+    [TestCase(200, "phone_codes")] // sent, its code not stored
+    [TestCase(500, "audit_events")] // may have gone out, the failure not recorded
+    public async Task A_send_whose_record_failed_keeps_its_idempotency_key(int telnyxStatus, string failingTable)
+    {
+        var user = await EnablePhoneAsync();
+        var key = Guid.NewGuid().ToString();
+        var fail = "fail_" + Guid.NewGuid().ToString("N");
+        await using (var connection = await OpenAsync())
+        {
+            // A transient failure (40001) of this user's rows only, as a failover would give; other tests are untouched.
+            await connection.ExecuteAsync($"""
+                create function {fail}() returns trigger language plpgsql as $$
+                begin
+                    if new.user_id = '{user.UserId}' then raise exception 'storage failed' using errcode = '40001'; end if;
+                    return new;
+                end $$;
+                create trigger {fail} before insert or update on {failingTable} for each row execute function {fail}();
+                """);
+        }
+
+        if (telnyxStatus != 200)
+        {
+            Telnyx.Fail(telnyxStatus); // (clears the stand-in's log)
+        }
+
+        var before = Telnyx.DeliveriesTo(user.Phone).Count;
+        try
+        {
+            await ProblemAssert.IsProblemAsync(await ChallengeAsync(user.UserId, "sms", key), HttpStatusCode.ServiceUnavailable, "database_unavailable");
+        }
+        finally
+        {
+            await using var connection = await OpenAsync();
+            await connection.ExecuteAsync($"drop trigger {fail} on {failingTable}; drop function {fail}();");
+        }
+
+        Assert.That(Telnyx.DeliveriesTo(user.Phone).Count - before, Is.EqualTo(1), "Telnyx got the first SMS");
+        await ProblemAssert.IsProblemAsync(await ChallengeAsync(user.UserId, "sms", key), HttpStatusCode.Conflict, "idempotency_key_in_use");
+        Assert.That(Telnyx.DeliveriesTo(user.Phone).Count - before, Is.EqualTo(1), "the retry sent nothing");
+
+        Telnyx.Succeed();
+        App.Time.Advance(IdempotencyStore.Lease);
+        var later = await ChallengeAsync(user.UserId, "sms", key);
+        Assert.That(later.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await later.Content.ReadAsStringAsync());
+        Assert.That(Telnyx.DeliveriesTo(user.Phone), Has.Count.EqualTo(1), "a fresh code once the claim lapsed");
         Assert.That((await Flows.VerifyAsync(Client, user.UserId, new { code = Telnyx.LastCodeTo(user.Phone) })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
