@@ -115,8 +115,15 @@ public static class TelephonyServiceCollectionExtensions
                 client.MaxResponseContentBufferSize = MaxResponseBytes;
             })
             // Telnyx's API never redirects. A redirect would turn the POST into a GET elsewhere and report its answer as
-            // Telnyx's; a 3xx is instead a refusal that sent nothing.
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false })
+            // Telnyx's; a 3xx is instead a refusal that sent nothing. The sender is held by singletons, so its handler is
+            // never rotated by the factory: its pooled connections are renewed every 2 minutes instead, and a change of
+            // Telnyx's addresses is picked up (the factory's own handler does the same).
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                UseCookies = false,
+                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+            })
             .AddResilienceHandler(TelnyxPipelineName, (pipeline, context) =>
             {
                 var r = context.ServiceProvider.GetRequiredService<IOptions<TelnyxOptions>>().Value.Resilience;

@@ -28,12 +28,13 @@ public class ReadOnlyDatabaseTests
             // Every session of the database, this one too: behind PgBouncer this server connection would otherwise go
             // back to its pool still writable. This one last, in a statement of its own: a backend that has signalled
             // itself dies at its next interrupt check, so a single scan that met it first spared every session listed
-            // after it, writable (a 200 here one run in many, as backend slots were reused by other tests).
+            // after it, writable (a 200 here one run in many, as backend slots were reused by other tests). Each of the others
+            // is waited for (up to 5 s), so none is still running a statement when the requests below begin.
             await using var kill = new NpgsqlCommand(
                 """
                 do $$
                 begin
-                    perform pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid();
+                    perform pg_terminate_backend(pid, 5000) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid();
                     perform pg_terminate_backend(pg_backend_pid());
                 end
                 $$

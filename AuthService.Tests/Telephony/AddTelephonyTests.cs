@@ -107,6 +107,11 @@ public class AddTelephonyTests
         }
 
         Assert.That(handlers.Count(t => t.Name == "ResilienceHandler"), Is.EqualTo(1));
+        // The sender lives in singletons, so the factory never rotates its handler: the connections renew themselves.
+        var primary = handler as SocketsHttpHandler;
+        Assert.That(primary, Is.Not.Null);
+        Assert.That((primary!.AllowAutoRedirect, primary.UseCookies, primary.PooledConnectionLifetime),
+            Is.EqualTo((false, false, TimeSpan.FromMinutes(2))));
     }
 
     [Test]
