@@ -54,7 +54,7 @@ public sealed class ContractDocumentFilter : IDocumentFilter
             {
                 Type = JsonSchemaType.Integer,
                 Format = "int32",
-                Description = "Seconds to wait before retrying (also sent as the `Retry-After` header). Only on 429 and some 503.",
+                Description = "Seconds to wait before retrying (also sent as the `Retry-After` header). Only on 429, some 503, and 409 `idempotency_key_in_use` (until the key's claim lapses).",
             },
             ["traceId"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "Correlates the answer with the service's logs." },
         },

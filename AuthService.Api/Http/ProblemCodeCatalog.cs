@@ -38,7 +38,7 @@ public static class ProblemCodeCatalog
         [ProblemCodes.NoPendingEnrollment] = "Nothing is waiting for confirmation, or it expired.",
         [ProblemCodes.NoPendingSwitch] = "No method switch is waiting for confirmation, or it expired.",
         [ProblemCodes.NoChallengeForMethod] = "TOTP users read the code from their app; only phone users get a code sent.",
-        [ProblemCodes.IdempotencyKeyInUse] = "A request with this Idempotency-Key is still in progress.",
+        [ProblemCodes.IdempotencyKeyInUse] = "A request with this Idempotency-Key is still in progress, or failed after the provider took its message: retry after retryAfter (Retry-After), when its claim lapses.",
         [ProblemCodes.FactorChanged] = "The user's factor was switched or reset while the request was in progress; nothing issued for the old factor was kept.",
         [ProblemCodes.FactorNotFound] = "No factor (or pending factor) with this id belongs to the user.",
         [ProblemCodes.DeviceNotFound] = "The user has no remembered device with this id (revoked, expired or another user's).",

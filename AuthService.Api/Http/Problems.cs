@@ -65,8 +65,16 @@ public static class Problems
     public static readonly Problem NoPendingSwitch = new(409, ProblemCodes.NoPendingSwitch, "No method switch is waiting for confirmation.",
         "There is no pending switch, or it expired. Start again with switch-method.");
 
-    public static readonly Problem IdempotencyInProgress = new(409, ProblemCodes.IdempotencyKeyInUse, "A request with this Idempotency-Key is in progress.",
-        "Wait for the first request with this key to finish, then retry.", 1);
+    /// <summary>The key's claim lasts <paramref name="retryAfterSeconds"/> more (a request that failed after the provider took
+    /// its message keeps it until it lapses).</summary>
+    public static Problem IdempotencyInProgress(int retryAfterSeconds) => new(409, ProblemCodes.IdempotencyKeyInUse,
+        "A request with this Idempotency-Key is in progress.",
+        "Wait for the first request with this key to finish (at most until Retry-After), then retry.", Math.Max(1, retryAfterSeconds));
+
+    /// <summary>A keyed challenge whose steps before the send ran so long that its Idempotency-Key claim could lapse during the
+    /// send, when a retry could send a second code: nothing was sent, and the key is released.</summary>
+    public static readonly Problem TooLateToSend = new(503, ProblemCodes.TelephonyUnavailable, "The code could not be sent.",
+        "The request took too long to reach the provider safely. Nothing was sent; try again shortly.", 5);
 
     public static readonly Problem IdempotencyKeyReused = new(422, ProblemCodes.IdempotencyKeyReused,
         "This Idempotency-Key was used for another request.",

@@ -5,7 +5,7 @@ namespace AuthService.Api.Storage;
 
 /// <summary>The first request's record: its answer (<see cref="Status"/> null while in progress) and the fingerprint of the
 /// request it answered.</summary>
-public sealed record IdempotencyRecord(int? Status, string? Response, byte[]? Fingerprint);
+public sealed record IdempotencyRecord(int? Status, string? Response, byte[]? Fingerprint, DateTime? ClaimedAt = null);
 
 /// <summary>Idempotency-Key of challenge requests. The first request with a key claims it; a retry with the same
 /// key gets the stored answer and sends nothing. A failed first attempt releases the key so it can be retried; a claim
@@ -15,10 +15,9 @@ public static class IdempotencyStore
 {
     private static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
 
-    /// <summary>How long an unanswered claim blocks retries: longer than any challenge can take (its number lookup and its send
-    /// each end within the Telnyx total timeout, 15 s by default and refused above 25 s:
-    /// <c>TelephonyServiceCollectionExtensions.MaxTotalTimeout</c>), short enough that a stuck key costs a retrying client a
-    /// minute, not a day. A request that outlives it anyway cannot complete a later claim (<see cref="CompleteAsync"/>).</summary>
+    /// <summary>How long an unanswered claim blocks retries: short enough that a stuck key costs a retrying client a minute, not
+    /// a day. A keyed challenge starts no send it could not finish within it (<c>IdempotentRequests.SendAndStore</c>), and a
+    /// request that outlives it anyway cannot complete a later claim (<see cref="CompleteAsync"/>).</summary>
     public static readonly TimeSpan Lease = TimeSpan.FromSeconds(60);
 
     /// <summary>Null when this request claimed the key (with <paramref name="fingerprint"/>, the request it answers); otherwise
@@ -38,7 +37,10 @@ public static class IdempotencyStore
         }
 
         return await connection.QuerySingleOrDefaultAsync<IdempotencyRecord>(
-            "select status, response::text as response, fingerprint from idempotency_keys where user_id = @userId and key = @key",
+            """
+            select status, response::text as response, fingerprint, created_at as claimedAt from idempotency_keys
+            where user_id = @userId and key = @key
+            """,
             new { userId, key })
             ?? new IdempotencyRecord(null, null, null);
     }

@@ -46,16 +46,17 @@ public sealed class Challenge(NpgsqlDataSource dataSource, SecretBox secrets, Ph
 
         var phone = picked.Value!; // (a phone factor: Pick said so)
         var request = IdempotentRequests.Fingerprint(Route, channel, purpose, actor?.ToString("N"), phone.FactorId.ToString("N"));
-        return await idempotency.RunAsync(userId, idempotencyKey, request, () => SendCodeAsync(phone, channel!, purpose, actor, cancellationToken),
-            cancellationToken);
+        return await idempotency.RunAsync(userId, idempotencyKey, request,
+            claimLapsesAt => SendCodeAsync(phone, channel!, purpose, actor, claimLapsesAt, cancellationToken), cancellationToken);
     }
 
     private async Task<Result<ChallengeResponse>> SendCodeAsync(FactorRow phone, string channel, string purpose, Guid? actor,
-        CancellationToken cancellationToken)
+        DateTimeOffset? claimLapsesAt, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var sent = await delivery.DeliverAsync(new CodeSend(phone.UserId, secrets.OpenPhoneNumber(phone), phone.PhoneHash!, Channels.Parse(channel), purpose,
-            Version7Ids.New(now), phone.FactorId, actor, (_, _, current, _) => Task.FromResult(StillThe(phone, current))), now, cancellationToken);
+            Version7Ids.New(now), phone.FactorId, actor, (_, _, current, _) => Task.FromResult(StillThe(phone, current)), claimLapsesAt), now,
+            cancellationToken);
         return sent.Error is not null ? sent.Error : new ChallengeResponse(channel, phone.PhoneMasked!, sent.Value, purpose);
     }
 

@@ -33,14 +33,20 @@ public sealed class IdempotentRequests(NpgsqlDataSource dataSource, TimeProvider
     public static byte[] Fingerprint(params string?[] parts) =>
         SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', parts.Select(p => p ?? "-"))));
 
+    /// <summary>How much of its claim's lease a keyed request must have left to start a send: the longest send
+    /// (<see cref="TelephonyServiceCollectionExtensions.MaxTotalTimeout"/>) and 10 s to store its code. With less, the claim could
+    /// lapse while the message is on its way and a retry with the key send a second one.</summary>
+    public static readonly TimeSpan SendAndStore = TelephonyServiceCollectionExtensions.MaxTotalTimeout + TimeSpan.FromSeconds(10);
+
     /// <summary>Runs <paramref name="useCase"/> once per (user, key); without a key, simply runs it. <paramref name="fingerprint"/>
-    /// identifies the request (<see cref="Fingerprint"/>).</summary>
-    public async Task<Result<T>> RunAsync<T>(string userId, string? key, byte[] fingerprint, Func<Task<Result<T>>> useCase,
+    /// identifies the request (<see cref="Fingerprint"/>). The use case is given the time its claim lapses (null without a key):
+    /// it starts no send with less than <see cref="SendAndStore"/> left.</summary>
+    public async Task<Result<T>> RunAsync<T>(string userId, string? key, byte[] fingerprint, Func<DateTimeOffset?, Task<Result<T>>> useCase,
         CancellationToken cancellationToken)
     {
         if (key is null)
         {
-            return await useCase();
+            return await useCase(null);
         }
 
         var claimedAt = time.GetUtcNow();
@@ -54,7 +60,8 @@ public sealed class IdempotentRequests(NpgsqlDataSource dataSource, TimeProvider
 
             if (replay is { Status: null })
             {
-                return Problems.IdempotencyInProgress;
+                var lapses = replay.ClaimedAt is { } holder ? Timestamps.Utc(holder) + IdempotencyStore.Lease : claimedAt + IdempotencyStore.Lease;
+                return Problems.IdempotencyInProgress((int)Math.Ceiling((lapses - claimedAt).TotalSeconds));
             }
 
             if (replay is { Response: { } stored })
@@ -68,7 +75,7 @@ public sealed class IdempotentRequests(NpgsqlDataSource dataSource, TimeProvider
         Result<T> result;
         try
         {
-            result = await useCase();
+            result = await useCase(claimedAt + IdempotencyStore.Lease);
         }
         catch (Exception e)
         {

@@ -12,10 +12,11 @@ using Npgsql;
 
 namespace AuthService.Api.TwoFactor;
 
-/// <summary>What is sent, to whom, for which factor (or pending row) and purpose, and what must still hold when the code is
-/// stored (<see cref="Bind"/>).</summary>
+/// <summary>What is sent, to whom, for which factor (or pending row) and purpose, what must still hold when the code is
+/// stored (<see cref="Bind"/>), and when the Idempotency-Key claim of the request lapses (<see cref="ClaimLapsesAt"/>, null
+/// without a key).</summary>
 public sealed record CodeSend(string UserId, string E164, byte[] PhoneHash, CodeChannel Channel, string Purpose, Guid CodeId, Guid FactorId, Guid? Actor,
-    CodeBinding Bind);
+    CodeBinding Bind, DateTimeOffset? ClaimLapsesAt = null);
 
 /// <summary>Run under the user's lock in the transaction that stores a sent code, with the user's factor and recent failures as
 /// they are at that moment: null when the code may be stored — the factor it was sent for is still the user's, unchanged, and
@@ -31,7 +32,7 @@ public delegate Task<Problem?> CodeBinding(NpgsqlConnection connection, NpgsqlTr
 /// and the client is told <c>telephony_outcome_unknown</c>. A code whose factor was switched or reset during the send is
 /// counted (it was sent) but never stored.</summary>
 public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveries deliveries, SecretBox secrets, VerifyProfiles profiles,
-    NumberLookup.NumberCheck numberCheck, ILogger<PhoneCodeDelivery> logger)
+    NumberLookup.NumberCheck numberCheck, TimeProvider time, ILogger<PhoneCodeDelivery> logger)
 {
     /// <summary>When the code expires, or the refusal.</summary>
     public async Task<Result<DateTimeOffset>> DeliverAsync(CodeSend send, DateTimeOffset now, CancellationToken cancellationToken)
@@ -62,6 +63,16 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
             is { } risky)
         {
             return risky;
+        }
+
+        // A keyed request that got here so late that its claim could lapse during the send sends nothing (a retry could send
+        // another): the reservation is given back and the key released (IdempotentRequests.SendAndStore).
+        if (send.ClaimLapsesAt is { } lapses && lapses - time.GetUtcNow() < IdempotentRequests.SendAndStore)
+        {
+            await deliveries.GiveBackAsync(reserved.Value);
+            logger.LogWarning("Did not send a {Channel} code to {MaskedPhone}: the request's Idempotency-Key claim lapses in {Left}", channel,
+                masked, lapses - time.GetUtcNow());
+            return Problems.TooLateToSend;
         }
 
         // From here on the client's abort no longer cancels anything: a message that may reach the provider is counted,

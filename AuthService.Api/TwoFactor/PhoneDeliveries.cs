@@ -162,7 +162,8 @@ public sealed partial class PhoneDeliveries(
         return refused;
     }
 
-    private async Task GiveBackAsync(long deliveryId)
+    /// <summary>Gives a reservation back: nothing was sent for it.</summary>
+    public async Task GiveBackAsync(long deliveryId)
     {
         await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
         await DeliveryLedger.RefundAsync(connection, deliveryId);

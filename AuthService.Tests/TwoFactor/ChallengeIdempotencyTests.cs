@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
+using AuthService.Api.Storage;
+using AuthService.Api.TwoFactor;
 using AuthService.Tests.Infrastructure;
 using Dapper;
 using Npgsql;
@@ -109,8 +111,50 @@ public class ChallengeIdempotencyTests : AppFixture
             select user_id, 'orphan', fingerprint, @at from idempotency_keys where user_id = @userId and key = 'probe'
             """, new { userId, at = Now.AddSeconds(-30) });
 
-        await ProblemAssert.IsProblemAsync(await ChallengeAsync(userId, "orphan"), HttpStatusCode.Conflict, "idempotency_key_in_use");
-        App.Time.Advance(TimeSpan.FromSeconds(31));
+        var inProgress = await ChallengeAsync(userId, "orphan");
+        await ProblemAssert.IsProblemAsync(inProgress, HttpStatusCode.Conflict, "idempotency_key_in_use");
+        Assert.That(inProgress.Headers.RetryAfter?.Delta, Is.EqualTo(TimeSpan.FromSeconds(30)), "the claim's lease has 30 s left");
+        App.Time.Advance(TimeSpan.FromSeconds(30));
         Assert.That((await ChallengeAsync(userId, "orphan")).StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the lease lapsed");
+    }
+
+    /// <summary>A keyed challenge starts no send that could outlast its claim: had the reservation waited (here on a lock the
+    /// test holds) until less than <see cref="IdempotentRequests.SendAndStore"/> of the 60 s lease was left, a retry could claim
+    /// the key during the send and send a second code. It sends nothing, gives its reservation back and releases the key.</summary>
+    [TestCase(24, true)]
+    [TestCase(26, false)]
+    public async Task A_challenge_starts_no_send_its_idempotency_claim_could_not_outlast(int secondsBeforeTheSend, bool sends)
+    {
+        var (userId, phone) = await EnablePhoneAsync();
+        var sentBefore = Telnyx.DeliveriesTo(phone).Count;
+        var key = Guid.NewGuid().ToString();
+        Task<HttpResponseMessage> challenge;
+        await using (var holder = new NpgsqlConnection(App.ConnectionString))
+        {
+            await holder.OpenAsync();
+            await using var transaction = await holder.BeginTransactionAsync();
+            await DeliveryLedger.LockAsync(holder, transaction, "deliveries-user", userId);
+            challenge = ChallengeAsync(userId, key);
+            await LockWaits.UntilSessionsWaitAsync(App.ConnectionString, 1);
+            App.Time.Advance(TimeSpan.FromSeconds(secondsBeforeTheSend));
+            await transaction.CommitAsync();
+        }
+
+        var answer = await challenge;
+        if (sends)
+        {
+            Assert.That(answer.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await answer.Content.ReadAsStringAsync());
+            Assert.That(Telnyx.DeliveriesTo(phone).Count - sentBefore, Is.EqualTo(1));
+            return;
+        }
+
+        await ProblemAssert.IsProblemAsync(answer, HttpStatusCode.ServiceUnavailable, "telephony_unavailable");
+        Assert.That(Telnyx.DeliveriesTo(phone).Count - sentBefore, Is.Zero, "nothing sent");
+        await using var connection = new NpgsqlConnection(App.ConnectionString);
+        Assert.That(await connection.ExecuteScalarAsync<long>("select count(*) from deliveries where user_id = @userId", new { userId }),
+            Is.EqualTo(1), "the reservation was given back: only the enrollment's delivery counts");
+        var retry = await ChallengeAsync(userId, key);
+        Assert.That(retry.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the key was released: " + await retry.Content.ReadAsStringAsync());
+        Assert.That(Telnyx.DeliveriesTo(phone).Count - sentBefore, Is.EqualTo(1));
     }
 }

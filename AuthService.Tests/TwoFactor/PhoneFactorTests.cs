@@ -289,7 +289,9 @@ public class PhoneFactorTests : AppFixture
         }
 
         Assert.That(Telnyx.DeliveriesTo(user.Phone).Count - before, Is.EqualTo(1), "Telnyx got the first SMS");
-        await ProblemAssert.IsProblemAsync(await ChallengeAsync(user.UserId, "sms", key), HttpStatusCode.Conflict, "idempotency_key_in_use");
+        var retry = await ChallengeAsync(user.UserId, "sms", key);
+        await ProblemAssert.IsProblemAsync(retry, HttpStatusCode.Conflict, "idempotency_key_in_use");
+        Assert.That(retry.Headers.RetryAfter?.Delta, Is.EqualTo(IdempotencyStore.Lease), "until the claim lapses");
         Assert.That(Telnyx.DeliveriesTo(user.Phone).Count - before, Is.EqualTo(1), "the retry sent nothing");
 
         Telnyx.Succeed();
