@@ -237,8 +237,9 @@ public class AttemptLedgerTests : AppFixture
         await other.OpenAsync();
         Assert.That(await other.ExecuteScalarAsync<long>("select count(*) from verification_failures where user_id = @u", new { u = user.UserId }),
             Is.Zero, "the failure written before the error is not committed");
-        await other.ExecuteAsync("set lock_timeout = '2s'");
         await using var transaction = await other.BeginTransactionAsync();
+        // Local to the transaction: behind PgBouncer a session setting would stay on a server connection that later tests get.
+        await other.ExecuteAsync("set local lock_timeout = '2s'", transaction: transaction);
         await AttemptLedger.LockUserAsync(other, transaction, user.UserId);
     }
 

@@ -116,9 +116,16 @@ public class TelephonyControlsInstancesTests
                 Is.EqualTo(senders - CountryHourlyCap));
         }
 
-        var errorLines = (_a.Output + _b.Output).Split('\n')
+        int ErrorLines() => (_a.Output + _b.Output).Split('\n')
             .Count(l => l.Contains("Telephony cap reached", StringComparison.Ordinal) && l.Contains("\"@l\":\"Error\"", StringComparison.Ordinal));
-        Assert.That(errorLines, Is.EqualTo(senders - CountryHourlyCap), "one Error line per refusal, for paging");
+        // The processes' stdout reaches this one through pipes, read on the thread pool: wait (bounded) for the lines.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (ErrorLines() < senders - CountryHourlyCap && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.That(ErrorLines(), Is.EqualTo(senders - CountryHourlyCap), "one Error line per refusal, for paging");
         var blocked = 0.0;
         foreach (var service in new[] { _a, _b })
         {

@@ -268,7 +268,7 @@ public class TelnyxResilienceTests
         var ex = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => _harness.SendAsync(TelephonyHarness.Call()));
 
         Assert.That(ex!.Transient, Is.True);
-        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1.5)));
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(4)), "well inside the 5 s total timeout: the 300 ms attempt timeout ended it");
         Assert.That(slow.Arrivals, Is.EqualTo(1));
     }
 
