@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using AuthService.Api.Telephony;
 using AuthService.Core.Phone;
-using Microsoft.Extensions.Options;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
 
@@ -37,19 +36,17 @@ public interface INumberLookup
 /// (<see cref="TelephonyServiceCollectionExtensions.TelnyxClientName"/>): the same base address, bearer token, resilience
 /// pipeline and circuit breaker, so a Telnyx outage opens one breaker for sends and lookups alike.
 /// </summary>
-public sealed partial class TelnyxNumberLookup(IHttpClientFactory clients, IOptions<TelnyxOptions> options, TimeProvider time,
-    ILogger<TelnyxNumberLookup> logger) : INumberLookup
+public sealed partial class TelnyxNumberLookup(IHttpClientFactory clients, ILogger<TelnyxNumberLookup> logger) : INumberLookup
 {
     public async Task<LookupAnswer> LookUpAsync(string e164, CancellationToken cancellationToken)
     {
         var masked = PhoneNumbers.Mask(e164);
         var client = clients.CreateClient(TelephonyServiceCollectionExtensions.TelnyxClientName);
-        // GetAsync reads the whole answer into memory, its body within the deadline too.
-        using var deadline = new ExchangeDeadline(options.Value.Resilience.TotalTimeout, time, cancellationToken);
         HttpResponseMessage response;
         try
         {
-            response = await client.GetAsync($"number_lookup/{Uri.EscapeDataString(e164)}?type=carrier", deadline.Token);
+            // The answer's body is read inside the pipeline, within each attempt's timeout (TelnyxAnswerBuffer).
+            response = await client.GetAsync($"number_lookup/{Uri.EscapeDataString(e164)}?type=carrier", cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -103,7 +103,7 @@ public static class TelephonyServiceCollectionExtensions
         // The pipeline's timeouts, backoff and break duration run on this clock; tests register a fake one.
         services.TryAddSingleton(TimeProvider.System);
 
-        services.AddHttpClient<ITelephonySender, TelnyxTelephonySender>(TelnyxClientName, (sp, client) =>
+        var telnyx = services.AddHttpClient<ITelephonySender, TelnyxTelephonySender>(TelnyxClientName, (sp, client) =>
             {
                 var options = sp.GetRequiredService<IOptions<TelnyxOptions>>().Value;
                 client.BaseAddress = new Uri(options.BaseUrl.TrimEnd('/') + "/");
@@ -111,7 +111,8 @@ public static class TelephonyServiceCollectionExtensions
                 client.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
                 // The pipeline and the sender's deadline own every timeout; HttpClient's own 100 s one would only race them.
                 client.Timeout = Timeout.InfiniteTimeSpan;
-                // Telnyx answers a few hundred bytes; a proxy's page of megabytes is not read into memory.
+                // Telnyx answers a few hundred bytes; a proxy's page of megabytes is not read into memory (TelnyxAnswerBuffer
+                // drops such a body inside the pipeline; this bounds HttpClient's own read as well).
                 client.MaxResponseContentBufferSize = MaxResponseBytes;
             })
             // Telnyx's API never redirects. A redirect would turn the POST into a GET elsewhere and report its answer as
@@ -123,13 +124,15 @@ public static class TelephonyServiceCollectionExtensions
                 AllowAutoRedirect = false,
                 UseCookies = false,
                 PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-            })
-            .AddResilienceHandler(TelnyxPipelineName, (pipeline, context) =>
-            {
-                var r = context.ServiceProvider.GetRequiredService<IOptions<TelnyxOptions>>().Value.Resilience;
-                var logger = context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TelnyxTelephonySender).FullName!);
-                ConfigurePipeline(pipeline, r, logger);
             });
+        telnyx.AddResilienceHandler(TelnyxPipelineName, (pipeline, context) =>
+        {
+            var r = context.ServiceProvider.GetRequiredService<IOptions<TelnyxOptions>>().Value.Resilience;
+            var logger = context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TelnyxTelephonySender).FullName!);
+            ConfigurePipeline(pipeline, r, logger);
+        });
+        // Inside the pipeline: each attempt's timeout covers its answer's body too, and the breaker counts a stalled one.
+        telnyx.AddHttpMessageHandler(() => new TelnyxAnswerBuffer());
     }
 
     /// <summary>

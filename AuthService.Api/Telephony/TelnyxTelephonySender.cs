@@ -19,7 +19,6 @@ namespace AuthService.Api.Telephony;
 public sealed partial class TelnyxTelephonySender(
     HttpClient httpClient,
     IOptions<TelnyxOptions> options,
-    TimeProvider time,
     ILogger<TelnyxTelephonySender> logger) : ITelephonySender
 {
     public const string ProviderName = "telnyx";
@@ -42,12 +41,11 @@ public sealed partial class TelnyxTelephonySender(
             _ => throw new ArgumentOutOfRangeException(nameof(delivery), delivery.Channel, "Unknown delivery channel."),
         };
 
-        // PostAsync reads the whole answer into memory, its body within the deadline too.
-        using var deadline = new ExchangeDeadline(_options.Resilience.TotalTimeout, time, cancellationToken);
         HttpResponseMessage response;
         try
         {
-            response = await httpClient.PostAsync(path, JsonContent.Create(body, body.GetType(), options: Json), deadline.Token);
+            // The answer's body is read inside the pipeline, within each attempt's timeout (TelnyxAnswerBuffer).
+            response = await httpClient.PostAsync(path, JsonContent.Create(body, body.GetType(), options: Json), cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -202,11 +202,12 @@ public class TelnyxResilienceTests
         Assert.That(slow.Arrivals, Is.EqualTo(1), "a timed-out request may have reached Telnyx, so it is not resent");
     }
 
-    /// <summary>The pipeline's timeouts end when the headers arrive; the body is read after them. An answer that stalls there
-    /// used to hold the send, the user's request and its idempotency claim until the client gave up. Now the total timeout
-    /// bounds the body too, and the message may have been sent (a 200 was on its way).</summary>
+    /// <summary>HttpClient reads an answer's body after the resilience pipeline has ended, so an answer that stalled after its
+    /// headers used to hold the send, the user's request and its idempotency claim until the client gave up. The body is now
+    /// read inside the pipeline (TelnyxAnswerBuffer): the attempt timeout ends it, the breaker counts it, and the message may
+    /// have been sent (a 200 was on its way).</summary>
     [Test]
-    public async Task An_answer_that_stalls_after_its_headers_fails_at_the_total_timeout_as_possibly_sent()
+    public async Task An_answer_that_stalls_after_its_headers_fails_at_the_attempt_timeout_as_possibly_sent()
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
         using var telnyx = new ResettingServer(resetFirst: 0, okBody: """{"data":{"id":"stalled-body"}}""", stallAfterHeaders: true);
@@ -215,14 +216,15 @@ public class TelnyxResilienceTests
 
         var send = _harness.SendAsync(TelephonyHarness.Sms());
         await headers.Arrived.WaitAsync(TimeSpan.FromSeconds(10));
-        time.Advance(TimeSpan.FromSeconds(5) - TimeSpan.FromMilliseconds(1));
-        Assert.That(send.IsCompleted, Is.False, "still inside the 5 s total timeout, past the 1 s attempt timeout");
+        time.Advance(TimeSpan.FromMilliseconds(999));
+        Assert.That(send.IsCompleted, Is.False, "still inside the 1 s attempt timeout");
         time.Advance(TimeSpan.FromMilliseconds(1));
 
         var ex = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => send.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.That(ex!.MayHaveBeenDelivered, Is.True);
         Assert.That(ex.Transient, Is.True);
         Assert.That(ex.Message, Does.Contain("timed out"));
+        Assert.That(ex.InnerException, Is.InstanceOf<Polly.Timeout.TimeoutRejectedException>(), "the attempt's timeout, seen by the breaker");
         Assert.That(telnyx.Requests, Has.Count.EqualTo(1), "not resent");
     }
 
@@ -243,19 +245,24 @@ public class TelnyxResilienceTests
         Assert.That(_harness.Requests("/elsewhere"), Is.Empty);
     }
 
-    /// <summary>A proxy's page of megabytes is not read into memory: the read stops at 1 MiB, and as the status is unknown to
-    /// the sender, the message may have been sent.</summary>
+    /// <summary>A proxy's page of megabytes is not read into memory: the read stops at 1 MiB and the body is dropped, and the
+    /// status stands: a 200 was accepted (sent once, no id), a 503 refused (retried, nothing sent).</summary>
     [Test]
-    public async Task An_answer_over_a_mebibyte_is_not_read_and_may_have_been_sent()
+    public async Task An_answer_over_a_mebibyte_is_not_read_and_its_status_stands()
     {
         _harness = TelephonyHarness.Start();
-        _harness.Respond(_harness.MessagesPath, Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
-            .WithBody("{\"pad\":\"" + new string('x', TelephonyServiceCollectionExtensions.MaxResponseBytes) + "\"}"));
+        var huge = "{\"pad\":\"" + new string('x', TelephonyServiceCollectionExtensions.MaxResponseBytes) + "\"}";
+        _harness.Respond(_harness.MessagesPath, Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(huge));
+        _harness.Respond(_harness.CallsPath, Response.Create().WithStatusCode(503).WithHeader("Content-Type", "text/html").WithBody(huge));
 
-        var ex = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => _harness.SendAsync(TelephonyHarness.Sms()));
+        var receipt = await _harness.SendAsync(TelephonyHarness.Sms());
+        var refused = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => _harness.SendAsync(TelephonyHarness.Call()));
 
-        Assert.That(ex!.MayHaveBeenDelivered, Is.True);
-        Assert.That(_harness.Requests(_harness.MessagesPath), Has.Count.EqualTo(1), "not resent");
+        Assert.That(receipt.ProviderMessageId, Is.Null);
+        Assert.That(_harness.Requests(_harness.MessagesPath), Has.Count.EqualTo(1), "sent once");
+        Assert.That((refused!.MayHaveBeenDelivered, refused.Transient), Is.EqualTo((false, true)));
+        Assert.That(refused.Message, Does.Contain("HTTP 503"));
+        Assert.That(_harness.Requests(_harness.CallsPath), Has.Count.EqualTo(3), "a 503 is retried like any other");
     }
 
     [Test]

@@ -1,0 +1,32 @@
+namespace AuthService.Api.Telephony;
+
+/// <summary>Reads each Telnyx answer's body inside the resilience pipeline, innermost, so the per-attempt timeout bounds it
+/// and the circuit breaker counts an answer that stalls after its headers like any other timeout; without this, HttpClient
+/// reads the body after the pipeline has ended. The status line and headers are the answer: a body over
+/// <see cref="TelephonyServiceCollectionExtensions.MaxResponseBytes"/> or broken part-way is dropped and the status kept
+/// (a 2xx was accepted, a 503 refused), and the body is read as empty.</summary>
+public sealed class TelnyxAnswerBuffer : DelegatingHandler
+{
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var response = await base.SendAsync(request, cancellationToken);
+        try
+        {
+            await response.Content.LoadIntoBufferAsync(TelephonyServiceCollectionExtensions.MaxResponseBytes, cancellationToken);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
+        {
+            var contentType = response.Content.Headers.ContentType;
+            response.Content.Dispose();
+            response.Content = new ByteArrayContent([]);
+            response.Content.Headers.ContentType = contentType;
+        }
+        catch
+        {
+            response.Dispose(); // the attempt timed out (or was cancelled) while reading the body
+            throw;
+        }
+
+        return response;
+    }
+}
