@@ -162,7 +162,8 @@ public static class TelephonyServiceCollectionExtensions
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = r.RetryBaseDelay,
-                ShouldRetryAfterHeader = true, // bounded by the total timeout above
+                // Bounded by the total timeout above; a wait it cuts short ends a send that was not sent (TelnyxAttempts).
+                ShouldRetryAfterHeader = true,
                 OnRetry = args =>
                 {
                     logger.LogWarning("Telnyx attempt {Attempt} failed before anything was sent ({Outcome}); retrying in {DelayMs} ms",

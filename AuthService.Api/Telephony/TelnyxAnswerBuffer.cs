@@ -9,10 +9,23 @@ public sealed class TelnyxAnswerBuffer : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var response = await base.SendAsync(request, cancellationToken);
+        var attempts = TelnyxAttempts.Current;
+        attempts?.Started();
+        HttpResponseMessage response;
+        try
+        {
+            response = await base.SendAsync(request, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            attempts?.Ended(); // the attempt failed by itself (not by a timeout): the pipeline decides whether it was sent
+            throw;
+        }
+
         try
         {
             await response.Content.LoadIntoBufferAsync(TelephonyServiceCollectionExtensions.MaxResponseBytes, cancellationToken);
+            attempts?.Ended();
         }
         catch (Exception e) when (e is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
         {
@@ -20,6 +33,7 @@ public sealed class TelnyxAnswerBuffer : DelegatingHandler
             response.Content.Dispose();
             response.Content = new ByteArrayContent([]);
             response.Content.Headers.ContentType = contentType;
+            attempts?.Ended();
         }
         catch
         {

@@ -41,6 +41,7 @@ public sealed partial class TelnyxTelephonySender(
             _ => throw new ArgumentOutOfRangeException(nameof(delivery), delivery.Channel, "Unknown delivery channel."),
         };
 
+        var attempts = TelnyxAttempts.Begin();
         HttpResponseMessage response;
         try
         {
@@ -61,7 +62,11 @@ public sealed partial class TelnyxTelephonySender(
             };
             // Only a circuit that was open or a connection never made proves nothing went out; after a timeout or a
             // connection that broke once the request was written, Telnyx may have taken the message.
-            var nothingSent = ex is BrokenCircuitException || SendFailures.NothingSent(ex);
+            // A timeout between attempts (a backoff or a Retry-After wait) also follows only attempts that sent nothing.
+            var betweenAttempts = ex is TimeoutRejectedException or OperationCanceledException && !attempts.InFlight;
+            var nothingSent = ex is BrokenCircuitException || SendFailures.NothingSent(ex) || betweenAttempts;
+            if (betweenAttempts)
+                reason = "timed out waiting to retry";
             if (!nothingSent && ex is HttpRequestException)
                 reason = "connection broken after the request was sent";
             LogUnreachable(logger, ex, delivery.Channel, masked, reason);

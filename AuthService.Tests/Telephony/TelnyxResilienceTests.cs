@@ -228,6 +228,42 @@ public class TelnyxResilienceTests
         Assert.That(telnyx.Requests, Has.Count.EqualTo(1), "not resent");
     }
 
+    /// <summary>A 429 (or 503) proves nothing was sent, and its Retry-After is honoured; a wait that outlasts the total timeout
+    /// used to end as "timed out, may have been sent" (an unknown outcome: no refund, and a keyed retry replaying it for a
+    /// day). The exchange ended between attempts, each of which sent nothing: it was not sent.</summary>
+    [Test]
+    public async Task A_retry_wait_cut_by_the_total_timeout_sent_nothing()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
+        _harness = TelephonyHarness.Start(time: time);
+        _harness.Respond(_harness.MessagesPath, TelephonyHarness.Error(429, "10011", "Too many requests").WithHeader("Retry-After", "60"));
+
+        var send = _harness.SendAsync(TelephonyHarness.Sms());
+        await _harness.Logs.WaitForAsync(e => e.Message.Contains("failed before anything was sent", StringComparison.Ordinal));
+        time.Advance(TimeSpan.FromSeconds(5)); // the harness's total timeout, well before the 60 s the 429 asked for
+
+        var ex = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => send.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.That((ex!.MayHaveBeenDelivered, ex.Transient), Is.EqualTo((false, true)));
+        Assert.That(ex.Message, Does.Contain("was not sent"));
+        Assert.That(_harness.Requests(_harness.MessagesPath), Has.Count.EqualTo(1));
+    }
+
+    /// <summary>The other side: a timeout that ends an attempt in flight may come after Telnyx took the message.</summary>
+    [Test]
+    public async Task A_total_timeout_during_an_attempt_may_have_sent()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
+        _harness = TelephonyHarness.Start(s => s["Telephony:Telnyx:Resilience:AttemptTimeout"] = "00:00:05", time);
+        var slow = _harness.RespondSlowly(_harness.MessagesPath);
+
+        var send = _harness.SendAsync(TelephonyHarness.Sms());
+        await slow.FirstArrival.WaitAsync(TimeSpan.FromSeconds(5));
+        time.Advance(TimeSpan.FromSeconds(5));
+
+        var ex = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => send.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.That(ex!.MayHaveBeenDelivered, Is.True);
+    }
+
     /// <summary>Telnyx's API never redirects. Followed, a redirect turned the POST into a GET elsewhere and reported that
     /// answer as the message's receipt.</summary>
     [Test]
