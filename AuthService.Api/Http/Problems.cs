@@ -65,11 +65,12 @@ public static class Problems
     public static readonly Problem NoPendingSwitch = new(409, ProblemCodes.NoPendingSwitch, "No method switch is waiting for confirmation.",
         "There is no pending switch, or it expired. Start again with switch-method.");
 
-    /// <summary>The key's claim lasts <paramref name="retryAfterSeconds"/> more (a request that failed after the provider took
-    /// its message keeps it until it lapses).</summary>
+    /// <summary>The key is claimed by a request still in progress, or kept by one that failed after the provider took its
+    /// message (until the claim lapses, a minute at most).</summary>
     public static Problem IdempotencyInProgress(int retryAfterSeconds) => new(409, ProblemCodes.IdempotencyKeyInUse,
         "A request with this Idempotency-Key is in progress.",
-        "Wait for the first request with this key to finish (at most until Retry-After), then retry.", Math.Max(1, retryAfterSeconds));
+        "Wait for the first request with this key to finish, then retry. A key whose request failed after sending stays taken for up to a minute.",
+        retryAfterSeconds);
 
     /// <summary>A keyed challenge whose steps before the send ran so long that its Idempotency-Key claim could lapse during the
     /// send, when a retry could send a second code: nothing was sent, and the key is released.</summary>

@@ -21,4 +21,7 @@ public interface ITelephonySender
     /// <summary>Sends the code once. Throws <see cref="TelephonyUnavailableException"/> when the provider
     /// cannot take it; the caller then keeps no challenge so the user can simply retry.</summary>
     Task<DeliveryReceipt> SendCodeAsync(CodeDelivery delivery, CancellationToken cancellationToken);
+
+    /// <summary>The longest a send can take, retries included (Telnyx: <c>Telephony:Telnyx:Resilience:TotalTimeout</c>).</summary>
+    TimeSpan LongestSend { get; }
 }

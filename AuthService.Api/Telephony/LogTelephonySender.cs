@@ -10,6 +10,8 @@ public sealed partial class LogTelephonySender(ILogger<LogTelephonySender> logge
 {
     public const string ProviderName = "log";
 
+    public TimeSpan LongestSend => TimeSpan.Zero;
+
     public Task<DeliveryReceipt> SendCodeAsync(CodeDelivery delivery, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(delivery);

@@ -16,10 +16,11 @@ public static class TelephonyServiceCollectionExtensions
     /// its handlers, hence its resilience pipeline and circuit breaker.</summary>
     public const string TelnyxClientName = nameof(ITelephonySender);
 
-    /// <summary>The longest <c>Telephony:Telnyx:Resilience:TotalTimeout</c> accepted: a challenge runs a number lookup and a
-    /// send, each within it, and must end inside the Idempotency-Key lease (<see cref="Storage.IdempotencyStore.Lease"/>, 60 s),
-    /// or a retry with the same key could send a second code while the first request still runs.</summary>
-    public static readonly TimeSpan MaxTotalTimeout = TimeSpan.FromSeconds(25);
+    /// <summary>The longest <c>Telephony:Telnyx:Resilience:TotalTimeout</c> accepted: a keyed challenge runs a number lookup and
+    /// a send, each within it, and starts the send only while the send and 10 s to store its code fit in what is left of its
+    /// 60 s Idempotency-Key lease (<c>IdempotentRequests.MaySendBy</c>). At 20 s, a lookup that runs to its timeout still
+    /// leaves room for the send.</summary>
+    public static readonly TimeSpan MaxTotalTimeout = TimeSpan.FromSeconds(20);
 
     /// <summary>The largest Telnyx answer read (1 MiB).</summary>
     public const int MaxResponseBytes = 1 << 20;
@@ -87,7 +88,7 @@ public static class TelephonyServiceCollectionExtensions
         if (r.AttemptTimeout <= TimeSpan.Zero || r.TotalTimeout < r.AttemptTimeout)
             problems.Add("Telephony:Telnyx:Resilience needs 0 < AttemptTimeout <= TotalTimeout");
         if (r.TotalTimeout > MaxTotalTimeout)
-            problems.Add($"Telephony:Telnyx:Resilience:TotalTimeout must be at most {MaxTotalTimeout.TotalSeconds:0} s (a challenge's lookup and send must end within the {Storage.IdempotencyStore.Lease.TotalSeconds:0} s Idempotency-Key lease)");
+            problems.Add($"Telephony:Telnyx:Resilience:TotalTimeout must be at most {MaxTotalTimeout.TotalSeconds:0} s (a challenge's lookup and send must fit in its {Storage.IdempotencyStore.Lease.TotalSeconds:0} s Idempotency-Key lease)");
         if (r.MaxRetryAttempts is < 0 or > 5)
             problems.Add("Telephony:Telnyx:Resilience:MaxRetryAttempts must be between 0 and 5");
         if (r.CircuitFailureRatio is <= 0 or > 1 || r.CircuitMinimumThroughput < 2

@@ -30,6 +30,8 @@ public sealed partial class TelnyxTelephonySender(
 
     private readonly TelnyxOptions _options = options.Value;
 
+    public TimeSpan LongestSend => _options.Resilience.TotalTimeout;
+
     public async Task<DeliveryReceipt> SendCodeAsync(CodeDelivery delivery, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(delivery);
@@ -52,13 +54,16 @@ public sealed partial class TelnyxTelephonySender(
         {
             throw;
         }
-        catch (Exception ex) when (ex is BrokenCircuitException or TimeoutRejectedException or HttpRequestException or OperationCanceledException)
+        catch (Exception ex)
         {
+            // Any other failure (an exception reading an answer, say) may come after Telnyx took the message, like a broken
+            // connection: it is reported as possibly sent, never as a 500 that would release the user's Idempotency-Key.
             var reason = ex switch
             {
                 BrokenCircuitException => "circuit open",
                 TimeoutRejectedException or OperationCanceledException => "timed out",
-                _ => "connection failed",
+                HttpRequestException => "connection failed",
+                _ => $"failed ({ex.GetType().Name})",
             };
             // Only a circuit that was open or a connection never made proves nothing went out; after a timeout or a
             // connection that broke once the request was written, Telnyx may have taken the message.

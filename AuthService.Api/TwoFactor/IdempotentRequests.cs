@@ -33,14 +33,26 @@ public sealed class IdempotentRequests(NpgsqlDataSource dataSource, TimeProvider
     public static byte[] Fingerprint(params string?[] parts) =>
         SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', parts.Select(p => p ?? "-"))));
 
-    /// <summary>How much of its claim's lease a keyed request must have left to start a send: the longest send
-    /// (<see cref="TelephonyServiceCollectionExtensions.MaxTotalTimeout"/>) and 10 s to store its code. With less, the claim could
-    /// lapse while the message is on its way and a retry with the key send a second one.</summary>
-    public static readonly TimeSpan SendAndStore = TelephonyServiceCollectionExtensions.MaxTotalTimeout + TimeSpan.FromSeconds(10);
+    /// <summary>What a keyed request reserves of its claim's lease, beyond its longest send, to store the code it sent (a
+    /// budget for a few statements, not a bound: each may take the command timeout). A send starts only while the longest send
+    /// and this are left (<see cref="MaySendBy"/>); with less, the claim could lapse while the message is on its way and a
+    /// retry with the key send a second one.</summary>
+    public static readonly TimeSpan StoreBudget = TimeSpan.FromSeconds(10);
+
+    /// <summary>Whether a send that may take <paramref name="longestSend"/> may start at <paramref name="now"/> for a request
+    /// whose claim lapses at <paramref name="claimLapsesAt"/> (always, without a key).</summary>
+    public static bool MaySendBy(DateTimeOffset? claimLapsesAt, DateTimeOffset now, TimeSpan longestSend) =>
+        claimLapsesAt is not { } lapses || lapses - now >= longestSend + StoreBudget;
+
+    /// <summary>The Retry-After of a key in use: its lease left, from 1 s to 5 s (the first request usually ends within a
+    /// second or two; a claim kept after a failed record lasts up to the whole lease, asked again every 5 s).</summary>
+    private static int InUseRetryAfter(DateTime? claimedAt, DateTimeOffset now) => claimedAt is { } holder
+        ? (int)Math.Clamp(Math.Ceiling((new DateTimeOffset(DateTime.SpecifyKind(holder, DateTimeKind.Utc)) + IdempotencyStore.Lease - now).TotalSeconds), 1, 5)
+        : 1; // the claim was gone by the time it was read: the key is (nearly) free
 
     /// <summary>Runs <paramref name="useCase"/> once per (user, key); without a key, simply runs it. <paramref name="fingerprint"/>
     /// identifies the request (<see cref="Fingerprint"/>). The use case is given the time its claim lapses (null without a key):
-    /// it starts no send with less than <see cref="SendAndStore"/> left.</summary>
+    /// it starts no send that could outlast it (<see cref="MaySendBy"/>).</summary>
     public async Task<Result<T>> RunAsync<T>(string userId, string? key, byte[] fingerprint, Func<DateTimeOffset?, Task<Result<T>>> useCase,
         CancellationToken cancellationToken)
     {
@@ -60,8 +72,7 @@ public sealed class IdempotentRequests(NpgsqlDataSource dataSource, TimeProvider
 
             if (replay is { Status: null })
             {
-                var lapses = replay.ClaimedAt is { } holder ? Timestamps.Utc(holder) + IdempotencyStore.Lease : claimedAt + IdempotencyStore.Lease;
-                return Problems.IdempotencyInProgress((int)Math.Ceiling((lapses - claimedAt).TotalSeconds));
+                return Problems.IdempotencyInProgress(InUseRetryAfter(replay.ClaimedAt, claimedAt));
             }
 
             if (replay is { Response: { } stored })

@@ -66,12 +66,13 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
         }
 
         // A keyed request that got here so late that its claim could lapse during the send sends nothing (a retry could send
-        // another): the reservation is given back and the key released (IdempotentRequests.SendAndStore).
-        if (send.ClaimLapsesAt is { } lapses && lapses - time.GetUtcNow() < IdempotentRequests.SendAndStore)
+        // another): the reservation is given back and the key released (IdempotentRequests.MaySendBy).
+        if (!IdempotentRequests.MaySendBy(send.ClaimLapsesAt, time.GetUtcNow(), deliveries.LongestSend))
         {
             await deliveries.GiveBackAsync(reserved.Value);
-            logger.LogWarning("Did not send a {Channel} code to {MaskedPhone}: the request's Idempotency-Key claim lapses in {Left}", channel,
-                masked, lapses - time.GetUtcNow());
+            logger.LogWarning("Did not send a {Channel} code to {MaskedPhone}: the request's Idempotency-Key claim lapses at {LapsesAt}, too soon for a send",
+                channel, masked, send.ClaimLapsesAt);
+            ServiceMetrics.Deliveries.WithLabels(channel, "too_late").Inc();
             return Problems.TooLateToSend;
         }
 

@@ -169,6 +169,9 @@ public sealed partial class PhoneDeliveries(
         await DeliveryLedger.RefundAsync(connection, deliveryId);
     }
 
+    /// <summary>The longest the provider's send can take, retries included.</summary>
+    public TimeSpan LongestSend => telephony.LongestSend;
+
     /// <summary>Calls the provider once (its pipeline retries only where nothing can have been sent).</summary>
     public Task<DeliveryReceipt> SendAsync(CodeDelivery delivery, CancellationToken cancellationToken) =>
         telephony.SendCodeAsync(delivery, cancellationToken);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AuthService.Api.Telephony;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using WireMock.ResponseBuilders;
 using WireMock.Settings;
@@ -262,6 +263,32 @@ public class TelnyxResilienceTests
 
         var ex = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => send.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.That(ex!.MayHaveBeenDelivered, Is.True);
+    }
+
+    /// <summary>Any other failure once the request may have left (here a handler inside the pipeline throwing) is a send that
+    /// may have gone out, not a 500: a 500 would release the user's Idempotency-Key and let a retry send again.</summary>
+    [Test]
+    public async Task An_unexpected_failure_in_the_exchange_may_have_sent()
+    {
+        _harness = TelephonyHarness.Start(services: services => services
+            .AddHttpClient(TelephonyServiceCollectionExtensions.TelnyxClientName)
+            .AddHttpMessageHandler(() => new ThrowingAfterSend()));
+        _harness.Respond(_harness.MessagesPath, TelephonyHarness.MessageAccepted());
+
+        var ex = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => _harness.SendAsync(TelephonyHarness.Sms()));
+
+        Assert.That(ex!.MayHaveBeenDelivered, Is.True);
+        Assert.That(ex.InnerException, Is.InstanceOf<InvalidOperationException>());
+        Assert.That(_harness.Requests(_harness.MessagesPath), Has.Count.EqualTo(1), "not resent");
+    }
+
+    private sealed class ThrowingAfterSend : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            using var response = await base.SendAsync(request, cancellationToken);
+            throw new InvalidOperationException("an unexpected failure after the answer arrived");
+        }
     }
 
     /// <summary>Telnyx's API never redirects. Followed, a redirect turned the POST into a GET elsewhere and reported that

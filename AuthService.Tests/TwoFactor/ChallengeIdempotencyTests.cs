@@ -113,16 +113,17 @@ public class ChallengeIdempotencyTests : AppFixture
 
         var inProgress = await ChallengeAsync(userId, "orphan");
         await ProblemAssert.IsProblemAsync(inProgress, HttpStatusCode.Conflict, "idempotency_key_in_use");
-        Assert.That(inProgress.Headers.RetryAfter?.Delta, Is.EqualTo(TimeSpan.FromSeconds(30)), "the claim's lease has 30 s left");
+        Assert.That(inProgress.Headers.RetryAfter?.Delta, Is.EqualTo(TimeSpan.FromSeconds(5)), "30 s of lease left: asked again in 5 s at most");
         App.Time.Advance(TimeSpan.FromSeconds(30));
         Assert.That((await ChallengeAsync(userId, "orphan")).StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the lease lapsed");
     }
 
     /// <summary>A keyed challenge starts no send that could outlast its claim: had the reservation waited (here on a lock the
-    /// test holds) until less than <see cref="IdempotentRequests.SendAndStore"/> of the 60 s lease was left, a retry could claim
-    /// the key during the send and send a second code. It sends nothing, gives its reservation back and releases the key.</summary>
-    [TestCase(24, true)]
-    [TestCase(26, false)]
+    /// test holds) until less than the longest send (the stand-in's TotalTimeout, 3 s) and <see cref="IdempotentRequests.StoreBudget"/>
+    /// (10 s) of the 60 s lease was left, a retry could claim the key during the send and send a second code. It sends nothing,
+    /// gives its reservation back and releases the key.</summary>
+    [TestCase(46, true)]
+    [TestCase(48, false)]
     public async Task A_challenge_starts_no_send_its_idempotency_claim_could_not_outlast(int secondsBeforeTheSend, bool sends)
     {
         var (userId, phone) = await EnablePhoneAsync();
