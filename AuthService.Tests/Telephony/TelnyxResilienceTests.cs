@@ -85,7 +85,13 @@ public class TelnyxResilienceTests
         await _harness.Logs.WaitForAsync(e => e.Message.Contains("failed before anything was sent", StringComparison.Ordinal));
         Assert.That(telnyx.Requests, Is.Empty);
         telnyx.Listen();
-        time.Advance(TimeSpan.FromSeconds(1));
+        // Polly logs the retry just before it starts the backoff's timer on the fake clock: move the clock in steps until
+        // the retry reaches the stand-in (one step of 1 s could come before the timer and never fire it).
+        for (var step = 0; step < 40 && telnyx.Requests.Count == 0; step++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(20));
+            await Task.Delay(25); // polling a real server's state, not driving the service's clock
+        }
 
         var receipt = await send.WaitAsync(TimeSpan.FromSeconds(10));
 
