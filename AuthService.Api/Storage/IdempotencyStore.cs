@@ -16,7 +16,7 @@ public static class IdempotencyStore
     private static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
 
     /// <summary>How long an unanswered claim blocks retries: short enough that a stuck key costs a retrying client a minute, not
-    /// a day. A keyed challenge starts no send it could not finish within it (<c>IdempotentRequests.SendAndStore</c>), and a
+    /// a day. A keyed challenge starts no send it could not finish within it (<c>IdempotentRequests.MaySendBy</c>), and a
     /// request that outlives it anyway cannot complete a later claim (<see cref="CompleteAsync"/>).</summary>
     public static readonly TimeSpan Lease = TimeSpan.FromSeconds(60);
 

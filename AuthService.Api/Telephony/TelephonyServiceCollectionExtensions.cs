@@ -110,7 +110,8 @@ public static class TelephonyServiceCollectionExtensions
                 client.BaseAddress = new Uri(options.BaseUrl.TrimEnd('/') + "/");
                 client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.ApiKey);
                 client.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-                // The pipeline and the sender's deadline own every timeout; HttpClient's own 100 s one would only race them.
+                // The pipeline owns every timeout, the answer's body included (TelnyxAnswerBuffer); HttpClient's own 100 s one would
+                // only race it.
                 client.Timeout = Timeout.InfiniteTimeSpan;
                 // Telnyx answers a few hundred bytes; a proxy's page of megabytes is not read into memory (TelnyxAnswerBuffer
                 // drops such a body inside the pipeline; this bounds HttpClient's own read as well).
