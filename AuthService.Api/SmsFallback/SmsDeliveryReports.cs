@@ -62,25 +62,41 @@ public sealed class SmsDeliveryReports(NpgsqlDataSource dataSource, TelnyxSignat
         var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var reported = await SmsDeliveryStore.ReportAsync(connection, transaction, messageId, failed is not null, now);
+        await SmsDeliveryStore.LockAsync(connection, transaction, messageId);
+        var reported = await ApplyAsync(connection, transaction, messageId, failed, now);
         if (reported is not { } report)
         {
+            // A failure reported before the send's transaction remembered its SMS is kept; that transaction applies it.
+            var early = failed is not null && await SmsDeliveryStore.KeepEarlyAsync(connection, transaction, messageId, failed, now);
             await transaction.CommitAsync(cancellationToken);
-            logger.LogInformation("Telnyx report for message {MessageId} ignored: not an SMS sent under the fallback, or already reported", messageId);
+            logger.LogInformation(early
+                ? "Telnyx reported message {MessageId} failed before its send was recorded; kept for it"
+                : "Telnyx report for message {MessageId} ignored: not an SMS sent under the fallback, or already reported", messageId);
             return new SmsReportOutcome("ignored", false);
-        }
-
-        if (failed is not null)
-        {
-            EventProfile.Current = report.Row.Profile; // the profile the SMS was sent under, in the audit and the webhook event
-            await AuditLog.AppendAsync(connection, transaction, report.Row.UserId,
-                new AuditEvent.SmsFailed(report.Row.Purpose, failed, messageId, report.Offered ? "call" : null), now, null);
         }
 
         await transaction.CommitAsync(cancellationToken);
         logger.LogInformation("Telnyx reported message {MessageId} {Status}; call offered: {Offered}", messageId, failed ?? "finalized",
             report.Offered);
         return new SmsReportOutcome(failed is null ? "finalized" : "failed", report.Offered);
+    }
+
+    /// <summary>Applies a report to the SMS remembered by <paramref name="messageId"/>, once (<see cref="SmsDeliveryStore.ReportAsync"/>),
+    /// and audits a failure (<paramref name="failedStatus"/> not null) with the call it offered; null when no SMS is
+    /// remembered by that id or it was reported already. Also run by the send's transaction for a failure reported before it
+    /// (<see cref="SmsDeliveryStore.RememberAsync"/>).</summary>
+    public static async Task<(SmsDeliveryRow Row, bool Offered)?> ApplyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        string messageId, string? failedStatus, DateTimeOffset now)
+    {
+        var reported = await SmsDeliveryStore.ReportAsync(connection, transaction, messageId, failedStatus is not null, now);
+        if (reported is { } report && failedStatus is not null)
+        {
+            EventProfile.Current = report.Row.Profile; // the profile the SMS was sent under, in the audit and the webhook event
+            await AuditLog.AppendAsync(connection, transaction, report.Row.UserId,
+                new AuditEvent.SmsFailed(report.Row.Purpose, failedStatus, messageId, report.Offered ? "call" : null), now, null);
+        }
+
+        return reported;
     }
 
     private static string? Text(JsonElement element, string name) =>

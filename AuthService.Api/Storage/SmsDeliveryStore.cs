@@ -13,14 +13,34 @@ public sealed record SmsFallbackRow(string Purpose, DateTime OfferedAt, DateTime
 /// sent, then told once whether they failed.</summary>
 public static class SmsDeliveryStore
 {
-    /// <summary>Remembers a code SMS by its Telnyx message id, in the transaction that stores the code.</summary>
-    public static Task RememberAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string messageId, string userId, string purpose,
-        Guid codeId, string profile, DateTimeOffset now) =>
-        connection.ExecuteAsync("""
-            insert into sms_deliveries (message_id, user_id, purpose, code_id, profile, created_at)
-            values (@messageId, @userId, @purpose, @codeId, @profile, @now)
-            on conflict (message_id) do nothing
+    /// <summary>Remembers a code SMS by its Telnyx message id, in the transaction that stores the code; returns the status of a
+    /// failure report that arrived before it (<see cref="KeepEarlyAsync"/>), taken out to be applied now, or null.</summary>
+    public static async Task<string?> RememberAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string messageId, string userId,
+        string purpose, Guid codeId, string profile, DateTimeOffset now)
+    {
+        await LockAsync(connection, transaction, messageId);
+        return await connection.QuerySingleOrDefaultAsync<string?>("""
+            with remembered as (
+                insert into sms_deliveries (message_id, user_id, purpose, code_id, profile, created_at)
+                values (@messageId, @userId, @purpose, @codeId, @profile, @now)
+                on conflict (message_id) do nothing)
+            delete from sms_early_reports where message_id = @messageId returning status
             """, new { messageId, userId, purpose, codeId, profile, now }, transaction);
+    }
+
+    /// <summary>The lock a report and the send it reports on both take on the message id, so that one sees the other.</summary>
+    public static Task LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string messageId) =>
+        connection.ExecuteAsync("select pg_advisory_xact_lock(hashtextextended(@key, 0))", new { key = "sms-report:" + messageId }, transaction);
+
+    /// <summary>Keeps a failure report for a message id no SMS is remembered by (yet), under <see cref="LockAsync"/>: true when it
+    /// was kept, false when the id is remembered (the report was already applied, or said nothing to apply).</summary>
+    public static async Task<bool> KeepEarlyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string messageId, string status,
+        DateTimeOffset now) =>
+        await connection.ExecuteAsync("""
+            insert into sms_early_reports (message_id, status, received_at)
+            select @messageId, @status, @now where not exists (select 1 from sms_deliveries where message_id = @messageId)
+            on conflict (message_id) do nothing
+            """, new { messageId, status, now }, transaction) == 1;
 
     /// <summary>Records the final status of a sent SMS, once: null when the id is unknown or its status was already reported
     /// (a replayed or duplicated report). A failure sets <c>offered_at</c> when the code it carried is still live: the

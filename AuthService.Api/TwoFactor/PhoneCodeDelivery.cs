@@ -168,7 +168,12 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
                     && receipt.ProviderMessageId is { } messageId)
                 {
                     // DESIGN §9.5: Telnyx's report on this message id may offer a call (SmsFallback/SmsDeliveryReports)
-                    await SmsDeliveryStore.RememberAsync(connection, transaction, messageId, send.UserId, send.Purpose, send.CodeId, profile.Name, now);
+                    if (await SmsDeliveryStore.RememberAsync(connection, transaction, messageId, send.UserId, send.Purpose, send.CodeId, profile.Name, now)
+                        is { } reportedEarly)
+                    {
+                        // Telnyx reported the SMS failed before this transaction remembered it: the report is applied now.
+                        await SmsFallback.SmsDeliveryReports.ApplyAsync(connection, transaction, messageId, reportedEarly, now);
+                    }
                 }
             }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using AuthService.Tests.Infrastructure;
 
 namespace AuthService.Tests.SmsFallback;
 
@@ -157,6 +158,39 @@ public class SmsThenCallTests : AppFixture
         var call = await acme.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/challenge", new { channel = "call" });
         await ProblemAssert.IsProblemAsync(call, HttpStatusCode.TooManyRequests, "daily_limit_exceeded");
         Assert.That(Telnyx.DeliveriesTo(user.Phone).Select(d => d.Channel), Has.No.Member("call"), "no call placed");
+    }
+
+    /// <summary>Telnyx can report a failure before the send's transaction has remembered the SMS: here the store waits on the
+    /// user's lock, which the test holds, while the report arrives. The report used to be dropped (no SMS by that id yet); it
+    /// is kept, and applied when the SMS is remembered, so the call is offered all the same, once.</summary>
+    [Test]
+    public async Task A_failure_reported_before_the_send_was_recorded_still_offers_a_call()
+    {
+        using var acme = await KeyAsync("acme");
+        var user = await Flows.EnablePhoneAsync(acme, Telnyx, "early");
+        Task<HttpResponseMessage> challenge;
+        await using (var holder = await OpenAsync())
+        {
+            await using var transaction = await holder.BeginTransactionAsync();
+            await Api.Storage.AttemptLedger.LockUserAsync(holder, transaction, user.UserId);
+            challenge = acme.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/challenge", new { channel = "sms" });
+            await LockWaits.UntilSessionsWaitAsync(App.ConnectionString, 1); // the SMS is at Telnyx, its code not yet stored
+            var messageId = TelnyxReports.LastMessageIdTo(Telnyx, user.Phone);
+            Assert.That(await ReportAsync(messageId, "sending_failed"), Is.EqualTo(HttpStatusCode.NoContent));
+            Assert.That(await ReportAsync(messageId, "sending_failed"), Is.EqualTo(HttpStatusCode.NoContent), "Telnyx's retry of it");
+            await transaction.CommitAsync();
+        }
+
+        var sent = await challenge;
+        Assert.That(sent.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await sent.Content.ReadAsStringAsync());
+        var fallback = (await StatusAsync(acme, user.UserId)).GetProperty("fallback");
+        Assert.That(fallback.GetProperty("channel").GetString(), Is.EqualTo("call"));
+        Assert.That(fallback.GetProperty("purpose").GetString(), Is.EqualTo("login"));
+        var audit = (await SmsFailedEventsAsync(user.UserId)).Single().GetProperty("details");
+        Assert.That(audit.GetProperty("fallbackOffered").GetString(), Is.EqualTo("call"));
+        Assert.That(audit.GetProperty("status").GetString(), Is.EqualTo("sending_failed"));
+        Assert.That(await ReportAsync(TelnyxReports.LastMessageIdTo(Telnyx, user.Phone), "sending_failed"), Is.EqualTo(HttpStatusCode.NoContent));
+        Assert.That(await SmsFailedEventsAsync(user.UserId), Has.Count.EqualTo(1), "a later copy of the report changes nothing");
     }
 
     [Test]
