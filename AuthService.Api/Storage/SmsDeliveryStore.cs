@@ -30,7 +30,7 @@ public static class SmsDeliveryStore
 
     /// <summary>The lock a report and the send it reports on both take on the message id, so that one sees the other.</summary>
     public static Task LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string messageId) =>
-        connection.ExecuteAsync("select pg_advisory_xact_lock(hashtextextended(@key, 0))", new { key = "sms-report:" + messageId }, transaction);
+        DeliveryLedger.LockAsync(connection, transaction, "sms-report", messageId);
 
     /// <summary>Keeps a failure report for a message id no SMS is remembered by (yet), under <see cref="LockAsync"/>: true when it
     /// was kept, false when the id is remembered (the report was already applied, or said nothing to apply).</summary>

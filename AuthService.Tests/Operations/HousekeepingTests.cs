@@ -32,6 +32,16 @@ public class HousekeepingTests
         var housekeeping = app.Services.GetRequiredService<Housekeeping>();
         const string deliveries = "select count(*) from deliveries where user_id = @u";
         const string failures = "select count(*) from verification_failures where user_id = @u";
+        const string earlyReports = "select count(*) from sms_early_reports where message_id = @u";
+        await using (var connection = new NpgsqlConnection(app.ConnectionString))
+        {
+            // A failure report for a message no send ever remembered (not this service's): only pruned.
+            await connection.OpenAsync();
+            await using var early = new NpgsqlCommand("insert into sms_early_reports values (@u, 'sending_failed', @now)", connection);
+            early.Parameters.AddWithValue("u", userId);
+            early.Parameters.AddWithValue("now", app.Time.GetUtcNow());
+            await early.ExecuteNonQueryAsync();
+        }
 
         // Advancing the fake clock also fires the service's own 10-minute timer, so the test checks rows, not who pruned them.
         app.Time.Advance(TimeSpan.FromDays(1));
@@ -40,11 +50,13 @@ public class HousekeepingTests
         Assert.That(await CountAsync(app.ConnectionString, "select count(*) from phone_codes where user_id = @u", userId), Is.Zero);
         Assert.That(await CountAsync(app.ConnectionString, deliveries, userId), Is.EqualTo(1), "still inside the 2-day keep");
         Assert.That(await CountAsync(app.ConnectionString, failures, userId), Is.EqualTo(1));
+        Assert.That(await CountAsync(app.ConnectionString, earlyReports, userId), Is.EqualTo(1));
 
         app.Time.Advance(TimeSpan.FromDays(1) + TimeSpan.FromSeconds(1));
         await housekeeping.PruneAsync(default);
         Assert.That(await CountAsync(app.ConnectionString, deliveries, userId), Is.Zero);
         Assert.That(await CountAsync(app.ConnectionString, failures, userId), Is.Zero);
+        Assert.That(await CountAsync(app.ConnectionString, earlyReports, userId), Is.Zero);
         Assert.That(await CountAsync(app.ConnectionString, "select count(*) from audit_events where user_id = @u", userId), Is.GreaterThan(0),
             "the audit trail is never pruned");
     }

@@ -191,6 +191,10 @@ public class SmsThenCallTests : AppFixture
         Assert.That(audit.GetProperty("status").GetString(), Is.EqualTo("sending_failed"));
         Assert.That(await ReportAsync(TelnyxReports.LastMessageIdTo(Telnyx, user.Phone), "sending_failed"), Is.EqualTo(HttpStatusCode.NoContent));
         Assert.That(await SmsFailedEventsAsync(user.UserId), Has.Count.EqualTo(1), "a later copy of the report changes nothing");
+        await using var connection = await OpenAsync();
+        await using var kept = new Npgsql.NpgsqlCommand("select count(*) from sms_early_reports where message_id = @id", connection);
+        kept.Parameters.AddWithValue("id", TelnyxReports.LastMessageIdTo(Telnyx, user.Phone));
+        Assert.That(await kept.ExecuteScalarAsync(), Is.Zero, "the early report was taken out when applied, and the later copy not kept");
     }
 
     [Test]
