@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Npgsql;
 using AuthService.Tests.Infrastructure;
 
 namespace AuthService.Tests.Infrastructure;
@@ -104,16 +105,24 @@ public sealed class OwnCluster : IDisposable
     public OwnCluster(string name, int port)
     {
         _name = name;
-        _port = port;
         Run("destroy", name); // a fresh cluster every run, whatever an earlier run left behind
         ServerConnectionString = Run("start", name, port.ToString()).Trim();
+        // pg.sh moves on to the next port when the one asked for is taken: restarts must come back where the service
+        // under test was told to connect, not to the port first asked for.
+        _port = new NpgsqlConnectionStringBuilder(ServerConnectionString).Port;
     }
 
     public string ServerConnectionString { get; }
 
     public void Stop() => Run("stop", _name);
 
-    public void Start() => Run("start", _name, _port.ToString());
+    /// <summary>Starts the stopped cluster again on its port. pg.sh would move a taken port on; that would leave the service
+    /// pointing at nothing, so it fails here, where the cause is plain.</summary>
+    public void Start()
+    {
+        var again = Run("start", _name, _port.ToString()).Trim();
+        Assert.That(again, Is.EqualTo(ServerConnectionString), $"cluster {_name} came back on another port: port {_port} was taken while it was stopped");
+    }
 
     public void Dispose() => Run("destroy", _name);
 

@@ -153,10 +153,51 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         _process.Dispose();
     }
 
+    private static int _portOffset = -1;
+
+    /// <summary>A loopback port free now, for a server that binds it a moment later. It is taken outside the kernel's
+    /// ephemeral range (<c>/proc/sys/net/ipv4/ip_local_port_range</c>) when there is room: a port the kernel handed out
+    /// and took back (binding port 0) can be handed to any client's next connection before the server binds it, and the
+    /// server then fails to start. Ports outside that range are only ever bound by name. Each call moves on to the next
+    /// port, so two servers started together never get the same one.</summary>
     public static int FreePort()
     {
+        var (first, last) = PortsOutsideEphemeralRange();
+        var count = last - first + 1;
+        Interlocked.CompareExchange(ref _portOffset, Random.Shared.Next(count), -1); // each process starts somewhere else
+        for (var tries = 0; first > 0 && tries < count; tries++)
+        {
+            var port = first + (int)((uint)Interlocked.Increment(ref _portOffset) % (uint)count);
+            try
+            {
+                using var probe = new TcpListener(IPAddress.Loopback, port);
+                probe.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // bound by someone else: the next one
+            }
+        }
+
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>The ports above the ephemeral range, or below it down to 30000 when it reaches the top; (0, 0) when neither
+    /// holds 1,000 ports or the range cannot be read (then <see cref="FreePort"/> lets the kernel choose).</summary>
+    private static (int First, int Last) PortsOutsideEphemeralRange()
+    {
+        try
+        {
+            var range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+            var (low, high) = (int.Parse(range[0]), int.Parse(range[1]));
+            return 65535 - high >= 1000 ? (high + 1, 65535) : low - 30000 >= 1000 ? (30000, low - 1) : (0, 0);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return (0, 0);
+        }
     }
 }
