@@ -62,13 +62,27 @@ public class HealthTests
             await AssertInStepAsync();
         }
 
+        // The fake clock stands still while the database's runs on: a check that a loaded machine holds up for more than a
+        // second after the clock was set is no longer in step by construction, so it is set again (at most twice).
         async Task AssertInStepAsync()
         {
-            app.Time.SetUtcNow(await DatabaseNowAsync(app.ConnectionString));
-            var ready = await client.GetAsync("/health/ready");
-            Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.OK), await ready.Content.ReadAsStringAsync());
-            Assert.That(await ready.Content.ReadAsStringAsync(), Is.EqualTo("Healthy"));
-            Assert.That(await SkewMetricAsync(client), Is.EqualTo(0).Within(1.0));
+            for (var attempt = 1; ; attempt++)
+            {
+                var elapsed = System.Diagnostics.Stopwatch.StartNew();
+                app.Time.SetUtcNow(await DatabaseNowAsync(app.ConnectionString));
+                var ready = await client.GetAsync("/health/ready");
+                var body = await ready.Content.ReadAsStringAsync();
+                var skew = await SkewMetricAsync(client);
+                if (attempt < 3 && elapsed.Elapsed > TimeSpan.FromSeconds(1) && (ready.StatusCode != HttpStatusCode.OK || Math.Abs(skew) >= 1.0))
+                {
+                    continue;
+                }
+
+                Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.OK), body);
+                Assert.That(body, Is.EqualTo("Healthy"));
+                Assert.That(skew, Is.EqualTo(0).Within(1.0));
+                return;
+            }
         }
 
         async Task AssertOffAsync()

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -46,8 +47,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
     private volatile int _status = 204;
     private volatile TaskCompletionSource? _hang;
     private TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly StrongBox<int> _connections;
 
-    private WebhookReceiver(WebApplication app) => _app = app;
+    private WebhookReceiver(WebApplication app, StrongBox<int> connections) => (_app, _connections) = (app, connections);
 
     public string Url { get; private set; } = "";
 
@@ -60,14 +62,46 @@ public sealed class WebhookReceiver : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        var connections = new StrongBox<int>();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, listen => listen.Use(next => async connection =>
+        {
+            // Counted until Kestrel is done with the connection, the handling of its requests included.
+            Interlocked.Increment(ref connections.Value);
+            try
+            {
+                await next(connection);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref connections.Value);
+            }
+        })));
         var app = builder.Build();
-        var receiver = new WebhookReceiver(app);
+        var receiver = new WebhookReceiver(app, connections);
         app.MapPost("/hooks", receiver.HandleAsync);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         receiver.Url = address.Replace("[::]", "127.0.0.1") + "/hooks";
         return receiver;
+    }
+
+    /// <summary>Waits until no connection is open: every request that reached this receiver has been recorded or given up,
+    /// e.g. after its sender was killed (a request whose bytes were in flight at the kill is still read and recorded).
+    /// False when connections are still open after <paramref name="timeout"/>.</summary>
+    public async Task<bool> NoConnectionsAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (Volatile.Read(ref _connections.Value) > 0)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(20);
+        }
+
+        return true;
     }
 
     /// <summary>Answer every request with this status (204 = up, 503 = down).</summary>
