@@ -43,7 +43,7 @@ public class HousekeepingTests
             await early.ExecuteNonQueryAsync();
         }
 
-        // Advancing the fake clock also fires the service's own 10-minute timer, so the test checks rows, not who pruned them.
+        // AuthApp turns the service's own timer off (Database:Housekeeping): only these PruneAsync calls prune.
         app.Time.Advance(TimeSpan.FromDays(1));
         await housekeeping.PruneAsync(default);
         Assert.That(await CountAsync(app.ConnectionString, "select count(*) from pending_factors where user_id = @u", userId), Is.Zero);

@@ -25,3 +25,25 @@ internal sealed class HeadersProbe
         }
     }
 }
+
+/// <summary>Counts the attempts the Telnyx client starts: a handler inside the sender's pipeline (<see cref="AddTo"/> after
+/// <c>AddTelephony</c>) sees each attempt as it begins, before its request is written, so a test that drives the pipeline's
+/// clock can stop once a retry has started and leave that attempt's timeout alone.</summary>
+internal sealed class AttemptProbe
+{
+    private int _started;
+
+    public int Started => Volatile.Read(ref _started);
+
+    public void AddTo(IServiceCollection services) =>
+        services.AddHttpClient(TelephonyServiceCollectionExtensions.TelnyxClientName).AddHttpMessageHandler(() => new Handler(this));
+
+    private sealed class Handler(AttemptProbe probe) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref probe._started);
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+}

@@ -17,6 +17,9 @@ public class ProviderFaultTests
     private static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan TotalTimeout = TimeSpan.FromSeconds(3);
 
+    // Long enough that both waves meet the open breaker on a loaded machine (a half-open trial would reach Telnyx).
+    private static readonly TimeSpan BreakDuration = TimeSpan.FromSeconds(6);
+
     private TelnyxStandIn _telnyx = null!;
     private ServiceProcess _service = null!;
 
@@ -33,8 +36,7 @@ public class ProviderFaultTests
             ["Telephony__Telnyx__Resilience__CircuitMinimumThroughput"] = "5",
             ["Telephony__Telnyx__Resilience__CircuitFailureRatio"] = "0.5",
             ["Telephony__Telnyx__Resilience__CircuitSamplingDuration"] = "00:00:30",
-            // Long enough that both waves meet the open breaker on a loaded machine (a half-open trial would reach Telnyx).
-            ["Telephony__Telnyx__Resilience__CircuitBreakDuration"] = "00:00:06",
+            ["Telephony__Telnyx__Resilience__CircuitBreakDuration"] = BreakDuration.ToString(),
         }));
     }
 
@@ -56,15 +58,16 @@ public class ProviderFaultTests
             var userId = AuthApp.NewUserId("fault");
             var phone = PhoneFactorTests.NewPhone();
             var enroll = await client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = phone, channel = "sms" });
-            for (var retry = 0; retry < 5 && enroll.StatusCode is HttpStatusCode.ServiceUnavailable or HttpStatusCode.BadGateway; retry++)
+            var giveUp = DateTime.UtcNow.AddSeconds(40);
+            while (enroll.StatusCode is HttpStatusCode.ServiceUnavailable or HttpStatusCode.BadGateway && DateTime.UtcNow < giveUp)
             {
                 // A cold process (or 2 busy shared cores) can spend the 1 s attempt timeout on a send: 502 outcome unknown; a few of
-                // those open the breaker (503) for its 2 s. Enrolling again replaces the pending code. (Under six busy loops on the
-                // two cores, two tries were not enough.)
+                // those open the breaker (503) for its break duration. Enrolling again replaces the pending code. Tried until a
+                // deadline, not a number of times: a trial that times out again opens the breaker for another break.
                 failedSends = true;
                 if (enroll.StatusCode == HttpStatusCode.ServiceUnavailable)
                 {
-                    await Task.Delay(TimeSpan.FromSeconds(2));
+                    await Task.Delay(BreakDuration + TimeSpan.FromMilliseconds(200));
                 }
 
                 enroll = await client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = phone, channel = "sms" });
@@ -78,7 +81,7 @@ public class ProviderFaultTests
 
         if (failedSends)
         {
-            await Task.Delay(TimeSpan.FromSeconds(2)); // the breaker those failures may have opened lets a trial through again
+            await Task.Delay(BreakDuration + TimeSpan.FromMilliseconds(200)); // the breaker those failures may have opened lets a trial through again
         }
 
         return users;
@@ -139,7 +142,7 @@ public class ProviderFaultTests
     {
         _telnyx.Succeed(); // also clears the stand-in's log, but a slow answer to an earlier send can still be logged after this
         var recoveryStart = DateTime.UtcNow;
-        await Task.Delay(TimeSpan.FromSeconds(6.2)); // the break duration
+        await Task.Delay(BreakDuration + TimeSpan.FromMilliseconds(200)); // the break duration
         using var client = _service.Client(Instances.AdminKey);
         // One probe closes the half-open breaker.
         var probe = await client.PostAsJsonAsync($"/v1/users/{users[0].UserId}/two-factor/challenge", new { channel = "sms" });
@@ -188,11 +191,14 @@ public class ProviderFaultTests
 
         var started = DateTime.UtcNow;
         var first = await ChallengeAllAsync(users);
+        // Every send of wave 1 reached the stand-in before its challenge answered, so before now.
+        var firstEnded = DateTime.UtcNow;
         Report("slow wave 1", first);
         var second = await ChallengeAllAsync(users);
         Report("slow wave 2", second);
-        // WireMock logs a request when its (delayed) answer is written: wait for the late answers of wave 1.
-        if (started.AddSeconds(4.5) - DateTime.UtcNow is { Ticks: > 0 } rest)
+        // WireMock logs a request when its (delayed) answer is written: wait for the late answers of wave 1, 4 s after the last
+        // of them could have arrived (not after the wave started: under load a send can leave more than 0.5 s after that).
+        if (firstEnded.AddSeconds(4.5) - DateTime.UtcNow is { Ticks: > 0 } rest)
         {
             await Task.Delay(rest);
         }
