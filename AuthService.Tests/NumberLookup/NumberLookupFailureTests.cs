@@ -123,12 +123,12 @@ public class NumberLookupFailureTests : AppFixture
     {
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
         using var server = new ResettingServer(resetFirst: 0, okBody: """{"data":{"carrier":{"type":"mobile"}}}""", stallAfterHeaders: true);
-        var headers = new HeadersProbe();
+        var headers = new AttemptProbe();
         using var telnyx = TelephonyHarness.Start(s => s["Telephony:Telnyx:BaseUrl"] = server.Url + "/v2", time, headers.AddTo);
         var lookup = ActivatorUtilities.CreateInstance<TelnyxNumberLookup>(telnyx.Services, NullLogger<TelnyxNumberLookup>.Instance);
 
         var answer = lookup.LookUpAsync(TelephonyHarness.Phone, CancellationToken.None);
-        await headers.Arrived.WaitAsync(TimeSpan.FromSeconds(10));
+        await headers.HeadersArrived.WaitAsync(TimeSpan.FromSeconds(10));
         time.Advance(TimeSpan.FromSeconds(1)); // the attempt timeout: the body is read inside the pipeline
 
         var failure = await Assert.ThrowsAsync<NumberLookupUnavailableException>(() => answer.WaitAsync(TimeSpan.FromSeconds(10)));

@@ -223,11 +223,11 @@ public class TelnyxResilienceTests
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
         using var telnyx = new ResettingServer(resetFirst: 0, okBody: """{"data":{"id":"stalled-body"}}""", stallAfterHeaders: true);
-        var headers = new HeadersProbe();
+        var headers = new AttemptProbe();
         _harness = TelephonyHarness.Start(s => s["Telephony:Telnyx:BaseUrl"] = telnyx.Url + "/v2", time, headers.AddTo);
 
         var send = _harness.SendAsync(TelephonyHarness.Sms());
-        await headers.Arrived.WaitAsync(TimeSpan.FromSeconds(10));
+        await headers.HeadersArrived.WaitAsync(TimeSpan.FromSeconds(10));
         time.Advance(TimeSpan.FromMilliseconds(999));
         Assert.That(send.IsCompleted, Is.False, "still inside the 1 s attempt timeout");
         time.Advance(TimeSpan.FromMilliseconds(1));
