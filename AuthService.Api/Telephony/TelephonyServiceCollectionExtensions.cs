@@ -183,9 +183,13 @@ public static class TelephonyServiceCollectionExtensions
         }
 
         // Counts connection failures, timeouts, 408, 429 and 5xx (the default predicate), not 4xx
-        // rejections, which say something about one request rather than about Telnyx's health.
+        // rejections, which say something about one request rather than about Telnyx's health. Also an attempt cut by the
+        // total timeout (a retry after a long wait has less time left than an attempt's timeout): unhandled, Polly takes it
+        // for a success, and as the half-open trial it would close the circuit on a Telnyx that just stalled.
         pipeline.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
         {
+            ShouldHandle = args => ValueTask.FromResult(
+                HttpClientResiliencePredicates.IsTransient(args.Outcome) || TelnyxAttempts.CutByTotalTimeout(args.Outcome.Exception)),
             FailureRatio = r.CircuitFailureRatio,
             SamplingDuration = r.CircuitSamplingDuration,
             MinimumThroughput = r.CircuitMinimumThroughput,

@@ -43,7 +43,7 @@ public sealed partial class TelnyxTelephonySender(
             _ => throw new ArgumentOutOfRangeException(nameof(delivery), delivery.Channel, "Unknown delivery channel."),
         };
 
-        var attempts = TelnyxAttempts.Begin();
+        var attempts = TelnyxAttempts.Begin(cancellationToken);
         HttpResponseMessage response;
         try
         {

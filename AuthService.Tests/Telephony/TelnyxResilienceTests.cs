@@ -193,6 +193,99 @@ public class TelnyxResilienceTests
         Assert.That(_harness.Requests(_harness.MessagesPath), Has.Count.EqualTo(6));
     }
 
+    /// <summary>A retry that waited out a long <c>Retry-After</c> has less time left than an attempt's timeout, so a stalled
+    /// Telnyx ends it by the total timeout instead. The breaker used to take that cancellation for a success: as the
+    /// half-open trial it closed the circuit, and the next sends went to a Telnyx that had just failed the trial.</summary>
+    [Test]
+    public async Task A_half_open_trial_cut_by_the_total_timeout_opens_the_circuit_again()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
+        var attempts = new AttemptProbe();
+        _harness = TelephonyHarness.Start(s =>
+        {
+            s["Telephony:Telnyx:Resilience:AttemptTimeout"] = "00:00:02";
+            s["Telephony:Telnyx:Resilience:CircuitMinimumThroughput"] = "2";
+            s["Telephony:Telnyx:Resilience:CircuitBreakDuration"] = "00:00:01";
+        }, time, attempts.AddTo);
+        // SMS: a 429 asking for 4 s (1 s of the 5 s total left for the retry), then a stall, then acceptance.
+        var smsRequests = 0;
+        using var release = new ManualResetEventSlim();
+        _harness.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath(_harness.MessagesPath).UsingPost())
+            .RespondWith(Response.Create().WithCallback(_ => Interlocked.Increment(ref smsRequests) switch
+            {
+                1 => new WireMock.ResponseMessage { StatusCode = 429, Headers = new Dictionary<string, WireMock.Types.WireMockList<string>> { ["Retry-After"] = new("4") } },
+                2 => Stall(release),
+                _ => new WireMock.ResponseMessage { StatusCode = 200 },
+            }));
+        _harness.Respond(_harness.CallsPath, TelephonyHarness.Error(500));
+
+        var stalled = _harness.SendAsync(TelephonyHarness.Sms());
+        await _harness.Logs.WaitForAsync(e => e.Message.Contains("failed before anything was sent", StringComparison.Ordinal));
+        // The 429 and this 500: two failures of two, and the circuit opens for 1 s.
+        var opened = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => _harness.SendAsync(TelephonyHarness.Call()));
+        Assert.That(opened!.Message, Does.Contain("HTTP 500"));
+
+        // Move the clock in small steps until the SMS's retry starts (4 s in): the break is over, so it is the trial. Steps of
+        // 50 ms leave 20 of them for the retry's timer to be set after its log line before the total timeout could fire.
+        var deadline = Stopwatch.StartNew();
+        while (attempts.Started < 3 && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            time.Advance(TimeSpan.FromMilliseconds(50));
+            await Task.Delay(25); // polling the pipeline's state, not driving the service's clock
+        }
+
+        Assert.That(attempts.Started, Is.EqualTo(3), "the SMS's retry started");
+        await WaitUntilAsync(() => Volatile.Read(ref smsRequests) == 2);
+        time.Advance(TimeSpan.FromSeconds(1)); // the total timeout, before the trial's own 2 s
+
+        var cut = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => stalled.WaitAsync(TimeSpan.FromSeconds(10)));
+        release.Set();
+        Assert.That(cut!.MayHaveBeenDelivered, Is.True);
+        Assert.That((cut.InnerException as Polly.Timeout.TimeoutRejectedException)?.Timeout, Is.EqualTo(TimeSpan.FromSeconds(5)),
+            "the total timeout, not the attempt's");
+
+        var next = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => _harness.SendAsync(TelephonyHarness.Sms()));
+        Assert.That(next!.InnerException, Is.InstanceOf<Polly.CircuitBreaker.BrokenCircuitException>(), "the failed trial opened the circuit again");
+        Assert.That(next.MayHaveBeenDelivered, Is.False);
+        Assert.That(Volatile.Read(ref smsRequests), Is.EqualTo(2), "nothing more reached Telnyx");
+    }
+
+    /// <summary>The other side of the rule above: a send its caller gave up on says nothing about Telnyx, so it does not count
+    /// towards opening the circuit.</summary>
+    [Test]
+    public async Task Sends_their_caller_cancelled_do_not_open_the_circuit()
+    {
+        _harness = TelephonyHarness.Start(s => s["Telephony:Telnyx:Resilience:CircuitMinimumThroughput"] = "2");
+        var slow = _harness.RespondSlowly(_harness.CallsPath);
+        _harness.Respond(_harness.MessagesPath, TelephonyHarness.MessageAccepted("still-closed"));
+
+        for (var i = 1; i <= 2; i++)
+        {
+            using var caller = new CancellationTokenSource();
+            var send = _harness.Sender.SendCodeAsync(TelephonyHarness.Call(), caller.Token);
+            await WaitUntilAsync(() => slow.Arrivals == i);
+            await caller.CancelAsync();
+            await Assert.ThrowsAsync<TaskCanceledException>(() => send.WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+
+        var receipt = await _harness.SendAsync(TelephonyHarness.Sms());
+        Assert.That(receipt.ProviderMessageId, Is.EqualTo("still-closed"));
+    }
+
+    private static WireMock.ResponseMessage Stall(ManualResetEventSlim release)
+    {
+        release.Wait(TimeSpan.FromSeconds(10));
+        return new WireMock.ResponseMessage { StatusCode = 503 };
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!condition() && deadline.Elapsed < TimeSpan.FromSeconds(10))
+            await Task.Delay(10); // polling a real server's state
+        Assert.That(condition(), Is.True);
+    }
+
     [Test]
     public async Task Provider_slower_than_the_attempt_timeout_fails_transient_without_retry_on_the_fake_clock()
     {
