@@ -38,6 +38,9 @@ public sealed class DeviceManagement(NpgsqlDataSource dataSource, TimeProvider t
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Under the user's lock, which a login that remembers its browser holds while it stores the device: without it, a
+        // device not yet committed when this delete ran survived the revocation, and its audit row came before this one's.
+        await AttemptLedger.LockUserAsync(connection, transaction, userId);
         var revoked = await DeviceStore.DeleteAllByUserIdAsync(connection, transaction, userId);
         if (revoked > 0)
         {

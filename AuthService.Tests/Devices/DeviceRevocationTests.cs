@@ -1,6 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using AuthService.Api.Storage;
+using Dapper;
+using Npgsql;
 using OtpNet;
 using static AuthService.Tests.Devices.DeviceFlows;
 
@@ -143,6 +146,48 @@ public class DeviceRevocationTests : AppFixture
             AssertNormal(await DecideAsync(Client, user.UserId, token), "after the revocation returned");
             TestContext.Out.WriteLine($"round {round}: {answers.Skip(1).Count(a => a == "trusted")} trusted, {answers.Skip(1).Count(a => a == "verify")} verify");
         }
+    }
+
+    /// <summary>A revoke-all racing a login that remembers its browser: the revocation takes the user's lock, as the login does,
+    /// so it is wholly before or after the login. It did not: a login whose device was not yet committed when revoke-all's
+    /// delete ran kept its device, and the audit read <c>new_device_login</c> then <c>devices_revoked</c>. Here the login reaches
+    /// the user's lock first (a test transaction holds it), so the revocation, queued behind it, must remove its device.</summary>
+    [Test]
+    public async Task A_revoke_all_queued_behind_a_remembering_login_removes_its_device()
+    {
+        var (user, token) = await RememberedAsync();
+        await using var holder = new NpgsqlConnection(App.ConnectionString);
+        await holder.OpenAsync();
+        var hold = await holder.BeginTransactionAsync();
+        await AttemptLedger.LockUserAsync(holder, hold, user.UserId);
+
+        using var loginClient = App.AdminClient();
+        var login = Flows.VerifyAsync(loginClient, user.UserId, new { code = Flows.Code(user.Secret, Now), rememberDevice = new { label = "racing" } });
+        await WaitForLockWaitersAsync(1);
+        using var revokeClient = App.AdminClient();
+        var revoke = revokeClient.PostAsync(Url(user.UserId, "/devices/revoke-all"), null);
+        await WaitForLockWaitersAsync(2);
+        await hold.RollbackAsync();
+
+        var loggedIn = await login;
+        Assert.That(loggedIn.StatusCode, Is.EqualTo(HttpStatusCode.OK), await loggedIn.Content.ReadAsStringAsync());
+        var revoked = await (await revoke).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(revoked.GetProperty("revoked").GetInt32(), Is.EqualTo(2), "the device remembered before and the one the login added");
+        await AssertRevokedAsync(user.UserId, token, "the revocation came after the login that remembered the device");
+    }
+
+    /// <summary>Waits until <paramref name="count"/> requests of this test's database wait on an advisory lock, or 10 s.</summary>
+    private async Task WaitForLockWaitersAsync(int count)
+    {
+        await using var observer = new NpgsqlConnection(App.ConnectionString);
+        var waiting = 0;
+        for (var i = 0; i < 400 && (waiting = await observer.ExecuteScalarAsync<int>(
+                 "select count(*) from pg_locks where locktype = 'advisory' and not granted and database = (select oid from pg_database where datname = current_database())")) < count; i++)
+        {
+            await Task.Delay(25); // waiting for a request to reach the user's lock, not for a clock
+        }
+
+        Assert.That(waiting, Is.EqualTo(count), "requests waiting on the user's lock");
     }
 
     /// <summary>A login that remembers its browser, racing the removal of another factor: the device is stored in the login's own
