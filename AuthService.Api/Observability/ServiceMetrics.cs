@@ -15,7 +15,7 @@ public static class ServiceMetrics
         new CounterConfiguration { LabelNames = ["channel", "outcome"] });
 
     public static readonly Counter LimitHits = Metrics.CreateCounter("authservice_limit_hits_total",
-        "Requests refused by an abuse limit (daily_requests, attempts_per_minute).",
+        "Requests refused by an abuse limit (daily_requests, unconfirmed_number_daily, attempts_per_minute).",
         new CounterConfiguration { LabelNames = ["limit"] });
 
     public static readonly Counter Lockouts = Metrics.CreateCounter("authservice_lockouts_total",

@@ -9,7 +9,7 @@ public static class TelephonyMetrics
     public const string Allowed = "allowed";
     public const string Blocked = "blocked";
 
-    /// <summary>Reasons: <c>ok</c>; <c>number_type</c>, <c>country</c>, <c>non_geographic</c> (destination refused);
+    /// <summary>Reasons: <c>ok</c>; <c>number_type</c>, <c>country</c>, <c>non_geographic</c>, <c>profile_country</c> (destination refused);
     /// <c>user_daily</c>, <c>number_daily</c>, <c>unconfirmed_number_daily</c> (budgets); <c>daily_cap</c>,
     /// <c>country_hourly_cap</c> (deployment caps: blocked in enforce mode, allowed but counted in monitor mode).</summary>
     public static readonly Counter Sends = Metrics.CreateCounter("authservice_telephony_sends_total",
