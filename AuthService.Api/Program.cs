@@ -81,6 +81,7 @@ try
     app.UseServiceMetrics();                     // /metrics, request latency by route
     app.UseAuthentication();
     app.UseAuthorization();
+    app.UseJsonCharset();                        // a body's charset: UTF-8 or 415, never the framework's 500
     app.UseVerifyProfiles();                     // the caller key's verify profile, for the send path
 
     app.MapHealth();

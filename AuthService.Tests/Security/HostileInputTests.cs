@@ -260,7 +260,7 @@ public partial class HostileInputTests
             yield return new Case($"{method} {template} 70 KB body", HttpMethod.Post, Url(), big, "application/json", Kestrel: true);
             yield return new Case($"{method} {template} 70 KB chunked", HttpMethod.Post, Url(), big, "chunked", Kestrel: true);
 
-            foreach (var contentType in new[] { "text/plain", null, "application/xml", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx", "text/json; charset=utf-7" })
+            foreach (var contentType in new[] { "text/plain", null, "application/xml", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx", "text/json; charset=utf-7", "application/json; charset=bogus", "application/json; charset=\"\"" })
             {
                 yield return new Case($"{method} {template} content-type {contentType ?? "none"}", HttpMethod.Post, Url(), "{}", contentType);
             }
