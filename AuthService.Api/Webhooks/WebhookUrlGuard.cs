@@ -39,7 +39,19 @@ public sealed class WebhookUrlGuard(bool allowInsecure, bool allowPrivateNetwork
             return "url must not contain credentials or a fragment.";
         }
 
-        if (uri.IdnHost.Length > MaxHostLength)
+        string host;
+        try
+        {
+            host = uri.IdnHost;
+        }
+        catch (UriFormatException)
+        {
+            // Uri accepts any letter in a host, and IDNA refuses some (a label mixing left-to-right and right-to-left
+            // letters, say) only when the ASCII form is asked for.
+            return "url's host name is not a valid international domain name (IDNA).";
+        }
+
+        if (host.Length > MaxHostLength)
         {
             // Uri checks each label (63) but not the whole name; the resolver refuses a longer one with an exception.
             return $"url's host name must be at most {MaxHostLength} characters (DNS).";
@@ -52,18 +64,18 @@ public sealed class WebhookUrlGuard(bool allowInsecure, bool allowPrivateNetwork
 
         if (uri.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6)
         {
-            return Refusal([IPAddress.Parse(uri.IdnHost.Trim('[', ']'))]);
+            return Refusal([IPAddress.Parse(host.Trim('[', ']'))]);
         }
 
-        if (uri.IdnHost.Equals("localhost", StringComparison.OrdinalIgnoreCase) ||
-            uri.IdnHost.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase))
+        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ||
+            host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase))
         {
             return Refusal([IPAddress.Loopback]);
         }
 
         try
         {
-            return Refusal(await Dns.GetHostAddressesAsync(uri.IdnHost, cancellationToken));
+            return Refusal(await Dns.GetHostAddressesAsync(host, cancellationToken));
         }
         catch (SocketException)
         {

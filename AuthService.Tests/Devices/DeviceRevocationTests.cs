@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using AuthService.Api.Storage;
-using Dapper;
 using Npgsql;
 using OtpNet;
 using static AuthService.Tests.Devices.DeviceFlows;
@@ -163,10 +162,10 @@ public class DeviceRevocationTests : AppFixture
 
         using var loginClient = App.AdminClient();
         var login = Flows.VerifyAsync(loginClient, user.UserId, new { code = Flows.Code(user.Secret, Now), rememberDevice = new { label = "racing" } });
-        await WaitForLockWaitersAsync(1);
+        await LockWaits.UntilSessionsWaitAsync(App.ConnectionString, 1);
         using var revokeClient = App.AdminClient();
         var revoke = revokeClient.PostAsync(Url(user.UserId, "/devices/revoke-all"), null);
-        await WaitForLockWaitersAsync(2);
+        await LockWaits.UntilSessionsWaitAsync(App.ConnectionString, 2);
         await hold.RollbackAsync();
 
         var loggedIn = await login;
@@ -174,20 +173,6 @@ public class DeviceRevocationTests : AppFixture
         var revoked = await (await revoke).Content.ReadFromJsonAsync<JsonElement>();
         Assert.That(revoked.GetProperty("revoked").GetInt32(), Is.EqualTo(2), "the device remembered before and the one the login added");
         await AssertRevokedAsync(user.UserId, token, "the revocation came after the login that remembered the device");
-    }
-
-    /// <summary>Waits until <paramref name="count"/> requests of this test's database wait on an advisory lock, or 10 s.</summary>
-    private async Task WaitForLockWaitersAsync(int count)
-    {
-        await using var observer = new NpgsqlConnection(App.ConnectionString);
-        var waiting = 0;
-        for (var i = 0; i < 400 && (waiting = await observer.ExecuteScalarAsync<int>(
-                 "select count(*) from pg_locks where locktype = 'advisory' and not granted and database = (select oid from pg_database where datname = current_database())")) < count; i++)
-        {
-            await Task.Delay(25); // waiting for a request to reach the user's lock, not for a clock
-        }
-
-        Assert.That(waiting, Is.EqualTo(count), "requests waiting on the user's lock");
     }
 
     /// <summary>A login that remembers its browser, racing the removal of another factor: the device is stored in the login's own
