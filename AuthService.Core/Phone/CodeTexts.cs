@@ -71,6 +71,8 @@ public static class CodeTexts
             return $"is {brand.Length} characters long; at most {BrandMaxLength} fit one SMS segment in every locale";
         if (brand.Trim() != brand || brand.Any(c => c is '\n' or '\r' or '\f'))
             return "starts or ends with a space, or holds a line break";
+        if (brand.Contains(':'))
+            return "holds ':', which separates the issuer from the account in an authenticator app's label (the TOTP otpauth URI)";
         var bad = brand.FirstOrDefault(c => !Gsm7.IsBasic(c));
         return bad == default ? null : $"holds '{bad}', which is outside the GSM-7 default alphabet (it would make every SMS UCS-2)";
     }

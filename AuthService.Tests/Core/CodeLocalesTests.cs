@@ -139,6 +139,7 @@ public class CodeLocalesTests
     [TestCase("Açme", "GSM-7")]
     [TestCase("アクメ", "GSM-7")]
     [TestCase(" Acme", "space")]
+    [TestCase("Acme: Bank", "':'")]
     public void A_brand_is_checked(string brand, string? problem) =>
         Assert.That(CodeTexts.BrandProblem(brand), problem is null ? Is.Null : Does.Contain(problem));
 

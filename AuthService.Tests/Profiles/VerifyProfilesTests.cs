@@ -108,6 +108,20 @@ public class VerifyProfilesTests
         Assert.That(message, Does.Contain("Profiles:bad name!: a profile name is 1–40 characters"));
     }
 
+    /// <summary>The brand is also the TOTP issuer, which <c>OtpAuthUri</c> refuses with a colon: a colon used to pass the start
+    /// and make every TOTP enrollment of that profile (or of <c>Auth:Issuer</c>'s default profile) a 500.</summary>
+    [Test]
+    public void A_brand_with_a_colon_is_refused_at_the_start()
+    {
+        Assert.That(Refusal(new() { ["Profiles:acme:Brand"] = "Acme: Bank" }), Does.Contain("Profiles:acme:Brand 'Acme: Bank' holds ':'"));
+
+        // Auth:Issuer is the default profile's brand when it has none of its own.
+        var configuration = new ConfigurationBuilder().Build();
+        var issuer = Assert.Throws<InvalidOperationException>(() =>
+            VerifyProfiles.FromConfiguration(configuration, TelephonyControls.FromConfiguration(configuration), "Acme: Bank", TotpProfile.Default));
+        Assert.That(issuer!.Message, Does.Contain("Profiles:default:Brand 'Acme: Bank' holds ':'"));
+    }
+
     [Test]
     public void A_profile_country_outside_the_deployments_list_is_refused()
     {
