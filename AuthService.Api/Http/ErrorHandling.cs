@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace AuthService.Api.Http;
@@ -39,10 +41,31 @@ public static class ErrorHandling
 
             problem.Detail ??= problem.Title;
         });
+        // After the framework's writer, which declines when Accept names neither JSON nor a wildcard: the answer then went
+        // out with its status and no body (or as text/plain from the status-code pages). The API speaks only JSON, so an error
+        // is always a problem document (RFC 9457), whatever the caller said it accepts.
+        services.AddSingleton<IProblemDetailsWriter, AnyAcceptProblemWriter>();
         services.AddExceptionHandler<ExceptionToProblem>();
         // Surface binding failures as exceptions so they get the same problem answers in every environment.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         return services;
+    }
+
+    /// <summary>Writes the problem the framework's writer would, for a caller whose Accept excludes JSON: the same
+    /// customization (the stable <c>code</c>), the same <c>traceId</c>, the app's JSON options.</summary>
+    private sealed class AnyAcceptProblemWriter(IOptions<ProblemDetailsOptions> options, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json) : IProblemDetailsWriter
+    {
+        public bool CanWrite(ProblemDetailsContext context) => true;
+
+        public ValueTask WriteAsync(ProblemDetailsContext context)
+        {
+            var httpContext = context.HttpContext;
+            var problem = context.ProblemDetails;
+            problem.Status ??= httpContext.Response.StatusCode;
+            problem.Extensions.TryAdd("traceId", Activity.Current?.Id ?? httpContext.TraceIdentifier);
+            options.Value.CustomizeProblemDetails?.Invoke(context);
+            return new ValueTask(httpContext.Response.WriteAsJsonAsync(problem, json.Value.SerializerOptions, "application/problem+json"));
+        }
     }
 
     private sealed class ExceptionToProblem(IProblemDetailsService problems, ILogger<ExceptionToProblem> logger) : IExceptionHandler
