@@ -167,7 +167,9 @@ public static class TwoFactorStore
     }
 
     /// <summary>Removes one factor — its passkey credentials go with it, its live codes and challenges too — and, when it was
-    /// the default, makes the oldest remaining factor the default. Run under the user's lock after checking it is not the last.</summary>
+    /// the default, makes the oldest remaining factor the default. Run under the user's lock after checking it is not the last.
+    /// The user's answered Idempotency-Keys go too; a claim still being answered stays, so a retry of that request waits for
+    /// its answer instead of sending again (a challenge to a factor removed meanwhile ends in 409 <c>factor_changed</c>).</summary>
     public static async Task<bool> DeleteFactorAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, Guid factorId,
         DateTimeOffset now)
     {
@@ -181,7 +183,7 @@ public static class TwoFactorStore
         await connection.ExecuteAsync("""
             delete from phone_codes where user_id = @userId and factor_id = @factorId;
             delete from passkey_challenges where user_id = @userId and factor_id = @factorId;
-            delete from idempotency_keys where user_id = @userId;
+            delete from idempotency_keys where user_id = @userId and status is not null;
             """, new { userId, factorId }, transaction);
         if (wasDefault == true)
         {

@@ -150,6 +150,40 @@ public class ProofSpendingTests : AppFixture
         }
     }
 
+    /// <summary>Removing a factor drops the user's answered keys, not a claim still being answered: a keyed challenge to the
+    /// number the user keeps, in flight while another factor is removed, used to lose its claim, and the portal's retry with
+    /// the same key sent a second code.</summary>
+    [Test]
+    public async Task A_factor_removal_keeps_a_key_still_being_answered()
+    {
+        var (userId, phone, backupCodes) = await EnablePhoneAsync();
+        App.Time.Advance(TimeSpan.FromSeconds(30));
+        var added = await (await Client.PostAsJsonAsync(Url(userId, "/factors"), new { method = "totp", proof = new { backupCode = backupCodes[0] } }))
+            .Content.ReadFromJsonAsync<JsonElement>();
+        var totpId = added.GetProperty("factorId").GetGuid();
+        var secret = OtpNet.Base32Encoding.ToBytes(added.GetProperty("secret").GetString()!);
+        (await Client.PostAsJsonAsync(Url(userId, $"/factors/{totpId}/confirm"), new { code = Flows.Code(secret, App.Time.GetUtcNow()) }))
+            .EnsureSuccessStatusCode();
+        var sentBefore = Telnyx.DeliveriesTo(phone).Count;
+
+        using var held = Telnyx.Hold(phone);
+        var first = ChallengeAsync(userId, "k-removal");
+        await held.Arrived.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var removal = await Client.SendAsync(new HttpRequestMessage(HttpMethod.Delete, Url(userId, $"/factors/{totpId}"))
+        {
+            Content = JsonContent.Create(new { proof = new { backupCode = backupCodes[1] } }),
+        });
+        Assert.That(removal.StatusCode, Is.EqualTo(HttpStatusCode.NoContent), await removal.Content.ReadAsStringAsync());
+
+        // The retry finds the claim in flight (without it, it would claim the key again and wait on Telnyx for a second send).
+        var retry = await ChallengeAsync(userId, "k-removal").WaitAsync(TimeSpan.FromSeconds(10));
+        await ProblemAssert.IsProblemAsync(retry, HttpStatusCode.Conflict, "idempotency_key_in_use");
+        held.Open();
+        Assert.That((await first).StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        Assert.That((await ChallengeAsync(userId, "k-removal")).StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the answer replays");
+        Assert.That(Telnyx.DeliveriesTo(phone), Has.Count.EqualTo(sentBefore + 1), "one code for the one key");
+    }
+
     [Test]
     public async Task A_support_reset_refunds_nothing_of_the_shared_ledgers()
     {
