@@ -82,6 +82,14 @@ public static class TwoFactorStore
         return connection.ExecuteAsync(pending.Purpose == PendingPurposes.Add ? insert : insert + replace, pending, transaction);
     }
 
+    /// <summary>True when the user has an enrollment or a switch started after <paramref name="pending"/>, which
+    /// <see cref="UpsertPendingAsync"/> would keep in its place. Under the user's lock, as every writer of pending rows.</summary>
+    public static Task<bool> NewerPendingExistsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending) =>
+        connection.ExecuteScalarAsync<bool>("""
+            select exists (select 1 from pending_factors
+                           where user_id = @UserId and purpose in ('enroll', 'switch') and created_at > @CreatedAt)
+            """, new { pending.UserId, pending.CreatedAt }, transaction);
+
     /// <summary>Removes exactly this pending row; false when it was replaced or confirmed meanwhile.</summary>
     public static async Task<bool> DeletePendingAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending) =>
         await connection.ExecuteAsync("delete from pending_factors where user_id = @UserId and id = @Id", pending, transaction) == 1;

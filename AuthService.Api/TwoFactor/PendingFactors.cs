@@ -50,6 +50,11 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, ProofCheck proof
         {
             return Problems.NotEnabled; // (an addition without a proof is an enrollment: only while 2FA is off)
         }
+        else if (pending.Purpose == PendingPurposes.Switch && await TwoFactorStore.NewerPendingExistsAsync(connection, transaction, pending))
+        {
+            // A newer switch stands (the upsert below would keep it): storing nothing, this one must not spend its proof either.
+            return Problems.SwitchOvertaken;
+        }
         else if ((await proofs.SpendAsync(connection, transaction, proof, user, recentFailures, now, actor)).Error is { } refused)
         {
             return refused;

@@ -116,7 +116,8 @@ public static class TwoFactorApi
             .WithSummary("Start switching the method")
             .WithDescription("Body as enroll plus `proof`: a TOTP code of the current factor, a phone code or passkey assertion (`credential`) of a " +
                              "`proof` challenge, a backup code, or a support `bypassCode`. The proof is spent only together with the switch it authorises: a switch refused " +
-                             "by a budget, a cap or the provider keeps it. 409 `factor_changed` when the factor was switched or reset meanwhile. " +
+                             "by a budget, a cap or the provider keeps it. 409 `factor_changed` when the factor was switched or reset meanwhile, or a newer switch " +
+                             "started while this one was in progress (the newer stands; this one keeps its proof). " +
                              "Answers like enroll. The current method stays active until the switch is confirmed.")
             .Produces<PhoneEnrollmentResponse>(202)
             .ProducesProblemCodes(400, TelephonyRequestErrors)

@@ -184,6 +184,31 @@ public class ProofSpendingTests : AppFixture
         Assert.That(Telnyx.DeliveriesTo(phone), Has.Count.EqualTo(sentBefore + 1), "one code for the one key");
     }
 
+    /// <summary>DESIGN §9.1: a proof is spent only together with the change it authorises. Of two switches in flight the newer
+    /// pending one stands; the older, finishing last, used to spend its backup code, store nothing and answer 202, and the
+    /// code its user then received was counted a failure at the confirmation.</summary>
+    [Test]
+    public async Task A_switch_overtaken_by_a_newer_one_spends_no_proof_and_says_so()
+    {
+        var (userId, phone, backupCodes) = await EnablePhoneAsync();
+        var left = await BackupCodesLeftAsync(userId);
+        var newPhone = PhoneFactorTests.NewPhone();
+        using var held = Telnyx.Hold(newPhone);
+        var older = SwitchToPhoneAsync(userId, newPhone, new { backupCode = backupCodes[0] });
+        await held.Arrived.Task.WaitAsync(TimeSpan.FromSeconds(20));
+
+        App.Time.Advance(TimeSpan.FromMilliseconds(10)); // later than the older switch, well inside the held send's 1 s timeout
+        var newer = await Client.PostAsJsonAsync(Url(userId, "/switch-method"), new { method = "totp", proof = new { backupCode = backupCodes[1] } });
+        Assert.That(newer.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        held.Open();
+
+        await ProblemAssert.IsProblemAsync(await older, HttpStatusCode.Conflict, "factor_changed");
+        Assert.That(await BackupCodesLeftAsync(userId), Is.EqualTo(left - 1), "only the newer switch spent its backup code");
+        var secret = OtpNet.Base32Encoding.ToBytes((await newer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("secret").GetString()!);
+        var confirmed = await Client.PostAsJsonAsync(Url(userId, "/switch-method/confirm"), new { code = Flows.Code(secret, App.Time.GetUtcNow()) });
+        Assert.That(confirmed.StatusCode, Is.EqualTo(HttpStatusCode.OK), await confirmed.Content.ReadAsStringAsync());
+    }
+
     [Test]
     public async Task A_support_reset_refunds_nothing_of_the_shared_ledgers()
     {
