@@ -192,10 +192,11 @@ public sealed partial class TelnyxTelephonySender(
 
     private static IEnumerable<string> Secrets(CodeDelivery delivery)
     {
-        // Longest first so the whole text goes before the code inside it.
+        // Longest first so the whole text goes before the code inside it. A call sends the code as TeXML, spoken digit by
+        // digit ("4, 8, 2, …"), which a refusal can quote back as well as the SMS text.
         string[] candidates =
         [
-            delivery.Sms, delivery.PhoneNumber, delivery.PhoneNumber.TrimStart('+'), delivery.Code,
+            delivery.Sms, delivery.Texml, CodeTexts.SpokenDigits(delivery.Code), delivery.PhoneNumber, delivery.PhoneNumber.TrimStart('+'), delivery.Code,
         ];
         return candidates.Where(s => s.Length >= 4).Distinct().OrderByDescending(s => s.Length);
     }

@@ -43,6 +43,22 @@ public class TelephonyLoggingTests
         Assert.That(ex!.Message, Does.Not.Contain(TelephonyHarness.Phone));
     }
 
+    /// <summary>A call carries the code as TeXML, spoken digit by digit; a refusal that quotes the script back used to log the
+    /// code in that spaced form, which the redaction did not know.</summary>
+    [Test]
+    public async Task A_refused_call_that_quotes_its_script_is_logged_without_the_spoken_code()
+    {
+        var script = TelephonyHarness.Call().Texml;
+        Assert.That(script, Does.Contain("4, 8, 2, 9, 1, 3"), "the script speaks the code digit by digit");
+        _harness.Respond(_harness.CallsPath, TelephonyHarness.Error(422, "90046", "Invalid TeXML", $"Could not parse Texml '{System.Text.Json.JsonEncodedText.Encode(script)}'"));
+
+        await Assert.ThrowsAsync<TelephonyUnavailableException>(() => _harness.SendAsync(TelephonyHarness.Call()));
+
+        var rejected = _harness.Logs.Entries.Single(e => e.Message.StartsWith("Telnyx rejected", StringComparison.Ordinal));
+        Assert.That(rejected.Message, Does.Contain("90046 Invalid TeXML"));
+        AssertNoSecrets();
+    }
+
     [Test]
     public async Task Transient_failures_and_successes_log_only_the_masked_number()
     {
