@@ -33,8 +33,10 @@ public sealed class SoftPasskey : IDisposable
     /// <summary>The counter the next assertion carries (incremented before signing, like a real authenticator).</summary>
     public uint SignCount { get; set; }
 
-    /// <summary>A <c>RegistrationResponseJSON</c> answering <paramref name="options"/> (PublicKeyCredentialCreationOptionsJSON).</summary>
-    public object Register(JsonElement options, string? origin = null, string? rpId = null)
+    /// <summary>A <c>RegistrationResponseJSON</c> answering <paramref name="options"/> (PublicKeyCredentialCreationOptionsJSON), with
+    /// attestation <c>none</c>, or <c>packed</c> with <paramref name="packedCertificate"/> as its <c>x5c</c> and a signature no one
+    /// checks before the certificate is read.</summary>
+    public object Register(JsonElement options, string? origin = null, string? rpId = null, byte[]? packedCertificate = null)
     {
         _userHandle = Base64Url.DecodeFromChars(options.GetProperty("user").GetProperty("id").GetString());
         var clientData = ClientData("webauthn.create", options.GetProperty("challenge").GetString()!, origin ?? Origin);
@@ -42,9 +44,25 @@ public sealed class SoftPasskey : IDisposable
         var attestation = new CborWriter(CborConformanceMode.Lax);
         attestation.WriteStartMap(3);
         attestation.WriteTextString("fmt");
-        attestation.WriteTextString("none");
+        attestation.WriteTextString(packedCertificate is null ? "none" : "packed");
         attestation.WriteTextString("attStmt");
-        attestation.WriteStartMap(0);
+        if (packedCertificate is null)
+        {
+            attestation.WriteStartMap(0);
+        }
+        else
+        {
+            attestation.WriteStartMap(3);
+            attestation.WriteTextString("alg");
+            attestation.WriteInt32(-7);
+            attestation.WriteTextString("sig");
+            attestation.WriteByteString(new byte[70]);
+            attestation.WriteTextString("x5c");
+            attestation.WriteStartArray(1);
+            attestation.WriteByteString(packedCertificate);
+            attestation.WriteEndArray();
+        }
+
         attestation.WriteEndMap();
         attestation.WriteTextString("authData");
         attestation.WriteByteString(authData);

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using AuthService.Tests.Infrastructure;
 
@@ -31,6 +33,19 @@ public class PasskeyFailureTests : PasskeyFixture
     public Task Registration_answering_another_challenge_is_refused() =>
         ConfirmIsRefusedAsync((p, o) => p.Register(JsonDocument.Parse(o.GetRawText().Replace(o.GetProperty("challenge").GetString()!,
             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")).RootElement), HttpStatusCode.UnprocessableEntity, "passkey_challenge_invalid");
+
+    /// <summary>Fido2's packed, Apple and TPM verifiers throw a bare <see cref="Exception"/> for a certificate key on a curve
+    /// COSE has no name for (<c>ToCoseCurve</c>), before the statement's signature is read. It was not among the refusals, so it
+    /// came back as a 500 and the challenge stayed live for another try.</summary>
+    [Test]
+    public async Task Registration_with_an_attestation_certificate_on_an_unnamed_curve_is_refused_not_a_500()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.brainpoolP256r1);
+        var request = new CertificateRequest("CN=Odd Authenticator, OU=Authenticator Attestation, O=Test, C=US", key, HashAlgorithmName.SHA256);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+        var der = certificate.RawData;
+        await ConfirmIsRefusedAsync((p, o) => p.Register(o, packedCertificate: der), HttpStatusCode.UnprocessableEntity, "invalid_passkey");
+    }
 
     [Test]
     public Task Registration_that_is_not_base64url_is_a_caller_bug() =>

@@ -185,12 +185,21 @@ public sealed class PasskeyCeremonies(IFido2 fido2, IOptions<PasskeyOptions> opt
     }
 
     /// <summary>Hostile or broken input makes the library (or the CBOR and crypto code under it) throw many kinds of
-    /// exceptions; each is a refused credential, never a 500. Database and cancellation errors pass.</summary>
-    private static bool IsRefusal(Exception e) =>
-        e is Fido2VerificationException or System.Formats.Cbor.CborContentException or FormatException or ArgumentException
-            or InvalidOperationException or CryptographicException or JsonException or IndexOutOfRangeException or OverflowException
-            or NotSupportedException or NotImplementedException
-        && e is not OperationCanceledException && e is not Npgsql.NpgsqlException;
+    /// exceptions, a bare <see cref="Exception"/> included (its attestation verifiers' <c>ToCoseCurve</c>, for a certificate
+    /// key on a curve COSE does not name); each is a refused credential, never a 500. Only cancellation and the database's
+    /// errors (the credential-id callback reads it) pass, to become 499 or 503.</summary>
+    private static bool IsRefusal(Exception e)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is OperationCanceledException or Npgsql.NpgsqlException or InvalidOperationException { Source: "Npgsql" } or OutOfMemoryException)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private static Refusal Refuse(Exception e) => (e as Fido2VerificationException)?.Code switch
     {
