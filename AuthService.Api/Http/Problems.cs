@@ -86,10 +86,10 @@ public static class Problems
     public static readonly Problem FactorChanged = new(409, ProblemCodes.FactorChanged, "The second factor changed meanwhile.",
         "The user's second factor was switched or reset while this request was in progress, so nothing issued for the old factor was kept. Read the status and start again.");
 
-    /// <summary>A switch overtaken by a newer switch of the same user, which stands: nothing of the older was kept, its proof
-    /// not spent (DESIGN §9.1).</summary>
-    public static readonly Problem SwitchOvertaken = new(409, ProblemCodes.FactorChanged, "The second factor changed meanwhile.",
-        "A newer switch of this user started while this one was in progress: this one was not stored and its proof was not spent. Confirm the newer switch, or start again.");
+    /// <summary>An enrollment or switch overtaken by a newer one of the same user, which stands: nothing of the older was kept,
+    /// its proof not spent (DESIGN §9.1).</summary>
+    public static readonly Problem PendingOvertaken = new(409, ProblemCodes.FactorChanged, "The second factor changed meanwhile.",
+        "A newer enrollment or switch of this user started while this one was in progress: this one was not stored, and a proof it carried was not spent. Confirm the newer one, or start again.");
 
     public static readonly Problem FactorNotFound = new(404, ProblemCodes.FactorNotFound, "No such factor.",
         "The user has no factor (or pending factor) with this id. Read the status for the user's factors.");

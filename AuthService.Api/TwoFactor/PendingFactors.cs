@@ -50,12 +50,16 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, ProofCheck proof
         {
             return Problems.NotEnabled; // (an addition without a proof is an enrollment: only while 2FA is off)
         }
-        else if (pending.Purpose == PendingPurposes.Switch && await TwoFactorStore.NewerPendingExistsAsync(connection, transaction, pending))
+
+        if (pending.Purpose != PendingPurposes.Add && await TwoFactorStore.NewerPendingExistsAsync(connection, transaction, pending))
         {
-            // A newer switch stands (the upsert below would keep it): storing nothing, this one must not spend its proof either.
-            return Problems.SwitchOvertaken;
+            // A newer enrollment or switch stands (the upsert below would keep it). This one stores nothing, so it answers so
+            // (its secret, code or passkey challenge would confirm nothing) and spends no proof.
+            return Problems.PendingOvertaken;
         }
-        else if ((await proofs.SpendAsync(connection, transaction, proof, user, recentFailures, now, actor)).Error is { } refused)
+
+        if (proof is not null && pending.Purpose != PendingPurposes.Enroll
+            && (await proofs.SpendAsync(connection, transaction, proof, user, recentFailures, now, actor)).Error is { } refused)
         {
             return refused;
         }

@@ -48,7 +48,8 @@ public static class TwoFactorApi
             .WithSummary("Start enrollment")
             .WithDescription("`totp`: 201 with the secret, otpauth URI and QR code. `phone`: 202, a code is sent by `sms` or `call`. " +
                              $"`passkey` (with `accountName`, `displayName`): 201 with WebAuthn `PublicKeyCredentialCreationOptionsJSON` valid {passkeyMinutes}. " +
-                             "Enrolling again replaces the pending enrollment. 409 `two_factor_already_enabled` when enabled (use switch-method). " +
+                             "Enrolling again replaces the pending enrollment; of two enrollments in flight the later stands and the earlier answers 409 " +
+                             "`factor_changed`. 409 `two_factor_already_enabled` when enabled (use switch-method). " +
                              $"429 `daily_limit_exceeded` past the daily code budget ({unconfirmedDaily} a day for a number nobody enrolling it has confirmed); " +
                              "400 `destination_not_allowed` for premium-rate, satellite and other refused numbers or countries; " +
                              "502/503 `telephony_unavailable` when the provider surely did not send; 502 `telephony_outcome_unknown` when it may have " +
@@ -56,7 +57,7 @@ public static class TwoFactorApi
                              "`number_risk` for a VoIP or recently ported number the profile refuses; 503 `number_lookup_unavailable` when it cannot be made (FailMode closed).")
             .Produces<PhoneEnrollmentResponse>(202)
             .ProducesProblemCodes(400, TelephonyRequestErrors)
-            .ProducesProblemCodes(409, ProblemCodes.TwoFactorAlreadyEnabled, ProblemCodes.PasskeysNotConfigured)
+            .ProducesProblemCodes(409, ProblemCodes.TwoFactorAlreadyEnabled, ProblemCodes.PasskeysNotConfigured, ProblemCodes.FactorChanged)
             .ProducesProblemCodes(429, ProblemCodes.DailyLimitExceeded)
             .ProducesProblemCodes(502, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyOutcomeUnknown)
             .ProducesProblemCodes(403, SendForbidden).ProducesProblemCodes(503, SendUnavailable);
