@@ -8,8 +8,9 @@ namespace AuthService.Api.Operations;
 
 /// <summary>Key rotation (DESIGN §4): after a new key is added and made active, <see cref="RotateAsync"/> re-seals
 /// every stored secret under it, in small transactions, while the service keeps serving (old keys still open
-/// values until then). <see cref="CheckAsync"/> runs at start-up: every key id found in storage must be in the ring
-/// and must open a sample value, so a missing or wrong key is a clear refusal to start, not a 503 at login.</summary>
+/// values until then). <see cref="CheckAsync"/> runs at start-up: every key id of a sealed value must be in the ring and
+/// must open a sample value, and every key id of a live phone or bypass code's MAC must be in the ring, so a missing or
+/// wrong key is a clear refusal to start, not a 503 at login.</summary>
 public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, ILogger<KeyRotation> logger)
 {
     private const int BatchSize = 500;
@@ -25,6 +26,15 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
         ("pending_factors", "totp_secret", "user_id", "id", SealContexts.TotpSecret, false),
         ("pending_factors", "phone_number", "user_id", "id", SealContexts.PhoneNumber, true),
         ("webhook_endpoints", "secret", "id::text", "id", id => SealContexts.WebhookSecret(Guid.Parse(id)), false),
+    ];
+
+    /// <summary>Live values MACed under a key (<see cref="SecretBox.Mac(string, string, string)"/>), by key: they cannot be
+    /// re-sealed, so their key must stay until they expire (a phone code 10 minutes, a bypass code at most 3 days) or, for a
+    /// bypass code, until it is used up or revoked.</summary>
+    private static readonly (string What, string Sql)[] LiveMacs =
+    [
+        ("live phone codes", "select key_id, count(*) from phone_codes where expires_at > now() group by 1"),
+        ("live bypass codes", "select key_id, count(*) from bypass_codes where uses_left > 0 and expires_at > now() group by 1"),
     ];
 
     private static string KeyIdSql(string column) =>
@@ -51,6 +61,19 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
                     throw new StartupException(
                         $"Encryption key '{keyId}' is missing from Encryption:Keys or is not the key that sealed the stored secrets " +
                         $"(found in {table}.{column}). Restore the original key; never remove a key before `rotate-keys` reports 0 values under it.");
+                }
+            }
+        }
+
+        foreach (var (what, sql) in LiveMacs)
+        {
+            foreach (var (keyId, count) in await connection.QueryAsync<(string, long)>(sql))
+            {
+                if (!secrets.HasKey(keyId))
+                {
+                    throw new StartupException(
+                        $"Encryption key '{keyId}' is missing from Encryption:Keys, and {count} {what} are hashed under it (they could not be checked). " +
+                        "Restore the key until they expire; never remove a key before `rotate-keys` reports 0 values under it.");
                 }
             }
         }
@@ -113,13 +136,7 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
             }
         }
 
-        // Live phone codes and support bypass codes are hashed under a key too: that key must stay until they expire (10 minutes;
-        // a bypass code at most 3 days) or, for a bypass code, until it is used up or revoked.
-        foreach (var sql in new[]
-                 {
-                     "select key_id, count(*) from phone_codes where expires_at > now() group by 1",
-                     "select key_id, count(*) from bypass_codes where uses_left > 0 and expires_at > now() group by 1",
-                 })
+        foreach (var (_, sql) in LiveMacs)
         {
             foreach (var (keyId, count) in await connection.QueryAsync<(string, long)>(sql))
             {

@@ -58,6 +58,9 @@ public sealed class SecretBox
 
     public string ActiveKeyId { get; }
 
+    /// <summary>Whether <paramref name="keyId"/> is in the ring (a MAC made under it cannot be checked without it).</summary>
+    public bool HasKey(string keyId) => _keys.ContainsKey(keyId);
+
     public byte[] Seal(ReadOnlySpan<byte> plaintext, string associatedData)
     {
         var keyId = Encoding.UTF8.GetBytes(ActiveKeyId);

@@ -112,4 +112,38 @@ public class KeyRotationTests
             Assert.That(lines[0], Does.StartWith("AuthService cannot start: Encryption key 'old'"));
         }
     }
+
+    /// <summary>A live bypass code is hashed under the key active when it was issued and cannot be re-sealed: dropping that key
+    /// after `rotate-keys` used to start the service, and every bypass code of that user was then a 503 until the old one
+    /// expired (up to 3 days).</summary>
+    [Test]
+    public async Task A_key_a_live_bypass_code_is_hashed_under_cannot_be_dropped()
+    {
+        var db = TestDatabase.CreateDatabase("rotation_bypass");
+        using (var app = new AuthApp(Keys("old", ("old", OldKey)), db))
+        using (var client = app.AdminClient())
+        {
+            var user = await Flows.EnableTotpAsync(app, client);
+            await AuthService.Tests.Support.BypassCodeTests.IssueAsync(client, user.UserId);
+        }
+
+        await using (var rotate = ServiceProcess.Start(Environment(db, Keys("new", ("old", OldKey), ("new", NewKey))), ["rotate-keys"]))
+        {
+            Assert.That(await rotate.WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.Zero, rotate.Output);
+        }
+
+        // The test app's clock is in the past; the check counts codes live by the database's clock, as the report does.
+        await using (var connection = new Npgsql.NpgsqlConnection(db))
+        {
+            await connection.OpenAsync();
+            await using var live = new Npgsql.NpgsqlCommand("update bypass_codes set expires_at = now() + interval '1 day'", connection);
+            Assert.That(await live.ExecuteNonQueryAsync(), Is.EqualTo(1));
+        }
+
+        await using var service = ServiceProcess.Start(Environment(db, Keys("new", ("new", NewKey))));
+        Assert.That(await service.WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.Not.Zero);
+        var lines = service.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(1), service.Output);
+        Assert.That(lines[0], Does.StartWith("AuthService cannot start: Encryption key 'old' is missing from Encryption:Keys, and 1 live bypass codes"));
+    }
 }
