@@ -16,7 +16,10 @@ public static class JsonCharset
     public static IApplicationBuilder UseJsonCharset(this IApplicationBuilder app) => app.Use((context, next) =>
     {
         var contentType = context.Request.ContentType;
+        // What most clients send (HttpClient's JsonContent) passes without parsing: this runs on every request. Only the whole
+        // value, so that a second charset parameter (the framework reads the first) is still parsed.
         if (context.GetEndpoint() is null || contentType is null || !contentType.Contains("charset", StringComparison.OrdinalIgnoreCase)
+            || contentType.Equals("application/json; charset=utf-8", StringComparison.OrdinalIgnoreCase)
             || !MediaTypeHeaderValue.TryParse(contentType, out var parsed) || !parsed.Charset.HasValue)
         {
             return next(context);

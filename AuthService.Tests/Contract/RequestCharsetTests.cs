@@ -35,6 +35,7 @@ public class RequestCharsetTests : AppFixture
     [TestCase("application/json; charset=utf-16")]
     [TestCase("application/json; charset=iso-8859-1")]
     [TestCase("application/json; charset=\"utf-7\"")]
+    [TestCase("application/json; charset=bogus; charset=utf-8")]
     public async Task A_body_in_any_other_charset_is_refused_with_415(string contentType)
     {
         await ProblemAssert.IsProblemAsync(await DecideAsync(contentType), HttpStatusCode.UnsupportedMediaType, "unsupported_media_type");
