@@ -19,7 +19,7 @@ public static class BackupCodeSet
 
     /// <summary>A deliberately slow hash (ASVS 5.0 6.5.2; NIST SP 800-63B §5.1.2.2 asks for a key derivation function as in
     /// §5.1.1.2, "typically at least 10,000 iterations"): 20,000 rounds, 5–16 ms per code on the 2-core reference machine,
-    /// so a backup-code verify (≤ 10 candidates) costs at most ~0.1–0.16 s of CPU and a stolen table ~2^49.5 × 20,000 HMAC
+    /// so a backup-code verify (≤ 10 candidates) costs ~0.05–0.16 s of CPU and a stolen table ~2^49.5 × 20,000 HMAC
     /// rounds per code. docs/SECURITY.md has the measurement and the reasoning.</summary>
     public const int Pbkdf2Iterations = 20_000;
 
