@@ -76,6 +76,17 @@ public class LifecycleSecrecyTests
         codes.Add(telnyx.LastCodeTo(phone));
         await Ok(await portal.PostAsJsonAsync($"{path}/challenge", new { channel = "call" }), HttpStatusCode.Accepted);
         codes.Add(telnyx.LastCodeTo(phone));
+        // While the code is live: its row holds only the keyed hash (the dump at the end, after the reset, holds no code row).
+        var liveDump = await PgDump.DumpAsync(connectionString);
+        await using (var connection = new Npgsql.NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync();
+            await using var live = new Npgsql.NpgsqlCommand("select count(*) from phone_codes where user_id = @userId", connection)
+            {
+                Parameters = { new("userId", userId) },
+            };
+            Assert.That(await live.ExecuteScalarAsync(), Is.EqualTo(1L), "the dump holds the live code's row it is checked for");
+        }
         await Ok(await Flows.VerifyAsync(portal, userId, new { code = codes[^1] }), HttpStatusCode.OK);
 
         // New backup codes (proof: an old one), an API key created and revoked, a support reset.
@@ -110,6 +121,7 @@ public class LifecycleSecrecyTests
             foreach (var value in secrets)
             {
                 Assert.That(dump.Contains(value, StringComparison.OrdinalIgnoreCase), Is.False, $"{value[..4]}… in the dump");
+                Assert.That(liveDump.Contains(value, StringComparison.OrdinalIgnoreCase), Is.False, $"{value[..4]}… in the dump of the live code");
                 Assert.That(log.Contains(value, StringComparison.OrdinalIgnoreCase), Is.False, $"{value[..4]}… in the log");
             }
 
@@ -119,6 +131,7 @@ public class LifecycleSecrecyTests
             {
                 var alone = new Regex($"(?<![0-9A-Za-z.]){code}(?![0-9A-Za-z])");
                 Assert.That(alone.IsMatch(dump), Is.False, $"code {code[..2]}…… in the dump");
+                Assert.That(alone.IsMatch(liveDump), Is.False, $"code {code[..2]}…… in the dump of the live code");
                 Assert.That(alone.IsMatch(log), Is.False, $"code {code[..2]}…… in the log");
             }
         });
