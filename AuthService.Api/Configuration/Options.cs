@@ -46,6 +46,13 @@ public sealed class EnforcementOptions
 {
     public DateTimeOffset StartsAt { get; set; } = new(2023, 8, 7, 0, 0, 0, TimeSpan.Zero);
     public int? MaxSkips { get; set; }
+
+    /// <summary>The configured instant, a value without an offset (<c>2024-09-01</c>) read as UTC like every timestamp of the
+    /// service. The binder reads one in the host's local time zone, so the same date meant another moment on another
+    /// machine; <paramref name="bound"/> (what it bound) stands when nothing is configured.</summary>
+    public static DateTimeOffset StartsAtFrom(string? configured, DateTimeOffset bound) =>
+        DateTimeOffset.TryParse(configured, System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal, out var instant) ? instant : bound;
 }
 
 /// <summary><c>Factors:*</c> — how many factors of each method a user may hold (DESIGN §9.2).</summary>

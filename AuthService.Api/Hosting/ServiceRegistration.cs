@@ -23,7 +23,8 @@ public static class ServiceRegistration
             .Validate(l => l.DailyRequests >= 1 && l.AttemptsPerMinute >= 1 && l.LockoutThreshold is >= 1 and <= 100,
                 "Limits: DailyRequests and AttemptsPerMinute must be at least 1, LockoutThreshold 1–100 (NIST SP 800-63B §5.2.2).")
             .ValidateOnStart();
-        services.AddOptions<EnforcementOptions>().BindConfiguration("Enforcement");
+        services.AddOptions<EnforcementOptions>().BindConfiguration("Enforcement")
+            .PostConfigure<IConfiguration>((o, configuration) => o.StartsAt = EnforcementOptions.StartsAtFrom(configuration["Enforcement:StartsAt"], o.StartsAt));
         services.AddOptions<FactorOptions>().BindConfiguration("Factors")
             .Validate(f => f.MaxTotp >= 1 && f.MaxPhone >= 1 && f.MaxPasskey >= 1, "Factors: MaxTotp, MaxPhone and MaxPasskey must be at least 1.")
             .ValidateOnStart();

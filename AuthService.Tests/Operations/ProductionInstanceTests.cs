@@ -29,6 +29,31 @@ public class ProductionInstanceTests
         ["Telephony__Telnyx__FromNumber"] = "+13035550100",
     };
 
+    /// <summary>DESIGN: timestamps are UTC, and the enforcement date is written as a date (<c>2023-08-07</c>). The binder read a
+    /// value without an offset in the host's time zone, so prompts began hours early or late on a host not on UTC. The
+    /// service runs here in a zone whose midnight of the configured date falls on the other side of now from UTC midnight,
+    /// by an hour at least.</summary>
+    [Test]
+    public async Task An_enforcement_date_without_an_offset_is_utc_whatever_the_hosts_time_zone()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var (zone, date, prompted) = now.TimeOfDay < TimeSpan.FromHours(11)
+            ? ("Etc/GMT+12", now.UtcDateTime.Date, true) // UTC−12: today began at 00:00 UTC, but not until 12:00 UTC there
+            : ("Etc/GMT-14", now.UtcDateTime.Date.AddDays(1), false); // UTC+14: tomorrow begins at 00:00 UTC, there at 10:00 UTC today
+        var environment = ProductionEnvironment();
+        environment["TZ"] = zone;
+        environment["Enforcement__StartsAt"] = date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        await using var service = ServiceProcess.Start(environment);
+        Assert.That(await service.WaitReadyAsync(TimeSpan.FromSeconds(60)), Is.True, service.Output);
+        using var client = service.Client(AdminKey);
+
+        var response = await client.PostAsJsonAsync("/v1/login-decisions", new { userId = AuthApp.NewUserId("tz"), loginMethod = "password" });
+        var decision = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.That(decision.GetProperty("action").GetString(), Is.EqualTo(prompted ? "enroll_prompt" : "none"),
+            $"Enforcement:StartsAt={date:yyyy-MM-dd} at {now:u} on a host in {zone}");
+    }
+
     [Test]
     public async Task Independent_authenticator_enrolls_from_the_qr_code_and_logs_in()
     {
