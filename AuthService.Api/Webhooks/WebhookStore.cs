@@ -55,7 +55,25 @@ public static class WebhookStore
     public static async Task<WebhookDeliveryRow?> RedeliverByIdAsync(NpgsqlConnection connection, Guid endpointId, long deliveryId,
         DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var id = await connection.ExecuteScalarAsync<long?>(new CommandDefinition("""
+        // A delivery being sent is locked by its dispatcher: the update waits for the attempt, then skips the row if the attempt
+        // finished it, while the copy's select still sees it pending in the statement's snapshot, so neither part applies. A
+        // second run, in a snapshot of its own, sees what the attempt left: still pending (due now) or finished (copied).
+        var id = await RedeliverOnceAsync(connection, endpointId, deliveryId, now, cancellationToken)
+                 ?? await RedeliverOnceAsync(connection, endpointId, deliveryId, now, cancellationToken);
+        if (id is null)
+        {
+            return null;
+        }
+
+        // Null when the endpoint was deleted right after (its deliveries went with it): the caller's 404.
+        return await connection.QuerySingleOrDefaultAsync<WebhookDeliveryRow>(new CommandDefinition($"""
+            select {DeliveryColumns} from webhook_deliveries d join webhook_events e on e.id = d.event_id where d.id = @id
+            """, new { id }, cancellationToken: cancellationToken));
+    }
+
+    private static Task<long?> RedeliverOnceAsync(NpgsqlConnection connection, Guid endpointId, long deliveryId, DateTimeOffset now,
+        CancellationToken cancellationToken) =>
+        connection.ExecuteScalarAsync<long?>(new CommandDefinition("""
             with due as (
                 update webhook_deliveries set next_attempt_at = @now
                 where id = @deliveryId and endpoint_id = @endpointId and status = 'pending'
@@ -71,16 +89,6 @@ public static class WebhookStore
             )
             select id from due union all select id from again
             """, new { endpointId, deliveryId, now }, cancellationToken: cancellationToken));
-        if (id is null)
-        {
-            return null;
-        }
-
-        // Null when the endpoint was deleted right after (its deliveries went with it): the caller's 404.
-        return await connection.QuerySingleOrDefaultAsync<WebhookDeliveryRow>(new CommandDefinition($"""
-            select {DeliveryColumns} from webhook_deliveries d join webhook_events e on e.id = d.event_id where d.id = @id
-            """, new { id }, cancellationToken: cancellationToken));
-    }
 }
 
 /// <summary>A webhook endpoint as stored (never its secret).</summary>

@@ -180,6 +180,33 @@ public class WebhookEndpointsTests
         Assert.That((await anonymous.GetAsync("/v1/webhooks")).StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
     }
 
+    /// <summary>A redelivery asked while the delivery is being sent waits for that attempt, then acts on what it left. It used
+    /// to answer 404 <c>delivery_not_found</c> for a delivery that exists, queuing nothing: the update skipped the row the
+    /// attempt had just finished, and the copy's select still saw it pending in the statement's snapshot.</summary>
+    [Test]
+    public async Task A_redelivery_asked_during_an_attempt_queues_a_copy_once_the_attempt_ends()
+    {
+        var endpoint = await SubscribeAsync("two_factor.enabled");
+        _receiver.AnswerWith(204);
+        _receiver.Hang();
+        var arrived = _receiver.NextArrival();
+        await Flows.EnableTotpAsync(_app, _client);
+        var attempt = Dispatcher(_app).DispatchOnceAsync(CancellationToken.None);
+        await arrived.WaitAsync(TimeSpan.FromSeconds(10));
+        var id = (await DeliveriesAsync(endpoint.Id)).GetProperty("items")[0].GetProperty("id").GetInt64();
+
+        var redeliver = _client.PostAsync($"/v1/webhooks/{endpoint.Id}/deliveries/{id}/redeliver", null);
+        await LockWaits.UntilSessionsWaitAsync(_app.ConnectionString, 1);
+        _receiver.Release();
+        await attempt;
+
+        var answer = await redeliver;
+        var copy = await answer.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(answer.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), copy.ToString());
+        Assert.That(copy.GetProperty("id").GetInt64(), Is.Not.EqualTo(id), "the attempt delivered it: a new delivery of the same event");
+        Assert.That(copy.GetProperty("status").GetString(), Is.EqualTo("pending"));
+    }
+
     [Test]
     public async Task Deliveries_show_attempts_errors_and_next_try_and_redeliver_sends_the_same_webhook_id()
     {
