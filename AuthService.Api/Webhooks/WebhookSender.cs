@@ -19,7 +19,7 @@ public sealed class WebhookAddressRefusedException(string message) : Exception(m
 /// <summary>Signs and posts one event per the Standard Webhooks specification, through the <c>webhooks</c> HTTP
 /// client: its resilience pipeline bounds the attempt (<c>Webhooks:Timeout</c>), its connect callback enforces the
 /// SSRF guard on the resolved address, and it neither follows redirects nor uses a proxy.</summary>
-public sealed class WebhookSender(IHttpClientFactory clients, SecretBox secrets)
+public sealed class WebhookSender(IHttpClientFactory clients, SecretBox secrets, WebhookUrlGuard guard)
 {
     public const string ClientName = "webhooks";
 
@@ -42,6 +42,11 @@ public sealed class WebhookSender(IHttpClientFactory clients, SecretBox secrets)
     public async Task<SendResult> SendAsync(string url, string secret, string messageId, string body, DateTimeOffset timestamp,
         CancellationToken cancellationToken)
     {
+        if (guard.SchemeRefusal(url) is { } insecure)
+        {
+            return new SendResult(false, "refused", null, insecure, false);
+        }
+
         var signature = new StandardWebhook(secret).Sign(messageId, timestamp, body);
         using var request = new HttpRequestMessage(HttpMethod.Post, url)
         {

@@ -15,6 +15,11 @@ public sealed class WebhookUrlGuard(bool allowInsecure, bool allowPrivateNetwork
 
     public bool AllowPrivateNetworks => allowPrivateNetworks;
 
+    /// <summary>Null when a delivery may go to <paramref name="url"/>'s scheme now, else why not: an <c>http://</c> endpoint
+    /// registered while <c>Webhooks:AllowInsecure</c> was on gets nothing in clear once it is off.</summary>
+    public string? SchemeRefusal(string url) =>
+        allowInsecure || url.StartsWith("https://", StringComparison.OrdinalIgnoreCase) ? null : "url must be https (Webhooks:AllowInsecure is off).";
+
     /// <summary>Null when the URL may be registered, else why not (for the problem detail).</summary>
     public async Task<string?> CheckUrlAsync(string? url, CancellationToken cancellationToken)
     {
