@@ -299,47 +299,37 @@ public class WebhookEndpointsTests
         // As if a public name had been re-pointed at loopback after registration (DNS rebinding): the address the
         // delivery connects to is checked, and refused. (http allowed here, so that only the address decides: an http
         // endpoint with insecure URLs off is refused before any connection, see the next test.)
-        using var rebinding = new AuthApp(new Dictionary<string, string?>
-        {
-            ["Webhooks:AllowInsecure"] = "true",
-            ["Webhooks:AllowPrivateNetworks"] = "false",
-        });
-        using var rebindingAdmin = rebinding.AdminClient();
-        var (row, _) = await rebinding.Services.GetRequiredService<RegisterWebhook>().StoreAsync(_receiver.Url, ["*"], null,
-            rebinding.Time.GetUtcNow(), null, default);
-        _endpoints.Add(row.Id);
-        await Flows.EnableTotpAsync(rebinding, rebindingAdmin);
-        var before = _receiver.Received.Count;
-        await DrainAsync(rebinding);
-        Assert.That(_receiver.Received, Has.Count.EqualTo(before), "nothing reached the loopback receiver");
-        var delivery = (await rebindingAdmin.GetFromJsonAsync<JsonElement>($"/v1/webhooks/{row.Id}/deliveries")).GetProperty("items")[0];
-        Assert.That(delivery.GetProperty("status").GetString(), Is.EqualTo("pending"));
-        Assert.That(delivery.GetProperty("lastError").GetString(), Does.Contain("non-public address"));
+        await AssertRefusedAtSendTimeAsync(allowInsecure: true, allowPrivateNetworks: false, "non-public address");
     }
 
     /// <summary>An <c>http://</c> endpoint registered while <c>Webhooks:AllowInsecure</c> was on kept receiving signed events in
     /// clear after it was turned off: the scheme was checked only at registration, unlike the address.</summary>
     [Test]
-    public async Task An_http_endpoint_gets_nothing_once_insecure_urls_are_off()
+    public Task An_http_endpoint_gets_nothing_once_insecure_urls_are_off() =>
+        AssertRefusedAtSendTimeAsync(allowInsecure: false, allowPrivateNetworks: true, "must be https");
+
+    /// <summary>Under these rules, the (http, loopback) receiver stored as an endpoint registered before they applied, and a
+    /// login's event dispatched: nothing may reach the receiver, and the delivery stays pending, refused for <paramref name="reason"/>.</summary>
+    private async Task AssertRefusedAtSendTimeAsync(bool allowInsecure, bool allowPrivateNetworks, string reason)
     {
-        using var strict = new AuthApp(new Dictionary<string, string?>
+        using var app = new AuthApp(new Dictionary<string, string?>
         {
-            ["Webhooks:AllowInsecure"] = "false",
-            ["Webhooks:AllowPrivateNetworks"] = "true",
+            ["Webhooks:AllowInsecure"] = allowInsecure ? "true" : "false",
+            ["Webhooks:AllowPrivateNetworks"] = allowPrivateNetworks ? "true" : "false",
         });
-        using var admin = strict.AdminClient();
-        var (row, _) = await strict.Services.GetRequiredService<RegisterWebhook>().StoreAsync(_receiver.Url, ["*"], null,
-            strict.Time.GetUtcNow(), null, default); // as registered before the setting changed
+        using var admin = app.AdminClient();
+        var (row, _) = await app.Services.GetRequiredService<RegisterWebhook>().StoreAsync(_receiver.Url, ["*"], null,
+            app.Time.GetUtcNow(), null, default);
         _endpoints.Add(row.Id);
         _receiver.AnswerWith(204);
-        await Flows.EnableTotpAsync(strict, admin);
+        await Flows.EnableTotpAsync(app, admin);
         var before = _receiver.Received.Count;
 
-        await DrainAsync(strict);
+        await DrainAsync(app);
 
-        Assert.That(_receiver.Received, Has.Count.EqualTo(before), "nothing went out in clear");
+        Assert.That(_receiver.Received, Has.Count.EqualTo(before), "nothing reached the receiver");
         var delivery = (await admin.GetFromJsonAsync<JsonElement>($"/v1/webhooks/{row.Id}/deliveries")).GetProperty("items")[0];
         Assert.That(delivery.GetProperty("status").GetString(), Is.EqualTo("pending"));
-        Assert.That(delivery.GetProperty("lastError").GetString(), Does.Contain("must be https"));
+        Assert.That(delivery.GetProperty("lastError").GetString(), Does.Contain(reason));
     }
 }
