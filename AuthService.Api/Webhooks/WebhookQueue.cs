@@ -65,9 +65,13 @@ public static class WebhookQueue
     {
         var deliveries = await connection.ExecuteAsync(
             "delete from webhook_deliveries where status <> 'pending' and created_at < @before", new { before }, transaction);
+        // An event something holds is passed over: a redelivery's copy, not yet committed, holds its event's key lock, and is
+        // not seen by "not exists"; deleting the event would wait for the copy and then cascade it away, pending as it is.
         var events = await connection.ExecuteAsync("""
-            delete from webhook_events e where e.created_at < @before
-            and not exists (select 1 from webhook_deliveries d where d.event_id = e.id)
+            delete from webhook_events where id in (
+                select e.id from webhook_events e where e.created_at < @before
+                and not exists (select 1 from webhook_deliveries d where d.event_id = e.id)
+                for update skip locked)
             """, new { before }, transaction);
         return deliveries + events;
     }

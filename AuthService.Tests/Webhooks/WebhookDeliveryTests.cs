@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using AuthService.Tests.Infrastructure;
+using Dapper;
 using Npgsql;
 using OtpNet;
 using static AuthService.Tests.Webhooks.WebhookTesting;
@@ -230,6 +231,48 @@ public class WebhookDeliveryTests
         Assert.That(await Dispatcher(_a).PruneAsync(CancellationToken.None), Is.GreaterThanOrEqualTo(2), "the delivered row and its event");
         var left = (await DeliveriesAsync()).EnumerateArray().Select(d => d.GetProperty("userId").GetString()).ToList();
         Assert.That(left, Does.Contain(later).And.Not.Contain(userId));
+    }
+
+    /// <summary>Pending deliveries are never pruned (docs/OPERATIONS.md). A redelivery's copy of an old finished delivery,
+    /// inserted while the prune ran, was invisible to its "no delivery waits for this event": the event's delete waited on the
+    /// copy's key lock and, once the copy committed, cascaded it away. The prune now passes over an event something holds.</summary>
+    [Test]
+    public async Task A_copy_queued_while_the_prune_runs_survives_it()
+    {
+        _receiver.AnswerWith(204);
+        var userId = AuthApp.NewUserId();
+        await EnableAsync(_clientA, _a, userId);
+        await DrainAsync(_a);
+        var id = (await DeliveriesAsync("?status=delivered")).EnumerateArray()
+            .First(d => d.GetProperty("userId").GetString() == userId).GetProperty("id").GetInt64();
+        _a.Time.Advance(TimeSpan.FromDays(8)); // past Webhooks:Retention
+
+        // What a redelivery of it inserts (WebhookStore.RedeliverByIdAsync), not yet committed while the prune runs.
+        await using var redelivery = new NpgsqlConnection(_a.ConnectionString);
+        await redelivery.OpenAsync();
+        var copying = await redelivery.BeginTransactionAsync();
+        var copyId = await redelivery.ExecuteScalarAsync<long>("""
+            insert into webhook_deliveries (event_id, endpoint_id, order_key, next_attempt_at, created_at)
+            select event_id, endpoint_id, order_key, now(), now() from webhook_deliveries where id = @id
+            returning id
+            """, new { id }, copying);
+        var prune = Dispatcher(_a).PruneAsync(CancellationToken.None);
+        await using (var observer = new NpgsqlConnection(_a.ConnectionString))
+        {
+            // Until the prune ends or waits on the copy's lock (polling the database's state, not driving a clock).
+            for (var i = 0; i < 500 && !prune.IsCompleted && await observer.ExecuteScalarAsync<long>(
+                     "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'") == 0; i++)
+            {
+                await Task.Delay(20);
+            }
+        }
+
+        await copying.CommitAsync();
+        await prune.WaitAsync(TimeSpan.FromSeconds(10));
+
+        await using var check = new NpgsqlConnection(_a.ConnectionString);
+        Assert.That(await check.ExecuteScalarAsync<long>("select count(*) from webhook_deliveries where id = @copyId and status = 'pending'", new { copyId }),
+            Is.EqualTo(1), "the pending copy survived the prune");
     }
 
     private static double Value(string metrics, string series)
