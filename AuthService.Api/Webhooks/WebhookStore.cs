@@ -71,7 +71,21 @@ public static class WebhookStore
             """, new { id }, cancellationToken: cancellationToken));
     }
 
-    private static Task<long?> RedeliverOnceAsync(NpgsqlConnection connection, Guid endpointId, long deliveryId, DateTimeOffset now,
+    private static async Task<long?> RedeliverOnceAsync(NpgsqlConnection connection, Guid endpointId, long deliveryId, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RedeliverStatementAsync(connection, endpointId, deliveryId, now, cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+        {
+            // The prune deleted the delivery and its event while this statement still saw them: there is nothing to send.
+            return null;
+        }
+    }
+
+    private static Task<long?> RedeliverStatementAsync(NpgsqlConnection connection, Guid endpointId, long deliveryId, DateTimeOffset now,
         CancellationToken cancellationToken) =>
         connection.ExecuteScalarAsync<long?>(new CommandDefinition("""
             with due as (

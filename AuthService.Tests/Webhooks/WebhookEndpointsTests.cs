@@ -207,6 +207,35 @@ public class WebhookEndpointsTests
         Assert.That(copy.GetProperty("status").GetString(), Is.EqualTo("pending"));
     }
 
+    /// <summary>A redelivery of a finished delivery that the prune deletes at that moment, with its event: the copy's
+    /// foreign-key check waited on the prune and then failed, a 500. It is the delivery that is gone: 404.</summary>
+    [Test]
+    public async Task A_redelivery_of_a_delivery_the_prune_is_deleting_is_a_404_not_a_500()
+    {
+        var endpoint = await SubscribeAsync("two_factor.enabled");
+        _receiver.AnswerWith(204);
+        await Flows.EnableTotpAsync(_app, _client);
+        await DrainAsync(_app);
+        var id = (await DeliveriesAsync(endpoint.Id, "?status=delivered")).GetProperty("items")[0].GetProperty("id").GetInt64();
+
+        // The prune's two deletes, not yet committed (WebhookQueue.PruneOlderThanAsync).
+        await using var pruning = new NpgsqlConnection(_app.ConnectionString);
+        await pruning.OpenAsync();
+        var prune = await pruning.BeginTransactionAsync();
+        await using (var delete = new NpgsqlCommand("""
+            delete from webhook_events where id = (select event_id from webhook_deliveries where id = @id);
+            """, pruning, prune) { Parameters = { new("id", id) } })
+        {
+            await delete.ExecuteNonQueryAsync(); // its deliveries go with it (on delete cascade), as the prune's first delete takes them
+        }
+
+        var redeliver = _client.PostAsync($"/v1/webhooks/{endpoint.Id}/deliveries/{id}/redeliver", null);
+        await LockWaits.UntilSessionsWaitAsync(_app.ConnectionString, 1);
+        await prune.CommitAsync();
+
+        await ProblemAssert.IsProblemAsync(await redeliver, HttpStatusCode.NotFound, "delivery_not_found");
+    }
+
     [Test]
     public async Task Deliveries_show_attempts_errors_and_next_try_and_redeliver_sends_the_same_webhook_id()
     {
