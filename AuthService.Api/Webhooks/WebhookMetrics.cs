@@ -6,7 +6,7 @@ namespace AuthService.Api.Webhooks;
 public static class WebhookMetrics
 {
     public static readonly Counter Deliveries = Metrics.CreateCounter("authservice_webhook_deliveries_total",
-        "Webhook delivery attempts by outcome: delivered, http_error, timeout, network_error, refused (SSRF guard); " +
+        "Webhook delivery attempts by outcome: delivered, http_error, timeout, network_error, refused (SSRF guard, or http:// while insecure URLs are off); " +
         "failed counts deliveries given up after Webhooks:RetryFor.",
         new CounterConfiguration { LabelNames = ["outcome"] });
 
