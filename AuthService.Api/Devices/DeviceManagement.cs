@@ -24,12 +24,14 @@ public sealed class DeviceManagement(NpgsqlDataSource dataSource, TimeProvider t
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (!await DeviceStore.DeleteAsync(connection, transaction, userId, deviceId))
+        var now = time.GetUtcNow();
+        if (!await DeviceStore.DeleteAsync(connection, transaction, userId, deviceId, now))
         {
+            await transaction.CommitAsync(cancellationToken); // an expired row found is gone too
             return DeviceNotFound;
         }
 
-        await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.DevicesRevoked(1, "revoked", deviceId), time.GetUtcNow(), actor);
+        await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.DevicesRevoked(1, "revoked", deviceId), now, actor);
         await transaction.CommitAsync(cancellationToken);
         return true;
     }
@@ -41,10 +43,11 @@ public sealed class DeviceManagement(NpgsqlDataSource dataSource, TimeProvider t
         // Under the user's lock, which a login that remembers its browser holds while it stores the device: without it, a
         // device not yet committed when this delete ran survived the revocation, and its audit row came before this one's.
         await AttemptLedger.LockUserAsync(connection, transaction, userId);
-        var revoked = await DeviceStore.DeleteAllByUserIdAsync(connection, transaction, userId);
+        var now = time.GetUtcNow();
+        var revoked = await DeviceStore.DeleteAllByUserIdAsync(connection, transaction, userId, now);
         if (revoked > 0)
         {
-            await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.DevicesRevoked(revoked, "revoke_all"), time.GetUtcNow(), actor);
+            await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.DevicesRevoked(revoked, "revoke_all"), now, actor);
         }
 
         await transaction.CommitAsync(cancellationToken);

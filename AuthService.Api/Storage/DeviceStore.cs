@@ -68,11 +68,19 @@ public static class DeviceStore
             where user_id = @userId and expires_at > @now order by created_at desc, id desc
             """, new { userId, now })).AsList();
 
-    /// <summary>Revokes one device of the user; false when the user has none with this id.</summary>
-    public static async Task<bool> DeleteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, Guid id) =>
-        await connection.ExecuteAsync("delete from remembered_devices where user_id = @userId and id = @id", new { userId, id }, transaction) == 1;
+    /// <summary>Revokes one device of the user; false when the user has no live device with this id (an expired one, which the
+    /// list no longer shows and no token reaches, is deleted all the same, and is not found: the answer matches the list).</summary>
+    public static async Task<bool> DeleteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, Guid id,
+        DateTimeOffset now) =>
+        await connection.ExecuteScalarAsync<bool>("""
+            with d as (delete from remembered_devices where user_id = @userId and id = @id returning expires_at)
+            select coalesce(bool_or(expires_at > @now), false) from d
+            """, new { userId, id, now }, transaction);
 
-    /// <summary>Revokes every device of the user; returns how many.</summary>
-    public static Task<int> DeleteAllByUserIdAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId) =>
-        connection.ExecuteAsync("delete from remembered_devices where user_id = @userId", new { userId }, transaction);
+    /// <summary>Revokes every device of the user; returns how many were live (expired ones go too, uncounted).</summary>
+    public static Task<int> DeleteAllByUserIdAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, DateTimeOffset now) =>
+        connection.ExecuteScalarAsync<int>("""
+            with d as (delete from remembered_devices where user_id = @userId returning expires_at)
+            select count(*)::int from d where expires_at > @now
+            """, new { userId, now }, transaction);
 }

@@ -60,6 +60,25 @@ public class RememberedDevicesTests : AppFixture
         Assert.That(await ListAsync(Client, ann.UserId), Is.Empty, "an expired device is not listed");
     }
 
+    /// <summary>An expired device is gone as far as every route is concerned: the list hides it, so a revocation does not find
+    /// it (404, as the contract says for an expired device) and revoke-all does not count it.</summary>
+    [Test]
+    public async Task An_expired_device_is_not_found_by_a_revocation_nor_counted_by_revoke_all()
+    {
+        var ann = await Flows.EnableTotpAsync(App, Client);
+        await RememberAsync(App, Client, ann, "old");
+        var oldId = (await ListAsync(Client, ann.UserId)).Single().GetProperty("id").GetGuid();
+        App.Time.Advance(TimeSpan.FromDays(20));
+        await RememberAsync(App, Client, ann, "newer");
+        await RememberAsync(App, Client, ann, "newest");
+        App.Time.Advance(TimeSpan.FromDays(10)); // "old" has expired; the other two have not
+
+        await ProblemAssert.IsProblemAsync(await Client.DeleteAsync(Url(ann.UserId, $"/devices/{oldId}")), HttpStatusCode.NotFound, "device_not_found");
+        var all = await Client.PostAsync(Url(ann.UserId, "/devices/revoke-all"), null);
+        Assert.That(all.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((await all.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("revoked").GetInt32(), Is.EqualTo(2), "the live devices only");
+    }
+
     [Test]
     public async Task The_cap_drops_the_oldest_device()
     {
