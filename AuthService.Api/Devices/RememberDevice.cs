@@ -39,7 +39,7 @@ public sealed class RememberDevice(NpgsqlDataSource dataSource, TimeProvider tim
         }
 
         var (token, hash) = DeviceTokens.Create();
-        var device = new DeviceToRemember(Version7Ids.New(now), hash, remember.Label?.Trim() ?? DeviceTokens.DefaultLabel,
+        var device = new DeviceToRemember(Version7Ids.New(now), hash, Core.Factors.FactorLabels.Normalize(remember.Label) ?? DeviceTokens.DefaultLabel,
             now.AddDays(options.Value.RememberDays), options.Value.MaxPerUser);
         var verified = await verify(new LoginDevice(IsNew: !known, device));
         return verified.Error is null ? verified.Value!.WithDevice(token, device.ExpiresAt) : verified;

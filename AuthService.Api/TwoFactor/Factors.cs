@@ -43,7 +43,7 @@ public sealed class Factors(NpgsqlDataSource dataSource, ChangeProofs changeProo
             // Without 2FA an addition is the first enrollment (no proof to give); it is confirmed at /factors/{id}/confirm too.
             return request.Proof is not null
                 ? Problems.NotEnabled
-                : await methods.StartAsync(new FactorStart(userId, PendingPurposes.Enroll, target, null, actor, request.Label, time.GetUtcNow()),
+                : await methods.StartAsync(new FactorStart(userId, PendingPurposes.Enroll, target, null, actor, FactorLabels.Normalize(request.Label), time.GetUtcNow()),
                     cancellationToken);
         }
 
@@ -56,7 +56,7 @@ public sealed class Factors(NpgsqlDataSource dataSource, ChangeProofs changeProo
         var proof = await changeProofs.CheckAsync(userId, request.Proof, actor, AddStage, cancellationToken);
         return proof.Error is not null
             ? proof.Error
-            : await methods.StartAsync(new FactorStart(userId, PendingPurposes.Add, target, proof.Value, actor, request.Label, time.GetUtcNow()),
+            : await methods.StartAsync(new FactorStart(userId, PendingPurposes.Add, target, proof.Value, actor, FactorLabels.Normalize(request.Label), time.GetUtcNow()),
                 cancellationToken);
     }
 
@@ -87,7 +87,7 @@ public sealed class Factors(NpgsqlDataSource dataSource, ChangeProofs changeProo
             return user is null ? Problems.NotEnabled : Problems.FactorNotFound;
         }
 
-        var label = request.Label?.Trim();
+        var label = FactorLabels.Normalize(request.Label);
         await TwoFactorStore.UpdateFactorAsync(connection, transaction, userId, factorId, label, request.Default == true, now);
         await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.FactorUpdated(factorId, before.Method, label, request.Default == true), now, actor);
         await transaction.CommitAsync(cancellationToken);

@@ -13,11 +13,15 @@ public static class FactorLabels
         _ => method,
     };
 
-    /// <summary>Null when <paramref name="label"/> may be stored (at most 64 characters, not blank, no control characters),
-    /// else why not.</summary>
+    /// <summary>Null when <paramref name="label"/> may be stored (at most 64 printable characters, <see cref="Text.PrintableText"/>,
+    /// at least one of which shows), else why not.</summary>
     public static string? Problem(string? label) =>
         label is null ? null
-        : string.IsNullOrWhiteSpace(label) || !Text.PrintableText.IsValid(label)
+        : !Text.PrintableText.HasVisible(label) || !Text.PrintableText.IsValid(label)
             ? $"label must be 1 to {MaxLength} printable characters."
             : null;
+
+    /// <summary>The label as stored and shown: without the white space around it (every route that takes a label stores it so,
+    /// after <see cref="Problem"/> accepted it).</summary>
+    public static string? Normalize(string? label) => label?.Trim();
 }

@@ -2,8 +2,11 @@ namespace AuthService.Core.Text;
 
 /// <summary>The one rule for short free text the service stores, shows or logs (labels, names, descriptions, tickets, a code as
 /// typed): not null, at most a given number of characters, and no control characters (Unicode category Cc: NUL, line breaks,
-/// escapes, DEL…), which could forge log lines or hide text. Letters, marks and symbols of every script are printable.
-/// Whether an empty or blank value is acceptable is the caller's rule, not this one.</summary>
+/// escapes, DEL…), which could forge log lines or hide text; nor the line and paragraph separators (U+2028, U+2029), which
+/// break a line as well; nor the bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), which
+/// reorder what a support agent reads (a label shown reversed, "Trojan Source"). Letters, marks and symbols of every script
+/// are printable, and so are the joiners and marks those scripts and emoji need (U+200C, U+200D, U+200E, U+200F).
+/// Whether an empty or blank value is acceptable is the caller's rule, not this one (<see cref="HasVisible"/>).</summary>
 public static class PrintableText
 {
     /// <summary>The usual cap: a factor or passkey label, the relying party's name, a code or backup code as typed.</summary>
@@ -20,7 +23,7 @@ public static class PrintableText
 
         foreach (var c in value)
         {
-            if (char.IsControl(c) && !(allowNewlines && c is '\n' or '\t'))
+            if ((char.IsControl(c) && !(allowNewlines && c is '\n' or '\t')) || c is '\u2028' or '\u2029' || IsBidiControl(c))
             {
                 return false;
             }
@@ -28,4 +31,21 @@ public static class PrintableText
 
         return true;
     }
+
+    /// <summary>True when <paramref name="value"/> has a character that shows: not only white space and invisible format
+    /// characters (a zero-width space, a joiner, a byte order mark), which would make an empty-looking label.</summary>
+    public static bool HasVisible(string? value)
+    {
+        foreach (var c in value ?? "")
+        {
+            if (!char.IsWhiteSpace(c) && char.GetUnicodeCategory(c) != System.Globalization.UnicodeCategory.Format)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool IsBidiControl(char c) => c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069';
 }

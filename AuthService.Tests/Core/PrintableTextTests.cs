@@ -12,6 +12,9 @@ public class PrintableTextTests
     [TestCase("مفتاح")]
     [TestCase("YubiKey 5 🔑")]
     [TestCase("no-break\u00A0space")]
+    [TestCase("می\u200Cخواهم")] // Persian needs the zero-width non-joiner
+    [TestCase("family 👨\u200D👩\u200D👧")] // emoji sequences need the joiner
+    [TestCase("\u200Fمفتاح")] // a right-to-left mark is a mark, not an override
     public void Printable_text_of_any_script_is_accepted(string value)
     {
         Assert.That(PrintableText.IsValid(value), Is.True);
@@ -55,6 +58,11 @@ public class PrintableTextTests
     [TestCase("\u001b[31mred")]
     [TestCase("del\u007f")]
     [TestCase("c1\u0085next line")]
+    [TestCase("line\u2028separator")]
+    [TestCase("paragraph\u2029separator")]
+    [TestCase("evil\u202Egnp.exe")]
+    [TestCase("embed\u202Ahere")]
+    [TestCase("isolate\u2066here\u2069")]
     public void Control_characters_are_refused(string value)
     {
         Assert.That(PrintableText.IsValid(value), Is.False);
@@ -71,5 +79,17 @@ public class PrintableTextTests
             Assert.That(PrintableText.IsValid("\u001b[2J", 500, allowNewlines: true), Is.False);
             Assert.That(PrintableText.IsValid(new string('\n', 501), 500, allowNewlines: true), Is.False, "the cap still holds");
         });
+    }
+
+    [TestCase("a", true)]
+    [TestCase(" x ", true)]
+    [TestCase("", false)]
+    [TestCase("   ", false)]
+    [TestCase("\u200B", false)]
+    [TestCase("\u00A0\uFEFF\u200D", false)]
+    [TestCase(null, false)]
+    public void Only_text_with_a_character_that_shows_has_one_visible(string? value, bool visible)
+    {
+        Assert.That(PrintableText.HasVisible(value), Is.EqualTo(visible));
     }
 }

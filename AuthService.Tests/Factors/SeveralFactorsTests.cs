@@ -107,10 +107,26 @@ public class SeveralFactorsTests : AppFixture
         await ProblemAssert.IsProblemAsync(
             await Client.PostAsJsonAsync(Url(user.UserId, "/factors"), new { method = "totp", label = new string('x', 65), proof = new { code = "000000" } }),
             HttpStatusCode.BadRequest, "validation_failed");
-        await ProblemAssert.IsProblemAsync(
-            await Client.PostAsJsonAsync(Url(user.UserId, "/factors"), new { method = "totp", label = "a\u0007b", proof = new { code = "000000" } }),
-            HttpStatusCode.BadRequest, "validation_failed");
+        foreach (var label in new[] { "a\u0007b", "\u200B", " \u200B\uFEFF ", "evil\u202Egnp.exe", "two\u2028lines", "iso\u2067late" })
+        {
+            await ProblemAssert.IsProblemAsync(
+                await Client.PostAsJsonAsync(Url(user.UserId, "/factors"), new { method = "totp", label, proof = new { code = "000000" } }),
+                HttpStatusCode.BadRequest, "validation_failed");
+        }
+
         Assert.That(FactorsOf(await StatusAsync(user.UserId)), Has.Count.EqualTo(1));
+    }
+
+    /// <summary>A label is stored as PATCH stores it, without the white space around it, whichever route brought it.</summary>
+    [Test]
+    public async Task An_added_factors_label_is_stored_trimmed_as_a_rename_stores_it()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var (second, secret) = await StartTotpAsync(user.UserId, new { code = Flows.Code(user.Secret, Now) }, "  Tablet \u00A0");
+        var confirmed = await ConfirmAsync(user.UserId, second, Flows.Code(secret, Now));
+        Assert.That((await confirmed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("factor").GetProperty("label").GetString(), Is.EqualTo("Tablet"));
+        Assert.That(FactorsOf(await StatusAsync(user.UserId)).Single(f => f.GetProperty("id").GetGuid() == second).GetProperty("label").GetString(),
+            Is.EqualTo("Tablet"));
     }
 
     [Test]
