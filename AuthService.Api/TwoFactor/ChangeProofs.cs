@@ -13,6 +13,11 @@ public sealed class ChangeProofs(CodeProofs codes, ProofCheck proofs, PasskeyVer
 {
     public static readonly Problem OneProofOnly = Problems.Validation("Send exactly one of code, backupCode, bypassCode and credential.");
 
+    /// <summary>A bypass code lets a user in for as long as support allowed (its uses, its minutes, until revoked); a browser
+    /// remembered on it would skip the second step for 30 days more, past a revocation. So a bypass login remembers nothing.</summary>
+    public static readonly Problem NoDeviceForABypass = Problems.Validation(
+        "rememberDevice cannot be used with a bypassCode: a support bypass is temporary, and a remembered browser would outlive it.");
+
     /// <param name="excluded">A factor that may not prove the change (the one a removal removes).</param>
     public Task<Result<CheckedProof>> CheckAsync(string userId, Proof? proof, Guid? actor, string stage, CancellationToken cancellationToken,
         Guid? excluded = null) =>

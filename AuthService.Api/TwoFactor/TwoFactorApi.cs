@@ -106,7 +106,9 @@ public static class TwoFactorApi
                              "(another origin or RP ID, unknown credential, bad signature), `passkey_challenge_invalid` (unknown, used or expired " +
                              "challenge), `passkey_counter_regression` (possible cloned authenticator, audited). Every refusal counts: " +
                              $"429 `too_many_attempts` after {limits.AttemptsPerMinute} failures in a minute; 423 `locked` after {limits.LockoutThreshold} consecutive failures. " +
-                             "Optional `rememberDevice` {label}: a 200 then carries `deviceToken` (shown once) and `expiresAt`; optional `deviceToken`: see Remembered devices.")
+                             "Optional `rememberDevice` {label}: a 200 then carries `deviceToken` (shown once) and `expiresAt`; not with a `bypassCode` " +
+                             "(400 `validation_failed`, nothing spent: a support bypass is temporary, a remembered browser would outlive it); " +
+                             "optional `deviceToken`: see Remembered devices.")
             .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.PasskeyNotEnabled)
             .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid, ProblemCodes.PasskeyCounterRegression)
             .ProducesProblemCodes(423, ProblemCodes.Locked)
@@ -239,7 +241,8 @@ public static class TwoFactorApi
 
     public static async Task<Results<JsonOk<VerifyResponse>, ProblemHttpResult>> Verify(string userId, VerifyRequest request, CodeProofs proofs,
         PasskeyVerification passkeys, Devices.RememberDevice devices, ClaimsPrincipal caller, CancellationToken ct) =>
-        ToOk(await devices.LoginAsync(userId, request.RememberDevice, request.DeviceToken, caller.ApiKeyId(), async device => request.Credential is not { } credential
+        ToOk(request is { BypassCode: not null, RememberDevice: not null } ? ChangeProofs.NoDeviceForABypass
+            : await devices.LoginAsync(userId, request.RememberDevice, request.DeviceToken, caller.ApiKeyId(), async device => request.Credential is not { } credential
             ? await proofs.ConsumeAsync(userId, new Proof(request.Code, request.BackupCode, BypassCode: request.BypassCode), caller.ApiKeyId(), LoginStage, ct, device)
             : request.Code is not null || request.BackupCode is not null || request.BypassCode is not null ? ChangeProofs.OneProofOnly
             : await passkeys.VerifyAsync(userId, credential, caller.ApiKeyId(), ct, device), ct));

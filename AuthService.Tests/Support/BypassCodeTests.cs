@@ -55,6 +55,23 @@ public class BypassCodeTests : AppFixture
         Assert.That(Convert.ToHexString(stored), Does.Not.Contain(code.Replace("-", "")), "only a keyed hash is stored");
     }
 
+    /// <summary>A remembered browser would skip the second step for 30 days, past the code's own minutes and its revocation: a
+    /// bypass login remembers nothing, and the refusal spends nothing.</summary>
+    [Test]
+    public async Task A_bypass_login_cannot_remember_its_browser_and_the_refusal_spends_nothing()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var code = await IssueAsync(Client, user.UserId);
+
+        await ProblemAssert.IsProblemAsync(
+            await Flows.VerifyAsync(Client, user.UserId, new { bypassCode = code, rememberDevice = new { label = "Support laptop" } }),
+            HttpStatusCode.BadRequest, "validation_failed");
+        await using var connection = await OpenAsync();
+        Assert.That(await connection.ExecuteScalarAsync<long>("select count(*) from remembered_devices where user_id = @userId", new { userId = user.UserId }),
+            Is.Zero);
+        Assert.That((await VerifyAsync(user.UserId, code)).StatusCode, Is.EqualTo(HttpStatusCode.OK), "the code was not spent by the refusal");
+    }
+
     [Test]
     public async Task A_code_of_three_uses_works_three_times()
     {
