@@ -26,9 +26,23 @@ public static class BypassCodeCheck
             return MethodOutcome<CheckedProof>.NoMatch;
         }
 
+        // A code hashed under a key this instance does not hold (one activated on another instance first) is passed over, so
+        // that it does not fail the right code of another row; only when no row matched is the unreadable one the answer (the
+        // code typed may be that one's: 503 secret_unavailable, not a wrong code that counts towards the lockout).
+        CryptographicException? unreadable = null;
         foreach (var row in await BypassCodeStore.GetLiveAsync(connection, transaction, userId, now))
         {
-            var expected = BypassCodeRules.Hash(secrets, row.KeyId, userId, row.Id, code);
+            byte[] expected;
+            try
+            {
+                expected = BypassCodeRules.Hash(secrets, row.KeyId, userId, row.Id, code);
+            }
+            catch (CryptographicException e)
+            {
+                unreadable ??= e;
+                continue;
+            }
+
             if (CryptographicOperations.FixedTimeEquals(expected, row.CodeHash))
             {
                 var (id, ticket) = (row.Id, row.Ticket);
@@ -37,7 +51,7 @@ public static class BypassCodeCheck
             }
         }
 
-        return MethodOutcome<CheckedProof>.NoMatch;
+        return unreadable is null ? MethodOutcome<CheckedProof>.NoMatch : throw unreadable;
     }
 
     /// <summary>One use spent and audited; the backup codes left (what a login answers), or null when another request spent the

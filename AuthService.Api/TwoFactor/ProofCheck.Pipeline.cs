@@ -136,7 +136,7 @@ public sealed partial class ProofCheck
         catch (Exception e) when (StoredFactors.IsUnreadable(e))
         {
             var writes = new List<NpgsqlBatchCommand>();
-            var unreadable = Unreadable(userId, stage, now, actor, e, writes);
+            var unreadable = Unreadable(userId, method, stage, now, actor, e, writes);
             await AttemptLedger.ExecuteAsync(connection, transaction, writes);
             return unreadable;
         }

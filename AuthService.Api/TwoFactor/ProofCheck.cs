@@ -130,7 +130,7 @@ public sealed partial class ProofCheck : IDisposable
                 // This login alone fails: the batch's other logins are decided and committed as usual. It counts in the
                 // per-minute window (not the lockout), for this user's later attempts in the batch too.
                 CloseAcceptances();
-                results[i] = Unreadable(attempt.UserId, attempt.Stage, attempt.Now, attempt.Actor, e, writes);
+                results[i] = Unreadable(attempt.UserId, FactorMethods.Totp, attempt.Stage, attempt.Now, attempt.Actor, e, writes);
                 states[attempt.UserId] = (state with { RecentFailures = [.. state.RecentFailures, attempt.Now] }, lastSteps);
                 continue;
             }
@@ -225,14 +225,14 @@ public sealed partial class ProofCheck : IDisposable
         return answer;
     }
 
-    /// <summary>A TOTP proof this instance cannot check (<see cref="StoredFactors.IsUnreadable"/>): 503 <c>secret_unavailable</c> for
-    /// that attempt alone, and its rows (<see cref="AttemptLedger.Unreadable"/>): counted in the per-minute ledger, so it cannot
-    /// be repeated faster than any wrong code.</summary>
-    internal Problem Unreadable(string userId, string stage, DateTimeOffset now, Guid? actor, Exception e, List<NpgsqlBatchCommand> writes)
+    /// <summary>A proof of <paramref name="method"/> this instance cannot check (<see cref="StoredFactors.IsUnreadable"/>): 503
+    /// <c>secret_unavailable</c> for that attempt alone, and its rows (<see cref="AttemptLedger.Unreadable"/>): counted in the
+    /// per-minute ledger, so it cannot be repeated faster than any wrong code.</summary>
+    internal Problem Unreadable(string userId, string method, string stage, DateTimeOffset now, Guid? actor, Exception e, List<NpgsqlBatchCommand> writes)
     {
-        writes.AddRange(AttemptLedger.Unreadable(userId, now, actor, new AuditEvent.VerificationError(FactorMethods.Totp, stage, ProblemCodes.SecretUnavailable)));
-        _logger.LogError("Could not check a TOTP code of {UserId} on this instance: {Reason}", userId, e.Message);
-        ServiceMetrics.Verifications.WithLabels(FactorMethods.Totp, ProblemCodes.SecretUnavailable).Inc();
+        writes.AddRange(AttemptLedger.Unreadable(userId, now, actor, new AuditEvent.VerificationError(method, stage, ProblemCodes.SecretUnavailable)));
+        _logger.LogError("Could not check a {Method} proof of {UserId} on this instance: {Reason}", method, userId, e.Message);
+        ServiceMetrics.Verifications.WithLabels(method, ProblemCodes.SecretUnavailable).Inc();
         return Problems.SecretUnavailable;
     }
 

@@ -113,6 +113,34 @@ public class KeyRotationTests
         }
     }
 
+    /// <summary>During a rollout of a new key, an instance that does not hold it yet passes over a bypass code hashed under it:
+    /// the user's other code, hashed under a key it holds, still works there; a code it cannot tell from the unreadable one is a
+    /// 503 for that attempt, audited as a bypass code's (it used to be the first row that decided, and was audited as TOTP).</summary>
+    [Test]
+    public async Task A_bypass_code_under_a_key_this_instance_lacks_does_not_fail_the_users_other_code()
+    {
+        var db = TestDatabase.CreateDatabase("rotation_bypass_rollout");
+        using var before = new AuthApp(Keys("old", ("old", OldKey)), db);
+        using var after = new AuthApp(Keys("new", ("old", OldKey), ("new", NewKey)), db);
+        using var oldClient = before.AdminClient();
+        using var newClient = after.AdminClient();
+        var user = await Flows.EnableTotpAsync(before, oldClient);
+        await AuthService.Tests.Support.BypassCodeTests.IssueAsync(newClient, user.UserId, ticket: "SUP-NEW"); // under "new"
+        var readable = await AuthService.Tests.Support.BypassCodeTests.IssueAsync(oldClient, user.UserId, ticket: "SUP-OLD"); // under "old"
+
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(oldClient, user.UserId, new { bypassCode = "000-000-000" }),
+            HttpStatusCode.ServiceUnavailable, "secret_unavailable");
+        var verified = await Flows.VerifyAsync(oldClient, user.UserId, new { bypassCode = readable });
+        Assert.That(verified.StatusCode, Is.EqualTo(HttpStatusCode.OK), await verified.Content.ReadAsStringAsync());
+
+        await using var connection = new Npgsql.NpgsqlConnection(db);
+        await connection.OpenAsync();
+        await using var audit = new Npgsql.NpgsqlCommand(
+            "select details->>'method' from audit_events where user_id = @u and event_type = 'verification_error'", connection);
+        audit.Parameters.AddWithValue("u", user.UserId);
+        Assert.That(await audit.ExecuteScalarAsync(), Is.EqualTo("bypass_code"));
+    }
+
     /// <summary>A live bypass code is hashed under the key active when it was issued and cannot be re-sealed: dropping that key
     /// after `rotate-keys` used to start the service, and every bypass code of that user was then a 503 until the old one
     /// expired (up to 3 days).</summary>
