@@ -74,6 +74,7 @@ try
     await app.Services.PrepareAsync();
 
     app.UseServiceRequestLogging();              // outermost, so it logs the status the client really got
+    app.UseNoStore();                            // no answer under /v1 is cached: several carry a secret shown once
     app.UseExceptionHandler();
     app.UseStatusCodePages();
     app.UseApiDocs();
