@@ -65,11 +65,10 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, ProofCheck proof
         }
 
         await TwoFactorStore.UpsertPendingAsync(connection, transaction, pending);
-        if (pending.Method != FactorMethods.Phone)
-        {
-            // A code sent for an earlier pending phone confirms nothing now (a phone pending row brings its own code).
-            await PhoneCodeStore.DeleteCodesAsync(connection, transaction, pending.UserId, PhoneCodes.PendingPurpose);
-        }
+        // What was issued for an enrollment or a switch this one replaced confirms nothing now; what was issued for another
+        // pending addition stays, for that addition (each is confirmed at its own /factors/{id}/confirm).
+        await PhoneCodeStore.DeleteOrphanedPendingCodesAsync(connection, transaction, pending.UserId);
+        await Passkeys.PasskeyStore.DeleteOrphanedRegistrationsAsync(connection, transaction, pending.UserId);
 
         await AuditLog.AppendAsync(connection, transaction, pending.UserId, pending.Purpose == PendingPurposes.Switch
             ? new AuditEvent.MethodSwitchStarted(pending.Method, pending.PhoneMasked, pending.Channel, pending.Id)

@@ -335,6 +335,60 @@ public class SeveralFactorsTests : AppFixture
         Assert.That(confirmed.StatusCode, Is.EqualTo(HttpStatusCode.OK), await confirmed.Content.ReadAsStringAsync());
     }
 
+    /// <summary>Several additions may wait at once, each confirmed by the code sent for it: a second phone addition, or any
+    /// other start, used to replace (or delete) the first one's code, which then confirmed nothing.</summary>
+    [Test]
+    public async Task Pending_phone_additions_each_keep_their_own_code_whatever_starts_after_them()
+    {
+        var user = await Flows.EnablePhoneAsync(Client, Telnyx, "pending");
+        async Task<string> ProofAsync()
+        {
+            (await Client.PostAsJsonAsync(Url(user.UserId, "/challenge"), new { channel = "sms", purpose = "proof" })).EnsureSuccessStatusCode();
+            return Telnyx.LastCodeTo(user.Phone);
+        }
+
+        async Task<(Guid Id, string Phone)> AddPhoneAsync()
+        {
+            var phone = PhoneFactorTests.NewPhone();
+            var added = await Client.PostAsJsonAsync(Url(user.UserId, "/factors"),
+                new { method = "phone", phoneNumber = phone, channel = "sms", proof = new { code = await ProofAsync() } });
+            var body = await added.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.That(added.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), body.ToString());
+            return (body.GetProperty("factorId").GetGuid(), phone);
+        }
+
+        var first = await AddPhoneAsync();
+        var second = await AddPhoneAsync();
+        var (totp, totpSecret) = await StartTotpAsync(user.UserId, new { code = await ProofAsync() }, "App");
+
+        foreach (var (id, code) in new[] { (first.Id, Telnyx.LastCodeTo(first.Phone)), (totp, Flows.Code(totpSecret, Now)) })
+        {
+            var confirmed = await ConfirmAsync(user.UserId, id, code);
+            Assert.That(confirmed.StatusCode, Is.EqualTo(HttpStatusCode.OK), await confirmed.Content.ReadAsStringAsync());
+        }
+
+        // The second's code is its own too; the cap (2 phones here), checked again at confirmation, is what refuses it now.
+        await ProblemAssert.IsProblemAsync(await ConfirmAsync(user.UserId, second.Id, Telnyx.LastCodeTo(second.Phone)), HttpStatusCode.Conflict,
+            "factor_limit_reached");
+        Assert.That(FactorsOf(await StatusAsync(user.UserId)), Has.Count.EqualTo(3));
+    }
+
+    /// <summary>A switch to a phone waits while an addition starts: the switch's code still confirms it.</summary>
+    [Test]
+    public async Task A_pending_switchs_code_survives_an_addition_started_after_it()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var phone = PhoneFactorTests.NewPhone();
+        var switched = await Client.PostAsJsonAsync(Url(user.UserId, "/switch-method"),
+            new { method = "phone", phoneNumber = phone, channel = "sms", proof = new { code = Flows.Code(user.Secret, Now) } });
+        Assert.That(switched.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await switched.Content.ReadAsStringAsync());
+        App.Time.Advance(TimeSpan.FromSeconds(30));
+        await StartTotpAsync(user.UserId, new { code = Flows.Code(user.Secret, Now) }, "Tablet");
+
+        var confirmed = await Client.PostAsJsonAsync(Url(user.UserId, "/switch-method/confirm"), new { code = Telnyx.LastCodeTo(phone) });
+        Assert.That(confirmed.StatusCode, Is.EqualTo(HttpStatusCode.OK), await confirmed.Content.ReadAsStringAsync());
+    }
+
     private async Task<long> PendingRowsAsync(string userId)
     {
         await using var connection = new Npgsql.NpgsqlConnection(App.ConnectionString);

@@ -27,6 +27,35 @@ public class SeveralPasskeysTests : PasskeyFixture
         return (second, id);
     }
 
+    /// <summary>Two passkey additions waiting at once each keep their own registration challenge, and a failed confirmation of one
+    /// spends only its own: they used to share one, so the first could never be confirmed, and a failure spent the other's.</summary>
+    [Test]
+    public async Task Pending_passkey_additions_each_keep_their_own_challenge()
+    {
+        var userId = AuthApp.NewUserId();
+        var (first, _) = await EnablePasskeyAsync(userId);
+        async Task<(Guid Id, JsonElement Options)> StartAsync(string label)
+        {
+            var proofOptions = await ChallengeAsync(userId, "proof");
+            var started = await JsonAsync(await Client.PostAsJsonAsync(Path(userId, "factors"),
+                new { method = "passkey", label, accountName = "ann@example.com", proof = new { credential = first.Assert(proofOptions) } }),
+                HttpStatusCode.Created);
+            return (started.GetProperty("factorId").GetGuid(), started.GetProperty("options"));
+        }
+
+        var a = await StartAsync("Key A");
+        var b = await StartAsync("Key B");
+        var c = await StartAsync("Key C");
+
+        await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync(Path(userId, $"factors/{c.Id}/confirm"),
+            new { credential = new SoftPasskey(Origin, RpId).Register(a.Options) }), HttpStatusCode.UnprocessableEntity, "passkey_challenge_invalid");
+        await JsonAsync(await Client.PostAsJsonAsync(Path(userId, $"factors/{a.Id}/confirm"),
+            new { credential = new SoftPasskey(Origin, RpId).Register(a.Options) }), HttpStatusCode.OK);
+        await JsonAsync(await Client.PostAsJsonAsync(Path(userId, $"factors/{b.Id}/confirm"),
+            new { credential = new SoftPasskey(Origin, RpId).Register(b.Options) }), HttpStatusCode.OK);
+        Assert.That((await StatusAsync(userId)).GetProperty("factors").GetArrayLength(), Is.EqualTo(3));
+    }
+
     [Test]
     public async Task A_second_passkey_is_a_factor_of_its_own_and_either_signs_in()
     {

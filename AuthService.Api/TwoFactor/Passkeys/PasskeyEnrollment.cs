@@ -47,8 +47,7 @@ public sealed class PasskeyEnrollment(PendingConfirmation confirmation, PasskeyC
     private PendingConfirmation.Check Check(Fido2NetLib.AuthenticatorAttestationRawResponse parsed, RegistrationResponseJson credential,
         CancellationToken ct) => async (connection, transaction, pending, now) =>
     {
-        var challenge = await PasskeyStore.TakeChallengeAsync(connection, transaction, pending.UserId, PasskeyStore.Registration,
-            PasskeyStore.PendingPurpose);
+        var challenge = await PasskeyStore.TakeRegistrationAsync(connection, transaction, pending.UserId, pending.Id);
         var (registered, refusal) = await ceremonies.VerifyRegistrationAsync(parsed, challenge, pending.Id, now,
             async id => !await PasskeyStore.CredentialExistsAsync(connection, transaction, id), ct);
         if (refusal is not null)

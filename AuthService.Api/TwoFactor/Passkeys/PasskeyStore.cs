@@ -57,24 +57,34 @@ public static class PasskeyStore
         backup_eligible, backed_up, created_at
         """;
 
-    /// <summary>Issues the user's challenge of <paramref name="challenge"/>'s ceremony and purpose, replacing (killing) the
-    /// previous one.</summary>
+    /// <summary>Issues the user's challenge of <paramref name="challenge"/>'s ceremony and purpose — for a registration, of its
+    /// pending row (several additions may wait at once) — replacing (killing) the previous one.</summary>
     public static Task PutChallengeAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, PasskeyChallengeRow challenge) =>
         connection.ExecuteAsync($"""
             insert into passkey_challenges ({ChallengeColumns})
             values (@UserId, @Ceremony, @Purpose, @PendingId, @FactorId, @Challenge, @Options, @CreatedAt, @ExpiresAt)
-            on conflict (user_id, ceremony, purpose) do update set pending_id = excluded.pending_id, factor_id = excluded.factor_id,
+            on conflict {(challenge.Ceremony == Registration
+                ? "(user_id, pending_id) where ceremony = 'registration'" // migration 0017's partial unique indexes
+                : "(user_id, ceremony, purpose) where ceremony = 'authentication'")}
+            do update set pending_id = excluded.pending_id, factor_id = excluded.factor_id,
                 challenge = excluded.challenge, options = excluded.options, created_at = excluded.created_at, expires_at = excluded.expires_at
             """, challenge, transaction);
 
-    /// <summary>Removes and returns the user's live challenge of <paramref name="ceremony"/> and <paramref name="purpose"/>:
-    /// whatever the response it is checked against, it is never usable again.</summary>
-    public static Task<PasskeyChallengeRow?> TakeChallengeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId,
-        string ceremony, string purpose) =>
+    /// <summary>Removes and returns the registration challenge issued for pending row <paramref name="pendingId"/>: whatever the
+    /// response it is checked against, it is never usable again; another pending row's is left alone.</summary>
+    public static Task<PasskeyChallengeRow?> TakeRegistrationAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId,
+        Guid pendingId) =>
         connection.QuerySingleOrDefaultAsync<PasskeyChallengeRow>($"""
-            delete from passkey_challenges where user_id = @userId and ceremony = @ceremony and purpose = @purpose
+            delete from passkey_challenges where user_id = @userId and ceremony = 'registration' and pending_id = @pendingId
             returning {ChallengeColumns}
-            """, new { userId, ceremony, purpose }, transaction);
+            """, new { userId, pendingId }, transaction);
+
+    /// <summary>The registration challenges of pending rows that are gone (an enrollment or a switch another one replaced).</summary>
+    public static Task DeleteOrphanedRegistrationsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId) =>
+        connection.ExecuteAsync("""
+            delete from passkey_challenges c where c.user_id = @userId and c.ceremony = 'registration'
+                and not exists (select 1 from pending_factors p where p.user_id = c.user_id and p.id = c.pending_id)
+            """, new { userId }, transaction);
 
     /// <summary>The user's live challenge of <paramref name="ceremony"/> and <paramref name="purpose"/>, left in place (an
     /// assertion is checked against it first and spends it with what it authorises: <see cref="TrySpendChallengeAsync"/>).</summary>
