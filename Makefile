@@ -5,7 +5,7 @@ PORT ?= 8080
 TEST_PG_PORT ?= 25432
 CONFIG ?= Debug
 
-.PHONY: help build run migrate rotate-keys test contract openapi clean portal e2e lint-openapi portal-typecheck
+.PHONY: help build run migrate rotate-keys test contract openapi clean portal portal-deps e2e lint-openapi portal-typecheck
 PORTAL_PORT ?= 3000
 REDOCLY_VERSION ?= 2.77.0
 CHROMIUM ?= /usr/bin/chromium
@@ -86,15 +86,20 @@ openapi: build
 
 # The sample portal against the service `make run` serves (start that first, in another terminal).
 # The key defaults to the development admin key `make run` prints (.data/dev.env).
-portal:
+portal: portal-deps
 	@if [ -z "$${AUTHSERVICE_API_KEY:-}" ]; then \
 	  [ -f .data/dev.env ] || { echo "No .data/dev.env: start \`make run\` first, or set AUTHSERVICE_API_KEY." >&2; exit 1; }; \
 	  export AUTHSERVICE_API_KEY=$$(sed -n 's/^Auth__BootstrapAdminKey=//p' .data/dev.env); \
 	fi; \
 	AUTHSERVICE_URL=$${AUTHSERVICE_URL:-http://localhost:$(PORT)} PORTAL_PORT=$(PORTAL_PORT) exec node samples/portal/server.mjs
 
-# Debian Chromium (never a browser download) and playwright-core from the lock file, then the e2e script.
-e2e: build e2e-deps
+# The portal server's one runtime dependency, openapi-fetch (DESIGN §9.6), from samples/portal's lock file.
+portal-deps:
+	@cd samples/portal && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+
+# Debian Chromium (never a browser download) and playwright-core from the lock file, the portal's own dependencies,
+# then the e2e script.
+e2e: build e2e-deps portal-deps
 	@CONFIG=$(CONFIG) CHROMIUM_PATH=$(CHROMIUM) node samples/portal/e2e/portal.e2e.mjs
 
 # The support console walked in Chromium (issue 24): its own PostgreSQL on E2E_CONSOLE_PG_PORT, screenshots to docs/console/.
@@ -113,8 +118,9 @@ e2e-deps:
 	@cd samples/portal/e2e && npm ci --no-audit --no-fund --loglevel=error >/dev/null
 
 # The sample portal's server typed from openapi.yaml (DESIGN §9.6): openapi-typescript and tsc from the lock file, the
-# types generated afresh from the contract, tsc --noEmit over server.mjs and webhooks.mjs (JSDoc). Part of `make test`.
-portal-typecheck:
+# types generated afresh from the contract, tsc --noEmit over the server's modules (JSDoc), whose calls go through
+# openapi-fetch (its types from the portal's own lock file, portal-deps). Part of `make test`.
+portal-typecheck: portal-deps
 	@cd samples/portal/typecheck && npm ci --no-audit --no-fund --loglevel=error >/dev/null && \
 	  node_modules/.bin/openapi-typescript ../../../openapi.yaml --output generated/authservice.d.ts --alphabetize >/dev/null && \
 	  node_modules/.bin/tsc --noEmit -p . && echo "portal-typecheck: samples/portal agrees with openapi.yaml"

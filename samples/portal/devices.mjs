@@ -3,6 +3,7 @@
 // The device token AuthService hands out once is kept in a cookie this server sets: HttpOnly (page scripts never read it),
 // Secure, SameSite=Lax, host-only, for as long as the device is valid. The page never sees the token: this server takes it
 // out of the verify answer, and puts it back into the login decision and the verify from the cookie.
+import { ofUser } from './authservice.mjs';
 
 export const deviceCookie = 'portal_device';
 
@@ -25,22 +26,29 @@ export function deviceLabel(req) {
   return os ? `${browser} on ${os}` : browser;
 }
 
-/** Moves a verify answer's `deviceToken` into the cookie: the page learns only that the browser is remembered. */
+/**
+ * Moves a verify answer's `deviceToken` into the cookie: the page learns only that the browser is remembered.
+ * @param {import('./contract').Answer<unknown>} result @returns {import('./contract').Answer<unknown>}
+ */
 export function keepDeviceToken(result) {
-  const token = result.body?.deviceToken;
-  if (typeof token !== 'string') return result;
-  const { deviceToken, ...body } = result.body;
-  const maxAge = Math.max(0, Math.floor((Date.parse(body.expiresAt) - Date.now()) / 1000)) || 0;
+  // Only a verify with rememberDevice carries a token (VerifyResponse); every other answer passes through as it is.
+  if (!result.ok) return result;
+  const verified = /** @type {Partial<import('./contract').Schemas['VerifyResponse']>} */ (result.body ?? {});
+  if (typeof verified.deviceToken !== 'string') return result;
+  const { deviceToken, ...body } = verified;
+  const maxAge = Math.max(0, Math.floor((Date.parse(body.expiresAt ?? '') - Date.now()) / 1000)) || 0;
   const cookie = `${deviceCookie}=${encodeURIComponent(deviceToken)}; Max-Age=${maxAge}; Path=/; HttpOnly; Secure; SameSite=Lax`;
   return { ...result, body: { ...body, deviceRemembered: true }, headers: { ...result.headers, 'Set-Cookie': cookie } };
 }
 
-const devices = (id) => `/v1/users/${encodeURIComponent(id ?? '')}/two-factor/devices`;
-
-/** Portal actions on the user's remembered devices (AuthService scope manage). */
-/** @type {Pick<import('./contract').PortalRoutes, 'GET /api/devices' | 'DELETE /api/devices' | 'POST /api/devices/revoke-all'>} */
-export const deviceRoutes = {
-  'GET /api/devices': (q) => ['GET', devices(q.userId)],
-  'DELETE /api/devices': (b) => ['DELETE', `${devices(b.userId)}/${encodeURIComponent(String(b.deviceId ?? ''))}`],
-  'POST /api/devices/revoke-all': (b) => ['POST', `${devices(b.userId)}/revoke-all`],
-};
+/**
+ * Portal actions on the user's remembered devices (AuthService scope manage), through the typed client.
+ * @param {import('./contract').AuthServiceClient} api @returns {import('./contract').PortalRoutes}
+ */
+export const deviceRoutes = (api) => ({
+  'GET /api/devices': (q) => api.GET('/v1/users/{userId}/two-factor/devices', { params: ofUser(q) }),
+  'DELETE /api/devices': (b) => api.DELETE('/v1/users/{userId}/two-factor/devices/{deviceId}',
+    { params: { path: { ...ofUser(b).path, deviceId: String(b.deviceId ?? '') } } }),
+  'POST /api/devices/revoke-all': (b) => api.POST('/v1/users/{userId}/two-factor/devices/revoke-all',
+    { params: ofUser(b) }),
+});

@@ -1,7 +1,8 @@
-// AuthService sample portal backend: Node.js built-ins only, no npm dependencies.
+// AuthService sample portal backend: Node.js built-ins and one npm package, openapi-fetch (`npm ci` here first).
 //
-// It serves the static page in ./public and turns a few portal actions into AuthService calls. The AuthService API
-// key lives here, in this process's environment, and never reaches the browser.
+// It serves the static page in ./public and turns a few portal actions into AuthService calls, each through the
+// openapi-fetch client typed by openapi.yaml (authservice.mjs). The AuthService API key lives here, in this process's
+// environment, and never reaches the browser.
 //
 //   AUTHSERVICE_URL=http://localhost:8080 AUTHSERVICE_API_KEY=ask_... node samples/portal/server.mjs
 //
@@ -14,6 +15,7 @@ import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connect, ofUser } from './authservice.mjs';
 import { noticesFor, receive, subscribe } from './webhooks.mjs';
 import { deviceLabel, deviceRoutes, deviceTokenOf, keepDeviceToken } from './devices.mjs';
 
@@ -32,6 +34,12 @@ if (!apiKey) {
   console.error('`make run` prints the development admin key.');
   process.exit(1);
 }
+if (!URL.canParse(authServiceUrl)) {
+  console.error(`AUTHSERVICE_URL is not a URL: ${authServiceUrl}`);
+  process.exit(1);
+}
+const authService = connect(authServiceUrl, apiKey);
+const { api, answer } = authService;
 
 const staticFiles = {
   '/': ['index.html', 'text/html; charset=utf-8'],
@@ -49,8 +57,9 @@ const securityHeaders = {
   'Cache-Control': 'no-store',
 };
 
-const user = (id) => `/v1/users/${encodeURIComponent(id ?? '')}/two-factor`;
 const str = (v) => (typeof v === 'string' ? v.trim() : undefined);
+// The path parameters of a factor's calls (openapi-fetch percent-encodes them).
+const ofFactor = (b) => ({ path: { ...ofUser(b).path, factorId: str(b.factorId) ?? '' } });
 // A proof is a code of the current factor (digits), a backup code (letters, digits, a hyphen), or a passkey assertion.
 const proof = (v, passkey) => {
   if (passkey) return { credential: credential(passkey) };
@@ -62,7 +71,6 @@ const proof = (v, passkey) => {
 const changeProof = (b) => (b.proofCredential ? { credential: credential(b.proofCredential) }
   : str(b.proofBackupCode) ? { backupCode: str(b.proofBackupCode) }
     : str(b.proof) ? proof(b.proof) : undefined);
-const factor = (b) => `${user(b.userId)}/factors/${encodeURIComponent(str(b.factorId) ?? '')}`;
 // A WebAuthn credential as the browser's credential.toJSON() gives it (RegistrationResponseJSON or
 // AuthenticationResponseJSON): only its known members, only strings (base64url) and the transports list.
 /** @returns {import('./contract').BrowserCredential | undefined} */
@@ -92,38 +100,45 @@ const methodFields = (b) => {
   return { method: /** @type {'totp'} */ (method), accountName: str(b.accountName) };
 };
 
-// Portal action -> AuthService call. Only the fields named here are forwarded; the bodies are typed from openapi.yaml
-// (contract.d.ts, checked by `make portal-typecheck`).
+// Portal action -> AuthService call. Only the fields named here are forwarded. Paths, path parameters and bodies are
+// the contract's own (openapi-fetch typed by openapi.yaml, checked by `make portal-typecheck`).
 /** @type {import('./contract').PortalRoutes} */
 const routes = {
-  'GET /api/status': (q) => ['GET', user(q.userId)],
-  'POST /api/login-decision': (b) => ['POST', '/v1/login-decisions', { userId: str(b.userId) ?? '', loginMethod: 'password', deviceToken: b.deviceToken }],
-  'POST /api/enroll': (b) => ['POST', `${user(b.userId)}/enroll`, methodFields(b)],
-  'POST /api/confirm': (b) => ['POST', `${user(b.userId)}/enroll/confirm`,
-    b.credential ? { credential: credential(b.credential) } : { code: str(b.code) }],
-  'POST /api/challenge': (b) => ['POST', `${user(b.userId)}/challenge`,
-    { channel: /** @type {'sms' | 'call' | 'passkey'} */ (str(b.channel)), purpose: str(b.purpose) === 'proof' ? 'proof' : 'login',
-      factorId: str(b.factorId) }],
-  'POST /api/verify': (b) => ['POST', `${user(b.userId)}/verify`, {
-    ...(b.credential ? { credential: credential(b.credential) } : str(b.backupCode) ? { backupCode: str(b.backupCode) } : { code: str(b.code) }),
+  'GET /api/status': (q) => api.GET('/v1/users/{userId}/two-factor', { params: ofUser(q) }),
+  'POST /api/login-decision': (b) => api.POST('/v1/login-decisions',
+    { body: { userId: str(b.userId) ?? '', loginMethod: 'password', deviceToken: b.deviceToken } }),
+  'POST /api/enroll': (b) => api.POST('/v1/users/{userId}/two-factor/enroll',
+    { params: ofUser(b), body: methodFields(b) }),
+  'POST /api/confirm': (b) => api.POST('/v1/users/{userId}/two-factor/enroll/confirm',
+    { params: ofUser(b), body: b.credential ? { credential: credential(b.credential) } : { code: str(b.code) } }),
+  'POST /api/challenge': (b) => api.POST('/v1/users/{userId}/two-factor/challenge', { params: ofUser(b), body: {
+    channel: /** @type {'sms' | 'call' | 'passkey'} */ (str(b.channel)), purpose: str(b.purpose) === 'proof' ? 'proof' : 'login',
+    factorId: str(b.factorId),
+  } }),
+  'POST /api/verify': (b) => api.POST('/v1/users/{userId}/two-factor/verify', { params: ofUser(b), body: {
+    ...(b.credential ? { credential: credential(b.credential) }
+      : str(b.backupCode) ? { backupCode: str(b.backupCode) } : { code: str(b.code) }),
     deviceToken: b.deviceToken, rememberDevice: b.remember === true ? { label: b.deviceLabel } : undefined,
-  }],
-  'POST /api/switch': (b) => ['POST', `${user(b.userId)}/switch-method`, { ...methodFields(b), proof: proof(b.proof, b.proofCredential) }],
-  'POST /api/switch/confirm': (b) => ['POST', `${user(b.userId)}/switch-method/confirm`,
-    b.credential ? { credential: credential(b.credential) } : { code: str(b.code) }],
-  'GET /api/backup-codes': (q) => ['GET', `${user(q.userId)}/backup-codes`],
-  'POST /api/backup-codes': (b) => ['POST', `${user(b.userId)}/backup-codes`, { proof: proof(b.proof, b.proofCredential) }],
-  'POST /api/skip': (b) => ['POST', `${user(b.userId)}/prompt/skip`],
+  } }),
+  'POST /api/switch': (b) => api.POST('/v1/users/{userId}/two-factor/switch-method',
+    { params: ofUser(b), body: { ...methodFields(b), proof: proof(b.proof, b.proofCredential) } }),
+  'POST /api/switch/confirm': (b) => api.POST('/v1/users/{userId}/two-factor/switch-method/confirm',
+    { params: ofUser(b), body: b.credential ? { credential: credential(b.credential) } : { code: str(b.code) } }),
+  'GET /api/backup-codes': (q) => api.GET('/v1/users/{userId}/two-factor/backup-codes', { params: ofUser(q) }),
+  'POST /api/backup-codes': (b) => api.POST('/v1/users/{userId}/two-factor/backup-codes',
+    { params: ofUser(b), body: { proof: proof(b.proof, b.proofCredential) } }),
+  'POST /api/skip': (b) => api.POST('/v1/users/{userId}/two-factor/prompt/skip', { params: ofUser(b) }),
   // Several named factors (DESIGN §9.2): add one (with a proof once 2FA is on) and confirm it, rename it or make it the
   // default, remove it (with a proof from another factor or a backup code).
-  'POST /api/factors': (b) => ['POST', `${user(b.userId)}/factors`,
-    { ...methodFields(b), label: str(b.label) || undefined, proof: changeProof(b) }],
-  'POST /api/factors/confirm': (b) => ['POST', `${factor(b)}/confirm`,
-    b.credential ? { credential: credential(b.credential) } : { code: str(b.code) }],
-  'PATCH /api/factors': (b) => ['PATCH', factor(b),
-    { label: str(b.label), ...(b.default === true ? { default: true } : {}) }],
-  'DELETE /api/factors': (b) => ['DELETE', factor(b), { proof: changeProof(b) ?? {} }],
-  ...deviceRoutes,
+  'POST /api/factors': (b) => api.POST('/v1/users/{userId}/two-factor/factors',
+    { params: ofUser(b), body: { ...methodFields(b), label: str(b.label) || undefined, proof: changeProof(b) } }),
+  'POST /api/factors/confirm': (b) => api.POST('/v1/users/{userId}/two-factor/factors/{factorId}/confirm',
+    { params: ofFactor(b), body: b.credential ? { credential: credential(b.credential) } : { code: str(b.code) } }),
+  'PATCH /api/factors': (b) => api.PATCH('/v1/users/{userId}/two-factor/factors/{factorId}',
+    { params: ofFactor(b), body: { label: str(b.label), ...(b.default === true ? { default: true } : {}) } }),
+  'DELETE /api/factors': (b) => api.DELETE('/v1/users/{userId}/two-factor/factors/{factorId}',
+    { params: ofFactor(b), body: { proof: changeProof(b) ?? {} } }),
+  ...deviceRoutes(api),
 };
 
 function send(res, status, body, extraHeaders = {}) {
@@ -157,51 +172,6 @@ async function readJson(req) {
   } catch {
     throw Object.assign(new Error('bad json'), { status: 400 });
   }
-}
-
-/** @returns {Promise<import('./contract').Answer<any>>} */
-async function callAuthService(method, pathname, body) {
-  let response;
-  try {
-    response = await fetch(authServiceUrl + pathname, {
-      method,
-      headers: {
-        Authorization: `Bearer ${apiKey}`,
-        Accept: 'application/json',
-        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
-      },
-      body: body !== undefined ? JSON.stringify(body) : method === 'POST' ? '{}' : undefined,
-      signal: AbortSignal.timeout(15000),
-    });
-  } catch (e) {
-    console.error(`AuthService unreachable at ${authServiceUrl}: ${e.cause?.code || e.message}`);
-    return { status: 502, body: { status: 502, code: 'authservice_unreachable',
-      detail: 'The sign-in service cannot be reached right now. Please try again shortly.' } };
-  }
-  const text = await response.text();
-  let json = {};
-  try { json = text ? JSON.parse(text) : {}; } catch { json = {}; }
-  if (response.ok) return { status: response.status, body: json };
-  /** @type {Partial<import('./contract').Problem>} */
-  const problem = json;
-
-  // A problem+json answer: the page shows `detail` as it is (the portal's exact wording, e.g. the rate-limit messages).
-  const retryAfter = response.headers.get('retry-after');
-  if (response.status === 401 || response.status === 403) {
-    // The person can do nothing about the portal's own key: say so in the log, keep the page's message plain.
-    console.error(`AuthService refused the portal's API key (${response.status} ${problem.code ?? ''}): check AUTHSERVICE_API_KEY and its scopes.`);
-  }
-  return {
-    status: response.status,
-    body: {
-      status: response.status,
-      code: problem.code,
-      title: problem.title,
-      detail: problem.detail || problem.title || `AuthService answered ${response.status}.`,
-      ...(retryAfter ? { retryAfter: Number(retryAfter) } : {}),
-    },
-    headers: retryAfter ? { 'Retry-After': retryAfter } : {},
-  };
 }
 
 const server = http.createServer(async (req, res) => {
@@ -242,9 +212,8 @@ const server = http.createServer(async (req, res) => {
     const input = req.method === 'GET' ? Object.fromEntries(url.searchParams) : await readJson(req);
     // The remembered device comes from this browser's HttpOnly cookie and User-Agent, never from the page.
     Object.assign(input, { deviceToken: deviceTokenOf(req), deviceLabel: deviceLabel(req) });
-    const [method, pathname, body] = route(input);
-    const result = keepDeviceToken(await callAuthService(method, pathname, body));
-    console.log(`${req.method} ${url.pathname} -> ${method} ${pathname.replace(/\/users\/[^/]+/, '/users/…')} ${result.status}`);
+    const result = keepDeviceToken(await answer(route(input)));
+    console.log(`${req.method} ${url.pathname} -> ${result.asked} ${result.status}`);
     send(res, result.status, result.body, result.headers);
   } catch (e) {
     const status = e.status || 500;
@@ -255,7 +224,7 @@ const server = http.createServer(async (req, res) => {
 
 server.listen(port, host, async () => {
   console.log(`Sample portal on http://${host}:${port}  (AuthService: ${authServiceUrl})`);
-  webhookSecret = await subscribe(callAuthService, webhookUrl);
+  webhookSecret = await subscribe(authService, webhookUrl);
 });
 
 for (const signal of ['SIGINT', 'SIGTERM']) {

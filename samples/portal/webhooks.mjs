@@ -1,6 +1,6 @@
 // The portal's side of AuthService's security events (Standard Webhooks): subscribe at start, verify every request's
 // signature, and keep a short "security notice" list per user for the page (in memory: a real portal would store
-// them, and e-mail the person — OWASP ASVS 2.2.3). Node.js built-ins only.
+// them, and e-mail the person — OWASP ASVS 2.2.3). Calls AuthService through the portal's typed client (authservice.mjs).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 const TOLERANCE_SECONDS = 5 * 60; // refuse replays of old requests
@@ -65,17 +65,22 @@ export function receive(secret, headers, body) {
 
 /** Registers this portal's endpoint (replacing one an earlier run left) and returns its secret, or null when the
  * portal's key may not manage webhooks (admin scope). */
-/** @param {import('./contract').CallAuthService} call @param {string} url @returns {Promise<string | null>} */
-export async function subscribe(call, url) {
-  const list = await call('GET', '/v1/webhooks');
-  if (list.status !== 200) {
+/** @param {import('./contract').AuthService} authService @param {string} url @returns {Promise<string | null>} */
+export async function subscribe({ api, answer }, url) {
+  const list = await answer(api.GET('/v1/webhooks'));
+  if (!list.ok || list.status !== 200) {
     console.warn(`Security notices off: AuthService refused GET /v1/webhooks (${list.status}); the portal's key needs the admin scope.`);
     return null;
   }
-  for (const old of list.body.items.filter((w) => w.url === url)) await call('DELETE', `/v1/webhooks/${old.id}`);
-  const created = await call('POST', '/v1/webhooks', { url, events: ['two_factor.*'], description: 'sample portal security notices' });
-  if (created.status !== 201) {
-    console.warn(`Security notices off: AuthService refused the webhook (${created.status} ${created.body.code}: ${created.body.detail}).`);
+  for (const old of list.body.items.filter((w) => w.url === url)) {
+    await answer(api.DELETE('/v1/webhooks/{id}', { params: { path: { id: old.id } } }));
+  }
+  const created = await answer(api.POST('/v1/webhooks',
+    { body: { url, events: ['two_factor.*'], description: 'sample portal security notices' } }));
+  if (!created.ok || created.status !== 201) {
+    /** @type {Partial<import('./contract').PageProblem>} */
+    const problem = created.ok ? {} : created.body;
+    console.warn(`Security notices off: AuthService refused the webhook (${created.status} ${problem.code}: ${problem.detail}).`);
     return null;
   }
   console.log(`Subscribed to AuthService security events at ${url}`);

@@ -145,6 +145,8 @@ const msgIs = async (page, id, re) => {
 async function main() {
   assert.ok(existsSync(dll), `${dll} is missing: run dotnet build first`);
   assert.ok(existsSync(chromiumPath), `${chromiumPath} is missing: apt-get install -y chromium`);
+  assert.ok(existsSync(path.join(root, 'samples/portal/node_modules/openapi-fetch')),
+    'the portal needs its dependencies: cd samples/portal && npm ci (make e2e does)');
   rmSync(outDir, { recursive: true, force: true }); // no screenshot of an earlier run is mistaken for this one's
   mkdirSync(outDir, { recursive: true });
 
