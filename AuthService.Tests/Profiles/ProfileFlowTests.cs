@@ -65,6 +65,8 @@ public class ProfileFlowTests : AppFixture
 
         Assert.That((await annStarted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("expiresAt").GetDateTimeOffset(), Is.EqualTo(Now.AddMinutes(5)));
         Assert.That((await bobStarted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("expiresAt").GetDateTimeOffset(), Is.EqualTo(Now.AddMinutes(10)));
+        var annPending = (await acme.GetFromJsonAsync<JsonElement>($"/v1/users/{ann}/two-factor")).GetProperty("pending");
+        Assert.That(annPending.GetProperty("expiresAt").GetDateTimeOffset(), Is.EqualTo(Now.AddMinutes(5)), "the pending enrollment lives as long as its code");
         var annText = LastSms(annPhone);
         var annCode = FirstCode(annText);
         Assert.That(annCode, Has.Length.EqualTo(8));
@@ -93,6 +95,29 @@ public class ProfileFlowTests : AppFixture
         App.Time.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(1));
         var late = await acme.PostAsJsonAsync($"/v1/users/{ann}/two-factor/verify", new { code = loginCode });
         await ProblemAssert.IsProblemAsync(late, HttpStatusCode.UnprocessableEntity, "invalid_code");
+    }
+
+    /// <summary>A switch to a phone and a phone addition send a code as an enrollment does, so they take its <c>locale</c> too
+    /// (it used to be an unknown field there, 400).</summary>
+    [Test]
+    public async Task A_switch_and_an_addition_take_the_locale_an_enrollment_takes()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var (switchPhone, addedPhone) = (UsPhone(), UsPhone());
+        var switched = await Client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/switch-method",
+            new { method = "phone", phoneNumber = switchPhone, channel = "sms", locale = "ja", proof = new { code = Flows.Code(user.Secret, Now) } });
+        Assert.That(switched.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await switched.Content.ReadAsStringAsync());
+        Assert.That(LastSms(switchPhone), Does.StartWith("Globex の確認コードは "));
+
+        App.Time.Advance(TimeSpan.FromSeconds(30));
+        var added = await Client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/factors",
+            new { method = "phone", phoneNumber = addedPhone, channel = "sms", locale = "fr-CA", proof = new { code = Flows.Code(user.Secret, Now) } });
+        Assert.That(added.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await added.Content.ReadAsStringAsync());
+        Assert.That(LastSms(addedPhone), Does.Contain(" est votre code de vérification Globex."));
+
+        await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/factors",
+                new { method = "phone", phoneNumber = UsPhone(), channel = "sms", locale = "tlh", proof = new { code = "000000" } }),
+            HttpStatusCode.BadRequest, "unknown_locale");
     }
 
     [Test]

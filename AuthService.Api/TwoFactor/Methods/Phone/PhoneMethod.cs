@@ -1,6 +1,7 @@
 using AuthService.Api.Configuration;
 using AuthService.Api.Events;
 using AuthService.Api.Http;
+using AuthService.Api.Profiles;
 using AuthService.Api.Storage;
 using AuthService.Core.Factors;
 using AuthService.Core.Phone;
@@ -15,7 +16,7 @@ namespace AuthService.Api.TwoFactor.Methods.Phone;
 /// factor it was sent for (DESIGN §9.1). Sending goes through <see cref="PhoneCodeDelivery"/> (destination policy, budgets, caps,
 /// the provider).</summary>
 public sealed class PhoneMethod(PendingFactors pending, PhoneCodeDelivery delivery, PhoneDeliveries deliveries, SecretBox secrets,
-    IOptions<FactorOptions> factorOptions) : IFactorMethod
+    VerifyProfiles profiles, IOptions<FactorOptions> factorOptions) : IFactorMethod
 {
     public static readonly Problem BadChannel = Problems.Validation("channel must be 'sms' or 'call'.");
 
@@ -45,7 +46,9 @@ public sealed class PhoneMethod(PendingFactors pending, PhoneCodeDelivery delive
         var channel = start.Target.Channel!;
         var masked = PhoneNumbers.Mask(e164);
         var phoneHash = secrets.PhoneLookupHash(e164);
-        var row = PendingFactors.New(start, Name, PhoneCodes.Validity) with
+        // The pending row lives as long as the code that alone confirms it: the caller key's profile's validity (DESIGN §9.5),
+        // the same profile the delivery reads for this request.
+        var row = PendingFactors.New(start, Name, profiles.Current().Validity) with
         {
             PhoneNumber = secrets.Seal(e164, SealContexts.PhoneNumber(start.UserId)),
             PhoneHash = phoneHash,
