@@ -71,10 +71,16 @@ public static partial class CodeLocales
             return null;
         }
 
-        if (language.Equals("zh", StringComparison.OrdinalIgnoreCase)
-            && subtags.Skip(1).Any(s => s is "Hant" or "hant" or "TW" or "tw" or "HK" or "hk" or "MO" or "mo"))
+        if (language.Equals("zh", StringComparison.OrdinalIgnoreCase))
         {
-            return ByTag["zh-Hant"];
+            // The script decides when the tag names one (zh-Hans-TW is simplified, whatever the region); else the region.
+            var rest = subtags.Skip(1).ToList();
+            var script = rest.FirstOrDefault(s => s.Length == 4);
+            var traditional = script is not null
+                ? script.Equals("Hant", StringComparison.OrdinalIgnoreCase)
+                : rest.Any(s => s.Equals("TW", StringComparison.OrdinalIgnoreCase) || s.Equals("HK", StringComparison.OrdinalIgnoreCase)
+                                || s.Equals("MO", StringComparison.OrdinalIgnoreCase));
+            return ByTag[traditional ? "zh-Hant" : "zh-Hans"];
         }
 
         if (Aliases.TryGetValue(language, out var byLanguage))

@@ -118,6 +118,12 @@ public class CodeLocalesTests
     [TestCase("zh", "zh-Hans")]
     [TestCase("zh-TW", "zh-Hant")]
     [TestCase("zh-Hant-HK", "zh-Hant")]
+    [TestCase("zh-HANT", "zh-Hant")] // BCP 47 tags are case-insensitive
+    [TestCase("zh-hk", "zh-Hant")]
+    [TestCase("zh-Hans-TW", "zh-Hans")] // the script decides over the region
+    [TestCase("zh-Hans-HK", "zh-Hans")]
+    [TestCase("zh-Hant-CN", "zh-Hant")]
+    [TestCase("zh-SG", "zh-Hans")]
     [TestCase("no", "nb")]
     [TestCase("en-GB", "en")]
     public void A_tag_finds_its_locale(string asked, string found) =>
