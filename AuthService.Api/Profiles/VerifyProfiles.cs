@@ -82,8 +82,8 @@ public sealed class VerifyProfiles
             foreach (var entry in section.GetSection("CountryLocales").GetChildren())
             {
                 var country = entry.Key.ToUpperInvariant();
-                if (country.Length != 2 || !country.All(char.IsAsciiLetterUpper))
-                    problems.Add($"{path}:CountryLocales:{entry.Key} is not an ISO 3166 alpha-2 country code");
+                if (!DestinationPolicy.IsCountryWithNumbers(country))
+                    problems.Add($"{path}:CountryLocales:{entry.Key} is not an ISO 3166 alpha-2 country code with phone numbers");
                 else if (Locale($"CountryLocales:{entry.Key}", entry.Value) is { } locale)
                     countryLocales[country] = locale;
             }
@@ -141,9 +141,9 @@ public sealed class VerifyProfiles
             var outside = deploymentList.Count == 0 ? [] : countries.Where(c => !deploymentList.Contains(c)).Order().ToList();
             if (outside.Count > 0)
                 problems.Add($"{path}:AllowedCountries:{channel} lists {string.Join(", ", outside)}, outside Telephony:AllowedCountries:{channel}");
-            var malformed = countries.Where(c => c.Length != 2 || !c.All(char.IsAsciiLetterUpper)).ToList();
+            var malformed = countries.Where(c => !DestinationPolicy.IsCountryWithNumbers(c)).Order().ToList();
             if (malformed.Count > 0)
-                problems.Add($"{path}:AllowedCountries:{channel} holds {string.Join(", ", malformed)}, not ISO 3166 alpha-2 codes");
+                problems.Add($"{path}:AllowedCountries:{channel} holds {string.Join(", ", malformed)}, not ISO 3166 alpha-2 codes of countries with phone numbers");
             return countries;
         }
     }

@@ -143,14 +143,18 @@ public sealed class DestinationPolicy
 
     private static bool IsIsoRegion(string region) => region.Length == 2 && region != "ZZ" && char.IsAsciiLetterUpper(region[0]);
 
+    /// <summary>True for an ISO 3166 alpha-2 code (upper case) of a country that has phone numbers (libphonenumber's regions):
+    /// <c>GB</c>, not <c>UK</c> or <c>ZZ</c>. Every configured country list is checked with it, so that a code no number can
+    /// ever have is refused at the start rather than refusing every send.</summary>
+    public static bool IsCountryWithNumbers(string code) => IsIsoRegion(code) && Util.GetSupportedRegions().Contains(code);
+
     private static HashSet<string> Countries(IEnumerable<string>? values, string channel, List<string> problems)
     {
-        var supported = Util.GetSupportedRegions();
         var result = new HashSet<string>(StringComparer.Ordinal);
         foreach (var value in Clean(values))
         {
             var code = value.ToUpper(CultureInfo.InvariantCulture);
-            if (supported.Contains(code) && IsIsoRegion(code))
+            if (IsCountryWithNumbers(code))
             {
                 result.Add(code);
             }

@@ -90,6 +90,9 @@ public class VerifyProfilesTests
             ["Profiles:acme:DefaultLocale"] = "tlh",
             ["Profiles:acme:CountryLocales:DEU"] = "de",
             ["Profiles:acme:CountryLocales:FR"] = "xx",
+            ["Profiles:acme:CountryLocales:UK"] = "en", // the ISO code is GB: no number has region UK
+            ["Profiles:acme:AllowedCountries:Sms:0"] = "US",
+            ["Profiles:acme:AllowedCountries:Sms:1"] = "ZZ",
             ["Profiles:acme:Domain"] = "https://portal.example.com",
             ["Profiles:acme:Fallback"] = "Pigeon",
             ["Profiles:bad name!:Brand"] = "X",
@@ -103,6 +106,8 @@ public class VerifyProfilesTests
         Assert.That(message, Does.Contain("Profiles:acme:DefaultLocale 'tlh' is not one of the locales"));
         Assert.That(message, Does.Contain("Profiles:acme:CountryLocales:DEU is not an ISO 3166 alpha-2 country code"));
         Assert.That(message, Does.Contain("Profiles:acme:CountryLocales:FR 'xx' is not one of the locales"));
+        Assert.That(message, Does.Contain("Profiles:acme:CountryLocales:UK is not an ISO 3166 alpha-2 country code with phone numbers"));
+        Assert.That(message, Does.Contain("Profiles:acme:AllowedCountries:Sms holds ZZ, not ISO 3166 alpha-2 codes of countries with phone numbers"));
         Assert.That(message, Does.Contain("Profiles:acme:Domain 'https://portal.example.com' is not a lower-case host name"));
         Assert.That(message, Does.Contain("Profiles:acme:Fallback must be None or SmsThenCall, not 'Pigeon'"));
         Assert.That(message, Does.Contain("Profiles:bad name!: a profile name is 1–40 characters"));
