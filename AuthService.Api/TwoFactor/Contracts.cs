@@ -30,14 +30,14 @@ public sealed record ProofRequest(Proof? Proof);
 /// a switch or of new backup codes).</summary>
 public sealed record ChallengeRequest(string? Channel, string? Purpose = null, Guid? FactorId = null, string? Locale = null) : Profiles.ILocaleRequest;
 
-/// <summary>Switch to <c>method</c> (as in enroll), proving the current factor with <c>proof</c>.</summary>
+/// <summary>Switch to <c>method</c> (as in enroll, <c>locale</c> included), proving the current factor with <c>proof</c>.</summary>
 public sealed record SwitchMethodRequest(string? Method, string? AccountName, string? PhoneNumber, string? Channel, Proof? Proof,
-    string? DisplayName = null);
+    string? DisplayName = null, string? Locale = null) : Profiles.ILocaleRequest;
 
-/// <summary>Add a factor (DESIGN §9.2): <c>method</c> and its fields as in enroll, an optional <c>label</c> (at most 64 printable
-/// characters), and once 2FA is enabled a <c>proof</c> of an existing factor (as for switch-method).</summary>
+/// <summary>Add a factor (DESIGN §9.2): <c>method</c> and its fields as in enroll (<c>locale</c> included), an optional <c>label</c>
+/// (at most 64 printable characters), and once 2FA is enabled a <c>proof</c> of an existing factor (as for switch-method).</summary>
 public sealed record AddFactorRequest(string? Method, string? Label, string? AccountName, string? PhoneNumber, string? Channel, Proof? Proof,
-    string? DisplayName = null);
+    string? DisplayName = null, string? Locale = null) : Profiles.ILocaleRequest;
 
 /// <summary>Rename a factor (<c>label</c>) and/or make it the default (<c>default: true</c>).</summary>
 public sealed record UpdateFactorRequest(string? Label, [property: JsonPropertyName("default")] bool? Default);

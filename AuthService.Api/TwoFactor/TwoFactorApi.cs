@@ -115,7 +115,7 @@ public static class TwoFactorApi
             .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts)
             .ProducesProblemCodes(503, ProblemCodes.DatabaseUnavailable, ProblemCodes.SecretUnavailable);
 
-        group.MapPost("/switch-method", SwitchMethod).RequireAuthorization(Scopes.Manage)
+        group.MapPost("/switch-method", SwitchMethod).RequireAuthorization(Scopes.Manage).AcceptsLocale()
             .WithSummary("Start switching the method")
             .WithDescription("Body as enroll plus `proof`: a TOTP code of the current factor, a phone code or passkey assertion (`credential`) of a " +
                              "`proof` challenge, a backup code, or a support `bypassCode`. The proof is spent only together with the switch it authorises: a switch refused " +
@@ -161,7 +161,7 @@ public static class TwoFactorApi
     /// <summary>Several named factors per user (DESIGN §9.2).</summary>
     private static void MapFactors(RouteGroupBuilder group)
     {
-        group.MapPost("/factors", AddFactor).RequireAuthorization(Scopes.Manage)
+        group.MapPost("/factors", AddFactor).RequireAuthorization(Scopes.Manage).AcceptsLocale()
             .WithSummary("Add a factor")
             .WithDescription("Another TOTP app, phone or passkey: `method` and its fields as in enroll, an optional `label` (at most 64 printable " +
                              "characters), and once 2FA is enabled a `proof` of an existing factor (as for switch-method; spent only when the pending " +
