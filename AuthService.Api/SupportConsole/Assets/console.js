@@ -3,7 +3,8 @@
 // Everything the API answers is written with textContent, never as HTML.
 const KEY = 'authservice.console.adminKey';
 const $ = (id) => document.getElementById(id);
-const state = { userId: null, auditBefore: null };
+// reset: what the open reset confirmation names, and so what its Yes sends.
+const state = { userId: null, auditBefore: null, reset: null };
 
 class ApiError extends Error {
   constructor(status, problem) {
@@ -71,7 +72,7 @@ function button(text, label, onClick, testId) {
 }
 
 const when = (iso) => (iso ? new Date(iso).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '—');
-const userPath = (rest = '') => `/v1/users/${encodeURIComponent(state.userId)}/two-factor${rest}`;
+const userPath = (rest = '', userId = state.userId) => `/v1/users/${encodeURIComponent(userId)}/two-factor${rest}`;
 
 async function copy(text, buttonId) {
   await navigator.clipboard.writeText(text);
@@ -122,8 +123,8 @@ function signOut() {
 // ---- user -----------------------------------------------------------------------------------------------------------
 async function findUser() {
   state.userId = $('user-id').value.trim();
-  $('bypass-result').hidden = true;
-  $('reset-confirm').hidden = true;
+  clearBypass();
+  closeReset();
   $('notice').textContent = '';
   await loadUser();
 }
@@ -171,6 +172,13 @@ async function loadAudit() {
   $('audit-more').hidden = !page.nextBefore;
 }
 
+/** Takes a shown-once bypass code out of the page, not only out of sight. */
+function clearBypass() {
+  $('bypass-result').hidden = true;
+  $('bypass-code').textContent = '';
+  $('bypass-expiry').textContent = '';
+}
+
 async function issueBypass() {
   const body = {
     reason: $('bypass-reason').value, ticket: $('bypass-ticket').value,
@@ -187,23 +195,33 @@ async function issueBypass() {
 
 async function revokeBypass() {
   const revoked = await api('DELETE', userPath('/bypass-codes'));
-  $('bypass-result').hidden = true;
+  clearBypass();
   $('notice').textContent = `${revoked.revoked} live bypass code(s) revoked.`;
   await loadUser();
 }
 
+/** Opens the confirmation. Yes sends the user, reason and ticket it names, taken now; editing a field closes it. */
 function startReset() {
+  state.reset = { userId: state.userId, reason: $('reset-reason').value, ticket: $('reset-ticket').value };
   $('reset-confirm-text').textContent =
-    `Remove every factor, backup code and bypass code of ${state.userId} (ticket ${$('reset-ticket').value})? They sign in with the first factor alone until they enroll again.`;
+    `Remove every factor, backup code and bypass code of ${state.reset.userId} (ticket ${state.reset.ticket})? They sign in with the first factor alone until they enroll again.`;
   $('reset-confirm').hidden = false;
   $('reset-no').focus();
 }
 
-async function confirmReset() {
-  await api('POST', userPath('/reset'), { reason: $('reset-reason').value, ticket: $('reset-ticket').value });
+function closeReset() {
+  state.reset = null;
   $('reset-confirm').hidden = true;
-  $('notice').textContent = `Two-factor authentication of ${state.userId} was reset.`;
-  await loadUser();
+}
+
+async function confirmReset() {
+  const { userId, reason, ticket } = state.reset;
+  await api('POST', userPath('/reset', userId), { reason, ticket });
+  closeReset();
+  if (state.userId !== userId) return; // another user was found meanwhile: nothing shown is this user's any more
+  clearBypass(); // the reset revoked it
+  $('notice').textContent = `Two-factor authentication of ${userId} was reset.`;
+  await loadUser(userId);
 }
 
 // ---- webhooks -------------------------------------------------------------------------------------------------------
@@ -258,7 +276,8 @@ function wire() {
   $('bypass-copy').addEventListener('click', guarded(() => copy($('bypass-code').textContent, 'bypass-copy')));
   $('reset-form').addEventListener('submit', guarded(startReset));
   $('reset-yes').addEventListener('click', guarded(confirmReset));
-  $('reset-no').addEventListener('click', () => { $('reset-confirm').hidden = true; });
+  $('reset-form').addEventListener('input', closeReset); // the open confirmation no longer names what the fields hold
+  $('reset-no').addEventListener('click', closeReset);
   $('key-form').addEventListener('submit', guarded(createKey));
   $('key-copy').addEventListener('click', guarded(() => copy($('key-value').textContent, 'key-copy')));
   if (sessionStorage.getItem(KEY)) {

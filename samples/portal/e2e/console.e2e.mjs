@@ -171,6 +171,10 @@ async function run() {
     await id('reset-cancel').click();
     assert.ok(await id('reset-confirm').isHidden(), 'cancel leaves everything as it was');
     await id('reset-start').click();
+    await id('reset-ticket').fill('SUP-9999');
+    assert.ok(await id('reset-confirm').isHidden(), 'an edit closes the confirmation: Yes would send a ticket it does not name');
+    await id('reset-ticket').fill('SUP-4712');
+    await id('reset-start').click();
     await picture('reset-confirm');
     await id('reset-confirm').click();
     await id('notice').filter({ hasText: 'was reset' }).waitFor();
@@ -182,6 +186,8 @@ async function run() {
     assert.ok(types.includes('bypass_code_used') && types.includes('support_reset'), types.join(','));
     assert.match(await id('audit').textContent(), /SUP-4711/);
     assert.match(await id('audit').textContent(), /SUP-4712/);
+    assert.ok(await id('bypass-code').isHidden(), 'the bypass code the reset revoked is still shown');
+    assert.ok(!(await page.content()).includes(bypass), 'the bypass code the reset revoked is still in the page');
     await picture('audit');
   });
 
