@@ -114,10 +114,11 @@ async function signIn() {
   await show('user');
 }
 
+/** Forgets the key and reloads the page as it came: nothing of this session (a shown-once bypass code or API key, a user,
+ * a list) is left in it for whoever signs in next in this tab. Hiding screens would leave all that in the DOM. */
 function signOut() {
   sessionStorage.removeItem(KEY);
-  clearError();
-  signedIn(false);
+  window.location.reload();
 }
 
 // ---- user -----------------------------------------------------------------------------------------------------------
@@ -266,6 +267,8 @@ async function createKey() {
 
 // ---- wiring ---------------------------------------------------------------------------------------------------------
 function wire() {
+  // Browsers may refill form fields on a reload (sign-out reloads): what the last session typed must not come back.
+  for (const form of document.forms) form.reset();
   $('login-form').addEventListener('submit', guarded(signIn));
   $('sign-out').addEventListener('click', signOut);
   for (const b of document.querySelectorAll('nav button[data-screen]')) b.addEventListener('click', guarded(() => show(b.dataset.screen)));

@@ -103,6 +103,11 @@ async function run() {
   const enroll = await call('POST', `/v1/users/${user}/two-factor/enroll`, { method: 'totp', accountName: 'ann@example.com' });
   const confirm = await call('POST', `/v1/users/${user}/two-factor/enroll/confirm`, { code: totpNow(enroll.json.secret) });
   assert.equal(confirm.status, 200, JSON.stringify(confirm.json));
+  // A second one, for the steps where the console must not mix up two users.
+  const bob = `console-bob-${Date.now()}`;
+  const bobEnroll = await call('POST', `/v1/users/${bob}/two-factor/enroll`, { method: 'totp', accountName: 'bob@example.com' });
+  const bobConfirm = await call('POST', `/v1/users/${bob}/two-factor/enroll/confirm`, { code: totpNow(bobEnroll.json.secret) });
+  assert.equal(bobConfirm.status, 200, JSON.stringify(bobConfirm.json));
 
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'] });
@@ -205,17 +210,49 @@ async function run() {
     assert.ok(received.length > before, 'the redelivery arrived');
   });
 
+  let createdKey;
   await step('create an API key (shown once) and revoke it', page, async () => {
     await id('nav-keys').click();
     await id('key-name').fill('console e2e');
     await id('key-create').click();
     await id('key-value').filter({ hasText: /^ask_/ }).waitFor();
     const key = await id('key-value').textContent();
+    createdKey = key;
     assert.equal((await call('GET', `/v1/users/${user}/two-factor`, undefined, key)).status, 200);
     await picture('api-keys');
     await page.locator('#keys tr', { hasText: 'console e2e' }).getByTestId('key-revoke').click();
     await id('keys-notice').filter({ hasText: 'revoked' }).waitFor();
     assert.equal((await call('GET', `/v1/users/${user}/two-factor`, undefined, key)).status, 401);
+  });
+
+  await step('sign out leaves nothing of the session in the page: signed in again, no shown-once code or key, no user', page, async () => {
+    assert.ok(createdKey, 'the step before showed a key');
+    await id('nav-user').click();
+    await id('user-id').fill(bob);
+    await id('user-id').press('Enter');
+    await id('status').filter({ hasText: bob }).waitFor();
+    await id('bypass-code').waitFor({ state: 'hidden' }); // the Find is shown: it drops a code shown before
+    await id('bypass-reason').fill('locked out, identity checked by video call');
+    await id('bypass-ticket').fill('SUP-4713');
+    await id('bypass-issue').click();
+    await id('bypass-code').filter({ hasText: /^\d{3}-\d{3}-\d{3}$/ }).waitFor();
+    const shownCode = await id('bypass-code').textContent();
+    const html = await page.content();
+    assert.ok(html.includes(shownCode) && html.includes(createdKey), 'both are in the page before signing out');
+    await id('sign-out').click();
+    await id('admin-key').waitFor();
+    await page.waitForLoadState('load'); // the console's script has run: a key typed before it would be reset
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+    await id('admin-key').fill(adminKey);
+    await id('sign-in').click();
+    await id('user-id').waitFor();
+    const after = await page.content();
+    assert.ok(!after.includes(shownCode), 'the bypass code of the last session is in the page');
+    assert.ok(!after.includes(createdKey), 'the API key of the last session is in the page');
+    assert.ok(!after.includes(bob) && !after.includes(user), 'a user of the last session is in the page');
+    assert.ok(await page.locator('#user-view').isHidden(), 'a user view is shown');
+    const typed = await page.$$eval('input', (inputs) => inputs.filter((i) => i.value !== i.defaultValue || i.checked !== i.defaultChecked).map((i) => i.id));
+    assert.deepEqual(typed, [], 'fields hold what the last session typed');
   });
 
   await step('the key is in no log and no page error happened', page, async () => {
