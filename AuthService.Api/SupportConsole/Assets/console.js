@@ -4,7 +4,7 @@
 const KEY = 'authservice.console.adminKey';
 const $ = (id) => document.getElementById(id);
 // reset: what the open reset confirmation names, and so what its Yes sends.
-const state = { userId: null, auditBefore: null, reset: null };
+const state = { userId: null, reset: null };
 
 class ApiError extends Error {
   constructor(status, problem) {
@@ -79,6 +79,47 @@ async function copy(text, buttonId) {
   $(buttonId).textContent = 'Copied';
 }
 
+/**
+ * A newest-first list read a page at a time (the audit trail, webhook deliveries): "Older" appends the page before the last
+ * one shown, following its nextBefore. A page asked for by an earlier list (before another user or endpoint was shown, or
+ * a second click on Older) is dropped.
+ */
+class PagedList {
+  constructor(bodyId, moreId, limit) {
+    this.body = $(bodyId);
+    this.more = $(moreId);
+    this.limit = limit;
+    this.shown = null;
+  }
+
+  read(path, before) { return api('GET', `${path}?limit=${this.limit}${before ? `&before=${before}` : ''}`); }
+
+  /** Shows `page`, the first one of `path`, in place of the list shown before. Read with read(path): the caller shows it
+   * together with the rest of its view. */
+  show(path, toRow, page) {
+    this.shown = { path, toRow, before: null };
+    this.body.replaceChildren();
+    this.append(this.shown, page);
+  }
+
+  async older() {
+    const list = this.shown;
+    const { before } = list;
+    const page = await this.read(list.path, before);
+    if (this.shown !== list || list.before !== before) return;
+    this.append(list, page);
+  }
+
+  append(list, page) {
+    this.body.append(...page.items.map((item) => list.toRow(item)));
+    list.before = page.nextBefore;
+    this.more.hidden = !page.nextBefore;
+  }
+}
+
+const audit = new PagedList('audit', 'audit-more', 20);
+const deliveries = new PagedList('deliveries', 'deliveries-more', 50);
+
 // ---- screens --------------------------------------------------------------------------------------------------------
 function show(screen) {
   for (const name of ['user', 'webhooks', 'keys']) {
@@ -143,9 +184,8 @@ async function loadUser() {
   $('factors').replaceChildren(...(status.factors ?? []).map((f) =>
     row([f.label, f.method, f.phoneNumber, f.default ? 'yes' : 'no', when(f.createdAt), when(f.lastUsedAt)])));
   await loadDevices();
-  $('audit').replaceChildren();
-  state.auditBefore = null;
-  await loadAudit();
+  const events = userPath('/events');
+  audit.show(events, auditRow, await audit.read(events));
   $('user-view').hidden = false;
 }
 
@@ -164,14 +204,7 @@ async function loadDevices() {
   $('devices-block').hidden = false;
 }
 
-async function loadAudit() {
-  const page = await api('GET', userPath(`/events?limit=20${state.auditBefore ? `&before=${state.auditBefore}` : ''}`));
-  for (const e of page.items) {
-    $('audit').append(row([when(e.occurredAt), e.type, el('code', JSON.stringify(e.details)), e.apiKeyId ? e.apiKeyId.slice(0, 8) : '—']));
-  }
-  state.auditBefore = page.nextBefore;
-  $('audit-more').hidden = !page.nextBefore;
-}
+const auditRow = (e) => row([when(e.occurredAt), e.type, el('code', JSON.stringify(e.details)), e.apiKeyId ? e.apiKeyId.slice(0, 8) : '—']);
 
 /** Takes a shown-once bypass code out of the page, not only out of sight. */
 function clearBypass() {
@@ -232,17 +265,21 @@ async function loadWebhooks() {
     button('Deliveries', `Deliveries of ${w.url}`, () => loadDeliveries(w), 'deliveries-open')])));
 }
 
+/** The newest page of the endpoint's deliveries; "Older" reaches the rest (an old failed one to redeliver). */
 async function loadDeliveries(endpoint) {
-  const page = await api('GET', `/v1/webhooks/${endpoint.id}/deliveries?limit=50`);
+  const path = `/v1/webhooks/${endpoint.id}/deliveries`;
+  const page = await deliveries.read(path);
   $('deliveries-heading').textContent = `Deliveries to ${endpoint.url}`;
-  $('deliveries').replaceChildren(...page.items.map((d) => row([d.id, d.type, d.userId, d.status, d.attempts, when(d.createdAt),
-    button('Redeliver', `Redeliver ${d.type} ${d.id}`, async () => {
-      const queued = await api('POST', `/v1/webhooks/${endpoint.id}/deliveries/${d.id}/redeliver`);
-      $('webhooks-notice').textContent = `Delivery ${d.id} queued again as ${queued.id} (${queued.status}).`;
-      await loadDeliveries(endpoint);
-    }, 'redeliver')])));
+  deliveries.show(path, (d) => deliveryRow(endpoint, d), page);
   $('deliveries-block').hidden = false;
 }
+
+const deliveryRow = (endpoint, d) => row([d.id, d.type, d.userId, d.status, d.attempts, when(d.createdAt),
+  button('Redeliver', `Redeliver ${d.type} ${d.id}`, async () => {
+    const queued = await api('POST', `/v1/webhooks/${endpoint.id}/deliveries/${d.id}/redeliver`);
+    $('webhooks-notice').textContent = `Delivery ${d.id} queued again as ${queued.id} (${queued.status}).`;
+    await loadDeliveries(endpoint);
+  }, 'redeliver')]);
 
 // ---- API keys -------------------------------------------------------------------------------------------------------
 async function loadKeys() {
@@ -273,7 +310,8 @@ function wire() {
   $('sign-out').addEventListener('click', signOut);
   for (const b of document.querySelectorAll('nav button[data-screen]')) b.addEventListener('click', guarded(() => show(b.dataset.screen)));
   $('find-form').addEventListener('submit', guarded(findUser));
-  $('audit-more').addEventListener('click', guarded(loadAudit));
+  $('audit-more').addEventListener('click', guarded(() => audit.older()));
+  $('deliveries-more').addEventListener('click', guarded(() => deliveries.older()));
   $('bypass-form').addEventListener('submit', guarded(issueBypass));
   $('bypass-revoke').addEventListener('click', guarded(revokeBypass));
   $('bypass-copy').addEventListener('click', guarded(() => copy($('bypass-code').textContent, 'bypass-copy')));

@@ -210,6 +210,27 @@ async function run() {
     assert.ok(received.length > before, 'the redelivery arrived');
   });
 
+  await step('"Older deliveries" reaches a delivery beyond the first page (50), which can be redelivered', page, async () => {
+    // Each redelivery of a delivered delivery is queued as a new one: enough of them push the oldest off the first page.
+    const list = await call('GET', `/v1/webhooks/${hook.json.id}/deliveries?limit=200`);
+    const oldest = list.json.items.at(-1);
+    const delivered = list.json.items.find((d) => d.status === 'delivered');
+    for (let n = list.json.items.length; n <= 50; n++) {
+      const queued = await call('POST', `/v1/webhooks/${hook.json.id}/deliveries/${delivered.id}/redeliver`);
+      assert.ok(queued.status < 300, JSON.stringify(queued.json));
+    }
+    const oldestRow = page.locator('#deliveries tr').filter({ has: page.locator('td:first-child', { hasText: new RegExp(`^${oldest.id}$`) }) });
+    await id('deliveries-open').first().click();
+    // The list of the step before is still shown until the new one replaces it: wait for a full page, which has "Older".
+    await id('deliveries-more').waitFor({ timeout: 5000 });
+    assert.equal(await page.locator('#deliveries tr').count(), 50);
+    assert.equal(await oldestRow.count(), 0, 'the oldest delivery is on the first page: too few deliveries');
+    await id('deliveries-more').click();
+    await oldestRow.waitFor();
+    await oldestRow.getByTestId('redeliver').click();
+    await id('webhooks-notice').filter({ hasText: `Delivery ${oldest.id} queued again` }).waitFor();
+  });
+
   let createdKey;
   await step('create an API key (shown once) and revoke it', page, async () => {
     await id('nav-keys').click();
