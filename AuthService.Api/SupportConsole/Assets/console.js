@@ -3,6 +3,7 @@
 // Everything the API answers is written with textContent, never as HTML.
 const KEY = 'authservice.console.adminKey';
 const $ = (id) => document.getElementById(id);
+// userId: the user the view shows, and the one its actions go to (both change together, when a Find has read them all).
 // reset: what the open reset confirmation names, and so what its Yes sends.
 const state = { userId: null, reset: null };
 
@@ -77,6 +78,15 @@ const userPath = (rest = '', userId = state.userId) => `/v1/users/${encodeURICom
 async function copy(text, buttonId) {
   await navigator.clipboard.writeText(text);
   $(buttonId).textContent = 'Copied';
+}
+
+// A view read anew (a Find, a refresh, another endpoint's deliveries) supersedes the reads of it still on their way: only
+// the latest may show what it read, so the answers for two users or two endpoints never mix in one view.
+const latest = {};
+function begin(view) {
+  const n = (latest[view] ?? 0) + 1;
+  latest[view] = n;
+  return () => latest[view] === n;
 }
 
 /**
@@ -164,18 +174,37 @@ function signOut() {
 
 // ---- user -----------------------------------------------------------------------------------------------------------
 async function findUser() {
-  state.userId = $('user-id').value.trim();
-  clearBypass();
-  closeReset();
-  $('notice').textContent = '';
-  await loadUser();
+  await loadUser($('user-id').value.trim(), true);
 }
 
-async function loadUser() {
-  const status = await api('GET', userPath());
+/**
+ * Reads all the view shows of `userId` before showing any of it: a failed read leaves the user shown before, with the
+ * actions still going to them; a later Find or refresh started meanwhile wins. `fresh` (a Find) also drops what the
+ * actions showed of the user before (a shown-once code, an open confirmation, the notice).
+ */
+async function loadUser(userId, fresh = false) {
+  const current = begin('user');
+  const status = await api('GET', userPath('', userId));
+  const backup = status.enabled ? (await api('GET', userPath('/backup-codes', userId))).remaining : status.backupCodesRemaining;
+  const devices = await readDevices(userId);
+  const events = userPath('/events', userId);
+  const firstEvents = await audit.read(events);
+  if (!current()) return;
+  if (fresh) {
+    clearBypass();
+    closeReset();
+    $('notice').textContent = '';
+  }
+  state.userId = userId;
+  showStatus(status, backup);
+  showDevices(devices);
+  audit.show(events, auditRow, firstEvents);
+  $('user-view').hidden = false;
+}
+
+function showStatus(status, backup) {
   const facts = $('status');
   facts.replaceChildren();
-  const backup = status.enabled ? (await api('GET', userPath('/backup-codes'))).remaining : status.backupCodesRemaining;
   for (const [term, value] of [['User', status.userId], ['2FA', status.enabled ? 'enabled' : 'not enabled'],
     ['Default method', status.method], ['Enabled at', when(status.enabledAt)], ['Locked', status.locked ? 'yes' : 'no'],
     ['Backup codes left', backup], ['Pending', status.pending ? JSON.stringify(status.pending) : 'none']]) {
@@ -183,25 +212,24 @@ async function loadUser() {
   }
   $('factors').replaceChildren(...(status.factors ?? []).map((f) =>
     row([f.label, f.method, f.phoneNumber, f.default ? 'yes' : 'no', when(f.createdAt), when(f.lastUsedAt)])));
-  await loadDevices();
-  const events = userPath('/events');
-  audit.show(events, auditRow, await audit.read(events));
-  $('user-view').hidden = false;
 }
 
-/** Remembered devices, when this deployment has the route (it answers 404 where it does not: the block stays hidden). */
-async function loadDevices() {
+/** Remembered devices, or null where this deployment has no such route (it answers 404 there: the block stays hidden). */
+async function readDevices(userId) {
   let body;
   try {
-    body = await api('GET', userPath('/devices'));
+    body = await api('GET', userPath('/devices', userId));
   } catch (e) {
-    if (e instanceof ApiError && (e.status === 404 || e.status === 405)) { $('devices-block').hidden = true; return; }
+    if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return null;
     throw e;
   }
-  const items = Array.isArray(body) ? body : (body?.items ?? body?.devices ?? []);
-  $('devices').replaceChildren(...items.map((d) => row([d.label ?? d.name ?? d.id, when(d.createdAt), when(d.lastUsedAt),
-    button('Revoke', `Revoke device ${d.label ?? d.id}`, async () => { await api('DELETE', userPath(`/devices/${encodeURIComponent(d.id)}`)); await loadDevices(); })])));
-  $('devices-block').hidden = false;
+  return Array.isArray(body) ? body : (body?.items ?? body?.devices ?? []);
+}
+
+function showDevices(items) {
+  $('devices').replaceChildren(...(items ?? []).map((d) => row([d.label ?? d.name ?? d.id, when(d.createdAt), when(d.lastUsedAt),
+    button('Revoke', `Revoke device ${d.label ?? d.id}`, async () => { await api('DELETE', userPath(`/devices/${encodeURIComponent(d.id)}`)); await loadUser(state.userId); })])));
+  $('devices-block').hidden = items === null;
 }
 
 const auditRow = (e) => row([when(e.occurredAt), e.type, el('code', JSON.stringify(e.details)), e.apiKeyId ? e.apiKeyId.slice(0, 8) : '—']);
@@ -214,24 +242,28 @@ function clearBypass() {
 }
 
 async function issueBypass() {
+  const { userId } = state;
   const body = {
     reason: $('bypass-reason').value, ticket: $('bypass-ticket').value,
     uses: Number($('bypass-uses').value), validMinutes: Number($('bypass-minutes').value),
   };
-  const issued = await api('POST', userPath('/bypass-codes'), body);
+  const issued = await api('POST', userPath('/bypass-codes', userId), body);
+  if (state.userId !== userId) return; // another user was found meanwhile: their view must not show this user's code
   $('bypass-code').textContent = issued.code;
   $('bypass-copy').textContent = 'Copy';
   $('bypass-expiry').textContent = `${issued.uses} use(s), until ${when(issued.expiresAt)}.`;
   $('bypass-result').hidden = false;
   $('bypass-copy').focus();
-  await loadUser();
+  await loadUser(userId);
 }
 
 async function revokeBypass() {
-  const revoked = await api('DELETE', userPath('/bypass-codes'));
+  const { userId } = state;
+  const revoked = await api('DELETE', userPath('/bypass-codes', userId));
+  if (state.userId !== userId) return; // another user was found meanwhile: the code shown, if any, is theirs
   clearBypass();
   $('notice').textContent = `${revoked.revoked} live bypass code(s) revoked.`;
-  await loadUser();
+  await loadUser(userId);
 }
 
 /** Opens the confirmation. Yes sends the user, reason and ticket it names, taken now; editing a field closes it. */
@@ -267,8 +299,10 @@ async function loadWebhooks() {
 
 /** The newest page of the endpoint's deliveries; "Older" reaches the rest (an old failed one to redeliver). */
 async function loadDeliveries(endpoint) {
+  const current = begin('deliveries');
   const path = `/v1/webhooks/${endpoint.id}/deliveries`;
   const page = await deliveries.read(path);
+  if (!current()) return;
   $('deliveries-heading').textContent = `Deliveries to ${endpoint.url}`;
   deliveries.show(path, (d) => deliveryRow(endpoint, d), page);
   $('deliveries-block').hidden = false;
