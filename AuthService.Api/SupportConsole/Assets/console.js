@@ -3,7 +3,9 @@
 // Everything the API answers is written with textContent, never as HTML.
 const KEY = 'authservice.console.adminKey';
 const $ = (id) => document.getElementById(id);
-const state = { userId: null, auditBefore: null };
+// userId: the user the view shows, and the one its actions go to (both change together, when a Find has read them all).
+// reset: what the open reset confirmation names, and so what its Yes sends.
+const state = { userId: null, reset: null };
 
 class ApiError extends Error {
   constructor(status, problem) {
@@ -71,12 +73,62 @@ function button(text, label, onClick, testId) {
 }
 
 const when = (iso) => (iso ? new Date(iso).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '—');
-const userPath = (rest = '') => `/v1/users/${encodeURIComponent(state.userId)}/two-factor${rest}`;
+const userPath = (rest = '', userId = state.userId) => `/v1/users/${encodeURIComponent(userId)}/two-factor${rest}`;
 
 async function copy(text, buttonId) {
   await navigator.clipboard.writeText(text);
   $(buttonId).textContent = 'Copied';
 }
+
+// A view read anew (a Find, a refresh, another endpoint's deliveries) supersedes the reads of it still on their way: only
+// the latest may show what it read, so the answers for two users or two endpoints never mix in one view.
+const latest = {};
+function begin(view) {
+  const n = (latest[view] ?? 0) + 1;
+  latest[view] = n;
+  return () => latest[view] === n;
+}
+
+/**
+ * A newest-first list read a page at a time (the audit trail, webhook deliveries): "Older" appends the page before the last
+ * one shown, following its nextBefore. A page asked for by an earlier list (before another user or endpoint was shown, or
+ * a second click on Older) is dropped.
+ */
+class PagedList {
+  constructor(bodyId, moreId, limit) {
+    this.body = $(bodyId);
+    this.more = $(moreId);
+    this.limit = limit;
+    this.shown = null;
+  }
+
+  read(path, before) { return api('GET', `${path}?limit=${this.limit}${before ? `&before=${before}` : ''}`); }
+
+  /** Shows `page`, the first one of `path`, in place of the list shown before. Read with read(path): the caller shows it
+   * together with the rest of its view. */
+  show(path, toRow, page) {
+    this.shown = { path, toRow, before: null };
+    this.body.replaceChildren();
+    this.append(this.shown, page);
+  }
+
+  async older() {
+    const list = this.shown;
+    const { before } = list;
+    const page = await this.read(list.path, before);
+    if (this.shown !== list || list.before !== before) return;
+    this.append(list, page);
+  }
+
+  append(list, page) {
+    this.body.append(...page.items.map((item) => list.toRow(item)));
+    list.before = page.nextBefore;
+    this.more.hidden = !page.nextBefore;
+  }
+}
+
+const audit = new PagedList('audit', 'audit-more', 20);
+const deliveries = new PagedList('deliveries', 'deliveries-more', 50);
 
 // ---- screens --------------------------------------------------------------------------------------------------------
 function show(screen) {
@@ -113,26 +165,46 @@ async function signIn() {
   await show('user');
 }
 
+/** Forgets the key and reloads the page as it came: nothing of this session (a shown-once bypass code or API key, a user,
+ * a list) is left in it for whoever signs in next in this tab. Hiding screens would leave all that in the DOM. */
 function signOut() {
   sessionStorage.removeItem(KEY);
-  clearError();
-  signedIn(false);
+  window.location.reload();
 }
 
 // ---- user -----------------------------------------------------------------------------------------------------------
 async function findUser() {
-  state.userId = $('user-id').value.trim();
-  $('bypass-result').hidden = true;
-  $('reset-confirm').hidden = true;
-  $('notice').textContent = '';
-  await loadUser();
+  await loadUser($('user-id').value.trim(), true);
 }
 
-async function loadUser() {
-  const status = await api('GET', userPath());
+/**
+ * Reads all the view shows of `userId` before showing any of it: a failed read leaves the user shown before, with the
+ * actions still going to them; a later Find or refresh started meanwhile wins. `fresh` (a Find) also drops what the
+ * actions showed of the user before (a shown-once code, an open confirmation, the notice).
+ */
+async function loadUser(userId, fresh = false) {
+  const current = begin('user');
+  const status = await api('GET', userPath('', userId));
+  const backup = status.enabled ? (await api('GET', userPath('/backup-codes', userId))).remaining : status.backupCodesRemaining;
+  const devices = await readDevices(userId);
+  const events = userPath('/events', userId);
+  const firstEvents = await audit.read(events);
+  if (!current()) return;
+  if (fresh) {
+    clearBypass();
+    closeReset();
+    $('notice').textContent = '';
+  }
+  state.userId = userId;
+  showStatus(status, backup);
+  showDevices(devices);
+  audit.show(events, auditRow, firstEvents);
+  $('user-view').hidden = false;
+}
+
+function showStatus(status, backup) {
   const facts = $('status');
   facts.replaceChildren();
-  const backup = status.enabled ? (await api('GET', userPath('/backup-codes'))).remaining : status.backupCodesRemaining;
   for (const [term, value] of [['User', status.userId], ['2FA', status.enabled ? 'enabled' : 'not enabled'],
     ['Default method', status.method], ['Enabled at', when(status.enabledAt)], ['Locked', status.locked ? 'yes' : 'no'],
     ['Backup codes left', backup], ['Pending', status.pending ? JSON.stringify(status.pending) : 'none']]) {
@@ -140,70 +212,82 @@ async function loadUser() {
   }
   $('factors').replaceChildren(...(status.factors ?? []).map((f) =>
     row([f.label, f.method, f.phoneNumber, f.default ? 'yes' : 'no', when(f.createdAt), when(f.lastUsedAt)])));
-  await loadDevices();
-  $('audit').replaceChildren();
-  state.auditBefore = null;
-  await loadAudit();
-  $('user-view').hidden = false;
 }
 
-/** Remembered devices, when this deployment has the route (it answers 404 where it does not: the block stays hidden). */
-async function loadDevices() {
+/** Remembered devices, or null where this deployment has no such route (it answers 404 there: the block stays hidden). */
+async function readDevices(userId) {
   let body;
   try {
-    body = await api('GET', userPath('/devices'));
+    body = await api('GET', userPath('/devices', userId));
   } catch (e) {
-    if (e instanceof ApiError && (e.status === 404 || e.status === 405)) { $('devices-block').hidden = true; return; }
+    if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return null;
     throw e;
   }
-  const items = Array.isArray(body) ? body : (body?.items ?? body?.devices ?? []);
-  $('devices').replaceChildren(...items.map((d) => row([d.label ?? d.name ?? d.id, when(d.createdAt), when(d.lastUsedAt),
-    button('Revoke', `Revoke device ${d.label ?? d.id}`, async () => { await api('DELETE', userPath(`/devices/${encodeURIComponent(d.id)}`)); await loadDevices(); })])));
-  $('devices-block').hidden = false;
+  return Array.isArray(body) ? body : (body?.items ?? body?.devices ?? []);
 }
 
-async function loadAudit() {
-  const page = await api('GET', userPath(`/events?limit=20${state.auditBefore ? `&before=${state.auditBefore}` : ''}`));
-  for (const e of page.items) {
-    $('audit').append(row([when(e.occurredAt), e.type, el('code', JSON.stringify(e.details)), e.apiKeyId ? e.apiKeyId.slice(0, 8) : '—']));
-  }
-  state.auditBefore = page.nextBefore;
-  $('audit-more').hidden = !page.nextBefore;
+function showDevices(items) {
+  $('devices').replaceChildren(...(items ?? []).map((d) => row([d.label ?? d.name ?? d.id, when(d.createdAt), when(d.lastUsedAt),
+    button('Revoke', `Revoke device ${d.label ?? d.id}`, async () => { await api('DELETE', userPath(`/devices/${encodeURIComponent(d.id)}`)); await loadUser(state.userId); })])));
+  $('devices-block').hidden = items === null;
+}
+
+const auditRow = (e) => row([when(e.occurredAt), e.type, el('code', JSON.stringify(e.details)), e.apiKeyId ? e.apiKeyId.slice(0, 8) : '—']);
+
+/** Takes a shown-once bypass code out of the page, not only out of sight. */
+function clearBypass() {
+  $('bypass-result').hidden = true;
+  $('bypass-code').textContent = '';
+  $('bypass-expiry').textContent = '';
 }
 
 async function issueBypass() {
+  const { userId } = state;
   const body = {
     reason: $('bypass-reason').value, ticket: $('bypass-ticket').value,
     uses: Number($('bypass-uses').value), validMinutes: Number($('bypass-minutes').value),
   };
-  const issued = await api('POST', userPath('/bypass-codes'), body);
+  const issued = await api('POST', userPath('/bypass-codes', userId), body);
+  if (state.userId !== userId) return; // another user was found meanwhile: their view must not show this user's code
   $('bypass-code').textContent = issued.code;
   $('bypass-copy').textContent = 'Copy';
   $('bypass-expiry').textContent = `${issued.uses} use(s), until ${when(issued.expiresAt)}.`;
   $('bypass-result').hidden = false;
   $('bypass-copy').focus();
-  await loadUser();
+  await loadUser(userId);
 }
 
 async function revokeBypass() {
-  const revoked = await api('DELETE', userPath('/bypass-codes'));
-  $('bypass-result').hidden = true;
+  const { userId } = state;
+  const revoked = await api('DELETE', userPath('/bypass-codes', userId));
+  if (state.userId !== userId) return; // another user was found meanwhile: the code shown, if any, is theirs
+  clearBypass();
   $('notice').textContent = `${revoked.revoked} live bypass code(s) revoked.`;
-  await loadUser();
+  await loadUser(userId);
 }
 
+/** Opens the confirmation. Yes sends the user, reason and ticket it names, taken now; editing a field closes it. */
 function startReset() {
+  state.reset = { userId: state.userId, reason: $('reset-reason').value, ticket: $('reset-ticket').value };
   $('reset-confirm-text').textContent =
-    `Remove every factor, backup code and bypass code of ${state.userId} (ticket ${$('reset-ticket').value})? They sign in with the first factor alone until they enroll again.`;
+    `Remove every factor, backup code and bypass code of ${state.reset.userId} (ticket ${state.reset.ticket})? They sign in with the first factor alone until they enroll again.`;
   $('reset-confirm').hidden = false;
   $('reset-no').focus();
 }
 
-async function confirmReset() {
-  await api('POST', userPath('/reset'), { reason: $('reset-reason').value, ticket: $('reset-ticket').value });
+function closeReset() {
+  state.reset = null;
   $('reset-confirm').hidden = true;
-  $('notice').textContent = `Two-factor authentication of ${state.userId} was reset.`;
-  await loadUser();
+}
+
+async function confirmReset() {
+  const { userId, reason, ticket } = state.reset;
+  await api('POST', userPath('/reset', userId), { reason, ticket });
+  closeReset();
+  if (state.userId !== userId) return; // another user was found meanwhile: nothing shown is this user's any more
+  clearBypass(); // the reset revoked it
+  $('notice').textContent = `Two-factor authentication of ${userId} was reset.`;
+  await loadUser(userId);
 }
 
 // ---- webhooks -------------------------------------------------------------------------------------------------------
@@ -213,17 +297,23 @@ async function loadWebhooks() {
     button('Deliveries', `Deliveries of ${w.url}`, () => loadDeliveries(w), 'deliveries-open')])));
 }
 
+/** The newest page of the endpoint's deliveries; "Older" reaches the rest (an old failed one to redeliver). */
 async function loadDeliveries(endpoint) {
-  const page = await api('GET', `/v1/webhooks/${endpoint.id}/deliveries?limit=50`);
+  const current = begin('deliveries');
+  const path = `/v1/webhooks/${endpoint.id}/deliveries`;
+  const page = await deliveries.read(path);
+  if (!current()) return;
   $('deliveries-heading').textContent = `Deliveries to ${endpoint.url}`;
-  $('deliveries').replaceChildren(...page.items.map((d) => row([d.id, d.type, d.userId, d.status, d.attempts, when(d.createdAt),
-    button('Redeliver', `Redeliver ${d.type} ${d.id}`, async () => {
-      const queued = await api('POST', `/v1/webhooks/${endpoint.id}/deliveries/${d.id}/redeliver`);
-      $('webhooks-notice').textContent = `Delivery ${d.id} queued again as ${queued.id} (${queued.status}).`;
-      await loadDeliveries(endpoint);
-    }, 'redeliver')])));
+  deliveries.show(path, (d) => deliveryRow(endpoint, d), page);
   $('deliveries-block').hidden = false;
 }
+
+const deliveryRow = (endpoint, d) => row([d.id, d.type, d.userId, d.status, d.attempts, when(d.createdAt),
+  button('Redeliver', `Redeliver ${d.type} ${d.id}`, async () => {
+    const queued = await api('POST', `/v1/webhooks/${endpoint.id}/deliveries/${d.id}/redeliver`);
+    $('webhooks-notice').textContent = `Delivery ${d.id} queued again as ${queued.id} (${queued.status}).`;
+    await loadDeliveries(endpoint);
+  }, 'redeliver')]);
 
 // ---- API keys -------------------------------------------------------------------------------------------------------
 async function loadKeys() {
@@ -248,17 +338,21 @@ async function createKey() {
 
 // ---- wiring ---------------------------------------------------------------------------------------------------------
 function wire() {
+  // Browsers may refill form fields on a reload (sign-out reloads): what the last session typed must not come back.
+  for (const form of document.forms) form.reset();
   $('login-form').addEventListener('submit', guarded(signIn));
   $('sign-out').addEventListener('click', signOut);
   for (const b of document.querySelectorAll('nav button[data-screen]')) b.addEventListener('click', guarded(() => show(b.dataset.screen)));
   $('find-form').addEventListener('submit', guarded(findUser));
-  $('audit-more').addEventListener('click', guarded(loadAudit));
+  $('audit-more').addEventListener('click', guarded(() => audit.older()));
+  $('deliveries-more').addEventListener('click', guarded(() => deliveries.older()));
   $('bypass-form').addEventListener('submit', guarded(issueBypass));
   $('bypass-revoke').addEventListener('click', guarded(revokeBypass));
   $('bypass-copy').addEventListener('click', guarded(() => copy($('bypass-code').textContent, 'bypass-copy')));
   $('reset-form').addEventListener('submit', guarded(startReset));
   $('reset-yes').addEventListener('click', guarded(confirmReset));
-  $('reset-no').addEventListener('click', () => { $('reset-confirm').hidden = true; });
+  $('reset-form').addEventListener('input', closeReset); // the open confirmation no longer names what the fields hold
+  $('reset-no').addEventListener('click', closeReset);
   $('key-form').addEventListener('submit', guarded(createKey));
   $('key-copy').addEventListener('click', guarded(() => copy($('key-value').textContent, 'key-copy')));
   if (sessionStorage.getItem(KEY)) {

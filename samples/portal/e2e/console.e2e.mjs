@@ -103,6 +103,11 @@ async function run() {
   const enroll = await call('POST', `/v1/users/${user}/two-factor/enroll`, { method: 'totp', accountName: 'ann@example.com' });
   const confirm = await call('POST', `/v1/users/${user}/two-factor/enroll/confirm`, { code: totpNow(enroll.json.secret) });
   assert.equal(confirm.status, 200, JSON.stringify(confirm.json));
+  // A second one, for the steps where the console must not mix up two users.
+  const bob = `console-bob-${Date.now()}`;
+  const bobEnroll = await call('POST', `/v1/users/${bob}/two-factor/enroll`, { method: 'totp', accountName: 'bob@example.com' });
+  const bobConfirm = await call('POST', `/v1/users/${bob}/two-factor/enroll/confirm`, { code: totpNow(bobEnroll.json.secret) });
+  assert.equal(bobConfirm.status, 200, JSON.stringify(bobConfirm.json));
 
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'] });
@@ -171,6 +176,10 @@ async function run() {
     await id('reset-cancel').click();
     assert.ok(await id('reset-confirm').isHidden(), 'cancel leaves everything as it was');
     await id('reset-start').click();
+    await id('reset-ticket').fill('SUP-9999');
+    assert.ok(await id('reset-confirm').isHidden(), 'an edit closes the confirmation: Yes would send a ticket it does not name');
+    await id('reset-ticket').fill('SUP-4712');
+    await id('reset-start').click();
     await picture('reset-confirm');
     await id('reset-confirm').click();
     await id('notice').filter({ hasText: 'was reset' }).waitFor();
@@ -182,7 +191,46 @@ async function run() {
     assert.ok(types.includes('bypass_code_used') && types.includes('support_reset'), types.join(','));
     assert.match(await id('audit').textContent(), /SUP-4711/);
     assert.match(await id('audit').textContent(), /SUP-4712/);
+    assert.ok(await id('bypass-code').isHidden(), 'the bypass code the reset revoked is still shown');
+    assert.ok(!(await page.content()).includes(bypass), 'the bypass code the reset revoked is still in the page');
     await picture('audit');
+  });
+
+  const statusUser = async () => page.locator('#status dd').first().textContent();
+  await step('two quick Finds: the first one, answered last, is dropped, and its rows do not mix into the second', page, async () => {
+    // The console asked for ann first: her status is held back until bob is shown, then let through.
+    let release;
+    const held = new Promise((r) => { release = r; });
+    const annStatus = `**/v1/users/${user}/two-factor`;
+    await page.route(annStatus, async (route) => { await held; await route.continue(); });
+    try {
+      await id('user-id').fill(user);
+      await id('user-id').press('Enter');
+      await id('user-id').fill(bob);
+      await id('user-id').press('Enter');
+      await id('status').filter({ hasText: bob }).waitFor();
+      const answered = page.waitForResponse((r) => r.url().endsWith(`/v1/users/${user}/two-factor`));
+      release();
+      await answered;
+      await page.waitForTimeout(1000); // the rest of ann's reads, had they been let through
+    } finally {
+      await page.unroute(annStatus);
+    }
+    assert.equal(await statusUser(), bob);
+    const types = await auditTypes();
+    assert.ok(!types.includes('support_reset') && !types.includes('bypass_code_used'), `ann's events under bob: ${types.join(',')}`);
+  });
+
+  await step('a failed Find leaves the user shown before, and the actions go to that user', page, async () => {
+    await id('user-id').fill('not a user id!'); // refused with 400 invalid_user_id, as a 503 or a dropped connection would fail
+    await id('user-id').press('Enter');
+    await id('error').filter({ hasText: /user id/i }).waitFor();
+    assert.equal(await statusUser(), bob);
+    await id('bypass-issue').click();
+    await id('bypass-code').filter({ hasText: /^\d{3}-\d{3}-\d{3}$/ }).waitFor({ timeout: 10000 });
+    const bobBypass = await id('bypass-code').textContent();
+    const verified = await call('POST', `/v1/users/${bob}/two-factor/verify`, { bypassCode: bobBypass });
+    assert.equal(verified.status, 200, `the code shown is not bob's: ${JSON.stringify(verified.json)}`);
   });
 
   await step('webhook endpoints with their deliveries, and redeliver', page, async () => {
@@ -199,12 +247,35 @@ async function run() {
     assert.ok(received.length > before, 'the redelivery arrived');
   });
 
+  await step('"Older deliveries" reaches a delivery beyond the first page (50), which can be redelivered', page, async () => {
+    // Each redelivery of a delivered delivery is queued as a new one: enough of them push the oldest off the first page.
+    const list = await call('GET', `/v1/webhooks/${hook.json.id}/deliveries?limit=200`);
+    const oldest = list.json.items.at(-1);
+    const delivered = list.json.items.find((d) => d.status === 'delivered');
+    for (let n = list.json.items.length; n <= 50; n++) {
+      const queued = await call('POST', `/v1/webhooks/${hook.json.id}/deliveries/${delivered.id}/redeliver`);
+      assert.ok(queued.status < 300, JSON.stringify(queued.json));
+    }
+    const oldestRow = page.locator('#deliveries tr').filter({ has: page.locator('td:first-child', { hasText: new RegExp(`^${oldest.id}$`) }) });
+    await id('deliveries-open').first().click();
+    // The list of the step before is still shown until the new one replaces it: wait for a full page, which has "Older".
+    await id('deliveries-more').waitFor({ timeout: 5000 });
+    assert.equal(await page.locator('#deliveries tr').count(), 50);
+    assert.equal(await oldestRow.count(), 0, 'the oldest delivery is on the first page: too few deliveries');
+    await id('deliveries-more').click();
+    await oldestRow.waitFor();
+    await oldestRow.getByTestId('redeliver').click();
+    await id('webhooks-notice').filter({ hasText: `Delivery ${oldest.id} queued again` }).waitFor();
+  });
+
+  let createdKey;
   await step('create an API key (shown once) and revoke it', page, async () => {
     await id('nav-keys').click();
     await id('key-name').fill('console e2e');
     await id('key-create').click();
     await id('key-value').filter({ hasText: /^ask_/ }).waitFor();
     const key = await id('key-value').textContent();
+    createdKey = key;
     assert.equal((await call('GET', `/v1/users/${user}/two-factor`, undefined, key)).status, 200);
     await picture('api-keys');
     await page.locator('#keys tr', { hasText: 'console e2e' }).getByTestId('key-revoke').click();
@@ -212,9 +283,40 @@ async function run() {
     assert.equal((await call('GET', `/v1/users/${user}/two-factor`, undefined, key)).status, 401);
   });
 
+  await step('sign out leaves nothing of the session in the page: signed in again, no shown-once code or key, no user', page, async () => {
+    assert.ok(createdKey, 'the step before showed a key');
+    await id('nav-user').click();
+    await id('user-id').fill(bob);
+    await id('user-id').press('Enter');
+    await id('status').filter({ hasText: bob }).waitFor();
+    await id('bypass-code').waitFor({ state: 'hidden' }); // the Find is shown: it drops a code shown before
+    await id('bypass-reason').fill('locked out, identity checked by video call');
+    await id('bypass-ticket').fill('SUP-4713');
+    await id('bypass-issue').click();
+    await id('bypass-code').filter({ hasText: /^\d{3}-\d{3}-\d{3}$/ }).waitFor();
+    const shownCode = await id('bypass-code').textContent();
+    const html = await page.content();
+    assert.ok(html.includes(shownCode) && html.includes(createdKey), 'both are in the page before signing out');
+    await id('sign-out').click();
+    await id('admin-key').waitFor();
+    await page.waitForLoadState('load'); // the console's script has run: a key typed before it would be reset
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+    await id('admin-key').fill(adminKey);
+    await id('sign-in').click();
+    await id('user-id').waitFor();
+    const after = await page.content();
+    assert.ok(!after.includes(shownCode), 'the bypass code of the last session is in the page');
+    assert.ok(!after.includes(createdKey), 'the API key of the last session is in the page');
+    assert.ok(!after.includes(bob) && !after.includes(user), 'a user of the last session is in the page');
+    assert.ok(await page.locator('#user-view').isHidden(), 'a user view is shown');
+    const typed = await page.$$eval('input', (inputs) => inputs.filter((i) => i.value !== i.defaultValue || i.checked !== i.defaultChecked).map((i) => i.id));
+    assert.deepEqual(typed, [], 'fields hold what the last session typed');
+  });
+
   await step('the key is in no log and no page error happened', page, async () => {
     for (const p of processes) assert.ok(!p.log.includes(adminKey), 'the admin key is in a service log');
-    assert.deepEqual(errors.filter((e) => !/status of 40[14]/.test(e)), []);
+    // 400: the Find of an invalid user id above.
+    assert.deepEqual(errors.filter((e) => !/status of 40[014]/.test(e)), []);
   });
 }
 
