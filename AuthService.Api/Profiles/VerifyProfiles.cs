@@ -45,7 +45,8 @@ public sealed class VerifyProfiles
                 continue;
             }
 
-            var read = new ProfileReader(section, $"Profiles:{section.Key}", problems, configuration["Telephony:Telnyx:WebhookPublicKey"]);
+            var read = new ProfileReader(section, $"Profiles:{section.Key}", problems, configuration["Telephony:Telnyx:WebhookPublicKey"],
+                VoiceConfigured(configuration));
             byName[name] = read.Profile(name, deployment, issuer, totp);
         }
 
@@ -57,8 +58,12 @@ public sealed class VerifyProfiles
         return new VerifyProfiles(byName);
     }
 
+    /// <summary>Whether Telnyx can place calls (<c>TelnyxOptions.VoiceConfigured</c>, read from the same keys).</summary>
+    private static bool VoiceConfigured(IConfiguration configuration) =>
+        configuration.GetSection(TelnyxOptions.SectionName).Get<TelnyxOptions>()?.VoiceConfigured == true;
+
     /// <summary>Reads one <c>Profiles:{name}</c> section, adding a one-line problem for each bad value.</summary>
-    private sealed class ProfileReader(IConfigurationSection section, string path, List<string> problems, string? publicKey)
+    private sealed class ProfileReader(IConfigurationSection section, string path, List<string> problems, string? publicKey, bool voice)
     {
         public VerifyProfile Profile(string name, TelephonyControls deployment, string issuer, TotpProfile totp)
         {
@@ -96,6 +101,8 @@ public sealed class VerifyProfiles
             var smsThenCall = fallback.Equals(ProfileFallbacks.SmsThenCall, StringComparison.OrdinalIgnoreCase);
             if (smsThenCall && string.IsNullOrWhiteSpace(publicKey))
                 problems.Add($"{path}:Fallback SmsThenCall needs Telephony:Telnyx:WebhookPublicKey, to verify Telnyx's delivery reports (docs/OPERATIONS.md)");
+            else if (smsThenCall && !voice)
+                problems.Add($"{path}:Fallback SmsThenCall needs Telephony:Telnyx:AccountSid, :TexmlApplicationId and :FromNumber, to place the call it offers");
             else if (!smsThenCall && !fallback.Equals(ProfileFallbacks.None, StringComparison.OrdinalIgnoreCase))
                 problems.Add($"{path}:Fallback must be None or SmsThenCall, not '{fallback}'");
 

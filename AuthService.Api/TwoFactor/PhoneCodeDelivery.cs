@@ -112,7 +112,7 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
         Problem? unbound;
         try
         {
-            unbound = await StoreAsync(send, profile, code, receipt, now, expiresAt);
+            unbound = await StoreAsync(send, profile, code, receipt, now, expiresAt, MayFallBackToACall(send, profile));
         }
         catch (Exception e)
         {
@@ -140,10 +140,18 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
         return expiresAt;
     }
 
+    /// <summary>Whether a failed SMS of this send may offer a call (DESIGN §9.5 <c>SmsThenCall</c>): only when the profile has the
+    /// fallback and a call to the number would be placed — the deployment's and the profile's call countries and number types
+    /// allow it. An offer the portal's Call button would then see refused (400 <c>destination_not_allowed</c>) is no offer.</summary>
+    private bool MayFallBackToACall(CodeSend send, VerifyProfile profile) =>
+        send.Channel == CodeChannel.Sms && profile.Fallback == ProfileFallbacks.SmsThenCall
+        && deliveries.CheckDestination(send.E164, CodeChannel.Call) is null
+        && ProfileSends.CheckDestination(profile, send.E164, CodeChannel.Call) is null;
+
     /// <summary>Stores the sent code under the user's lock if what it was sent for still holds (null), else the refusal; audits
-    /// the send and remembers an SMS a fallback may follow.</summary>
+    /// the send and remembers an SMS a fallback may follow (<paramref name="fallback"/>).</summary>
     private async Task<Problem?> StoreAsync(CodeSend send, VerifyProfile profile, string code, DeliveryReceipt? receipt, DateTimeOffset now,
-        DateTimeOffset expiresAt)
+        DateTimeOffset expiresAt, bool fallback)
     {
         var masked = PhoneNumbers.Mask(send.E164);
         var channel = send.Channel.ToWire();
@@ -164,8 +172,7 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
             {
                 await AuditLog.AppendAsync(connection, transaction, send.UserId, new AuditEvent.CodeSent(channel, send.Purpose, masked,
                     receipt.Provider, receipt.ProviderMessageId, Kept: unbound is null, FactorId: send.FactorId), now, send.Actor);
-                if (unbound is null && send.Channel == CodeChannel.Sms && profile.Fallback == ProfileFallbacks.SmsThenCall
-                    && receipt.ProviderMessageId is { } messageId)
+                if (unbound is null && fallback && receipt.ProviderMessageId is { } messageId)
                 {
                     // DESIGN §9.5: Telnyx's report on this message id may offer a call (SmsFallback/SmsDeliveryReports)
                     if (await SmsDeliveryStore.RememberAsync(connection, transaction, messageId, send.UserId, send.Purpose, send.CodeId, profile.Name, now)

@@ -161,19 +161,24 @@ public class ProductionInstanceTests
     [TestCase("Passkeys__RelyingPartyId=https://example.com", "Passkeys:RelyingPartyId 'https://example.com' must be a lowercase domain")]
     [TestCase("Profiles__acme__Length=9", "Profiles:acme:Length must be a whole number from 6 to 8")]
     [TestCase("Profiles__acme__Fallback=SmsThenCall", "Profiles:acme:Fallback SmsThenCall needs Telephony:Telnyx:WebhookPublicKey")]
+    [TestCase("Profiles__acme__Fallback=SmsThenCall;Telephony__Telnyx__WebhookPublicKey=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+        "Profiles:acme:Fallback SmsThenCall needs Telephony:Telnyx:AccountSid, :TexmlApplicationId and :FromNumber")]
     [TestCase("Telephony__Telnyx__WebhookPublicKey=c2hvcnQ=", "Telephony:Telnyx:WebhookPublicKey must be the base64 of a 32-byte Ed25519 public key")]
     [TestCase("Devices__RememberDays=91", "Devices: RememberDays must be 1–90")]
     [TestCase("Devices__MaxPerUser=0", "MaxPerUser 1–1000")]
     public async Task Production_refuses_to_start_with_one_clear_line(string setting, string message)
     {
         var environment = ProductionEnvironment();
-        if (setting.Split('=', 2) is [var key, var value])
+        foreach (var part in setting.Split(';')) // several settings, for a rule that only a combination reaches
         {
-            environment[key] = value;
-        }
-        else
-        {
-            environment.Remove(setting);
+            if (part.Split('=', 2) is [var key, var value])
+            {
+                environment[key] = value;
+            }
+            else
+            {
+                environment.Remove(part);
+            }
         }
 
         await using var service = ServiceProcess.Start(environment);

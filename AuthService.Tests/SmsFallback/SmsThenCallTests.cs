@@ -20,6 +20,8 @@ public class SmsThenCallTests : AppFixture
         ["Telephony:Telnyx:WebhookPublicKey"] = Reports.PublicKey,
         ["Profiles:acme:Brand"] = "Acme",
         ["Profiles:acme:Fallback"] = "SmsThenCall",
+        ["Profiles:abroad:Fallback"] = "SmsThenCall",
+        ["Profiles:abroad:AllowedCountries:Call"] = "FR", // texts anywhere, calls only to France
         ["Limits:DailyRequests"] = "4",
     };
 
@@ -125,6 +127,22 @@ public class SmsThenCallTests : AppFixture
 
         Assert.That((await StatusAsync(plain, user.UserId)).GetProperty("fallback").ValueKind, Is.EqualTo(JsonValueKind.Null));
         Assert.That(await SmsFailedEventsAsync(user.UserId), Is.Empty);
+    }
+
+    /// <summary>An offer is a call the portal's button can place: to a number the call countries leave out, a failed SMS
+    /// offers nothing (it used to offer a call that /challenge then refused with 400 destination_not_allowed).</summary>
+    [Test]
+    public async Task A_failed_sms_to_a_number_calls_may_not_reach_offers_nothing()
+    {
+        using var abroad = await KeyAsync("abroad");
+        var user = await Flows.EnablePhoneAsync(abroad, Telnyx, "nocall");
+        var messageId = await LoginSmsAsync(abroad, user);
+
+        Assert.That(await ReportAsync(messageId, "delivery_failed"), Is.EqualTo(HttpStatusCode.NoContent));
+
+        Assert.That((await StatusAsync(abroad, user.UserId)).GetProperty("fallback").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        await ProblemAssert.IsProblemAsync(await abroad.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/challenge", new { channel = "call" }),
+            HttpStatusCode.BadRequest, "destination_not_allowed");
     }
 
     [Test]
