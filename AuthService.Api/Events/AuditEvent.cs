@@ -152,11 +152,10 @@ public abstract partial record AuditEvent([property: JsonIgnore] string EventTyp
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Channel = null)
         : AuditEvent(AuditEvents.RateLimited);
 
-    /// <summary>The factor was locked after <paramref name="ConsecutiveFailures"/> failures (webhook <c>two_factor.locked</c>).</summary>
-    public sealed record Locked(
-        int ConsecutiveFailures,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Guid? FactorId = null)
-        : AuditEvent(AuditEvents.Locked);
+    /// <summary>The user's second factor was locked after <paramref name="ConsecutiveFailures"/> failures (webhook
+    /// <c>two_factor.locked</c>). The lockout is the user's, across all their factors (DESIGN §9.2), and a wrong code matched
+    /// no factor, so the event names none.</summary>
+    public sealed record Locked(int ConsecutiveFailures) : AuditEvent(AuditEvents.Locked);
 
     /// <summary>A passkey assertion whose signature counter went backwards (possible cloned authenticator).</summary>
     public sealed record PasskeyCounterRegression(Guid? Aaguid, long? StoredSignCount) : AuditEvent(AuditEvents.PasskeyCounterRegression);

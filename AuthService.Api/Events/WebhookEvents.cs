@@ -125,7 +125,7 @@ public static class WebhookEvents
                 AddNumber("usesLeft", e.UsesLeft);
                 break;
             case AuditEvent.Locked e:
-                (type, factorId) = (Locked, e.FactorId);
+                (type, factorId) = (Locked, null); // the user's, across every factor: no factorId
                 AddNumber("consecutiveFailures", e.ConsecutiveFailures);
                 break;
             case AuditEvent.RateLimited e:

@@ -25,7 +25,7 @@ public class WebhookBodyCatalogTests
         yield return Case("code used", new AuditEvent.BackupCodeUsed("backup_code", "login", 5));
         yield return Case("code used, low", new AuditEvent.BackupCodeUsed("backup_code", "login", 2));
         yield return Case("bypass used", new AuditEvent.BypassCodeUsed(Factor, "login", "T-2", 0));
-        yield return Case("locked", new AuditEvent.Locked(5, Factor));
+        yield return Case("locked", new AuditEvent.Locked(5));
         yield return Case("rate limited", new AuditEvent.RateLimited("attempts_per_minute"));
         yield return Case("rate limited, daily", new AuditEvent.RateLimited("daily_requests", "number", "+1******0123", "sms"));
         yield return Case("number risk", new AuditEvent.NumberRisk("voip", "sms", "+1******0123", "voip", "us", null));
@@ -112,9 +112,9 @@ public class WebhookBodyCatalogTests
         ["bypass used (profile)"] =
             """two_factor.bypass_code_used {"type":"two_factor.bypass_code_used","timestamp":"2026-12-05T23:02:03.456Z","data":{"userId":"user-1","codeId":"0190a000-0000-7000-8000-00000000000f","stage":"login","ticket":"T-2","usesLeft":0,"actingKeyId":"0190a000-0000-7000-8000-00000000000a","profile":"eu"}}""",
         ["locked"] =
-            """two_factor.locked {"type":"two_factor.locked","timestamp":"2026-12-05T23:02:03.456Z","data":{"userId":"user-1","consecutiveFailures":5,"factorId":"0190a000-0000-7000-8000-00000000000f","actingKeyId":"0190a000-0000-7000-8000-00000000000a"}}""",
+            """two_factor.locked {"type":"two_factor.locked","timestamp":"2026-12-05T23:02:03.456Z","data":{"userId":"user-1","consecutiveFailures":5,"actingKeyId":"0190a000-0000-7000-8000-00000000000a"}}""",
         ["locked (profile)"] =
-            """two_factor.locked {"type":"two_factor.locked","timestamp":"2026-12-05T23:02:03.456Z","data":{"userId":"user-1","consecutiveFailures":5,"factorId":"0190a000-0000-7000-8000-00000000000f","actingKeyId":"0190a000-0000-7000-8000-00000000000a","profile":"eu"}}""",
+            """two_factor.locked {"type":"two_factor.locked","timestamp":"2026-12-05T23:02:03.456Z","data":{"userId":"user-1","consecutiveFailures":5,"actingKeyId":"0190a000-0000-7000-8000-00000000000a","profile":"eu"}}""",
         ["rate limited"] =
             """two_factor.rate_limited {"type":"two_factor.rate_limited","timestamp":"2026-12-05T23:02:03.456Z","data":{"userId":"user-1","limit":"attempts_per_minute","actingKeyId":"0190a000-0000-7000-8000-00000000000a"}}""",
         ["rate limited (profile)"] =
