@@ -12,34 +12,22 @@ public sealed class PhoneCodeRow
     public int Attempts { get; init; }
 }
 
-/// <summary>SQL of sent phone codes: one live code per user and purpose (<c>login</c>, <c>proof</c>) and one per pending factor
-/// (<c>pending</c>: several additions may wait at once), bound to the factor (or pending row) it was sent for, attempts spent
-/// before comparing, single use.</summary>
+/// <summary>SQL of sent phone codes: one live code per user and purpose, bound to the factor (or pending row) it was sent for,
+/// attempts spent before comparing, single use.</summary>
 public static class PhoneCodeStore
 {
-    /// <summary>Stores the newest code of a purpose (of a pending row, for <c>pending</c>), replacing (killing) the previous one.
-    /// A code stored late by a slow request never overwrites a newer one.</summary>
+    /// <summary>Stores the newest code of a purpose, replacing (killing) the previous one. A code stored late
+    /// by a slow request never overwrites a newer one.</summary>
     public static Task UpsertCodeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, string purpose, Guid id,
         Guid factorId, string channel, string keyId, byte[] codeHash, DateTimeOffset createdAt, DateTimeOffset expiresAt) =>
-        connection.ExecuteAsync(purpose == Core.Phone.PhoneCodes.PendingPurpose ? UpsertPending : UpsertOfPurpose,
-            new { userId, purpose, id, factorId, channel, keyId, codeHash, createdAt, expiresAt }, transaction);
-
-    private const string InsertCode = """
-        insert into phone_codes (user_id, purpose, id, factor_id, channel, key_id, code_hash, attempts, created_at, expires_at)
-        values (@userId, @purpose, @id, @factorId, @channel, @keyId, @codeHash, 0, @createdAt, @expiresAt)
-        """;
-
-    private const string ReplaceCode = """
-        do update set
-            id = excluded.id, factor_id = excluded.factor_id, channel = excluded.channel, key_id = excluded.key_id,
-            code_hash = excluded.code_hash, attempts = 0, created_at = excluded.created_at, expires_at = excluded.expires_at
-        where phone_codes.created_at <= excluded.created_at
-        """;
-
-    // Migration 0017: the primary key (user_id, purpose, factor_id) for a pending row's code, the partial unique index
-    // phone_codes_one_per_purpose for the others.
-    private const string UpsertPending = InsertCode + "\non conflict (user_id, purpose, factor_id) " + ReplaceCode;
-    private const string UpsertOfPurpose = InsertCode + "\non conflict (user_id, purpose) where purpose <> 'pending' " + ReplaceCode;
+        connection.ExecuteAsync("""
+            insert into phone_codes (user_id, purpose, id, factor_id, channel, key_id, code_hash, attempts, created_at, expires_at)
+            values (@userId, @purpose, @id, @factorId, @channel, @keyId, @codeHash, 0, @createdAt, @expiresAt)
+            on conflict (user_id, purpose) do update set
+                id = excluded.id, factor_id = excluded.factor_id, channel = excluded.channel, key_id = excluded.key_id,
+                code_hash = excluded.code_hash, attempts = 0, created_at = excluded.created_at, expires_at = excluded.expires_at
+            where phone_codes.created_at <= excluded.created_at
+            """, new { userId, purpose, id, factorId, channel, keyId, codeHash, createdAt, expiresAt }, transaction);
 
     /// <summary>Spends one of the attempts of the live code of <paramref name="purpose"/> sent for one of <paramref name="factorIds"/>
     /// and returns it for comparison; null when there is none (a code of another factor or purpose is never found) or its attempts
@@ -58,8 +46,9 @@ public static class PhoneCodeStore
         await connection.ExecuteAsync("delete from phone_codes where user_id = @userId and purpose = @purpose and id = @id",
             new { userId, purpose, id }, transaction) == 1;
 
-    /// <summary>The codes sent for pending rows that are gone (an enrollment or a switch another one replaced): they confirm
-    /// nothing, and go at once rather than at their expiry.</summary>
+    /// <summary>The pending code, if the pending row it was sent for is gone (an enrollment or a switch another one replaced): it
+    /// confirms nothing, and goes at once. A code of a pending row that is still there stays, for that row (a switch to a phone
+    /// stays confirmable while a TOTP app is being added).</summary>
     public static Task DeleteOrphanedPendingCodesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId) =>
         connection.ExecuteAsync("""
             delete from phone_codes c where c.user_id = @userId and c.purpose = 'pending'

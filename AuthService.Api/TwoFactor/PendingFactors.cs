@@ -65,8 +65,9 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, ProofCheck proof
         }
 
         await TwoFactorStore.UpsertPendingAsync(connection, transaction, pending);
-        // What was issued for an enrollment or a switch this one replaced confirms nothing now; what was issued for another
-        // pending addition stays, for that addition (each is confirmed at its own /factors/{id}/confirm).
+        // What was issued for an enrollment or a switch this one replaced confirms nothing now; what was issued for a pending
+        // row that stays (a switch to a phone while a TOTP app is added) stays, for that row. (A code is kept one per user and
+        // purpose, a registration challenge one per user: a later phone or passkey start replaces them; docs/ARCHITECTURE.md.)
         await PhoneCodeStore.DeleteOrphanedPendingCodesAsync(connection, transaction, pending.UserId);
         await Passkeys.PasskeyStore.DeleteOrphanedRegistrationsAsync(connection, transaction, pending.UserId);
 

@@ -57,21 +57,19 @@ public static class PasskeyStore
         backup_eligible, backed_up, created_at
         """;
 
-    /// <summary>Issues the user's challenge of <paramref name="challenge"/>'s ceremony and purpose — for a registration, of its
-    /// pending row (several additions may wait at once) — replacing (killing) the previous one.</summary>
+    /// <summary>Issues the user's challenge of <paramref name="challenge"/>'s ceremony and purpose, replacing (killing) the
+    /// previous one: one registration challenge per user, that of the newest passkey being registered.</summary>
     public static Task PutChallengeAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, PasskeyChallengeRow challenge) =>
         connection.ExecuteAsync($"""
             insert into passkey_challenges ({ChallengeColumns})
             values (@UserId, @Ceremony, @Purpose, @PendingId, @FactorId, @Challenge, @Options, @CreatedAt, @ExpiresAt)
-            on conflict {(challenge.Ceremony == Registration
-                ? "(user_id, pending_id) where ceremony = 'registration'" // migration 0017's partial unique indexes
-                : "(user_id, ceremony, purpose) where ceremony = 'authentication'")}
-            do update set pending_id = excluded.pending_id, factor_id = excluded.factor_id,
+            on conflict (user_id, ceremony, purpose) do update set pending_id = excluded.pending_id, factor_id = excluded.factor_id,
                 challenge = excluded.challenge, options = excluded.options, created_at = excluded.created_at, expires_at = excluded.expires_at
             """, challenge, transaction);
 
     /// <summary>Removes and returns the registration challenge issued for pending row <paramref name="pendingId"/>: whatever the
-    /// response it is checked against, it is never usable again; another pending row's is left alone.</summary>
+    /// response it is checked against, it is never usable again. A challenge issued for another pending row (a later passkey
+    /// registration, which replaced this row's) is left alone: a confirmation of this row cannot spend it.</summary>
     public static Task<PasskeyChallengeRow?> TakeRegistrationAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId,
         Guid pendingId) =>
         connection.QuerySingleOrDefaultAsync<PasskeyChallengeRow>($"""
