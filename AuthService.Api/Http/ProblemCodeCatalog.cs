@@ -39,6 +39,7 @@ public static class ProblemCodeCatalog
         [ProblemCodes.NoPendingSwitch] = "No method switch is waiting for confirmation, or it expired.",
         [ProblemCodes.NoChallengeForMethod] = "TOTP users read the code from their app; only phone users get a code sent.",
         [ProblemCodes.IdempotencyKeyInUse] = "A request with this Idempotency-Key is still in progress, or failed after the provider took its message: retry after retryAfter (Retry-After), when its claim lapses.",
+        [ProblemCodes.ChangeInProgress] = "Another change of this user that is proved by a code and sends one (a switch to a phone, a phone addition) is in progress: retry after retryAfter (Retry-After). Nothing was sent or spent.",
         [ProblemCodes.FactorChanged] = "The user's factor was switched or reset while the request was in progress; nothing issued for the old factor was kept.",
         [ProblemCodes.FactorNotFound] = "No factor (or pending factor) with this id belongs to the user.",
         [ProblemCodes.DeviceNotFound] = "The user has no remembered device with this id (revoked, expired or another user's).",

@@ -31,6 +31,7 @@ public static class ProblemCodes
     public const string IdempotencyKeyInUse = "idempotency_key_in_use";
     public const string IdempotencyKeyReused = "idempotency_key_reused";
     public const string FactorChanged = "factor_changed";
+    public const string ChangeInProgress = "change_in_progress";
     public const string FactorNotFound = "factor_not_found";
     public const string DeviceNotFound = "device_not_found";
     public const string FactorLimitReached = "factor_limit_reached";

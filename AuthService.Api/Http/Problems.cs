@@ -74,6 +74,11 @@ public static class Problems
 
     /// <summary>A keyed challenge whose steps before the send ran so long that its Idempotency-Key claim could lapse during the
     /// send, when a retry could send a second code: nothing was sent, and the key is released.</summary>
+    /// <summary>A change proved by a code and sending one while another of the same user is in flight: each could send a text
+    /// on the same proof before either spends it (<c>Storage/ChangeClaimStore</c>).</summary>
+    public static readonly Problem ChangeInProgress = new(409, ProblemCodes.ChangeInProgress, "Another change is in progress.",
+        "Another switch to a phone or phone addition of this user is being sent. Nothing was sent or spent; retry when it has finished.", 5);
+
     public static readonly Problem TooLateToSend = new(503, ProblemCodes.TelephonyUnavailable, "The code could not be sent.",
         "The request took too long to reach the provider safely. Nothing was sent; try again shortly.", 5);
 

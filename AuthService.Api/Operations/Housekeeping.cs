@@ -25,10 +25,11 @@ public sealed class Housekeeping(NpgsqlDataSource dataSource, TimeProvider time,
                  b as (delete from bypass_codes where expires_at < @now returning 1),
                  r as (delete from remembered_devices where expires_at < @now returning 1),
                  s as (delete from sms_deliveries where created_at < @before returning 1),
-                 e as (delete from sms_early_reports where received_at < @before returning 1)
+                 e as (delete from sms_early_reports where received_at < @before returning 1),
+                 k as (delete from change_claims where lapses_at < @now returning 1)
             select (select count(*) from d) + (select count(*) from f) + (select count(*) from i)
                  + (select count(*) from p) + (select count(*) from c) + (select count(*) from b) + (select count(*) from r)
-                 + (select count(*) from s) + (select count(*) from e)
+                 + (select count(*) from s) + (select count(*) from e) + (select count(*) from k)
             """;
         var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

@@ -77,6 +77,37 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, ProofCheck proof
         return null;
     }
 
+    /// <summary>How long a claim of <see cref="ClaimedAsync{T}"/> lives if its request never gives it back (its instance died):
+    /// the longest a start may take, a number lookup and a send within an Idempotency-Key's lease.</summary>
+    public static readonly TimeSpan ClaimLapse = IdempotencyStore.Lease;
+
+    /// <summary>Runs <paramref name="start"/> — a change proved by a code that sends a code before it spends the proof — under the
+    /// user's one claim for such a change (<see cref="ChangeClaimStore"/>), given back when it ends; while another holds it,
+    /// nothing runs and the answer is 409 <c>change_in_progress</c>. The proof is spent only once the sent code is stored, so
+    /// without the claim several requests at once with one proof each sent a text, to as many numbers.</summary>
+    public async Task<Result<T>> ClaimedAsync<T>(string userId, DateTimeOffset now, Func<Task<Result<T>>> start,
+        CancellationToken cancellationToken)
+    {
+        var claim = Guid.NewGuid();
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        {
+            if (!await ChangeClaimStore.TryClaimAsync(connection, userId, claim, now, now + ClaimLapse))
+            {
+                return Problems.ChangeInProgress;
+            }
+        }
+
+        try
+        {
+            return await start();
+        }
+        finally
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
+            await ChangeClaimStore.ReleaseAsync(connection, userId, claim);
+        }
+    }
+
     /// <summary><see cref="StoreAsync"/> in a transaction of its own under the user's lock, with <paramref name="alsoStore"/>
     /// (a passkey's registration challenge) after it; the refusal, or null when stored.</summary>
     public async Task<Problem?> StoreAsync(PendingRow pending, CheckedProof? proof, DateTimeOffset now, Guid? actor,

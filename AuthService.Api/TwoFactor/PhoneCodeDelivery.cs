@@ -34,6 +34,9 @@ public delegate Task<Problem?> CodeBinding(NpgsqlConnection connection, NpgsqlTr
 public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveries deliveries, SecretBox secrets, VerifyProfiles profiles,
     NumberLookup.NumberCheck numberCheck, TimeProvider time, ILogger<PhoneCodeDelivery> logger)
 {
+    /// <summary>How long a code sent now in this request is valid: the caller key's profile's validity (DESIGN §9.5).</summary>
+    public TimeSpan Validity => profiles.Current().Validity;
+
     /// <summary>When the code expires, or the refusal.</summary>
     public async Task<Result<DateTimeOffset>> DeliverAsync(CodeSend send, DateTimeOffset now, CancellationToken cancellationToken)
     {

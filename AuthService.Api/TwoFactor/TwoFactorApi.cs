@@ -120,11 +120,13 @@ public static class TwoFactorApi
             .WithDescription("Body as enroll plus `proof`: a TOTP code of the current factor, a phone code or passkey assertion (`credential`) of a " +
                              "`proof` challenge, a backup code, or a support `bypassCode`. The proof is spent only together with the switch it authorises: a switch refused " +
                              "by a budget, a cap or the provider keeps it. 409 `factor_changed` when the factor was switched or reset meanwhile, or a newer switch " +
-                             "started while this one was in progress (the newer stands; this one keeps its proof). " +
+                             "started while this one was in progress (the newer stands; this one keeps its proof). 409 `change_in_progress` " +
+                             "(nothing sent or spent) while another switch to a phone or phone addition of the user is being sent: the proof is " +
+                             "spent only once the code is stored, so one proof sends one text. " +
                              "Answers like enroll. The current method stays active until the switch is confirmed.")
             .Produces<PhoneEnrollmentResponse>(202)
             .ProducesProblemCodes(400, TelephonyRequestErrors)
-            .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.PasskeyNotEnabled, ProblemCodes.PasskeysNotConfigured, ProblemCodes.FactorChanged)
+            .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.PasskeyNotEnabled, ProblemCodes.PasskeysNotConfigured, ProblemCodes.FactorChanged, ProblemCodes.ChangeInProgress)
             .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid, ProblemCodes.PasskeyCounterRegression)
             .ProducesProblemCodes(423, ProblemCodes.Locked)
             .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts, ProblemCodes.DailyLimitExceeded)
@@ -166,10 +168,11 @@ public static class TwoFactorApi
             .WithDescription("Another TOTP app, phone or passkey: `method` and its fields as in enroll, an optional `label` (at most 64 printable " +
                              "characters), and once 2FA is enabled a `proof` of an existing factor (as for switch-method; spent only when the pending " +
                              "factor is stored). Answers like enroll, with the `factorId` to confirm at `/factors/{factorId}/confirm`. Without 2FA it is the " +
-                             "first enrollment (no proof). 409 `factor_limit_reached` at the maximum of the method (Factors:MaxTotp 5, MaxPhone 3, MaxPasskey 10).")
+                             "first enrollment (no proof). 409 `factor_limit_reached` at the maximum of the method (Factors:MaxTotp 5, MaxPhone 3, MaxPasskey 10); " +
+                             "409 `change_in_progress` as for switch-method.")
             .Produces<PhoneEnrollmentResponse>(202)
             .ProducesProblemCodes(400, TelephonyRequestErrors)
-            .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.FactorLimitReached, ProblemCodes.PasskeyNotEnabled, ProblemCodes.PasskeysNotConfigured, ProblemCodes.FactorChanged, ProblemCodes.TwoFactorAlreadyEnabled)
+            .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.FactorLimitReached, ProblemCodes.PasskeyNotEnabled, ProblemCodes.PasskeysNotConfigured, ProblemCodes.FactorChanged, ProblemCodes.TwoFactorAlreadyEnabled, ProblemCodes.ChangeInProgress)
             .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid, ProblemCodes.PasskeyCounterRegression)
             .ProducesProblemCodes(423, ProblemCodes.Locked)
             .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts, ProblemCodes.DailyLimitExceeded)

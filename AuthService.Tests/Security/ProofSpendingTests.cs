@@ -209,6 +209,51 @@ public class ProofSpendingTests : AppFixture
         Assert.That(confirmed.StatusCode, Is.EqualTo(HttpStatusCode.OK), await confirmed.Content.ReadAsStringAsync());
     }
 
+    /// <summary>A proof is spent once the code its change sent is stored, so a second request with the same proof, arriving while
+    /// the first is being sent, used to pass the check and send a text of its own, to a number of its choosing (one proof, as many
+    /// texts as requests). Now the first holds the user's claim and the second sends nothing; the claim is given back at the end.</summary>
+    [Test]
+    public async Task A_second_change_on_the_same_proof_while_the_first_is_being_sent_sends_nothing()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var (numberA, numberB) = (PhoneFactorTests.NewPhone(), PhoneFactorTests.NewPhone());
+        var proof = new { code = Flows.Code(user.Secret, Now) };
+        using var held = Telnyx.Hold(numberA);
+        var first = SwitchToPhoneAsync(user.UserId, numberA, proof);
+        await held.Arrived.Task.WaitAsync(TimeSpan.FromSeconds(20));
+
+        await ProblemAssert.IsProblemAsync(await SwitchToPhoneAsync(user.UserId, numberB, proof), HttpStatusCode.Conflict, "change_in_progress");
+        await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync(Url(user.UserId, "/factors"),
+            new { method = "phone", phoneNumber = numberB, channel = "sms", proof }), HttpStatusCode.Conflict, "change_in_progress");
+        held.Open();
+
+        Assert.That((await first).StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        Assert.That(Telnyx.DeliveriesTo(numberB), Is.Empty, "the proof paid for one text");
+        App.Time.Advance(TimeSpan.FromSeconds(30));
+        var next = await SwitchToPhoneAsync(user.UserId, numberB, new { code = Flows.Code(user.Secret, Now) });
+        Assert.That(next.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the claim was given back: " + await next.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>A claim its instance never gave back (it died during the send) holds the user's changes for a minute, no longer.</summary>
+    [Test]
+    public async Task A_claim_left_by_a_dead_instance_lapses_after_a_minute()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        await using (var connection = await OpenAsync())
+        {
+            await connection.ExecuteAsync("insert into change_claims (user_id, claim_id, lapses_at) values (@userId, gen_random_uuid(), @lapses)",
+                new { userId = user.UserId, lapses = Now + TimeSpan.FromMinutes(1) });
+        }
+
+        var phone = PhoneFactorTests.NewPhone();
+        await ProblemAssert.IsProblemAsync(await SwitchToPhoneAsync(user.UserId, phone, new { code = Flows.Code(user.Secret, Now) }),
+            HttpStatusCode.Conflict, "change_in_progress");
+        App.Time.Advance(TimeSpan.FromMinutes(1));
+        var switched = await SwitchToPhoneAsync(user.UserId, phone, new { code = Flows.Code(user.Secret, Now) });
+        Assert.That(switched.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await switched.Content.ReadAsStringAsync());
+        Assert.That(Telnyx.DeliveriesTo(phone), Has.Count.EqualTo(1));
+    }
+
     [Test]
     public async Task A_support_reset_refunds_nothing_of_the_shared_ledgers()
     {

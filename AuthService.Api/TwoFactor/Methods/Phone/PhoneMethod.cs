@@ -1,7 +1,6 @@
 using AuthService.Api.Configuration;
 using AuthService.Api.Events;
 using AuthService.Api.Http;
-using AuthService.Api.Profiles;
 using AuthService.Api.Storage;
 using AuthService.Core.Factors;
 using AuthService.Core.Phone;
@@ -16,7 +15,7 @@ namespace AuthService.Api.TwoFactor.Methods.Phone;
 /// factor it was sent for (DESIGN §9.1). Sending goes through <see cref="PhoneCodeDelivery"/> (destination policy, budgets, caps,
 /// the provider).</summary>
 public sealed class PhoneMethod(PendingFactors pending, PhoneCodeDelivery delivery, PhoneDeliveries deliveries, SecretBox secrets,
-    VerifyProfiles profiles, IOptions<FactorOptions> factorOptions) : IFactorMethod
+    IOptions<FactorOptions> factorOptions) : IFactorMethod
 {
     public static readonly Problem BadChannel = Problems.Validation("channel must be 'sms' or 'call'.");
 
@@ -40,7 +39,15 @@ public sealed class PhoneMethod(PendingFactors pending, PhoneCodeDelivery delive
                 $"phoneNumber must be a valid number in E.164 form, e.g. +13035550123 ({parsed.Error}).");
     }
 
-    public async Task<Result<PendingStarted>> StartAsync(FactorStart start, CancellationToken cancellationToken)
+    /// <summary>A switch or an addition, proved by a code, sends before it spends its proof (a send the provider refuses keeps
+    /// it, DESIGN §9.1): so it runs under the user's one claim for such a change (<see cref="PendingFactors.ClaimedAsync{T}"/>),
+    /// and one that finds the claim taken sends nothing. Otherwise several requests at once with one proof each sent a text.</summary>
+    public Task<Result<PendingStarted>> StartAsync(FactorStart start, CancellationToken cancellationToken) =>
+        start.Proof is null
+            ? SendAsync(start, cancellationToken)
+            : pending.ClaimedAsync(start.UserId, start.Now, () => SendAsync(start, cancellationToken), cancellationToken);
+
+    private async Task<Result<PendingStarted>> SendAsync(FactorStart start, CancellationToken cancellationToken)
     {
         var e164 = PhoneNumbers.Parse(start.Target.PhoneNumber).E164!;
         var channel = start.Target.Channel!;
@@ -48,7 +55,7 @@ public sealed class PhoneMethod(PendingFactors pending, PhoneCodeDelivery delive
         var phoneHash = secrets.PhoneLookupHash(e164);
         // The pending row lives as long as the code that alone confirms it: the caller key's profile's validity (DESIGN §9.5),
         // the same profile the delivery reads for this request.
-        var row = PendingFactors.New(start, Name, profiles.Current().Validity) with
+        var row = PendingFactors.New(start, Name, delivery.Validity) with
         {
             PhoneNumber = secrets.Seal(e164, SealContexts.PhoneNumber(start.UserId)),
             PhoneHash = phoneHash,
