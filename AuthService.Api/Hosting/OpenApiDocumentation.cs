@@ -1,5 +1,8 @@
 using AuthService.Api.Http;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc.ApiExplorer;
+using Microsoft.AspNetCore.Routing.Patterns;
 using AuthService.Api.ApiKeys;
 using AuthService.Api.Policy;
 using AuthService.Api.Support;
@@ -9,10 +12,15 @@ using Swashbuckle.AspNetCore.SwaggerGen;
 
 namespace AuthService.Api.Hosting;
 
-/// <summary>Writes each problem response's <c>code</c> values into its description and an example body, so an
-/// integrator reading Swagger sees exactly what to branch on.</summary>
+/// <summary>Writes each problem response's <c>code</c> values into its description, an example body and the
+/// <c>x-problem-codes</c> extension (the list the tests' contract check holds every answer's <c>code</c> to), so an
+/// integrator reading Swagger sees exactly what to branch on.
+/// A path id with a route constraint (<c>{factorId:guid}</c>) adds 404 <c>not_found</c>: one that does not parse finds no route.</summary>
 public sealed class ProblemCodesOperationFilter : IOperationFilter
 {
+    /// <summary>The extension on each problem response that lists its <c>code</c> values.</summary>
+    public const string CodesExtension = "x-problem-codes";
+
     private static readonly Dictionary<int, string[]> Defaults = new()
     {
         [400] = [ProblemCodes.ValidationFailed, ProblemCodes.InvalidJson, ProblemCodes.InvalidParameter, ProblemCodes.InvalidUserId],
@@ -32,6 +40,8 @@ public sealed class ProblemCodesOperationFilter : IOperationFilter
             throw new InvalidOperationException($"{operation.OperationId} declares problem code '{unknown}', which is not in ProblemCodeCatalog.");
         }
 
+        var typedIds = TypedPathIds(context.ApiDescription);
+
         // Every route reads the API key from PostgreSQL, so any of them can find it unreachable.
         AddProblem(operation, context, "503", "Service Unavailable");
         if (operation.RequestBody is not null)
@@ -41,7 +51,13 @@ public sealed class ProblemCodesOperationFilter : IOperationFilter
             AddProblem(operation, context, "415", "Unsupported Media Type");
         }
 
-        foreach (var (key, value) in operation.Responses ?? [])
+        if (typedIds.Count > 0)
+        {
+            // A path id that does not parse matches no route: the framework's 404, before authentication.
+            AddProblem(operation, context, "404", "Not Found");
+        }
+
+        foreach (var (key, value) in (operation.Responses ?? []).ToList())
         {
             if (!int.TryParse(key, out var status) || status < 400 || value is not OpenApiResponse response)
             {
@@ -57,7 +73,21 @@ public sealed class ProblemCodesOperationFilter : IOperationFilter
             // Wherever a body can be malformed it can also carry an unknown member (StrictJson, every route alike).
             codes = codes.Contains(ProblemCodes.InvalidJson) && operation.RequestBody is not null ? [.. codes, ProblemCodes.UnknownField] : codes;
 
+            if (status == 404 && typedIds.Count > 0 && !codes.Contains(ProblemCodes.NotFound))
+            {
+                codes = [.. codes, ProblemCodes.NotFound];
+            }
+
             response.Description = $"{response.Description}. Problem `code`: {string.Join(", ", codes.Select(c => $"`{c}`"))}.";
+            if (status == 404 && typedIds.Count > 0)
+            {
+                var malformed = string.Join(" or ", typedIds.Select(i => $"a `{{{i.Name}}}` that is not {i.Kind}"));
+                response.Description += $" {char.ToUpperInvariant(malformed[0])}{malformed[1..]} matches no route: 404 `{ProblemCodes.NotFound}`, " +
+                                        "answered before the API key is checked.";
+            }
+
+            response.Extensions ??= new Dictionary<string, IOpenApiExtension>();
+            response.Extensions[CodesExtension] = new JsonNodeExtension(new JsonArray(codes.Select(c => (JsonNode)JsonValue.Create(c)!).ToArray()));
             if (response.Content?.TryGetValue("application/problem+json", out var media) == true && media is OpenApiMediaType problemMedia)
             {
                 problemMedia.Example = JsonSerializer.SerializeToNode(new
@@ -75,6 +105,23 @@ public sealed class ProblemCodesOperationFilter : IOperationFilter
                 }, JsonSerializerOptions.Web);
             }
         }
+    }
+
+    /// <summary>The path parameters with a route constraint (<c>{id:guid}</c>, <c>{deliveryId:long}</c>) and what they must be.</summary>
+    private static List<(string Name, string Kind)> TypedPathIds(ApiDescription api)
+    {
+        if (api.RelativePath is not { } template)
+        {
+            return [];
+        }
+
+        return RoutePatternFactory.Parse(template).Parameters.Where(p => p.ParameterPolicies.Count > 0)
+            .Select(p => (p.Name, p.ParameterPolicies[0].Content switch
+            {
+                "guid" => "a UUID",
+                "long" or "int" => "an integer",
+                var other => $"a {other}",
+            })).ToList();
     }
 
     private static void AddProblem(OpenApiOperation operation, OperationFilterContext context, string status, string description)

@@ -28,7 +28,7 @@ public static class ProblemCodeCatalog
         [ProblemCodes.TelnyxSignatureInvalid] = "A Telnyx callback whose Ed25519 signature over timestamp|body does not verify with Telephony:Telnyx:WebhookPublicKey.",
         [ProblemCodes.TelnyxSignatureExpired] = "A Telnyx callback signed further from this service's clock than Telephony:Telnyx:WebhookTolerance (a replay).",
         // 404, 405, 409: state
-        [ProblemCodes.NotFound] = "No such route.",
+        [ProblemCodes.NotFound] = "No such route, or a path id that is not of its type (a {factorId} that is not a UUID): answered before the API key is checked.",
         [ProblemCodes.ApiKeyNotFound] = "No API key has this id.",
         [ProblemCodes.WebhookNotFound] = "No webhook endpoint has this id.",
         [ProblemCodes.DeliveryNotFound] = "The webhook endpoint has no delivery with this id.",

@@ -56,6 +56,31 @@ public class ContractCheckTests
         Assert.That(Check("POST", Status + "/verify", 422, "application/problem+json", Problem), Is.Null);
     }
 
+    private static string ProblemOf(int status, string code, string? extra = null) =>
+        $$"""{"type":"https://authservice.dev/problems/{{code}}","title":"t","status":{{status}},"detail":"d","code":"{{code}}"{{extra}}}""";
+
+    [Test]
+    public void A_problem_code_the_operation_does_not_declare_for_that_status_is_refused()
+    {
+        // In the catalog, but not an answer of /verify's 422 (it is a 404 of other routes).
+        Assert.That(Check("POST", Status + "/verify", 422, "application/problem+json", ProblemOf(422, "factor_not_found")),
+            Does.Contain("problem code 'factor_not_found' is not one the operation declares for this status"));
+    }
+
+    /// <summary>A path id that is not of its type finds no route: the framework's 404 <c>not_found</c>, which the operation the
+    /// path looks like must declare (DESIGN §9.6: a malformed path id is a documented problem+json answer).</summary>
+    [TestCase("DELETE", "/v1/api-keys/not-a-uuid")]
+    [TestCase("DELETE", "/v1/users/ann/two-factor/devices/not-a-uuid")]
+    [TestCase("POST", "/v1/users/ann/two-factor/factors/not-a-uuid/confirm")]
+    [TestCase("PATCH", "/v1/users/ann/two-factor/factors/not-a-uuid")]
+    [TestCase("DELETE", "/v1/users/ann/two-factor/factors/not-a-uuid")]
+    [TestCase("GET", "/v1/webhooks/not-a-uuid")]
+    [TestCase("DELETE", "/v1/webhooks/not-a-uuid")]
+    [TestCase("GET", "/v1/webhooks/not-a-uuid/deliveries")]
+    [TestCase("POST", "/v1/webhooks/0195a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/deliveries/not-a-number/redeliver")]
+    public void A_malformed_path_id_answers_a_declared_404_not_found(string method, string path) =>
+        Assert.That(Check(method, path, 404, "application/problem+json", ProblemOf(404, "not_found")), Is.Null);
+
     [Test]
     public void Enrollment_answers_must_be_one_of_the_two_shapes()
     {

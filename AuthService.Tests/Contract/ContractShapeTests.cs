@@ -89,4 +89,48 @@ public class ContractShapeTests
             Assert.That(s["properties"]![member]!["nullable"]?.GetValue<bool>() ?? false, Is.False, $"{schema}.{member}");
         }
     }
+
+    private static JsonObject Operation(string operationId) => Operations().Single(o => o.Id == operationId).Operation;
+
+    private static JsonObject? Response(string operationId, string status) => Operation(operationId)["responses"]![status]?.AsObject();
+
+    private static List<string> Codes(JsonObject? response) =>
+        response?["x-problem-codes"]?.AsArray().Select(c => c!.GetValue<string>()).ToList() ?? [];
+
+    private static List<string> Strings(JsonNode? array) => array?.AsArray().Select(v => v!.GetValue<string>()).ToList() ?? [];
+
+    /// <summary>DESIGN §9.6: a malformed path id is a documented problem+json answer (404 <c>not_found</c>: it finds no route).</summary>
+    [TestCase("Keys_Revoke")]
+    [TestCase("Devices_Revoke")]
+    [TestCase("TwoFactor_ConfirmFactor")]
+    [TestCase("TwoFactor_UpdateFactor")]
+    [TestCase("TwoFactor_RemoveFactor")]
+    [TestCase("Webhooks_Get")]
+    [TestCase("Webhooks_Delete")]
+    [TestCase("Webhooks_Deliveries")]
+    [TestCase("Webhooks_Redeliver")]
+    public void A_malformed_path_id_is_a_documented_404_not_found(string operationId)
+    {
+        var notFound = Response(operationId, "404");
+        Assert.That(Codes(notFound), Does.Contain("not_found"));
+        Assert.That(notFound!["description"]!.GetValue<string>(), Does.Contain("matches no route: 404 `not_found`"));
+    }
+
+    /// <summary>Every problem response lists its codes (<c>x-problem-codes</c>, which the contract check holds answers to), each
+    /// in the catalog.</summary>
+    [Test]
+    public void Every_problem_response_lists_its_codes()
+    {
+        var catalog = Strings(Schema("ProblemDetails")["properties"]!["code"]!["enum"]);
+        foreach (var (id, operation) in Operations())
+        {
+            foreach (var (status, response) in operation["responses"]!.AsObject())
+            {
+                if (response!["content"]?["application/problem+json"] is not null)
+                {
+                    Assert.That(Codes(response.AsObject()), Is.Not.Empty.And.SubsetOf(catalog), $"{id} {status}");
+                }
+            }
+        }
+    }
 }
