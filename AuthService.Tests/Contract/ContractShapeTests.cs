@@ -99,6 +99,20 @@ public class ContractShapeTests
 
     private static List<string> Strings(JsonNode? array) => array?.AsArray().Select(v => v!.GetValue<string>()).ToList() ?? [];
 
+    /// <summary>Every operation that opens a sealed secret of the user (a proof, a confirmation, a challenge opening the phone
+    /// number) can answer 503 <c>secret_unavailable</c>, and says so.</summary>
+    [TestCase("TwoFactor_Verify")]
+    [TestCase("TwoFactor_ConfirmEnrollment")]
+    [TestCase("TwoFactor_Challenge")]
+    [TestCase("TwoFactor_SwitchMethod")]
+    [TestCase("TwoFactor_ConfirmSwitch")]
+    [TestCase("TwoFactor_RegenerateBackupCodes")]
+    [TestCase("TwoFactor_AddFactor")]
+    [TestCase("TwoFactor_ConfirmFactor")]
+    [TestCase("TwoFactor_RemoveFactor")]
+    public void Secret_unavailable_is_declared_where_a_sealed_secret_is_opened(string operationId) =>
+        Assert.That(Codes(Response(operationId, "503")), Does.Contain("secret_unavailable").And.Contain("database_unavailable"));
+
     /// <summary>DESIGN §9.6: a malformed path id is a documented problem+json answer (404 <c>not_found</c>: it finds no route).</summary>
     [TestCase("Keys_Revoke")]
     [TestCase("Devices_Revoke")]
