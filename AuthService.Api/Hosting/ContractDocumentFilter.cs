@@ -12,7 +12,8 @@ namespace AuthService.Api.Hosting;
 /// <item>enroll and switch-method answer 201 (TOTP) or 202 (phone) with one schema, <c>EnrollmentStarted</c>, a
 /// <c>oneOf</c> with the <c>method</c> discriminator, so generators keep both shapes instead of the first; a challenge
 /// likewise answers 202 (phone) or 200 (passkey) with one schema, <c>ChallengeStarted</c>;</item>
-/// <item>the operator endpoints <c>/health/live</c>, <c>/health/ready</c> and <c>/metrics</c> (plain text, no key).</item>
+/// <item>the operator endpoints <c>/health/live</c>, <c>/health/ready</c> and <c>/metrics</c> (plain text, no key; a non-UTF-8
+/// charset is refused there too, by <see cref="JsonCharset"/>).</item>
 /// </list></summary>
 public sealed class ContractDocumentFilter : IDocumentFilter
 {
@@ -117,19 +118,19 @@ public sealed class ContractDocumentFilter : IDocumentFilter
 
     private static void AddOperatorEndpoints(OpenApiDocument document)
     {
-        document.Paths["/health/live"] = PlainText("Health_Live", "Liveness",
+        document.Paths["/health/live"] = PlainText(document, "Health_Live", "Liveness",
             "200 `Healthy` while the process serves requests. Never touches the database, so an outage does not get instances restarted.",
             ("200", "The process serves requests."));
-        document.Paths["/health/ready"] = PlainText("Health_Ready", "Readiness",
+        document.Paths["/health/ready"] = PlainText(document, "Health_Ready", "Readiness",
             "200 `Healthy` when the database answers, every migration is applied and this instance's clock is within `Health:MaxClockSkew` " +
             "(2 s) of the database's, else 503 `Unhealthy: ` and the reason. Take the instance out of the load balancer on 503.",
             ("200", "Ready."), ("503", "Not ready: the database is unreachable, a migration is missing or the clock is off the database's."));
-        document.Paths["/metrics"] = PlainText("Metrics_Scrape", "Prometheus metrics",
+        document.Paths["/metrics"] = PlainText(document, "Metrics_Scrape", "Prometheus metrics",
             "Prometheus text format: request latency by route, code deliveries, verifications, limit hits, lockouts, telephony circuit state, clock skew.",
             ("200", "Metrics of this instance."));
     }
 
-    private static OpenApiPathItem PlainText(string operationId, string summary, string description, params (string Status, string Text)[] answers)
+    private static OpenApiPathItem PlainText(OpenApiDocument document, string operationId, string summary, string description, params (string Status, string Text)[] answers)
     {
         var responses = new OpenApiResponses();
         foreach (var (status, text) in answers)
@@ -148,6 +149,20 @@ public sealed class ContractDocumentFilter : IDocumentFilter
         responses["400"] = new OpenApiResponse
         {
             Description = "The HTTP server refused the request before the application (a malformed request line or headers): empty body.",
+        };
+
+        // Http/JsonCharset runs for every route, these too.
+        responses["415"] = new OpenApiResponse
+        {
+            Description = "The request's `Content-Type` names a charset other than UTF-8 (refused even without a body). Problem `code`: `unsupported_media_type`.",
+            Content = new Dictionary<string, IOpenApiMediaType>
+            {
+                ["application/problem+json"] = new OpenApiMediaType { Schema = new OpenApiSchemaReference("ProblemDetails", document) },
+            },
+            Extensions = new Dictionary<string, IOpenApiExtension>
+            {
+                [ProblemCodesOperationFilter.CodesExtension] = new JsonNodeExtension(new JsonArray(JsonValue.Create(ProblemCodes.UnsupportedMediaType))),
+            },
         };
 
         return new OpenApiPathItem

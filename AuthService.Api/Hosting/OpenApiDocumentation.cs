@@ -1,7 +1,9 @@
 using AuthService.Api.Http;
+using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Mvc.ApiExplorer;
+using Microsoft.AspNetCore.Mvc.ModelBinding;
 using Microsoft.AspNetCore.Routing.Patterns;
 using AuthService.Api.ApiKeys;
 using AuthService.Api.Policy;
@@ -15,7 +17,9 @@ namespace AuthService.Api.Hosting;
 /// <summary>Writes each problem response's <c>code</c> values into its description, an example body and the
 /// <c>x-problem-codes</c> extension (the list the tests' contract check holds every answer's <c>code</c> to), so an
 /// integrator reading Swagger sees exactly what to branch on.
-/// A path id with a route constraint (<c>{factorId:guid}</c>) adds 404 <c>not_found</c>: one that does not parse finds no route.</summary>
+/// A route's <see cref="DeclaredProblemCodes"/> replace the defaults of a status; the defaults follow what the route takes:
+/// a JSON body the framework binds (<c>validation_failed</c>, <c>invalid_json</c>, <c>unknown_field</c>), a query or header
+/// parameter whose binding can fail (<c>invalid_parameter</c>), a <c>{userId}</c> (<c>invalid_user_id</c>).</summary>
 public sealed class ProblemCodesOperationFilter : IOperationFilter
 {
     /// <summary>The extension on each problem response that lists its <c>code</c> values.</summary>
@@ -23,7 +27,6 @@ public sealed class ProblemCodesOperationFilter : IOperationFilter
 
     private static readonly Dictionary<int, string[]> Defaults = new()
     {
-        [400] = [ProblemCodes.ValidationFailed, ProblemCodes.InvalidJson, ProblemCodes.InvalidParameter, ProblemCodes.InvalidUserId],
         [401] = [ProblemCodes.Unauthorized],
         [403] = [ProblemCodes.Forbidden],
         [413] = [ProblemCodes.PayloadTooLarge],
@@ -40,17 +43,21 @@ public sealed class ProblemCodesOperationFilter : IOperationFilter
             throw new InvalidOperationException($"{operation.OperationId} declares problem code '{unknown}', which is not in ProblemCodeCatalog.");
         }
 
+        var bindsBody = BindsJsonBody(context.ApiDescription);
         var typedIds = TypedPathIds(context.ApiDescription);
 
         // Every route reads the API key from PostgreSQL, so any of them can find it unreachable.
         AddProblem(operation, context, "503", "Service Unavailable");
         if (operation.RequestBody is not null)
         {
-            // Kestrel's body limit and the JSON-only binding answer these before any handler runs.
+            // Kestrel's body limit answers this as the body is read.
             AddProblem(operation, context, "413", "Payload Too Large");
-            AddProblem(operation, context, "415", "Unsupported Media Type");
         }
 
+        // Http/JsonCharset refuses a Content-Type naming a charset other than UTF-8 on every route, with a body or without.
+        AddProblem(operation, context, "415", operation.RequestBody is null
+            ? "Unsupported Media Type: the request's `Content-Type` names a charset other than UTF-8 (refused even without a body)"
+            : "Unsupported Media Type");
         if (typedIds.Count > 0)
         {
             // A path id that does not parse matches no route: the framework's 404, before authentication.
@@ -64,18 +71,28 @@ public sealed class ProblemCodesOperationFilter : IOperationFilter
                 continue;
             }
 
-            var codes = declared.GetValueOrDefault(status) ?? Defaults.GetValueOrDefault(status);
+            var codes = declared.GetValueOrDefault(status) ?? Defaults.GetValueOrDefault(status) ??
+                (status == 400 ? BadRequestDefaults(context.ApiDescription, bindsBody) : null);
             if (codes is null)
             {
                 continue;
             }
 
-            // Wherever a body can be malformed it can also carry an unknown member (StrictJson, every route alike).
-            codes = codes.Contains(ProblemCodes.InvalidJson) && operation.RequestBody is not null ? [.. codes, ProblemCodes.UnknownField] : codes;
+            // Wherever the framework binds a JSON body it can also carry an unknown member (StrictJson, every route alike).
+            if (bindsBody && codes.Contains(ProblemCodes.InvalidJson) && !codes.Contains(ProblemCodes.UnknownField))
+            {
+                codes = [.. codes, ProblemCodes.UnknownField];
+            }
 
             if (status == 404 && typedIds.Count > 0 && !codes.Contains(ProblemCodes.NotFound))
             {
                 codes = [.. codes, ProblemCodes.NotFound];
+            }
+
+            if (codes.Length == 0)
+            {
+                operation.Responses!.Remove(key); // nothing on this route answers it
+                continue;
             }
 
             response.Description = $"{response.Description}. Problem `code`: {string.Join(", ", codes.Select(c => $"`{c}`"))}.";
@@ -106,6 +123,38 @@ public sealed class ProblemCodesOperationFilter : IOperationFilter
             }
         }
     }
+
+    /// <summary>The 400 codes a route can answer by what it takes (its own declaration replaces these).</summary>
+    private static string[] BadRequestDefaults(ApiDescription api, bool bindsBody)
+    {
+        var codes = new List<string>();
+        if (bindsBody)
+        {
+            codes.AddRange([ProblemCodes.ValidationFailed, ProblemCodes.InvalidJson]);
+        }
+
+        // A query or header value that is not of its type (limit=abc), or a required one missing; a string that may be absent
+        // always binds, and a route value that does not fit its constraint finds no route (404) instead.
+        if (api.ParameterDescriptions.Any(p => (p.Source == BindingSource.Query || p.Source == BindingSource.Header) &&
+                                                (p.IsRequired || (Nullable.GetUnderlyingType(p.Type) ?? p.Type) != typeof(string))))
+        {
+            codes.Add(ProblemCodes.InvalidParameter);
+        }
+
+        if (api.ParameterDescriptions.Any(p => p.Source == BindingSource.Path && p.Name == "userId"))
+        {
+            codes.Add(ProblemCodes.InvalidUserId);
+        }
+
+        return [.. codes];
+    }
+
+    /// <summary>True when the framework binds the request body to a parameter of the handler (so <see cref="StrictJson"/>
+    /// and the JSON reader answer for it); false for a route that reads the raw body itself (Telnyx's callback).</summary>
+    private static bool BindsJsonBody(ApiDescription api) =>
+        api.ParameterDescriptions.FirstOrDefault(p => p.Source == BindingSource.Body) is { } body &&
+        api.ActionDescriptor.EndpointMetadata.OfType<MethodInfo>().FirstOrDefault() is { } handler &&
+        handler.GetParameters().Any(p => p.ParameterType == body.Type);
 
     /// <summary>The path parameters with a route constraint (<c>{id:guid}</c>, <c>{deliveryId:long}</c>) and what they must be.</summary>
     private static List<(string Name, string Kind)> TypedPathIds(ApiDescription api)

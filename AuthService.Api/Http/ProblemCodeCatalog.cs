@@ -50,7 +50,7 @@ public static class ProblemCodeCatalog
         [ProblemCodes.SkipNotAllowed] = "The enrollment prompt cannot be skipped (any more).",
         // 413, 415: the body
         [ProblemCodes.PayloadTooLarge] = "The body is over the 64 KB limit.",
-        [ProblemCodes.UnsupportedMediaType] = "The body is not application/json.",
+        [ProblemCodes.UnsupportedMediaType] = "The body is not application/json, or the Content-Type names a charset other than UTF-8 (on any route, with a body or not).",
         // 422, 423, 429: codes and limits
         [ProblemCodes.InvalidCode] = "The code is wrong, expired or already used.",
         [ProblemCodes.InvalidPasskey] = "The passkey response is for another origin or RP ID, an unknown credential, or its signature does not verify.",

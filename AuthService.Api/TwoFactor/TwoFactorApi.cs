@@ -23,7 +23,7 @@ public static class TwoFactorApi
 
     /// <summary>The 400 codes of the routes that take a phone number (DESIGN §8.2 adds <c>destination_not_allowed</c>).</summary>
     private static readonly string[] TelephonyRequestErrors =
-        [ProblemCodes.ValidationFailed, ProblemCodes.InvalidJson, ProblemCodes.InvalidParameter, ProblemCodes.InvalidUserId, ProblemCodes.InvalidPhoneNumber, ProblemCodes.DestinationNotAllowed];
+        [ProblemCodes.ValidationFailed, ProblemCodes.InvalidJson, ProblemCodes.InvalidUserId, ProblemCodes.InvalidPhoneNumber, ProblemCodes.DestinationNotAllowed];
     /// <summary>The 403 and 503 codes of the routes that send a code (issue 25 adds the number check's).</summary>
     private static readonly string[] SendForbidden = [ProblemCodes.Forbidden, ProblemCodes.NumberRisk],
         SendUnavailable = [ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyCapped, ProblemCodes.NumberLookupUnavailable, ProblemCodes.DatabaseUnavailable];
@@ -92,7 +92,7 @@ public static class TwoFactorApi
                              "409 `no_challenge_for_method` when the channel does not fit the user's factors (TOTP users never need one). " +
                              "400 `destination_not_allowed` when the number's country is not enabled for the channel; 502 `telephony_outcome_unknown` " +
                              "when the provider may have sent the code (it works if it arrives); 503 `telephony_capped` at a deployment-wide cap.")
-            .ProducesProblemCodes(400, ProblemCodes.ValidationFailed, ProblemCodes.InvalidJson, ProblemCodes.InvalidParameter, ProblemCodes.InvalidUserId, ProblemCodes.DestinationNotAllowed)
+            .ProducesProblemCodes(400, ProblemCodes.ValidationFailed, ProblemCodes.InvalidJson, ProblemCodes.InvalidUserId, ProblemCodes.DestinationNotAllowed)
             .ProducesProblemCodes(404, ProblemCodes.FactorNotFound)
             .ProducesProblemCodes(409, ProblemCodes.NoChallengeForMethod, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.IdempotencyKeyInUse, ProblemCodes.PasskeysNotConfigured, ProblemCodes.FactorChanged)
             .ProducesProblemCodes(422, ProblemCodes.IdempotencyKeyReused)

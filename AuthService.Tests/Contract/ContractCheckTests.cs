@@ -65,6 +65,8 @@ public class ContractCheckTests
         // In the catalog, but not an answer of /verify's 422 (it is a 404 of other routes).
         Assert.That(Check("POST", Status + "/verify", 422, "application/problem+json", ProblemOf(422, "factor_not_found")),
             Does.Contain("problem code 'factor_not_found' is not one the operation declares for this status"));
+        Assert.That(Check("GET", Status, 400, "application/problem+json", ProblemOf(400, "invalid_json")),
+            Does.Contain("problem code 'invalid_json'"), "GET …/two-factor reads no body");
     }
 
     /// <summary>A path id that is not of its type finds no route: the framework's 404 <c>not_found</c>, which the operation the

@@ -130,6 +130,29 @@ public class ContractShapeTests
         Assert.That(notFound!["description"]!.GetValue<string>(), Does.Contain("matches no route: 404 `not_found`"));
     }
 
+    /// <summary>No route declares a code it cannot answer. A route without a body cannot get a malformed or unknown member,
+    /// nor a body validation; Telnyx's callback reads its raw body, so no member is ever unknown there. Every route can get a
+    /// non-UTF-8 charset refused (Http/JsonCharset), with a body or without.</summary>
+    [Test]
+    public void Codes_that_cannot_occur_are_not_declared()
+    {
+        var bodyless = new[] { "TwoFactor_GetStatus", "TwoFactor_GetBackupCodes", "Devices_List", "Devices_Revoke", "Devices_RevokeAll", "LoginDecisions_Skip", "Support_RevokeBypassCodes" };
+        foreach (var id in bodyless)
+        {
+            Assert.That(Codes(Response(id, "400")), Has.None.AnyOf("invalid_json", "validation_failed", "unknown_field", "invalid_parameter"), id);
+        }
+
+        Assert.That(Codes(Response("SmsFallback_Receive", "400")), Does.Not.Contain("unknown_field"));
+        foreach (var (id, operation) in Operations())
+        {
+            Assert.That(Codes(operation["responses"]!["415"]?.AsObject()), Is.EqualTo(new[] { "unsupported_media_type" }), id);
+            if (operation["requestBody"] is null)
+            {
+                Assert.That(operation["responses"]!["413"], Is.Null, $"{id} reads no body, so it is never too large");
+            }
+        }
+    }
+
     /// <summary>Every problem response lists its codes (<c>x-problem-codes</c>, which the contract check holds answers to), each
     /// in the catalog.</summary>
     [Test]
