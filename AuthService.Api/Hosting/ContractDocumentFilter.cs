@@ -55,7 +55,11 @@ public sealed class ContractDocumentFilter : IDocumentFilter
             {
                 Type = JsonSchemaType.Integer,
                 Format = "int32",
-                Description = "Seconds to wait before retrying (also sent as the `Retry-After` header). Only on 429, some 503, and 409 `idempotency_key_in_use` (until the key's claim lapses).",
+                Description = "Seconds to wait before retrying, also sent as the `Retry-After` header. On every 429 (`too_many_attempts`, " +
+                              "`daily_limit_exceeded`); on the 503s the service decides itself (`telephony_unavailable`, `telephony_capped`, " +
+                              "`number_lookup_unavailable`, `secret_unavailable` of a proof), while a 503 from a failure (`database_unavailable`, " +
+                              "`secret_unavailable` opening a phone number) has the header only; on 409 `idempotency_key_in_use` (until the key's " +
+                              "claim lapses); and on 502 `telephony_outcome_unknown` (how long to wait for the code before asking for another).",
             },
             ["traceId"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "Correlates the answer with the service's logs." },
         },

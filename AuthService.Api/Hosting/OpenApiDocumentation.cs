@@ -16,7 +16,7 @@ namespace AuthService.Api.Hosting;
 
 /// <summary>Writes each problem response's <c>code</c> values into its description, an example body and the
 /// <c>x-problem-codes</c> extension (the list the tests' contract check holds every answer's <c>code</c> to), so an
-/// integrator reading Swagger sees exactly what to branch on.
+/// integrator reading Swagger sees exactly what to branch on; and declares the <c>Retry-After</c> header where it is sent.
 /// A route's <see cref="DeclaredProblemCodes"/> replace the defaults of a status; the defaults follow what the route takes:
 /// a JSON body the framework binds (<c>validation_failed</c>, <c>invalid_json</c>, <c>unknown_field</c>), a query or header
 /// parameter whose binding can fail (<c>invalid_parameter</c>), a <c>{userId}</c> (<c>invalid_user_id</c>).</summary>
@@ -105,6 +105,17 @@ public sealed class ProblemCodesOperationFilter : IOperationFilter
 
             response.Extensions ??= new Dictionary<string, IOpenApiExtension>();
             response.Extensions[CodesExtension] = new JsonNodeExtension(new JsonArray(codes.Select(c => (JsonNode)JsonValue.Create(c)!).ToArray()));
+            if (RetryAfter(status, codes) is { } retryAfter)
+            {
+                response.Headers ??= new Dictionary<string, IOpenApiHeader>();
+                response.Headers["Retry-After"] = new OpenApiHeader
+                {
+                    Description = retryAfter.Description,
+                    Required = retryAfter.Required,
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32" },
+                };
+            }
+
             if (response.Content?.TryGetValue("application/problem+json", out var media) == true && media is OpenApiMediaType problemMedia)
             {
                 problemMedia.Example = JsonSerializer.SerializeToNode(new
@@ -123,6 +134,20 @@ public sealed class ProblemCodesOperationFilter : IOperationFilter
             }
         }
     }
+
+    /// <summary>When the answer carries <c>Retry-After</c> (whole seconds): every 429 and every 503 problem (the 503s of
+    /// <see cref="ErrorHandling"/> and every 503 <see cref="Problem"/>, through <see cref="RetryAfterHeaderFilter"/>), and the
+    /// 409 and 502 problems that carry <c>retryAfter</c>.</summary>
+    private static (bool Required, string Description)? RetryAfter(int status, string[] codes) => status switch
+    {
+        429 => (true, "Seconds to wait before trying again (the problem's `retryAfter`)."),
+        503 => (true, "Seconds to wait before retrying (the problem's `retryAfter` when it has one)."),
+        _ when codes.Contains(ProblemCodes.IdempotencyKeyInUse) =>
+            (false, $"With `{ProblemCodes.IdempotencyKeyInUse}`: seconds until the key's claim lapses (the problem's `retryAfter`)."),
+        _ when codes.Contains(ProblemCodes.TelephonyOutcomeUnknown) =>
+            (false, $"With `{ProblemCodes.TelephonyOutcomeUnknown}`: seconds to wait for the code before asking for another (the problem's `retryAfter`)."),
+        _ => null,
+    };
 
     /// <summary>The 400 codes a route can answer by what it takes (its own declaration replaces these).</summary>
     private static string[] BadRequestDefaults(ApiDescription api, bool bindsBody)

@@ -64,11 +64,11 @@ public static class ProblemCodeCatalog
         [ProblemCodes.ClientClosed] = "The client closed the request (logged; the client sees nothing).",
         [ProblemCodes.InternalError] = "A bug: nothing of it reaches the caller but this code.",
         [ProblemCodes.TelephonyUnavailable] = "The provider did not take the message; nothing was sent (502, or 503 with retryAfter).",
-        [ProblemCodes.TelephonyOutcomeUnknown] = "The provider may have taken the message (connection broken after sending, timeout, 500/502/504): it is not resent and counts; its code works if it arrives (502, retryAfter).",
+        [ProblemCodes.TelephonyOutcomeUnknown] = "The provider may have taken the message (connection broken after sending, timeout, 500/502/504): it is not resent and counts; its code works if it arrives (502, retryAfter, Retry-After).",
         [ProblemCodes.TelephonyCapped] = "A deployment-wide cap on code deliveries is reached; nothing was sent (503, retryAfter, Retry-After).",
         [ProblemCodes.NumberLookupUnavailable] = "The number check could not be made (Number Lookup failed or its circuit is open) and NumberLookup:FailMode is closed; nothing was sent or counted (503, retryAfter, Retry-After).",
         [ProblemCodes.DatabaseUnavailable] = "Storage is unreachable; retry shortly (Retry-After).",
-        [ProblemCodes.SecretUnavailable] = "This instance cannot open a stored secret (its key is not in the key ring, or an unknown stored TOTP algorithm); only that user's request fails.",
+        [ProblemCodes.SecretUnavailable] = "This instance cannot open a stored secret (its key is not in the key ring, or an unknown stored TOTP algorithm); only that user's request fails (503, Retry-After).",
         [ProblemCodes.ServiceUnavailable] = "The service is temporarily unavailable.",
     };
 }

@@ -84,6 +84,18 @@ public class ContractCheckTests
         Assert.That(Check(method, path, 404, "application/problem+json", ProblemOf(404, "not_found")), Is.Null);
 
     [Test]
+    public void A_required_header_that_is_missing_is_refused()
+    {
+        var tooMany = ProblemOf(429, "too_many_attempts", ",\"retryAfter\":42");
+        Assert.That(OpenApiContract.Current.Check("POST", Status + "/verify", 429, "application/problem+json", tooMany, _ => false),
+            Does.Contain("the required header Retry-After is missing"));
+        Assert.That(OpenApiContract.Current.Check("POST", Status + "/verify", 429, "application/problem+json", tooMany, h => h == "Retry-After"), Is.Null);
+        // 409 idempotency_key_in_use carries it, other 409s do not: declared, not required.
+        Assert.That(OpenApiContract.Current.Check("POST", Status + "/challenge", 409, "application/problem+json",
+            ProblemOf(409, "no_challenge_for_method"), _ => false), Is.Null);
+    }
+
+    [Test]
     public void Enrollment_answers_must_be_one_of_the_two_shapes()
     {
         const string phone = """{"method":"phone","phoneNumber":"+1******0123","channel":"sms","expiresAt":"2026-03-02T09:10:00+00:00","factorId":"0195a3c1-7e40-7b8a-9c1d-2f3e4a5b6c7d"}""";

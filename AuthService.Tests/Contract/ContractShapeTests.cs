@@ -130,6 +130,31 @@ public class ContractShapeTests
         Assert.That(notFound!["description"]!.GetValue<string>(), Does.Contain("matches no route: 404 `not_found`"));
     }
 
+    /// <summary><c>Retry-After</c> on every 429 and 503 problem, and on the 409 and 502 problems that carry <c>retryAfter</c>.</summary>
+    [Test]
+    public void Retry_after_is_declared_where_it_is_sent()
+    {
+        foreach (var (id, operation) in Operations().Where(o => !o.Id.StartsWith("Health_", StringComparison.Ordinal)))
+        {
+            foreach (var (status, response) in operation["responses"]!.AsObject())
+            {
+                var header = response!["headers"]?["Retry-After"];
+                var codes = Codes(response.AsObject());
+                var expected = status is "429" or "503" ? true
+                    : codes.Contains("idempotency_key_in_use") || codes.Contains("telephony_outcome_unknown") ? false
+                    : (bool?)null;
+                Assert.That(header is null ? (bool?)null : header["required"]?.GetValue<bool>() ?? false, Is.EqualTo(expected), $"{id} {status}");
+                if (header is not null)
+                {
+                    Assert.That(header["schema"]!["type"]!.GetValue<string>(), Is.EqualTo("integer"), $"{id} {status}");
+                }
+            }
+        }
+
+        Assert.That(Schema("ProblemDetails")["properties"]!["retryAfter"]!["description"]!.GetValue<string>(),
+            Does.Contain("502 `telephony_outcome_unknown`").And.Contain("409 `idempotency_key_in_use`"));
+    }
+
     /// <summary>No route declares a code it cannot answer. A route without a body cannot get a malformed or unknown member,
     /// nor a body validation; Telnyx's callback reads its raw body, so no member is ever unknown there. Every route can get a
     /// non-UTF-8 charset refused (Http/JsonCharset), with a body or without.</summary>
