@@ -80,6 +80,7 @@ public class ContractShapeTests
     [TestCase("LoginDecisionRequest", "userId,loginMethod")]
     [TestCase("CreatedWebhookResponse", "id,url,events,createdAt,secret")]
     [TestCase("StatusResponse", "userId,enabled,backupCodesRemaining,locked,factors")]
+    [TestCase("BypassCodeRequest", "reason,ticket")]
     public void Required_members_are_listed_and_not_nullable(string schema, string members)
     {
         var s = Schema(schema);
@@ -128,6 +129,53 @@ public class ContractShapeTests
         var notFound = Response(operationId, "404");
         Assert.That(Codes(notFound), Does.Contain("not_found"));
         Assert.That(notFound!["description"]!.GetValue<string>(), Does.Contain("matches no route: 404 `not_found`"));
+    }
+
+    [Test]
+    public void Bypass_code_requests_say_the_bounds_and_defaults_the_service_enforces()
+    {
+        var properties = Schema("BypassCodeRequest")["properties"]!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(properties["reason"]!["minLength"]!.GetValue<int>(), Is.EqualTo(1));
+            Assert.That(properties["reason"]!["maxLength"]!.GetValue<int>(), Is.EqualTo(500));
+            Assert.That(properties["ticket"]!["minLength"]!.GetValue<int>(), Is.EqualTo(1));
+            Assert.That(properties["ticket"]!["maxLength"]!.GetValue<int>(), Is.EqualTo(100));
+            Assert.That(properties["uses"]!["minimum"]!.GetValue<decimal>(), Is.EqualTo(1));
+            Assert.That(properties["uses"]!["maximum"]!.GetValue<decimal>(), Is.EqualTo(10));
+            Assert.That(properties["uses"]!["default"]!.GetValue<int>(), Is.EqualTo(1));
+            Assert.That(properties["validMinutes"]!["minimum"]!.GetValue<decimal>(), Is.EqualTo(5));
+            Assert.That(properties["validMinutes"]!["maximum"]!.GetValue<decimal>(), Is.EqualTo(4320));
+            Assert.That(properties["validMinutes"]!["default"]!.GetValue<int>(), Is.EqualTo(60));
+            Assert.That(Schema("ResetRequest")["properties"]!["reason"]!["maxLength"]!.GetValue<int>(), Is.EqualTo(500));
+        });
+    }
+
+    [Test]
+    public void A_factor_update_needs_a_member_and_default_can_only_be_true()
+    {
+        var update = Schema("UpdateFactorRequest");
+        Assert.That(update["minProperties"]!.GetValue<int>(), Is.EqualTo(1));
+        Assert.That(update["properties"]!["default"]!["enum"]!.AsArray().Select(v => v!.GetValue<bool>()), Is.EqualTo(new[] { true }));
+        Assert.That(update["properties"]!["label"]!["maxLength"]!.GetValue<int>(), Is.EqualTo(64));
+    }
+
+    [TestCase("Webhooks_Deliveries")]
+    [TestCase("Support_Events")]
+    public void Paging_parameters_are_bounded(string operationId)
+    {
+        var parameters = Operation(operationId)["parameters"]!.AsArray().ToDictionary(p => p!["name"]!.GetValue<string>(), p => p!["schema"]!);
+        Assert.Multiple(() =>
+        {
+            Assert.That(parameters["limit"]["minimum"]!.GetValue<decimal>(), Is.EqualTo(1));
+            Assert.That(parameters["limit"]["maximum"]!.GetValue<decimal>(), Is.EqualTo(200));
+            Assert.That(parameters["limit"]["default"]!.GetValue<int>(), Is.EqualTo(50));
+            Assert.That(parameters["before"]["minimum"]!.GetValue<decimal>(), Is.EqualTo(1));
+            if (operationId == "Webhooks_Deliveries")
+            {
+                Assert.That(Strings(parameters["status"]["enum"]), Is.EqualTo(new[] { "pending", "delivered", "failed" }));
+            }
+        });
     }
 
     /// <summary><c>Retry-After</c> on every 429 and 503 problem, and on the 409 and 502 problems that carry <c>retryAfter</c>.</summary>
