@@ -1,7 +1,12 @@
 using System.Text.Json.Nodes;
 using AuthService.Api.Http;
+using AuthService.Core.BypassCodes;
+using AuthService.Core.Factors;
+using AuthService.Core.Policy;
+using AuthService.Core.Security;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
+using static AuthService.Api.Hosting.DiscriminatedSchemas;
 
 namespace AuthService.Api.Hosting;
 
@@ -12,6 +17,7 @@ namespace AuthService.Api.Hosting;
 /// <item>enroll and switch-method answer 201 (TOTP) or 202 (phone) with one schema, <c>EnrollmentStarted</c>, a
 /// <c>oneOf</c> with the <c>method</c> discriminator, so generators keep both shapes instead of the first; a challenge
 /// likewise answers 202 (phone) or 200 (passkey) with one schema, <c>ChallengeStarted</c>;</item>
+/// <item>response members whose values are a closed set of constants (<c>action</c>, verify's <c>method</c>, …) as enums;</item>
 /// <item>the operator endpoints <c>/health/live</c>, <c>/health/ready</c> and <c>/metrics</c> (plain text, no key; a non-UTF-8
 /// charset is refused there too, by <see cref="JsonCharset"/>).</item>
 /// </list></summary>
@@ -29,7 +35,35 @@ public sealed class ContractDocumentFilter : IDocumentFilter
         schemas["ProblemDetails"] = ProblemDetails();
         DescribeEnrollmentStarted(document, schemas, context);
         DescribeChallengeStarted(document, schemas);
+        DescribeClosedSets(schemas);
         AddOperatorEndpoints(document);
+    }
+
+    /// <summary>Response members whose values are a closed set of constants in the code, as an <c>enum</c>, so a typed client
+    /// can switch over them.</summary>
+    private static void DescribeClosedSets(IDictionary<string, IOpenApiSchema> schemas)
+    {
+        void Set(string schema, string property, IOpenApiSchema value)
+        {
+            if (schemas.TryGetValue(schema, out var found) && found is OpenApiSchema { Properties: { } properties } && properties.ContainsKey(property))
+            {
+                properties[property] = value;
+            }
+        }
+
+        Set(nameof(Policy.LoginDecisionResponse), "action", Enum(LoginDecision.Verify, LoginDecision.EnrollPrompt, LoginDecision.None));
+        Set(nameof(Policy.LoginDecisionResponse), "reason", Enum(Policy.LoginDecisionResponse.TrustedDevice));
+        Set(nameof(TwoFactor.VerifyResponse), "method",
+            Enum(FactorMethods.Totp, FactorMethods.Phone, FactorMethods.Passkey, FactorMethods.BackupCode, BypassCodeRules.Method));
+        // GET …/two-factor shows an enrollment or a switch; an added factor waits in the user's factors instead.
+        Set(nameof(TwoFactor.PendingStatus), "purpose", Enum(PendingPurposes.Enroll, PendingPurposes.Switch));
+        Set(nameof(Webhooks.WebhookDeliveryResponse), "status", Enum(Webhooks.WebhookDeliveryStatuses.All));
+        foreach (var keys in new[] { nameof(ApiKeys.ApiKeyResponse), nameof(ApiKeys.CreatedApiKeyResponse) })
+        {
+            Set(keys, "scopes", new OpenApiSchema { Type = JsonSchemaType.Array, Items = Enum(Scopes.All) });
+        }
+
+        Set(nameof(Support.AuditEventResponse), "type", Enum(Events.AuditEvents.All));
     }
 
     private static OpenApiSchema ProblemDetails() => new()

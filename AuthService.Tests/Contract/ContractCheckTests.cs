@@ -12,7 +12,7 @@ public class ContractCheckTests
     private const string Status = "/v1/users/ann/two-factor";
 
     private const string TotpStatus =
-        """{"userId":"ann","enabled":true,"method":"totp","phoneNumber":null,"enabledAt":"2026-03-02T09:00:00+00:00","backupCodesRemaining":10,"locked":false,"pending":null,"factors":[]}""";
+        """{"userId":"ann","enabled":true,"method":"totp","phoneNumber":null,"enabledAt":"2026-03-02T09:00:00+00:00","backupCodesRemaining":10,"locked":false,"pending":null,"factors":[],"fallback":null}""";
 
     private const string Problem =
         """{"type":"https://authservice.dev/problems/invalid_code","title":"t","status":422,"detail":"d","code":"invalid_code","traceId":"x"}""";
@@ -55,6 +55,10 @@ public class ContractCheckTests
             Does.Contain("the problem says 400"));
         Assert.That(Check("POST", Status + "/verify", 422, "application/problem+json", Problem), Is.Null);
     }
+
+    [Test]
+    public void A_member_always_sent_as_null_may_not_be_left_out() =>
+        Assert.That(Check("GET", Status, 200, "application/json", TotpStatus.Replace(",\"fallback\":null", "")), Does.Contain("fallback"));
 
     private static string ProblemOf(int status, string code, string? extra = null) =>
         $$"""{"type":"https://authservice.dev/problems/{{code}}","title":"t","status":{{status}},"detail":"d","code":"{{code}}"{{extra}}}""";

@@ -100,6 +100,54 @@ public class ContractShapeTests
 
     private static List<string> Strings(JsonNode? array) => array?.AsArray().Select(v => v!.GetValue<string>()).ToList() ?? [];
 
+    /// <summary>Every member a response type always writes (no <c>JsonIgnore</c>) is required; a nullable one stays nullable.</summary>
+    [TestCase("StatusResponse", "method,phoneNumber,enabledAt,pending,fallback")]
+    [TestCase("FactorView", "phoneNumber,channel,lastUsedAt")]
+    [TestCase("PendingStatus", "channel")]
+    [TestCase("LoginDecisionResponse", "method")]
+    [TestCase("DeviceView", "lastUsedAt")]
+    [TestCase("ApiKeyResponse", "revokedAt")]
+    [TestCase("AuditEventResponse", "apiKeyId")]
+    [TestCase("AuditEventPage", "nextBefore")]
+    [TestCase("WebhookDeliveryPage", "nextBefore")]
+    [TestCase("WebhookResponse", "description")]
+    [TestCase("CreatedWebhookResponse", "description")]
+    [TestCase("WebhookDeliveryResponse", "userId,lastAttemptAt,lastStatus,lastError,nextAttemptAt,deliveredAt")]
+    public void Members_sent_as_null_are_required_and_nullable(string schema, string members)
+    {
+        var s = Schema(schema);
+        foreach (var member in members.Split(','))
+        {
+            Assert.That(Strings(s["required"]), Does.Contain(member), $"{schema}.{member} is always sent");
+            var property = s["properties"]![member]!;
+            Assert.That(property["nullable"]?.GetValue<bool>(), Is.True, $"{schema}.{member} may be null");
+        }
+    }
+
+    /// <summary>Members left out when null (<c>JsonIgnore(WhenWritingNull)</c>) are not required.</summary>
+    [TestCase("VerifyResponse", "driftSteps,factorId,deviceToken,expiresAt")]
+    [TestCase("LoginDecisionResponse", "reason")]
+    [TestCase("FactorConfirmResponse", "backupCodes")]
+    public void Members_left_out_when_null_are_optional(string schema, string members) =>
+        Assert.That(Strings(Schema(schema)["required"]), Has.None.AnyOf(members.Split(',')));
+
+    [TestCase("LoginDecisionResponse", "action", "verify,enroll_prompt,none")]
+    [TestCase("LoginDecisionResponse", "reason", "trusted_device")]
+    [TestCase("VerifyResponse", "method", "totp,phone,passkey,backup_code,bypass_code")]
+    [TestCase("PendingStatus", "purpose", "enroll,switch")]
+    [TestCase("WebhookDeliveryResponse", "status", "pending,delivered,failed")]
+    public void Closed_sets_of_responses_are_enums(string schema, string property, string values) =>
+        Closed_sets_are_enums(schema, property, values);
+
+    [Test]
+    public void Response_scopes_and_audit_event_types_are_enums()
+    {
+        Assert.That(Strings(Schema("ApiKeyResponse")["properties"]!["scopes"]!["items"]!["enum"]), Is.EqualTo(new[] { "verify", "manage", "admin" }));
+        Assert.That(Strings(Schema("CreatedApiKeyResponse")["properties"]!["scopes"]!["items"]!["enum"]), Is.EqualTo(new[] { "verify", "manage", "admin" }));
+        Assert.That(Strings(Schema("AuditEventResponse")["properties"]!["type"]!["enum"]),
+            Does.Contain("verification_error").And.Contain("support_reset").And.Contain("new_device_login").And.Contain("sms_failed"));
+    }
+
     /// <summary>Every operation that opens a sealed secret of the user (a proof, a confirmation, a challenge opening the phone
     /// number) can answer 503 <c>secret_unavailable</c>, and says so.</summary>
     [TestCase("TwoFactor_Verify")]
