@@ -36,6 +36,11 @@ public static partial class AuditEvents
     public const string BypassCodeIssued = "bypass_code_issued";
     public const string BypassCodeUsed = "bypass_code_used";
     public const string BypassCodesRevoked = "bypass_codes_revoked";
+
+    /// <summary>Every event type: the constants of this class (all its parts), the only values <c>AuditLog</c> writes.</summary>
+    public static readonly IReadOnlyList<string> All = typeof(AuditEvents)
+        .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+        .Where(f => f.IsLiteral && f.FieldType == typeof(string)).Select(f => (string)f.GetRawConstantValue()!).ToList();
 }
 
 /// <summary>One event of the audit trail: its <see cref="EventType"/> (its name, <see cref="AuditEvents"/>) and, as its properties, the details stored as JSON

@@ -1,7 +1,12 @@
 using System.Text.Json.Nodes;
 using AuthService.Api.Http;
+using AuthService.Core.BypassCodes;
+using AuthService.Core.Factors;
+using AuthService.Core.Policy;
+using AuthService.Core.Security;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
+using static AuthService.Api.Hosting.DiscriminatedSchemas;
 
 namespace AuthService.Api.Hosting;
 
@@ -12,7 +17,9 @@ namespace AuthService.Api.Hosting;
 /// <item>enroll and switch-method answer 201 (TOTP) or 202 (phone) with one schema, <c>EnrollmentStarted</c>, a
 /// <c>oneOf</c> with the <c>method</c> discriminator, so generators keep both shapes instead of the first; a challenge
 /// likewise answers 202 (phone) or 200 (passkey) with one schema, <c>ChallengeStarted</c>;</item>
-/// <item>the operator endpoints <c>/health/live</c>, <c>/health/ready</c> and <c>/metrics</c> (plain text, no key).</item>
+/// <item>response members whose values are a closed set of constants (<c>action</c>, verify's <c>method</c>, …) as enums;</item>
+/// <item>the operator endpoints <c>/health/live</c>, <c>/health/ready</c> and <c>/metrics</c> (plain text, no key; a non-UTF-8
+/// charset is refused there too, by <see cref="JsonCharset"/>).</item>
 /// </list></summary>
 public sealed class ContractDocumentFilter : IDocumentFilter
 {
@@ -28,7 +35,35 @@ public sealed class ContractDocumentFilter : IDocumentFilter
         schemas["ProblemDetails"] = ProblemDetails();
         DescribeEnrollmentStarted(document, schemas, context);
         DescribeChallengeStarted(document, schemas);
+        DescribeClosedSets(schemas);
         AddOperatorEndpoints(document);
+    }
+
+    /// <summary>Response members whose values are a closed set of constants in the code, as an <c>enum</c>, so a typed client
+    /// can switch over them.</summary>
+    private static void DescribeClosedSets(IDictionary<string, IOpenApiSchema> schemas)
+    {
+        void Set(string schema, string property, IOpenApiSchema value)
+        {
+            if (schemas.TryGetValue(schema, out var found) && found is OpenApiSchema { Properties: { } properties } && properties.ContainsKey(property))
+            {
+                properties[property] = value;
+            }
+        }
+
+        Set(nameof(Policy.LoginDecisionResponse), "action", Enum(LoginDecision.Verify, LoginDecision.EnrollPrompt, LoginDecision.None));
+        Set(nameof(Policy.LoginDecisionResponse), "reason", Enum(Policy.LoginDecisionResponse.TrustedDevice));
+        Set(nameof(TwoFactor.VerifyResponse), "method",
+            Enum(FactorMethods.Totp, FactorMethods.Phone, FactorMethods.Passkey, FactorMethods.BackupCode, BypassCodeRules.Method));
+        // GET …/two-factor shows an enrollment or a switch; an added factor waits in the user's factors instead.
+        Set(nameof(TwoFactor.PendingStatus), "purpose", Enum(PendingPurposes.Enroll, PendingPurposes.Switch));
+        Set(nameof(Webhooks.WebhookDeliveryResponse), "status", Enum(Webhooks.WebhookDeliveryStatuses.All));
+        foreach (var keys in new[] { nameof(ApiKeys.ApiKeyResponse), nameof(ApiKeys.CreatedApiKeyResponse) })
+        {
+            Set(keys, "scopes", new OpenApiSchema { Type = JsonSchemaType.Array, Items = Enum(Scopes.All) });
+        }
+
+        Set(nameof(Support.AuditEventResponse), "type", Enum(Events.AuditEvents.All));
     }
 
     private static OpenApiSchema ProblemDetails() => new()
@@ -54,7 +89,11 @@ public sealed class ContractDocumentFilter : IDocumentFilter
             {
                 Type = JsonSchemaType.Integer,
                 Format = "int32",
-                Description = "Seconds to wait before retrying (also sent as the `Retry-After` header). Only on 429, some 503, and 409 `idempotency_key_in_use` (until the key's claim lapses).",
+                Description = "Seconds to wait before retrying, also sent as the `Retry-After` header. On every 429 (`too_many_attempts`, " +
+                              "`daily_limit_exceeded`); on the 503s the service decides itself (`telephony_unavailable`, `telephony_capped`, " +
+                              "`number_lookup_unavailable`, `secret_unavailable` of a proof), while a 503 from a failure (`database_unavailable`, " +
+                              "`secret_unavailable` opening a phone number) has the header only; on 409 `idempotency_key_in_use` (until the key's " +
+                              "claim lapses); and on 502 `telephony_outcome_unknown` (how long to wait for the code before asking for another).",
             },
             ["traceId"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "Correlates the answer with the service's logs." },
         },
@@ -117,19 +156,19 @@ public sealed class ContractDocumentFilter : IDocumentFilter
 
     private static void AddOperatorEndpoints(OpenApiDocument document)
     {
-        document.Paths["/health/live"] = PlainText("Health_Live", "Liveness",
+        document.Paths["/health/live"] = PlainText(document, "Health_Live", "Liveness",
             "200 `Healthy` while the process serves requests. Never touches the database, so an outage does not get instances restarted.",
             ("200", "The process serves requests."));
-        document.Paths["/health/ready"] = PlainText("Health_Ready", "Readiness",
+        document.Paths["/health/ready"] = PlainText(document, "Health_Ready", "Readiness",
             "200 `Healthy` when the database answers, every migration is applied and this instance's clock is within `Health:MaxClockSkew` " +
             "(2 s) of the database's, else 503 `Unhealthy: ` and the reason. Take the instance out of the load balancer on 503.",
             ("200", "Ready."), ("503", "Not ready: the database is unreachable, a migration is missing or the clock is off the database's."));
-        document.Paths["/metrics"] = PlainText("Metrics_Scrape", "Prometheus metrics",
+        document.Paths["/metrics"] = PlainText(document, "Metrics_Scrape", "Prometheus metrics",
             "Prometheus text format: request latency by route, code deliveries, verifications, limit hits, lockouts, telephony circuit state, clock skew.",
             ("200", "Metrics of this instance."));
     }
 
-    private static OpenApiPathItem PlainText(string operationId, string summary, string description, params (string Status, string Text)[] answers)
+    private static OpenApiPathItem PlainText(OpenApiDocument document, string operationId, string summary, string description, params (string Status, string Text)[] answers)
     {
         var responses = new OpenApiResponses();
         foreach (var (status, text) in answers)
@@ -148,6 +187,20 @@ public sealed class ContractDocumentFilter : IDocumentFilter
         responses["400"] = new OpenApiResponse
         {
             Description = "The HTTP server refused the request before the application (a malformed request line or headers): empty body.",
+        };
+
+        // Http/JsonCharset runs for every route, these too.
+        responses["415"] = new OpenApiResponse
+        {
+            Description = "The request's `Content-Type` names a charset other than UTF-8 (refused even without a body). Problem `code`: `unsupported_media_type`.",
+            Content = new Dictionary<string, IOpenApiMediaType>
+            {
+                ["application/problem+json"] = new OpenApiMediaType { Schema = new OpenApiSchemaReference("ProblemDetails", document) },
+            },
+            Extensions = new Dictionary<string, IOpenApiExtension>
+            {
+                [ProblemCodesOperationFilter.CodesExtension] = new JsonNodeExtension(new JsonArray(JsonValue.Create(ProblemCodes.UnsupportedMediaType))),
+            },
         };
 
         return new OpenApiPathItem

@@ -1,8 +1,14 @@
+using System.Text.Json.Nodes;
 using AuthService.Api.Events;
+using AuthService.Api.Support;
+using AuthService.Api.TwoFactor;
+using AuthService.Api.TwoFactor.Methods.Totp;
 using AuthService.Api.Webhooks;
+using AuthService.Core.BypassCodes;
 using AuthService.Core.Factors;
 using AuthService.Core.Policy;
 using AuthService.Core.Security;
+using AuthService.Core.Text;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 using static AuthService.Api.Hosting.DiscriminatedSchemas;
@@ -43,8 +49,38 @@ public sealed class RequestSchemasFilter : IDocumentFilter
         Schema("CreateApiKeyRequest").Properties!["scopes"] = EnumArray(Scopes.All);
         Require(Schema("CreateWebhookRequest"), "url", "events");
         Schema("CreateWebhookRequest").Properties!["events"] = EnumArray([.. WebhookEvents.All, "two_factor.*", "api_key.*", "*"], RegisterWebhook.MaxEvents);
-        Require(Schema("ResetRequest"), "reason", "ticket");
         Require(Schema("ProofRequest"), "proof");
+
+        // Support's free text (SupportReset.IsText): not blank, no control characters but line feeds and tabs in a reason.
+        foreach (var support in new[] { Schema("ResetRequest"), Schema("BypassCodeRequest") })
+        {
+            Require(support, "reason", "ticket");
+            Bound(support, "reason", 1, SupportReset.MaxReasonLength,
+                $"Why (audited): 1–{SupportReset.MaxReasonLength} characters, not blank, no control characters but line feeds and tabs.");
+            Bound(support, "ticket", 1, SupportReset.MaxTicketLength,
+                $"The support ticket (audited and logged): 1–{SupportReset.MaxTicketLength} characters, not blank, no control characters.");
+        }
+
+        Range(Schema("BypassCodeRequest"), "uses", BypassCodeRules.MinUses, BypassCodeRules.MaxUses, BypassCodeRules.DefaultUses);
+        Range(Schema("BypassCodeRequest"), "validMinutes", BypassCodeRules.MinValidMinutes, BypassCodeRules.MaxValidMinutes,
+            BypassCodeRules.DefaultValidMinutes);
+        Bound(Schema("CreateApiKeyRequest"), "name", 1, 100);
+        Bound(Schema("CreateWebhookRequest"), "description", null, 500);
+
+        // A factor's or a device's label (FactorLabels): 1–64 printable characters, not blank.
+        Bound(Schema("AddFactorRequest"), "label", 1, FactorLabels.MaxLength);
+        Bound(Schema("RememberDeviceRequest"), "label", 1, FactorLabels.MaxLength);
+        var update = Schema("UpdateFactorRequest");
+        Bound(update, "label", 1, FactorLabels.MaxLength);
+        // Only `true`: a factor stops being the default when another becomes it. Rename, make default, or both: never nothing.
+        update.Properties!["default"] = new OpenApiSchema
+        {
+            Type = JsonSchemaType.Boolean,
+            Enum = [JsonValue.Create(true)],
+            Description = "`true` makes this factor the default (the former default loses the flag); `false` is refused.",
+        };
+        update.MinProperties = 1;
+        update.Description = "Send `label`, `default: true` or both; a null member counts as absent, and a body with neither is refused.";
 
         foreach (var type in StrictJson.BrowserWritten)
         {
@@ -61,6 +97,86 @@ public sealed class RequestSchemasFilter : IDocumentFilter
             "Switch to `method` (fields as in enroll), proving the current factor with `proof`.");
         ByMethod(document, schemas, "AddFactorRequest", "AddFactor", proofRequired: false,
             "Add a factor: `method` and its fields as in enroll, an optional `label`, and once 2FA is enabled a `proof` of an existing factor.");
+
+        // What an authenticator shows: a TOTP app's account name (also URL-encoded into the otpauth URI, at most 1024 there), a
+        // passkey's account and display names.
+        foreach (var stem in new[] { "Enroll", "Switch", "AddFactor" })
+        {
+            Bound(Schema("Totp" + stem + "Request"), "accountName", null, TotpMethod.MaxAccountNameLength);
+            Bound(Schema("Passkey" + stem + "Request"), "accountName", null, PrintableText.MaxLength);
+            Bound(Schema("Passkey" + stem + "Request"), "displayName", null, PrintableText.MaxLength);
+        }
+
+        Parameters(document);
+    }
+
+    /// <summary>The query and header parameters the service bounds: paging, the delivery status filter, the Idempotency-Key.</summary>
+    private static void Parameters(OpenApiDocument document)
+    {
+        foreach (var operation in document.Paths.Values.SelectMany(p => p.Operations?.Values.AsEnumerable() ?? []))
+        {
+            var (maxPage, defaultPage) = operation.OperationId switch
+            {
+                "Support_Events" => (AuditTrail.MaxPageSize, AuditTrail.DefaultPageSize),
+                "Webhooks_Deliveries" => (WebhookDeliveries.MaxPageSize, WebhookDeliveries.DefaultPageSize),
+                _ => (0, 0),
+            };
+            foreach (var parameter in operation.Parameters?.OfType<OpenApiParameter>() ?? [])
+            {
+                switch (parameter.In, parameter.Name)
+                {
+                    case (ParameterLocation.Query, "limit") when maxPage > 0:
+                        parameter.Schema = new OpenApiSchema
+                        {
+                            Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Maximum = $"{maxPage}", Default = JsonValue.Create(defaultPage),
+                        };
+                        parameter.Description = $"Items per page: 1–{maxPage}.";
+                        break;
+                    case (ParameterLocation.Query, "before") when maxPage > 0:
+                        parameter.Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int64", Minimum = "1" };
+                        parameter.Description = "The `nextBefore` of the previous page: only items with a smaller id.";
+                        break;
+                    case (ParameterLocation.Query, "status") when operation.OperationId == "Webhooks_Deliveries":
+                        parameter.Schema = Enum(WebhookDeliveryStatuses.All);
+                        parameter.Description = "Only deliveries in this state.";
+                        break;
+                    case (ParameterLocation.Header, "Idempotency-Key"):
+                        parameter.Schema = new OpenApiSchema
+                        {
+                            Type = JsonSchemaType.String, MinLength = 1, MaxLength = IdempotentRequests.MaxKeyLength, Pattern = "^[!-~]+$",
+                        };
+                        parameter.Description = $"1–{IdempotentRequests.MaxKeyLength} visible ASCII characters; a retry with the same key sends nothing new.";
+                        break;
+                }
+            }
+        }
+    }
+
+    /// <summary>The string <paramref name="name"/> of <paramref name="schema"/> gets length bounds (its nullability kept).</summary>
+    private static void Bound(OpenApiSchema schema, string name, int? minLength, int? maxLength, string? description = null)
+    {
+        if (schema.Properties?.TryGetValue(name, out var found) == true && found is OpenApiSchema property)
+        {
+            var bounded = (OpenApiSchema)property.CreateShallowCopy();
+            bounded.MinLength = minLength;
+            bounded.MaxLength = maxLength;
+            bounded.Description = description ?? bounded.Description;
+            schema.Properties[name] = bounded;
+        }
+    }
+
+    /// <summary>The integer <paramref name="name"/> of <paramref name="schema"/> gets bounds and the default the service applies
+    /// when it is absent (or null).</summary>
+    private static void Range(OpenApiSchema schema, string name, int minimum, int maximum, int @default)
+    {
+        if (schema.Properties?.TryGetValue(name, out var found) == true && found is OpenApiSchema property)
+        {
+            var bounded = (OpenApiSchema)property.CreateShallowCopy();
+            bounded.Minimum = $"{minimum}";
+            bounded.Maximum = $"{maximum}";
+            bounded.Default = JsonValue.Create(@default);
+            schema.Properties[name] = bounded;
+        }
     }
 
     /// <summary>Rewrites the flat schema <paramref name="name"/> as a <c>oneOf</c> of one alternative per method

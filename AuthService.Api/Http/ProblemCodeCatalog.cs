@@ -28,7 +28,7 @@ public static class ProblemCodeCatalog
         [ProblemCodes.TelnyxSignatureInvalid] = "A Telnyx callback whose Ed25519 signature over timestamp|body does not verify with Telephony:Telnyx:WebhookPublicKey.",
         [ProblemCodes.TelnyxSignatureExpired] = "A Telnyx callback signed further from this service's clock than Telephony:Telnyx:WebhookTolerance (a replay).",
         // 404, 405, 409: state
-        [ProblemCodes.NotFound] = "No such route.",
+        [ProblemCodes.NotFound] = "No such route, or a path id that is not of its type (a {factorId} that is not a UUID): answered before the API key is checked.",
         [ProblemCodes.ApiKeyNotFound] = "No API key has this id.",
         [ProblemCodes.WebhookNotFound] = "No webhook endpoint has this id.",
         [ProblemCodes.DeliveryNotFound] = "The webhook endpoint has no delivery with this id.",
@@ -51,7 +51,7 @@ public static class ProblemCodeCatalog
         [ProblemCodes.SkipNotAllowed] = "The enrollment prompt cannot be skipped (any more).",
         // 413, 415: the body
         [ProblemCodes.PayloadTooLarge] = "The body is over the 64 KB limit.",
-        [ProblemCodes.UnsupportedMediaType] = "The body is not application/json.",
+        [ProblemCodes.UnsupportedMediaType] = "The body is not application/json, or the Content-Type names a charset other than UTF-8 (on any route, with a body or not).",
         // 422, 423, 429: codes and limits
         [ProblemCodes.InvalidCode] = "The code is wrong, expired or already used.",
         [ProblemCodes.InvalidPasskey] = "The passkey response is for another origin or RP ID, an unknown credential, or its signature does not verify.",
@@ -65,11 +65,11 @@ public static class ProblemCodeCatalog
         [ProblemCodes.ClientClosed] = "The client closed the request (logged; the client sees nothing).",
         [ProblemCodes.InternalError] = "A bug: nothing of it reaches the caller but this code.",
         [ProblemCodes.TelephonyUnavailable] = "The provider did not take the message; nothing was sent (502, or 503 with retryAfter).",
-        [ProblemCodes.TelephonyOutcomeUnknown] = "The provider may have taken the message (connection broken after sending, timeout, 500/502/504): it is not resent and counts; its code works if it arrives (502, retryAfter).",
+        [ProblemCodes.TelephonyOutcomeUnknown] = "The provider may have taken the message (connection broken after sending, timeout, 500/502/504): it is not resent and counts; its code works if it arrives (502, retryAfter, Retry-After).",
         [ProblemCodes.TelephonyCapped] = "A deployment-wide cap on code deliveries is reached; nothing was sent (503, retryAfter, Retry-After).",
         [ProblemCodes.NumberLookupUnavailable] = "The number check could not be made (Number Lookup failed or its circuit is open) and NumberLookup:FailMode is closed; nothing was sent or counted (503, retryAfter, Retry-After).",
         [ProblemCodes.DatabaseUnavailable] = "Storage is unreachable; retry shortly (Retry-After).",
-        [ProblemCodes.SecretUnavailable] = "This instance cannot open a stored secret (its key is not in the key ring, or an unknown stored TOTP algorithm); only that user's request fails.",
+        [ProblemCodes.SecretUnavailable] = "This instance cannot open a stored secret (its key is not in the key ring, or an unknown stored TOTP algorithm); only that user's request fails (503, Retry-After).",
         [ProblemCodes.ServiceUnavailable] = "The service is temporarily unavailable.",
     };
 }

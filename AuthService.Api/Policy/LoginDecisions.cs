@@ -40,7 +40,7 @@ public sealed class LoginDecisions(NpgsqlDataSource dataSource, TimeProvider tim
         if (request.DeviceToken is { } token && await devices.TrustsAsync(connection, request.UserId!, token)
             && decision is { Action: LoginDecision.Verify, Locked: false })
         {
-            return new LoginDecisionResponse(LoginDecision.None, null, false, false, "trusted_device");
+            return new LoginDecisionResponse(LoginDecision.None, null, false, false, LoginDecisionResponse.TrustedDevice);
         }
 
         return new LoginDecisionResponse(decision.Action, decision.Method, decision.CanSkip, decision.Locked);

@@ -13,7 +13,11 @@ public sealed record LoginDecisionRequest(string? UserId, string? LoginMethod, s
 /// <summary><c>reason</c> <c>trusted_device</c> when a remembered device of the user skips the second step.</summary>
 public sealed record LoginDecisionResponse(string Action, string? Method, bool CanSkip, bool Locked,
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
-    string? Reason = null);
+    string? Reason = null)
+{
+    /// <summary>The one <c>reason</c>: a remembered device of the user turned <c>verify</c> into <c>none</c>.</summary>
+    public const string TrustedDevice = "trusted_device";
+}
 
 public sealed record PromptSkipResponse(int Skips, bool CanSkipAgain);
 

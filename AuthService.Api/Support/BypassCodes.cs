@@ -24,9 +24,9 @@ public sealed class BypassCodes(NpgsqlDataSource dataSource, SecretBox secrets, 
 {
     public async Task<Result<BypassCodeResponse>> IssueAsync(string userId, BypassCodeRequest request, Guid? actor, CancellationToken cancellationToken)
     {
-        if (!SupportReset.IsText(request.Reason, 500, allowNewlines: true) || !SupportReset.IsText(request.Ticket, 100, allowNewlines: false))
+        if (!SupportReset.HasReasonAndTicket(request.Reason, request.Ticket))
         {
-            return Problems.Validation("reason (1–500 characters) and ticket (1–100 characters) are required.");
+            return SupportReset.BadReasonOrTicket;
         }
 
         var uses = request.Uses ?? BypassCodeRules.DefaultUses;

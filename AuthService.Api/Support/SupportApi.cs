@@ -47,7 +47,8 @@ public static class SupportApi
             .WithDescription("Answers how many live codes were revoked (audited when any).");
         group.MapGet("/events", Events)
             .WithSummary("Audit events of the user, newest first")
-            .WithDescription("Paged: `limit` (1–200, default 50) and `before` (the `nextBefore` of the previous page).");
+            .WithDescription($"Paged: `limit` (1–{AuditTrail.MaxPageSize}, default {AuditTrail.DefaultPageSize}) and `before` (the `nextBefore` of the previous page).")
+            .ProducesProblemCodes(400, ProblemCodes.ValidationFailed, ProblemCodes.InvalidParameter, ProblemCodes.InvalidUserId);
         return routes;
     }
 

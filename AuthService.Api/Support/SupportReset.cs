@@ -9,11 +9,22 @@ namespace AuthService.Api.Support;
 /// enrollment, backup codes, codes, lockout and counters go, audited with the reason, the ticket and the acting key.</summary>
 public sealed class SupportReset(NpgsqlDataSource dataSource, TimeProvider time, ILogger<SupportReset> logger)
 {
+    /// <summary>The longest <c>reason</c> and <c>ticket</c> of a support action (a reset, a bypass code).</summary>
+    public const int MaxReasonLength = 500, MaxTicketLength = 100;
+
+    /// <summary>The refusal of a missing, blank or overlong <c>reason</c> or <c>ticket</c>.</summary>
+    internal static readonly Problem BadReasonOrTicket = Problems.Validation(
+        $"reason (1–{MaxReasonLength} characters) and ticket (1–{MaxTicketLength} characters) are required.");
+
+    /// <summary>Whether <c>reason</c> and <c>ticket</c> are there and within bounds (<see cref="IsText"/>).</summary>
+    internal static bool HasReasonAndTicket(string? reason, string? ticket) =>
+        IsText(reason, MaxReasonLength, allowNewlines: true) && IsText(ticket, MaxTicketLength, allowNewlines: false);
+
     public async Task<Result<ResetResponse>> ResetAsync(string userId, ResetRequest request, Guid? actor, CancellationToken cancellationToken)
     {
-        if (!IsText(request.Reason, 500, allowNewlines: true) || !IsText(request.Ticket, 100, allowNewlines: false))
+        if (!HasReasonAndTicket(request.Reason, request.Ticket))
         {
-            return Problems.Validation("reason (1–500 characters) and ticket (1–100 characters) are required.");
+            return BadReasonOrTicket;
         }
 
         var now = time.GetUtcNow();

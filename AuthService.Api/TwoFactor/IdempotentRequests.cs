@@ -17,9 +17,12 @@ namespace AuthService.Api.TwoFactor;
 /// factor, DESIGN §9.1): the same key with another request is refused with 422 <c>idempotency_key_reused</c>.</summary>
 public sealed class IdempotentRequests(NpgsqlDataSource dataSource, TimeProvider time, ILogger<IdempotentRequests> logger)
 {
+    /// <summary>The longest <c>Idempotency-Key</c> accepted.</summary>
+    public const int MaxKeyLength = 128;
+
     public static Problem? KeyProblem(string? key) =>
-        key is not null && (key.Length is 0 or > 128 || key.Any(c => c is < '!' or > '~'))
-            ? Problems.Validation("Idempotency-Key must be 1–128 visible ASCII characters.")
+        key is not null && (key.Length is 0 or > MaxKeyLength || key.Any(c => c is < '!' or > '~'))
+            ? Problems.Validation($"Idempotency-Key must be 1–{MaxKeyLength} visible ASCII characters.")
             : null;
 
     private const string KeepClaimMark = "AuthService.Idempotency.KeepClaim";

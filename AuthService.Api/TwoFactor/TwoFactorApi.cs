@@ -23,10 +23,15 @@ public static class TwoFactorApi
 
     /// <summary>The 400 codes of the routes that take a phone number (DESIGN §8.2 adds <c>destination_not_allowed</c>).</summary>
     private static readonly string[] TelephonyRequestErrors =
-        [ProblemCodes.ValidationFailed, ProblemCodes.InvalidJson, ProblemCodes.InvalidParameter, ProblemCodes.InvalidUserId, ProblemCodes.InvalidPhoneNumber, ProblemCodes.DestinationNotAllowed];
+        [ProblemCodes.ValidationFailed, ProblemCodes.InvalidJson, ProblemCodes.InvalidUserId, ProblemCodes.InvalidPhoneNumber, ProblemCodes.DestinationNotAllowed];
     /// <summary>The 403 and 503 codes of the routes that send a code (issue 25 adds the number check's).</summary>
     private static readonly string[] SendForbidden = [ProblemCodes.Forbidden, ProblemCodes.NumberRisk],
         SendUnavailable = [ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyCapped, ProblemCodes.NumberLookupUnavailable, ProblemCodes.DatabaseUnavailable];
+    /// <summary>The 503 codes of a route that opens a sealed secret of the user: a proof or confirmation checked against a stored
+    /// TOTP secret, phone code or bypass code (<see cref="ProofCheck.CheckGatedAsync{T}"/>), or a challenge that opens the phone
+    /// number. A key missing from this instance's ring (or an unknown stored TOTP algorithm) answers 503
+    /// <c>secret_unavailable</c>, from the proof pipeline or from <see cref="ErrorHandling"/>.</summary>
+    private static readonly string[] OpensSecrets = [ProblemCodes.DatabaseUnavailable, ProblemCodes.SecretUnavailable];
 
     public static RouteGroupBuilder MapTwoFactor(this IEndpointRouteBuilder routes)
     {
@@ -70,7 +75,8 @@ public static class TwoFactorApi
                              "expired challenge: enroll again); 409 `no_pending_enrollment`; 429 `too_many_attempts`.")
             .ProducesProblemCodes(409, ProblemCodes.NoPendingEnrollment, ProblemCodes.TwoFactorAlreadyEnabled)
             .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid)
-            .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts);
+            .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts)
+            .ProducesProblemCodes(503, OpensSecrets);
 
         group.MapPost("/challenge", Challenge).RequireAuthorization(Scopes.Verify).AcceptsLocale()
             .WithSummary("Send a code to a phone user, or get passkey request options, for a login or a proof")
@@ -86,14 +92,14 @@ public static class TwoFactorApi
                              "409 `no_challenge_for_method` when the channel does not fit the user's factors (TOTP users never need one). " +
                              "400 `destination_not_allowed` when the number's country is not enabled for the channel; 502 `telephony_outcome_unknown` " +
                              "when the provider may have sent the code (it works if it arrives); 503 `telephony_capped` at a deployment-wide cap.")
-            .ProducesProblemCodes(400, ProblemCodes.ValidationFailed, ProblemCodes.InvalidJson, ProblemCodes.InvalidParameter, ProblemCodes.InvalidUserId, ProblemCodes.DestinationNotAllowed)
+            .ProducesProblemCodes(400, ProblemCodes.ValidationFailed, ProblemCodes.InvalidJson, ProblemCodes.InvalidUserId, ProblemCodes.DestinationNotAllowed)
             .ProducesProblemCodes(404, ProblemCodes.FactorNotFound)
             .ProducesProblemCodes(409, ProblemCodes.NoChallengeForMethod, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.IdempotencyKeyInUse, ProblemCodes.PasskeysNotConfigured, ProblemCodes.FactorChanged)
             .ProducesProblemCodes(422, ProblemCodes.IdempotencyKeyReused)
             .ProducesProblemCodes(423, ProblemCodes.Locked)
             .ProducesProblemCodes(429, ProblemCodes.DailyLimitExceeded)
             .ProducesProblemCodes(502, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyOutcomeUnknown)
-            .ProducesProblemCodes(403, SendForbidden).ProducesProblemCodes(503, SendUnavailable);
+            .ProducesProblemCodes(403, SendForbidden).ProducesProblemCodes(503, SendUnavailable).ProducesProblemCodes(503, OpensSecrets);
 
         group.MapPost("/verify", Verify).RequireAuthorization(Scopes.Verify)
             .WithSummary("Verify a login code, a passkey assertion or a backup code")
@@ -113,7 +119,7 @@ public static class TwoFactorApi
             .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid, ProblemCodes.PasskeyCounterRegression)
             .ProducesProblemCodes(423, ProblemCodes.Locked)
             .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts)
-            .ProducesProblemCodes(503, ProblemCodes.DatabaseUnavailable, ProblemCodes.SecretUnavailable);
+            .ProducesProblemCodes(503, OpensSecrets);
 
         group.MapPost("/switch-method", SwitchMethod).RequireAuthorization(Scopes.Manage).AcceptsLocale()
             .WithSummary("Start switching the method")
@@ -131,7 +137,7 @@ public static class TwoFactorApi
             .ProducesProblemCodes(423, ProblemCodes.Locked)
             .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts, ProblemCodes.DailyLimitExceeded)
             .ProducesProblemCodes(502, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyOutcomeUnknown)
-            .ProducesProblemCodes(403, SendForbidden).ProducesProblemCodes(503, SendUnavailable);
+            .ProducesProblemCodes(403, SendForbidden).ProducesProblemCodes(503, SendUnavailable).ProducesProblemCodes(503, OpensSecrets);
 
         group.MapPost("/switch-method/confirm", ConfirmSwitch).RequireAuthorization(Scopes.Manage)
             .WithSummary("Confirm the switch with a code of the new method")
@@ -140,7 +146,8 @@ public static class TwoFactorApi
             .ProducesProblemCodes(409, ProblemCodes.NoPendingSwitch, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.FactorChanged)
             .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid)
             .ProducesProblemCodes(423, ProblemCodes.Locked)
-            .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts);
+            .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts)
+            .ProducesProblemCodes(503, OpensSecrets);
 
         group.MapGet("/backup-codes", GetBackupCodes).RequireAuthorization(Scopes.Manage)
             .WithSummary("How many backup codes are left")
@@ -154,7 +161,8 @@ public static class TwoFactorApi
             .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.PasskeyNotEnabled, ProblemCodes.FactorChanged)
             .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid, ProblemCodes.PasskeyCounterRegression)
             .ProducesProblemCodes(423, ProblemCodes.Locked)
-            .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts);
+            .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts)
+            .ProducesProblemCodes(503, OpensSecrets);
 
         MapFactors(group);
         return group;
@@ -177,7 +185,7 @@ public static class TwoFactorApi
             .ProducesProblemCodes(423, ProblemCodes.Locked)
             .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts, ProblemCodes.DailyLimitExceeded)
             .ProducesProblemCodes(502, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyOutcomeUnknown)
-            .ProducesProblemCodes(403, SendForbidden).ProducesProblemCodes(503, SendUnavailable);
+            .ProducesProblemCodes(403, SendForbidden).ProducesProblemCodes(503, SendUnavailable).ProducesProblemCodes(503, OpensSecrets);
 
         group.MapPost("/factors/{factorId:guid}/confirm", ConfirmFactor).RequireAuthorization(Scopes.Manage)
             .WithSummary("Confirm an added factor with its first code")
@@ -188,7 +196,8 @@ public static class TwoFactorApi
             .ProducesProblemCodes(409, ProblemCodes.FactorLimitReached, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.TwoFactorAlreadyEnabled)
             .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid)
             .ProducesProblemCodes(423, ProblemCodes.Locked)
-            .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts);
+            .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts)
+            .ProducesProblemCodes(503, OpensSecrets);
 
         group.MapPatch("/factors/{factorId:guid}", UpdateFactor).RequireAuthorization(Scopes.Manage)
             .WithSummary("Rename a factor or make it the default")
@@ -206,7 +215,8 @@ public static class TwoFactorApi
             .ProducesProblemCodes(409, ProblemCodes.LastFactor, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.PasskeyNotEnabled, ProblemCodes.FactorChanged)
             .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid, ProblemCodes.PasskeyCounterRegression)
             .ProducesProblemCodes(423, ProblemCodes.Locked)
-            .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts);
+            .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts)
+            .ProducesProblemCodes(503, OpensSecrets);
     }
 
     public static async Task<Ok<StatusResponse>> GetStatus(string userId, Status status, CancellationToken ct) =>

@@ -27,4 +27,14 @@ public sealed record WebhookDeliveryResponse(
     DateTimeOffset? DeliveredAt,
     DateTimeOffset CreatedAt);
 
+/// <summary>The states of a delivery (the check constraint of <c>webhook_deliveries.status</c>, migration 0005).</summary>
+public static class WebhookDeliveryStatuses
+{
+    public const string Pending = "pending";
+    public const string Delivered = "delivered";
+    public const string Failed = "failed";
+
+    public static readonly IReadOnlyList<string> All = [Pending, Delivered, Failed];
+}
+
 public sealed record WebhookDeliveryPage(IReadOnlyList<WebhookDeliveryResponse> Items, long? NextBefore);

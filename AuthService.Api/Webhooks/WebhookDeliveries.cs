@@ -13,7 +13,7 @@ public sealed class WebhookDeliveries(NpgsqlDataSource dataSource, TimeProvider 
     public async Task<Result<WebhookDeliveryPage>> ListAsync(Guid endpointId, int? limit, long? before, string? status, CancellationToken cancellationToken)
     {
         var size = limit ?? DefaultPageSize;
-        if (size is < 1 or > MaxPageSize || before is < 1 || status is not (null or "pending" or "delivered" or "failed"))
+        if (size is < 1 or > MaxPageSize || before is < 1 || (status is not null && !WebhookDeliveryStatuses.All.Contains(status)))
         {
             return Problems.Validation("limit must be 1–200, before a positive delivery id, status pending, delivered or failed.");
         }

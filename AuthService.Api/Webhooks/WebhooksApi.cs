@@ -27,7 +27,8 @@ public static class WebhooksApi
         group.MapDelete("/{id:guid}", Delete).WithSummary("Delete a webhook endpoint")
             .WithDescription("Its pending deliveries are dropped.").ProducesProblemCodes(404, ProblemCodes.WebhookNotFound);
         group.MapGet("/{id:guid}/deliveries", Deliveries).WithSummary("Deliveries of a webhook endpoint, newest first")
-            .WithDescription("Status (`pending`, `delivered`, `failed`), attempts, last error and next attempt. Paged: `limit` (1–200, default 50) " +
+            .WithDescription("Status (`pending`, `delivered`, `failed`), attempts, last error and next attempt. " +
+                             $"Paged: `limit` (1–{WebhookDeliveries.MaxPageSize}, default {WebhookDeliveries.DefaultPageSize}) " +
                              "and `before` (the `nextBefore` of the previous page); `status` filters.")
             .ProducesProblemCodes(400, ProblemCodes.ValidationFailed, ProblemCodes.InvalidParameter).ProducesProblemCodes(404, ProblemCodes.WebhookNotFound);
         group.MapPost("/{id:guid}/deliveries/{deliveryId:long}/redeliver", Redeliver).WithSummary("Send a delivery again")

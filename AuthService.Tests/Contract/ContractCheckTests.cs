@@ -12,7 +12,7 @@ public class ContractCheckTests
     private const string Status = "/v1/users/ann/two-factor";
 
     private const string TotpStatus =
-        """{"userId":"ann","enabled":true,"method":"totp","phoneNumber":null,"enabledAt":"2026-03-02T09:00:00+00:00","backupCodesRemaining":10,"locked":false,"pending":null,"factors":[]}""";
+        """{"userId":"ann","enabled":true,"method":"totp","phoneNumber":null,"enabledAt":"2026-03-02T09:00:00+00:00","backupCodesRemaining":10,"locked":false,"pending":null,"factors":[],"fallback":null}""";
 
     private const string Problem =
         """{"type":"https://authservice.dev/problems/invalid_code","title":"t","status":422,"detail":"d","code":"invalid_code","traceId":"x"}""";
@@ -54,6 +54,49 @@ public class ContractCheckTests
         Assert.That(Check("POST", Status + "/verify", 422, "application/problem+json", Problem.Replace("\"status\":422", "\"status\":400")),
             Does.Contain("the problem says 400"));
         Assert.That(Check("POST", Status + "/verify", 422, "application/problem+json", Problem), Is.Null);
+    }
+
+    [Test]
+    public void A_member_always_sent_as_null_may_not_be_left_out() =>
+        Assert.That(Check("GET", Status, 200, "application/json", TotpStatus.Replace(",\"fallback\":null", "")), Does.Contain("fallback"));
+
+    private static string ProblemOf(int status, string code, string? extra = null) =>
+        $$"""{"type":"https://authservice.dev/problems/{{code}}","title":"t","status":{{status}},"detail":"d","code":"{{code}}"{{extra}}}""";
+
+    [Test]
+    public void A_problem_code_the_operation_does_not_declare_for_that_status_is_refused()
+    {
+        // In the catalog, but not an answer of /verify's 422 (it is a 404 of other routes).
+        Assert.That(Check("POST", Status + "/verify", 422, "application/problem+json", ProblemOf(422, "factor_not_found")),
+            Does.Contain("problem code 'factor_not_found' is not one the operation declares for this status"));
+        Assert.That(Check("GET", Status, 400, "application/problem+json", ProblemOf(400, "invalid_json")),
+            Does.Contain("problem code 'invalid_json'"), "GET …/two-factor reads no body");
+    }
+
+    /// <summary>A path id that is not of its type finds no route: the framework's 404 <c>not_found</c>, which the operation the
+    /// path looks like must declare (DESIGN §9.6: a malformed path id is a documented problem+json answer).</summary>
+    [TestCase("DELETE", "/v1/api-keys/not-a-uuid")]
+    [TestCase("DELETE", "/v1/users/ann/two-factor/devices/not-a-uuid")]
+    [TestCase("POST", "/v1/users/ann/two-factor/factors/not-a-uuid/confirm")]
+    [TestCase("PATCH", "/v1/users/ann/two-factor/factors/not-a-uuid")]
+    [TestCase("DELETE", "/v1/users/ann/two-factor/factors/not-a-uuid")]
+    [TestCase("GET", "/v1/webhooks/not-a-uuid")]
+    [TestCase("DELETE", "/v1/webhooks/not-a-uuid")]
+    [TestCase("GET", "/v1/webhooks/not-a-uuid/deliveries")]
+    [TestCase("POST", "/v1/webhooks/0195a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/deliveries/not-a-number/redeliver")]
+    public void A_malformed_path_id_answers_a_declared_404_not_found(string method, string path) =>
+        Assert.That(Check(method, path, 404, "application/problem+json", ProblemOf(404, "not_found")), Is.Null);
+
+    [Test]
+    public void A_required_header_that_is_missing_is_refused()
+    {
+        var tooMany = ProblemOf(429, "too_many_attempts", ",\"retryAfter\":42");
+        Assert.That(OpenApiContract.Current.Check("POST", Status + "/verify", 429, "application/problem+json", tooMany, _ => false),
+            Does.Contain("the required header Retry-After is missing"));
+        Assert.That(OpenApiContract.Current.Check("POST", Status + "/verify", 429, "application/problem+json", tooMany, h => h == "Retry-After"), Is.Null);
+        // 409 idempotency_key_in_use carries it, other 409s do not: declared, not required.
+        Assert.That(OpenApiContract.Current.Check("POST", Status + "/challenge", 409, "application/problem+json",
+            ProblemOf(409, "no_challenge_for_method"), _ => false), Is.Null);
     }
 
     [Test]

@@ -53,7 +53,7 @@ public class GeneratedClientTests : AppFixture
 
         var verified = await user.Verify.PostAsync(new VerifyRequest { Code = Flows.Code(secret, Now) });
         Assert.That(verified?.Verified, Is.True);
-        Assert.That(verified!.Method, Is.EqualTo("totp"));
+        Assert.That(verified!.Method, Is.EqualTo(VerifyResponse_method.Totp));
 
         var wrong = await Assert.ThrowsAsync<ProblemDetails>(() => user.Verify.PostAsync(new VerifyRequest { Code = "000000" }));
         Assert.That(wrong!.Code, Is.EqualTo(ProblemDetails_code.Invalid_code));
@@ -112,7 +112,7 @@ public class GeneratedClientTests : AppFixture
         });
 
         var verified = await user.Verify.PostAsync(new VerifyRequest { Code = Telnyx.LastCodeTo(phone.Phone) });
-        Assert.That(verified?.Method, Is.EqualTo("phone"));
+        Assert.That(verified?.Method, Is.EqualTo(VerifyResponse_method.Phone));
 
         var wrong = await Assert.ThrowsAsync<ProblemDetails>(() => user.Challenge.PostAsync(new ChallengeRequest { Channel = ChallengeRequest_channel.Passkey }));
         Assert.That(wrong!.Code, Is.EqualTo(ProblemDetails_code.Passkeys_not_configured).Or.EqualTo(ProblemDetails_code.No_challenge_for_method), wrong.Detail);

@@ -41,6 +41,21 @@ public class RequestCharsetTests : AppFixture
         await ProblemAssert.IsProblemAsync(await DecideAsync(contentType), HttpStatusCode.UnsupportedMediaType, "unsupported_media_type");
     }
 
+    /// <summary>The check runs on every route, whether it reads a body or not (so openapi.yaml declares the 415 on every
+    /// operation, the operator endpoints too).</summary>
+    [TestCase("GET", "/v1/users/charset-user/two-factor")]
+    [TestCase("GET", "/v1/api-keys")]
+    [TestCase("POST", "/v1/users/charset-user/two-factor/prompt/skip")]
+    [TestCase("DELETE", "/v1/users/charset-user/two-factor/bypass-codes")]
+    [TestCase("GET", "/health/live")]
+    [TestCase("GET", "/metrics")]
+    public async Task A_route_without_a_body_refuses_a_non_utf8_charset_too(string method, string path)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = new ByteArrayContent([]) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=iso-8859-1");
+        await ProblemAssert.IsProblemAsync(await Client.SendAsync(request), HttpStatusCode.UnsupportedMediaType, "unsupported_media_type");
+    }
+
     [Test]
     public async Task A_caller_without_a_key_learns_nothing_of_the_charset_check()
     {

@@ -14,13 +14,15 @@ namespace AuthService.Tests.TwoFactor;
 /// database: the values sealed under the missing key would rightly stop any other app's start-up key check.</summary>
 public class UnreadableFactorTests
 {
+    private TelnyxStandIn _telnyx = null!;
     private AuthApp _app = null!;
     private HttpClient _client = null!;
 
     [OneTimeSetUp]
     public void StartApp()
     {
-        _app = new AuthApp(connectionString: TestDatabase.CreateDatabase("unreadable"));
+        _telnyx = new TelnyxStandIn();
+        _app = new AuthApp(_telnyx.Settings, connectionString: TestDatabase.CreateDatabase("unreadable"));
         _client = _app.AdminClient();
     }
 
@@ -29,6 +31,40 @@ public class UnreadableFactorTests
     {
         _client.Dispose();
         _app.Dispose();
+        _telnyx.Dispose();
+    }
+
+    /// <summary>Sealed by an instance that already has a key this one lacks (a rotation under way).</summary>
+    private static readonly SecretBox Elsewhere = new(new Dictionary<string, byte[]> { ["k-next"] = RandomNumberGenerator.GetBytes(32) }, "k-next");
+
+    /// <summary>Every route that checks a proof against a stored secret, or opens the phone number to send a code, answers 503
+    /// <c>secret_unavailable</c> with <c>Retry-After</c> when the secret is sealed under a key this instance lacks, as openapi.yaml
+    /// declares for each (the contract-checked client holds the code to the operation's declared 503 codes and requires the header).</summary>
+    [Test]
+    public async Task Every_route_that_opens_a_sealed_secret_answers_503_secret_unavailable()
+    {
+        var totp = await Flows.EnableTotpAsync(_app, _client);
+        await SetFactorAsync(totp.UserId, "update factors set totp_secret = @secret where user_id = @userId",
+            new { userId = totp.UserId, secret = Elsewhere.Seal(totp.Secret, SealContexts.TotpSecret(totp.UserId)) });
+        var code = Flows.Code(totp.Secret, _app.Time.GetUtcNow());
+        var two = $"/v1/users/{totp.UserId}/two-factor";
+        var answers = new Dictionary<string, HttpResponseMessage>
+        {
+            ["switch-method"] = await _client.PostAsJsonAsync(two + "/switch-method", new { method = "totp", proof = new { code } }),
+            ["backup-codes"] = await _client.PostAsJsonAsync(two + "/backup-codes", new { proof = new { code } }),
+            ["factors"] = await _client.PostAsJsonAsync(two + "/factors", new { method = "totp", proof = new { code } }),
+        };
+
+        var phone = await Flows.EnablePhoneAsync(_client, _telnyx, "unreadable-phone");
+        await SetFactorAsync(phone.UserId, "update factors set phone_number = @number where user_id = @userId",
+            new { userId = phone.UserId, number = Elsewhere.Seal(phone.Phone, SealContexts.PhoneNumber(phone.UserId)) });
+        answers["challenge"] = await _client.PostAsJsonAsync($"/v1/users/{phone.UserId}/two-factor/challenge", new { channel = "sms" });
+
+        foreach (var (route, answer) in answers)
+        {
+            await ProblemAssert.IsProblemAsync(answer, HttpStatusCode.ServiceUnavailable, "secret_unavailable");
+            Assert.That(answer.Headers.RetryAfter?.Delta, Is.GreaterThan(TimeSpan.Zero), route);
+        }
     }
 
     private async Task SetFactorAsync(string userId, string sql, object parameters)
@@ -49,7 +85,7 @@ public class UnreadableFactorTests
         var rotated = await Flows.EnableTotpAsync(_app, _client);
         var unknownAlgorithm = await Flows.EnableTotpAsync(_app, _client);
         // Sealed by an instance that already has a key this one lacks; and an algorithm this build does not know.
-        var elsewhere = new SecretBox(new Dictionary<string, byte[]> { ["k-next"] = RandomNumberGenerator.GetBytes(32) }, "k-next");
+        var elsewhere = Elsewhere;
         await SetFactorAsync(rotated.UserId, "update factors set totp_secret = @secret where user_id = @userId",
             new { userId = rotated.UserId, secret = elsewhere.Seal(rotated.Secret, SealContexts.TotpSecret(rotated.UserId)) });
         await SetFactorAsync(unknownAlgorithm.UserId, "update factors set totp_algorithm = 'SHA3-512' where user_id = @userId",

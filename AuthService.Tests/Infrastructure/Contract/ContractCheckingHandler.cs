@@ -2,7 +2,7 @@ namespace AuthService.Tests.Infrastructure.Contract;
 
 /// <summary>Checks every answer the service gives a test against <c>openapi.yaml</c> (<see cref="OpenApiContract"/>).
 /// It sits in every HttpClient the tests get from <see cref="AuthApp"/> and <see cref="ServiceProcess"/>, so in-process
-/// and real-process answers alike are checked. A mismatch fails the test that made the request (an NUnit assertion,
+/// and real-process answers alike are checked, their problem <c>code</c> and required headers (<c>Retry-After</c>) too. A mismatch fails the test that made the request (an NUnit assertion,
 /// recorded even if the test catches the exception) with the operation, the status and the JSON path of the mismatch.</summary>
 public sealed class ContractCheckingHandler : DelegatingHandler
 {
@@ -34,7 +34,8 @@ public sealed class ContractCheckingHandler : DelegatingHandler
         }
 
         var path = request.RequestUri!.IsAbsoluteUri ? request.RequestUri.AbsolutePath : request.RequestUri.OriginalString.Split('?')[0];
-        var failure = OpenApiContract.Current.Check(request.Method.Method, path, status, mediaType, body);
+        var failure = OpenApiContract.Current.Check(request.Method.Method, path, status, mediaType, body,
+            name => response.Headers.Contains(name) || response.Content.Headers.Contains(name));
         if (failure is not null)
         {
             response.Dispose();

@@ -10,7 +10,9 @@ namespace AuthService.Tests.Infrastructure.Contract;
 /// <summary><c>openapi.yaml</c> as a checker of real answers. The document is parsed by Microsoft.OpenApi (the library
 /// Swashbuckle writes it with, so both read it the same way) and each response schema is evaluated by JsonSchema.Net
 /// (JSON Schema 2020-12) after <see cref="OpenApiJsonSchema"/> translated it. A response must have a status documented
-/// for its operation, a documented content type, and a body valid against that content's schema.</summary>
+/// for its operation, every header that status declares <c>required</c> (<c>Retry-After</c>), a documented content type, a
+/// body valid against that content's schema, and for a problem a <c>code</c> the operation lists for that status
+/// (<c>x-problem-codes</c>).</summary>
 public sealed class OpenApiContract
 {
     /// <summary>Paths outside the contract: Swagger UI and the document itself.</summary>
@@ -73,8 +75,10 @@ public sealed class OpenApiContract
         return new OpenApiContract(operations, json["components"]?["schemas"]?.AsObject() ?? []);
     }
 
-    /// <summary>Null when the answer matches the document, else what is wrong (operation, status, JSON path).</summary>
-    public string? Check(string method, string path, int status, string? mediaType, string body)
+    /// <summary>Null when the answer matches the document, else what is wrong (operation, status, JSON path, problem
+    /// <c>code</c>, missing header). <paramref name="hasHeader"/> says whether the answer carries a header (null: headers are
+    /// not checked).</summary>
+    public string? Check(string method, string path, int status, string? mediaType, string body, Func<string, bool>? hasHeader = null)
     {
         if (Undescribed.Any(p => path.StartsWith(p, StringComparison.Ordinal)))
         {
@@ -106,6 +110,11 @@ public sealed class OpenApiContract
 
         _covered.AddOrUpdate($"{operation.Id} {declared.GetPropertyName()}", 1, (_, n) => n + 1);
         var where = $"{operation.Id} ({operation.Method} {operation.Template}) response {status}";
+        if (hasHeader is not null && MissingHeaders(response, hasHeader) is { Count: > 0 } missing)
+        {
+            return $"{where}: the required header {string.Join(", ", missing)} is missing";
+        }
+
         if (response["content"] is not JsonObject { Count: > 0 } content)
         {
             return body.Length == 0 ? null : $"{where} documents no body, yet one came ({mediaType}, {body.Length} chars)";
@@ -117,8 +126,38 @@ public sealed class OpenApiContract
                    string.Join(", ", content.Select(c => c.Key));
         }
 
-        return media["schema"] is { } schema && IsJson(mediaType) ? Validate(where, schema, status, mediaType, body) : null;
+        return (media["schema"] is { } schema && IsJson(mediaType) ? Validate(where, schema, status, mediaType, body) : null)
+               ?? UndeclaredCode(where, response, mediaType, body);
     }
+
+    private const string CodesExtension = "x-problem-codes";
+
+    /// <summary>A problem's <c>code</c> must be one the operation declares for that status (<c>x-problem-codes</c>, which every
+    /// problem response of the document lists): the catalog's enum alone would let a route answer another route's code
+    /// unnoticed.</summary>
+    private static string? UndeclaredCode(string where, JsonObject response, string mediaType, string body)
+    {
+        if (mediaType != "application/problem+json")
+        {
+            return null;
+        }
+
+        if (response[CodesExtension] is not JsonArray declared)
+        {
+            return $"{where}: openapi.yaml lists no problem codes for this response ({CodesExtension}), so no code can be declared";
+        }
+
+        var code = JsonNode.Parse(body)?["code"]?.GetValue<string>();
+        var codes = declared.Select(c => c!.GetValue<string>()).ToList();
+        return code is not null && codes.Contains(code) ? null
+            : $"{where}: problem code '{code}' is not one the operation declares for this status ({string.Join(", ", codes)})";
+    }
+
+    /// <summary>The headers <paramref name="response"/> declares <c>required</c> that the answer lacks.</summary>
+    private static List<string> MissingHeaders(JsonObject response, Func<string, bool> hasHeader) =>
+        response["headers"] is JsonObject headers
+            ? headers.Where(h => h.Value?["required"]?.GetValueKind() == JsonValueKind.True && !hasHeader(h.Key)).Select(h => h.Key).ToList()
+            : [];
 
     private string? CheckProblem(int status, string? mediaType, string body, string where) =>
         mediaType == "application/problem+json"
