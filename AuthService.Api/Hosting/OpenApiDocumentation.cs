@@ -144,6 +144,8 @@ public sealed class ProblemCodesOperationFilter : IOperationFilter
         503 => (true, "Seconds to wait before retrying (the problem's `retryAfter` when it has one)."),
         _ when codes.Contains(ProblemCodes.IdempotencyKeyInUse) =>
             (false, $"With `{ProblemCodes.IdempotencyKeyInUse}`: seconds until the key's claim lapses (the problem's `retryAfter`)."),
+        _ when codes.Contains(ProblemCodes.ChangeInProgress) =>
+            (false, $"With `{ProblemCodes.ChangeInProgress}`: seconds to wait for the user's other change to be sent (the problem's `retryAfter`)."),
         _ when codes.Contains(ProblemCodes.TelephonyOutcomeUnknown) =>
             (false, $"With `{ProblemCodes.TelephonyOutcomeUnknown}`: seconds to wait for the code before asking for another (the problem's `retryAfter`)."),
         _ => null,
