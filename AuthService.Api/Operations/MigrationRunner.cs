@@ -106,16 +106,19 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
     /// <summary>True when every embedded migration is recorded (readiness).</summary>
     public async Task<bool> IsUpToDateAsync(CancellationToken cancellationToken)
     {
+        // The token bounds the queries too, not only the connection's opening: a probe answers within its deadline even when
+        // the database accepts connections but stalls (the command timeout alone would hold it 10 s per query).
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var exists = await connection.ExecuteScalarAsync<bool>("select to_regclass('schema_migrations') is not null");
+        var exists = await connection.ExecuteScalarAsync<bool>(new CommandDefinition("select to_regclass('schema_migrations') is not null",
+            cancellationToken: cancellationToken));
         if (!exists)
         {
             return false;
         }
 
-        var applied = await connection.ExecuteScalarAsync<long>(
+        var applied = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             "select count(*) from schema_migrations where version = any(@versions)",
-            new { versions = Migrations.Select(m => m.Version).ToArray() });
+            new { versions = Migrations.Select(m => m.Version).ToArray() }, cancellationToken: cancellationToken));
         return applied == Migrations.Count;
     }
 

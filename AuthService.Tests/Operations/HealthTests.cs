@@ -36,6 +36,35 @@ public class HealthTests
         Assert.That((await client.GetAsync("/health/live")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
+    /// <summary>A database that accepts connections but stalls (here: the table readiness reads, locked by another session)
+    /// makes the probe unready within its 2 s deadline: the deadline used to bound only the connection's opening, so each of
+    /// its two queries ran into the 10 s command timeout and a load balancer's probe timed out instead of reading a 503.</summary>
+    [Test]
+    public async Task Ready_answers_unready_within_its_deadline_when_the_database_stalls()
+    {
+        var connectionString = TestDatabase.CreateDatabase("health_stall");
+        using var app = new AuthApp(connectionString: connectionString);
+        using var client = app.CreateClient();
+        Assert.That((await client.GetAsync("/health/ready")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        await using var blocker = new NpgsqlConnection(connectionString);
+        await blocker.OpenAsync();
+        await using var transaction = await blocker.BeginTransactionAsync();
+        await using (var lockTable = new NpgsqlCommand("lock table schema_migrations in access exclusive mode", blocker, transaction))
+        {
+            await lockTable.ExecuteNonQueryAsync();
+        }
+
+        var probe = System.Diagnostics.Stopwatch.StartNew();
+        var ready = await client.GetAsync("/health/ready");
+        probe.Stop();
+        await transaction.RollbackAsync();
+
+        Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+        // A deadline, not a speed: 2 s asked, 10 s without it; the bound leaves room for a loaded machine.
+        Assert.That(probe.Elapsed, Is.LessThan(TimeSpan.FromSeconds(7)));
+    }
+
     /// <summary>Every rolling window and expiry is decided on the instance's clock: an instance whose clock is more than
     /// Health:MaxClockSkew (2 s) off the database's is taken out of the load balancer, and the skew is a metric.
     /// The in-process apps run on a fake clock years off the database's, so AuthApp switches the check off; this test
