@@ -104,5 +104,12 @@ catch (Exception e) when (e is StartupException or Microsoft.Extensions.Options.
     Console.Error.WriteLine($"AuthService cannot start: {e.Message}");
     return 1;
 }
+catch (Npgsql.PostgresException e)
+{
+    // The database answered, and refused (a database or role that does not exist, a wrong password, a migration it cannot
+    // apply): retrying cannot help, so one line that says what it said, not a stack trace.
+    Console.Error.WriteLine($"AuthService cannot start: PostgreSQL refused it ({e.SqlState}: {e.MessageText}); check ConnectionStrings__Auth and the role's rights.");
+    return 1;
+}
 
 public partial class Program;

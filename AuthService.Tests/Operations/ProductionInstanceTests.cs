@@ -161,7 +161,7 @@ public class ProductionInstanceTests
     [TestCase("Passkeys__RelyingPartyId=https://example.com", "Passkeys:RelyingPartyId 'https://example.com' must be a lowercase domain")]
     [TestCase("Profiles__acme__Length=9", "Profiles:acme:Length must be a whole number from 6 to 8")]
     [TestCase("Profiles__acme__Fallback=SmsThenCall", "Profiles:acme:Fallback SmsThenCall needs Telephony:Telnyx:WebhookPublicKey")]
-    [TestCase("Profiles__acme__Fallback=SmsThenCall;Telephony__Telnyx__WebhookPublicKey=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+    [TestCase("Profiles__acme__Fallback=SmsThenCall|Telephony__Telnyx__WebhookPublicKey=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
         "Profiles:acme:Fallback SmsThenCall needs Telephony:Telnyx:AccountSid, :TexmlApplicationId and :FromNumber")]
     [TestCase("Telephony__Telnyx__WebhookPublicKey=c2hvcnQ=", "Telephony:Telnyx:WebhookPublicKey must be the base64 of a 32-byte Ed25519 public key")]
     [TestCase("Devices__RememberDays=91", "Devices: RememberDays must be 1–90")]
@@ -169,7 +169,7 @@ public class ProductionInstanceTests
     public async Task Production_refuses_to_start_with_one_clear_line(string setting, string message)
     {
         var environment = ProductionEnvironment();
-        foreach (var part in setting.Split(';')) // several settings, for a rule that only a combination reaches
+        foreach (var part in setting.Split('|')) // several settings, for a rule that only a combination reaches
         {
             if (part.Split('=', 2) is [var key, var value])
             {
@@ -188,6 +188,24 @@ public class ProductionInstanceTests
         var lines = service.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.That(lines, Has.Length.EqualTo(1), service.Output);
         Assert.That(lines[0], Does.StartWith("AuthService cannot start:").And.Contain(message));
+    }
+
+    /// <summary>A database that answers and refuses (here: one that does not exist) is not an outage to wait out: one line that
+    /// says what PostgreSQL said, not an unhandled exception's stack trace.</summary>
+    [Test]
+    public async Task A_database_that_refuses_the_service_stops_it_with_one_clear_line()
+    {
+        var environment = ProductionEnvironment();
+        environment["ConnectionStrings__Auth"] = new Npgsql.NpgsqlConnectionStringBuilder(environment["ConnectionStrings__Auth"])
+        {
+            Database = "no_such_database",
+        }.ConnectionString;
+
+        await using var service = ServiceProcess.Start(environment);
+        Assert.That(await service.WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.Not.Zero);
+        var lines = service.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.That(lines, Has.Length.EqualTo(1), service.Output);
+        Assert.That(lines[0], Does.StartWith("AuthService cannot start: PostgreSQL refused it (3D000"));
     }
 
     [Test]
