@@ -222,7 +222,9 @@ public class ProofSpendingTests : AppFixture
         var first = SwitchToPhoneAsync(user.UserId, numberA, proof);
         await held.Arrived.Task.WaitAsync(TimeSpan.FromSeconds(20));
 
-        await ProblemAssert.IsProblemAsync(await SwitchToPhoneAsync(user.UserId, numberB, proof), HttpStatusCode.Conflict, "change_in_progress");
+        var refused = await SwitchToPhoneAsync(user.UserId, numberB, proof);
+        await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.Conflict, "change_in_progress");
+        Assert.That(refused.Headers.RetryAfter?.Delta, Is.EqualTo(TimeSpan.FromSeconds(5)));
         await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync(Url(user.UserId, "/factors"),
             new { method = "phone", phoneNumber = numberB, channel = "sms", proof }), HttpStatusCode.Conflict, "change_in_progress");
         held.Open();
