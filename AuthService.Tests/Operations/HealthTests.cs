@@ -17,13 +17,22 @@ public class HealthTests
         Assert.That((await client.GetAsync("/health/ready")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
+    /// <summary>An app on a database of its own (these tests break it for readiness), ready before the test breaks it.</summary>
+    private static async Task<(string ConnectionString, AuthApp App, HttpClient Client)> ReadyOnADatabaseOfItsOwnAsync(string name)
+    {
+        var connectionString = TestDatabase.CreateDatabase(name);
+        var app = new AuthApp(connectionString: connectionString);
+        var client = app.CreateClient();
+        Assert.That((await client.GetAsync("/health/ready")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        return (connectionString, app, client);
+    }
+
     [Test]
     public async Task Ready_turns_unready_when_a_migration_is_missing_while_live_stays_up()
     {
-        var connectionString = TestDatabase.CreateDatabase("health");
-        using var app = new AuthApp(connectionString: connectionString);
-        using var client = app.CreateClient();
-        Assert.That((await client.GetAsync("/health/ready")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var (connectionString, app, client) = await ReadyOnADatabaseOfItsOwnAsync("health");
+        using var disposeApp = app;
+        using var disposeClient = client;
 
         await using (var connection = new NpgsqlConnection(connectionString))
         {
@@ -42,10 +51,9 @@ public class HealthTests
     [Test]
     public async Task Ready_answers_unready_within_its_deadline_when_the_database_stalls()
     {
-        var connectionString = TestDatabase.CreateDatabase("health_stall");
-        using var app = new AuthApp(connectionString: connectionString);
-        using var client = app.CreateClient();
-        Assert.That((await client.GetAsync("/health/ready")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var (connectionString, app, client) = await ReadyOnADatabaseOfItsOwnAsync("health_stall");
+        using var disposeApp = app;
+        using var disposeClient = client;
 
         await using var blocker = new NpgsqlConnection(connectionString);
         await blocker.OpenAsync();
