@@ -25,11 +25,7 @@ public static partial class TwoFactorApi
             .Produces<PhoneEnrollmentResponse>(202)
             .ProducesProblemCodes(400, TelephonyRequestErrors)
             .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.FactorLimitReached, ProblemCodes.PasskeyNotEnabled, ProblemCodes.PasskeysNotConfigured, ProblemCodes.FactorChanged, ProblemCodes.TwoFactorAlreadyEnabled, ProblemCodes.ChangeInProgress)
-            .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid, ProblemCodes.PasskeyCounterRegression)
-            .ProducesProblemCodes(423, ProblemCodes.Locked)
-            .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts, ProblemCodes.DailyLimitExceeded)
-            .ProducesProblemCodes(502, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyOutcomeUnknown)
-            .ProducesProblemCodes(403, SendForbidden).ProducesProblemCodes(503, SendUnavailable).ProducesProblemCodes(503, OpensSecrets);
+            .ProducesProvedStartProblems();
 
         group.MapPost("/factors/{factorId:guid}/confirm", ConfirmFactor).RequireAuthorization(Scopes.Manage)
             .WithSummary("Confirm an added factor with its first code")

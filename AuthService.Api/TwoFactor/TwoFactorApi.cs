@@ -34,6 +34,15 @@ public static partial class TwoFactorApi
     /// <c>secret_unavailable</c>, from the proof pipeline or from <see cref="ErrorHandling"/>.</summary>
     private static readonly string[] OpensSecrets = [ProblemCodes.DatabaseUnavailable, ProblemCodes.SecretUnavailable];
 
+    /// <summary>The answers a start proved by a code shares (switch-method, add-factor: the proof's refusals, then the send's), beside
+    /// its own 202, 400 and 409s.</summary>
+    private static RouteHandlerBuilder ProducesProvedStartProblems(this RouteHandlerBuilder route) => route
+        .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid, ProblemCodes.PasskeyCounterRegression)
+        .ProducesProblemCodes(423, ProblemCodes.Locked)
+        .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts, ProblemCodes.DailyLimitExceeded)
+        .ProducesProblemCodes(502, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyOutcomeUnknown)
+        .ProducesProblemCodes(403, SendForbidden).ProducesProblemCodes(503, SendUnavailable).ProducesProblemCodes(503, OpensSecrets);
+
     public static RouteGroupBuilder MapTwoFactor(this IEndpointRouteBuilder routes)
     {
         // The descriptions quote the configured limits (the defaults in openapi.yaml), never numbers of their own.
@@ -134,11 +143,7 @@ public static partial class TwoFactorApi
             .Produces<PhoneEnrollmentResponse>(202)
             .ProducesProblemCodes(400, TelephonyRequestErrors)
             .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.PasskeyNotEnabled, ProblemCodes.PasskeysNotConfigured, ProblemCodes.FactorChanged, ProblemCodes.ChangeInProgress)
-            .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid, ProblemCodes.PasskeyCounterRegression)
-            .ProducesProblemCodes(423, ProblemCodes.Locked)
-            .ProducesProblemCodes(429, ProblemCodes.TooManyAttempts, ProblemCodes.DailyLimitExceeded)
-            .ProducesProblemCodes(502, ProblemCodes.TelephonyUnavailable, ProblemCodes.TelephonyOutcomeUnknown)
-            .ProducesProblemCodes(403, SendForbidden).ProducesProblemCodes(503, SendUnavailable).ProducesProblemCodes(503, OpensSecrets);
+            .ProducesProvedStartProblems();
 
         group.MapPost("/switch-method/confirm", ConfirmSwitch).RequireAuthorization(Scopes.Manage)
             .WithSummary("Confirm the switch with a code of the new method")
