@@ -8,10 +8,16 @@ namespace AuthService.Api.Operations;
 /// <summary>Applies the embedded, ordered <c>Migrations/NNNN_name.sql</c> scripts once each, recording them in
 /// <c>schema_migrations</c>. An advisory lock makes concurrent starts of several instances safe: a session lock held
 /// across the whole run on a direct connection; behind PgBouncer (transaction pooling, where a session lock would stay
-/// on whichever server connection ran it) a transaction-scoped lock taken again by each step.</summary>
+/// on whichever server connection ran it) a transaction-scoped lock taken again by each step.
+/// <para>Nothing here runs under the connection's command timeout (10 s unless the connection string sets another): a
+/// migration that rewrites a large table may take minutes, and an instance that starts meanwhile waits for the lock
+/// instead of giving up with "Database unreachable". Stopping the host cancels the wait.</para></summary>
 public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, ILogger<MigrationRunner> logger)
 {
-    private const long AdvisoryLockKey = 0x2FA_5E_4C1CE;
+    internal const long AdvisoryLockKey = 0x2FA_5E_4C1CE;
+
+    /// <summary>Npgsql's "no command timeout".</summary>
+    private const int NoTimeout = 0;
 
     private const string CreateTable = """
         create table if not exists schema_migrations (
@@ -46,8 +52,8 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
-            await connection.ExecuteAsync("select pg_advisory_xact_lock(@AdvisoryLockKey)", new { AdvisoryLockKey }, transaction);
-            await connection.ExecuteAsync(CreateTable, transaction: transaction);
+            await LockAsync(connection, transaction, cancellationToken);
+            await connection.ExecuteAsync(Command(CreateTable, null, transaction, cancellationToken));
             await transaction.CommitAsync(cancellationToken);
         }
 
@@ -55,9 +61,9 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
         foreach (var (version, sql) in migrations)
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await connection.ExecuteAsync("select pg_advisory_xact_lock(@AdvisoryLockKey)", new { AdvisoryLockKey }, transaction);
-            if (await connection.ExecuteScalarAsync<bool>(
-                    "select exists(select 1 from schema_migrations where version = @version)", new { version }, transaction))
+            await LockAsync(connection, transaction, cancellationToken);
+            if (await connection.ExecuteScalarAsync<bool>(Command(
+                    "select exists(select 1 from schema_migrations where version = @version)", new { version }, transaction, cancellationToken)))
             {
                 continue;
             }
@@ -73,8 +79,9 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
     private async Task ApplyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string version, string sql,
         CancellationToken cancellationToken)
     {
-        await connection.ExecuteAsync(sql, transaction: transaction);
-        await connection.ExecuteAsync("insert into schema_migrations (version) values (@version)", new { version }, transaction);
+        await connection.ExecuteAsync(Command(sql, null, transaction, cancellationToken));
+        await connection.ExecuteAsync(Command("insert into schema_migrations (version) values (@version)", new { version }, transaction,
+            cancellationToken));
         await transaction.CommitAsync(cancellationToken);
         logger.LogInformation("Applied migration {Version}", version);
     }
@@ -82,11 +89,12 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
     private async Task<int> ApplyUnderSessionLockAsync(IReadOnlyList<(string Version, string Sql)> migrations, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await connection.ExecuteAsync("select pg_advisory_lock(@AdvisoryLockKey)", new { AdvisoryLockKey });
+        await LockAsync(connection, null, cancellationToken);
         try
         {
-            await connection.ExecuteAsync(CreateTable);
-            var applied = (await connection.QueryAsync<string>("select version from schema_migrations")).ToHashSet();
+            await connection.ExecuteAsync(Command(CreateTable, null, null, cancellationToken));
+            var applied = (await connection.QueryAsync<string>(Command("select version from schema_migrations", null, null, cancellationToken)))
+                .ToHashSet();
             var count = 0;
             foreach (var (version, sql) in migrations.Where(m => !applied.Contains(m.Version)))
             {
@@ -102,6 +110,25 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
             await connection.ExecuteAsync("select pg_advisory_unlock(@AdvisoryLockKey)", new { AdvisoryLockKey });
         }
     }
+
+    /// <summary>Takes the migration lock: the session lock when <paramref name="transaction"/> is null, else the
+    /// transaction's. When another instance holds it, says so once and waits as long as that instance migrates.</summary>
+    private async Task LockAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    {
+        var scope = transaction is null ? "" : "_xact";
+        if (await connection.ExecuteScalarAsync<bool>(Command($"select pg_try_advisory{scope}_lock(@AdvisoryLockKey)", new { AdvisoryLockKey },
+                transaction, cancellationToken)))
+        {
+            return;
+        }
+
+        logger.LogInformation("Another instance holds the migration lock; waiting for its migrations to finish");
+        await connection.ExecuteAsync(Command($"select pg_advisory{scope}_lock(@AdvisoryLockKey)", new { AdvisoryLockKey }, transaction,
+            cancellationToken));
+    }
+
+    private static CommandDefinition Command(string sql, object? parameters, NpgsqlTransaction? transaction, CancellationToken cancellationToken) =>
+        new(sql, parameters, transaction, NoTimeout, cancellationToken: cancellationToken);
 
     /// <summary>True when every embedded migration is recorded (readiness).</summary>
     public async Task<bool> IsUpToDateAsync(CancellationToken cancellationToken)

@@ -1,0 +1,58 @@
+using AuthService.Api.Hosting;
+using AuthService.Api.Operations;
+using AuthService.Api.Storage;
+using AuthService.Tests.Infrastructure;
+using AuthService.Tests.Telephony;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace AuthService.Tests.Operations;
+
+/// <summary>An instance that starts while another one migrates waits for the migration lock as long as that takes, not
+/// only as long as the connection's command timeout: a migration that rewrites a large table may run for minutes, and
+/// the starting instance used to give up after the timeout with "Database unreachable". The test sets
+/// <c>Command Timeout=1</c> and holds the lock for longer than that (a real database lock, so a real wait).</summary>
+public class MigrationWaitTests
+{
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task A_start_waits_for_another_instances_migration_longer_than_the_command_timeout(bool pgBouncer)
+    {
+        if (!pgBouncer && TestDatabase.Pooler == "pgbouncer")
+        {
+            Assert.Ignore("the session-lock mode needs a direct connection");
+        }
+
+        var connectionString = TestDatabase.CreateDatabase("migrate_wait");
+        var pooler = pgBouncer ? Pooler.PgBouncer : Pooler.None;
+        await using var source = NpgsqlDataSource.Create(
+            ServiceRegistration.TunedConnectionString(connectionString + ";Command Timeout=1", pooler));
+        using var logs = new CapturingLoggerProvider();
+        using var factory = LoggerFactory.Create(b => b.AddProvider(logs));
+        var runner = new MigrationRunner(source, pooler, factory.CreateLogger<MigrationRunner>());
+
+        await using var holder = new NpgsqlConnection(connectionString);
+        await holder.OpenAsync();
+        var other = await holder.BeginTransactionAsync();
+        await using (var take = new NpgsqlCommand("select pg_advisory_xact_lock(@key)", holder, other))
+        {
+            take.Parameters.AddWithValue("key", MigrationRunner.AdvisoryLockKey);
+            await take.ExecuteNonQueryAsync();
+        }
+
+        var start = runner.ApplyAsync();
+        await LockWaits.UntilSessionsWaitAsync(connectionString, 1);
+        await Task.WhenAny(start, Task.Delay(TimeSpan.FromSeconds(2.5))); // past the 1 s command timeout, on a real lock
+        Assert.That(start.IsCompleted, Is.False, $"the start gave up while the lock was held: {start.Exception?.GetBaseException().Message}");
+
+        await other.RollbackAsync();
+        var applied = await start;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(applied, Is.EqualTo(MigrationRunner.Migrations.Count));
+            Assert.That(logs.Entries.Count(e => e.Message.Contains("holds the migration lock", StringComparison.Ordinal)), Is.EqualTo(1),
+                "the wait is said once");
+        });
+    }
+}
