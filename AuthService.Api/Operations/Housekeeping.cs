@@ -5,35 +5,57 @@ using Npgsql;
 namespace AuthService.Api.Operations;
 
 /// <summary>Prunes what only matters for a while: the delivery and failure ledgers and idempotency keys (24 h windows,
-/// kept 2 days), expired pending enrollments, phone codes, the SMS sent under the SmsThenCall fallback and the failure reports that came before their SMS was remembered (kept 2 days), bypass codes and remembered devices. Every instance runs it; the deletes are idempotent, so
-/// running it twice costs nothing but a query. The audit trail is never pruned here (retention is the operator's call).</summary>
+/// kept 2 days), expired pending enrollments, phone codes, the SMS sent under the SmsThenCall fallback and the failure reports
+/// that came before their SMS was remembered (kept 2 days), bypass codes, remembered devices and lapsed change claims. Every
+/// instance runs it; the deletes are idempotent, so running it twice costs nothing but a query per table. The audit trail is never pruned here (retention is the operator's call).</summary>
 public sealed class Housekeeping(NpgsqlDataSource dataSource, TimeProvider time, IConfiguration configuration, ILogger<Housekeeping> logger)
     : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan Keep = TimeSpan.FromDays(2);
 
-    /// <summary>Deletes rows that no rule can look at any more; returns how many.</summary>
+    /// <summary>Each table that is pruned, and when one of its rows is past use.</summary>
+    private static readonly (string Table, string Expired)[] Prunable =
+    [
+        ("deliveries", "created_at < @before"),
+        ("verification_failures", "created_at < @before"),
+        ("idempotency_keys", "created_at < @before"),
+        ("pending_factors", "expires_at < @now"),
+        ("phone_codes", "expires_at < @now"),
+        ("bypass_codes", "expires_at < @now"),
+        ("remembered_devices", "expires_at < @now"),
+        ("sms_deliveries", "created_at < @before"),
+        ("sms_early_reports", "received_at < @before"),
+        ("change_claims", "lapses_at < @now"),
+    ];
+
+    /// <summary>At most this many rows go per statement, so that each stays well inside the command timeout however large a
+    /// backlog has grown (after a long <c>Database:Housekeeping=false</c>, say), and one table's backlog does not hold back
+    /// the others. Settable for tests.</summary>
+    internal int RowsPerStatement { get; set; } = 5_000;
+
+    /// <summary>Deletes rows that no rule can look at any more, table by table and a bounded number of rows per statement
+    /// until none is left; returns how many.</summary>
     public async Task<int> PruneAsync(CancellationToken cancellationToken)
     {
-        const string sql = """
-            with d as (delete from deliveries where created_at < @before returning 1),
-                 f as (delete from verification_failures where created_at < @before returning 1),
-                 i as (delete from idempotency_keys where created_at < @before returning 1),
-                 p as (delete from pending_factors where expires_at < @now returning 1),
-                 c as (delete from phone_codes where expires_at < @now returning 1),
-                 b as (delete from bypass_codes where expires_at < @now returning 1),
-                 r as (delete from remembered_devices where expires_at < @now returning 1),
-                 s as (delete from sms_deliveries where created_at < @before returning 1),
-                 e as (delete from sms_early_reports where received_at < @before returning 1),
-                 k as (delete from change_claims where lapses_at < @now returning 1)
-            select (select count(*) from d) + (select count(*) from f) + (select count(*) from i)
-                 + (select count(*) from p) + (select count(*) from c) + (select count(*) from b) + (select count(*) from r)
-                 + (select count(*) from s) + (select count(*) from e) + (select count(*) from k)
-            """;
         var now = time.GetUtcNow();
+        var parameters = new { now, before = now - Keep, rows = RowsPerStatement };
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(sql, new { now, before = now - Keep }, cancellationToken: cancellationToken));
+        var pruned = 0;
+        foreach (var (table, expired) in Prunable)
+        {
+            // The condition is checked again on the row itself: a row updated since the inner select (a new ctid) is left.
+            var sql = $"delete from {table} where ctid = any(array(select ctid from {table} where {expired} limit @rows)) and {expired}";
+            int deleted;
+            do
+            {
+                deleted = await connection.ExecuteAsync(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken));
+                pruned += deleted;
+            }
+            while (deleted == RowsPerStatement);
+        }
+
+        return pruned;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

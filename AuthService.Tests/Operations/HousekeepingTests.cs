@@ -60,4 +60,35 @@ public class HousekeepingTests
         Assert.That(await CountAsync(app.ConnectionString, "select count(*) from audit_events where user_id = @u", userId), Is.GreaterThan(0),
             "the audit trail is never pruned");
     }
+
+    /// <summary>A backlog (after a long <c>Database:Housekeeping=false</c>, say) goes in statements of a bounded size, each
+    /// well inside the command timeout, all in one pass; rows still in use stay.</summary>
+    [Test]
+    public async Task A_backlog_larger_than_one_statement_is_pruned_in_one_pass_and_rows_in_use_stay()
+    {
+        using var app = new AuthApp(connectionString: TestDatabase.CreateDatabase("housekeeping_backlog"));
+        var housekeeping = app.Services.GetRequiredService<Housekeeping>(); // starts the host: the migrations have run
+        housekeeping.RowsPerStatement = 10;
+        var now = app.Time.GetUtcNow();
+        await using (var connection = new NpgsqlConnection(app.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var claims = new NpgsqlCommand("""
+                insert into change_claims (user_id, claim_id, lapses_at)
+                select 'hk-backlog-' || i, gen_random_uuid(), case when i <= 25 then @now - interval '1 minute' else @now + interval '1 minute' end
+                from generate_series(1, 28) i
+                """, connection);
+            claims.Parameters.AddWithValue("now", now);
+            await claims.ExecuteNonQueryAsync();
+        }
+
+        var pruned = await housekeeping.PruneAsync(default);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(pruned, Is.EqualTo(25), "every lapsed claim, in three statements of at most 10");
+            Assert.That(await CountAsync(app.ConnectionString, "select count(*) from change_claims where user_id like @u", "hk-backlog-%"),
+                Is.EqualTo(3), "the claims still held stay");
+        });
+    }
 }
