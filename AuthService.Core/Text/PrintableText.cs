@@ -12,24 +12,32 @@ public static class PrintableText
     /// <summary>The usual cap: a factor or passkey label, the relying party's name, a code or backup code as typed.</summary>
     public const int MaxLength = 64;
 
-    /// <summary>True when <paramref name="value"/> is not null, has at most <paramref name="maxLength"/> characters (UTF-16 code
-    /// units) and no control character, except line feeds and tabs when <paramref name="allowNewlines"/>.</summary>
+    /// <summary>True when <paramref name="value"/> is not null, has at most <paramref name="maxLength"/> characters (Unicode
+    /// code points, as JSON Schema's <c>maxLength</c> counts them: an emoji outside the BMP is one, not two UTF-16 units), no
+    /// lone surrogate, and no control character, except line feeds and tabs when <paramref name="allowNewlines"/>.</summary>
     public static bool IsValid(string? value, int maxLength = MaxLength, bool allowNewlines = false)
     {
-        if (value is null || value.Length > maxLength)
+        if (value is null || value.Length > 2 * maxLength)
         {
             return false;
         }
 
-        foreach (var c in value)
+        var characters = 0;
+        for (var i = 0; i < value.Length; i++, characters++)
         {
-            if ((char.IsControl(c) && !(allowNewlines && c is '\n' or '\t')) || c is '\u2028' or '\u2029' || IsBidiControl(c))
+            var c = value[i];
+            if (char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(c) || (char.IsControl(c) && !(allowNewlines && c is '\n' or '\t')) || c is '\u2028' or '\u2029' ||
+                     IsBidiControl(c))
             {
                 return false;
             }
         }
 
-        return true;
+        return characters <= maxLength;
     }
 
     /// <summary>True when <paramref name="value"/> has a character that shows: not only white space and invisible format

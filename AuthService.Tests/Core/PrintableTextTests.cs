@@ -39,6 +39,34 @@ public class PrintableTextTests
         });
     }
 
+    /// <summary>The cap counts characters as openapi.yaml's <c>maxLength</c> does (code points): 64 emoji outside the BMP are
+    /// 128 UTF-16 units and still 64 characters.</summary>
+    [Test]
+    public void The_cap_counts_code_points_not_utf16_units()
+    {
+        var key = char.ConvertFromUtf32(0x1F511);
+        Assert.Multiple(() =>
+        {
+            Assert.That(PrintableText.IsValid(string.Concat(Enumerable.Repeat(key, 64))), Is.True, "64 emoji");
+            Assert.That(PrintableText.IsValid(string.Concat(Enumerable.Repeat(key, 65))), Is.False, "65 emoji");
+            Assert.That(PrintableText.IsValid(string.Concat(Enumerable.Repeat(key, 32)) + new string('a', 33)), Is.False, "65 mixed");
+        });
+    }
+
+    /// <summary>Built at run time: an attribute's string is stored as UTF-8, which turns a lone surrogate into U+FFFD.</summary>
+    [Test]
+    public void A_lone_surrogate_is_refused()
+    {
+        const char high = '\uD83D', low = '\uDD11';
+        Assert.Multiple(() =>
+        {
+            Assert.That(PrintableText.IsValid(high.ToString()), Is.False, "a high surrogate alone");
+            Assert.That(PrintableText.IsValid($"a{low}b"), Is.False, "a low surrogate alone");
+            Assert.That(PrintableText.IsValid($"{low}{high}"), Is.False, "a pair in the wrong order");
+            Assert.That(PrintableText.IsValid($"{high}{low}"), Is.True, "the pair");
+        });
+    }
+
     [Test]
     public void A_caller_sets_its_own_cap()
     {
