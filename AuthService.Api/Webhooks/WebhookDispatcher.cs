@@ -35,15 +35,28 @@ public sealed class WebhookDispatcher(
         return batch.Items.Count;
     }
 
-    /// <summary>Deletes delivered and failed deliveries past <c>Webhooks:Retention</c>, and the events nothing waits for.</summary>
+    /// <summary>At most this many deliveries, and as many events, go per transaction, so that each statement stays well inside
+    /// the command timeout however many logins a retention period held. Settable for tests.</summary>
+    internal int PruneRowsPerStatement { get; set; } = 5_000;
+
+    /// <summary>Deletes delivered and failed deliveries past <c>Webhooks:Retention</c>, and the events nothing waits for,
+    /// in bounded transactions until none is left.</summary>
     public async Task<int> PruneAsync(CancellationToken cancellationToken)
     {
         var before = time.GetUtcNow() - _options.Retention;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var pruned = await WebhookQueue.PruneOlderThanAsync(connection, transaction, before);
-        await transaction.CommitAsync(cancellationToken);
-        return pruned;
+        var pruned = 0;
+        while (true)
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var (deliveries, events) = await WebhookQueue.PruneOlderThanAsync(connection, transaction, before, PruneRowsPerStatement);
+            await transaction.CommitAsync(cancellationToken);
+            pruned += deliveries + events;
+            if (deliveries < PruneRowsPerStatement && events < PruneRowsPerStatement)
+            {
+                return pruned;
+            }
+        }
     }
 
     private async Task<DeliveryOutcome> AttemptAsync(ClaimedDelivery item, CancellationToken cancellationToken)

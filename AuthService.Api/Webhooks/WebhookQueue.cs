@@ -59,20 +59,26 @@ public static class WebhookQueue
         connection.QuerySingleAsync<(long, DateTime?)>(new CommandDefinition(
             "select count(*), min(created_at) from webhook_deliveries where status = 'pending'", cancellationToken: cancellationToken));
 
-    /// <summary>Deletes delivered and failed deliveries older than <paramref name="before"/>, and events nothing
-    /// waits for any more. Pending rows are never pruned. Two statements: run them in one transaction.</summary>
-    public static async Task<int> PruneOlderThanAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DateTimeOffset before)
+    /// <summary>Deletes up to <paramref name="rows"/> delivered and failed deliveries older than <paramref name="before"/>,
+    /// then up to as many events nothing waits for any more. Pending rows are never pruned. Two statements: run them in one
+    /// transaction, and again while either deleted <paramref name="rows"/>.</summary>
+    public static async Task<(int Deliveries, int Events)> PruneOlderThanAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        DateTimeOffset before, int rows)
     {
-        var deliveries = await connection.ExecuteAsync(
-            "delete from webhook_deliveries where status <> 'pending' and created_at < @before", new { before }, transaction);
+        var deliveries = await connection.ExecuteAsync("""
+            delete from webhook_deliveries where id in (
+                select id from webhook_deliveries where status <> 'pending' and created_at < @before limit @rows)
+            and status <> 'pending'
+            """, new { before, rows }, transaction);
         // An event something holds is passed over: a redelivery's copy, not yet committed, holds its event's key lock, and is
         // not seen by "not exists"; deleting the event would wait for the copy and then cascade it away, pending as it is.
         var events = await connection.ExecuteAsync("""
             delete from webhook_events where id in (
                 select e.id from webhook_events e where e.created_at < @before
                 and not exists (select 1 from webhook_deliveries d where d.event_id = e.id)
+                limit @rows
                 for update skip locked)
-            """, new { before }, transaction);
-        return deliveries + events;
+            """, new { before, rows }, transaction);
+        return (deliveries, events);
     }
 }

@@ -233,6 +233,38 @@ public class WebhookDeliveryTests
         Assert.That(left, Does.Contain(later).And.Not.Contain(userId));
     }
 
+    /// <summary>A retention period's worth of finished deliveries goes in bounded transactions, all in one pass: here one row per
+    /// statement, so three users' deliveries and events take several rounds, and the pending one stays.</summary>
+    [Test]
+    public async Task The_prune_works_off_more_rows_than_one_statement_takes_and_leaves_the_pending()
+    {
+        _receiver.AnswerWith(204);
+        var finished = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            finished.Add(AuthApp.NewUserId());
+            await EnableAsync(_clientA, _a, finished[^1]);
+        }
+
+        await DrainAsync(_a);
+        _receiver.AnswerWith(503);
+        Advance(TimeSpan.FromDays(8));
+        var pending = AuthApp.NewUserId();
+        await EnableAsync(_clientA, _a, pending);
+
+        var dispatcher = Dispatcher(_a);
+        dispatcher.PruneRowsPerStatement = 1;
+        var pruned = await dispatcher.PruneAsync(CancellationToken.None);
+
+        var left = (await DeliveriesAsync()).EnumerateArray().Select(d => d.GetProperty("userId").GetString()).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(pruned, Is.GreaterThanOrEqualTo(6), "three deliveries and their three events at least");
+            Assert.That(left, Does.Not.Contain(finished[0]).And.Not.Contain(finished[1]).And.Not.Contain(finished[2]));
+            Assert.That(left, Does.Contain(pending), "pending deliveries are never pruned");
+        });
+    }
+
     /// <summary>Pending deliveries are never pruned (docs/OPERATIONS.md). A redelivery's copy of an old finished delivery,
     /// inserted while the prune ran, was invisible to its "no delivery waits for this event": the event's delete waited on the
     /// copy's key lock and, once the copy committed, cascaded it away. The prune now passes over an event something holds.</summary>
