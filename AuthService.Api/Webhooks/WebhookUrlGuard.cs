@@ -18,7 +18,9 @@ public sealed class WebhookUrlGuard(bool allowInsecure, bool allowPrivateNetwork
     /// <summary>Null when a delivery may go to <paramref name="url"/>'s scheme now, else why not: an <c>http://</c> endpoint
     /// registered while <c>Webhooks:AllowInsecure</c> was on gets nothing in clear once it is off.</summary>
     public string? SchemeRefusal(string url) =>
-        allowInsecure || url.StartsWith("https://", StringComparison.OrdinalIgnoreCase) ? null : "url must be https (Webhooks:AllowInsecure is off).";
+        allowInsecure || (Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps)
+            ? null
+            : "url must be https (Webhooks:AllowInsecure is off).";
 
     /// <summary>Null when the URL may be registered, else why not (for the problem detail).</summary>
     public async Task<string?> CheckUrlAsync(string? url, CancellationToken cancellationToken)
@@ -26,6 +28,12 @@ public sealed class WebhookUrlGuard(bool allowInsecure, bool allowPrivateNetwork
         if (string.IsNullOrWhiteSpace(url) || url.Length > MaxUrlLength || !Uri.TryCreate(url, UriKind.Absolute, out var uri))
         {
             return $"url must be an absolute URL of at most {MaxUrlLength} characters.";
+        }
+
+        if (url.Trim().Length != url.Length)
+        {
+            // Uri skips white space at either end, so " https://…" would pass here and be stored as sent.
+            return "url must not begin or end with white space.";
         }
 
         if (!Core.Text.PrintableText.IsValid(url, MaxUrlLength))

@@ -18,9 +18,10 @@ public static class WebhooksApi
 
         group.MapPost("", Create).WithSummary("Register a webhook endpoint")
             .WithDescription("`events`: event types, `two_factor.*`, `api_key.*` or `*`. The signing secret (`whsec_…`, Standard Webhooks) " +
-                             "is in the answer once; it is stored encrypted. In every environment but Development the URL must be https and resolve " +
-                             "to a public address (never 6to4, Teredo or NAT64) unless `Webhooks:AllowInsecure` / " +
-                             "`Webhooks:AllowPrivateNetworks` are set.")
+                             "is in the answer once; it is stored encrypted. In every environment but Development the URL must be https and, if its name " +
+                             "resolves, resolve only to public addresses (never 6to4, Teredo or NAT64) unless `Webhooks:AllowInsecure` / " +
+                             "`Webhooks:AllowPrivateNetworks` are set; every delivery checks the address it connects to. No white space " +
+                             "at either end.")
             .ProducesProblemCodes(400, ProblemCodes.ValidationFailed, ProblemCodes.InvalidWebhookUrl, ProblemCodes.InvalidJson);
         group.MapGet("", List).WithSummary("List webhook endpoints").WithDescription("Never includes the secrets.");
         group.MapGet("/{id:guid}", Get).WithSummary("Get a webhook endpoint").ProducesProblemCodes(404, ProblemCodes.WebhookNotFound);

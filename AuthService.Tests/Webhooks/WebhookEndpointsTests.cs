@@ -162,6 +162,8 @@ public class WebhookEndpointsTests
     [TestCase("""{"url":"https://93.184.215.14/h\u0000x","events":["*"]}""", "invalid_webhook_url")]
     [TestCase("""{"url":"https://93.184.215.14/h\u0007x","events":["*"]}""", "invalid_webhook_url")]
     [TestCase("""{"url":"https://a\u05D0.example/h","events":["*"]}""", "invalid_webhook_url")]
+    [TestCase("""{"url":" https://portal.example.com/h","events":["*"]}""", "invalid_webhook_url")]
+    [TestCase("""{"url":"https://portal.example.com/h ","events":["*"]}""", "invalid_webhook_url")]
     [TestCase("""{"url":"https://portal.example.com/h","events":["*"],"description":"a\u0000b"}""", "validation_failed")]
     public async Task Invalid_registrations_are_refused_with_a_problem(string json, string code)
     {
