@@ -177,6 +177,7 @@ public static class WebhookEvents
                 }
 
                 data.WriteEndArray();
+                Add("profile", e.Profile); // the new key's profile, as its audit row keeps it; not the acting key's
                 break;
             case AuditEvent.ApiKeyRevoked e:
                 (type, factorId) = (ApiKeyRevoked, null);
@@ -189,7 +190,7 @@ public static class WebhookEvents
         Add("factorId", factorId?.ToString()); // the factor the event concerns, once its caller knows it
 
         Add("actingKeyId", apiKeyId?.ToString());
-        if (audit is not AuditEvent.NumberRisk) // number_risk wrote it in its own place
+        if (audit is not (AuditEvent.NumberRisk or AuditEvent.ApiKeyCreated)) // these wrote a profile of their own
         {
             Add("profile", EventProfile.Current); // DESIGN §9.5: the verify profile the request ran under
         }

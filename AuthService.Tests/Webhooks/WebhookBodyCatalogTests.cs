@@ -34,7 +34,7 @@ public class WebhookBodyCatalogTests
         yield return Case("device revoked", new AuditEvent.DevicesRevoked(1, "revoked", Factor));
         yield return Case("new device login", new AuditEvent.NewDeviceLogin("totp", Factor, Key));
         yield return Case("sms failed", new AuditEvent.SmsFailed("login", "delivery_failed", "msg-1", "call"));
-        yield return Case("key created", new AuditEvent.ApiKeyCreated(Key, "portal", ["verify", "manage"], "eu"), userId: null);
+        yield return Case("key created", new AuditEvent.ApiKeyCreated(Key, "portal", ["verify", "manage"], "brand-b"), userId: null);
         yield return Case("key revoked", new AuditEvent.ApiKeyRevoked(Key), userId: null);
         yield return Case("no webhook", new AuditEvent.PromptSkipped(1));
     }
@@ -148,9 +148,9 @@ public class WebhookBodyCatalogTests
         ["sms failed (profile)"] =
             """two_factor.sms_failed {"type":"two_factor.sms_failed","timestamp":"2026-12-05T23:02:03.456Z","data":{"userId":"user-1","purpose":"login","status":"delivery_failed","fallbackOffered":"call","actingKeyId":"0190a000-0000-7000-8000-00000000000a","profile":"eu"}}""",
         ["key created"] =
-            """api_key.created {"type":"api_key.created","timestamp":"2026-12-05T23:02:03.456Z","data":{"keyId":"0190a000-0000-7000-8000-00000000000a","name":"portal","scopes":["verify","manage"],"actingKeyId":"0190a000-0000-7000-8000-00000000000a"}}""",
+            """api_key.created {"type":"api_key.created","timestamp":"2026-12-05T23:02:03.456Z","data":{"keyId":"0190a000-0000-7000-8000-00000000000a","name":"portal","scopes":["verify","manage"],"profile":"brand-b","actingKeyId":"0190a000-0000-7000-8000-00000000000a"}}""",
         ["key created (profile)"] =
-            """api_key.created {"type":"api_key.created","timestamp":"2026-12-05T23:02:03.456Z","data":{"keyId":"0190a000-0000-7000-8000-00000000000a","name":"portal","scopes":["verify","manage"],"actingKeyId":"0190a000-0000-7000-8000-00000000000a","profile":"eu"}}""",
+            """api_key.created {"type":"api_key.created","timestamp":"2026-12-05T23:02:03.456Z","data":{"keyId":"0190a000-0000-7000-8000-00000000000a","name":"portal","scopes":["verify","manage"],"profile":"brand-b","actingKeyId":"0190a000-0000-7000-8000-00000000000a"}}""",
         ["key revoked"] =
             """api_key.revoked {"type":"api_key.revoked","timestamp":"2026-12-05T23:02:03.456Z","data":{"keyId":"0190a000-0000-7000-8000-00000000000a","actingKeyId":"0190a000-0000-7000-8000-00000000000a"}}""",
         ["key revoked (profile)"] =
