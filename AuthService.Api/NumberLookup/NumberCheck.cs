@@ -117,9 +117,11 @@ public sealed partial class NumberCheck(
 
     private async Task AppendAsync(string userId, AuditEvent audit, DateTimeOffset now, Guid? actor)
     {
-        // Written whatever the client does now: the refusal or the skipped check happened.
+        // Written whatever the client does now: the refusal or the skipped check happened. One statement, so the audit row and
+        // its webhook event commit together (AuditLog.AppendAsync without a transaction would be two).
         await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
-        await AuditLog.AppendAsync(connection, null, userId, audit, now, actor);
+        await using var batch = new NpgsqlBatch(connection) { BatchCommands = { AuditLog.Command(userId, audit, now, actor) } };
+        await batch.ExecuteNonQueryAsync(CancellationToken.None);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Refused to send a {Channel} code to {MaskedPhone}: number risk {Reason} (profile {Profile})")]

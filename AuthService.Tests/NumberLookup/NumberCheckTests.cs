@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using AuthService.Core.Security;
 using AuthService.Tests.Infrastructure;
+using AuthService.Tests.Infrastructure.Contract;
 using AuthService.Tests.Webhooks;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
@@ -255,6 +256,46 @@ public class NumberCheckTests : AppFixture
         }
         finally
         {
+            await WebhookTesting.DeleteEndpointsAsync(App.ConnectionString, endpoint.Id);
+        }
+    }
+
+    /// <summary>The refusal's audit row and its <c>two_factor.number_risk</c> webhook event commit together or not at all: a
+    /// trigger makes the event's insert fail for this one user, and no audit row may be left without its event (they were two
+    /// statements, each committed on its own).</summary>
+    [Test]
+    public async Task A_refusal_whose_webhook_event_cannot_be_written_leaves_no_audit_row_without_it()
+    {
+        var (userId, phone) = (AuthApp.NewUserId("atomic"), NumberLookupStandIn.NewPhone());
+        NumberLookupStandIn.Answer(Telnyx.Server, phone, "voip");
+        var endpoint = await WebhookTesting.CreateEndpointAsync(Client, Telnyx.Server.Url + "/hooks", "two_factor.number_risk");
+        var function = "fail_event_" + Guid.NewGuid().ToString("N");
+        await using var connection = await OpenAsync();
+        await connection.ExecuteAsync($"""
+            create function {function}() returns trigger language plpgsql as $$
+            begin
+                if new.user_id = '{userId}' then raise exception 'webhook event refused by the test'; end if;
+                return new;
+            end $$;
+            create trigger {function} before insert on webhook_events for each row execute function {function}();
+            """);
+        try
+        {
+            HttpResponseMessage enroll;
+            using (ContractCheck.Relax(Relaxation.Skip, "a trigger planted by the test makes the database fail the request"))
+            {
+                enroll = await EnrollAsync(Client, userId, phone);
+            }
+
+            Assert.That(enroll.IsSuccessStatusCode, Is.False, "the event could not be written");
+
+            Assert.That(await connection.ExecuteScalarAsync<long>(
+                "select count(*) from audit_events where user_id = @userId and event_type = 'number_risk'", new { userId }), Is.Zero,
+                "an audit row committed without its webhook event");
+        }
+        finally
+        {
+            await connection.ExecuteAsync($"drop trigger {function} on webhook_events; drop function {function}();");
             await WebhookTesting.DeleteEndpointsAsync(App.ConnectionString, endpoint.Id);
         }
     }
