@@ -134,7 +134,7 @@ public sealed class ApiKeyService(NpgsqlDataSource dataSource, TimeProvider time
     public async Task EnsureBootstrapKeyAsync(string key, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await ApiKeyStore.InsertBootstrapUnlessHashExistsAsync(connection, Version7Ids.New(now), ApiKeyTokens.DisplayPrefix(key),
+        await ApiKeyStore.InsertBootstrapUnlessHashExistsAsync(connection, Version7Ids.New(now), ApiKeyTokens.BootstrapDisplayPrefix,
             ApiKeyTokens.Hash(key), now);
     }
 

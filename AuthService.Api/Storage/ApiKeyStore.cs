@@ -33,13 +33,13 @@ public static class ApiKeyStore
             """, new { id, name, prefix, hash, scopes, now, profile }, transaction);
 
     /// <summary>Inserts the bootstrap admin key unless a key with this hash exists (even revoked: a revoked bootstrap key
-    /// stays revoked).</summary>
+    /// stays revoked). Such a row only gets <paramref name="prefix"/>: earlier releases stored the key's first 12 characters.</summary>
     public static Task InsertBootstrapUnlessHashExistsAsync(NpgsqlConnection connection, Guid id, string prefix, byte[] hash,
         DateTimeOffset now) =>
         connection.ExecuteAsync("""
             insert into api_keys (id, name, prefix, key_hash, scopes, created_at)
             values (@id, 'bootstrap-admin', @prefix, @hash, array['admin'], @now)
-            on conflict (key_hash) do nothing
+            on conflict (key_hash) do update set prefix = excluded.prefix where api_keys.prefix <> excluded.prefix
             """, new { id, prefix, hash, now });
 
     public static async Task<IReadOnlyList<ApiKeyRow>> ListAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>

@@ -26,7 +26,12 @@ public static class ApiKeyTokens
         SHA256.HashData(utf8[..length], hash);
     }
 
-    /// <summary>The first characters of a key, safe to show in listings so people can tell keys apart.</summary>
+    /// <summary>What listings show for the bootstrap admin key instead of its first characters: its value is the operator's,
+    /// checked only for length, so a part of it shown (and stored in clear) could be a large part of its strength.</summary>
+    public const string BootstrapDisplayPrefix = "bootstrap";
+
+    /// <summary>The first characters of a generated key (<see cref="Prefix"/> and 8 of its 43 random ones), safe to show in
+    /// listings so people can tell keys apart.</summary>
     public static string DisplayPrefix(string key) => key.Length <= 12 ? key : key[..12];
 
     private static string Base64Url(byte[] bytes) =>
