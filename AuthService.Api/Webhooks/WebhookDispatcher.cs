@@ -20,19 +20,24 @@ public sealed class WebhookDispatcher(
     /// <summary>One pass: claims up to <c>BatchSize</c> due deliveries, sends, records. Returns how many it attempted.</summary>
     public async Task<int> DispatchOnceAsync(CancellationToken cancellationToken)
     {
-        await using var batch = await ClaimedBatch.ClaimAsync(dataSource, time.GetUtcNow(), _options.BatchSize, cancellationToken);
-        if (batch.Items.Count > 0)
+        int attempted;
+        await using (var batch = await ClaimedBatch.ClaimAsync(dataSource, time.GetUtcNow(), _options.BatchSize, cancellationToken))
         {
-            var results = await Task.WhenAll(batch.Items.Select(item => AttemptAsync(item, cancellationToken)));
-            await batch.RecordAsync(results, cancellationToken);
-            foreach (var result in results.Where(r => r.Status == "failed"))
+            attempted = batch.Items.Count;
+            if (attempted > 0)
             {
-                logger.LogWarning("Gave up webhook delivery {DeliveryId} after {RetryFor}: {Error}", result.Id, _options.RetryFor, result.LastError);
+                var results = await Task.WhenAll(batch.Items.Select(item => AttemptAsync(item, cancellationToken)));
+                await batch.RecordAsync(results, cancellationToken);
+                foreach (var result in results.Where(r => r.Status == "failed"))
+                {
+                    logger.LogWarning("Gave up webhook delivery {DeliveryId} after {RetryFor}: {Error}", result.Id, _options.RetryFor, result.LastError);
+                }
             }
         }
 
+        // After the batch's connection went back to the pool: the dispatcher holds one connection at a time (OPERATIONS).
         await UpdateGaugesAsync(cancellationToken);
-        return batch.Items.Count;
+        return attempted;
     }
 
     /// <summary>At most this many deliveries, and as many events, go per transaction, so that each statement stays well inside

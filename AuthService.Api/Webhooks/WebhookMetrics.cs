@@ -6,7 +6,8 @@ namespace AuthService.Api.Webhooks;
 public static class WebhookMetrics
 {
     public static readonly Counter Deliveries = Metrics.CreateCounter("authservice_webhook_deliveries_total",
-        "Webhook delivery attempts by outcome: delivered, http_error, timeout, network_error, refused (SSRF guard, or http:// while insecure URLs are off); " +
+        "Webhook delivery attempts by outcome: delivered, http_error, timeout, network_error, refused (SSRF guard, or http:// while insecure URLs are off), " +
+        "secret_unreadable (the endpoint's secret does not open with this instance's key ring); " +
         "failed counts deliveries given up after Webhooks:RetryFor.",
         new CounterConfiguration { LabelNames = ["outcome"] });
 
