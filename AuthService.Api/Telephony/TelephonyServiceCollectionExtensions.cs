@@ -120,12 +120,15 @@ public static class TelephonyServiceCollectionExtensions
             // Telnyx's API never redirects. A redirect would turn the POST into a GET elsewhere and report its answer as
             // Telnyx's; a 3xx is instead a refusal that sent nothing. The sender is held by singletons, so its handler is
             // never rotated by the factory: its pooled connections are renewed every 2 minutes instead, and a change of
-            // Telnyx's addresses is picked up (the factory's own handler does the same).
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            // Telnyx's addresses is picked up (the factory's own handler does the same). A connection (TCP and TLS) not made
+            // within half an attempt's time is given up as never made: nothing was sent, so it is retried (TelnyxAnswerBuffer);
+            // left to the attempt's timeout, a stalled handshake would count as a send that may have reached Telnyx.
+            .ConfigurePrimaryHttpMessageHandler(services => new SocketsHttpHandler
             {
                 AllowAutoRedirect = false,
                 UseCookies = false,
                 PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+                ConnectTimeout = services.GetRequiredService<IOptions<TelnyxOptions>>().Value.Resilience.AttemptTimeout / 2,
             });
         telnyx.AddResilienceHandler(TelnyxPipelineName, (pipeline, context) =>
         {

@@ -21,6 +21,13 @@ public sealed class TelnyxAnswerBuffer : DelegatingHandler
             attempts?.Ended(); // the attempt failed by itself (not by a timeout): the pipeline decides whether it was sent
             throw;
         }
+        catch (OperationCanceledException e) when (e.InnerException is TimeoutException && !cancellationToken.IsCancellationRequested)
+        {
+            // SocketsHttpHandler's ConnectTimeout: no connection (or no TLS session) was made, so no byte of the request left.
+            // As a connection failure it is retried and refunded like a refused connect (SendFailures.NothingSent).
+            attempts?.Ended();
+            throw new HttpRequestException(HttpRequestError.ConnectionError, "No connection to Telnyx within the connect timeout.", e);
+        }
 
         try
         {

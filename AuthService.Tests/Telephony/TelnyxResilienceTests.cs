@@ -475,4 +475,54 @@ public class TelnyxResilienceTests
             "refused connections are retried twice");
         Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)));
     }
+
+    /// <summary>A TLS handshake that never completes (a peer that accepts the connection and says nothing, as a blackholed
+    /// path or a stuck proxy does) means no byte of the request left: at the connect timeout (half the attempt's) it is a
+    /// connection failure, retried, and the send fails as not sent. It used to run into the attempt's timeout while
+    /// counted as under way, and was reported as possibly delivered, so its budget was kept and a code no one got stored.</summary>
+    [Test]
+    public async Task A_tls_handshake_that_never_completes_sent_nothing_and_is_retried()
+    {
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var accepted = 0;
+        var held = new System.Collections.Concurrent.ConcurrentBag<System.Net.Sockets.TcpClient>();
+        _ = Task.Run(async () =>
+        {
+            while (true)
+            {
+                try
+                {
+                    held.Add(await silent.AcceptTcpClientAsync());
+                    Interlocked.Increment(ref accepted);
+                }
+                catch (Exception e) when (e is ObjectDisposedException or System.Net.Sockets.SocketException)
+                {
+                    return;
+                }
+            }
+        });
+        var port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
+        _harness = TelephonyHarness.Start(s =>
+        {
+            s["Telephony:Telnyx:BaseUrl"] = $"https://127.0.0.1:{port}/v2";
+            s["Telephony:Telnyx:Resilience:AttemptTimeout"] = "00:00:01";
+        });
+        var clock = Stopwatch.StartNew();
+
+        var ex = await Assert.ThrowsAsync<TelephonyUnavailableException>(() => _harness.SendAsync(TelephonyHarness.Sms()));
+
+        foreach (var client in held)
+        {
+            client.Dispose();
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ex!.MayHaveBeenDelivered, Is.False, "no TLS session, so no request was written");
+            Assert.That(ex.Transient, Is.True);
+            Assert.That(Volatile.Read(ref accepted), Is.EqualTo(3), "retried twice, as a refused connection is");
+            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)), "inside the total timeout");
+        });
+    }
 }
