@@ -40,6 +40,11 @@ public static class PhoneCodeStore
             returning id, factor_id, key_id, code_hash, attempts
             """, new { userId, purpose, factorIds, maxAttempts, now }, transaction);
 
+    /// <summary>Undoes <see cref="TakeAttemptAsync"/> for a code that matched and stays (a proof, spent later with its change).</summary>
+    public static Task GiveBackAttemptAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, string purpose, Guid id) =>
+        connection.ExecuteAsync("update phone_codes set attempts = attempts - 1 where user_id = @userId and purpose = @purpose and id = @id",
+            new { userId, purpose, id }, transaction);
+
     /// <summary>Single use: the matched code is deleted once; false when another request consumed it first.</summary>
     public static async Task<bool> ConsumeCodeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, string purpose,
         Guid id) =>

@@ -104,6 +104,28 @@ public class ProofSpendingTests : AppFixture
             HttpStatusCode.UnprocessableEntity, "invalid_code");
     }
 
+    /// <summary>A check that matches gives its attempt back: the code's attempts (PhoneCodes.MaxAttemptsPerCode) bound wrong
+    /// guesses, and a right proof whose change is refused again and again must not use them up (DESIGN §9.1: the proof stays).</summary>
+    [Test]
+    public async Task A_proof_code_refused_more_times_than_it_has_attempts_still_proves()
+    {
+        var (userId, phone, _) = await EnablePhoneAsync();
+        var crowded = PhoneFactorTests.NewPhone();
+        (await EnrollPhoneAsync(AuthApp.NewUserId("other"), crowded)).EnsureSuccessStatusCode(); // its 1 unconfirmed delivery of the day
+        (await ChallengeAsync(userId, purpose: "proof")).EnsureSuccessStatusCode();
+        var proof = Telnyx.LastCodeTo(phone);
+
+        for (var i = 0; i < AuthService.Core.Phone.PhoneCodes.MaxAttemptsPerCode + 1; i++)
+        {
+            await ProblemAssert.IsProblemAsync(await SwitchToPhoneAsync(userId, crowded, new { code = proof }), HttpStatusCode.TooManyRequests,
+                "daily_limit_exceeded");
+        }
+
+        var started = await SwitchToPhoneAsync(userId, PhoneFactorTests.NewPhone(), new { code = proof });
+        Assert.That(started.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the right code still proves: " + await started.Content.ReadAsStringAsync());
+        Assert.That(await EventsAsync(userId), Has.None.EqualTo("verification_failed"), "no right code was counted as a failure");
+    }
+
     [Test]
     public async Task An_idempotency_key_answers_only_the_request_it_was_first_used_for()
     {
