@@ -1,5 +1,7 @@
 using AuthService.Api.Http;
+using AuthService.Api.TwoFactor.Methods;
 using AuthService.Api.TwoFactor.Passkeys;
+using AuthService.Core.Factors;
 using AuthService.Api.Storage;
 using Npgsql;
 
@@ -9,7 +11,7 @@ namespace AuthService.Api.TwoFactor;
 /// challenge or a backup code (<see cref="CodeProofs"/>), or a passkey assertion of a <c>proof</c> challenge
 /// (<see cref="PasskeyVerification"/>). Checked under the user's lock, not spent: the change spends it
 /// (<see cref="ProofCheck.SpendAsync"/>).</summary>
-public sealed class ChangeProofs(CodeProofs codes, ProofCheck proofs, PasskeyVerification passkeys)
+public sealed class ChangeProofs(CodeProofs codes, ProofCheck proofs, PasskeyVerification passkeys, PendingFactors pending)
 {
     public static readonly Problem OneProofOnly = Problems.Validation("Send exactly one of code, backupCode, bypassCode and credential.");
 
@@ -24,6 +26,26 @@ public sealed class ChangeProofs(CodeProofs codes, ProofCheck proofs, PasskeyVer
         proof?.Credential is not { } credential ? codes.CheckAsync(userId, proof, actor, stage, cancellationToken, excluded)
         : proof.Code is not null || proof.BackupCode is not null || proof.BypassCode is not null ? Task.FromResult<Result<CheckedProof>>(OneProofOnly)
         : passkeys.CheckAsync(userId, credential, actor, stage, cancellationToken, excluded);
+
+    /// <summary>Checks the proof of a change, then runs <paramref name="start"/> with it. A change to <paramref name="target"/> that
+    /// sends a code (a phone) spends its proof only once that code is stored, after the send: so the check and the start run
+    /// under the user's one claim for such a change (<see cref="PendingFactors.ClaimedAsync{T}"/>), and a second one while it
+    /// is held is refused (409 <c>change_in_progress</c>) before it checks, reserves or sends anything. The check is inside the
+    /// claim: checked before it, a proof could pass just before another request spent it, and send a second text once that
+    /// request gave the claim back.</summary>
+    public Task<Result<PendingStarted>> StartProvedAsync(string userId, Proof? proof, Guid? actor, string stage, FactorTarget target, DateTimeOffset now,
+        Func<CheckedProof, Task<Result<PendingStarted>>> start, CancellationToken cancellationToken)
+    {
+        async Task<Result<PendingStarted>> CheckAndStartAsync()
+        {
+            var checkedProof = await CheckAsync(userId, proof, actor, stage, cancellationToken);
+            return checkedProof.Error is not null ? checkedProof.Error : await start(checkedProof.Value!);
+        }
+
+        return target.Method == FactorMethods.Phone
+            ? pending.ClaimedAsync(userId, now, CheckAndStartAsync, cancellationToken)
+            : CheckAndStartAsync();
+    }
 
     /// <summary>Spends a checked proof in the change's transaction (<see cref="ProofCheck.SpendAsync"/>).</summary>
     public Task<Result<VerifyResponse>> SpendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CheckedProof proof, UserFactors? user,

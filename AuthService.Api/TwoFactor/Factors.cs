@@ -53,11 +53,11 @@ public sealed class Factors(NpgsqlDataSource dataSource, ChangeProofs changeProo
             return Problems.FactorLimitReached(request.Method!, max);
         }
 
-        var proof = await changeProofs.CheckAsync(userId, request.Proof, actor, AddStage, cancellationToken);
-        return proof.Error is not null
-            ? proof.Error
-            : await methods.StartAsync(new FactorStart(userId, PendingPurposes.Add, target, proof.Value, actor, FactorLabels.Normalize(request.Label), time.GetUtcNow()),
-                cancellationToken);
+        var now = time.GetUtcNow();
+        return await changeProofs.StartProvedAsync(userId, request.Proof, actor, AddStage, target, now,
+            proof => methods.StartAsync(new FactorStart(userId, PendingPurposes.Add, target, proof, actor, FactorLabels.Normalize(request.Label), now),
+                cancellationToken),
+            cancellationToken);
     }
 
     public async Task<Result<FactorView>> UpdateAsync(string userId, Guid factorId, UpdateFactorRequest request, Guid? actor,

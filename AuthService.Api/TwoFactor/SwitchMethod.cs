@@ -20,10 +20,9 @@ public sealed class SwitchMethod(ChangeProofs proofs, FactorMethodRegistry metho
             return invalid;
         }
 
-        var proof = await proofs.CheckAsync(userId, request.Proof, actor, Stage, cancellationToken);
-        return proof.Error is not null
-            ? proof.Error
-            : await methods.StartAsync(new FactorStart(userId, PendingPurposes.Switch, target, proof.Value, actor, null, time.GetUtcNow()),
-                cancellationToken);
+        var now = time.GetUtcNow();
+        return await proofs.StartProvedAsync(userId, request.Proof, actor, Stage, target, now,
+            proof => methods.StartAsync(new FactorStart(userId, PendingPurposes.Switch, target, proof, actor, null, now), cancellationToken),
+            cancellationToken);
     }
 }

@@ -39,15 +39,10 @@ public sealed class PhoneMethod(PendingFactors pending, PhoneCodeDelivery delive
                 $"phoneNumber must be a valid number in E.164 form, e.g. +13035550123 ({parsed.Error}).");
     }
 
-    /// <summary>A switch or an addition, proved by a code, sends before it spends its proof (a send the provider refuses keeps
-    /// it, DESIGN §9.1): so it runs under the user's one claim for such a change (<see cref="PendingFactors.ClaimedAsync{T}"/>),
-    /// and one that finds the claim taken sends nothing. Otherwise several requests at once with one proof each sent a text.</summary>
-    public Task<Result<PendingStarted>> StartAsync(FactorStart start, CancellationToken cancellationToken) =>
-        start.Proof is null
-            ? SendAsync(start, cancellationToken)
-            : pending.ClaimedAsync(start.UserId, start.Now, () => SendAsync(start, cancellationToken), cancellationToken);
-
-    private async Task<Result<PendingStarted>> SendAsync(FactorStart start, CancellationToken cancellationToken)
+    /// <summary>Sends the code, then stores the pending row with it. A switch or an addition sends before it spends its proof (a
+    /// send the provider refuses keeps it, DESIGN §9.1), so its proof is checked and this runs under the user's one claim for such
+    /// a change (<see cref="ChangeProofs.StartProvedAsync"/>).</summary>
+    public async Task<Result<PendingStarted>> StartAsync(FactorStart start, CancellationToken cancellationToken)
     {
         var e164 = PhoneNumbers.Parse(start.Target.PhoneNumber).E164!;
         var channel = start.Target.Channel!;
