@@ -17,17 +17,17 @@ public sealed class PhoneCodeRow
 public static class PhoneCodeStore
 {
     /// <summary>Stores the newest code of a purpose, replacing (killing) the previous one. A code stored late
-    /// by a slow request never overwrites a newer one.</summary>
-    public static Task UpsertCodeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, string purpose, Guid id,
+    /// by a slow request never overwrites a newer one: then nothing is stored and the answer is false.</summary>
+    public static async Task<bool> UpsertCodeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, string purpose, Guid id,
         Guid factorId, string channel, string keyId, byte[] codeHash, DateTimeOffset createdAt, DateTimeOffset expiresAt) =>
-        connection.ExecuteAsync("""
+        await connection.ExecuteAsync("""
             insert into phone_codes (user_id, purpose, id, factor_id, channel, key_id, code_hash, attempts, created_at, expires_at)
             values (@userId, @purpose, @id, @factorId, @channel, @keyId, @codeHash, 0, @createdAt, @expiresAt)
             on conflict (user_id, purpose) do update set
                 id = excluded.id, factor_id = excluded.factor_id, channel = excluded.channel, key_id = excluded.key_id,
                 code_hash = excluded.code_hash, attempts = 0, created_at = excluded.created_at, expires_at = excluded.expires_at
             where phone_codes.created_at <= excluded.created_at
-            """, new { userId, purpose, id, factorId, channel, keyId, codeHash, createdAt, expiresAt }, transaction);
+            """, new { userId, purpose, id, factorId, channel, keyId, codeHash, createdAt, expiresAt }, transaction) == 1;
 
     /// <summary>Spends one of the attempts of the live code of <paramref name="purpose"/> sent for one of <paramref name="factorIds"/>
     /// and returns it for comparison; null when there is none (a code of another factor or purpose is never found) or its attempts

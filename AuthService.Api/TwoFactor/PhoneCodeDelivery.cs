@@ -164,18 +164,17 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
         {
             var (factor, recentFailures) = await AttemptLedger.LockAndLoadAsync(connection, transaction, send.UserId, now - AttemptLimits.Window);
             unbound = await send.Bind(connection, transaction, factor, recentFailures);
-            if (unbound is null)
-            {
-                await PhoneCodeStore.UpsertCodeAsync(connection, transaction, send.UserId, send.Purpose, send.CodeId, send.FactorId, channel,
-                    secrets.ActiveKeyId, secrets.PhoneCodeHash(secrets.ActiveKeyId, send.UserId, send.Purpose, send.CodeId, send.FactorId, code), now,
-                    expiresAt);
-            }
+            // Not kept either when a newer code of the purpose was stored while this one was being sent: the newer one stands
+            // (a new challenge kills the previous code), so this one is audited as not kept and offers no fallback call.
+            var kept = unbound is null && await PhoneCodeStore.UpsertCodeAsync(connection, transaction, send.UserId, send.Purpose, send.CodeId,
+                send.FactorId, channel, secrets.ActiveKeyId,
+                secrets.PhoneCodeHash(secrets.ActiveKeyId, send.UserId, send.Purpose, send.CodeId, send.FactorId, code), now, expiresAt);
 
             if (receipt is not null)
             {
                 await AuditLog.AppendAsync(connection, transaction, send.UserId, new AuditEvent.CodeSent(channel, send.Purpose, masked,
-                    receipt.Provider, receipt.ProviderMessageId, Kept: unbound is null, FactorId: send.FactorId), now, send.Actor);
-                if (unbound is null && fallback && receipt.ProviderMessageId is { } messageId)
+                    receipt.Provider, receipt.ProviderMessageId, Kept: kept, FactorId: send.FactorId), now, send.Actor);
+                if (kept && fallback && receipt.ProviderMessageId is { } messageId)
                 {
                     // DESIGN §9.5: Telnyx's report on this message id may offer a call (SmsFallback/SmsDeliveryReports)
                     if (await SmsDeliveryStore.RememberAsync(connection, transaction, messageId, send.UserId, send.Purpose, send.CodeId, profile.Name, now)

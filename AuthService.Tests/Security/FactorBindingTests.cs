@@ -95,6 +95,37 @@ public class FactorBindingTests : AppFixture
         Assert.That((await StatusAsync(userId)).GetProperty("phoneNumber").GetString(), Does.EndWith(newPhone[^4..]));
     }
 
+    /// <summary>A new challenge kills the previous code of its purpose, and a code stored late never overwrites a newer one. The
+    /// older send, answered last, was still audited as kept (and an SMS of it remembered for a fallback call) though nothing of it
+    /// was stored; now its audit says so, and the newer code is the one that logs in.</summary>
+    [Test]
+    public async Task A_code_overtaken_by_a_newer_challenge_while_it_was_sent_is_audited_as_not_kept()
+    {
+        var (userId, phone, _) = await EnablePhoneAsync();
+        var (older, held) = await ChallengeHeldAsync(userId, phone); // the SMS, held at Telnyx
+        using (held)
+        {
+            App.Time.Advance(TimeSpan.FromMilliseconds(10)); // later than the held send, well inside its 1 s timeout
+            var newer = await ChallengeAsync(userId, channel: "call");
+            Assert.That(newer.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await newer.Content.ReadAsStringAsync());
+            held.Open();
+            Assert.That((await older).StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "it was sent");
+        }
+
+        await using var connection = await OpenAsync();
+        var sends = (await connection.QueryAsync<string>(
+            "select details::text from audit_events where user_id = @userId and event_type = 'code_sent' and details->>'purpose' = 'login' order by id",
+            new { userId })).Select(d => JsonDocument.Parse(d).RootElement).ToList();
+        Assert.That(sends.Select(d => (d.GetProperty("channel").GetString(), d.GetProperty("kept").GetBoolean())),
+            Is.EqualTo(new[] { ("call", true), ("sms", false) }), "the call's code stands; the SMS, stored last, was not kept");
+        var deliveries = Telnyx.DeliveriesTo(phone);
+        var (sms, call) = (TelnyxStandIn.CodeIn(deliveries.Last(d => d.Channel == "sms").Body),
+            TelnyxStandIn.CodeIn(deliveries.Last(d => d.Channel == "call").Body));
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, userId, new { code = sms }), HttpStatusCode.UnprocessableEntity,
+            "invalid_code");
+        Assert.That((await Flows.VerifyAsync(Client, userId, new { code = call })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
     [Test]
     public async Task A_login_code_in_flight_while_the_user_moves_to_a_passkey_never_logs_in()
     {
