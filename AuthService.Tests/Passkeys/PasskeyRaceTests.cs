@@ -1,5 +1,8 @@
 using System.Net;
+using System.Net.Http.Json;
 using AuthService.Tests.Infrastructure;
+using Dapper;
+using Npgsql;
 
 namespace AuthService.Tests.Passkeys;
 
@@ -29,6 +32,32 @@ public class PasskeyRaceTests : PasskeyFixture
         var responses = await Race.RunAsync(20, i => Post(clients[i], userId, bad), i => clients[i].GetAsync($"/v1/users/{userId}/two-factor"));
         Assert.That(responses.Count(r => r.StatusCode == HttpStatusCode.UnprocessableEntity), Is.EqualTo(5));
         Assert.That(responses.Count(r => r.StatusCode == HttpStatusCode.TooManyRequests), Is.EqualTo(15));
+    }
+
+    /// <summary>DESIGN §9.1: a challenge is stored only if, under the user's lock, its factor still exists. The test holds the
+    /// user's lock while a challenge for one passkey is asked, removes that passkey under it (what a removal, switch or reset
+    /// does, as one transaction), and lets go: the challenge finds no such factor and stores nothing. It used to read the
+    /// user without the lock and store its challenge after the removal had committed, bound to a factor that was gone.</summary>
+    [Test]
+    public async Task A_challenge_for_a_passkey_removed_while_it_was_asked_stores_nothing()
+    {
+        var userId = AuthApp.NewUserId();
+        await EnablePasskeyAsync(userId);
+        var factorId = (await StatusAsync(userId)).GetProperty("factors")[0].GetProperty("id").GetGuid();
+        await using var connection = new NpgsqlConnection(App.ConnectionString);
+        await connection.OpenAsync();
+        var removal = await connection.BeginTransactionAsync();
+        await connection.ExecuteAsync("select pg_advisory_xact_lock(hashtextextended('user:' || @userId, 0))", new { userId }, removal);
+
+        var challenge = Client.PostAsJsonAsync(Path(userId, "challenge"), new { channel = "passkey", factorId });
+        await LockWaits.UntilSessionsWaitAsync(App.ConnectionString, 1);
+        await connection.ExecuteAsync("delete from factors where factor_id = @factorId", new { factorId }, removal);
+        await removal.CommitAsync();
+
+        var answer = await challenge;
+        Assert.That(answer.StatusCode, Is.Not.EqualTo(HttpStatusCode.OK), await answer.Content.ReadAsStringAsync());
+        Assert.That(await connection.ExecuteScalarAsync<long>(
+            "select count(*) from passkey_challenges where user_id = @userId and ceremony = 'authentication'", new { userId }), Is.Zero);
     }
 
     private static Task<HttpResponseMessage> Post(HttpClient client, string userId, object credential) =>

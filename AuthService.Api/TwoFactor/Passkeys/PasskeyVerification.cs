@@ -34,17 +34,22 @@ public sealed class PasskeyVerification(
         }
 
         var now = time.GetUtcNow();
+        // Under the user's lock, read and stored in one transaction (DESIGN §9.1): a removal, switch or reset either commits
+        // first, and the factor is not found, or waits, and then takes the challenge with the factor it was issued for.
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        var picked = Challenge.Pick(await TwoFactorStore.GetUserAsync(connection, null, userId), FactorMethods.Passkey, factorId);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await AttemptLedger.LockUserAsync(connection, transaction, userId);
+        var picked = Challenge.Pick(await TwoFactorStore.GetUserAsync(connection, transaction, userId), FactorMethods.Passkey, factorId);
         if (picked.Error is { } refused)
         {
             return refused;
         }
 
-        var allowed = (await PasskeyStore.GetCredentialsAsync(connection, null, userId)).Where(c => factorId is null || c.FactorId == factorId).ToList();
+        var allowed = (await PasskeyStore.GetCredentialsAsync(connection, transaction, userId)).Where(c => factorId is null || c.FactorId == factorId)
+            .ToList();
         var (options, challenge, stored) = ceremonies.NewAuthentication(allowed);
         var expiresAt = now + PasskeyOptions.ChallengeLifetime;
-        await PasskeyStore.PutChallengeAsync(connection, null, new PasskeyChallengeRow
+        await PasskeyStore.PutChallengeAsync(connection, transaction, new PasskeyChallengeRow
         {
             UserId = userId,
             Ceremony = PasskeyStore.Authentication,
@@ -55,6 +60,7 @@ public sealed class PasskeyVerification(
             CreatedAt = now.UtcDateTime,
             ExpiresAt = expiresAt.UtcDateTime,
         });
+        await transaction.CommitAsync(ct);
         return new PasskeyChallengeResponse(options, expiresAt, purpose);
     }
 
