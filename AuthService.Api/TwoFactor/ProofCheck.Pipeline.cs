@@ -17,6 +17,10 @@ namespace AuthService.Api.TwoFactor;
 public sealed record CheckedProof(Guid FactorId, string Method, string Stage, int? DriftSteps,
     Func<NpgsqlConnection, NpgsqlTransaction, DateTimeOffset, Task<int?>> Consume)
 {
+    /// <summary>What a request answers when another spent this proof between its check and its spend (a replay): the method's
+    /// own refusal where it has one (a passkey's used challenge), else <c>invalid_code</c>.</summary>
+    public Problem? SpentFirst { get; init; }
+
     /// <summary>The factor a login answers as matched (<c>factorId</c>); none for a backup or bypass code, which proves the user, not a factor.</summary>
     public Guid? AnsweredFactorId => Method is FactorMethods.BackupCode or Core.BypassCodes.BypassCodeRules.Method ? null : FactorId;
 }
@@ -108,7 +112,7 @@ public sealed partial class ProofCheck
         if (await proof.Consume(connection, transaction, now) is not { } remaining)
         {
             return await RefuseAsync(connection, transaction, ProofDecisions.AfterCheck(state, Limits, now, accepted: false, replayed: true),
-                user.UserId, hasFactor: true, proof.Method, proof.Stage, now, actor);
+                user.UserId, hasFactor: true, proof.Method, proof.Stage, now, actor, shown: proof.SpentFirst);
         }
 
         ServiceMetrics.Verifications.WithLabels(proof.Method, "success").Inc();

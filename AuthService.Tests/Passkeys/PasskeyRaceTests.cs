@@ -60,6 +60,34 @@ public class PasskeyRaceTests : PasskeyFixture
             "select count(*) from passkey_challenges where user_id = @userId and ceremony = 'authentication'", new { userId }), Is.Zero);
     }
 
+    /// <summary>A proof's assertion is checked in one transaction and spent with its change in another. Two requests with the
+    /// same assertion, both checked before the first spends it (the test holds the user's lock until both wait for it): the
+    /// second finds its challenge used when it spends, and answers as a used challenge does at the check,
+    /// <c>passkey_challenge_invalid</c>, not the generic <c>invalid_code</c> it used to.</summary>
+    [Test]
+    public async Task A_proof_assertion_spent_by_another_request_after_both_checks_is_a_used_challenge()
+    {
+        var userId = AuthApp.NewUserId();
+        var (passkey, _) = await EnablePasskeyAsync(userId);
+        var proof = new { proof = new { credential = passkey.Assert(await ChallengeAsync(userId, "proof")) } };
+        await using var connection = new NpgsqlConnection(App.ConnectionString);
+        await connection.OpenAsync();
+        var held = await connection.BeginTransactionAsync();
+        await connection.ExecuteAsync("select pg_advisory_xact_lock(hashtextextended('user:' || @userId, 0))", new { userId }, held);
+        using var other = App.AdminClient();
+
+        var first = Client.PostAsJsonAsync(Path(userId, "backup-codes"), proof);
+        await LockWaits.UntilSessionsWaitAsync(App.ConnectionString, 1);
+        var second = other.PostAsJsonAsync(Path(userId, "backup-codes"), proof);
+        await LockWaits.UntilSessionsWaitAsync(App.ConnectionString, 2); // both checks queue for the lock before either spends
+        await held.CommitAsync();
+
+        var answers = await Task.WhenAll(first, second);
+        Assert.That(answers.Count(a => a.StatusCode == HttpStatusCode.Created), Is.EqualTo(1));
+        await ProblemAssert.IsProblemAsync(answers.Single(a => a.StatusCode != HttpStatusCode.Created), HttpStatusCode.UnprocessableEntity,
+            "passkey_challenge_invalid");
+    }
+
     private static Task<HttpResponseMessage> Post(HttpClient client, string userId, object credential) =>
         System.Net.Http.Json.HttpClientJsonExtensions.PostAsJsonAsync(client, $"/v1/users/{userId}/two-factor/verify", new { credential });
 }

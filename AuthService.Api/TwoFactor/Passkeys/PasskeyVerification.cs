@@ -146,7 +146,10 @@ public sealed class PasskeyVerification(
             await AuditLog.AppendAsync(c, t, userId,
                 new AuditEvent.VerificationSucceeded(FactorMethods.Passkey, stage, BackupCodesRemaining: remaining, FactorId: factorId), at, actor);
             return remaining;
-        });
+        })
+        {
+            SpentFirst = PasskeyProblems.ChallengeInvalid, // another request used its challenge first (README, /verify)
+        };
     }
 
     /// <summary>A counter regression is audited on its own as a possible clone (the refusal itself is a failed verification
