@@ -28,8 +28,8 @@ public sealed record FactorRow
     public int FailedConsecutive { get; init; }
     public DateTime? LockedAt { get; init; }
 
-    /// <summary>Failed attempts inside the per-minute window, oldest first; read only by the optimistic login read
-    /// (<see cref="TwoFactorStore.GetFactorsWithFailuresAsync"/>; null elsewhere).</summary>
+    /// <summary>Failed attempts inside the per-minute window, oldest first; read only by the batch's locked read
+    /// (<see cref="AttemptLedger.BeginLockAndLoadManyAsync"/>; null elsewhere).</summary>
     public DateTime[]? RecentFailures { get; init; }
 }
 

@@ -15,7 +15,7 @@ namespace AuthService.Api.TwoFactor;
 /// <summary>The one path that checks a proof of the current factor — a login (<c>verify</c>), the proof of a switch or of
 /// new backup codes — and the one place that turns a <see cref="ProofDecision"/> into its answer and its rows.
 /// A TOTP code is decided here in a coalesced batch: one transaction locks every user in it and reads their factors and
-/// recent failures (one round trip), each attempt is decided in arrival order by <see cref="ProofDecisions.Totp"/>, and
+/// recent failures (one round trip), each attempt is decided in arrival order by <see cref="ProofDecisions.TotpAny"/> (against each of the user's TOTP factors), and
 /// every outcome is written and committed in a second round trip. So each code checked against a secret is accepted or
 /// counted in the same locked step that checked the limit and the lockout (DESIGN §8.1), and under load N logins share two
 /// round trips and one commit. Phone codes, backup codes, passkey assertions and the proofs of changes take the single-user
