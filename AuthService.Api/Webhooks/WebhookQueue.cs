@@ -12,15 +12,19 @@ public sealed record DeliveryOutcome(long Id, string Status, DateTimeOffset Atte
 /// <summary>SQL of the read side of the outbox. Every instance claims with <c>for update of d skip locked</c>, so instances
 /// never send the same delivery at once; a claim lives in a transaction (<see cref="ClaimedBatch"/>), so an instance that
 /// dies mid-delivery just drops its locks and the rows are due again (at-least-once). Only the head of each endpoint's
-/// per-user queue is claimable, which keeps a user's events in order even while a head waits for its next retry.</summary>
+/// per-user queue is claimable, which keeps a user's events in order even while a head waits for its next retry. First
+/// attempts are claimed before retries: a receiver that fails or hangs piles up retries that are due before new events,
+/// and a pass waits for every delivery it claimed, so ordered by due time alone one dead endpoint's retries would fill every
+/// pass and hold back the events of every healthy endpoint for as long as it stays down.</summary>
 public static class WebhookQueue
 {
+    /// <summary>The claimable due deliveries, oldest due first; <c>{0}</c> narrows them.</summary>
     private const string ClaimSql = """
         select d.id, d.event_id as "EventId", d.endpoint_id as "EndpointId", d.attempts, d.created_at as "CreatedAt", e.body, w.url, w.secret
         from webhook_deliveries d
         join webhook_events e on e.id = d.event_id
         join webhook_endpoints w on w.id = d.endpoint_id
-        where d.status = 'pending' and d.next_attempt_at <= @now
+        where d.status = 'pending' and d.next_attempt_at <= @now and {0}
           and not exists (
               select 1 from webhook_deliveries p
               where p.endpoint_id = d.endpoint_id and p.order_key = d.order_key and p.status = 'pending' and p.id < d.id)
@@ -29,12 +33,27 @@ public static class WebhookQueue
         for update of d skip locked
         """;
 
+    private static readonly string ClaimFirstAttemptsSql = string.Format(System.Globalization.CultureInfo.InvariantCulture, ClaimSql, "d.attempts = 0");
+
+    // Skip locked passes over rows another transaction holds, not those this one took a moment ago.
+    private static readonly string ClaimOthersSql = string.Format(System.Globalization.CultureInfo.InvariantCulture, ClaimSql, "d.id <> all(@taken)");
+
     /// <summary>Locks up to <paramref name="limit"/> due deliveries in <paramref name="transaction"/>, skipping those
-    /// another instance holds; the locks last until that transaction ends.</summary>
+    /// another instance holds; the locks last until that transaction ends. First attempts go first, then retries.</summary>
     public static async Task<IReadOnlyList<ClaimedDelivery>> ClaimDueAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
-        (await connection.QueryAsync<ClaimedDelivery>(
-            new CommandDefinition(ClaimSql, new { now, limit }, transaction, cancellationToken: cancellationToken))).AsList();
+        DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        var claimed = (await connection.QueryAsync<ClaimedDelivery>(
+            new CommandDefinition(ClaimFirstAttemptsSql, new { now, limit }, transaction, cancellationToken: cancellationToken))).AsList();
+        if (claimed.Count < limit)
+        {
+            claimed.AddRange(await connection.QueryAsync<ClaimedDelivery>(new CommandDefinition(ClaimOthersSql,
+                new { now, limit = limit - claimed.Count, taken = claimed.Select(c => c.Id).ToArray() }, transaction,
+                cancellationToken: cancellationToken)));
+        }
+
+        return claimed;
+    }
 
     /// <summary>Stores each outcome on its delivery (one statement each), in the claiming transaction.</summary>
     public static async Task RecordOutcomesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
