@@ -24,7 +24,9 @@ public static class ServiceRegistration
                 "Limits: DailyRequests and AttemptsPerMinute must be at least 1, LockoutThreshold 1–100 (NIST SP 800-63B §5.2.2).")
             .ValidateOnStart();
         services.AddOptions<EnforcementOptions>().BindConfiguration("Enforcement")
-            .PostConfigure<IConfiguration>((o, configuration) => o.StartsAt = EnforcementOptions.StartsAtFrom(configuration["Enforcement:StartsAt"], o.StartsAt));
+            .PostConfigure<IConfiguration>((o, configuration) => o.StartsAt = EnforcementOptions.StartsAtFrom(configuration["Enforcement:StartsAt"], o.StartsAt))
+            .Validate(e => e.MaxSkips is null or >= 0, "Enforcement: MaxSkips must be 0 or more (unset: no limit).")
+            .ValidateOnStart();
         services.AddOptions<FactorOptions>().BindConfiguration("Factors")
             .Validate(f => f.MaxTotp >= 1 && f.MaxPhone >= 1 && f.MaxPasskey >= 1, "Factors: MaxTotp, MaxPhone and MaxPasskey must be at least 1.")
             .ValidateOnStart();
@@ -133,10 +135,21 @@ public static class ServiceRegistration
     /// database starts, e.g. under docker compose) and creates the bootstrap admin key.</summary>
     public static async Task PrepareAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
     {
-        // Configuration first, before anything touches the database or logs.
-        _ = services.GetRequiredService<IOptions<LimitsOptions>>().Value;
-        _ = services.GetRequiredService<IOptions<TwoFactor.Passkeys.PasskeyOptions>>().Value;
-        _ = services.GetRequiredService<IOptions<Devices.DeviceOptions>>().Value;
+        // Configuration first, before anything touches the database or logs. A value the binder cannot convert
+        // (`Enforcement:MaxSkips=unlimited`) throws here, as one line, instead of failing every request that reads it.
+        try
+        {
+            _ = services.GetRequiredService<IOptions<LimitsOptions>>().Value;
+            _ = services.GetRequiredService<IOptions<EnforcementOptions>>().Value;
+            _ = services.GetRequiredService<IOptions<FactorOptions>>().Value;
+            _ = services.GetRequiredService<IOptions<TwoFactor.Passkeys.PasskeyOptions>>().Value;
+            _ = services.GetRequiredService<IOptions<Devices.DeviceOptions>>().Value;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new StartupException(e.Message);
+        }
+
         var bootstrapKey = services.GetRequiredService<IOptions<AuthOptions>>().Value.BootstrapAdminKey;
         if (!string.IsNullOrWhiteSpace(bootstrapKey) &&
             (bootstrapKey.Length < 32 || bootstrapKey.Contains("CHANGE-ME", StringComparison.OrdinalIgnoreCase)))

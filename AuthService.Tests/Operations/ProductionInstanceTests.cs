@@ -166,6 +166,8 @@ public class ProductionInstanceTests
     [TestCase("Telephony__Telnyx__WebhookPublicKey=c2hvcnQ=", "Telephony:Telnyx:WebhookPublicKey must be the base64 of a 32-byte Ed25519 public key")]
     [TestCase("Devices__RememberDays=91", "Devices: RememberDays must be 1–90")]
     [TestCase("Devices__MaxPerUser=0", "MaxPerUser 1–1000")]
+    [TestCase("Enforcement__MaxSkips=-1", "Enforcement: MaxSkips must be 0 or more")]
+    [TestCase("Enforcement__MaxSkips=unlimited", "Enforcement:MaxSkips")]
     public async Task Production_refuses_to_start_with_one_clear_line(string setting, string message)
     {
         var environment = ProductionEnvironment();
