@@ -7,12 +7,21 @@ using Npgsql;
 
 namespace AuthService.Api.Policy;
 
-/// <summary>Records that a user without 2FA skipped the enrollment prompt, while <c>Enforcement:MaxSkips</c> allows it.</summary>
+/// <summary>Records that a user without 2FA skipped the enrollment prompt, while <c>Enforcement:MaxSkips</c> allows it and from
+/// the enforcement date on (before it, no decision prompts).</summary>
 public sealed class PromptSkips(NpgsqlDataSource dataSource, TimeProvider time, IOptions<EnforcementOptions> enforcement)
 {
     public async Task<Result<PromptSkipResponse>> SkipAsync(string userId, Guid? actor, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
+        if (now < enforcement.Value.StartsAt)
+        {
+            // No login decision prompts before the enforcement date, so there is nothing to skip yet; a skip counted now would use
+            // up Enforcement:MaxSkips before the user was ever asked.
+            return new Problem(409, ProblemCodes.SkipNotAllowed, "Nothing to skip yet.",
+                "Users are prompted to enroll only from the enforcement date (Enforcement:StartsAt).");
+        }
+
         var maxSkips = enforcement.Value.MaxSkips;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);

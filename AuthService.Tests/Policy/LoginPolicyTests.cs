@@ -75,6 +75,24 @@ public class LoginPolicyTests
         Assert.That((await DecideAsync(client, AuthApp.NewUserId(), "password")).GetProperty("action").GetString(), Is.EqualTo("enroll_prompt"));
     }
 
+    /// <summary>Before the enforcement date no decision prompts, so a skip has nothing to skip: it used to be counted, and a user
+    /// with <c>MaxSkips=1</c> who "skipped" early was never allowed to skip the first real prompt.</summary>
+    [Test]
+    public async Task A_skip_before_the_enforcement_date_is_refused_and_not_counted()
+    {
+        using var app = new AuthApp(new Dictionary<string, string?> { ["Enforcement:StartsAt"] = "2027-01-01T00:00:00Z", ["Enforcement:MaxSkips"] = "1" });
+        using var client = app.AdminClient();
+        var userId = AuthApp.NewUserId();
+        await ProblemAssert.IsProblemAsync(await client.PostAsync($"/v1/users/{userId}/two-factor/prompt/skip", null),
+            HttpStatusCode.Conflict, "skip_not_allowed");
+
+        app.Time.SetUtcNow(new DateTimeOffset(2027, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var decision = await DecideAsync(client, userId, "password");
+        Assert.That((decision.GetProperty("action").GetString(), decision.GetProperty("canSkip").GetBoolean()), Is.EqualTo(("enroll_prompt", true)));
+        var skip = await client.PostAsync($"/v1/users/{userId}/two-factor/prompt/skip", null);
+        Assert.That(skip.StatusCode, Is.EqualTo(HttpStatusCode.OK), await skip.Content.ReadAsStringAsync());
+    }
+
     [Test]
     public async Task Skips_are_recorded_and_limited_by_max_skips()
     {
