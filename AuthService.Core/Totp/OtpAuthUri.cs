@@ -14,6 +14,12 @@ public static class OtpAuthUri
             throw new ArgumentException("The issuer must not contain ':'.", nameof(issuer));
         }
 
+        if (accountName.Contains(':'))
+        {
+            // Key Uri Format: "Neither issuer nor account name may themselves contain a colon", not even as %3A.
+            throw new ArgumentException("The account name must not contain ':'.", nameof(accountName));
+        }
+
         var encodedIssuer = Uri.EscapeDataString(issuer);
         return $"otpauth://totp/{encodedIssuer}:{Uri.EscapeDataString(accountName)}" +
                $"?secret={TotpSecrets.ToBase32(secret)}&issuer={encodedIssuer}" +

@@ -30,4 +30,10 @@ public class OtpAuthUriTests
     {
         Assert.Throws<ArgumentException>(() => OtpAuthUri.Build("Bad:Issuer", "ann", Secret, TotpProfile.Default));
     }
+
+    [Test]
+    public void Account_name_with_a_colon_is_refused()
+    {
+        Assert.Throws<ArgumentException>(() => OtpAuthUri.Build("Issuer", "corp:ann", Secret, TotpProfile.Default));
+    }
 }

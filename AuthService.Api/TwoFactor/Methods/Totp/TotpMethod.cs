@@ -32,9 +32,16 @@ public sealed class TotpMethod(PendingFactors pending, SecretBox secrets, IOptio
     public Problem? TargetProblem(FactorTarget target) =>
         target.AccountName is not null && !Core.Text.PrintableText.IsValid(target.AccountName, MaxAccountNameLength)
             ? Problems.Validation($"accountName must be at most {MaxAccountNameLength} characters without control characters.")
+            : target.AccountName is not null && target.AccountName.Contains(':')
+                ? Problems.Validation("accountName must not contain ':' (it separates the issuer from the account in the authenticator app).")
             : target.AccountName is not null && Uri.EscapeDataString(target.AccountName.Trim()).Length > MaxEncodedAccountNameLength
                 ? Problems.Validation($"accountName must be at most {MaxEncodedAccountNameLength} characters once URL-encoded (the otpauth URI must fit in a QR code).")
                 : null;
+
+    /// <summary>The account name an app shows: the one given, else the user id with its colons (which user ids may hold, and the
+    /// otpauth label may not) written as dots.</summary>
+    private static string AccountOf(FactorStart start) =>
+        string.IsNullOrWhiteSpace(start.Target.AccountName) ? start.UserId.Replace(':', '.') : start.Target.AccountName.Trim();
 
     public async Task<Result<PendingStarted>> StartAsync(FactorStart start, CancellationToken cancellationToken)
     {
@@ -49,8 +56,7 @@ public sealed class TotpMethod(PendingFactors pending, SecretBox secrets, IOptio
             TotpPeriod = profile.PeriodSeconds,
         };
         // What the answer shows is built before anything is stored: a URI that cannot be drawn must fail before the proof is spent.
-        var account = string.IsNullOrWhiteSpace(start.Target.AccountName) ? start.UserId : start.Target.AccountName.Trim();
-        var uri = OtpAuthUri.Build(ProfileContext.Profile?.Brand ?? authOptions.Value.Issuer, account, secret, profile);
+        var uri = OtpAuthUri.Build(ProfileContext.Profile?.Brand ?? authOptions.Value.Issuer, AccountOf(start), secret, profile);
         var (svg, png) = QrCodes.Render(uri);
         if (await pending.StoreAsync(row, start.Proof, start.Now, start.Actor, cancellationToken) is { } refused)
         {
