@@ -9,15 +9,23 @@ namespace AuthService.Api.Operations;
 /// <c>schema_migrations</c>. An advisory lock makes concurrent starts of several instances safe: a session lock held
 /// across the whole run on a direct connection; behind PgBouncer (transaction pooling, where a session lock would stay
 /// on whichever server connection ran it) a transaction-scoped lock taken again by each step.
-/// <para>Nothing here runs under the connection's command timeout (10 s unless the connection string sets another): a
-/// migration that rewrites a large table may take minutes, and an instance that starts meanwhile waits for the lock
-/// instead of giving up with "Database unreachable". Stopping the host cancels the wait.</para></summary>
+/// <para>Timeouts. An instance that starts while another migrates waits for the migration lock as long as that takes, asking
+/// for it once a second (each ask under the usual command timeout), instead of giving up with "Database unreachable". A
+/// migration's own statements run without a command timeout (rewriting a large table may take minutes), but with
+/// <see cref="LockTimeout"/> on the table locks they take: a migration that cannot have a table within it (a long
+/// transaction or a backup holds it) fails the start with PostgreSQL's <c>55P03</c>, rather than queueing every request of
+/// the running instances behind its lock for as long as that transaction lasts.</para></summary>
 public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, ILogger<MigrationRunner> logger)
 {
     internal const long AdvisoryLockKey = 0x2FA_5E_4C1CE;
 
     /// <summary>Npgsql's "no command timeout".</summary>
     private const int NoTimeout = 0;
+
+    private static readonly TimeSpan LockPoll = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a migration waits for a table lock (<c>lock_timeout</c>); settable for tests.</summary>
+    internal TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     private const string CreateTable = """
         create table if not exists schema_migrations (
@@ -33,12 +41,21 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
     /// <summary>Applies the migrations numbered up to <paramref name="upTo"/> (7: <c>0001</c>–<c>0007</c>), exactly as a release
     /// that shipped only those would have, recorded the same way; null applies them all. The upgrade test builds a database
     /// as an earlier release left it with this, then lets the service migrate it to the latest.</summary>
-    public Task<int> ApplyAsync(int? upTo, CancellationToken cancellationToken = default)
+    public async Task<int> ApplyAsync(int? upTo, CancellationToken cancellationToken = default)
     {
         var migrations = upTo is { } last ? Migrations.Where(m => Number(m.Version) <= last).ToList() : Migrations;
-        return pooler.IsPgBouncer
-            ? ApplyInTransactionsAsync(migrations, cancellationToken)
-            : ApplyUnderSessionLockAsync(migrations, cancellationToken);
+        try
+        {
+            return await (pooler.IsPgBouncer
+                ? ApplyInTransactionsAsync(migrations, cancellationToken)
+                : ApplyUnderSessionLockAsync(migrations, cancellationToken));
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
+        {
+            throw new Configuration.StartupException(
+                $"A migration waited {LockTimeout.TotalSeconds:0} s for a table that another session holds locked (a long transaction or a " +
+                "backup?) and gave up; nothing of it was applied. Start again once that session has ended.");
+        }
     }
 
     /// <summary>The number of a migration: the leading digits of <c>NNNN_name</c>.</summary>
@@ -53,7 +70,7 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
             await LockAsync(connection, transaction, cancellationToken);
-            await connection.ExecuteAsync(Command(CreateTable, null, transaction, cancellationToken));
+            await connection.ExecuteAsync(CreateTable, transaction: transaction);
             await transaction.CommitAsync(cancellationToken);
         }
 
@@ -62,8 +79,8 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             await LockAsync(connection, transaction, cancellationToken);
-            if (await connection.ExecuteScalarAsync<bool>(Command(
-                    "select exists(select 1 from schema_migrations where version = @version)", new { version }, transaction, cancellationToken)))
+            if (await connection.ExecuteScalarAsync<bool>(
+                    "select exists(select 1 from schema_migrations where version = @version)", new { version }, transaction))
             {
                 continue;
             }
@@ -79,9 +96,9 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
     private async Task ApplyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string version, string sql,
         CancellationToken cancellationToken)
     {
-        await connection.ExecuteAsync(Command(sql, null, transaction, cancellationToken));
-        await connection.ExecuteAsync(Command("insert into schema_migrations (version) values (@version)", new { version }, transaction,
-            cancellationToken));
+        await connection.ExecuteAsync($"set local lock_timeout = '{(int)LockTimeout.TotalMilliseconds}ms'", transaction: transaction);
+        await connection.ExecuteAsync(new CommandDefinition(sql, null, transaction, NoTimeout, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync("insert into schema_migrations (version) values (@version)", new { version }, transaction);
         await transaction.CommitAsync(cancellationToken);
         logger.LogInformation("Applied migration {Version}", version);
     }
@@ -92,9 +109,8 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
         await LockAsync(connection, null, cancellationToken);
         try
         {
-            await connection.ExecuteAsync(Command(CreateTable, null, null, cancellationToken));
-            var applied = (await connection.QueryAsync<string>(Command("select version from schema_migrations", null, null, cancellationToken)))
-                .ToHashSet();
+            await connection.ExecuteAsync(CreateTable);
+            var applied = (await connection.QueryAsync<string>("select version from schema_migrations")).ToHashSet();
             var count = 0;
             foreach (var (version, sql) in migrations.Where(m => !applied.Contains(m.Version)))
             {
@@ -112,23 +128,21 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
     }
 
     /// <summary>Takes the migration lock: the session lock when <paramref name="transaction"/> is null, else the
-    /// transaction's. When another instance holds it, says so once and waits as long as that instance migrates.</summary>
+    /// transaction's. While another instance holds it, says so once and asks again every second, each ask a quick statement
+    /// under the usual command timeout, so a database that stops answering still ends the start.</summary>
     private async Task LockAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
     {
-        var scope = transaction is null ? "" : "_xact";
-        if (await connection.ExecuteScalarAsync<bool>(Command($"select pg_try_advisory{scope}_lock(@AdvisoryLockKey)", new { AdvisoryLockKey },
-                transaction, cancellationToken)))
+        var ask = $"select pg_try_advisory{(transaction is null ? "" : "_xact")}_lock(@AdvisoryLockKey)";
+        for (var waited = false; !await connection.ExecuteScalarAsync<bool>(ask, new { AdvisoryLockKey }, transaction); waited = true)
         {
-            return;
+            if (!waited)
+            {
+                logger.LogInformation("Another instance holds the migration lock; waiting for its migrations to finish");
+            }
+
+            await Task.Delay(LockPoll, cancellationToken);
         }
-
-        logger.LogInformation("Another instance holds the migration lock; waiting for its migrations to finish");
-        await connection.ExecuteAsync(Command($"select pg_advisory{scope}_lock(@AdvisoryLockKey)", new { AdvisoryLockKey }, transaction,
-            cancellationToken));
     }
-
-    private static CommandDefinition Command(string sql, object? parameters, NpgsqlTransaction? transaction, CancellationToken cancellationToken) =>
-        new(sql, parameters, transaction, NoTimeout, cancellationToken: cancellationToken);
 
     /// <summary>True when every embedded migration is recorded (readiness).</summary>
     public async Task<bool> IsUpToDateAsync(CancellationToken cancellationToken)

@@ -11,7 +11,8 @@ namespace AuthService.Tests.Operations;
 /// <summary>An instance that starts while another one migrates waits for the migration lock as long as that takes, not
 /// only as long as the connection's command timeout: a migration that rewrites a large table may run for minutes, and
 /// the starting instance used to give up after the timeout with "Database unreachable". The test sets
-/// <c>Command Timeout=1</c> and holds the lock for longer than that (a real database lock, so a real wait).</summary>
+/// <c>Command Timeout=1</c> and holds the lock for longer than that (a real database lock, so a real wait); the start asks
+/// for the lock once a second, each ask under that timeout.</summary>
 public class MigrationWaitTests
 {
     [TestCase(true)]
@@ -41,7 +42,7 @@ public class MigrationWaitTests
         }
 
         var start = runner.ApplyAsync();
-        await LockWaits.UntilSessionsWaitAsync(connectionString, 1);
+        await logs.WaitForAsync(e => e.Message.Contains("holds the migration lock", StringComparison.Ordinal));
         await Task.WhenAny(start, Task.Delay(TimeSpan.FromSeconds(2.5))); // past the 1 s command timeout, on a real lock
         Assert.That(start.IsCompleted, Is.False, $"the start gave up while the lock was held: {start.Exception?.GetBaseException().Message}");
 
@@ -54,5 +55,47 @@ public class MigrationWaitTests
             Assert.That(logs.Entries.Count(e => e.Message.Contains("holds the migration lock", StringComparison.Ordinal)), Is.EqualTo(1),
                 "the wait is said once");
         });
+    }
+
+    /// <summary>A migration runs without a command timeout, but not without a lock timeout: one that cannot have its table (here
+    /// migration 0015's trigger on <c>factors</c>, while a writer's transaction holds the table) gives up after
+    /// <see cref="MigrationRunner.LockTimeout"/> with one clear line and applies nothing of itself. Waiting on, it would queue
+    /// every request of the running instances that touches the table behind its own lock request for as long as that
+    /// transaction lasts. Once the writer is gone, the next start applies the rest.</summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task A_migration_that_cannot_lock_its_table_ends_the_start_instead_of_queueing_the_service_behind_it(bool pgBouncer)
+    {
+        if (!pgBouncer && TestDatabase.Pooler == "pgbouncer")
+        {
+            Assert.Ignore("the session-lock mode needs a direct connection");
+        }
+
+        var connectionString = TestDatabase.CreateDatabase("migrate_locked");
+        var pooler = pgBouncer ? Pooler.PgBouncer : Pooler.None;
+        await using var source = NpgsqlDataSource.Create(ServiceRegistration.TunedConnectionString(connectionString, pooler));
+        var runner = new MigrationRunner(source, pooler, Microsoft.Extensions.Logging.Abstractions.NullLogger<MigrationRunner>.Instance)
+        {
+            LockTimeout = TimeSpan.FromSeconds(1),
+        };
+        const int before = 14;
+        await runner.ApplyAsync(before);
+
+        await using var writer = new NpgsqlConnection(connectionString);
+        await writer.OpenAsync();
+        var writing = await writer.BeginTransactionAsync();
+        await using (var hold = new NpgsqlCommand("lock table factors in row exclusive mode", writer, writing))
+        {
+            await hold.ExecuteNonQueryAsync(); // what any insert, update or delete of factors holds until it commits
+        }
+
+        var start = runner.ApplyAsync();
+        var ended = await Task.WhenAny(start, Task.Delay(TimeSpan.FromSeconds(20)));
+        Assert.That(ended, Is.SameAs(start), "the migration still waits for the table");
+        var refused = await Assert.ThrowsAsync<AuthService.Api.Configuration.StartupException>(async () => await start);
+        Assert.That(refused!.Message, Does.Contain("another session holds locked"));
+
+        await writing.RollbackAsync();
+        Assert.That(await runner.ApplyAsync(), Is.EqualTo(MigrationRunner.Migrations.Count - before), "nothing of 0015 was applied");
     }
 }
