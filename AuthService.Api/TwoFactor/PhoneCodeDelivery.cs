@@ -151,6 +151,8 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
         && deliveries.CheckDestination(send.E164, CodeChannel.Call) is null
         && ProfileSends.CheckDestination(profile, send.E164, CodeChannel.Call) is null;
 
+    private const string BeforeBind = "before_bind";
+
     /// <summary>Stores the sent code under the user's lock if what it was sent for still holds (null), else the refusal; audits
     /// the send and remembers an SMS a fallback may follow (<paramref name="fallback"/>).</summary>
     private async Task<Problem?> StoreAsync(CodeSend send, VerifyProfile profile, string code, DeliveryReceipt? receipt, DateTimeOffset now,
@@ -163,12 +165,25 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
         await using (var transaction = await connection.BeginTransactionAsync(CancellationToken.None))
         {
             var (factor, recentFailures) = await AttemptLedger.LockAndLoadAsync(connection, transaction, send.UserId, now - AttemptLimits.Window);
+            var pending = send.Purpose == PhoneCodes.PendingPurpose;
+            if (pending)
+            {
+                await transaction.SaveAsync(BeforeBind, CancellationToken.None);
+            }
+
             unbound = await send.Bind(connection, transaction, factor, recentFailures);
             // Not kept either when a newer code of the purpose was stored while this one was being sent: the newer one stands
             // (a new challenge kills the previous code), so this one is audited as not kept and offers no fallback call.
             var kept = unbound is null && await PhoneCodeStore.UpsertCodeAsync(connection, transaction, send.UserId, send.Purpose, send.CodeId,
                 send.FactorId, channel, secrets.ActiveKeyId,
                 secrets.PhoneCodeHash(secrets.ActiveKeyId, send.UserId, send.Purpose, send.CodeId, send.FactorId, code), now, expiresAt);
+            if (pending && unbound is null && !kept)
+            {
+                // The pending row Bind stored (and the proof it spent) would wait for a code that is not kept: undone, and
+                // answered as an overtaken start is (an addition started on an instance whose clock is behind another's).
+                await transaction.RollbackAsync(BeforeBind, CancellationToken.None);
+                unbound = Problems.PendingOvertaken;
+            }
 
             if (receipt is not null)
             {
