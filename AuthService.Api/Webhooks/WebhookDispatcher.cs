@@ -44,14 +44,18 @@ public sealed class WebhookDispatcher(
     /// the command timeout however many logins a retention period held. Settable for tests.</summary>
     internal int PruneRowsPerStatement { get; set; } = 5_000;
 
+    /// <summary>At most this many such transactions per prune: the prune runs in the dispatch loop, so a large backlog is worked
+    /// off over several passes (every <see cref="Housekeeping.Interval"/>) rather than holding up the dispatch. Settable for tests.</summary>
+    internal int PruneRoundsPerPass { get; set; } = 20;
+
     /// <summary>Deletes delivered and failed deliveries past <c>Webhooks:Retention</c>, and the events nothing waits for,
-    /// in bounded transactions until none is left.</summary>
+    /// in bounded transactions until none is left or <see cref="PruneRoundsPerPass"/> have run.</summary>
     public async Task<int> PruneAsync(CancellationToken cancellationToken)
     {
         var before = time.GetUtcNow() - _options.Retention;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var pruned = 0;
-        while (true)
+        for (var round = 0; round < PruneRoundsPerPass; round++)
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             var (deliveries, events) = await WebhookQueue.PruneOlderThanAsync(connection, transaction, before, PruneRowsPerStatement);
@@ -59,9 +63,11 @@ public sealed class WebhookDispatcher(
             pruned += deliveries + events;
             if (deliveries < PruneRowsPerStatement && events < PruneRowsPerStatement)
             {
-                return pruned;
+                break;
             }
         }
+
+        return pruned;
     }
 
     private async Task<DeliveryOutcome> AttemptAsync(ClaimedDelivery item, CancellationToken cancellationToken)

@@ -12,10 +12,11 @@ public sealed record DeliveryOutcome(long Id, string Status, DateTimeOffset Atte
 /// <summary>SQL of the read side of the outbox. Every instance claims with <c>for update of d skip locked</c>, so instances
 /// never send the same delivery at once; a claim lives in a transaction (<see cref="ClaimedBatch"/>), so an instance that
 /// dies mid-delivery just drops its locks and the rows are due again (at-least-once). Only the head of each endpoint's
-/// per-user queue is claimable, which keeps a user's events in order even while a head waits for its next retry. First
-/// attempts are claimed before retries: a receiver that fails or hangs piles up retries that are due before new events,
-/// and a pass waits for every delivery it claimed, so ordered by due time alone one dead endpoint's retries would fill every
-/// pass and hold back the events of every healthy endpoint for as long as it stays down.</summary>
+/// per-user queue is claimable, which keeps a user's events in order even while a head waits for its next retry. Up to three
+/// quarters of a pass go to first attempts, the rest to whatever is due first: a receiver that fails or hangs piles up retries
+/// that are due before new events, and a pass waits for every delivery it claimed, so ordered by due time alone one dead
+/// endpoint's retries would fill every pass and hold back the events of every healthy endpoint for as long as it stays down;
+/// the quarter left keeps retries going while new events alone could fill every pass.</summary>
 public static class WebhookQueue
 {
     /// <summary>The claimable due deliveries, oldest due first; <c>{0}</c> narrows them.</summary>
@@ -39,12 +40,13 @@ public static class WebhookQueue
     private static readonly string ClaimOthersSql = string.Format(System.Globalization.CultureInfo.InvariantCulture, ClaimSql, "d.id <> all(@taken)");
 
     /// <summary>Locks up to <paramref name="limit"/> due deliveries in <paramref name="transaction"/>, skipping those
-    /// another instance holds; the locks last until that transaction ends. First attempts go first, then retries.</summary>
+    /// another instance holds; the locks last until that transaction ends. First attempts take up to three quarters of them.</summary>
     public static async Task<IReadOnlyList<ClaimedDelivery>> ClaimDueAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
-        var claimed = (await connection.QueryAsync<ClaimedDelivery>(
-            new CommandDefinition(ClaimFirstAttemptsSql, new { now, limit }, transaction, cancellationToken: cancellationToken))).AsList();
+        var firstAttempts = Math.Max(1, limit - limit / 4);
+        var claimed = (await connection.QueryAsync<ClaimedDelivery>(new CommandDefinition(ClaimFirstAttemptsSql, new { now, limit = firstAttempts },
+            transaction, cancellationToken: cancellationToken))).AsList();
         if (claimed.Count < limit)
         {
             claimed.AddRange(await connection.QueryAsync<ClaimedDelivery>(new CommandDefinition(ClaimOthersSql,
