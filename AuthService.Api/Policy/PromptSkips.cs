@@ -2,6 +2,7 @@ using AuthService.Api.Configuration;
 using AuthService.Api.Events;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
+using AuthService.Core.Policy;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -14,7 +15,8 @@ public sealed class PromptSkips(NpgsqlDataSource dataSource, TimeProvider time, 
     public async Task<Result<PromptSkipResponse>> SkipAsync(string userId, Guid? actor, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        if (now < enforcement.Value.StartsAt)
+        var maxSkips = enforcement.Value.MaxSkips;
+        if (!new LoginPolicy(enforcement.Value.StartsAt, maxSkips).Prompts(now))
         {
             // No login decision prompts before the enforcement date, so there is nothing to skip yet; a skip counted now would use
             // up Enforcement:MaxSkips before the user was ever asked.
@@ -22,7 +24,6 @@ public sealed class PromptSkips(NpgsqlDataSource dataSource, TimeProvider time, 
                 "Users are prompted to enroll only from the enforcement date (Enforcement:StartsAt).");
         }
 
-        var maxSkips = enforcement.Value.MaxSkips;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (await TwoFactorStore.GetUserAsync(connection, transaction, userId) is not null)

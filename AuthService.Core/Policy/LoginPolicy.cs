@@ -30,7 +30,7 @@ public sealed record LoginPolicy(DateTimeOffset EnforcementStartsAt, int? MaxSki
                     return new LoginDecision(LoginDecision.Verify, user.EnabledMethod, false, user.Locked);
                 }
 
-                if (now < EnforcementStartsAt)
+                if (!Prompts(now))
                 {
                     return new LoginDecision(LoginDecision.None, null, false, false);
                 }
@@ -41,4 +41,7 @@ public sealed record LoginPolicy(DateTimeOffset EnforcementStartsAt, int? MaxSki
                 throw new ArgumentOutOfRangeException(nameof(loginMethod), loginMethod, "Unknown login method.");
         }
     }
+
+    /// <summary>True from the enforcement date on: users without 2FA are prompted (and so may skip the prompt).</summary>
+    public bool Prompts(DateTimeOffset now) => now >= EnforcementStartsAt;
 }

@@ -38,8 +38,8 @@ public sealed class PasskeyVerification(
         // first, and the factor is not found, or waits, and then takes the challenge with the factor it was issued for.
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        await AttemptLedger.LockUserAsync(connection, transaction, userId);
-        var picked = Challenge.Pick(await TwoFactorStore.GetUserAsync(connection, transaction, userId), FactorMethods.Passkey, factorId);
+        var (user, _) = await AttemptLedger.LockAndLoadAsync(connection, transaction, userId, now); // the lock and the read, one round trip
+        var picked = Challenge.Pick(user, FactorMethods.Passkey, factorId);
         if (picked.Error is { } refused)
         {
             return refused;

@@ -32,16 +32,15 @@ public sealed class TotpMethod(PendingFactors pending, SecretBox secrets, IOptio
     public Problem? TargetProblem(FactorTarget target) =>
         target.AccountName is not null && !Core.Text.PrintableText.IsValid(target.AccountName, MaxAccountNameLength)
             ? Problems.Validation($"accountName must be at most {MaxAccountNameLength} characters without control characters.")
-            : target.AccountName is not null && target.AccountName.Contains(':')
-                ? Problems.Validation("accountName must not contain ':' (it separates the issuer from the account in the authenticator app).")
             : target.AccountName is not null && Uri.EscapeDataString(target.AccountName.Trim()).Length > MaxEncodedAccountNameLength
                 ? Problems.Validation($"accountName must be at most {MaxEncodedAccountNameLength} characters once URL-encoded (the otpauth URI must fit in a QR code).")
                 : null;
 
-    /// <summary>The account name an app shows: the one given, else the user id with its colons (which user ids may hold, and the
-    /// otpauth label may not) written as dots.</summary>
+    /// <summary>The account name an app shows: the one given, else the user id, with its colons written as dots. The otpauth
+    /// label is <c>issuer:account</c> and may hold no other colon, not even as <c>%3A</c> (Key Uri Format); an account name with
+    /// one was accepted before, so it is written so rather than refused.</summary>
     private static string AccountOf(FactorStart start) =>
-        string.IsNullOrWhiteSpace(start.Target.AccountName) ? start.UserId.Replace(':', '.') : start.Target.AccountName.Trim();
+        (string.IsNullOrWhiteSpace(start.Target.AccountName) ? start.UserId : start.Target.AccountName.Trim()).Replace(':', '.');
 
     public async Task<Result<PendingStarted>> StartAsync(FactorStart start, CancellationToken cancellationToken)
     {
