@@ -15,17 +15,22 @@ namespace AuthService.Tests.Operations;
 /// for the lock once a second, each ask under that timeout.</summary>
 public class MigrationWaitTests
 {
-    [TestCase(true)]
-    [TestCase(false)]
-    public async Task A_start_waits_for_another_instances_migration_longer_than_the_command_timeout(bool pgBouncer)
+    /// <summary>An empty database of its own, and the lock mode under test (the session-lock mode needs a direct connection).</summary>
+    private static (string ConnectionString, Pooler Pooler) Database(bool pgBouncer, string prefix)
     {
         if (!pgBouncer && TestDatabase.Pooler == "pgbouncer")
         {
             Assert.Ignore("the session-lock mode needs a direct connection");
         }
 
-        var connectionString = TestDatabase.CreateDatabase("migrate_wait");
-        var pooler = pgBouncer ? Pooler.PgBouncer : Pooler.None;
+        return (TestDatabase.CreateDatabase(prefix), pgBouncer ? Pooler.PgBouncer : Pooler.None);
+    }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task A_start_waits_for_another_instances_migration_longer_than_the_command_timeout(bool pgBouncer)
+    {
+        var (connectionString, pooler) = Database(pgBouncer, "migrate_wait");
         await using var source = NpgsqlDataSource.Create(
             ServiceRegistration.TunedConnectionString(connectionString + ";Command Timeout=1", pooler));
         using var logs = new CapturingLoggerProvider();
@@ -66,13 +71,7 @@ public class MigrationWaitTests
     [TestCase(false)]
     public async Task A_migration_that_cannot_lock_its_table_ends_the_start_instead_of_queueing_the_service_behind_it(bool pgBouncer)
     {
-        if (!pgBouncer && TestDatabase.Pooler == "pgbouncer")
-        {
-            Assert.Ignore("the session-lock mode needs a direct connection");
-        }
-
-        var connectionString = TestDatabase.CreateDatabase("migrate_locked");
-        var pooler = pgBouncer ? Pooler.PgBouncer : Pooler.None;
+        var (connectionString, pooler) = Database(pgBouncer, "migrate_locked");
         await using var source = NpgsqlDataSource.Create(ServiceRegistration.TunedConnectionString(connectionString, pooler));
         var runner = new MigrationRunner(source, pooler, Microsoft.Extensions.Logging.Abstractions.NullLogger<MigrationRunner>.Instance)
         {
