@@ -17,9 +17,10 @@ namespace AuthService.Api.TwoFactor;
 public sealed record CheckedProof(Guid FactorId, string Method, string Stage, int? DriftSteps,
     Func<NpgsqlConnection, NpgsqlTransaction, DateTimeOffset, Task<int?>> Consume)
 {
-    /// <summary>What a request answers when another spent this proof between its check and its spend (a replay): the method's
-    /// own refusal where it has one (a passkey's used challenge), else <c>invalid_code</c>.</summary>
-    public Problem? SpentFirst { get; init; }
+    /// <summary>What a request answers when its spend finds the proof spent or overtaken since its check (a replay): the
+    /// method's own refusal where it has one (a passkey's used challenge or overtaken counter), else <c>invalid_code</c>. Asked
+    /// after <see cref="Consume"/>, which may say which.</summary>
+    public Func<Problem?>? SpentFirst { get; init; }
 
     /// <summary>The factor a login answers as matched (<c>factorId</c>); none for a backup or bypass code, which proves the user, not a factor.</summary>
     public Guid? AnsweredFactorId => Method is FactorMethods.BackupCode or Core.BypassCodes.BypassCodeRules.Method ? null : FactorId;
@@ -112,7 +113,7 @@ public sealed partial class ProofCheck
         if (await proof.Consume(connection, transaction, now) is not { } remaining)
         {
             return await RefuseAsync(connection, transaction, ProofDecisions.AfterCheck(state, Limits, now, accepted: false, replayed: true),
-                user.UserId, hasFactor: true, proof.Method, proof.Stage, now, actor, shown: proof.SpentFirst);
+                user.UserId, hasFactor: true, proof.Method, proof.Stage, now, actor, shown: proof.SpentFirst?.Invoke());
         }
 
         ServiceMetrics.Verifications.WithLabels(proof.Method, "success").Inc();

@@ -88,6 +88,35 @@ public class PasskeyRaceTests : PasskeyFixture
             "passkey_challenge_invalid");
     }
 
+    /// <summary>A proof assertion checked, then overtaken before its spend by a later assertion of the same credential (a login
+    /// with a higher counter): the spend finds the counter moved past its own. That is the regression the check refuses and
+    /// audits as a possible clone, and now it is answered and audited so at the spend too; it used to be a plain
+    /// <c>passkey_challenge_invalid</c>. The test holds the user's lock so that the proof's check, the login and the proof's
+    /// spend run in that order.</summary>
+    [Test]
+    public async Task A_proof_assertion_overtaken_by_a_later_login_of_the_same_passkey_is_a_counter_regression()
+    {
+        var userId = AuthApp.NewUserId();
+        var (passkey, _) = await EnablePasskeyAsync(userId);
+        var proof = new { proof = new { credential = passkey.Assert(await ChallengeAsync(userId, "proof")) } };
+        var login = passkey.Assert(await ChallengeAsync(userId)); // the next counter
+        await using var connection = new NpgsqlConnection(App.ConnectionString);
+        await connection.OpenAsync();
+        var held = await connection.BeginTransactionAsync();
+        await connection.ExecuteAsync("select pg_advisory_xact_lock(hashtextextended('user:' || @userId, 0))", new { userId }, held);
+        using var other = App.AdminClient();
+
+        var change = Client.PostAsJsonAsync(Path(userId, "backup-codes"), proof);
+        await LockWaits.UntilSessionsWaitAsync(App.ConnectionString, 1);
+        var verify = Post(other, userId, login);
+        await LockWaits.UntilSessionsWaitAsync(App.ConnectionString, 2); // the proof's check, then the login, then the proof's spend
+        await held.CommitAsync();
+
+        Assert.That((await verify).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        await ProblemAssert.IsProblemAsync(await change, HttpStatusCode.UnprocessableEntity, "passkey_counter_regression");
+        Assert.That(await EventsAsync(userId), Does.Contain("passkey_counter_regression"), "audited as a possible clone");
+    }
+
     private static Task<HttpResponseMessage> Post(HttpClient client, string userId, object credential) =>
         System.Net.Http.Json.HttpClientJsonExtensions.PostAsJsonAsync(client, $"/v1/users/{userId}/two-factor/verify", new { credential });
 }

@@ -132,13 +132,22 @@ public sealed class PasskeyVerification(
         }
 
         var (credentialId, factorId) = (stored!.CredentialId, stored.FactorId);
+        var spentFirst = PasskeyProblems.ChallengeInvalid; // another request used its challenge first (README, /verify)
         return new CheckedProof(factorId, FactorMethods.Passkey, stage, null, async (c, t, at) =>
         {
-            // A challenge spent meanwhile, or a counter that another assertion moved past this one's, is a replay (the
-            // caller records the failure; the challenge, once taken, stays used).
-            if (!await PasskeyStore.TrySpendChallengeAsync(c, t, challenge!) ||
-                !await PasskeyStore.TryAdvanceCounterAsync(c, t, userId, credentialId, result!.SignCount, result.IsBackedUp, at))
+            // A challenge spent meanwhile is a replay (the caller records the failure; the challenge, once taken, stays used).
+            if (!await PasskeyStore.TrySpendChallengeAsync(c, t, challenge!))
             {
+                return null;
+            }
+
+            if (!await PasskeyStore.TryAdvanceCounterAsync(c, t, userId, credentialId, result!.SignCount, result.IsBackedUp, at))
+            {
+                // Another assertion of this credential moved its counter past this one's since the check: the regression the
+                // check refuses and audits as a possible clone, found at the spend.
+                var regression = new Refusal("counter_regression", PasskeyProblems.CounterRegression);
+                await AuditCounterRegressionAsync(c, t, userId, regression, stored, at, actor);
+                spentFirst = regression.Problem;
                 return null;
             }
 
@@ -148,7 +157,7 @@ public sealed class PasskeyVerification(
             return remaining;
         })
         {
-            SpentFirst = PasskeyProblems.ChallengeInvalid, // another request used its challenge first (README, /verify)
+            SpentFirst = () => spentFirst,
         };
     }
 
