@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using AuthService.Api.Storage;
 using AuthService.Tests.Infrastructure;
 using Dapper;
 using Npgsql;
@@ -44,10 +45,8 @@ public class PasskeyRaceTests : PasskeyFixture
         var userId = AuthApp.NewUserId();
         await EnablePasskeyAsync(userId);
         var factorId = (await StatusAsync(userId)).GetProperty("factors")[0].GetProperty("id").GetGuid();
-        await using var connection = new NpgsqlConnection(App.ConnectionString);
-        await connection.OpenAsync();
-        var removal = await connection.BeginTransactionAsync();
-        await connection.ExecuteAsync("select pg_advisory_xact_lock(hashtextextended('user:' || @userId, 0))", new { userId }, removal);
+        var (connection, removal) = await HoldUserLockAsync(userId);
+        await using var _ = connection;
 
         var challenge = Client.PostAsJsonAsync(Path(userId, "challenge"), new { channel = "passkey", factorId });
         await LockWaits.UntilSessionsWaitAsync(App.ConnectionString, 1);
@@ -70,10 +69,8 @@ public class PasskeyRaceTests : PasskeyFixture
         var userId = AuthApp.NewUserId();
         var (passkey, _) = await EnablePasskeyAsync(userId);
         var proof = new { proof = new { credential = passkey.Assert(await ChallengeAsync(userId, "proof")) } };
-        await using var connection = new NpgsqlConnection(App.ConnectionString);
-        await connection.OpenAsync();
-        var held = await connection.BeginTransactionAsync();
-        await connection.ExecuteAsync("select pg_advisory_xact_lock(hashtextextended('user:' || @userId, 0))", new { userId }, held);
+        var (connection, held) = await HoldUserLockAsync(userId);
+        await using var _ = connection;
         using var other = App.AdminClient();
 
         var first = Client.PostAsJsonAsync(Path(userId, "backup-codes"), proof);
@@ -100,10 +97,8 @@ public class PasskeyRaceTests : PasskeyFixture
         var (passkey, _) = await EnablePasskeyAsync(userId);
         var proof = new { proof = new { credential = passkey.Assert(await ChallengeAsync(userId, "proof")) } };
         var login = passkey.Assert(await ChallengeAsync(userId)); // the next counter
-        await using var connection = new NpgsqlConnection(App.ConnectionString);
-        await connection.OpenAsync();
-        var held = await connection.BeginTransactionAsync();
-        await connection.ExecuteAsync("select pg_advisory_xact_lock(hashtextextended('user:' || @userId, 0))", new { userId }, held);
+        var (connection, held) = await HoldUserLockAsync(userId);
+        await using var _ = connection;
         using var other = App.AdminClient();
 
         var change = Client.PostAsJsonAsync(Path(userId, "backup-codes"), proof);
@@ -115,6 +110,17 @@ public class PasskeyRaceTests : PasskeyFixture
         Assert.That((await verify).StatusCode, Is.EqualTo(HttpStatusCode.OK));
         await ProblemAssert.IsProblemAsync(await change, HttpStatusCode.UnprocessableEntity, "passkey_counter_regression");
         Assert.That(await EventsAsync(userId), Does.Contain("passkey_counter_regression"), "audited as a possible clone");
+    }
+
+    /// <summary>The user's lock (the one every decision on the user takes, <see cref="AttemptLedger.LockUserAsync"/>), held in a
+    /// transaction of the test's own until it commits, so that requests queue behind it in a known order.</summary>
+    private async Task<(NpgsqlConnection Connection, NpgsqlTransaction Held)> HoldUserLockAsync(string userId)
+    {
+        var connection = new NpgsqlConnection(App.ConnectionString);
+        await connection.OpenAsync();
+        var held = await connection.BeginTransactionAsync();
+        await AttemptLedger.LockUserAsync(connection, held, userId);
+        return (connection, held);
     }
 
     private static Task<HttpResponseMessage> Post(HttpClient client, string userId, object credential) =>
