@@ -168,8 +168,9 @@ public abstract partial record AuditEvent([property: JsonIgnore] string EventTyp
     /// <summary>The user skipped the enrollment prompt (<paramref name="Skips"/> so far).</summary>
     public sealed record PromptSkipped(int Skips) : AuditEvent(AuditEvents.PromptSkipped);
 
-    /// <summary>Support removed the user's 2FA (webhook <c>two_factor.reset</c>).</summary>
-    public sealed record SupportReset(string Reason, string Ticket) : AuditEvent(AuditEvents.SupportReset);
+    /// <summary>Support reset the user's 2FA (webhook <c>two_factor.reset</c>, only when <paramref name="HadFactor"/>: a reset of a
+    /// user who had no factor changed nothing the portal tells its user about, and is audited, not announced).</summary>
+    public sealed record SupportReset(string Reason, string Ticket, bool HadFactor = true) : AuditEvent(AuditEvents.SupportReset);
 
     /// <summary>An API key was created (webhook <c>api_key.created</c>).</summary>
     public sealed record ApiKeyCreated(Guid KeyId, string Name, string[] Scopes,

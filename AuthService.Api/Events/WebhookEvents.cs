@@ -103,6 +103,8 @@ public static class WebhookEvents
                 Add("factorId", e.FactorId.ToString());
                 Add("method", e.Method);
                 break;
+            case AuditEvent.SupportReset { HadFactor: false }:
+                return []; // nothing of the user's 2FA was there to remove: no "your two-factor settings changed" notice
             case AuditEvent.SupportReset e:
                 (type, factorId) = (Reset, null);
                 Add("reason", e.Reason);

@@ -46,6 +46,11 @@ public sealed class BypassCodes(NpgsqlDataSource dataSource, SecretBox secrets, 
             return Problems.NotEnabled;
         }
 
+        if (user.Locked)
+        {
+            return Problems.Locked; // the gate refuses every proof of a locked user, this code too; only a reset helps
+        }
+
         if (await BypassCodeStore.CountLiveAsync(connection, transaction, userId, now) >= BypassCodeRules.MaxLivePerUser)
         {
             return Problems.BypassCodeLimitReached(BypassCodeRules.MaxLivePerUser);

@@ -32,7 +32,8 @@ public static class SupportApi
         group.MapPost("/reset", Reset)
             .WithSummary("Support reset")
             .WithDescription("For a lost device or a lockout: removes every factor, any pending enrollment or addition, backup codes, codes, lockout and the " +
-                             "user's counters. `reason` and `ticket` are required and audited with the acting key.");
+                             "user's counters. `reason` and `ticket` are required and audited with the acting key. `hadFactor` says whether the user had 2FA; " +
+                             "only then is `two_factor.reset` sent.");
         group.MapPost("/bypass-codes", IssueBypassCode)
             .WithSummary("Issue a bypass code")
             .WithDescription("For a user who lost their factor, instead of a reset: a 9-digit code (`123-456-789`), shown once and stored as a keyed " +
@@ -40,8 +41,10 @@ public static class SupportApi
                              "single-use rules as every other code. `reason` (1–500) and `ticket` (1–100) are required and audited with every use " +
                              $"(webhook `two_factor.bypass_code_used`); `uses` {BypassCodeRules.MinUses}–{BypassCodeRules.MaxUses} (default " +
                              $"{BypassCodeRules.DefaultUses}), `validMinutes` {BypassCodeRules.MinValidMinutes}–{BypassCodeRules.MaxValidMinutes} (default " +
-                             $"{BypassCodeRules.DefaultValidMinutes}). A user holds at most {BypassCodeRules.MaxLivePerUser} live codes. A reset revokes them.")
-            .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.BypassCodeLimitReached);
+                             $"{BypassCodeRules.DefaultValidMinutes}). A user holds at most {BypassCodeRules.MaxLivePerUser} live codes. A reset revokes them. " +
+                             "A locked user gets none (423 `locked`): no code opens a lock; a reset does.")
+            .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.BypassCodeLimitReached)
+            .ProducesProblemCodes(423, ProblemCodes.Locked);
         group.MapDelete("/bypass-codes", RevokeBypassCodes)
             .WithSummary("Revoke every bypass code of the user")
             .WithDescription("Answers how many live codes were revoked (audited when any).");

@@ -33,13 +33,15 @@ public sealed class SupportReset(NpgsqlDataSource dataSource, TimeProvider time,
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await AttemptLedger.LockUserAsync(connection, transaction, userId);
         var hadFactor = await TwoFactorStore.DeleteAllByUserIdAsync(connection, transaction, userId);
-        await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.SupportReset(request.Reason!.Trim(), ticket), now, actor);
+        await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.SupportReset(request.Reason!.Trim(), ticket, hadFactor), now, actor);
         await transaction.CommitAsync(cancellationToken);
         logger.LogWarning("Support reset of {UserId} by key {ApiKeyId}, ticket {Ticket}", userId, actor, ticket);
         return new ResetResponse(true, hadFactor);
     }
 
-    /// <summary>Free text for the audit trail; the ticket also goes to the log, so it gets no line breaks.</summary>
+    /// <summary>Free text for the audit trail; the ticket also goes to the log, so it gets no line breaks. Something in it must
+    /// show: a value of only white space and invisible format characters (a zero-width space, a byte order mark) would audit
+    /// a support action under a ticket that looks empty.</summary>
     internal static bool IsText(string? value, int max, bool allowNewlines) =>
-        !string.IsNullOrWhiteSpace(value) && Core.Text.PrintableText.IsValid(value, max, allowNewlines);
+        Core.Text.PrintableText.HasVisible(value) && Core.Text.PrintableText.IsValid(value, max, allowNewlines);
 }

@@ -105,6 +105,8 @@ public class BypassCodeTests : AppFixture
             new { reason = "r", ticket = "t", uses = 0 }, new { reason = "r", ticket = "t", uses = 11 },
             new { reason = "r", ticket = "t", validMinutes = 4 }, new { reason = "r", ticket = "t", validMinutes = 4321 },
             new { ticket = "t" }, new { reason = "r" }, new { reason = " ", ticket = "t" }, new { reason = "r", ticket = "a\nb" },
+            // Invisible only: a zero-width space, a word joiner and a byte order mark are not white space, and show nothing.
+            new { reason = "\u200B", ticket = "t" }, new { reason = "r", ticket = "\u2060\uFEFF" },
         ];
         foreach (var body in bad)
         {
@@ -179,6 +181,14 @@ public class BypassCodeTests : AppFixture
         await using var connection = await OpenAsync();
         Assert.That(await connection.ExecuteScalarAsync<int>("select uses_left from bypass_codes where user_id = @userId", new { userId = user.UserId }),
             Is.EqualTo(3), "a refused attempt spends nothing");
+
+        // No code opens a lock, so support is told so instead of being handed one that the user would find refused.
+        await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync(Url(user.UserId, "/bypass-codes"), new { reason = "locked out", ticket = "SUP-3" }),
+            HttpStatusCode.Locked, "locked");
+        Assert.That(await connection.ExecuteScalarAsync<int>("select count(*) from bypass_codes where user_id = @userId", new { userId = user.UserId }),
+            Is.EqualTo(1), "the refusal issued nothing");
+        Assert.That(await connection.ExecuteScalarAsync<int>(
+            "select count(*) from audit_events where user_id = @userId and event_type = 'bypass_code_issued'", new { userId = user.UserId }), Is.EqualTo(1));
     }
 
     [Test]

@@ -117,6 +117,37 @@ public class WebhookEventsTests
     }
 
     [Test]
+    public async Task A_reset_of_a_user_without_2fa_is_audited_and_sends_no_reset()
+    {
+        // A mistyped user id in the console: nothing of that id's 2FA changed, so the portal gets no notice to pass on.
+        var userId = AuthApp.NewUserId();
+        var reset = await _client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/reset", new { reason = "Lost phone", ticket = "SUP-43" });
+        Assert.That(reset.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((await reset.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("hadFactor").GetBoolean(), Is.False);
+
+        Assert.That(await DeliveredAsync(userId), Is.Empty);
+        var trail = await _client.GetFromJsonAsync<JsonElement>($"/v1/users/{userId}/two-factor/events");
+        var audited = trail.GetProperty("items").EnumerateArray().Single();
+        Assert.That(audited.GetProperty("type").GetString(), Is.EqualTo("support_reset"));
+        Assert.That(audited.GetProperty("details").GetProperty("hadFactor").GetBoolean(), Is.False);
+        Assert.That(audited.GetProperty("details").GetProperty("ticket").GetString(), Is.EqualTo("SUP-43"));
+    }
+
+    [Test]
+    public async Task A_reset_needs_a_reason_and_a_ticket_that_show()
+    {
+        var user = await Flows.EnableTotpAsync(_app, _client);
+        foreach (var body in new object[] { new { reason = "\u200B\u200B", ticket = "SUP-44" }, new { reason = "Lost phone", ticket = "\uFEFF" } })
+        {
+            await ProblemAssert.IsProblemAsync(await _client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/reset", body),
+                HttpStatusCode.BadRequest, "validation_failed");
+        }
+
+        Assert.That((await _client.GetFromJsonAsync<JsonElement>($"/v1/users/{user.UserId}/two-factor")).GetProperty("enabled").GetBoolean(), Is.True);
+        Assert.That((await DeliveredAsync(user.UserId)).Select(e => e.Type), Is.EqualTo(new[] { "two_factor.enabled" }));
+    }
+
+    [Test]
     public async Task Regenerating_and_using_backup_codes_emit_their_events_and_low_at_two_left()
     {
         var user = await Flows.EnableTotpAsync(_app, _client);
