@@ -80,6 +80,7 @@ try
     app.UseApiDocs();
     app.UseRouting();
     app.UseServiceMetrics();                     // /metrics, request latency by route
+    app.UseExceptionHandler();                   // again, inside the metrics: they count the problem's status, not the 200 an exception passes them with
     app.UseAuthentication();
     app.UseAuthorization();
     app.UseJsonCharset();                        // a body's charset: UTF-8 or 415, never the framework's 500

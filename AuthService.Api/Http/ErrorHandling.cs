@@ -80,7 +80,7 @@ public static class ErrorHandling
                     "The request body must be application/json."),
                 BadHttpRequestException e when UnknownMember(e) is { } member => (400, ProblemCodes.UnknownField,
                     "The request body has an unknown field.", $"The request body has a field this operation does not accept: {member}."),
-                BadHttpRequestException e when !e.Message.Contains("body", StringComparison.OrdinalIgnoreCase) => (400, ProblemCodes.InvalidParameter,
+                BadHttpRequestException e when IsParameterFailure(e) => (400, ProblemCodes.InvalidParameter,
                     "A parameter is invalid.", "A route, query or header parameter is missing or has the wrong type."),
                 BadHttpRequestException => (400, ProblemCodes.InvalidJson, "The request body is invalid.",
                     "The request body is missing, is not valid JSON, or has a field of the wrong type."),
@@ -100,6 +100,13 @@ public static class ErrorHandling
             else
             {
                 logger.LogInformation("Rejected request: {ProblemCode} ({ExceptionType})", code, exception.GetType().Name);
+            }
+
+            // The exception handler cleared the endpoint before calling this; the request metrics, outside, label the answer
+            // with its route, so it goes back (nothing runs it again: the problem below is the answer).
+            if (httpContext.Features.Get<IExceptionHandlerFeature>()?.Endpoint is { } endpoint)
+            {
+                httpContext.SetEndpoint(endpoint);
             }
 
             httpContext.Response.StatusCode = status;
@@ -122,6 +129,14 @@ public static class ErrorHandling
             });
         }
 
+        /// <summary>A route, query or header value that did not bind: the framework's two messages for them, read by their fixed
+        /// start, never by the caller's value they quote (<c>limit=nobody</c> is no body error). Every other failure here is
+        /// the body's: its JSON, or Kestrel reading it (a bad chunk, a body cut short).</summary>
+        private static bool IsParameterFailure(BadHttpRequestException exception) =>
+            exception.Message.StartsWith("Failed to bind parameter ", StringComparison.Ordinal) ||
+            (exception.Message.StartsWith("Required parameter ", StringComparison.Ordinal) &&
+             !exception.Message.EndsWith(" was not provided from body.", StringComparison.Ordinal));
+
         /// <summary>The JSON path of the member no request type declares (<c>$.proof.bogus</c>; Hosting.StrictJson
         /// disallows them), or null for another binding failure. Cut to 100 characters: it is the caller's text.</summary>
         private static string? UnknownMember(BadHttpRequestException exception) =>
@@ -140,7 +155,10 @@ public static class ErrorHandling
                 || postgres.SqlState.StartsWith("08", StringComparison.Ordinal)
                 // 57P01/02/03: the server or a DBA ended the session (admin or crash shutdown, pg_terminate_backend), which
                 // arrives as FATAL in the middle of a query; Npgsql does not count it as transient.
-                || postgres.SqlState.StartsWith("57P", StringComparison.Ordinal),
+                || postgres.SqlState.StartsWith("57P", StringComparison.Ordinal)
+                // 57014: the server cancelled the query (pg_cancel_backend, a role's statement_timeout); 40P01: it broke a
+                // deadlock by failing this transaction. Either way a retry is the answer (the 503 is still logged as an error).
+                || postgres.SqlState is PostgresErrorCodes.QueryCanceled or PostgresErrorCodes.DeadlockDetected,
             NpgsqlException => true,
             // A connection that broke under a multi-result read: Dapper's buffered GridReader moves to the next result in a
             // `finally`, and the closed Npgsql reader's "The reader is closed" replaces the NpgsqlException that broke it

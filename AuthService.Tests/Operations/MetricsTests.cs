@@ -38,6 +38,37 @@ public class MetricsTests
         Assert.That(after, Does.Contain("authservice_telephony_circuit_state"));
     }
 
+    /// <summary>The request counts of <paramref name="endpoint"/> with status class <paramref name="code"/>, whatever the other labels.</summary>
+    private static double Requests(string metrics, string code, string endpoint) =>
+        Regex.Matches(metrics, @"^http_request_duration_seconds_count\{(.*)\} (\S+)$", RegexOptions.Multiline)
+            .Where(m => m.Groups[1].Value.Contains($"code=\"{code}\"") && m.Groups[1].Value.Contains($"endpoint=\"{endpoint}\""))
+            .Sum(m => double.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>An error answered by the exception handler (a body that is not JSON, a database outage, a bug) is counted with
+    /// the status the client got, under its route: OPERATIONS.md's alert on <c>code="5xx"</c> must see an outage, not a 200.
+    /// prometheus-net reads the status when the request leaves its middleware, so the problem must be written inside it.</summary>
+    [Test]
+    public async Task An_error_from_the_exception_handler_is_counted_with_its_status_under_its_route()
+    {
+        using var app = new AuthApp();
+        using var client = app.AdminClient();
+        using var anonymous = app.CreateClient();
+        var userId = AuthApp.NewUserId();
+        const string verify = "/v1/users/{userId}/two-factor/verify";
+        var before = await anonymous.GetStringAsync("/metrics");
+
+        using var notJson = new StringContent("{", System.Text.Encoding.UTF8, "application/json");
+        await ProblemAssert.IsProblemAsync(await client.PostAsync($"/v1/users/{userId}/two-factor/verify", notJson), HttpStatusCode.BadRequest,
+            "invalid_json");
+
+        var after = await anonymous.GetStringAsync("/metrics");
+        Assert.Multiple(() =>
+        {
+            Assert.That(Requests(after, "4xx", verify) - Requests(before, "4xx", verify), Is.EqualTo(1), "the 400 is counted as a 4xx of verify");
+            Assert.That(Requests(after, "2xx", verify) - Requests(before, "2xx", verify), Is.Zero, "the 400 is counted as a success");
+        });
+    }
+
     /// <summary>prometheus-net starts its default listeners at the first scrape. Its event-counter adapter would enable
     /// ASP.NET Core's EventSources at Informational level (an event per request start and stop), and its meter adapter would
     /// listen to every meter, the per-request ones of hosting, routing and authentication included (issue 27). Only the

@@ -233,7 +233,7 @@ public partial class HostileInputTests
 
             if (template.EndsWith("/events"))
             {
-                foreach (var query in new[] { "limit=abc", "limit=0", "limit=100000", "limit=-1", "before=0", "before=abc", "limit=1e3", "before=99999999999999999999", "limit=%00" })
+                foreach (var query in new[] { "limit=abc", "limit=0", "limit=100000", "limit=-1", "before=0", "before=abc", "limit=1e3", "before=99999999999999999999", "limit=%00", "limit=nobody", "before=Body" })
                 {
                     yield return new Case($"{method} {template}?{query}", HttpMethod.Get, Url() + "?" + query, null, null);
                 }
