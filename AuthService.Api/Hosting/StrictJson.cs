@@ -12,6 +12,7 @@ namespace AuthService.Api.Hosting;
 /// not the integrator, writes them, and WebAuthn adds members over time (Level 3 added <c>authenticatorAttachment</c>
 /// and the assertion's <c>attestationObject</c>; extensions add their own), so their unknown members are ignored and
 /// their schemas say <c>additionalProperties: true</c>. Everything around them (<c>credential</c>'s siblings) is strict.</para>
+/// <para>A member given twice is refused too, wherever it is.</para>
 /// <para>The refusal itself is mapped in <see cref="Http.ErrorHandling"/>.</para></summary>
 public static class StrictJson
 {
@@ -26,6 +27,9 @@ public static class StrictJson
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+            // A member given twice ({"code":"1","code":"2"}) is refused (400 invalid_json), not read as its last value, which a
+            // proxy or a log reading the first would not see.
+            o.SerializerOptions.AllowDuplicateProperties = false;
             o.SerializerOptions.TypeInfoResolver = (o.SerializerOptions.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver())
                 .WithAddedModifier(info =>
                 {

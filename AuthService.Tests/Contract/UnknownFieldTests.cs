@@ -70,6 +70,23 @@ public class UnknownFieldTests : AppFixture
         Assert.That(verified.StatusCode, Is.EqualTo(HttpStatusCode.OK), await verified.Content.ReadAsStringAsync());
     }
 
+    /// <summary>A member given twice is refused, not read as its last value: a proxy or a log that reads the first would see
+    /// another code than the one checked.</summary>
+    [Test]
+    public async Task A_member_given_twice_is_refused_and_spends_nothing()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var code = Flows.Code(user.Secret, Now);
+        var twice = await Client.PostAsync($"/v1/users/{user.UserId}/two-factor/verify", Json($$"""{"code":"000000","code":"{{code}}"}"""));
+        await ProblemAssert.IsProblemAsync(twice, HttpStatusCode.BadRequest, "invalid_json");
+        var nested = await Client.PostAsync($"/v1/users/{user.UserId}/two-factor/backup-codes",
+            Json($$$"""{"proof":{"code":"{{{code}}}","code":"{{{code}}}"}}"""));
+        await ProblemAssert.IsProblemAsync(nested, HttpStatusCode.BadRequest, "invalid_json");
+
+        var verified = await Client.PostAsync($"/v1/users/{user.UserId}/two-factor/verify", Json($$"""{"code":"{{code}}"}"""));
+        Assert.That(verified.StatusCode, Is.EqualTo(HttpStatusCode.OK), await verified.Content.ReadAsStringAsync());
+    }
+
     [Test]
     public async Task Case_variants_of_a_declared_member_are_not_unknown()
     {
