@@ -39,12 +39,20 @@ function showError(e) {
 
 function clearError() { $('error').hidden = true; }
 
-/** Runs an action, with its error shown as the problem's title and detail. */
-function guarded(action) {
+/**
+ * Runs an action, with its error shown as the problem's title and detail. Unless `repeatable` (a Find, where the latest one
+ * wins), the button that started it (a form's buttons, for a submit) stays disabled until it is done, so a double click sends
+ * one request, not two: one reset, one bypass code, one key.
+ */
+function guarded(action, { repeatable = false } = {}) {
   return async (event) => {
     event?.preventDefault();
+    const target = repeatable ? null : event?.currentTarget; // read now: it is gone once the handler has awaited
+    const controls = target instanceof HTMLFormElement ? [...target.querySelectorAll('button')]
+      : target instanceof HTMLButtonElement ? [target] : [];
     clearError();
-    try { await action(event); } catch (e) { showError(e); }
+    for (const control of controls) control.disabled = true;
+    try { await action(event); } catch (e) { showError(e); } finally { for (const control of controls) control.disabled = false; }
   };
 }
 
@@ -282,11 +290,13 @@ function closeReset() {
 
 async function confirmReset() {
   const { userId, reason, ticket } = state.reset;
-  await api('POST', userPath('/reset', userId), { reason, ticket });
+  const reset = await api('POST', userPath('/reset', userId), { reason, ticket });
   closeReset();
   if (state.userId !== userId) return; // another user was found meanwhile: nothing shown is this user's any more
   clearBypass(); // the reset revoked it
-  $('notice').textContent = `Two-factor authentication of ${userId} was reset.`;
+  $('notice').textContent = reset.hadFactor
+    ? `Two-factor authentication of ${userId} was reset.`
+    : `${userId} had no two-factor authentication: nothing was removed (the reset is audited).`;
   await loadUser(userId);
 }
 
@@ -319,11 +329,24 @@ const deliveryRow = (endpoint, d) => row([d.id, d.type, d.userId, d.status, d.at
 async function loadKeys() {
   const list = await api('GET', '/v1/api-keys');
   $('keys').replaceChildren(...list.items.map((k) => row([k.name, el('code', k.prefix), k.scopes.join(', '), when(k.createdAt), when(k.revokedAt),
-    k.revokedAt ? '—' : button('Revoke', `Revoke key ${k.name}`, async () => {
+    k.revokedAt ? '—' : revokeControl(k)])));
+}
+
+/** Revoke, behind a confirmation in the key's row: every request with the key fails from then on (the portal's, or this
+ * console's own). */
+function revokeControl(k) {
+  const cell = el('span');
+  const own = k.prefix && (sessionStorage.getItem(KEY) ?? '').startsWith(k.prefix) ? ' This console is signed in with it.' : '';
+  const start = button('Revoke', `Revoke key ${k.name}`, () => cell.replaceChildren(
+    el('span', `Revoke ${k.name}? Every request with it fails from now on.${own} `, { 'data-testid': 'key-revoke-text' }),
+    button('Yes, revoke', `Yes, revoke key ${k.name}`, async () => {
       await api('DELETE', `/v1/api-keys/${k.id}`);
       $('keys-notice').textContent = `Key ${k.name} revoked.`;
       await loadKeys();
-    }, 'key-revoke')])));
+    }, 'key-revoke-yes'),
+    button('Cancel', `Keep key ${k.name}`, () => cell.replaceChildren(start), 'key-revoke-no')), 'key-revoke');
+  cell.append(start);
+  return cell;
 }
 
 async function createKey() {
@@ -343,7 +366,7 @@ function wire() {
   $('login-form').addEventListener('submit', guarded(signIn));
   $('sign-out').addEventListener('click', signOut);
   for (const b of document.querySelectorAll('nav button[data-screen]')) b.addEventListener('click', guarded(() => show(b.dataset.screen)));
-  $('find-form').addEventListener('submit', guarded(findUser));
+  $('find-form').addEventListener('submit', guarded(findUser, { repeatable: true }));
   $('audit-more').addEventListener('click', guarded(() => audit.older()));
   $('deliveries-more').addEventListener('click', guarded(() => deliveries.older()));
   $('bypass-form').addEventListener('submit', guarded(issueBypass));

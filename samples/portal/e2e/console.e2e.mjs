@@ -181,8 +181,13 @@ async function run() {
     await id('reset-ticket').fill('SUP-4712');
     await id('reset-start').click();
     await picture('reset-confirm');
-    await id('reset-confirm').click();
+    const resets = [];
+    const countReset = (request) => { if (request.method() === 'POST' && request.url().endsWith('/reset')) resets.push(request.url()); };
+    page.on('request', countReset);
+    await id('reset-confirm').dblclick(); // an impatient double click: one reset, one audit row, one webhook
     await id('notice').filter({ hasText: 'was reset' }).waitFor();
+    page.off('request', countReset);
+    assert.equal(resets.length, 1, `a double click sent ${resets.length} resets`);
     await id('status').filter({ hasText: 'not enabled' }).waitFor();
     // The console reloads the audit list after the status and the devices: wait for the new list, not the status alone
     // (reading it at once raced the reload, and failed a fresh-clone CI run).
@@ -278,7 +283,15 @@ async function run() {
     createdKey = key;
     assert.equal((await call('GET', `/v1/users/${user}/two-factor`, undefined, key)).status, 200);
     await picture('api-keys');
-    await page.locator('#keys tr', { hasText: 'console e2e' }).getByTestId('key-revoke').click();
+    const keyRow = page.locator('#keys tr', { hasText: 'console e2e' });
+    await keyRow.getByTestId('key-revoke').click();
+    await keyRow.getByTestId('key-revoke-text').filter({ hasText: 'Every request with it fails' }).waitFor();
+    assert.equal((await call('GET', `/v1/users/${user}/two-factor`, undefined, key)).status, 200, 'Revoke alone revoked the key');
+    await keyRow.getByTestId('key-revoke-no').click();
+    await keyRow.getByTestId('key-revoke').waitFor();
+    assert.equal((await call('GET', `/v1/users/${user}/two-factor`, undefined, key)).status, 200, 'Cancel revoked the key');
+    await keyRow.getByTestId('key-revoke').click();
+    await keyRow.getByTestId('key-revoke-yes').click();
     await id('keys-notice').filter({ hasText: 'revoked' }).waitFor();
     assert.equal((await call('GET', `/v1/users/${user}/two-factor`, undefined, key)).status, 401);
   });
