@@ -126,8 +126,9 @@ public abstract partial record AuditEvent([property: JsonIgnore] string EventTyp
     /// <c>two_factor.backup_codes_low</c> when few are left).</summary>
     public sealed record BackupCodeUsed(string Method, string Stage, int BackupCodesRemaining) : AuditEvent(AuditEvents.BackupCodeUsed);
 
-    /// <summary>A new set of backup codes replaced the old (webhook <c>two_factor.backup_codes_regenerated</c>).</summary>
-    public sealed record BackupCodesRegenerated(int BackupCodes) : AuditEvent(AuditEvents.BackupCodesRegenerated);
+    /// <summary>A new set of backup codes replaced the old (webhook <c>two_factor.backup_codes_regenerated</c>);
+    /// <paramref name="VoidedChanges"/>: the switches and additions a backup code had started, voided with the old set.</summary>
+    public sealed record BackupCodesRegenerated(int BackupCodes, int? VoidedChanges = null) : AuditEvent(AuditEvents.BackupCodesRegenerated);
 
     /// <summary>A phone code was sent (<paramref name="Kept"/>: stored, not dropped because the factor changed meanwhile).</summary>
     public sealed record CodeSent(
@@ -194,6 +195,7 @@ public abstract partial record AuditEvent([property: JsonIgnore] string EventTyp
     /// <c>two_factor.bypass_code_used</c>).</summary>
     public sealed record BypassCodeUsed(Guid CodeId, string Stage, string Ticket, int UsesLeft) : AuditEvent(AuditEvents.BypassCodeUsed);
 
-    /// <summary>Support revoked the user's bypass codes (<paramref name="Revoked"/> of them were live).</summary>
-    public sealed record BypassCodesRevoked(int Revoked) : AuditEvent(AuditEvents.BypassCodesRevoked);
+    /// <summary>Support revoked the user's bypass codes (<paramref name="Revoked"/> of them were live);
+    /// <paramref name="VoidedChanges"/>: the switches and additions a bypass code had started, voided with them.</summary>
+    public sealed record BypassCodesRevoked(int Revoked, int? VoidedChanges = null) : AuditEvent(AuditEvents.BypassCodesRevoked);
 }

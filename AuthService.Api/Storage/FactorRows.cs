@@ -82,6 +82,10 @@ public sealed record PendingRow
 
     /// <summary>The label the factor will carry (an addition may name it; otherwise the method's default label).</summary>
     public string? Label { get; init; }
+
+    /// <summary>A switch or an addition: the method of the proof that started it (<c>totp</c>, <c>backup_code</c>,
+    /// <c>bypass_code</c>…), so that revoking the codes of that kind voids it (<see cref="TwoFactorStore.VoidPendingStartedWithAsync"/>).</summary>
+    public string? ProofMethod { get; init; }
 }
 
 public sealed class BackupCodeRow

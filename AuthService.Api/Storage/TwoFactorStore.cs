@@ -65,9 +65,10 @@ public static class TwoFactorStore
     {
         const string insert = """
             insert into pending_factors (user_id, id, purpose, method, totp_secret, totp_algorithm, totp_digits, totp_period,
-                                         phone_number, phone_hash, phone_masked, channel, created_at, expires_at, from_factor_id, label)
+                                         phone_number, phone_hash, phone_masked, channel, created_at, expires_at, from_factor_id, label,
+                                         proof_method)
             values (@UserId, @Id, @Purpose, @Method, @TotpSecret, @TotpAlgorithm, @TotpDigits, @TotpPeriod,
-                    @PhoneNumber, @PhoneHash, @PhoneMasked, @Channel, @CreatedAt, @ExpiresAt, @FromFactorId, @Label)
+                    @PhoneNumber, @PhoneHash, @PhoneMasked, @Channel, @CreatedAt, @ExpiresAt, @FromFactorId, @Label, @ProofMethod)
             """;
         const string replace = """
             on conflict (user_id) where purpose in ('enroll', 'switch') do update set
@@ -76,7 +77,8 @@ public static class TwoFactorStore
                 totp_digits = excluded.totp_digits, totp_period = excluded.totp_period,
                 phone_number = excluded.phone_number, phone_hash = excluded.phone_hash,
                 phone_masked = excluded.phone_masked, channel = excluded.channel, created_at = excluded.created_at,
-                expires_at = excluded.expires_at, from_factor_id = excluded.from_factor_id, label = excluded.label
+                expires_at = excluded.expires_at, from_factor_id = excluded.from_factor_id, label = excluded.label,
+                proof_method = excluded.proof_method
             where pending_factors.created_at <= excluded.created_at
             """;
         return connection.ExecuteAsync(pending.Purpose == PendingPurposes.Add ? insert : insert + replace, pending, transaction);
@@ -89,6 +91,25 @@ public static class TwoFactorStore
             select exists (select 1 from pending_factors
                            where user_id = @UserId and purpose in ('enroll', 'switch') and created_at > @CreatedAt)
             """, new { pending.UserId, pending.CreatedAt }, transaction);
+
+    /// <summary>Voids the user's switches and additions that a proof of <paramref name="proofMethod"/> started (a backup code when
+    /// the codes are regenerated, a bypass code when they are revoked), with the code sent for them and their passkey
+    /// registration challenge: a leaked code's holder can no longer confirm what it started. Under the user's lock. The
+    /// number of changes voided.</summary>
+    public static async Task<int> VoidPendingStartedWithAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId,
+        string proofMethod)
+    {
+        var voided = await connection.ExecuteAsync("""
+            delete from pending_factors where user_id = @userId and purpose in ('switch', 'add') and proof_method = @proofMethod
+            """, new { userId, proofMethod }, transaction);
+        if (voided > 0)
+        {
+            await PhoneCodeStore.DeleteOrphanedPendingCodesAsync(connection, transaction, userId);
+            await TwoFactor.Passkeys.PasskeyStore.DeleteOrphanedRegistrationsAsync(connection, transaction, userId);
+        }
+
+        return voided;
+    }
 
     /// <summary>Removes exactly this pending row; false when it was replaced or confirmed meanwhile.</summary>
     public static async Task<bool> DeletePendingAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending) =>

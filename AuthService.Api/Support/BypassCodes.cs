@@ -76,9 +76,12 @@ public sealed class BypassCodes(NpgsqlDataSource dataSource, SecretBox secrets, 
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await AttemptLedger.LockUserAsync(connection, transaction, userId);
         var revoked = await BypassCodeStore.DeleteAllByUserIdAsync(connection, transaction, userId, now);
-        if (revoked > 0)
+        // What a bypass code started (a switch or an addition not yet confirmed) goes with the codes: a code given to the wrong
+        // person, revoked, confirms nothing it began.
+        var voided = await TwoFactorStore.VoidPendingStartedWithAsync(connection, transaction, userId, BypassCodeRules.Method);
+        if (revoked > 0 || voided > 0)
         {
-            await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.BypassCodesRevoked(revoked), now, actor);
+            await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.BypassCodesRevoked(revoked, voided > 0 ? voided : null), now, actor);
         }
 
         await transaction.CommitAsync(cancellationToken);

@@ -47,7 +47,8 @@ public static class SupportApi
             .ProducesProblemCodes(423, ProblemCodes.Locked);
         group.MapDelete("/bypass-codes", RevokeBypassCodes)
             .WithSummary("Revoke every bypass code of the user")
-            .WithDescription("Answers how many live codes were revoked (audited when any).");
+            .WithDescription("Answers how many live codes were revoked (audited when any). A switch or an addition a bypass code started and " +
+                             "that is not yet confirmed is voided with them.");
         group.MapGet("/events", Events)
             .WithSummary("Audit events of the user, newest first")
             .WithDescription($"Paged: `limit` (1–{AuditTrail.MaxPageSize}, default {AuditTrail.DefaultPageSize}) and `before` (the `nextBefore` of the previous page).")

@@ -1,4 +1,5 @@
 using AuthService.Api.Events;
+using AuthService.Core.Factors;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
 using AuthService.Core.BackupCodes;
@@ -38,7 +39,10 @@ public sealed class BackupCodes(NpgsqlDataSource dataSource, ChangeProofs change
         if (spent.Error is null)
         {
             await TwoFactorStore.ReplaceBackupCodesAsync(connection, transaction, userId, hashes, now);
-            await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.BackupCodesRegenerated(codes.Count), now, actor);
+            // New codes are how a person cleans up after a leaked sheet: what one of its codes started goes with it.
+            var voided = await TwoFactorStore.VoidPendingStartedWithAsync(connection, transaction, userId, FactorMethods.BackupCode);
+            await AuditLog.AppendAsync(connection, transaction, userId,
+                new AuditEvent.BackupCodesRegenerated(codes.Count, voided > 0 ? voided : null), now, actor);
         }
 
         await transaction.CommitAsync(cancellationToken);

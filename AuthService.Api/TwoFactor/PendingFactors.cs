@@ -30,6 +30,7 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, ProofCheck proof
         ExpiresAt = (start.Now + ttl).UtcDateTime,
         FromFactorId = start.Purpose == PendingPurposes.Switch ? start.Proof?.FactorId : null,
         Label = start.Label,
+        ProofMethod = start.Purpose == PendingPurposes.Enroll ? null : start.Proof?.Method,
     };
 
     /// <summary>Stores <paramref name="pending"/> if the user is still where the request found them, in the caller's transaction

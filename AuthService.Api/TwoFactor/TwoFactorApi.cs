@@ -163,7 +163,7 @@ public static partial class TwoFactorApi
             .WithSummary("Replace the backup codes")
             .WithDescription("Needs `proof`: a TOTP code of the current factor, a phone code or passkey assertion (`credential`) of a `proof` " +
                              "challenge, a backup code or a support `bypassCode`; spent in the same transaction that stores the new set. " +
-                             $"Returns a new set of {Core.BackupCodes.BackupCodeSet.DefaultCount}, shown once; every older code dies.")
+                             $"Returns a new set of {Core.BackupCodes.BackupCodeSet.DefaultCount}, shown once; every older code dies, and so does a switch or an addition one of them started that is not yet confirmed.")
             .ProducesProblemCodes(409, ProblemCodes.TwoFactorNotEnabled, ProblemCodes.PasskeyNotEnabled, ProblemCodes.FactorChanged)
             .ProducesProblemCodes(422, ProblemCodes.InvalidCode, ProblemCodes.InvalidPasskey, ProblemCodes.PasskeyChallengeInvalid, ProblemCodes.PasskeyCounterRegression)
             .ProducesProblemCodes(423, ProblemCodes.Locked)

@@ -307,6 +307,60 @@ public class SeveralFactorsTests : AppFixture
         Assert.That(await PendingRowsAsync(user.UserId), Is.Zero);
     }
 
+    /// <summary>A leaked backup-code sheet: the thief starts an addition and a switch with its codes and waits. The person's
+    /// answer is new backup codes, and what the old ones started dies with them (no factor is removed, so the removal's rule
+    /// alone left both confirmable). An addition the person started with their TOTP app is theirs and survives.</summary>
+    [Test]
+    public async Task What_a_leaked_backup_code_started_cannot_be_confirmed_after_the_codes_are_regenerated()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var (thiefs, thiefSecret) = await StartTotpAsync(user.UserId, new { backupCode = user.BackupCodes[0] }, "Thief");
+        var switched = await Client.PostAsJsonAsync(Url(user.UserId, "/switch-method"), new { method = "totp", proof = new { backupCode = user.BackupCodes[1] } });
+        var switchBody = await switched.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(switched.StatusCode, Is.EqualTo(HttpStatusCode.Created), switchBody.ToString());
+        var (own, ownSecret) = await StartTotpAsync(user.UserId, new { code = Flows.Code(user.Secret, Now) }, "Tablet");
+
+        App.Time.Advance(TimeSpan.FromSeconds(30));
+        var regenerated = await Client.PostAsJsonAsync(Url(user.UserId, "/backup-codes"), new { proof = new { code = Flows.Code(user.Secret, Now) } });
+        Assert.That(regenerated.StatusCode, Is.EqualTo(HttpStatusCode.Created), await regenerated.Content.ReadAsStringAsync());
+
+        await ProblemAssert.IsProblemAsync(await ConfirmAsync(user.UserId, thiefs, Flows.Code(thiefSecret, Now)), HttpStatusCode.NotFound, "factor_not_found");
+        var switchSecret = Base32Encoding.ToBytes(switchBody.GetProperty("secret").GetString()!);
+        await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync(Url(user.UserId, "/switch-method/confirm"), new { code = Flows.Code(switchSecret, Now) }),
+            HttpStatusCode.Conflict, "no_pending_switch");
+        var confirmed = await ConfirmAsync(user.UserId, own, Flows.Code(ownSecret, Now));
+        Assert.That(confirmed.StatusCode, Is.EqualTo(HttpStatusCode.OK), await confirmed.Content.ReadAsStringAsync());
+        Assert.That(FactorsOf(await StatusAsync(user.UserId)).Select(f => f.GetProperty("id").GetGuid()), Has.Member(own).And.Not.Member(thiefs));
+
+        var events = (await Client.GetFromJsonAsync<JsonElement>(Url(user.UserId, "/events"))).GetProperty("items").EnumerateArray();
+        var audited = events.First(e => e.GetProperty("type").GetString() == "backup_codes_regenerated");
+        Assert.That(audited.GetProperty("details").GetProperty("voidedChanges").GetInt32(), Is.EqualTo(2));
+    }
+
+    /// <summary>A bypass code read to the wrong person: support revokes it, and the switch that person started with it (to a
+    /// TOTP app of theirs) cannot be confirmed afterwards.</summary>
+    [Test]
+    public async Task A_switch_a_revoked_bypass_code_started_cannot_be_confirmed()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var bypass = await Support.BypassCodeTests.IssueAsync(Client, user.UserId);
+        var switched = await Client.PostAsJsonAsync(Url(user.UserId, "/switch-method"), new { method = "totp", proof = new { bypassCode = bypass } });
+        var switchBody = await switched.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(switched.StatusCode, Is.EqualTo(HttpStatusCode.Created), switchBody.ToString());
+
+        var revoked = await Client.DeleteFromJsonAsync<JsonElement>(Url(user.UserId, "/bypass-codes"));
+        Assert.That(revoked.GetProperty("revoked").GetInt32(), Is.Zero, "its one use was spent on the switch");
+
+        var switchSecret = Base32Encoding.ToBytes(switchBody.GetProperty("secret").GetString()!);
+        await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync(Url(user.UserId, "/switch-method/confirm"), new { code = Flows.Code(switchSecret, Now) }),
+            HttpStatusCode.Conflict, "no_pending_switch");
+        App.Time.Advance(TimeSpan.FromSeconds(30));
+        (await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(user.Secret, Now) })).EnsureSuccessStatusCode();
+        var events = (await Client.GetFromJsonAsync<JsonElement>(Url(user.UserId, "/events"))).GetProperty("items").EnumerateArray();
+        Assert.That(events.First(e => e.GetProperty("type").GetString() == "bypass_codes_revoked").GetProperty("details").GetProperty("voidedChanges").GetInt32(),
+            Is.EqualTo(1));
+    }
+
     [Test]
     public async Task An_addition_pending_at_a_confirmed_switch_cannot_be_confirmed_after_it()
     {
