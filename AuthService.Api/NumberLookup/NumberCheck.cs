@@ -34,7 +34,7 @@ public sealed partial class NumberCheck(
 
     /// <summary>Checks decided, by result: <c>allowed</c>, <c>refused_voip</c>, <c>refused_recent_port</c>,
     /// <c>skipped</c> (lookup failed, fail open), <c>unavailable</c> (lookup failed, fail closed); and source <c>cache</c>,
-    /// <c>lookup</c> or <c>none</c>.</summary>
+    /// <c>lookup</c>, <c>stale_cache</c> (a refresh failed, and the answer older than 24 h refuses the send) or <c>none</c>.</summary>
     public static readonly Counter Checks = Metrics.CreateCounter("authservice_number_checks_total",
         "Number checks before a code send, by result and by where the answer came from (cache, lookup, none).",
         new CounterConfiguration { LabelNames = ["result", "source"] });
@@ -72,7 +72,15 @@ public sealed partial class NumberCheck(
             catch (NumberLookupUnavailableException e)
             {
                 Lookups.WithLabels(e.Reason).Inc();
-                return await UnavailableAsync(userId, channel, masked, e.Reason, actor, now);
+                // A refresh that fails does not wipe what the last answer held against the number: a line that was VoIP, or
+                // freshly ported, when it was last looked up has not become safe because Telnyx did not answer now. An answer
+                // that allowed the send is no answer today: the fail mode decides, as for a number never looked up.
+                if (answer is null || Refusal(settings.For(profile), answer, channel, now) is null)
+                {
+                    return await UnavailableAsync(userId, channel, masked, e.Reason, actor, now);
+                }
+
+                source = "stale_cache";
             }
         }
 

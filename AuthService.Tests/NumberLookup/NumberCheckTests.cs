@@ -127,6 +127,29 @@ public class NumberCheckTests : AppFixture
         Assert.That(Telnyx.DeliveriesTo(phone).Select(d => d.Channel), Is.EqualTo(new[] { "sms", "sms", "call" }));
     }
 
+    /// <summary>The daily refresh of a VoIP number fails (fail open, the default): the last answer still refuses the SMS, where
+    /// it was dropped and the SMS sent unchecked; the call, which that answer allows, is the fail mode's and goes.</summary>
+    [Test]
+    public async Task A_refresh_that_fails_keeps_the_last_answers_refusal()
+    {
+        var (userId, phone) = (AuthApp.NewUserId("stale"), NumberLookupStandIn.NewPhone());
+        NumberLookupStandIn.Answer(Telnyx.Server, phone, "voip");
+        var enrolled = await EnrollAsync(Client, userId, phone, "call");
+        Assert.That(enrolled.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await enrolled.Content.ReadAsStringAsync());
+        (await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code = Telnyx.LastCodeTo(phone) })).EnsureSuccessStatusCode();
+
+        App.Time.Advance(TimeSpan.FromHours(25));
+        NumberLookupStandIn.Fail(Telnyx.Server, phone, 500, overriding: true);
+        var sms = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/challenge", new { channel = "sms" });
+
+        await ProblemAssert.IsProblemAsync(sms, HttpStatusCode.Forbidden, "number_risk");
+        Assert.That(NumberLookupStandIn.Lookups(Telnyx.Server, phone), Has.Count.EqualTo(2), "the day-old answer was looked up again");
+        Assert.That((await LastEventAsync(userId, "number_risk")).GetProperty("reason").GetString(), Is.EqualTo("voip"));
+        var call = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/challenge", new { channel = "call" });
+        Assert.That(call.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await call.Content.ReadAsStringAsync());
+        Assert.That(Telnyx.DeliveriesTo(phone).Select(d => d.Channel), Is.EqualTo(new[] { "call", "call" }));
+    }
+
     [Test]
     public async Task A_voip_number_gets_no_sms_but_a_call_under_the_default_CallOnly_policy_and_nothing_is_counted()
     {

@@ -21,12 +21,13 @@ public static class NumberLookupStandIn
         var body = "{\"data\":{\"record_type\":\"number_lookup\",\"phone_number\":\"" + phone + "\",\"country_code\":\"US\"," +
                    "\"carrier\":{\"type\":\"" + lineType + "\",\"name\":\"Stand-in Wireless\",\"mobile_country_code\":\"US\"}," +
                    "\"portability\":{\"line_type\":\"" + lineType + "\",\"spid\":\"073H\"," + ported + "}}}";
-        Respond(server, phone, Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(body));
+        Respond(server, phone, -5, Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(body));
     }
 
-    /// <summary>Answers lookups of <paramref name="phone"/> with an error status.</summary>
-    public static void Fail(WireMockServer server, string phone, int status) =>
-        Respond(server, phone, Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json")
+    /// <summary>Answers lookups of <paramref name="phone"/> with an error status; <paramref name="overriding"/>: in place of an
+    /// answer given before (a mapping of higher priority).</summary>
+    public static void Fail(WireMockServer server, string phone, int status, bool overriding = false) =>
+        Respond(server, phone, overriding ? -6 : -5, Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json")
             .WithBody("""{"errors":[{"code":"10007","title":"Unexpected error","detail":"stand-in failure"}]}"""));
 
     /// <summary>The lookup requests the stand-in received for <paramref name="phone"/>.</summary>
@@ -34,8 +35,8 @@ public static class NumberLookupStandIn
         server.LogEntries.Where(e => e.RequestMessage.Method == "GET" && e.RequestMessage.Path.Contains("number_lookup", StringComparison.Ordinal)
                                      && e.RequestMessage.Path.EndsWith(phone[1..], StringComparison.Ordinal)).ToList();
 
-    private static void Respond(WireMockServer server, string phone, IResponseBuilder response) =>
+    private static void Respond(WireMockServer server, string phone, int priority, IResponseBuilder response) =>
         server.Given(Request.Create().UsingGet().WithPath(new WildcardMatcher("/v2/number_lookup/*" + phone[1..])))
-            .AtPriority(-5)
+            .AtPriority(priority)
             .RespondWith(response);
 }
