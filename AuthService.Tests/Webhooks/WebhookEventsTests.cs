@@ -170,6 +170,12 @@ public class WebhookEventsTests
             Is.EqualTo(new[] { 9, 8, 7, 6, 5, 4, 3, 2 }));
         Assert.That(events[^1].Data.GetProperty("backupCodesRemaining").GetInt32(), Is.EqualTo(2));
         Assert.That(events.Select(e => e.Body), Has.None.Contains(fresh[0]));
+
+        // A code spent on a new set leaves one of the old set, but the user is shown ten: no "running low" with them.
+        (await _client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/backup-codes", new { proof = new { backupCode = fresh[8] } }))
+            .EnsureSuccessStatusCode();
+        Assert.That((await DeliveredAsync(user.UserId)).Skip(events.Count).Select(e => e.Type),
+            Is.EqualTo(new[] { "two_factor.backup_code_used", "two_factor.backup_codes_regenerated" }));
     }
 
     [Test]
