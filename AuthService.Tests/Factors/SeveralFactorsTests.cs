@@ -361,6 +361,26 @@ public class SeveralFactorsTests : AppFixture
             Is.EqualTo(1));
     }
 
+    /// <summary>A switch proved with a factor that is then removed is gone with it: no longer shown as pending, and its
+    /// confirmation finds nothing (it stayed, and every try spent its code on a 409 factor_changed until it expired).</summary>
+    [Test]
+    public async Task A_switch_proved_with_a_factor_that_is_then_removed_is_gone_with_it()
+    {
+        var (user, first, _, secret) = await TwoTotpAsync();
+        var started = await Client.PostAsJsonAsync(Url(user.UserId, "/switch-method"), new { method = "totp", proof = new { code = Flows.Code(user.Secret, Now) } });
+        var body = await started.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(started.StatusCode, Is.EqualTo(HttpStatusCode.Created), body.ToString());
+        Assert.That((await StatusAsync(user.UserId)).GetProperty("pending").ValueKind, Is.EqualTo(JsonValueKind.Object));
+
+        Assert.That((await RemoveAsync(user.UserId, first, new { code = Flows.Code(secret, Now) })).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+
+        Assert.That((await StatusAsync(user.UserId)).GetProperty("pending").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        var fresh = Base32Encoding.ToBytes(body.GetProperty("secret").GetString()!);
+        await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync(Url(user.UserId, "/switch-method/confirm"), new { code = Flows.Code(fresh, Now) }),
+            HttpStatusCode.Conflict, "no_pending_switch");
+        Assert.That(await PendingRowsAsync(user.UserId), Is.Zero);
+    }
+
     [Test]
     public async Task An_addition_pending_at_a_confirmed_switch_cannot_be_confirmed_after_it()
     {
