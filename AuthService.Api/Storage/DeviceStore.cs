@@ -47,19 +47,25 @@ public static class DeviceStore
             values (@Id, @userId, @TokenHash, @Label, @now, @ExpiresAt)
             """, new { device.Id, userId, device.TokenHash, device.Label, now, device.ExpiresAt }, transaction);
         await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.DeviceRemembered(device.Id, device.Label, device.ExpiresAt), now, actor);
-        var dropped = await DeleteBeyondAsync(connection, transaction, userId, device.MaxPerUser);
+        var dropped = await DeleteBeyondAsync(connection, transaction, userId, device.MaxPerUser, now);
         if (dropped > 0)
         {
             await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.DevicesRevoked(dropped, "limit"), now, actor);
         }
     }
 
-    /// <summary>Keeps the user's <paramref name="max"/> newest devices; returns how many older ones it deleted.</summary>
-    private static Task<int> DeleteBeyondAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, int max) =>
-        connection.ExecuteAsync("""
+    /// <summary>Keeps the user's <paramref name="max"/> newest live devices; returns how many older live ones it deleted. Expired
+    /// rows that housekeeping has not removed yet count for nothing: they take no place of a live device, and are not told as
+    /// revoked (they are deleted here all the same, as <see cref="DeleteAllByUserIdAsync"/> does, without counting them).</summary>
+    private static async Task<int> DeleteBeyondAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, int max,
+        DateTimeOffset now)
+    {
+        await connection.ExecuteAsync("delete from remembered_devices where user_id = @userId and expires_at <= @now", new { userId, now }, transaction);
+        return await connection.ExecuteAsync("""
             delete from remembered_devices where id in (
                 select id from remembered_devices where user_id = @userId order by created_at desc, id desc offset @max)
             """, new { userId, max }, transaction);
+    }
 
     /// <summary>The user's live devices, newest first.</summary>
     public static async Task<IReadOnlyList<DeviceRow>> ListByUserIdAsync(NpgsqlConnection connection, string userId, DateTimeOffset now) =>

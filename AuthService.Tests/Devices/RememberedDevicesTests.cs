@@ -79,6 +79,30 @@ public class RememberedDevicesTests : AppFixture
         Assert.That((await all.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("revoked").GetInt32(), Is.EqualTo(2), "the live devices only");
     }
 
+    /// <summary>An expired device housekeeping has not removed yet takes no place under the cap, and is not told as revoked:
+    /// it was, as <c>devices_revoked</c> cause <c>limit</c> to the audit trail and the portal, though nothing live went.</summary>
+    [Test]
+    public async Task An_expired_device_takes_no_place_under_the_cap_and_is_not_told_as_revoked()
+    {
+        var ann = await Flows.EnableTotpAsync(App, Client);
+        await RememberAsync(App, Client, ann, "Expired");
+        App.Time.Advance(TimeSpan.FromDays(31));
+        var tokens = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            tokens.Add((await RememberAsync(App, Client, ann, $"Browser {i}")).Token);
+        }
+
+        Assert.That(await EventTypesAsync(Client, ann.UserId), Has.No.Member("devices_revoked"), "only the expired one went");
+        foreach (var token in tokens)
+        {
+            Assert.That(Trusted(await DecideAsync(Client, ann.UserId, token)), Is.True, "every live device is kept");
+        }
+
+        await RememberAsync(App, Client, ann, "Browser 3");
+        Assert.That((await EventTypesAsync(Client, ann.UserId)).Count(e => e == "devices_revoked"), Is.EqualTo(1), "the fourth live one drops the oldest");
+    }
+
     [Test]
     public async Task The_cap_drops_the_oldest_device()
     {
