@@ -64,22 +64,27 @@ public static partial class CodeLocales
             return ByTag[alias];
         }
 
+        // Well formed enough to read (BCP 47 §2.1): a language of 2–3 letters, then subtags of 1–8 characters, none empty
+        // ("de-", "de--AT" are not tags).
         var subtags = tag.Split('-');
         var language = subtags[0];
-        if (language.Length is < 2 or > 3)
+        if (language.Length is < 2 or > 3 || !language.All(char.IsAsciiLetter) || subtags.Skip(1).Any(s => s.Length is 0 or > 8))
         {
             return null;
         }
 
         if (language.Equals("zh", StringComparison.OrdinalIgnoreCase))
         {
-            // The script decides when the tag names one (zh-Hans-TW is simplified, whatever the region); else the region.
-            var rest = subtags.Skip(1).ToList();
-            var script = rest.FirstOrDefault(s => s.Length == 4);
+            // The script decides when the tag names one (zh-Hans-TW is simplified, whatever the region); else the region. In
+            // BCP 47 order: the script (4 letters) right after the language, the region (2 letters or 3 digits) after it; a
+            // variant further on (zh-TW-1996) is neither.
+            var next = 1;
+            var script = subtags.Length > next && subtags[next].Length == 4 && subtags[next].All(char.IsAsciiLetter) ? subtags[next++] : null;
+            var region = subtags.Length > next && subtags[next].Length == 2 ? subtags[next] : null;
             var traditional = script is not null
                 ? script.Equals("Hant", StringComparison.OrdinalIgnoreCase)
-                : rest.Any(s => s.Equals("TW", StringComparison.OrdinalIgnoreCase) || s.Equals("HK", StringComparison.OrdinalIgnoreCase)
-                                || s.Equals("MO", StringComparison.OrdinalIgnoreCase));
+                : region is not null && (region.Equals("TW", StringComparison.OrdinalIgnoreCase) || region.Equals("HK", StringComparison.OrdinalIgnoreCase)
+                                         || region.Equals("MO", StringComparison.OrdinalIgnoreCase));
             return ByTag[traditional ? "zh-Hant" : "zh-Hans"];
         }
 

@@ -126,6 +126,9 @@ public class CodeLocalesTests
     [TestCase("zh-SG", "zh-Hans")]
     [TestCase("no", "nb")]
     [TestCase("en-GB", "en")]
+    [TestCase("zh-TW-1996", "zh-Hant")] // a variant after the region is not a script
+    [TestCase("zh-419", "zh-Hans")] // a numeric region
+    [TestCase("de-CH-1901", "de")]
     public void A_tag_finds_its_locale(string asked, string found) =>
         Assert.That(CodeLocales.Find(asked)?.Tag, Is.EqualTo(found));
 
@@ -135,6 +138,11 @@ public class CodeLocalesTests
     [TestCase("e")]
     [TestCase("klingon-KL")]
     [TestCase("en US")]
+    [TestCase("de-")] // an empty subtag, at the end, between two or at the start
+    [TestCase("de--AT")]
+    [TestCase("-de")]
+    [TestCase("fr-waytoolongsubtag9")] // a subtag is at most 8 characters
+    [TestCase("d3-AT")] // the language is letters
     public void An_unknown_or_malformed_tag_finds_none(string asked) => Assert.That(CodeLocales.Find(asked), Is.Null);
 
     [TestCase("Acme", null)]
