@@ -119,6 +119,13 @@ public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck 
         }
 
         await transaction.CommitAsync(cancellationToken);
+        // Logged once committed: the passkey's AlsoStore above can still refuse and roll the change back.
+        logger.LogInformation(purpose switch
+        {
+            PendingPurposes.Enroll => "Enabled {Method} second factor for {UserId}",
+            PendingPurposes.Add => "Added a {Method} factor for {UserId}",
+            _ => "Switched to a {Method} factor for {UserId}",
+        }, pending.Method, pending.UserId);
         ServiceMetrics.Verifications.WithLabels(pending.Method, "success").Inc();
         return completed;
     }
@@ -138,7 +145,6 @@ public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck 
         await TwoFactorStore.ReplaceBackupCodesAsync(connection, transaction, pending.UserId, codes.Select(Core.BackupCodes.BackupCodeSet.Hash).ToList(), now);
         await AuditLog.AppendAsync(connection, transaction, pending.UserId,
             new AuditEvent.EnrollmentConfirmed(pending.Method, pending.PhoneMasked, pending.Channel, codes.Count, pending.Id), now, actor);
-        logger.LogInformation("Enabled {Method} second factor for {UserId}", pending.Method, pending.UserId);
         return new Confirmed(pending.Method, codes, NewFactor(pending, isDefault: true, now));
     }
 
@@ -166,7 +172,6 @@ public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck 
         await TwoFactorStore.InsertFactorAsync(connection, transaction, pending, step, isDefault: false, now);
         var factor = NewFactor(pending, isDefault: false, now);
         await AuditLog.AppendAsync(connection, transaction, pending.UserId, new AuditEvent.FactorAdded(pending.Id, pending.Method, factor.Label), now, actor);
-        logger.LogInformation("Added a {Method} factor for {UserId}", pending.Method, pending.UserId);
         return new Confirmed(pending.Method, null, factor);
     }
 
@@ -197,7 +202,6 @@ public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck 
         await TwoFactorStore.DeleteIdempotencyKeysAsync(connection, transaction, pending.UserId);
         await AuditLog.AppendAsync(connection, transaction, pending.UserId,
             new AuditEvent.MethodSwitched(before.Method, pending.Method, pending.PhoneMasked, pending.Channel, pending.Id), now, actor);
-        logger.LogInformation("Switched {UserId} from {From} to {To}", pending.UserId, before.Method, pending.Method);
         return new Confirmed(pending.Method, null, NewFactor(pending, isDefault: true, now));
     }
 }
