@@ -133,7 +133,7 @@ lint-openapi:
 	@.data/tools/redocly-$(REDOCLY_VERSION)/node_modules/.bin/redocly lint openapi.yaml --format=stylish
 
 clean:
-	-scripts/pg.sh stop test; scripts/pg.sh stop dev; scripts/pg.sh stop test-pgb; scripts/pgbouncer.sh stop pgbouncer-test; ha/cluster.sh stop
+	-scripts/pg.sh destroy test; scripts/pg.sh destroy dev; scripts/pg.sh destroy test-pgb; scripts/pgbouncer.sh stop pgbouncer-test; ha/cluster.sh stop
 	rm -rf .data */bin */obj
 
 # Failover under load (ha/README.md): Patroni primary + synchronous standby (etcd), 3 instances, the primary killed.

@@ -39,6 +39,9 @@ if [ -z "$bin" ]; then
   fi
 fi
 
+# This checkout's own fallback directory (named after its path): stop and destroy never touch another checkout's clusters.
+fallback="/tmp/authservice-pg-$(echo "$root" | md5sum | cut -c1-8)-$name"
+
 case "$cmd" in
 start)
   if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
@@ -49,7 +52,7 @@ start)
   # The cluster must be reachable by `postgres`: a checkout under a private home
   # directory is not, so fall back to a directory under /tmp named after it.
   if [ "$(id -u)" = 0 ] && ! as_pg "test -w '$dir'"; then
-    dir="/tmp/authservice-pg-$(echo "$root" | md5sum | cut -c1-8)-$name"
+    dir="$fallback"
     mkdir -p "$dir"; chown postgres: "$dir"; chmod 700 "$dir"
   fi
   if [ ! -f "$dir/data/PG_VERSION" ]; then
@@ -86,12 +89,12 @@ start)
   echo "Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
   ;;
 stop)
-  for d in "$dir" /tmp/authservice-pg-*-"$name"; do
+  for d in "$dir" "$fallback"; do
     [ -f "$d/data/PG_VERSION" ] && as_pg "'$bin/pg_ctl' -D '$d/data' -m fast stop" >/dev/null 2>&1 || true
   done
   ;;
 destroy)
-  for d in "$dir" /tmp/authservice-pg-*-"$name"; do
+  for d in "$dir" "$fallback"; do
     [ -f "$d/data/PG_VERSION" ] && as_pg "'$bin/pg_ctl' -D '$d/data' -m fast stop" >/dev/null 2>&1 || true
     rm -rf "$d" "$d.initdb.log"
   done
