@@ -16,7 +16,9 @@ namespace AuthService.Api.NumberLookup;
 /// both look it up). Then the profile's policy: a VoIP number is refused by <c>Refuse</c> on both channels and by
 /// <c>CallOnly</c> for SMS; a number ported within the port window is refused. A refusal is 403 <c>number_risk</c>, audited
 /// (webhook <c>two_factor.number_risk</c>). The check runs once the budgets have reserved the delivery (a send they refuse costs
-/// no lookup) and a refusal gives the reservation back (<c>PhoneDeliveries.CheckNumberAsync</c>), so nothing is sent or counted.
+/// no lookup); a refusal from the cache gives the reservation back, while one that took a paid lookup keeps it, so each lookup
+/// counts against the budgets like the request it was (<c>PhoneDeliveries.CheckNumberAsync</c>): new numbers cannot be looked
+/// up without limit.
 /// A failed lookup is audited and, by <c>NumberLookup:FailMode</c>, skipped (open) or refused with 503 (closed).
 /// </summary>
 public sealed partial class NumberCheck(
@@ -39,14 +41,18 @@ public sealed partial class NumberCheck(
         "Number checks before a code send, by result and by where the answer came from (cache, lookup, none).",
         new CounterConfiguration { LabelNames = ["result", "source"] });
 
-    /// <summary>Null when a code may be sent to <paramref name="e164"/> on <paramref name="channel"/> under
-    /// <paramref name="profile"/>, else the refusal.</summary>
-    public async Task<Problem?> CheckAsync(string userId, string e164, CodeChannel channel, string profile, Guid? actor, DateTimeOffset now,
+    /// <summary>What the check decided: <see cref="Refusal"/> null when the code may be sent; <see cref="LookedUp"/> when it
+    /// made a Number Lookup that Telnyx answered (and bills).</summary>
+    public readonly record struct Verdict(Problem? Refusal, bool LookedUp);
+
+    /// <summary>Whether a code may be sent to <paramref name="e164"/> on <paramref name="channel"/> under
+    /// <paramref name="profile"/>, and whether deciding it took a paid lookup.</summary>
+    public async Task<Verdict> CheckAsync(string userId, string e164, CodeChannel channel, string profile, Guid? actor, DateTimeOffset now,
         CancellationToken cancellationToken)
     {
         if (!settings.Enabled)
         {
-            return null;
+            return default;
         }
 
         var hash = secrets.PhoneLookupHash(e164);
@@ -77,7 +83,7 @@ public sealed partial class NumberCheck(
                 // that allowed the send is no answer today: the fail mode decides, as for a number never looked up.
                 if (answer is null || Refusal(settings.For(profile), answer, channel, now) is null)
                 {
-                    return await UnavailableAsync(userId, channel, masked, e.Reason, actor, now);
+                    return new Verdict(await UnavailableAsync(userId, channel, masked, e.Reason, actor, now), LookedUp: false);
                 }
 
                 source = "stale_cache";
@@ -86,17 +92,18 @@ public sealed partial class NumberCheck(
 
         var policy = settings.For(profile);
         var reason = Refusal(policy, answer, channel, now);
+        var lookedUp = source == "lookup";
         if (reason is null)
         {
             Checks.WithLabels("allowed", source).Inc();
-            return null;
+            return new Verdict(null, lookedUp);
         }
 
         Checks.WithLabels("refused_" + reason, source).Inc();
         var portedAt = reason == "recent_port" ? answer.PortedAt?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) : null;
         await AppendAsync(userId, new AuditEvent.NumberRisk(reason, channel.ToWire(), masked, answer.LineType, profile, portedAt), now, actor);
         LogRefused(logger, channel.ToWire(), masked, reason, profile);
-        return NumberLookupProblems.Risk(reason, channel);
+        return new Verdict(NumberLookupProblems.Risk(reason, channel), lookedUp);
     }
 
     /// <summary><c>voip</c>, <c>recent_port</c> or null (allowed).</summary>

@@ -84,7 +84,7 @@ public sealed record PendingRow
     public string? Label { get; init; }
 
     /// <summary>A switch or an addition: the method of the proof that started it (<c>totp</c>, <c>backup_code</c>,
-    /// <c>bypass_code</c>…), so that revoking the codes of that kind voids it (<see cref="TwoFactorStore.VoidPendingStartedWithAsync"/>).</summary>
+    /// <c>bypass_code</c>…), so that revoking the codes of that kind voids it (<c>TwoFactor.PendingFactors.VoidStartedWithAsync</c>).</summary>
     public string? ProofMethod { get; init; }
 }
 

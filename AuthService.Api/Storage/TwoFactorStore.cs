@@ -92,24 +92,13 @@ public static class TwoFactorStore
                            where user_id = @UserId and purpose in ('enroll', 'switch') and created_at > @CreatedAt)
             """, new { pending.UserId, pending.CreatedAt }, transaction);
 
-    /// <summary>Voids the user's switches and additions that a proof of <paramref name="proofMethod"/> started (a backup code when
-    /// the codes are regenerated, a bypass code when they are revoked), with the code sent for them and their passkey
-    /// registration challenge: a leaked code's holder can no longer confirm what it started. Under the user's lock. The
-    /// number of changes voided.</summary>
-    public static async Task<int> VoidPendingStartedWithAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId,
-        string proofMethod)
-    {
-        var voided = await connection.ExecuteAsync("""
+    /// <summary>Deletes the user's switches and additions that a proof of <paramref name="proofMethod"/> started (the rest of the
+    /// rule, their codes and challenges, is <c>TwoFactor.PendingFactors.VoidStartedWithAsync</c>'s); how many.</summary>
+    public static Task<int> DeletePendingStartedWithAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId,
+        string proofMethod) =>
+        connection.ExecuteAsync("""
             delete from pending_factors where user_id = @userId and purpose in ('switch', 'add') and proof_method = @proofMethod
             """, new { userId, proofMethod }, transaction);
-        if (voided > 0)
-        {
-            await PhoneCodeStore.DeleteOrphanedPendingCodesAsync(connection, transaction, userId);
-            await TwoFactor.Passkeys.PasskeyStore.DeleteOrphanedRegistrationsAsync(connection, transaction, userId);
-        }
-
-        return voided;
-    }
 
     /// <summary>Removes exactly this pending row; false when it was replaced or confirmed meanwhile.</summary>
     public static async Task<bool> DeletePendingAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending) =>

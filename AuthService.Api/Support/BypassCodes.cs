@@ -1,6 +1,7 @@
 using AuthService.Api.Events;
 using AuthService.Api.Http;
 using AuthService.Api.Storage;
+using AuthService.Api.TwoFactor;
 using AuthService.Core.BypassCodes;
 using AuthService.Core.Policy;
 using AuthService.Core.Security;
@@ -78,7 +79,7 @@ public sealed class BypassCodes(NpgsqlDataSource dataSource, SecretBox secrets, 
         var revoked = await BypassCodeStore.DeleteAllByUserIdAsync(connection, transaction, userId, now);
         // What a bypass code started (a switch or an addition not yet confirmed) goes with the codes: a code given to the wrong
         // person, revoked, confirms nothing it began.
-        var voided = await TwoFactorStore.VoidPendingStartedWithAsync(connection, transaction, userId, BypassCodeRules.Method);
+        var voided = await PendingFactors.VoidStartedWithAsync(connection, transaction, userId, BypassCodeRules.Method);
         if (revoked > 0 || voided > 0)
         {
             await AuditLog.AppendAsync(connection, transaction, userId, new AuditEvent.BypassCodesRevoked(revoked, voided > 0 ? voided : null), now, actor);

@@ -40,7 +40,7 @@ public sealed class BackupCodes(NpgsqlDataSource dataSource, ChangeProofs change
         {
             await TwoFactorStore.ReplaceBackupCodesAsync(connection, transaction, userId, hashes, now);
             // New codes are how a person cleans up after a leaked sheet: what one of its codes started goes with it.
-            var voided = await TwoFactorStore.VoidPendingStartedWithAsync(connection, transaction, userId, FactorMethods.BackupCode);
+            var voided = await PendingFactors.VoidStartedWithAsync(connection, transaction, userId, FactorMethods.BackupCode);
             await AuditLog.AppendAsync(connection, transaction, userId,
                 new AuditEvent.BackupCodesRegenerated(codes.Count, voided > 0 ? voided : null), now, actor);
         }

@@ -33,6 +33,23 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, ProofCheck proof
         ProofMethod = start.Purpose == PendingPurposes.Enroll ? null : start.Proof?.Method,
     };
 
+    /// <summary>Voids the user's switches and additions that a proof of <paramref name="proofMethod"/> started (a backup code when
+    /// the codes are regenerated, a bypass code when they are revoked), with the code sent for them and their passkey
+    /// registration challenge: a leaked code's holder can no longer confirm what it started. Under the user's lock. The
+    /// number of changes voided.</summary>
+    public static async Task<int> VoidStartedWithAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId,
+        string proofMethod)
+    {
+        var voided = await TwoFactorStore.DeletePendingStartedWithAsync(connection, transaction, userId, proofMethod);
+        if (voided > 0)
+        {
+            await PhoneCodeStore.DeleteOrphanedPendingCodesAsync(connection, transaction, userId);
+            await Passkeys.PasskeyStore.DeleteOrphanedRegistrationsAsync(connection, transaction, userId);
+        }
+
+        return voided;
+    }
+
     /// <summary>Stores <paramref name="pending"/> if the user is still where the request found them, in the caller's transaction
     /// that holds the user's lock and read <paramref name="user"/> under it: an enrollment only while the user has no factor;
     /// a switch or an addition only while the factor its proof was checked against is still the user's, spending the proof in

@@ -61,7 +61,8 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
         }
 
         // Issue 25: the number's line type and ports (Telnyx Number Lookup, cached a day), after the budgets (a request they refuse
-        // costs no lookup) and before the send; a refused number gives its reservation back, so it counts against nothing.
+        // costs no lookup) and before the send; a number refused from the cache gives its reservation back, one refused on a paid
+        // lookup keeps it (PhoneDeliveries.CheckNumberAsync).
         if (await deliveries.CheckNumberAsync(numberCheck, send.UserId, send.E164, send.Channel, profile.Name, send.Actor, reserved.Value, now)
             is { } risky)
         {

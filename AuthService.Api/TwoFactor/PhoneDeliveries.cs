@@ -138,15 +138,18 @@ public sealed partial class PhoneDeliveries(
         return TelephonyProblems.Capped(RetryDelay.Seconds(roomAt - now));
     }
 
-    /// <summary>The number check (issue 25) of a reserved delivery: null to send, else the refusal, and then the reservation is
-    /// given back (also when the check throws). It runs whatever the client does now, like the send.</summary>
+    /// <summary>The number check (issue 25) of a reserved delivery: null to send, else the refusal. A refusal decided from the
+    /// cache, or without an answer, gives the reservation back (so does a check that throws); one decided on a fresh lookup keeps
+    /// it: the lookup is paid for, and a request that costs one counts against the user's and the number's budgets and the caps
+    /// like a send, so a caller cannot have new numbers looked up without limit. It runs whatever the client does now, like the
+    /// send.</summary>
     public async Task<Problem?> CheckNumberAsync(NumberLookup.NumberCheck check, string userId, string e164, CodeChannel channel, string profile,
         Guid? actor, long deliveryId, DateTimeOffset now)
     {
-        Problem? refused;
+        NumberLookup.NumberCheck.Verdict verdict;
         try
         {
-            refused = await check.CheckAsync(userId, e164, channel, profile, actor, now, CancellationToken.None);
+            verdict = await check.CheckAsync(userId, e164, channel, profile, actor, now, CancellationToken.None);
         }
         catch
         {
@@ -154,12 +157,12 @@ public sealed partial class PhoneDeliveries(
             throw;
         }
 
-        if (refused is not null)
+        if (verdict.Refusal is not null && !verdict.LookedUp)
         {
             await GiveBackAsync(deliveryId);
         }
 
-        return refused;
+        return verdict.Refusal;
     }
 
     /// <summary>Gives a reservation back: nothing was sent for it.</summary>

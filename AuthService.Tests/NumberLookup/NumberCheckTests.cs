@@ -161,7 +161,7 @@ public class NumberCheckTests : AppFixture
         var problem = await ProblemAssert.IsProblemAsync(sms, HttpStatusCode.Forbidden, "number_risk");
         Assert.That(problem.GetProperty("detail").GetString(), Does.Contain("VoIP"));
         Assert.That(Telnyx.DeliveriesTo(phone), Is.Empty);
-        Assert.That(await DeliveriesOfAsync(userId), Is.Zero, "a refused send draws on no budget");
+        Assert.That(await DeliveriesOfAsync(userId), Is.EqualTo(1), "the request cost a paid lookup: it counts like the send it was");
         var audit = await LastEventAsync(userId, "number_risk");
         Assert.That(audit.GetProperty("reason").GetString(), Is.EqualTo("voip"));
         Assert.That(audit.GetProperty("profile").GetString(), Is.EqualTo("default"));
@@ -171,6 +171,35 @@ public class NumberCheckTests : AppFixture
         Assert.That(call.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await call.Content.ReadAsStringAsync());
         Assert.That(Telnyx.DeliveriesTo(phone).Single().Channel, Is.EqualTo("call"));
         Assert.That(NumberLookupStandIn.Lookups(Telnyx.Server, phone), Has.Count.EqualTo(1));
+    }
+
+    /// <summary>Each refusal that took a paid lookup keeps its reservation, so a user cannot have new numbers looked up without
+    /// limit: the daily budget stops the eleventh before it costs a lookup. A refusal from the cache costs nothing and counts
+    /// nothing. (Every refusal gave its reservation back, so a loop of new VoIP numbers ran one paid lookup each, unbounded.)</summary>
+    [Test]
+    public async Task Refusals_that_cost_a_lookup_count_against_the_daily_budget_and_cached_ones_do_not()
+    {
+        var userId = AuthApp.NewUserId("lookups");
+        var phones = Enumerable.Range(0, 11).Select(_ => NumberLookupStandIn.NewPhone()).ToList();
+        foreach (var phone in phones)
+        {
+            NumberLookupStandIn.Answer(Telnyx.Server, phone, "voip");
+        }
+
+        for (var i = 0; i < 10; i++)
+        {
+            await ProblemAssert.IsProblemAsync(await EnrollAsync(Client, userId, phones[i]), HttpStatusCode.Forbidden, "number_risk");
+        }
+
+        await ProblemAssert.IsProblemAsync(await EnrollAsync(Client, userId, phones[10]), HttpStatusCode.TooManyRequests, "daily_limit_exceeded");
+        Assert.That(NumberLookupStandIn.Lookups(Telnyx.Server, phones[10]), Is.Empty, "the budget refused the eleventh before its lookup");
+        Assert.That(await DeliveriesOfAsync(userId), Is.EqualTo(10));
+
+        var other = AuthApp.NewUserId("lookups");
+        await ProblemAssert.IsProblemAsync(await EnrollAsync(Client, other, phones[0]), HttpStatusCode.Forbidden, "number_risk");
+        Assert.That(NumberLookupStandIn.Lookups(Telnyx.Server, phones[0]), Has.Count.EqualTo(1), "answered from the cache");
+        Assert.That(await DeliveriesOfAsync(other), Is.Zero, "a refusal from the cache costs nothing and counts nothing");
+        Assert.That(Telnyx.DeliveriesTo(phones[0]), Is.Empty);
     }
 
     [Test]

@@ -20,6 +20,22 @@ public class WebhookCrashTests
             ["Webhooks__Timeout"] = "00:01:00",
         });
 
+    /// <summary>Gives each user the row a support reset removes, so that the reset is one of a user who had 2FA.</summary>
+    private static async Task HadTwoFactorAsync(IEnumerable<string> users)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(TestDatabase.ConnectionString);
+        await connection.OpenAsync();
+        foreach (var userId in users)
+        {
+            await using var insert = new Npgsql.NpgsqlCommand(
+                "insert into two_factor_users (user_id, enabled_at, updated_at) values ($1, now(), now())", connection)
+            {
+                Parameters = { new() { Value = userId } },
+            };
+            await insert.ExecuteNonQueryAsync();
+        }
+    }
+
     private static bool VerifiesWithPackage(string secret, ReceivedWebhook received)
     {
         var headers = new Microsoft.AspNetCore.Http.HeaderDictionary
@@ -44,9 +60,10 @@ public class WebhookCrashTests
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Hang();
+        var users = Enumerable.Range(0, 5).Select(_ => AuthApp.NewUserId("crash")).ToList();
+        await HadTwoFactorAsync(users); // a reset of a user without 2FA sends no two_factor.reset
         var first = await Instances.StartAsync(Environment());
         Endpoint? endpoint = null;
-        var users = Enumerable.Range(0, 5).Select(_ => AuthApp.NewUserId("crash")).ToList();
         try
         {
             using var admin = first.Client(Instances.AdminKey);
@@ -61,10 +78,18 @@ public class WebhookCrashTests
             await arrival.WaitAsync(TimeSpan.FromSeconds(30));
             await Task.Delay(500); // the rest of that batch (other users' queues are sent concurrently)
         }
-        finally
+        catch
         {
-            await first.DisposeAsync(); // killed while the receiver holds its request
+            await first.DisposeAsync();
+            if (endpoint is not null)
+            {
+                await DeleteEndpointsAsync(TestDatabase.ConnectionString, endpoint.Id); // no later test finds it subscribed
+            }
+
+            throw;
         }
+
+        await first.DisposeAsync(); // killed while the receiver holds its request
 
         // A delivery whose request was on its way at the kill is still read and recorded: wait for the dead process's
         // connections to end before taking which deliveries were in flight.
