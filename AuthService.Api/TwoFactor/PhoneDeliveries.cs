@@ -117,11 +117,21 @@ public sealed partial class PhoneDeliveries(
 
         var limit = cap == "daily_cap" ? controls.DailyCap : controls.CountryHourlyCap;
         var count = cap == "daily_cap" ? daily : countryHourly;
-        var roomAt = cap == "daily_cap"
-            ? await DeliveryLedger.RoomAtAsync(connection, transaction, null, now - DeliveryWindows.Day, DeliveryWindows.Day, daily,
-                controls.DailyCap)
-            : await DeliveryLedger.RoomAtAsync(connection, transaction, country, now - DeliveryWindows.Hour, DeliveryWindows.Hour,
+        // When both caps are reached, a send waits for room under both: the later of the two times (Retry-After is the real wait).
+        var roomAt = now;
+        if (daily >= controls.DailyCap)
+        {
+            roomAt = await DeliveryLedger.RoomAtAsync(connection, transaction, null, now - DeliveryWindows.Day, DeliveryWindows.Day, daily,
+                controls.DailyCap);
+        }
+
+        if (countryHourly >= controls.CountryHourlyCap)
+        {
+            var countryRoomAt = await DeliveryLedger.RoomAtAsync(connection, transaction, country, now - DeliveryWindows.Hour, DeliveryWindows.Hour,
                 countryHourly, controls.CountryHourlyCap);
+            roomAt = countryRoomAt > roomAt ? countryRoomAt : roomAt;
+        }
+
         await AuditLog.AppendAsync(connection, transaction, send.UserId,
             new AuditEvent.TelephonyCapped(cap, limit, count, country, controls.Mode, channel, masked), now, send.Actor);
         await transaction.CommitAsync(cancellationToken);

@@ -97,6 +97,30 @@ public class TelephonyCapsTests
         Assert.That((await CappedEventsAsync(database)).Single(), Does.Contain("country_hourly_cap").And.Contain("\"country\": \"US\""));
     }
 
+    /// <summary>Both caps reached at once: Retry-After is the wait for room under both (the later), not the daily cap's alone,
+    /// after which a client that obeyed it was refused again by the country's hour.</summary>
+    [Test]
+    public async Task With_both_caps_reached_Retry_After_waits_for_room_under_both()
+    {
+        var database = TestDatabase.CreateDatabase("caps_both");
+        using var app = NewApp(database, ("Telephony:Caps:Daily", "3"), ("Telephony:Caps:PerCountryHourly", "2"));
+        using var client = app.AdminClient();
+        Assert.That((await EnrollAsync(client, UsNumber())).StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        app.Time.Advance(TimeSpan.FromMinutes(23 * 60 + 30));
+        Assert.That((await EnrollAsync(client, UsNumber())).StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        app.Time.Advance(TimeSpan.FromMinutes(1));
+        Assert.That((await EnrollAsync(client, UsNumber())).StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        app.Time.Advance(TimeSpan.FromMinutes(1));
+
+        // The day has room in 28 minutes (the first send leaves it), the US hour in 58 (the second send leaves it).
+        var capped = await EnrollAsync(client, UsNumber());
+        await ProblemAssert.IsProblemAsync(capped, HttpStatusCode.ServiceUnavailable, "telephony_capped");
+        Assert.That(capped.Headers.RetryAfter!.Delta, Is.EqualTo(TimeSpan.FromMinutes(58)));
+
+        app.Time.Advance(TimeSpan.FromMinutes(58));
+        Assert.That((await EnrollAsync(client, UsNumber())).StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "room under both once Retry-After passed");
+    }
+
     [Test]
     public async Task Concurrent_sends_on_two_instances_stop_exactly_at_the_daily_cap()
     {
