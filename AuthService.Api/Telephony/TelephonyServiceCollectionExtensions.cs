@@ -74,6 +74,9 @@ public static class TelephonyServiceCollectionExtensions
         }
     }
 
+    /// <summary>The shortest attempt the pipeline is built with (<c>Telephony:Telnyx:Resilience:AttemptTimeout</c>).</summary>
+    internal static readonly TimeSpan MinAttemptTimeout = TimeSpan.FromMilliseconds(100);
+
     private static void Validate(TelnyxOptions options)
     {
         var problems = new List<string>();
@@ -85,8 +88,11 @@ public static class TelephonyServiceCollectionExtensions
             problems.Add("Telephony:Telnyx:BaseUrl must be an absolute http(s) URL");
 
         var r = options.Resilience;
-        if (r.AttemptTimeout <= TimeSpan.Zero || r.TotalTimeout < r.AttemptTimeout)
-            problems.Add("Telephony:Telnyx:Resilience needs 0 < AttemptTimeout <= TotalTimeout");
+        // Polly takes timeouts of 10 ms or more, and the connection gets half of an attempt: 100 ms leaves it 50.
+        if (r.AttemptTimeout < MinAttemptTimeout || r.TotalTimeout < r.AttemptTimeout)
+            problems.Add($"Telephony:Telnyx:Resilience needs {MinAttemptTimeout.TotalMilliseconds:0} ms <= AttemptTimeout <= TotalTimeout");
+        if (r.RetryBaseDelay < TimeSpan.Zero || r.RetryBaseDelay > r.TotalTimeout)
+            problems.Add("Telephony:Telnyx:Resilience:RetryBaseDelay must be between 0 and TotalTimeout");
         if (r.TotalTimeout > MaxTotalTimeout)
             problems.Add($"Telephony:Telnyx:Resilience:TotalTimeout must be at most {MaxTotalTimeout.TotalSeconds:0} s (a challenge's lookup and send must fit in its {Storage.IdempotencyStore.Lease.TotalSeconds:0} s Idempotency-Key lease)");
         if (r.MaxRetryAttempts is < 0 or > 5)

@@ -130,6 +130,21 @@ public class AddTelephonyTests
         Assert.That(ex!.Message, Does.Contain("AttemptTimeout <= TotalTimeout"));
     }
 
+    /// <summary>Values Polly or the connection would refuse only when the first send builds the client (every send a 500) are
+    /// refused at start instead, with the rest of the settings.</summary>
+    [TestCase("AttemptTimeout", "00:00:00.001", "AttemptTimeout <= TotalTimeout")]
+    [TestCase("AttemptTimeout", "00:00:00", "AttemptTimeout <= TotalTimeout")]
+    [TestCase("RetryBaseDelay", "-00:00:01", "RetryBaseDelay must be between 0 and TotalTimeout")]
+    [TestCase("RetryBaseDelay", "00:01:00", "RetryBaseDelay must be between 0 and TotalTimeout")]
+    public void Resilience_values_the_pipeline_cannot_take_are_refused_at_start(string key, string value, string message)
+    {
+        var settings = new Dictionary<string, string?>(Complete) { ["Telephony:Telnyx:Resilience:" + key] = value };
+
+        var ex = Assert.Throws<InvalidOperationException>(() => Build(settings, "Production"));
+
+        Assert.That(ex!.Message, Does.Contain(message));
+    }
+
     [Test]
     public void A_total_timeout_that_could_outlast_the_idempotency_lease_is_refused()
     {
