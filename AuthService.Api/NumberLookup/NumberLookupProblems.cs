@@ -7,7 +7,8 @@ namespace AuthService.Api.NumberLookup;
 /// <summary>The answers of the number check (issue 25).</summary>
 public static class NumberLookupProblems
 {
-    /// <summary>403 <c>number_risk</c>: nothing was sent or counted.</summary>
+    /// <summary>403 <c>number_risk</c>: nothing was sent; counted against the budgets only when the check took a paid lookup
+    /// (<c>PhoneDeliveries.CheckNumberAsync</c>).</summary>
     public static Problem Risk(string reason, CodeChannel channel) => new(403, ProblemCodes.NumberRisk,
         "Codes cannot be sent to this number.",
         reason == "voip"

@@ -79,6 +79,11 @@ public static partial class CodeLocales
             // BCP 47 order: the script (4 letters) right after the language, the region (2 letters or 3 digits) after it; a
             // variant further on (zh-TW-1996) is neither.
             var next = 1;
+            while (next < subtags.Length && subtags[next].Length == 3 && subtags[next].All(char.IsAsciiLetter))
+            {
+                next++; // an extended language (zh-cmn-Hant-TW, zh-yue-HK) comes before the script and the region
+            }
+
             var script = subtags.Length > next && subtags[next].Length == 4 && subtags[next].All(char.IsAsciiLetter) ? subtags[next++] : null;
             var region = subtags.Length > next && subtags[next].Length == 2 ? subtags[next] : null;
             var traditional = script is not null

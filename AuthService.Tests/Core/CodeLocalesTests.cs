@@ -128,6 +128,8 @@ public class CodeLocalesTests
     [TestCase("en-GB", "en")]
     [TestCase("zh-TW-1996", "zh-Hant")] // a variant after the region is not a script
     [TestCase("zh-419", "zh-Hans")] // a numeric region
+    [TestCase("zh-cmn-Hant-TW", "zh-Hant")] // an extended language before the script
+    [TestCase("zh-yue-HK", "zh-Hant")]
     [TestCase("de-CH-1901", "de")]
     public void A_tag_finds_its_locale(string asked, string found) =>
         Assert.That(CodeLocales.Find(asked)?.Tag, Is.EqualTo(found));

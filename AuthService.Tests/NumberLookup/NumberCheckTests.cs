@@ -151,7 +151,7 @@ public class NumberCheckTests : AppFixture
     }
 
     [Test]
-    public async Task A_voip_number_gets_no_sms_but_a_call_under_the_default_CallOnly_policy_and_nothing_is_counted()
+    public async Task A_voip_number_gets_no_sms_but_a_call_under_the_default_CallOnly_policy()
     {
         var (userId, phone) = (AuthApp.NewUserId("voip"), NumberLookupStandIn.NewPhone());
         NumberLookupStandIn.Answer(Telnyx.Server, phone, "voip");

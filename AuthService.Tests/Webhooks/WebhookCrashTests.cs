@@ -62,35 +62,44 @@ public class WebhookCrashTests
         receiver.Hang();
         var users = Enumerable.Range(0, 5).Select(_ => AuthApp.NewUserId("crash")).ToList();
         await HadTwoFactorAsync(users); // a reset of a user without 2FA sends no two_factor.reset
-        var first = await Instances.StartAsync(Environment());
         Endpoint? endpoint = null;
         try
         {
-            using var admin = first.Client(Instances.AdminKey);
-            endpoint = await SubscribeAsync(admin, receiver, "two_factor.reset");
-            var arrival = receiver.NextArrival();
-            foreach (var userId in users)
+            var first = await Instances.StartAsync(Environment());
+            try
             {
-                var reset = await admin.PostAsJsonAsync($"/v1/users/{userId}/two-factor/reset", new { reason = "crash test", ticket = "T-1" });
-                Assert.That(reset.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+                using var admin = first.Client(Instances.AdminKey);
+                endpoint = await SubscribeAsync(admin, receiver, "two_factor.reset");
+                var arrival = receiver.NextArrival();
+                foreach (var userId in users)
+                {
+                    var reset = await admin.PostAsJsonAsync($"/v1/users/{userId}/two-factor/reset", new { reason = "crash test", ticket = "T-1" });
+                    Assert.That(reset.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+                }
+
+                await arrival.WaitAsync(TimeSpan.FromSeconds(30));
+                await Task.Delay(500); // the rest of that batch (other users' queues are sent concurrently)
+            }
+            finally
+            {
+                await first.DisposeAsync(); // killed while the receiver holds its request
             }
 
-            await arrival.WaitAsync(TimeSpan.FromSeconds(30));
-            await Task.Delay(500); // the rest of that batch (other users' queues are sent concurrently)
+            await RestartAndCheckAsync(receiver, users, endpoint!); // set, or the block above threw
         }
-        catch
+        finally
         {
-            await first.DisposeAsync();
+            // Whatever failed, no later test of the shared database finds this endpoint subscribed to its resets.
             if (endpoint is not null)
             {
-                await DeleteEndpointsAsync(TestDatabase.ConnectionString, endpoint.Id); // no later test finds it subscribed
+                await DeleteEndpointsAsync(TestDatabase.ConnectionString, endpoint.Id);
             }
-
-            throw;
         }
+    }
 
-        await first.DisposeAsync(); // killed while the receiver holds its request
-
+    /// <summary>After the kill: the deliveries that were in flight are delivered again, once, and everything else once.</summary>
+    private static async Task RestartAndCheckAsync(WebhookReceiver receiver, List<string> users, Endpoint endpoint)
+    {
         // A delivery whose request was on its way at the kill is still read and recorded: wait for the dead process's
         // connections to end before taking which deliveries were in flight.
         Assert.That(await receiver.NoConnectionsAsync(TimeSpan.FromSeconds(15)), Is.True, "the killed service's connections to the receiver ended");
@@ -98,39 +107,29 @@ public class WebhookCrashTests
         receiver.Release();
         receiver.AnswerWith(204);
         await using var restarted = await Instances.StartAsync(Environment());
-        try
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (users.Any(u => For(receiver, u).Count == 0) && DateTime.UtcNow < deadline)
         {
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (users.Any(u => For(receiver, u).Count == 0) && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
-            }
-
-            var arrivals = receiver.Received.Where(r => r.UserId is { } u && users.Contains(u)).ToList();
-            var duplicates = arrivals.Count - arrivals.Select(r => r.Id).Distinct().Count();
-            TestContext.Out.WriteLine($"{users.Count} events, {inFlight.Count} in flight at the kill, {arrivals.Count} arrivals, {duplicates} duplicate(s)");
-            Assert.Multiple(() =>
-            {
-                Assert.That(users.Select(u => For(receiver, u).Count), Has.All.EqualTo(1), "every event arrived after the restart");
-                Assert.That(arrivals.Select(r => r.SignatureValid), Has.All.True);
-                // The C# example of docs/OPERATIONS.md: the package's Verify, which also checks the timestamp (real clock here).
-                Assert.That(arrivals.Select(r => VerifiesWithPackage(endpoint!.Secret, r)), Has.All.True);
-                Assert.That(inFlight, Is.Not.Empty);
-                Assert.That(duplicates, Is.EqualTo(inFlight.Count), "only the attempts whose outcome the kill made unknown repeat");
-                Assert.That(arrivals.GroupBy(r => r.Id).Where(g => g.Count() > 1).Select(g => g.Key), Is.EquivalentTo(inFlight));
-            });
-
-            using var admin = restarted.Client(Instances.AdminKey);
-            var deliveries = await admin.GetFromJsonAsync<JsonElement>($"/v1/webhooks/{endpoint!.Id}/deliveries");
-            Assert.That(deliveries.GetProperty("items").EnumerateArray().Select(d => d.GetProperty("status").GetString()),
-                Has.All.EqualTo("delivered"));
+            await Task.Delay(200);
         }
-        finally
+
+        var arrivals = receiver.Received.Where(r => r.UserId is { } u && users.Contains(u)).ToList();
+        var duplicates = arrivals.Count - arrivals.Select(r => r.Id).Distinct().Count();
+        TestContext.Out.WriteLine($"{users.Count} events, {inFlight.Count} in flight at the kill, {arrivals.Count} arrivals, {duplicates} duplicate(s)");
+        Assert.Multiple(() =>
         {
-            if (endpoint is not null)
-            {
-                await DeleteEndpointsAsync(TestDatabase.ConnectionString, endpoint.Id);
-            }
-        }
+            Assert.That(users.Select(u => For(receiver, u).Count), Has.All.EqualTo(1), "every event arrived after the restart");
+            Assert.That(arrivals.Select(r => r.SignatureValid), Has.All.True);
+            // The C# example of docs/OPERATIONS.md: the package's Verify, which also checks the timestamp (real clock here).
+            Assert.That(arrivals.Select(r => VerifiesWithPackage(endpoint.Secret, r)), Has.All.True);
+            Assert.That(inFlight, Is.Not.Empty);
+            Assert.That(duplicates, Is.EqualTo(inFlight.Count), "only the attempts whose outcome the kill made unknown repeat");
+            Assert.That(arrivals.GroupBy(r => r.Id).Where(g => g.Count() > 1).Select(g => g.Key), Is.EquivalentTo(inFlight));
+        });
+
+        using var admin = restarted.Client(Instances.AdminKey);
+        var deliveries = await admin.GetFromJsonAsync<JsonElement>($"/v1/webhooks/{endpoint.Id}/deliveries");
+        Assert.That(deliveries.GetProperty("items").EnumerateArray().Select(d => d.GetProperty("status").GetString()),
+            Has.All.EqualTo("delivered"));
     }
 }

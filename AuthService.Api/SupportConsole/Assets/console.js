@@ -337,14 +337,21 @@ async function loadKeys() {
 function revokeControl(k) {
   const cell = el('span');
   const own = k.prefix && (sessionStorage.getItem(KEY) ?? '').startsWith(k.prefix) ? ' This console is signed in with it.' : '';
-  const start = button('Revoke', `Revoke key ${k.name}`, () => cell.replaceChildren(
-    el('span', `Revoke ${k.name}? Every request with it fails from now on.${own} `, { 'data-testid': 'key-revoke-text' }),
-    button('Yes, revoke', `Yes, revoke key ${k.name}`, async () => {
-      await api('DELETE', `/v1/api-keys/${k.id}`);
-      $('keys-notice').textContent = `Key ${k.name} revoked.`;
-      await loadKeys();
-    }, 'key-revoke-yes'),
-    button('Cancel', `Keep key ${k.name}`, () => cell.replaceChildren(start), 'key-revoke-no')), 'key-revoke');
+  const start = button('Revoke', `Revoke key ${k.name}`, () => {
+    const cancel = button('Cancel', `Keep key ${k.name}`, () => cell.replaceChildren(start), 'key-revoke-no');
+    const yes = button('Yes, revoke', `Yes, revoke key ${k.name}`, async () => {
+      cancel.disabled = true; // the revocation is on its way: no Cancel, Revoke, Yes that would send it twice
+      try {
+        await api('DELETE', `/v1/api-keys/${k.id}`);
+        $('keys-notice').textContent = `Key ${k.name} revoked.`;
+        await loadKeys();
+      } finally {
+        cancel.disabled = false;
+      }
+    }, 'key-revoke-yes');
+    cell.replaceChildren(el('span', `Revoke ${k.name}? Every request with it fails from now on.${own} `, { 'data-testid': 'key-revoke-text' }),
+      yes, cancel);
+  }, 'key-revoke');
   cell.append(start);
   return cell;
 }

@@ -151,9 +151,7 @@ async function main() {
   mkdirSync(outDir, { recursive: true });
 
   // 1. A fresh PostgreSQL cluster every run.
-  try { pg('stop', pgName); } catch { /* none */ }
-  rmSync(path.join(root, '.data', pgName), { recursive: true, force: true });
-  execFileSync('sh', ['-c', `rm -rf /tmp/authservice-pg-*-${pgName}`]);
+  try { pg('destroy', pgName); } catch { /* none */ } // this checkout's cluster, under .data/ or its /tmp fallback
   const conn = pg('start', pgName, String(pgPort));
   const actualPort = /Port=(\d+)/.exec(conn)[1]; // pg.sh moves to the next port when the asked one is taken
   execFileSync('psql', ['-h', '127.0.0.1', '-p', actualPort, '-U', 'postgres', '-qc', 'create database authservice_e2e']);
