@@ -21,10 +21,11 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
     /// locks): a user may hold several factors and pending factors.</summary>
     private static readonly (string Table, string Column, string Owner, string Row, Func<string, string> Aad, bool IsPhone)[] Sealed =
     [
-        ("factors", "totp_secret", "user_id", "factor_id", SealContexts.TotpSecret, false),
-        ("factors", "phone_number", "user_id", "factor_id", SealContexts.PhoneNumber, true),
+        // Pending rows first: a confirmation copies a pending row's sealed value into factors.
         ("pending_factors", "totp_secret", "user_id", "id", SealContexts.TotpSecret, false),
         ("pending_factors", "phone_number", "user_id", "id", SealContexts.PhoneNumber, true),
+        ("factors", "totp_secret", "user_id", "factor_id", SealContexts.TotpSecret, false),
+        ("factors", "phone_number", "user_id", "factor_id", SealContexts.PhoneNumber, true),
         ("webhook_endpoints", "secret", "id::text", "id", id => SealContexts.WebhookSecret(Guid.Parse(id)), false),
     ];
 
@@ -79,9 +80,37 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
         }
     }
 
-    /// <summary>Re-seals every value not sealed under the active key, and recomputes the per-number lookup hashes.
+    /// <summary>Passes of <see cref="RotateAsync"/> at most, and the wait between two: a pass skips the rows a request has
+    /// locked at that moment (a login updating its factor), and a value a confirmation copied from a pending row sealed under
+    /// the old key appears after the pass over factors; the next pass takes them.</summary>
+    private const int MaxPasses = 20;
+    private static readonly TimeSpan PassDelay = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Re-seals every value not sealed under the active key, and recomputes the per-number lookup hashes, pass after
+    /// pass until none is left (or <see cref="MaxPasses"/> passes; <see cref="CountByKeyAsync"/> then shows what is left).
     /// Returns how many values were re-sealed.</summary>
     public async Task<int> RotateAsync(CancellationToken cancellationToken)
+    {
+        var total = 0;
+        for (var pass = 0; pass < MaxPasses; pass++)
+        {
+            total += await RotatePassAsync(cancellationToken);
+            if (await LeftUnderOtherKeysAsync(cancellationToken) == 0)
+            {
+                break;
+            }
+
+            await Task.Delay(PassDelay, cancellationToken);
+        }
+
+        return total;
+    }
+
+    private async Task<long> LeftUnderOtherKeysAsync(CancellationToken cancellationToken) =>
+        (await CountByKeyAsync(cancellationToken, sealedOnly: true)).Where(k => k.Key != secrets.ActiveKeyId).Sum(k => k.Value);
+
+    /// <summary>One pass over every sealed column: the rows not under the active key that no request holds locked now.</summary>
+    private async Task<int> RotatePassAsync(CancellationToken cancellationToken)
     {
         var total = 0;
         foreach (var (table, column, owner, row, aad, isPhone) in Sealed)
@@ -90,11 +119,13 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
             {
                 await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
                 await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+                // "for no key update": a webhook delivery's foreign key, and the outbox, hold key-share locks on endpoint rows
+                // almost all the time under load; "for update" conflicted with them and skipped those rows every pass.
                 var rows = (await connection.QueryAsync<(Guid RowKey, string UserId, byte[] Value)>(
                     $"""
                     select {row} as row_key, {owner} as user_id, {column} from {table}
                     where {column} is not null and {KeyIdSql(column)} <> @active
-                    limit {BatchSize} for update skip locked
+                    limit {BatchSize} for no key update skip locked
                     """, new { active = secrets.ActiveKeyId }, transaction)).ToList();
                 if (rows.Count == 0)
                 {
@@ -123,7 +154,8 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
     }
 
     /// <summary>How many stored values each key id still seals (for operators deciding when an old key can go).</summary>
-    public async Task<IReadOnlyDictionary<string, long>> CountByKeyAsync(CancellationToken cancellationToken)
+    /// <param name="sealedOnly">Only the sealed values, which rotation re-seals (not the live MACs, which it cannot).</param>
+    public async Task<IReadOnlyDictionary<string, long>> CountByKeyAsync(CancellationToken cancellationToken, bool sealedOnly = false)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var counts = new Dictionary<string, long>();
@@ -136,7 +168,7 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
             }
         }
 
-        foreach (var (_, sql) in LiveMacs)
+        foreach (var (_, sql) in sealedOnly ? [] : LiveMacs)
         {
             foreach (var (keyId, count) in await connection.QueryAsync<(string, long)>(sql))
             {

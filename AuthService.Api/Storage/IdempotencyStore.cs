@@ -20,17 +20,18 @@ public static class IdempotencyStore
     /// request that outlives it anyway cannot complete a later claim (<see cref="CompleteAsync"/>).</summary>
     public static readonly TimeSpan Lease = TimeSpan.FromSeconds(60);
 
-    /// <summary>Null when this request claimed the key (with <paramref name="fingerprint"/>, the request it answers); otherwise
-    /// the record of the first request (<see cref="IdempotencyRecord.Status"/> null while it is still in progress).</summary>
+    /// <summary>Null when this request claimed the key (with <paramref name="fingerprint"/>, the request it answers, and
+    /// <paramref name="factorId"/>, the factor it is for); otherwise the record of the first request
+    /// (<see cref="IdempotencyRecord.Status"/> null while it is still in progress).</summary>
     public static async Task<IdempotencyRecord?> BeginAsync(NpgsqlConnection connection, string userId, string key, byte[] fingerprint,
-        DateTimeOffset now)
+        Guid? factorId, DateTimeOffset now)
     {
         var claimed = await connection.ExecuteAsync("""
-            insert into idempotency_keys (user_id, key, fingerprint, created_at) values (@userId, @key, @fingerprint, @now)
+            insert into idempotency_keys (user_id, key, fingerprint, factor_id, created_at) values (@userId, @key, @fingerprint, @factorId, @now)
             on conflict (user_id, key) do update set status = null, response = null, fingerprint = excluded.fingerprint,
-                created_at = excluded.created_at
+                factor_id = excluded.factor_id, created_at = excluded.created_at
             where idempotency_keys.created_at <= @expired or (idempotency_keys.status is null and idempotency_keys.created_at <= @lapsed)
-            """, new { userId, key, fingerprint, now, expired = now - Lifetime, lapsed = now - Lease });
+            """, new { userId, key, fingerprint, factorId, now, expired = now - Lifetime, lapsed = now - Lease });
         if (claimed == 1)
         {
             return null;

@@ -186,8 +186,9 @@ public static class TwoFactorStore
 
     /// <summary>Removes one factor — its passkey credentials go with it, its live codes and challenges too — and, when it was
     /// the default, makes the oldest remaining factor the default. Run under the user's lock after checking it is not the last.
-    /// The user's answered Idempotency-Keys go too; a claim still being answered stays, so a retry of that request waits for
-    /// its answer instead of sending again (a challenge to a factor removed meanwhile ends in 409 <c>factor_changed</c>).</summary>
+    /// The answered Idempotency-Keys of that factor go too (a retry picks a factor again); those of the factors that stay, and
+    /// a claim still being answered, stay, so a retry of that request replays or waits for its answer instead of sending
+    /// again (a challenge to a factor removed meanwhile ends in 409 <c>factor_changed</c>).</summary>
     public static async Task<bool> DeleteFactorAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, Guid factorId,
         DateTimeOffset now)
     {
@@ -201,7 +202,7 @@ public static class TwoFactorStore
         await connection.ExecuteAsync("""
             delete from phone_codes where user_id = @userId and factor_id = @factorId;
             delete from passkey_challenges where user_id = @userId and factor_id = @factorId;
-            delete from idempotency_keys where user_id = @userId and status is not null;
+            delete from idempotency_keys where user_id = @userId and status is not null and (factor_id = @factorId or factor_id is null);
             """, new { userId, factorId }, transaction);
         if (wasDefault == true)
         {

@@ -46,7 +46,7 @@ public sealed class Challenge(NpgsqlDataSource dataSource, SecretBox secrets, Ph
 
         var phone = picked.Value!; // (a phone factor: Pick said so)
         var request = IdempotentRequests.Fingerprint(Route, channel, purpose, actor?.ToString("N"), phone.FactorId.ToString("N"));
-        return await idempotency.RunAsync(userId, idempotencyKey, request,
+        return await idempotency.RunAsync(userId, idempotencyKey, request, phone.FactorId,
             claimLapsesAt => SendCodeAsync(phone, channel!, purpose, actor, claimLapsesAt, cancellationToken), cancellationToken);
     }
 

@@ -54,10 +54,11 @@ public sealed class IdempotentRequests(NpgsqlDataSource dataSource, TimeProvider
         : 1; // the claim was gone by the time it was read: the key is (nearly) free
 
     /// <summary>Runs <paramref name="useCase"/> once per (user, key); without a key, simply runs it. <paramref name="fingerprint"/>
-    /// identifies the request (<see cref="Fingerprint"/>). The use case is given the time its claim lapses (null without a key):
-    /// it starts no send that could outlast it (<see cref="MaySendBy"/>).</summary>
-    public async Task<Result<T>> RunAsync<T>(string userId, string? key, byte[] fingerprint, Func<DateTimeOffset?, Task<Result<T>>> useCase,
-        CancellationToken cancellationToken)
+    /// identifies the request (<see cref="Fingerprint"/>), <paramref name="factorId"/> the factor it is for (its answer is dropped
+    /// when that factor is removed). The use case is given the time its claim lapses (null without a key): it starts no send
+    /// that could outlast it (<see cref="MaySendBy"/>).</summary>
+    public async Task<Result<T>> RunAsync<T>(string userId, string? key, byte[] fingerprint, Guid? factorId,
+        Func<DateTimeOffset?, Task<Result<T>>> useCase, CancellationToken cancellationToken)
     {
         if (key is null)
         {
@@ -67,7 +68,7 @@ public sealed class IdempotentRequests(NpgsqlDataSource dataSource, TimeProvider
         var claimedAt = time.GetUtcNow();
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         {
-            var replay = await IdempotencyStore.BeginAsync(connection, userId, key, fingerprint, claimedAt);
+            var replay = await IdempotencyStore.BeginAsync(connection, userId, key, fingerprint, factorId, claimedAt);
             if (replay is { Fingerprint: { } first } && !CryptographicOperations.FixedTimeEquals(first, fingerprint))
             {
                 return Problems.IdempotencyKeyReused;

@@ -193,6 +193,33 @@ public class ProofSpendingTests : AppFixture
         Assert.That(Telnyx.DeliveriesTo(phone), Has.Count.EqualTo(sentBefore + 1), "one code for the one key");
     }
 
+    /// <summary>Removing a factor drops the answered keys of that factor only: a keyed challenge to the phone the user keeps,
+    /// answered before an unrelated TOTP app was removed, replays on its retry. It did not (every answered key of the user
+    /// went), and the portal's retry sent a second code.</summary>
+    [Test]
+    public async Task A_factor_removal_keeps_the_answer_of_a_phone_the_user_keeps()
+    {
+        var (userId, phone, backupCodes) = await EnablePhoneAsync();
+        App.Time.Advance(TimeSpan.FromSeconds(30));
+        var added = await (await Client.PostAsJsonAsync(Url(userId, "/factors"), new { method = "totp", proof = new { backupCode = backupCodes[0] } }))
+            .Content.ReadFromJsonAsync<JsonElement>();
+        var totpId = added.GetProperty("factorId").GetGuid();
+        var secret = OtpNet.Base32Encoding.ToBytes(added.GetProperty("secret").GetString()!);
+        (await Client.PostAsJsonAsync(Url(userId, $"/factors/{totpId}/confirm"), new { code = Flows.Code(secret, App.Time.GetUtcNow()) }))
+            .EnsureSuccessStatusCode();
+        var sentBefore = Telnyx.DeliveriesTo(phone).Count;
+        Assert.That((await ChallengeAsync(userId, "k-kept")).StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+
+        var removal = await Client.SendAsync(new HttpRequestMessage(HttpMethod.Delete, Url(userId, $"/factors/{totpId}"))
+        {
+            Content = JsonContent.Create(new { proof = new { backupCode = backupCodes[1] } }),
+        });
+        Assert.That(removal.StatusCode, Is.EqualTo(HttpStatusCode.NoContent), await removal.Content.ReadAsStringAsync());
+
+        Assert.That((await ChallengeAsync(userId, "k-kept")).StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the answer replays");
+        Assert.That(Telnyx.DeliveriesTo(phone), Has.Count.EqualTo(sentBefore + 1), "one code for the one key");
+    }
+
     /// <summary>DESIGN §9.1: a proof is spent only together with the change it authorises. Of two switches in flight the newer
     /// pending one stands; the older, finishing last, used to spend its backup code, store nothing and answer 202, and the
     /// code its user then received was counted a failure at the confirmation.</summary>

@@ -13,7 +13,7 @@ public class IdempotencyStoreTests : AppFixture
     {
         await using var connection = new NpgsqlConnection(App.ConnectionString);
         await connection.OpenAsync();
-        return await IdempotencyStore.BeginAsync(connection, userId, key, fingerprint ?? Request, now);
+        return await IdempotencyStore.BeginAsync(connection, userId, key, fingerprint ?? Request, null, now);
     }
 
     private async Task CompleteAsync(string userId, string key, string? response, int status, DateTimeOffset? claimedAt = null)
