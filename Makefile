@@ -133,7 +133,8 @@ lint-openapi:
 	@.data/tools/redocly-$(REDOCLY_VERSION)/node_modules/.bin/redocly lint openapi.yaml --format=stylish
 
 clean:
-	-for c in test dev test-pgb e2e-pg e2e-console-pg bench-pg soak-pg; do scripts/pg.sh destroy $$c; done; scripts/pgbouncer.sh stop pgbouncer-test; ha/cluster.sh stop
+	-for c in test dev test-pgb e2e-pg e2e-console-pg bench-pg soak-pg hardening-outage; do scripts/pg.sh destroy $$c; done; \
+	  for b in pgbouncer-test bench-pgbouncer; do scripts/pgbouncer.sh stop $$b; done; ha/cluster.sh stop
 	rm -rf .data */bin */obj
 
 # Failover under load (ha/README.md): Patroni primary + synchronous standby (etcd), 3 instances, the primary killed.

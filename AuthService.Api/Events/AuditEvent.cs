@@ -2,6 +2,15 @@ using System.Text.Json.Serialization;
 
 namespace AuthService.Api.Events;
 
+/// <summary>Stages of a proof that the events themselves tell apart (not event types: <see cref="AuditEvents.All"/> lists only
+/// those).</summary>
+public static class ProofStages
+{
+    /// <summary>A code spent on a new set of backup codes (<c>TwoFactor.BackupCodes.Stage</c>): its <c>backup_code_used</c> sends
+    /// no <c>two_factor.backup_codes_low</c>, since the set it leaves is replaced.</summary>
+    public const string Regeneration = "backup_codes";
+}
+
 /// <summary>Event names of the audit trail (DESIGN §4), as stored in <c>audit_events.event_type</c>. Each has its record
 /// type in <see cref="AuditEvent"/>; SQL that writes an event itself (the TOTP acceptance) takes its name from here.</summary>
 public static partial class AuditEvents
@@ -15,10 +24,6 @@ public static partial class AuditEvents
     /// per-minute ledger so it cannot be repeated at will, never in the lockout count (not the user's fault).</summary>
     public const string VerificationError = "verification_error";
     public const string BackupCodeUsed = "backup_code_used";
-
-    /// <summary>The stage of a code spent on a new set of backup codes (<c>TwoFactor.BackupCodes.Stage</c>): its
-    /// <c>backup_code_used</c> sends no <c>two_factor.backup_codes_low</c>, since the set it leaves is replaced.</summary>
-    public const string RegenerationStage = "backup_codes";
     public const string BackupCodesRegenerated = "backup_codes_regenerated";
     public const string MethodSwitchStarted = "method_switch_started";
     public const string MethodSwitched = "method_switched";

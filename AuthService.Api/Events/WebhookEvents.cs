@@ -201,7 +201,7 @@ public static class WebhookEvents
         var events = new List<WebhookEvent>(1) { Create(type, userId, now) };
         // Not for a code spent on new codes: the set it leaves is replaced in the same transaction, and the portal would tell the
         // user their codes run low while it shows them a fresh set.
-        if (audit is AuditEvent.BackupCodeUsed { BackupCodesRemaining: <= LowBackupCodes and var remaining, Stage: not AuditEvents.RegenerationStage })
+        if (audit is AuditEvent.BackupCodeUsed { BackupCodesRemaining: <= LowBackupCodes and var remaining, Stage: not ProofStages.Regeneration })
         {
             data = Writer(ref t_data, ref t_dataWriter);
             data.WriteStartObject();

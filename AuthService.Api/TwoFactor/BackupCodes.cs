@@ -11,7 +11,7 @@ namespace AuthService.Api.TwoFactor;
 /// <summary>Backup codes: how many are left, and a new set of 10 in exchange for a proof (shown once; every older code dies).</summary>
 public sealed class BackupCodes(NpgsqlDataSource dataSource, ChangeProofs changeProofs, ProofCheck proofs, TimeProvider time)
 {
-    public const string Stage = AuditEvents.RegenerationStage;
+    public const string Stage = ProofStages.Regeneration;
 
     public async Task<int> RemainingAsync(string userId, CancellationToken cancellationToken)
     {
