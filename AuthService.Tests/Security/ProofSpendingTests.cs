@@ -159,11 +159,9 @@ public class ProofSpendingTests : AppFixture
         }
     }
 
-    /// <summary>Removing a factor drops the user's answered keys, not a claim still being answered: a keyed challenge to the
-    /// number the user keeps, in flight while another factor is removed, used to lose its claim, and the portal's retry with
-    /// the same key sent a second code.</summary>
-    [Test]
-    public async Task A_factor_removal_keeps_a_key_still_being_answered()
+    /// <summary>A phone user who added and confirmed a TOTP app (proved with their first backup code): the phone keeps its
+    /// keyed challenges while the app is removed.</summary>
+    private async Task<(string UserId, string Phone, IReadOnlyList<string> BackupCodes, Guid TotpId)> PhoneWithTotpAsync()
     {
         var (userId, phone, backupCodes) = await EnablePhoneAsync();
         App.Time.Advance(TimeSpan.FromSeconds(30));
@@ -173,16 +171,31 @@ public class ProofSpendingTests : AppFixture
         var secret = OtpNet.Base32Encoding.ToBytes(added.GetProperty("secret").GetString()!);
         (await Client.PostAsJsonAsync(Url(userId, $"/factors/{totpId}/confirm"), new { code = Flows.Code(secret, App.Time.GetUtcNow()) }))
             .EnsureSuccessStatusCode();
+        return (userId, phone, backupCodes, totpId);
+    }
+
+    private async Task RemoveTotpAsync(string userId, Guid totpId, string backupCode)
+    {
+        var removal = await Client.SendAsync(new HttpRequestMessage(HttpMethod.Delete, Url(userId, $"/factors/{totpId}"))
+        {
+            Content = JsonContent.Create(new { proof = new { backupCode } }),
+        });
+        Assert.That(removal.StatusCode, Is.EqualTo(HttpStatusCode.NoContent), await removal.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>Removing a factor drops the user's answered keys, not a claim still being answered: a keyed challenge to the
+    /// number the user keeps, in flight while another factor is removed, used to lose its claim, and the portal's retry with
+    /// the same key sent a second code.</summary>
+    [Test]
+    public async Task A_factor_removal_keeps_a_key_still_being_answered()
+    {
+        var (userId, phone, backupCodes, totpId) = await PhoneWithTotpAsync();
         var sentBefore = Telnyx.DeliveriesTo(phone).Count;
 
         using var held = Telnyx.Hold(phone);
         var first = ChallengeAsync(userId, "k-removal");
         await held.Arrived.Task.WaitAsync(TimeSpan.FromSeconds(20));
-        var removal = await Client.SendAsync(new HttpRequestMessage(HttpMethod.Delete, Url(userId, $"/factors/{totpId}"))
-        {
-            Content = JsonContent.Create(new { proof = new { backupCode = backupCodes[1] } }),
-        });
-        Assert.That(removal.StatusCode, Is.EqualTo(HttpStatusCode.NoContent), await removal.Content.ReadAsStringAsync());
+        await RemoveTotpAsync(userId, totpId, backupCodes[1]);
 
         // The retry finds the claim in flight (without it, it would claim the key again and wait on Telnyx for a second send).
         var retry = await ChallengeAsync(userId, "k-removal").WaitAsync(TimeSpan.FromSeconds(10));
@@ -199,22 +212,11 @@ public class ProofSpendingTests : AppFixture
     [Test]
     public async Task A_factor_removal_keeps_the_answer_of_a_phone_the_user_keeps()
     {
-        var (userId, phone, backupCodes) = await EnablePhoneAsync();
-        App.Time.Advance(TimeSpan.FromSeconds(30));
-        var added = await (await Client.PostAsJsonAsync(Url(userId, "/factors"), new { method = "totp", proof = new { backupCode = backupCodes[0] } }))
-            .Content.ReadFromJsonAsync<JsonElement>();
-        var totpId = added.GetProperty("factorId").GetGuid();
-        var secret = OtpNet.Base32Encoding.ToBytes(added.GetProperty("secret").GetString()!);
-        (await Client.PostAsJsonAsync(Url(userId, $"/factors/{totpId}/confirm"), new { code = Flows.Code(secret, App.Time.GetUtcNow()) }))
-            .EnsureSuccessStatusCode();
+        var (userId, phone, backupCodes, totpId) = await PhoneWithTotpAsync();
         var sentBefore = Telnyx.DeliveriesTo(phone).Count;
         Assert.That((await ChallengeAsync(userId, "k-kept")).StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
 
-        var removal = await Client.SendAsync(new HttpRequestMessage(HttpMethod.Delete, Url(userId, $"/factors/{totpId}"))
-        {
-            Content = JsonContent.Create(new { proof = new { backupCode = backupCodes[1] } }),
-        });
-        Assert.That(removal.StatusCode, Is.EqualTo(HttpStatusCode.NoContent), await removal.Content.ReadAsStringAsync());
+        await RemoveTotpAsync(userId, totpId, backupCodes[1]);
 
         Assert.That((await ChallengeAsync(userId, "k-kept")).StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the answer replays");
         Assert.That(Telnyx.DeliveriesTo(phone), Has.Count.EqualTo(sentBefore + 1), "one code for the one key");
