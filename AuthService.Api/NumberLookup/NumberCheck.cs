@@ -38,7 +38,7 @@ public sealed partial class NumberCheck(
     /// <c>skipped</c> (lookup failed, fail open), <c>unavailable</c> (lookup failed, fail closed); and source <c>cache</c>,
     /// <c>lookup</c>, <c>stale_cache</c> (a refresh failed, and the answer older than 24 h refuses the send) or <c>none</c>.</summary>
     public static readonly Counter Checks = Metrics.CreateCounter("authservice_number_checks_total",
-        "Number checks before a code send, by result and by where the answer came from (cache, lookup, none).",
+        "Number checks before a code send, by result and by where the answer came from (cache, lookup, stale_cache, none).",
         new CounterConfiguration { LabelNames = ["result", "source"] });
 
     /// <summary>What the check decided: <see cref="Refusal"/> null when the code may be sent; <see cref="LookedUp"/> when it
@@ -63,6 +63,7 @@ public sealed partial class NumberCheck(
             answer = await NumberLookupStore.FindAsync(connection, hash);
         }
 
+        var policy = settings.For(profile);
         var source = "cache";
         if (answer is null || now - answer.LookedUpAt >= NumberLookupSettings.CacheAge)
         {
@@ -81,7 +82,7 @@ public sealed partial class NumberCheck(
                 // A refresh that fails does not wipe what the last answer held against the number: a line that was VoIP, or
                 // freshly ported, when it was last looked up has not become safe because Telnyx did not answer now. An answer
                 // that allowed the send is no answer today: the fail mode decides, as for a number never looked up.
-                if (answer is null || Refusal(settings.For(profile), answer, channel, now) is null)
+                if (answer is null || Refusal(policy, answer, channel, now) is null)
                 {
                     return new Verdict(await UnavailableAsync(userId, channel, masked, e.Reason, actor, now), LookedUp: false);
                 }
@@ -90,7 +91,6 @@ public sealed partial class NumberCheck(
             }
         }
 
-        var policy = settings.For(profile);
         var reason = Refusal(policy, answer, channel, now);
         var lookedUp = source == "lookup";
         if (reason is null)
