@@ -13,10 +13,13 @@ public sealed record DeliveryOutcome(long Id, string Status, DateTimeOffset Atte
 /// never send the same delivery at once; a claim lives in a transaction (<see cref="ClaimedBatch"/>), so an instance that
 /// dies mid-delivery just drops its locks and the rows are due again (at-least-once). Only the head of each endpoint's
 /// per-user queue is claimable, which keeps a user's events in order even while a head waits for its next retry. Up to three
-/// quarters of a pass go to first attempts, the rest to whatever is due first: a receiver that fails or hangs piles up retries
+/// quarters of a pass go to first attempts, the rest (at least one) to whatever is due first: a receiver that fails or hangs piles up retries
 /// that are due before new events, and a pass waits for every delivery it claimed, so ordered by due time alone one dead
 /// endpoint's retries would fill every pass and hold back the events of every healthy endpoint for as long as it stays down;
-/// the quarter left keeps retries going while new events alone could fill every pass.</summary>
+/// the quarter left keeps retries going while new events alone could fill every pass. A claim also holds each delivery's
+/// endpoint row (key share, as every outbox insert does), so deleting an endpoint whose delivery is being sent waits for the
+/// pass before it locks that row: it never holds the row, which every event for the endpoint reads, while a receiver hangs.
+/// An endpoint being deleted is skipped.</summary>
 public static class WebhookQueue
 {
     /// <summary>The claimable due deliveries, oldest due first; <c>{0}</c> narrows them.</summary>
@@ -32,6 +35,7 @@ public static class WebhookQueue
         order by d.next_attempt_at, d.id
         limit @limit
         for update of d skip locked
+        for key share of w skip locked
         """;
 
     private static readonly string ClaimFirstAttemptsSql = string.Format(System.Globalization.CultureInfo.InvariantCulture, ClaimSql, "d.attempts = 0");
@@ -44,9 +48,12 @@ public static class WebhookQueue
     public static async Task<IReadOnlyList<ClaimedDelivery>> ClaimDueAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
-        var firstAttempts = Math.Max(1, limit - limit / 4);
-        var claimed = (await connection.QueryAsync<ClaimedDelivery>(new CommandDefinition(ClaimFirstAttemptsSql, new { now, limit = firstAttempts },
-            transaction, cancellationToken: cancellationToken))).AsList();
+        // At least one slot of every pass goes to what is due first, retries included (a pass of 1 takes only that).
+        var firstAttempts = limit - Math.Max(1, limit / 4);
+        var claimed = firstAttempts > 0
+            ? (await connection.QueryAsync<ClaimedDelivery>(new CommandDefinition(ClaimFirstAttemptsSql, new { now, limit = firstAttempts },
+                transaction, cancellationToken: cancellationToken))).AsList()
+            : [];
         if (claimed.Count < limit)
         {
             claimed.AddRange(await connection.QueryAsync<ClaimedDelivery>(new CommandDefinition(ClaimOthersSql,

@@ -153,6 +153,41 @@ public class WebhookEndpointsTests
         Assert.That(verified.StatusCode, Is.EqualTo(HttpStatusCode.OK), await verified.Content.ReadAsStringAsync());
     }
 
+    /// <summary>An endpoint deleted while one of its deliveries is being sent to a receiver that hangs. The delete used to lock
+    /// the endpoint's row and then wait, through the cascade, for the delivery the dispatcher held: every change writing an
+    /// event for that endpoint (a login from a new device, for one) waited on the endpoint's row behind it, for as long as the
+    /// receiver hung. The dispatcher now also holds the endpoint's row (key share) while it sends, so the delete waits before
+    /// it locks anything, and a slow receiver never slows a request.</summary>
+    [Test]
+    public async Task Deleting_an_endpoint_while_its_receiver_hangs_does_not_hold_up_logins()
+    {
+        var endpoint = await SubscribeAsync("*");
+        _receiver.AnswerWith(204);
+        _receiver.Hang();
+        var arrived = _receiver.NextArrival();
+        var user = await Flows.EnableTotpAsync(_app, _client);
+        var attempt = Dispatcher(_app).DispatchOnceAsync(CancellationToken.None);
+        try
+        {
+            await arrived.WaitAsync(TimeSpan.FromSeconds(10));
+            var delete = _client.DeleteAsync($"/v1/webhooks/{endpoint.Id}");
+            await LockWaits.UntilSessionsWaitAsync(_app.ConnectionString, 1);
+
+            var login = Flows.VerifyAsync(_client, user.UserId, new { code = Flows.Code(user.Secret, _app.Time.GetUtcNow()) });
+            // The receiver hangs until released (its timeout runs on the fake clock): before, this waited for good.
+            Assert.That((await login.WaitAsync(TimeSpan.FromSeconds(10))).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+            _receiver.Release();
+            await attempt;
+            Assert.That((await delete).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        }
+        finally
+        {
+            _receiver.Release();
+            await attempt;
+        }
+    }
+
     [TestCase("""{"url":"https://portal.example.com/h","events":[]}""", "validation_failed")]
     [TestCase("""{"url":"https://portal.example.com/h","events":["two_factor.everything"]}""", "validation_failed")]
     [TestCase("""{"url":"https://portal.example.com/h"}""", "validation_failed")]

@@ -12,10 +12,14 @@ namespace AuthService.Tests.Webhooks;
 /// events kept coming. Its own database: a pass claims across all endpoints.</summary>
 public class WebhookFairnessTests
 {
-    [Test]
-    public async Task A_pass_gives_new_events_three_quarters_and_keeps_a_quarter_for_retries()
+    /// <param name="batchSize">A pass of 2 (or 3) gave every slot to first attempts (three quarters rounded down left none), and
+    /// with a steady stream of new events the retries never went.</param>
+    [TestCase(4)]
+    [TestCase(2)]
+    public async Task A_pass_gives_new_events_three_quarters_and_keeps_a_quarter_for_retries(int batchSize)
     {
-        using var app = new AuthApp(new Dictionary<string, string?> { ["Webhooks:BatchSize"] = "4" }, TestDatabase.CreateDatabase("webhook_fair"));
+        using var app = new AuthApp(new Dictionary<string, string?> { ["Webhooks:BatchSize"] = batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            TestDatabase.CreateDatabase("webhook_fair"));
         using var admin = app.AdminClient();
         await using var failing = await WebhookReceiver.StartAsync();
         await using var healthy = await WebhookReceiver.StartAsync();
@@ -37,13 +41,17 @@ public class WebhookFairnessTests
             users.Add((await Flows.EnableTotpAsync(app, admin)).UserId); // six first attempts: more than a pass takes
         }
 
-        Assert.That(await Dispatcher(app).DispatchOnceAsync(CancellationToken.None), Is.EqualTo(4));
+        Assert.That(await Dispatcher(app).DispatchOnceAsync(CancellationToken.None), Is.EqualTo(batchSize));
 
         var retried = failing.Received.Skip(retries.Count).Count(r => retries.Contains(r.Id));
         Assert.Multiple(() =>
         {
-            Assert.That(users.Sum(u => For(healthy, u).Count), Is.GreaterThanOrEqualTo(1), "the healthy endpoint's new events were in the pass");
-            Assert.That(retried, Is.EqualTo(1), "three first attempts and one retry: new events alone do not hold back the retries");
+            if (batchSize >= 4) // three first attempts: the healthy endpoint's come in too (one alone may be the failing endpoint's)
+            {
+                Assert.That(users.Sum(u => For(healthy, u).Count), Is.GreaterThanOrEqualTo(1), "the healthy endpoint's new events were in the pass");
+            }
+
+            Assert.That(retried, Is.EqualTo(1), "the rest first attempts and one retry: new events alone do not hold back the retries");
         });
     }
 }
