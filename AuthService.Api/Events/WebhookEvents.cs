@@ -207,6 +207,7 @@ public static class WebhookEvents
             data.WriteStartObject();
             data.WriteString("userId", userId); // null when there is none, as it always was here
             AddNumber("backupCodesRemaining", remaining);
+            Add("actingKeyId", apiKeyId?.ToString()); // as every event a key's request caused (docs/OPERATIONS.md)
             Add("profile", EventProfile.Current);
             data.WriteEndObject();
             events.Add(Create(BackupCodesLow, userId, now));
