@@ -85,7 +85,7 @@ internal sealed class ApiKeyAuthenticationHandler(ApiKeyService keys, ILogger<Ap
     private Task<AuthenticateResult> AuthenticateOnce()
     {
         string? header = _context.Request.Headers.Authorization;
-        if (string.IsNullOrEmpty(header))
+        if (string.IsNullOrEmpty(header) || !Authorizes(_context.GetEndpoint()))
         {
             return Task.FromResult(AuthenticateResult.NoResult());
         }
@@ -105,6 +105,12 @@ internal sealed class ApiKeyAuthenticationHandler(ApiKeyService keys, ILogger<Ap
         // A cached key is answered with its row's answer, nothing allocated; a miss reads the database.
         return keys.TryGetCached(key, out var row) ? AnswerFor(row) : LookupAsync(key.ToString());
     }
+
+    /// <summary>Whether the route asks for a key. The health probes, the metrics scrape, the console's files, the Telnyx
+    /// callback and unknown routes do not, so a key sent to them is not looked up: a probe that carries a bearer header (a
+    /// proxy may add one) must not read the database, nor turn a database outage into a failed liveness probe.</summary>
+    private static bool Authorizes(Endpoint? endpoint) =>
+        endpoint?.Metadata.GetMetadata<IAuthorizeData>() is not null && endpoint.Metadata.GetMetadata<IAllowAnonymous>() is null;
 
     private async Task<AuthenticateResult> LookupAsync(string key) =>
         await keys.GetActiveByKeyAsync(key, _context.RequestAborted) is { } row ? await AnswerFor(row) : Failed("Unknown or revoked API key.");
