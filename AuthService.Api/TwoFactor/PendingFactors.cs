@@ -28,7 +28,9 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, ProofCheck proof
         Method = method,
         CreatedAt = start.Now.UtcDateTime,
         ExpiresAt = (start.Now + ttl).UtcDateTime,
-        FromFactorId = start.Purpose == PendingPurposes.Switch ? start.Proof?.FactorId : null,
+        // A switch proved with a factor dies with that factor (migration 0019); one proved with a backup or bypass code proves
+        // the user, not a factor, and is bound to none (the person who lost the default factor's device can remove it meanwhile).
+        FromFactorId = start.Purpose == PendingPurposes.Switch ? start.Proof?.AnsweredFactorId : null,
         Label = start.Label,
         ProofMethod = start.Purpose == PendingPurposes.Enroll ? null : start.Proof?.Method,
     };

@@ -99,7 +99,8 @@ public sealed partial class ProofCheck
     public async Task<Result<VerifyResponse>> SpendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CheckedProof proof,
         UserFactors? user, IReadOnlyList<DateTimeOffset> recentFailures, DateTimeOffset now, Guid? actor)
     {
-        if (user?.Find(proof.FactorId) is null)
+        // A factor's proof needs that factor still the user's; a backup or bypass code proves the user, so only that 2FA is still on.
+        if (user is null || (proof.AnsweredFactorId is { } factorId && user.Find(factorId) is null))
         {
             return Problems.FactorChanged;
         }

@@ -381,6 +381,26 @@ public class SeveralFactorsTests : AppFixture
         Assert.That(await PendingRowsAsync(user.UserId), Is.Zero);
     }
 
+    /// <summary>The person lost the phone with the default TOTP app: they start a switch with a backup code, then remove the
+    /// lost factor with a proof from their second one. A backup code proves the user, not a factor, so the switch stands and
+    /// is confirmed. It was bound to the default factor the code was checked beside, and the removal voided it: the backup
+    /// code spent for nothing.</summary>
+    [Test]
+    public async Task A_switch_started_with_a_backup_code_survives_the_removal_of_the_default_factor()
+    {
+        var (user, first, _, secret) = await TwoTotpAsync();
+        var started = await Client.PostAsJsonAsync(Url(user.UserId, "/switch-method"), new { method = "totp", proof = new { backupCode = user.BackupCodes[0] } });
+        var body = await started.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(started.StatusCode, Is.EqualTo(HttpStatusCode.Created), body.ToString());
+
+        Assert.That((await RemoveAsync(user.UserId, first, new { code = Flows.Code(secret, Now) })).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+
+        var fresh = Base32Encoding.ToBytes(body.GetProperty("secret").GetString()!);
+        var confirmed = await Client.PostAsJsonAsync(Url(user.UserId, "/switch-method/confirm"), new { code = Flows.Code(fresh, Now) });
+        Assert.That(confirmed.StatusCode, Is.EqualTo(HttpStatusCode.OK), await confirmed.Content.ReadAsStringAsync());
+        Assert.That(FactorsOf(await StatusAsync(user.UserId)).Single().GetProperty("id").GetGuid(), Is.EqualTo(body.GetProperty("factorId").GetGuid()));
+    }
+
     [Test]
     public async Task An_addition_pending_at_a_confirmed_switch_cannot_be_confirmed_after_it()
     {
