@@ -200,6 +200,30 @@ public class LimitsTests : AppFixture
         Assert.That(status.GetProperty("locked").GetBoolean(), Is.False);
     }
 
+    /// <summary>A confirmed addition is a success too: its wrong codes counted towards the lockout, and its right one did not set
+    /// the count back, so a user who mistyped while adding a factor was locked out that many failures early.</summary>
+    [Test]
+    public async Task A_confirmed_addition_resets_the_consecutive_count()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var added = await Client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/factors",
+            new { method = "totp", proof = new { code = Flows.Code(user.Secret, Now) } });
+        var body = await added.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(added.StatusCode, Is.EqualTo(HttpStatusCode.Created), body.ToString());
+        var secret = OtpNet.Base32Encoding.ToBytes(body.GetProperty("secret").GetString()!);
+        var confirm = $"/v1/users/{user.UserId}/two-factor/factors/{body.GetProperty("factorId").GetGuid()}/confirm";
+        for (var i = 0; i < 3; i++)
+        {
+            await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync(confirm, new { code = "000000" }), HttpStatusCode.UnprocessableEntity, "invalid_code");
+        }
+
+        Assert.That((await Client.PostAsJsonAsync(confirm, new { code = Flows.Code(secret, Now) })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        App.Time.Advance(TimeSpan.FromSeconds(61));
+        await FailAsync(user.UserId, 99);
+        var status = await Client.GetFromJsonAsync<JsonElement>($"/v1/users/{user.UserId}/two-factor");
+        Assert.That(status.GetProperty("locked").GetBoolean(), Is.False, "99 failures after a success");
+    }
+
     [Test]
     public async Task Support_reset_clears_factor_codes_lockout_and_counters()
     {
