@@ -172,8 +172,11 @@ public abstract partial record AuditEvent([property: JsonIgnore] string EventTyp
     /// no factor, so the event names none.</summary>
     public sealed record Locked(int ConsecutiveFailures) : AuditEvent(AuditEvents.Locked);
 
-    /// <summary>A passkey assertion whose signature counter went backwards (possible cloned authenticator).</summary>
-    public sealed record PasskeyCounterRegression(Guid? Aaguid, long? StoredSignCount) : AuditEvent(AuditEvents.PasskeyCounterRegression);
+    /// <summary>A passkey assertion whose signature counter went backwards (possible cloned authenticator). <paramref name="FactorId"/>
+    /// names the passkey, so support can remove that one (many passkeys share an AAGUID, and many report all zeros).</summary>
+    public sealed record PasskeyCounterRegression(Guid? Aaguid, long? StoredSignCount,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Guid? FactorId = null)
+        : AuditEvent(AuditEvents.PasskeyCounterRegression);
 
     /// <summary>The user skipped the enrollment prompt (<paramref name="Skips"/> so far).</summary>
     public sealed record PromptSkipped(int Skips) : AuditEvent(AuditEvents.PromptSkipped);

@@ -213,6 +213,13 @@ public class PasskeyFailureTests : PasskeyFixture
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnprocessableEntity, "passkey_counter_regression");
         Assert.That(await EventsAsync(userId), Does.Contain("passkey_counter_regression"));
         Assert.That(await LastFailureReasonAsync(userId), Is.EqualTo("counter_regression"));
+
+        // The event names the passkey, so that support can remove that one (it named none, only an AAGUID many passkeys share).
+        var page = await JsonAsync(await Client.GetAsync($"/v1/users/{userId}/two-factor/events?limit=200"), HttpStatusCode.OK);
+        var regression = page.GetProperty("items").EnumerateArray().First(e => e.GetProperty("type").GetString() == "passkey_counter_regression");
+        var status = await JsonAsync(await Client.GetAsync($"/v1/users/{userId}/two-factor"), HttpStatusCode.OK);
+        Assert.That(regression.GetProperty("details").GetProperty("factorId").GetGuid(),
+            Is.EqualTo(status.GetProperty("factors")[0].GetProperty("id").GetGuid()));
     }
 
     [Test]

@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Net;
 using System.Net.Http.Json;
 using AuthService.Tests.Infrastructure;
@@ -22,7 +23,8 @@ public class PasskeyFlowTests : PasskeyFixture
             Assert.That(options.GetProperty("rp").GetProperty("name").GetString(), Is.EqualTo("Example Portal"));
             Assert.That(options.GetProperty("user").GetProperty("name").GetString(), Is.EqualTo("ann@example.com"));
             Assert.That(options.GetProperty("user").GetProperty("displayName").GetString(), Is.EqualTo("Ann"));
-            Assert.That(options.GetProperty("user").GetProperty("id").GetString(), Does.Not.Contain(userId), "the user handle is random");
+            Assert.That(Base64Url.DecodeFromChars(options.GetProperty("user").GetProperty("id").GetString()), Has.Length.EqualTo(32),
+                "the user handle is 32 bytes");
             Assert.That(options.GetProperty("challenge").GetString(), Does.Match("^[A-Za-z0-9_-]{43}$"), "32 bytes, base64url");
             Assert.That(options.GetProperty("attestation").GetString(), Is.EqualTo("none"));
             Assert.That(options.GetProperty("authenticatorSelection").GetProperty("userVerification").GetString(), Is.EqualTo("preferred"));
@@ -32,6 +34,12 @@ public class PasskeyFlowTests : PasskeyFixture
         var status = await StatusAsync(userId);
         Assert.That(status.GetProperty("enabled").GetBoolean(), Is.False);
         Assert.That(status.GetProperty("pending").GetProperty("method").GetString(), Is.EqualTo("passkey"));
+
+        // Random, not derived from the user: the same user's next enrollment gets another handle.
+        var again = await JsonAsync(await Client.PostAsJsonAsync(Path(userId, "enroll"), new { method = "passkey", accountName = "ann@example.com", displayName = "Ann" }),
+            HttpStatusCode.Created);
+        Assert.That(again.GetProperty("options").GetProperty("user").GetProperty("id").GetString(),
+            Is.Not.EqualTo(options.GetProperty("user").GetProperty("id").GetString()), "the user handle is random");
     }
 
     [Test]

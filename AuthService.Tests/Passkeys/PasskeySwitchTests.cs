@@ -62,8 +62,10 @@ public class PasskeySwitchTests : PasskeyFixture
         using var fresh = new SoftPasskey(Origin, RpId);
         await JsonAsync(await Client.PostAsJsonAsync(Path(userId, "switch-method/confirm"),
             new { credential = fresh.Register(started.GetProperty("options")) }), HttpStatusCode.OK);
+        // The old credential is gone, not merely unlisted: the challenge lists only the new one, and the old authenticator,
+        // signing as itself (its own user handle), is refused.
         var options = await ChallengeAsync(userId);
-        old.ActFor(fresh);
+        Assert.That(options.GetProperty("allowCredentials").EnumerateArray().Select(c => c.GetProperty("id").GetString()), Is.EqualTo(new[] { fresh.Id }));
         await ProblemAssert.IsProblemAsync(await VerifyAsync(userId, old.Assert(options)), HttpStatusCode.UnprocessableEntity, "invalid_passkey");
         Assert.That((await VerifyAsync(userId, fresh.Assert(await ChallengeAsync(userId)))).StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }

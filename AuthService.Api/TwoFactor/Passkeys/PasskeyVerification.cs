@@ -169,9 +169,9 @@ public sealed class PasskeyVerification(
         if (refusal.Problem == PasskeyProblems.CounterRegression)
         {
             await AuditLog.AppendAsync(connection, transaction, userId,
-                new AuditEvent.PasskeyCounterRegression(credential?.Aaguid, credential?.SignCount), now, actor);
-            logger.LogWarning("Refused a passkey assertion of {UserId}: the signature counter went backwards (possible cloned authenticator)",
-                userId);
+                new AuditEvent.PasskeyCounterRegression(credential?.Aaguid, credential?.SignCount, credential?.FactorId), now, actor);
+            logger.LogWarning("Refused a passkey assertion of {UserId} with factor {FactorId}: the signature counter went backwards (possible cloned authenticator)",
+                userId, credential?.FactorId);
             PasskeyMetrics.CounterRegressions.Inc();
         }
     }
