@@ -24,12 +24,13 @@ namespace AuthService.Api.Hosting;
 /// The browser-written WebAuthn credential objects admit unknown members (<see cref="StrictJson"/>).</summary>
 public sealed class RequestSchemasFilter : IDocumentFilter
 {
-    /// <summary>The fields of one method that the other methods do not take.</summary>
+    /// <summary>Each method's own request fields (<see cref="TwoFactor.Methods.IFactorMethod.RequestFields"/>, which the service
+    /// enforces); an alternative leaves out the fields of the other methods that are not its own.</summary>
     private static readonly Dictionary<string, string[]> OwnFields = new()
     {
-        [FactorMethods.Totp] = ["accountName"],
-        [FactorMethods.Phone] = ["phoneNumber", "channel"],
-        [FactorMethods.Passkey] = ["accountName", "displayName"],
+        [FactorMethods.Totp] = TwoFactor.Methods.Totp.TotpMethod.Fields,
+        [FactorMethods.Phone] = TwoFactor.Methods.Phone.PhoneMethod.Fields,
+        [FactorMethods.Passkey] = TwoFactor.Passkeys.PasskeyMethod.Fields,
     };
 
     private static readonly (string Method, string Prefix)[] Methods =

@@ -11,7 +11,7 @@ namespace AuthService.Api.TwoFactor;
 /// challenge or a backup code (<see cref="CodeProofs"/>), or a passkey assertion of a <c>proof</c> challenge
 /// (<see cref="PasskeyVerification"/>). Checked under the user's lock, not spent: the change spends it
 /// (<see cref="ProofCheck.SpendAsync"/>).</summary>
-public sealed class ChangeProofs(CodeProofs codes, ProofCheck proofs, PasskeyVerification passkeys, PendingFactors pending)
+public sealed class ChangeProofs(CodeProofs codes, ProofCheck proofs, PasskeyVerification passkeys, PendingFactors pending, FactorMethodRegistry methods)
 {
     public static readonly Problem OneProofOnly = Problems.Validation("Send exactly one of code, backupCode, bypassCode and credential.");
 
@@ -28,7 +28,7 @@ public sealed class ChangeProofs(CodeProofs codes, ProofCheck proofs, PasskeyVer
         : passkeys.CheckAsync(userId, credential, actor, stage, cancellationToken, excluded);
 
     /// <summary>Checks the proof of a change, then runs <paramref name="start"/> with it. A change to <paramref name="target"/> that
-    /// sends a code (a phone) spends its proof only once that code is stored, after the send: so the check and the start run
+    /// sends a code (a method that <see cref="IFactorMethod.SendsOnStart"/>: a phone) spends its proof only once that code is stored, after the send: so the check and the start run
     /// under the user's one claim for such a change (<see cref="PendingFactors.ClaimedAsync{T}"/>), and a second one while it
     /// is held is refused (409 <c>change_in_progress</c>) before it checks, reserves or sends anything. The check is inside the
     /// claim: checked before it, a proof could pass just before another request spent it, and send a second text once that
@@ -42,7 +42,7 @@ public sealed class ChangeProofs(CodeProofs codes, ProofCheck proofs, PasskeyVer
             return checkedProof.Error is not null ? checkedProof.Error : await start(checkedProof.Value!);
         }
 
-        return target.Method == FactorMethods.Phone
+        return methods[target.Method!].SendsOnStart // (the target's method was checked: TargetProblem)
             ? pending.ClaimedAsync(userId, now, CheckAndStartAsync, cancellationToken)
             : CheckAndStartAsync();
     }

@@ -13,6 +13,30 @@ public sealed record FactorTarget(string? Method, string? AccountName, string? D
     public static FactorTarget Of(SwitchMethodRequest r) => new(r.Method, r.AccountName, r.DisplayName, r.PhoneNumber, r.Channel);
 
     public static FactorTarget Of(AddFactorRequest r) => new(r.Method, r.AccountName, r.DisplayName, r.PhoneNumber, r.Channel);
+
+    /// <summary>The method fields the request gave (null is absent), as JSON spells them.</summary>
+    public IEnumerable<string> Given()
+    {
+        if (AccountName is not null)
+        {
+            yield return "accountName";
+        }
+
+        if (DisplayName is not null)
+        {
+            yield return "displayName";
+        }
+
+        if (PhoneNumber is not null)
+        {
+            yield return "phoneNumber";
+        }
+
+        if (Channel is not null)
+        {
+            yield return "channel";
+        }
+    }
 }
 
 /// <summary>A pending factor to start: for whom, why (<see cref="Core.Factors.PendingPurposes"/>), the target checked by
@@ -37,8 +61,18 @@ public interface IFactorMethod
     /// <summary>Whether a typed code can prove a factor of this method (<see cref="CheckCodeAsync"/>); a passkey cannot.</summary>
     bool AcceptsCodes => true;
 
+    /// <summary>Whether starting a factor of this method sends something (a text, a call) before the change spends its proof:
+    /// then a switch or an addition checks its proof and starts under the user's one claim for such a change
+    /// (<see cref="ChangeProofs.StartProvedAsync"/>), so that one proof never pays for two sends.</summary>
+    bool SendsOnStart => false;
+
     /// <summary>How many factors of this method a user may hold (<c>Factors:Max*</c>).</summary>
     int MaxPerUser { get; }
+
+    /// <summary>The request fields of this method (as JSON spells them) on enroll, switch-method and add-factor. A field of another
+    /// method is refused (400 <c>unknown_field</c>, <see cref="FactorMethodRegistry.TargetProblem"/>), as the request schemas'
+    /// <c>oneOf</c> alternatives say (<c>RequestSchemasFilter</c> builds them from these lists).</summary>
+    IReadOnlyCollection<string> RequestFields { get; }
 
     /// <summary>Why <paramref name="target"/> cannot be started (its fields, its destination, the method not configured), or null.
     /// Checked before anything is stored, sent or counted.</summary>

@@ -19,6 +19,10 @@ public sealed class PasskeyMethod(NpgsqlDataSource dataSource, PendingFactors pe
 
     public int MaxPerUser => factorOptions.Value.MaxPasskey;
 
+    public static readonly string[] Fields = ["accountName", "displayName"];
+
+    public IReadOnlyCollection<string> RequestFields => Fields;
+
     public bool AcceptsCodes => false;
 
     /// <summary>Passkeys configured, and what the authenticator will show short and printable.</summary>

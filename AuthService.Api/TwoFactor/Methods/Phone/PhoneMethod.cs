@@ -23,6 +23,10 @@ public sealed class PhoneMethod(PendingFactors pending, PhoneCodeDelivery delive
 
     public int MaxPerUser => factorOptions.Value.MaxPhone;
 
+    public static readonly string[] Fields = ["phoneNumber", "channel"];
+
+    public IReadOnlyCollection<string> RequestFields => Fields;
+
     /// <summary>The channel and the number's shape, then the destination policy of DESIGN §8.2
     /// (<see cref="PhoneDeliveries.CheckDestination"/>): a refused type or country is refused here.</summary>
     public Problem? TargetProblem(FactorTarget target)
@@ -38,6 +42,8 @@ public sealed class PhoneMethod(PendingFactors pending, PhoneCodeDelivery delive
             : new Problem(400, ProblemCodes.InvalidPhoneNumber, "The phone number is invalid.",
                 $"phoneNumber must be a valid number in E.164 form, e.g. +13035550123 ({parsed.Error}).");
     }
+
+    public bool SendsOnStart => true;
 
     /// <summary>Sends the code, then stores the pending row with it. A switch or an addition sends before it spends its proof (a
     /// send the provider refuses keeps it, DESIGN §9.1), so its proof is checked and this runs under the user's one claim for such

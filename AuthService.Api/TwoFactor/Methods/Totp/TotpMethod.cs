@@ -25,6 +25,10 @@ public sealed class TotpMethod(PendingFactors pending, SecretBox secrets, IOptio
 
     public int MaxPerUser => factorOptions.Value.MaxTotp;
 
+    public static readonly string[] Fields = ["accountName"];
+
+    public IReadOnlyCollection<string> RequestFields => Fields;
+
     /// <summary>The account name as it goes into the otpauth URI (percent-encoded UTF-8), at most this long: 256 characters of
     /// three UTF-8 bytes each would take 2,304, and the URI must still fit in a QR code (2,331 bytes at level M).</summary>
     public const int MaxEncodedAccountNameLength = 1024;
