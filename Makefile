@@ -160,7 +160,7 @@ profile:
 	@bench/profile/run.sh
 
 bench-pgbouncer:
-	@bench/run.sh --pgbouncer --users 120000 --warmup 5 --cold-starts 1 --half-duration 2 --backup-codes 0 $(BENCH_ARGS)
+	@bench/run.sh --pgbouncer --users 120000 --warmup 5 --cold-starts 1 --half-duration 2 --half-warmup 0 --backup-codes 0 $(BENCH_ARGS)
 
 # Issue 27's soak (bench/README.md): not in CI. Exit code non-zero when a check fails (errors, p99 drift, RSS drift).
 # Its own cluster and port (BENCH_PG_PORT, default 25460), so it never touches a bench's cluster.

@@ -80,7 +80,7 @@ if [ -n "$pgbouncer" ]; then
   load_args+=(--pgbouncer "$(scripts/pgbouncer.sh start bench-pgbouncer "${BENCH_PGBOUNCER_PORT:-25451}" "$backend")")
 fi
 if [ -n "$smoke" ]; then
-  load_args+=(--smoke --rounds 1 --users 2000 --workers 4 --warmup 0.5 --duration 1 --half-duration 1 --cold-starts 1 --backup-codes 0)
+  load_args+=(--smoke --rounds 1 --users 2000 --workers 4 --warmup 0.5 --duration 1 --half-duration 1 --half-warmup 0.5 --cold-starts 1 --backup-codes 0)
 fi
 table="$out/table.txt"
 if [ -n "$soak" ]; then

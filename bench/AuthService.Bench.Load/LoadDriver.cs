@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 
 namespace AuthService.Bench.Load;
@@ -101,7 +102,8 @@ public sealed class LoadDriver(HttpClient client)
         return new LoadResult(name, seconds, all.Length, errors.Sum(), all, stoppedAt != long.MaxValue, errorSamples, issued);
     }
 
-    public async Task<LoadResult> OpenLoopAsync(string name, RequestFactory next, double ratePerSecond, TimeSpan duration)
+    /// <param name="latencyLog">A file to write every request's intended send time and latency to (a diagnosis of the tail).</param>
+    public async Task<LoadResult> OpenLoopAsync(string name, RequestFactory next, double ratePerSecond, TimeSpan duration, string? latencyLog = null)
     {
         var total = (int)(ratePerSecond * duration.TotalSeconds);
         var latencies = new double[total];
@@ -148,6 +150,13 @@ public sealed class LoadDriver(HttpClient client)
 
         await Task.WhenAll(tasks);
         var seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        if (latencyLog is not null)
+        {
+            // Each request by its intended send time, so a slow stretch can be read against the timeline of the same seconds.
+            await File.WriteAllLinesAsync(latencyLog, new[] { "due_seconds\tlatency_ms\tfailed" }.Concat(Enumerable.Range(0, sent).Select(i =>
+                string.Create(CultureInfo.InvariantCulture, $"{i * interval / Stopwatch.Frequency:F4}\t{latencies[i]:F3}\t{(failed[i] ? 1 : 0)}"))));
+        }
+
         var ok = latencies.Take(sent).Where((_, i) => !failed[i]).ToArray();
         Array.Sort(ok);
         return new LoadResult(name, seconds, ok.Length, failed.Take(sent).Count(f => f), ok, stoppedEarly, errorSamples, sent);

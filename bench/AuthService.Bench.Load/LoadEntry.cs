@@ -140,8 +140,27 @@ public static class LoadEntry
             // 4. Half of the verify saturation at a fixed rate, with the service's RSS sampled throughout.
             var halfRate = Math.Max(1, report.Verify.Result.Throughput / 2);
             await SettleAsync(databases);
-            Log($"verify: open loop at {halfRate:F0} req/s for {o.HalfDuration.TotalSeconds:0.#} s");
-            report.VerifyHalf = await driver.OpenLoopAsync("verify@half", phases[1].Next, halfRate, o.HalfDuration);
+            Log($"verify: open loop at {halfRate:F0} req/s for {o.HalfWarmup.TotalSeconds:0.#} s of warm-up, then {o.HalfDuration.TotalSeconds:0.#} s measured");
+            // BENCH_OPEN_LOOP_LOG=<folder>: every request's latency by its send time (latencies.tsv) and the service's and the
+            // database's second-by-second state (timeline.tsv, as the soak's), to read where the tail comes from.
+            var openLoopLog = Environment.GetEnvironmentVariable("BENCH_OPEN_LOOP_LOG");
+            using var timelineStop = new CancellationTokenSource();
+            var timeline = openLoopLog is null
+                ? null
+                : SoakTimeline.RunAsync(Path.Combine(openLoopLog, "timeline.tsv"), new RunningApp(service!, client), db.ConnectionString, timelineStop.Token);
+            if (o.HalfWarmup > TimeSpan.Zero)
+            {
+                report.VerifyHalfWarmup = await driver.OpenLoopAsync("verify@half, warm-up", phases[1].Next, halfRate, o.HalfWarmup,
+                    openLoopLog is null ? null : Path.Combine(openLoopLog, "latencies-warmup.tsv"));
+            }
+
+            report.VerifyHalf = await driver.OpenLoopAsync("verify@half", phases[1].Next, halfRate, o.HalfDuration,
+                openLoopLog is null ? null : Path.Combine(openLoopLog, "latencies.tsv"));
+            if (timeline is not null)
+            {
+                await timelineStop.CancelAsync();
+                Log($"open loop: {await timeline} and latencies.tsv beside it");
+            }
             report.ServiceRssPeakBytes = rss.Stop();
             report.ServiceVmHwmBytes = service!.Memory().Peak;
 

@@ -19,7 +19,7 @@ public static class SoakTimeline
     ];
 
     public const string Describe = "VmRSS; the login queue and batch sizes; Npgsql's pool; the thread pool's queue and threads; " +
-                                   "GC collections and pause; PostgreSQL's backends by state and wait event";
+                                   "GC collections and pause; PostgreSQL's backends by state and wait event; the WAL written and its full-page images";
 
     public static async Task<string> RunAsync(string path, RunningApp service, string connectionString, CancellationToken stop)
     {
@@ -52,14 +52,19 @@ public static class SoakTimeline
                     await output.WriteLineAsync($"{at}\tscrape_failed\t1"); // a stalled service is what this file is for
                 }
 
+                // The cluster's WAL position (exact) and full-page images (pg_stat_wal, as backends report them): the WAL a
+                // second cost, and how much of it was 8 kB page images written after a checkpoint.
                 await using var command = new NpgsqlCommand("""
                     select coalesce(state, 'none') || '/' || coalesce(wait_event, 'cpu'), count(*)
                     from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() group by 1
+                    union all select 'wal_bytes', (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint
+                    union all select 'wal_fpi', wal_fpi from pg_stat_wal
                     """, database);
                 await using var reader = await command.ExecuteReaderAsync(CancellationToken.None);
                 while (await reader.ReadAsync(CancellationToken.None))
                 {
-                    await output.WriteLineAsync($"{at}\tpg_backends{{{reader.GetString(0)}}}\t{reader.GetInt64(1)}");
+                    var series = reader.GetString(0);
+                    await output.WriteLineAsync($"{at}\t{(series.StartsWith("wal_", StringComparison.Ordinal) ? series : $"pg_backends{{{series}}}")}\t{reader.GetInt64(1)}");
                 }
             }
             while (await timer.WaitForNextTickAsync(stop));
