@@ -47,7 +47,10 @@ public static class BypassCodeCheck
             {
                 var (id, ticket) = (row.Id, row.Ticket);
                 return new CheckedProof(eligible[0].FactorId, BypassCodeRules.Method, stage, null,
-                    (c, t, at) => UseAsync(c, t, userId, id, ticket, stage, at, actor));
+                    (c, t, at) => UseAsync(c, t, userId, id, ticket, stage, at, actor))
+                {
+                    FactorsAtCheck = [.. eligible.Select(f => f.FactorId)],
+                };
             }
         }
 

@@ -133,6 +133,9 @@ public sealed class CodeProofs(ProofCheck proofs, FactorMethodRegistry methods, 
             }
 
             return remaining;
-        });
+        })
+        {
+            FactorsAtCheck = [.. eligible.Select(f => f.FactorId)],
+        };
     }
 }

@@ -22,6 +22,12 @@ public sealed record CheckedProof(Guid FactorId, string Method, string Stage, in
     /// after <see cref="Consume"/>, which may say which.</summary>
     public Func<Problem?>? SpentFirst { get; init; }
 
+    /// <summary>For a backup or bypass code, which proves the user rather than a factor: the user's factors when it was checked.
+    /// The spend needs one of them still the user's: removing some (the lost one) leaves the proof good, while a support reset
+    /// and a new enrollment, or a confirmed switch, between the two leave none, and a proof from before may not change what
+    /// came after.</summary>
+    public IReadOnlyList<Guid> FactorsAtCheck { get; init; } = [];
+
     /// <summary>The factor a login answers as matched (<c>factorId</c>); none for a backup or bypass code, which proves the user, not a factor.</summary>
     public Guid? AnsweredFactorId => Method is FactorMethods.BackupCode or Core.BypassCodes.BypassCodeRules.Method ? null : FactorId;
 }
@@ -99,8 +105,11 @@ public sealed partial class ProofCheck
     public async Task<Result<VerifyResponse>> SpendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CheckedProof proof,
         UserFactors? user, IReadOnlyList<DateTimeOffset> recentFailures, DateTimeOffset now, Guid? actor)
     {
-        // A factor's proof needs that factor still the user's; a backup or bypass code proves the user, so only that 2FA is still on.
-        if (user is null || (proof.AnsweredFactorId is { } factorId && user.Find(factorId) is null))
+        // A factor's proof needs that factor still the user's; a backup or bypass code proves the user, so it needs one of the
+        // factors the user had at the check (not a new set after a reset or a switch), whichever that is.
+        if (user is null || (proof.AnsweredFactorId is { } factorId
+                ? user.Find(factorId) is null
+                : !proof.FactorsAtCheck.Any(id => user.Find(id) is not null)))
         {
             return Problems.FactorChanged;
         }
