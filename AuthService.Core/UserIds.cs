@@ -5,6 +5,9 @@ public static class UserIds
 {
     public const int MaxLength = 128;
 
+    /// <summary>The same rule as a regular expression, for the published contract.</summary>
+    public const string Pattern = "^[A-Za-z0-9._:@-]{1,128}$";
+
     public static bool IsValid(string? userId)
     {
         if (string.IsNullOrEmpty(userId) || userId.Length > MaxLength)

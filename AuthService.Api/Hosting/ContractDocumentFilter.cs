@@ -163,9 +163,13 @@ public sealed class ContractDocumentFilter : IDocumentFilter
             "200 `Healthy` when the database answers, every migration is applied and this instance's clock is within `Health:MaxClockSkew` " +
             "(2 s) of the database's, else 503 `Unhealthy: ` and the reason. Take the instance out of the load balancer on 503.",
             ("200", "Ready."), ("503", "Not ready: the database is unreachable, a migration is missing or the clock is off the database's."));
-        document.Paths["/metrics"] = PlainText(document, "Metrics_Scrape", "Prometheus metrics",
-            "Prometheus text format: request latency by route, code deliveries, verifications, limit hits, lockouts, telephony circuit state, clock skew.",
+        var metrics = PlainText(document, "Metrics_Scrape", "Prometheus metrics",
+            "Prometheus text format: request latency by route, code deliveries, verifications, limit hits, lockouts, telephony circuit state, clock skew. " +
+            "A scraper that asks for OpenMetrics (`Accept: application/openmetrics-text`, as Prometheus does) gets that format.",
             ("200", "Metrics of this instance."));
+        metrics.Operations![HttpMethod.Get].Responses!["200"].Content!["application/openmetrics-text"] =
+            new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String } };
+        document.Paths["/metrics"] = metrics;
     }
 
     private static OpenApiPathItem PlainText(OpenApiDocument document, string operationId, string summary, string description, params (string Status, string Text)[] answers)

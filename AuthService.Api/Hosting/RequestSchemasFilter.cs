@@ -65,6 +65,24 @@ public sealed class RequestSchemasFilter : IDocumentFilter
         Range(Schema("BypassCodeRequest"), "uses", BypassCodeRules.MinUses, BypassCodeRules.MaxUses, BypassCodeRules.DefaultUses);
         Range(Schema("BypassCodeRequest"), "validMinutes", BypassCodeRules.MinValidMinutes, BypassCodeRules.MaxValidMinutes,
             BypassCodeRules.DefaultValidMinutes);
+        // Bounds the service enforces that the records' types do not say: a user id (Core's UserIds), a code of any kind (at most
+        // 64 printable characters, CodeProofs), a webhook URL (WebhookUrlGuard).
+        foreach (var parameter in document.Paths.Values.SelectMany(p => p.Operations?.Values.AsEnumerable() ?? []).SelectMany(o => o.Parameters ?? [])
+                     .OfType<OpenApiParameter>().Where(p => p is { In: ParameterLocation.Path, Name: "userId" }))
+        {
+            parameter.Schema = UserIdSchema();
+        }
+
+        Schema("LoginDecisionRequest").Properties!["userId"] = UserIdSchema();
+        foreach (var (name, members) in new[] { ("CodeRequest", new[] { "code" }), ("VerifyRequest", ["code", "backupCode", "bypassCode"]), ("Proof", ["code", "backupCode", "bypassCode"]) })
+        {
+            foreach (var member in members)
+            {
+                Bound(Schema(name), member, null, PrintableText.MaxLength);
+            }
+        }
+
+        Bound(Schema("CreateWebhookRequest"), "url", null, WebhookUrlGuard.MaxUrlLength);
         Bound(Schema("CreateApiKeyRequest"), "name", 1, 100);
         Bound(Schema("CreateWebhookRequest"), "description", null, 500);
 
@@ -103,7 +121,9 @@ public sealed class RequestSchemasFilter : IDocumentFilter
         // passkey's account and display names.
         foreach (var stem in new[] { "Enroll", "Switch", "AddFactor" })
         {
-            Bound(Schema("Totp" + stem + "Request"), "accountName", null, TotpMethod.MaxAccountNameLength);
+            Bound(Schema("Totp" + stem + "Request"), "accountName", null, TotpMethod.MaxAccountNameLength,
+                $"What the authenticator app shows (default: the user id): at most {TotpMethod.MaxAccountNameLength} characters, and at most " +
+                $"{TotpMethod.MaxEncodedAccountNameLength} once URL-encoded into the otpauth URI (so fewer when most are not ASCII).");
             Bound(Schema("Passkey" + stem + "Request"), "accountName", null, PrintableText.MaxLength);
             Bound(Schema("Passkey" + stem + "Request"), "displayName", null, PrintableText.MaxLength);
         }
@@ -152,6 +172,12 @@ public sealed class RequestSchemasFilter : IDocumentFilter
             }
         }
     }
+
+    private static OpenApiSchema UserIdSchema() => new()
+    {
+        Type = JsonSchemaType.String, MinLength = 1, MaxLength = Core.UserIds.MaxLength, Pattern = Core.UserIds.Pattern,
+        Description = "The portal's opaque user id: 1–128 characters of A–Z, a–z, 0–9 and . _ : @ -.",
+    };
 
     /// <summary>The string <paramref name="name"/> of <paramref name="schema"/> gets length bounds (its nullability kept).</summary>
     private static void Bound(OpenApiSchema schema, string name, int? minLength, int? maxLength, string? description = null)

@@ -78,6 +78,23 @@ public static class SmsFallbackApi
             {
                 operation.Security = [];
             }
+
+            // The callback's authentication is these two headers: declared, so a request built from the document carries them.
+            if (context.ApiDescription.RelativePath == Route.TrimStart('/'))
+            {
+                operation.Parameters ??= [];
+                operation.Parameters.Add(Header(TelnyxSignature.SignatureHeader, "Telnyx's base64 Ed25519 signature over `{telnyx-timestamp}|{body}`."));
+                operation.Parameters.Add(Header(TelnyxSignature.TimestampHeader, "When Telnyx signed it, in Unix seconds."));
+            }
         }
+
+        private static OpenApiParameter Header(string name, string description) => new()
+        {
+            Name = name,
+            In = ParameterLocation.Header,
+            Required = true,
+            Description = description,
+            Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+        };
     }
 }

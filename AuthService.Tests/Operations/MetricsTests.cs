@@ -92,4 +92,19 @@ public class MetricsTests
         var hosting = EventSource.GetSources().Single(source => source.Name == "Microsoft.AspNetCore.Hosting");
         Assert.That(hosting.IsEnabled(), Is.False, "an in-process listener has hosting's per-request events on");
     }
+
+    /// <summary>Prometheus asks for OpenMetrics first, and prometheus-net answers in it; the contract listed only text/plain, so
+    /// the answer every real scrape gets was undocumented (the contract-checking client refused it).</summary>
+    [Test]
+    public async Task A_scrape_that_asks_for_openmetrics_gets_it_as_the_contract_says()
+    {
+        using var app = new AuthApp();
+        using var anonymous = app.CreateClient();
+        using var scrape = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        scrape.Headers.TryAddWithoutValidation("Accept",
+            "application/openmetrics-text;version=1.0.0;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"); // Prometheus 2.x's
+        using var response = await anonymous.SendAsync(scrape);
+        Assert.That(response.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.OK));
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/openmetrics-text"));
+    }
 }
