@@ -69,7 +69,7 @@ test-pgbouncer: build
 	conn=$$(scripts/pg.sh start test-pgb $(TEST_PGB_PG_PORT)) || exit 1; \
 	backend=$$(echo "$$conn" | sed -n 's/.*Port=\([0-9]*\).*/\1/p'); \
 	pgb=$$(scripts/pgbouncer.sh start pgbouncer-test $(PGBOUNCER_PORT) $$backend) || { scripts/pg.sh stop test-pgb; exit 1; }; \
-	echo "test-pgbouncer: PgBouncer on $(PGBOUNCER_PORT) (transaction pooling) -> PostgreSQL on $$backend"; \
+	echo "test-pgbouncer: PgBouncer on $$(echo "$$pgb" | sed -n 's/.*Port=\([0-9]*\).*/\1/p') (transaction pooling) -> PostgreSQL on $$backend"; \
 	AUTHSERVICE_TEST_DB="$$pgb" AUTHSERVICE_TEST_POOLER=pgbouncer dotnet test AuthService.Tests --no-build -c $(CONFIG) \
 	  --filter "Category!=TelnyxContract" --logger "console;verbosity=normal" 2>&1 | tee .data/test-pgbouncer.log | grep -vE '^\s+Passed ' ; \
 	status=$${PIPESTATUS[0]}; scripts/pgbouncer.sh stop pgbouncer-test; scripts/pg.sh stop test-pgb; \
@@ -79,9 +79,12 @@ test-pgbouncer: build
 contract:
 	@if [ -x scripts/telnyx-contract.sh ]; then scripts/telnyx-contract.sh; else echo "contract: no Telnyx adapter yet"; fi
 
+# Fails when the tests fail (their output is shown then), and stops the cluster it started either way.
 openapi: build
 	@conn=$$(scripts/pg.sh start test $(TEST_PG_PORT)) && \
-	AUTHSERVICE_TEST_DB="$$conn" UPDATE_OPENAPI=1 dotnet test AuthService.Tests --no-build -c $(CONFIG) --filter "FullyQualifiedName~OpenApiContractTests" >/dev/null; \
+	AUTHSERVICE_TEST_DB="$$conn" UPDATE_OPENAPI=1 dotnet test AuthService.Tests --no-build -c $(CONFIG) --filter "FullyQualifiedName~OpenApiContractTests" > .data/openapi.log 2>&1; \
+	status=$$?; scripts/pg.sh stop test >/dev/null 2>&1 || true; \
+	if [ $$status -ne 0 ]; then cat .data/openapi.log; echo "openapi: the contract tests failed; openapi.yaml may be stale" >&2; exit $$status; fi; \
 	git diff --stat openapi.yaml
 
 # The sample portal against the service `make run` serves (start that first, in another terminal).

@@ -95,7 +95,15 @@ stop)
   ;;
 destroy)
   for d in "$dir" "$fallback"; do
-    [ -f "$d/data/PG_VERSION" ] && as_pg "'$bin/pg_ctl' -D '$d/data' -m fast stop" >/dev/null 2>&1 || true
+    if [ -f "$d/data/PG_VERSION" ]; then
+      as_pg "'$bin/pg_ctl' -D '$d/data' -m fast stop" >/dev/null 2>&1 ||
+        as_pg "'$bin/pg_ctl' -D '$d/data' -m immediate stop" >/dev/null 2>&1 || true
+      # A postmaster that did not stop keeps its port and its files open: deleting them under it would leave it running.
+      if as_pg "'$bin/pg_ctl' -D '$d/data' status" >/dev/null 2>&1; then
+        echo "pg.sh: the cluster in $d/data did not stop; not deleted" >&2
+        exit 1
+      fi
+    fi
     rm -rf "$d" "$d.initdb.log"
   done
   ;;

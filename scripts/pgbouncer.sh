@@ -9,14 +9,16 @@ set -euo pipefail
 cmd=${1:?start|stop}; name=${2:?name}; port=${3:-26432}; backend=${4:-25432}
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir="$root/.data/$name"
-[ -d "$dir" ] || dir="/tmp/authservice-pgb-$(echo "$root" | md5sum | cut -c1-8)-$name"
+# This checkout's fallback when `postgres` cannot write .data (as scripts/pg.sh's): another checkout's is never touched.
+fallback="/tmp/authservice-pgb-$(echo "$root" | md5sum | cut -c1-8)-$name"
+[ -d "$dir" ] || dir=$fallback
 
 as_pg() {
   if [ "$(id -u)" = 0 ]; then (cd / && su postgres -s /bin/sh -c "$*"); else sh -c "$*"; fi
 }
 
 stop() {
-  for d in "$root/.data/$name" /tmp/authservice-pgb-*-"$name"; do
+  for d in "$root/.data/$name" "$fallback"; do
     [ -f "$d/pgbouncer.pid" ] || continue
     pid=$(cat "$d/pgbouncer.pid" 2>/dev/null || true)
     if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
@@ -35,10 +37,16 @@ start)
   if [ "$(id -u)" = 0 ]; then
     chown postgres: "$dir"
     if ! as_pg "test -w '$dir'"; then
-      dir="/tmp/authservice-pgb-$(echo "$root" | md5sum | cut -c1-8)-$name"
+      dir=$fallback
       mkdir -p "$dir"; chown postgres: "$dir"
     fi
   fi
+  # A port something else holds (another checkout's PgBouncer): the next free one, as scripts/pg.sh does; the connection
+  # string printed names the one taken.
+  for _ in $(seq 1 20); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+    port=$((port + 1))
+  done
   # Sizing: the suite opens many client connections (one Npgsql pool per test app); PgBouncer folds them into at
   # most default_pool_size server connections per database, well under the cluster's max_connections=300.
   cat >"$dir/pgbouncer.ini" <<EOF

@@ -4,7 +4,7 @@
 #   scripts/telnyx-contract.sh
 # Env: TELNYX_SPEC (default contracts/telnyx/telnyx-v2-subset.yml in this repository),
 #      TELNYX_LOOKUP_SPEC (default contracts/telnyx/telnyx-number-lookup.yml, served by a second Prism on the next port),
-#      TELNYX_PRISM_PORT (default 4010).
+#      TELNYX_PRISM_PORT (default: the first free pair of ports from 4010 up; a port given and taken is an error).
 # Prism is installed into .data/prism on first use (npm registry). Exits with the tests' status.
 set -euo pipefail
 
@@ -13,7 +13,6 @@ spec=${TELNYX_SPEC:-$root/contracts/telnyx/telnyx-v2-subset.yml}
 lookup_spec=${TELNYX_LOOKUP_SPEC:-$root/contracts/telnyx/telnyx-number-lookup.yml}
 host=127.0.0.1
 port=${TELNYX_PRISM_PORT:-4010}
-lookup_port=$((port + 1))
 lookup_log=$root/.data/prism-contract-lookup.log
 prism_dir=$root/.data/prism
 prism=$prism_dir/node_modules/.bin/prism
@@ -27,20 +26,30 @@ spec=$(cd "$(dirname "$spec")" && pwd)/$(basename "$spec")
 [ -f "$lookup_spec" ] || { echo "telnyx-contract: Number Lookup spec not found at $lookup_spec" >&2; exit 2; }
 lookup_spec=$(cd "$(dirname "$lookup_spec")" && pwd)/$(basename "$lookup_spec")
 
-if [ ! -x "$prism" ]; then
+prism_version=5.16.0
+installed=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$prism_dir/node_modules/@stoplight/prism-cli/package.json" 2>/dev/null || true)
+if [ ! -x "$prism" ] || [ "$installed" != "$prism_version" ]; then
   command -v npm >/dev/null || { echo "telnyx-contract: npm is needed to install Prism (e.g. apt-get install npm)" >&2; exit 2; }
   echo "telnyx-contract: installing Prism into $prism_dir" >&2
   mkdir -p "$prism_dir"
-  npm install --prefix "$prism_dir" --no-save --no-audit --no-fund @stoplight/prism-cli@5.16.0 >&2
+  npm install --prefix "$prism_dir" --no-save --no-audit --no-fund "@stoplight/prism-cli@$prism_version" >&2
 fi
 
 answers() { (exec 3<>"/dev/tcp/$host/$1") 2>/dev/null; }
-for p in "$port" "$lookup_port"; do
-  if answers "$p"; then
-    echo "telnyx-contract: something already listens on $host:$p; set TELNYX_PRISM_PORT" >&2
+# Another checkout's run (or anything else) may hold the default pair: move on to the next free one, as pg.sh does.
+for _ in $(seq 1 20); do
+  answers "$port" || answers "$((port + 1))" || break
+  if [ -n "${TELNYX_PRISM_PORT:-}" ]; then
+    echo "telnyx-contract: something already listens on $host:$port or $((port + 1)); set another TELNYX_PRISM_PORT" >&2
     exit 2
   fi
+  port=$((port + 2))
 done
+lookup_port=$((port + 1))
+if answers "$port" || answers "$lookup_port"; then
+  echo "telnyx-contract: no free pair of ports from 4010 up; set TELNYX_PRISM_PORT" >&2
+  exit 2
+fi
 
 mkdir -p "$(dirname "$log")"
 # Own process groups, so the trap stops each Prism and anything it spawns, and nothing else.
