@@ -32,6 +32,7 @@ public sealed class ProblemCodesOperationFilter : IOperationFilter
         [413] = [ProblemCodes.PayloadTooLarge],
         [415] = [ProblemCodes.UnsupportedMediaType],
         [503] = [ProblemCodes.DatabaseUnavailable],
+        [500] = [ProblemCodes.InternalError],
     };
 
     public void Apply(OpenApiOperation operation, OperationFilterContext context)
@@ -48,6 +49,8 @@ public sealed class ProblemCodesOperationFilter : IOperationFilter
 
         // Every route reads the API key from PostgreSQL, so any of them can find it unreachable.
         AddProblem(operation, context, "503", "Service Unavailable");
+        // Declared so that a typed client reads its problem (the code and the traceId to report) rather than a bare error.
+        AddProblem(operation, context, "500", "Internal Server Error: a defect of the service, never a refusal of the request; report its `traceId`");
         if (operation.RequestBody is not null)
         {
             // Kestrel's body limit answers this as the body is read.

@@ -47,6 +47,21 @@ public class ContractCheckTests
         Assert.That(Check("GET", Status, 200, "text/html", "<p>"), Does.Contain("content type 'text/html'"));
     }
 
+    /// <summary>Every operation declares a 500 problem (code <c>internal_error</c>), so that a typed client reads its code and
+    /// traceId instead of a bare error; the check still refuses any 500 a test meets: a 500 is a defect.</summary>
+    [Test]
+    public void A_500_is_declared_for_typed_clients_and_still_refused_by_the_check()
+    {
+        var document = OpenApiContract.DocumentJson(Path.Combine(Repo.Root, "openapi.yaml"));
+        var operations = document["paths"]!.AsObject().Where(p => p.Key.StartsWith("/v1/", StringComparison.Ordinal))
+            .SelectMany(p => p.Value!.AsObject().Where(o => o.Value?["responses"] is not null).Select(o => (Path: p.Key, Operation: o.Value!))).ToList();
+        Assert.That(operations, Is.Not.Empty);
+        Assert.That(operations.Where(o => o.Operation["responses"]!["500"]?["x-problem-codes"]?[0]?.GetValue<string>() != "internal_error").Select(o => o.Path),
+            Is.Empty, "operations without a declared 500 internal_error");
+        var internalError = Problem.Replace("invalid_code", "internal_error").Replace("422", "500");
+        Assert.That(Check("POST", Status + "/verify", 500, "application/problem+json", internalError), Does.Contain("a 500 is a defect"));
+    }
+
     [Test]
     public void A_problem_code_outside_the_catalog_or_a_status_mismatch_is_refused()
     {
