@@ -1,11 +1,12 @@
 // AuthService support console: a client of the public /v1 API only. The admin key is typed in, kept in sessionStorage
-// (this tab only, gone when it closes) and sent as the Bearer header: never in a URL, a cookie or persistent storage.
+// (this tab's; a browser may restore it with a reopened tab or copy it to a duplicated one: sign out when done) and sent
+// as the Bearer header: never in a URL, a cookie or local storage.
 // Everything the API answers is written with textContent, never as HTML.
 const KEY = 'authservice.console.adminKey';
 const $ = (id) => document.getElementById(id);
 // userId: the user the view shows, and the one its actions go to (both change together, when a Find has read them all).
 // reset: what the open reset confirmation names, and so what its Yes sends.
-const state = { userId: null, reset: null };
+const state = { userId: null, reset: null, keyNames: new Map() };
 
 class ApiError extends Error {
   constructor(status, problem) {
@@ -164,7 +165,7 @@ async function signIn() {
   sessionStorage.setItem(KEY, $('admin-key').value.trim());
   $('admin-key').value = '';
   try {
-    await api('GET', '/v1/api-keys'); // needs the admin scope: a wrong or weaker key is refused here
+    rememberKeyNames(await api('GET', '/v1/api-keys')); // needs the admin scope: a wrong or weaker key is refused here
   } catch (e) {
     sessionStorage.removeItem(KEY);
     throw e;
@@ -240,7 +241,14 @@ function showDevices(items) {
   $('devices-block').hidden = items === null;
 }
 
-const auditRow = (e) => row([when(e.occurredAt), e.type, el('code', JSON.stringify(e.details)), e.apiKeyId ? e.apiKeyId.slice(0, 8) : '—']);
+// The acting key by its name where this console knows it, else its whole id (the first characters of a version-7 id are
+// its creation time: two keys made within a minute share them).
+const auditRow = (e) => row([when(e.occurredAt), e.type, el('code', JSON.stringify(e.details)),
+  e.apiKeyId ? (state.keyNames.get(e.apiKeyId) ?? el('code', e.apiKeyId)) : '—']);
+
+function rememberKeyNames(list) {
+  state.keyNames = new Map(list.items.map((k) => [k.id, k.name]));
+}
 
 /** Takes a shown-once bypass code out of the page, not only out of sight. */
 function clearBypass() {
@@ -296,7 +304,7 @@ async function confirmReset() {
   clearBypass(); // the reset revoked it
   $('notice').textContent = reset.hadFactor
     ? `Two-factor authentication of ${userId} was reset.`
-    : `${userId} had no two-factor authentication: nothing was removed (the reset is audited).`;
+    : `${userId} had no second factor; anything pending (an enrollment, a code, failure counts) was cleared, and the reset is audited.`;
   await loadUser(userId);
 }
 
@@ -318,7 +326,8 @@ async function loadDeliveries(endpoint) {
   $('deliveries-block').hidden = false;
 }
 
-const deliveryRow = (endpoint, d) => row([d.id, d.type, d.userId, d.status, d.attempts, when(d.createdAt),
+const deliveryRow = (endpoint, d) => row([d.id, d.type, d.userId, d.status, d.attempts, d.lastError ?? '—',
+  d.status === 'pending' ? when(d.nextAttemptAt) : '—', when(d.createdAt),
   button('Redeliver', `Redeliver ${d.type} ${d.id}`, async () => {
     const queued = await api('POST', `/v1/webhooks/${endpoint.id}/deliveries/${d.id}/redeliver`);
     $('webhooks-notice').textContent = `Delivery ${d.id} queued again as ${queued.id} (${queued.status}).`;
@@ -328,21 +337,31 @@ const deliveryRow = (endpoint, d) => row([d.id, d.type, d.userId, d.status, d.at
 // ---- API keys -------------------------------------------------------------------------------------------------------
 async function loadKeys() {
   const list = await api('GET', '/v1/api-keys');
+  rememberKeyNames(list);
   $('keys').replaceChildren(...list.items.map((k) => row([k.name, el('code', k.prefix), k.scopes.join(', '), when(k.createdAt), when(k.revokedAt),
-    k.revokedAt ? '—' : revokeControl(k)])));
+    k.revokedAt ? '—' : revokeControl(k, list.items)])));
 }
 
 /** Revoke, behind a confirmation in the key's row: every request with the key fails from then on (the portal's, or this
  * console's own). */
-function revokeControl(k) {
+function revokeControl(k, keys) {
   const cell = el('span');
-  const own = k.prefix && (sessionStorage.getItem(KEY) ?? '').startsWith(k.prefix) ? ' This console is signed in with it.' : '';
+  // A generated key is listed by its first characters; the bootstrap key as "bootstrap", so it is this console's when no
+  // other active key's characters begin the one typed in.
+  const typed = sessionStorage.getItem(KEY) ?? '';
+  const begins = (key) => key.prefix && key.prefix !== 'bootstrap' && typed.startsWith(key.prefix);
+  const isOwn = k.prefix === 'bootstrap' ? !keys.some((other) => !other.revokedAt && begins(other)) : begins(k);
+  const own = isOwn ? ' This console is signed in with it, and signs out.' : '';
   const start = button('Revoke', `Revoke key ${k.name}`, () => {
     const cancel = button('Cancel', `Keep key ${k.name}`, () => cell.replaceChildren(start), 'key-revoke-no');
     const yes = button('Yes, revoke', `Yes, revoke key ${k.name}`, async () => {
       cancel.disabled = true; // the revocation is on its way: no Cancel, Revoke, Yes that would send it twice
       try {
         await api('DELETE', `/v1/api-keys/${k.id}`);
+        if (isOwn) {
+          signOut(); // every later request of this console would fail with its key
+          return;
+        }
         $('keys-notice').textContent = `Key ${k.name} revoked.`;
         await loadKeys();
       } finally {

@@ -196,6 +196,9 @@ async function run() {
     assert.ok(types.includes('bypass_code_used') && types.includes('support_reset'), types.join(','));
     assert.match(await id('audit').textContent(), /SUP-4711/);
     assert.match(await id('audit').textContent(), /SUP-4712/);
+    // The acting key by name: the first characters of its id, shown before, are its creation time and named no key.
+    const resetRow = page.locator('#audit tr', { has: page.locator('td:nth-child(2)', { hasText: /^support_reset$/ }) }).first();
+    assert.equal(await resetRow.locator('td:nth-child(4)').textContent(), 'bootstrap-admin', 'the reset names the key that made it');
     assert.ok(await id('bypass-code').isHidden(), 'the bypass code the reset revoked is still shown');
     assert.ok(!(await page.content()).includes(bypass), 'the bypass code the reset revoked is still in the page');
     await picture('audit');
@@ -324,6 +327,18 @@ async function run() {
     assert.ok(await page.locator('#user-view').isHidden(), 'a user view is shown');
     const typed = await page.$$eval('input', (inputs) => inputs.filter((i) => i.value !== i.defaultValue || i.checked !== i.defaultChecked).map((i) => i.id));
     assert.deepEqual(typed, [], 'fields hold what the last session typed');
+  });
+
+  await step('revoking the key this console is signed in with warns first, then signs out', page, async () => {
+    await id('nav-keys').click();
+    const own = page.locator('#keys tr', { hasText: 'bootstrap-admin' });
+    await own.getByTestId('key-revoke').click();
+    await own.getByTestId('key-revoke-text').filter({ hasText: 'signed in with it' }).waitFor();
+    await own.getByTestId('key-revoke-yes').click();
+    await id('admin-key').waitFor();
+    await page.waitForLoadState('load');
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'the revoked key is still kept');
+    assert.equal((await call('GET', '/v1/api-keys')).status, 401);
   });
 
   await step('the key is in no log and no page error happened', page, async () => {
