@@ -62,9 +62,10 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
 
         // Issue 25: the number's line type and ports (Telnyx Number Lookup, cached a day), after the budgets (a request they refuse
         // costs no lookup) and before the send; a number refused from the cache gives its reservation back, one refused on a paid
-        // lookup keeps it (PhoneDeliveries.CheckNumberAsync).
-        if (await deliveries.CheckNumberAsync(numberCheck, send.UserId, send.E164, send.Channel, profile.Name, send.Actor, reserved.Value, now)
-            is { } risky)
+        // lookup keeps it (PhoneDeliveries.CheckNumberAsync), and so does a send that fails after a paid lookup: a request that
+        // cost a lookup counts like a send, or failing sends (a call where voice is not set up) would buy lookups without limit.
+        var number = await deliveries.CheckNumberAsync(numberCheck, send.UserId, send.E164, send.Channel, profile.Name, send.Actor, reserved.Value, now);
+        if (number.Refusal is { } risky)
         {
             return risky;
         }
@@ -73,7 +74,11 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
         // another): the reservation is given back and the key released (IdempotentRequests.MaySendBy).
         if (!IdempotentRequests.MaySendBy(send.ClaimLapsesAt, time.GetUtcNow(), deliveries.LongestSend))
         {
-            await deliveries.GiveBackAsync(reserved.Value);
+            if (!number.LookedUp)
+            {
+                await deliveries.GiveBackAsync(reserved.Value);
+            }
+
             logger.LogWarning("Did not send a {Channel} code to {MaskedPhone}: the request's Idempotency-Key claim lapses at {LapsesAt}, too soon for a send",
                 channel, masked, send.ClaimLapsesAt);
             ServiceMetrics.Deliveries.WithLabels(channel, "too_late").Inc();
@@ -94,7 +99,7 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
         {
             try
             {
-                await deliveries.RecordFailureAsync(request, reserved.Value, e, now);
+                await deliveries.RecordFailureAsync(request, reserved.Value, e, now, number.LookedUp);
             }
             catch (Exception recording)
             {

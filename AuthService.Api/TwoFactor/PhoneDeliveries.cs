@@ -153,7 +153,7 @@ public sealed partial class PhoneDeliveries(
     /// it: the lookup is paid for, and a request that costs one counts against the user's and the number's budgets and the caps
     /// like a send, so a caller cannot have new numbers looked up without limit. It runs whatever the client does now, like the
     /// send.</summary>
-    public async Task<Problem?> CheckNumberAsync(NumberLookup.NumberCheck check, string userId, string e164, CodeChannel channel, string profile,
+    public async Task<NumberLookup.NumberCheck.Verdict> CheckNumberAsync(NumberLookup.NumberCheck check, string userId, string e164, CodeChannel channel, string profile,
         Guid? actor, long deliveryId, DateTimeOffset now)
     {
         NumberLookup.NumberCheck.Verdict verdict;
@@ -172,7 +172,7 @@ public sealed partial class PhoneDeliveries(
             await GiveBackAsync(deliveryId);
         }
 
-        return verdict.Refusal;
+        return verdict;
     }
 
     /// <summary>Gives a reservation back: nothing was sent for it.</summary>
@@ -190,12 +190,14 @@ public sealed partial class PhoneDeliveries(
         telephony.SendCodeAsync(delivery, cancellationToken);
 
     /// <summary>Records a failed send: the reservation is given back only when the provider surely did not take the
-    /// message; a send that may have gone out stays counted (an attacker cannot pump messages through provider errors).</summary>
-    public async Task RecordFailureAsync(SendRequest send, long deliveryId, TelephonyUnavailableException failure, DateTimeOffset now)
+    /// message and the request cost no paid lookup (<paramref name="lookedUp"/>); a send that may have gone out stays counted
+    /// (an attacker cannot pump messages through provider errors), and so does a lookup (nor lookups through failing sends).</summary>
+    public async Task RecordFailureAsync(SendRequest send, long deliveryId, TelephonyUnavailableException failure, DateTimeOffset now,
+        bool lookedUp = false)
     {
         var channel = send.Channel.ToWire();
         await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
-        if (!failure.MayHaveBeenDelivered)
+        if (!failure.MayHaveBeenDelivered && !lookedUp)
         {
             await DeliveryLedger.RefundAsync(connection, deliveryId);
         }

@@ -202,6 +202,31 @@ public class NumberCheckTests : AppFixture
         Assert.That(Telnyx.DeliveriesTo(phones[0]), Is.Empty);
     }
 
+    /// <summary>A send that fails after a paid lookup keeps its reservation too. It was given back with the failed send's, so a
+    /// request whose send fails without sending (Telnyx rejecting the message, a call where voice is not set up) bought one paid
+    /// lookup each, without limit.</summary>
+    [Test]
+    public async Task A_send_that_fails_after_a_paid_lookup_still_counts_against_the_daily_budget()
+    {
+        var userId = AuthApp.NewUserId("lookups");
+        var phones = Enumerable.Range(0, 11).Select(_ => NumberLookupStandIn.NewPhone()).ToList();
+        Telnyx.Fail(422); // every message refused: nothing sent (lookups are GETs, answered below)
+        foreach (var phone in phones)
+        {
+            NumberLookupStandIn.Answer(Telnyx.Server, phone, "mobile");
+        }
+
+        for (var i = 0; i < 10; i++)
+        {
+            var failed = await EnrollAsync(Client, userId, phones[i]);
+            Assert.That(failed.StatusCode, Is.EqualTo(HttpStatusCode.BadGateway), await failed.Content.ReadAsStringAsync());
+        }
+
+        await ProblemAssert.IsProblemAsync(await EnrollAsync(Client, userId, phones[10]), HttpStatusCode.TooManyRequests, "daily_limit_exceeded");
+        Assert.That(NumberLookupStandIn.Lookups(Telnyx.Server, phones[10]), Is.Empty, "the budget refused the eleventh before its lookup");
+        Assert.That(phones.Take(10).Sum(p => NumberLookupStandIn.Lookups(Telnyx.Server, p).Count), Is.EqualTo(10));
+    }
+
     [Test]
     public async Task A_Refuse_profile_refuses_both_channels_and_an_Allow_profile_sends()
     {
