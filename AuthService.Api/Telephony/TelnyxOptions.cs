@@ -11,10 +11,10 @@ public sealed class TelnyxOptions
     /// <summary>Sent as <c>Authorization: Bearer …</c>. Required.</summary>
     public string? ApiKey { get; set; }
 
-    /// <summary>E.164 sender for SMS and the caller id for calls. SMS needs this or <see cref="MessagingProfileId"/>.</summary>
+    /// <summary>The caller id for calls, and the SMS sender when no <see cref="MessagingProfileId"/> is set. SMS needs this or that.</summary>
     public string? FromNumber { get; set; }
 
-    /// <summary>Used for SMS instead of <see cref="FromNumber"/> (number pool / alphanumeric sender).</summary>
+    /// <summary>When set, SMS go out through this messaging profile (its number pool), not from <see cref="FromNumber"/>.</summary>
     public string? MessagingProfileId { get; set; }
 
     /// <summary>The <c>account_sid</c> path segment of TeXML calls. Required for voice.</summary>

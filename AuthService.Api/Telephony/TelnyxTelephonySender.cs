@@ -96,9 +96,10 @@ public sealed partial class TelnyxTelephonySender(
     private object SmsRequest(CodeDelivery delivery)
     {
         var text = delivery.Sms;
-        // A from number pins the sender; without one Telnyx picks from the messaging profile's pool.
-        var from = string.IsNullOrWhiteSpace(_options.FromNumber) ? null : _options.FromNumber;
-        return new SendMessageRequest(from, from is null ? _options.MessagingProfileId : null, delivery.PhoneNumber, text);
+        // A messaging profile sends from its number pool (for volume, SCALING.md), even where FromNumber is set for the calls;
+        // without one, the from number is the sender.
+        var profile = string.IsNullOrWhiteSpace(_options.MessagingProfileId) ? null : _options.MessagingProfileId;
+        return new SendMessageRequest(profile is null ? _options.FromNumber : null, profile, delivery.PhoneNumber, text);
     }
 
     private InitiateCallRequest CallRequest(CodeDelivery delivery) => new(

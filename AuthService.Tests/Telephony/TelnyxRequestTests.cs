@@ -36,6 +36,22 @@ public class TelnyxRequestTests
         }));
     }
 
+    /// <summary>A deployment that offers calls needs FromNumber (the caller id); its SMS still go through the messaging profile's
+    /// number pool when one is set. The from number won, and the pool SCALING.md recommends for volume was never used.</summary>
+    [Test]
+    public async Task Sms_use_the_messaging_profile_even_where_a_from_number_is_set_for_calls()
+    {
+        _harness.Dispose();
+        _harness = TelephonyHarness.Start(s => s["Telephony:Telnyx:MessagingProfileId"] = "profile-9");
+        _harness.Respond(_harness.MessagesPath, TelephonyHarness.MessageAccepted());
+
+        await _harness.SendAsync(TelephonyHarness.Sms());
+
+        using var body = JsonDocument.Parse(_harness.Requests(_harness.MessagesPath).Single().RequestMessage.Body!);
+        Assert.That(body.RootElement.GetProperty("messaging_profile_id").GetString(), Is.EqualTo("profile-9"));
+        Assert.That(body.RootElement.TryGetProperty("from", out _), Is.False);
+    }
+
     [Test]
     public async Task Sms_uses_the_messaging_profile_when_no_from_number_is_configured()
     {
