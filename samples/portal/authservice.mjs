@@ -38,7 +38,9 @@ export function connect(baseUrl, apiKey) {
       const sent = request.method === 'POST' && request.body === null ? new Request(request, { body: '{}' }) : request;
       let response;
       try {
-        response = await fetch(sent, { signal: AbortSignal.timeout(15000) });
+        // Above AuthService's longest answer: a code send waits up to the number lookup's and the send's timeouts (15 s each
+        // by default) when Telnyx is slow; a portal that gave up first would show an error while the text still goes out.
+        response = await fetch(sent, { signal: AbortSignal.timeout(45000) });
       } catch (e) {
         throw new Unreachable(sent, e);
       }
