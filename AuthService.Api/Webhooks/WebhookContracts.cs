@@ -12,7 +12,8 @@ public sealed record CreatedWebhookResponse(Guid Id, string Url, string[] Events
 public sealed record WebhookListResponse(IReadOnlyList<WebhookResponse> Items);
 
 /// <summary>One delivery of one event to one endpoint. <c>webhookId</c> is the <c>webhook-id</c> header the receiver
-/// sees (the same on every retry); <c>nextAttemptAt</c> is set only while pending.</summary>
+/// sees (the same on every retry); <c>nextAttemptAt</c> is set only while pending, and for a delivery queued behind an earlier
+/// pending one of the same user it is not before that one's (a user's events go in order).</summary>
 public sealed record WebhookDeliveryResponse(
     long Id,
     string WebhookId,

@@ -11,9 +11,14 @@ public static class WebhookStore
 {
     private const string EndpointColumns = "id, url, events, description, created_at";
 
+    // A pending delivery queued behind an earlier pending one of the same user and endpoint is sent only after it (in order):
+    // its next try is not before that one's, whatever its own row says (its creation time, until it reaches the head).
     private const string DeliveryColumns = """
         d.id, d.event_id, e.type, e.user_id, d.status, d.attempts, d.last_attempt_at, d.last_status, d.last_error,
-        d.next_attempt_at, d.delivered_at, d.created_at
+        greatest(d.next_attempt_at, (select h.next_attempt_at from webhook_deliveries h
+            where h.endpoint_id = d.endpoint_id and h.order_key = d.order_key and h.status = 'pending' and h.id < d.id
+            order by h.id limit 1)) as next_attempt_at,
+        d.delivered_at, d.created_at
         """;
 
     public static Task<WebhookEndpointRow> InsertEndpointAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid id, string url,

@@ -273,6 +273,33 @@ public class WebhookEndpointsTests
         await ProblemAssert.IsProblemAsync(await redeliver, HttpStatusCode.NotFound, "delivery_not_found");
     }
 
+    /// <summary>A user's later event waits behind the earlier one its receiver refused: its next try is not before the earlier
+    /// one's. It showed its creation time, in the past, for a delivery nothing would try until the earlier one ended.</summary>
+    [Test]
+    public async Task A_delivery_queued_behind_a_failing_one_shows_the_next_try_of_the_one_ahead()
+    {
+        var endpoint = await SubscribeAsync("*");
+        _receiver.AnswerWith(503);
+        var user = await Flows.EnableTotpAsync(_app, _client);
+        await DrainAsync(_app);
+        (await Flows.VerifyAsync(_client, user.UserId, new { backupCode = user.BackupCodes[0] })).EnsureSuccessStatusCode();
+        await DrainAsync(_app);
+
+        var pending = (await DeliveriesAsync(endpoint.Id, "?status=pending")).GetProperty("items").EnumerateArray()
+            .Where(d => d.GetProperty("userId").GetString() == user.UserId).OrderBy(d => d.GetProperty("id").GetInt64()).ToList();
+        Assert.That(pending, Has.Count.GreaterThanOrEqualTo(2), "the refused head and at least one event behind it");
+        var head = pending[0].GetProperty("nextAttemptAt").GetDateTimeOffset();
+        Assert.That(head, Is.GreaterThan(_app.Time.GetUtcNow()), "the head is retried later");
+        Assert.Multiple(() =>
+        {
+            foreach (var behind in pending.Skip(1))
+            {
+                Assert.That(behind.GetProperty("attempts").GetInt32(), Is.Zero);
+                Assert.That(behind.GetProperty("nextAttemptAt").GetDateTimeOffset(), Is.GreaterThanOrEqualTo(head), behind.ToString());
+            }
+        });
+    }
+
     [Test]
     public async Task Deliveries_show_attempts_errors_and_next_try_and_redeliver_sends_the_same_webhook_id()
     {
