@@ -22,10 +22,15 @@ public static class HealthApi
         return services;
     }
 
+    /// <summary>The methods the operator endpoints answer (the metrics scrape's too).</summary>
+    internal static readonly HttpMethodMetadata ReadOnly = new([HttpMethods.Get]);
+
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder routes)
     {
-        routes.MapHealthChecks("/health/live", new() { Predicate = _ => false }).ExcludeFromDescription();
+        // GET only, as the contract says (and as every GET route of the API): any other method is a 405 problem, not a health answer.
+        routes.MapHealthChecks("/health/live", new() { Predicate = _ => false }).WithMetadata(ReadOnly).ExcludeFromDescription();
         routes.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteReasonAsync })
+            .WithMetadata(ReadOnly)
             .ExcludeFromDescription();
         return routes;
     }

@@ -17,6 +17,17 @@ public class HealthTests
         Assert.That((await client.GetAsync("/health/ready")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
+    /// <summary>The operator endpoints answer GET only, as documented; they answered any method with a health answer (POST 200).</summary>
+    [TestCase("/health/live")]
+    [TestCase("/health/ready")]
+    [TestCase("/metrics")]
+    public async Task Operator_endpoints_answer_get_only(string path)
+    {
+        using var app = new AuthApp();
+        using var client = app.CreateClient();
+        await ProblemAssert.IsProblemAsync(await client.PostAsync(path, null), HttpStatusCode.MethodNotAllowed, "method_not_allowed");
+    }
+
     /// <summary>An app on a database of its own (these tests break it for readiness), ready before the test breaks it.</summary>
     private static async Task<(string ConnectionString, AuthApp App, HttpClient Client)> ReadyOnADatabaseOfItsOwnAsync(string name)
     {
