@@ -161,7 +161,7 @@ public sealed partial class ProofCheck
             { Answer: { } answer } => answer,
             { Accepted: { } accepted } => accepted,
             _ => await RefuseAsync(connection, transaction, outcome.Decision ?? ProofDecisions.AfterCheck(state, Limits, now, accepted: false),
-                userId, hasFactor, method, stage, now, actor, outcome.Reason, outcome.Shown),
+                userId, hasFactor, method, stage, now, actor, outcome.Reason, outcome.Shown, outcome.FactorId),
         };
     }
 }

@@ -199,7 +199,7 @@ public sealed partial class ProofCheck : IDisposable
     /// (NIST SP 800-63B §5.2.2). A failure answers <paramref name="shown"/> (a method's own refusal, e.g. <c>invalid_passkey</c>)
     /// or <c>invalid_code</c>, and <c>locked</c> when it locks the factor.</summary>
     internal Problem Refuse(ProofDecision decision, string userId, bool hasFactor, string method, string stage, DateTimeOffset now, Guid? actor,
-        List<NpgsqlBatchCommand> writes, string? reason = null, Problem? shown = null)
+        List<NpgsqlBatchCommand> writes, string? reason = null, Problem? shown = null, Guid? factorId = null)
     {
         switch (decision.Verdict)
         {
@@ -213,7 +213,7 @@ public sealed partial class ProofCheck : IDisposable
 
         var locksNow = hasFactor && decision.LocksNow;
         writes.AddRange(AttemptLedger.Failure(userId, hasFactor, Limits.LockoutThreshold, locksNow, decision.Next.FailedConsecutive, now, actor,
-            new AuditEvent.VerificationFailed(method, stage, reason ?? decision.FailureReason)));
+            new AuditEvent.VerificationFailed(method, stage, reason ?? decision.FailureReason, factorId)));
         var answer = locksNow ? Problems.Locked : shown ?? Problems.InvalidCode;
         ServiceMetrics.Verifications.WithLabels(method, answer.Code).Inc();
         if (locksNow)
@@ -238,10 +238,10 @@ public sealed partial class ProofCheck : IDisposable
 
     /// <summary><see cref="Refuse"/>, written at once in <paramref name="transaction"/> (one round trip).</summary>
     internal async Task<Problem> RefuseAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ProofDecision decision, string userId,
-        bool hasFactor, string method, string stage, DateTimeOffset now, Guid? actor, string? reason = null, Problem? shown = null)
+        bool hasFactor, string method, string stage, DateTimeOffset now, Guid? actor, string? reason = null, Problem? shown = null, Guid? factorId = null)
     {
         var writes = new List<NpgsqlBatchCommand>();
-        var answer = Refuse(decision, userId, hasFactor, method, stage, now, actor, writes, reason, shown);
+        var answer = Refuse(decision, userId, hasFactor, method, stage, now, actor, writes, reason, shown, factorId);
         await AttemptLedger.ExecuteAsync(connection, transaction, writes);
         return answer;
     }

@@ -217,9 +217,11 @@ public class PasskeyFailureTests : PasskeyFixture
         // The event names the passkey, so that support can remove that one (it named none, only an AAGUID many passkeys share).
         var page = await JsonAsync(await Client.GetAsync($"/v1/users/{userId}/two-factor/events?limit=200"), HttpStatusCode.OK);
         var regression = page.GetProperty("items").EnumerateArray().First(e => e.GetProperty("type").GetString() == "passkey_counter_regression");
+        var failure = page.GetProperty("items").EnumerateArray().First(e => e.GetProperty("type").GetString() == "verification_failed");
         var status = await JsonAsync(await Client.GetAsync($"/v1/users/{userId}/two-factor"), HttpStatusCode.OK);
-        Assert.That(regression.GetProperty("details").GetProperty("factorId").GetGuid(),
-            Is.EqualTo(status.GetProperty("factors")[0].GetProperty("id").GetGuid()));
+        var passkeyId = status.GetProperty("factors")[0].GetProperty("id").GetGuid();
+        Assert.That(regression.GetProperty("details").GetProperty("factorId").GetGuid(), Is.EqualTo(passkeyId));
+        Assert.That(failure.GetProperty("details").GetProperty("factorId").GetGuid(), Is.EqualTo(passkeyId), "the refused assertion's failure too");
     }
 
     [Test]

@@ -128,7 +128,7 @@ public sealed class PasskeyVerification(
             }
 
             await AuditCounterRegressionAsync(connection, transaction, userId, refusal, stored, now, actor);
-            return MethodOutcome<CheckedProof>.Refuse(refusal.Reason, refusal.Problem);
+            return MethodOutcome<CheckedProof>.Refuse(refusal.Reason, refusal.Problem, factorId: stored?.FactorId);
         }
 
         var (credentialId, factorId) = (stored!.CredentialId, stored.FactorId);
