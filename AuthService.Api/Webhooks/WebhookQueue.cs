@@ -19,7 +19,8 @@ public sealed record DeliveryOutcome(long Id, string Status, DateTimeOffset Atte
 /// the quarter left keeps retries going while new events alone could fill every pass. A claim also holds each delivery's
 /// endpoint row (key share, as every outbox insert does), so deleting an endpoint whose delivery is being sent waits for the
 /// pass before it locks that row: it never holds the row, which every event for the endpoint reads, while a receiver hangs.
-/// An endpoint being deleted is skipped.</summary>
+/// An endpoint being deleted is skipped, its endpoint row locked first so that a delivery of a skipped endpoint is not left
+/// locked (PostgreSQL locks the rows of a FOR … OF list in the order written, and keeps a lock taken before a skip).</summary>
 public static class WebhookQueue
 {
     /// <summary>The claimable due deliveries, oldest due first; <c>{0}</c> narrows them.</summary>
@@ -34,8 +35,8 @@ public static class WebhookQueue
               where p.endpoint_id = d.endpoint_id and p.order_key = d.order_key and p.status = 'pending' and p.id < d.id)
         order by d.next_attempt_at, d.id
         limit @limit
-        for update of d skip locked
         for key share of w skip locked
+        for update of d skip locked
         """;
 
     private static readonly string ClaimFirstAttemptsSql = string.Format(System.Globalization.CultureInfo.InvariantCulture, ClaimSql, "d.attempts = 0");

@@ -273,6 +273,49 @@ public class WebhookEndpointsTests
         await ProblemAssert.IsProblemAsync(await redeliver, HttpStatusCode.NotFound, "delivery_not_found");
     }
 
+    /// <summary>A pass that skips a delivery because its endpoint is being deleted must not keep that delivery locked: the
+    /// delete's cascade would wait on it, holding the endpoint's row, for as long as another receiver of the pass hangs. With
+    /// the delivery's row locked before the endpoint's (the order the claim wrote them), it stayed locked.</summary>
+    [Test]
+    public async Task A_pass_that_skips_an_endpoint_being_deleted_leaves_its_deliveries_unlocked()
+    {
+        await using var hanging = await WebhookReceiver.StartAsync();
+        var deleted = await SubscribeAsync("two_factor.enabled");
+        var slow = await WebhookTesting.SubscribeAsync(_client, hanging, "two_factor.enabled");
+        _endpoints.Add(slow.Id);
+        hanging.AnswerWith(204);
+        hanging.Hang();
+        var arrived = hanging.NextArrival();
+        await Flows.EnableTotpAsync(_app, _client);
+
+        // The delete, before its cascade: the endpoint's row locked.
+        await using var deleting = new NpgsqlConnection(_app.ConnectionString);
+        await deleting.OpenAsync();
+        await using var delete = await deleting.BeginTransactionAsync();
+        await using (var lockRow = new NpgsqlCommand("select 1 from webhook_endpoints where id = @id for update", deleting, delete))
+        {
+            lockRow.Parameters.AddWithValue("id", deleted.Id);
+            await lockRow.ExecuteScalarAsync();
+        }
+
+        var pass = Dispatcher(_app).DispatchOnceAsync(CancellationToken.None);
+        try
+        {
+            await arrived.WaitAsync(TimeSpan.FromSeconds(10)); // the pass holds the hanging receiver's delivery now
+            await using var probe = new NpgsqlConnection(_app.ConnectionString);
+            await probe.OpenAsync();
+            await using var check = new NpgsqlCommand("select id from webhook_deliveries where endpoint_id = @id for update nowait", probe);
+            check.Parameters.AddWithValue("id", deleted.Id);
+            Assert.That(async () => await check.ExecuteScalarAsync(), Throws.Nothing, "the skipped endpoint's delivery is still locked by the pass");
+        }
+        finally
+        {
+            hanging.Release();
+            await pass;
+            await delete.RollbackAsync();
+        }
+    }
+
     /// <summary>A user's later event waits behind the earlier one its receiver refused: its next try is not before the earlier
     /// one's. It showed its creation time, in the past, for a delivery nothing would try until the earlier one ended.</summary>
     [Test]
