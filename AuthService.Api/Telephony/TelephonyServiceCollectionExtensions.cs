@@ -84,6 +84,8 @@ public static class TelephonyServiceCollectionExtensions
             problems.Add("Telephony:Telnyx:ApiKey is missing");
         if (string.IsNullOrWhiteSpace(options.FromNumber) && string.IsNullOrWhiteSpace(options.MessagingProfileId))
             problems.Add("Telephony:Telnyx:FromNumber or Telephony:Telnyx:MessagingProfileId is needed to send SMS");
+        if (options.NumberPool && string.IsNullOrWhiteSpace(options.MessagingProfileId))
+            problems.Add("Telephony:Telnyx:NumberPool needs Telephony:Telnyx:MessagingProfileId (the profile whose pool sends)");
         if (!Uri.TryCreate(options.BaseUrl, UriKind.Absolute, out var baseUrl) || baseUrl.Scheme is not ("https" or "http"))
             problems.Add("Telephony:Telnyx:BaseUrl must be an absolute http(s) URL");
 

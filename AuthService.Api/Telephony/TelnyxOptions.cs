@@ -11,11 +11,16 @@ public sealed class TelnyxOptions
     /// <summary>Sent as <c>Authorization: Bearer …</c>. Required.</summary>
     public string? ApiKey { get; set; }
 
-    /// <summary>The caller id for calls, and the SMS sender when no <see cref="MessagingProfileId"/> is set. SMS needs this or that.</summary>
+    /// <summary>The caller id for calls, and the SMS sender unless <see cref="NumberPool"/>. SMS needs this or <see cref="MessagingProfileId"/>.</summary>
     public string? FromNumber { get; set; }
 
-    /// <summary>When set, SMS go out through this messaging profile (its number pool), not from <see cref="FromNumber"/>.</summary>
+    /// <summary>The messaging profile SMS go out through when there is no <see cref="FromNumber"/>, or with <see cref="NumberPool"/>.</summary>
     public string? MessagingProfileId { get; set; }
+
+    /// <summary>True: SMS go out through <see cref="MessagingProfileId"/>'s number pool (no <c>from</c>: Telnyx picks the number),
+    /// even where <see cref="FromNumber"/> is set as the calls' caller id. False (the default): SMS are sent from
+    /// <see cref="FromNumber"/> when it is set.</summary>
+    public bool NumberPool { get; set; }
 
     /// <summary>The <c>account_sid</c> path segment of TeXML calls. Required for voice.</summary>
     public string? AccountSid { get; set; }

@@ -96,10 +96,10 @@ public sealed partial class TelnyxTelephonySender(
     private object SmsRequest(CodeDelivery delivery)
     {
         var text = delivery.Sms;
-        // A messaging profile sends from its number pool (for volume, SCALING.md), even where FromNumber is set for the calls;
-        // without one, the from number is the sender.
-        var profile = string.IsNullOrWhiteSpace(_options.MessagingProfileId) ? null : _options.MessagingProfileId;
-        return new SendMessageRequest(profile is null ? _options.FromNumber : null, profile, delivery.PhoneNumber, text);
+        // The number pool (for volume, SCALING.md) when asked for, even where FromNumber is set for the calls; else the from
+        // number pins the sender, and without one Telnyx picks from the messaging profile.
+        var pooled = _options.NumberPool || string.IsNullOrWhiteSpace(_options.FromNumber);
+        return new SendMessageRequest(pooled ? null : _options.FromNumber, pooled ? _options.MessagingProfileId : null, delivery.PhoneNumber, text);
     }
 
     private InitiateCallRequest CallRequest(CodeDelivery delivery) => new(

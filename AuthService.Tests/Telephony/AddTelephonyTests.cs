@@ -54,6 +54,16 @@ public class AddTelephonyTests
     }
 
     [Test]
+    public void A_number_pool_without_a_messaging_profile_is_refused()
+    {
+        var settings = new Dictionary<string, string?>(Complete) { ["Telephony:Telnyx:NumberPool"] = "true" };
+
+        var ex = Assert.Throws<InvalidOperationException>(() => Build(settings, "Production"));
+
+        Assert.That(ex!.Message, Does.Contain("NumberPool needs Telephony:Telnyx:MessagingProfileId"));
+    }
+
+    [Test]
     public void Unset_provider_means_telnyx_outside_Development_and_so_needs_credentials()
     {
         var ex = Assert.Throws<InvalidOperationException>(() => Build([], "Production"));

@@ -36,20 +36,26 @@ public class TelnyxRequestTests
         }));
     }
 
-    /// <summary>A deployment that offers calls needs FromNumber (the caller id); its SMS still go through the messaging profile's
-    /// number pool when one is set. The from number won, and the pool SCALING.md recommends for volume was never used.</summary>
-    [Test]
-    public async Task Sms_use_the_messaging_profile_even_where_a_from_number_is_set_for_calls()
+    /// <summary>A deployment that offers calls needs FromNumber (the caller id); with <c>NumberPool</c> its SMS still go through the
+    /// messaging profile's pool. The from number always won, so the pool SCALING.md recommends for volume could not be used
+    /// with calls; without <c>NumberPool</c> it still pins the sender, as before.</summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task Sms_use_the_number_pool_when_asked_even_where_a_from_number_is_set_for_calls(bool pool)
     {
         _harness.Dispose();
-        _harness = TelephonyHarness.Start(s => s["Telephony:Telnyx:MessagingProfileId"] = "profile-9");
+        _harness = TelephonyHarness.Start(s =>
+        {
+            s["Telephony:Telnyx:MessagingProfileId"] = "profile-9";
+            s["Telephony:Telnyx:NumberPool"] = pool ? "true" : "false";
+        });
         _harness.Respond(_harness.MessagesPath, TelephonyHarness.MessageAccepted());
 
         await _harness.SendAsync(TelephonyHarness.Sms());
 
         using var body = JsonDocument.Parse(_harness.Requests(_harness.MessagesPath).Single().RequestMessage.Body!);
-        Assert.That(body.RootElement.GetProperty("messaging_profile_id").GetString(), Is.EqualTo("profile-9"));
-        Assert.That(body.RootElement.TryGetProperty("from", out _), Is.False);
+        Assert.That(body.RootElement.TryGetProperty("messaging_profile_id", out var profile) ? profile.GetString() : null, Is.EqualTo(pool ? "profile-9" : null));
+        Assert.That(body.RootElement.TryGetProperty("from", out var from) ? from.GetString() : null, Is.EqualTo(pool ? null : TelephonyHarness.FromNumber));
     }
 
     [Test]
