@@ -27,8 +27,8 @@ public delegate Task<Problem?> CodeBinding(NpgsqlConnection connection, NpgsqlTr
 
 /// <summary>Delivering a phone code as one unit: check the destination, reserve a delivery against the budgets and caps
 /// (<see cref="PhoneDeliveries"/>), send it, then store the code under the user's lock, only if what it was sent for still
-/// holds (<see cref="CodeSend.Bind"/>). A send that surely failed stores nothing and gives the reservation back, so the user
-/// can simply retry; a send whose outcome is unknown stays counted and its code is stored (it works if the message arrives),
+/// holds (<see cref="CodeSend.Bind"/>). A send that surely failed stores nothing and gives the reservation back (not when the
+/// request took a paid number lookup: that counts like a send), so the user can simply retry; a send whose outcome is unknown stays counted and its code is stored (it works if the message arrives),
 /// and the client is told <c>telephony_outcome_unknown</c>. A code whose factor was switched or reset during the send is
 /// counted (it was sent) but never stored.</summary>
 public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveries deliveries, SecretBox secrets, VerifyProfiles profiles,
