@@ -386,7 +386,7 @@ async function createKey() {
 }
 
 // ---- wiring ---------------------------------------------------------------------------------------------------------
-function wire() {
+async function wire() {
   // Browsers may refill form fields on a reload (sign-out reloads): what the last session typed must not come back.
   for (const form of document.forms) form.reset();
   $('login-form').addEventListener('submit', guarded(signIn));
@@ -406,6 +406,8 @@ function wire() {
   $('key-copy').addEventListener('click', guarded(() => copy($('key-value').textContent, 'key-copy')));
   if (sessionStorage.getItem(KEY)) {
     signedIn(true);
+    // The audit trail names the acting keys: their names first, as signing in loads them (a failure shows on the first action).
+    try { rememberKeyNames(await api('GET', '/v1/api-keys')); } catch { /* shown by the next request */ }
     show('user');
   } else {
     signedIn(false);

@@ -329,6 +329,15 @@ async function run() {
     assert.deepEqual(typed, [], 'fields hold what the last session typed');
   });
 
+  await step('after a reload (signed in from the tab) the audit trail still names the acting key', page, async () => {
+    await page.reload();
+    await id('user-id').fill(user);
+    await id('user-id').press('Enter');
+    const again = page.locator('#audit tr', { has: page.locator('td:nth-child(2)', { hasText: /^support_reset$/ }) }).first();
+    await again.waitFor();
+    assert.equal(await again.locator('td:nth-child(4)').textContent(), 'bootstrap-admin');
+  });
+
   await step('revoking the key this console is signed in with warns first, then signs out', page, async () => {
     await id('nav-keys').click();
     const own = page.locator('#keys tr', { hasText: 'bootstrap-admin' });
