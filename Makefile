@@ -49,7 +49,7 @@ rotate-keys: build
 
 # A fresh cluster every run: tests never see data of an earlier run.
 test: build
-	@scripts/pg.sh destroy test; \
+	@scripts/pg.sh destroy test || exit 1; \
 	conn=$$(scripts/pg.sh start test $(TEST_PG_PORT)) || exit 1; \
 	AUTHSERVICE_TEST_DB="$$conn" dotnet test AuthService.Tests --no-build -c $(CONFIG) \
 	  --filter "Category!=TelnyxContract" --logger "console;verbosity=normal" 2>&1 | tee .data/test.log | grep -vE '^\s+Passed ' ; \
@@ -65,7 +65,7 @@ TEST_PGB_PG_PORT ?= 26432
 PGBOUNCER_PORT ?= 26433
 .PHONY: test-pgbouncer ha-test
 test-pgbouncer: build
-	@scripts/pg.sh destroy test-pgb; \
+	@scripts/pg.sh destroy test-pgb || exit 1; \
 	conn=$$(scripts/pg.sh start test-pgb $(TEST_PGB_PG_PORT)) || exit 1; \
 	backend=$$(echo "$$conn" | sed -n 's/.*Port=\([0-9]*\).*/\1/p'); \
 	pgb=$$(scripts/pgbouncer.sh start pgbouncer-test $(PGBOUNCER_PORT) $$backend) || { scripts/pg.sh stop test-pgb; exit 1; }; \
