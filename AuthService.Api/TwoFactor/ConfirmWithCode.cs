@@ -24,8 +24,8 @@ public sealed class ConfirmWithCode(PendingConfirmation confirmation, FactorMeth
             : confirmation.ConfirmAdditionAsync(userId, pendingId, null, actor, Check(code!), cancellationToken);
 
     private static Problem? ShapeProblem(string? code) =>
-        code is null || code.Length > Core.Text.PrintableText.MaxLength
-            ? Problems.Validation($"code is required (at most {Core.Text.PrintableText.MaxLength} characters).")
+        code is null || !Core.Text.PrintableText.IsValid(code) // characters as the schema's maxLength counts them (code points)
+            ? Problems.Validation($"code is required (at most {Core.Text.PrintableText.MaxLength} printable characters).")
             : null;
 
     /// <summary>The pending factor's own method checks its first code (<see cref="IFactorMethod.CheckPendingCodeAsync"/>).</summary>

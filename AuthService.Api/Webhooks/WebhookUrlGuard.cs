@@ -25,7 +25,8 @@ public sealed class WebhookUrlGuard(bool allowInsecure, bool allowPrivateNetwork
     /// <summary>Null when the URL may be registered, else why not (for the problem detail).</summary>
     public async Task<string?> CheckUrlAsync(string? url, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(url) || url.Length > MaxUrlLength || !Uri.TryCreate(url, UriKind.Absolute, out var uri))
+        // Characters as the schema's maxLength counts them: code points, not UTF-16 units.
+        if (string.IsNullOrWhiteSpace(url) || url.EnumerateRunes().Count() > MaxUrlLength || !Uri.TryCreate(url, UriKind.Absolute, out var uri))
         {
             return $"url must be an absolute URL of at most {MaxUrlLength} characters.";
         }
