@@ -36,7 +36,7 @@ public sealed class FactorMethodRegistry
     private Problem? ForeignField(FactorTarget target, IFactorMethod method) =>
         target.Given().FirstOrDefault(f => _methodFields.Contains(f) && !method.RequestFields.Contains(f)) is { } field
             ? new Problem(400, ProblemCodes.UnknownField, "The request body has an unknown field.",
-                $"The request body has a field this operation does not accept: {field} (not a field of a {method.Name} factor).")
+                $"The request body has a field this operation does not accept: $.{field} (not a field of a {method.Name} factor).")
             : null;
 
     /// <summary>Starts <paramref name="start"/> with its method (its target was checked with <see cref="TargetProblem"/>).</summary>
