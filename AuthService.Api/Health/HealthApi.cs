@@ -22,8 +22,8 @@ public static class HealthApi
         return services;
     }
 
-    /// <summary>The methods the operator endpoints answer (the metrics scrape's too).</summary>
-    internal static readonly HttpMethodMetadata ReadOnly = new([HttpMethods.Get]);
+    /// <summary>The methods the health endpoints answer.</summary>
+    private static readonly HttpMethodMetadata ReadOnly = new([HttpMethods.Get]);
 
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder routes)
     {

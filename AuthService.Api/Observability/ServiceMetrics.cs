@@ -69,7 +69,7 @@ public static class ServiceMetrics
 
     public static IEndpointRouteBuilder MapServiceMetrics(this IEndpointRouteBuilder routes)
     {
-        routes.MapMetrics("/metrics").WithMetadata(Health.HealthApi.ReadOnly).ExcludeFromDescription();
+        routes.MapMetrics("/metrics").WithMetadata(new HttpMethodMetadata([HttpMethods.Get])).ExcludeFromDescription(); // GET only, as documented
         return routes;
     }
 }
