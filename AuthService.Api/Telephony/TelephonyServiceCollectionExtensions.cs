@@ -93,6 +93,8 @@ public static class TelephonyServiceCollectionExtensions
         // Polly takes timeouts of 10 ms or more, and the connection gets half of an attempt: 100 ms leaves it 50.
         if (r.AttemptTimeout < MinAttemptTimeout || r.TotalTimeout < r.AttemptTimeout)
             problems.Add($"Telephony:Telnyx:Resilience needs {MinAttemptTimeout.TotalMilliseconds:0} ms <= AttemptTimeout <= TotalTimeout");
+        if (r.ConnectTimeout is { } connect && connect <= TimeSpan.Zero)
+            problems.Add("Telephony:Telnyx:Resilience:ConnectTimeout must be above 0");
         if (r.RetryBaseDelay < TimeSpan.Zero || r.RetryBaseDelay > r.TotalTimeout)
             problems.Add("Telephony:Telnyx:Resilience:RetryBaseDelay must be between 0 and TotalTimeout");
         if (r.TotalTimeout > MaxTotalTimeout)
@@ -129,14 +131,14 @@ public static class TelephonyServiceCollectionExtensions
             // Telnyx's; a 3xx is instead a refusal that sent nothing. The sender is held by singletons, so its handler is
             // never rotated by the factory: its pooled connections are renewed every 2 minutes instead, and a change of
             // Telnyx's addresses is picked up (the factory's own handler does the same). A connection (TCP and TLS) not made
-            // within half an attempt's time is given up as never made: nothing was sent, so it is retried (TelnyxAnswerBuffer);
+            // within Resilience:ConnectTimeout (half an attempt by default) is given up as never made: nothing was sent, so it is retried (TelnyxAnswerBuffer);
             // left to the attempt's timeout, a stalled handshake would count as a send that may have reached Telnyx.
             .ConfigurePrimaryHttpMessageHandler(services => new SocketsHttpHandler
             {
                 AllowAutoRedirect = false,
                 UseCookies = false,
                 PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-                ConnectTimeout = services.GetRequiredService<IOptions<TelnyxOptions>>().Value.Resilience.AttemptTimeout / 2,
+                ConnectTimeout = services.GetRequiredService<IOptions<TelnyxOptions>>().Value.Resilience.EffectiveConnectTimeout,
             });
         telnyx.AddResilienceHandler(TelnyxPipelineName, (pipeline, context) =>
         {

@@ -44,6 +44,13 @@ public sealed class TelnyxResilienceOptions
     /// <summary>One HTTP attempt; after it the request may have reached Telnyx, so it is not retried.</summary>
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>A connection (TCP and TLS) not made within this counts as refused: nothing was sent, so it is retried. Default:
+    /// half of <see cref="AttemptTimeout"/>. It runs on the real clock, where the attempts' timeouts run on the service's.</summary>
+    public TimeSpan? ConnectTimeout { get; set; }
+
+    /// <summary><see cref="ConnectTimeout"/>, or half an attempt.</summary>
+    public TimeSpan EffectiveConnectTimeout => ConnectTimeout ?? AttemptTimeout / 2;
+
     /// <summary>Retries after the first attempt, only for failures where a resend cannot double-deliver.</summary>
     public int MaxRetryAttempts { get; set; } = 2;
 

@@ -34,6 +34,9 @@ public sealed class TelnyxStandIn : IDisposable
         ["Telephony:Telnyx:Resilience:MaxRetryAttempts"] = "0",
         ["Telephony:Telnyx:Resilience:AttemptTimeout"] = "00:00:01",
         ["Telephony:Telnyx:Resilience:TotalTimeout"] = "00:00:03",
+        // The connect timeout runs on the real clock: half the 1 s attempt let a loopback connect time out while 20 sends
+        // of two in-process apps loaded the 2-core CI machine (TelephonyCapsTests, a fresh-clone run).
+        ["Telephony:Telnyx:Resilience:ConnectTimeout"] = "00:00:10",
         ["Telephony:Telnyx:Resilience:CircuitMinimumThroughput"] = "1000",
     };
 
