@@ -283,4 +283,9 @@ public static class AttemptLedger
     private static readonly string AcceptTotpStepsWithWebhooksSql = PositionalSql.Of(
         AcceptTotpStepsCtes + ", " + WebhookOutbox.SetCtes(acceptedCte: "accepted") + AcceptTotpStepsSelect,
         [.. AcceptTotpStepsParameters.Select(p => p.Name), .. WebhookOutbox.SetParameters.Select(p => p.Name)]);
+
+    /// <summary>A success sets the user's consecutive-failure count back to 0 (DESIGN §4), under the user's lock.</summary>
+    public static Task ResetConsecutiveFailuresAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, DateTimeOffset now) =>
+        connection.ExecuteAsync("update two_factor_users set failed_consecutive = 0, updated_at = @now where user_id = @userId and failed_consecutive <> 0",
+            new { userId, now }, transaction);
 }

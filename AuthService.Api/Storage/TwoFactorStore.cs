@@ -119,11 +119,6 @@ public static class TwoFactorStore
         return created;
     }
 
-    /// <summary>A success sets the user's consecutive-failure count back to 0 (DESIGN §4), under the user's lock.</summary>
-    public static Task ResetConsecutiveFailuresAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, DateTimeOffset now) =>
-        connection.ExecuteAsync("update two_factor_users set failed_consecutive = 0, updated_at = @now where user_id = @userId and failed_consecutive <> 0",
-            new { userId, now }, transaction);
-
     /// <summary>Adds the confirmed factor to a user who has 2FA (not as the default).</summary>
     public static Task InsertFactorAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PendingRow pending, long lastTotpStep,
         bool isDefault, DateTimeOffset now) =>
@@ -155,7 +150,7 @@ public static class TwoFactorStore
             """, new { pending.UserId, pending.FromFactorId }, transaction) > 0;
         if (replaced)
         {
-            await ResetConsecutiveFailuresAsync(connection, transaction, pending.UserId, now);
+            await AttemptLedger.ResetConsecutiveFailuresAsync(connection, transaction, pending.UserId, now);
             await InsertFactorAsync(connection, transaction, pending, lastTotpStep, isDefault: true, now);
         }
 

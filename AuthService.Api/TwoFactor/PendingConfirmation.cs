@@ -170,7 +170,7 @@ public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck 
         }
 
         await TwoFactorStore.InsertFactorAsync(connection, transaction, pending, step, isDefault: false, now);
-        await TwoFactorStore.ResetConsecutiveFailuresAsync(connection, transaction, pending.UserId, now); // its wrong codes counted
+        await AttemptLedger.ResetConsecutiveFailuresAsync(connection, transaction, pending.UserId, now); // its wrong codes counted
         var factor = NewFactor(pending, isDefault: false, now);
         await AuditLog.AppendAsync(connection, transaction, pending.UserId, new AuditEvent.FactorAdded(pending.Id, pending.Method, factor.Label), now, actor);
         return new Confirmed(pending.Method, null, factor);
