@@ -35,7 +35,8 @@ public sealed record VerifyProfile(
     public TimeSpan Validity => TimeSpan.FromMinutes(ValidityMinutes);
 
     /// <summary>The locale a code to <paramref name="e164"/> is sent in: the one asked for, else the map's entry for the
-    /// number's country (libphonenumber's region), else the default.</summary>
+    /// number's country (libphonenumber's region; the profile's <c>CountryLocales</c> over the built-in
+    /// <see cref="AuthService.Core.Phone.CountryLocales.BuiltIn"/>), else the default.</summary>
     public CodeLocale LocaleFor(CodeLocale? asked, string e164) =>
         asked ?? (CountryLocales.TryGetValue(DestinationPolicy.CountryOf(e164), out var byCountry) ? byCountry : DefaultLocale);
 

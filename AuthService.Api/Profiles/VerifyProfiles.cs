@@ -83,7 +83,11 @@ public sealed class VerifyProfiles
                 problems.Add($"{path}:TotpPeriod must be 30 or 60, not {period}");
 
             var defaultLocale = Locale("DefaultLocale", section["DefaultLocale"] ?? CodeLocales.English);
-            var countryLocales = new Dictionary<string, CodeLocale>(StringComparer.Ordinal);
+            // The built-in country map first (DESIGN §9.5: by the number's country), then the profile's own entries over it.
+            var builtIn = Bool("BuiltInCountryLocales", true);
+            var countryLocales = builtIn
+                ? new Dictionary<string, CodeLocale>(CountryLocales.BuiltIn, StringComparer.Ordinal)
+                : new Dictionary<string, CodeLocale>(StringComparer.Ordinal);
             foreach (var entry in section.GetSection("CountryLocales").GetChildren())
             {
                 var country = entry.Key.ToUpperInvariant();
@@ -129,6 +133,17 @@ public sealed class VerifyProfiles
             if (int.TryParse(raw.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
                 return value;
             problems.Add($"{path}:{key} must be a whole number from {min} to {max}, not '{raw}'");
+            return fallback;
+        }
+
+        private bool Bool(string key, bool fallback)
+        {
+            var raw = section[key];
+            if (string.IsNullOrWhiteSpace(raw))
+                return fallback;
+            if (bool.TryParse(raw.Trim(), out var value))
+                return value;
+            problems.Add($"{path}:{key} must be true or false, not '{raw}'");
             return fallback;
         }
 

@@ -24,7 +24,7 @@ public class ProfileFlowTests : AppFixture
         ["Profiles:acme:DefaultLocale"] = "de",
         ["Profiles:acme:CountryLocales:FR"] = "fr",
         ["Profiles:acme:Domain"] = "portal.acme.example",
-        ["Profiles:acme:AllowedCountries:Sms"] = "US,FR",
+        ["Profiles:acme:AllowedCountries:Sms"] = "US,FR,CH",
         ["Profiles:acme:TotpDigits"] = "8",
         ["Profiles:acme:TotpPeriod"] = "60",
     };
@@ -35,6 +35,8 @@ public class ProfileFlowTests : AppFixture
     private static string UsPhone() => $"+1720555{Interlocked.Increment(ref _sequence) % 10000:D4}";
 
     private static string FrPhone() => $"+3361234{Interlocked.Increment(ref _sequence) % 10000:D4}";
+
+    private static string ChPhone() => $"+4178123{Interlocked.Increment(ref _sequence) % 10000:D4}";
 
     private async Task<HttpClient> KeyAsync(string? profile)
     {
@@ -70,7 +72,7 @@ public class ProfileFlowTests : AppFixture
         var annText = LastSms(annPhone);
         var annCode = FirstCode(annText);
         Assert.That(annCode, Has.Length.EqualTo(8));
-        Assert.That(annText, Is.EqualTo($"{annCode} ist Ihr Acme-Bestätigungscode. Läuft in 5 Minuten ab.\n\n@portal.acme.example #{annCode}"));
+        Assert.That(annText, Is.EqualTo($"Your Acme verification code is {annCode}. It expires in 5 minutes.\n\n@portal.acme.example #{annCode}"));
         var bobCode = FirstCode(LastSms(bobPhone));
         Assert.That(LastSms(bobPhone), Is.EqualTo($"Your Globex verification code is {bobCode}. It expires in 10 minutes."));
 
@@ -149,7 +151,12 @@ public class ProfileFlowTests : AppFixture
         var other = AuthApp.NewUserId("us");
         Assert.That((await acme.PostAsJsonAsync($"/v1/users/{other}/two-factor/enroll", new { method = "phone", phoneNumber = us, channel = "sms" })).StatusCode,
             Is.EqualTo(HttpStatusCode.Accepted));
-        Assert.That(LastSms(us), Does.Contain(" ist Ihr Acme-Bestätigungscode."), "US is not mapped: the profile's default, de");
+        Assert.That(LastSms(us), Does.StartWith("Your Acme verification code is "), "US → en by the built-in map, over the profile's default");
+
+        var swiss = ChPhone();
+        Assert.That((await acme.PostAsJsonAsync($"/v1/users/{AuthApp.NewUserId("ch")}/two-factor/enroll", new { method = "phone", phoneNumber = swiss, channel = "sms" })).StatusCode,
+            Is.EqualTo(HttpStatusCode.Accepted));
+        Assert.That(LastSms(swiss), Does.Contain(" ist Ihr Acme-Bestätigungscode."), "CH is not mapped (four languages): the profile's default, de");
     }
 
     [Test]

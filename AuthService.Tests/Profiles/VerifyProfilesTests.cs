@@ -77,6 +77,36 @@ public class VerifyProfilesTests
         Assert.That(profiles.Find("initech"), Is.Null);
     }
 
+    /// <summary>DESIGN §9.5: "else by the number's country". Out of the box a German number reads German; a profile's own entry
+    /// wins over the built-in one; a country of several languages, or a profile that turns the built-in map off, takes the
+    /// profile's default.</summary>
+    [Test]
+    public void The_numbers_country_chooses_the_locale_the_profiles_entries_override_it_and_it_can_be_turned_off()
+    {
+        const string german = "+4915123456789", swiss = "+41781234567", brazilian = "+5511987654321";
+        var profiles = Read(new()
+        {
+            ["Profiles:acme:DefaultLocale"] = "it", ["Profiles:acme:CountryLocales:DE"] = "en",
+            ["Profiles:local:DefaultLocale"] = "fr", ["Profiles:local:BuiltInCountryLocales"] = "false", ["Profiles:local:CountryLocales:BR"] = "es",
+        });
+        var (standard, acme, local) = (profiles.Default, profiles.Find("acme")!, profiles.Find("local")!);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(standard.LocaleFor(null, german).Tag, Is.EqualTo("de"), "built in: DE → de");
+            Assert.That(standard.LocaleFor(null, brazilian).Tag, Is.EqualTo("pt-BR"));
+            Assert.That(standard.LocaleFor(null, swiss).Tag, Is.EqualTo("en"), "CH has four languages: the default");
+            Assert.That(standard.LocaleFor(CodeLocales.Find("ja"), german).Tag, Is.EqualTo("ja"), "the request's locale first");
+            Assert.That(acme.LocaleFor(null, german).Tag, Is.EqualTo("en"), "the profile's entry over the built-in one");
+            Assert.That(acme.LocaleFor(null, brazilian).Tag, Is.EqualTo("pt-BR"), "the rest of the built-in map stays");
+            Assert.That(acme.LocaleFor(null, swiss).Tag, Is.EqualTo("it"));
+            Assert.That(local.LocaleFor(null, german).Tag, Is.EqualTo("fr"), "built-in map off: the default");
+            Assert.That(local.LocaleFor(null, brazilian).Tag, Is.EqualTo("es"), "built-in map off: the profile's own entries stay");
+        });
+        Assert.That(Refusal(new() { ["Profiles:acme:BuiltInCountryLocales"] = "no" }),
+            Does.Contain("Profiles:acme:BuiltInCountryLocales must be true or false, not 'no'"));
+    }
+
     [Test]
     public void Every_bad_value_is_named_in_one_message()
     {
