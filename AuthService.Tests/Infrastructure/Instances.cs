@@ -114,13 +114,29 @@ public sealed class OwnCluster : IDisposable
 
     public string ServerConnectionString { get; }
 
-    public void Stop() => Run("stop", _name);
+    private bool _stopped;
+
+    public void Stop()
+    {
+        _stopped = true;
+        Run("stop", _name);
+    }
+
+    /// <summary>Starts the cluster if a test stopped it and did not get to start it again (its assertion failed while it was down).</summary>
+    public void EnsureRunning()
+    {
+        if (_stopped)
+        {
+            Start();
+        }
+    }
 
     /// <summary>Starts the stopped cluster again on its port. pg.sh would move a taken port on; that would leave the service
     /// pointing at nothing, so it fails here, where the cause is plain.</summary>
     public void Start()
     {
         var again = Run("start", _name, _port.ToString()).Trim();
+        _stopped = false;
         Assert.That(again, Is.EqualTo(ServerConnectionString), $"cluster {_name} came back on another port: port {_port} was taken while it was stopped");
     }
 

@@ -30,6 +30,21 @@ public class DatabaseOutageTests
     [OneTimeTearDown]
     public void StopCluster() => _cluster.Dispose();
 
+    /// <summary>Each test's load. The tear-down stops it, and starts the cluster again if an assertion failed while it was
+    /// down: before it, the load ran on (a disposed token never cancels) and the next test found the cluster stopped.</summary>
+    private CancellationTokenSource _stopLoad = null!;
+
+    [SetUp]
+    public void NewLoad() => _stopLoad = new CancellationTokenSource();
+
+    [TearDown]
+    public void StopLoadAndRestart()
+    {
+        _stopLoad.Cancel();
+        _stopLoad.Dispose();
+        _cluster.EnsureRunning();
+    }
+
     private string ConnectionString => _cluster.ServerConnectionString + ";Timeout=2;Command Timeout=3";
 
     /// <summary>Status reads and verifications on four workers until <paramref name="stop"/>, each request bounded by
@@ -89,8 +104,7 @@ public class DatabaseOutageTests
         var usedBackupCode = (await Instances.JsonAsync(confirm)).GetProperty("backupCodes")[0].GetString()!;
         Assert.That((await Flows.VerifyAsync(admin, userId, new { backupCode = usedBackupCode })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
         var answers = new ConcurrentQueue<Answer>();
-        using var stopLoad = new CancellationTokenSource();
-        var workers = Load(service, userId, answers, stopLoad.Token);
+        var workers = Load(service, userId, answers, _stopLoad.Token);
 
         await Task.Delay(1000);
         var stopping = DateTime.UtcNow;
@@ -127,7 +141,7 @@ public class DatabaseOutageTests
         }
 
         await Task.Delay(1500);
-        stopLoad.Cancel();
+        _stopLoad.Cancel();
         await Task.WhenAll(workers);
 
         var all = answers.ToList();
@@ -174,8 +188,7 @@ public class DatabaseOutageTests
     {
         await using var service = await Instances.StartAsync(Instances.Production(ConnectionString, null));
         var answers = new ConcurrentQueue<Answer>();
-        using var stopLoad = new CancellationTokenSource();
-        var workers = Load(service, AuthApp.NewUserId("terminated"), answers, stopLoad.Token);
+        var workers = Load(service, AuthApp.NewUserId("terminated"), answers, _stopLoad.Token);
         await using (var dba = new Npgsql.NpgsqlConnection(_cluster.ServerConnectionString))
         {
             await dba.OpenAsync();
@@ -189,7 +202,7 @@ public class DatabaseOutageTests
         }
 
         await Task.Delay(1000);
-        stopLoad.Cancel();
+        _stopLoad.Cancel();
         await Task.WhenAll(workers);
         var all = answers.ToList();
         TestContext.Out.WriteLine($"answers: {all.Count}; by status: " +
