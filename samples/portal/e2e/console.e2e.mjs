@@ -80,7 +80,7 @@ async function run() {
   rmSync(logs, { recursive: true, force: true });
   mkdirSync(logs, { recursive: true });
   mkdirSync(shots, { recursive: true });
-  try { pgScript('destroy', cluster); } catch { /* none yet */ }
+  pgScript('destroy', cluster); // exits 0 when there is none; fails (and so does this run) when a cluster would not stop
   const conn = pgScript('start', cluster, process.env.E2E_PG_PORT || '25543');
   const on = await service('console-on', conn, { Console__Enabled: 'true' });
   const off = await service('console-off', conn, {});

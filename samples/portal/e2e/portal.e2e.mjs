@@ -151,7 +151,7 @@ async function main() {
   mkdirSync(outDir, { recursive: true });
 
   // 1. A fresh PostgreSQL cluster every run.
-  try { pg('destroy', pgName); } catch { /* none */ } // this checkout's cluster, under .data/ or its /tmp fallback
+  pg('destroy', pgName); // this checkout's cluster, under .data/ or its /tmp fallback; 0 when there is none, a failure when it would not stop
   const conn = pg('start', pgName, String(pgPort));
   const actualPort = /Port=(\d+)/.exec(conn)[1]; // pg.sh moves to the next port when the asked one is taken
   execFileSync('psql', ['-h', '127.0.0.1', '-p', actualPort, '-U', 'postgres', '-qc', 'create database authservice_e2e']);
