@@ -150,21 +150,24 @@ public abstract partial record AuditEvent([property: JsonIgnore] string EventTyp
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Guid? FactorId = null)
         : AuditEvent(AuditEvents.CodeSent);
 
-    /// <summary>The provider refused or failed a send.</summary>
-    public sealed record CodeSendFailed(string Channel, string PhoneNumber, bool Transient, bool MayHaveBeenDelivered)
+    /// <summary>The provider refused or failed a send (of a code for <paramref name="FactorId"/>, when it was one of the user's).</summary>
+    public sealed record CodeSendFailed(string Channel, string PhoneNumber, bool Transient, bool MayHaveBeenDelivered,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Guid? FactorId = null)
         : AuditEvent(AuditEvents.CodeSendFailed);
 
     /// <summary>A deployment-wide telephony cap was reached (sent anyway in monitor mode).</summary>
     public sealed record TelephonyCapped(string Cap, int Limit, long Count, string Country, string Mode, string Channel, string PhoneNumber)
         : AuditEvent(AuditEvents.TelephonyCapped);
 
-    /// <summary>A request refused by a limit (webhook <c>two_factor.rate_limited</c>): the per-minute attempts alone, or a
-    /// daily delivery limit with its scope, number and channel.</summary>
+    /// <summary>A request refused by a limit (webhook <c>two_factor.rate_limited</c>): the per-minute attempts alone (the user's,
+    /// across every factor), or a daily delivery limit with its scope, number and channel, and the factor the code was for
+    /// when it was one of the user's (a challenge; not a number being enrolled or added).</summary>
     public sealed record RateLimited(
         string Limit,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Scope = null,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? PhoneNumber = null,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Channel = null)
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Channel = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Guid? FactorId = null)
         : AuditEvent(AuditEvents.RateLimited);
 
     /// <summary>The user's second factor was locked after <paramref name="ConsecutiveFailures"/> failures (webhook

@@ -131,14 +131,14 @@ public static class WebhookEvents
                 AddNumber("consecutiveFailures", e.ConsecutiveFailures);
                 break;
             case AuditEvent.RateLimited e:
-                (type, factorId) = (RateLimited, null);
+                (type, factorId) = (RateLimited, e.FactorId); // a daily limit on a challenge's factor; none for the attempts limit
                 Add("limit", e.Limit);
                 Add("scope", e.Scope);
                 Add("phoneNumber", e.PhoneNumber);
                 Add("channel", e.Channel);
                 break;
             case AuditEvent.NumberRisk e: // issue 25: a code refused for the number's line type or a recent port
-                (type, factorId) = (NumberRisk, null);
+                (type, factorId) = (NumberRisk, e.FactorId);
                 Add("reason", e.Reason);
                 Add("channel", e.Channel);
                 Add("phoneNumber", e.PhoneNumber);

@@ -46,9 +46,10 @@ public sealed partial class NumberCheck(
     public readonly record struct Verdict(Problem? Refusal, bool LookedUp);
 
     /// <summary>Whether a code may be sent to <paramref name="e164"/> on <paramref name="channel"/> under
-    /// <paramref name="profile"/>, and whether deciding it took a paid lookup.</summary>
+    /// <paramref name="profile"/>, and whether deciding it took a paid lookup. A refusal's event names <paramref name="factorId"/>,
+    /// the user's factor the code was for, when there is one.</summary>
     public async Task<Verdict> CheckAsync(string userId, string e164, CodeChannel channel, string profile, Guid? actor, DateTimeOffset now,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Guid? factorId = null)
     {
         if (!settings.Enabled)
         {
@@ -101,7 +102,7 @@ public sealed partial class NumberCheck(
 
         Checks.WithLabels("refused_" + reason, source).Inc();
         var portedAt = reason == "recent_port" ? answer.PortedAt?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) : null;
-        await AppendAsync(userId, new AuditEvent.NumberRisk(reason, channel.ToWire(), masked, answer.LineType, profile, portedAt), now, actor);
+        await AppendAsync(userId, new AuditEvent.NumberRisk(reason, channel.ToWire(), masked, answer.LineType, profile, portedAt, factorId), now, actor);
         LogRefused(logger, channel.ToWire(), masked, reason, profile);
         return new Verdict(NumberLookupProblems.Risk(reason, channel), lookedUp);
     }

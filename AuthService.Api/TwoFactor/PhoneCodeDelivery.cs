@@ -53,7 +53,9 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
 
         var masked = PhoneNumbers.Mask(send.E164);
         var channel = send.Channel.ToWire();
-        var request = new SendRequest(send.UserId, send.E164, send.PhoneHash, send.Channel, send.Actor);
+        // A code for one of the user's factors names it in what a refusal records; a pending row's id names nothing the user has.
+        var request = new SendRequest(send.UserId, send.E164, send.PhoneHash, send.Channel, send.Actor,
+            send.Purpose == PhoneCodes.PendingPurpose ? null : send.FactorId);
         var reserved = await deliveries.ReserveAsync(request, now, cancellationToken);
         if (reserved.Error is not null)
         {
@@ -64,7 +66,7 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
         // costs no lookup) and before the send; a number refused from the cache gives its reservation back, one refused on a paid
         // lookup keeps it (PhoneDeliveries.CheckNumberAsync), and so does a send that fails after a paid lookup: a request that
         // cost a lookup counts like a send, or failing sends (a call where voice is not set up) would buy lookups without limit.
-        var number = await deliveries.CheckNumberAsync(numberCheck, send.UserId, send.E164, send.Channel, profile.Name, send.Actor, reserved.Value, now);
+        var number = await deliveries.CheckNumberAsync(numberCheck, request, profile.Name, reserved.Value, now);
         if (number.Refusal is { } risky)
         {
             return risky;

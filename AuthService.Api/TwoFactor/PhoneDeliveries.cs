@@ -12,8 +12,9 @@ using Npgsql;
 
 namespace AuthService.Api.TwoFactor;
 
-/// <summary>One code send to reserve: who asks, to which number, on which channel.</summary>
-public sealed record SendRequest(string UserId, string E164, byte[] PhoneHash, CodeChannel Channel, Guid? Actor);
+/// <summary>One code send to reserve: who asks, to which number, on which channel, and the user's factor it is for (null for
+/// a number being enrolled or added: its pending row is kept only once the code was sent, so a refusal names no factor).</summary>
+public sealed record SendRequest(string UserId, string E164, byte[] PhoneHash, CodeChannel Channel, Guid? Actor, Guid? FactorId = null);
 
 /// <summary>
 /// The send path's abuse and cost controls (DESIGN §4 budgets, §8.2): the destination filter, the per-user and per-number
@@ -84,7 +85,8 @@ public sealed partial class PhoneDeliveries(
             var scope = !byUser.Allowed ? "user" : confirmed ? "phone_number" : "unconfirmed_phone_number";
             var retry = Math.Max(byUser.Allowed ? 0 : byUser.RetryAfterSeconds, byNumber.Allowed ? 0 : byNumber.RetryAfterSeconds);
             await AuditLog.AppendAsync(connection, transaction, send.UserId,
-                new AuditEvent.RateLimited(confirmed || !byUser.Allowed ? "daily_requests" : "unconfirmed_number_daily", scope, masked, channel),
+                new AuditEvent.RateLimited(confirmed || !byUser.Allowed ? "daily_requests" : "unconfirmed_number_daily", scope, masked, channel,
+                    send.FactorId),
                 now, send.Actor);
             await transaction.CommitAsync(cancellationToken);
             ServiceMetrics.Deliveries.WithLabels(channel, "rate_limited").Inc();
@@ -153,13 +155,13 @@ public sealed partial class PhoneDeliveries(
     /// it: the lookup is paid for, and a request that costs one counts against the user's and the number's budgets and the caps
     /// like a send, so a caller cannot have new numbers looked up without limit. It runs whatever the client does now, like the
     /// send.</summary>
-    public async Task<NumberLookup.NumberCheck.Verdict> CheckNumberAsync(NumberLookup.NumberCheck check, string userId, string e164, CodeChannel channel, string profile,
-        Guid? actor, long deliveryId, DateTimeOffset now)
+    public async Task<NumberLookup.NumberCheck.Verdict> CheckNumberAsync(NumberLookup.NumberCheck check, SendRequest send, string profile,
+        long deliveryId, DateTimeOffset now)
     {
         NumberLookup.NumberCheck.Verdict verdict;
         try
         {
-            verdict = await check.CheckAsync(userId, e164, channel, profile, actor, now, CancellationToken.None);
+            verdict = await check.CheckAsync(send.UserId, send.E164, send.Channel, profile, send.Actor, now, CancellationToken.None, send.FactorId);
         }
         catch
         {
@@ -203,7 +205,7 @@ public sealed partial class PhoneDeliveries(
         }
 
         await AuditLog.AppendAsync(connection, null, send.UserId, new AuditEvent.CodeSendFailed(channel, PhoneNumbers.Mask(send.E164),
-            failure.Transient, failure.MayHaveBeenDelivered), now, send.Actor);
+            failure.Transient, failure.MayHaveBeenDelivered, send.FactorId), now, send.Actor);
         LogSendFailed(logger, channel, PhoneNumbers.Mask(send.E164), failure.MayHaveBeenDelivered, failure.Message);
         ServiceMetrics.Deliveries.WithLabels(channel, failure.MayHaveBeenDelivered ? "unknown" : "failed").Inc();
     }

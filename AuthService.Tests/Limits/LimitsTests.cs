@@ -30,6 +30,13 @@ public class LimitsTests : AppFixture
     private static Task<HttpResponseMessage> Challenge(HttpClient client, string userId) =>
         client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/challenge", new { channel = "sms" });
 
+    /// <summary>The details of the user's newest <c>rate_limited</c> audit event.</summary>
+    private async Task<JsonElement> LastRateLimitedAsync(string userId)
+    {
+        var events = await Client.GetFromJsonAsync<JsonElement>($"/v1/users/{userId}/two-factor/events?limit=50");
+        return events.GetProperty("items").EnumerateArray().First(e => e.GetProperty("type").GetString() == "rate_limited").GetProperty("details");
+    }
+
     [Test]
     public async Task Exactly_ten_deliveries_a_day_then_429_with_the_portal_message_until_the_window_rolls()
     {
@@ -47,6 +54,11 @@ public class LimitsTests : AppFixture
         var retryAfter = (int)refused.Headers.RetryAfter!.Delta!.Value.TotalSeconds;
         Assert.That(retryAfter, Is.EqualTo((int)(first.AddHours(24) - Now).TotalSeconds));
         Assert.That(problem.GetProperty("retryAfter").GetInt32(), Is.EqualTo(retryAfter));
+        // The refused challenge's event names the factor the code was for (DESIGN §9.2), as its webhook does.
+        var status = await Client.GetFromJsonAsync<JsonElement>($"/v1/users/{user.UserId}/two-factor");
+        var limited = await LastRateLimitedAsync(user.UserId);
+        Assert.That(limited.GetProperty("limit").GetString(), Is.EqualTo("daily_requests"));
+        Assert.That(limited.GetProperty("factorId").GetString(), Is.EqualTo(status.GetProperty("factors")[0].GetProperty("id").GetString()));
 
         App.Time.Advance(TimeSpan.FromSeconds(retryAfter - 1));
         await ProblemAssert.IsProblemAsync(await Challenge(Client, user.UserId), HttpStatusCode.TooManyRequests, "daily_limit_exceeded");
@@ -67,11 +79,15 @@ public class LimitsTests : AppFixture
             Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), $"user {i}");
         }
 
-        var fourth = await Client.PostAsJsonAsync($"/v1/users/{AuthApp.NewUserId()}/two-factor/enroll",
+        var fourthUser = AuthApp.NewUserId();
+        var fourth = await Client.PostAsJsonAsync($"/v1/users/{fourthUser}/two-factor/enroll",
             new { method = "phone", phoneNumber = phone, channel = "call" });
         var problem = await ProblemAssert.IsProblemAsync(fourth, HttpStatusCode.TooManyRequests, "daily_limit_exceeded");
         Assert.That(problem.GetProperty("detail").GetString(), Is.EqualTo(DailyMessage));
         Assert.That(Telnyx.DeliveriesTo(phone), Has.Count.EqualTo(3));
+        var limited = await LastRateLimitedAsync(fourthUser);
+        Assert.That(limited.GetProperty("limit").GetString(), Is.EqualTo("unconfirmed_number_daily"));
+        Assert.That(limited.TryGetProperty("factorId", out _), Is.False, "an enrollment refused before its pending row was kept names no factor");
     }
 
     [Test]

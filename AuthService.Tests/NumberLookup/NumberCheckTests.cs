@@ -144,7 +144,11 @@ public class NumberCheckTests : AppFixture
 
         await ProblemAssert.IsProblemAsync(sms, HttpStatusCode.Forbidden, "number_risk");
         Assert.That(NumberLookupStandIn.Lookups(Telnyx.Server, phone), Has.Count.EqualTo(2), "the day-old answer was looked up again");
-        Assert.That((await LastEventAsync(userId, "number_risk")).GetProperty("reason").GetString(), Is.EqualTo("voip"));
+        var risk = await LastEventAsync(userId, "number_risk");
+        Assert.That(risk.GetProperty("reason").GetString(), Is.EqualTo("voip"));
+        var status = await Client.GetFromJsonAsync<JsonElement>($"/v1/users/{userId}/two-factor");
+        Assert.That(risk.GetProperty("factorId").GetString(), Is.EqualTo(status.GetProperty("factors")[0].GetProperty("id").GetString()),
+            "a refused challenge names its factor");
         var call = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/challenge", new { channel = "call" });
         Assert.That(call.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await call.Content.ReadAsStringAsync());
         Assert.That(Telnyx.DeliveriesTo(phone).Select(d => d.Channel), Is.EqualTo(new[] { "call", "call" }));
@@ -166,6 +170,7 @@ public class NumberCheckTests : AppFixture
         Assert.That(audit.GetProperty("reason").GetString(), Is.EqualTo("voip"));
         Assert.That(audit.GetProperty("profile").GetString(), Is.EqualTo("default"));
         Assert.That(audit.GetProperty("phoneNumber").GetString(), Is.EqualTo("+1******" + phone[^4..]));
+        Assert.That(audit.TryGetProperty("factorId", out _), Is.False, "a refused enrollment has no factor yet");
 
         var call = await EnrollAsync(Client, userId, phone, "call");
         Assert.That(call.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await call.Content.ReadAsStringAsync());

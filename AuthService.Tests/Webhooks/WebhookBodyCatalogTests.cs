@@ -28,7 +28,9 @@ public class WebhookBodyCatalogTests
         yield return Case("locked", new AuditEvent.Locked(5));
         yield return Case("rate limited", new AuditEvent.RateLimited("attempts_per_minute"));
         yield return Case("rate limited, daily", new AuditEvent.RateLimited("daily_requests", "number", "+1******0123", "sms"));
+        yield return Case("rate limited, daily, challenge", new AuditEvent.RateLimited("daily_requests", "user", "+1******0123", "call", Factor));
         yield return Case("number risk", new AuditEvent.NumberRisk("voip", "sms", "+1******0123", "voip", "us", null));
+        yield return Case("number risk, challenge", new AuditEvent.NumberRisk("recent_port", "sms", "+1******0123", "mobile", "us", "2026-12-01", Factor));
         yield return Case("device remembered", new AuditEvent.DeviceRemembered(Factor, "Firefox \"home\"", At.AddDays(30)));
         yield return Case("devices revoked", new AuditEvent.DevicesRevoked(3, "revoke_all"));
         yield return Case("device revoked", new AuditEvent.DevicesRevoked(1, "revoked", Factor));
@@ -123,6 +125,14 @@ public class WebhookBodyCatalogTests
             """two_factor.rate_limited {"type":"two_factor.rate_limited","timestamp":"2026-12-05T23:02:03.456Z","data":{"userId":"user-1","limit":"daily_requests","scope":"number","phoneNumber":"\u002B1******0123","channel":"sms","actingKeyId":"0190a000-0000-7000-8000-00000000000a"}}""",
         ["rate limited, daily (profile)"] =
             """two_factor.rate_limited {"type":"two_factor.rate_limited","timestamp":"2026-12-05T23:02:03.456Z","data":{"userId":"user-1","limit":"daily_requests","scope":"number","phoneNumber":"\u002B1******0123","channel":"sms","actingKeyId":"0190a000-0000-7000-8000-00000000000a","profile":"eu"}}""",
+        ["rate limited, daily, challenge"] =
+            """two_factor.rate_limited {"type":"two_factor.rate_limited","timestamp":"2026-12-05T23:02:03.456Z","data":{"userId":"user-1","limit":"daily_requests","scope":"user","phoneNumber":"\u002B1******0123","channel":"call","factorId":"0190a000-0000-7000-8000-00000000000f","actingKeyId":"0190a000-0000-7000-8000-00000000000a"}}""",
+        ["rate limited, daily, challenge (profile)"] =
+            """two_factor.rate_limited {"type":"two_factor.rate_limited","timestamp":"2026-12-05T23:02:03.456Z","data":{"userId":"user-1","limit":"daily_requests","scope":"user","phoneNumber":"\u002B1******0123","channel":"call","factorId":"0190a000-0000-7000-8000-00000000000f","actingKeyId":"0190a000-0000-7000-8000-00000000000a","profile":"eu"}}""",
+        ["number risk, challenge"] =
+            """two_factor.number_risk {"type":"two_factor.number_risk","timestamp":"2026-12-05T23:02:03.456Z","data":{"userId":"user-1","reason":"recent_port","channel":"sms","phoneNumber":"\u002B1******0123","lineType":"mobile","profile":"us","factorId":"0190a000-0000-7000-8000-00000000000f","actingKeyId":"0190a000-0000-7000-8000-00000000000a"}}""",
+        ["number risk, challenge (profile)"] =
+            """two_factor.number_risk {"type":"two_factor.number_risk","timestamp":"2026-12-05T23:02:03.456Z","data":{"userId":"user-1","reason":"recent_port","channel":"sms","phoneNumber":"\u002B1******0123","lineType":"mobile","profile":"eu","factorId":"0190a000-0000-7000-8000-00000000000f","actingKeyId":"0190a000-0000-7000-8000-00000000000a"}}""",
         ["number risk"] =
             """two_factor.number_risk {"type":"two_factor.number_risk","timestamp":"2026-12-05T23:02:03.456Z","data":{"userId":"user-1","reason":"voip","channel":"sms","phoneNumber":"\u002B1******0123","lineType":"voip","profile":"us","actingKeyId":"0190a000-0000-7000-8000-00000000000a"}}""",
         ["number risk (profile)"] =
