@@ -21,7 +21,8 @@ public static class DevicesApi
 
         group.MapGet("", List)
             .WithSummary("The user's remembered devices")
-            .WithDescription("Live devices, newest first: `label`, `createdAt`, `lastUsedAt` (null until a login decision or a verify used it), " +
+            .WithDescription("Live devices, newest first: `label`, `createdAt`, `lastUsedAt` (the last login decision that trusted it, null until one did; " +
+                             "a verify with its token does not mark it), " +
                              "`expiresAt`. Never the token. A device is remembered by `/verify` with `rememberDevice`.");
         group.MapDelete("/{deviceId:guid}", Revoke)
             .WithSummary("Revoke one remembered device")
