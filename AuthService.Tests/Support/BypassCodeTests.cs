@@ -52,7 +52,11 @@ public class BypassCodeTests : AppFixture
 
         await using var connection = await OpenAsync();
         var stored = await connection.QuerySingleAsync<byte[]>("select code_hash from bypass_codes where user_id = @userId", new { userId = user.UserId });
-        Assert.That(Convert.ToHexString(stored), Does.Not.Contain(code.Replace("-", "")), "only a keyed hash is stored");
+        // The code's digits as stored text would be their ASCII bytes ("123…" → 313233…), which is what to look for in the hash.
+        var digits = code.Replace("-", "");
+        Assert.That(Convert.ToHexString(stored), Does.Not.Contain(Convert.ToHexString(System.Text.Encoding.ASCII.GetBytes(digits))),
+            "only a keyed hash is stored");
+        Assert.That(stored, Has.Length.EqualTo(32), "an HMAC-SHA256, not the code");
     }
 
     /// <summary>A remembered browser would skip the second step for 30 days, past the code's own minutes and its revocation: a

@@ -33,6 +33,8 @@ const texts = {
   'two_factor.backup_codes_regenerated': () => 'New backup codes were created; the old ones no longer work',
   'two_factor.backup_code_used': (d) => (d.stage === 'login' ? 'A backup code was used to sign in' : 'A backup code was used to confirm a change'),
   'two_factor.backup_codes_low': (d) => `You have ${d.backupCodesRemaining} backup code${d.backupCodesRemaining === 1 ? '' : 's'} left`,
+  'two_factor.bypass_code_used': (d) => (d.stage === 'login' ? 'A support bypass code was used to sign in'
+    : 'A support bypass code was used to confirm a change'),
   'two_factor.locked': () => 'Two-factor sign-in was locked after too many failed attempts',
   'two_factor.factor_added': (d) => `A factor was added to your account${factorKind(d)}`,
   'two_factor.factor_removed': (d) => `A factor was removed from your account${factorKind(d)}`,
