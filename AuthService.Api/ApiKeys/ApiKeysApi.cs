@@ -40,6 +40,10 @@ public static class ApiKeysApi
                              "`profile` names the verify profile its codes and enrollments use (`Profiles:{name}`; `default` when absent).")
             .ProducesProblemCodes(400, ProblemCodes.ValidationFailed, ProblemCodes.InvalidJson, ProblemCodes.UnknownProfile);
         group.MapGet("", List).WithSummary("List API keys").WithDescription("Never includes the keys, only their prefixes.");
+        group.MapGet("/{id:guid}", Get).WithSummary("One API key")
+            .WithDescription("The key a creation's `Location` names, revoked or not (`revokedAt`). Never the key, only its prefix. " +
+                             "404 `api_key_not_found`.")
+            .ProducesProblemCodes(404, ProblemCodes.ApiKeyNotFound);
         group.MapDelete("/{id:guid}", Revoke).WithSummary("Revoke an API key")
             .WithDescription("Takes effect at once on the instance that revoked it, and within `Auth:ApiKeyCacheSeconds` (default 5 s) on the others.")
             .ProducesProblemCodes(404, ProblemCodes.ApiKeyNotFound);
@@ -77,6 +81,13 @@ public static class ApiKeysApi
     public static async Task<Ok<ApiKeyListResponse>> List(ApiKeyService keys, CancellationToken ct) =>
         TypedResults.Ok(new ApiKeyListResponse((await keys.ListAsync(ct)).Select(ApiKeyResponse.From).ToList()));
 
+    public static async Task<Results<Ok<ApiKeyResponse>, ProblemHttpResult>> Get(Guid id, ApiKeyService keys, CancellationToken ct) =>
+        (await keys.ListAsync(ct)).FirstOrDefault(k => k.Id == id) is { } row
+            ? TypedResults.Ok(ApiKeyResponse.From(row)) // keys are few: the list is one small read
+            : NotFound;
+
+    private static ProblemHttpResult NotFound => Problems.Result(404, ProblemCodes.ApiKeyNotFound, "No such API key.", "No API key has this id.");
+
     public static async Task<Results<NoContent, ProblemHttpResult>> Revoke(
         Guid id, ApiKeyService keys, TimeProvider time, ClaimsPrincipal caller, CancellationToken ct)
     {
@@ -85,6 +96,6 @@ public static class ApiKeysApi
             return TypedResults.NoContent();
         }
 
-        return Problems.Result(404, ProblemCodes.ApiKeyNotFound, "No such API key.", "No API key has this id.");
+        return NotFound;
     }
 }

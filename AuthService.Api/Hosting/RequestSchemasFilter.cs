@@ -166,7 +166,8 @@ public sealed class RequestSchemasFilter : IDocumentFilter
                         {
                             Type = JsonSchemaType.String, MinLength = 1, MaxLength = IdempotentRequests.MaxKeyLength, Pattern = "^[!-~]+$",
                         };
-                        parameter.Description = $"1–{IdempotentRequests.MaxKeyLength} visible ASCII characters; a retry with the same key sends nothing new.";
+                        parameter.Description = $"1–{IdempotentRequests.MaxKeyLength} visible ASCII characters; a retry with the same key sends nothing new. " +
+                                                "Phone codes only: a passkey challenge ignores it.";
                         break;
                 }
             }

@@ -96,7 +96,9 @@ public static partial class TwoFactorApi
                              "of switch-method or backup-codes). A code is bound to the factor it was sent for: if the factor is switched or reset while " +
                              "the provider answers, it is not kept (409 `factor_changed`). Optional `Idempotency-Key` " +
                              "header for phone codes: a retry with the same key sends nothing and returns the first answer; the same key with another " +
-                             "request (channel, purpose, API key or factor) → 422 `idempotency_key_reused`. " +
+                             "request (channel, purpose, API key or factor) → 422 `idempotency_key_reused`. A `passkey` challenge sends nothing and ignores " +
+                             "the header: each call issues new options and the previous challenge of that purpose dies, so retry it only " +
+                             "when no options reached the browser. " +
                              "Optional `factorId`: the phone or passkey factor to challenge (default: the default factor if it is a phone, else the oldest phone; " +
                              "for `passkey` every passkey of the user); 404 `factor_not_found` when it is not the user's. " +
                              "409 `no_challenge_for_method` when the channel does not fit the user's factors (TOTP users never need one). " +

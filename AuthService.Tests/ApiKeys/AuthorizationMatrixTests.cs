@@ -39,6 +39,7 @@ public class AuthorizationMatrixTests
         ["POST /v1/users/{userId}/two-factor/devices/revoke-all"] = [M, A],
         ["POST /v1/api-keys"] = [A],
         ["GET /v1/api-keys"] = [A],
+        ["GET /v1/api-keys/{id:guid}"] = [A],
         ["DELETE /v1/api-keys/{id:guid}"] = [A],
         ["POST /v1/webhooks"] = [A],
         ["GET /v1/webhooks"] = [A],
