@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AuthService.Api.Observability;
+using AuthService.Api.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -20,7 +21,8 @@ public readonly record struct ClockReading(TimeSpan Skew, TimeSpan Uncertainty)
 
 /// <summary>Measures the instance's clock against the database's, sets <c>authservice_clock_skew_seconds</c>, and is
 /// the readiness check that takes an instance with a wrong clock out of the load balancer (docs/SECURITY.md §7.10).</summary>
-public sealed class ClockSkewCheck(NpgsqlDataSource dataSource, TimeProvider time, IOptions<HealthOptions> options) : IHealthCheck
+public sealed class ClockSkewCheck(NpgsqlDataSource dataSource, TimeProvider time, IOptions<HealthOptions> options, ClockAgreement agreement)
+    : IHealthCheck
 {
     public async Task<ClockReading> MeasureAsync(CancellationToken cancellationToken)
     {
@@ -32,6 +34,8 @@ public sealed class ClockSkewCheck(NpgsqlDataSource dataSource, TimeProvider tim
         var roundTrip = Stopwatch.GetElapsedTime(started); // real elapsed time, also under a test's fake clock
         var reading = new ClockReading(before + roundTrip / 2 - new DateTimeOffset(database, TimeSpan.Zero), roundTrip / 2);
         ServiceMetrics.ClockSkew.Set(reading.Seconds);
+        var settings = options.Value;
+        agreement.Record(settings.ClockSkewCheck && reading.Exceeds(settings.MaxClockSkew) ? Describe(reading, settings.MaxClockSkew) : null);
         return reading;
     }
 

@@ -1,5 +1,6 @@
 using AuthService.Api.Operations;
 using AuthService.Api.Storage;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace AuthService.Api.Health;
@@ -12,8 +13,9 @@ public static class HealthApi
     public static IServiceCollection AddHealth(this IServiceCollection services)
     {
         services.AddOptions<HealthOptions>().BindConfiguration("Health")
-            .Validate(o => o.Validate(), "Health: MaxClockSkew must be > 0 and ClockSamplePeriod at least 1 s.")
+            .Validate(o => o.Validate(), "Health: MaxClockSkew must be > 0 and ClockSamplePeriod from 1 s to 1 day.")
             .ValidateOnStart();
+        services.TryAddSingleton<ClockAgreement>();
         services.AddSingleton<ClockSkewCheck>();
         services.AddHostedService<ClockSkewMonitor>();
         services.AddHealthChecks()

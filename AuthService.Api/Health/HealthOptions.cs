@@ -18,5 +18,5 @@ public sealed class HealthOptions
     /// that does not probe readiness.</summary>
     public TimeSpan ClockSamplePeriod { get; set; } = TimeSpan.FromSeconds(30);
 
-    internal bool Validate() => MaxClockSkew > TimeSpan.Zero && ClockSamplePeriod >= TimeSpan.FromSeconds(1);
+    internal bool Validate() => MaxClockSkew > TimeSpan.Zero && ClockSamplePeriod >= TimeSpan.FromSeconds(1) && ClockSamplePeriod <= TimeSpan.FromDays(1);
 }

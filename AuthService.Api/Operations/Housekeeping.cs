@@ -6,10 +6,11 @@ namespace AuthService.Api.Operations;
 
 /// <summary>Prunes what only matters for a while: the delivery and failure ledgers and idempotency keys (24 h windows,
 /// kept 2 days), expired pending enrollments, phone codes, the SMS sent under the SmsThenCall fallback and the failure reports
-/// that came before their SMS was remembered (kept 2 days), bypass codes, remembered devices, lapsed change claims and expired
-/// passkey challenges. Every instance runs it; the deletes are idempotent, so running it twice costs nothing but a query per
+/// that came before their SMS was remembered (kept 2 days), bypass codes, remembered devices, lapsed change claims, expired
+/// passkey challenges and Number Lookup answers older than 30 days. Every instance runs it; the deletes are idempotent, so running it twice costs nothing but a query per
 /// table. The audit trail is never pruned here (retention is the operator's call).</summary>
-public sealed class Housekeeping(NpgsqlDataSource dataSource, TimeProvider time, IConfiguration configuration, ILogger<Housekeeping> logger)
+public sealed class Housekeeping(NpgsqlDataSource dataSource, TimeProvider time, IConfiguration configuration, ClockAgreement clock,
+    ILogger<Housekeeping> logger)
     : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMinutes(10);
@@ -29,6 +30,7 @@ public sealed class Housekeeping(NpgsqlDataSource dataSource, TimeProvider time,
         ("sms_early_reports", "received_at < @before"),
         ("change_claims", "lapses_at < @now"),
         ("passkey_challenges", "expires_at < @now"),
+        ("number_lookups", "looked_up_at < @lookupsBefore"),
     ];
 
     /// <summary>At most this many rows go per statement, so that each stays well inside the command timeout however large a
@@ -40,8 +42,15 @@ public sealed class Housekeeping(NpgsqlDataSource dataSource, TimeProvider time,
     /// until none is left; returns how many.</summary>
     public async Task<int> PruneAsync(CancellationToken cancellationToken)
     {
+        if (clock.Disagreement is { } skewed)
+        {
+            // Expiry is decided on this instance's clock: one running ahead would delete live codes, claims and challenges.
+            logger.LogWarning("Housekeeping skipped: {Reason}", skewed);
+            return 0;
+        }
+
         var now = time.GetUtcNow();
-        var parameters = new { now, before = now - Keep, rows = RowsPerStatement };
+        var parameters = new { now, before = now - Keep, lookupsBefore = now - NumberLookupStore.Retention, rows = RowsPerStatement };
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var pruned = 0;
         foreach (var (table, expired) in Prunable)

@@ -13,6 +13,7 @@ public sealed class WebhookDispatcher(
     WebhookSender sender,
     TimeProvider time,
     IOptions<WebhookOptions> options,
+    ClockAgreement clock,
     ILogger<WebhookDispatcher> logger) : BackgroundService
 {
     private readonly WebhookOptions _options = options.Value;
@@ -20,6 +21,13 @@ public sealed class WebhookDispatcher(
     /// <summary>One pass: claims up to <c>BatchSize</c> due deliveries, sends, records. Returns how many it attempted.</summary>
     public async Task<int> DispatchOnceAsync(CancellationToken cancellationToken)
     {
+        if (clock.Disagreement is not null)
+        {
+            // Due times, the retry period and the signed webhook-timestamp are this instance's clock: the other instances
+            // deliver meanwhile (the metrics' gauges are theirs too).
+            return 0;
+        }
+
         int attempted;
         await using (var batch = await ClaimedBatch.ClaimAsync(dataSource, time.GetUtcNow(), _options.BatchSize, cancellationToken))
         {
@@ -52,6 +60,11 @@ public sealed class WebhookDispatcher(
     /// in bounded transactions until none is left or <see cref="PruneRoundsPerPass"/> have run.</summary>
     public async Task<int> PruneAsync(CancellationToken cancellationToken)
     {
+        if (clock.Disagreement is not null)
+        {
+            return 0; // a clock far ahead would prune deliveries still inside Webhooks:Retention
+        }
+
         var before = time.GetUtcNow() - _options.Retention;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var pruned = 0;

@@ -91,4 +91,35 @@ public class HousekeepingTests
                 Is.EqualTo(3), "the claims still held stay");
         });
     }
+
+    /// <summary>Readiness takes an instance whose clock disagrees with the database's out of the load balancer, but housekeeping
+    /// ran on: with its clock ahead it deleted the live codes, claims and challenges of every instance's users. Here the
+    /// instance's clock (the test's fake one) is months off the database's, and a claim has lapsed by the instance's clock.
+    /// (The fake clock is not moved: that would wake the clock monitor, whose own comparison could race the test's.)</summary>
+    [Test]
+    public async Task An_instance_whose_clock_disagrees_with_the_databases_prunes_nothing()
+    {
+        using var app = new AuthApp(new Dictionary<string, string?> { ["Health:ClockSkewCheck"] = "true" },
+            TestDatabase.CreateDatabase("housekeeping_skew"));
+        var housekeeping = app.Services.GetRequiredService<Housekeeping>();
+        await using (var connection = new NpgsqlConnection(app.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var claim = new NpgsqlCommand(
+                "insert into change_claims (user_id, claim_id, lapses_at) values ('hk-skew', gen_random_uuid(), @lapsed)", connection);
+            claim.Parameters.AddWithValue("lapsed", app.Time.GetUtcNow() - TimeSpan.FromMinutes(1));
+            await claim.ExecuteNonQueryAsync();
+        }
+
+        using var probe = app.CreateClient();
+        Assert.That((await probe.GetAsync("/health/ready")).StatusCode, Is.EqualTo(System.Net.HttpStatusCode.ServiceUnavailable),
+            "the readiness check compares the clocks and records the disagreement");
+        Assert.That(await housekeeping.PruneAsync(default), Is.Zero);
+        Assert.That(await CountAsync(app.ConnectionString, "select count(*) from change_claims where user_id = @u", "hk-skew"), Is.EqualTo(1));
+
+        // The same prune once the clock is trusted again deletes the claim: the skip is what kept it.
+        app.Services.GetRequiredService<ClockAgreement>().Record(null);
+        Assert.That(await housekeeping.PruneAsync(default), Is.GreaterThanOrEqualTo(1));
+        Assert.That(await CountAsync(app.ConnectionString, "select count(*) from change_claims where user_id = @u", "hk-skew"), Is.Zero);
+    }
 }

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using AuthService.Tests.Infrastructure;
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using OtpNet;
 using static AuthService.Tests.Webhooks.WebhookTesting;
@@ -231,6 +232,26 @@ public class WebhookDeliveryTests
         Assert.That(await Dispatcher(_a).PruneAsync(CancellationToken.None), Is.GreaterThanOrEqualTo(2), "the delivered row and its event");
         var left = (await DeliveriesAsync()).EnumerateArray().Select(d => d.GetProperty("userId").GetString()).ToList();
         Assert.That(left, Does.Contain(later).And.Not.Contain(userId));
+    }
+
+    /// <summary>An instance whose clock disagrees with the database's (readiness 503, <see cref="AuthService.Api.Storage.ClockAgreement"/>)
+    /// neither delivers nor prunes: due times, the retry period, the retention and the signed timestamp are its clock.</summary>
+    [Test]
+    public async Task An_instance_whose_clock_disagrees_with_the_databases_neither_delivers_nor_prunes()
+    {
+        var clock = _a.Services.GetRequiredService<AuthService.Api.Storage.ClockAgreement>();
+        await EnableAsync(_clientA, _a, AuthApp.NewUserId());
+
+        clock.Record("this instance's clock is 900.0 s ahead of the database's");
+        Assert.That(await Dispatcher(_a).DispatchOnceAsync(CancellationToken.None), Is.Zero, "a due delivery, left to the other instances");
+        clock.Record(null);
+        Assert.That(await Dispatcher(_a).DispatchOnceAsync(CancellationToken.None), Is.EqualTo(1));
+
+        _a.Time.Advance(TimeSpan.FromDays(8));
+        clock.Record("this instance's clock is 691200.0 s ahead of the database's");
+        Assert.That(await Dispatcher(_a).PruneAsync(CancellationToken.None), Is.Zero, "a delivered row past the retention by this clock only");
+        clock.Record(null);
+        Assert.That(await Dispatcher(_a).PruneAsync(CancellationToken.None), Is.GreaterThanOrEqualTo(2), "the delivered row and its event");
     }
 
     /// <summary>A retention period's worth of finished deliveries goes in bounded transactions, and a bounded number of them per
