@@ -10,7 +10,7 @@ public sealed record CachedLookup(string LineType, DateOnly? PortedAt, DateTimeO
 /// <summary>The <c>number_lookups</c> table: Number Lookup answers under the number's keyed hash, never the number.</summary>
 public static class NumberLookupStore
 {
-    /// <summary>Rows this old are deleted when an answer is written (numbers no longer sent to, hashes of a rotated key).</summary>
+    /// <summary>Rows this old are pruned by housekeeping (numbers no longer sent to, hashes of a rotated key).</summary>
     public static readonly TimeSpan Retention = TimeSpan.FromDays(30);
 
     public static async Task<CachedLookup?> FindAsync(NpgsqlConnection connection, byte[] phoneHash)
@@ -22,8 +22,9 @@ public static class NumberLookupStore
             : null;
     }
 
-    /// <summary>Stores a fresh answer (insert or replace; across instances the later lookup wins), and drops rows past
-    /// <see cref="Retention"/>.</summary>
+    /// <summary>Stores a fresh answer (insert or replace; across instances the later lookup wins). Rows past
+    /// <see cref="Retention"/> go in housekeeping's bounded deletes, not here: one unbounded delete in the send's request, after a
+    /// month without lookups, could outlast the command timeout and fail the send it was written for.</summary>
     public static async Task UpsertAsync(NpgsqlConnection connection, byte[] phoneHash, CachedLookup answer)
     {
         await connection.ExecuteAsync(
@@ -33,13 +34,11 @@ public static class NumberLookupStore
             on conflict (phone_hash) do update
               set line_type = excluded.line_type, ported_at = excluded.ported_at, looked_up_at = excluded.looked_up_at
               where number_lookups.looked_up_at <= excluded.looked_up_at;
-            delete from number_lookups where looked_up_at < @expired;
             """,
             new
             {
                 phoneHash, lineType = answer.LineType,
                 portedAt = answer.PortedAt?.ToDateTime(TimeOnly.MinValue), lookedUpAt = answer.LookedUpAt,
-                expired = answer.LookedUpAt - Retention,
             });
     }
 }
