@@ -112,6 +112,13 @@ catch (Exception e) when (e is StartupException or Microsoft.Extensions.Options.
     Console.Error.WriteLine($"AuthService cannot start: {e.Message}");
     return 1;
 }
+catch (InvalidOperationException e) when (e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
+{
+    // A value the configuration binder cannot read (`Auth__ApiKeyCacheSeconds=five`, `Health__MaxClockSkew=2s`), wherever it is
+    // first read: the binder's message names the key and the value.
+    Console.Error.WriteLine($"AuthService cannot start: {e.Message}");
+    return 1;
+}
 catch (Npgsql.PostgresException e)
 {
     // The database answered, and refused (a database or role that does not exist, a wrong password, a migration it cannot

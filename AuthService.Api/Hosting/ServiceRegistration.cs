@@ -113,6 +113,7 @@ public static class ServiceRegistration
         services.AddSingleton(_ => new NpgsqlDataSourceBuilder(TunedConnectionString(connectionString, pooler)).Build());
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<KeyRotation>();
+        services.TryAddSingleton<ClockAgreement>(); // also Health's: the clock check records, housekeeping and the dispatcher read
         services.AddSingleton<Housekeeping>();
         services.AddHostedService(sp => sp.GetRequiredService<Housekeeping>());
         services.AddSingleton<ApiKeyService>();
@@ -144,6 +145,10 @@ public static class ServiceRegistration
             _ = services.GetRequiredService<IOptions<FactorOptions>>().Value;
             _ = services.GetRequiredService<IOptions<TwoFactor.Passkeys.PasskeyOptions>>().Value;
             _ = services.GetRequiredService<IOptions<Devices.DeviceOptions>>().Value;
+            // Validated on start by the host too, which logs its own error line before the refusal: checked here first.
+            _ = services.GetRequiredService<IOptions<AuthOptions>>().Value;
+            _ = services.GetRequiredService<IOptions<Health.HealthOptions>>().Value;
+            _ = services.GetRequiredService<IOptions<Webhooks.WebhookOptions>>().Value;
         }
         catch (InvalidOperationException e)
         {

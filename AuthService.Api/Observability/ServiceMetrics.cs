@@ -56,6 +56,20 @@ public static class ServiceMetrics
         Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressEventCounters = true });
         Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = instrument => PublishedMeters.Contains(instrument.Meter.Name));
 
+        // A method HTTP does not define is a 405 (404 on a path that does not exist) before the metrics see it
+        // (UseStatusCodePages writes the problem): their `method` label is the request's method as sent, and any token a client
+        // made up would be a new series for the life of the process.
+        app.Use((context, next) =>
+        {
+            if (IsStandardMethod(context.Request.Method))
+            {
+                return next(context);
+            }
+
+            context.Response.StatusCode = context.GetEndpoint() is null ? StatusCodes.Status404NotFound : StatusCodes.Status405MethodNotAllowed;
+            return Task.CompletedTask;
+        });
+
         // Request latency histograms by route template (not by raw path, which holds user ids).
         // The request count (http_requests_received_total) is left out: it is the latency histogram's _count again, and a
         // middleware and a labelled counter more on every request.
@@ -66,6 +80,12 @@ public static class ServiceMetrics
         });
         return app;
     }
+
+    /// <summary>The methods RFC 9110 and RFC 5789 define: the only values the request metrics' <c>method</c> label takes.</summary>
+    private static bool IsStandardMethod(string method) =>
+        HttpMethods.IsGet(method) || HttpMethods.IsPost(method) || HttpMethods.IsPut(method) || HttpMethods.IsPatch(method) ||
+        HttpMethods.IsDelete(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method) ||
+        HttpMethods.IsConnect(method);
 
     public static IEndpointRouteBuilder MapServiceMetrics(this IEndpointRouteBuilder routes)
     {

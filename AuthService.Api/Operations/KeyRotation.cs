@@ -46,11 +46,14 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         foreach (var (table, column, owner, _, aad, _) in Sealed)
         {
-            var samples = await connection.QueryAsync<(string KeyId, string UserId, byte[] Value)>(
+            // One value per key: a whole-table read and sort (no index can serve the key id inside a sealed value), so it runs
+            // without the connection's command timeout: on a table of millions of factors it outlasted the 10 s and the start
+            // failed with an unhandled timeout, on every instance, until the timeout was raised by hand.
+            var samples = await connection.QueryAsync<(string KeyId, string UserId, byte[] Value)>(new CommandDefinition(
                 $"""
                 select distinct on (key_id) {KeyIdSql(column)} as key_id, {owner} as user_id, {column}
                 from {table} where {column} is not null order by key_id
-                """);
+                """, commandTimeout: 0, cancellationToken: cancellationToken));
             foreach (var (keyId, userId, value) in samples)
             {
                 try

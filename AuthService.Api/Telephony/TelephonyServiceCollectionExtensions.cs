@@ -102,8 +102,11 @@ public static class TelephonyServiceCollectionExtensions
         if (r.MaxRetryAttempts is < 0 or > 5)
             problems.Add("Telephony:Telnyx:Resilience:MaxRetryAttempts must be between 0 and 5");
         if (r.CircuitFailureRatio is <= 0 or > 1 || r.CircuitMinimumThroughput < 2
-            || r.CircuitSamplingDuration < TimeSpan.FromMilliseconds(500) || r.CircuitBreakDuration < TimeSpan.FromMilliseconds(500))
-            problems.Add("Telephony:Telnyx:Resilience circuit settings are out of range");
+            || r.CircuitSamplingDuration < TimeSpan.FromMilliseconds(500) || r.CircuitBreakDuration < TimeSpan.FromMilliseconds(500)
+            || r.CircuitSamplingDuration > TimeSpan.FromDays(1) || r.CircuitBreakDuration > TimeSpan.FromDays(1))
+            // Polly's own ranges, checked here: Polly checks them only when the first request builds the pipeline, a 500 then.
+            problems.Add("Telephony:Telnyx:Resilience circuit settings are out of range (CircuitFailureRatio above 0 and at most 1, " +
+                         "CircuitMinimumThroughput at least 2, CircuitSamplingDuration and CircuitBreakDuration from 00:00:00.5 to 1.00:00:00)");
 
         if (problems.Count > 0)
             throw new InvalidOperationException("Telephony:Provider 'telnyx' is misconfigured: " + string.Join("; ", problems) + ".");

@@ -36,6 +36,8 @@ public sealed class WebhookOptions
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 
     internal bool Validate() =>
-        PollInterval > TimeSpan.Zero && Timeout > TimeSpan.Zero && RetryFor >= TimeSpan.FromHours(24) &&
+        // Timeout within Polly's range (it checks only when the first delivery builds the pipeline); PollInterval within a delay's.
+        PollInterval > TimeSpan.Zero && PollInterval <= TimeSpan.FromDays(1) &&
+        Timeout >= TimeSpan.FromMilliseconds(10) && Timeout <= TimeSpan.FromDays(1) && RetryFor >= TimeSpan.FromHours(24) &&
         FirstBackoff > TimeSpan.Zero && MaxBackoff >= FirstBackoff && BatchSize is >= 1 and <= 100 && Retention > TimeSpan.Zero;
 }

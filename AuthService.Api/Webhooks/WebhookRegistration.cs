@@ -11,7 +11,7 @@ public static class WebhookRegistration
     public static IServiceCollection AddWebhooks(this IServiceCollection services, IHostEnvironment environment)
     {
         services.AddOptions<WebhookOptions>().BindConfiguration("Webhooks")
-            .Validate(o => o.Validate(), "Webhooks: PollInterval, Timeout, FirstBackoff > 0, MaxBackoff >= FirstBackoff, RetryFor >= 24h, " +
+            .Validate(o => o.Validate(), "Webhooks: PollInterval above 0 and at most 1 day, Timeout from 10 ms to 1 day, FirstBackoff > 0, MaxBackoff >= FirstBackoff, RetryFor >= 24h, " +
                                          "BatchSize 1–100, Retention > 0.")
             .ValidateOnStart();
         services.AddSingleton(sp =>

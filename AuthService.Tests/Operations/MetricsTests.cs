@@ -47,6 +47,29 @@ public class MetricsTests
     /// <summary>An error answered by the exception handler (a body that is not JSON, a database outage, a bug) is counted with
     /// the status the client got, under its route: OPERATIONS.md's alert on <c>code="5xx"</c> must see an outage, not a 200.
     /// prometheus-net reads the status when the request leaves its middleware, so the problem must be written inside it.</summary>
+    /// <summary>The request metrics' <c>method</c> label took the method as sent: every made-up method token was a new series,
+    /// kept for the life of the process, from clients without a key.</summary>
+    [Test]
+    public async Task A_made_up_method_is_a_405_and_no_metric_series()
+    {
+        using var app = new AuthApp();
+        using var anonymous = app.CreateClient();
+
+        foreach (var path in new[] { "/health/live", "/v1/api-keys" })
+        {
+            var response = await anonymous.SendAsync(new HttpRequestMessage(new HttpMethod("FOO123"), path));
+            await ProblemAssert.IsProblemAsync(response, HttpStatusCode.MethodNotAllowed, "method_not_allowed");
+        }
+
+        await ProblemAssert.IsProblemAsync(await anonymous.SendAsync(new HttpRequestMessage(new HttpMethod("FOO123"), "/nowhere")),
+            HttpStatusCode.NotFound, "not_found");
+
+        (await anonymous.GetAsync("/health/live")).EnsureSuccessStatusCode();
+        var metrics = await anonymous.GetStringAsync("/metrics");
+        Assert.That(metrics, Does.Not.Contain("FOO123"));
+        Assert.That(metrics, Does.Contain("method=\"GET\""), "a standard method is still measured");
+    }
+
     [Test]
     public async Task An_error_from_the_exception_handler_is_counted_with_its_status_under_its_route()
     {

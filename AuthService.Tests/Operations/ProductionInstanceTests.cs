@@ -170,6 +170,13 @@ public class ProductionInstanceTests
     [TestCase("Devices__MaxPerUser=0", "MaxPerUser 1–1000")]
     [TestCase("Enforcement__MaxSkips=-1", "Enforcement: MaxSkips must be 0 or more")]
     [TestCase("Enforcement__MaxSkips=unlimited", "Enforcement:MaxSkips")]
+    // Durations past what Polly or a delay takes: they passed the start, then failed the first request (500) or stopped webhooks.
+    [TestCase("Telephony__Telnyx__Resilience__CircuitBreakDuration=2.00:00:00", "circuit settings are out of range")]
+    [TestCase("Webhooks__Timeout=2.00:00:00", "Timeout from 10 ms to 1 day")]
+    [TestCase("Health__ClockSamplePeriod=60", "ClockSamplePeriod from 1 s to 1 day")] // 60 days, as TimeSpan reads a bare number
+    // Values that do not convert: an unhandled exception's stack trace before.
+    [TestCase("Health__MaxClockSkew=2s", "Health:MaxClockSkew")]
+    [TestCase("Auth__ApiKeyCacheSeconds=five", "Auth:ApiKeyCacheSeconds")]
     public async Task Production_refuses_to_start_with_one_clear_line(string setting, string message)
     {
         var environment = ProductionEnvironment();
