@@ -10,7 +10,7 @@ import createClient from 'openapi-fetch';
 /** The path parameters of a user's calls: the user id as the page sent it (openapi-fetch percent-encodes it). */
 export const ofUser = (b) => ({ path: { userId: String(b.userId ?? '') } });
 
-/** fetch() itself failed (no connection, DNS, the 15 s timeout): AuthService never answered. */
+/** fetch() itself failed (no connection, DNS, the 45 s timeout): AuthService never answered. */
 class Unreachable extends Error {
   /** @param {Request} request @param {any} error */
   constructor(request, error) {

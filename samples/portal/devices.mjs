@@ -11,7 +11,12 @@ export const deviceCookie = 'portal_device';
 export function deviceTokenOf(req) {
   for (const part of (req.headers.cookie || '').split(';')) {
     const [name, ...value] = part.trim().split('=');
-    if (name === deviceCookie) return decodeURIComponent(value.join('=')) || undefined;
+    if (name !== deviceCookie) continue;
+    try {
+      return decodeURIComponent(value.join('=')) || undefined;
+    } catch {
+      return undefined; // not a token this portal set (another app on this host can set cookies here): no device
+    }
   }
   return undefined;
 }

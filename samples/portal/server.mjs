@@ -7,7 +7,8 @@
 //   AUTHSERVICE_URL=http://localhost:8080 AUTHSERVICE_API_KEY=ask_... node samples/portal/server.mjs
 //
 // Environment: AUTHSERVICE_URL (default http://localhost:8080), AUTHSERVICE_API_KEY (required; scopes verify+manage,
-// or admin), PORTAL_PORT (default 3000), PORTAL_HOST (default 127.0.0.1).
+// or admin), PORTAL_PORT (default 3000), PORTAL_HOST (default 127.0.0.1), PORTAL_ALLOWED_HOSTS (more host:port names the
+// page is opened under, comma-separated; PORTAL_HOST, localhost and 127.0.0.1 on PORTAL_PORT always are).
 //
 // DEMO ONLY: the page names the user in a form field. A real portal takes the user id from its own session after the
 // first factor (password, OAuth, ...) and never lets the browser choose whose second factor it manages.
@@ -27,6 +28,10 @@ const publicDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'publi
 // Where AuthService posts security events; the default suits AuthService on the same machine.
 const webhookPath = '/webhooks/authservice';
 const webhookUrl = process.env.PORTAL_WEBHOOK_URL || `http://${host}:${port}${webhookPath}`;
+// The Host names the page may be opened under. A page of another site whose name was re-pointed at this machine (DNS
+// rebinding) is same-origin to the browser, and would reach every /api route with this process's key: its Host is not here.
+const allowedHosts = new Set([`${host}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`,
+  ...(process.env.PORTAL_ALLOWED_HOSTS || '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)]);
 let webhookSecret = null;
 
 if (!apiKey) {
@@ -60,12 +65,20 @@ const securityHeaders = {
 const str = (v) => (typeof v === 'string' ? v.trim() : undefined);
 // The path parameters of a factor's calls (openapi-fetch percent-encodes them).
 const ofFactor = (b) => ({ path: { ...ofUser(b).path, factorId: str(b.factorId) ?? '' } });
-// A proof is a code of the current factor (digits), a backup code (letters, digits, a hyphen), or a passkey assertion.
+// A support bypass code: 9 digits, as support reads it out (123-456-789) or typed without the hyphens. A factor's code is
+// 6–8 digits, so the two never look alike.
+const isBypassCode = (v) => /^\d{3}-?\d{3}-?\d{3}$/.test(v);
+// A proof is a code of the current factor (digits), a support bypass code, a backup code (letters, digits, a hyphen), or
+// a passkey assertion.
 const proof = (v, passkey) => {
   if (passkey) return { credential: credential(passkey) };
   const p = str(v);
+  if (p && isBypassCode(p)) return { bypassCode: p };
   return p && /^\d+$/.test(p) ? { code: p } : { backupCode: p };
 };
+// What the sign-in's "backup code" field holds: a backup code, or a support bypass code (which cannot remember the browser:
+// AuthService refuses rememberDevice with one, so it is not asked).
+const typedCode = (v) => (v && isBypassCode(v) ? { bypassCode: v } : { backupCode: v });
 // The proof of a factor change (add, remove): optional, since adding the first factor needs none. `proofBackupCode`
 // names a backup code explicitly (the page's "a backup code" choice); `proof` is read as above.
 const changeProof = (b) => (b.proofCredential ? { credential: credential(b.proofCredential) }
@@ -117,8 +130,9 @@ const routes = {
   } }),
   'POST /api/verify': (b) => api.POST('/v1/users/{userId}/two-factor/verify', { params: ofUser(b), body: {
     ...(b.credential ? { credential: credential(b.credential) }
-      : str(b.backupCode) ? { backupCode: str(b.backupCode) } : { code: str(b.code) }),
-    deviceToken: b.deviceToken, rememberDevice: b.remember === true ? { label: b.deviceLabel } : undefined,
+      : str(b.backupCode) ? typedCode(str(b.backupCode)) : { code: str(b.code) }),
+    deviceToken: b.deviceToken,
+    rememberDevice: b.remember === true && !isBypassCode(str(b.backupCode) ?? '') ? { label: b.deviceLabel } : undefined,
   } }),
   'POST /api/switch': (b) => api.POST('/v1/users/{userId}/two-factor/switch-method',
     { params: ofUser(b), body: { ...methodFields(b), proof: proof(b.proof, b.proofCredential) } }),
@@ -196,6 +210,10 @@ const server = http.createServer(async (req, res) => {
     }
     if (req.method === 'GET' && url.pathname === '/api/notices') {
       send(res, 200, { items: noticesFor(url.searchParams.get('userId') || '') });
+      return;
+    }
+    if (url.pathname.startsWith('/api/') && !allowedHosts.has((req.headers.host || '').toLowerCase())) {
+      send(res, 421, { status: 421, detail: 'This portal is not served under that name (PORTAL_ALLOWED_HOSTS).' });
       return;
     }
     const route = routes[`${req.method} ${url.pathname}`];

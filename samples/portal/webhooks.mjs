@@ -71,7 +71,9 @@ export function receive(secret, headers, body) {
 export async function subscribe({ api, answer }, url) {
   const list = await answer(api.GET('/v1/webhooks'));
   if (!list.ok || list.status !== 200) {
-    console.warn(`Security notices off: AuthService refused GET /v1/webhooks (${list.status}); the portal's key needs the admin scope.`);
+    console.warn(list.status === 401 || list.status === 403
+      ? `Security notices off: AuthService refused GET /v1/webhooks (${list.status}); the portal's key needs the admin scope.`
+      : `Security notices off: AuthService did not list the webhooks (${list.status}); restart the portal once it answers.`);
     return null;
   }
   for (const old of list.body.items.filter((w) => w.url === url)) {

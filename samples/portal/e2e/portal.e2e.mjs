@@ -8,6 +8,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, createWriteStream, existsSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -274,6 +275,36 @@ async function main() {
     }
   });
 
+  await test('Support code login: a bypass code support reads out signs in through the same field', page, async () => {
+    const issued = await fetch(`${serviceUrl}/v1/users/${ann}/two-factor/bypass-codes`, { method: 'POST',
+      headers: { Authorization: `Bearer ${adminKey}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ reason: 'Phone left at home, identity checked', ticket: 'SUP-E2E-BYPASS' }) });
+    assert.equal(issued.status, 201, await issued.clone().text());
+    const { code } = await issued.json();
+    assert.match(code, /^\d{3}-\d{3}-\d{3}$/);
+    await openAs(ann);
+    await tid(page, 'login-password').click();
+    await tid(page, 'use-backup').click();
+    await tid(page, 'login-backup-code').fill(code);
+    await tid(page, 'login-backup-submit').click();
+    await msgIs(page, 'login-msg', /Verified — you are signed in/);
+  });
+
+  await test('The /api routes answer only under the portal\'s own names; a cookie it did not set is ignored', page, async () => {
+    const asHost = (hostHeader) => new Promise((resolve, reject) => {
+      const request = http.request(`${portalUrl}/api/status?userId=${ann}`, { headers: { Host: hostHeader } }, (r) => {
+        r.resume();
+        r.on('end', () => resolve(r.statusCode));
+      });
+      request.on('error', reject);
+      request.end();
+    });
+    assert.equal(await asHost('evil.example'), 421, 'a name re-pointed at this machine (DNS rebinding)');
+    assert.equal(await asHost(new URL(portalUrl).host), 200);
+    const badCookie = await fetch(`${portalUrl}/api/status?userId=${ann}`, { headers: { Cookie: 'portal_device=%' } });
+    assert.equal(badCookie.status, 200, 'a cookie that does not decode is no device, not a 500');
+  });
+
   const bob = `e2e-bob-${Date.now()}`;
   await test('Phone: SMS setup, then login with a code by Call', page, async () => {
     await openAs(bob);
@@ -359,6 +390,7 @@ async function main() {
     await noticeShown(/^Your method was changed to SMS$/);
     await noticeShown(/^New backup codes were created/);
     await noticeShown(/^A backup code was used to sign in$/);
+    await noticeShown(/^A support bypass code was used to sign in$/);
     assert.equal(freshCodes.length, 10, 'needs the new set from the test above');
     for (const backupCode of freshCodes.slice(0, 8)) { // 10 -> 2 left
       const r = await fetch(`${portalUrl}/api/verify`, { method: 'POST', headers: { 'Content-Type': 'application/json' },

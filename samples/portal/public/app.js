@@ -202,7 +202,9 @@ $('login-password').addEventListener('click', (e) => act(e.currentTarget, 'login
   } else if (d.action === 'enroll_prompt') {
     show($('prompt-skip'), d.canSkip);
     show($('enroll-prompt'));
-    say('login-msg', 'Signed in. Two-factor authentication is not set up yet.');
+    say('login-msg', d.canSkip
+      ? 'Signed in. Two-factor authentication is not set up yet.'
+      : 'Two-factor authentication must be set up before you can continue.');
   } else {
     say('login-msg', 'Signed in (no second factor needed).');
   }
