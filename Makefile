@@ -136,7 +136,7 @@ lint-openapi:
 	@.data/tools/redocly-$(REDOCLY_VERSION)/node_modules/.bin/redocly lint openapi.yaml --format=stylish
 
 clean:
-	-for c in test dev test-pgb e2e-pg e2e-console-pg bench-pg soak-pg hardening-outage; do scripts/pg.sh destroy $$c; done; \
+	-for c in test dev test-pgb e2e-pg e2e-console-pg bench-pg soak-pg hardening-outage sync-standby; do scripts/pg.sh destroy $$c; done; \
 	  for b in pgbouncer-test bench-pgbouncer; do scripts/pgbouncer.sh stop $$b; done; ha/cluster.sh stop
 	rm -rf .data */bin */obj
 

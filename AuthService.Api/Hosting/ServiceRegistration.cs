@@ -70,6 +70,15 @@ public static class ServiceRegistration
             builder.CommandTimeout = 10;
         }
 
+        // A command that times out breaks its connection instead of waiting for PostgreSQL's answer to the cancel. A COMMIT
+        // waiting for a synchronous standby (a stalled Patroni standby) answers a cancel with a WARNING ("already committed
+        // locally, but might not have been replicated") and success: Npgsql's default would have the service acknowledge a
+        // write that only the primary holds, which a failover then loses. Broken, the request is a 503 and nothing is claimed.
+        if (!Given("Cancellation Timeout", "CancellationTimeout"))
+        {
+            builder.CancellationTimeout = -1;
+        }
+
         // The login path runs the same few statements over and over: let Npgsql prepare them per connection, so
         // PostgreSQL stops parsing and planning them on every request.
         if (!Given("Max Auto Prepare", "MaxAutoPrepare") && pooler?.IsPgBouncer != true)

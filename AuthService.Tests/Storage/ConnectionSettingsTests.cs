@@ -21,6 +21,7 @@ public class ConnectionSettingsTests
             Assert.That(tuned.MaxAutoPrepare, Is.EqualTo(64));
             Assert.That(tuned.AutoPrepareMinUsages, Is.EqualTo(2));
             Assert.That(tuned.NoResetOnClose, Is.True);
+            Assert.That(tuned.CancellationTimeout, Is.EqualTo(-1), "a timed-out command breaks its connection (SynchronousStandbyTests)");
             Assert.That(tuned.Host, Is.EqualTo("db"));
         });
     }
