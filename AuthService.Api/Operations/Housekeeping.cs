@@ -7,8 +7,9 @@ namespace AuthService.Api.Operations;
 /// <summary>Prunes what only matters for a while: the delivery and failure ledgers and idempotency keys (24 h windows,
 /// kept 2 days), expired pending enrollments, phone codes, the SMS sent under the SmsThenCall fallback and the failure reports
 /// that came before their SMS was remembered (kept 2 days), bypass codes, remembered devices, lapsed change claims, expired
-/// passkey challenges and Number Lookup answers older than 30 days. Every instance runs it; the deletes are idempotent, so running it twice costs nothing but a query per
-/// table. The audit trail is never pruned here (retention is the operator's call).</summary>
+/// passkey challenges and Number Lookup answers older than 30 days. Every instance runs it; the deletes are idempotent, so
+/// running it twice costs nothing but a query per table. The audit trail is never pruned here (retention is the operator's
+/// call).</summary>
 public sealed class Housekeeping(NpgsqlDataSource dataSource, TimeProvider time, IConfiguration configuration, ClockAgreement clock,
     ILogger<Housekeeping> logger)
     : BackgroundService
