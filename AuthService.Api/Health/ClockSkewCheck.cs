@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using AuthService.Api.Observability;
-using AuthService.Api.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;

@@ -2,6 +2,7 @@ using AuthService.Api.Operations;
 using AuthService.Api.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using AuthService.Api.Observability;
 
 namespace AuthService.Api.Health;
 

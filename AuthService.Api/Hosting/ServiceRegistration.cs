@@ -8,6 +8,7 @@ using Dapper;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
+using AuthService.Api.Observability;
 
 namespace AuthService.Api.Hosting;
 

@@ -1,6 +1,7 @@
 using AuthService.Api.Storage;
 using Dapper;
 using Npgsql;
+using AuthService.Api.Observability;
 
 namespace AuthService.Api.Operations;
 

@@ -2,6 +2,7 @@ using AuthService.Api.Operations;
 using AuthService.Api.Storage;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using AuthService.Api.Observability;
 
 namespace AuthService.Api.Webhooks;
 

@@ -4,6 +4,7 @@ using AuthService.Api.Storage;
 using AuthService.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using AuthService.Api.Observability;
 
 namespace AuthService.Tests.Operations;
 

@@ -234,12 +234,12 @@ public class WebhookDeliveryTests
         Assert.That(left, Does.Contain(later).And.Not.Contain(userId));
     }
 
-    /// <summary>An instance whose clock disagrees with the database's (readiness 503, <see cref="AuthService.Api.Storage.ClockAgreement"/>)
+    /// <summary>An instance whose clock disagrees with the database's (readiness 503, <see cref="AuthService.Api.Observability.ClockAgreement"/>)
     /// neither delivers nor prunes: due times, the retry period, the retention and the signed timestamp are its clock.</summary>
     [Test]
     public async Task An_instance_whose_clock_disagrees_with_the_databases_neither_delivers_nor_prunes()
     {
-        var clock = _a.Services.GetRequiredService<AuthService.Api.Storage.ClockAgreement>();
+        var clock = _a.Services.GetRequiredService<AuthService.Api.Observability.ClockAgreement>();
         await EnableAsync(_clientA, _a, AuthApp.NewUserId());
 
         clock.Record("this instance's clock is 900.0 s ahead of the database's");

@@ -1,4 +1,4 @@
-namespace AuthService.Api.Storage;
+namespace AuthService.Api.Observability;
 
 /// <summary>
 /// Whether this instance's clock agrees with the database's, as the last comparison found it. Health's <c>ClockSkewCheck</c>
