@@ -167,9 +167,10 @@ public sealed class ApiKeyService(NpgsqlDataSource dataSource, TimeProvider time
         return revoked;
     }
 
-    public async Task<bool> ExistsAsync(Guid id, CancellationToken cancellationToken)
+    /// <summary>The key with this id, revoked or not, or null.</summary>
+    public async Task<ApiKeyRow?> FindAsync(Guid id, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await ApiKeyStore.ExistsByIdAsync(connection, id);
+        return await ApiKeyStore.FindByIdAsync(connection, id, cancellationToken);
     }
 }

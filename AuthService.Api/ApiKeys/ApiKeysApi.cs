@@ -82,16 +82,14 @@ public static class ApiKeysApi
         TypedResults.Ok(new ApiKeyListResponse((await keys.ListAsync(ct)).Select(ApiKeyResponse.From).ToList()));
 
     public static async Task<Results<Ok<ApiKeyResponse>, ProblemHttpResult>> Get(Guid id, ApiKeyService keys, CancellationToken ct) =>
-        (await keys.ListAsync(ct)).FirstOrDefault(k => k.Id == id) is { } row
-            ? TypedResults.Ok(ApiKeyResponse.From(row)) // keys are few: the list is one small read
-            : NotFound;
+        await keys.FindAsync(id, ct) is { } row ? TypedResults.Ok(ApiKeyResponse.From(row)) : NotFound;
 
     private static ProblemHttpResult NotFound => Problems.Result(404, ProblemCodes.ApiKeyNotFound, "No such API key.", "No API key has this id.");
 
     public static async Task<Results<NoContent, ProblemHttpResult>> Revoke(
         Guid id, ApiKeyService keys, TimeProvider time, ClaimsPrincipal caller, CancellationToken ct)
     {
-        if (await keys.RevokeAsync(id, time.GetUtcNow(), caller.ApiKeyId(), ct) || await keys.ExistsAsync(id, ct))
+        if (await keys.RevokeAsync(id, time.GetUtcNow(), caller.ApiKeyId(), ct) || await keys.FindAsync(id, ct) is not null)
         {
             return TypedResults.NoContent();
         }

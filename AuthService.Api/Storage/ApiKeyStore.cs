@@ -51,6 +51,8 @@ public static class ApiKeyStore
         await connection.ExecuteAsync("update api_keys set revoked_at = @now where id = @id and revoked_at is null", new { id, now },
             transaction) == 1;
 
-    public static Task<bool> ExistsByIdAsync(NpgsqlConnection connection, Guid id) =>
-        connection.ExecuteScalarAsync<bool>("select exists(select 1 from api_keys where id = @id)", new { id });
+    /// <summary>The key with this id, revoked or not, or null.</summary>
+    public static Task<ApiKeyRow?> FindByIdAsync(NpgsqlConnection connection, Guid id, CancellationToken cancellationToken) =>
+        connection.QuerySingleOrDefaultAsync<ApiKeyRow>(new CommandDefinition(
+            $"select {Columns} from api_keys where id = @id", new { id }, cancellationToken: cancellationToken));
 }

@@ -13,7 +13,6 @@ namespace AuthService.Tests.Operations;
 /// §8.5: no acknowledged write is lost). The service's connections now break on a timeout (<c>Cancellation Timeout=-1</c>), so
 /// the request is a 503 and acknowledges nothing. Here the standby is a name no server has, on a cluster of the test's own.
 /// </summary>
-[Category("MultiProcess")]
 public class SynchronousStandbyTests
 {
     [Test]

@@ -34,9 +34,9 @@ public class ApiKeyStoreTests : AppFixture
         Assert.That(await RevokeAsync(connection, created.Id, Now), Is.True, "revoked by this call");
         Assert.That(await RevokeAsync(connection, created.Id, Now.AddSeconds(1)), Is.False, "already revoked");
         Assert.That(await ApiKeyStore.GetActiveByHashAsync(connection, ApiKeyTokens.Hash(key), default), Is.Null);
-        Assert.That(await ApiKeyStore.ExistsByIdAsync(connection, created.Id), Is.True, "a revoked key still exists");
+        Assert.That((await ApiKeyStore.FindByIdAsync(connection, created.Id, default))?.RevokedAt, Is.Not.Null, "a revoked key is still found, revoked");
         Assert.That(await RevokeAsync(connection, Guid.CreateVersion7(), Now), Is.False, "unknown id");
-        Assert.That(await ApiKeyStore.ExistsByIdAsync(connection, Guid.CreateVersion7()), Is.False);
+        Assert.That(await ApiKeyStore.FindByIdAsync(connection, Guid.CreateVersion7(), default), Is.Null);
 
         var listed = (await ApiKeyStore.ListAsync(connection, default)).Single(k => k.Id == created.Id);
         Assert.That(listed.RevokedAt, Is.EqualTo(Now.UtcDateTime).Within(TimeSpan.FromMilliseconds(1)), "the first revocation's time");
