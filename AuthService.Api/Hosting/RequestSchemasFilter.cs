@@ -177,7 +177,7 @@ public sealed class RequestSchemasFilter : IDocumentFilter
     private static OpenApiSchema UserIdSchema() => new()
     {
         Type = JsonSchemaType.String, MinLength = 1, MaxLength = Core.UserIds.MaxLength, Pattern = Core.UserIds.Pattern,
-        Description = "The portal's opaque user id: 1–128 characters of A–Z, a–z, 0–9 and . _ : @ -.",
+        Description = "The portal's opaque user id: 1–128 characters of A–Z, a–z, 0–9 and . _ : @ -, but not `.` or `..` (dot segments, which clients and the server remove from a path).",
     };
 
     /// <summary>The string <paramref name="name"/> of <paramref name="schema"/> gets length bounds (its nullability kept).</summary>

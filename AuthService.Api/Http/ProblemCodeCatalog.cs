@@ -13,7 +13,7 @@ public static class ProblemCodeCatalog
         [ProblemCodes.UnknownField] = "The body has a field the operation does not declare (every request schema is additionalProperties: false; detail names the JSON path). Only the browser-written WebAuthn credential objects accept unknown members.",
         [ProblemCodes.InvalidParameter] = "A route, query or header parameter is missing or has the wrong type.",
         [ProblemCodes.InvalidRequest] = "The framework rejected the request before any handler.",
-        [ProblemCodes.InvalidUserId] = "userId is not 1–128 characters of A–Z, a–z, 0–9 and . _ : @ -.",
+        [ProblemCodes.InvalidUserId] = "userId is not 1–128 characters of A–Z, a–z, 0–9 and . _ : @ -, or is `.` or `..`.",
         [ProblemCodes.InvalidPhoneNumber] = "phoneNumber is not a valid E.164 number.",
         [ProblemCodes.InvalidLoginMethod] = "loginMethod is not a known first-factor method.",
         [ProblemCodes.DestinationNotAllowed] = "Codes are not sent to this number: premium-rate, satellite or another refused type, or a country off the channel's allow-list. Nothing was sent or counted.",

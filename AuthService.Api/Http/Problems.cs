@@ -28,7 +28,7 @@ public static class Problems
     public static Problem Validation(string detail) => new(400, ProblemCodes.ValidationFailed, "The request is invalid.", detail);
 
     public static readonly Problem InvalidUserId = new(400, ProblemCodes.InvalidUserId, "The user id is invalid.",
-        "userId must be 1–128 characters of A–Z, a–z, 0–9 and . _ : @ -.");
+        "userId must be 1–128 characters of A–Z, a–z, 0–9 and . _ : @ -, and not . or .. (dot segments).");
 
     public static readonly Problem InvalidCode = new(422, ProblemCodes.InvalidCode, "The code is not valid.",
         "The code is wrong, expired or has already been used.");

@@ -139,6 +139,7 @@ public class LoginPolicyTests
     [TestCase("{\"userId\":\"ann\",\"loginMethod\":\"magic_link\"}", "invalid_login_method")]
     [TestCase("{\"userId\":\"ann\"}", "invalid_login_method")]
     [TestCase("{\"userId\":\"a b\",\"loginMethod\":\"password\"}", "invalid_user_id")]
+    [TestCase("{\"userId\":\"..\",\"loginMethod\":\"password\"}", "invalid_user_id")]
     public async Task Bad_decision_requests_are_400(string json, string code)
     {
         using var app = new AuthApp();

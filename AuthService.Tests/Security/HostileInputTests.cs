@@ -88,8 +88,8 @@ public partial class HostileInputTests
 
     private static string Json(string value) => JsonSerializer.Serialize(value);
 
-    /// <summary>DESIGN §3: 1–128 characters of [A-Za-z0-9._:@-].</summary>
-    [GeneratedRegex("^[A-Za-z0-9._:@-]{1,128}$")]
+    /// <summary>DESIGN §3: 1–128 characters of [A-Za-z0-9._:@-]; not the dot segments <c>.</c> and <c>..</c>.</summary>
+    [GeneratedRegex("^(?!\\.\\.?$)[A-Za-z0-9._:@-]{1,128}$")]
     private static partial Regex ValidUserId();
 
     private static readonly string[] OddUserIds = OddStrings.Where(s => !ValidUserId().IsMatch(s)).ToArray();

@@ -43,6 +43,8 @@ public class ConsoleTests
 
         Assert.That((await client.GetAsync("/console/other.js")).StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
         Assert.That((await client.GetAsync("/console/..%2FProgram.cs")).StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        await ProblemAssert.IsProblemAsync(await client.PostAsync("/console", null), HttpStatusCode.MethodNotAllowed, "method_not_allowed");
+        await ProblemAssert.IsProblemAsync(await client.DeleteAsync("/console/console.js"), HttpStatusCode.MethodNotAllowed, "method_not_allowed");
     }
 
     [Test]
