@@ -18,7 +18,11 @@ public static class ServiceRegistration
     public static IServiceCollection AddServiceOptions(this IServiceCollection services)
     {
         services.AddOptions<AuthOptions>().BindConfiguration("Auth");
-        services.AddOptions<TotpOptions>().BindConfiguration("Totp");
+        services.AddOptions<TotpOptions>().BindConfiguration("Totp")
+            // A bare number reads as days (`15` is 15 days), and 0 makes every enrollment expire as it starts.
+            .Validate(t => t.EnrollmentTtl >= TimeSpan.FromMinutes(1) && t.EnrollmentTtl <= TimeSpan.FromDays(1),
+                "Totp: EnrollmentTtl from 1 minute to 1 day (e.g. 00:15:00).")
+            .ValidateOnStart();
         services.AddOptions<EncryptionOptions>().BindConfiguration("Encryption");
         services.AddOptions<LimitsOptions>().BindConfiguration("Limits")
             .Validate(l => l.DailyRequests >= 1 && l.AttemptsPerMinute >= 1 && l.LockoutThreshold is >= 1 and <= 100,
@@ -151,6 +155,7 @@ public static class ServiceRegistration
         try
         {
             _ = services.GetRequiredService<IOptions<LimitsOptions>>().Value;
+            _ = services.GetRequiredService<IOptions<TotpOptions>>().Value;
             _ = services.GetRequiredService<IOptions<EnforcementOptions>>().Value;
             _ = services.GetRequiredService<IOptions<FactorOptions>>().Value;
             _ = services.GetRequiredService<IOptions<TwoFactor.Passkeys.PasskeyOptions>>().Value;

@@ -48,7 +48,7 @@ public static class ProblemCodeCatalog
         [ProblemCodes.LastFactor] = "The user's last factor cannot be removed: two-factor authentication cannot be disabled by the user (support reset only).",
         [ProblemCodes.PasskeysNotConfigured] = "No WebAuthn relying party is configured (Passkeys:RelyingPartyId, Passkeys:Origins).",
         [ProblemCodes.PasskeyNotEnabled] = "A passkey credential was sent, but the user's factor is not a passkey.",
-        [ProblemCodes.SkipNotAllowed] = "The enrollment prompt cannot be skipped (any more).",
+        [ProblemCodes.SkipNotAllowed] = "The enrollment prompt cannot be skipped: enforcement has not started (Enforcement:StartsAt), the skips are used up (Enforcement:MaxSkips), or 2FA is enabled.",
         // 413, 415: the body
         [ProblemCodes.PayloadTooLarge] = "The body is over the 64 KB limit.",
         [ProblemCodes.UnsupportedMediaType] = "The body is not application/json, or the Content-Type names a charset other than UTF-8 (on any route, with a body or not).",

@@ -40,7 +40,8 @@ public static class LoginDecisionsApi
             .WithTags("Login policy")
             .AddEndpointFilter(UserIdFilter.Instance)
             .WithSummary("Record that the user skipped the enrollment prompt")
-            .WithDescription("409 `skip_not_allowed` once `Enforcement:MaxSkips` is used up, or when 2FA is already enabled.")
+            .WithDescription("409 `skip_not_allowed` before `Enforcement:StartsAt` (nobody is prompted yet), once `Enforcement:MaxSkips` is used up, or when " +
+                             "2FA is already enabled.")
             .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403).ProducesProblemCodes(409, ProblemCodes.SkipNotAllowed);
         return routes;
     }

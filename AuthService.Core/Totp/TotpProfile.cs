@@ -15,17 +15,23 @@ public sealed record TotpProfile(TotpAlgorithm Algorithm, int Digits, int Period
 {
     public static readonly TotpProfile Default = new(TotpAlgorithm.Sha1, 6, 30);
 
-    /// <summary>Throws for a profile no authenticator app could follow (a caller bug, not user input).</summary>
+    /// <summary>Throws for a profile no authenticator app could follow (a caller bug or a bad <c>Totp:*</c> setting, not user
+    /// input), with a one-line message start-up shows as it is.</summary>
     public TotpProfile Validate()
     {
+        if (!Enum.IsDefined(Algorithm)) // a number the configuration binder took for the enum (`Totp__Algorithm=7`)
+        {
+            throw new ArgumentException($"Totp: Algorithm must be SHA1, SHA256 or SHA512, not {Algorithm}.");
+        }
+
         if (Digits is < 6 or > 8)
         {
-            throw new ArgumentOutOfRangeException(nameof(Digits), Digits, "TOTP codes have 6 to 8 digits.");
+            throw new ArgumentException($"Totp: TOTP codes have 6 to 8 digits, not {Digits}.");
         }
 
         if (PeriodSeconds is < 15 or > 300)
         {
-            throw new ArgumentOutOfRangeException(nameof(PeriodSeconds), PeriodSeconds, "TOTP period must be 15–300 s.");
+            throw new ArgumentException($"Totp: TOTP period must be 15–300 s, not {PeriodSeconds}.");
         }
 
         return this;

@@ -154,8 +154,9 @@ public class TotpVerifierTests
     [Test]
     public void Unusable_profiles_are_refused()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => new TotpProfile(TotpAlgorithm.Sha1, 5, 30).Validate());
-        Assert.Throws<ArgumentOutOfRangeException>(() => new TotpProfile(TotpAlgorithm.Sha1, 6, 0).Validate());
+        Assert.Throws<ArgumentException>(() => new TotpProfile(TotpAlgorithm.Sha1, 5, 30).Validate());
+        Assert.Throws<ArgumentException>(() => new TotpProfile(TotpAlgorithm.Sha1, 6, 0).Validate());
+        Assert.Throws<ArgumentException>(() => new TotpProfile((TotpAlgorithm)7, 6, 30).Validate());
     }
 }
 

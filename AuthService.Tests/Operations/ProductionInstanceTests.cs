@@ -174,6 +174,11 @@ public class ProductionInstanceTests
     [TestCase("Telephony__Telnyx__Resilience__CircuitBreakDuration=2.00:00:00", "circuit settings are out of range")]
     [TestCase("Webhooks__Timeout=2.00:00:00", "Timeout from 10 ms to 1 day")]
     [TestCase("Health__ClockSamplePeriod=60", "ClockSamplePeriod from 1 s to 1 day")] // 60 days, as TimeSpan reads a bare number
+    [TestCase("Totp__EnrollmentTtl=15", "EnrollmentTtl from 1 minute to 1 day")] // 15 days
+    [TestCase("Totp__EnrollmentTtl=00:00:00", "EnrollmentTtl from 1 minute to 1 day")] // every enrollment expired as it started
+    // An enum the binder took from a number: every TOTP enrollment failed with a 500.
+    [TestCase("Totp__Algorithm=7", "Totp: Algorithm must be SHA1, SHA256 or SHA512, not 7")]
+    [TestCase("Totp__Digits=4", "Totp: TOTP codes have 6 to 8 digits, not 4")]
     // Values that do not convert: an unhandled exception's stack trace before.
     [TestCase("Health__MaxClockSkew=2s", "Health:MaxClockSkew")]
     [TestCase("Auth__ApiKeyCacheSeconds=five", "Auth:ApiKeyCacheSeconds")]

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using AuthService.Api.TwoFactor;
 using AuthService.Tests.Infrastructure;
 using Dapper;
@@ -11,6 +12,8 @@ namespace AuthService.Tests.TwoFactor;
 /// and the per-minute limit stops checking at exactly its count.</summary>
 public class CoalescedTotpLoginTests : AppFixture
 {
+    protected override bool SendsCodes => true;
+
     private CodeProofs Proofs => App.Services.GetRequiredService<CodeProofs>();
 
     private async Task<AuthService.Api.Http.Result<VerifyResponse>?> AttemptAsync(string userId, string code, AuthService.Api.Events.LoginDevice? device = null) =>
@@ -128,9 +131,38 @@ public class CoalescedTotpLoginTests : AppFixture
     }
 
     [Test]
-    public async Task Users_without_a_totp_factor_are_left_to_the_general_path()
+    public async Task A_user_without_2fa_is_answered_not_enabled()
     {
         Assert.That(await AttemptAsync(AuthApp.NewUserId(), "123456"), Is.EqualTo(
             (AuthService.Api.Http.Result<VerifyResponse>?)AuthService.Api.Http.Problems.NotEnabled));
+    }
+
+    /// <summary>A user with a factor of another method than TOTP is handed to the single-user path, which tries each method: the
+    /// batch must not answer a phone code as a wrong TOTP code, for a phone-only user nor for one who also holds a TOTP app.</summary>
+    [Test]
+    public async Task Users_with_a_phone_factor_are_left_to_the_general_path_which_takes_their_phone_code()
+    {
+        var phoneOnly = await Flows.EnablePhoneAsync(Client, Telnyx);
+        var both = await Flows.EnableTotpAsync(App, Client);
+        var phone = PhoneFactorTests.NewPhone();
+        var add = await Client.PostAsJsonAsync($"/v1/users/{both.UserId}/two-factor/factors",
+            new { method = "phone", phoneNumber = phone, channel = "sms", proof = new { code = Flows.Code(both.Secret, Now) } });
+        var added = await add.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        Assert.That(add.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.Accepted), added.ToString());
+        var confirm = await Client.PostAsJsonAsync($"/v1/users/{both.UserId}/two-factor/factors/{added.GetProperty("factorId").GetGuid()}/confirm",
+            new { code = Telnyx.LastCodeTo(phone) });
+        Assert.That(confirm.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.OK), await confirm.Content.ReadAsStringAsync());
+
+        foreach (var (userId, number) in new[] { (phoneOnly.UserId, phoneOnly.Phone), (both.UserId, phone) })
+        {
+            var challenge = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/challenge", new { channel = "sms", factorId = (Guid?)null });
+            Assert.That(challenge.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.Accepted), await challenge.Content.ReadAsStringAsync());
+            var code = Telnyx.LastCodeTo(number);
+            var wrong = code == "000000" ? "111111" : "000000";
+            Assert.That((await AttemptAsync(userId, wrong))!.Value.Error!.Code, Is.EqualTo("invalid_code"), userId);
+            var answer = (await AttemptAsync(userId, code))!.Value;
+            Assert.That(answer.Error, Is.Null, $"{userId}: {answer.Error?.Detail}");
+            Assert.That(answer.Value!.Method, Is.EqualTo("phone"), userId);
+        }
     }
 }
