@@ -130,12 +130,20 @@ public sealed class ApiKeyService(NpgsqlDataSource dataSource, TimeProvider time
     }
 
     /// <summary>Creates the configured bootstrap admin key unless a key with that value already exists
-    /// (even revoked: a revoked bootstrap key stays revoked).</summary>
+    /// (even revoked: a revoked bootstrap key stays revoked). A key it creates is audited (<c>api_key_created</c>, no acting key)
+    /// and announced (<c>api_key.created</c>) like one made through the API: a new admin credential is what an operator watches
+    /// for (docs/SECURITY.md §7.3), and a changed <c>Auth:BootstrapAdminKey</c> makes one whatever other admin keys exist.</summary>
     public async Task EnsureBootstrapKeyAsync(string key, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await ApiKeyStore.InsertBootstrapUnlessHashExistsAsync(connection, Version7Ids.New(now), ApiKeyTokens.BootstrapDisplayPrefix,
-            ApiKeyTokens.Hash(key), now);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (await ApiKeyStore.InsertBootstrapUnlessHashExistsAsync(connection, transaction, Version7Ids.New(now), ApiKeyTokens.BootstrapDisplayPrefix,
+                ApiKeyTokens.Hash(key), now) is { } row)
+        {
+            await AuditLog.AppendAsync(connection, transaction, null, new AuditEvent.ApiKeyCreated(row.Id, row.Name, row.Scopes, row.Profile), now, null);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
     }
 
     public async Task<IReadOnlyList<ApiKeyRow>> ListAsync(CancellationToken cancellationToken)

@@ -33,14 +33,26 @@ public static class ApiKeyStore
             """, new { id, name, prefix, hash, scopes, now, profile }, transaction);
 
     /// <summary>Inserts the bootstrap admin key unless a key with this hash exists (even revoked: a revoked bootstrap key
-    /// stays revoked). Such a row only gets <paramref name="prefix"/>: earlier releases stored the key's first 12 characters.</summary>
-    public static Task InsertBootstrapUnlessHashExistsAsync(NpgsqlConnection connection, Guid id, string prefix, byte[] hash,
-        DateTimeOffset now) =>
-        connection.ExecuteAsync("""
+    /// stays revoked), and returns the row it inserted (null: it existed). An existing row only gets <paramref name="prefix"/>:
+    /// earlier releases stored the key's first 12 characters. Instances starting at once with the same key insert it once (the
+    /// second insert waits for the first's commit on the unique hash).</summary>
+    public static async Task<ApiKeyRow?> InsertBootstrapUnlessHashExistsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id,
+        string prefix, byte[] hash, DateTimeOffset now)
+    {
+        var inserted = await connection.QuerySingleOrDefaultAsync<ApiKeyRow>($"""
             insert into api_keys (id, name, prefix, key_hash, scopes, created_at)
             values (@id, 'bootstrap-admin', @prefix, @hash, array['admin'], @now)
-            on conflict (key_hash) do update set prefix = excluded.prefix where api_keys.prefix <> excluded.prefix
-            """, new { id, prefix, hash, now });
+            on conflict (key_hash) do nothing
+            returning {Columns}
+            """, new { id, prefix, hash, now }, transaction);
+        if (inserted is null)
+        {
+            await connection.ExecuteAsync("update api_keys set prefix = @prefix where key_hash = @hash and prefix <> @prefix",
+                new { prefix, hash }, transaction);
+        }
+
+        return inserted;
+    }
 
     public static async Task<IReadOnlyList<ApiKeyRow>> ListAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
         (await connection.QueryAsync<ApiKeyRow>(new CommandDefinition(

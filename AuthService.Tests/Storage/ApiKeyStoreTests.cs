@@ -48,12 +48,15 @@ public class ApiKeyStoreTests : AppFixture
         var key = ApiKeyTokens.Generate();
         var hash = ApiKeyTokens.Hash(key);
         await using var connection = await OpenAsync();
-        await ApiKeyStore.InsertBootstrapUnlessHashExistsAsync(connection, Guid.CreateVersion7(), ApiKeyTokens.DisplayPrefix(key), hash, Now);
+        var inserted = await ApiKeyStore.InsertBootstrapUnlessHashExistsAsync(connection, null!, Guid.CreateVersion7(), ApiKeyTokens.DisplayPrefix(key), hash, Now);
         var bootstrap = await ApiKeyStore.GetActiveByHashAsync(connection, hash, default);
         Assert.That(bootstrap?.Scopes, Is.EqualTo(new[] { "admin" }));
+        Assert.That(inserted?.Id, Is.EqualTo(bootstrap!.Id), "the row it inserted");
+        Assert.That(await ApiKeyStore.InsertBootstrapUnlessHashExistsAsync(connection, null!, Guid.CreateVersion7(), ApiKeyTokens.DisplayPrefix(key), hash, Now),
+            Is.Null, "nothing inserted the second time");
 
         await RevokeAsync(connection, bootstrap!.Id, Now);
-        await ApiKeyStore.InsertBootstrapUnlessHashExistsAsync(connection, Guid.CreateVersion7(), ApiKeyTokens.DisplayPrefix(key), hash, Now);
+        await ApiKeyStore.InsertBootstrapUnlessHashExistsAsync(connection, null!, Guid.CreateVersion7(), ApiKeyTokens.DisplayPrefix(key), hash, Now);
         Assert.That(await ApiKeyStore.GetActiveByHashAsync(connection, hash, default), Is.Null, "a revoked bootstrap key stays revoked");
     }
 }

@@ -109,4 +109,41 @@ public class AuditTrailTests
         Assert.That(text, Does.Contain("api_key_created").And.Contain("api_key_revoked"));
         Assert.That(text, Does.Not.Contain(created.GetProperty("key").GetString()!));
     }
+
+    /// <summary>A bootstrap admin key is a new admin credential like any other: its creation is audited and announced once,
+    /// however many instances start with it.</summary>
+    [Test]
+    public async Task A_new_bootstrap_admin_key_is_audited_and_announced_once()
+    {
+        using var app = new AuthApp();
+        using var admin = app.AdminClient();
+        var endpoint = await (await admin.PostAsJsonAsync("/v1/webhooks", new { url = "https://receiver.example/hooks", events = new[] { "api_key.*" } }))
+            .Content.ReadFromJsonAsync<JsonElement>();
+        var key = AuthService.Core.Security.ApiKeyTokens.Generate();
+        var settings = new Dictionary<string, string?> { ["Auth:BootstrapAdminKey"] = key };
+        using (var first = new AuthApp(settings))
+        using (var second = new AuthApp(settings))
+        {
+            using var client = first.ClientWithKey(key);
+            (await client.GetAsync("/v1/api-keys")).EnsureSuccessStatusCode();
+            using var again = second.ClientWithKey(key);
+            (await again.GetAsync("/v1/api-keys")).EnsureSuccessStatusCode();
+        }
+
+        await using var connection = new Npgsql.NpgsqlConnection(app.ConnectionString);
+        await connection.OpenAsync();
+        var keyId = await Dapper.SqlMapper.QuerySingleAsync<Guid>(connection, "select id from api_keys where key_hash = @hash",
+            new { hash = AuthService.Core.Security.ApiKeyTokens.Hash(key) });
+        var audited = await Dapper.SqlMapper.QuerySingleAsync<(long Count, string? ActingKey)>(connection,
+            "select count(*), min(api_key_id::text) from audit_events where event_type = 'api_key_created' and details->>'keyId' = @id",
+            new { id = keyId.ToString() });
+        Assert.That(audited.Count, Is.EqualTo(1), "audited once");
+        Assert.That(audited.ActingKey, Is.Null, "no key acted: the configuration did");
+        var announced = await Dapper.SqlMapper.QuerySingleAsync<long>(connection, """
+            select count(*) from webhook_deliveries d join webhook_events e on e.id = d.event_id
+            where d.endpoint_id = @endpoint and e.body::jsonb->>'type' = 'api_key.created' and e.body::jsonb->'data'->>'keyId' = @id
+            """, new { endpoint = endpoint.GetProperty("id").GetGuid(), id = keyId.ToString() });
+        Assert.That(announced, Is.EqualTo(1), "announced once to the subscribed endpoint");
+        (await admin.DeleteAsync($"/v1/webhooks/{endpoint.GetProperty("id").GetGuid()}")).EnsureSuccessStatusCode(); // the database is shared
+    }
 }
