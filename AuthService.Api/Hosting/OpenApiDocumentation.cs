@@ -247,7 +247,7 @@ public sealed class ExamplesSchemaFilter : ISchemaFilter
         [typeof(SwitchMethodRequest)] = new { method = "phone", phoneNumber = "+13035550123", channel = "sms", proof = new { code = "123456" } },
         [typeof(StatusResponse)] = new StatusResponse("ann", true, "phone", "+1******0123", At, 9, false,
             new PendingStatus("switch", "totp", null, At.AddMinutes(15)), [PhoneFactor, TotpFactor],
-            new FallbackOffer("call", "login", At.AddMinutes(1), At.AddMinutes(10))),
+            new FallbackOffer("call", "login", PhoneFactor.Id, At.AddMinutes(1), At.AddMinutes(10))),
         [typeof(FactorView)] = TotpFactor,
         [typeof(AddFactorRequest)] = new { method = "totp", label = "Work phone app", proof = new { code = "123456" } },
         [typeof(UpdateFactorRequest)] = new { label = "Old phone", @default = true },

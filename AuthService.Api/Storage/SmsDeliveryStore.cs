@@ -7,7 +7,7 @@ namespace AuthService.Api.Storage;
 public sealed record SmsDeliveryRow(string MessageId, string UserId, string Purpose, Guid CodeId, string Profile);
 
 /// <summary>A call offered for a code whose SMS failed (DESIGN §9.5 <c>SmsThenCall</c>), while that code is still live.</summary>
-public sealed record SmsFallbackRow(string Purpose, DateTime OfferedAt, DateTime ExpiresAt);
+public sealed record SmsFallbackRow(string Purpose, Guid FactorId, DateTime OfferedAt, DateTime ExpiresAt);
 
 /// <summary>SQL of the SMS sent under the <c>SmsThenCall</c> fallback (migration 0013): remembered by Telnyx message id when
 /// sent, then told once whether they failed.</summary>
@@ -73,7 +73,7 @@ public static class SmsDeliveryStore
     /// expiry ends the offer), or null.</summary>
     public static Task<SmsFallbackRow?> LiveOfferAsync(NpgsqlConnection connection, string userId, DateTimeOffset now) =>
         connection.QuerySingleOrDefaultAsync<SmsFallbackRow?>("""
-            select s.purpose, s.offered_at as offeredat, c.expires_at as expiresat
+            select s.purpose, c.factor_id as factorid, s.offered_at as offeredat, c.expires_at as expiresat
             from sms_deliveries s
             join phone_codes c on c.user_id = s.user_id and c.purpose = s.purpose and c.id = s.code_id
             where s.user_id = @userId and s.offered_at is not null and c.expires_at > @now

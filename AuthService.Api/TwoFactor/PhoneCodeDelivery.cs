@@ -153,11 +153,12 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
 
     /// <summary>Whether a failed SMS of this send may offer a call (DESIGN §9.5 <c>SmsThenCall</c>): only when the profile has the
     /// fallback and a call to the number would be placed — the deployment's and the profile's call countries and number types
-    /// allow it. An offer the portal's Call button would then see refused (400 <c>destination_not_allowed</c>) is no offer.</summary>
+    /// allow it. An offer the portal's Call button would then see refused (400 <c>destination_not_allowed</c>) is no offer.
+    /// Asked with the predicates, not the checks: a call this SMS will never need is no refusal to count or log.</summary>
     private bool MayFallBackToACall(CodeSend send, VerifyProfile profile) =>
         send.Channel == CodeChannel.Sms && profile.Fallback == ProfileFallbacks.SmsThenCall
-        && deliveries.CheckDestination(send.E164, CodeChannel.Call) is null
-        && ProfileSends.CheckDestination(profile, send.E164, CodeChannel.Call) is null;
+        && deliveries.Reaches(send.E164, CodeChannel.Call)
+        && profile.Reaches(CodeChannel.Call, send.E164);
 
     private const string BeforeBind = "before_bind";
 

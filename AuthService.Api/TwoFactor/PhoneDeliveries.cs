@@ -29,6 +29,10 @@ public sealed partial class PhoneDeliveries(
     IOptions<LimitsOptions> limits,
     ILogger<PhoneDeliveries> logger)
 {
+    /// <summary>Whether <see cref="CheckDestination"/> would let <paramref name="codeChannel"/> reach the number, asked without
+    /// refusing anything: no metric, no log line (a question about a send nobody asked for, such as a fallback call).</summary>
+    public bool Reaches(string e164, CodeChannel codeChannel) => controls.Destinations.Check(e164, codeChannel).Allowed;
+
     /// <summary>Refuses premium-rate, satellite and other toll-fraud destinations, and countries off the channel's
     /// allow-list, before anything is sent or counted.</summary>
     public Problem? CheckDestination(string e164, CodeChannel codeChannel)

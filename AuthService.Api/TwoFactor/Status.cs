@@ -23,6 +23,6 @@ public sealed class Status(NpgsqlDataSource dataSource, FactorMethodRegistry met
             user?.Locked == true,
             pending is null ? null : new PendingStatus(pending.Purpose, pending.Method, pending.Channel, Timestamps.Utc(pending.ExpiresAt)),
             user?.Factors.Select(methods.Describe).ToList() ?? [],
-            offer is null ? null : new FallbackOffer("call", offer.Purpose, Timestamps.Utc(offer.OfferedAt), Timestamps.Utc(offer.ExpiresAt)));
+            offer is null ? null : new FallbackOffer("call", offer.Purpose, offer.FactorId, Timestamps.Utc(offer.OfferedAt), Timestamps.Utc(offer.ExpiresAt)));
     }
 }

@@ -85,6 +85,46 @@ public class SmsThenCallTests : AppFixture
         Assert.That(verified.StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
+    /// <summary>The offer names the phone whose SMS failed, and the call the portal places with that <c>factorId</c> rings it:
+    /// without it, <c>/challenge</c> with <c>channel: call</c> rang the default (else the oldest) phone and replaced the other's
+    /// code.</summary>
+    [Test]
+    public async Task The_offer_names_the_phone_whose_sms_failed_and_the_call_rings_that_phone()
+    {
+        using var acme = await KeyAsync("acme");
+        // A TOTP user (the default) with two phones: a call without a factorId goes to the oldest phone, the first.
+        var user = await Flows.EnableTotpAsync(App, acme);
+        async Task<(string Phone, Guid FactorId)> AddPhoneAsync()
+        {
+            App.Time.Advance(TimeSpan.FromSeconds(30)); // a fresh TOTP step for each proof
+            var phone = TwoFactor.PhoneFactorTests.NewPhone();
+            var add = await acme.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/factors",
+                new { method = "phone", phoneNumber = phone, channel = "sms", proof = new { code = Flows.Code(user.Secret, Now) } });
+            var added = await add.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.That(add.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), added.ToString());
+            var id = added.GetProperty("factorId").GetGuid();
+            (await acme.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/factors/{id}/confirm", new { code = Telnyx.LastCodeTo(phone) }))
+                .EnsureSuccessStatusCode();
+            return (phone, id);
+        }
+
+        var (first, _) = await AddPhoneAsync();
+        var (second, factorId) = await AddPhoneAsync();
+
+        var sent = await acme.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/challenge", new { channel = "sms", factorId });
+        Assert.That(sent.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await sent.Content.ReadAsStringAsync());
+        Assert.That(await ReportAsync(TelnyxReports.LastMessageIdTo(Telnyx, second), "delivery_failed"), Is.EqualTo(HttpStatusCode.NoContent));
+
+        var fallback = (await StatusAsync(acme, user.UserId)).GetProperty("fallback");
+        Assert.That(fallback.GetProperty("factorId").GetGuid(), Is.EqualTo(factorId), "the phone whose SMS failed, not the default");
+        var toFirst = Telnyx.DeliveriesTo(first).Count;
+        var call = await acme.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/challenge",
+            new { channel = "call", factorId = fallback.GetProperty("factorId").GetGuid() });
+        Assert.That(call.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await call.Content.ReadAsStringAsync());
+        Assert.That(Telnyx.DeliveriesTo(second)[^1].Channel, Is.EqualTo("call"));
+        Assert.That(Telnyx.DeliveriesTo(first), Has.Count.EqualTo(toFirst), "the other phone was not rung");
+    }
+
     [Test]
     public async Task A_failed_enrollment_sms_offers_a_call_for_the_pending_code()
     {
@@ -97,6 +137,7 @@ public class SmsThenCallTests : AppFixture
 
         var fallback = (await StatusAsync(acme, userId)).GetProperty("fallback");
         Assert.That(fallback.GetProperty("purpose").GetString(), Is.EqualTo("pending"));
+        Assert.That(fallback.GetProperty("factorId").GetGuid(), Is.Not.EqualTo(Guid.Empty), "the pending row the code was sent for");
         Assert.That(fallback.GetProperty("expiresAt").GetDateTimeOffset(), Is.EqualTo(Now.AddMinutes(10)));
         App.Time.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
         Assert.That((await StatusAsync(acme, userId)).GetProperty("fallback").ValueKind, Is.EqualTo(JsonValueKind.Null), "the code expired");
@@ -125,7 +166,13 @@ public class SmsThenCallTests : AppFixture
     {
         using var client = await KeyAsync(profile);
         var user = await Flows.EnablePhoneAsync(client, Telnyx, profile ?? "plain");
+        static double Blocked() => AuthService.Api.Observability.TelephonyMetrics.Sends.WithLabels("blocked", "profile_country", "US").Value +
+            AuthService.Api.Observability.TelephonyMetrics.Sends.WithLabels("blocked", "country", "US").Value;
+        var blockedBefore = Blocked();
         var messageId = await LoginSmsAsync(client, user);
+        // Asking whether a call could follow this SMS refused nothing: no blocked send counted (it was, for every SMS to a
+        // country calls may not reach, and logged as a refused call, which is what OPERATIONS tells operators to watch).
+        Assert.That(Blocked(), Is.EqualTo(blockedBefore), "an SMS counted as a blocked call");
 
         Assert.That(await ReportAsync(messageId, "delivery_failed"), Is.EqualTo(HttpStatusCode.NoContent));
 
