@@ -23,7 +23,7 @@ public static class ProblemCodeCatalog
         // 401, 403: the caller
         [ProblemCodes.Unauthorized] = "No API key, or an unknown or revoked one.",
         [ProblemCodes.Forbidden] = "The API key lacks the scope for this operation.",
-        [ProblemCodes.NumberRisk] = "The number check refused this number (reason voip: a VoIP line, refused for SMS or for both channels by the profile's VoipPolicy; reason recent_port: ported within NumberLookup:RecentPortDays). Nothing was sent; it counts against the daily budgets only when it took a paid lookup (a number checked again within 24 h counts nothing). Use another number or method.",
+        [ProblemCodes.NumberRisk] = "The number check refused this number (reason voip: a VoIP line, refused for SMS or for both channels by the profile's VoipPolicy; reason recent_port: ported within the profile's RecentPortDays, default NumberLookup:RecentPortDays; the detail says how many days). Nothing was sent; it counts against the daily budgets only when it took a paid lookup (a number checked again within 24 h counts nothing). Use another number or method.",
         [ProblemCodes.TelnyxSignatureMissing] = "A Telnyx callback without telnyx-signature-ed25519 (base64, 64 bytes) and telnyx-timestamp (Unix seconds).",
         [ProblemCodes.TelnyxSignatureInvalid] = "A Telnyx callback whose Ed25519 signature over timestamp|body does not verify with Telephony:Telnyx:WebhookPublicKey.",
         [ProblemCodes.TelnyxSignatureExpired] = "A Telnyx callback signed further from this service's clock than Telephony:Telnyx:WebhookTolerance (a replay).",

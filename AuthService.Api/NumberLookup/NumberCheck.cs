@@ -104,7 +104,7 @@ public sealed partial class NumberCheck(
         var portedAt = reason == "recent_port" ? answer.PortedAt?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) : null;
         await AppendAsync(userId, new AuditEvent.NumberRisk(reason, channel.ToWire(), masked, answer.LineType, profile, portedAt, factorId), now, actor);
         LogRefused(logger, channel.ToWire(), masked, reason, profile);
-        return new Verdict(NumberLookupProblems.Risk(reason, channel), lookedUp);
+        return new Verdict(NumberLookupProblems.Risk(reason, channel, policy.RecentPortDays), lookedUp);
     }
 
     /// <summary><c>voip</c>, <c>recent_port</c> or null (allowed).</summary>

@@ -9,11 +9,12 @@ public static class NumberLookupProblems
 {
     /// <summary>403 <c>number_risk</c>: nothing was sent; counted against the budgets only when the check took a paid lookup
     /// (<c>PhoneDeliveries.CheckNumberAsync</c>).</summary>
-    public static Problem Risk(string reason, CodeChannel channel) => new(403, ProblemCodes.NumberRisk,
+    public static Problem Risk(string reason, CodeChannel channel, int recentPortDays) => new(403, ProblemCodes.NumberRisk,
         "Codes cannot be sent to this number.",
         reason == "voip"
             ? $"This number is a VoIP line, which does not receive codes by {channel.ToWire()} here (reason voip). Use a mobile number or another method."
-            : "This number was moved to another carrier or SIM very recently (reason recent_port). Use another number or method, or try again in a few days.");
+            : $"This number was moved to another carrier within the last {recentPortDays} days (reason recent_port); codes go to it again " +
+              $"{recentPortDays} days after the move. Use another number or method.");
 
     /// <summary>503 <c>number_lookup_unavailable</c> (FailMode closed): nothing was sent or counted.</summary>
     public static readonly Problem Unavailable = new(503, ProblemCodes.NumberLookupUnavailable, "The number cannot be checked right now.",

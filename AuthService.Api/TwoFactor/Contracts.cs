@@ -27,7 +27,7 @@ public sealed record ProofRequest(Proof? Proof);
 
 /// <summary>Send a code to a phone user by <c>sms</c> or <c>call</c>, or get the request options of a passkey user (<c>passkey</c>).
 /// <c>purpose</c>: <c>login</c> (the default; accepted only at <c>/verify</c>) or <c>proof</c> (accepted only as the <c>proof</c> of
-/// a switch or of new backup codes).</summary>
+/// a change: a switch, new backup codes, adding or removing a factor).</summary>
 public sealed record ChallengeRequest(string? Channel, string? Purpose = null, Guid? FactorId = null, string? Locale = null) : Profiles.ILocaleRequest;
 
 /// <summary>Switch to <c>method</c> (as in enroll, <c>locale</c> included), proving the current factor with <c>proof</c>.</summary>

@@ -15,12 +15,14 @@ public static partial class TwoFactorApi
     /// <summary>Several named factors per user (DESIGN §9.2).</summary>
     private static void MapFactors(RouteGroupBuilder group)
     {
+        // As the other descriptions: the configured limits, not numbers of their own.
+        var max = ((IEndpointRouteBuilder)group).ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<Configuration.FactorOptions>>().Value;
         group.MapPost("/factors", AddFactor).RequireAuthorization(Scopes.Manage).AcceptsLocale()
             .WithSummary("Add a factor")
             .WithDescription("Another TOTP app, phone or passkey: `method` and its fields as in enroll, an optional `label` (at most 64 printable " +
                              "characters), and once 2FA is enabled a `proof` of an existing factor (as for switch-method; spent only when the pending " +
                              "factor is stored). Answers like enroll, with the `factorId` to confirm at `/factors/{factorId}/confirm`. Without 2FA it is the " +
-                             "first enrollment (no proof). 409 `factor_limit_reached` at the maximum of the method (Factors:MaxTotp 5, MaxPhone 3, MaxPasskey 10); " +
+                             $"first enrollment (no proof). 409 `factor_limit_reached` at the maximum of the method (Factors:MaxTotp {max.MaxTotp}, MaxPhone {max.MaxPhone}, MaxPasskey {max.MaxPasskey}); " +
                              "409 `change_in_progress` as for switch-method.")
             .Produces<PhoneEnrollmentResponse>(202)
             .ProducesProblemCodes(400, TelephonyRequestErrors)

@@ -93,7 +93,7 @@ public static partial class TwoFactorApi
             .WithDescription("`channel` is `sms` or `call` (202; the previous code of that purpose dies), or `passkey` (200 with WebAuthn " +
                              $"`PublicKeyCredentialRequestOptionsJSON`, single use, {passkeyMinutes}; the previous challenge of that purpose dies). " +
                              "`purpose` is `login` (default: the code or assertion is accepted only at `verify`) or `proof` (accepted only as the `proof` " +
-                             "of switch-method or backup-codes). A code is bound to the factor it was sent for: if the factor is switched or reset while " +
+                             "of a change: switch-method, backup-codes, adding or removing a factor). A code is bound to the factor it was sent for: if the factor is switched or reset while " +
                              "the provider answers, it is not kept (409 `factor_changed`). Optional `Idempotency-Key` " +
                              "header for phone codes: a retry with the same key sends nothing and returns the first answer; the same key with another " +
                              "request (channel, purpose, API key or factor) → 422 `idempotency_key_reused`. A `passkey` challenge sends nothing and ignores " +

@@ -33,6 +33,21 @@ public class OpenApiContractTests
         Assert.That(await client.GetStringAsync("/swagger/v1/swagger.json"), Does.Contain("\"bearer\""));
     }
 
+    /// <summary>The descriptions quote the deployment's limits (openapi.yaml has the defaults): a served document that says 5 TOTP
+    /// apps where the deployment allows 3 tells the caller's developers something false.</summary>
+    [Test]
+    public async Task The_served_descriptions_quote_the_configured_limits()
+    {
+        using var app = new AuthApp(new Dictionary<string, string?>
+        {
+            ["Factors:MaxTotp"] = "3", ["Factors:MaxPhone"] = "2", ["Factors:MaxPasskey"] = "4",
+        });
+        using var client = app.CreateClient();
+        var served = await client.GetStringAsync("/swagger/v1/swagger.json");
+        Assert.That(served, Does.Contain("Factors:MaxTotp 3, MaxPhone 2, MaxPasskey 4"));
+        Assert.That(served, Does.Not.Contain("Factors:MaxTotp 5"));
+    }
+
     [Test]
     public async Task Docs_can_be_switched_off()
     {

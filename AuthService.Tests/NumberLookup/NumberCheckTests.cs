@@ -257,7 +257,8 @@ public class NumberCheckTests : AppFixture
         NumberLookupStandIn.Answer(Telnyx.Server, phone, "mobile", Today.AddDays(-3));
         NumberLookupStandIn.Answer(Telnyx.Server, oldPort, "mobile", Today.AddDays(-30));
 
-        await ProblemAssert.IsProblemAsync(await EnrollAsync(Client, userId, phone, "call"), HttpStatusCode.Forbidden, "number_risk");
+        var refused = await ProblemAssert.IsProblemAsync(await EnrollAsync(Client, userId, phone, "call"), HttpStatusCode.Forbidden, "number_risk");
+        Assert.That(refused.GetProperty("detail").GetString(), Does.Contain("within the last 7 days"), "the window that applies, not \"a few days\"");
         var audit = await LastEventAsync(userId, "number_risk");
         Assert.That((audit.GetProperty("reason").GetString(), audit.GetProperty("portedAt").GetString()),
             Is.EqualTo(("recent_port", $"{Today.AddDays(-3):yyyy-MM-dd}")));
