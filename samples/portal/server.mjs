@@ -208,12 +208,13 @@ const server = http.createServer(async (req, res) => {
       res.writeHead(status).end();
       return;
     }
-    if (req.method === 'GET' && url.pathname === '/api/notices') {
-      send(res, 200, { items: noticesFor(url.searchParams.get('userId') || '') });
-      return;
-    }
+    // Before every /api route, notices included: a page re-pointed at this machine by DNS rebinding reads nothing.
     if (url.pathname.startsWith('/api/') && !allowedHosts.has((req.headers.host || '').toLowerCase())) {
       send(res, 421, { status: 421, detail: 'This portal is not served under that name (PORTAL_ALLOWED_HOSTS).' });
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/api/notices') {
+      send(res, 200, { items: noticesFor(url.searchParams.get('userId') || '') });
       return;
     }
     const route = routes[`${req.method} ${url.pathname}`];

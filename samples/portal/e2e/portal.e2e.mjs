@@ -291,8 +291,8 @@ async function main() {
   });
 
   await test('The /api routes answer only under the portal\'s own names; a cookie it did not set is ignored', page, async () => {
-    const asHost = (hostHeader) => new Promise((resolve, reject) => {
-      const request = http.request(`${portalUrl}/api/status?userId=${ann}`, { headers: { Host: hostHeader } }, (r) => {
+    const asHost = (hostHeader, path = `/api/status?userId=${ann}`) => new Promise((resolve, reject) => {
+      const request = http.request(`${portalUrl}${path}`, { headers: { Host: hostHeader } }, (r) => {
         r.resume();
         r.on('end', () => resolve(r.statusCode));
       });
@@ -301,6 +301,8 @@ async function main() {
     });
     assert.equal(await asHost('evil.example'), 421, 'a name re-pointed at this machine (DNS rebinding)');
     assert.equal(await asHost(new URL(portalUrl).host), 200);
+    assert.equal(await asHost('evil.example', `/api/notices?userId=${ann}`), 421, 'the security notices too');
+    assert.equal(await asHost(new URL(portalUrl).host, `/api/notices?userId=${ann}`), 200);
     const badCookie = await fetch(`${portalUrl}/api/status?userId=${ann}`, { headers: { Cookie: 'portal_device=%' } });
     assert.equal(badCookie.status, 200, 'a cookie that does not decode is no device, not a 500');
   });
