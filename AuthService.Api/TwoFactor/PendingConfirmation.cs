@@ -96,8 +96,10 @@ public sealed class PendingConfirmation(NpgsqlDataSource dataSource, ProofCheck 
 
         if (!await TwoFactorStore.DeletePendingAsync(connection, transaction, pending))
         {
+            // Gone since the read: housekeeping prunes expired rows without the user's lock. Answered as if it had not been
+            // found (a user without 2FA was told two_factor_already_enabled).
             await transaction.RollbackAsync(cancellationToken);
-            return purpose == PendingPurposes.Switch ? Problems.NoPendingSwitch : Problems.AlreadyEnabled;
+            return pendingId is not null ? Problems.FactorNotFound : NothingPending(purpose, factor);
         }
 
         var completed = purpose switch

@@ -18,9 +18,10 @@ public sealed record CheckedProof(Guid FactorId, string Method, string Stage, in
     Func<NpgsqlConnection, NpgsqlTransaction, DateTimeOffset, Task<int?>> Consume)
 {
     /// <summary>What a request answers when its spend finds the proof spent or overtaken since its check (a replay): the
-    /// method's own refusal where it has one (a passkey's used challenge or overtaken counter), else <c>invalid_code</c>. Asked
-    /// after <see cref="Consume"/>, which may say which.</summary>
-    public Func<Problem?>? SpentFirst { get; init; }
+    /// method's own refusal and the audited reason where it has them (a passkey's used challenge or overtaken counter, the same
+    /// as when its check finds them), else <c>invalid_code</c> and <c>replayed</c>. Asked after <see cref="Consume"/>, which may
+    /// say which.</summary>
+    public Func<(Problem Shown, string Reason)>? SpentFirst { get; init; }
 
     /// <summary>For a backup or bypass code, which proves the user rather than a factor: the user's factors when it was checked.
     /// The spend needs one of them still the user's: removing some (the lost one) leaves the proof good, while a support reset
@@ -122,8 +123,11 @@ public sealed partial class ProofCheck
 
         if (await proof.Consume(connection, transaction, now) is not { } remaining)
         {
+            // Audited as the check would have (its reason, the factor), whichever of the two found the refusal.
+            var first = proof.SpentFirst?.Invoke();
             return await RefuseAsync(connection, transaction, ProofDecisions.AfterCheck(state, Limits, now, accepted: false, replayed: true),
-                user.UserId, hasFactor: true, proof.Method, proof.Stage, now, actor, shown: proof.SpentFirst?.Invoke());
+                user.UserId, hasFactor: true, proof.Method, proof.Stage, now, actor, reason: first?.Reason, shown: first?.Shown,
+                factorId: proof.AnsweredFactorId);
         }
 
         ServiceMetrics.Verifications.WithLabels(proof.Method, "success").Inc();

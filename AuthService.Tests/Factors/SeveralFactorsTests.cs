@@ -226,6 +226,23 @@ public class SeveralFactorsTests : AppFixture
         Assert.That(only.GetProperty("default").GetBoolean(), Is.True);
     }
 
+    /// <summary>With two factors left the choice matters: the oldest, not the newest or any other, becomes the default.</summary>
+    [Test]
+    public async Task Of_several_remaining_factors_the_oldest_becomes_the_default()
+    {
+        var (user, first, second, secondSecret) = await TwoTotpAsync();
+        var (third, thirdSecret) = await StartTotpAsync(user.UserId, new { code = Flows.Code(secondSecret, Now) }, "Laptop");
+        var confirmed = await ConfirmAsync(user.UserId, third, Flows.Code(thirdSecret, Now));
+        Assert.That(confirmed.StatusCode, Is.EqualTo(HttpStatusCode.OK), await confirmed.Content.ReadAsStringAsync());
+        (await Client.PatchAsJsonAsync(Url(user.UserId, $"/factors/{third}"), new { @default = true })).EnsureSuccessStatusCode();
+        App.Time.Advance(TimeSpan.FromSeconds(30));
+
+        Assert.That((await RemoveAsync(user.UserId, third, new { code = Flows.Code(secondSecret, Now) })).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        var factors = FactorsOf(await StatusAsync(user.UserId));
+        Assert.That(factors.Single(f => f.GetProperty("default").GetBoolean()).GetProperty("id").GetGuid(), Is.EqualTo(first), "the oldest");
+        Assert.That(factors.Select(f => f.GetProperty("id").GetGuid()), Is.EquivalentTo(new[] { first, second }));
+    }
+
     [Test]
     public async Task A_burst_spread_over_two_totp_factors_gets_at_most_the_per_minute_evaluations()
     {

@@ -110,6 +110,12 @@ public class PasskeyRaceTests : PasskeyFixture
         Assert.That((await verify).StatusCode, Is.EqualTo(HttpStatusCode.OK));
         await ProblemAssert.IsProblemAsync(await change, HttpStatusCode.UnprocessableEntity, "passkey_counter_regression");
         Assert.That(await EventsAsync(userId), Does.Contain("passkey_counter_regression"), "audited as a possible clone");
+        // The failure row says what the check says of the same refusal (PasskeyFailureTests): its reason and its passkey.
+        var page = await JsonAsync(await Client.GetAsync($"/v1/users/{userId}/two-factor/events?limit=200"), HttpStatusCode.OK);
+        var failed = page.GetProperty("items").EnumerateArray().First(e => e.GetProperty("type").GetString() == "verification_failed")
+            .GetProperty("details");
+        Assert.That(failed.GetProperty("reason").GetString(), Is.EqualTo("counter_regression"));
+        Assert.That(failed.GetProperty("factorId").GetGuid(), Is.EqualTo((await StatusAsync(userId)).GetProperty("factors")[0].GetProperty("id").GetGuid()));
     }
 
     /// <summary>The user's lock (the one every decision on the user takes, <see cref="AttemptLedger.LockUserAsync"/>), held in a

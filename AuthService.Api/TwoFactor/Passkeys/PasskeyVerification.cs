@@ -132,7 +132,8 @@ public sealed class PasskeyVerification(
         }
 
         var (credentialId, factorId) = (stored!.CredentialId, stored.FactorId);
-        var spentFirst = PasskeyProblems.ChallengeInvalid; // another request used its challenge first (README, /verify)
+        // Another request used its challenge first (README, /verify): what the check answers and audits for a used challenge.
+        var spentFirst = (PasskeyProblems.ChallengeInvalid, "challenge_missing");
         return new CheckedProof(factorId, FactorMethods.Passkey, stage, null, async (c, t, at) =>
         {
             // A challenge spent meanwhile is a replay (the caller records the failure; the challenge, once taken, stays used).
@@ -147,7 +148,7 @@ public sealed class PasskeyVerification(
                 // check refuses and audits as a possible clone, found at the spend.
                 var regression = new Refusal("counter_regression", PasskeyProblems.CounterRegression);
                 await AuditCounterRegressionAsync(c, t, userId, regression, stored, at, actor);
-                spentFirst = regression.Problem;
+                spentFirst = (regression.Problem, regression.Reason);
                 return null;
             }
 
