@@ -14,8 +14,9 @@ public static class WebhookOutbox
     /// per user and minute is enough for the portal to warn.</summary>
     public static readonly TimeSpan RateLimitedThrottle = TimeSpan.FromMinutes(1);
 
-    /// <summary>Subscription match of an endpoint <c>w</c> for event type <c>@type</c>: exact, family (<c>two_factor.*</c>) or <c>*</c>.</summary>
-    internal const string MatchSql = "(@type = any(w.events) or '*' = any(w.events) or split_part(@type, '.', 1) || '.*' = any(w.events))";
+    /// <summary>Subscription match of an endpoint <c>w</c> for event type <c>@type</c>: exact, family (<c>two_factor.*</c>) or <c>*</c>;
+    /// never an endpoint marked deleted (migration 0022).</summary>
+    internal const string MatchSql = "(w.deleted_at is null and (@type = any(w.events) or '*' = any(w.events) or split_part(@type, '.', 1) || '.*' = any(w.events)))";
 
     private const string InsertSql = $"""
         with event as (

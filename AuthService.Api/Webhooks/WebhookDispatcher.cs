@@ -57,8 +57,9 @@ public sealed class WebhookDispatcher(
     /// off over several passes (every <see cref="Housekeeping.Interval"/>) rather than holding up the dispatch. Settable for tests.</summary>
     internal int PruneRoundsPerPass { get; set; } = 20;
 
-    /// <summary>Deletes delivered and failed deliveries past <c>Webhooks:Retention</c>, and the events nothing waits for,
-    /// in bounded transactions until none is left or <see cref="PruneRoundsPerPass"/> have run.</summary>
+    /// <summary>Removes the endpoints marked deleted that no pass holds (with their deliveries), then deletes delivered and
+    /// failed deliveries past <c>Webhooks:Retention</c>, and the events nothing waits for, in bounded transactions until none is
+    /// left or <see cref="PruneRoundsPerPass"/> have run.</summary>
     public async Task<int> PruneAsync(CancellationToken cancellationToken)
     {
         if (clock.Disagreement is not null)
@@ -69,6 +70,18 @@ public sealed class WebhookDispatcher(
         var before = time.GetUtcNow() - _options.Retention;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var pruned = 0;
+        try
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await WebhookStore.SetShortLockTimeoutAsync(connection, transaction);
+            pruned += await WebhookStore.RemoveDeletedEndpointsAsync(connection, transaction, null, PruneRowsPerStatement);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
+        {
+            // A delivery row held past the lock timeout (a redelivery's update): the next prune removes the endpoint.
+        }
+
         for (var round = 0; round < PruneRoundsPerPass; round++)
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);

@@ -20,7 +20,9 @@ public sealed record DeliveryOutcome(long Id, string Status, DateTimeOffset Atte
 /// endpoint row (key share, as every outbox insert does), so deleting an endpoint whose delivery is being sent waits for the
 /// pass before it locks that row: it never holds the row, which every event for the endpoint reads, while a receiver hangs.
 /// An endpoint being deleted is skipped, its endpoint row locked first so that a delivery of a skipped endpoint is not left
-/// locked (PostgreSQL locks the rows of a FOR … OF list in the order written, and keeps a lock taken before a skip).</summary>
+/// locked (PostgreSQL locks the rows of a FOR … OF list in the order written, and keeps a lock taken before a skip). The API's
+/// delete only marks the endpoint (<c>deleted_at</c>, which no claim passes), so it waits for no pass; the row itself goes
+/// once no pass holds it (<see cref="WebhookStore.RemoveDeletedEndpointsAsync"/>).</summary>
 public static class WebhookQueue
 {
     /// <summary>The claimable due deliveries, oldest due first; <c>{0}</c> narrows them.</summary>
@@ -29,7 +31,7 @@ public static class WebhookQueue
         from webhook_deliveries d
         join webhook_events e on e.id = d.event_id
         join webhook_endpoints w on w.id = d.endpoint_id
-        where d.status = 'pending' and d.next_attempt_at <= @now and {0}
+        where d.status = 'pending' and d.next_attempt_at <= @now and w.deleted_at is null and {0}
           and not exists (
               select 1 from webhook_deliveries p
               where p.endpoint_id = d.endpoint_id and p.order_key = d.order_key and p.status = 'pending' and p.id < d.id)
@@ -83,10 +85,12 @@ public static class WebhookQueue
         }
     }
 
-    /// <summary>Pending deliveries and the age of the oldest, for the outbox gauges.</summary>
+    /// <summary>Pending deliveries of the endpoints not deleted and the age of the oldest, for the outbox gauges.</summary>
     public static Task<(long Depth, DateTime? Oldest)> GetPendingDepthAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
-        connection.QuerySingleAsync<(long, DateTime?)>(new CommandDefinition(
-            "select count(*), min(created_at) from webhook_deliveries where status = 'pending'", cancellationToken: cancellationToken));
+        connection.QuerySingleAsync<(long, DateTime?)>(new CommandDefinition("""
+            select count(*), min(d.created_at) from webhook_deliveries d join webhook_endpoints w on w.id = d.endpoint_id
+            where d.status = 'pending' and w.deleted_at is null
+            """, cancellationToken: cancellationToken));
 
     /// <summary>Deletes up to <paramref name="rows"/> delivered and failed deliveries older than <paramref name="before"/>,
     /// then up to as many events nothing waits for any more. Pending rows are never pruned. Two statements: run them in one

@@ -31,18 +31,34 @@ public static class WebhookStore
 
     public static async Task<IReadOnlyList<WebhookEndpointRow>> ListEndpointsAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
         (await connection.QueryAsync<WebhookEndpointRow>(new CommandDefinition(
-            $"select {EndpointColumns} from webhook_endpoints order by created_at, id", cancellationToken: cancellationToken))).AsList();
+            $"select {EndpointColumns} from webhook_endpoints where deleted_at is null order by created_at, id", cancellationToken: cancellationToken))).AsList();
 
     public static Task<WebhookEndpointRow?> GetEndpointByIdAsync(NpgsqlConnection connection, Guid id, CancellationToken cancellationToken) =>
         connection.QuerySingleOrDefaultAsync<WebhookEndpointRow>(new CommandDefinition(
-            $"select {EndpointColumns} from webhook_endpoints where id = @id", new { id }, cancellationToken: cancellationToken));
+            $"select {EndpointColumns} from webhook_endpoints where id = @id and deleted_at is null", new { id }, cancellationToken: cancellationToken));
 
-    /// <summary>Deletes the endpoint and its deliveries (pending ones are never sent). True when it existed.</summary>
-    /// <summary>Deletes the endpoint (its deliveries cascade); its URL, or null when there was none.</summary>
-    public static Task<string?> DeleteEndpointByIdAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid id,
+    /// <summary>Marks the endpoint deleted (migration 0022): from its commit no read, claim or outbox insert sees it, so none of
+    /// its pending deliveries is sent. An update of a non-key column, which waits for no dispatch pass (they hold the row for key
+    /// share). Its URL, or null when there was none (or it was already deleted).</summary>
+    public static Task<string?> DeleteEndpointByIdAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid id, DateTimeOffset now,
         CancellationToken cancellationToken) =>
-        connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition("delete from webhook_endpoints where id = @id returning url", new { id },
+        connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
+            "update webhook_endpoints set deleted_at = @now where id = @id and deleted_at is null returning url", new { id, now },
             transaction, cancellationToken: cancellationToken));
+
+    /// <summary>Removes up to <paramref name="rows"/> endpoints marked deleted, their deliveries by cascade, passing over any a
+    /// dispatch pass still holds (<c>skip locked</c>): the next prune takes those. In the caller's transaction, which should set a
+    /// short <c>lock_timeout</c>: the cascade may meet a delivery row a redelivery is updating.</summary>
+    /// <summary>In <paramref name="transaction"/>, a lock wait longer than a second fails the statement instead of waiting.</summary>
+    public static Task SetShortLockTimeoutAsync(NpgsqlConnection connection, NpgsqlTransaction transaction) =>
+        connection.ExecuteAsync("set local lock_timeout = '1s'", transaction: transaction);
+
+    public static Task<int> RemoveDeletedEndpointsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid? id, int rows) =>
+        connection.ExecuteAsync("""
+            delete from webhook_endpoints where id in (
+                select id from webhook_endpoints where deleted_at is not null and (@id::uuid is null or id = @id)
+                limit @rows for update skip locked)
+            """, new { id, rows }, transaction);
 
     /// <summary>Deliveries of an endpoint, newest first, paged by id.</summary>
     public static async Task<IReadOnlyList<WebhookDeliveryRow>> ListDeliveriesByEndpointIdAsync(NpgsqlConnection connection, Guid endpointId,
@@ -102,7 +118,7 @@ public static class WebhookStore
                 insert into webhook_deliveries (event_id, endpoint_id, order_key, next_attempt_at, created_at)
                 select d.event_id, d.endpoint_id, d.order_key, @now, @now
                 from webhook_deliveries d join webhook_endpoints w on w.id = d.endpoint_id
-                where d.id = @deliveryId and d.endpoint_id = @endpointId and d.status <> 'pending'
+                where d.id = @deliveryId and d.endpoint_id = @endpointId and d.status <> 'pending' and w.deleted_at is null
                 for key share of w
                 returning id
             )

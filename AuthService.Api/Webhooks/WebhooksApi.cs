@@ -26,7 +26,8 @@ public static class WebhooksApi
         group.MapGet("", List).WithSummary("List webhook endpoints").WithDescription("Never includes the secrets.");
         group.MapGet("/{id:guid}", Get).WithSummary("Get a webhook endpoint").ProducesProblemCodes(404, ProblemCodes.WebhookNotFound);
         group.MapDelete("/{id:guid}", Delete).WithSummary("Delete a webhook endpoint")
-            .WithDescription("Its pending deliveries are dropped.").ProducesProblemCodes(404, ProblemCodes.WebhookNotFound);
+            .WithDescription("Its pending deliveries are dropped. Answers at once, even while a delivery to it is in flight (a receiver " +
+                             "that hangs): that one delivery may still arrive, no other will.").ProducesProblemCodes(404, ProblemCodes.WebhookNotFound);
         group.MapGet("/{id:guid}/deliveries", Deliveries).WithSummary("Deliveries of a webhook endpoint, newest first")
             .WithDescription("Status (`pending`, `delivered`, `failed`), attempts, last error and next attempt. " +
                              $"Paged: `limit` (1–{WebhookDeliveries.MaxPageSize}, default {WebhookDeliveries.DefaultPageSize}) " +

@@ -10,6 +10,7 @@ namespace AuthService.Tests.Storage;
 public class WebhookStoreTests : AppFixture
 {
     private Guid _endpointId;
+    private bool _removed;
 
     [SetUp]
     public async Task CreateEndpoint()
@@ -24,9 +25,22 @@ public class WebhookStoreTests : AppFixture
     [TearDown]
     public async Task DeleteEndpoint()
     {
+        if (_removed)
+        {
+            _removed = false;
+            return;
+        }
+
         await using var connection = await OpenAsync();
-        Assert.That(await WebhookStore.DeleteEndpointByIdAsync(connection, null, _endpointId, default), Is.EqualTo("https://hooks.example/store"));
-        Assert.That(await WebhookStore.DeleteEndpointByIdAsync(connection, null, _endpointId, default), Is.Null, "already gone");
+        Assert.That(await WebhookStore.DeleteEndpointByIdAsync(connection, null, _endpointId, Now, default), Is.EqualTo("https://hooks.example/store"));
+        Assert.That(await WebhookStore.DeleteEndpointByIdAsync(connection, null, _endpointId, Now, default), Is.Null, "already deleted");
+        Assert.That(await WebhookStore.GetEndpointByIdAsync(connection, _endpointId, default), Is.Null, "not read once marked");
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            Assert.That(await WebhookStore.RemoveDeletedEndpointsAsync(connection, transaction, _endpointId, 1), Is.EqualTo(1));
+            await transaction.CommitAsync();
+        }
+
         Assert.That(await connection.ExecuteScalarAsync<long>("select count(*) from webhook_deliveries where endpoint_id = @_endpointId",
             new { _endpointId }), Is.Zero, "its deliveries went with it");
     }
@@ -106,5 +120,47 @@ public class WebhookStoreTests : AppFixture
         await using var secondClaim = await second.BeginTransactionAsync();
         var again = await WebhookQueue.ClaimDueAsync(second, secondClaim, Now, 100, default);
         Assert.That(again.Where(d => d.EndpointId == _endpointId), Is.Empty, "the head is locked, the rest is not yet its turn");
+    }
+
+    /// <summary>Migration 0022: the API's delete marks the endpoint without waiting for a pass that holds it, no claim takes its
+    /// deliveries from then on, and the removal passes over it while the pass holds it, taking it once the pass ends.</summary>
+    [Test]
+    public async Task A_marked_endpoint_is_never_claimed_and_removed_only_once_no_claim_holds_it()
+    {
+        var longAgo = new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        await using (var setup = await OpenAsync())
+        {
+            await DeliveryAsync(setup, AuthApp.NewUserId(), "pending", longAgo);
+        }
+
+        await using var pass = await OpenAsync();
+        var passClaim = await pass.BeginTransactionAsync();
+        Assert.That((await WebhookQueue.ClaimDueAsync(pass, passClaim, Now, 100, default)).Count(d => d.EndpointId == _endpointId), Is.EqualTo(1));
+
+        await using var admin = await OpenAsync();
+        await admin.ExecuteAsync("set statement_timeout = '5s'"); // a wait for the pass fails the test instead of hanging it
+        Assert.That(await WebhookStore.DeleteEndpointByIdAsync(admin, null, _endpointId, Now, default), Is.Not.Null, "marked while the pass holds it");
+        await using (var removal = await admin.BeginTransactionAsync())
+        {
+            Assert.That(await WebhookStore.RemoveDeletedEndpointsAsync(admin, removal, _endpointId, 1), Is.Zero, "the pass holds it");
+            await removal.CommitAsync();
+        }
+
+        await passClaim.RollbackAsync(); // the pass ends without an outcome: the delivery is due again
+        await using (var next = await pass.BeginTransactionAsync())
+        {
+            Assert.That((await WebhookQueue.ClaimDueAsync(pass, next, Now, 100, default)).Where(d => d.EndpointId == _endpointId), Is.Empty,
+                "a marked endpoint's deliveries are never claimed");
+        }
+
+        await using (var removal = await admin.BeginTransactionAsync())
+        {
+            Assert.That(await WebhookStore.RemoveDeletedEndpointsAsync(admin, removal, _endpointId, 1), Is.EqualTo(1));
+            await removal.CommitAsync();
+        }
+
+        Assert.That(await admin.ExecuteScalarAsync<long>("select count(*) from webhook_deliveries where endpoint_id = @_endpointId", new { _endpointId }),
+            Is.Zero);
+        _removed = true;
     }
 }
