@@ -77,13 +77,15 @@ test-pgbouncer: build
 	[ $$status -eq 0 ] || exit $$status
 
 contract:
-	@if [ -x scripts/telnyx-contract.sh ]; then scripts/telnyx-contract.sh; else echo "contract: no Telnyx adapter yet"; fi
+	@bash scripts/telnyx-contract.sh
 
-# Fails when the tests fail (their output is shown then), and stops the cluster it started either way.
+# Fails when the tests fail (their output is shown then), and stops the cluster it started either way. A cluster of its
+# own: `make test` destroys the `test` one as it starts, and this target's stop would end a suite running beside it.
+OPENAPI_PG_PORT ?= 25436
 openapi: build
-	@conn=$$(scripts/pg.sh start test $(TEST_PG_PORT)) && \
+	@conn=$$(scripts/pg.sh start openapi $(OPENAPI_PG_PORT)) && \
 	AUTHSERVICE_TEST_DB="$$conn" UPDATE_OPENAPI=1 dotnet test AuthService.Tests --no-build -c $(CONFIG) --filter "FullyQualifiedName~OpenApiContractTests" > .data/openapi.log 2>&1; \
-	status=$$?; scripts/pg.sh stop test >/dev/null 2>&1 || true; \
+	status=$$?; scripts/pg.sh stop openapi >/dev/null 2>&1 || true; \
 	if [ $$status -ne 0 ]; then cat .data/openapi.log; echo "openapi: the contract tests failed; openapi.yaml may be stale" >&2; exit $$status; fi; \
 	git diff --stat openapi.yaml
 
@@ -136,7 +138,7 @@ lint-openapi:
 	@.data/tools/redocly-$(REDOCLY_VERSION)/node_modules/.bin/redocly lint openapi.yaml --format=stylish
 
 clean:
-	-for c in test dev test-pgb e2e-pg e2e-console-pg bench-pg soak-pg hardening-outage sync-standby; do scripts/pg.sh destroy $$c; done; \
+	-for c in test openapi dev test-pgb e2e-pg e2e-console-pg bench-pg soak-pg hardening-outage sync-standby; do scripts/pg.sh destroy $$c; done; \
 	  for b in pgbouncer-test bench-pgbouncer; do scripts/pgbouncer.sh stop $$b; done; ha/cluster.sh stop
 	rm -rf .data */bin */obj
 

@@ -25,12 +25,9 @@ if [ -z "$own_database" ]; then
       echo "Auth__BootstrapAdminKey=ask_dev_$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
     } > "$root/.data/dev.env"
   fi
-  # Each line only where the caller set no value (a base64 value keeps its trailing '=': read splits at the first '=').
-  while IFS='=' read -r name value; do
-    if [ -n "$name" ] && [ -z "${!name:-}" ]; then
-      export "$name=$value"
-    fi
-  done < "$root/.data/dev.env"
+  # Each line only where the caller set no value, its value exactly as written (a base64 key keeps its trailing '=').
+  source "$root/scripts/env-file.sh"
+  load_env_file "$root/.data/dev.env"
 fi
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
 # Passkeys for the sample portal (`make portal`, opened as http://localhost:3000): a WebAuthn RP ID is a domain name.

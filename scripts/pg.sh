@@ -30,7 +30,8 @@ bin=$(find_bin || true)
 if [ -z "$bin" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "PostgreSQL server binaries not found; installing with apt-get..." >&2
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) >&2
+    # Through apt-install.sh: the package must not create and start a system cluster on 5432 and leave it running.
+    "$(dirname "$0")/apt-install.sh" postgresql >&2
     bin=$(find_bin)
   else
     echo "PostgreSQL server binaries not found. Install them (Debian: sudo apt-get install postgresql)" >&2

@@ -357,6 +357,15 @@ async function run() {
   });
 }
 
+// Interrupted (Ctrl-C, a CI timeout): the services and the cluster go too, as at the end of a run.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    for (const p of processes) if (!p.gone) p.kill('SIGTERM');
+    try { pgScript('stop', cluster); } catch { /* stopped */ }
+    process.exit(130);
+  });
+}
+
 let code = 1;
 try {
   await run();
