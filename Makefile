@@ -5,7 +5,7 @@ PORT ?= 8080
 TEST_PG_PORT ?= 25432
 CONFIG ?= Debug
 
-.PHONY: help build run migrate rotate-keys test contract openapi clean portal portal-deps e2e lint-openapi portal-typecheck
+.PHONY: help build run run-smoke migrate rotate-keys test contract openapi clean portal portal-deps e2e lint-openapi portal-typecheck
 PORTAL_PORT ?= 3000
 REDOCLY_VERSION ?= 2.77.0
 CHROMIUM ?= /usr/bin/chromium
@@ -13,6 +13,7 @@ CHROMIUM ?= /usr/bin/chromium
 help:
 	@echo "make run      start a local PostgreSQL under .data/ and serve http://localhost:$(PORT)"
 	@echo "make test     start a throwaway PostgreSQL and run the whole test suite"
+	@echo "make run-smoke  \`make run\` started on SMOKE_PORT (18097), checked ready and its admin key accepted, stopped"
 	@echo "make test-pgbouncer  the whole suite through PgBouncer (transaction pooling)"
 	@echo "make ha-test  Patroni primary + synchronous standby, 3 instances under load, kill the primary, one table"
 	@echo "make build    compile everything"
@@ -39,6 +40,10 @@ run: build
 	echo "  Admin API key: $$Auth__BootstrapAdminKey" && \
 	echo "" && \
 	dotnet run --no-build -c $(CONFIG) --project AuthService.Api --no-launch-profile -- --urls http://localhost:$(PORT)
+
+# `make run` checked as a newcomer runs it (CI): starts, is ready, accepts the admin key it prints, stops.
+run-smoke: build
+	@scripts/run-smoke.sh
 
 migrate: build
 	@source scripts/dev-env.sh && dotnet run --no-build -c $(CONFIG) --project AuthService.Api --no-launch-profile -- migrate
