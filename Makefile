@@ -29,6 +29,8 @@ help:
 	@echo "make e2e-console  the support console (/console) walked in headless Chromium; screenshots in docs/console/"
 	@echo "make portal-typecheck  type-check the sample portal's server against openapi.yaml (openapi-typescript + tsc)"
 	@echo "make lint-openapi  lint openapi.yaml with Redocly CLI ($(REDOCLY_VERSION), recommended rules)"
+	@echo "make bench-pgbouncer  verify through PgBouncer against direct, same run (docs/SCALING.md)"
+	@echo "make clean    stop and delete every local cluster and PgBouncer, and .data, bin, obj"
 
 build:
 	dotnet build AuthService.sln -c $(CONFIG)
