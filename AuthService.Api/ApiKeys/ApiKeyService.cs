@@ -163,13 +163,20 @@ public sealed class ApiKeyService(NpgsqlDataSource dataSource, TimeProvider time
             await AuditLog.AppendAsync(connection, transaction, null, new AuditEvent.ApiKeyRevoked(id), now, actingKeyId);
         }
 
-        await transaction.CommitAsync(cancellationToken);
-
-        // Only after the commit: a lookup between the update and the commit still reads the key as active.
-        Interlocked.Increment(ref _revocations);
-        foreach (var entry in _cache.Where(e => e.Value.Row.Id == id))
+        try
         {
-            _cache.TryRemove(entry.Key, out _);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        finally
+        {
+            // Only after the commit: a lookup between the update and the commit still reads the key as active. Also when the
+            // commit throws: it may have committed all the same (a command timeout while it waits for a synchronous standby, a
+            // connection broken mid-commit), and forgetting a key that was not revoked only costs the next request a read.
+            Interlocked.Increment(ref _revocations);
+            foreach (var entry in _cache.Where(e => e.Value.Row.Id == id))
+            {
+                _cache.TryRemove(entry.Key, out _);
+            }
         }
 
         return revoked;

@@ -195,11 +195,14 @@ public partial class HostileInputTests
     [
         "..%2F..%2Fapi-keys", "a%2Fb", "a%5Cb", "%00", "a%00b", "a%20b", "%20", "%C3%BC", "%F0%9F%98%80", "%E2%80%AEabc", "a%0Ab", "a%0D%0Ab",
         "%252F", "a%3Fb%3Dc", "a%23b", "%ED%A0%80", "%FF%FE", "user%2C1", new string('a', 129), new string('a', 10_000), "a+b", "%2e%2e%2f",
+        "%2E", "%2E%2E",
     ];
 
     // ---- the cases ----------------------------------------------------------------------------------------------
 
-    private sealed record Case(string Name, HttpMethod Method, string Url, string? Body, string? ContentType, bool Kestrel = false);
+    /// <summary><paramref name="Code400"/>: the code a 400 must carry (a hostile user id is <c>invalid_user_id</c>, whatever else the
+    /// request holds), or null for any snake_case code.</summary>
+    private sealed record Case(string Name, HttpMethod Method, string Url, string? Body, string? ContentType, bool Kestrel = false, string? Code400 = null);
 
     private IEnumerable<Case> Cases()
     {
@@ -207,27 +210,30 @@ public partial class HostileInputTests
         foreach (var (method, template) in _routes)
         {
             var post = method == "POST";
-            // prompt/skip, redeliver and devices/revoke-all take no body: only their paths are hostile input.
-            var takesBody = post && !template.EndsWith("/prompt/skip") && !template.EndsWith("/redeliver") && !template.EndsWith("/devices/revoke-all");
+            // prompt/skip, redeliver and devices/revoke-all take no body: only their paths are hostile input. PATCH and DELETE of a
+            // factor take one (a label, a proof).
+            var takesBody = (post && !template.EndsWith("/prompt/skip") && !template.EndsWith("/redeliver") && !template.EndsWith("/devices/revoke-all"))
+                || (method is "PATCH" or "DELETE" && template.EndsWith("/factors/{factorId:guid}"));
             string Url(string? userId = null) => template.Replace("{userId}", userId ?? AuthApp.NewUserId("hostile"))
-                .Replace("{id:guid}", Guid.NewGuid().ToString()).Replace("{factorId:guid}", Guid.NewGuid().ToString()).Replace("{deliveryId:long}", "1");
+                .Replace("{id:guid}", Guid.NewGuid().ToString()).Replace("{factorId:guid}", Guid.NewGuid().ToString())
+                .Replace("{deviceId:guid}", Guid.NewGuid().ToString()).Replace("{deliveryId:long}", "1");
 
             if (template.Contains("{userId}"))
             {
                 foreach (var userId in HostileUserIds)
                 {
                     yield return new Case($"{method} {template} userId={userId[..Math.Min(20, userId.Length)]}", new HttpMethod(method), Url(userId),
-                        takesBody ? "{}" : null, takesBody ? "application/json" : null, Kestrel: true);
+                        takesBody ? "{}" : null, takesBody ? "application/json" : null, Kestrel: true, Code400: "invalid_user_id");
                 }
             }
 
-            if (template.Contains("{id:guid}") || template.Contains("{factorId:guid}"))
+            if (template.Contains("{id:guid}") || template.Contains("{factorId:guid}") || template.Contains("{deviceId:guid}"))
             {
                 foreach (var id in new[] { "not-a-guid", "%00", "..%2F..%2Fapi-keys", "00000000-0000-0000-0000-00000000000g", new string('a', 10_000), "%7B%7D" })
                 {
                     yield return new Case($"{method} {template} id={id[..Math.Min(20, id.Length)]}", new HttpMethod(method),
-                        template.Replace("{id:guid}", id).Replace("{factorId:guid}", id).Replace("{userId}", AuthApp.NewUserId("hostile"))
-                            .Replace("{deliveryId:long}", "1"), null, null, Kestrel: true);
+                        template.Replace("{id:guid}", id).Replace("{factorId:guid}", id).Replace("{deviceId:guid}", id)
+                            .Replace("{userId}", AuthApp.NewUserId("hostile")).Replace("{deliveryId:long}", "1"), null, null, Kestrel: true);
                 }
             }
 
@@ -246,23 +252,23 @@ public partial class HostileInputTests
 
             foreach (var body in MalformedBodies)
             {
-                yield return new Case($"{method} {template} malformed {body[..Math.Min(20, body.Length)]}", HttpMethod.Post, Url(), body, "application/json");
+                yield return new Case($"{method} {template} malformed {body[..Math.Min(20, body.Length)]}", new HttpMethod(method), Url(), body, "application/json");
             }
 
             foreach (var body in BodiesFor(template, random))
             {
-                yield return new Case($"{method} {template} {body[..Math.Min(60, body.Length)]}", HttpMethod.Post, Url(), body, "application/json");
+                yield return new Case($"{method} {template} {body[..Math.Min(60, body.Length)]}", new HttpMethod(method), Url(), body, "application/json");
             }
 
             // Over the 64 KB limit: a declared length, and a chunked body that only grows past it while read. Padding, not a
             // member: a member the route does not declare would be refused (400 unknown_field) as soon as its name is read.
             var big = "{" + new string(' ', 70 * 1024) + "}";
-            yield return new Case($"{method} {template} 70 KB body", HttpMethod.Post, Url(), big, "application/json", Kestrel: true);
-            yield return new Case($"{method} {template} 70 KB chunked", HttpMethod.Post, Url(), big, "chunked", Kestrel: true);
+            yield return new Case($"{method} {template} 70 KB body", new HttpMethod(method), Url(), big, "application/json", Kestrel: true);
+            yield return new Case($"{method} {template} 70 KB chunked", new HttpMethod(method), Url(), big, "chunked", Kestrel: true);
 
             foreach (var contentType in new[] { "text/plain", null, "application/xml", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx", "text/json; charset=utf-7", "application/json; charset=bogus", "application/json; charset=\"\"" })
             {
-                yield return new Case($"{method} {template} content-type {contentType ?? "none"}", HttpMethod.Post, Url(), "{}", contentType);
+                yield return new Case($"{method} {template} content-type {contentType ?? "none"}", new HttpMethod(method), Url(), "{}", contentType);
             }
         }
 
@@ -346,6 +352,11 @@ public partial class HostileInputTests
         try
         {
             var code = JsonDocument.Parse(body).RootElement.GetProperty("code").GetString();
+            if (status == 400 && c.Code400 is { } expected && code != expected)
+            {
+                return $"{c.Name}: 400 {code}, not {expected}";
+            }
+
             return code is not null && SnakeCase().IsMatch(code) ? null : $"{c.Name}: code '{code}' is not snake_case";
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
