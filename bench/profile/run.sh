@@ -23,7 +23,9 @@ until grep -q "round 1/1: verify," "$out/bench.log" 2>/dev/null; do
 done
 sleep 12 # past the warm-up
 pid=$(pgrep -f "$root/AuthService.Api/bin/Release/net10.0/AuthService.Api.dll" | head -1)
-psql="psql -h 127.0.0.1 -p ${BENCH_PG_PORT:-25450} -U postgres -d authbench -At"
+# The cluster the service really uses: pg.sh moves past a taken port, so BENCH_PG_PORT's default may be another checkout's.
+port=$(tr '\0' '\n' </proc/"$pid"/environ | sed -n 's/^ConnectionStrings__Auth=.*Port=\([0-9]*\).*/\1/p')
+psql="psql -h 127.0.0.1 -p ${port:-${BENCH_PG_PORT:-25450}} -U postgres -d authbench -At"
 $psql -c "create extension if not exists pg_stat_statements" -c "select pg_stat_statements_reset()" >/dev/null
 dotnet tool run dotnet-trace collect -p "$pid" --duration "00:00:00:$(printf %02d "$seconds")" \
   -o "$out/verify.nettrace" >"$out/trace.log" 2>&1
