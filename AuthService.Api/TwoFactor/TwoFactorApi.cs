@@ -96,9 +96,9 @@ public static partial class TwoFactorApi
                              "of a change: switch-method, backup-codes, adding or removing a factor). A code is bound to the factor it was sent for: if the factor is switched or reset while " +
                              "the provider answers, it is not kept (409 `factor_changed`). Optional `Idempotency-Key` " +
                              "header for phone codes: a retry with the same key sends nothing and returns the first answer; the same key with another " +
-                             "request (channel, purpose, API key or factor) → 422 `idempotency_key_reused`. A `passkey` challenge sends nothing and ignores " +
-                             "the header: each call issues new options and the previous challenge of that purpose dies, so retry it only " +
-                             "when no options reached the browser. " +
+                             "request (channel, purpose, API key or factor) → 422 `idempotency_key_reused`. For a `passkey` challenge the same key " +
+                             "returns the first options (nothing new is issued, the challenge the browser may be answering stays); without a key " +
+                             "each call issues new options and the previous challenge of that purpose dies. " +
                              "Optional `factorId`: the phone or passkey factor to challenge (default: the default factor if it is a phone, else the oldest phone; " +
                              "for `passkey` every passkey of the user); 404 `factor_not_found` when it is not the user's. " +
                              "409 `no_challenge_for_method` when the channel does not fit the user's factors (TOTP users never need one). " +
@@ -191,7 +191,7 @@ public static partial class TwoFactorApi
 
     public static async Task<Results<Accepted<ChallengeResponse>, Ok<PasskeyChallengeResponse>, ProblemHttpResult>> Challenge(
         string userId, ChallengeRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
-        Challenge challenge, PasskeyVerification passkeys, ClaimsPrincipal caller, CancellationToken ct)
+        Challenge challenge, PasskeyVerification passkeys, IdempotentRequests idempotency, ClaimsPrincipal caller, CancellationToken ct)
     {
         var purpose = request.Purpose ?? ChallengePurposes.Login;
         if (!ChallengePurposes.IsKnown(purpose))
@@ -201,7 +201,17 @@ public static partial class TwoFactorApi
 
         if (request.Channel == FactorMethods.Passkey)
         {
-            var options = await passkeys.ChallengeAsync(userId, purpose, ct, request.FactorId);
+            // With an Idempotency-Key, a retry returns the first options instead of issuing new ones, which would end the
+            // challenge a browser may already be answering (a double submit, a retry after a lost answer).
+            if (IdempotentRequests.KeyProblem(idempotencyKey) is { } invalid)
+            {
+                return invalid.ToResult();
+            }
+
+            var fingerprint = IdempotentRequests.Fingerprint(TwoFactor.Challenge.Route, FactorMethods.Passkey, purpose, caller.ApiKeyId()?.ToString("N"),
+                request.FactorId?.ToString("N"));
+            var options = await idempotency.RunAsync(userId, idempotencyKey, fingerprint, request.FactorId,
+                _ => passkeys.ChallengeAsync(userId, purpose, ct, request.FactorId), ct);
             return options.Error is { } refused ? refused.ToResult() : TypedResults.Ok(options.Value);
         }
 

@@ -139,4 +139,34 @@ public class PasskeyFlowTests : PasskeyFixture
         await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync(Path(userId, "challenge"), new { channel = "sms" }),
             HttpStatusCode.Conflict, "no_challenge_for_method");
     }
+
+    /// <summary>A retried passkey challenge with the same Idempotency-Key returns the first options and issues nothing new, so the
+    /// challenge a browser may already be answering stays; without a key each call replaces the last. The key is bound to its
+    /// request like a phone challenge's.</summary>
+    [Test]
+    public async Task A_passkey_challenge_retried_with_its_idempotency_key_returns_the_first_options()
+    {
+        var userId = AuthApp.NewUserId();
+        var (passkey, _) = await EnablePasskeyAsync(userId);
+        async Task<HttpResponseMessage> KeyedAsync(string key, string purpose = "login")
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, Path(userId, "challenge"))
+            {
+                Content = JsonContent.Create(new { channel = "passkey", purpose }),
+            };
+            request.Headers.Add("Idempotency-Key", key);
+            return await Client.SendAsync(request);
+        }
+
+        var first = (await JsonAsync(await KeyedAsync("retry-1"), HttpStatusCode.OK)).GetProperty("options");
+        var again = (await JsonAsync(await KeyedAsync("retry-1"), HttpStatusCode.OK)).GetProperty("options");
+        Assert.That(again.GetProperty("challenge").GetString(), Is.EqualTo(first.GetProperty("challenge").GetString()), "the first options again");
+        await ProblemAssert.IsProblemAsync(await KeyedAsync("retry-1", "proof"), (HttpStatusCode)422, "idempotency_key_reused");
+        Assert.That((await VerifyAsync(userId, passkey.Assert(first))).StatusCode, Is.EqualTo(HttpStatusCode.OK), "the first challenge still stands");
+
+        var unkeyed = await ChallengeAsync(userId);
+        Assert.That((await ChallengeAsync(userId)).GetProperty("challenge").GetString(), Is.Not.EqualTo(unkeyed.GetProperty("challenge").GetString()),
+            "without a key, new options each time");
+        await ProblemAssert.IsProblemAsync(await KeyedAsync(new string('k', 300)), HttpStatusCode.BadRequest, "validation_failed");
+    }
 }
