@@ -10,9 +10,15 @@ mkdir -p .data
 if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
   echo "run-smoke: port $port is taken; set SMOKE_PORT" >&2; exit 1
 fi
+# The local cluster `make run` starts is stopped again at the end unless it was already running (CI's later steps share the machine).
+dev_was_up=$([ -f .data/dev/data/postmaster.pid ] && echo 1 || true)
 setsid make --no-print-directory run PORT="$port" >"$log" 2>&1 &
 runner=$!
-cleanup() { kill -- -"$runner" 2>/dev/null || true; wait "$runner" 2>/dev/null || true; }
+cleanup() {
+  kill -- -"$runner" 2>/dev/null || true
+  wait "$runner" 2>/dev/null || true
+  [ -n "$dev_was_up" ] || [ -n "${ConnectionStrings__Auth:-}" ] || scripts/pg.sh stop dev >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
 for _ in $(seq 1 120); do
   if ! kill -0 "$runner" 2>/dev/null; then echo "run-smoke: make run exited:" >&2; cat "$log" >&2; exit 1; fi
