@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AuthService.Api.Configuration;
 using AuthService.Api.Events;
 using AuthService.Api.Observability;
@@ -65,11 +66,29 @@ public sealed partial class ProofCheck : IDisposable
     /// its acceptance writes <c>new_device_login</c> in the batch's commit (a login that remembers its browser never comes here). A full queue means the database is far behind: 503 at once (as a pool
     /// timeout would), not requests piling up.</summary>
     public Task<Result<VerifyResponse>?> TryBatchLoginAsync(string userId, string code, string stage, Guid? actor, bool newDevice) =>
-        _totpLogins.TryRun(new TotpAttempt(userId, code, stage, actor, _time.GetUtcNow(), newDevice), out var decided)
+        _totpLogins.TryRun(new TotpAttempt(userId, code, stage, actor, _time.GetUtcNow(), newDevice, Activity.Current), out var decided)
             ? decided
             : throw new NpgsqlException("Too many logins are waiting for the database; retry shortly.");
 
-    internal sealed record TotpAttempt(string UserId, string Code, string Stage, Guid? Actor, DateTimeOffset Now, bool NewDevice);
+    /// <param name="Request">The login's request activity: a line the batch logs for this attempt carries its trace id (<c>@tr</c>).</param>
+    internal sealed record TotpAttempt(string UserId, string Code, string Stage, Guid? Actor, DateTimeOffset Now, bool NewDevice,
+        Activity? Request);
+
+    /// <summary>While it lives, <see cref="Activity.Current"/> is the request an attempt of a batch came from, so what is logged for
+    /// that attempt (a lockout, a secret this instance cannot open) carries the request's trace id like a line the request writes
+    /// itself (docs/OPERATIONS.md). Only on those two paths: an accepted login logs nothing here.</summary>
+    private readonly struct RequestTrace : IDisposable
+    {
+        private readonly Activity? _outer;
+
+        public RequestTrace(Activity? request)
+        {
+            _outer = Activity.Current;
+            Activity.Current = request;
+        }
+
+        public void Dispose() => Activity.Current = _outer;
+    }
 
     /// <summary>Which challenges a stage may use: a login only login codes and assertions, every other stage only proofs.</summary>
     public static string PurposeOf(string stage) => stage == TwoFactorApi.LoginStage ? ChallengePurposes.Login : ChallengePurposes.Proof;
@@ -130,6 +149,7 @@ public sealed partial class ProofCheck : IDisposable
                 // This login alone fails: the batch's other logins are decided and committed as usual. It counts in the
                 // per-minute window (not the lockout), for this user's later attempts in the batch too.
                 CloseAcceptances();
+                using var trace = new RequestTrace(attempt.Request);
                 results[i] = Unreadable(attempt.UserId, FactorMethods.Totp, attempt.Stage, attempt.Now, attempt.Actor, e, writes);
                 states[attempt.UserId] = (state with { RecentFailures = [.. state.RecentFailures, attempt.Now] }, lastSteps);
                 continue;
@@ -154,7 +174,10 @@ public sealed partial class ProofCheck : IDisposable
             }
 
             CloseAcceptances();
-            results[i] = Refuse(decision, attempt.UserId, hasFactor: true, FactorMethods.Totp, attempt.Stage, attempt.Now, attempt.Actor, writes);
+            using (new RequestTrace(attempt.Request))
+            {
+                results[i] = Refuse(decision, attempt.UserId, hasFactor: true, FactorMethods.Totp, attempt.Stage, attempt.Now, attempt.Actor, writes);
+            }
         }
 
         CloseAcceptances();

@@ -119,6 +119,24 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         return false;
     }
 
+    /// <summary>The first line of the output that <paramref name="match"/> accepts, once the process has written it (the output
+    /// is read asynchronously, so a line logged before an answer may arrive after it); null if none came within
+    /// <paramref name="timeout"/>.</summary>
+    public async Task<string?> WaitForLineAsync(Func<string, bool> match, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var line = Output.Split('\n').FirstOrDefault(match);
+            if (line is not null || DateTime.UtcNow >= deadline || _process.HasExited)
+            {
+                return line;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
