@@ -2,7 +2,7 @@
 # Configuration comes only from the environment (see docs/OPERATIONS.md / DESIGN §6).
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
-COPY Directory.Build.props Directory.Packages.props ./
+COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY AuthService.Core/AuthService.Core.csproj AuthService.Core/
 COPY AuthService.Api/AuthService.Api.csproj AuthService.Api/
 RUN dotnet restore AuthService.Api/AuthService.Api.csproj
