@@ -18,6 +18,9 @@ public class LoginPolicyTests
     [TestCase("oauth", "phone", true, "2026-03-02", "verify")]
     [TestCase("password", null, false, "2023-08-07", "enroll_prompt")]
     [TestCase("oauth", null, false, "2023-08-06", "none")]
+    [TestCase("oauth", null, false, "2023-08-07", "enroll_prompt")]
+    [TestCase("password", "totp", false, "2023-08-06", "verify")] // before the date a user with 2FA is still asked for it
+    [TestCase("oauth", "passkey", true, "2023-08-06", "verify")]
     public void Core_policy_decides_every_row(string loginMethod, string? enabled, bool locked, string now, string expected)
     {
         var policy = new LoginPolicy(new DateTimeOffset(2023, 8, 7, 0, 0, 0, TimeSpan.Zero), null);
@@ -71,6 +74,16 @@ public class LoginPolicyTests
         using var app = new AuthApp(new Dictionary<string, string?> { ["Enforcement:StartsAt"] = "2027-01-01T00:00:00Z" });
         using var client = app.AdminClient();
         Assert.That((await DecideAsync(client, AuthApp.NewUserId(), "password")).GetProperty("action").GetString(), Is.EqualTo("none"));
+
+        // The date only starts the prompt: a user who enrolled early is asked for the second factor from the first login.
+        var early = await Flows.EnableTotpAsync(app, client);
+        foreach (var loginMethod in new[] { "password", "oauth" })
+        {
+            var decision = await DecideAsync(client, early.UserId, loginMethod);
+            Assert.That((decision.GetProperty("action").GetString(), decision.GetProperty("method").GetString()), Is.EqualTo(("verify", "totp")),
+                loginMethod);
+        }
+
         app.Time.SetUtcNow(new DateTimeOffset(2027, 1, 1, 0, 0, 0, TimeSpan.Zero));
         Assert.That((await DecideAsync(client, AuthApp.NewUserId(), "password")).GetProperty("action").GetString(), Is.EqualTo("enroll_prompt"));
     }
@@ -115,6 +128,40 @@ public class LoginPolicyTests
     }
 
     [Test]
+    public async Task With_max_skips_zero_the_prompt_cannot_be_skipped()
+    {
+        using var app = new AuthApp(new Dictionary<string, string?> { ["Enforcement:MaxSkips"] = "0" });
+        using var client = app.AdminClient();
+        var userId = AuthApp.NewUserId();
+        var decision = await DecideAsync(client, userId, "password");
+        Assert.That((decision.GetProperty("action").GetString(), decision.GetProperty("canSkip").GetBoolean()), Is.EqualTo(("enroll_prompt", false)));
+        await ProblemAssert.IsProblemAsync(await client.PostAsync($"/v1/users/{userId}/two-factor/prompt/skip", null),
+            HttpStatusCode.Conflict, "skip_not_allowed");
+    }
+
+    /// <summary>A support reset starts the user over (README, docs/SECURITY.md): the skips used before enrolling are given back,
+    /// so the user is prompted as a newcomer is, with the full allowance.</summary>
+    [Test]
+    public async Task A_support_reset_gives_the_skips_back()
+    {
+        using var app = new AuthApp(new Dictionary<string, string?> { ["Enforcement:MaxSkips"] = "1" });
+        using var client = app.AdminClient();
+        var userId = AuthApp.NewUserId();
+        var skip = await client.PostAsync($"/v1/users/{userId}/two-factor/prompt/skip", null);
+        Assert.That(skip.StatusCode, Is.EqualTo(HttpStatusCode.OK), await skip.Content.ReadAsStringAsync());
+        Assert.That((await DecideAsync(client, userId, "password")).GetProperty("canSkip").GetBoolean(), Is.False);
+
+        await Flows.EnableTotpAsync(app, client, userId);
+        var reset = await client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/reset", new { reason = "lost phone", ticket = "T-31" });
+        Assert.That(reset.StatusCode, Is.EqualTo(HttpStatusCode.OK), await reset.Content.ReadAsStringAsync());
+
+        var decision = await DecideAsync(client, userId, "password");
+        Assert.That((decision.GetProperty("action").GetString(), decision.GetProperty("canSkip").GetBoolean()), Is.EqualTo(("enroll_prompt", true)));
+        skip = await client.PostAsync($"/v1/users/{userId}/two-factor/prompt/skip", null);
+        Assert.That(skip.StatusCode, Is.EqualTo(HttpStatusCode.OK), await skip.Content.ReadAsStringAsync());
+    }
+
+    [Test]
     public async Task A_user_with_2fa_has_no_prompt_to_skip()
     {
         using var app = new AuthApp();
@@ -138,6 +185,10 @@ public class LoginPolicyTests
 
     [TestCase("{\"userId\":\"ann\",\"loginMethod\":\"magic_link\"}", "invalid_login_method")]
     [TestCase("{\"userId\":\"ann\"}", "invalid_login_method")]
+    [TestCase("{\"userId\":\"ann\",\"loginMethod\":\"Password\"}", "invalid_login_method")] // names are exact: no case folding
+    [TestCase("{\"userId\":\"ann\",\"loginMethod\":\"OAuth\"}", "invalid_login_method")]
+    [TestCase("{\"userId\":\"ann\",\"loginMethod\":\" password\"}", "invalid_login_method")]
+    [TestCase("{\"userId\":\"ann\",\"loginMethod\":\"sso \"}", "invalid_login_method")]
     [TestCase("{\"userId\":\"a b\",\"loginMethod\":\"password\"}", "invalid_user_id")]
     [TestCase("{\"userId\":\"..\",\"loginMethod\":\"password\"}", "invalid_user_id")]
     public async Task Bad_decision_requests_are_400(string json, string code)
