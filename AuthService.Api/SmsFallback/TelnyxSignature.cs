@@ -18,19 +18,27 @@ public sealed class TelnyxWebhookOptions
 
     public TimeSpan WebhookTolerance { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>The key's 32 bytes, or null when unset or not base64 of 32 bytes.</summary>
-    public byte[]? KeyBytes()
+    /// <summary>The key, or null when unset, not base64 of 32 bytes, or 32 bytes that are no point of the curve (a key mistyped
+    /// or cut and pasted wrong: BouncyCastle refuses it when the key is built, which would otherwise fail every callback).</summary>
+    public Ed25519PublicKeyParameters? PublicKey()
     {
         if (string.IsNullOrWhiteSpace(WebhookPublicKey))
             return null;
         var buffer = new byte[64];
-        return Convert.TryFromBase64String(WebhookPublicKey.Trim(), buffer, out var length) && length == Ed25519PublicKeyParameters.KeySize
-            ? buffer[..length]
-            : null;
+        if (!Convert.TryFromBase64String(WebhookPublicKey.Trim(), buffer, out var length) || length != Ed25519PublicKeyParameters.KeySize)
+            return null;
+        try
+        {
+            return new Ed25519PublicKeyParameters(buffer, 0);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
     }
 
     public string? Problem() =>
-        !string.IsNullOrWhiteSpace(WebhookPublicKey) && KeyBytes() is null
+        !string.IsNullOrWhiteSpace(WebhookPublicKey) && PublicKey() is null
             ? "Telephony:Telnyx:WebhookPublicKey must be the base64 of a 32-byte Ed25519 public key (Telnyx Mission Control → Keys & Credentials → Public Key)."
             : WebhookTolerance <= TimeSpan.Zero || WebhookTolerance > TimeSpan.FromHours(1)
                 ? "Telephony:Telnyx:WebhookTolerance must be more than 0 and at most 01:00:00."
@@ -69,14 +77,14 @@ public sealed class TelnyxSignature(IOptions<TelnyxWebhookOptions> options, Time
             return Missing;
         }
 
-        if (options.Value.KeyBytes() is not { } key)
+        if (options.Value.PublicKey() is not { } key)
         {
             return Invalid;
         }
 
         var prefix = Encoding.ASCII.GetBytes(timestamp.Trim() + "|");
         var verifier = new Ed25519Signer();
-        verifier.Init(false, new Ed25519PublicKeyParameters(key, 0));
+        verifier.Init(false, key);
         verifier.BlockUpdate(prefix, 0, prefix.Length);
         verifier.BlockUpdate(body);
         if (!verifier.VerifySignature(sig))

@@ -204,6 +204,8 @@ public class ProductionInstanceTests
     [TestCase("Profiles__acme__Fallback=SmsThenCall|Telephony__Telnyx__WebhookPublicKey=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
         "Profiles:acme:Fallback SmsThenCall needs Telephony:Telnyx:AccountSid, :TexmlApplicationId and :FromNumber")]
     [TestCase("Telephony__Telnyx__WebhookPublicKey=c2hvcnQ=", "Telephony:Telnyx:WebhookPublicKey must be the base64 of a 32-byte Ed25519 public key")]
+    // 32 bytes, but no point of the curve: it passed the start, then every Telnyx callback was a 500.
+    [TestCase("Telephony__Telnyx__WebhookPublicKey=AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "Telephony:Telnyx:WebhookPublicKey must be the base64 of a 32-byte Ed25519 public key")]
     [TestCase("Devices__RememberDays=91", "Devices: RememberDays must be 1–90")]
     [TestCase("Devices__MaxPerUser=0", "MaxPerUser 1–1000")]
     [TestCase("Enforcement__MaxSkips=-1", "Enforcement: MaxSkips must be 0 or more")]
