@@ -58,8 +58,8 @@ public sealed record StatusResponse(
 
 /// <summary>A call offered because Telnyx reported that the SMS carrying the live code of <c>purpose</c> failed (profile
 /// <c>Fallback=SmsThenCall</c>, DESIGN §9.5): the portal shows the <i>Call</i> button, which places the call through the usual
-/// route (<c>/challenge</c> with <c>channel: call</c> and this <c>factorId</c> for <c>login</c>/<c>proof</c>, so the call rings
-/// the phone whose SMS failed and not the default one; the enrollment again for <c>pending</c>, a switch or addition with a new
+/// route (<c>/challenge</c> with <c>channel: call</c>, this <c>purpose</c> and this <c>factorId</c> for <c>login</c>/<c>proof</c>,
+/// so the call carries a code of the same purpose and rings the phone whose SMS failed, not the default one; the enrollment again for <c>pending</c>, a switch or addition with a new
 /// proof). <c>factorId</c> is the phone factor the code was sent for, or for <c>pending</c> the pending row (an addition's
 /// <c>factorId</c>). Gone once that code is replaced, used or expired (<c>expiresAt</c>).</summary>
 public sealed record FallbackOffer(string Channel, string Purpose, Guid FactorId, DateTimeOffset OfferedAt, DateTimeOffset ExpiresAt);

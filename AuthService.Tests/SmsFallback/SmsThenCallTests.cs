@@ -125,6 +125,35 @@ public class SmsThenCallTests : AppFixture
         Assert.That(Telnyx.DeliveriesTo(first), Has.Count.EqualTo(toFirst), "the other phone was not rung");
     }
 
+    /// <summary>The documented Call button for a proof code (docs/OPERATIONS.md, README): <c>/challenge</c> with the offer's
+    /// <c>purpose</c> and <c>factorId</c>. The call carries a proof code, which proves the change, and the offer is over. (The docs
+    /// once left the purpose out: the call then carried a login code, which proves no change, and the proof's offer stayed.)</summary>
+    [Test]
+    public async Task A_failed_proof_sms_offers_a_call_that_carries_a_proof_code()
+    {
+        using var acme = await KeyAsync("acme");
+        var user = await Flows.EnablePhoneAsync(acme, Telnyx, "fallback-proof");
+        var sent = await acme.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/challenge", new { channel = "sms", purpose = "proof" });
+        Assert.That(sent.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await sent.Content.ReadAsStringAsync());
+        Assert.That(await ReportAsync(TelnyxReports.LastMessageIdTo(Telnyx, user.Phone), "delivery_failed"), Is.EqualTo(HttpStatusCode.NoContent));
+
+        var fallback = (await StatusAsync(acme, user.UserId)).GetProperty("fallback");
+        Assert.That(fallback.GetProperty("purpose").GetString(), Is.EqualTo("proof"));
+        var call = await acme.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/challenge", new
+        {
+            channel = "call",
+            purpose = fallback.GetProperty("purpose").GetString(),
+            factorId = fallback.GetProperty("factorId").GetGuid(),
+        });
+        Assert.That(call.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await call.Content.ReadAsStringAsync());
+        Assert.That(Telnyx.DeliveriesTo(user.Phone)[^1].Channel, Is.EqualTo("call"));
+        Assert.That((await StatusAsync(acme, user.UserId)).GetProperty("fallback").ValueKind, Is.EqualTo(JsonValueKind.Null), "the offer is over");
+
+        var renewed = await acme.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/backup-codes",
+            new { proof = new { code = Telnyx.LastCodeTo(user.Phone) } });
+        Assert.That(renewed.StatusCode, Is.EqualTo(HttpStatusCode.Created), await renewed.Content.ReadAsStringAsync());
+    }
+
     [Test]
     public async Task A_failed_enrollment_sms_offers_a_call_for_the_pending_code()
     {
