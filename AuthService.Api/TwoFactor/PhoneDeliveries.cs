@@ -112,11 +112,13 @@ public sealed partial class PhoneDeliveries(
         }
 
         var cap = daily >= controls.DailyCap ? "daily_cap" : countryHourly >= controls.CountryHourlyCap ? "country_hourly_cap" : null;
+        // Each cap's gauge says whether this send found that cap reached, both at once when both are (the audit event and the
+        // answer name the daily cap then).
+        TelephonyMetrics.CapReached.WithLabels("daily").Set(daily >= controls.DailyCap ? 1 : 0);
+        TelephonyMetrics.CapReached.WithLabels("country_hourly").Set(countryHourly >= controls.CountryHourlyCap ? 1 : 0);
         if (cap is null)
         {
             await transaction.CommitAsync(cancellationToken);
-            TelephonyMetrics.CapReached.WithLabels("daily").Set(0);
-            TelephonyMetrics.CapReached.WithLabels("country_hourly").Set(0);
             TelephonyMetrics.Count(TelephonyMetrics.Allowed, "ok", country);
             return id!.Value;
         }
@@ -142,7 +144,6 @@ public sealed partial class PhoneDeliveries(
             new AuditEvent.TelephonyCapped(cap, limit, count, country, controls.Mode, channel, masked), now, send.Actor);
         await transaction.CommitAsync(cancellationToken);
         LogCapReached(logger, cap, count, limit, country, controls.Mode, channel);
-        TelephonyMetrics.CapReached.WithLabels(cap == "daily_cap" ? "daily" : "country_hourly").Set(1);
         if (id is { } monitored)
         {
             TelephonyMetrics.Count(TelephonyMetrics.Allowed, cap, country); // monitor mode: sent, counted and alerted

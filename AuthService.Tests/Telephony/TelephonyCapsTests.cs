@@ -116,9 +116,21 @@ public class TelephonyCapsTests
         var capped = await EnrollAsync(client, UsNumber());
         await ProblemAssert.IsProblemAsync(capped, HttpStatusCode.ServiceUnavailable, "telephony_capped");
         Assert.That(capped.Headers.RetryAfter!.Delta, Is.EqualTo(TimeSpan.FromMinutes(58)));
+        var metrics = await client.GetStringAsync("/metrics");
+        Assert.That(metrics, Does.Contain("authservice_telephony_cap_reached{cap=\"daily\"} 1"));
+        Assert.That(metrics, Does.Contain("authservice_telephony_cap_reached{cap=\"country_hourly\"} 1"), "both caps were found reached");
 
-        app.Time.Advance(TimeSpan.FromMinutes(58));
+        // 28 minutes on, the day has room but the US hour has not: the daily gauge says so.
+        app.Time.Advance(TimeSpan.FromMinutes(28));
+        await ProblemAssert.IsProblemAsync(await EnrollAsync(client, UsNumber()), HttpStatusCode.ServiceUnavailable, "telephony_capped");
+        metrics = await client.GetStringAsync("/metrics");
+        Assert.That(metrics, Does.Contain("authservice_telephony_cap_reached{cap=\"daily\"} 0"));
+        Assert.That(metrics, Does.Contain("authservice_telephony_cap_reached{cap=\"country_hourly\"} 1"));
+
+        app.Time.Advance(TimeSpan.FromMinutes(30));
         Assert.That((await EnrollAsync(client, UsNumber())).StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "room under both once Retry-After passed");
+        metrics = await client.GetStringAsync("/metrics");
+        Assert.That(metrics, Does.Contain("authservice_telephony_cap_reached{cap=\"daily\"} 0").And.Contain("authservice_telephony_cap_reached{cap=\"country_hourly\"} 0"));
     }
 
     [Test]
