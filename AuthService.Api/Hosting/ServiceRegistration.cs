@@ -14,6 +14,9 @@ namespace AuthService.Api.Hosting;
 
 public static class ServiceRegistration
 {
+    /// <summary>The data source's name: the <c>db_client_connection_pool_name</c> label of Npgsql's metrics.</summary>
+    public const string DataSourceName = "authservice";
+
     /// <summary>Options with their defaults in code, bound from configuration sections.</summary>
     public static IServiceCollection AddServiceOptions(this IServiceCollection services)
     {
@@ -124,7 +127,9 @@ public static class ServiceRegistration
         }
 
         services.AddSingleton(pooler);
-        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(TunedConnectionString(connectionString, pooler)).Build());
+        // Named: Npgsql labels its pool and command metrics with the data source's name, which is otherwise the connection
+        // string less its password (host, database, user, an SSL key's passphrase) — on /metrics, which takes no key.
+        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(TunedConnectionString(connectionString, pooler)) { Name = DataSourceName }.Build());
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<KeyRotation>();
         services.TryAddSingleton<ClockAgreement>(); // also Health's: the clock check records, housekeeping and the dispatcher read

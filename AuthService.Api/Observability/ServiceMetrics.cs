@@ -81,11 +81,11 @@ public static class ServiceMetrics
         return app;
     }
 
-    /// <summary>The methods RFC 9110 and RFC 5789 define: the only values the request metrics' <c>method</c> label takes.</summary>
+    /// <summary>The methods RFC 9110 and RFC 5789 define, spelt as they define them: the only values the request metrics'
+    /// <c>method</c> label takes. The method token is case-sensitive (RFC 9110 §9.1), and Kestrel keeps <c>gEt</c> as sent while
+    /// routing matches it as GET: compared without case, each spelling of each method was a series of its own.</summary>
     private static bool IsStandardMethod(string method) =>
-        HttpMethods.IsGet(method) || HttpMethods.IsPost(method) || HttpMethods.IsPut(method) || HttpMethods.IsPatch(method) ||
-        HttpMethods.IsDelete(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method) ||
-        HttpMethods.IsConnect(method);
+        method is "GET" or "POST" or "PUT" or "PATCH" or "DELETE" or "HEAD" or "OPTIONS" or "TRACE" or "CONNECT";
 
     public static IEndpointRouteBuilder MapServiceMetrics(this IEndpointRouteBuilder routes)
     {

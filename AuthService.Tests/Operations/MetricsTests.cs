@@ -61,12 +61,19 @@ public class MetricsTests
             await ProblemAssert.IsProblemAsync(response, HttpStatusCode.MethodNotAllowed, "method_not_allowed");
         }
 
+        // Methods are case-sensitive (RFC 9110 §9.1): another spelling of GET or POST is another method, not another series.
+        foreach (var (method, path) in new[] { ("gEt", "/health/live"), ("pOsT", "/v1/users/ann/two-factor/verify"), ("get", "/metrics") })
+        {
+            var response = await anonymous.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+            await ProblemAssert.IsProblemAsync(response, HttpStatusCode.MethodNotAllowed, "method_not_allowed");
+        }
+
         await ProblemAssert.IsProblemAsync(await anonymous.SendAsync(new HttpRequestMessage(new HttpMethod("FOO123"), "/nowhere")),
             HttpStatusCode.NotFound, "not_found");
 
         (await anonymous.GetAsync("/health/live")).EnsureSuccessStatusCode();
         var metrics = await anonymous.GetStringAsync("/metrics");
-        Assert.That(metrics, Does.Not.Contain("FOO123"));
+        Assert.That(metrics, Does.Not.Contain("FOO123").And.Not.Contain("gEt").And.Not.Contain("pOsT").And.Not.Contain("method=\"get\""));
         Assert.That(metrics, Does.Contain("method=\"GET\""), "a standard method is still measured");
     }
 

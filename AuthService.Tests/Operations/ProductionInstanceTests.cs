@@ -129,6 +129,26 @@ public class ProductionInstanceTests
         Assert.That(lockout, Does.Contain($"\"@tr\":\"{traceId}\""), "the lockout line names the request that locked the factor");
     }
 
+    /// <summary>/metrics takes no key. Npgsql labels its pool metrics with the data source's name, which by default is the
+    /// connection string less the password: host, database and user (and an SSL key's passphrase, a passfile's path) were
+    /// there for anyone to read. A process of its own: in the test process every pool the harness opens is published too.</summary>
+    [Test]
+    public async Task Database_metrics_name_the_pool_not_the_connection_string()
+    {
+        var environment = ProductionEnvironment();
+        var database = new Npgsql.NpgsqlConnectionStringBuilder(environment["ConnectionStrings__Auth"]).Database!;
+        await using var service = ServiceProcess.Start(environment);
+        Assert.That(await service.WaitReadyAsync(TimeSpan.FromSeconds(60)), Is.True, service.Output);
+        using var client = service.Client(AdminKey);
+        await EnrollFromTheQrCodeAsync(client, AuthApp.NewUserId("pool"));
+        using var anonymous = service.Client();
+
+        var metrics = await anonymous.GetStringAsync("/metrics");
+
+        Assert.That(metrics, Does.Contain("db_client_connection_pool_name=\"authservice\""), "Npgsql's meter is published, under the pool's name");
+        Assert.That(metrics, Does.Not.Contain("Host=").And.Not.Contain("Username=").And.Not.Contain(database));
+    }
+
     [Test]
     public async Task Phone_user_journey_against_a_loopback_telnyx_enroll_sms_login_sms_and_call_switch_to_totp_and_back()
     {
