@@ -135,6 +135,12 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
             throw;
         }
 
+        if (receipt is not null)
+        {
+            // The provider took the message (and bills it) whether its code is kept or discarded below: a send either way.
+            ServiceMetrics.Deliveries.WithLabels(channel, "sent").Inc();
+        }
+
         if (unbound is not null)
         {
             logger.LogWarning("Discarded a {Channel} code sent to {MaskedPhone}: {Reason}", channel, masked, unbound.Code);
@@ -147,7 +153,6 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
         }
 
         logger.LogInformation("Sent {Channel} code to {MaskedPhone}", channel, masked);
-        ServiceMetrics.Deliveries.WithLabels(channel, "sent").Inc();
         return expiresAt;
     }
 

@@ -81,13 +81,18 @@ public class FactorBindingTests : AppFixture
     {
         var (userId, oldPhone, backupCodes) = await EnablePhoneAsync();
         var newPhone = PhoneFactorTests.NewPhone();
+        var sent = AuthService.Api.Observability.ServiceMetrics.Deliveries.WithLabels("sms", "sent");
         var (challenge, held) = await ChallengeHeldAsync(userId, oldPhone);
+        double sentBefore;
         using (held)
         {
             await SwitchToPhoneAsync(userId, newPhone, backupCodes[0]); // commits while Telnyx still answers
+            sentBefore = sent.Value; // the switch's own SMS to the new number is counted by now
             held.Open();
             await ProblemAssert.IsProblemAsync(await challenge, HttpStatusCode.Conflict, "factor_changed");
         }
+
+        Assert.That(sent.Value, Is.EqualTo(sentBefore + 1), "the provider took the SMS: a send in the metrics, though its code was discarded");
 
         await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, userId, new { code = Telnyx.LastCodeTo(oldPhone) }),
             HttpStatusCode.UnprocessableEntity, "invalid_code");
