@@ -66,6 +66,34 @@ public class LimitsTests : AppFixture
         Assert.That((await Challenge(Client, user.UserId)).StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the oldest delivery left the window");
     }
 
+    /// <summary>DESIGN §4: at most 10 a day per phone number, however many users confirmed it. Two users who both confirmed the
+    /// number share its budget, so the refusal comes from the number while each user has budget left of their own (every other
+    /// test reaches a user's 10 first, so none could tell the number's budget from the user's).</summary>
+    [Test]
+    public async Task Users_who_confirmed_the_same_number_share_its_ten_a_day()
+    {
+        var phone = PhoneFactorTests.NewPhone();
+        var x = await EnablePhoneAsync(phone: phone); // each enrollment SMS was a send to a number its user had not confirmed yet
+        var y = await EnablePhoneAsync(phone: phone);
+        for (var i = 1; i <= 10; i++)
+        {
+            App.Time.Advance(TimeSpan.FromMinutes(1));
+            var sender = i <= 5 ? x.UserId : y.UserId;
+            Assert.That((await Challenge(Client, sender)).StatusCode, Is.EqualTo(HttpStatusCode.Accepted), $"confirmed send {i}");
+        }
+
+        foreach (var (userId, sent) in new[] { (x.UserId, 6), (y.UserId, 6) })
+        {
+            var problem = await ProblemAssert.IsProblemAsync(await Challenge(Client, userId), HttpStatusCode.TooManyRequests, "daily_limit_exceeded");
+            Assert.That(problem.GetProperty("detail").GetString(), Is.EqualTo(DailyMessage));
+            var limited = await LastRateLimitedAsync(userId);
+            Assert.That((limited.GetProperty("limit").GetString(), limited.GetProperty("scope").GetString()),
+                Is.EqualTo(("daily_requests", "phone_number")), $"the number's budget, with {sent} of the user's 10 used");
+        }
+
+        Assert.That(Telnyx.DeliveriesTo(phone), Has.Count.EqualTo(12), "two enrollments and ten confirmed sends");
+    }
+
     /// <summary>DESIGN §8.2 (issue 14): before it, ten accounts enrolling one number sent it ten codes and used up its
     /// owner's budget. Sends to a number nobody confirmed share the small "unconfirmed" budget of 3 a day.</summary>
     [Test]
