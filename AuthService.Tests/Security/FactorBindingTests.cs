@@ -76,6 +76,40 @@ public class FactorBindingTests : AppFixture
         return (challenge, held);
     }
 
+    /// <summary>DESIGN §8.1: a right proof is accepted only if, at that moment, the limit has room and the user is not locked. A
+    /// switch to a phone checks its proof, sends the SMS, and spends the proof after the send: wrong codes that fill the minute
+    /// meanwhile close the gate, so the switch is refused, the backup code stays unspent and nothing is pending. (For a backup
+    /// code only the gate at the spend decides this; for a TOTP code the acceptance's own count does too.)</summary>
+    [Test]
+    public async Task Failures_while_a_change_sends_its_code_close_the_gate_before_its_proof_is_spent()
+    {
+        var (userId, _, backupCodes) = await EnablePhoneAsync();
+        var newPhone = PhoneFactorTests.NewPhone();
+        var left = (await Client.GetFromJsonAsync<JsonElement>(Url(userId, "/backup-codes"))).GetProperty("remaining").GetInt32();
+        Task<HttpResponseMessage> switching;
+        using (var held = Telnyx.Hold(newPhone))
+        {
+            switching = Client.PostAsJsonAsync(Url(userId, "/switch-method"),
+                new { method = "phone", phoneNumber = newPhone, channel = "sms", proof = new { backupCode = backupCodes[0] } });
+            await held.Arrived.Task.WaitAsync(TimeSpan.FromSeconds(20)); // the proof was checked: the send is under way
+            for (var i = 0; i < 5; i++)
+            {
+                await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, userId, new { code = "000000" }),
+                    HttpStatusCode.UnprocessableEntity, "invalid_code");
+            }
+
+            held.Open();
+        }
+
+        await ProblemAssert.IsProblemAsync(await switching, HttpStatusCode.TooManyRequests, "too_many_attempts");
+        Assert.That((await Client.GetFromJsonAsync<JsonElement>(Url(userId, "/backup-codes"))).GetProperty("remaining").GetInt32(),
+            Is.EqualTo(left), "the backup code was not spent");
+        Assert.That((await StatusAsync(userId)).GetProperty("pending").ValueKind, Is.EqualTo(JsonValueKind.Null), "no switch is pending");
+
+        App.Time.Advance(TimeSpan.FromMinutes(1)); // the minute rolls: the same backup code still proves the switch
+        await StartPhoneAsync(userId, newPhone, "switch-method", new { backupCode = backupCodes[0] });
+    }
+
     [Test]
     public async Task A_login_code_in_flight_while_the_user_moves_to_another_number_is_not_kept()
     {
