@@ -525,5 +525,24 @@ public class SeveralFactorsTests : AppFixture
         Assert.That(Telnyx.DeliveriesTo(user.Phone), Has.Count.EqualTo(3), "enrollment, proof, and the default factor's login code");
         await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync(Url(user.UserId, "/challenge"), new { channel = "sms", factorId = Guid.NewGuid() }),
             HttpStatusCode.NotFound, "factor_not_found");
+
+        // An Idempotency-Key is bound to the factor (DESIGN §9.1): the same key for the other phone is another request, refused,
+        // not the first answer replayed while nothing reaches the phone the user waits at.
+        Task<HttpResponseMessage> KeyedAsync(Guid? factorId)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, Url(user.UserId, "/challenge"))
+            {
+                Content = JsonContent.Create(new { channel = "sms", factorId }),
+            };
+            request.Headers.Add("Idempotency-Key", "retry-" + user.UserId);
+            return Client.SendAsync(request);
+        }
+
+        Assert.That((await KeyedAsync(null)).StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        var sentToDesk = Telnyx.DeliveriesTo(secondPhone).Count;
+        await ProblemAssert.IsProblemAsync(await KeyedAsync(secondId), HttpStatusCode.UnprocessableEntity, "idempotency_key_reused");
+        Assert.That(Telnyx.DeliveriesTo(secondPhone), Has.Count.EqualTo(sentToDesk));
+        Assert.That((await KeyedAsync(null)).StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the same request replays");
+        Assert.That(Telnyx.DeliveriesTo(user.Phone), Has.Count.EqualTo(4), "one send for the keyed request and its replay");
     }
 }

@@ -148,20 +148,26 @@ public class PasskeyFlowTests : PasskeyFixture
     {
         var userId = AuthApp.NewUserId();
         var (passkey, _) = await EnablePasskeyAsync(userId);
-        async Task<HttpResponseMessage> KeyedAsync(string key, string purpose = "login")
+        async Task<HttpResponseMessage> KeyedAsync(string key, string purpose = "login", HttpClient? caller = null)
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, Path(userId, "challenge"))
             {
                 Content = JsonContent.Create(new { channel = "passkey", purpose }),
             };
             request.Headers.Add("Idempotency-Key", key);
-            return await Client.SendAsync(request);
+            return await (caller ?? Client).SendAsync(request);
         }
 
         var first = (await JsonAsync(await KeyedAsync("retry-1"), HttpStatusCode.OK)).GetProperty("options");
         var again = (await JsonAsync(await KeyedAsync("retry-1"), HttpStatusCode.OK)).GetProperty("options");
         Assert.That(again.GetProperty("challenge").GetString(), Is.EqualTo(first.GetProperty("challenge").GetString()), "the first options again");
         await ProblemAssert.IsProblemAsync(await KeyedAsync("retry-1", "proof"), (HttpStatusCode)422, "idempotency_key_reused");
+        using (var otherCaller = await App.ClientWithScopesAsync("verify"))
+        {
+            // Bound to the API key too: another caller's request under the same key is not answered with this one's options.
+            await ProblemAssert.IsProblemAsync(await KeyedAsync("retry-1", caller: otherCaller), (HttpStatusCode)422, "idempotency_key_reused");
+        }
+
         Assert.That((await VerifyAsync(userId, passkey.Assert(first))).StatusCode, Is.EqualTo(HttpStatusCode.OK), "the first challenge still stands");
 
         var unkeyed = await ChallengeAsync(userId);
