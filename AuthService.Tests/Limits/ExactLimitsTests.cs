@@ -186,12 +186,23 @@ public class ExactLimitsTests : AppFixture
         await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = numberA, channel = "sms" });
         var codeA = Telnyx.LastCodeTo(numberA);
 
-        // B's enrollment is pending, but A's code is the live one (as an interleaving of two requests could leave it).
+        // B's enrollment is pending, but A's code is the live one (as an interleaving of two requests could leave it): A's own
+        // row, put back as it was stored, so its code matches its hash and only its binding to A's pending row (the code's factor
+        // and id are that row's; PhoneMethod.CheckPendingCodeAsync) can refuse it. It used to change the row's id, which broke
+        // the hash, so the test passed whatever the binding did.
+        var saved = "saved_" + Guid.NewGuid().ToString("N");
+        await using (var connection = new NpgsqlConnection(App.ConnectionString))
+        {
+            await connection.ExecuteAsync($"create table {saved} as select * from phone_codes where user_id = @userId", new { userId });
+        }
+
         App.Time.Advance(TimeSpan.FromSeconds(1));
         await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll", new { method = "phone", phoneNumber = numberB, channel = "sms" });
         await using (var connection = new NpgsqlConnection(App.ConnectionString))
         {
-            await connection.ExecuteAsync("update phone_codes set id = gen_random_uuid() where user_id = @userId", new { userId });
+            await connection.ExecuteAsync(
+                $"delete from phone_codes where user_id = @userId; insert into phone_codes select * from {saved}; drop table {saved};",
+                new { userId });
         }
 
         await ProblemAssert.IsProblemAsync(
