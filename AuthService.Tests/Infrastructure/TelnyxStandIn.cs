@@ -15,7 +15,9 @@ public sealed class TelnyxStandIn : IDisposable
 
     public TelnyxStandIn()
     {
-        Server = WireMockServer.Start();
+        // A port outside the kernel's ephemeral range (ServiceProcess.FreePort): WireMock's own choice binds port 0, frees it and
+        // binds it again, and a client's connection may take it in between (the server then fails to start, one run in many).
+        Server = WireMockServer.Start(ServiceProcess.FreePort());
         Succeed();
     }
 

@@ -48,7 +48,7 @@ internal sealed class TelephonyHarness : IDisposable
     public static TelephonyHarness Start(Action<Dictionary<string, string?>>? configure = null, TimeProvider? time = null,
         Action<IServiceCollection>? services = null)
     {
-        var server = WireMockServer.Start();
+        var server = WireMockServer.Start(ServiceProcess.FreePort()); // not WireMock's bind-free-rebind choice (TelnyxStandIn)
         var settings = new Dictionary<string, string?>
         {
             ["Telephony:Provider"] = "telnyx",
