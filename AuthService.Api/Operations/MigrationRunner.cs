@@ -12,9 +12,11 @@ namespace AuthService.Api.Operations;
 /// <para>Timeouts. An instance that starts while another migrates waits for the migration lock as long as that takes, asking
 /// for it once a second (each ask under the usual command timeout), instead of giving up with "Database unreachable". A
 /// migration's own statements run without a command timeout (rewriting a large table may take minutes), but with
-/// <see cref="LockTimeout"/> on the table locks they take: a migration that cannot have a table within it (a long
-/// transaction or a backup holds it) fails the start with PostgreSQL's <c>55P03</c>, rather than queueing every request of
-/// the running instances behind its lock for as long as that transaction lasts.</para></summary>
+/// <see cref="LockTimeout"/> on the table locks they take. A lock request that waits queues every later request for that table
+/// behind it, the running instances' included, so it waits only that long (1 s) at a time: the migration is rolled back, the
+/// queued requests go on, and it tries again a second later, up to <see cref="LockAttempts"/> times. One that never gets its
+/// table (a long transaction or a backup holds it) fails the start with PostgreSQL's <c>55P03</c> and applies nothing of
+/// itself.</para></summary>
 public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, ILogger<MigrationRunner> logger)
 {
     internal const long AdvisoryLockKey = 0x2FA_5E_4C1CE;
@@ -24,8 +26,13 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
 
     private static readonly TimeSpan LockPoll = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long a migration waits for a table lock (<c>lock_timeout</c>); settable for tests.</summary>
-    internal TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>How long a migration waits for a table lock at a time (<c>lock_timeout</c>): the longest it holds up the running
+    /// instances' requests for that table. Settable for tests.</summary>
+    internal TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How many times a migration asks for its table locks (<see cref="LockTimeout"/> each, a second apart) before the
+    /// start gives up. Settable for tests.</summary>
+    internal int LockAttempts { get; init; } = 15;
 
     private const string CreateTable = """
         create table if not exists schema_migrations (
@@ -53,8 +60,8 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
         {
             throw new Configuration.StartupException(
-                $"A migration waited {LockTimeout.TotalSeconds:0} s for a table that another session holds locked (a long transaction or a " +
-                "backup?) and gave up; nothing of it was applied. Start again once that session has ended.");
+                $"A migration asked {LockAttempts} times, {LockTimeout.TotalSeconds:0.#} s each, for a table that another session holds locked " +
+                "(a long transaction or a backup?) and gave up; nothing of it was applied. Start again once that session has ended.");
         }
     }
 
@@ -77,16 +84,19 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
         var count = 0;
         foreach (var (version, sql) in migrations)
         {
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await LockAsync(connection, transaction, cancellationToken);
-            if (await connection.ExecuteScalarAsync<bool>(
-                    "select exists(select 1 from schema_migrations where version = @version)", new { version }, transaction))
+            count += await WithLockRetriesAsync(version, async () =>
             {
-                continue;
-            }
+                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+                await LockAsync(connection, transaction, cancellationToken);
+                if (await connection.ExecuteScalarAsync<bool>(
+                        "select exists(select 1 from schema_migrations where version = @version)", new { version }, transaction))
+                {
+                    return 0;
+                }
 
-            await ApplyAsync(connection, transaction, version, sql, cancellationToken);
-            count++;
+                await ApplyAsync(connection, transaction, version, sql, cancellationToken);
+                return 1;
+            }, cancellationToken);
         }
 
         return count;
@@ -114,9 +124,12 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
             var count = 0;
             foreach (var (version, sql) in migrations.Where(m => !applied.Contains(m.Version)))
             {
-                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-                await ApplyAsync(connection, transaction, version, sql, cancellationToken);
-                count++;
+                count += await WithLockRetriesAsync(version, async () =>
+                {
+                    await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+                    await ApplyAsync(connection, transaction, version, sql, cancellationToken);
+                    return 1;
+                }, cancellationToken);
             }
 
             return count;
@@ -124,6 +137,26 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, Pooler pooler, 
         finally
         {
             await connection.ExecuteAsync("select pg_advisory_unlock(@AdvisoryLockKey)", new { AdvisoryLockKey });
+        }
+    }
+
+    /// <summary>Runs one migration's step (its transaction, rolled back when the step throws) until it has its table locks:
+    /// after a <c>55P03</c> the requests that queued behind its lock request go on for a second, then it asks again, up to
+    /// <see cref="LockAttempts"/> times; the last refusal ends the start (<see cref="ApplyAsync(int?, CancellationToken)"/>).</summary>
+    private async Task<int> WithLockRetriesAsync(string version, Func<Task<int>> step, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await step();
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable && attempt < LockAttempts)
+            {
+                logger.LogWarning("Migration {Version} could not lock its table within {LockTimeout} (attempt {Attempt} of {Attempts}): " +
+                    "another session holds it; trying again", version, LockTimeout, attempt, LockAttempts);
+                await Task.Delay(LockPoll, cancellationToken);
+            }
         }
     }
 

@@ -64,9 +64,10 @@ public class MigrationWaitTests
 
     /// <summary>A migration runs without a command timeout, but not without a lock timeout: one that cannot have its table (here
     /// migration 0015's trigger on <c>factors</c>, while a writer's transaction holds the table) gives up after
-    /// <see cref="MigrationRunner.LockTimeout"/> with one clear line and applies nothing of itself. Waiting on, it would queue
-    /// every request of the running instances that touches the table behind its own lock request for as long as that
-    /// transaction lasts. Once the writer is gone, the next start applies the rest.</summary>
+    /// <see cref="MigrationRunner.LockAttempts"/> tries of <see cref="MigrationRunner.LockTimeout"/> with one clear line and
+    /// applies nothing of itself. Waiting on, it would queue every request of the running instances that touches the table
+    /// behind its own lock request for as long as that transaction lasts. Once the writer is gone, the next start applies the
+    /// rest.</summary>
     [TestCase(true)]
     [TestCase(false)]
     public async Task A_migration_that_cannot_lock_its_table_ends_the_start_instead_of_queueing_the_service_behind_it(bool pgBouncer)
@@ -76,6 +77,7 @@ public class MigrationWaitTests
         var runner = new MigrationRunner(source, pooler, Microsoft.Extensions.Logging.Abstractions.NullLogger<MigrationRunner>.Instance)
         {
             LockTimeout = TimeSpan.FromSeconds(1),
+            LockAttempts = 2,
         };
         const int before = 14;
         await runner.ApplyAsync(before);
@@ -96,5 +98,41 @@ public class MigrationWaitTests
 
         await writing.RollbackAsync();
         Assert.That(await runner.ApplyAsync(), Is.EqualTo(MigrationRunner.Migrations.Count - before), "nothing of 0015 was applied");
+    }
+
+    /// <summary>A table held for a while is not the end of the start: the migration waits <see cref="MigrationRunner.LockTimeout"/>
+    /// at a time (holding up the running instances' requests for that table no longer than that), rolls back, says so, and asks
+    /// again; once the writer commits, it applies, exactly once.</summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task A_migration_whose_table_is_held_tries_again_and_applies_once_it_is_free(bool pgBouncer)
+    {
+        var (connectionString, pooler) = Database(pgBouncer, "migrate_retry");
+        await using var source = NpgsqlDataSource.Create(ServiceRegistration.TunedConnectionString(connectionString, pooler));
+        using var logs = new CapturingLoggerProvider();
+        using var factory = LoggerFactory.Create(b => b.AddProvider(logs));
+        var runner = new MigrationRunner(source, pooler, factory.CreateLogger<MigrationRunner>())
+        {
+            LockTimeout = TimeSpan.FromMilliseconds(200),
+            LockAttempts = 200,
+        };
+        const int before = 14;
+        await runner.ApplyAsync(before);
+
+        await using var writer = new NpgsqlConnection(connectionString);
+        await writer.OpenAsync();
+        var writing = await writer.BeginTransactionAsync();
+        await using (var hold = new NpgsqlCommand("lock table factors in row exclusive mode", writer, writing))
+        {
+            await hold.ExecuteNonQueryAsync();
+        }
+
+        var start = runner.ApplyAsync();
+        await logs.WaitForAsync(e => e.Message.Contains("trying again", StringComparison.Ordinal));
+        Assert.That(start.IsCompleted, Is.False, "it waits on, a try at a time");
+        await writing.CommitAsync();
+
+        Assert.That(await start, Is.EqualTo(MigrationRunner.Migrations.Count - before));
+        Assert.That(await runner.ApplyAsync(), Is.Zero, "each applied once");
     }
 }
