@@ -15,6 +15,9 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
 {
     private const int BatchSize = 500;
 
+    /// <summary>Npgsql's "no command timeout".</summary>
+    private const int NoTimeout = 0;
+
     /// <summary>Tables and columns that hold sealed values, the SQL of the row's owner, and the associated data
     /// (<see cref="SealContexts"/>) each is sealed under; phone numbers also carry a lookup hash. A row is re-sealed by its own
     /// key (<c>Row</c>, a uuid column: the update finds the row through its primary key, while the batch holds its row
@@ -112,24 +115,30 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
     private async Task<long> LeftUnderOtherKeysAsync(CancellationToken cancellationToken) =>
         (await CountByKeyAsync(cancellationToken, sealedOnly: true)).Where(k => k.Key != secrets.ActiveKeyId).Sum(k => k.Value);
 
-    /// <summary>One pass over every sealed column: the rows not under the active key that no request holds locked now.</summary>
+    /// <summary>One pass over every sealed column: the rows not under the active key that no request holds locked now. Each
+    /// batch goes on from the last row key of the one before (in the key's order, which its primary key index serves), so a pass
+    /// reads each row once, not again from the start of the table for every batch past the rows already re-sealed; a row
+    /// skipped because it was locked is taken by the next pass. Its statements run without the command timeout, as the start's
+    /// check does (<see cref="CheckAsync"/>): this is an operator's command, and a table of millions outlasts 10 s.</summary>
     private async Task<int> RotatePassAsync(CancellationToken cancellationToken)
     {
         var total = 0;
         foreach (var (table, column, owner, row, aad, isPhone) in Sealed)
         {
+            Guid? after = null;
             while (true)
             {
                 await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
                 await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
                 // "for no key update": a webhook delivery's foreign key, and the outbox, hold key-share locks on endpoint rows
                 // almost all the time under load; "for update" conflicted with them and skipped those rows every pass.
-                var rows = (await connection.QueryAsync<(Guid RowKey, string UserId, byte[] Value)>(
+                var rows = (await connection.QueryAsync<(Guid RowKey, string UserId, byte[] Value)>(new CommandDefinition(
                     $"""
                     select {row} as row_key, {owner} as user_id, {column} from {table}
-                    where {column} is not null and {KeyIdSql(column)} <> @active
+                    where {column} is not null and {KeyIdSql(column)} <> @active and (@after::uuid is null or {row} > @after)
+                    order by {row}
                     limit {BatchSize} for no key update skip locked
-                    """, new { active = secrets.ActiveKeyId }, transaction)).ToList();
+                    """, new { active = secrets.ActiveKeyId, after }, transaction, NoTimeout, cancellationToken: cancellationToken))).ToList();
                 if (rows.Count == 0)
                 {
                     break;
@@ -148,6 +157,7 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
                 }
 
                 await transaction.CommitAsync(cancellationToken);
+                after = rows[^1].RowKey;
                 total += rows.Count;
                 logger.LogInformation("Re-sealed {Count} values of {Table}.{Column} under key {KeyId}", rows.Count, table, column, secrets.ActiveKeyId);
             }
@@ -164,8 +174,9 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
         var counts = new Dictionary<string, long>();
         foreach (var (table, column, _, _, _, _) in Sealed)
         {
-            foreach (var (keyId, count) in await connection.QueryAsync<(string, long)>(
-                         $"select {KeyIdSql(column)}, count(*) from {table} where {column} is not null group by 1"))
+            foreach (var (keyId, count) in await connection.QueryAsync<(string, long)>(new CommandDefinition(
+                         $"select {KeyIdSql(column)}, count(*) from {table} where {column} is not null group by 1", commandTimeout: NoTimeout,
+                         cancellationToken: cancellationToken)))
             {
                 counts[keyId] = counts.GetValueOrDefault(keyId) + count;
             }
