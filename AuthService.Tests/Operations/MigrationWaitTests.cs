@@ -26,6 +26,17 @@ public class MigrationWaitTests
         return (TestDatabase.CreateDatabase(prefix), pgBouncer ? Pooler.PgBouncer : Pooler.None);
     }
 
+    /// <summary>Opens <paramref name="writer"/> and holds <c>factors</c> as any insert, update or delete of it does until it
+    /// commits (migration 0015 puts a trigger on it); the transaction that holds it.</summary>
+    private static async Task<NpgsqlTransaction> HoldFactorsAsync(NpgsqlConnection writer)
+    {
+        await writer.OpenAsync();
+        var writing = await writer.BeginTransactionAsync();
+        await using var hold = new NpgsqlCommand("lock table factors in row exclusive mode", writer, writing);
+        await hold.ExecuteNonQueryAsync();
+        return writing;
+    }
+
     [TestCase(true)]
     [TestCase(false)]
     public async Task A_start_waits_for_another_instances_migration_longer_than_the_command_timeout(bool pgBouncer)
@@ -83,12 +94,7 @@ public class MigrationWaitTests
         await runner.ApplyAsync(before);
 
         await using var writer = new NpgsqlConnection(connectionString);
-        await writer.OpenAsync();
-        var writing = await writer.BeginTransactionAsync();
-        await using (var hold = new NpgsqlCommand("lock table factors in row exclusive mode", writer, writing))
-        {
-            await hold.ExecuteNonQueryAsync(); // what any insert, update or delete of factors holds until it commits
-        }
+        var writing = await HoldFactorsAsync(writer);
 
         var start = runner.ApplyAsync();
         var ended = await Task.WhenAny(start, Task.Delay(TimeSpan.FromSeconds(20)));
@@ -120,12 +126,7 @@ public class MigrationWaitTests
         await runner.ApplyAsync(before);
 
         await using var writer = new NpgsqlConnection(connectionString);
-        await writer.OpenAsync();
-        var writing = await writer.BeginTransactionAsync();
-        await using (var hold = new NpgsqlCommand("lock table factors in row exclusive mode", writer, writing))
-        {
-            await hold.ExecuteNonQueryAsync();
-        }
+        var writing = await HoldFactorsAsync(writer);
 
         var start = runner.ApplyAsync();
         await logs.WaitForAsync(e => e.Message.Contains("trying again", StringComparison.Ordinal));
