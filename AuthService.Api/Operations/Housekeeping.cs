@@ -19,7 +19,7 @@ public sealed class Housekeeping(NpgsqlDataSource dataSource, TimeProvider time,
     private static readonly TimeSpan Keep = TimeSpan.FromDays(2);
 
     /// <summary>Each table that is pruned, and when one of its rows is past use.</summary>
-    private static readonly (string Table, string Expired)[] Prunable =
+    internal static readonly (string Table, string Expired)[] Prunable =
     [
         ("deliveries", "created_at < @before"),
         ("verification_failures", "created_at < @before"),
