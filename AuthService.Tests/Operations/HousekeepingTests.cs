@@ -26,7 +26,7 @@ public class HousekeepingTests
 
     /// <summary>Every 10 minutes on every instance, housekeeping looks for each table's expired rows by one column: an index must
     /// lead with it, else each pass reads the whole table (it did for the failure ledger, idempotency keys and remembered devices
-    /// until migration 0023). A table added to housekeeping without one fails here.</summary>
+    /// until migrations 0023–0025). A table added to housekeeping without one fails here.</summary>
     [Test]
     public async Task Every_large_pruned_table_has_an_index_on_the_column_it_is_pruned_by()
     {
