@@ -119,6 +119,13 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
             }
         }
 
+        if (receipt is not null)
+        {
+            // The provider took the message (and bills it) whether its code is then kept, discarded (below) or lost to a
+            // database error: a send in every case.
+            ServiceMetrics.Deliveries.WithLabels(channel, "sent").Inc();
+        }
+
         var expiresAt = now + profile.Validity;
         Problem? unbound;
         try
@@ -133,12 +140,6 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
                 e.GetType().Name);
             IdempotentRequests.KeepClaim(e);
             throw;
-        }
-
-        if (receipt is not null)
-        {
-            // The provider took the message (and bills it) whether its code is kept or discarded below: a send either way.
-            ServiceMetrics.Deliveries.WithLabels(channel, "sent").Inc();
         }
 
         if (unbound is not null)
