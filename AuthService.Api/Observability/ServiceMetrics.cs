@@ -57,12 +57,16 @@ public static class ServiceMetrics
         Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = instrument => PublishedMeters.Contains(instrument.Meter.Name));
 
         // A method HTTP does not define is a 405 (404 on a path that does not exist) before the metrics see it
-        // (UseStatusCodePages writes the problem): their `method` label is the request's method as sent, and any token a client
-        // made up would be a new series for the life of the process.
+        // (UseStatusCodePages writes the problem): their `method` label is the request's method, and any token a client made
+        // up would be a new series for the life of the process. A defined method in another spelling (`gEt`; `fetch` sends
+        // `patch` as written) is served, as routing matches it, but measured under its canonical name: Kestrel keeps it as
+        // sent, and each spelling was a series of its own.
         app.Use((context, next) =>
         {
-            if (IsStandardMethod(context.Request.Method))
+            var method = context.Request.Method;
+            if (IsStandardMethod(method))
             {
+                context.Request.Method = HttpMethods.GetCanonicalizedValue(method);
                 return next(context);
             }
 
@@ -81,11 +85,12 @@ public static class ServiceMetrics
         return app;
     }
 
-    /// <summary>The methods RFC 9110 and RFC 5789 define, spelt as they define them: the only values the request metrics'
-    /// <c>method</c> label takes. The method token is case-sensitive (RFC 9110 §9.1), and Kestrel keeps <c>gEt</c> as sent while
-    /// routing matches it as GET: compared without case, each spelling of each method was a series of its own.</summary>
+    /// <summary>The methods RFC 9110 and RFC 5789 define, in any spelling: canonicalized, the only values the request metrics'
+    /// <c>method</c> label takes.</summary>
     private static bool IsStandardMethod(string method) =>
-        method is "GET" or "POST" or "PUT" or "PATCH" or "DELETE" or "HEAD" or "OPTIONS" or "TRACE" or "CONNECT";
+        HttpMethods.IsGet(method) || HttpMethods.IsPost(method) || HttpMethods.IsPut(method) || HttpMethods.IsPatch(method) ||
+        HttpMethods.IsDelete(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method) ||
+        HttpMethods.IsConnect(method);
 
     public static IEndpointRouteBuilder MapServiceMetrics(this IEndpointRouteBuilder routes)
     {
