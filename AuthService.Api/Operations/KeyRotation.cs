@@ -120,7 +120,7 @@ public sealed class KeyRotation(NpgsqlDataSource dataSource, SecretBox secrets, 
     /// reads each row once, not again from the start of the table for every batch past the rows already re-sealed; a row
     /// skipped because it was locked is taken by the next pass. Its statements run without the command timeout, as the start's
     /// check does (<see cref="CheckAsync"/>): this is an operator's command, and a table of millions outlasts 10 s.</summary>
-    private async Task<int> RotatePassAsync(CancellationToken cancellationToken)
+    internal async Task<int> RotatePassAsync(CancellationToken cancellationToken)
     {
         var total = 0;
         foreach (var (table, column, owner, row, aad, isPhone) in Sealed)
