@@ -66,7 +66,12 @@ public static class ServiceMetrics
             var method = context.Request.Method;
             if (IsStandardMethod(method))
             {
-                context.Request.Method = HttpMethods.GetCanonicalizedValue(method);
+                var canonical = HttpMethods.GetCanonicalizedValue(method);
+                if (!string.Equals(canonical, method, StringComparison.Ordinal))
+                {
+                    context.Request.Method = canonical; // only another spelling: the usual one is left as Kestrel parsed it
+                }
+
                 return next(context);
             }
 
