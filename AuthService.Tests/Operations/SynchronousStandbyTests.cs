@@ -36,6 +36,17 @@ public class SynchronousStandbyTests
         }
 
         await WaitForStandbyNameAsync(cluster.ServerConnectionString);
+        await using (var dba = new NpgsqlConnection(cluster.ServerConnectionString))
+        {
+            // A commit waits for a standby only once the checkpointer has copied the setting into shared memory
+            // (SyncRepUpdateSyncStandbysDefined, at its next loop), which can come after new connections already show it: the
+            // request below was then committed locally, one run in many. A CHECKPOINT makes the checkpointer handle its
+            // pending reload first, and returns only after it.
+            await dba.OpenAsync();
+            await using var checkpoint = new NpgsqlCommand("checkpoint", dba);
+            await checkpoint.ExecuteNonQueryAsync();
+        }
+
         var during = await admin.PostAsJsonAsync("/v1/api-keys", new { name = "during", scopes = new[] { "verify" } });
 
         await ProblemAssert.IsProblemAsync(during, HttpStatusCode.ServiceUnavailable, "database_unavailable");
