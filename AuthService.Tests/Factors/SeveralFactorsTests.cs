@@ -196,6 +196,36 @@ public class SeveralFactorsTests : AppFixture
             HttpStatusCode.Conflict, "two_factor_not_enabled");
     }
 
+    /// <summary>DESIGN §9.2: the last factor cannot be removed. Two removals of a two-factor user's factors at once, each proved
+    /// by its own backup code on its own connection, are decided under the user's lock one after the other: exactly one goes,
+    /// the other is 409 <c>last_factor</c> and keeps its backup code, and the user keeps a factor. Checked before the lock
+    /// only, both would pass and leave the user with none.</summary>
+    [Test]
+    public async Task Two_removals_at_once_never_remove_the_last_factor()
+    {
+        var clients = Enumerable.Range(0, 2).Select(_ => App.AdminClient()).ToArray();
+        for (var round = 0; round < 4; round++)
+        {
+            var (user, first, second, _) = await TwoTotpAsync();
+            var targets = new[] { first, second };
+            var answers = await Race.RunAsync(2, i => clients[i].SendAsync(new HttpRequestMessage(HttpMethod.Delete, Url(user.UserId, $"/factors/{targets[i]}"))
+            {
+                Content = JsonContent.Create(new { proof = new { backupCode = user.BackupCodes[i] } }),
+            }), i => clients[i].GetAsync(Url(user.UserId)));
+
+            Assert.That(answers.Select(a => a.StatusCode), Is.EquivalentTo(new[] { HttpStatusCode.NoContent, HttpStatusCode.Conflict }), $"round {round}");
+            await ProblemAssert.IsProblemAsync(answers.Single(a => a.StatusCode == HttpStatusCode.Conflict), HttpStatusCode.Conflict, "last_factor");
+            Assert.That(FactorsOf(await StatusAsync(user.UserId)), Has.Count.EqualTo(1), $"round {round}: a factor is left");
+            Assert.That((await Client.GetFromJsonAsync<JsonElement>(Url(user.UserId, "/backup-codes"))).GetProperty("remaining").GetInt32(),
+                Is.EqualTo(user.BackupCodes.Count - 1), "only the removal that went spent its code");
+        }
+
+        foreach (var client in clients)
+        {
+            client.Dispose();
+        }
+    }
+
     [Test]
     public async Task A_factor_is_removed_only_with_a_proof_of_another_and_never_the_last()
     {
