@@ -75,6 +75,14 @@ public sealed class CodeProofs(ProofCheck proofs, FactorMethodRegistry methods, 
         AttemptState state, Proof proof, string stage, DateTimeOffset now, Guid? actor, Guid? excluded)
     {
         var eligible = user.Factors.Where(f => f.FactorId != excluded).ToList();
+        if (eligible.Count == 0)
+        {
+            // The factor a removal removes is, by now, the user's last (a removal of the other committed since the request read
+            // the user): 409 last_factor, as the request would have answered after it. The proof is not tried, so a right
+            // backup code is not counted as a failed attempt, as it was.
+            return Task.FromResult<Result<CheckedProof>>(Problems.LastFactor);
+        }
+
         var held = methods.All.Where(m => m.AcceptsCodes).Select(m => (Method: m, Factors: eligible.Where(f => f.Method == m.Name).ToList()))
             .Where(h => h.Factors.Count > 0).ToList();
         var audited = proof.BackupCode is not null ? FactorMethods.BackupCode
