@@ -32,19 +32,20 @@ public sealed class ChangeProofs(CodeProofs codes, ProofCheck proofs, PasskeyVer
     /// under the user's one claim for such a change (<see cref="PendingFactors.ClaimedAsync{T}"/>), and a second one while it
     /// is held is refused (409 <c>change_in_progress</c>) before it checks, reserves or sends anything. The check is inside the
     /// claim: checked before it, a proof could pass just before another request spent it, and send a second text once that
-    /// request gave the claim back.</summary>
+    /// request gave the claim back. <paramref name="start"/> is given the time the claim lapses (null without one), for its send
+    /// (<see cref="FactorStart.ClaimLapsesAt"/>).</summary>
     public Task<Result<PendingStarted>> StartProvedAsync(string userId, Proof? proof, Guid? actor, string stage, FactorTarget target, DateTimeOffset now,
-        Func<CheckedProof, Task<Result<PendingStarted>>> start, CancellationToken cancellationToken)
+        Func<CheckedProof, DateTimeOffset?, Task<Result<PendingStarted>>> start, CancellationToken cancellationToken)
     {
-        async Task<Result<PendingStarted>> CheckAndStartAsync()
+        async Task<Result<PendingStarted>> CheckAndStartAsync(DateTimeOffset? claimLapsesAt)
         {
             var checkedProof = await CheckAsync(userId, proof, actor, stage, cancellationToken);
-            return checkedProof.Error is not null ? checkedProof.Error : await start(checkedProof.Value!);
+            return checkedProof.Error is not null ? checkedProof.Error : await start(checkedProof.Value!, claimLapsesAt);
         }
 
         return methods[target.Method!].SendsOnStart // (the target's method was checked: TargetProblem)
-            ? pending.ClaimedAsync(userId, now, CheckAndStartAsync, cancellationToken)
-            : CheckAndStartAsync();
+            ? pending.ClaimedAsync(userId, now, lapsesAt => CheckAndStartAsync(lapsesAt), cancellationToken)
+            : CheckAndStartAsync(null);
     }
 
     /// <summary>Spends a checked proof in the change's transaction (<see cref="ProofCheck.SpendAsync"/>).</summary>

@@ -55,7 +55,8 @@ public sealed class Factors(NpgsqlDataSource dataSource, ChangeProofs changeProo
 
         var now = time.GetUtcNow();
         return await changeProofs.StartProvedAsync(userId, request.Proof, actor, AddStage, target, now,
-            proof => methods.StartAsync(new FactorStart(userId, PendingPurposes.Add, target, proof, actor, FactorLabels.Normalize(request.Label), now),
+            (proof, claimLapsesAt) => methods.StartAsync(
+                new FactorStart(userId, PendingPurposes.Add, target, proof, actor, FactorLabels.Normalize(request.Label), now, claimLapsesAt),
                 cancellationToken),
             cancellationToken);
     }

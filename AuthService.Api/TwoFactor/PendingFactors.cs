@@ -104,14 +104,17 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, ProofCheck proof
     /// <summary>Runs <paramref name="start"/> — a change proved by a code that sends a code before it spends the proof — under the
     /// user's one claim for such a change (<see cref="ChangeClaimStore"/>), given back when it ends; while another holds it,
     /// nothing runs and the answer is 409 <c>change_in_progress</c>. The proof is spent only once the sent code is stored, so
-    /// without the claim several requests at once with one proof each sent a text, to as many numbers.</summary>
-    public async Task<Result<T>> ClaimedAsync<T>(string userId, DateTimeOffset now, Func<Task<Result<T>>> start,
+    /// without the claim several requests at once with one proof each sent a text, to as many numbers. <paramref name="start"/>
+    /// is given the time the claim lapses: it starts no send that could outlast it (<see cref="IdempotentRequests.MaySendBy"/>),
+    /// or a request stalled that long could send while another, having taken the lapsed claim over, sends too.</summary>
+    public async Task<Result<T>> ClaimedAsync<T>(string userId, DateTimeOffset now, Func<DateTimeOffset, Task<Result<T>>> start,
         CancellationToken cancellationToken)
     {
         var claim = Guid.NewGuid();
+        var lapsesAt = now + ClaimLapse;
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         {
-            if (!await ChangeClaimStore.TryClaimAsync(connection, userId, claim, now, now + ClaimLapse))
+            if (!await ChangeClaimStore.TryClaimAsync(connection, userId, claim, now, lapsesAt))
             {
                 return Problems.ChangeInProgress;
             }
@@ -119,7 +122,7 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, ProofCheck proof
 
         try
         {
-            return await start();
+            return await start(lapsesAt);
         }
         finally
         {

@@ -13,8 +13,8 @@ using Npgsql;
 namespace AuthService.Api.TwoFactor;
 
 /// <summary>What is sent, to whom, for which factor (or pending row) and purpose, what must still hold when the code is
-/// stored (<see cref="Bind"/>), and when the Idempotency-Key claim of the request lapses (<see cref="ClaimLapsesAt"/>, null
-/// without a key).</summary>
+/// stored (<see cref="Bind"/>), and when the request's claim lapses (<see cref="ClaimLapsesAt"/>: its Idempotency-Key's, or the
+/// user's claim for a change proved by a code, <see cref="PendingFactors.ClaimedAsync{T}"/>; null without either).</summary>
 public sealed record CodeSend(string UserId, string E164, byte[] PhoneHash, CodeChannel Channel, string Purpose, Guid CodeId, Guid FactorId, Guid? Actor,
     CodeBinding Bind, DateTimeOffset? ClaimLapsesAt = null);
 
@@ -72,8 +72,9 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
             return risky;
         }
 
-        // A keyed request that got here so late that its claim could lapse during the send sends nothing (a retry could send
-        // another): the reservation is given back and the key released (IdempotentRequests.MaySendBy).
+        // A request that got here so late that its claim could lapse during the send sends nothing (a retry with its key, or
+        // another change taking its claim over, could send another): the reservation is given back and the claim released
+        // (IdempotentRequests.MaySendBy).
         if (!IdempotentRequests.MaySendBy(send.ClaimLapsesAt, time.GetUtcNow(), deliveries.LongestSend))
         {
             if (!number.LookedUp)
@@ -81,7 +82,7 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
                 await deliveries.GiveBackAsync(reserved.Value);
             }
 
-            logger.LogWarning("Did not send a {Channel} code to {MaskedPhone}: the request's Idempotency-Key claim lapses at {LapsesAt}, too soon for a send",
+            logger.LogWarning("Did not send a {Channel} code to {MaskedPhone}: the request's claim lapses at {LapsesAt}, too soon for a send",
                 channel, masked, send.ClaimLapsesAt);
             ServiceMetrics.Deliveries.WithLabels(channel, "too_late").Inc();
             return Problems.TooLateToSend;

@@ -22,7 +22,8 @@ public sealed class SwitchMethod(ChangeProofs proofs, FactorMethodRegistry metho
 
         var now = time.GetUtcNow();
         return await proofs.StartProvedAsync(userId, request.Proof, actor, Stage, target, now,
-            proof => methods.StartAsync(new FactorStart(userId, PendingPurposes.Switch, target, proof, actor, null, now), cancellationToken),
+            (proof, claimLapsesAt) => methods.StartAsync(new FactorStart(userId, PendingPurposes.Switch, target, proof, actor, null, now, claimLapsesAt),
+                cancellationToken),
             cancellationToken);
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using AuthService.Api.Storage;
 using AuthService.Tests.Infrastructure;
 using AuthService.Tests.TwoFactor;
 using Dapper;
@@ -291,6 +292,52 @@ public class ProofSpendingTests : AppFixture
         App.Time.Advance(TimeSpan.FromMinutes(1));
         var switched = await SwitchToPhoneAsync(user.UserId, phone, new { code = Flows.Code(user.Secret, Now) });
         Assert.That(switched.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await switched.Content.ReadAsStringAsync());
+        Assert.That(Telnyx.DeliveriesTo(phone), Has.Count.EqualTo(1));
+    }
+
+    /// <summary>A switch to a phone starts no send that could outlast the user's claim for it: had it waited (here on the
+    /// delivery lock the test holds) until less than the longest send (the stand-in's TotalTimeout, 3 s) and the 10 s store
+    /// budget were left of the claim's minute, another change could take the lapsed claim over and send a text of its own while
+    /// this one's was on its way. It sends nothing, spends no proof, and gives its reservation and its claim back.</summary>
+    [TestCase(46, true)]
+    [TestCase(48, false)]
+    public async Task A_switch_to_a_phone_starts_no_send_its_claim_could_not_outlast(int secondsBeforeTheSend, bool sends)
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var left = await BackupCodesLeftAsync(user.UserId);
+        var phone = PhoneFactorTests.NewPhone();
+        var proof = new { backupCode = user.BackupCodes[0] };
+        Task<HttpResponseMessage> switching;
+        await using (var holder = await OpenAsync())
+        {
+            await using var transaction = await holder.BeginTransactionAsync();
+            await DeliveryLedger.LockAsync(holder, transaction, "deliveries-user", user.UserId);
+            switching = SwitchToPhoneAsync(user.UserId, phone, proof);
+            await LockWaits.UntilSessionsWaitAsync(App.ConnectionString, 1);
+            App.Time.Advance(TimeSpan.FromSeconds(secondsBeforeTheSend));
+            await transaction.CommitAsync();
+        }
+
+        var answer = await switching;
+        if (sends)
+        {
+            Assert.That(answer.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await answer.Content.ReadAsStringAsync());
+            Assert.That(Telnyx.DeliveriesTo(phone), Has.Count.EqualTo(1));
+            Assert.That(await BackupCodesLeftAsync(user.UserId), Is.EqualTo(left - 1));
+            return;
+        }
+
+        await ProblemAssert.IsProblemAsync(answer, HttpStatusCode.ServiceUnavailable, "telephony_unavailable");
+        Assert.That(Telnyx.DeliveriesTo(phone), Is.Empty, "nothing sent");
+        Assert.That(await BackupCodesLeftAsync(user.UserId), Is.EqualTo(left), "the proof was not spent");
+        await using (var connection = await OpenAsync())
+        {
+            Assert.That(await connection.ExecuteScalarAsync<long>("select count(*) from deliveries where user_id = @userId", new { userId = user.UserId }),
+                Is.Zero, "the reservation was given back");
+        }
+
+        var retry = await SwitchToPhoneAsync(user.UserId, phone, proof);
+        Assert.That(retry.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the claim was given back: " + await retry.Content.ReadAsStringAsync());
         Assert.That(Telnyx.DeliveriesTo(phone), Has.Count.EqualTo(1));
     }
 

@@ -40,8 +40,11 @@ public sealed record FactorTarget(string? Method, string? AccountName, string? D
 }
 
 /// <summary>A pending factor to start: for whom, why (<see cref="Core.Factors.PendingPurposes"/>), the target checked by
-/// <see cref="IFactorMethod.TargetProblem"/>, a switch's or an addition's checked proof (spent when the pending row is stored).</summary>
-public sealed record FactorStart(string UserId, string Purpose, FactorTarget Target, CheckedProof? Proof, Guid? Actor, string? Label, DateTimeOffset Now);
+/// <see cref="IFactorMethod.TargetProblem"/>, a switch's or an addition's checked proof (spent when the pending row is stored),
+/// and when the user's claim for the change lapses (<see cref="PendingFactors.ClaimedAsync{T}"/>; null without one): a method
+/// that sends starts no send that could outlast it.</summary>
+public sealed record FactorStart(string UserId, string Purpose, FactorTarget Target, CheckedProof? Proof, Guid? Actor, string? Label, DateTimeOffset Now,
+    DateTimeOffset? ClaimLapsesAt = null);
 
 /// <summary>A code offered as the proof of one of the user's factors, checked under the user's lock once the gate is open.</summary>
 /// <param name="Factors">The user's factors of the method that may prove this stage (a removal's own factor excluded).</param>

@@ -67,7 +67,7 @@ public sealed class PhoneMethod(PendingFactors pending, PhoneCodeDelivery delive
         // this pending factor. The row (and a switch's proof) is stored with the code, once it was sent.
         var sent = await delivery.DeliverAsync(new CodeSend(start.UserId, e164, phoneHash, Channels.Parse(channel), PhoneCodes.PendingPurpose, row.Id,
             row.Id, start.Actor, (connection, transaction, user, recentFailures) =>
-                pending.StoreAsync(connection, transaction, row, start.Proof, user, recentFailures, start.Now, start.Actor)),
+                pending.StoreAsync(connection, transaction, row, start.Proof, user, recentFailures, start.Now, start.Actor), start.ClaimLapsesAt),
             start.Now, cancellationToken);
         return sent.Error is not null
             ? sent.Error
