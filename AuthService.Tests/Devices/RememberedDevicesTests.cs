@@ -188,4 +188,37 @@ public class RememberedDevicesTests : AppFixture
             "device_not_found");
         Assert.That(Trusted(await DecideAsync(Client, ann.UserId, second)), Is.True, "another user cannot revoke it");
     }
+
+    /// <summary>The cap under logins at once: eight verifies that each remember a browser (eight backup codes, eight
+    /// connections) leave exactly <c>Devices:MaxPerUser</c> (3) live devices, and the drops the audit trail tells add up to the
+    /// five that went. Each drop is decided under the user's lock in its own login's transaction.</summary>
+    [Test]
+    public async Task Eight_logins_remembering_at_once_keep_the_cap_and_audit_every_drop()
+    {
+        var ann = await Flows.EnableTotpAsync(App, Client);
+        var answers = await Task.WhenAll(ann.BackupCodes.Take(8).Select((code, i) => Task.Run(() =>
+            Flows.VerifyAsync(Client, ann.UserId, new { backupCode = code, rememberDevice = new { label = $"Browser {i}" } }))));
+        var tokens = new List<string>();
+        foreach (var answer in answers)
+        {
+            var body = await answer.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.That(answer.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToString());
+            tokens.Add(body.GetProperty("deviceToken").GetString()!);
+        }
+
+        var listed = await ListAsync(Client, ann.UserId);
+        Assert.That(listed, Has.Count.EqualTo(3), "Devices:MaxPerUser 3");
+        var trusted = 0;
+        foreach (var token in tokens)
+        {
+            trusted += Trusted(await DecideAsync(Client, ann.UserId, token)) ? 1 : 0;
+        }
+
+        Assert.That(trusted, Is.EqualTo(3), "only the listed devices skip the second step");
+        var page = await Client.GetFromJsonAsync<JsonElement>(Url(ann.UserId, "/events?limit=200"));
+        var drops = page.GetProperty("items").EnumerateArray().Where(e => e.GetProperty("type").GetString() == "devices_revoked")
+            .Select(e => e.GetProperty("details")).ToList();
+        Assert.That(drops.Select(d => d.GetProperty("cause").GetString()), Has.All.EqualTo("limit"));
+        Assert.That(drops.Sum(d => d.GetProperty("count").GetInt32()), Is.EqualTo(5), "every device that went is told, once");
+    }
 }

@@ -158,4 +158,29 @@ public class ChallengeIdempotencyTests : AppFixture
         Assert.That(retry.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the key was released: " + await retry.Content.ReadAsStringAsync());
         Assert.That(Telnyx.DeliveriesTo(phone).Count - sentBefore, Is.EqualTo(1));
     }
+
+    /// <summary>The first use of a key eight times at once (eight requests racing for its row on their own connections): one
+    /// claims it and sends; each other replays that answer or is told the key is in use. One code goes out.</summary>
+    [Test]
+    public async Task Eight_first_uses_of_one_key_at_once_send_one_code()
+    {
+        var (userId, phone) = await EnablePhoneAsync();
+        var sentBefore = Telnyx.DeliveriesTo(phone).Count;
+        var key = Guid.NewGuid().ToString();
+        var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => ChallengeAsync(userId, key))));
+
+        Assert.That(Telnyx.DeliveriesTo(phone).Count - sentBefore, Is.EqualTo(1), "one code for one key");
+        var accepted = answers.Where(a => a.StatusCode == HttpStatusCode.Accepted).ToList();
+        Assert.That(accepted, Is.Not.Empty);
+        Assert.That((await Task.WhenAll(accepted.Select(a => a.Content.ReadAsStringAsync()))).Distinct(), Has.Exactly(1).Items,
+            "every 202 is the one answer");
+        foreach (var other in answers.Except(accepted))
+        {
+            await ProblemAssert.IsProblemAsync(other, HttpStatusCode.Conflict, "idempotency_key_in_use");
+        }
+
+        await using var connection = new NpgsqlConnection(App.ConnectionString);
+        Assert.That(await connection.ExecuteScalarAsync<long>("select count(*) from deliveries where user_id = @userId", new { userId }),
+            Is.EqualTo(2), "the enrollment's delivery and the one challenge's");
+    }
 }
