@@ -98,20 +98,26 @@ public static class WebhookQueue
     public static async Task<(int Deliveries, int Events)> PruneOlderThanAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         DateTimeOffset before, int rows)
     {
-        var deliveries = await connection.ExecuteAsync("""
-            delete from webhook_deliveries where id in (
-                select id from webhook_deliveries where status <> 'pending' and created_at < @before limit @rows)
-            and status <> 'pending'
-            """, new { before, rows }, transaction);
-        // An event something holds is passed over: a redelivery's copy, not yet committed, holds its event's key lock, and is
-        // not seen by "not exists"; deleting the event would wait for the copy and then cascade it away, pending as it is.
-        var events = await connection.ExecuteAsync("""
-            delete from webhook_events where id in (
-                select e.id from webhook_events e where e.created_at < @before
-                and not exists (select 1 from webhook_deliveries d where d.event_id = e.id)
-                limit @rows
-                for update skip locked)
-            """, new { before, rows }, transaction);
+        var deliveries = await connection.ExecuteAsync(PruneDeliveriesSql, new { before, rows }, transaction);
+        var events = await connection.ExecuteAsync(PruneEventsSql, new { before, rows }, transaction);
         return (deliveries, events);
     }
+
+    /// <summary>Found by <c>webhook_deliveries_finished</c> (migration 0026), not by reading the whole table.</summary>
+    internal const string PruneDeliveriesSql = """
+        delete from webhook_deliveries where id in (
+            select id from webhook_deliveries where status <> 'pending' and created_at < @before limit @rows)
+        and status <> 'pending'
+        """;
+
+    /// <summary>Found by <c>webhook_events_created</c> (migration 0027). An event something holds is passed over: a
+    /// redelivery's copy, not yet committed, holds its event's key lock, and is not seen by "not exists"; deleting the event
+    /// would wait for the copy and then cascade it away, pending as it is.</summary>
+    internal const string PruneEventsSql = """
+        delete from webhook_events where id in (
+            select e.id from webhook_events e where e.created_at < @before
+            and not exists (select 1 from webhook_deliveries d where d.event_id = e.id)
+            limit @rows
+            for update skip locked)
+        """;
 }
