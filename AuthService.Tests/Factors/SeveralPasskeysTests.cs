@@ -1,8 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using AuthService.Api.Storage;
 using AuthService.Tests.Infrastructure;
 using AuthService.Tests.Passkeys;
+using Npgsql;
 
 namespace AuthService.Tests.Factors;
 
@@ -99,5 +101,38 @@ public class SeveralPasskeysTests : PasskeyFixture
         Assert.That(options.GetProperty("allowCredentials").GetArrayLength(), Is.EqualTo(1));
         await ProblemAssert.IsProblemAsync(await VerifyAsync(userId, second.Assert(options)), HttpStatusCode.UnprocessableEntity, "invalid_passkey");
         Assert.That(backupCodes, Has.Count.EqualTo(10));
+    }
+
+    /// <summary>DESIGN §9.2 under a race: a removal proved by a passkey whose own passkey is removed while it waits for the user's
+    /// lock (held here by a test transaction that removes it) finds the factor it removes to be the user's last. It answers 409
+    /// <c>last_factor</c>, as a removal proved by a code does, and keeps the factor; it used to answer that the user had no passkey.</summary>
+    [Test]
+    public async Task A_removal_whose_proving_passkey_went_meanwhile_is_told_last_factor()
+    {
+        var userId = AuthApp.NewUserId();
+        var (first, _) = await EnablePasskeyAsync(userId);
+        var (_, secondId) = await AddPasskeyAsync(userId, first);
+        var firstId = (await StatusAsync(userId)).GetProperty("factors").EnumerateArray().Select(f => f.GetProperty("id").GetGuid())
+            .Single(id => id != secondId);
+        var proof = await ChallengeAsync(userId, "proof");
+
+        Task<HttpResponseMessage> removal;
+        await using (var holder = new NpgsqlConnection(App.ConnectionString))
+        {
+            await holder.OpenAsync();
+            await using var transaction = await holder.BeginTransactionAsync();
+            await AttemptLedger.LockUserAsync(holder, transaction, userId);
+            removal = Client.SendAsync(new HttpRequestMessage(HttpMethod.Delete, Path(userId, $"factors/{secondId}"))
+            {
+                Content = JsonContent.Create(new { proof = new { credential = first.Assert(proof) } }),
+            });
+            await LockWaits.UntilSessionsWaitAsync(App.ConnectionString, 1);
+            Assert.That(await TwoFactorStore.DeleteFactorAsync(holder, transaction, userId, firstId, App.Time.GetUtcNow()), Is.True);
+            await transaction.CommitAsync();
+        }
+
+        await ProblemAssert.IsProblemAsync(await removal, HttpStatusCode.Conflict, "last_factor");
+        var left = (await StatusAsync(userId)).GetProperty("factors").EnumerateArray().Select(f => f.GetProperty("id").GetGuid());
+        Assert.That(left, Is.EqualTo(new[] { secondId }), "the user keeps a factor");
     }
 }
