@@ -185,15 +185,16 @@ public static class TwoFactorStore
 
     /// <summary>Removes one factor — its passkey credentials go with it, its live codes and challenges too — and, when it was
     /// the default, makes the oldest remaining factor the default. Run under the user's lock after checking it is not the last.
-    /// The answered Idempotency-Keys of that factor go too (a retry picks a factor again); those of the factors that stay, and
-    /// a claim still being answered, stay, so a retry of that request replays or waits for its answer instead of sending
-    /// again (a challenge to a factor removed meanwhile ends in 409 <c>factor_changed</c>).</summary>
+    /// The answered Idempotency-Keys of that factor go too (a retry picks a factor again), and, for a passkey, those of passkey
+    /// options naming no factor (they list its credential); those of the factors that stay, and a claim still being answered,
+    /// stay, so a retry of that request replays or waits for its answer instead of sending again (a challenge to a factor
+    /// removed meanwhile ends in 409 <c>factor_changed</c>), and a retry of options a browser may be answering gets them again.</summary>
     public static async Task<bool> DeleteFactorAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, Guid factorId,
         DateTimeOffset now)
     {
-        var wasDefault = await connection.QuerySingleOrDefaultAsync<bool?>(
-            "delete from factors where user_id = @userId and factor_id = @factorId returning is_default", new { userId, factorId }, transaction);
-        if (wasDefault is null)
+        var removed = await connection.QuerySingleOrDefaultAsync<(bool IsDefault, string Method)?>(
+            "delete from factors where user_id = @userId and factor_id = @factorId returning is_default, method", new { userId, factorId }, transaction);
+        if (removed is not { } factor)
         {
             return false;
         }
@@ -201,9 +202,10 @@ public static class TwoFactorStore
         await connection.ExecuteAsync("""
             delete from phone_codes where user_id = @userId and factor_id = @factorId;
             delete from passkey_challenges where user_id = @userId and factor_id = @factorId;
-            delete from idempotency_keys where user_id = @userId and status is not null and (factor_id = @factorId or factor_id is null);
-            """, new { userId, factorId }, transaction);
-        if (wasDefault == true)
+            delete from idempotency_keys where user_id = @userId and status is not null
+                and (factor_id = @factorId or (factor_id is null and @passkey));
+            """, new { userId, factorId, passkey = factor.Method == FactorMethods.Passkey }, transaction);
+        if (factor.IsDefault)
         {
             await connection.ExecuteAsync("""
                 update factors set is_default = true, updated_at = @now

@@ -135,4 +135,43 @@ public class SeveralPasskeysTests : PasskeyFixture
         var left = (await StatusAsync(userId)).GetProperty("factors").EnumerateArray().Select(f => f.GetProperty("id").GetGuid());
         Assert.That(left, Is.EqualTo(new[] { secondId }), "the user keeps a factor");
     }
+
+    /// <summary>Answered passkey options that name no factor list every passkey of the user: a passkey's removal drops their
+    /// Idempotency-Keys (a retry gets options without it), while another factor's removal keeps them, so a retry still gets
+    /// the options a browser may be answering. Any removal used to drop them, and the retry replaced that challenge.</summary>
+    [Test]
+    public async Task Keyed_passkey_options_outlive_the_removal_of_a_factor_they_do_not_list()
+    {
+        var userId = AuthApp.NewUserId();
+        var (passkey, _) = await EnablePasskeyAsync(userId);
+        var (_, secondId) = await AddPasskeyAsync(userId, passkey);
+        var added = await JsonAsync(await Client.PostAsJsonAsync(Path(userId, "factors"),
+            new { method = "totp", proof = new { credential = passkey.Assert(await ChallengeAsync(userId, "proof")) } }), HttpStatusCode.Created);
+        var totpId = added.GetProperty("factorId").GetGuid();
+        var secret = OtpNet.Base32Encoding.ToBytes(added.GetProperty("secret").GetString());
+        await JsonAsync(await Client.PostAsJsonAsync(Path(userId, $"factors/{totpId}/confirm"), new { code = Flows.Code(secret, App.Time.GetUtcNow()) }),
+            HttpStatusCode.OK);
+        async Task<string> KeyedChallengeAsync(string key)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, Path(userId, "challenge")) { Content = JsonContent.Create(new { channel = "passkey" }) };
+            request.Headers.Add("Idempotency-Key", key);
+            return (await JsonAsync(await Client.SendAsync(request), HttpStatusCode.OK)).GetProperty("options").GetProperty("challenge").GetString()!;
+        }
+
+        async Task RemoveAsync(Guid factorId)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Delete, Path(userId, $"factors/{factorId}"))
+            {
+                Content = JsonContent.Create(new { proof = new { credential = passkey.Assert(await ChallengeAsync(userId, "proof")) } }),
+            };
+            var removed = await Client.SendAsync(request);
+            Assert.That(removed.StatusCode, Is.EqualTo(HttpStatusCode.NoContent), await removed.Content.ReadAsStringAsync());
+        }
+
+        var first = await KeyedChallengeAsync("options-1");
+        await RemoveAsync(totpId);
+        Assert.That(await KeyedChallengeAsync("options-1"), Is.EqualTo(first), "a TOTP removal leaves the options as they were");
+        await RemoveAsync(secondId);
+        Assert.That(await KeyedChallengeAsync("options-1"), Is.Not.EqualTo(first), "a passkey's removal drops the options that listed it");
+    }
 }
