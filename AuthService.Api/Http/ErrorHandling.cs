@@ -13,18 +13,28 @@ namespace AuthService.Api.Http;
 /// Nothing of the exception (message, SQL, stack) reaches the caller.</summary>
 public static class ErrorHandling
 {
-    private static readonly Dictionary<int, (string Code, string Title)> StatusCodes = new()
+    /// <summary>The problem of a status the framework sets itself: its code, its title (the same as every other answer of that
+    /// code gives, RFC 9457 §3.1.3) and, where the title says too little, a detail.</summary>
+    private static readonly Dictionary<int, (string Code, string Title, string? Detail)> StatusCodes = new()
     {
-        [400] = (ProblemCodes.InvalidRequest, "The request is invalid."),
-        [401] = (ProblemCodes.Unauthorized, "A valid API key is required."),
-        [403] = (ProblemCodes.Forbidden, "The API key lacks the scope for this operation."),
-        [404] = (ProblemCodes.NotFound, "Not found."),
-        [405] = (ProblemCodes.MethodNotAllowed, "Method not allowed."),
-        [413] = (ProblemCodes.PayloadTooLarge, "The request body is too large."),
-        [415] = (ProblemCodes.UnsupportedMediaType, "The request body must be application/json."),
-        [500] = (ProblemCodes.InternalError, "An unexpected error occurred."),
-        [503] = (ProblemCodes.ServiceUnavailable, "The service is temporarily unavailable."),
+        [400] = (ProblemCodes.InvalidRequest, "The request is invalid.", null),
+        [401] = (ProblemCodes.Unauthorized, "A valid API key is required.", null),
+        [403] = (ProblemCodes.Forbidden, "The API key lacks the scope for this operation.", null),
+        [404] = (ProblemCodes.NotFound, "Not found.", null),
+        [405] = (ProblemCodes.MethodNotAllowed, "Method not allowed.", null),
+        [413] = (ProblemCodes.PayloadTooLarge, PayloadTooLargeTitle, null),
+        [415] = (ProblemCodes.UnsupportedMediaType, UnsupportedMediaTypeTitle, JsonOnly),
+        [500] = (ProblemCodes.InternalError, "An unexpected error occurred.", null),
+        [503] = (ProblemCodes.ServiceUnavailable, "The service is temporarily unavailable.", null),
     };
+
+    internal const string PayloadTooLargeTitle = "The request body is too large.";
+
+    internal const string UnsupportedMediaTypeTitle = "Unsupported media type.";
+
+    internal const string JsonOnly = "The request body must be application/json.";
+
+    internal const string InvalidJsonTitle = "The request body is invalid.";
 
     public static IServiceCollection AddErrorHandling(this IServiceCollection services)
     {
@@ -37,6 +47,7 @@ public static class ErrorHandling
                 problem.Extensions["code"] = known.Code;
                 problem.Title = known.Title;
                 problem.Type = Problems.TypeBase + known.Code;
+                problem.Detail ??= known.Detail;
             }
 
             problem.Detail ??= problem.Title;
@@ -74,15 +85,14 @@ public static class ErrorHandling
         {
             var (status, code, title, detail) = exception switch
             {
-                BadHttpRequestException { StatusCode: 413 } => (413, ProblemCodes.PayloadTooLarge, "The request body is too large.",
+                BadHttpRequestException { StatusCode: 413 } => (413, ProblemCodes.PayloadTooLarge, PayloadTooLargeTitle,
                     "The request body exceeds the size limit."),
-                BadHttpRequestException { StatusCode: 415 } => (415, ProblemCodes.UnsupportedMediaType, "Unsupported media type.",
-                    "The request body must be application/json."),
+                BadHttpRequestException { StatusCode: 415 } => (415, ProblemCodes.UnsupportedMediaType, UnsupportedMediaTypeTitle, JsonOnly),
                 BadHttpRequestException e when UnknownMember(e) is { } member => (400, ProblemCodes.UnknownField,
                     "The request body has an unknown field.", $"The request body has a field this operation does not accept: {member}."),
                 BadHttpRequestException e when IsParameterFailure(e) => (400, ProblemCodes.InvalidParameter,
                     "A parameter is invalid.", "A route, query or header parameter is missing or has the wrong type."),
-                BadHttpRequestException => (400, ProblemCodes.InvalidJson, "The request body is invalid.",
+                BadHttpRequestException => (400, ProblemCodes.InvalidJson, InvalidJsonTitle,
                     "The request body is missing, is not valid JSON, or has a field of the wrong type."),
                 _ when IsDatabaseUnavailable(exception) => (503, ProblemCodes.DatabaseUnavailable,
                     "The database is unavailable.", "Storage is temporarily unavailable; retry shortly."),

@@ -37,7 +37,7 @@ public static class ProblemCodeCatalog
         [ProblemCodes.TwoFactorAlreadyEnabled] = "The user already has one (use switch-method).",
         [ProblemCodes.NoPendingEnrollment] = "Nothing is waiting for confirmation, or it expired.",
         [ProblemCodes.NoPendingSwitch] = "No method switch is waiting for confirmation, or it expired.",
-        [ProblemCodes.NoChallengeForMethod] = "TOTP users read the code from their app; only phone users get a code sent.",
+        [ProblemCodes.NoChallengeForMethod] = "The user has no factor of the channel's method: codes are sent only to a phone (TOTP users read theirs from the app), passkey options only for a passkey.",
         [ProblemCodes.IdempotencyKeyInUse] = "A request with this Idempotency-Key is still in progress, or failed after the provider took its message: retry after retryAfter (Retry-After), when its claim lapses.",
         [ProblemCodes.ChangeInProgress] = "Another change of this user that is proved by a code and sends one (a switch to a phone, a phone addition) is in progress: retry after retryAfter (Retry-After). Nothing was sent or spent.",
         [ProblemCodes.FactorChanged] = "The user's factor was switched or reset while the request was in progress; nothing issued for the old factor was kept.",

@@ -24,8 +24,8 @@ public sealed class SmsDeliveryReports(NpgsqlDataSource dataSource, TelnyxSignat
 
     private static readonly HashSet<string> FailedStatuses = new(StringComparer.Ordinal) { "sending_failed", "delivery_failed" };
 
-    public static readonly Problem NotJson = new(400, ProblemCodes.InvalidJson, "The body is not a Telnyx event.",
-        "A Telnyx webhook body is a JSON object with data.event_type and data.payload.");
+    public static readonly Problem NotJson = new(400, ProblemCodes.InvalidJson, ErrorHandling.InvalidJsonTitle,
+        "The body is not a Telnyx event: a Telnyx webhook body is a JSON object with data.event_type and data.payload.");
 
     public async Task<Result<SmsReportOutcome>> ReceiveAsync(string? signatureHeader, string? timestampHeader, byte[] body,
         CancellationToken cancellationToken)

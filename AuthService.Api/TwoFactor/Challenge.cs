@@ -77,7 +77,7 @@ public sealed class Challenge(NpgsqlDataSource dataSource, SecretBox secrets, Ph
 
         var factor = factorId is { } id ? user.Find(id) : user.OfMethod(method).FirstOrDefault();
         return factorId is not null && factor is null ? Problems.FactorNotFound
-            : factor is null || factor.Method != method ? Problems.NoChallengeForMethod
+            : factor is null || factor.Method != method ? (method == FactorMethods.Passkey ? Problems.NoPasskeyToChallenge : Problems.NoPhoneToChallenge)
             : user.Locked ? Problems.Locked
             : factor;
     }

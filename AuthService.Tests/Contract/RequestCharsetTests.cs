@@ -18,6 +18,8 @@ public class RequestCharsetTests : AppFixture
     }
 
     [TestCase("application/json; charset=utf-8")]
+    [TestCase("Application/JSON")]
+    [TestCase("application/json ; charset=utf-8")]
     [TestCase("application/json; charset=\"utf-8\"")]
     [TestCase("application/json; charset=UTF8")]
     [TestCase("application/json;charset=\"UTF-8\"")]
@@ -39,6 +41,23 @@ public class RequestCharsetTests : AppFixture
     public async Task A_body_in_any_other_charset_is_refused_with_415(string contentType)
     {
         await ProblemAssert.IsProblemAsync(await DecideAsync(contentType), HttpStatusCode.UnsupportedMediaType, "unsupported_media_type");
+    }
+
+    /// <summary>A JSON body is <c>application/json</c> only. The framework took any <c>application/*+json</c> for one, so a
+    /// challenge sent as <c>application/problem+json</c> sent a code; each is now refused like <c>text/plain</c>, with the same
+    /// title as every other 415 (RFC 9457 §3.1.3).</summary>
+    [TestCase("application/problem+json")]
+    [TestCase("application/vnd.api+json")]
+    [TestCase("application/merge-patch+json; charset=utf-8")]
+    [TestCase("text/json")]
+    [TestCase("text/plain")]
+    public async Task A_body_of_any_other_media_type_is_refused_with_415(string contentType)
+    {
+        var refused = await ProblemAssert.IsProblemAsync(await DecideAsync(contentType), HttpStatusCode.UnsupportedMediaType, "unsupported_media_type");
+        var charset = await ProblemAssert.IsProblemAsync(await DecideAsync("application/json; charset=iso-8859-1"), HttpStatusCode.UnsupportedMediaType,
+            "unsupported_media_type");
+        Assert.That(refused.GetProperty("title").GetString(), Is.EqualTo(charset.GetProperty("title").GetString()));
+        Assert.That(refused.GetProperty("detail").GetString(), Does.Contain("application/json"));
     }
 
     /// <summary>The check runs on every route, whether it reads a body or not (so openapi.yaml declares the 415 on every

@@ -26,8 +26,10 @@ public class PasskeySwitchTests : PasskeyFixture
             new { code = Flows.Code(secret, App.Time.GetUtcNow()) }), HttpStatusCode.OK);
         Assert.That(confirmed.GetProperty("method").GetString(), Is.EqualTo("totp"));
         App.Time.Advance(TimeSpan.FromSeconds(30));
-        await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync(Path(userId, "challenge"), new { channel = "passkey" }),
+        var noPasskey = await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync(Path(userId, "challenge"), new { channel = "passkey" }),
             HttpStatusCode.Conflict, "no_challenge_for_method");
+        Assert.That(noPasskey.GetProperty("detail").GetString(), Does.Contain("passkey").And.Not.Contain("phone"),
+            "the detail is about the passkey the user lacks");
 
         using var second = new SoftPasskey(Origin, RpId);
         var toPasskey = await JsonAsync(await Client.PostAsJsonAsync(Path(userId, "switch-method"), new

@@ -209,7 +209,8 @@ public class PhoneFactorTests : AppFixture
     public async Task Totp_users_get_no_challenge()
     {
         var user = await Flows.EnableTotpAsync(App, Client);
-        await ProblemAssert.IsProblemAsync(await ChallengeAsync(user.UserId, "sms"), HttpStatusCode.Conflict, "no_challenge_for_method");
+        var noPhone = await ProblemAssert.IsProblemAsync(await ChallengeAsync(user.UserId, "sms"), HttpStatusCode.Conflict, "no_challenge_for_method");
+        Assert.That(noPhone.GetProperty("detail").GetString(), Does.Contain("phone").And.Contain("authenticator-app"));
         await ProblemAssert.IsProblemAsync(await ChallengeAsync(AuthApp.NewUserId(), "sms"), HttpStatusCode.Conflict, "two_factor_not_enabled");
     }
 

@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+
 namespace AuthService.Tests.Infrastructure.Contract;
 
 /// <summary>Checks every answer the service gives a test against <c>openapi.yaml</c> (<see cref="OpenApiContract"/>).
@@ -35,7 +38,7 @@ public sealed class ContractCheckingHandler : DelegatingHandler
 
         var path = request.RequestUri!.IsAbsoluteUri ? request.RequestUri.AbsolutePath : request.RequestUri.OriginalString.Split('?')[0];
         var failure = OpenApiContract.Current.Check(request.Method.Method, path, status, mediaType, body,
-            name => response.Headers.Contains(name) || response.Content.Headers.Contains(name));
+            name => response.Headers.Contains(name) || response.Content.Headers.Contains(name)) ?? ChangedTitle(mediaType, body);
         if (failure is not null)
         {
             response.Dispose();
@@ -46,6 +49,24 @@ public sealed class ContractCheckingHandler : DelegatingHandler
         }
 
         return response;
+    }
+
+    /// <summary>The first title the service answered each problem code with, over the whole test run: a problem type's title
+    /// does not change from one occurrence to the next (RFC 9457 §3.1.3; the type is the code's URI), only its detail does.</summary>
+    private static readonly ConcurrentDictionary<string, string> Titles = new();
+
+    private static string? ChangedTitle(string? mediaType, string body)
+    {
+        if (mediaType != "application/problem+json" || JsonNode.Parse(body) is not JsonObject problem
+            || problem["code"] is not JsonValue c || !c.TryGetValue<string>(out var code)
+            || problem["title"] is not JsonValue t || !t.TryGetValue<string>(out var title))
+        {
+            return null; // the contract check has already refused a problem without them
+        }
+
+        var first = Titles.GetOrAdd(code, title);
+        return first == title ? null
+            : $"at /title: '{title}', where an earlier '{code}' problem said '{first}' (one title per problem type, RFC 9457 §3.1.3)";
     }
 
     private static string Shorten(string body) => body.Length <= 500 ? body : body[..500] + $"… ({body.Length} chars)";
