@@ -59,13 +59,13 @@ public static class Problems
         "The code could not be sent.", "The telephony provider did not accept the message. Nothing was sent; try again shortly.",
         transient ? 10 : null);
 
-    /// <summary>A challenge by phone for a user without a phone factor.</summary>
-    public static readonly Problem NoPhoneToChallenge = new(409, ProblemCodes.NoChallengeForMethod, "The user has no factor this channel can challenge.",
-        "Codes are sent only to a phone factor, and the user has none: authenticator-app (TOTP) users read the code from their app.");
+    /// <summary>A challenge by phone for a user without a phone factor, or naming a factor that is not a phone.</summary>
+    public static readonly Problem NoPhoneToChallenge = new(409, ProblemCodes.NoChallengeForMethod, "No factor this channel can challenge.",
+        "Codes are sent only to a phone factor: authenticator-app (TOTP) users read the code from their app.");
 
-    /// <summary>Passkey options for a user without a passkey.</summary>
-    public static readonly Problem NoPasskeyToChallenge = new(409, ProblemCodes.NoChallengeForMethod, "The user has no factor this channel can challenge.",
-        "Passkey options are issued only for a passkey factor, and the user has none.");
+    /// <summary>Passkey options for a user without a passkey, or naming a factor that is not a passkey.</summary>
+    public static readonly Problem NoPasskeyToChallenge = new(409, ProblemCodes.NoChallengeForMethod, "No factor this channel can challenge.",
+        "Passkey options are issued only for a passkey factor.");
 
     public static readonly Problem NoPendingSwitch = new(409, ProblemCodes.NoPendingSwitch, "No method switch is waiting for confirmation.",
         "There is no pending switch, or it expired. Start again with switch-method.");
