@@ -74,14 +74,12 @@ public sealed class CodeProofs(ProofCheck proofs, FactorMethodRegistry methods, 
     private Task<Result<CheckedProof>> CheckCodeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, UserFactors user,
         AttemptState state, Proof proof, string stage, DateTimeOffset now, Guid? actor, Guid? excluded)
     {
-        var eligible = user.Factors.Where(f => f.FactorId != excluded).ToList();
-        if (eligible.Count == 0)
+        if (ProofCheck.RemovesLastFactor(user, excluded) is { } last)
         {
-            // The factor a removal removes is, by now, the user's last (a removal of the other committed since the request read
-            // the user): 409 last_factor, as the request would have answered after it. The proof is not tried, so a right
-            // backup code is not counted as a failed attempt, as it was.
-            return Task.FromResult<Result<CheckedProof>>(Problems.LastFactor);
+            return Task.FromResult<Result<CheckedProof>>(last); // a right backup code was counted as a failed attempt here
         }
+
+        var eligible = user.Factors.Where(f => f.FactorId != excluded).ToList();
 
         var held = methods.All.Where(m => m.AcceptsCodes).Select(m => (Method: m, Factors: eligible.Where(f => f.Method == m.Name).ToList()))
             .Where(h => h.Factors.Count > 0).ToList();

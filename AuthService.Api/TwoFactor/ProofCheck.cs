@@ -90,6 +90,13 @@ public sealed partial class ProofCheck : IDisposable
         public void Dispose() => Activity.Current = _outer;
     }
 
+    /// <summary>409 <c>last_factor</c> when the factor a removal removes (<paramref name="excluded"/>) is, by now, the user's last:
+    /// the other's removal committed since the request read the user, and the request would have answered this after it. Checked
+    /// under the user's lock before a proof is tried (by a code or a passkey), so a right proof is not counted as a failed
+    /// attempt.</summary>
+    public static Problem? RemovesLastFactor(UserFactors user, Guid? excluded) =>
+        excluded is { } removed && user.Factors.All(f => f.FactorId == removed) ? Problems.LastFactor : null;
+
     /// <summary>Which challenges a stage may use: a login only login codes and assertions, every other stage only proofs.</summary>
     public static string PurposeOf(string stage) => stage == TwoFactorApi.LoginStage ? ChallengePurposes.Login : ChallengePurposes.Proof;
 

@@ -92,11 +92,9 @@ public sealed class PasskeyVerification(
         async (connection, transaction, user, state, now) =>
         {
             var userId = user.UserId;
-            if (excluded is not null && user.Factors.All(f => f.FactorId == excluded))
+            if (ProofCheck.RemovesLastFactor(user, excluded) is { } last)
             {
-                // The factor a removal removes is, by now, the user's last (the other's removal committed since the request read
-                // the user): 409 last_factor, as CodeProofs answers, not that the user has no passkey.
-                return Problems.LastFactor;
+                return last; // not that the user has no passkey
             }
 
             if (!user.OfMethod(FactorMethods.Passkey).Any(f => f.FactorId != excluded))
