@@ -102,8 +102,16 @@ public static class AttemptLedger
 
     /// <summary>One acceptance of a set: <see cref="Ordinal"/> names it in the statement's answer; <see cref="OnAcceptance"/>
     /// (a login from a new device) is an audit event, with the webhook events it stands for, written after the success when,
-    /// and only when, this acceptance is taken.</summary>
-    public sealed record TotpAcceptanceRow(int Ordinal, TotpAcceptance Acceptance, AuditEvent? OnAcceptance);
+    /// and only when, this acceptance is taken. Its stored details and webhook events are made with the row, so they carry the
+    /// verify profile current then (<see cref="EventProfile"/>): a coalesced batch makes each row under its own request's.</summary>
+    public sealed record TotpAcceptanceRow(int Ordinal, TotpAcceptance Acceptance, AuditEvent? OnAcceptance)
+    {
+        internal string? OnAcceptanceDetails { get; } = OnAcceptance is null ? null : AuditLog.Details(OnAcceptance);
+
+        internal IReadOnlyList<WebhookEvent> OnAcceptanceHooks { get; } = OnAcceptance is null
+            ? []
+            : WebhookEvents.FromAudit(OnAcceptance, Acceptance.UserId, Acceptance.ApiKeyId, Acceptance.Now);
+    }
 
     /// <summary>The accept statement over a set of acceptances of <b>distinct users</b>, as one command of a batch: each is
     /// taken or refused on its own, exactly as if each ran as a statement of its own in ordinal order (their rows are
@@ -117,9 +125,7 @@ public static class AttemptLedger
             throw new ArgumentException("A set of acceptances holds each user at most once.", nameof(rows));
         }
 
-        var hooks = rows.SelectMany(r => r.OnAcceptance is null
-            ? []
-            : WebhookEvents.FromAudit(r.OnAcceptance, r.Acceptance.UserId, r.Acceptance.ApiKeyId, r.Acceptance.Now).Select(e => (r.Ordinal, e))).ToList();
+        var hooks = rows.SelectMany(r => r.OnAcceptanceHooks.Select(e => (r.Ordinal, e))).ToList();
         // Unnamed, in the order of AcceptTotpStepsParameters (PositionalSql): Npgsql sends the statement without parsing it.
         var command = new NpgsqlBatchCommand(hooks.Count == 0 ? AcceptTotpStepsSql : AcceptTotpStepsWithWebhooksSql);
         foreach (var (_, make) in AcceptTotpStepsParameters)
@@ -273,7 +279,7 @@ public static class AttemptLedger
         ("alsoType", rows => new NpgsqlParameter<string?[]> { TypedValue = rows.Select(r => r.OnAcceptance?.EventType).ToArray() }),
         ("alsoDetails", rows => new NpgsqlParameter<string?[]>
         {
-            TypedValue = rows.Select(r => r.OnAcceptance is null ? null : AuditLog.Details(r.OnAcceptance)).ToArray(),
+            TypedValue = rows.Select(r => r.OnAcceptanceDetails).ToArray(),
         }),
     ];
 

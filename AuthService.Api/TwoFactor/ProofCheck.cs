@@ -66,13 +66,16 @@ public sealed partial class ProofCheck : IDisposable
     /// its acceptance writes <c>new_device_login</c> in the batch's commit (a login that remembers its browser never comes here). A full queue means the database is far behind: 503 at once (as a pool
     /// timeout would), not requests piling up.</summary>
     public Task<Result<VerifyResponse>?> TryBatchLoginAsync(string userId, string code, string stage, Guid? actor, bool newDevice) =>
-        _totpLogins.TryRun(new TotpAttempt(userId, code, stage, actor, _time.GetUtcNow(), newDevice, Activity.Current), out var decided)
+        _totpLogins.TryRun(new TotpAttempt(userId, code, stage, actor, _time.GetUtcNow(), newDevice, Activity.Current, EventProfile.Current),
+            out var decided)
             ? decided
             : throw new NpgsqlException("Too many logins are waiting for the database; retry shortly.");
 
     /// <param name="Request">The login's request activity: a line the batch logs for this attempt carries its trace id (<c>@tr</c>).</param>
+    /// <param name="Profile">The verify profile the login's request ran under (<see cref="EventProfile"/>): the events the batch
+    /// writes for this attempt carry it, as the single-user path's do (DESIGN §9.5).</param>
     internal sealed record TotpAttempt(string UserId, string Code, string Stage, Guid? Actor, DateTimeOffset Now, bool NewDevice,
-        Activity? Request);
+        Activity? Request, string? Profile);
 
     /// <summary>While it lives, <see cref="Activity.Current"/> is the request an attempt of a batch came from, so what is logged for
     /// that attempt (a lockout, a secret this instance cannot open) carries the request's trace id like a line the request writes
@@ -129,6 +132,13 @@ public sealed partial class ProofCheck : IDisposable
         for (var i = 0; i < attempts.Count; i++)
         {
             var attempt = attempts[i];
+            if (!string.Equals(EventProfile.Current, attempt.Profile, StringComparison.Ordinal))
+            {
+                // Every row this attempt writes is made in this iteration (an acceptance's events too, see TotpAcceptanceRow),
+                // so it is stamped with the profile of its own request. Set only on a change: a batch's logins mostly share one.
+                EventProfile.Current = attempt.Profile;
+            }
+
             if (!users.TryGetValue(attempt.UserId, out var loaded))
             {
                 results[i] = Problems.NotEnabled;
@@ -188,6 +198,7 @@ public sealed partial class ProofCheck : IDisposable
         }
 
         CloseAcceptances();
+        EventProfile.Current = null; // the worker's next batch starts as this one did
 
         // The writes and the commit travel together: an acceptance is answered only once it is durable.
         await using var reader = await AttemptLedger.WriteAndCommitAsync(connection, writes);

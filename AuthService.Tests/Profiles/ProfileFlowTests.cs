@@ -3,6 +3,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
+using AuthService.Tests.Webhooks;
+using Dapper;
 
 namespace AuthService.Tests.Profiles;
 
@@ -196,6 +198,60 @@ public class ProfileFlowTests : AppFixture
         var uri = body.GetProperty("otpauthUri").GetString()!;
         Assert.That(uri, Does.StartWith("otpauth://totp/Acme:ann%40example.com?"));
         Assert.That(uri, Does.Contain("digits=8").And.Contain("period=60").And.Contain("issuer=Acme"));
+    }
+
+    /// <summary>A TOTP login goes through the coalesced batch (<c>TwoFactor/ProofCheck</c>), whose workers serve many requests
+    /// at once: each login's success, failure and new-device events, and the webhook event, carry the profile of its own
+    /// request, as every other path's do. Logins under two keys run at once, so batches mix them.</summary>
+    [Test]
+    public async Task Batched_totp_logins_stamp_each_event_with_the_profile_of_its_own_request()
+    {
+        using var acme = await KeyAsync("acme");
+        using var globex = await KeyAsync(null);
+        var endpoint = await WebhookTesting.CreateEndpointAsync(Client, Telnyx.Server.Url + "/hooks", "two_factor.new_device_login");
+        try
+        {
+            var users = new List<(Flows.EnabledTotpUser User, HttpClient Key, string Profile)>();
+            for (var i = 0; i < 8; i++)
+            {
+                users.Add((await Flows.EnableTotpAsync(App, Client), i % 2 == 0 ? acme : globex, i % 2 == 0 ? "acme" : "default"));
+            }
+
+            App.Time.Advance(TimeSpan.FromSeconds(30));
+            var logins = users.SelectMany(u =>
+            {
+                var code = Flows.Code(u.User.Secret, Now);
+                var window = new[] { -30, 0, 30 }.Select(s => Flows.Code(u.User.Secret, Now.AddSeconds(s))).ToHashSet();
+                var wrong = Enumerable.Range(1, 9).Select(d => code[..^1] + (char)('0' + (code[^1] - '0' + d) % 10)).First(c => !window.Contains(c));
+                return new[]
+                {
+                    Flows.VerifyAsync(u.Key, u.User.UserId, new { code }),
+                    Flows.VerifyAsync(u.Key, u.User.UserId, new { code = wrong }),
+                };
+            });
+            var answers = await Task.WhenAll(logins);
+            Assert.That(answers.Count(a => a.StatusCode == HttpStatusCode.OK), Is.EqualTo(users.Count));
+            Assert.That(answers.Count(a => a.StatusCode == HttpStatusCode.UnprocessableEntity), Is.EqualTo(users.Count));
+
+            await using var connection = await OpenAsync();
+            foreach (var (user, _, profile) in users)
+            {
+                var stamped = (await connection.QueryAsync<(string Type, string? Profile)>("""
+                    select event_type, details->>'profile' from audit_events
+                    where user_id = @userId and event_type in ('verification_succeeded', 'verification_failed', 'new_device_login')
+                    order by event_type
+                    """, new { userId = user.UserId })).ToList();
+                Assert.That(stamped, Is.EqualTo(new[] { ("new_device_login", profile), ("verification_failed", profile), ("verification_succeeded", profile) }),
+                    user.UserId);
+                var hook = await connection.QuerySingleAsync<string>(
+                    "select body from webhook_events where user_id = @userId and type = 'two_factor.new_device_login'", new { userId = user.UserId });
+                Assert.That(JsonDocument.Parse(hook).RootElement.GetProperty("data").GetProperty("profile").GetString(), Is.EqualTo(profile), user.UserId);
+            }
+        }
+        finally
+        {
+            await WebhookTesting.DeleteEndpointsAsync(App.ConnectionString, endpoint.Id);
+        }
     }
 
     [Test]

@@ -108,7 +108,7 @@ public class CoalescedTotpLoginTests : AppFixture
 
         var check = App.Services.GetRequiredService<ProofCheck>();
         ProofCheck.TotpAttempt Attempt(string userId, string code, bool newDevice = false) =>
-            new(userId, code, TwoFactorApi.LoginStage, null, Now, newDevice, Request: null);
+            new(userId, code, TwoFactorApi.LoginStage, null, Now, newDevice, Request: null, Profile: null);
         var results = await check.DecideTotpBatchAsync([
             Attempt(a.UserId, Flows.Code(a.Secret, Now)),
             Attempt(b.UserId, Flows.Code(b.Secret, Now), newDevice: true),
