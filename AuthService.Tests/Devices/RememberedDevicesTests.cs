@@ -171,6 +171,31 @@ public class RememberedDevicesTests : AppFixture
         Assert.That(page.ToString(), Does.Not.Contain(token));
     }
 
+    /// <summary>A verify asks whether its token is a live device of the user (<c>DeviceStore.IsLiveAsync</c>): another user's
+    /// live token and the user's own expired token are new devices, told by <c>new_device_login</c> like no token at all.</summary>
+    [Test]
+    public async Task A_verify_with_another_users_token_or_an_expired_one_is_a_new_device_login()
+    {
+        var ann = await Flows.EnableTotpAsync(App, Client);
+        var bob = await Flows.EnableTotpAsync(App, Client);
+        var (annToken, _) = await RememberAsync(App, Client, ann);
+        App.Time.Advance(TimeSpan.FromSeconds(30));
+        var (bobToken, _) = await RememberAsync(App, Client, bob);
+        async Task<int> NewDeviceLoginsAfterVerifyAsync(string token)
+        {
+            App.Time.Advance(TimeSpan.FromSeconds(30));
+            var verified = await Flows.VerifyAsync(Client, ann.UserId, new { code = Flows.Code(ann.Secret, Now), deviceToken = token });
+            Assert.That(verified.StatusCode, Is.EqualTo(HttpStatusCode.OK), await verified.Content.ReadAsStringAsync());
+            return (await EventTypesAsync(Client, ann.UserId)).Count(e => e == "new_device_login");
+        }
+
+        var before = (await EventTypesAsync(Client, ann.UserId)).Count(e => e == "new_device_login");
+        Assert.That(await NewDeviceLoginsAfterVerifyAsync(annToken), Is.EqualTo(before), "her own live token: a known device");
+        Assert.That(await NewDeviceLoginsAfterVerifyAsync(bobToken), Is.EqualTo(before + 1), "another user's live token");
+        App.Time.Advance(TimeSpan.FromDays(30));
+        Assert.That(await NewDeviceLoginsAfterVerifyAsync(annToken), Is.EqualTo(before + 2), "her own token, expired");
+    }
+
     [Test]
     public async Task Revoking_one_device_stops_it_and_keeps_the_others()
     {
