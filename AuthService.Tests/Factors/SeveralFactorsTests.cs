@@ -530,6 +530,43 @@ public class SeveralFactorsTests : AppFixture
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
+    /// <summary>A lost or SIM-swapped number is removed (issue 21): the removed phone's codes go with it, a login code already
+    /// sent to it no longer logs in, and a proof code sent to it cannot prove its own removal.</summary>
+    [Test]
+    public async Task A_removed_phones_codes_go_with_it()
+    {
+        var user = await Flows.EnablePhoneAsync(Client, Telnyx, "lost");
+        var lostId = FactorsOf(await StatusAsync(user.UserId)).Single().GetProperty("id").GetGuid();
+        var deskPhone = PhoneFactorTests.NewPhone();
+        (await Client.PostAsJsonAsync(Url(user.UserId, "/challenge"), new { channel = "sms", purpose = "proof" })).EnsureSuccessStatusCode();
+        var added = await Client.PostAsJsonAsync(Url(user.UserId, "/factors"),
+            new { method = "phone", phoneNumber = deskPhone, channel = "sms", proof = new { code = Telnyx.LastCodeTo(user.Phone) } });
+        Assert.That(added.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await added.Content.ReadAsStringAsync());
+        var deskId = (await added.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("factorId").GetGuid();
+        (await ConfirmAsync(user.UserId, deskId, Telnyx.LastCodeTo(deskPhone))).EnsureSuccessStatusCode();
+
+        (await Client.PostAsJsonAsync(Url(user.UserId, "/challenge"), new { channel = "sms", factorId = lostId })).EnsureSuccessStatusCode();
+        var loginCodeToLost = Telnyx.LastCodeTo(user.Phone);
+        (await Client.PostAsJsonAsync(Url(user.UserId, "/challenge"), new { channel = "sms", purpose = "proof", factorId = lostId })).EnsureSuccessStatusCode();
+        await ProblemAssert.IsProblemAsync(await RemoveAsync(user.UserId, lostId, new { code = Telnyx.LastCodeTo(user.Phone) }),
+            HttpStatusCode.UnprocessableEntity, "invalid_code");
+
+        (await Client.PostAsJsonAsync(Url(user.UserId, "/challenge"), new { channel = "sms", purpose = "proof", factorId = deskId })).EnsureSuccessStatusCode();
+        Assert.That((await RemoveAsync(user.UserId, lostId, new { code = Telnyx.LastCodeTo(deskPhone) })).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+
+        await using (var connection = await OpenAsync())
+        {
+            await using var command = new Npgsql.NpgsqlCommand("select count(*) from phone_codes where user_id = @u and factor_id = @f", connection);
+            command.Parameters.AddWithValue("u", user.UserId);
+            command.Parameters.AddWithValue("f", lostId);
+            Assert.That((long)(await command.ExecuteScalarAsync())!, Is.Zero, "no stored code names the removed phone");
+        }
+
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { code = loginCodeToLost }),
+            HttpStatusCode.UnprocessableEntity, "invalid_code");
+        Assert.That(FactorsOf(await StatusAsync(user.UserId)).Select(f => f.GetProperty("id").GetGuid()), Is.EqualTo(new[] { deskId }));
+    }
+
     [Test]
     public async Task A_challenge_goes_to_the_phone_factor_it_names()
     {
