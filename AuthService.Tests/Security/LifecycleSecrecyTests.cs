@@ -11,7 +11,8 @@ namespace AuthService.Tests.Security;
 
 /// <summary>One user through the whole lifecycle on a Production process (JSON logs), then the database dump and the
 /// complete log are searched for every secret the API handed out or received: TOTP secret (base32, hex, base64), every
-/// code, every backup code (with and without hyphen, upper case), every API key, the full phone number.</summary>
+/// code, every backup code and support bypass code (with and without hyphens, upper case), every API key, the full phone
+/// number.</summary>
 [Category("MultiProcess")]
 public class LifecycleSecrecyTests
 {
@@ -89,6 +90,18 @@ public class LifecycleSecrecyTests
         }
         await Ok(await Flows.VerifyAsync(portal, userId, new { code = codes[^1] }), HttpStatusCode.OK);
 
+        // A support bypass code (DESIGN §9.4): issued, shown once, used; a second one issued and left live for the dump.
+        var bypassCodes = new List<string>();
+        foreach (var ticket in new[] { "SUP-7", "SUP-8" })
+        {
+            bypassCodes.Add((await Ok(await admin.PostAsJsonAsync($"{path}/bypass-codes", new { reason = "lost phone", ticket }), HttpStatusCode.Created))
+                .GetProperty("code").GetString()!);
+        }
+
+        await Ok(await Flows.VerifyAsync(portal, userId, new { bypassCode = bypassCodes[0] }), HttpStatusCode.OK);
+        var bypassDump = await PgDump.DumpAsync(connectionString);
+        Assert.That(bypassDump, Does.Contain("SUP-8"), "the dump holds the live bypass code's row it is checked for");
+
         // New backup codes (proof: an old one), an API key created and revoked, a support reset.
         var regenerated = await Ok(await portal.PostAsJsonAsync($"{path}/backup-codes", new { proof = new { backupCode = backupCodes[2].Replace("-", "") } }),
             HttpStatusCode.Created);
@@ -109,7 +122,7 @@ public class LifecycleSecrecyTests
         secrets.Add(Convert.ToBase64String(secret).TrimEnd('=').Replace('+', '-').Replace('/', '_'));
         secrets.Add(phone);
         secrets.Add(phone.TrimStart('+'));
-        foreach (var code in backupCodes)
+        foreach (var code in backupCodes.Concat(bypassCodes))
         {
             secrets.Add(code);
             secrets.Add(code.Replace("-", ""));
@@ -122,6 +135,7 @@ public class LifecycleSecrecyTests
             {
                 Assert.That(dump.Contains(value, StringComparison.OrdinalIgnoreCase), Is.False, $"{value[..4]}… in the dump");
                 Assert.That(liveDump.Contains(value, StringComparison.OrdinalIgnoreCase), Is.False, $"{value[..4]}… in the dump of the live code");
+                Assert.That(bypassDump.Contains(value, StringComparison.OrdinalIgnoreCase), Is.False, $"{value[..4]}… in the dump of the live bypass code");
                 Assert.That(log.Contains(value, StringComparison.OrdinalIgnoreCase), Is.False, $"{value[..4]}… in the log");
             }
 

@@ -76,6 +76,24 @@ public class BypassCodeTests : AppFixture
         Assert.That((await VerifyAsync(user.UserId, code)).StatusCode, Is.EqualTo(HttpStatusCode.OK), "the code was not spent by the refusal");
     }
 
+    /// <summary>A code is the user's it was issued for: at another user's /verify it is a wrong code there (counted like one),
+    /// and it still works, once, for its own user.</summary>
+    [Test]
+    public async Task A_code_works_only_for_the_user_it_was_issued_for()
+    {
+        var ann = await Flows.EnableTotpAsync(App, Client);
+        var bob = await Flows.EnableTotpAsync(App, Client);
+        var annsCode = await IssueAsync(Client, ann.UserId, uses: 2);
+
+        await ProblemAssert.IsProblemAsync(await VerifyAsync(bob.UserId, annsCode), HttpStatusCode.UnprocessableEntity, "invalid_code");
+        await using var connection = await OpenAsync();
+        Assert.That(await connection.ExecuteScalarAsync<long>("select count(*) from verification_failures where user_id = @userId", new { userId = bob.UserId }),
+            Is.EqualTo(1), "a failure of the user it was tried on");
+        Assert.That(await connection.ExecuteScalarAsync<int>("select uses_left from bypass_codes where user_id = @userId", new { userId = ann.UserId }),
+            Is.EqualTo(2), "nothing of it spent");
+        Assert.That((await VerifyAsync(ann.UserId, annsCode)).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
     [Test]
     public async Task A_code_of_three_uses_works_three_times()
     {

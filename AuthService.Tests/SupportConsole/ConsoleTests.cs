@@ -37,6 +37,8 @@ public class ConsoleTests
                 Assert.That(csp, Does.Contain("default-src 'self'").And.Contain("frame-ancestors 'none'").And.Contain("script-src 'self'"));
                 Assert.That(csp, Does.Not.Contain("unsafe-inline").And.Not.Contain("unsafe-eval"));
                 Assert.That(response.Headers.GetValues("X-Content-Type-Options"), Is.EqualTo(new[] { "nosniff" }));
+                Assert.That(response.Headers.GetValues("X-Frame-Options"), Is.EqualTo(new[] { "DENY" }), "for browsers that ignore frame-ancestors");
+                Assert.That(response.Headers.GetValues("Referrer-Policy"), Is.EqualTo(new[] { "no-referrer" }), "no user id in a Referer");
                 Assert.That(response.Headers.CacheControl!.NoStore, Is.True);
             });
         }
@@ -60,7 +62,11 @@ public class ConsoleTests
             Assert.That(Regex.Matches(html, "<script(?![^>]*\\bsrc=\"/console/)", RegexOptions.IgnoreCase), Is.Empty, "every script is a file");
             Assert.That(html, Does.Not.Contain("<style").And.Not.Contain(" style=").And.Not.Match("<[^>]*\\son[a-z]+="), "no inline style or handler");
             Assert.That(html + js + css, Does.Not.Match("https?://"), "no third-party or CDN URL");
-            Assert.That(js, Does.Not.Contain("localStorage").And.Not.Contain("document.cookie").And.Not.Contain("innerHTML"));
+            Assert.That(js, Does.Not.Contain("localStorage").And.Not.Contain("document.cookie"));
+            foreach (var sink in new[] { "innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "createContextualFragment", "eval(", "new Function" })
+            {
+                Assert.That(js, Does.Not.Contain(sink), "text is written with textContent, never parsed as markup or code");
+            }
             Assert.That(js, Does.Contain("sessionStorage").And.Contain("Authorization: `Bearer"));
         });
     }

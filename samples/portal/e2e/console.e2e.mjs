@@ -241,6 +241,23 @@ async function run() {
     assert.equal(verified.status, 200, `the code shown is not bob's: ${JSON.stringify(verified.json)}`);
   });
 
+  await step('a device label holding markup is shown as text, and the device is revoked from the console', page, async () => {
+    const label = '<img src=x onerror="window.__xss=1">Chrome <b>on</b> Linux';
+    const remembered = await call('POST', `/v1/users/${bob}/two-factor/verify`, { backupCode: bobConfirm.json.backupCodes[0], rememberDevice: { label } });
+    assert.equal(remembered.status, 200, JSON.stringify(remembered.json));
+    await id('user-id').fill(bob);
+    await id('user-id').press('Enter');
+    await id('devices').filter({ hasText: 'onerror' }).waitFor();
+    assert.equal(await id('devices').locator('tbody td').first().textContent(), label, 'the label, character for character');
+    assert.equal(await id('devices').locator('img, b').count(), 0, 'the label was parsed as markup');
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+    await id('devices').getByRole('button', { name: `Revoke device ${label}` }).click();
+    await id('devices').locator('tbody tr').first().waitFor({ state: 'detached' });
+    const left = await call('GET', `/v1/users/${bob}/two-factor/devices`);
+    assert.equal(left.status, 200, JSON.stringify(left.json));
+    assert.deepEqual(left.json.devices, [], 'revoked in the service, not only in the page');
+  });
+
   await step('webhook endpoints with their deliveries, and redeliver', page, async () => {
     for (let i = 0; i < 40 && !received.some((b) => b.includes('two_factor.reset')); i++) await new Promise((r) => setTimeout(r, 250));
     assert.ok(received.some((b) => b.includes('two_factor.bypass_code_used')), 'the use was sent as a webhook');
