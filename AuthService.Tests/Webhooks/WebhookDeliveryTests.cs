@@ -277,8 +277,19 @@ public class WebhookDeliveryTests
         var dispatcher = Dispatcher(_a);
         dispatcher.PruneRowsPerStatement = 1;
         dispatcher.PruneRoundsPerPass = 2;
+        // An endpoint an earlier test deleted while a dispatch pass held it is still marked, and the prune removes it first (one
+        // per statement, counted in the result): allowed for, or the bound below fails whenever an earlier test left one.
+        long marked;
+        await using (var connection = new NpgsqlConnection(_a.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var count = new NpgsqlCommand("select count(*) from webhook_endpoints where deleted_at is not null", connection);
+            marked = (long)(await count.ExecuteScalarAsync())!;
+        }
+
         var pruned = await dispatcher.PruneAsync(CancellationToken.None);
-        Assert.That(pruned, Is.InRange(2, 4), "two rounds of one delivery and at most one event: the rest waits for the next pass");
+        Assert.That(pruned, Is.InRange(2, 4 + Math.Min(marked, 1)),
+            "two rounds of one delivery and at most one event, and at most one marked endpoint: the rest waits for the next pass");
         dispatcher.PruneRoundsPerPass = 100;
         pruned += await dispatcher.PruneAsync(CancellationToken.None);
 
