@@ -56,10 +56,18 @@ public sealed partial class ProofCheck : IDisposable
             {
                 ServiceMetrics.LoginBatchSize.Observe(size);
                 ServiceMetrics.LoginQueue.Set(waiting);
-            }, minConcurrentBatch: MinConcurrentBatch);
+            }, minConcurrentBatch: MinConcurrentBatch, failsQueue: StoppedAnswering);
     }
 
     public AttemptLimits Limits { get; }
+
+    /// <summary>A batch failed because PostgreSQL did not answer in time: a connect or command timeout, or no pooled connection
+    /// free within the connect timeout (an <see cref="NpgsqlException"/> over a <see cref="TimeoutException"/>). The logins
+    /// waiting behind it would each wait out the same timeout in a batch of their own, two batches at a time: they fail with it
+    /// at once (<see cref="Coalescer{TItem,TResult}"/>), each answered 503 as the batch's are. Any other failure (a refused or
+    /// broken connection, a terminated session, a deadlock) fails only its batch: the next one may well succeed on a fresh
+    /// connection, and a refused connection fails fast anyway.</summary>
+    internal static bool StoppedAnswering(Exception e) => e is NpgsqlException and not PostgresException && e.InnerException is TimeoutException;
 
     /// <summary>A TOTP login code joins the coalesced batch: its answer, or null when the user takes the single-user path (no TOTP
     /// factor, or a phone factor whose code it may be). <paramref name="newDevice"/>: the login came without a live device token, so

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using AuthService.Api.Storage;
+using AuthService.Api.TwoFactor;
+using Npgsql;
 
 namespace AuthService.Tests.Storage;
 
@@ -108,6 +110,79 @@ public class CoalescerTests
         var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => Run(coalescer, -1));
         Assert.That(failure!.Message, Is.EqualTo("database gone"));
         Assert.That(await Run(coalescer, 7), Is.EqualTo(7));
+    }
+
+    /// <summary>A batch whose exception says the database is unreachable fails every request queued behind it as well, at once,
+    /// without a batch of their own (each would wait out the same timeout); any other exception fails only its batch, and what
+    /// waits runs as usual. A request queued after the failure is tried again.</summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task An_unreachable_database_fails_what_waits_and_another_failure_only_its_batch(bool unreachable)
+    {
+        var started = new TaskCompletionSource();
+        var fail = new TaskCompletionSource();
+        var batches = new List<int[]>();
+        using var coalescer = new Coalescer<int, int>(async items =>
+        {
+            lock (batches)
+            {
+                batches.Add(items.ToArray());
+            }
+
+            if (items.Contains(0))
+            {
+                started.TrySetResult();
+                await fail.Task;
+                throw new InvalidOperationException(unreachable ? "unreachable" : "this batch only");
+            }
+
+            return items.ToList();
+        }, maxBatch: 64, workers: 1, failsQueue: e => e.Message == "unreachable");
+
+        var first = Run(coalescer, 0);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var waiting = Enumerable.Range(1, 5).Select(i => Run(coalescer, i)).ToList();
+        fail.SetResult();
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => first);
+        if (unreachable)
+        {
+            foreach (var request in waiting)
+            {
+                var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => request.WaitAsync(TimeSpan.FromSeconds(10)));
+                Assert.That(failure!.Message, Is.EqualTo("unreachable"));
+            }
+        }
+        else
+        {
+            Assert.That(await Task.WhenAll(waiting).WaitAsync(TimeSpan.FromSeconds(10)), Is.EqualTo(new[] { 1, 2, 3, 4, 5 }));
+        }
+
+        Assert.That(await Run(coalescer, 6).WaitAsync(TimeSpan.FromSeconds(10)), Is.EqualTo(6), "a request after the failure is tried");
+        lock (batches)
+        {
+            Assert.That(batches.SelectMany(b => b), Is.EqualTo(unreachable ? new[] { 0, 6 } : new[] { 0, 1, 2, 3, 4, 5, 6 }));
+        }
+    }
+
+    /// <summary>Which batch failures fail the logins queued behind them (<c>ProofCheck.StoppedAnswering</c>): only a database
+    /// that did not answer in time; a refused or broken connection, or the server's own error, fails only its batch.</summary>
+    [Test]
+    public void Only_a_database_that_stopped_answering_fails_the_logins_that_wait()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(ProofCheck.StoppedAnswering(new NpgsqlException("Exception while reading from stream", new TimeoutException())), Is.True);
+            Assert.That(ProofCheck.StoppedAnswering(new NpgsqlException("The operation has timed out", new TimeoutException())), Is.True);
+            Assert.That(ProofCheck.StoppedAnswering(new NpgsqlException("refused", new System.Net.Sockets.SocketException(111))), Is.False);
+            Assert.That(ProofCheck.StoppedAnswering(new NpgsqlException("Exception while reading from stream", new EndOfStreamException())), Is.False);
+            foreach (var state in new[] { "57P01", "08006", "53300", "40P01", "25006" })
+            {
+                Assert.That(ProofCheck.StoppedAnswering(new PostgresException("x", "FATAL", "FATAL", state)), Is.False, state);
+            }
+
+            Assert.That(ProofCheck.StoppedAnswering(new TimeoutException()), Is.False);
+        });
     }
 
     [Test]
