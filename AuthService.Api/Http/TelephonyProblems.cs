@@ -19,10 +19,8 @@ public static class TelephonyProblems
         retryAfterSeconds);
 
     /// <summary>502: the provider may have taken the message before the connection failed or timed out. It is not resent and
-    /// it counts against the budgets; the code it carries works if it arrives, so the user should wait for it before asking
-    /// for another.</summary>
-    /// <summary>502: the provider did not confirm the send; the code, kept, works for the <paramref name="validityMinutes"/> of
-    /// the verify profile it was sent under (DESIGN §9.5: 2–10).</summary>
+    /// it counts against the budgets; the code it carries, kept, works if it arrives within the <paramref name="validityMinutes"/>
+    /// of the verify profile it was sent under (DESIGN §9.5: 2–10), so the user should wait for it before asking for another.</summary>
     public static Problem OutcomeUnknown(int validityMinutes) => new(502, OutcomeUnknownCode, "The code may or may not have been sent.",
         $"The telephony provider did not confirm the delivery. If a code arrives within {validityMinutes} minutes it works; ask for a new one only if none arrives.",
         60);

@@ -85,7 +85,8 @@ public static class BackupCodeSet
     }
 
     /// <summary>Index of the stored code that <paramref name="input"/> matches, or −1. Every candidate is
-    /// hashed and compared in constant time so timing reveals neither which code matched nor how many exist.</summary>
+    /// hashed and compared in constant time so timing does not reveal which code matched. It does reveal how many unused codes
+    /// exist (one slow hash each), which the API tells the caller anyway (<c>backupCodesRemaining</c>).</summary>
     public static int FindMatch(string? input, IReadOnlyList<BackupCodeHash> candidates)
     {
         if (!TryNormalize(input, out var normalized))
