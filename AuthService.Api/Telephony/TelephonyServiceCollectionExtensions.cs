@@ -7,7 +7,7 @@ using Polly;
 
 namespace AuthService.Api.Telephony;
 
-public static class TelephonyServiceCollectionExtensions
+public static partial class TelephonyServiceCollectionExtensions
 {
     /// <summary>The named resilience pipeline of the Telnyx client (visible in Polly telemetry).</summary>
     public const string TelnyxPipelineName = "telnyx";
@@ -84,6 +84,17 @@ public static class TelephonyServiceCollectionExtensions
             problems.Add("Telephony:Telnyx:ApiKey is missing");
         if (string.IsNullOrWhiteSpace(options.FromNumber) && string.IsNullOrWhiteSpace(options.MessagingProfileId))
             problems.Add("Telephony:Telnyx:FromNumber or Telephony:Telnyx:MessagingProfileId is needed to send SMS");
+        // docker-compose.yml's placeholders: left in, every send would fail at Telnyx (a 502 per code) instead of here.
+        foreach (var (key, value) in new[] { ("ApiKey", options.ApiKey), ("FromNumber", options.FromNumber), ("MessagingProfileId", options.MessagingProfileId) })
+        {
+            if (value?.Contains("CHANGE-ME", StringComparison.OrdinalIgnoreCase) == true)
+                problems.Add($"Telephony:Telnyx:{key} is still a placeholder (CHANGE-ME)");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.FromNumber) && !options.FromNumber.Contains("CHANGE-ME", StringComparison.OrdinalIgnoreCase)
+            && !TelnyxSender().IsMatch(options.FromNumber))
+            problems.Add("Telephony:Telnyx:FromNumber must be what Telnyx sends from: an E.164 number (+13125550100), a short code (3–8 " +
+                         "digits) or an alphanumeric sender id (1–11 letters, digits or spaces, at least one letter)");
         if (options.NumberPool && string.IsNullOrWhiteSpace(options.MessagingProfileId))
             problems.Add("Telephony:Telnyx:NumberPool needs Telephony:Telnyx:MessagingProfileId (the profile whose pool sends)");
         if (!Uri.TryCreate(options.BaseUrl, UriKind.Absolute, out var baseUrl) || baseUrl.Scheme is not ("https" or "http"))
@@ -229,4 +240,9 @@ public static class TelephonyServiceCollectionExtensions
 
         pipeline.AddTimeout(r.AttemptTimeout);
     }
+
+    /// <summary>A sending address Telnyx takes as <c>from</c> (its messages API: a +E.164 number, a short code or an
+    /// alphanumeric sender id).</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(\+[1-9][0-9]{1,14}|[0-9]{3,8}|(?=[A-Za-z0-9 ]*[A-Za-z])[A-Za-z0-9 ]{1,11})$")]
+    private static partial System.Text.RegularExpressions.Regex TelnyxSender();
 }

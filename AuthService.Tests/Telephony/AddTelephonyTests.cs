@@ -53,6 +53,34 @@ public class AddTelephonyTests
         Assert.That(ex!.Message, Does.Contain("FromNumber or Telephony:Telnyx:MessagingProfileId"));
     }
 
+    /// <summary>docker-compose.yml's placeholders are refused at start, as the bootstrap admin key's are: left in, every code
+    /// would fail at Telnyx. A from address Telnyx cannot send from is refused too.</summary>
+    [TestCase("Telephony:Telnyx:ApiKey", "CHANGE-ME", "ApiKey is still a placeholder")]
+    [TestCase("Telephony:Telnyx:FromNumber", "CHANGE-ME-your-Telnyx-number", "FromNumber is still a placeholder")]
+    [TestCase("Telephony:Telnyx:MessagingProfileId", "change-me", "MessagingProfileId is still a placeholder")]
+    [TestCase("Telephony:Telnyx:FromNumber", "13125550100", "FromNumber must be what Telnyx sends from")]
+    [TestCase("Telephony:Telnyx:FromNumber", "+1 312 555 0100", "FromNumber must be what Telnyx sends from")]
+    [TestCase("Telephony:Telnyx:FromNumber", "AuthServiceLtd", "FromNumber must be what Telnyx sends from")]
+    public void Telnyx_placeholders_and_unsendable_from_addresses_are_refused(string key, string value, string problem)
+    {
+        var settings = new Dictionary<string, string?>(Complete) { [key] = value };
+
+        var ex = Assert.Throws<InvalidOperationException>(() => Build(settings, "Production"));
+
+        Assert.That(ex!.Message, Does.Contain(problem));
+    }
+
+    [TestCase("+13125550100")]
+    [TestCase("12345")]
+    [TestCase("AuthSvc")]
+    [TestCase("Acme 2FA")]
+    public void A_number_short_code_or_sender_id_is_a_from_address(string from)
+    {
+        using var services = Build(new Dictionary<string, string?>(Complete) { ["Telephony:Telnyx:FromNumber"] = from }, "Production");
+
+        Assert.That(services.GetRequiredService<ITelephonySender>(), Is.InstanceOf<TelnyxTelephonySender>());
+    }
+
     [Test]
     public void A_number_pool_without_a_messaging_profile_is_refused()
     {
