@@ -412,6 +412,32 @@ async function main() {
     await noticeShown(/^Too many sign-in attempts or code requests/);
   });
 
+  await test('Security notices: a forged, altered or replayed webhook is refused (401) and never shown', page, async () => {
+    // The portal's check itself, with a secret of the test's own: only the exact signed request within 5 minutes passes.
+    const { verifySignature } = await import('../webhooks.mjs');
+    const secret = `whsec_${randomBytes(32).toString('base64')}`;
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (key, id, ts, body) => createHmac('sha256', Buffer.from(key.replace(/^whsec_/, ''), 'base64')).update(`${id}.${ts}.${body}`).digest('base64');
+    const body = JSON.stringify({ type: 'two_factor.devices_revoked', timestamp: new Date().toISOString(), data: { userId: ann, count: 77 } });
+    const headers = (ts, signature, id = 'msg_forged_1') => ({ 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': signature });
+    assert.equal(verifySignature(secret, headers(now, `v1,${sign(secret, 'msg_forged_1', now, body)}`), body), true, 'the genuine request');
+    assert.equal(verifySignature(secret, headers(now, `v1,${sign(secret, 'msg_forged_1', now, body)}`), body.replace('77', '78')), false, 'an altered body');
+    assert.equal(verifySignature(secret, headers(now, `v1,${sign(secret, 'msg_forged_2', now, body)}`), body), false, 'another message id');
+    assert.equal(verifySignature(secret, headers(now - 301, `v1,${sign(secret, 'msg_forged_1', now - 301, body)}`), body), false, 'a replay 5 minutes on');
+    assert.equal(verifySignature(secret, headers(now, `v2,${sign(secret, 'msg_forged_1', now, body)}`), body), false, 'an unknown version');
+    assert.equal(verifySignature(secret, headers(`${now}.0`, `v1,${sign(secret, 'msg_forged_1', `${now}.0`, body)}`), body), false, 'a timestamp not in digits');
+    const other = `whsec_${randomBytes(32).toString('base64')}`;
+    assert.equal(verifySignature(secret, headers(now, `v1,${sign(other, 'msg_forged_1', now, body)}`), body), false, 'another secret');
+    // And the running portal: a notice signed with a secret AuthService never gave it is refused and shows nothing.
+    const forged = await fetch(`${portalUrl}/webhooks/authservice`, { method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...headers(now, `v1,${sign(other, 'msg_forged_1', now, body)}`) }, body });
+    assert.equal(forged.status, 401);
+    const unsigned = await fetch(`${portalUrl}/webhooks/authservice`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+    assert.equal(unsigned.status, 401);
+    const shown = await (await fetch(`${portalUrl}/api/notices?userId=${ann}`)).json();
+    assert.ok(!JSON.stringify(shown).includes('77 remembered'), `a forged notice was shown: ${JSON.stringify(shown)}`);
+  });
+
   // A platform authenticator with user verification, as a phone or laptop has: Chromium's virtual one (CDP WebAuthn).
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
