@@ -63,6 +63,40 @@ public class WebhookDeliveryTests
         return body.GetProperty("backupCodes").EnumerateArray().Select(c => c.GetString()!).ToList();
     }
 
+    /// <summary>docs/OPERATIONS.md's rotation of an endpoint's secret: the same URL registered again gets a new secret, each
+    /// event then goes to both endpoints under one <c>webhook-id</c>, each signed with its own endpoint's secret, and once the
+    /// old endpoint is deleted only the new secret signs.</summary>
+    [Test]
+    public async Task Rotating_a_secret_by_a_second_endpoint_for_the_same_url_signs_each_event_once_per_secret_under_one_id()
+    {
+        var second = await CreateEndpointAsync(_clientA, _receiver.Url, "two_factor.*");
+        try
+        {
+            Assert.That(second.Secret, Is.Not.EqualTo(_endpoint.Secret));
+            var during = AuthApp.NewUserId("rotate");
+            await EnableAsync(_clientA, _a, during);
+            await DrainAsync(_a);
+            var both = _receiver.Received.Where(r => r.UserId == during).ToList();
+            Assert.That(both, Has.Count.EqualTo(2), "one request per endpoint");
+            Assert.That(both.Select(r => r.Id).Distinct().Count(), Is.EqualTo(1), "one webhook-id: the receiver handles the event once");
+            Assert.That(both.Count(r => IndependentVerifier.Verify(_endpoint.Secret, r.Id, r.Timestamp, r.Body, r.Signature)), Is.EqualTo(1));
+            Assert.That(both.Count(r => IndependentVerifier.Verify(second.Secret, r.Id, r.Timestamp, r.Body, r.Signature)), Is.EqualTo(1));
+
+            Assert.That((await _clientA.DeleteAsync($"/v1/webhooks/{_endpoint.Id}")).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+            var after = AuthApp.NewUserId("rotated");
+            await EnableAsync(_clientA, _a, after);
+            await DrainAsync(_a);
+            var single = _receiver.Received.Where(r => r.UserId == after).ToList();
+            Assert.That(single, Has.Count.EqualTo(1));
+            Assert.That(IndependentVerifier.Verify(second.Secret, single[0].Id, single[0].Timestamp, single[0].Body, single[0].Signature), Is.True);
+            Assert.That(IndependentVerifier.Verify(_endpoint.Secret, single[0].Id, single[0].Timestamp, single[0].Body, single[0].Signature), Is.False);
+        }
+        finally
+        {
+            await DeleteEndpointsAsync(_a.ConnectionString, second.Id);
+        }
+    }
+
     [Test]
     public async Task Receiver_down_for_five_minutes_while_two_instances_make_200_changes_loses_nothing_and_keeps_each_users_order()
     {
