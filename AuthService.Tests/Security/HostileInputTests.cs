@@ -106,6 +106,8 @@ public partial class HostileInputTests
     private static IEnumerable<string> BodiesFor(string template, Random random)
     {
         IEnumerable<string> strict = StrictValues().ToList(), free = FreeTextValues().ToList();
+        // For a field that may be left out, null is a valid value: the request would be served (and write).
+        var optional = strict.Where(v => v != "null").ToList();
         string Pick(IEnumerable<string> values) => values.ElementAt(random.Next(values.Count()));
 
         switch (template)
@@ -128,6 +130,11 @@ public partial class HostileInputTests
                     yield return $"{{\"method\":{Pick(strict)},\"accountName\":{Pick(free)},\"phoneNumber\":{Pick(strict)},\"channel\":{Pick(strict)},\"proof\":{Pick(strict)}}}";
                 }
 
+                foreach (var v in optional)
+                {
+                    yield return $"{{\"method\":\"phone\",\"phoneNumber\":\"+13035550199\",\"channel\":\"sms\",\"locale\":{v}}}";
+                }
+
                 break;
             case var t when t.EndsWith("/confirm"):
                 foreach (var v in strict)
@@ -145,6 +152,21 @@ public partial class HostileInputTests
                     yield return $"{{\"proof\":{{\"code\":{v}}}}}";
                     yield return $"{{\"proof\":{{\"backupCode\":{v}}}}}";
                     yield return $"{{\"proof\":{v}}}";
+                    yield return $"{{\"bypassCode\":{v}}}";
+                    yield return $"{{\"credential\":{v}}}";
+                    yield return $"{{\"proof\":{{\"bypassCode\":{v}}}}}";
+                    yield return $"{{\"proof\":{{\"credential\":{v}}}}}";
+                }
+
+                foreach (var v in optional)
+                {
+                    yield return $"{{\"deviceToken\":{v},\"code\":\"123456\"}}";
+                    yield return $"{{\"rememberDevice\":{v},\"code\":\"123456\"}}";
+                }
+
+                foreach (var v in free)
+                {
+                    yield return $"{{\"rememberDevice\":{{\"label\":{v}}},\"code\":\"123456\"}}";
                 }
 
                 break;
@@ -152,6 +174,73 @@ public partial class HostileInputTests
                 foreach (var v in strict)
                 {
                     yield return $"{{\"channel\":{v}}}";
+                }
+
+                foreach (var v in optional)
+                {
+                    yield return $"{{\"channel\":\"sms\",\"purpose\":{v}}}";
+                    yield return $"{{\"channel\":\"sms\",\"factorId\":{v}}}";
+                    yield return $"{{\"channel\":\"sms\",\"locale\":{v}}}";
+                }
+
+                break;
+            case var t when t.EndsWith("/factors"):
+                foreach (var v in strict)
+                {
+                    yield return $"{{\"method\":{v},\"label\":\"Tablet\",\"proof\":{{\"code\":\"123456\"}}}}";
+                    yield return $"{{\"method\":\"phone\",\"phoneNumber\":{v},\"channel\":\"sms\",\"proof\":{{\"code\":\"123456\"}}}}";
+                    yield return $"{{\"method\":\"phone\",\"phoneNumber\":\"+13035550199\",\"channel\":{v},\"proof\":{{\"code\":\"123456\"}}}}";
+                }
+
+                foreach (var v in optional)
+                {
+                    yield return $"{{\"method\":\"totp\",\"proof\":{v}}}";
+                }
+
+                foreach (var v in free)
+                {
+                    yield return $"{{\"method\":\"totp\",\"label\":{v},\"proof\":{{\"code\":\"123456\"}}}}";
+                }
+
+                break;
+            case var t when t.EndsWith("/factors/{factorId:guid}"):
+                foreach (var v in free)
+                {
+                    yield return $"{{\"label\":{v}}}";
+                }
+
+                foreach (var v in strict)
+                {
+                    yield return $"{{\"proof\":{v}}}";
+                    yield return $"{{\"proof\":{{\"code\":{v}}}}}";
+                }
+
+                break;
+            case var t when t.EndsWith("/bypass-codes"):
+                foreach (var v in free)
+                {
+                    yield return $"{{\"reason\":{v},\"ticket\":\"T-1\"}}";
+                    yield return $"{{\"reason\":\"lost phone\",\"ticket\":{v}}}";
+                }
+
+                foreach (var v in optional)
+                {
+                    yield return $"{{\"reason\":\"lost phone\",\"ticket\":\"T-1\",\"uses\":{v}}}";
+                    yield return $"{{\"reason\":\"lost phone\",\"ticket\":\"T-1\",\"validMinutes\":{v}}}";
+                }
+
+                break;
+            case "/v1/webhooks":
+                foreach (var v in strict)
+                {
+                    yield return $"{{\"url\":{v},\"events\":[\"*\"]}}";
+                    yield return $"{{\"url\":\"https://203.0.113.10/hooks\",\"events\":{v}}}";
+                    yield return $"{{\"url\":\"https://203.0.113.10/hooks\",\"events\":[{v}]}}";
+                }
+
+                foreach (var v in free)
+                {
+                    yield return $"{{\"url\":\"https://203.0.113.10/hooks\",\"events\":[\"*\"],\"description\":{v}}}";
                 }
 
                 break;
