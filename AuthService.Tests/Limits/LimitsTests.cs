@@ -94,6 +94,51 @@ public class LimitsTests : AppFixture
         Assert.That(Telnyx.DeliveriesTo(phone), Has.Count.EqualTo(12), "two enrollments and ten confirmed sends");
     }
 
+    /// <summary>A refused send answers the later of the two waits when both the user's and the number's budgets are spent
+    /// (PhoneDeliveries.TryReserveAsync): the user's own window would free a send a minute before the number's does, so an
+    /// answer of the user's wait sends the client back a minute early, to another 429. A user with budget left of their own is
+    /// told the number's wait. Both windows then roll forward at exactly the time told.</summary>
+    [Test]
+    public async Task A_refusal_by_the_numbers_budget_tells_the_numbers_wait_even_when_the_users_ends_sooner()
+    {
+        var phone = PhoneFactorTests.NewPhone();
+        var x = await EnablePhoneAsync(phone: phone); // X's delivery 1 (not one of the number's confirmed sends)
+        var xFirst = Now;
+        var y = await EnablePhoneAsync(phone: phone);
+        App.Time.Advance(TimeSpan.FromMinutes(1));
+        var numberFirst = Now;
+        for (var i = 1; i <= 10; i++)
+        {
+            // X sends 9 (its deliveries 2..10), Y the number's 10th: both X's budget and the number's are spent.
+            var sender = i <= 9 ? x.UserId : y.UserId;
+            Assert.That((await Challenge(Client, sender)).StatusCode, Is.EqualTo(HttpStatusCode.Accepted), $"confirmed send {i}");
+            App.Time.Advance(TimeSpan.FromMinutes(1));
+        }
+
+        var numberWait = (int)(numberFirst.AddHours(24) - Now).TotalSeconds;
+        Assert.That((int)(xFirst.AddHours(24) - Now).TotalSeconds, Is.EqualTo(numberWait - 60), "X's own window frees a send a minute sooner");
+        foreach (var (userId, scope) in new[] { (x.UserId, "user"), (y.UserId, "phone_number") })
+        {
+            var refused = await Challenge(Client, userId);
+            var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.TooManyRequests, "daily_limit_exceeded");
+            Assert.That(refused.Headers.RetryAfter!.Delta!.Value.TotalSeconds, Is.EqualTo(numberWait), $"{scope}: the number's wait");
+            Assert.That(problem.GetProperty("retryAfter").GetInt32(), Is.EqualTo(numberWait));
+            Assert.That((await LastRateLimitedAsync(userId)).GetProperty("scope").GetString(), Is.EqualTo(scope));
+        }
+
+        // At the user's own wait X's window has room, the number's not yet; one second before the number's, still refused.
+        App.Time.Advance(TimeSpan.FromSeconds(numberWait - 60));
+        var early = await Challenge(Client, x.UserId);
+        await ProblemAssert.IsProblemAsync(early, HttpStatusCode.TooManyRequests, "daily_limit_exceeded");
+        Assert.That(early.Headers.RetryAfter!.Delta!.Value.TotalSeconds, Is.EqualTo(60), "only the number's wait is left");
+        Assert.That((await LastRateLimitedAsync(x.UserId)).GetProperty("scope").GetString(), Is.EqualTo("phone_number"));
+        App.Time.Advance(TimeSpan.FromSeconds(59));
+        await ProblemAssert.IsProblemAsync(await Challenge(Client, y.UserId), HttpStatusCode.TooManyRequests, "daily_limit_exceeded");
+        App.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.That((await Challenge(Client, x.UserId)).StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the number's oldest send left its window");
+        Assert.That(Telnyx.DeliveriesTo(phone), Has.Count.EqualTo(13), "two enrollments, ten confirmed sends and the one after the wait");
+    }
+
     /// <summary>DESIGN §8.2 (issue 14): before it, ten accounts enrolling one number sent it ten codes and used up its
     /// owner's budget. Sends to a number nobody confirmed share the small "unconfirmed" budget of 3 a day.</summary>
     [Test]
