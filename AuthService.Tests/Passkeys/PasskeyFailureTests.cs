@@ -188,6 +188,35 @@ public class PasskeyFailureTests : PasskeyFixture
         Assert.That(await LastFailureReasonAsync(userId), Is.EqualTo("unknown_credential"));
     }
 
+    /// <summary>Another user's registered passkey, with its own valid signature and its own user handle, answering this user's
+    /// challenge: the credential is looked up among this user's passkeys only, so it is unknown here — a failed verification
+    /// of this user like any other, counted towards the per-minute limit — and it stays the other user's working passkey.
+    /// (Looked up by credential id alone, it would pass every check of the assertion: its signature and user handle are those
+    /// of its own stored credential.)</summary>
+    [Test]
+    public async Task Another_users_registered_passkey_is_refused_counted_for_this_user_and_still_works_for_its_own()
+    {
+        var (a, b) = (AuthApp.NewUserId(), AuthApp.NewUserId());
+        var (passkeyA, _) = await EnablePasskeyAsync(a);
+        var (passkeyB, _) = await EnablePasskeyAsync(b);
+
+        var response = await VerifyAsync(a, passkeyB.Assert(await ChallengeAsync(a)));
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnprocessableEntity, "invalid_passkey");
+        Assert.That(await LastFailureReasonAsync(a), Is.EqualTo("unknown_credential"));
+        Assert.That(await LastFailureReasonAsync(b), Is.Null, "nothing is counted for the passkey's owner");
+
+        for (var i = 0; i < 4; i++) // the 2nd to 5th failures of the minute
+        {
+            await ProblemAssert.IsProblemAsync(await VerifyAsync(a, passkeyB.Assert(await ChallengeAsync(a))), HttpStatusCode.UnprocessableEntity,
+                "invalid_passkey");
+        }
+
+        await ProblemAssert.IsProblemAsync(await VerifyAsync(a, passkeyA.Assert(await ChallengeAsync(a))), HttpStatusCode.TooManyRequests,
+            "too_many_attempts");
+        Assert.That((await VerifyAsync(b, passkeyB.Assert(await ChallengeAsync(b)))).StatusCode, Is.EqualTo(HttpStatusCode.OK),
+            "B's passkey signs B in, under B's own limit");
+    }
+
     [Test]
     public async Task A_bad_signature_is_refused()
     {
