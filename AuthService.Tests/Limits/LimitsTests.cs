@@ -239,6 +239,33 @@ public class LimitsTests : AppFixture
         Assert.That(responses.Count(r => r.StatusCode == HttpStatusCode.TooManyRequests), Is.EqualTo(20));
     }
 
+    /// <summary>A TOTP-only user's TOTP codes are decided in the coalesced batch (ProofCheck.DecideTotpBatchAsync), their backup
+    /// codes on the single-user path (CodeProofs): both read and write one failure ledger under the user's lock, so wrong codes
+    /// of both kinds sent at once get exactly the limit's worth of 422 between them, whichever path decides first.</summary>
+    [Test]
+    public async Task Parallel_wrong_totp_and_backup_codes_share_the_five_a_minute()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var wrongTotp = ExactLimitsTests.WrongCodes(user.Secret, 15, Now);
+        var clients = Enumerable.Range(0, 30).Select(_ => App.AdminClient()).ToArray();
+        var responses = await Race.RunAsync(30,
+            i => Flows.VerifyAsync(clients[i], user.UserId, i % 2 == 0 ? new { code = wrongTotp[i / 2] } : (object)new { backupCode = "aaaaa-aaaaa" }),
+            i => clients[i].GetAsync($"/v1/users/{user.UserId}/two-factor"));
+        foreach (var client in clients)
+        {
+            client.Dispose();
+        }
+
+        Assert.That(responses.Count(r => r.StatusCode == HttpStatusCode.UnprocessableEntity), Is.EqualTo(5));
+        Assert.That(responses.Count(r => r.StatusCode == HttpStatusCode.TooManyRequests), Is.EqualTo(25));
+        foreach (var response in responses.Where(r => r.StatusCode == HttpStatusCode.UnprocessableEntity))
+        {
+            await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnprocessableEntity, "invalid_code");
+        }
+
+        await ExactLimitsTests.AssertExactAsync(App.ConnectionString, user.UserId, responses.Select(r => r.StatusCode).ToList(), attemptsPerMinute: 5);
+    }
+
     private async Task FailAsync(string userId, int count)
     {
         for (var i = 0; i < count; i++)
