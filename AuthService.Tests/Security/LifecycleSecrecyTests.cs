@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using AuthService.Tests.Infrastructure;
+using AuthService.Tests.Webhooks;
 using Npgsql;
 using OtpNet;
 
@@ -12,7 +13,8 @@ namespace AuthService.Tests.Security;
 /// <summary>One user through the whole lifecycle on a Production process (JSON logs), then the database dump and the
 /// complete log are searched for every secret the API handed out or received: TOTP secret (base32, hex, base64), every
 /// code, every backup code and support bypass code (with and without hyphens, upper case), every API key, the full phone
-/// number.</summary>
+/// number, the webhook signing secret (whole, its base64 body, the key's bytes and the body's in hex) of an endpoint that
+/// received the lifecycle's events.</summary>
 [Category("MultiProcess")]
 public class LifecycleSecrecyTests
 {
@@ -20,11 +22,16 @@ public class LifecycleSecrecyTests
     public async Task No_secret_of_a_whole_lifecycle_is_in_the_database_dump_or_the_log()
     {
         using var telnyx = new TelnyxStandIn();
+        await using var receiver = await WebhookReceiver.StartAsync();
         var connectionString = TestDatabase.CreateDatabase("lifecycle");
         await using var service = await Instances.StartAsync(Instances.Production(connectionString, telnyx, new Dictionary<string, string?>
         {
             ["Telephony__Telnyx__Resilience__AttemptTimeout"] = "00:00:05",
             ["Telephony__Telnyx__Resilience__TotalTimeout"] = "00:00:10",
+            // The receiver is a loopback http server.
+            ["Webhooks__AllowInsecure"] = "true",
+            ["Webhooks__AllowPrivateNetworks"] = "true",
+            ["Webhooks__PollInterval"] = "00:00:00.200",
         }));
         using var admin = service.Client(Instances.AdminKey);
         var userId = AuthApp.NewUserId("life");
@@ -45,6 +52,12 @@ public class LifecycleSecrecyTests
             HttpStatusCode.Created)).GetProperty("key").GetString()!;
         secrets.Add(portalKey);
         using var portal = service.Client(portalKey);
+
+        // A webhook endpoint: its signing secret is shown once, here, and signs every event of the lifecycle.
+        var endpoint = await WebhookTesting.SubscribeAsync(admin, receiver);
+        var webhookKey = endpoint.Secret["whsec_".Length..];
+        secrets.AddRange([endpoint.Secret, webhookKey, webhookKey.TrimEnd('=').Replace('+', '-').Replace('/', '_'),
+            Convert.ToHexString(Convert.FromBase64String(webhookKey)), Convert.ToHexString(System.Text.Encoding.ASCII.GetBytes(webhookKey))]);
 
         // TOTP: enroll, confirm, verify, a backup code.
         var enrolled = await Ok(await portal.PostAsJsonAsync($"{path}/enroll", new { method = "totp", accountName = "ann@example.com" }), HttpStatusCode.Created);
@@ -110,6 +123,17 @@ public class LifecycleSecrecyTests
         secrets.Add(extra.GetProperty("key").GetString()!);
         await Ok(await admin.DeleteAsync($"/v1/api-keys/{extra.GetProperty("id").GetString()}"), HttpStatusCode.NoContent);
         await Ok(await admin.PostAsJsonAsync($"{path}/reset", new { reason = "lost phone", ticket = "T-42" }), HttpStatusCode.OK);
+
+        // The dump and the log are taken once the lifecycle's last event was delivered, signed with the secret.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!WebhookTesting.For(receiver, userId).Any(r => r.Type == "two_factor.reset") && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100); // waiting for the delivery, not for a clock
+        }
+
+        var delivered = WebhookTesting.For(receiver, userId);
+        Assert.That(delivered.Select(r => r.Type), Does.Contain("two_factor.reset"), "the lifecycle's events reached the endpoint");
+        Assert.That(delivered.Select(r => r.SignatureValid), Has.All.True, "signed with the secret searched for");
 
         var dump = await PgDump.DumpAsync(connectionString);
         var log = service.Output;
