@@ -103,21 +103,25 @@ public static class WebhookQueue
         return (deliveries, events);
     }
 
-    /// <summary>Found by <c>webhook_deliveries_finished</c> (migration 0026), not by reading the whole table.</summary>
+    /// <summary>Found by <c>webhook_deliveries_finished</c> (migration 0026), not by reading the whole table. The rows are
+    /// chosen once (a materialized CTE): as <c>id in (select … limit)</c>, a plan that rescans the subquery for each row of the
+    /// table deleted far more than <c>@rows</c> (<c>HousekeepingTests</c>).</summary>
     internal const string PruneDeliveriesSql = """
-        delete from webhook_deliveries where id in (
+        with doomed as materialized (
             select id from webhook_deliveries where status <> 'pending' and created_at < @before limit @rows)
-        and status <> 'pending'
+        delete from webhook_deliveries where id in (select id from doomed) and status <> 'pending'
         """;
 
     /// <summary>Found by <c>webhook_events_created</c> (migration 0027). An event something holds is passed over: a
     /// redelivery's copy, not yet committed, holds its event's key lock, and is not seen by "not exists"; deleting the event
-    /// would wait for the copy and then cascade it away, pending as it is.</summary>
+    /// would wait for the copy and then cascade it away, pending as it is. Chosen once, as above: rescanned, <c>skip locked</c>
+    /// also passes over the rows this statement has just deleted and hands on the next ones, so it deleted every old event.</summary>
     internal const string PruneEventsSql = """
-        delete from webhook_events where id in (
+        with doomed as materialized (
             select e.id from webhook_events e where e.created_at < @before
             and not exists (select 1 from webhook_deliveries d where d.event_id = e.id)
             limit @rows
             for update skip locked)
+        delete from webhook_events where id in (select id from doomed)
         """;
 }

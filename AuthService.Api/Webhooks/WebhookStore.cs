@@ -46,18 +46,20 @@ public static class WebhookStore
             "update webhook_endpoints set deleted_at = @now where id = @id and deleted_at is null returning url", new { id, now },
             transaction, cancellationToken: cancellationToken));
 
-    /// <summary>Removes up to <paramref name="rows"/> endpoints marked deleted, their deliveries by cascade, passing over any a
-    /// dispatch pass still holds (<c>skip locked</c>): the next prune takes those. In the caller's transaction, which should set a
-    /// short <c>lock_timeout</c>: the cascade may meet a delivery row a redelivery is updating.</summary>
     /// <summary>In <paramref name="transaction"/>, a lock wait longer than a second fails the statement instead of waiting.</summary>
     public static Task SetShortLockTimeoutAsync(NpgsqlConnection connection, NpgsqlTransaction transaction) =>
         connection.ExecuteAsync("set local lock_timeout = '1s'", transaction: transaction);
 
+    /// <summary>Removes up to <paramref name="rows"/> endpoints marked deleted, their deliveries by cascade, passing over any a
+    /// dispatch pass still holds (<c>skip locked</c>): the next prune takes those. In the caller's transaction, which should set a
+    /// short <c>lock_timeout</c>: the cascade may meet a delivery row a redelivery is updating. The endpoints are chosen once (a
+    /// materialized CTE; see <see cref="WebhookQueue.PruneEventsSql"/>).</summary>
     public static Task<int> RemoveDeletedEndpointsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid? id, int rows) =>
         connection.ExecuteAsync("""
-            delete from webhook_endpoints where id in (
+            with doomed as materialized (
                 select id from webhook_endpoints where deleted_at is not null and (@id::uuid is null or id = @id)
                 limit @rows for update skip locked)
+            delete from webhook_endpoints where id in (select id from doomed)
             """, new { id, rows }, transaction);
 
     /// <summary>Deliveries of an endpoint, newest first, paged by id.</summary>

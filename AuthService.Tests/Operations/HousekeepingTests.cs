@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using AuthService.Api.Observability;
 using AuthService.Api.Webhooks;
+using Dapper;
 
 namespace AuthService.Tests.Operations;
 
@@ -55,6 +56,42 @@ public class HousekeepingTests
 
         Assert.That(unindexed, Is.Empty);
         Assert.That(Housekeeping.Prunable.Select(p => p.Table), Is.SupersetOf(SmallByConstruction), "every exception is pruned");
+    }
+
+    /// <summary>A prune statement deletes at most the rows it is given, whatever plan PostgreSQL picks. Written as
+    /// <c>id in (select … limit @rows for update skip locked)</c>, a nested loop that rescans the subquery for each row of the
+    /// table (the plan the webhook tables got late in a test run) deleted all 8 old rows where 1 was asked for: on each rescan
+    /// <c>skip locked</c> passed over the rows the statement had just deleted and handed on the next ones. Here every other
+    /// plan is priced out, so the rescanning one is what runs.</summary>
+    [Test]
+    public async Task A_webhook_prune_statement_deletes_at_most_its_rows_under_a_rescanning_plan()
+    {
+        using var app = new AuthApp();
+        using var migrated = app.AdminClient();
+        await using var connection = new NpgsqlConnection(app.ConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        var old = DateTimeOffset.UtcNow.AddDays(-30);
+        var endpoint = Guid.NewGuid();
+        await connection.ExecuteAsync("""
+            insert into webhook_endpoints (id, url, events, secret, created_at, deleted_at) values (@endpoint, 'https://example.com/h', '{*}', '\x00', @old, null);
+            insert into webhook_events (id, type, user_id, body, created_at)
+                select gen_random_uuid(), 'two_factor.enabled', 'prune-' || g, '{}', @old from generate_series(1, 8) g;
+            insert into webhook_deliveries (event_id, endpoint_id, order_key, status, next_attempt_at, created_at)
+                select id, @endpoint, user_id, 'delivered', @old, @old from webhook_events where user_id like 'prune-%';
+            insert into webhook_endpoints (id, url, events, secret, created_at, deleted_at)
+                select gen_random_uuid(), 'https://example.com/d', '{*}', '\x00', @old, @old from generate_series(1, 8);
+            set local enable_hashjoin = off; set local enable_mergejoin = off; set local enable_hashagg = off;
+            set local enable_sort = off; set local enable_material = off; set local enable_bitmapscan = off;
+            """, new { endpoint, old }, transaction);
+
+        var before = DateTimeOffset.UtcNow;
+        var deliveries = await connection.ExecuteAsync(WebhookQueue.PruneDeliveriesSql, new { before, rows = 1 }, transaction);
+        await connection.ExecuteAsync("delete from webhook_deliveries where order_key like 'prune-%'", transaction: transaction);
+        var events = await connection.ExecuteAsync(WebhookQueue.PruneEventsSql, new { before, rows = 1 }, transaction);
+        var endpoints = await WebhookStore.RemoveDeletedEndpointsAsync(connection, transaction, null, 1);
+        await transaction.RollbackAsync();
+        Assert.That((deliveries, events, endpoints), Is.EqualTo((1, 1, 1)), "deliveries, events and endpoints deleted by one statement each");
     }
 
     /// <summary>The webhook dispatcher prunes too, every 10 minutes on every instance: delivered and failed deliveries and the
