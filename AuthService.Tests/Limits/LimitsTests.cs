@@ -14,6 +14,9 @@ public class LimitsTests : AppFixture
     private const string DailyMessage = "You have exceeded the maximum number of allowed requests.";
     private const string AttemptsMessage = "You have exceeded the number of log in attempts allowed. Please wait a minute then try again.";
 
+    // The series OPERATIONS.md's alerts read (GET /metrics).
+    private const string Lockouts = "authservice_lockouts_total";
+
     private async Task<(string UserId, string Phone)> EnablePhoneAsync(AuthApp? app = null, string? phone = null)
     {
         app ??= App;
@@ -282,11 +285,15 @@ public class LimitsTests : AppFixture
         App.Time.Advance(TimeSpan.FromSeconds(61));
     }
 
+    /// <summary>Also the lockout metric operators page on, through the coalesced TOTP batch (the common login): one lockout for
+    /// the failure that locks, none for the 99 before it or the attempts a locked factor refuses.</summary>
     [Test]
     public async Task Exactly_one_hundred_consecutive_failures_lock_the_factor_until_a_support_reset()
     {
         var user = await Flows.EnableTotpAsync(App, Client);
+        var before = await Scrape.TakeAsync(App);
         await FailAsync(user.UserId, 99);
+        Assert.That((await Scrape.TakeAsync(App)).Since(before, Lockouts), Is.Zero, "99 failures lock nothing");
         Assert.That((await Client.GetFromJsonAsync<JsonElement>($"/v1/users/{user.UserId}/two-factor")).GetProperty("locked").GetBoolean(), Is.False);
 
         await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { code = "000000" }), (HttpStatusCode)423, "locked");
@@ -295,6 +302,13 @@ public class LimitsTests : AppFixture
             (HttpStatusCode)423, "locked");
         await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { backupCode = user.BackupCodes[0] }),
             (HttpStatusCode)423, "locked");
+        var after = await Scrape.TakeAsync(App);
+        Assert.Multiple(() =>
+        {
+            Assert.That(after.Since(before, Lockouts), Is.EqualTo(1), "one lockout, whatever the locked factor refused after it");
+            Assert.That(after.Since(before, "authservice_verifications_total{method=\"totp\",outcome=\"locked\"}"), Is.EqualTo(1),
+                "the failure that locked");
+        });
 
         var decision = await (await Client.PostAsJsonAsync("/v1/login-decisions", new { userId = user.UserId, loginMethod = "password" }))
             .Content.ReadFromJsonAsync<JsonElement>();

@@ -53,11 +53,13 @@ public class PasskeyLimitsTests : PasskeyFixture
             HttpStatusCode.TooManyRequests, "too_many_attempts");
     }
 
+    /// <summary>Also the lockout metric, through the single-user path (the TOTP batch's lockout is in LimitsTests).</summary>
     [Test]
     public async Task Consecutive_passkey_failures_lock_the_factor_until_a_support_reset()
     {
         var userId = AuthApp.NewUserId();
         var (passkey, _) = await EnablePasskeyAsync(userId);
+        var before = await Scrape.TakeAsync(App);
         for (var i = 0; i < 7; i++)
         {
             await FailAsync(userId, passkey);
@@ -73,6 +75,13 @@ public class PasskeyLimitsTests : PasskeyFixture
         var decision = await JsonAsync(await Client.PostAsJsonAsync("/v1/login-decisions", new { userId, loginMethod = "password" }), HttpStatusCode.OK);
         Assert.That(decision.GetProperty("locked").GetBoolean(), Is.True);
         Assert.That(await EventsAsync(userId), Does.Contain("locked"));
+        var after = await Scrape.TakeAsync(App);
+        Assert.Multiple(() =>
+        {
+            Assert.That(after.Since(before, "authservice_lockouts_total"), Is.EqualTo(1));
+            Assert.That(after.Since(before, "authservice_verifications_total{method=\"passkey\",outcome=\"locked\"}"), Is.EqualTo(1));
+            Assert.That(after.Since(before, "authservice_verifications_total{method=\"passkey\",outcome=\"invalid_passkey\"}"), Is.EqualTo(7));
+        });
     }
 
     [Test]
