@@ -16,6 +16,9 @@ public class LimitsTests : AppFixture
 
     // The series OPERATIONS.md's alerts read (GET /metrics).
     private const string Lockouts = "authservice_lockouts_total";
+    private const string AttemptsLimitHits = "authservice_limit_hits_total{limit=\"attempts_per_minute\"}";
+    private const string DailyLimitHits = "authservice_limit_hits_total{limit=\"daily_requests\"}";
+    private const string UnconfirmedLimitHits = "authservice_limit_hits_total{limit=\"unconfirmed_number_daily\"}";
 
     private async Task<(string UserId, string Phone)> EnablePhoneAsync(AuthApp? app = null, string? phone = null)
     {
@@ -51,9 +54,16 @@ public class LimitsTests : AppFixture
             Assert.That((await Challenge(Client, user.UserId)).StatusCode, Is.EqualTo(HttpStatusCode.Accepted), $"delivery {i}");
         }
 
+        var before = await Scrape.TakeAsync(App);
         var refused = await Challenge(Client, user.UserId);
         var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.TooManyRequests, "daily_limit_exceeded");
         Assert.That(problem.GetProperty("detail").GetString(), Is.EqualTo(DailyMessage));
+        var after = await Scrape.TakeAsync(App);
+        Assert.Multiple(() =>
+        {
+            Assert.That(after.Since(before, DailyLimitHits), Is.EqualTo(1), "the refusal is a limit hit");
+            Assert.That(after.Since(before, "authservice_code_deliveries_total{channel=\"sms\",outcome=\"rate_limited\"}"), Is.EqualTo(1));
+        });
         var retryAfter = (int)refused.Headers.RetryAfter!.Delta!.Value.TotalSeconds;
         Assert.That(retryAfter, Is.EqualTo((int)(first.AddHours(24) - Now).TotalSeconds));
         Assert.That(problem.GetProperty("retryAfter").GetInt32(), Is.EqualTo(retryAfter));
@@ -156,11 +166,19 @@ public class LimitsTests : AppFixture
         }
 
         var fourthUser = AuthApp.NewUserId();
+        var before = await Scrape.TakeAsync(App);
         var fourth = await Client.PostAsJsonAsync($"/v1/users/{fourthUser}/two-factor/enroll",
             new { method = "phone", phoneNumber = phone, channel = "call" });
         var problem = await ProblemAssert.IsProblemAsync(fourth, HttpStatusCode.TooManyRequests, "daily_limit_exceeded");
         Assert.That(problem.GetProperty("detail").GetString(), Is.EqualTo(DailyMessage));
         Assert.That(Telnyx.DeliveriesTo(phone), Has.Count.EqualTo(3));
+        var after = await Scrape.TakeAsync(App);
+        Assert.Multiple(() =>
+        {
+            Assert.That(after.Since(before, UnconfirmedLimitHits), Is.EqualTo(1), "the number's unconfirmed budget refused it");
+            Assert.That(after.Since(before, DailyLimitHits), Is.Zero, "not the user's daily budget: the user has sent nothing");
+            Assert.That(after.Since(before, "authservice_code_deliveries_total{channel=\"call\",outcome=\"rate_limited\"}"), Is.EqualTo(1));
+        });
         var limited = await LastRateLimitedAsync(fourthUser);
         Assert.That(limited.GetProperty("limit").GetString(), Is.EqualTo("unconfirmed_number_daily"));
         Assert.That(limited.TryGetProperty("factorId", out _), Is.False, "an enrollment refused before its pending row was kept names no factor");
@@ -201,6 +219,7 @@ public class LimitsTests : AppFixture
     {
         var user = await Flows.EnableTotpAsync(App, Client);
         var firstFailure = Now;
+        var before = await Scrape.TakeAsync(App);
         for (var i = 0; i < 5; i++)
         {
             await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { code = "000000" }),
@@ -212,6 +231,13 @@ public class LimitsTests : AppFixture
         var problem = await ProblemAssert.IsProblemAsync(limited, HttpStatusCode.TooManyRequests, "too_many_attempts");
         Assert.That(problem.GetProperty("detail").GetString(), Is.EqualTo(AttemptsMessage));
         Assert.That(limited.Headers.RetryAfter!.Delta!.Value.TotalSeconds, Is.EqualTo((firstFailure.AddSeconds(60) - Now).TotalSeconds));
+        var after = await Scrape.TakeAsync(App);
+        Assert.Multiple(() =>
+        {
+            Assert.That(after.Since(before, AttemptsLimitHits), Is.EqualTo(1), "the sixth attempt, not the five failures before it");
+            Assert.That(after.Since(before, "authservice_verifications_total{method=\"totp\",outcome=\"invalid_code\"}"), Is.EqualTo(5),
+                "an attempt refused by the limit is not a verification");
+        });
 
         App.Time.Advance(limited.Headers.RetryAfter!.Delta!.Value);
         Assert.That((await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(user.Secret, Now) })).StatusCode,

@@ -18,6 +18,7 @@ public class PasskeyLimitsTests : PasskeyFixture
     {
         var userId = AuthApp.NewUserId();
         var (passkey, _) = await EnablePasskeyAsync(userId);
+        var before = await Scrape.TakeAsync(App);
         for (var i = 0; i < 5; i++)
         {
             await FailAsync(userId, passkey);
@@ -28,6 +29,12 @@ public class PasskeyLimitsTests : PasskeyFixture
         Assert.That(problem.GetProperty("detail").GetString(), Is.EqualTo(
             "You have exceeded the number of log in attempts allowed. Please wait a minute then try again."));
         Assert.That(limited.Headers.RetryAfter, Is.Not.Null);
+        var after = await Scrape.TakeAsync(App);
+        Assert.Multiple(() =>
+        {
+            Assert.That(after.Since(before, "authservice_limit_hits_total{limit=\"attempts_per_minute\"}"), Is.EqualTo(1), "the sixth attempt");
+            Assert.That(after.Since(before, "authservice_verifications_total{method=\"passkey\",outcome=\"invalid_passkey\"}"), Is.EqualTo(5));
+        });
 
         App.Time.Advance(TimeSpan.FromSeconds(61));
         Assert.That((await VerifyAsync(userId, passkey.Assert(await ChallengeAsync(userId)))).StatusCode, Is.EqualTo(HttpStatusCode.OK));
