@@ -93,11 +93,14 @@ public class TelephonyOutcomeTests
         using var app = new AuthApp(new Dictionary<string, string?>(TelnyxAt(telnyx.Url)) { ["Telephony:Telnyx:Resilience:MaxRetryAttempts"] = "0" });
         using var client = app.AdminClient();
         var userId = AuthApp.NewUserId("refused");
+        var before = await Scrape.TakeAsync(app);
 
         var enroll = await client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll",
             new { method = "phone", phoneNumber = PhoneFactorTests.NewPhone(), channel = "call" });
 
         await ProblemAssert.IsProblemAsync(enroll, HttpStatusCode.ServiceUnavailable, "telephony_unavailable");
+        var after = await Scrape.TakeAsync(app);
+        Assert.That(after.Since(before, "authservice_code_deliveries_total{channel=\"call\",outcome=\"failed\"}"), Is.EqualTo(1));
         await using var connection = new NpgsqlConnection(app.ConnectionString);
         Assert.That(await connection.ExecuteScalarAsync<long>("select count(*) from deliveries where user_id = @userId", new { userId }), Is.Zero);
     }

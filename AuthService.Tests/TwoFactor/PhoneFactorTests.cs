@@ -327,6 +327,8 @@ public class PhoneFactorTests : AppFixture
         await ProblemAssert.IsProblemAsync(await ChallengeAsync(user.UserId, "sms", new string('k', 129)), HttpStatusCode.BadRequest, "validation_failed");
     }
 
+    /// <summary>Also the delivery metric: a send that surely did not go out is <c>failed</c>, not <c>sent</c> nor <c>unknown</c>
+    /// (the one OPERATIONS.md alerts on).</summary>
     [TestCase(503, HttpStatusCode.ServiceUnavailable)]
     [TestCase(429, HttpStatusCode.ServiceUnavailable)]
     [TestCase(400, HttpStatusCode.BadGateway)]
@@ -337,7 +339,15 @@ public class PhoneFactorTests : AppFixture
         var earlier = Telnyx.LastCodeTo(user.Phone);
         Telnyx.Fail(providerStatus);
 
+        var before = await Scrape.TakeAsync(App);
         await ProblemAssert.IsProblemAsync(await ChallengeAsync(user.UserId, "sms"), expected, "telephony_unavailable");
+        var after = await Scrape.TakeAsync(App);
+        Assert.Multiple(() =>
+        {
+            Assert.That(after.Since(before, SmsDeliveries("failed")), Is.EqualTo(1));
+            Assert.That(after.Since(before, SmsDeliveries("unknown")), Is.Zero);
+            Assert.That(after.Since(before, SmsDeliveries("sent")), Is.Zero);
+        });
 
         Telnyx.Succeed();
         // The failed challenge stored nothing: the code sent before it still stands.
@@ -357,15 +367,24 @@ public class PhoneFactorTests : AppFixture
         var user = await EnablePhoneAsync();
         Telnyx.Fail(providerStatus);
 
+        var before = await Scrape.TakeAsync(App);
         var response = await ChallengeAsync(user.UserId, "sms");
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadGateway, "telephony_outcome_unknown");
+        var after = await Scrape.TakeAsync(App);
+        Assert.Multiple(() =>
+        {
+            Assert.That(after.Since(before, SmsDeliveries("unknown")), Is.EqualTo(1), "the outcome OPERATIONS.md alerts on");
+            Assert.That(after.Since(before, SmsDeliveries("failed")), Is.Zero);
+        });
         Assert.That(response.Headers.RetryAfter?.Delta, Is.EqualTo(TimeSpan.FromSeconds(60)));
         Assert.That(Telnyx.DeliveriesTo(user.Phone), Has.Count.EqualTo(1), "sent once, not retried (Fail cleared the stand-in's log)");
         Assert.That(await DeliveriesOfAsync(user.UserId), Is.EqualTo(2), "the enrollment and this challenge");
         Assert.That((await Flows.VerifyAsync(Client, user.UserId, new { code = Telnyx.LastCodeTo(user.Phone) })).StatusCode, Is.EqualTo(HttpStatusCode.OK),
             "the code in the message works if it arrives");
     }
+
+    private static string SmsDeliveries(string outcome) => $"authservice_code_deliveries_total{{channel=\"sms\",outcome=\"{outcome}\"}}";
 
     private async Task<long> DeliveriesOfAsync(string userId)
     {
