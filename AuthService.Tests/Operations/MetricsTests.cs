@@ -1,5 +1,6 @@
 using System.Diagnostics.Tracing;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using AuthService.Tests.Infrastructure;
 using AuthService.Tests.Infrastructure.Contract;
@@ -37,6 +38,51 @@ public class MetricsTests
         Assert.That(after, Does.Contain("/v1/users/{userId}/two-factor/verify"));
         Assert.That(after, Does.Not.Contain(user.UserId));
         Assert.That(after, Does.Contain("authservice_telephony_circuit_state"));
+    }
+
+    /// <summary>The telephony circuit gauge OPERATIONS.md lists: 1 while the breaker keeps sends from Telnyx, 0 once a half-open
+    /// trial closed it (only its name was checked). It is the process's gauge, which an earlier test may have left at 1, so the
+    /// circuit is opened twice: the second opening starts from the 0 the closing set.</summary>
+    [Test]
+    public async Task The_telephony_circuit_gauge_is_1_while_the_circuit_is_open_and_0_once_it_closed()
+    {
+        using var telnyx = new TelnyxStandIn();
+        using var app = new AuthApp(new Dictionary<string, string?>(telnyx.Settings)
+        {
+            ["Telephony:Telnyx:Resilience:CircuitMinimumThroughput"] = "2", // two failures of two open it (ratio 0.5)
+        });
+        using var client = app.AdminClient();
+        const string circuit = "authservice_telephony_circuit_state";
+        Task<HttpResponseMessage> EnrollAsync() => client.PostAsJsonAsync($"/v1/users/{AuthApp.NewUserId("circuit")}/two-factor/enroll",
+            new { method = "phone", phoneNumber = PhoneFactorTests.NewPhone(), channel = "sms" });
+
+        async Task OpenAsync()
+        {
+            telnyx.Fail(503);
+            for (var i = 0; i < 2; i++)
+            {
+                await ProblemAssert.IsProblemAsync(await EnrollAsync(), HttpStatusCode.ServiceUnavailable, "telephony_unavailable");
+            }
+
+            var reached = telnyx.RequestCount;
+            await ProblemAssert.IsProblemAsync(await EnrollAsync(), HttpStatusCode.ServiceUnavailable, "telephony_unavailable");
+            Assert.That(telnyx.RequestCount, Is.EqualTo(reached), "the circuit is open: the send never reached Telnyx");
+        }
+
+        async Task CloseAsync()
+        {
+            telnyx.Succeed();
+            app.Time.Advance(TimeSpan.FromSeconds(31)); // the 30 s break, on the app's clock: the next send is the trial
+            Assert.That((await EnrollAsync()).StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the trial succeeded");
+        }
+
+        await OpenAsync();
+        Assert.That((await Scrape.TakeAsync(app))[circuit], Is.EqualTo(1), "open");
+        await CloseAsync();
+        Assert.That((await Scrape.TakeAsync(app))[circuit], Is.EqualTo(0), "closed by the trial");
+        await OpenAsync();
+        Assert.That((await Scrape.TakeAsync(app))[circuit], Is.EqualTo(1), "open again");
+        await CloseAsync();
     }
 
     /// <summary>The request counts of <paramref name="endpoint"/> with status class <paramref name="code"/>, whatever the other labels.</summary>
