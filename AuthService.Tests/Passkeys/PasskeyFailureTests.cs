@@ -222,9 +222,17 @@ public class PasskeyFailureTests : PasskeyFixture
     {
         var userId = AuthApp.NewUserId();
         var (passkey, _) = await EnablePasskeyAsync(userId);
-        var response = await VerifyAsync(userId, passkey.Assert(await ChallengeAsync(userId), breakSignature: true));
+        var options = await ChallengeAsync(userId);
+        var before = await Scrape.TakeAsync(App);
+        var response = await VerifyAsync(userId, passkey.Assert(options, breakSignature: true));
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnprocessableEntity, "invalid_passkey");
         Assert.That(await LastFailureReasonAsync(userId), Is.EqualTo("bad_signature"));
+        var after = await Scrape.TakeAsync(App);
+        Assert.Multiple(() =>
+        {
+            Assert.That(after.Since(before, "authservice_verifications_total{method=\"passkey\",outcome=\"invalid_passkey\"}"), Is.EqualTo(1));
+            Assert.That(after.Since(before, "authservice_passkey_counter_regressions_total"), Is.Zero, "not a clone");
+        });
     }
 
     [TestCase(3u)]
@@ -238,8 +246,19 @@ public class PasskeyFailureTests : PasskeyFixture
 
         // A clone holding the same key but an older counter.
         passkey.SignCount = regressed == 0 ? uint.MaxValue : regressed - 1; // Assert increments (wrapping to 0)
-        var response = await VerifyAsync(userId, passkey.Assert(await ChallengeAsync(userId)));
+        var options = await ChallengeAsync(userId);
+        var before = await Scrape.TakeAsync(App);
+        var response = await VerifyAsync(userId, passkey.Assert(options));
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnprocessableEntity, "passkey_counter_regression");
+        // Counted twice, as OPERATIONS.md lists: a possible clone on its own counter, and a refused passkey verification.
+        var after = await Scrape.TakeAsync(App);
+        Assert.Multiple(() =>
+        {
+            Assert.That(after.Since(before, "authservice_passkey_counter_regressions_total"), Is.EqualTo(1));
+            Assert.That(after.Since(before, "authservice_verifications_total{method=\"passkey\",outcome=\"passkey_counter_regression\"}"),
+                Is.EqualTo(1));
+            Assert.That(after.Since(before, "authservice_verifications_total{method=\"passkey\",outcome=\"invalid_passkey\"}"), Is.Zero);
+        });
         Assert.That(await EventsAsync(userId), Does.Contain("passkey_counter_regression"));
         Assert.That(await LastFailureReasonAsync(userId), Is.EqualTo("counter_regression"));
 

@@ -65,6 +65,7 @@ public class PasskeyFlowTests : PasskeyFixture
             Assert.That(options.GetProperty("allowCredentials")[0].GetProperty("id").GetString(), Is.EqualTo(passkey.Id));
             Assert.That(options.GetProperty("allowCredentials")[0].GetProperty("transports")[0].GetString(), Is.EqualTo("internal"));
         });
+        var before = await Scrape.TakeAsync(App);
         var verified = await JsonAsync(await VerifyAsync(userId, passkey.Assert(options)), HttpStatusCode.OK);
         Assert.Multiple(() =>
         {
@@ -76,6 +77,9 @@ public class PasskeyFlowTests : PasskeyFixture
         // A second login with a fresh challenge: the counter moves on.
         Assert.That((await VerifyAsync(userId, passkey.Assert(await ChallengeAsync(userId)))).StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(await EventsAsync(userId), Does.Contain("enrollment_confirmed").And.Contain("verification_succeeded"));
+        var after = await Scrape.TakeAsync(App);
+        Assert.That(after.Since(before, "authservice_verifications_total{method=\"passkey\",outcome=\"success\"}"), Is.EqualTo(2),
+            "each passkey login is counted (OPERATIONS.md's ratio of invalid to success reads it)");
     }
 
     [Test]

@@ -100,6 +100,7 @@ public class PasskeyRaceTests : PasskeyFixture
         var (connection, held) = await HoldUserLockAsync(userId);
         await using var _ = connection;
         using var other = App.AdminClient();
+        var before = await Scrape.TakeAsync(App);
 
         var change = Client.PostAsJsonAsync(Path(userId, "backup-codes"), proof);
         await LockWaits.UntilSessionsWaitAsync(App.ConnectionString, 1);
@@ -110,6 +111,14 @@ public class PasskeyRaceTests : PasskeyFixture
         Assert.That((await verify).StatusCode, Is.EqualTo(HttpStatusCode.OK));
         await ProblemAssert.IsProblemAsync(await change, HttpStatusCode.UnprocessableEntity, "passkey_counter_regression");
         Assert.That(await EventsAsync(userId), Does.Contain("passkey_counter_regression"), "audited as a possible clone");
+        var after = await Scrape.TakeAsync(App);
+        Assert.Multiple(() =>
+        {
+            Assert.That(after.Since(before, "authservice_passkey_counter_regressions_total"), Is.EqualTo(1), "counted as the check counts it");
+            Assert.That(after.Since(before, "authservice_verifications_total{method=\"passkey\",outcome=\"passkey_counter_regression\"}"),
+                Is.EqualTo(1));
+            Assert.That(after.Since(before, "authservice_verifications_total{method=\"passkey\",outcome=\"success\"}"), Is.EqualTo(1), "the login");
+        });
         // The failure row says what the check says of the same refusal (PasskeyFailureTests): its reason and its passkey.
         var page = await JsonAsync(await Client.GetAsync($"/v1/users/{userId}/two-factor/events?limit=200"), HttpStatusCode.OK);
         var failed = page.GetProperty("items").EnumerateArray().First(e => e.GetProperty("type").GetString() == "verification_failed")
