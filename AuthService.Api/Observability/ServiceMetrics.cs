@@ -11,7 +11,7 @@ public static class ServiceMetrics
         new CounterConfiguration { LabelNames = ["method", "outcome"] });
 
     public static readonly Counter Deliveries = Metrics.CreateCounter("authservice_code_deliveries_total",
-        "Phone code deliveries by channel and outcome (sent, failed, rate_limited).",
+        "Phone code deliveries by channel and outcome (sent, failed, unknown, rate_limited, capped, too_late).",
         new CounterConfiguration { LabelNames = ["channel", "outcome"] });
 
     public static readonly Counter LimitHits = Metrics.CreateCounter("authservice_limit_hits_total",

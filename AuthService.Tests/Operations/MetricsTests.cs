@@ -91,9 +91,6 @@ public class MetricsTests
             .Where(m => m.Groups[1].Value.Contains($"code=\"{code}\"") && m.Groups[1].Value.Contains($"endpoint=\"{endpoint}\""))
             .Sum(m => double.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
 
-    /// <summary>An error answered by the exception handler (a body that is not JSON, a database outage, a bug) is counted with
-    /// the status the client got, under its route: OPERATIONS.md's alert on <c>code="5xx"</c> must see an outage, not a 200.
-    /// prometheus-net reads the status when the request leaves its middleware, so the problem must be written inside it.</summary>
     /// <summary>The request metrics' <c>method</c> label took the method as sent: every made-up method token was a new series,
     /// kept for the life of the process, from clients without a key.</summary>
     [Test]
@@ -132,6 +129,9 @@ public class MetricsTests
         Assert.That(metrics, Does.Contain("method=\"GET\""), "a standard method is still measured");
     }
 
+    /// <summary>An error answered by the exception handler (a body that is not JSON, a database outage, a bug) is counted with
+    /// the status the client got, under its route: OPERATIONS.md's alert on <c>code="5xx"</c> must see an outage, not a 200.
+    /// prometheus-net reads the status when the request leaves its middleware, so the problem must be written inside it.</summary>
     [Test]
     public async Task An_error_from_the_exception_handler_is_counted_with_its_status_under_its_route()
     {
