@@ -24,7 +24,10 @@ public static class WebhooksApi
                              "at either end.")
             .ProducesProblemCodes(400, ProblemCodes.ValidationFailed, ProblemCodes.InvalidWebhookUrl, ProblemCodes.InvalidJson);
         group.MapGet("", List).WithSummary("List webhook endpoints").WithDescription("Never includes the secrets.");
-        group.MapGet("/{id:guid}", Get).WithSummary("Get a webhook endpoint").ProducesProblemCodes(404, ProblemCodes.WebhookNotFound);
+        group.MapGet("/{id:guid}", Get).WithSummary("Get a webhook endpoint")
+            .WithDescription("The endpoint a registration's `Location` names: its URL, `events`, `description` and `createdAt`. Never the " +
+                             "signing secret, shown only at registration. A deleted endpoint is 404 `webhook_not_found`.")
+            .ProducesProblemCodes(404, ProblemCodes.WebhookNotFound);
         group.MapDelete("/{id:guid}", Delete).WithSummary("Delete a webhook endpoint")
             .WithDescription("Its pending deliveries are dropped. Answers at once, even while a delivery to it is in flight (a receiver " +
                              "that hangs): that one delivery may still arrive, no other will.").ProducesProblemCodes(404, ProblemCodes.WebhookNotFound);
