@@ -85,8 +85,36 @@ public static class SmsFallbackApi
                 operation.Parameters ??= [];
                 operation.Parameters.Add(Header(TelnyxSignature.SignatureHeader, "Telnyx's base64 Ed25519 signature over `{telnyx-timestamp}|{body}`."));
                 operation.Parameters.Add(Header(TelnyxSignature.TimestampHeader, "When Telnyx signed it, in Unix seconds."));
+                if (operation.RequestBody?.Content?.TryGetValue("application/json", out var media) == true && media is OpenApiMediaType json)
+                {
+                    json.Example = JsonSerializer.SerializeToNode(FinalizedExample);
+                }
             }
         }
+
+        /// <summary>A <c>message.finalized</c> for a code SMS that was not delivered, in Telnyx's shape (contracts/telnyx/messaging-webhooks.md):
+        /// the report that offers the call.</summary>
+        private static readonly object FinalizedExample = new
+        {
+            data = new
+            {
+                event_type = SmsDeliveryReports.FinalizedEvent,
+                id = "0f8c2b6e-4a1d-4e7b-9c3a-5d2e1f0a9b8c",
+                occurred_at = "2026-03-02T09:15:04.512+00:00",
+                record_type = "event",
+                payload = new
+                {
+                    id = "40385f64-5717-4562-b3fc-2c963f66afa6",
+                    record_type = "message",
+                    direction = "outbound",
+                    type = "SMS",
+                    from = new { phone_number = "+13035550100", carrier = "Telnyx", line_type = "VoIP" },
+                    to = new[] { new { phone_number = "+13035550123", status = "delivery_failed", carrier = "T-MOBILE USA, INC.", line_type = "Wireless" } },
+                    errors = new[] { new { code = "40300", title = "Blocked as spam", detail = "The carrier refused the message." } },
+                },
+            },
+            meta = new { attempt = 1, delivered_to = "https://auth.example.com/telnyx/messaging-events" },
+        };
 
         private static OpenApiParameter Header(string name, string description) => new()
         {
