@@ -28,11 +28,14 @@ public static class AuditLog
             return json;
         }
 
-        var member = "\"profile\":" + JsonSerializer.Serialize(profile, Json);
-        return json.Length == 2 ? "{" + member + "}" : string.Concat(json.AsSpan(0, json.Length - 1), ",", member, "}");
+        var member = ProfileMembers.GetOrAdd(profile, p => "\"profile\":" + JsonSerializer.Serialize(p, Json));
+        return json.Length == 2 ? string.Concat("{", member, "}") : string.Concat(json.AsSpan(0, json.Length - 1), ",", member, "}");
     }
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, bool> NamesProfile = new();
+
+    /// <summary>The <c>"profile":…</c> member of each profile name (a handful, from configuration): written once, not per row.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> ProfileMembers = new(StringComparer.Ordinal);
 
     /// <summary>Also writes the webhook events the audit event stands for (DESIGN §8.3) to the outbox, on the same
     /// connection and transaction: the portal hears of a change exactly when it commits.</summary>
