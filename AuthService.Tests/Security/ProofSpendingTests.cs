@@ -307,6 +307,8 @@ public class ProofSpendingTests : AppFixture
         var left = await BackupCodesLeftAsync(user.UserId);
         var phone = PhoneFactorTests.NewPhone();
         var proof = new { backupCode = user.BackupCodes[0] };
+        const string tooLate = "authservice_code_deliveries_total{channel=\"sms\",outcome=\"too_late\"}";
+        var metricsBefore = await Scrape.TakeAsync(App);
         Task<HttpResponseMessage> switching;
         await using (var holder = await OpenAsync())
         {
@@ -319,6 +321,7 @@ public class ProofSpendingTests : AppFixture
         }
 
         var answer = await switching;
+        Assert.That((await Scrape.TakeAsync(App)).Since(metricsBefore, tooLate), Is.EqualTo(sends ? 0 : 1), "the too_late deliveries counted");
         if (sends)
         {
             Assert.That(answer.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await answer.Content.ReadAsStringAsync());
