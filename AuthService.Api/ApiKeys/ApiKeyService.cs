@@ -26,8 +26,14 @@ public sealed class ApiKeyService(NpgsqlDataSource dataSource, TimeProvider time
     // request at once: without this, each request arriving during the database read started its own (a stampede of up to
     // one read and one connection per request in flight: the soak showed the pool growing to 32 connections, which idle
     // pruning closed together five minutes later, with a latency spike each time). Now they share one read. A request that
-    // arrives after a revocation never joins a read that started before it.
-    private readonly ConcurrentDictionary<(string Key, long Revocations), Lazy<Task<ApiKeyRow?>>> _lookups = new();
+    // arrives after a revocation on this instance never joins a read that started before it, and none joins a read that began
+    // more than Auth:ApiKeyCacheSeconds before it arrived: such a read may predate a revocation on another instance by more
+    // than that bound (its answer was slow), so the request starts a read of its own.
+    private readonly ConcurrentDictionary<(string Key, long Revocations), SharedRead> _lookups = new();
+
+    /// <summary>A database read of a key that concurrent misses share, and the moment it was asked for: its snapshot is no
+    /// older than that.</summary>
+    private sealed record SharedRead(Lazy<Task<ApiKeyRow?>> Read, DateTimeOffset From);
 
     /// <summary>The active key whose hash matches, or null (unknown or revoked). Known keys are remembered for
     /// <c>Auth:ApiKeyCacheSeconds</c> (default 5) to save a database round trip on every request; a revocation takes
@@ -42,12 +48,15 @@ public sealed class ApiKeyService(NpgsqlDataSource dataSource, TimeProvider time
         }
 
         var cacheKey = Convert.ToBase64String(hash);
-        var lookupKey = (cacheKey, Interlocked.Read(ref _revocations));
-        var lookup = _lookups.GetOrAdd(lookupKey, k => new Lazy<Task<ApiKeyRow?>>(() => LookupAsync(hash, k.Key, k.Revocations)));
+        var arrived = time.GetUtcNow();
+        var revocations = Interlocked.Read(ref _revocations);
+        var lookupKey = (cacheKey, revocations);
+        var own = new SharedRead(new Lazy<Task<ApiKeyRow?>>(() => LookupAsync(hash, cacheKey, revocations, arrived)), arrived);
+        var lookup = _lookups.AddOrUpdate(lookupKey, own, (_, underWay) => underWay.From + _cacheFor < arrived ? own : underWay);
         try
         {
             // The shared read is not cancelled by one caller going away; each caller stops waiting on its own token.
-            return await lookup.Value.WaitAsync(cancellationToken);
+            return await lookup.Read.Value.WaitAsync(cancellationToken);
         }
         finally
         {
@@ -82,8 +91,11 @@ public sealed class ApiKeyService(NpgsqlDataSource dataSource, TimeProvider time
         return row is not null;
     }
 
-    /// <summary>One database read of a key, cached when active unless a revocation committed meanwhile.</summary>
-    private async Task<ApiKeyRow?> LookupAsync(byte[] hash, string cacheKey, long revocationsBefore)
+    /// <summary>One database read of a key, cached when active unless a revocation committed meanwhile. The entry lives
+    /// <c>Auth:ApiKeyCacheSeconds</c> from <paramref name="askedAt"/>, before the read: the database's snapshot is taken after
+    /// that moment, so a revocation on another instance that the read missed is at most that old when the entry expires,
+    /// however long the answer took to come back.</summary>
+    private async Task<ApiKeyRow?> LookupAsync(byte[] hash, string cacheKey, long revocationsBefore, DateTimeOffset askedAt)
     {
         ApiKeyRow? row;
         await using (var connection = await dataSource.OpenConnectionAsync(CancellationToken.None))
@@ -107,7 +119,7 @@ public sealed class ApiKeyService(NpgsqlDataSource dataSource, TimeProvider time
                 _cache.Clear(); // only unknown-key floods could fill it, and those are never cached
             }
 
-            _cache[cacheKey] = (row, time.GetUtcNow() + _cacheFor);
+            _cache[cacheKey] = (row, askedAt + _cacheFor);
             if (Interlocked.Read(ref _revocations) != revocationsBefore)
             {
                 _cache.TryRemove(cacheKey, out _); // a revocation committed between the check and the write

@@ -1,0 +1,222 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using AuthService.Tests.Infrastructure;
+using Npgsql;
+
+namespace AuthService.Tests.ApiKeys;
+
+/// <summary>docs/OPERATIONS.md (Auth:ApiKeyCacheSeconds): "a revoked key keeps working on *other* instances for at most this
+/// long"; docs/SECURITY.md §7.3: "takes effect within Auth:ApiKeyCacheSeconds (default 5 s) elsewhere". The bound must hold
+/// however slow the other instance's read of the key was (a busy database, a stalled network: up to Command Timeout): its
+/// cache entry counts from before the read, and no request joins a read that began longer than the bound before it arrived.
+/// The second instance reaches PostgreSQL through a proxy that holds the server's replies while the first revokes.</summary>
+public class RevocationBoundTests
+{
+    [Test]
+    public async Task A_key_revoked_on_another_instance_stops_working_within_the_cache_time_even_after_a_slow_read()
+    {
+        using var first = new AuthApp();
+        var server = new NpgsqlConnectionStringBuilder(first.ConnectionString);
+        await using var proxy = new ReplyHoldingProxy(server.Host!, server.Port);
+        var viaProxy = new NpgsqlConnectionStringBuilder(first.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port }.ConnectionString;
+        using var second = new AuthApp(connectionString: viaProxy);
+        second.Time.SetUtcNow(first.Time.GetUtcNow());
+
+        using var admin = first.AdminClient();
+        var created = await (await admin.PostAsJsonAsync("/v1/api-keys", new { name = "portal", scopes = new[] { "verify" } }))
+            .Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        var url = $"/v1/users/{AuthApp.NewUserId()}/two-factor";
+        using (var warm = second.AdminClient())
+        {
+            // Starts the second instance and leaves an open connection in its pool (nothing to handshake later).
+            Assert.That((await warm.GetAsync(url)).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        }
+
+        using var onSecond = second.ClientWithKey(created.GetProperty("key").GetString());
+
+        // The second instance reads the key (active) before the revocation; its answer is slow to come back.
+        proxy.HoldReplies();
+        var slow = onSecond.GetAsync(url);
+        await proxy.ReplyHeld.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var revokedAt = first.Time.GetUtcNow();
+        (await admin.DeleteAsync($"/v1/api-keys/{created.GetProperty("id").GetString()}")).EnsureSuccessStatusCode();
+
+        second.Time.Advance(TimeSpan.FromSeconds(4)); // the answer took 4 s (under production's 10 s Command Timeout)
+        proxy.Restore();
+        Assert.That((await slow).StatusCode, Is.EqualTo(HttpStatusCode.OK), "read before the revocation: fine");
+
+        second.Time.Advance(TimeSpan.FromSeconds(2)); // 6 s after the revocation committed, past Auth:ApiKeyCacheSeconds (5)
+        TestContext.Out.WriteLine($"asking {second.Time.GetUtcNow() - revokedAt} after the revocation");
+        var late = await onSecond.GetAsync(url);
+        Assert.That(late.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized),
+            "a key revoked 6 s ago still works on the other instance: the documented bound is 5 s");
+    }
+
+    [Test]
+    public async Task A_request_that_arrives_after_the_bound_never_joins_a_slow_read_from_before_the_revocation()
+    {
+        using var first = new AuthApp();
+        var server = new NpgsqlConnectionStringBuilder(first.ConnectionString);
+        await using var proxy = new ReplyHoldingProxy(server.Host!, server.Port);
+        var viaProxy = new NpgsqlConnectionStringBuilder(first.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port }.ConnectionString;
+        using var second = new AuthApp(connectionString: viaProxy);
+        second.Time.SetUtcNow(first.Time.GetUtcNow());
+
+        using var admin = first.AdminClient();
+        var created = await (await admin.PostAsJsonAsync("/v1/api-keys", new { name = "portal", scopes = new[] { "verify" } }))
+            .Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        var url = $"/v1/users/{AuthApp.NewUserId()}/two-factor";
+        using (var warm = second.AdminClient())
+        {
+            Assert.That((await warm.GetAsync(url)).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        }
+
+        using var onSecond = second.ClientWithKey(created.GetProperty("key").GetString());
+        proxy.HoldReplies();
+        var slow = onSecond.GetAsync(url);
+        await proxy.ReplyHeld.WaitAsync(TimeSpan.FromSeconds(10));
+        (await admin.DeleteAsync($"/v1/api-keys/{created.GetProperty("id").GetString()}")).EnsureSuccessStatusCode();
+
+        second.Time.Advance(TimeSpan.FromSeconds(6)); // past the bound; the second instance's read is still on its way
+        var late = onSecond.GetAsync(url);
+        // Same key, no revocation seen on this instance: only the read's age can keep the late request from joining it. It
+        // must read the key again, on a connection of its own (the first is busy), whose reply the proxy holds too.
+        Assert.That(await Task.WhenAny(proxy.HeldOn(2), Task.Delay(TimeSpan.FromSeconds(10))), Is.SameAs(proxy.HeldOn(2)),
+            "the late request did not read the key again: it joined the read that began before the revocation");
+        proxy.Restore();
+        Assert.That((await slow).StatusCode, Is.EqualTo(HttpStatusCode.OK), "read before the revocation: fine");
+        Assert.That((await late).StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized),
+            "a request 6 s after the revocation was answered by a read that began before it");
+    }
+
+    /// <summary>A TCP relay in front of PostgreSQL that can hold the server's replies (only that direction) until restored.</summary>
+    private sealed class ReplyHoldingProxy : IAsyncDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly CancellationTokenSource _stop = new();
+        private readonly List<TcpClient> _sockets = [];
+        private readonly string _host;
+        private readonly int _port;
+        private TaskCompletionSource _replies = Opened();
+        private volatile bool _holding;
+        private int _heldConnections;
+        private readonly TaskCompletionSource[] _held =
+            [new(TaskCreationOptions.RunContinuationsAsynchronously), new(TaskCreationOptions.RunContinuationsAsynchronously)];
+
+        public ReplyHoldingProxy(string host, int port)
+        {
+            (_host, _port) = (host, port);
+            _listener.Start();
+            _ = AcceptAsync();
+        }
+
+        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+        /// <summary>Completes when a reply arrived while holding.</summary>
+        public Task ReplyHeld => HeldOn(1);
+
+        /// <summary>Completes once replies are held on <paramref name="connections"/> (1 or 2) connections.</summary>
+        public Task HeldOn(int connections) => _held[connections - 1].Task;
+
+        public void HoldReplies()
+        {
+            Interlocked.Exchange(ref _replies, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            _holding = true;
+        }
+
+        public void Restore()
+        {
+            _holding = false;
+            Interlocked.Exchange(ref _replies, Opened()).TrySetResult();
+        }
+
+        private static TaskCompletionSource Opened()
+        {
+            var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            open.SetResult();
+            return open;
+        }
+
+        private async Task AcceptAsync()
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                TcpClient client;
+                try
+                {
+                    client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                }
+                catch (Exception)
+                {
+                    return;
+                }
+
+                var server = new TcpClient();
+                lock (_sockets)
+                {
+                    _sockets.Add(client);
+                    _sockets.Add(server);
+                }
+
+                _ = Task.Run(async () =>
+                {
+                    try
+                    {
+                        await server.ConnectAsync(_host, _port, _stop.Token);
+                        await Task.WhenAny(PumpAsync(client.GetStream(), server.GetStream(), false),
+                            PumpAsync(server.GetStream(), client.GetStream(), true));
+                    }
+                    catch (Exception)
+                    {
+                    }
+                    finally
+                    {
+                        client.Dispose();
+                        server.Dispose();
+                    }
+                });
+            }
+        }
+
+        private async Task PumpAsync(Stream from, Stream to, bool replies)
+        {
+            var buffer = new byte[16 * 1024];
+            var counted = false;
+            int read;
+            while ((read = await from.ReadAsync(buffer, _stop.Token)) > 0)
+            {
+                if (replies)
+                {
+                    if (_holding && !counted)
+                    {
+                        counted = true;
+                        var held = Interlocked.Increment(ref _heldConnections);
+                        if (held <= _held.Length)
+                        {
+                            _held[held - 1].TrySetResult();
+                        }
+                    }
+
+                    await Volatile.Read(ref _replies).Task.WaitAsync(_stop.Token);
+                }
+
+                await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            _listener.Stop();
+            lock (_sockets)
+            {
+                foreach (var socket in _sockets)
+                {
+                    socket.Dispose();
+                }
+            }
+        }
+    }
+}
