@@ -28,8 +28,8 @@ public static class DeliveryLedger
     }
 
     /// <summary>Gives a reserved delivery back when the provider did not take the message.</summary>
-    public static Task RefundAsync(NpgsqlConnection connection, long deliveryId) =>
-        connection.ExecuteAsync("delete from deliveries where id = @deliveryId", new { deliveryId });
+    public static Task RefundAsync(NpgsqlConnection connection, long deliveryId, NpgsqlTransaction? transaction = null) =>
+        connection.ExecuteAsync("delete from deliveries where id = @deliveryId", new { deliveryId }, transaction);
 
     public static Task<bool> HasConfirmedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId, byte[] phoneHash) =>
         connection.ExecuteScalarAsync<bool>(

@@ -198,19 +198,23 @@ public sealed partial class PhoneDeliveries(
 
     /// <summary>Records a failed send: the reservation is given back only when the provider surely did not take the
     /// message and the request cost no paid lookup (<paramref name="lookedUp"/>); a send that may have gone out stays counted
-    /// (an attacker cannot pump messages through provider errors), and so does a lookup (nor lookups through failing sends).</summary>
+    /// (an attacker cannot pump messages through provider errors), and so does a lookup (nor lookups through failing sends).
+    /// The refund and the <c>code_send_failed</c> event commit together: a failure of either keeps the reservation, as a
+    /// crash before this point would.</summary>
     public async Task RecordFailureAsync(SendRequest send, long deliveryId, TelephonyUnavailableException failure, DateTimeOffset now,
         bool lookedUp = false)
     {
         var channel = send.Channel.ToWire();
         await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
+        await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
         if (!failure.MayHaveBeenDelivered && !lookedUp)
         {
-            await DeliveryLedger.RefundAsync(connection, deliveryId);
+            await DeliveryLedger.RefundAsync(connection, deliveryId, transaction);
         }
 
-        await AuditLog.AppendAsync(connection, null, send.UserId, new AuditEvent.CodeSendFailed(channel, PhoneNumbers.Mask(send.E164),
+        await AuditLog.AppendAsync(connection, transaction, send.UserId, new AuditEvent.CodeSendFailed(channel, PhoneNumbers.Mask(send.E164),
             failure.Transient, failure.MayHaveBeenDelivered, send.FactorId), now, send.Actor);
+        await transaction.CommitAsync(CancellationToken.None);
         LogSendFailed(logger, channel, PhoneNumbers.Mask(send.E164), failure.MayHaveBeenDelivered, failure.Message);
         ServiceMetrics.Deliveries.WithLabels(channel, failure.MayHaveBeenDelivered ? "unknown" : "failed").Inc();
     }
