@@ -16,7 +16,7 @@ namespace AuthService.Api.TwoFactor;
 /// <summary>Stores a pending factor — an enrollment, a switch or an addition (<see cref="PendingPurposes"/>) — that its method
 /// (<see cref="IFactorMethod.StartAsync"/>) built: under the user's lock, spending a switch's or an addition's checked proof in
 /// the same transaction. What is the same for every method; the method brings its columns and what it sends.</summary>
-public sealed class PendingFactors(NpgsqlDataSource dataSource, ProofCheck proofs)
+public sealed partial class PendingFactors(NpgsqlDataSource dataSource, ProofCheck proofs, ILogger<PendingFactors> logger)
 {
     /// <summary>A new pending row of <paramref name="method"/> for <paramref name="start"/>, valid for <paramref name="ttl"/>: the
     /// method adds its own columns (a sealed secret, a number).</summary>
@@ -126,10 +126,28 @@ public sealed class PendingFactors(NpgsqlDataSource dataSource, ProofCheck proof
         }
         finally
         {
+            await ReleaseQuietlyAsync(userId, claim);
+        }
+    }
+
+    /// <summary>Gives a claim back. When the database is what fails, the claim lapses on its own within <see cref="ClaimLapse"/>,
+    /// and the request's own outcome stands: a change that was stored (its text sent, its proof spent) is not answered 503,
+    /// which would tell the client to retry what cannot be retried, and a failure is not hidden behind the release's.</summary>
+    private async Task ReleaseQuietlyAsync(string userId, Guid claim)
+    {
+        try
+        {
             await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
             await ChangeClaimStore.ReleaseAsync(connection, userId, claim);
         }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            LogClaimNotReleased(logger, userId, ClaimLapse, e.Message);
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not give back the change claim of {UserId}; it lapses within {Lapse}: {Reason}")]
+    private static partial void LogClaimNotReleased(ILogger logger, string userId, TimeSpan lapse, string reason);
 
     /// <summary><see cref="StoreAsync"/> in a transaction of its own under the user's lock, with <paramref name="alsoStore"/>
     /// (a passkey's registration challenge) after it; the refusal, or null when stored.</summary>

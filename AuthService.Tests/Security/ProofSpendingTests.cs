@@ -275,6 +275,47 @@ public class ProofSpendingTests : AppFixture
         Assert.That(next.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the claim was given back: " + await next.Content.ReadAsStringAsync());
     }
 
+    /// <summary>A change stored (its text sent, its proof spent) whose claim could not be given back, because the database failed
+    /// just then, is answered as stored, not 503: a retry could only find the proof spent. The claim lapses on its own.</summary>
+    [Test]
+    public async Task A_stored_change_whose_claim_cannot_be_given_back_is_still_answered_as_stored()
+    {
+        var user = await Flows.EnableTotpAsync(App, Client);
+        var phone = PhoneFactorTests.NewPhone();
+        var fail = "fail_" + Guid.NewGuid().ToString("N");
+        await using (var connection = await OpenAsync())
+        {
+            // A transient failure (40001) of this user's claim release only, as a failover would give.
+            await connection.ExecuteAsync($"""
+                create function {fail}() returns trigger language plpgsql as $$
+                begin
+                    if old.user_id = '{user.UserId}' then raise exception 'storage failed' using errcode = '40001'; end if;
+                    return old;
+                end $$;
+                create trigger {fail} before delete on change_claims for each row execute function {fail}();
+                """);
+        }
+
+        HttpResponseMessage switched;
+        try
+        {
+            switched = await SwitchToPhoneAsync(user.UserId, phone, new { code = Flows.Code(user.Secret, Now) });
+        }
+        finally
+        {
+            await using var connection = await OpenAsync();
+            await connection.ExecuteAsync($"drop trigger {fail} on change_claims; drop function {fail}();");
+        }
+
+        Assert.That(switched.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await switched.Content.ReadAsStringAsync());
+        Assert.That(Telnyx.DeliveriesTo(phone), Has.Count.EqualTo(1));
+        await ProblemAssert.IsProblemAsync(await Client.PostAsJsonAsync(Url(user.UserId, "/factors"),
+            new { method = "phone", phoneNumber = PhoneFactorTests.NewPhone(), channel = "sms", proof = new { backupCode = user.BackupCodes[0] } }),
+            HttpStatusCode.Conflict, "change_in_progress"); // until the claim lapses (A_claim_left_by_a_dead_instance_lapses_after_a_minute)
+        var confirmed = await Client.PostAsJsonAsync(Url(user.UserId, "/switch-method/confirm"), new { code = Telnyx.LastCodeTo(phone) });
+        Assert.That(confirmed.StatusCode, Is.EqualTo(HttpStatusCode.OK), await confirmed.Content.ReadAsStringAsync());
+    }
+
     /// <summary>A claim its instance never gave back (it died during the send) holds the user's changes for a minute, no longer.</summary>
     [Test]
     public async Task A_claim_left_by_a_dead_instance_lapses_after_a_minute()
