@@ -97,6 +97,17 @@ public static partial class TelephonyServiceCollectionExtensions
                          "digits) or an alphanumeric sender id (1–11 letters, digits or spaces, at least one letter)");
         if (options.NumberPool && string.IsNullOrWhiteSpace(options.MessagingProfileId))
             problems.Add("Telephony:Telnyx:NumberPool needs Telephony:Telnyx:MessagingProfileId (the profile whose pool sends)");
+        // Telnyx's messages API: messaging_profile_id is "required if sending via number pool or with an alphanumeric sender ID";
+        // a TeXML call's From is "the phone number of the party that initiated the call" (+ and country code).
+        if (options.FromNumber is { } from && TelnyxSender().IsMatch(from) && TelnyxOptions.IsSenderId(from)
+            && string.IsNullOrWhiteSpace(options.MessagingProfileId))
+            problems.Add("Telephony:Telnyx:FromNumber is an alphanumeric sender id, which Telnyx sends from only with " +
+                         "Telephony:Telnyx:MessagingProfileId: set it too");
+        if (!string.IsNullOrWhiteSpace(options.AccountSid) && !string.IsNullOrWhiteSpace(options.TexmlApplicationId)
+            && !string.IsNullOrWhiteSpace(options.FromNumber) && !TelnyxOptions.IsE164(options.FromNumber)
+            && !options.FromNumber.Contains("CHANGE-ME", StringComparison.OrdinalIgnoreCase))
+            problems.Add("Telephony:Telnyx:FromNumber is the calls' caller id (AccountSid and TexmlApplicationId are set), so it must be " +
+                         "an E.164 number: a short code or a sender id can only send SMS");
         if (!Uri.TryCreate(options.BaseUrl, UriKind.Absolute, out var baseUrl) || baseUrl.Scheme is not ("https" or "http"))
             problems.Add("Telephony:Telnyx:BaseUrl must be an absolute http(s) URL");
 

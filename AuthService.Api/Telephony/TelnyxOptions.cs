@@ -1,7 +1,7 @@
 namespace AuthService.Api.Telephony;
 
 /// <summary>Telnyx API v2 settings: configuration section <c>Telephony:Telnyx</c>.</summary>
-public sealed class TelnyxOptions
+public sealed partial class TelnyxOptions
 {
     public const string SectionName = "Telephony:Telnyx";
 
@@ -31,8 +31,18 @@ public sealed class TelnyxOptions
     /// <summary>Timeouts, retries and circuit breaker of the HTTP client: <c>Telephony:Telnyx:Resilience</c>.</summary>
     public TelnyxResilienceOptions Resilience { get; set; } = new();
 
+    /// <summary>Calls need the TeXML account and application, and a caller id that is a number (+ and country code).</summary>
     internal bool VoiceConfigured =>
-        !string.IsNullOrWhiteSpace(AccountSid) && !string.IsNullOrWhiteSpace(TexmlApplicationId) && !string.IsNullOrWhiteSpace(FromNumber);
+        !string.IsNullOrWhiteSpace(AccountSid) && !string.IsNullOrWhiteSpace(TexmlApplicationId) && IsE164(FromNumber);
+
+    /// <summary>A +E.164 number (the form a caller id takes).</summary>
+    internal static bool IsE164(string? from) => from is not null && E164().IsMatch(from);
+
+    /// <summary>An alphanumeric sender id (at least one letter), as opposed to a number or a short code.</summary>
+    internal static bool IsSenderId(string? from) => from is not null && from.Any(char.IsAsciiLetter);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\+[1-9][0-9]{1,14}$")]
+    private static partial System.Text.RegularExpressions.Regex E164();
 }
 
 /// <summary>Resilience thresholds for the Telnyx client. Defaults suit one user waiting on a login screen.</summary>

@@ -97,9 +97,11 @@ public sealed partial class TelnyxTelephonySender(
     {
         var text = delivery.Sms;
         // The number pool (for volume, SCALING.md) when asked for, even where FromNumber is set for the calls; else the from
-        // number pins the sender, and without one Telnyx picks from the messaging profile.
+        // number pins the sender, and without one Telnyx picks from the messaging profile. An alphanumeric sender id goes with
+        // its messaging profile, which Telnyx requires for one (start-up refuses a sender id without it).
         var pooled = _options.NumberPool || string.IsNullOrWhiteSpace(_options.FromNumber);
-        return new SendMessageRequest(pooled ? null : _options.FromNumber, pooled ? _options.MessagingProfileId : null, delivery.PhoneNumber, text);
+        var profile = pooled || TelnyxOptions.IsSenderId(_options.FromNumber) ? _options.MessagingProfileId : null;
+        return new SendMessageRequest(pooled ? null : _options.FromNumber, profile, delivery.PhoneNumber, text);
     }
 
     private InitiateCallRequest CallRequest(CodeDelivery delivery) => new(
@@ -114,7 +116,7 @@ public sealed partial class TelnyxTelephonySender(
         {
             LogVoiceNotConfigured(logger, masked);
             throw new TelephonyUnavailableException(
-                "Voice calls need Telephony:Telnyx:AccountSid, :TexmlApplicationId and :FromNumber.", transient: false);
+                "Voice calls need Telephony:Telnyx:AccountSid, :TexmlApplicationId and an E.164 :FromNumber.", transient: false);
         }
 
         return $"texml/Accounts/{Uri.EscapeDataString(_options.AccountSid!)}/Calls";

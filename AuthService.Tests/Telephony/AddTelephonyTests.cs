@@ -61,6 +61,7 @@ public class AddTelephonyTests
     [TestCase("Telephony:Telnyx:FromNumber", "13125550100", "FromNumber must be what Telnyx sends from")]
     [TestCase("Telephony:Telnyx:FromNumber", "+1 312 555 0100", "FromNumber must be what Telnyx sends from")]
     [TestCase("Telephony:Telnyx:FromNumber", "AuthServiceLtd", "FromNumber must be what Telnyx sends from")]
+    [TestCase("Telephony:Telnyx:FromNumber", "AuthSvc", "sender id, which Telnyx sends from only with Telephony:Telnyx:MessagingProfileId")]
     public void Telnyx_placeholders_and_unsendable_from_addresses_are_refused(string key, string value, string problem)
     {
         var settings = new Dictionary<string, string?>(Complete) { [key] = value };
@@ -76,9 +77,35 @@ public class AddTelephonyTests
     [TestCase("Acme 2FA")]
     public void A_number_short_code_or_sender_id_is_a_from_address(string from)
     {
-        using var services = Build(new Dictionary<string, string?>(Complete) { ["Telephony:Telnyx:FromNumber"] = from }, "Production");
+        using var services = Build(new Dictionary<string, string?>(Complete)
+        {
+            ["Telephony:Telnyx:FromNumber"] = from,
+            ["Telephony:Telnyx:MessagingProfileId"] = "profile-9", // a sender id needs it (Telnyx's messages API)
+        }, "Production");
 
         Assert.That(services.GetRequiredService<ITelephonySender>(), Is.InstanceOf<TelnyxTelephonySender>());
+    }
+
+    /// <summary>A TeXML call's From is "the phone number of the party that initiated the call" (+ and country code;
+    /// contracts/telnyx/telnyx-v2-subset.yml, InitiateCallRequest): with the voice settings on, a short code or a sender id as
+    /// FromNumber would be every call's caller id.</summary>
+    [TestCase("12345")]
+    [TestCase("AuthSvc")]
+    public void Calls_need_a_number_as_caller_id(string from)
+    {
+        var settings = new Dictionary<string, string?>(Complete)
+        {
+            ["Telephony:Telnyx:FromNumber"] = from,
+            ["Telephony:Telnyx:MessagingProfileId"] = "profile-9",
+            ["Telephony:Telnyx:AccountSid"] = "AC1",
+            ["Telephony:Telnyx:TexmlApplicationId"] = "app-1",
+        };
+
+        var ex = Assert.Throws<InvalidOperationException>(() => Build(settings, "Production"));
+
+        Assert.That(ex!.Message, Does.Contain("FromNumber is the calls' caller id").And.Contain("must be an E.164 number"));
+        settings["Telephony:Telnyx:FromNumber"] = "+13125550100";
+        using var services = Build(settings, "Production");
     }
 
     [Test]

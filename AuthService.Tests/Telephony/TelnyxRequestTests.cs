@@ -76,6 +76,31 @@ public class TelnyxRequestTests
         Assert.That(body.RootElement.TryGetProperty("from", out _), Is.False);
     }
 
+    /// <summary>contracts/telnyx/telnyx-v2-subset.yml, CreateMessageRequest.messaging_profile_id: "Required if sending via number
+    /// pool or with an alphanumeric sender ID". Prism cannot check it (the rule is in a description): without it Telnyx refuses
+    /// every SMS of a deployment whose FromNumber is a sender id. A number or a short code pins the sender alone.</summary>
+    [TestCase("Acme", "profile-9")]
+    [TestCase("Acme 2FA", "profile-9")]
+    [TestCase("12345", null)]
+    public async Task An_sms_from_an_alphanumeric_sender_id_carries_its_messaging_profile(string from, string? expectedProfile)
+    {
+        _harness.Dispose();
+        _harness = TelephonyHarness.Start(s =>
+        {
+            s["Telephony:Telnyx:FromNumber"] = from;
+            s["Telephony:Telnyx:MessagingProfileId"] = "profile-9";
+            s["Telephony:Telnyx:AccountSid"] = null; // calls need a number as caller id (AddTelephonyTests)
+        });
+        _harness.Respond(_harness.MessagesPath, TelephonyHarness.MessageAccepted());
+
+        await _harness.SendAsync(TelephonyHarness.Sms());
+
+        using var body = JsonDocument.Parse(_harness.Requests(_harness.MessagesPath).Single().RequestMessage.Body!);
+        Assert.That(body.RootElement.GetProperty("from").GetString(), Is.EqualTo(from));
+        Assert.That(body.RootElement.TryGetProperty("messaging_profile_id", out var profile) ? profile.GetString() : null,
+            Is.EqualTo(expectedProfile));
+    }
+
     [Test]
     public async Task Call_is_a_TeXML_call_under_the_account_sid_with_inline_script()
     {
