@@ -85,7 +85,7 @@ public sealed partial class NumberCheck(
                 // that allowed the send is no answer today: the fail mode decides, as for a number never looked up.
                 if (answer is null || Refusal(policy, answer, channel, now) is null)
                 {
-                    return new Verdict(await UnavailableAsync(userId, channel, masked, e.Reason, actor, now), LookedUp: false);
+                    return new Verdict(await UnavailableAsync(userId, channel, masked, e, actor, now), LookedUp: false);
                 }
 
                 source = "stale_cache";
@@ -116,19 +116,22 @@ public sealed partial class NumberCheck(
             return "voip";
         }
 
+        // Ported within the last N days: on the move's day and the N − 1 after it (UTC dates; Telnyx's ported_date has no zone).
+        // The refusal tells the user codes go to the number again N days after the move, and on that day they do.
         var today = DateOnly.FromDateTime(now.UtcDateTime);
-        return policy.RecentPortDays > 0 && answer.PortedAt is { } ported && ported >= today.AddDays(-policy.RecentPortDays)
+        return policy.RecentPortDays > 0 && answer.PortedAt is { } ported && ported > today.AddDays(-policy.RecentPortDays)
             ? "recent_port"
             : null;
     }
 
-    private async Task<Problem?> UnavailableAsync(string userId, CodeChannel channel, string masked, string reason, Guid? actor,
-        DateTimeOffset now)
+    private async Task<Problem?> UnavailableAsync(string userId, CodeChannel channel, string masked, NumberLookupUnavailableException failure,
+        Guid? actor, DateTimeOffset now)
     {
+        var reason = failure.Reason;
         await AppendAsync(userId, new AuditEvent.NumberCheckUnavailable(channel.ToWire(), masked, settings.FailMode, reason), now, actor);
         Checks.WithLabels(settings.FailOpen ? "skipped" : "unavailable", "none").Inc();
         LogUnavailable(logger, channel.ToWire(), masked, reason, settings.FailMode);
-        return settings.FailOpen ? null : NumberLookupProblems.Unavailable;
+        return settings.FailOpen ? null : NumberLookupProblems.Unavailable(failure.InnerException);
     }
 
     private async Task AppendAsync(string userId, AuditEvent audit, DateTimeOffset now, Guid? actor)

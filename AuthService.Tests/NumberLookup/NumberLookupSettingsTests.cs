@@ -79,9 +79,14 @@ public class NumberLookupSettingsTests
         Assert.That(NumberCheck.Refusal(new NumberRiskPolicy(voip, 7), answer, Channels.Parse(channel), now), Is.EqualTo(refusal));
     }
 
+    /// <summary>Within the last N days: the move's day and the N − 1 after it. The refusal's detail says "codes go to it again
+    /// N days after the move", and on that day (N days ago) they do.</summary>
     [TestCase(0, 7, "recent_port")]
-    [TestCase(7, 7, "recent_port")]
+    [TestCase(6, 7, "recent_port")]
+    [TestCase(7, 7, null)]
     [TestCase(8, 7, null)]
+    [TestCase(0, 1, "recent_port")]
+    [TestCase(1, 1, null)]
     [TestCase(1, 0, null)]
     public void A_port_within_the_window_is_refused(int daysAgo, int window, string? refusal)
     {
@@ -89,6 +94,14 @@ public class NumberLookupSettingsTests
         var answer = new CachedLookup("mobile", DateOnly.FromDateTime(now.UtcDateTime).AddDays(-daysAgo), now);
 
         Assert.That(NumberCheck.Refusal(new NumberRiskPolicy(VoipPolicy.CallOnly, window), answer, CodeChannel.Sms, now), Is.EqualTo(refusal));
+        if (refusal is not null)
+        {
+            Assert.That(NumberLookupProblems.Risk(refusal, CodeChannel.Sms, window).Detail,
+                Does.Contain($"codes go to it again {window} days after the move"));
+            var thatDay = now.AddDays(window - daysAgo);
+            Assert.That(NumberCheck.Refusal(new NumberRiskPolicy(VoipPolicy.CallOnly, window), answer, CodeChannel.Sms, thatDay), Is.Null,
+                "accepted on the day the refusal names");
+        }
     }
 
     [TestCase("""{"data":{"carrier":{"type":"mobile"},"portability":{"line_type":"wireless","ported_status":"N","ported_date":""}}}""", "mobile", null)]
