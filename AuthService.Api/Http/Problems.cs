@@ -1,3 +1,4 @@
+using AuthService.Api.Telephony;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace AuthService.Api.Http;
@@ -55,9 +56,17 @@ public static class Problems
     public static Problem TooManyAttempts(int retryAfterSeconds) =>
         new(429, ProblemCodes.TooManyAttempts, "Too many failed attempts.", AttemptsLimitMessage, retryAfterSeconds);
 
-    public static Problem TelephonyUnavailable(bool transient) => new(transient ? 503 : 502, ProblemCodes.TelephonyUnavailable,
-        "The code could not be sent.", "The telephony provider did not accept the message. Nothing was sent; try again shortly.",
-        transient ? 10 : null);
+    /// <summary>Nothing was sent. A transient failure (503) says when to try again: 10 s, or until Telnyx's open circuit may close;
+    /// a refusal (502: Telnyx rejected the request itself, e.g. its key or the number) will not pass on a retry.</summary>
+    public static Problem TelephonyUnavailable(TelephonyUnavailableException failure) => failure.Transient
+        ? new(503, ProblemCodes.TelephonyUnavailable, "The code could not be sent.",
+            "The telephony provider did not accept the message. Nothing was sent; try again shortly.",
+            CircuitWait.Seconds(failure.InnerException, TelephonyRetryAfterSeconds))
+        : new(502, ProblemCodes.TelephonyUnavailable, "The code could not be sent.",
+            "The telephony provider refused the message. Nothing was sent; a retry is refused the same way until the cause is fixed.");
+
+    /// <summary>The Retry-After of a transient <c>telephony_unavailable</c> when the circuit is not what refused.</summary>
+    public const int TelephonyRetryAfterSeconds = 10;
 
     /// <summary>A challenge by phone for a user without a phone factor, or naming a factor that is not a phone.</summary>
     public static readonly Problem NoPhoneToChallenge = new(409, ProblemCodes.NoChallengeForMethod, "No factor this channel can challenge.",

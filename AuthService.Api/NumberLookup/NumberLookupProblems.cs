@@ -16,8 +16,9 @@ public static class NumberLookupProblems
             : $"This number was moved to another carrier within the last {recentPortDays} days (reason recent_port); codes go to it again " +
               $"{recentPortDays} days after the move. Use another number or method.");
 
-    /// <summary>503 <c>number_lookup_unavailable</c> (FailMode closed): nothing was sent or counted.</summary>
-    public static readonly Problem Unavailable = new(503, ProblemCodes.NumberLookupUnavailable, "The number cannot be checked right now.",
+    /// <summary>503 <c>number_lookup_unavailable</c> (FailMode closed): nothing was sent or counted. Retry-After 30 s, or until
+    /// Telnyx's open circuit may close (<see cref="Telephony.CircuitWait"/>).</summary>
+    public static Problem Unavailable(Exception? failure) => new(503, ProblemCodes.NumberLookupUnavailable, "The number cannot be checked right now.",
         "The service checks a number before sending a code to it, and the check is unavailable. Nothing was sent; try again shortly.",
-        NumberLookupSettings.RetryAfterSeconds);
+        Telephony.CircuitWait.Seconds(failure, NumberLookupSettings.RetryAfterSeconds));
 }

@@ -116,7 +116,7 @@ public sealed class PhoneCodeDelivery(NpgsqlDataSource dataSource, PhoneDeliveri
 
             if (!e.MayHaveBeenDelivered)
             {
-                return Problems.TelephonyUnavailable(e.Transient);
+                return Problems.TelephonyUnavailable(e);
             }
         }
 
