@@ -164,7 +164,11 @@ public static partial class TelephonyServiceCollectionExtensions
                 UseCookies = false,
                 PooledConnectionLifetime = TimeSpan.FromMinutes(2),
                 ConnectTimeout = services.GetRequiredService<IOptions<TelnyxOptions>>().Value.Resilience.EffectiveConnectTimeout,
-            });
+            })
+            // No HttpClient logging: its scope (opened whatever the category's level) carries each request's URI onto every line
+            // logged inside the request, Polly's and ours included, and a Number Lookup's URI holds the full phone number; at
+            // Trace its header lines carry the API key. The sender and the lookup log their own lines, with the number masked.
+            .RemoveAllLoggers();
         telnyx.AddResilienceHandler(TelnyxPipelineName, (pipeline, context) =>
         {
             var r = context.ServiceProvider.GetRequiredService<IOptions<TelnyxOptions>>().Value.Resilience;

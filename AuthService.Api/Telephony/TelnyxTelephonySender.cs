@@ -190,8 +190,24 @@ public sealed partial class TelnyxTelephonySender(
         var text = summary.ToString();
         foreach (var secret in Secrets(delivery))
             text = text.Replace(secret, "[redacted]", StringComparison.Ordinal);
+        text = RedactNumber(text, delivery.PhoneNumber);
         return text.Length > 1000 ? text[..1000] + "…" : text;
     }
+
+    /// <summary>The number in any other spelling a refusal may quote it in: national (3035550100), grouped
+    /// (+1 (303) 555-0100, 303-555-0100): a run of 7 or more digits, separators aside, that ends the number's digits.</summary>
+    internal static string RedactNumber(string text, string e164)
+    {
+        var digits = e164.TrimStart('+');
+        return DigitRun().Replace(text, run =>
+        {
+            var found = string.Concat(run.Value.Where(char.IsAsciiDigit));
+            return found.Length >= 7 && digits.EndsWith(found, StringComparison.Ordinal) ? "[redacted]" : run.Value;
+        });
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\+?\(?\d[\d ().-]*\d")]
+    private static partial System.Text.RegularExpressions.Regex DigitRun();
 
     private static IEnumerable<string> Secrets(CodeDelivery delivery)
     {

@@ -26,6 +26,9 @@ public static class WebhookRegistration
                 // A backstop on the wall clock; the pipeline's timeout (on the service's TimeProvider) is the real bound.
                 client.Timeout = sp.GetRequiredService<IOptions<WebhookOptions>>().Value.Timeout + TimeSpan.FromSeconds(30))
             .ConfigurePrimaryHttpMessageHandler(sp => WebhookSender.CreateHandler(sp.GetRequiredService<WebhookUrlGuard>()))
+            // No HttpClient logging (as Telnyx's client): a receiver's URL can carry a credential in its path, and the client's
+            // scope would put it on every line logged during a delivery. The dispatcher logs deliveries by endpoint id.
+            .RemoveAllLoggers()
             .AddResilienceHandler("webhooks", (pipeline, context) =>
                 pipeline.AddTimeout(context.ServiceProvider.GetRequiredService<IOptions<WebhookOptions>>().Value.Timeout));
         services.AddSingleton<RegisterWebhook>();
