@@ -92,8 +92,8 @@ public sealed class ContractDocumentFilter : IDocumentFilter
                 Description = "Seconds to wait before retrying, also sent as the `Retry-After` header. On every 429 (`too_many_attempts`, " +
                               "`daily_limit_exceeded`); on the 503s the service decides itself (`telephony_unavailable`, `telephony_capped`, " +
                               "`number_lookup_unavailable`, `secret_unavailable` of a proof), while a 503 from a failure (`database_unavailable`, " +
-                              "`secret_unavailable` opening a phone number) has the header only; on 409 `idempotency_key_in_use` (until the key's " +
-                              "claim lapses) and 409 `change_in_progress`; and on 502 `telephony_outcome_unknown` (how long to wait for the code before asking for another).",
+                              "`secret_unavailable` opening a phone number) has the header only; on 409 `idempotency_key_in_use` (the key's " +
+                              "claim's time left, 1–5 s) and 409 `change_in_progress`; and on 502 `telephony_outcome_unknown` (how long to wait for the code before asking for another).",
             },
             ["traceId"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "Correlates the answer with the service's logs." },
         },

@@ -142,7 +142,7 @@ public sealed class ProblemCodesOperationFilter : IOperationFilter
         429 => (true, "Seconds to wait before trying again (the problem's `retryAfter`)."),
         503 => (true, "Seconds to wait before retrying (the problem's `retryAfter` when it has one)."),
         _ when codes.Contains(ProblemCodes.IdempotencyKeyInUse) =>
-            (false, $"With `{ProblemCodes.IdempotencyKeyInUse}`: seconds until the key's claim lapses (the problem's `retryAfter`)."),
+            (false, $"With `{ProblemCodes.IdempotencyKeyInUse}`: seconds before asking again, the claim's time left from 1 to 5 (the problem's `retryAfter`)."),
         _ when codes.Contains(ProblemCodes.ChangeInProgress) =>
             (false, $"With `{ProblemCodes.ChangeInProgress}`: seconds to wait for the user's other change to be sent (the problem's `retryAfter`)."),
         _ when codes.Contains(ProblemCodes.TelephonyOutcomeUnknown) =>
