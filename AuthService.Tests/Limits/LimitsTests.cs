@@ -239,7 +239,11 @@ public class LimitsTests : AppFixture
                 "an attempt refused by the limit is not a verification");
         });
 
-        App.Time.Advance(limited.Headers.RetryAfter!.Delta!.Value);
+        // Refused until the very second the Retry-After names, accepted at it.
+        App.Time.Advance(limited.Headers.RetryAfter!.Delta!.Value - TimeSpan.FromSeconds(1));
+        await ProblemAssert.IsProblemAsync(await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(user.Secret, Now) }),
+            HttpStatusCode.TooManyRequests, "too_many_attempts");
+        App.Time.Advance(TimeSpan.FromSeconds(1));
         Assert.That((await Flows.VerifyAsync(Client, user.UserId, new { code = Flows.Code(user.Secret, Now) })).StatusCode,
             Is.EqualTo(HttpStatusCode.OK));
     }

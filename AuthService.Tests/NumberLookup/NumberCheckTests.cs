@@ -115,12 +115,12 @@ public class NumberCheckTests : AppFixture
         (await EnrollAsync(Client, userId, phone)).EnsureSuccessStatusCode();
         (await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/enroll/confirm", new { code = Telnyx.LastCodeTo(phone) })).EnsureSuccessStatusCode();
 
-        App.Time.Advance(TimeSpan.FromHours(23));
+        App.Time.Advance(TimeSpan.FromHours(24) - TimeSpan.FromSeconds(1));
         var withinADay = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/challenge", new { channel = "sms" });
         Assert.That(withinADay.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
         Assert.That(NumberLookupStandIn.Lookups(Telnyx.Server, phone), Has.Count.EqualTo(1), "the cached answer is used: no lookup");
 
-        App.Time.Advance(TimeSpan.FromHours(2));
+        App.Time.Advance(TimeSpan.FromSeconds(1)); // exactly 24 h (NumberLookupSettings.CacheAge): stale
         var nextDay = await Client.PostAsJsonAsync($"/v1/users/{userId}/two-factor/challenge", new { channel = "call" });
         Assert.That(nextDay.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
         Assert.That(NumberLookupStandIn.Lookups(Telnyx.Server, phone), Has.Count.EqualTo(2), "a stale answer is looked up again");

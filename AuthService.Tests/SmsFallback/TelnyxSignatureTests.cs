@@ -87,6 +87,19 @@ public class TelnyxSignatureTests : AppFixture
             Is.EqualTo(JsonValueKind.Null));
     }
 
+    /// <summary>The tolerance (Telephony:Telnyx:WebhookTolerance, 300 s) is inclusive on both sides.</summary>
+    [TestCase(-300)]
+    [TestCase(300)]
+    public async Task A_signature_at_the_edge_of_the_tolerance_is_accepted(int seconds)
+    {
+        var (userId, messageId) = await FailedSmsAsync();
+
+        var edge = await SendAsync(Reports.Request(TelnyxReports.Finalized(messageId, "delivery_failed"), Now.AddSeconds(seconds)));
+
+        Assert.That(edge.StatusCode, Is.EqualTo(HttpStatusCode.NoContent), await edge.Content.ReadAsStringAsync());
+        Assert.That(await SmsFailedCountAsync(userId), Is.EqualTo(1));
+    }
+
     [TestCase(-301)]
     [TestCase(301)]
     public async Task A_signature_outside_the_tolerance_is_401_expired(int seconds)
