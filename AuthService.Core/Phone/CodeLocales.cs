@@ -4,18 +4,23 @@ namespace AuthService.Core.Phone;
 /// The words of one locale. <see cref="Sms"/> holds <c>{brand}</c> and <c>{code}</c>; <see cref="SmsTail"/>, the sentence
 /// after it (the validity in <c>{minutes}</c>, written where the language can say a number of minutes with one form, or
 /// a warning not to share the code), is left out when the origin-bound line would not fit beside it; <see cref="Voice"/>
-/// and <see cref="VoiceAgain"/> hold <c>{brand}</c> and <c>{digits}</c>. <see cref="SayLanguage"/> is the TeXML
-/// <c>&lt;Say language=…&gt;</c> value. <see cref="Source"/> says where the SMS wording comes from:
+/// and <see cref="VoiceAgain"/> hold <c>{brand}</c> and <c>{digits}</c>. <see cref="SayVoice"/> and <see cref="SayLanguage"/>
+/// are the TeXML <c>&lt;Say voice=… language=…&gt;</c> values: Telnyx's premium <c>alice</c> with a language its speak
+/// command lists (contracts/telnyx, <c>SpeakRequest.language</c>), or, for a language that list lacks, an Azure neural voice
+/// in Telnyx's documented <c>Azure.VoiceId</c> form. <see cref="Source"/> says where the SMS wording comes from:
 /// <see cref="CodeLocales.Own"/>, or the keys of Mozilla accounts' <c>auth.ftl</c> it was taken from (MPL-2.0,
 /// <c>CodeLocales.Sourced.cs</c>); docs/LOCALES.md lists the same per locale, with the change made to each.
 /// </summary>
 public sealed record CodeLocale(string Tag, string SayLanguage, string Sms, string SmsTail, string Voice, string VoiceAgain,
-    string Source);
+    string Source, string SayVoice = CodeLocales.Alice);
 
 /// <summary>The locales phone codes are sent in (DESIGN §9.5), and how a requested BCP 47 tag finds one.</summary>
 public static partial class CodeLocales
 {
     public const string English = "en";
+
+    /// <summary>Telnyx's premium TeXML voice (Amazon Polly), for the languages its speak command lists.</summary>
+    public const string Alice = "alice";
 
     /// <summary>The <see cref="CodeLocale.Source"/> of a text this service wrote itself.</summary>
     public const string Own = "own";
@@ -27,7 +32,7 @@ public static partial class CodeLocales
     [
         new("en", "en-US", "Your {brand} verification code is {code}.", " It expires in {minutes} minutes.",
             "Your {brand} verification code is {digits}.", "Again, your {brand} verification code is {digits}.", Own),
-        new("ar", "ar-XA", "{code} هو رمز التحقق من {brand}.", " لا تشاركه مع أحد.",
+        new("ar", "arb", "{code} هو رمز التحقق من {brand}.", " لا تشاركه مع أحد.",
             "رمز التحقق من {brand} هو {digits}.", "مرة أخرى، رمز التحقق من {brand} هو {digits}.", Own),
         .. Sourced,
     ];

@@ -104,7 +104,7 @@ public static class CodeTexts
     }
 
     private static XElement Say(CodeLocale locale, string template, string brand, string digits) =>
-        new("Say", new XAttribute("voice", "alice"), new XAttribute("language", locale.SayLanguage),
+        new("Say", new XAttribute("voice", locale.SayVoice), new XAttribute("language", locale.SayLanguage),
             template.Replace("{brand}", brand, StringComparison.Ordinal).Replace("{digits}", digits, StringComparison.Ordinal));
 
     internal static void EnsureDigits(string code)

@@ -29,7 +29,7 @@ public class CodeLocalesSourceTests
         var row = DocRow(tag);
         var encoding = Gsm7.Measure(CodeTexts.Sms(locale, "Acme", "123456", 10)).Encoding == SmsEncoding.Gsm7 ? "GSM-7" : "UCS-2";
 
-        Assert.That(row, Does.Contain($"| {encoding} | {locale.SayLanguage} |"), row);
+        Assert.That(row, Does.Contain($"| {encoding} | {locale.SayVoice} {locale.SayLanguage} |"), row);
         Assert.That(row, Does.Contain($"`{locale.Source}`"), row);
     }
 
@@ -57,7 +57,7 @@ public class CodeLocalesSourceTests
     private static IEnumerable<string> SourceTable()
     {
         var lines = File.ReadAllLines(Path.Combine(Repo.Root, "docs", "LOCALES.md"));
-        var header = Array.FindIndex(lines, l => l.StartsWith("| tag | encoding | TeXML `language` | source |", StringComparison.Ordinal));
+        var header = Array.FindIndex(lines, l => l.StartsWith("| tag | encoding | TeXML `<Say>` voice and language | source |", StringComparison.Ordinal));
         Assert.That(header, Is.GreaterThanOrEqualTo(0), "docs/LOCALES.md lost its per-locale source table");
         return lines.Skip(header + 2).TakeWhile(l => l.StartsWith('|'));
     }
