@@ -114,7 +114,8 @@ public sealed class WebhookUrlGuard(bool allowInsecure, bool allowPrivateNetwork
     public bool MayConnect(IPAddress address) => allowPrivateNetworks || IsPublic(address);
 
     /// <summary>Publicly routable unicast: not loopback, private (RFC 1918, ULA), link-local (cloud metadata), CGNAT,
-    /// multicast, unspecified, reserved or documentation ranges; IPv4-mapped IPv6 is judged as the IPv4 address.
+    /// multicast, unspecified, reserved, benchmarking or documentation ranges; for IPv6 only global unicast (2000::/3) less
+    /// those; IPv4-mapped IPv6 is judged as the IPv4 address.
     /// Addresses that reach IPv4 through a translator or a tunnel are refused whatever IPv4 address they embed, a public
     /// one included, since the relay or translator (possibly one inside our own network) picks the destination: NAT64
     /// (64:ff9b::/96, and the local-use 64:ff9b:1::/48 of RFC 8215, both inside 0::/8), 6to4 (2002::/16, RFC 3056) and
@@ -146,13 +147,20 @@ public sealed class WebhookUrlGuard(bool allowInsecure, bool allowPrivateNetwork
             return false;
         }
 
+        // Only global unicast, 2000::/3 (RFC 4291), can be public: the rest of the space is loopback, unspecified, ::/8 (NAT64's
+        // 64:ff9b::/96 and 64:ff9b:1::/48 among it), discard-only and dummy prefixes, ULA, link- and site-local, multicast,
+        // SRv6 SIDs (5f00::/16, RFC 9602) or not yet assigned. A list of refusals let such addresses through as public.
         var v6 = address.GetAddressBytes();
-        return !(IPAddress.IsLoopback(address) || address.Equals(IPAddress.IPv6None) || address.Equals(IPAddress.IPv6Any) ||
-                 address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6Multicast || address.IsIPv6UniqueLocal ||
-                 (v6[0] == 0x20 && v6[1] == 0x01 && v6[2] == 0x0d && v6[3] == 0xb8) || // 2001:db8::/32 documentation
-                 Tunnel(address) is not null ||                                         // 6to4, Teredo
-                 (v6[0] == 0x01 && v6[1] == 0x00 && v6.AsSpan(2, 6).IndexOfAnyExcept((byte)0) < 0) || // 100::/64 discard-only
-                 v6[0] == 0x00); // ::/8 reserved: IPv4-compatible, NAT64 64:ff9b::/96 and 64:ff9b:1::/48, and the like
+        if ((v6[0] & 0xE0) != 0x20)
+        {
+            return false;
+        }
+
+        return !((v6[0] == 0x20 && v6[1] == 0x01 && v6[2] == 0x0d && v6[3] == 0xb8) ||            // 2001:db8::/32 documentation
+                 (v6[0] == 0x3f && v6[1] == 0xff && (v6[2] & 0xF0) == 0x00) ||                     // 3fff::/20 documentation (RFC 9637)
+                 (v6[0] == 0x20 && v6[1] == 0x01 && v6[2] == 0x00 && v6[3] == 0x02 && v6[4] == 0 && v6[5] == 0) || // 2001:2::/48 benchmarking
+                 (v6[0] == 0x20 && v6[1] == 0x01 && v6[2] == 0x00 && (v6[3] & 0xF0) == 0x10) ||    // 2001:10::/28 ORCHID (deprecated)
+                 Tunnel(address) is not null);                                                    // 6to4, Teredo
     }
 
     /// <summary>"6to4 address embedding 8.8.8.8" (2002::/16: the IPv4 address is bytes 2–5) or "Teredo address embedding

@@ -89,6 +89,17 @@ public class WebhookSigningTests
     [TestCase("2001:4860:4860::8888", true)]                    // 2001:4860::/32 is not Teredo
     [TestCase("2001:1::8888", true)]                            // nor is 2001:1::/32
     [TestCase("2003:de:2016::1", true)]
+    // Only global unicast (2000::/3) less its non-public ranges: the rest of the space was public by default.
+    [TestCase("2001:2::1", false)]                              // benchmarking, RFC 5180
+    [TestCase("3fff::1", false)]                                // documentation, RFC 9637
+    [TestCase("5f00::1", false)]                                // SRv6 segment ids, RFC 9602
+    [TestCase("100:0:0:1::1", false)]                           // dummy prefix, RFC 9780
+    [TestCase("2001:10::1", false)]                             // ORCHID (deprecated)
+    [TestCase("4000::1", false)]                                // unassigned
+    [TestCase("e000::1", false)]
+    [TestCase("fe00::1", false)]
+    [TestCase("2001:20::1", true)]                              // ORCHIDv2, globally reachable
+    [TestCase("3fff:1000::1", true)]                            // just past 3fff::/20
     public void Only_public_unicast_addresses_are_public(string address, bool expected) =>
         Assert.That(WebhookUrlGuard.IsPublic(IPAddress.Parse(address)), Is.EqualTo(expected));
 
