@@ -6,7 +6,10 @@ namespace AuthService.Core.Security;
 /// <summary>AES-256-GCM under a key ring. Each sealed value carries the id of the key that sealed it, so
 /// rotation is "add a key, make it active": old values still open until <c>rotate-keys</c> re-seals them.
 /// Layout: version(1) | keyIdLength(1) | keyId | nonce(12) | tag(16) | ciphertext.
-/// The associated data binds a value to its owner and purpose, so a ciphertext copied to another row fails to open.</summary>
+/// The associated data binds a value to its owner and purpose (<see cref="SealContexts"/>: a TOTP seed or a number to its user,
+/// a webhook secret to its endpoint), so a ciphertext copied to another owner's row fails to open; between two rows of one
+/// user it opens (a confirmation copies a pending row's seal into the factor). Nonces are random, 96 bits: NIST SP 800-38D
+/// §8.3 allows 2^32 seals per key, and seals happen only at enrollment, registration and <c>rotate-keys</c>.</summary>
 public sealed class SecretBox
 {
     private const byte Version = 1;
