@@ -128,6 +128,19 @@ public sealed class RequestSchemasFilter : IDocumentFilter
             Bound(Schema("Passkey" + stem + "Request"), "displayName", null, PrintableText.MaxLength);
         }
 
+        // The language of a phone code's text or call, wherever a request can send one.
+        foreach (var schema in schemas.Values.OfType<OpenApiSchema>())
+        {
+            if (schema.Properties?.TryGetValue("locale", out var locale) == true && locale is OpenApiSchema property)
+            {
+                var described = (OpenApiSchema)property.CreateShallowCopy();
+                described.Description = "A BCP 47 tag (`de`, `pt-BR`, `zh-Hant`; case-insensitive, a region finds its language) choosing the " +
+                    "language of the SMS or call, one of docs/LOCALES.md: otherwise 400 `unknown_locale`. Without it, the number's country " +
+                    "chooses, then the verify profile's default.";
+                schema.Properties["locale"] = described;
+            }
+        }
+
         Parameters(document);
     }
 
