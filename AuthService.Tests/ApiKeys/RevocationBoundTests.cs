@@ -16,40 +16,14 @@ public class RevocationBoundTests
     [Test]
     public async Task A_key_revoked_on_another_instance_stops_working_within_the_cache_time_even_after_a_slow_read()
     {
-        using var first = new AuthApp();
-        var server = new NpgsqlConnectionStringBuilder(first.ConnectionString);
-        await using var proxy = new ReplyHoldingProxy(server.Host!, server.Port);
-        var viaProxy = new NpgsqlConnectionStringBuilder(first.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port }.ConnectionString;
-        using var second = new AuthApp(connectionString: viaProxy);
-        second.Time.SetUtcNow(first.Time.GetUtcNow());
+        await using var scene = await Scene.RevokedDuringASlowReadAsync();
 
-        using var admin = first.AdminClient();
-        var created = await (await admin.PostAsJsonAsync("/v1/api-keys", new { name = "portal", scopes = new[] { "verify" } }))
-            .Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
-        var url = $"/v1/users/{AuthApp.NewUserId()}/two-factor";
-        using (var warm = second.AdminClient())
-        {
-            // Starts the second instance and leaves an open connection in its pool (nothing to handshake later).
-            Assert.That((await warm.GetAsync(url)).StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        }
+        scene.Second.Time.Advance(TimeSpan.FromSeconds(4)); // the answer took 4 s (under production's 10 s Command Timeout)
+        scene.Proxy.Restore();
+        Assert.That((await scene.Slow).StatusCode, Is.EqualTo(HttpStatusCode.OK), "read before the revocation: fine");
 
-        using var onSecond = second.ClientWithKey(created.GetProperty("key").GetString());
-
-        // The second instance reads the key (active) before the revocation; its answer is slow to come back.
-        proxy.HoldReplies();
-        var slow = onSecond.GetAsync(url);
-        await proxy.ReplyHeld.WaitAsync(TimeSpan.FromSeconds(10));
-
-        var revokedAt = first.Time.GetUtcNow();
-        (await admin.DeleteAsync($"/v1/api-keys/{created.GetProperty("id").GetString()}")).EnsureSuccessStatusCode();
-
-        second.Time.Advance(TimeSpan.FromSeconds(4)); // the answer took 4 s (under production's 10 s Command Timeout)
-        proxy.Restore();
-        Assert.That((await slow).StatusCode, Is.EqualTo(HttpStatusCode.OK), "read before the revocation: fine");
-
-        second.Time.Advance(TimeSpan.FromSeconds(2)); // 6 s after the revocation committed, past Auth:ApiKeyCacheSeconds (5)
-        TestContext.Out.WriteLine($"asking {second.Time.GetUtcNow() - revokedAt} after the revocation");
-        var late = await onSecond.GetAsync(url);
+        scene.Second.Time.Advance(TimeSpan.FromSeconds(2)); // 6 s after the revocation committed, past Auth:ApiKeyCacheSeconds (5)
+        var late = await scene.OnSecond.GetAsync(scene.Url);
         Assert.That(late.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized),
             "a key revoked 6 s ago still works on the other instance: the documented bound is 5 s");
     }
@@ -57,38 +31,72 @@ public class RevocationBoundTests
     [Test]
     public async Task A_request_that_arrives_after_the_bound_never_joins_a_slow_read_from_before_the_revocation()
     {
-        using var first = new AuthApp();
-        var server = new NpgsqlConnectionStringBuilder(first.ConnectionString);
-        await using var proxy = new ReplyHoldingProxy(server.Host!, server.Port);
-        var viaProxy = new NpgsqlConnectionStringBuilder(first.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port }.ConnectionString;
-        using var second = new AuthApp(connectionString: viaProxy);
-        second.Time.SetUtcNow(first.Time.GetUtcNow());
+        await using var scene = await Scene.RevokedDuringASlowReadAsync();
 
-        using var admin = first.AdminClient();
-        var created = await (await admin.PostAsJsonAsync("/v1/api-keys", new { name = "portal", scopes = new[] { "verify" } }))
-            .Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
-        var url = $"/v1/users/{AuthApp.NewUserId()}/two-factor";
-        using (var warm = second.AdminClient())
-        {
-            Assert.That((await warm.GetAsync(url)).StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        }
-
-        using var onSecond = second.ClientWithKey(created.GetProperty("key").GetString());
-        proxy.HoldReplies();
-        var slow = onSecond.GetAsync(url);
-        await proxy.ReplyHeld.WaitAsync(TimeSpan.FromSeconds(10));
-        (await admin.DeleteAsync($"/v1/api-keys/{created.GetProperty("id").GetString()}")).EnsureSuccessStatusCode();
-
-        second.Time.Advance(TimeSpan.FromSeconds(6)); // past the bound; the second instance's read is still on its way
-        var late = onSecond.GetAsync(url);
+        scene.Second.Time.Advance(TimeSpan.FromSeconds(6)); // past the bound; the second instance's read is still on its way
+        var late = scene.OnSecond.GetAsync(scene.Url);
         // Same key, no revocation seen on this instance: only the read's age can keep the late request from joining it. It
         // must read the key again, on a connection of its own (the first is busy), whose reply the proxy holds too.
-        Assert.That(await Task.WhenAny(proxy.HeldOn(2), Task.Delay(TimeSpan.FromSeconds(10))), Is.SameAs(proxy.HeldOn(2)),
+        Assert.That(await Task.WhenAny(scene.Proxy.HeldOn(2), Task.Delay(TimeSpan.FromSeconds(10))), Is.SameAs(scene.Proxy.HeldOn(2)),
             "the late request did not read the key again: it joined the read that began before the revocation");
-        proxy.Restore();
-        Assert.That((await slow).StatusCode, Is.EqualTo(HttpStatusCode.OK), "read before the revocation: fine");
+        scene.Proxy.Restore();
+        Assert.That((await scene.Slow).StatusCode, Is.EqualTo(HttpStatusCode.OK), "read before the revocation: fine");
         Assert.That((await late).StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized),
             "a request 6 s after the revocation was answered by a read that began before it");
+    }
+
+    /// <summary>Two instances on one database, the second behind a <see cref="ReplyHoldingProxy"/> and on a clock of its own
+    /// set to the first's. A verify key, active when the second starts reading it; the first revokes it while the second's
+    /// answer is held. <see cref="Slow"/> is the request whose key read is held.</summary>
+    private sealed class Scene : IAsyncDisposable
+    {
+        private readonly List<IDisposable> _owned = [];
+
+        public required AuthApp Second { get; init; }
+        public required ReplyHoldingProxy Proxy { get; init; }
+        public required HttpClient OnSecond { get; init; }
+        public required string Url { get; init; }
+        public required Task<HttpResponseMessage> Slow { get; init; }
+
+        public static async Task<Scene> RevokedDuringASlowReadAsync()
+        {
+            var first = new AuthApp();
+            var server = new NpgsqlConnectionStringBuilder(first.ConnectionString);
+            var proxy = new ReplyHoldingProxy(server.Host!, server.Port);
+            var viaProxy = new NpgsqlConnectionStringBuilder(first.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port }.ConnectionString;
+            var second = new AuthApp(connectionString: viaProxy);
+            second.Time.SetUtcNow(first.Time.GetUtcNow());
+            var admin = first.AdminClient();
+            var created = await (await admin.PostAsJsonAsync("/v1/api-keys", new { name = "portal", scopes = new[] { "verify" } }))
+                .Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+            var url = $"/v1/users/{AuthApp.NewUserId()}/two-factor";
+            using (var warm = second.AdminClient())
+            {
+                // Starts the second instance and leaves an open connection in its pool (nothing to handshake later).
+                Assert.That((await warm.GetAsync(url)).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            }
+
+            var onSecond = second.ClientWithKey(created.GetProperty("key").GetString());
+            proxy.HoldReplies();
+            var slow = onSecond.GetAsync(url);
+            await proxy.ReplyHeld.WaitAsync(TimeSpan.FromSeconds(10));
+            (await admin.DeleteAsync($"/v1/api-keys/{created.GetProperty("id").GetString()}")).EnsureSuccessStatusCode();
+
+            var scene = new Scene { Second = second, Proxy = proxy, OnSecond = onSecond, Url = url, Slow = slow };
+            scene._owned.AddRange([onSecond, admin, second, first]);
+            return scene;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Proxy.Restore();
+            foreach (var owned in _owned)
+            {
+                owned.Dispose();
+            }
+
+            await Proxy.DisposeAsync();
+        }
     }
 
     /// <summary>A TCP relay in front of PostgreSQL that can hold the server's replies (only that direction) until restored.</summary>

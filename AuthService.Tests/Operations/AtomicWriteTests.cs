@@ -13,28 +13,8 @@ public class AtomicWriteTests : AppFixture
 {
     private async Task<HttpResponseMessage> WithFailingAuditAsync(string eventType, Func<Task<HttpResponseMessage>> send)
     {
-        var fail = "fail_" + Guid.NewGuid().ToString("N");
-        await using (var connection = await OpenAsync())
-        {
-            await connection.ExecuteAsync($"""
-                create function {fail}() returns trigger language plpgsql as $$
-                begin
-                    if new.event_type = '{eventType}' then raise exception 'storage failed' using errcode = '40001'; end if;
-                    return new;
-                end $$;
-                create trigger {fail} before insert on audit_events for each row execute function {fail}();
-                """);
-        }
-
-        try
-        {
-            return await send();
-        }
-        finally
-        {
-            await using var connection = await OpenAsync();
-            await connection.ExecuteAsync($"drop trigger {fail} on audit_events; drop function {fail}();");
-        }
+        await using var failing = await FailingWrites.OnAsync(App.ConnectionString, "audit_events", $"r.event_type = '{eventType}'");
+        return await send();
     }
 
     private async Task<long> CountAsync(string sql, object args)

@@ -282,29 +282,10 @@ public class ProofSpendingTests : AppFixture
     {
         var user = await Flows.EnableTotpAsync(App, Client);
         var phone = PhoneFactorTests.NewPhone();
-        var fail = "fail_" + Guid.NewGuid().ToString("N");
-        await using (var connection = await OpenAsync())
-        {
-            // A transient failure (40001) of this user's claim release only, as a failover would give.
-            await connection.ExecuteAsync($"""
-                create function {fail}() returns trigger language plpgsql as $$
-                begin
-                    if old.user_id = '{user.UserId}' then raise exception 'storage failed' using errcode = '40001'; end if;
-                    return old;
-                end $$;
-                create trigger {fail} before delete on change_claims for each row execute function {fail}();
-                """);
-        }
-
         HttpResponseMessage switched;
-        try
+        await using (await FailingWrites.OnAsync(App.ConnectionString, "change_claims", $"r.user_id = '{user.UserId}'", "delete"))
         {
             switched = await SwitchToPhoneAsync(user.UserId, phone, new { code = Flows.Code(user.Secret, Now) });
-        }
-        finally
-        {
-            await using var connection = await OpenAsync();
-            await connection.ExecuteAsync($"drop trigger {fail} on change_claims; drop function {fail}();");
         }
 
         Assert.That(switched.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await switched.Content.ReadAsStringAsync());

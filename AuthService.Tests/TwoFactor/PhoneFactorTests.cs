@@ -259,34 +259,16 @@ public class PhoneFactorTests : AppFixture
     {
         var user = await EnablePhoneAsync();
         var key = Guid.NewGuid().ToString();
-        var fail = "fail_" + Guid.NewGuid().ToString("N");
-        await using (var connection = await OpenAsync())
-        {
-            // A transient failure (40001) of this user's rows only, as a failover would give; other tests are untouched.
-            await connection.ExecuteAsync($"""
-                create function {fail}() returns trigger language plpgsql as $$
-                begin
-                    if new.user_id = '{user.UserId}' then raise exception 'storage failed' using errcode = '40001'; end if;
-                    return new;
-                end $$;
-                create trigger {fail} before insert or update on {failingTable} for each row execute function {fail}();
-                """);
-        }
-
         if (telnyxStatus != 200)
         {
             Telnyx.Fail(telnyxStatus); // (clears the stand-in's log)
         }
 
         var before = Telnyx.DeliveriesTo(user.Phone).Count;
-        try
+        // A transient failure (40001) of this user's rows only, as a failover would give; other tests are untouched.
+        await using (await FailingWrites.OnAsync(App.ConnectionString, failingTable, $"r.user_id = '{user.UserId}'", "insert or update"))
         {
             await ProblemAssert.IsProblemAsync(await ChallengeAsync(user.UserId, "sms", key), HttpStatusCode.ServiceUnavailable, "database_unavailable");
-        }
-        finally
-        {
-            await using var connection = await OpenAsync();
-            await connection.ExecuteAsync($"drop trigger {fail} on {failingTable}; drop function {fail}();");
         }
 
         Assert.That(Telnyx.DeliveriesTo(user.Phone).Count - before, Is.EqualTo(1), "Telnyx got the first SMS");

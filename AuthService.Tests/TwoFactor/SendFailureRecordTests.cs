@@ -19,33 +19,13 @@ public class SendFailureRecordTests : AppFixture
     public async Task A_refused_send_whose_event_cannot_be_stored_keeps_its_reservation_and_records_nothing()
     {
         var user = await Flows.EnablePhoneAsync(Client, Telnyx);
-        var fail = "fail_" + Guid.NewGuid().ToString("N");
-        await using (var connection = await OpenAsync())
-        {
-            // A transient failure (40001) of this user's code_send_failed row only, as a failover would give.
-            await connection.ExecuteAsync($"""
-                create function {fail}() returns trigger language plpgsql as $$
-                begin
-                    if new.user_id = '{user.UserId}' and new.event_type = 'code_send_failed' then
-                        raise exception 'storage failed' using errcode = '40001';
-                    end if;
-                    return new;
-                end $$;
-                create trigger {fail} before insert on audit_events for each row execute function {fail}();
-                """);
-        }
-
         var before = await CountAsync("select count(*) from deliveries where user_id = @UserId", user.UserId);
         Telnyx.Fail(400); // surely not sent: the reservation would be given back
-        try
+        await using (await FailingWrites.OnAsync(App.ConnectionString, "audit_events",
+                         $"r.user_id = '{user.UserId}' and r.event_type = 'code_send_failed'"))
         {
             var answer = await Client.PostAsJsonAsync($"/v1/users/{user.UserId}/two-factor/challenge", new { channel = "sms" });
             await ProblemAssert.IsProblemAsync(answer, HttpStatusCode.ServiceUnavailable, "database_unavailable");
-        }
-        finally
-        {
-            await using var connection = await OpenAsync();
-            await connection.ExecuteAsync($"drop trigger {fail} on audit_events; drop function {fail}();");
         }
 
         Assert.Multiple(async () =>
