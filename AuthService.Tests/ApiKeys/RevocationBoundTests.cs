@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using AuthService.Tests.Infrastructure;
 using Npgsql;
 
@@ -45,7 +44,7 @@ public class RevocationBoundTests
             "a request 6 s after the revocation was answered by a read that began before it");
     }
 
-    /// <summary>Two instances on one database, the second behind a <see cref="ReplyHoldingProxy"/> and on a clock of its own
+    /// <summary>Two instances on one database, the second behind a <see cref="BlackholeProxy"/> and on a clock of its own
     /// set to the first's. A verify key, active when the second starts reading it; the first revokes it while the second's
     /// answer is held. <see cref="Slow"/> is the request whose key read is held.</summary>
     private sealed class Scene : IAsyncDisposable
@@ -53,7 +52,7 @@ public class RevocationBoundTests
         private readonly List<IDisposable> _owned = [];
 
         public required AuthApp Second { get; init; }
-        public required ReplyHoldingProxy Proxy { get; init; }
+        public required BlackholeProxy Proxy { get; init; }
         public required HttpClient OnSecond { get; init; }
         public required string Url { get; init; }
         public required Task<HttpResponseMessage> Slow { get; init; }
@@ -62,7 +61,7 @@ public class RevocationBoundTests
         {
             var first = new AuthApp();
             var server = new NpgsqlConnectionStringBuilder(first.ConnectionString);
-            var proxy = new ReplyHoldingProxy(server.Host!, server.Port);
+            var proxy = new BlackholeProxy(server.Host!, server.Port);
             var viaProxy = new NpgsqlConnectionStringBuilder(first.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port }.ConnectionString;
             var second = new AuthApp(connectionString: viaProxy);
             second.Time.SetUtcNow(first.Time.GetUtcNow());
@@ -79,7 +78,7 @@ public class RevocationBoundTests
             var onSecond = second.ClientWithKey(created.GetProperty("key").GetString());
             proxy.HoldReplies();
             var slow = onSecond.GetAsync(url);
-            await proxy.ReplyHeld.WaitAsync(TimeSpan.FromSeconds(10));
+            await proxy.HeldOn(1).WaitAsync(TimeSpan.FromSeconds(10));
             (await admin.DeleteAsync($"/v1/api-keys/{created.GetProperty("id").GetString()}")).EnsureSuccessStatusCode();
 
             var scene = new Scene { Second = second, Proxy = proxy, OnSecond = onSecond, Url = url, Slow = slow };
@@ -96,135 +95,6 @@ public class RevocationBoundTests
             }
 
             await Proxy.DisposeAsync();
-        }
-    }
-
-    /// <summary>A TCP relay in front of PostgreSQL that can hold the server's replies (only that direction) until restored.</summary>
-    private sealed class ReplyHoldingProxy : IAsyncDisposable
-    {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly CancellationTokenSource _stop = new();
-        private readonly List<TcpClient> _sockets = [];
-        private readonly string _host;
-        private readonly int _port;
-        private TaskCompletionSource _replies = Opened();
-        private volatile bool _holding;
-        private int _heldConnections;
-        private readonly TaskCompletionSource[] _held =
-            [new(TaskCreationOptions.RunContinuationsAsynchronously), new(TaskCreationOptions.RunContinuationsAsynchronously)];
-
-        public ReplyHoldingProxy(string host, int port)
-        {
-            (_host, _port) = (host, port);
-            _listener.Start();
-            _ = AcceptAsync();
-        }
-
-        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
-
-        /// <summary>Completes when a reply arrived while holding.</summary>
-        public Task ReplyHeld => HeldOn(1);
-
-        /// <summary>Completes once replies are held on <paramref name="connections"/> (1 or 2) connections.</summary>
-        public Task HeldOn(int connections) => _held[connections - 1].Task;
-
-        public void HoldReplies()
-        {
-            Interlocked.Exchange(ref _replies, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-            _holding = true;
-        }
-
-        public void Restore()
-        {
-            _holding = false;
-            Interlocked.Exchange(ref _replies, Opened()).TrySetResult();
-        }
-
-        private static TaskCompletionSource Opened()
-        {
-            var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            open.SetResult();
-            return open;
-        }
-
-        private async Task AcceptAsync()
-        {
-            while (!_stop.IsCancellationRequested)
-            {
-                TcpClient client;
-                try
-                {
-                    client = await _listener.AcceptTcpClientAsync(_stop.Token);
-                }
-                catch (Exception)
-                {
-                    return;
-                }
-
-                var server = new TcpClient();
-                lock (_sockets)
-                {
-                    _sockets.Add(client);
-                    _sockets.Add(server);
-                }
-
-                _ = Task.Run(async () =>
-                {
-                    try
-                    {
-                        await server.ConnectAsync(_host, _port, _stop.Token);
-                        await Task.WhenAny(PumpAsync(client.GetStream(), server.GetStream(), false),
-                            PumpAsync(server.GetStream(), client.GetStream(), true));
-                    }
-                    catch (Exception)
-                    {
-                    }
-                    finally
-                    {
-                        client.Dispose();
-                        server.Dispose();
-                    }
-                });
-            }
-        }
-
-        private async Task PumpAsync(Stream from, Stream to, bool replies)
-        {
-            var buffer = new byte[16 * 1024];
-            var counted = false;
-            int read;
-            while ((read = await from.ReadAsync(buffer, _stop.Token)) > 0)
-            {
-                if (replies)
-                {
-                    if (_holding && !counted)
-                    {
-                        counted = true;
-                        var held = Interlocked.Increment(ref _heldConnections);
-                        if (held <= _held.Length)
-                        {
-                            _held[held - 1].TrySetResult();
-                        }
-                    }
-
-                    await Volatile.Read(ref _replies).Task.WaitAsync(_stop.Token);
-                }
-
-                await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            _listener.Stop();
-            lock (_sockets)
-            {
-                foreach (var socket in _sockets)
-                {
-                    socket.Dispose();
-                }
-            }
         }
     }
 }
