@@ -92,14 +92,14 @@ public static partial class TelephonyServiceCollectionExtensions
         }
 
         if (!string.IsNullOrWhiteSpace(options.FromNumber) && !options.FromNumber.Contains("CHANGE-ME", StringComparison.OrdinalIgnoreCase)
-            && !TelnyxSender().IsMatch(options.FromNumber))
+            && !TelnyxOptions.IsSendable(options.FromNumber))
             problems.Add("Telephony:Telnyx:FromNumber must be what Telnyx sends from: an E.164 number (+13125550100), a short code (3–8 " +
                          "digits) or an alphanumeric sender id (1–11 letters, digits or spaces, at least one letter)");
         if (options.NumberPool && string.IsNullOrWhiteSpace(options.MessagingProfileId))
             problems.Add("Telephony:Telnyx:NumberPool needs Telephony:Telnyx:MessagingProfileId (the profile whose pool sends)");
         // Telnyx's messages API: messaging_profile_id is "required if sending via number pool or with an alphanumeric sender ID";
         // a TeXML call's From is "the phone number of the party that initiated the call" (+ and country code).
-        if (options.FromNumber is { } from && TelnyxSender().IsMatch(from) && TelnyxOptions.IsSenderId(from)
+        if (TelnyxOptions.IsSendable(options.FromNumber) && TelnyxOptions.IsSenderId(options.FromNumber)
             && string.IsNullOrWhiteSpace(options.MessagingProfileId))
             problems.Add("Telephony:Telnyx:FromNumber is an alphanumeric sender id, which Telnyx sends from only with " +
                          "Telephony:Telnyx:MessagingProfileId: set it too");
@@ -256,8 +256,4 @@ public static partial class TelephonyServiceCollectionExtensions
         pipeline.AddTimeout(r.AttemptTimeout);
     }
 
-    /// <summary>A sending address Telnyx takes as <c>from</c> (its messages API: a +E.164 number, a short code or an
-    /// alphanumeric sender id).</summary>
-    [System.Text.RegularExpressions.GeneratedRegex(@"^(\+[1-9][0-9]{1,14}|[0-9]{3,8}|(?=[A-Za-z0-9 ]*[A-Za-z])[A-Za-z0-9 ]{1,11})$")]
-    private static partial System.Text.RegularExpressions.Regex TelnyxSender();
 }

@@ -35,6 +35,10 @@ public sealed partial class TelnyxOptions
     internal bool VoiceConfigured =>
         !string.IsNullOrWhiteSpace(AccountSid) && !string.IsNullOrWhiteSpace(TexmlApplicationId) && IsE164(FromNumber);
 
+    /// <summary>A sending address Telnyx takes as <c>from</c> (its messages API: a +E.164 number, a short code or an
+    /// alphanumeric sender id).</summary>
+    internal static bool IsSendable(string? from) => from is not null && Sendable().IsMatch(from);
+
     /// <summary>A +E.164 number (the form a caller id takes).</summary>
     internal static bool IsE164(string? from) => from is not null && E164().IsMatch(from);
 
@@ -43,6 +47,9 @@ public sealed partial class TelnyxOptions
 
     [System.Text.RegularExpressions.GeneratedRegex(@"^\+[1-9][0-9]{1,14}$")]
     private static partial System.Text.RegularExpressions.Regex E164();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(\+[1-9][0-9]{1,14}|[0-9]{3,8}|(?=[A-Za-z0-9 ]*[A-Za-z])[A-Za-z0-9 ]{1,11})$")]
+    private static partial System.Text.RegularExpressions.Regex Sendable();
 }
 
 /// <summary>Resilience thresholds for the Telnyx client. Defaults suit one user waiting on a login screen.</summary>

@@ -88,13 +88,7 @@ public partial class LateRulesRaceTests
     {
         for (var round = 0; round < Rounds; round++)
         {
-            var (user, _) = await TotpFactorsAsync(1);
-            var (added, addedSecret) = await StartTotpAdditionAsync(user.UserId, new { backupCode = user.BackupCodes[0] });
-            var started = await Client.PostAsJsonAsync(Url(user.UserId, "/switch-method"), new { method = "totp", proof = new { backupCode = user.BackupCodes[1] } });
-            var body = await started.Content.ReadFromJsonAsync<JsonElement>();
-            Assert.That(started.StatusCode, Is.EqualTo(HttpStatusCode.Created), body.ToString());
-            var switched = body.GetProperty("factorId").GetGuid();
-            var switchSecret = Base32Encoding.ToBytes(body.GetProperty("secret").GetString()!);
+            var (user, added, addedSecret, switched, switchSecret) = await AdditionAndSwitchStartedAsync();
 
             var answers = await RaceAsync(2, user.UserId, (client, i) => i == 0
                 ? client.PostAsJsonAsync(Url(user.UserId, $"/factors/{added}/confirm"), new { code = Flows.Code(addedSecret, Now) })
@@ -163,12 +157,7 @@ public partial class LateRulesRaceTests
     {
         for (var round = 0; round < Rounds; round++)
         {
-            var (user, _) = await TotpFactorsAsync(1);
-            var (added, addedSecret) = await StartTotpAdditionAsync(user.UserId, new { backupCode = user.BackupCodes[0] });
-            var started = await Client.PostAsJsonAsync(Url(user.UserId, "/switch-method"), new { method = "totp", proof = new { backupCode = user.BackupCodes[1] } });
-            var body = await started.Content.ReadFromJsonAsync<JsonElement>();
-            Assert.That(started.StatusCode, Is.EqualTo(HttpStatusCode.Created), body.ToString());
-            var switchSecret = Base32Encoding.ToBytes(body.GetProperty("secret").GetString()!);
+            var (user, added, addedSecret, _, switchSecret) = await AdditionAndSwitchStartedAsync();
 
             var answers = await RaceAsync(4, user.UserId, (client, i) => i switch
             {
@@ -210,5 +199,17 @@ public partial class LateRulesRaceTests
             App.Time.Advance(TimeSpan.FromSeconds(30));
             Assert.That((await Flows.VerifyAsync(Client, userId, new { backupCode = codes[0] })).StatusCode, Is.EqualTo(HttpStatusCode.OK), $"round {round}");
         }
+    }
+
+    /// <summary>A TOTP user with a TOTP addition and a TOTP switch started, each proved by a backup code of its own, both waiting
+    /// for their confirmation: the addition's id and secret, the switch's factor id and secret.</summary>
+    private async Task<(Flows.EnabledTotpUser User, Guid Added, byte[] AddedSecret, Guid Switched, byte[] SwitchSecret)> AdditionAndSwitchStartedAsync()
+    {
+        var (user, _) = await TotpFactorsAsync(1);
+        var (added, addedSecret) = await StartTotpAdditionAsync(user.UserId, new { backupCode = user.BackupCodes[0] });
+        var started = await Client.PostAsJsonAsync(Url(user.UserId, "/switch-method"), new { method = "totp", proof = new { backupCode = user.BackupCodes[1] } });
+        var body = await started.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(started.StatusCode, Is.EqualTo(HttpStatusCode.Created), body.ToString());
+        return (user, added, addedSecret, body.GetProperty("factorId").GetGuid(), Base32Encoding.ToBytes(body.GetProperty("secret").GetString()!));
     }
 }
